@@ -1,0 +1,58 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_nettool_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_nettool_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_nettool_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_nettool_using_subcommand
+    set -l cmd (__fish_nettool_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c nettool -n "__fish_nettool_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nettool -n "__fish_nettool_needs_command" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_needs_command" -f -a "sockstat" -d 'List sockets and their TCP states (like netstat and ss)'
+complete -c nettool -n "__fish_nettool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and the repo)'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l state -d 'Only these states (comma-separated or repeated): established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, close, close-wait, last-ack, listen, closing; groups: all, connected, synchronized, bucket, big. Overrides -l/-a' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l sport -d 'Local port: PORT, LO-HI or a service name' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dport -d 'Remote port: PORT, LO-HI or a service name' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l src -d 'Local address: ADDR, CIDR, ADDR:PORT, [IPV6]:PORT or :PORT' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dst -d 'Remote address: ADDR, CIDR, ADDR:PORT, [IPV6]:PORT or :PORT' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l source -d 'Where rows come from' -r -f -a "auto\t'netlink sock_diag, falling back to /proc per table when the kernel lacks a handler (raw sockets on most kernels) or when PROC_ROOT points elsewhere than /proc'
+netlink\t'netlink sock_diag only (raw sockets still come from /proc when the kernel has no raw_diag; a note says so)'
+proc\t'The /proc/net text tables only'"
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dns-timeout -d 'Total time allowed for --dns lookups, in seconds' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s t -l tcp -d 'TCP sockets'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s u -l udp -d 'UDP sockets'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s w -l raw -d 'Raw sockets'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s x -l unix -d 'UNIX domain sockets'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s 4 -l ipv4 -d 'IPv4 only'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s 6 -l ipv6 -d 'IPv6 only'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s l -l listening -d 'Listening sockets only (TCP LISTEN, unconnected UDP/raw, accepting UNIX)'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s a -l all -d 'All sockets, listening and not (the default hides listeners, as netstat)'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s n -l numeric -d 'Numeric addresses and ports: no /etc/hosts or /etc/services names'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s p -l processes -d 'Show the owning process (PID/Program); all of them need root'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s e -l extended -d 'Extended columns: user, inode and the pending TCP timer'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s s -l summary -d 'Summary: counts per protocol and TCP state, kernel figures, diagnosis'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l json -d 'JSON output (schema nettool.sockstat/1, see README)'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dns -d 'Resolve remote addresses through DNS (never done otherwise); bounded by --dns-timeout'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_using_subcommand generate" -l out -d 'Directory that receives completions/ and man/' -r -F
+complete -c nettool -n "__fish_nettool_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c nettool -n "__fish_nettool_using_subcommand generate" -s V -l version -d 'Print version'

@@ -1,0 +1,5 @@
+//! One module per subcommand: validated settings from the clap structs,
+//! the library call, and rendering.
+
+pub mod generate;
+pub mod sockstat;

@@ -1,0 +1,34 @@
+//! nettool: network diagnostics in one binary.
+//!
+//! The library holds everything; `main.rs` only parses, dispatches and
+//! maps errors to exit codes. See ARCHITECTURE.md for the map.
+
+pub mod cli;
+pub mod cmd;
+pub mod output;
+pub mod sockstat;
+pub mod sys;
+
+/// A problem with what the user asked for (bad flag value, malformed
+/// filter) or with the setup (missing privilege): exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Exit statuses shared by every subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// 0: what was asked for was done or found.
+    Success,
+    /// 1: the thing probed failed or nothing matched.
+    NotFound,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Success => 0,
+            Status::NotFound => 1,
+        }
+    }
+}

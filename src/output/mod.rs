@@ -1,0 +1,45 @@
+//! Rendering shared by every subcommand: aligned tables and JSON.
+//!
+//! Tables are built cell by cell into one text arena (no `String` per
+//! cell), then written either with comfy-table (on a terminal: bold header,
+//! fitted columns) or as plain space-aligned columns (when piped: no
+//! colour, no borders, one row per line, safe for `awk` and `grep`).
+//! The plain path streams from the arena so that 80k rows stay cheap.
+
+pub mod table;
+
+use std::io::{self, IsTerminal, Write};
+
+/// Where output goes and how to shape it.
+pub struct Out {
+    pub tty: bool,
+    pub w: io::BufWriter<io::StdoutLock<'static>>,
+}
+
+impl Out {
+    pub fn stdout() -> Out {
+        let stdout = io::stdout();
+        Out {
+            tty: stdout.is_terminal(),
+            w: io::BufWriter::with_capacity(256 * 1024, stdout.lock()),
+        }
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.w.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.w.write_all(buf)
+    }
+}
+
+/// Write `value` as pretty JSON followed by a newline.
+pub fn json<T: serde::Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
+}

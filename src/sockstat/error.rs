@@ -1,0 +1,22 @@
+//! Typed errors of the socket lister; the CLI turns them into one line.
+
+use std::io;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A /proc file could not be opened or read at all (a bad line is not
+    /// an error: it is skipped with a warning).
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    /// The netlink sock_diag dump failed for one table.
+    #[error("netlink sock_diag dump of {table} failed: {source}")]
+    Netlink {
+        table: &'static str,
+        source: io::Error,
+    },
+    /// The kernel has no sock_diag handler for this table (e.g. raw_diag
+    /// not built); the caller may fall back to /proc.
+    #[error("the kernel has no sock_diag support for {table}")]
+    NetlinkUnsupported { table: &'static str },
+}

@@ -1,0 +1,349 @@
+//! The socket record every source produces and every renderer consumes.
+//!
+//! Both sources (netlink sock_diag and the /proc/net text tables) fill the
+//! same [`Socket`] value, so filters, owners, the table and JSON never care
+//! where a row came from. States are kept as the kernel's numbers
+//! (`include/net/tcp_states.h`) and named only when shown.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// Transport protocol of a socket table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Raw,
+    Unix,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Raw => "raw",
+            Proto::Unix => "unix",
+        }
+    }
+
+    /// The table's name: `tcp`, `tcp6`, `udp`, `udp6`, `raw`, `raw6`,
+    /// `unix`. It is also the /proc/net file name and the Proto column.
+    pub fn table(self, v6: bool) -> &'static str {
+        match (self, v6) {
+            (Proto::Tcp, false) => "tcp",
+            (Proto::Tcp, true) => "tcp6",
+            (Proto::Udp, false) => "udp",
+            (Proto::Udp, true) => "udp6",
+            (Proto::Raw, false) => "raw",
+            (Proto::Raw, true) => "raw6",
+            (Proto::Unix, _) => "unix",
+        }
+    }
+}
+
+/// A TCP state as the kernel numbers it. UDP, raw and UNIX sockets reuse
+/// the same numbers: `Established` for connected, `Close` for unconnected,
+/// `Listen` for a listening UNIX socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum TcpState {
+    Established = 1,
+    SynSent = 2,
+    SynRecv = 3,
+    FinWait1 = 4,
+    FinWait2 = 5,
+    TimeWait = 6,
+    Close = 7,
+    CloseWait = 8,
+    LastAck = 9,
+    Listen = 10,
+    Closing = 11,
+    NewSynRecv = 12,
+}
+
+impl TcpState {
+    pub const ALL: [TcpState; 11] = [
+        TcpState::Established,
+        TcpState::SynSent,
+        TcpState::SynRecv,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::TimeWait,
+        TcpState::Close,
+        TcpState::CloseWait,
+        TcpState::LastAck,
+        TcpState::Listen,
+        TcpState::Closing,
+    ];
+
+    pub fn from_kernel(n: u8) -> Option<TcpState> {
+        Some(match n {
+            1 => TcpState::Established,
+            2 => TcpState::SynSent,
+            3 => TcpState::SynRecv,
+            4 => TcpState::FinWait1,
+            5 => TcpState::FinWait2,
+            6 => TcpState::TimeWait,
+            7 => TcpState::Close,
+            8 => TcpState::CloseWait,
+            9 => TcpState::LastAck,
+            10 => TcpState::Listen,
+            11 => TcpState::Closing,
+            12 => TcpState::NewSynRecv,
+            _ => return None,
+        })
+    }
+
+    /// Bit of this state in a sock_diag `idiag_states` mask.
+    pub fn bit(self) -> u32 {
+        1 << (self as u8)
+    }
+
+    /// The name netstat prints (and `--state` accepts, case-insensitive,
+    /// with `_` or `-`).
+    pub fn netstat_name(self) -> &'static str {
+        match self {
+            TcpState::Established => "ESTABLISHED",
+            TcpState::SynSent => "SYN_SENT",
+            TcpState::SynRecv | TcpState::NewSynRecv => "SYN_RECV",
+            TcpState::FinWait1 => "FIN_WAIT1",
+            TcpState::FinWait2 => "FIN_WAIT2",
+            TcpState::TimeWait => "TIME_WAIT",
+            TcpState::Close => "CLOSE",
+            TcpState::CloseWait => "CLOSE_WAIT",
+            TcpState::LastAck => "LAST_ACK",
+            TcpState::Listen => "LISTEN",
+            TcpState::Closing => "CLOSING",
+        }
+    }
+
+    /// The `--state` spelling, as ss writes it.
+    pub fn filter_name(self) -> &'static str {
+        match self {
+            TcpState::Established => "established",
+            TcpState::SynSent => "syn-sent",
+            TcpState::SynRecv | TcpState::NewSynRecv => "syn-recv",
+            TcpState::FinWait1 => "fin-wait-1",
+            TcpState::FinWait2 => "fin-wait-2",
+            TcpState::TimeWait => "time-wait",
+            TcpState::Close => "close",
+            TcpState::CloseWait => "close-wait",
+            TcpState::LastAck => "last-ack",
+            TcpState::Listen => "listen",
+            TcpState::Closing => "closing",
+        }
+    }
+}
+
+/// Kind of a UNIX socket (`SOCK_STREAM`, `SOCK_DGRAM`, `SOCK_SEQPACKET`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnixKind {
+    Stream,
+    Dgram,
+    SeqPacket,
+    Other(u16),
+}
+
+impl UnixKind {
+    pub fn from_kernel(n: u16) -> UnixKind {
+        match n {
+            1 => UnixKind::Stream,
+            2 => UnixKind::Dgram,
+            5 => UnixKind::SeqPacket,
+            n => UnixKind::Other(n),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            UnixKind::Stream => "stream",
+            UnixKind::Dgram => "dgram",
+            UnixKind::SeqPacket => "seqpacket",
+            UnixKind::Other(_) => "other",
+        }
+    }
+}
+
+/// Name a UNIX socket is bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UnixName {
+    /// Not bound (most client ends).
+    Unnamed,
+    /// A filesystem path, kept byte-for-byte (spaces included).
+    Path(String),
+    /// An abstract name, without the leading NUL; shown as `@name`.
+    Abstract(String),
+}
+
+impl fmt::Display for UnixName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnixName::Unnamed => f.write_str("*"),
+            UnixName::Path(p) => f.write_str(p),
+            UnixName::Abstract(a) => write!(f, "@{a}"),
+        }
+    }
+}
+
+/// Which timer is pending on a TCP socket (netstat's `-o` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    Off,
+    /// Retransmission (or SYN-ACK) timer.
+    On,
+    Keepalive,
+    TimeWait,
+    Probe,
+}
+
+impl TimerKind {
+    pub fn from_kernel(n: u8) -> TimerKind {
+        match n {
+            1 => TimerKind::On,
+            2 => TimerKind::Keepalive,
+            3 => TimerKind::TimeWait,
+            // Zero-window probing (ICSK_TIME_PROBE0), same number in /proc
+            // and netlink.
+            4 => TimerKind::Probe,
+            _ => TimerKind::Off,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            TimerKind::Off => "off",
+            TimerKind::On => "on",
+            TimerKind::Keepalive => "keepalive",
+            TimerKind::TimeWait => "timewait",
+            TimerKind::Probe => "probe",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timer {
+    pub kind: TimerKind,
+    /// Time until the timer fires, in milliseconds.
+    pub expires_ms: u64,
+    /// Unanswered retransmits or keepalive probes so far.
+    pub retrans: u32,
+}
+
+/// One endpoint: an IP socket address or a UNIX name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Inet(SocketAddr),
+    Unix(UnixName),
+}
+
+impl Endpoint {
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Endpoint::Inet(sa) => Some(sa.ip()),
+            Endpoint::Unix(_) => None,
+        }
+    }
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Endpoint::Inet(sa) => Some(sa.port()),
+            Endpoint::Unix(_) => None,
+        }
+    }
+}
+
+/// One socket, from either source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Socket {
+    pub proto: Proto,
+    /// The table it came from was IPv6 (`tcp6`, `udp6`, `raw6`), even when
+    /// its addresses are IPv4-mapped and so shown as IPv4.
+    pub v6: bool,
+    pub local: Endpoint,
+    pub remote: Endpoint,
+    pub state: TcpState,
+    pub recv_q: u32,
+    pub send_q: u32,
+    pub uid: u32,
+    /// 0 for sockets no process owns (TIME_WAIT, orphans).
+    pub inode: u64,
+    pub timer: Option<Timer>,
+    /// Only for `Proto::Unix`.
+    pub unix_kind: Option<UnixKind>,
+    /// Peer's inode, for UNIX sockets seen through netlink.
+    pub peer_inode: Option<u64>,
+}
+
+impl Socket {
+    /// Proto column: `tcp`, `tcp6`, `udp`, `udp6`, `raw`, `raw6`, `unix`.
+    pub fn proto_label(&self) -> &'static str {
+        self.proto.table(self.v6)
+    }
+
+    /// Listening as netstat means it: a TCP listener, an unconnected UDP or
+    /// raw socket, or a UNIX socket accepting connections.
+    pub fn is_listening(&self) -> bool {
+        match self.proto {
+            Proto::Tcp | Proto::Unix => self.state == TcpState::Listen,
+            Proto::Udp | Proto::Raw => self.state == TcpState::Close,
+        }
+    }
+
+    /// The State column. UDP, raw and UNIX sockets have no TCP state: they
+    /// show UNCONN / ESTABLISHED / LISTEN as ss does.
+    pub fn state_label(&self) -> &'static str {
+        match (self.proto, self.state) {
+            (Proto::Tcp, s) => s.netstat_name(),
+            (_, TcpState::Close) => "UNCONN",
+            (_, TcpState::SynSent) => "CONNECTING",
+            (_, s) => s.netstat_name(),
+        }
+    }
+}
+
+/// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as the IPv4 address it
+/// stands for; any other address unchanged.
+pub fn unmap(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
+    }
+}
+
+/// Build an endpoint from raw address bytes as the kernel stores them
+/// (network order), unmapping IPv4-mapped IPv6.
+pub fn inet_endpoint(v6: bool, addr: [u8; 16], port: u16) -> Endpoint {
+    let ip = if v6 {
+        unmap(IpAddr::V6(Ipv6Addr::from(addr)))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]))
+    };
+    Endpoint::Inet(SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_addresses_show_as_ipv4() {
+        let mut b = [0u8; 16];
+        b[10] = 0xff;
+        b[11] = 0xff;
+        b[12..].copy_from_slice(&[127, 0, 0, 1]);
+        assert_eq!(
+            inet_endpoint(true, b, 80),
+            Endpoint::Inet("127.0.0.1:80".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn state_numbers_round_trip() {
+        for s in TcpState::ALL {
+            assert_eq!(TcpState::from_kernel(s as u8), Some(s));
+        }
+        assert_eq!(TcpState::from_kernel(0), None);
+        assert_eq!(TcpState::from_kernel(13), None);
+    }
+}

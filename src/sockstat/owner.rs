@@ -1,0 +1,189 @@
+//! Which process owns a socket: one pass over `<proc>/*/fd`.
+//!
+//! Every fd link is read once with `readlinkat` into a stack buffer (no
+//! allocation, one syscall per fd); only links to inodes in the wanted set
+//! (the rows that passed the filters) are kept, and a command name is read
+//! only for the processes that own one of them. A socket shared by several
+//! processes (a pre-forked listener) lists all of them.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::CString;
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// One holder of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner<'a> {
+    pub pid: u32,
+    pub fd: u32,
+    /// `<proc>/PID/comm`, or `?` if the process vanished meanwhile.
+    pub command: &'a str,
+}
+
+/// Result of a scan: (pid, fd) holders by inode, command names by pid, and
+/// how many processes could not be inspected (not ours, and we are not
+/// root).
+#[derive(Debug, Default)]
+pub struct OwnerMap {
+    by_inode: HashMap<u64, Vec<(u32, u32)>>,
+    commands: HashMap<u32, String>,
+    pub unreadable: usize,
+}
+
+impl OwnerMap {
+    pub fn get(&self, inode: u64) -> impl Iterator<Item = Owner<'_>> {
+        self.by_inode
+            .get(&inode)
+            .into_iter()
+            .flatten()
+            .map(|&(pid, fd)| Owner {
+                pid,
+                fd,
+                command: self.commands.get(&pid).map_or("?", String::as_str),
+            })
+    }
+}
+
+/// `socket:[12345]` -> 12345.
+fn socket_inode(link: &[u8]) -> Option<u64> {
+    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(n)
+}
+
+/// Scan every process under `proc_root` for fds pointing at `wanted`.
+pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
+    let mut map = OwnerMap::default();
+    if wanted.is_empty() {
+        return Ok(map);
+    }
+    let mut link = [0u8; 64];
+    let mut fd_path = proc_root.to_path_buf();
+    for entry in fs::read_dir(proc_root)? {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name();
+        let Some(pid) = std::str::from_utf8(name.as_bytes())
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        fd_path.push(&name);
+        fd_path.push("fd");
+        let found = scan_process(&fd_path, pid, wanted, &mut link, &mut map);
+        fd_path.pop();
+        fd_path.pop();
+        match found {
+            Ok(0) => {}
+            Ok(_) => {
+                if let Ok(comm) = fs::read_to_string(proc_root.join(&name).join("comm")) {
+                    map.commands
+                        .insert(pid, comm.trim_end_matches('\n').to_string());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => map.unreadable += 1,
+            // The process exited between readdir and now.
+            Err(_) => {}
+        }
+    }
+    Ok(map)
+}
+
+/// Read one process's fd directory; returns how many wanted sockets it
+/// holds.
+fn scan_process(
+    fd_dir: &Path,
+    pid: u32,
+    wanted: &HashSet<u64>,
+    link: &mut [u8; 64],
+    map: &mut OwnerMap,
+) -> io::Result<usize> {
+    let dir = File::open(fd_dir)?;
+    let mut hits = 0;
+    for entry in fs::read_dir(fd_dir)? {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name();
+        let Some(fd) = std::str::from_utf8(name.as_bytes())
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cname) = CString::new(name.as_bytes()) else {
+            continue;
+        };
+        let Ok(target) = crate::sys::readlink_at(&dir, &cname, link) else {
+            continue;
+        };
+        if let Some(inode) = socket_inode(target)
+            && wanted.contains(&inode)
+        {
+            map.by_inode.entry(inode).or_default().push((pid, fd));
+            hits += 1;
+        }
+    }
+    Ok(hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn socket_links() {
+        assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode(b"socket:[]"), None);
+        assert_eq!(socket_inode(b"pipe:[12345]"), None);
+        assert_eq!(socket_inode(b"socket:[99999999999999999999999]"), None);
+        assert_eq!(socket_inode(b"/dev/null"), None);
+    }
+
+    #[test]
+    fn finds_our_own_socket() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let path = format!("/proc/self/fd/{}", l.as_raw_fd());
+        let inode = fs::metadata(&path).unwrap().ino();
+        let wanted: HashSet<u64> = [inode].into();
+        let map = scan(Path::new("/proc"), &wanted).unwrap();
+        let owners: Vec<Owner> = map.get(inode).collect();
+        assert_eq!(owners.len(), 1, "{owners:?}");
+        assert_eq!(owners[0].pid, std::process::id());
+        assert_eq!(owners[0].fd, l.as_raw_fd() as u32);
+        assert_ne!(owners[0].command, "?");
+    }
+
+    #[test]
+    fn fixture_root_with_symlinks() {
+        let root = tempfile::tempdir().unwrap();
+        let fd = root.path().join("4242/fd");
+        fs::create_dir_all(&fd).unwrap();
+        std::os::unix::fs::symlink("socket:[777]", fd.join("3")).unwrap();
+        std::os::unix::fs::symlink("/dev/null", fd.join("0")).unwrap();
+        std::os::unix::fs::symlink("socket:[888]", fd.join("5")).unwrap();
+        fs::write(root.path().join("4242/comm"), "daemon\n").unwrap();
+        fs::create_dir_all(root.path().join("self")).unwrap();
+        let map = scan(root.path(), &[777].into()).unwrap();
+        assert_eq!(
+            map.get(777).collect::<Vec<_>>(),
+            [Owner {
+                pid: 4242,
+                fd: 3,
+                command: "daemon"
+            }]
+        );
+        assert_eq!(map.get(888).count(), 0, "only wanted inodes are kept");
+    }
+}

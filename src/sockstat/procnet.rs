@@ -1,0 +1,603 @@
+//! Parsers for the /proc/net socket tables: tcp, tcp6, udp, udp6, raw,
+//! raw6 and unix.
+//!
+//! Each table is read from a `BufRead` (so tests feed literal rows) and the
+//! path is attached to errors. A malformed line is reported through `warn`
+//! with its file and line number and skipped; it never stops the table.
+//! A table that does not exist (no IPv6 in this kernel) is simply empty.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+
+use super::model::{Endpoint, Proto, Socket, TcpState, Timer, TimerKind, UnixKind, UnixName};
+use super::{Error, StateSet};
+
+/// Open `<root>/net/<name>`; `None` when the table does not exist.
+fn open_table(
+    root: &Path,
+    name: &str,
+) -> Result<Option<(BufReader<File>, std::path::PathBuf)>, Error> {
+    let path = root.join("net").join(name);
+    match File::open(&path) {
+        Ok(f) => Ok(Some((BufReader::with_capacity(128 * 1024, f), path))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Read { path, source }),
+    }
+}
+
+/// Read one inet table from `<root>/net/`.
+pub fn read_inet(
+    root: &Path,
+    proto: Proto,
+    v6: bool,
+    states: StateSet,
+    out: &mut Vec<Socket>,
+    warn: &mut dyn FnMut(String),
+) -> Result<(), Error> {
+    match open_table(root, proto.table(v6))? {
+        Some((r, path)) => read_inet_from(r, &path, proto, v6, states, out, warn),
+        None => Ok(()),
+    }
+}
+
+/// Read one inet table from any reader; `path` names it in messages.
+pub fn read_inet_from<R: BufRead>(
+    r: R,
+    path: &Path,
+    proto: Proto,
+    v6: bool,
+    states: StateSet,
+    out: &mut Vec<Socket>,
+    warn: &mut dyn FnMut(String),
+) -> Result<(), Error> {
+    for_each_line(r, path, warn, |line| {
+        match parse_inet_line(line, proto, v6)? {
+            Some(s) if states.contains(s.state) => {
+                out.push(s);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    })
+}
+
+/// Read `<root>/net/unix`.
+pub fn read_unix(
+    root: &Path,
+    states: StateSet,
+    out: &mut Vec<Socket>,
+    warn: &mut dyn FnMut(String),
+) -> Result<(), Error> {
+    match open_table(root, "unix")? {
+        Some((r, path)) => read_unix_from(r, &path, states, out, warn),
+        None => Ok(()),
+    }
+}
+
+pub fn read_unix_from<R: BufRead>(
+    r: R,
+    path: &Path,
+    states: StateSet,
+    out: &mut Vec<Socket>,
+    warn: &mut dyn FnMut(String),
+) -> Result<(), Error> {
+    for_each_line(r, path, warn, |line| match parse_unix_line(line)? {
+        Some(s) if states.contains(s.state) => {
+            out.push(s);
+            Ok(())
+        }
+        _ => Ok(()),
+    })
+}
+
+/// Drive `f` over every line but the header. Lines that are not UTF-8 or
+/// that `f` rejects are reported and skipped.
+fn for_each_line<R: BufRead>(
+    mut r: R,
+    path: &Path,
+    warn: &mut dyn FnMut(String),
+    mut f: impl FnMut(&str) -> Result<(), &'static str>,
+) -> Result<(), Error> {
+    let mut buf = Vec::with_capacity(256);
+    let mut lineno = 0usize;
+    loop {
+        buf.clear();
+        let n = r
+            .read_until(b'\n', &mut buf)
+            .map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if n == 0 {
+            return Ok(());
+        }
+        lineno += 1;
+        if lineno == 1 {
+            continue; // the column header
+        }
+        let outcome = match std::str::from_utf8(&buf) {
+            Ok(line) => {
+                let line = line.trim_end_matches(['\n', '\r']);
+                if line.trim().is_empty() {
+                    Ok(())
+                } else {
+                    f(line)
+                }
+            }
+            Err(_) => Err("not UTF-8"),
+        };
+        if let Err(why) = outcome {
+            warn(format!(
+                "warning: {} line {lineno}: {why}; line skipped",
+                path.display()
+            ));
+        }
+    }
+}
+
+fn hex_u32(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 8 {
+        return None;
+    }
+    u32::from_str_radix(s, 16).ok()
+}
+
+fn hex_u64(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 16 {
+        return None;
+    }
+    u64::from_str_radix(s, 16).ok()
+}
+
+/// `0100007F:0016` (v4) or 32 hex digits `:` port (v6). The kernel prints
+/// each 32-bit word of the address as it sits in memory, read as a native
+/// integer, so converting each word back with `to_ne_bytes` restores
+/// network byte order.
+fn parse_addr(s: &str, v6: bool) -> Option<([u8; 16], u16)> {
+    let (addr, port) = s.split_once(':')?;
+    let words = if v6 { 4 } else { 1 };
+    if addr.len() != words * 8 || port.len() != 4 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    for i in 0..words {
+        let w = hex_u32(addr.get(i * 8..i * 8 + 8)?)?;
+        bytes[i * 4..i * 4 + 4].copy_from_slice(&w.to_ne_bytes());
+    }
+    Some((bytes, u16::from_str_radix(port, 16).ok()?))
+}
+
+/// Parse one row of /proc/net/{tcp,udp,raw}[6]:
+/// `sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...`.
+/// `Ok(None)` for a state this build does not know (skipped quietly).
+pub fn parse_inet_line(line: &str, proto: Proto, v6: bool) -> Result<Option<Socket>, &'static str> {
+    let mut it = line.split_ascii_whitespace();
+    let sl = it.next().ok_or("empty line")?;
+    if !sl.ends_with(':') {
+        return Err("no slot number");
+    }
+    let (laddr, lport) =
+        parse_addr(it.next().ok_or("no local address")?, v6).ok_or("bad local address")?;
+    let (raddr, rport) =
+        parse_addr(it.next().ok_or("no remote address")?, v6).ok_or("bad remote address")?;
+    let st = it.next().ok_or("no state")?;
+    if st.len() != 2 {
+        return Err("bad state");
+    }
+    let st = u8::from_str_radix(st, 16).map_err(|_| "bad state")?;
+    let (tx, rx) = it
+        .next()
+        .and_then(|q| q.split_once(':'))
+        .ok_or("bad queue columns")?;
+    let send_q = hex_u32(tx).ok_or("bad tx_queue")?;
+    let recv_q = hex_u32(rx).ok_or("bad rx_queue")?;
+    let (tr, when) = it
+        .next()
+        .and_then(|t| t.split_once(':'))
+        .ok_or("bad timer columns")?;
+    let tr = u8::from_str_radix(tr, 16).map_err(|_| "bad timer")?;
+    // tm->when is in clock ticks (USER_HZ, 100 per second on Linux).
+    let when = hex_u64(when).ok_or("bad timer expiry")?;
+    let retrans = hex_u32(it.next().ok_or("no retransmit count")?).ok_or("bad retransmit count")?;
+    let uid: u32 = it.next().ok_or("no uid")?.parse().map_err(|_| "bad uid")?;
+    let _timeout = it.next().ok_or("no timeout")?;
+    let inode: u64 = it
+        .next()
+        .ok_or("no inode")?
+        .parse()
+        .map_err(|_| "bad inode")?;
+    let Some(state) = TcpState::from_kernel(st) else {
+        return Ok(None);
+    };
+    let timer = (tr != 0).then(|| Timer {
+        kind: TimerKind::from_kernel(tr),
+        expires_ms: when.saturating_mul(10),
+        retrans,
+    });
+    Ok(Some(Socket {
+        proto,
+        v6,
+        local: super::model::inet_endpoint(v6, laddr, lport),
+        remote: super::model::inet_endpoint(v6, raddr, rport),
+        state,
+        recv_q,
+        send_q,
+        uid,
+        inode,
+        timer,
+        unix_kind: None,
+        peer_inode: None,
+    }))
+}
+
+/// `__SO_ACCEPTCON`: the socket is listening.
+const UNIX_FLAG_ACCEPTCON: u32 = 1 << 16;
+
+/// Parse one row of /proc/net/unix:
+/// `Num RefCount Protocol Flags Type St Inode [Path]`. The path is the rest
+/// of the line after the inode and one space, kept intact (spaces
+/// included); abstract names are printed by the kernel with a leading `@`.
+pub fn parse_unix_line(line: &str) -> Result<Option<Socket>, &'static str> {
+    let mut rest = line.trim_start();
+    let mut field = || -> Option<&str> {
+        let s = rest.trim_start_matches(' ');
+        let end = s.find(' ').unwrap_or(s.len());
+        let (f, r) = s.split_at(end);
+        rest = r;
+        (!f.is_empty()).then_some(f)
+    };
+    let num = field().ok_or("empty line")?;
+    if !num.ends_with(':') {
+        return Err("no slot number");
+    }
+    let _refcount = field().ok_or("no refcount")?;
+    let _protocol = field().ok_or("no protocol")?;
+    let flags = hex_u32(field().ok_or("no flags")?).ok_or("bad flags")?;
+    let kind = u16::from_str_radix(field().ok_or("no type")?, 16).map_err(|_| "bad type")?;
+    let st = u8::from_str_radix(field().ok_or("no state")?, 16).map_err(|_| "bad state")?;
+    let inode: u64 = field()
+        .ok_or("no inode")?
+        .parse()
+        .map_err(|_| "bad inode")?;
+    let path = rest.strip_prefix(' ').unwrap_or(rest);
+    let name = if path.is_empty() {
+        UnixName::Unnamed
+    } else if let Some(a) = path.strip_prefix('@') {
+        UnixName::Abstract(a.to_string())
+    } else {
+        UnixName::Path(path.to_string())
+    };
+    // St is the socket's SS_* state: 1 unconnected, 2 connecting,
+    // 3 connected, 4 disconnecting.
+    let state = if flags & UNIX_FLAG_ACCEPTCON != 0 {
+        TcpState::Listen
+    } else {
+        match st {
+            2 => TcpState::SynSent,
+            3 => TcpState::Established,
+            _ => TcpState::Close,
+        }
+    };
+    Ok(Some(Socket {
+        proto: Proto::Unix,
+        v6: false,
+        local: Endpoint::Unix(name),
+        remote: Endpoint::Unix(UnixName::Unnamed),
+        state,
+        recv_q: 0,
+        send_q: 0,
+        uid: 0,
+        inode,
+        timer: None,
+        unix_kind: Some(UnixKind::from_kernel(kind)),
+        peer_inode: None,
+    }))
+}
+
+/// Figures from /proc/net/sockstat and sockstat6: `(section, key, value)`
+/// in file order, e.g. `("TCP", "tw", 12)`.
+pub fn read_sockstat(root: &Path, name: &str) -> Result<Vec<(String, String, u64)>, Error> {
+    let path = root.join("net").join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(parse_sockstat(&text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(Error::Read { path, source }),
+    }
+}
+
+/// `TCP: inuse 5 orphan 0 tw 2 alloc 7 mem 1` -> key/value triples.
+pub fn parse_sockstat(text: &str) -> Vec<(String, String, u64)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some((section, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let toks: Vec<&str> = rest.split_ascii_whitespace().collect();
+        for pair in toks.chunks(2) {
+            if let [k, v] = pair
+                && let Ok(v) = v.parse()
+            {
+                out.push((section.trim().to_string(), (*k).to_string(), v));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    fn inet(line: &str, proto: Proto, v6: bool) -> Socket {
+        parse_inet_line(line, proto, v6).unwrap().unwrap()
+    }
+
+    fn sa(s: &str) -> Endpoint {
+        Endpoint::Inet(s.parse::<SocketAddr>().unwrap())
+    }
+
+    #[test]
+    fn tcp_v4_listen_row_with_queue_columns() {
+        // A listener on 127.0.0.1:631 with 3 connections waiting to be
+        // accepted out of a backlog of 128 (rx = accept queue, tx = backlog).
+        let s = inet(
+            "   0: 0100007F:0277 00000000:0000 0A 00000080:00000003 00:00000000 00000000     0        0 23183 1 0000000000000000 100 0 0 10 0",
+            Proto::Tcp,
+            false,
+        );
+        assert_eq!(s.local, sa("127.0.0.1:631"));
+        assert_eq!(s.remote, sa("0.0.0.0:0"));
+        assert_eq!(s.state, TcpState::Listen);
+        assert_eq!((s.recv_q, s.send_q), (3, 128));
+        assert_eq!(s.inode, 23183);
+        assert_eq!(s.uid, 0);
+        assert_eq!(s.timer, None);
+        assert!(s.is_listening());
+    }
+
+    #[test]
+    fn tcp_time_wait_has_inode_zero_and_timer() {
+        let s = inet(
+            "   5: 0100007F:1F90 0100007F:A0B2 06 00000000:00000000 03:000016B5 00000000     0        0 0 3 0000000000000000",
+            Proto::Tcp,
+            false,
+        );
+        assert_eq!(s.state, TcpState::TimeWait);
+        assert_eq!(s.inode, 0);
+        assert_eq!(s.local, sa("127.0.0.1:8080"));
+        assert_eq!(s.remote, sa("127.0.0.1:41138"));
+        let t = s.timer.unwrap();
+        assert_eq!(t.kind, TimerKind::TimeWait);
+        assert_eq!(t.expires_ms, 0x16b5 * 10);
+    }
+
+    #[test]
+    fn tcp6_row_and_established_keepalive() {
+        // [2001:db8::1]:443 <- [2001:db8::2]:50000, keepalive timer,
+        // 5 bytes unread.
+        let s = inet(
+            "   1: B80D0120000000000000000001000000:01BB B80D0120000000000000000002000000:C350 01 00000000:00000005 02:00000BB8 00000000  1000        0 99 1 0000000000000000 20 4 30 10 -1",
+            Proto::Tcp,
+            true,
+        );
+        assert_eq!(s.local, sa("[2001:db8::1]:443"));
+        assert_eq!(s.remote, sa("[2001:db8::2]:50000"));
+        assert_eq!(s.state, TcpState::Established);
+        assert_eq!(s.recv_q, 5);
+        assert_eq!(s.uid, 1000);
+        assert_eq!(s.timer.unwrap().kind, TimerKind::Keepalive);
+        assert_eq!(s.proto_label(), "tcp6");
+    }
+
+    #[test]
+    fn ipv4_mapped_shows_as_ipv4_but_stays_tcp6() {
+        let s = inet(
+            "   2: 0000000000000000FFFF00000100007F:1F90 0000000000000000FFFF00000100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 20 4 30 10 -1",
+            Proto::Tcp,
+            true,
+        );
+        assert_eq!(s.local, sa("127.0.0.1:8080"));
+        assert_eq!(s.remote, sa("127.0.0.1:54321"));
+        assert_eq!(s.proto_label(), "tcp6");
+    }
+
+    #[test]
+    fn udp_row_unconnected() {
+        let s = inet(
+            " 1234: 00000000:0044 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 17316 2 0000000000000000 0",
+            Proto::Udp,
+            false,
+        );
+        assert_eq!(s.state, TcpState::Close);
+        assert_eq!(s.state_label(), "UNCONN");
+        assert!(s.is_listening());
+        assert_eq!(s.local, sa("0.0.0.0:68"));
+    }
+
+    #[test]
+    fn every_hex_state_maps() {
+        for (hex, st) in [
+            ("01", TcpState::Established),
+            ("02", TcpState::SynSent),
+            ("03", TcpState::SynRecv),
+            ("04", TcpState::FinWait1),
+            ("05", TcpState::FinWait2),
+            ("06", TcpState::TimeWait),
+            ("07", TcpState::Close),
+            ("08", TcpState::CloseWait),
+            ("09", TcpState::LastAck),
+            ("0A", TcpState::Listen),
+            ("0B", TcpState::Closing),
+            ("0C", TcpState::NewSynRecv),
+        ] {
+            let line = format!(
+                "   0: 0100007F:0277 00000000:0000 {hex} 00000000:00000000 00:00000000 00000000     0        0 1 1"
+            );
+            assert_eq!(inet(&line, Proto::Tcp, false).state, st, "state {hex}");
+        }
+        let unknown = "   0: 0100007F:0277 00000000:0000 3F 00000000:00000000 00:00000000 00000000     0        0 1 1";
+        assert_eq!(parse_inet_line(unknown, Proto::Tcp, false), Ok(None));
+    }
+
+    #[test]
+    fn truncated_and_garbage_rows_are_errors() {
+        for bad in [
+            "   0:",
+            "   0: 0100007F:0277",
+            "   0: 0100007F:0277 00000000:0000 0A",
+            "   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0",
+            "   0: 0100007Z:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1",
+            "   0: 0100007F0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1",
+            "   0: 0100007F:0277 00000000:0000 0A 00000000 00:00000000 00000000 0 0 1",
+            "   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000 x 0 1",
+            "garbage",
+            "0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1",
+        ] {
+            assert!(parse_inet_line(bad, Proto::Tcp, false).is_err(), "{bad:?}");
+        }
+        // A v4 address in a v6 table is malformed too.
+        assert!(
+            parse_inet_line(
+                "   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1",
+                Proto::Tcp,
+                true
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn bad_line_is_skipped_with_file_and_line_and_rest_kept() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n\
+   1: ZZZ\n\
+   2: 0100007F:0016 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n";
+        let mut out = Vec::new();
+        let mut warnings = Vec::new();
+        read_inet_from(
+            table.as_bytes(),
+            Path::new("/proc/net/tcp"),
+            Proto::Tcp,
+            false,
+            StateSet::ALL,
+            &mut out,
+            &mut |w| warnings.push(w),
+        )
+        .unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("/proc/net/tcp line 3"),
+            "{}",
+            warnings[0]
+        );
+    }
+
+    #[test]
+    fn state_filter_applies_while_reading() {
+        let table = "header\n\
+   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n\
+   1: 0100007F:0016 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n";
+        let mut out = Vec::new();
+        read_inet_from(
+            table.as_bytes(),
+            Path::new("t"),
+            Proto::Tcp,
+            false,
+            StateSet::of(&[TcpState::Listen]),
+            &mut out,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].state, TcpState::Listen);
+    }
+
+    #[test]
+    fn unix_rows_paths_with_spaces_and_abstract_names() {
+        let listen = parse_unix_line(
+            "0000000000000000: 00000002 00000000 00010000 0001 01 30210 /run/my app/control socket",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            listen.local,
+            Endpoint::Unix(UnixName::Path("/run/my app/control socket".into()))
+        );
+        assert_eq!(listen.state, TcpState::Listen);
+        assert_eq!(listen.unix_kind, Some(UnixKind::Stream));
+        assert_eq!(listen.inode, 30210);
+
+        let abs = parse_unix_line(
+            "0000000000000000: 00000002 00000000 00000000 0002 01 123 @/tmp/.X11-unix/X0",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            abs.local,
+            Endpoint::Unix(UnixName::Abstract("/tmp/.X11-unix/X0".into()))
+        );
+        assert_eq!(abs.unix_kind, Some(UnixKind::Dgram));
+        assert_eq!(abs.state, TcpState::Close);
+
+        let conn = parse_unix_line("0000000000000000: 00000003 00000000 00000000 0001 03 555")
+            .unwrap()
+            .unwrap();
+        assert_eq!(conn.local, Endpoint::Unix(UnixName::Unnamed));
+        assert_eq!(conn.state, TcpState::Established);
+    }
+
+    #[test]
+    fn unix_garbage_is_an_error() {
+        for bad in [
+            "",
+            "0000: 00000002",
+            "0000000000000000: 00000002 00000000 0001000Z 0001 01 30210 /x",
+            "0000000000000000: 00000002 00000000 00010000 0001 01 notanumber",
+            "nocolon 00000002 00000000 00010000 0001 01 1",
+        ] {
+            assert!(parse_unix_line(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sockstat_figures() {
+        let text =
+            "sockets: used 290\nTCP: inuse 5 orphan 1 tw 2 alloc 7 mem 3\nUDP: inuse 4 mem 2\n";
+        let v = parse_sockstat(text);
+        assert!(v.contains(&("TCP".into(), "tw".into(), 2)));
+        assert!(v.contains(&("TCP".into(), "orphan".into(), 1)));
+        assert!(v.contains(&("sockets".into(), "used".into(), 290)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn inet_parser_never_panics(line in "\\PC{0,200}") {
+            let _ = parse_inet_line(&line, Proto::Tcp, false);
+            let _ = parse_inet_line(&line, Proto::Udp, true);
+        }
+
+        #[test]
+        fn inet_parser_never_panics_on_near_valid_rows(
+            cols in proptest::collection::vec("[0-9A-Fa-f:x ]{0,40}", 0..14)
+        ) {
+            let line = cols.join(" ");
+            let _ = parse_inet_line(&line, Proto::Tcp, true);
+            let _ = parse_unix_line(&line);
+        }
+
+        #[test]
+        fn unix_parser_never_panics(line in "\\PC{0,200}") {
+            let _ = parse_unix_line(&line);
+        }
+
+        #[test]
+        fn table_reader_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let mut out = Vec::new();
+            let _ = read_inet_from(&bytes[..], Path::new("t"), Proto::Tcp, false, StateSet::ALL, &mut out, &mut |_| {});
+            let _ = read_unix_from(&bytes[..], Path::new("u"), StateSet::ALL, &mut out, &mut |_| {});
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! A `NETLINK_SOCK_DIAG` socket: the only libc/unsafe code of the netlink
+//! socket lister.
+//!
+//! It moves bytes and nothing else: the request is encoded and the replies
+//! are parsed by `sockstat::netlink`. Invariants: the descriptor is owned and
+//! closed on drop; [`SockDiag::recv`] only hands out bytes the kernel wrote,
+//! only datagrams the kernel sent, and fails rather than return a
+//! truncated datagram.
+
+use std::io;
+use std::mem;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// A receive buffer size that holds any sock_diag dump datagram with room to
+/// spare: the kernel sizes dump datagrams to the reader's past `recv`
+/// lengths, capped at 32 KiB (more only for a single oversized message).
+pub const RECV_BUF_LEN: usize = 256 * 1024;
+
+/// An open `AF_NETLINK` / `NETLINK_SOCK_DIAG` socket.
+#[derive(Debug)]
+pub struct SockDiag {
+    fd: OwnedFd,
+}
+
+impl SockDiag {
+    pub fn open() -> io::Result<SockDiag> {
+        // SAFETY: socket(2) takes no pointers; any return value is handled.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_SOCK_DIAG,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by socket(2), is valid and owned by
+        // nobody else, so `OwnedFd` may take it and close it once.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(SockDiag { fd })
+    }
+
+    /// Send one request datagram to the kernel.
+    pub fn send(&self, req: &[u8]) -> io::Result<()> {
+        let kernel = kernel_addr();
+        loop {
+            // SAFETY: `req` is a live slice, read for exactly `req.len()`
+            // bytes; `kernel` is a properly initialised `sockaddr_nl` whose
+            // exact size is passed with it. Neither is kept by the kernel.
+            let n = unsafe {
+                libc::sendto(
+                    self.fd.as_raw_fd(),
+                    req.as_ptr().cast(),
+                    req.len(),
+                    0,
+                    (&raw const kernel).cast(),
+                    sockaddr_nl_len(),
+                )
+            };
+            if n >= 0 {
+                // Netlink datagrams go whole or not at all; check anyway.
+                return if n as usize == req.len() {
+                    Ok(())
+                } else {
+                    Err(io::Error::other("netlink request sent short"))
+                };
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+
+    /// Receive the next datagram from the kernel into `buf` (use
+    /// [`RECV_BUF_LEN`]) and return the part of it that was filled.
+    /// Datagrams from other senders (a user process may write to our port)
+    /// are dropped. A datagram larger than `buf` is an error, not a silent
+    /// loss of sockets.
+    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<&'b [u8]> {
+        loop {
+            let mut from = kernel_addr();
+            let mut from_len = sockaddr_nl_len();
+            // SAFETY: the kernel writes at most `buf.len()` bytes into
+            // `buf`, which is exclusively borrowed for the call, and at most
+            // `from_len` bytes into `from`, which is that large. MSG_TRUNC
+            // only changes the return value to the datagram's full length.
+            let n = unsafe {
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_TRUNC,
+                    (&raw mut from).cast(),
+                    &mut from_len,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let n = n as usize;
+            if n > buf.len() {
+                return Err(io::Error::other(format!(
+                    "netlink reply of {n} bytes does not fit a {} byte buffer",
+                    buf.len()
+                )));
+            }
+            if from.nl_pid != 0 {
+                continue;
+            }
+            // `n <= buf.len()` was checked above, so `get` always succeeds.
+            return Ok(buf.get(..n).unwrap_or_default());
+        }
+    }
+}
+
+/// Whether an errno from a sock_diag request means "no handler for this
+/// family or protocol" (module not built or not loadable) rather than a
+/// failure: the caller may read /proc instead.
+pub fn is_no_handler(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::ENOENT | libc::EOPNOTSUPP | libc::EPROTONOSUPPORT | libc::EAFNOSUPPORT
+    )
+}
+
+/// The kernel's netlink address (port 0, no groups).
+fn kernel_addr() -> libc::sockaddr_nl {
+    // SAFETY: `sockaddr_nl` is plain integers, for which all-zero is a
+    // valid value (and the one the kernel expects in the padding).
+    let mut a: libc::sockaddr_nl = unsafe { mem::zeroed() };
+    a.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    a
+}
+
+fn sockaddr_nl_len() -> libc::socklen_t {
+    mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t
+}
