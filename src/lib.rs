@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod output;
 pub mod sockstat;
 pub mod sys;
+pub mod wire;
 
 /// A problem with what the user asked for (bad flag value, malformed
 /// filter) or with the setup (missing privilege): exit status 2.
