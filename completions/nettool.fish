@@ -27,6 +27,7 @@ end
 complete -c nettool -n "__fish_nettool_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_needs_command" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "sockstat" -d 'List sockets and their TCP states (like netstat and ss)'
+complete -c nettool -n "__fish_nettool_needs_command" -f -a "arp" -d 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and the repo)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l state -d 'Only these states (comma-separated or repeated): established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, close, close-wait, last-ack, listen, closing; groups: all, connected, synchronized, bucket, big. Overrides -l/-a' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l sport -d 'Local port: PORT, LO-HI or a service name' -r
@@ -53,6 +54,25 @@ complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l json -d 'JS
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dns -d 'Resolve remote addresses through DNS (never done otherwise); bounded by --dns-timeout'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s I -l interface -d 'Interface to use (default: the one the route to TARGET uses)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s c -l count -d 'Stop after sending COUNT requests' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s w -l deadline -d 'Stop after SECS seconds, whatever the count' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s i -l interval -d 'Seconds between requests (fractions allowed, default 1); in the cache view: the interface to show, as arp -i' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s s -l source -d 'Source IPv4 address (must be on the interface, except with -D)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l rate -d 'Sweep: requests per second' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l retries -d 'Sweep: further rounds for hosts that did not answer' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l timeout -d 'Sweep: seconds to wait for replies after each round' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s f -l first -d 'Stop at the first reply'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s q -l quiet -d 'Quiet: no per-reply lines, only the summary (and the exit status)'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s D -l dad -d 'Duplicate address detection: ask with sender 0.0.0.0; exit 0 if TARGET is free, 1 if in use'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s U -l unsolicited -d 'Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s A -l answer -d 'Like -U, but the announcement is an ARP reply (oper 2) instead of a request'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s a -l cache -d 'Show the ARP cache (the default with no TARGET)'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s n -l numeric -d 'Cache view: numeric addresses, no names from /etc/hosts'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l localnet -d 'Sweep every IPv4 network on the interface'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l json -d 'JSON output'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_using_subcommand generate" -l out -d 'Directory that receives completions/ and man/' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c nettool -n "__fish_nettool_using_subcommand generate" -s V -l version -d 'Print version'

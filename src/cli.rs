@@ -14,8 +14,9 @@ use crate::sockstat::SourceKind;
     version,
     about = "Network diagnostics in one binary",
     long_about = "nettool: network diagnostics in one binary.\n\n\
-        It lists sockets and their TCP states like netstat and ss, with the \
-        explanations they leave out.",
+        It lists sockets and their TCP states like netstat and ss, and sends \
+        real ARP requests like arping and arp-scan, with the explanations \
+        they leave out.",
     after_long_help = "EXIT STATUS:\n  0  success\n  1  the thing looked for failed or was not found (e.g. no socket matched)\n  2  usage or setup error (bad flag, bad filter, missing privilege)",
     disable_help_subcommand = true,
     propagate_version = true
@@ -28,6 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Sockstat(SockstatArgs),
+    Arp(ArpArgs),
     /// Write shell completions and man pages (for packagers and the repo).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -144,4 +146,87 @@ pub struct GenerateArgs {
 /// The clap command, for generators and tests.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
+}
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache",
+    long_about = "Send real ARP requests as raw Ethernet frames and report every reply, \
+        like arping; sweep a subnet like arp-scan; or, with no target, show the \
+        kernel's neighbour cache like arp -a.\n\n\
+        An ARP request is a broadcast Ethernet frame (ethertype 0x0806) asking \
+        \"who has TARGET? tell SOURCE\": htype 1 (Ethernet), ptype 0x0800 (IPv4), \
+        hlen 6, plen 4, oper 1, then sender MAC/IP and target MAC (zero)/IP. The \
+        owner of TARGET answers with oper 2 and its MAC, unicast to us. ARP never \
+        crosses a router: a target that is not on a directly connected network \
+        is refused, naming the gateway to probe instead.\n\n\
+        Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep on the binary); the \
+        raw channel is opened first and every capability dropped right after.",
+    after_long_help = "EXAMPLES:\n  \
+        nettool arp 198.51.100.2                  probe until Ctrl-C, one line per reply\n  \
+        nettool arp -c 3 -I eth1 198.51.100.2     three probes out of eth1\n  \
+        nettool arp -D -c 2 198.51.100.9          is the address free? (exit 0 free, 1 in use)\n  \
+        nettool arp -U -c 1 -s 198.51.100.1       announce our address (gratuitous ARP)\n  \
+        nettool arp 198.51.100.0/24               sweep: every host that answers, with vendor\n  \
+        nettool arp --localnet -I eth1            sweep every IPv4 network on eth1\n  \
+        nettool arp                               the ARP cache (like arp -an with -n)\n\n\
+        EXIT STATUS:\n  0  at least one valid reply (-D: the address is free; cache: entries shown)\n  \
+        1  no reply (-D: the address is in use; sweep: no host answered)\n  \
+        2  usage or setup error: no CAP_NET_RAW, interface down or without ARP, no route, target behind a gateway"
+)]
+pub struct ArpArgs {
+    /// IPv4 address to probe, or a CIDR (up to /16) to sweep; none: show the ARP cache
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Interface to use (default: the one the route to TARGET uses)
+    #[arg(short = 'I', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// Stop after sending COUNT requests
+    #[arg(short = 'c', long = "count", value_name = "COUNT")]
+    pub count: Option<u64>,
+    /// Stop after SECS seconds, whatever the count
+    #[arg(short = 'w', long = "deadline", value_name = "SECS")]
+    pub deadline: Option<f64>,
+    /// Seconds between requests (fractions allowed, default 1); in the cache view: the interface to show, as arp -i
+    #[arg(short = 'i', long = "interval", value_name = "SECS|IFACE")]
+    pub interval: Option<String>,
+    /// Stop at the first reply
+    #[arg(short = 'f', long = "first")]
+    pub first: bool,
+    /// Source IPv4 address (must be on the interface, except with -D)
+    #[arg(short = 's', long = "source", value_name = "ADDR")]
+    pub source: Option<String>,
+    /// Quiet: no per-reply lines, only the summary (and the exit status)
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Duplicate address detection: ask with sender 0.0.0.0; exit 0 if TARGET is free, 1 if in use
+    #[arg(short = 'D', long = "dad", conflicts_with_all = ["unsolicited", "answer"])]
+    pub dad: bool,
+    /// Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches
+    #[arg(short = 'U', long = "unsolicited")]
+    pub unsolicited: bool,
+    /// Like -U, but the announcement is an ARP reply (oper 2) instead of a request
+    #[arg(short = 'A', long = "answer")]
+    pub answer: bool,
+    /// Show the ARP cache (the default with no TARGET)
+    #[arg(short = 'a', long = "cache")]
+    pub cache: bool,
+    /// Cache view: numeric addresses, no names from /etc/hosts
+    #[arg(short = 'n', long = "numeric")]
+    pub numeric: bool,
+    /// Sweep every IPv4 network on the interface
+    #[arg(long = "localnet", conflicts_with = "target")]
+    pub localnet: bool,
+    /// Sweep: requests per second
+    #[arg(long = "rate", value_name = "PPS", default_value_t = 2000)]
+    pub rate: u32,
+    /// Sweep: further rounds for hosts that did not answer
+    #[arg(long = "retries", value_name = "N", default_value_t = 1)]
+    pub retries: u32,
+    /// Sweep: seconds to wait for replies after each round
+    #[arg(long = "timeout", value_name = "SECS", default_value_t = 0.25)]
+    pub timeout: f64,
+    /// JSON output
+    #[arg(long = "json")]
+    pub json: bool,
 }

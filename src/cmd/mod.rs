@@ -1,5 +1,6 @@
 //! One module per subcommand: validated settings from the clap structs,
 //! the library call, and rendering.
 
+pub mod arp;
 pub mod generate;
 pub mod sockstat;

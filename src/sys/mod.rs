@@ -96,3 +96,139 @@ fn sockaddr_of(ip: IpAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
         }
     }
 }
+
+/// An `AF_PACKET` raw socket that sees only ARP frames: a classic BPF
+/// filter (`ethertype == 0x0806`) is attached before the socket is bound,
+/// so no other traffic is ever copied to us, and our own outgoing frames
+/// are not looped back (`PACKET_IGNORE_OUTGOING`, Linux 4.20+; older
+/// kernels loop them back and the reply validation drops them). Returns
+/// the raw fd for pnet's `Config::socket_fd`, which takes ownership.
+pub fn arp_packet_socket() -> io::Result<i32> {
+    // SAFETY: plain syscall with constant arguments.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            i32::from((libc::ETH_P_ALL as u16).to_be()),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // ldh [12]; jeq #0x806, keep, drop; keep: ret #0x40000; drop: ret #0
+    let mut code = [
+        libc::sock_filter {
+            code: 0x28,
+            jt: 0,
+            jf: 0,
+            k: 12,
+        },
+        libc::sock_filter {
+            code: 0x15,
+            jt: 0,
+            jf: 1,
+            k: 0x0806,
+        },
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0x0004_0000,
+        },
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+    ];
+    let prog = libc::sock_fprog {
+        len: code.len() as u16,
+        filter: code.as_mut_ptr(),
+    };
+    // SAFETY: `prog` points at `code`, both alive for the call; the kernel
+    // copies the program.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&prog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        // SAFETY: we own fd and close it once.
+        unsafe { libc::close(fd) };
+        return Err(e);
+    }
+    let one: libc::c_int = 1;
+    // SAFETY: valid int option; failure (old kernel) is harmless.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_IGNORE_OUTGOING,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    Ok(fd)
+}
+
+/// Drop every capability from the effective, permitted and inheritable
+/// sets: called right after the raw channel is open, so nothing later runs
+/// with CAP_NET_RAW (or anything else). Root's uid stays; a setcap'd
+/// binary ends up with no privilege at all.
+pub fn drop_capabilities() -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capset(2) reads a v3 header and two data structs, which is
+    // exactly what we pass; pid 0 means this thread.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Catch SIGINT (Ctrl-C) so a long-running probe can stop and print its
+/// summary; [`interrupted`] tells whether it arrived.
+pub fn catch_interrupt() {
+    // SAFETY: the handler only stores to an atomic, which is
+    // async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}

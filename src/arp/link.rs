@@ -1,0 +1,126 @@
+//! The datalink channel: send Ethernet frames, receive ARP frames with the
+//! time they were read. `PnetLink` is the real one (pnet's datalink channel
+//! over an AF_PACKET socket that sees only ARP); tests can drive the probe
+//! logic without it.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use pnet_datalink::{Channel, Config, DataLinkSender, NetworkInterface};
+
+use super::ArpError;
+
+pub trait Link {
+    /// Send one frame; returns when it was handed to the kernel.
+    fn send(&mut self, frame: &[u8]) -> io::Result<Instant>;
+    /// The next received frame and when it was read, or `None` at `until`.
+    fn recv(&mut self, until: Instant) -> io::Result<Option<(Vec<u8>, Instant)>>;
+}
+
+type Received = io::Result<(Vec<u8>, Instant)>;
+
+/// pnet's channel, with a reader thread that timestamps frames the moment
+/// `recv` returns them, so the RTT does not include our own processing.
+pub struct PnetLink {
+    tx: Box<dyn DataLinkSender>,
+    rx: mpsc::Receiver<Received>,
+    stop: Arc<AtomicBool>,
+}
+
+impl PnetLink {
+    /// Open the channel: promiscuous mode off, a read timeout so nothing
+    /// ever blocks forever. This is the only step that needs CAP_NET_RAW.
+    pub fn open(iface: &NetworkInterface) -> Result<PnetLink, ArpError> {
+        let fd = crate::sys::arp_packet_socket().map_err(|e| open_error(iface, e))?;
+        let config = Config {
+            read_timeout: Some(Duration::from_millis(50)),
+            write_timeout: Some(Duration::from_secs(1)),
+            promiscuous: false,
+            socket_fd: Some(fd),
+            ..Config::default()
+        };
+        let (tx, mut rx) = match pnet_datalink::channel(iface, config) {
+            Ok(Channel::Ethernet(tx, rx)) => (tx, rx),
+            Ok(_) => {
+                return Err(ArpError::Channel {
+                    iface: iface.name.clone(),
+                    source: io::Error::other("not an Ethernet channel"),
+                });
+            }
+            Err(e) => return Err(open_error(iface, e)),
+        };
+        // Nothing after this point needs privilege. The reader thread is
+        // spawned after the drop, so it inherits the empty sets too.
+        crate::sys::drop_capabilities().map_err(|source| ArpError::Channel {
+            iface: iface.name.clone(),
+            source,
+        })?;
+        let (send, recv) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                let item = match rx.next() {
+                    Ok(frame) => Ok((frame.to_vec(), Instant::now())),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::TimedOut
+                                | io::ErrorKind::WouldBlock
+                                | io::ErrorKind::Interrupted
+                        ) =>
+                    {
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                };
+                let failed = item.is_err();
+                if send.send(item).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(PnetLink { tx, rx: recv, stop })
+    }
+}
+
+fn open_error(iface: &NetworkInterface, e: io::Error) -> ArpError {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => ArpError::NoPrivilege,
+        _ => ArpError::Channel {
+            iface: iface.name.clone(),
+            source: e,
+        },
+    }
+}
+
+impl Drop for PnetLink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Link for PnetLink {
+    fn send(&mut self, frame: &[u8]) -> io::Result<Instant> {
+        match self.tx.send_to(frame, None) {
+            Some(Ok(())) => Ok(Instant::now()),
+            Some(Err(e)) => Err(e),
+            None => Err(io::Error::other("frame too large for the send buffer")),
+        }
+    }
+
+    fn recv(&mut self, until: Instant) -> io::Result<Option<(Vec<u8>, Instant)>> {
+        let wait = until.saturating_duration_since(Instant::now());
+        match self.rx.recv_timeout(wait) {
+            Ok(Ok(item)) => Ok(Some(item)),
+            Ok(Err(e)) => Err(e),
+            Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(io::Error::other("the receive thread stopped"))
+            }
+        }
+    }
+}

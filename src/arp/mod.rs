@@ -1,0 +1,243 @@
+//! `nettool arp`: ARP requests over a raw datalink channel (like arping),
+//! subnet sweeps (like arp-scan) and the kernel's ARP cache.
+//!
+//! Flow: the CLI resolves the interface and source (route lookup, no
+//! privilege) -> `PnetLink::open` (the one privileged step; capabilities
+//! are dropped right after) -> [`run_probe`] or [`sweep::run`] drive the
+//! pure logic in [`probe`] with frames and timestamps from the link.
+
+pub mod cache;
+pub mod link;
+pub mod oui;
+pub mod probe;
+pub mod route;
+pub mod sweep;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use pnet_datalink::NetworkInterface;
+
+use crate::wire::MacAddr;
+use link::Link;
+use probe::{Me, Reply, Tracker};
+
+/// Setup problems, each with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ArpError {
+    #[error(
+        "sending raw ARP frames needs CAP_NET_RAW: run as root or `setcap cap_net_raw+ep $(which nettool)`"
+    )]
+    NoPrivilege,
+    #[error("no interface named {0} (see `ip link`)")]
+    NoSuchInterface(String),
+    #[error("interface {0} does not do ARP ({1})")]
+    NoArp(String, &'static str),
+    #[error("interface {0} is down: bring it up with `ip link set {0} up`")]
+    Down(String),
+    #[error("no route to {0}: add one, or name the interface with -I")]
+    NoRoute(Ipv4Addr),
+    #[error(
+        "{target} is not on a directly connected network (the route goes via {gateway} on {iface}); ARP does not cross routers: probe the gateway {gateway} instead"
+    )]
+    BehindGateway {
+        target: Ipv4Addr,
+        gateway: Ipv4Addr,
+        iface: String,
+    },
+    #[error("interface {0} has no IPv4 address: give a source address with -s")]
+    NoSource(String),
+    #[error("{addr} is not an address of {iface} (it has: {have}); use one of those with -s")]
+    ForeignSource {
+        addr: Ipv4Addr,
+        iface: String,
+        have: String,
+    },
+    #[error("cannot open a raw channel on {iface}: {source}")]
+    Channel {
+        iface: String,
+        source: std::io::Error,
+    },
+}
+
+const IFF_UP: u32 = libc::IFF_UP as u32;
+const IFF_LOOPBACK: u32 = libc::IFF_LOOPBACK as u32;
+const IFF_NOARP: u32 = libc::IFF_NOARP as u32;
+
+/// An interface that can do ARP, with its MAC and IPv4 networks.
+#[derive(Debug, Clone)]
+pub struct Iface {
+    pub raw: NetworkInterface,
+    pub mac: MacAddr,
+    pub v4: Vec<(Ipv4Addr, u8)>,
+}
+
+impl Iface {
+    pub fn name(&self) -> &str {
+        &self.raw.name
+    }
+
+    /// The address of ours on the same network as `target`, else the
+    /// first one.
+    pub fn source_for(&self, target: Ipv4Addr) -> Option<Ipv4Addr> {
+        self.v4
+            .iter()
+            .find(|(a, len)| {
+                sweep::Net {
+                    addr: *a,
+                    len: *len,
+                }
+                .contains(target)
+            })
+            .or(self.v4.first())
+            .map(|(a, _)| *a)
+    }
+}
+
+/// Find `name` and check it can do ARP.
+pub fn interface(name: &str) -> Result<Iface, ArpError> {
+    let raw = pnet_datalink::interfaces()
+        .into_iter()
+        .find(|i| i.name == name)
+        .ok_or_else(|| ArpError::NoSuchInterface(name.to_string()))?;
+    if raw.flags & IFF_LOOPBACK != 0 {
+        return Err(ArpError::NoArp(name.to_string(), "loopback"));
+    }
+    if raw.flags & IFF_NOARP != 0 {
+        return Err(ArpError::NoArp(name.to_string(), "NOARP flag set"));
+    }
+    let mac = match raw.mac.map(|m| MacAddr(m.octets())) {
+        Some(m) if m != MacAddr::ZERO => m,
+        _ => return Err(ArpError::NoArp(name.to_string(), "no Ethernet address")),
+    };
+    if raw.flags & IFF_UP == 0 {
+        return Err(ArpError::Down(name.to_string()));
+    }
+    let v4 = raw
+        .ips
+        .iter()
+        .filter_map(|n| match n.ip() {
+            IpAddr::V4(a) => Some((a, n.prefix())),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    Ok(Iface { raw, mac, v4 })
+}
+
+/// The interface the kernel routes `target` through, refusing targets that
+/// are behind a gateway.
+pub fn interface_for(target: Ipv4Addr, only: Option<&str>) -> Result<Iface, ArpError> {
+    let routes = route::read_routes().unwrap_or_default();
+    let Some(r) = route::lookup(&routes, target, only) else {
+        // With -I and no matching route the user knows the segment: trust
+        // them (arping does too); without -I we cannot guess.
+        return match only {
+            Some(name) => interface(name),
+            None => Err(ArpError::NoRoute(target)),
+        };
+    };
+    if let Some(gateway) = r.gateway {
+        return Err(ArpError::BehindGateway {
+            target,
+            gateway,
+            iface: r.iface.clone(),
+        });
+    }
+    interface(&r.iface)
+}
+
+/// What the probe loop is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Ask for `target`, report replies.
+    Probe,
+    /// Duplicate address detection: sender 0.0.0.0, stop at the first
+    /// reply.
+    Dad,
+    /// Gratuitous ARP for our own address; no replies expected.
+    Announce { as_reply: bool },
+}
+
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    pub mode: Mode,
+    pub me: Me,
+    pub target: Ipv4Addr,
+    pub count: Option<u64>,
+    pub interval: Duration,
+    pub deadline: Option<Duration>,
+    pub first: bool,
+}
+
+/// Something the loop reports as it happens.
+#[derive(Debug)]
+pub enum Event {
+    Sent { seq: u64 },
+    Reply { from: Ipv4Addr, reply: Reply },
+}
+
+/// Run requests and collect replies until the count, the deadline, the
+/// first reply (`-f`, `-D`) or Ctrl-C. After the last request the loop
+/// waits one more interval for its answer, unless it has already come.
+pub fn run_probe(
+    link: &mut dyn Link,
+    cfg: &ProbeConfig,
+    on_event: &mut dyn FnMut(&Event),
+) -> std::io::Result<Tracker> {
+    let start = Instant::now();
+    let deadline = cfg.deadline.map(|d| start + d);
+    let mut t = Tracker::default();
+    let mut next_send = start;
+    let mut wait_until = start;
+    let stop_at_first = cfg.first || cfg.mode == Mode::Dad;
+    let frame = match cfg.mode {
+        Mode::Announce { as_reply } => probe::announcement(cfg.me, as_reply),
+        Mode::Probe | Mode::Dad => probe::request(cfg.me, cfg.target),
+    };
+    loop {
+        let now = Instant::now();
+        if crate::sys::interrupted() || deadline.is_some_and(|d| now >= d) {
+            break;
+        }
+        let all_sent = cfg.count.is_some_and(|c| t.sent >= c);
+        if all_sent
+            && (now >= wait_until || !t.waiting() || matches!(cfg.mode, Mode::Announce { .. }))
+        {
+            break;
+        }
+        if !all_sent && now >= next_send {
+            let at = link.send(&frame)?;
+            t.on_send(at);
+            on_event(&Event::Sent { seq: t.sent });
+            next_send += cfg.interval;
+            wait_until = at + cfg.interval;
+            continue;
+        }
+        // Wake for the next send, the end of the wait, the deadline, and at
+        // least every 100 ms to notice Ctrl-C.
+        let mut until = if all_sent { wait_until } else { next_send };
+        if let Some(d) = deadline {
+            until = until.min(d);
+        }
+        until = until.min(now + Duration::from_millis(100));
+        let Some((bytes, at)) = link.recv(until)? else {
+            continue;
+        };
+        let Ok(r) = probe::validate(&bytes, cfg.me) else {
+            continue;
+        };
+        if r.sender_ip != cfg.target || matches!(cfg.mode, Mode::Announce { .. }) {
+            continue;
+        }
+        let reply = t.on_reply(r.sender_mac, at);
+        let counted = !reply.unsolicited;
+        on_event(&Event::Reply {
+            from: r.sender_ip,
+            reply,
+        });
+        if stop_at_first && counted {
+            break;
+        }
+    }
+    Ok(t)
+}

@@ -1,0 +1,364 @@
+//! The arping logic, without I/O: build requests, validate replies, match
+//! them to requests, flag duplicates and unsolicited replies, and keep the
+//! statistics. The loop in `arp::run_probe` feeds it frames and times.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use crate::wire::MacAddr;
+use crate::wire::arp::{self, Operation, Packet};
+use crate::wire::ethernet::{self, ETHERTYPE_ARP, Frame, MIN_FRAME_LEN};
+
+/// Our side of the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Me {
+    pub mac: MacAddr,
+    /// 0.0.0.0 in duplicate address detection.
+    pub ip: Ipv4Addr,
+}
+
+/// Build a 60-byte ARP frame (42 meaningful bytes, zero padding to the
+/// Ethernet minimum).
+pub fn frame(
+    eth_dst: MacAddr,
+    me: Me,
+    op: Operation,
+    target_mac: MacAddr,
+    target_ip: Ipv4Addr,
+) -> [u8; MIN_FRAME_LEN] {
+    let mut buf = [0u8; MIN_FRAME_LEN];
+    if let Ok(mut f) = Frame::new_checked(&mut buf[..]) {
+        ethernet::Repr {
+            dst: eth_dst,
+            src: me.mac,
+            ethertype: ETHERTYPE_ARP,
+        }
+        .emit(&mut f);
+        let _ = arp::Repr {
+            operation: op,
+            sender_mac: me.mac,
+            sender_ip: me.ip,
+            target_mac,
+            target_ip,
+        }
+        .emit(f.payload_mut());
+    }
+    buf
+}
+
+/// A broadcast "who has `target`? tell `me`".
+pub fn request(me: Me, target: Ipv4Addr) -> [u8; MIN_FRAME_LEN] {
+    frame(
+        MacAddr::BROADCAST,
+        me,
+        Operation::Request,
+        MacAddr::ZERO,
+        target,
+    )
+}
+
+/// A gratuitous announcement of `me.ip`: sender and target IP are both
+/// ours. As a request (`-U`, RFC 5227's announcement) the target MAC is
+/// zero; as a reply (`-A`) it is broadcast, as arping sends it.
+pub fn announcement(me: Me, as_reply: bool) -> [u8; MIN_FRAME_LEN] {
+    if as_reply {
+        frame(
+            MacAddr::BROADCAST,
+            me,
+            Operation::Reply,
+            MacAddr::BROADCAST,
+            me.ip,
+        )
+    } else {
+        frame(
+            MacAddr::BROADCAST,
+            me,
+            Operation::Request,
+            MacAddr::ZERO,
+            me.ip,
+        )
+    }
+}
+
+/// Why a received frame is not a reply to us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    NotArp,
+    Short,
+    Malformed,
+    NotReply,
+    FromUs,
+    NotForUs,
+}
+
+/// Check everything a reply to `me` must satisfy: ethertype 0x0806,
+/// at least 42 bytes, Ethernet/IPv4 ARP (htype 1, ptype 0x0800, hlen 6,
+/// plen 4), opcode 2, target IP ours, target MAC ours, and an Ethernet
+/// source that is not ours. The sender IP is checked by the caller
+/// (a probe wants its target, a sweep any address it asked for).
+pub fn validate(bytes: &[u8], me: Me) -> Result<arp::Repr, Reject> {
+    let f = Frame::new_checked(bytes).map_err(|_| Reject::Short)?;
+    if f.ethertype() != ETHERTYPE_ARP {
+        return Err(Reject::NotArp);
+    }
+    if bytes.len() < ethernet::HEADER_LEN + arp::PACKET_LEN {
+        return Err(Reject::Short);
+    }
+    if f.src() == me.mac {
+        return Err(Reject::FromUs);
+    }
+    let p = Packet::new_checked(f.payload()).map_err(|_| Reject::Short)?;
+    let r = arp::Repr::parse(&p).map_err(|_| Reject::Malformed)?;
+    if r.operation != Operation::Reply {
+        return Err(Reject::NotReply);
+    }
+    if r.target_ip != me.ip || r.target_mac != me.mac {
+        return Err(Reject::NotForUs);
+    }
+    Ok(r)
+}
+
+/// What one valid reply was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub mac: MacAddr,
+    /// From the latest request's send time to this reply's read time.
+    pub rtt: Option<Duration>,
+    /// No request from us was waiting for this MAC's answer.
+    pub unsolicited: bool,
+    /// Other MACs that also answered for the same address in this run.
+    pub others: Vec<MacAddr>,
+}
+
+/// Matches replies to requests for one target address.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    pub sent: u64,
+    /// Requests that got at least one answer.
+    pub received: u64,
+    last_sent: Option<Instant>,
+    /// MACs that answered the latest request.
+    answered_latest: Vec<MacAddr>,
+    /// Every MAC that answered, in order of first answer, with counts.
+    pub macs: Vec<(MacAddr, u64)>,
+    pub rtts: Vec<Duration>,
+}
+
+impl Tracker {
+    pub fn on_send(&mut self, at: Instant) {
+        self.sent += 1;
+        self.last_sent = Some(at);
+        self.answered_latest.clear();
+    }
+
+    /// A reply is matched to the latest request (ARP has no sequence
+    /// number; late answers to older requests count against the newest,
+    /// as arping does). A second answer from the same MAC to the same
+    /// request, or an answer before any request, is unsolicited.
+    pub fn on_reply(&mut self, mac: MacAddr, at: Instant) -> Reply {
+        match self.macs.iter_mut().find(|(m, _)| *m == mac) {
+            Some((_, n)) => *n += 1,
+            None => self.macs.push((mac, 1)),
+        }
+        let others = self
+            .macs
+            .iter()
+            .map(|(m, _)| *m)
+            .filter(|m| *m != mac)
+            .collect();
+        let outstanding = self.last_sent.is_some() && !self.answered_latest.contains(&mac);
+        let rtt = self.last_sent.map(|s| at.saturating_duration_since(s));
+        if outstanding {
+            if self.answered_latest.is_empty() {
+                self.received += 1;
+                if let Some(r) = rtt {
+                    self.rtts.push(r);
+                }
+            }
+            self.answered_latest.push(mac);
+        }
+        Reply {
+            mac,
+            rtt: rtt.filter(|_| outstanding),
+            unsolicited: !outstanding,
+            others,
+        }
+    }
+
+    /// True while the latest request has no answer.
+    pub fn waiting(&self) -> bool {
+        self.last_sent.is_some() && self.answered_latest.is_empty()
+    }
+
+    pub fn stats(&self) -> Option<RttStats> {
+        RttStats::of(&self.rtts)
+    }
+
+    pub fn loss_pct(&self) -> f64 {
+        if self.sent == 0 {
+            0.0
+        } else {
+            100.0 * (self.sent - self.received.min(self.sent)) as f64 / self.sent as f64
+        }
+    }
+}
+
+/// min/avg/max/mdev in milliseconds, mdev as ping computes it
+/// (sqrt(E[x^2] - E[x]^2)).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct RttStats {
+    pub min_ms: f64,
+    pub avg_ms: f64,
+    pub max_ms: f64,
+    pub mdev_ms: f64,
+}
+
+impl RttStats {
+    pub fn of(samples: &[Duration]) -> Option<RttStats> {
+        if samples.is_empty() {
+            return None;
+        }
+        let ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        let n = ms.len() as f64;
+        let avg = ms.iter().sum::<f64>() / n;
+        let sq = ms.iter().map(|x| x * x).sum::<f64>() / n;
+        Some(RttStats {
+            min_ms: ms.iter().copied().fold(f64::INFINITY, f64::min),
+            avg_ms: avg,
+            max_ms: ms.iter().copied().fold(0.0, f64::max),
+            mdev_ms: (sq - avg * avg).max(0.0).sqrt(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const US: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 1]);
+    const B: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 2]);
+    const C: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 3]);
+
+    fn me() -> Me {
+        Me {
+            mac: US,
+            ip: Ipv4Addr::new(198, 51, 100, 1),
+        }
+    }
+
+    fn reply_from(mac: MacAddr, ip: Ipv4Addr, to: Me) -> [u8; 60] {
+        frame(to.mac, Me { mac, ip }, Operation::Reply, to.mac, to.ip)
+    }
+
+    #[test]
+    fn request_is_the_vector_layout() {
+        let me = Me {
+            mac: "00:05:5d:61:58:a8".parse().unwrap(),
+            ip: Ipv4Addr::new(192, 168, 0, 55),
+        };
+        let f = request(me, Ipv4Addr::new(192, 168, 0, 2));
+        let want = crate::wire::tests::vector("arp-request.hex").concat();
+        assert_eq!(&f[..42], &want[..42]);
+        assert_eq!(f.len(), 60);
+    }
+
+    #[test]
+    fn the_vector_reply_validates_for_its_asker() {
+        let bytes = crate::wire::tests::vector("arp-reply.hex").concat();
+        let asker = Me {
+            mac: "00:05:5d:61:58:a8".parse().unwrap(),
+            ip: Ipv4Addr::new(192, 168, 0, 55),
+        };
+        let r = validate(&bytes, asker).unwrap();
+        assert_eq!(r.sender_ip, Ipv4Addr::new(192, 168, 0, 2));
+        // The same frame is not for anyone else.
+        assert_eq!(validate(&bytes, me()), Err(Reject::NotForUs));
+    }
+
+    #[test]
+    fn every_validation_rule_rejects() {
+        let peer = Ipv4Addr::new(198, 51, 100, 2);
+        let good = reply_from(B, peer, me());
+        assert!(validate(&good, me()).is_ok());
+        let with = |i: usize, v: u8| {
+            let mut f = good;
+            f[i] = v;
+            f
+        };
+        assert_eq!(validate(&with(13, 0x00), me()), Err(Reject::NotArp));
+        assert_eq!(validate(&good[..41], me()), Err(Reject::Short));
+        assert_eq!(
+            validate(&with(15, 6), me()),
+            Err(Reject::Malformed),
+            "htype"
+        );
+        assert_eq!(
+            validate(&with(16, 0x86), me()),
+            Err(Reject::Malformed),
+            "ptype"
+        );
+        assert_eq!(validate(&with(18, 8), me()), Err(Reject::Malformed), "hlen");
+        assert_eq!(validate(&with(19, 6), me()), Err(Reject::Malformed), "plen");
+        assert_eq!(
+            validate(&with(21, 1), me()),
+            Err(Reject::NotReply),
+            "opcode"
+        );
+        assert_eq!(
+            validate(&with(41, 9), me()),
+            Err(Reject::NotForUs),
+            "target ip"
+        );
+        assert_eq!(
+            validate(&with(37, 9), me()),
+            Err(Reject::NotForUs),
+            "target mac"
+        );
+        let from_us = reply_from(US, peer, me());
+        assert_eq!(validate(&from_us, me()), Err(Reject::FromUs));
+        // Our own request looped back is not a reply.
+        assert!(validate(&request(me(), peer), me()).is_err());
+    }
+
+    #[test]
+    fn replies_match_requests_and_duplicates_are_flagged() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut t = Tracker::default();
+        assert!(t.on_reply(B, t0).unsolicited, "before any request");
+        t.on_send(ms(0));
+        assert!(t.waiting());
+        let r = t.on_reply(B, ms(1));
+        assert!(!r.unsolicited && r.others.is_empty());
+        assert_eq!(r.rtt, Some(Duration::from_millis(1)));
+        assert!(!t.waiting());
+        // A spoofer answers the same request: flagged with both MACs.
+        let r = t.on_reply(C, ms(2));
+        assert_eq!(r.others, [B]);
+        assert!(!r.unsolicited);
+        // B again for the same request: unsolicited.
+        assert!(t.on_reply(B, ms(3)).unsolicited);
+        t.on_send(ms(1000));
+        let r = t.on_reply(C, ms(1002));
+        assert_eq!(r.others, [B]);
+        t.on_send(ms(2000));
+        assert_eq!((t.sent, t.received), (3, 2));
+        assert!((t.loss_pct() - 100.0 / 3.0).abs() < 1e-9);
+        assert_eq!(t.macs, [(B, 3), (C, 2)]);
+    }
+
+    #[test]
+    fn rtt_statistics() {
+        let s = RttStats::of(&[Duration::from_millis(1), Duration::from_millis(3)]).unwrap();
+        assert_eq!((s.min_ms, s.avg_ms, s.max_ms), (1.0, 2.0, 3.0));
+        assert!((s.mdev_ms - 1.0).abs() < 1e-9);
+        assert!(RttStats::of(&[]).is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn validation_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..100)) {
+            let _ = validate(&bytes, me());
+        }
+    }
+}
