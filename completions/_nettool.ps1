@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('sockstat', 'sockstat', [CompletionResultType]::ParameterValue, 'List sockets and their TCP states (like netstat and ss)')
             [CompletionResult]::new('arp', 'arp', [CompletionResultType]::ParameterValue, 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache')
+            [CompletionResult]::new('tftp', 'tftp', [CompletionResultType]::ParameterValue, 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and the repo)')
             break
         }
@@ -102,6 +103,57 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'JSON output')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'nettool;tftp' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Download: get HOST FILE [LOCAL], or get tftp://HOST[:PORT]/FILE [LOCAL]')
+            [CompletionResult]::new('put', 'put', [CompletionResultType]::ParameterValue, 'Upload: put HOST LOCAL [REMOTE], or put tftp://HOST[:PORT]/REMOTE LOCAL')
+            break
+        }
+        'nettool;tftp;get' {
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Most bytes the server may make us write (default: the tsize it announces)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)')
+            [CompletionResult]::new('--blksize', '--blksize', [CompletionResultType]::ParameterName, 'Block size to ask for, 8..65464 (RFC 2348; default: 512, asked of nobody)')
+            [CompletionResult]::new('--windowsize', '--windowsize', [CompletionResultType]::ParameterName, 'Blocks per ACK to ask for, 1..65535 (RFC 7440)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Retransmission timeout in seconds (fractions allowed; the server is asked for it rounded up, RFC 2349) [default: 1, not asked]')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retransmissions of one packet before giving up')
+            [CompletionResult]::new('--dally', '--dally', [CompletionResultType]::ParameterName, 'After the last ACK, seconds to stay and re-ACK a repeated final block')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Overwrite an existing local file')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite an existing local file')
+            [CompletionResult]::new('--keep-partial', '--keep-partial', [CompletionResultType]::ParameterName, 'On failure keep what arrived as LOCAL.part instead of deleting it')
+            [CompletionResult]::new('--no-tsize', '--no-tsize', [CompletionResultType]::ParameterName, 'Do not ask the server for the file size (tsize is asked by default)')
+            [CompletionResult]::new('--no-options', '--no-options', [CompletionResultType]::ParameterName, 'Plain RFC 1350: ask for no options at all')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Trace every packet, one line each, on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Trace every packet, one line each, on stderr')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'A JSON record of the transfer')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'nettool;tftp;put' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)')
+            [CompletionResult]::new('--blksize', '--blksize', [CompletionResultType]::ParameterName, 'Block size to ask for, 8..65464 (RFC 2348; default: 512, asked of nobody)')
+            [CompletionResult]::new('--windowsize', '--windowsize', [CompletionResultType]::ParameterName, 'Blocks per ACK to ask for, 1..65535 (RFC 7440)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Retransmission timeout in seconds (fractions allowed; the server is asked for it rounded up, RFC 2349) [default: 1, not asked]')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retransmissions of one packet before giving up')
+            [CompletionResult]::new('--dally', '--dally', [CompletionResultType]::ParameterName, 'After the last ACK, seconds to stay and re-ACK a repeated final block')
+            [CompletionResult]::new('--tsize', '--tsize', [CompletionResultType]::ParameterName, 'Tell the server the size up front (tsize; octet mode, not stdin)')
+            [CompletionResult]::new('--no-options', '--no-options', [CompletionResultType]::ParameterName, 'Plain RFC 1350: ask for no options at all')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Trace every packet, one line each, on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Trace every packet, one line each, on stderr')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'A JSON record of the transfer')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

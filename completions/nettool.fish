@@ -28,6 +28,7 @@ complete -c nettool -n "__fish_nettool_needs_command" -s h -l help -d 'Print hel
 complete -c nettool -n "__fish_nettool_needs_command" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "sockstat" -d 'List sockets and their TCP states (like netstat and ss)'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "arp" -d 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache'
+complete -c nettool -n "__fish_nettool_needs_command" -f -a "tftp" -d 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and the repo)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l state -d 'Only these states (comma-separated or repeated): established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, close, close-wait, last-ack, listen, closing; groups: all, connected, synchronized, bucket, big. Overrides -l/-a' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l sport -d 'Local port: PORT, LO-HI or a service name' -r
@@ -73,6 +74,39 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -l localnet -d 'Swe
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l json -d 'JSON output'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -f -a "get" -d 'Download: get HOST FILE [LOCAL], or get tftp://HOST[:PORT]/FILE [LOCAL]'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -f -a "put" -d 'Upload: put HOST LOCAL [REMOTE], or put tftp://HOST[:PORT]/REMOTE LOCAL'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l max-size -d 'Most bytes the server may make us write (default: the tsize it announces)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s m -l mode -d 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)' -r -f -a "octet\t''
+netascii\t''"
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l blksize -d 'Block size to ask for, 8..65464 (RFC 2348; default: 512, asked of nobody)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l windowsize -d 'Blocks per ACK to ask for, 1..65535 (RFC 7440)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l timeout -d 'Retransmission timeout in seconds (fractions allowed; the server is asked for it rounded up, RFC 2349) [default: 1, not asked]' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l retries -d 'Retransmissions of one packet before giving up' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l dally -d 'After the last ACK, seconds to stay and re-ACK a repeated final block' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s f -l force -d 'Overwrite an existing local file'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l keep-partial -d 'On failure keep what arrived as LOCAL.part instead of deleting it'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l no-tsize -d 'Do not ask the server for the file size (tsize is asked by default)'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l no-options -d 'Plain RFC 1350: ask for no options at all'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s v -l verbose -d 'Trace every packet, one line each, on stderr'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l json -d 'A JSON record of the transfer'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s m -l mode -d 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)' -r -f -a "octet\t''
+netascii\t''"
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l blksize -d 'Block size to ask for, 8..65464 (RFC 2348; default: 512, asked of nobody)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l windowsize -d 'Blocks per ACK to ask for, 1..65535 (RFC 7440)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l timeout -d 'Retransmission timeout in seconds (fractions allowed; the server is asked for it rounded up, RFC 2349) [default: 1, not asked]' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l retries -d 'Retransmissions of one packet before giving up' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l dally -d 'After the last ACK, seconds to stay and re-ACK a repeated final block' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l tsize -d 'Tell the server the size up front (tsize; octet mode, not stdin)'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l no-options -d 'Plain RFC 1350: ask for no options at all'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s v -l verbose -d 'Trace every packet, one line each, on stderr'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l json -d 'A JSON record of the transfer'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s h -l help -d 'Print help'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_using_subcommand generate" -l out -d 'Directory that receives completions/ and man/' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c nettool -n "__fish_nettool_using_subcommand generate" -s V -l version -d 'Print version'

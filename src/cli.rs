@@ -30,6 +30,7 @@ pub struct Cli {
 pub enum Command {
     Sockstat(SockstatArgs),
     Arp(ArpArgs),
+    Tftp(TftpArgs),
     /// Write shell completions and man pages (for packagers and the repo).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -229,4 +230,128 @@ pub struct ArpArgs {
     /// JSON output
     #[arg(long = "json")]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    about = "TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)",
+    long_about = "A TFTP client written from the RFCs: 1350, 1123 section 4.2.3, 2347 \
+        (options), 2348 (blksize), 2349 (timeout, tsize) and 7440 (windowsize).\n\n\
+        A download starts with an RRQ to port 69: opcode 1, the file name, \
+        NUL, the mode (octet or netascii), NUL, then option/value pairs. The \
+        server answers from a new port (its transfer ID): an OACK with the \
+        options it accepts, or straight away DATA block 1. Every DATA carries \
+        up to blksize bytes; a shorter one ends the file. Without windowsize \
+        each DATA waits for its ACK (lock-step); with it, windowsize blocks go \
+        out per ACK.\n\n\
+        Nothing is lost or half-written: a download goes to a temporary file \
+        beside the target, renamed only after the last block (and removed on \
+        any failure unless --keep-partial); an existing file is not \
+        overwritten without --force. Packets from any address but the server's \
+        transfer ID are answered with ERROR 5 and ignored; a DATA larger than \
+        blksize, an option the server was never asked for, or more data than \
+        --max-size (default: the announced tsize) stop the transfer.",
+    after_long_help = "EXAMPLES:\n  \
+        nettool tftp get 198.51.100.2 firmware.bin\n  \
+        nettool tftp get tftp://198.51.100.2:6969/boot/pxelinux.0 --blksize 1468\n  \
+        nettool tftp get [2001:db8::2]:69 images/disk.img disk.img --blksize 8192 --windowsize 16\n  \
+        nettool tftp get 198.51.100.2 notes.txt -m netascii -\n  \
+        nettool tftp put 198.51.100.2 config.txt backups/config.txt\n  \
+        nettool tftp get 198.51.100.2 big.iso --verbose     every packet, one line each\n\n\
+        EXIT STATUS:\n  0  transferred\n  1  the transfer failed (server error, timeout, protocol violation, size mismatch)\n  \
+        2  usage or setup error (bad flag, name not resolvable, local file exists without --force)"
+)]
+pub struct TftpArgs {
+    #[command(subcommand)]
+    pub op: TftpOp,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TftpOp {
+    /// Download: get HOST FILE [LOCAL], or get tftp://HOST[:PORT]/FILE [LOCAL]
+    Get(TftpGetArgs),
+    /// Upload: put HOST LOCAL [REMOTE], or put tftp://HOST[:PORT]/REMOTE LOCAL
+    Put(TftpPutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TftpGetArgs {
+    /// Server: HOST, HOST:PORT, [IPV6]:PORT, or a URL tftp://HOST[:PORT]/FILE
+    #[arg(value_name = "HOST")]
+    pub host: String,
+    /// Remote file (omit when HOST is a URL)
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// Local file (default: the remote name's last component; - for stdout)
+    #[arg(value_name = "LOCAL")]
+    pub local: Option<String>,
+    /// Overwrite an existing local file
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    /// On failure keep what arrived as LOCAL.part instead of deleting it
+    #[arg(long = "keep-partial")]
+    pub keep_partial: bool,
+    /// Most bytes the server may make us write (default: the tsize it announces)
+    #[arg(long = "max-size", value_name = "BYTES")]
+    pub max_size: Option<u64>,
+    /// Do not ask the server for the file size (tsize is asked by default)
+    #[arg(long = "no-tsize")]
+    pub no_tsize: bool,
+    #[command(flatten)]
+    pub common: TftpCommon,
+}
+
+#[derive(Debug, Args)]
+pub struct TftpPutArgs {
+    /// Server: HOST, HOST:PORT, [IPV6]:PORT, or a URL tftp://HOST[:PORT]/REMOTE
+    #[arg(value_name = "HOST")]
+    pub host: String,
+    /// Local file to send (- for stdin)
+    #[arg(value_name = "LOCAL")]
+    pub local: String,
+    /// Remote name (default: LOCAL's file name)
+    #[arg(value_name = "REMOTE")]
+    pub remote: Option<String>,
+    /// Tell the server the size up front (tsize; octet mode, not stdin)
+    #[arg(long = "tsize")]
+    pub tsize: bool,
+    #[command(flatten)]
+    pub common: TftpCommon,
+}
+
+#[derive(Debug, Args)]
+pub struct TftpCommon {
+    /// Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)
+    #[arg(short = 'm', long = "mode", value_enum, default_value_t = TftpMode::Octet)]
+    pub mode: TftpMode,
+    /// Block size to ask for, 8..65464 (RFC 2348; default: 512, asked of nobody)
+    #[arg(long = "blksize", value_name = "N", value_parser = clap::value_parser!(u16).range(8..=65464))]
+    pub blksize: Option<u16>,
+    /// Blocks per ACK to ask for, 1..65535 (RFC 7440)
+    #[arg(long = "windowsize", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub windowsize: Option<u16>,
+    /// Retransmission timeout in seconds (fractions allowed; the server is asked for it rounded up, RFC 2349) [default: 1, not asked]
+    #[arg(long = "timeout", value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Retransmissions of one packet before giving up
+    #[arg(long = "retries", value_name = "N", default_value_t = 5)]
+    pub retries: u32,
+    /// Plain RFC 1350: ask for no options at all
+    #[arg(long = "no-options", conflicts_with_all = ["blksize", "windowsize"])]
+    pub no_options: bool,
+    /// After the last ACK, seconds to stay and re-ACK a repeated final block
+    #[arg(long = "dally", value_name = "SECS", default_value_t = 0.1)]
+    pub dally: f64,
+    /// Trace every packet, one line each, on stderr
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+    /// A JSON record of the transfer
+    #[arg(long = "json")]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TftpMode {
+    Octet,
+    Netascii,
 }

@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod output;
 pub mod sockstat;
 pub mod sys;
+pub mod tftp;
 pub mod wire;
 
 /// A problem with what the user asked for (bad flag value, malformed

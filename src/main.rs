@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sockstat(args) => cmd::sockstat::run(&args),
         Command::Arp(args) => cmd::arp::run(&args),
+        Command::Tftp(args) => cmd::tftp::run(&args),
         Command::Generate(args) => cmd::generate::run(&args.out),
     };
     match result {

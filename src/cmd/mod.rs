@@ -4,3 +4,4 @@
 pub mod arp;
 pub mod generate;
 pub mod sockstat;
+pub mod tftp;

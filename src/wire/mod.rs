@@ -7,6 +7,7 @@
 
 pub mod arp;
 pub mod ethernet;
+pub mod tftp;
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,0 +1,552 @@
+//! `nettool tftp get|put`: arguments -> session config, local file safety
+//! (temporary file, no clobbering, safe default names), progress and the
+//! final report.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::cli::{TftpArgs, TftpCommon, TftpGetArgs, TftpMode, TftpOp, TftpPutArgs};
+use crate::tftp::session::{Config, Download, Mode, Requested, Sink, Source, Upload};
+use crate::tftp::transport::{self, Hooks, Report};
+use crate::{Status, UsageError};
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+pub fn run(a: &TftpArgs) -> Result<Status> {
+    match &a.op {
+        TftpOp::Get(g) => get(g),
+        TftpOp::Put(p) => put(p),
+    }
+}
+
+/// `HOST`, `HOST:PORT`, `[V6]:PORT`, `V6` -> (host, port).
+pub fn split_host(s: &str) -> Result<(String, u16)> {
+    let bad_port = |p: &str| usage(format!("'{p}' is not a port: give 1-65535"));
+    let port_of = |p: &str| -> Result<u16> {
+        match p.parse::<u16>() {
+            Ok(0) | Err(_) => Err(bad_port(p)),
+            Ok(n) => Ok(n),
+        }
+    };
+    if let Some(rest) = s.strip_prefix('[') {
+        let (h, after) = rest
+            .split_once(']')
+            .ok_or_else(|| usage(format!("'{s}': an IPv6 address in brackets needs its ']'")))?;
+        let port = match after {
+            "" => 69,
+            p => port_of(
+                p.strip_prefix(':')
+                    .ok_or_else(|| usage(format!("'{s}': write [ADDR]:PORT")))?,
+            )?,
+        };
+        return Ok((h.to_string(), port));
+    }
+    if s.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok((s.to_string(), 69));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) => Ok((h.to_string(), port_of(p)?)),
+        None => Ok((s.to_string(), 69)),
+    }
+}
+
+/// `tftp://HOST[:PORT]/PATH` -> (host, port, path).
+pub fn parse_url(s: &str) -> Result<Option<(String, u16, String)>> {
+    let Some(rest) = s.strip_prefix("tftp://") else {
+        return Ok(None);
+    };
+    let (authority, path) = rest.split_once('/').ok_or_else(|| {
+        usage(format!(
+            "'{s}': the URL needs a file: tftp://HOST[:PORT]/FILE"
+        ))
+    })?;
+    if path.is_empty() {
+        return Err(usage(format!(
+            "'{s}': the URL needs a file: tftp://HOST[:PORT]/FILE"
+        )));
+    }
+    let (host, port) = split_host(authority)?;
+    Ok(Some((host, port, path.to_string())))
+}
+
+/// Resolve without DNS for literals; names go through the system resolver
+/// (the user gave a name, so asked for it).
+fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
+    if host.is_empty() {
+        return Err(usage("no host given: write HOST, HOST:PORT or [IPV6]:PORT"));
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    (host, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut it| it.next())
+        .ok_or_else(|| {
+            usage(format!(
+                "cannot resolve '{host}': give an IP address, or check /etc/hosts and the resolver"
+            ))
+        })
+}
+
+fn config(
+    c: &TftpCommon,
+    filename: String,
+    tsize: Option<u64>,
+    max_size: Option<u64>,
+) -> Result<Config> {
+    let timeout = match c.timeout {
+        None => Duration::from_secs(1),
+        Some(t) if t.is_finite() && t > 0.0 && t <= 255.0 => Duration::from_secs_f64(t),
+        Some(t) => {
+            return Err(usage(format!(
+                "--timeout {t}: give seconds greater than 0, at most 255"
+            )));
+        }
+    };
+    if !(c.dally.is_finite() && (0.0..=60.0).contains(&c.dally)) {
+        return Err(usage(format!("--dally {}: give 0 to 60 seconds", c.dally)));
+    }
+    let options = if c.no_options {
+        Requested::default()
+    } else {
+        Requested {
+            blksize: c.blksize,
+            windowsize: c.windowsize,
+            timeout: c.timeout.map(|t| t.ceil().clamp(1.0, 255.0) as u8),
+            tsize,
+        }
+    };
+    Ok(Config {
+        filename,
+        mode: match c.mode {
+            TftpMode::Octet => Mode::Octet,
+            TftpMode::Netascii => Mode::Netascii,
+        },
+        options,
+        retries: c.retries,
+        timeout,
+        max_size,
+        dally: Duration::from_secs_f64(c.dally),
+        fallback: true,
+    })
+}
+
+/// The default local name: the last component of the remote path, refused
+/// when it is empty, `.` or `..` (it could not name a file here).
+pub fn default_local_name(remote: &str) -> Result<String> {
+    let name = remote.rsplit(['/', '\\']).next().unwrap_or("");
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(usage(format!(
+            "'{remote}' gives no usable local file name: name one as LOCAL"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// Writes to a temporary file beside the target; renamed into place only
+/// when every byte is in.
+struct FileSink {
+    tmp: Option<BufWriter<tempfile::NamedTempFile>>,
+    target: PathBuf,
+    force: bool,
+}
+
+impl Sink for FileSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        match &mut self.tmp {
+            Some(w) => w.write_all(data),
+            None => Err(io::Error::other("write after the file was committed")),
+        }
+    }
+
+    fn complete(&mut self) -> io::Result<()> {
+        let Some(w) = self.tmp.take() else {
+            return Ok(());
+        };
+        let tmp = w.into_inner().map_err(|e| e.into_error())?;
+        let persisted = if self.force {
+            tmp.persist(&self.target)
+        } else {
+            tmp.persist_noclobber(&self.target)
+        };
+        persisted.map(|_| ()).map_err(|e| {
+            io::Error::new(
+                e.error.kind(),
+                format!("cannot create {}: {}", self.target.display(), e.error),
+            )
+        })
+    }
+}
+
+impl FileSink {
+    /// After a failure: keep the partial data as `TARGET.part` if asked,
+    /// else the temporary file is deleted when dropped.
+    fn abandon(mut self, keep: bool) -> Option<PathBuf> {
+        let w = self.tmp.take()?;
+        if !keep {
+            return None;
+        }
+        let tmp = w.into_inner().ok()?;
+        let mut part = self.target.clone().into_os_string();
+        part.push(".part");
+        let part = PathBuf::from(part);
+        tmp.persist(&part).ok().map(|_| part)
+    }
+}
+
+struct StdoutSink(io::BufWriter<io::Stdout>);
+
+impl Sink for StdoutSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        self.0.write_all(data)
+    }
+    fn complete(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+struct ReadSource<R: Read>(R);
+
+impl<R: Read> Source for ReadSource<R> {
+    fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
+        buf.clear();
+        buf.resize(max, 0);
+        let mut got = 0;
+        while got < max {
+            match self.0.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(got);
+        Ok(())
+    }
+}
+
+fn progress_bar(c: &TftpCommon) -> Option<indicatif::ProgressBar> {
+    (io::stderr().is_terminal() && !c.json && !c.verbose).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} [{bar:30}] {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    })
+}
+
+fn get(a: &TftpGetArgs) -> Result<Status> {
+    let (host, port, remote, local) = match parse_url(&a.host)? {
+        Some((h, p, path)) => {
+            if a.local.is_some() {
+                return Err(usage(
+                    "with a tftp:// URL give at most one more argument, LOCAL",
+                ));
+            }
+            (h, p, path, a.file.clone())
+        }
+        None => {
+            let (h, p) = split_host(&a.host)?;
+            let file = a
+                .file
+                .clone()
+                .ok_or_else(|| usage("which file? write: nettool tftp get HOST FILE [LOCAL]"))?;
+            (h, p, file, a.local.clone())
+        }
+    };
+    let to_stdout = local.as_deref() == Some("-");
+    let target = match &local {
+        Some(l) if l != "-" => PathBuf::from(l),
+        _ => PathBuf::from(default_local_name(&remote)?),
+    };
+    if !to_stdout {
+        if target.is_dir() {
+            return Err(usage(format!(
+                "{} is a directory: name a file as LOCAL",
+                target.display()
+            )));
+        }
+        if target.exists() && !a.force {
+            return Err(usage(format!(
+                "{} exists: use --force to overwrite it",
+                target.display()
+            )));
+        }
+    }
+    let server = resolve(&host, port)?;
+    let c = &a.common;
+    let tsize = (!a.no_tsize).then_some(0);
+    // tftpd-hpa refuses tsize in netascii (ERROR 8): do not ask then.
+    let tsize = if c.mode == TftpMode::Netascii {
+        None
+    } else {
+        tsize
+    };
+    let cfg = config(c, remote.clone(), tsize, a.max_size)?;
+    let sock = transport::socket_for(server, c.blksize.unwrap_or(512), c.windowsize.unwrap_or(1))
+        .context("cannot open a UDP socket")?;
+
+    let bar = progress_bar(c);
+    let mut progress = |done: u64, total: Option<u64>| {
+        if let Some(b) = &bar {
+            if let Some(t) = total {
+                b.set_length(t);
+            }
+            b.set_position(done);
+        }
+    };
+    let mut trace = |line: String| eprintln!("{line}");
+    let hooks = Hooks {
+        progress: &mut progress,
+        trace: if c.verbose { Some(&mut trace) } else { None },
+    };
+    let machine = Download::new(cfg, server);
+    let result = if to_stdout {
+        let mut sink = StdoutSink(io::BufWriter::with_capacity(1 << 20, io::stdout()));
+        transport::download(&sock, machine, &mut sink, hooks)
+    } else {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".part")
+            .tempfile_in(&dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        let mut sink = FileSink {
+            tmp: Some(BufWriter::with_capacity(1 << 20, tmp)),
+            target: target.clone(),
+            force: a.force,
+        };
+        let r = transport::download(&sock, machine, &mut sink, hooks);
+        if r.is_err()
+            && let Some(part) = sink.abandon(a.keep_partial)
+        {
+            eprintln!("nettool: kept the partial data as {}", part.display());
+        }
+        r
+    };
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = result
+        .map_err(|e| anyhow::anyhow!("{e}").context(format!("get {remote} from {server}")))?;
+    finish(
+        c,
+        "get",
+        server,
+        &remote,
+        &target.display().to_string(),
+        &report,
+        to_stdout,
+    )
+}
+
+fn put(a: &TftpPutArgs) -> Result<Status> {
+    let (host, port, remote_from_url) = match parse_url(&a.host)? {
+        Some((h, p, path)) => (h, p, Some(path)),
+        None => {
+            let (h, p) = split_host(&a.host)?;
+            (h, p, None)
+        }
+    };
+    if remote_from_url.is_some() && a.remote.is_some() {
+        return Err(usage(
+            "with a tftp:// URL the remote name is in the URL: give only LOCAL",
+        ));
+    }
+    let from_stdin = a.local == "-";
+    let remote = match (remote_from_url, a.remote.clone()) {
+        (Some(r), _) | (None, Some(r)) => r,
+        (None, None) if from_stdin => return Err(usage("reading stdin: name the REMOTE file")),
+        (None, None) => default_local_name(&a.local)?,
+    };
+    let c = &a.common;
+    let (mut source, size): (Box<dyn Source>, Option<u64>) = if from_stdin {
+        (Box::new(ReadSource(io::stdin().lock())), None)
+    } else {
+        let f = File::open(&a.local).map_err(|e| usage(format!("cannot read {}: {e}", a.local)))?;
+        let meta = f.metadata()?;
+        if meta.is_dir() {
+            return Err(usage(format!("{} is a directory: give a file", a.local)));
+        }
+        (
+            Box::new(ReadSource(io::BufReader::with_capacity(1 << 20, f))),
+            Some(meta.len()),
+        )
+    };
+    let server = resolve(&host, port)?;
+    let tsize = if a.tsize && c.mode == TftpMode::Octet {
+        size
+    } else {
+        None
+    };
+    let cfg = config(c, remote.clone(), tsize, None)?;
+    let sock = transport::socket_for(server, c.blksize.unwrap_or(512), c.windowsize.unwrap_or(1))
+        .context("cannot open a UDP socket")?;
+    let bar = progress_bar(c);
+    let mut progress = |done: u64, _total: Option<u64>| {
+        if let Some(b) = &bar {
+            if let Some(t) = size {
+                b.set_length(t);
+            }
+            b.set_position(done);
+        }
+    };
+    let mut trace = |line: String| eprintln!("{line}");
+    let hooks = Hooks {
+        progress: &mut progress,
+        trace: if c.verbose { Some(&mut trace) } else { None },
+    };
+    let result = transport::upload(
+        &sock,
+        Upload::new(cfg, server),
+        source.as_mut(),
+        size,
+        hooks,
+    );
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report =
+        result.map_err(|e| anyhow::anyhow!("{e}").context(format!("put {remote} to {server}")))?;
+    finish(c, "put", server, &remote, &a.local, &report, false)
+}
+
+/// The final line (on a terminal) or the JSON record.
+fn finish(
+    c: &TftpCommon,
+    op: &str,
+    server: SocketAddr,
+    remote: &str,
+    local: &str,
+    r: &Report,
+    data_on_stdout: bool,
+) -> Result<Status> {
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    let mbps = r.stats.wire_bytes as f64 / secs / 1e6;
+    let n = r.negotiated;
+    let mut opts = vec![
+        format!("blksize {}", n.blksize),
+        format!("windowsize {}", n.windowsize),
+    ];
+    if let Some(t) = n.timeout {
+        opts.push(format!("timeout {t}"));
+    }
+    if let Some(t) = n.tsize {
+        opts.push(format!("tsize {t}"));
+    }
+    if !n.oack {
+        opts.push("(no OACK: RFC 1350 defaults)".into());
+    }
+    if c.json {
+        let v = json!({
+            "schema": "nettool.tftp/1",
+            "operation": op,
+            "server": server.to_string(),
+            "remote": remote,
+            "local": local,
+            "bytes": r.stats.bytes,
+            "wire_bytes": r.stats.wire_bytes,
+            "blocks": r.stats.blocks,
+            "elapsed_ms": secs * 1e3,
+            "megabytes_per_second": mbps,
+            "retransmits": r.stats.retransmits,
+            "timeouts": r.stats.timeouts,
+            "duplicates": r.stats.duplicates,
+            "strangers": r.stats.strangers,
+            "fell_back_to_no_options": r.stats.fell_back,
+            "negotiated": n,
+        });
+        let text = serde_json::to_string_pretty(&v)?;
+        if data_on_stdout {
+            eprintln!("{text}");
+        } else {
+            let mut out = io::stdout().lock();
+            writeln!(out, "{text}")?;
+            out.flush()?;
+        }
+    } else if io::stderr().is_terminal() || c.verbose {
+        if r.stats.fell_back {
+            eprintln!("note: the server refused or ignored our options; retried without them");
+        }
+        eprintln!(
+            "{op} {remote}: {} bytes in {:.3} s ({mbps:.2} MB/s), {} retransmits; {}",
+            r.stats.bytes,
+            secs,
+            r.stats.retransmits,
+            opts.join(", ")
+        );
+    }
+    Ok(Status::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_urls() {
+        assert_eq!(
+            split_host("198.51.100.2").unwrap(),
+            ("198.51.100.2".into(), 69)
+        );
+        assert_eq!(
+            split_host("198.51.100.2:6969").unwrap(),
+            ("198.51.100.2".into(), 6969)
+        );
+        assert_eq!(
+            split_host("[2001:db8::2]:6969").unwrap(),
+            ("2001:db8::2".into(), 6969)
+        );
+        assert_eq!(
+            split_host("[2001:db8::2]").unwrap(),
+            ("2001:db8::2".into(), 69)
+        );
+        assert_eq!(
+            split_host("2001:db8::2").unwrap(),
+            ("2001:db8::2".into(), 69)
+        );
+        assert!(split_host("host:0").is_err());
+        assert!(split_host("host:99999").is_err());
+        assert!(split_host("[::1").is_err());
+        assert_eq!(
+            parse_url("tftp://198.51.100.2:70/a/b.bin").unwrap(),
+            Some(("198.51.100.2".into(), 70, "a/b.bin".into()))
+        );
+        assert_eq!(
+            parse_url("tftp://[2001:db8::1]/x").unwrap(),
+            Some(("2001:db8::1".into(), 69, "x".into()))
+        );
+        assert!(parse_url("tftp://host").is_err());
+        assert!(parse_url("tftp://host/").is_err());
+        assert_eq!(parse_url("host").unwrap(), None);
+    }
+
+    #[test]
+    fn local_names_never_escape() {
+        assert_eq!(default_local_name("boot/pxelinux.0").unwrap(), "pxelinux.0");
+        assert_eq!(default_local_name("c:\\qwerq.qwe").unwrap(), "qwerq.qwe");
+        assert_eq!(default_local_name("../../etc/passwd").unwrap(), "passwd");
+        for bad in ["", "dir/", "..", "a/..", ".", "x\\."] {
+            assert!(default_local_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! `nettool tftp`: a TFTP client written from the RFCs (1350, 1123 4.2.3,
+//! 2347, 2348, 2349, 7440).
+//!
+//! `session` is the protocol as a sans-I/O state machine; `transport`
+//! runs it over a UDP socket; `netascii` translates line ends. Packets are
+//! encoded and decoded by `crate::wire::tftp`.
+
+pub mod netascii;
+pub mod session;
+pub mod transport;

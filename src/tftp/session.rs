@@ -1,0 +1,896 @@
+//! The transfer as a sans-I/O state machine: it is fed datagrams (with
+//! their source address) and timeouts, and answers with datagrams to send
+//! and data to deliver. No socket, no clock inside, so loss, duplication,
+//! reordering and hostile peers are tested fast and deterministically, and
+//! the same machine runs over UDP in `transport`.
+//!
+//! Invariants:
+//! - The server's transfer ID (address and port) is locked from its first
+//!   reply, and only from the server's IP. Anything from another address
+//!   is answered with ERROR 5 and changes nothing.
+//! - A DATA block is delivered exactly once and in order; duplicates are
+//!   re-acknowledged (when they are the block last acknowledged) but never
+//!   delivered twice.
+//! - A duplicate ACK never makes the sender resend (no Sorcerer's
+//!   Apprentice): only a timeout does.
+//! - Block numbers are counted in 64 bits internally; on the wire they wrap
+//!   to 0 after 65535, or to 1 for servers that do that (detected).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::wire::tftp::{self, ErrorCode, Packet};
+
+use super::netascii;
+
+/// Default block size (RFC 1350).
+pub const DEFAULT_BLKSIZE: u16 = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Octet,
+    Netascii,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Octet => "octet",
+            Mode::Netascii => "netascii",
+        }
+    }
+}
+
+/// Options to ask for; `None` means not asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Requested {
+    pub blksize: Option<u16>,
+    pub windowsize: Option<u16>,
+    /// Whole seconds, 1..=255 (RFC 2349).
+    pub timeout: Option<u8>,
+    /// Ask for the size (RRQ: `tsize 0`; WRQ: the size we will send).
+    pub tsize: Option<u64>,
+}
+
+impl Requested {
+    fn is_empty(&self) -> bool {
+        *self == Requested::default()
+    }
+}
+
+/// What was agreed with the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Negotiated {
+    pub blksize: u16,
+    pub windowsize: u16,
+    pub timeout: Option<u8>,
+    pub tsize: Option<u64>,
+    /// The server answered with an OACK (else plain RFC 1350).
+    pub oack: bool,
+}
+
+impl Negotiated {
+    fn defaults() -> Negotiated {
+        Negotiated {
+            blksize: DEFAULT_BLKSIZE,
+            windowsize: 1,
+            timeout: None,
+            tsize: None,
+            oack: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub filename: String,
+    pub mode: Mode,
+    pub options: Requested,
+    /// Retransmissions of one packet before giving up.
+    pub retries: u32,
+    /// First retransmission timeout; doubles per retry, up to 4x.
+    pub timeout: Duration,
+    /// Most bytes a download may write (`--max-size`, else the tsize the
+    /// server announced).
+    pub max_size: Option<u64>,
+    /// After the final ACK, how long to stay and re-ACK a repeated final
+    /// DATA.
+    pub dally: Duration,
+    /// On ERROR 8, or silence, after a request with options: try once more
+    /// without options.
+    pub fallback: bool,
+}
+
+/// Why a transfer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TftpError {
+    #[error("server error {} ({}): '{message}'", code.to_u16(), code.meaning())]
+    Server { code: ErrorCode, message: String },
+    #[error(
+        "no answer from {addr} after {tries} tries: is a TFTP server running there, and does a firewall let UDP through?"
+    )]
+    Timeout { addr: SocketAddr, tries: u32 },
+    #[error("server's option answer refused: {0} (try --no-options)")]
+    BadOption(String),
+    #[error("protocol violation by the server: {0}")]
+    Protocol(String),
+    #[error("server sent more than {limit} bytes ({why}): transfer stopped")]
+    TooLarge { limit: u64, why: &'static str },
+    #[error("server announced tsize {announced} but sent {got} bytes")]
+    SizeMismatch { announced: u64, got: u64 },
+    #[error("nothing is listening on {0} (ICMP port unreachable): is the TFTP server running?")]
+    PortUnreachable(SocketAddr),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where downloaded bytes go.
+pub trait Sink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<()>;
+    /// Every byte is in: commit (a file is renamed into place here, before
+    /// the dally).
+    fn complete(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.extend_from_slice(data);
+        Ok(())
+    }
+}
+
+/// Where uploaded bytes come from.
+pub trait Source {
+    /// Fill `buf` with up to `max` bytes; fewer only at end of file.
+    fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<()>;
+}
+
+/// Counters for the final report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Bytes on the wire (before netascii translation).
+    pub wire_bytes: u64,
+    /// Bytes delivered to (or read from) the local side.
+    pub bytes: u64,
+    pub blocks: u64,
+    /// Packets we sent again after a timeout.
+    pub retransmits: u64,
+    pub timeouts: u64,
+    /// Duplicate DATA (get) or ACKs (put) received and ignored.
+    pub duplicates: u64,
+    /// Datagrams from other addresses, answered with ERROR 5.
+    pub strangers: u64,
+    /// Requests sent again without options after a refusal or silence.
+    pub fell_back: bool,
+}
+
+/// Progress of a machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for the first answer.
+    Requesting,
+    Transferring,
+    /// All data is in (get: delivered; the file can be committed); staying
+    /// to re-ACK a repeated final DATA.
+    Dallying,
+    Done,
+}
+
+/// Datagrams the driver must send, drained after every call (also after
+/// an error: a machine that gives up queues its ERROR first).
+pub type Outbox = Vec<(SocketAddr, Vec<u8>)>;
+
+/// Shared plumbing of both directions.
+#[derive(Debug)]
+struct Common {
+    cfg: Config,
+    server: SocketAddr,
+    tid: Option<SocketAddr>,
+    options_on: bool,
+    neg: Negotiated,
+    tries: u32,
+    stats: Stats,
+    outbox: Outbox,
+}
+
+impl Common {
+    fn new(cfg: Config, server: SocketAddr) -> Common {
+        let options_on = !cfg.options.is_empty();
+        Common {
+            cfg,
+            server,
+            tid: None,
+            options_on,
+            neg: Negotiated::defaults(),
+            tries: 0,
+            stats: Stats::default(),
+            outbox: Vec::new(),
+        }
+    }
+
+    fn request(&mut self, write: bool) {
+        let o = &self.cfg.options;
+        let mut opts: Vec<(&str, String)> = Vec::new();
+        if self.options_on {
+            if let Some(b) = o.blksize {
+                opts.push(("blksize", b.to_string()));
+            }
+            if let Some(t) = o.timeout {
+                opts.push(("timeout", t.to_string()));
+            }
+            if let Some(t) = o.tsize {
+                opts.push(("tsize", t.to_string()));
+            }
+            if let Some(w) = o.windowsize {
+                opts.push(("windowsize", w.to_string()));
+            }
+        }
+        let options: Vec<(&str, &str)> = opts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (filename, mode) = (self.cfg.filename.as_str(), self.cfg.mode.name());
+        let p = if write {
+            Packet::Wrq {
+                filename,
+                mode,
+                options,
+            }
+        } else {
+            Packet::Rrq {
+                filename,
+                mode,
+                options,
+            }
+        };
+        let bytes = p.to_vec();
+        self.outbox.push((self.server, bytes));
+    }
+
+    fn send(&mut self, bytes: Vec<u8>) {
+        let to = self.tid.unwrap_or(self.server);
+        self.outbox.push((to, bytes));
+    }
+
+    fn error_to(&mut self, to: SocketAddr, code: ErrorCode, message: &str) {
+        self.outbox
+            .push((to, Packet::Error { code, message }.to_vec()));
+    }
+
+    /// Give up: tell the server why, and return the error.
+    fn abort(&mut self, code: ErrorCode, message: &str, err: TftpError) -> TftpError {
+        let to = self.tid.unwrap_or(self.server);
+        self.error_to(to, code, message);
+        err
+    }
+
+    /// Check the source of a datagram. `Ok(true)`: from our server (the TID
+    /// is locked now if it was not); `Ok(false)`: a stranger, answered.
+    fn accept_source(&mut self, from: SocketAddr) -> bool {
+        match self.tid {
+            Some(tid) if tid == from => true,
+            None if from.ip() == self.server.ip() => {
+                self.tid = Some(from);
+                true
+            }
+            _ => {
+                self.stats.strangers += 1;
+                self.error_to(from, ErrorCode::UnknownTid, "Unknown transfer ID");
+                false
+            }
+        }
+    }
+
+    /// How long to wait now: the timeout, doubled per retry, up to 4x.
+    fn wait(&self) -> Duration {
+        self.cfg.timeout * (1u32 << self.tries.min(2))
+    }
+
+    /// One more try after a timeout, or the error when the tries are used
+    /// up.
+    fn next_try(&mut self) -> Result<(), TftpError> {
+        self.stats.timeouts += 1;
+        if self.tries >= self.cfg.retries {
+            let addr = self.tid.unwrap_or(self.server);
+            return Err(TftpError::Timeout {
+                addr,
+                tries: self.tries + 1,
+            });
+        }
+        self.tries += 1;
+        self.stats.retransmits += 1;
+        Ok(())
+    }
+
+    /// Validate an OACK against what we asked. Every option must have been
+    /// asked for, and answered within what we asked.
+    fn take_oack(&mut self, options: &[(&str, &str)], write: bool) -> Result<(), TftpError> {
+        if !self.options_on {
+            return Err(self.abort(
+                ErrorCode::OptionRefused,
+                "no options were requested",
+                TftpError::BadOption("OACK to a request without options".into()),
+            ));
+        }
+        let asked = self.cfg.options;
+        let mut neg = Negotiated {
+            oack: true,
+            ..Negotiated::defaults()
+        };
+        for (k, v) in options {
+            let key = k.to_ascii_lowercase();
+            let num = v.parse::<u64>().ok();
+            let bad = match (key.as_str(), num) {
+                ("blksize", Some(n)) => match asked.blksize {
+                    Some(a) if (8..=u64::from(a)).contains(&n) => {
+                        neg.blksize = n as u16;
+                        None
+                    }
+                    Some(a) => Some(format!("blksize {n} (asked {a}; must be 8..={a})")),
+                    None => Some(format!("blksize {n} was never asked for")),
+                },
+                ("windowsize", Some(n)) => match asked.windowsize {
+                    Some(a) if (1..=u64::from(a)).contains(&n) => {
+                        neg.windowsize = n as u16;
+                        None
+                    }
+                    Some(a) => Some(format!("windowsize {n} (asked {a}; must be 1..={a})")),
+                    None => Some(format!("windowsize {n} was never asked for")),
+                },
+                ("timeout", Some(n)) => match asked.timeout {
+                    Some(a) if n == u64::from(a) => {
+                        neg.timeout = Some(a);
+                        None
+                    }
+                    Some(a) => Some(format!("timeout {n} (asked {a}; RFC 2349 wants it echoed)")),
+                    None => Some(format!("timeout {n} was never asked for")),
+                },
+                ("tsize", Some(n)) => match asked.tsize {
+                    Some(a) if !write || n == a => {
+                        neg.tsize = Some(n);
+                        None
+                    }
+                    Some(a) => Some(format!("tsize {n} (we send {a})")),
+                    None => Some(format!("tsize {n} was never asked for")),
+                },
+                (_, None)
+                    if ["blksize", "windowsize", "timeout", "tsize"].contains(&key.as_str()) =>
+                {
+                    Some(format!("{key} '{v}' is not a number"))
+                }
+                _ => Some(format!("option '{k}' was never asked for")),
+            };
+            if let Some(why) = bad {
+                return Err(self.abort(
+                    ErrorCode::OptionRefused,
+                    "option answer refused",
+                    TftpError::BadOption(why),
+                ));
+            }
+        }
+        self.neg = neg;
+        Ok(())
+    }
+
+    /// ERROR 8 (or silence) after a request with options: ask again once,
+    /// plainly. Returns whether it did.
+    fn fall_back(&mut self, write: bool) -> bool {
+        if !(self.cfg.fallback && self.options_on && self.tid.is_none()) {
+            return false;
+        }
+        self.options_on = false;
+        self.stats.fell_back = true;
+        self.tries = 0;
+        self.request(write);
+        true
+    }
+
+    /// The internal block number that the wire number `n` stands for,
+    /// looking forward from `base` (the last block done), within `span`.
+    fn unwrap_block(base: u64, n: u16, span: u64, wrap_to_one: bool) -> Option<u64> {
+        (base + 1..=base + span).find(|&b| Self::wire(b, wrap_to_one) == n)
+    }
+
+    fn wire(b: u64, wrap_to_one: bool) -> u16 {
+        if wrap_to_one && b > 65535 {
+            ((b - 1) % 65535 + 1) as u16
+        } else {
+            (b & 0xffff) as u16
+        }
+    }
+}
+
+/// A download (RRQ).
+#[derive(Debug)]
+pub struct Download {
+    c: Common,
+    phase: Phase,
+    /// Last block delivered, in order.
+    done: u64,
+    /// Last block acknowledged.
+    acked: u64,
+    /// A re-ACK for the current gap was sent already (windowed mode).
+    gap_acked: bool,
+    wrap_to_one: bool,
+    decoder: Option<netascii::Decoder>,
+    scratch: Vec<u8>,
+}
+
+impl Download {
+    pub fn new(cfg: Config, server: SocketAddr) -> Download {
+        let decoder = (cfg.mode == Mode::Netascii).then(netascii::Decoder::default);
+        Download {
+            c: Common::new(cfg, server),
+            phase: Phase::Requesting,
+            done: 0,
+            acked: 0,
+            gap_acked: false,
+            wrap_to_one: false,
+            decoder,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Queue the RRQ.
+    pub fn start(&mut self) {
+        self.c.request(false);
+    }
+
+    pub fn outbox(&mut self) -> &mut Outbox {
+        &mut self.c.outbox
+    }
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+    pub fn wait(&self) -> Duration {
+        match self.phase {
+            Phase::Dallying => self.c.cfg.dally,
+            _ => self.c.wait(),
+        }
+    }
+    pub fn stats(&self) -> Stats {
+        self.c.stats
+    }
+    pub fn negotiated(&self) -> Negotiated {
+        self.c.neg
+    }
+    /// The server's transfer ID once locked, else the address asked.
+    pub fn peer(&self) -> SocketAddr {
+        self.c.tid.unwrap_or(self.c.server)
+    }
+
+    fn ack(&mut self, block: u64) {
+        self.c
+            .send(tftp::ack(Common::wire(block, self.wrap_to_one)).to_vec());
+        self.acked = block;
+    }
+
+    fn limit(&self) -> Option<(u64, &'static str)> {
+        match (self.c.cfg.max_size, self.c.neg.tsize) {
+            (Some(m), _) => Some((m, "--max-size")),
+            (None, Some(t)) => Some((t, "the tsize it announced")),
+            (None, None) => None,
+        }
+    }
+
+    pub fn on_datagram(
+        &mut self,
+        from: SocketAddr,
+        bytes: &[u8],
+        sink: &mut dyn Sink,
+    ) -> Result<(), TftpError> {
+        if self.phase == Phase::Done || !self.c.accept_source(from) {
+            return Ok(());
+        }
+        let packet = match Packet::parse(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(self.c.abort(
+                    ErrorCode::IllegalOperation,
+                    "malformed packet",
+                    TftpError::Protocol(format!("unparsable packet ({e})")),
+                ));
+            }
+        };
+        match packet {
+            Packet::Error { code, message } => {
+                if self.phase == Phase::Requesting && code == ErrorCode::OptionRefused && {
+                    self.c.tid = None;
+                    self.c.fall_back(false)
+                } {
+                    return Ok(());
+                }
+                if self.phase == Phase::Dallying {
+                    // The file is complete; an error now changes nothing.
+                    self.phase = Phase::Done;
+                    return Ok(());
+                }
+                Err(TftpError::Server {
+                    code,
+                    message: message.to_string(),
+                })
+            }
+            Packet::Oack { options } if self.phase == Phase::Requesting => {
+                self.c.take_oack(&options, false)?;
+                if let (Some(t), Some((limit, why))) = (
+                    self.c.neg.tsize,
+                    self.c.cfg.max_size.map(|m| (m, "--max-size")),
+                ) && t > limit
+                {
+                    return Err(self.c.abort(
+                        ErrorCode::DiskFull,
+                        "file larger than the client allows",
+                        TftpError::TooLarge { limit, why },
+                    ));
+                }
+                self.phase = Phase::Transferring;
+                self.c.tries = 0;
+                self.ack(0);
+                Ok(())
+            }
+            Packet::Oack { .. } => Ok(()), // a repeated OACK: our ACK 0 will do
+            Packet::Data { block, data } => self.on_data(block, data, sink),
+            _ => Err(self.c.abort(
+                ErrorCode::IllegalOperation,
+                "unexpected packet",
+                TftpError::Protocol("sent a request or ACK to a downloading client".into()),
+            )),
+        }
+    }
+
+    fn on_data(
+        &mut self,
+        wire_block: u16,
+        data: &[u8],
+        sink: &mut dyn Sink,
+    ) -> Result<(), TftpError> {
+        if self.phase == Phase::Requesting {
+            // DATA 1 straight away: the server ignored our options.
+            self.phase = Phase::Transferring;
+            self.c.tries = 0;
+        }
+        let blksize = usize::from(self.c.neg.blksize);
+        if data.len() > blksize {
+            return Err(self.c.abort(
+                ErrorCode::IllegalOperation,
+                "DATA larger than blksize",
+                TftpError::Protocol(format!(
+                    "DATA of {} bytes with blksize {blksize}",
+                    data.len()
+                )),
+            ));
+        }
+        let window = u64::from(self.c.neg.windowsize);
+        let expected = self.done + 1;
+        let mut block =
+            Common::unwrap_block(self.done, wire_block, window.max(1) + 1, self.wrap_to_one);
+        if block.is_none() && !self.wrap_to_one && expected == 65536 && wire_block == 1 {
+            // After 65535 this server said 1, not 0: it wraps to 1.
+            self.wrap_to_one = true;
+            block = Some(expected);
+        }
+        match block {
+            Some(b) if b == expected && self.phase == Phase::Transferring => {
+                let wire_len = data.len() as u64;
+                if let Some((limit, why)) = self.limit()
+                    && self.c.stats.wire_bytes + wire_len > limit
+                {
+                    return Err(self.c.abort(
+                        ErrorCode::DiskFull,
+                        "more data than announced",
+                        TftpError::TooLarge { limit, why },
+                    ));
+                }
+                self.deliver(data, sink)?;
+                self.c.stats.wire_bytes += wire_len;
+                self.c.stats.blocks += 1;
+                self.done = b;
+                self.c.tries = 0;
+                self.gap_acked = false;
+                let last = data.len() < blksize;
+                if last {
+                    if let Some(d) = &mut self.decoder {
+                        self.scratch.clear();
+                        d.finish(&mut self.scratch);
+                        sink.write(&self.scratch)?;
+                        self.c.stats.bytes += self.scratch.len() as u64;
+                    }
+                    if let Some(t) = self.c.neg.tsize
+                        && t != self.c.stats.wire_bytes
+                    {
+                        self.ack(b);
+                        return Err(TftpError::SizeMismatch {
+                            announced: t,
+                            got: self.c.stats.wire_bytes,
+                        });
+                    }
+                    self.ack(b);
+                    self.phase = if self.c.cfg.dally.is_zero() {
+                        Phase::Done
+                    } else {
+                        Phase::Dallying
+                    };
+                } else if b - self.acked >= window {
+                    self.ack(b);
+                }
+                Ok(())
+            }
+            Some(_) if self.phase == Phase::Transferring => {
+                // A block beyond the next one: one went missing. Say where
+                // we are, once per gap (RFC 7440).
+                if !self.gap_acked {
+                    self.gap_acked = true;
+                    self.ack(self.done);
+                }
+                Ok(())
+            }
+            _ => {
+                // An old block: re-ACK if it is the one last acknowledged
+                // (the server missed our ACK); never deliver it again.
+                self.c.stats.duplicates += 1;
+                if Some(self.acked) == self.recent(wire_block) {
+                    self.ack(self.acked);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The internal number of an already-delivered block, if `wire` names
+    /// one of the last window's.
+    fn recent(&self, wire: u16) -> Option<u64> {
+        let span = u64::from(self.c.neg.windowsize).max(1) + 1;
+        (self.done.saturating_sub(span)..=self.done)
+            .find(|&b| Common::wire(b, self.wrap_to_one) == wire)
+    }
+
+    fn deliver(&mut self, data: &[u8], sink: &mut dyn Sink) -> Result<(), TftpError> {
+        match &mut self.decoder {
+            None => {
+                sink.write(data)?;
+                self.c.stats.bytes += data.len() as u64;
+            }
+            Some(d) => {
+                self.scratch.clear();
+                d.decode(data, &mut self.scratch);
+                sink.write(&self.scratch)?;
+                self.c.stats.bytes += self.scratch.len() as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// Nothing arrived within `wait()`.
+    pub fn on_timeout(&mut self) -> Result<(), TftpError> {
+        match self.phase {
+            Phase::Done => Ok(()),
+            Phase::Dallying => {
+                self.phase = Phase::Done;
+                Ok(())
+            }
+            Phase::Requesting => {
+                if let Err(e) = self.c.next_try() {
+                    return if self.c.fall_back(false) {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    };
+                }
+                self.c.request(false);
+                Ok(())
+            }
+            Phase::Transferring => {
+                self.c.next_try()?;
+                let last = self.done;
+                self.ack(last);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// An upload (WRQ).
+#[derive(Debug)]
+pub struct Upload {
+    c: Common,
+    phase: Phase,
+    /// Highest block the server acknowledged.
+    acked: u64,
+    /// Blocks sent or ready to send, from `acked + 1` on.
+    window: std::collections::VecDeque<Vec<u8>>,
+    /// Internal number of the final (short) block once read.
+    last_block: Option<u64>,
+    eof: bool,
+    encoder_buf: Vec<u8>,
+    pending_wire: Vec<u8>,
+}
+
+impl Upload {
+    pub fn new(cfg: Config, server: SocketAddr) -> Upload {
+        Upload {
+            c: Common::new(cfg, server),
+            phase: Phase::Requesting,
+            acked: 0,
+            window: std::collections::VecDeque::new(),
+            last_block: None,
+            eof: false,
+            encoder_buf: Vec::new(),
+            pending_wire: Vec::new(),
+        }
+    }
+
+    pub fn start(&mut self) {
+        self.c.request(true);
+    }
+    pub fn outbox(&mut self) -> &mut Outbox {
+        &mut self.c.outbox
+    }
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+    pub fn wait(&self) -> Duration {
+        self.c.wait()
+    }
+    pub fn stats(&self) -> Stats {
+        self.c.stats
+    }
+    pub fn negotiated(&self) -> Negotiated {
+        self.c.neg
+    }
+    pub fn peer(&self) -> SocketAddr {
+        self.c.tid.unwrap_or(self.c.server)
+    }
+
+    /// Read the next block's payload (netascii-encoded if asked).
+    fn read_block(&mut self, src: &mut dyn Source) -> std::io::Result<Vec<u8>> {
+        let blksize = usize::from(self.c.neg.blksize);
+        if self.c.cfg.mode == Mode::Octet {
+            let mut buf = Vec::with_capacity(blksize);
+            src.read_block(&mut buf, blksize)?;
+            self.c.stats.bytes += buf.len() as u64;
+            return Ok(buf);
+        }
+        while self.pending_wire.len() < blksize && !self.eof {
+            self.encoder_buf.clear();
+            src.read_block(&mut self.encoder_buf, blksize)?;
+            self.eof = self.encoder_buf.len() < blksize;
+            self.c.stats.bytes += self.encoder_buf.len() as u64;
+            netascii::encode(&self.encoder_buf, &mut self.pending_wire);
+        }
+        let n = self.pending_wire.len().min(blksize);
+        Ok(self.pending_wire.drain(..n).collect())
+    }
+
+    /// Send blocks `acked+1 ..= acked+windowsize`, reading new ones as
+    /// needed.
+    fn send_window(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
+        let blksize = usize::from(self.c.neg.blksize);
+        let w = usize::from(self.c.neg.windowsize.max(1));
+        while self.window.len() < w
+            && self
+                .last_block
+                .is_none_or(|l| self.acked + (self.window.len() as u64) < l)
+        {
+            let data = self.read_block(src)?;
+            let n = self.acked + self.window.len() as u64 + 1;
+            if data.len() < blksize {
+                self.last_block = Some(n);
+            }
+            self.c.stats.wire_bytes += data.len() as u64;
+            self.window.push_back(data);
+        }
+        for (i, data) in self.window.iter().enumerate() {
+            let b = self.acked + i as u64 + 1;
+            let mut pkt = Vec::with_capacity(4 + data.len());
+            tftp::data_into(&mut pkt, Common::wire(b, false), data);
+            self.c.send(pkt);
+        }
+        Ok(())
+    }
+
+    pub fn on_datagram(
+        &mut self,
+        from: SocketAddr,
+        bytes: &[u8],
+        src: &mut dyn Source,
+    ) -> Result<(), TftpError> {
+        if self.phase == Phase::Done || !self.c.accept_source(from) {
+            return Ok(());
+        }
+        let packet = match Packet::parse(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(self.c.abort(
+                    ErrorCode::IllegalOperation,
+                    "malformed packet",
+                    TftpError::Protocol(format!("unparsable packet ({e})")),
+                ));
+            }
+        };
+        match packet {
+            Packet::Error { code, message } => {
+                if self.phase == Phase::Requesting && code == ErrorCode::OptionRefused && {
+                    self.c.tid = None;
+                    self.c.fall_back(true)
+                } {
+                    return Ok(());
+                }
+                Err(TftpError::Server {
+                    code,
+                    message: message.to_string(),
+                })
+            }
+            Packet::Oack { options } if self.phase == Phase::Requesting => {
+                self.c.take_oack(&options, true)?;
+                self.begin(src)
+            }
+            Packet::Ack { block: 0 } if self.phase == Phase::Requesting => {
+                if self.c.options_on {
+                    // Options ignored: plain RFC 1350.
+                    self.c.neg = Negotiated::defaults();
+                }
+                self.begin(src)
+            }
+            Packet::Ack { block } if self.phase == Phase::Transferring => {
+                let sent = self.window.len() as u64;
+                match Common::unwrap_block(self.acked, block, sent, false) {
+                    Some(b) => {
+                        let advanced = b - self.acked;
+                        self.window.drain(..advanced as usize);
+                        self.acked = b;
+                        self.c.stats.blocks += advanced;
+                        self.c.tries = 0;
+                        if self.last_block == Some(b) {
+                            self.phase = Phase::Done;
+                            return Ok(());
+                        }
+                        // RFC 7440: an ACK inside the window moves its start
+                        // there; the rest is sent again from that point.
+                        self.send_window(src)
+                    }
+                    None => {
+                        // A duplicate ACK: never answered with DATA (no
+                        // Sorcerer's Apprentice); a timeout resends.
+                        self.c.stats.duplicates += 1;
+                        Ok(())
+                    }
+                }
+            }
+            Packet::Ack { .. } | Packet::Oack { .. } => {
+                self.c.stats.duplicates += 1;
+                Ok(())
+            }
+            _ => Err(self.c.abort(
+                ErrorCode::IllegalOperation,
+                "unexpected packet",
+                TftpError::Protocol("sent DATA or a request to an uploading client".into()),
+            )),
+        }
+    }
+
+    fn begin(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
+        self.phase = Phase::Transferring;
+        self.c.tries = 0;
+        self.send_window(src)
+    }
+
+    pub fn on_timeout(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
+        match self.phase {
+            Phase::Done | Phase::Dallying => Ok(()),
+            Phase::Requesting => {
+                if let Err(e) = self.c.next_try() {
+                    return if self.c.fall_back(true) {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    };
+                }
+                self.c.request(true);
+                Ok(())
+            }
+            Phase::Transferring => {
+                self.c.next_try()?;
+                self.send_window(src)
+            }
+        }
+    }
+}
