@@ -51,6 +51,17 @@ impl Table {
     pub fn cell(&mut self, f: impl FnOnce(&mut String)) {
         let start = self.text.len();
         f(&mut self.text);
+        // One row per line, no escape sequences: whatever a cell holds.
+        // (0xc2 starts the C1 controls U+0080..U+009F in UTF-8; a false
+        // hit only takes the careful path.)
+        if self.text.as_bytes()[start..]
+            .iter()
+            .any(|&b| b < 0x20 || b == 0x7f || b == 0xc2)
+        {
+            let escaped = super::escape_control(&self.text[start..]).into_owned();
+            self.text.truncate(start);
+            self.text.push_str(&escaped);
+        }
         let col = self.ends.len() % self.columns();
         let cell = &self.text[start..];
         let width = if cell.is_ascii() {
@@ -188,6 +199,20 @@ mod tests {
              tcp         0  127.0.0.1:22\n\
              tcp6    12345  [::1]:631\n"
         );
+    }
+
+    #[test]
+    fn control_characters_cannot_break_rows() {
+        let mut t = Table::new(&[("A", Align::Left), ("B", Align::Left)]);
+        t.cell_str("evil\ntcp 0 0 fake\x1b[31m");
+        t.cell_str("x");
+        let mut out = Vec::new();
+        t.write_plain(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains("evil\\ntcp 0 0 fake\\x1b[31m"), "{text}");
+        assert_eq!(crate::output::escape_control("plain"), "plain");
+        assert_eq!(crate::output::escape_control("a\u{85}b"), "a\\u{85}b");
     }
 
     #[test]
