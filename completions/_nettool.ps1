@@ -28,6 +28,7 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('sockstat', 'sockstat', [CompletionResultType]::ParameterValue, 'List sockets and their TCP states (like netstat and ss)')
             [CompletionResult]::new('arp', 'arp', [CompletionResultType]::ParameterValue, 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache')
             [CompletionResult]::new('tftp', 'tftp', [CompletionResultType]::ParameterValue, 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe how a peer answers TCP: open, RST, ICMP, silence; keepalive, half and abortive close')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and the repo)')
             break
         }
@@ -154,6 +155,48 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'A JSON record of the transfer')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'nettool;probe' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Attempts to make')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Attempts to make')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Seconds between attempts (fractions allowed; 0 = back to back)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Seconds between attempts (fractions allowed; 0 = back to back)')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Seconds to wait for a handshake before calling it filtered')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a handshake before calling it filtered')
+            [CompletionResult]::new('-I', '-I ', [CompletionResultType]::ParameterName, 'Send from this interface (SO_BINDTODEVICE)')
+            [CompletionResult]::new('--interface', '--interface', [CompletionResultType]::ParameterName, 'Send from this interface (SO_BINDTODEVICE)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Send from this local address')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Send from this local address')
+            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Keepalive test: IDLE,INTVL,CNT in seconds/seconds/probes')
+            [CompletionResult]::new('--user-timeout', '--user-timeout', [CompletionResultType]::ParameterName, 'TCP_USER_TIMEOUT in milliseconds: abort when sent data stays unacknowledged that long')
+            [CompletionResult]::new('--hold', '--hold', [CompletionResultType]::ParameterName, 'Seconds to hold an open connection for --keepalive/--user-timeout (default: long enough to see death)')
+            [CompletionResult]::new('--send', '--send', [CompletionResultType]::ParameterName, 'Data to send on each open connection')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'IPv4 only (when a name resolves to both)')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'IPv6 only')
+            [CompletionResult]::new('-D', '-D ', [CompletionResultType]::ParameterName, 'Prefix each line with a Unix timestamp')
+            [CompletionResult]::new('--timestamp', '--timestamp', [CompletionResultType]::ParameterName, 'Prefix each line with a Unix timestamp')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'TCP_INFO after the handshake and at close')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'TCP_INFO after the handshake and at close')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'JSON lines: one record per attempt, then the summary')
+            [CompletionResult]::new('--expect-close', '--expect-close', [CompletionResultType]::ParameterName, 'After --send, wait (up to -W) for the peer to close: FIN, RST or nothing')
+            [CompletionResult]::new('--half-close', '--half-close', [CompletionResultType]::ParameterName, 'Send, then shut down our side (FIN) and watch the peer finish the four-way close')
+            [CompletionResult]::new('--rst', '--rst', [CompletionResultType]::ParameterName, 'Close abortively: SO_LINGER 0 sends a RST and leaves no TIME_WAIT')
+            [CompletionResult]::new('--graceful', '--graceful', [CompletionResultType]::ParameterName, 'Close with FIN even when probing back to back (-i 0)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'A peer with a known behaviour to probe against')
+            break
+        }
+        'nettool;probe;serve' {
+            [CompletionResult]::new('--behavior', '--behavior', [CompletionResultType]::ParameterName, 'What to do with each connection')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after this many connections')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

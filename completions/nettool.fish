@@ -29,6 +29,7 @@ complete -c nettool -n "__fish_nettool_needs_command" -s V -l version -d 'Print 
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "sockstat" -d 'List sockets and their TCP states (like netstat and ss)'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "arp" -d 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "tftp" -d 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)'
+complete -c nettool -n "__fish_nettool_needs_command" -f -a "probe" -d 'Probe how a peer answers TCP: open, RST, ICMP, silence; keepalive, half and abortive close'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and the repo)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l state -d 'Only these states (comma-separated or repeated): established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, close, close-wait, last-ack, listen, closing; groups: all, connected, synchronized, bucket, big. Overrides -l/-a' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l sport -d 'Local port: PORT, LO-HI or a service name' -r
@@ -107,6 +108,36 @@ complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_su
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l json -d 'A JSON record of the transfer'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s h -l help -d 'Print help'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s c -l count -d 'Attempts to make' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s i -l interval -d 'Seconds between attempts (fractions allowed; 0 = back to back)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s W -l timeout -d 'Seconds to wait for a handshake before calling it filtered' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s I -l interface -d 'Send from this interface (SO_BINDTODEVICE)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s s -l source -d 'Send from this local address' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l keepalive -d 'Keepalive test: IDLE,INTVL,CNT in seconds/seconds/probes' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l user-timeout -d 'TCP_USER_TIMEOUT in milliseconds: abort when sent data stays unacknowledged that long' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l hold -d 'Seconds to hold an open connection for --keepalive/--user-timeout (default: long enough to see death)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l send -d 'Data to send on each open connection' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s 4 -d 'IPv4 only (when a name resolves to both)'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s 6 -d 'IPv6 only'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s D -l timestamp -d 'Prefix each line with a Unix timestamp'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s v -l verbose -d 'TCP_INFO after the handshake and at close'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l json -d 'JSON lines: one record per attempt, then the summary'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l expect-close -d 'After --send, wait (up to -W) for the peer to close: FIN, RST or nothing'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l half-close -d 'Send, then shut down our side (FIN) and watch the peer finish the four-way close'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l rst -d 'Close abortively: SO_LINGER 0 sends a RST and leaves no TIME_WAIT'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l graceful -d 'Close with FIN even when probing back to back (-i 0)'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -a "serve" -d 'A peer with a known behaviour to probe against'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and __fish_seen_subcommand_from serve" -l behavior -d 'What to do with each connection' -r -f -a "accept\t'Accept, read and discard until the peer closes, then close (FIN)'
+echo\t'Echo every byte back until the peer closes, then close'
+rst\t'Accept and reset at once (SO_LINGER 0 then close: RST, not FIN)'
+half-close\t'Read until the peer\'s FIN, then answer how many bytes arrived, then close: the second half of a four-way close'
+silent\t'Accept and do nothing: never read, never close'
+no-accept\t'Listen with a tiny backlog and never accept: the accept queue fills and later SYNs go unanswered'"
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and __fish_seen_subcommand_from serve" -l count -d 'Exit after this many connections' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_using_subcommand generate" -l out -d 'Directory that receives completions/ and man/' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c nettool -n "__fish_nettool_using_subcommand generate" -s V -l version -d 'Print version'

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # iproute2: ss (cross-check) and ip netns; util-linux: setpriv (unprivileged
-# runs); nftables, net-tools: lab rules and netstat.
-packages=(iproute2 util-linux nftables net-tools procps)
+# runs); nftables, net-tools: lab rules and netstat; arping and arp-scan:
+# independent witnesses in the ARP lab; ieee-data: vendor names.
+packages=(iproute2 util-linux nftables net-tools procps arping arp-scan ieee-data)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

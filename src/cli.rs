@@ -31,6 +31,7 @@ pub enum Command {
     Sockstat(SockstatArgs),
     Arp(ArpArgs),
     Tftp(TftpArgs),
+    Probe(ProbeArgs),
     /// Write shell completions and man pages (for packagers and the repo).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -354,4 +355,129 @@ pub struct TftpCommon {
 pub enum TftpMode {
     Octet,
     Netascii,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    about = "Probe how a peer answers TCP: open, RST, ICMP, silence; keepalive, half and abortive close",
+    long_about = "Connect to HOST:PORT repeatedly and say exactly how the peer answers: \
+        the three-way handshake completed (open, with the handshake time and the \
+        kernel's own RTT from TCP_INFO), a RST (nothing listening), an ICMP error \
+        (port or host unreachable, administratively prohibited; with the sender, \
+        read from the socket's error queue via IP_RECVERR), or silence (filtered: \
+        the SYN was retransmitted and never answered). After the handshake the \
+        connection is watched briefly for the peer's first move (a RST, a FIN, a \
+        banner).\n\n\
+        Behaviour tests run on each open connection: --keepalive (SO_KEEPALIVE \
+        with TCP_KEEPIDLE/INTVL/CNT: is the idle peer still there?), \
+        --user-timeout (TCP_USER_TIMEOUT for unacknowledged data), --send with \
+        --expect-close (does the peer end with FIN or RST?), --half-close (our \
+        FIN first: does the peer keep sending, when does its FIN come?), --rst \
+        (close with SO_LINGER 0: a RST instead of a FIN, and no TIME_WAIT on our \
+        side).\n\n\
+        With -i 0 connections are closed with RST so that rapid probing leaves \
+        no TIME_WAIT behind to exhaust ephemeral ports (--graceful to close with \
+        FIN anyway). `nettool probe serve` is a peer with a known behaviour to \
+        probe against.",
+    after_long_help = "EXAMPLES:\n  \
+        nettool probe 198.51.100.2:22                 4 attempts, one line each, then a summary\n  \
+        nettool probe -c 1000 -i 0 127.0.0.1:8080     how fast, how steady\n  \
+        nettool probe -c 1 -W 2 198.51.100.2:9        open, refused, or filtered?\n  \
+        nettool probe -c 1 --keepalive 1,1,3 --hold 10 198.51.100.2:7000\n  \
+        nettool probe -c 1 --half-close --send hello 198.51.100.2:7000\n  \
+        nettool probe serve 7000 --behavior half-close\n\n\
+        EXIT STATUS:\n  0  every attempt connected (and no behaviour test found the peer dead)\n  \
+        1  an attempt failed, or the peer was found dead / did not close\n  2  usage or setup error"
+)]
+pub struct ProbeArgs {
+    #[command(subcommand)]
+    pub serve: Option<ProbeCommand>,
+    /// HOST:PORT or [IPV6]:PORT (names go through the system resolver)
+    #[arg(value_name = "HOST:PORT", required = true)]
+    pub target: Option<String>,
+    /// IPv4 only (when a name resolves to both)
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// IPv6 only
+    #[arg(short = '6')]
+    pub ipv6: bool,
+    /// Attempts to make
+    #[arg(short = 'c', long = "count", value_name = "N", default_value_t = 4)]
+    pub count: u64,
+    /// Seconds between attempts (fractions allowed; 0 = back to back)
+    #[arg(
+        short = 'i',
+        long = "interval",
+        value_name = "SECS",
+        default_value_t = 1.0
+    )]
+    pub interval: f64,
+    /// Seconds to wait for a handshake before calling it filtered
+    #[arg(
+        short = 'W',
+        long = "timeout",
+        value_name = "SECS",
+        default_value_t = 3.0
+    )]
+    pub timeout: f64,
+    /// Send from this interface (SO_BINDTODEVICE)
+    #[arg(short = 'I', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// Send from this local address
+    #[arg(short = 's', long = "source", value_name = "ADDR")]
+    pub source: Option<String>,
+    /// Prefix each line with a Unix timestamp
+    #[arg(short = 'D', long = "timestamp")]
+    pub timestamp: bool,
+    /// TCP_INFO after the handshake and at close
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+    /// JSON lines: one record per attempt, then the summary
+    #[arg(long = "json")]
+    pub json: bool,
+    /// Keepalive test: IDLE,INTVL,CNT in seconds/seconds/probes
+    #[arg(long = "keepalive", value_name = "IDLE,INTVL,CNT")]
+    pub keepalive: Option<String>,
+    /// TCP_USER_TIMEOUT in milliseconds: abort when sent data stays unacknowledged that long
+    #[arg(long = "user-timeout", value_name = "MS")]
+    pub user_timeout: Option<u32>,
+    /// Seconds to hold an open connection for --keepalive/--user-timeout (default: long enough to see death)
+    #[arg(long = "hold", value_name = "SECS")]
+    pub hold: Option<f64>,
+    /// Data to send on each open connection
+    #[arg(long = "send", value_name = "DATA")]
+    pub send: Option<String>,
+    /// After --send, wait (up to -W) for the peer to close: FIN, RST or nothing
+    #[arg(long = "expect-close")]
+    pub expect_close: bool,
+    /// Send, then shut down our side (FIN) and watch the peer finish the four-way close
+    #[arg(long = "half-close", conflicts_with = "expect_close")]
+    pub half_close: bool,
+    /// Close abortively: SO_LINGER 0 sends a RST and leaves no TIME_WAIT
+    #[arg(long = "rst", conflicts_with = "graceful")]
+    pub rst: bool,
+    /// Close with FIN even when probing back to back (-i 0)
+    #[arg(long = "graceful")]
+    pub graceful: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProbeCommand {
+    /// A peer with a known behaviour to probe against
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// [ADDR:]PORT to listen on (default address: all, IPv4 and IPv6)
+    #[arg(value_name = "[ADDR:]PORT")]
+    pub listen: String,
+    /// What to do with each connection
+    #[arg(long = "behavior", value_enum, default_value_t = crate::probe::serve::Behavior::Accept)]
+    pub behavior: crate::probe::serve::Behavior,
+    /// Exit after this many connections
+    #[arg(long = "count", value_name = "N")]
+    pub count: Option<u64>,
 }

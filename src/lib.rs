@@ -7,6 +7,7 @@ pub mod arp;
 pub mod cli;
 pub mod cmd;
 pub mod output;
+pub mod probe;
 pub mod sockstat;
 pub mod sys;
 pub mod tftp;

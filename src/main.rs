@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Sockstat(args) => cmd::sockstat::run(&args),
         Command::Arp(args) => cmd::arp::run(&args),
         Command::Tftp(args) => cmd::tftp::run(&args),
+        Command::Probe(args) => cmd::probe::run(&args),
         Command::Generate(args) => cmd::generate::run(&args.out),
     };
     match result {

@@ -14,7 +14,8 @@ use pnet_datalink::{Channel, Config, DataLinkSender, NetworkInterface};
 use super::ArpError;
 
 pub trait Link {
-    /// Send one frame; returns when it was handed to the kernel.
+    /// Send one frame; returns the time just before it was handed to the
+    /// kernel.
     fn send(&mut self, frame: &[u8]) -> io::Result<Instant>;
     /// The next received frame and when it was read, or `None` at `until`.
     fn recv(&mut self, until: Instant) -> io::Result<Option<(Vec<u8>, Instant)>>;
@@ -105,8 +106,11 @@ impl Drop for PnetLink {
 
 impl Link for PnetLink {
     fn send(&mut self, frame: &[u8]) -> io::Result<Instant> {
+        // Stamp before the syscall: on a veth the reply can arrive (and be
+        // stamped by the reader thread) before send_to returns.
+        let at = Instant::now();
         match self.tx.send_to(frame, None) {
-            Some(Ok(())) => Ok(Instant::now()),
+            Some(Ok(())) => Ok(at),
             Some(Err(e)) => Err(e),
             None => Err(io::Error::other("frame too large for the send buffer")),
         }

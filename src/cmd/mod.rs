@@ -3,5 +3,6 @@
 
 pub mod arp;
 pub mod generate;
+pub mod probe;
 pub mod sockstat;
 pub mod tftp;

@@ -259,3 +259,167 @@ pub fn set_recv_errors(fd: std::os::fd::BorrowedFd<'_>, ipv6: bool) -> io::Resul
     }
     Ok(())
 }
+
+/// The fields of the kernel's `struct tcp_info` that nettool shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TcpInfo {
+    /// Kernel TCP state number (1 = ESTABLISHED ...).
+    pub state: u8,
+    /// Unrecovered retransmits of the current segment (SYN retries while
+    /// connecting).
+    pub retransmits: u8,
+    /// Unanswered zero-window or keepalive probes.
+    pub probes: u8,
+    pub backoff: u8,
+    /// Microseconds.
+    pub rtt_us: u32,
+    pub rttvar_us: u32,
+    pub rto_us: u32,
+    pub snd_mss: u32,
+    pub rcv_mss: u32,
+    pub snd_cwnd: u32,
+    pub total_retrans: u32,
+    pub unacked: u32,
+}
+
+/// `getsockopt(TCP_INFO)`.
+pub fn tcp_info(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<TcpInfo> {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: tcp_info is plain old data; zero is a valid value.
+    let mut ti: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into `ti`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut ti as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(TcpInfo {
+        state: ti.tcpi_state,
+        retransmits: ti.tcpi_retransmits,
+        probes: ti.tcpi_probes,
+        backoff: ti.tcpi_backoff,
+        rtt_us: ti.tcpi_rtt,
+        rttvar_us: ti.tcpi_rttvar,
+        rto_us: ti.tcpi_rto,
+        snd_mss: ti.tcpi_snd_mss,
+        rcv_mss: ti.tcpi_rcv_mss,
+        snd_cwnd: ti.tcpi_snd_cwnd,
+        total_retrans: ti.tcpi_total_retrans,
+        unacked: ti.tcpi_unacked,
+    })
+}
+
+/// An ICMP (or local) error the kernel queued on a socket with
+/// IP_RECVERR / IPV6_RECVERR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuedError {
+    /// The errno it stands for.
+    pub errno: i32,
+    /// `SO_EE_ORIGIN_*`: 1 local, 2 ICMP, 3 ICMPv6.
+    pub origin: u8,
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    /// Who sent the ICMP message (a router, or the host itself).
+    pub offender: Option<IpAddr>,
+}
+
+/// Take the oldest entry of a socket's error queue (`MSG_ERRQUEUE`), if
+/// any. Never blocks.
+pub fn take_queued_error(fd: std::os::fd::BorrowedFd<'_>) -> Option<QueuedError> {
+    use std::os::fd::AsRawFd as _;
+    let mut data = [0u8; 256];
+    let mut control = [0u64; 64];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain old data; zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: every pointer in `msg` points at buffers we own for the call.
+    let rc = unsafe {
+        libc::recvmsg(
+            fd.as_raw_fd(),
+            &mut msg,
+            libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
+        )
+    };
+    if rc < 0 {
+        return None;
+    }
+    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled,
+    // bounded by msg_controllen.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            let is_err = (c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_RECVERR)
+                || (c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_RECVERR);
+            if is_err {
+                let ee = libc::CMSG_DATA(cmsg) as *const libc::sock_extended_err;
+                let e = std::ptr::read_unaligned(ee);
+                let off = libc::SO_EE_OFFENDER(ee) as *const libc::sockaddr;
+                let offender = match i32::from(std::ptr::read_unaligned(&(*off).sa_family)) {
+                    libc::AF_INET => {
+                        let sin = std::ptr::read_unaligned(off as *const libc::sockaddr_in);
+                        Some(IpAddr::from(sin.sin_addr.s_addr.to_ne_bytes()))
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = std::ptr::read_unaligned(off as *const libc::sockaddr_in6);
+                        Some(IpAddr::from(sin6.sin6_addr.s6_addr))
+                    }
+                    _ => None,
+                };
+                return Some(QueuedError {
+                    errno: e.ee_errno as i32,
+                    origin: e.ee_origin,
+                    icmp_type: e.ee_type,
+                    icmp_code: e.ee_code,
+                    offender,
+                });
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    None
+}
+
+/// `poll` one descriptor; returns the revents (0 on timeout).
+pub fn poll_one(
+    fd: std::os::fd::BorrowedFd<'_>,
+    events: i16,
+    timeout: Option<std::time::Duration>,
+) -> io::Result<i16> {
+    use std::os::fd::AsRawFd as _;
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    let ms = timeout.map_or(-1, |t| {
+        // Round up so a sub-millisecond wait does not spin at 0.
+        i32::try_from(t.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+    });
+    loop {
+        // SAFETY: one valid pollfd for the call.
+        let rc = unsafe { libc::poll(&mut p, 1, ms) };
+        if rc >= 0 {
+            return Ok(if rc == 0 { 0 } else { p.revents });
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}

@@ -561,13 +561,15 @@ impl Download {
         }
         let window = u64::from(self.c.neg.windowsize);
         let expected = self.done + 1;
-        let mut block =
-            Common::unwrap_block(self.done, wire_block, window.max(1) + 1, self.wrap_to_one);
-        if block.is_none() && !self.wrap_to_one && expected == 65536 && wire_block == 1 {
-            // After 65535 this server said 1, not 0: it wraps to 1.
+        let block = if !self.wrap_to_one && expected == 65536 && wire_block == 1 {
+            // After 65535 this server said 1, not 0: it wraps to 1 (with a
+            // window, a lost block 0 followed by 1 would look the same;
+            // servers that window wrap to 0).
             self.wrap_to_one = true;
-            block = Some(expected);
-        }
+            Some(expected)
+        } else {
+            Common::unwrap_block(self.done, wire_block, window.max(1) + 1, self.wrap_to_one)
+        };
         match block {
             Some(b) if b == expected && self.phase == Phase::Transferring => {
                 let wire_len = data.len() as u64;

@@ -1,0 +1,231 @@
+//! Behaviour tests on an open connection: keepalive death detection,
+//! TCP_USER_TIMEOUT, how the peer closes after our data, the four-way close
+//! seen from our half-close, and an abortive close.
+//!
+//! Each returns a [`Finding`]: what happened, when (seconds since the test
+//! began), and the kernel's evidence.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use socket2::{Socket, TcpKeepalive};
+
+use crate::sys;
+
+/// The outcome of one behaviour test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "test", rename_all = "snake_case")]
+pub enum Finding {
+    Keepalive {
+        /// `alive` or `dead` or `reset` or `closed`.
+        verdict: &'static str,
+        after_s: f64,
+        expected_dead_s: f64,
+        /// Unanswered keepalive probes the kernel counted (TCP_INFO).
+        probes: u8,
+        error: Option<String>,
+    },
+    UserTimeout {
+        verdict: &'static str,
+        after_s: f64,
+        timeout_ms: u32,
+        unacked: u32,
+        error: Option<String>,
+    },
+    ExpectClose {
+        /// `fin` (graceful), `rst` (abortive) or `none`.
+        how: &'static str,
+        after_s: f64,
+        bytes_received: usize,
+    },
+    HalfClose {
+        /// Bytes the peer sent after our FIN.
+        bytes_after_our_fin: usize,
+        /// When the peer's FIN came, if it did.
+        peer_fin_after_s: Option<f64>,
+        reset: bool,
+    },
+}
+
+impl Finding {
+    /// Does this finding mean the peer failed (exit status 1)?
+    pub fn is_failure(&self) -> bool {
+        match self {
+            Finding::Keepalive { verdict, .. } | Finding::UserTimeout { verdict, .. } => {
+                *verdict != "alive"
+            }
+            Finding::ExpectClose { how, .. } => *how == "none",
+            Finding::HalfClose { .. } => false,
+        }
+    }
+}
+
+fn probes(s: &Socket) -> u8 {
+    sys::tcp_info(s.as_fd()).map_or(0, |i| i.probes)
+}
+
+/// Wait on `s` until `hold` ends or the connection ends; returns
+/// `(verdict, error)`, tracking the highest probe count seen.
+fn hold_connection(
+    s: &Socket,
+    hold: Duration,
+    t0: Instant,
+    max_probes: &mut u8,
+) -> io::Result<(&'static str, Option<String>)> {
+    let mut buf = [0u8; 4096];
+    let mut r: &Socket = s;
+    while t0.elapsed() < hold {
+        let left = hold.saturating_sub(t0.elapsed());
+        let ev = sys::poll_one(
+            s.as_fd(),
+            libc::POLLIN | libc::POLLRDHUP,
+            Some(left.min(Duration::from_millis(100))),
+        )?;
+        *max_probes = (*max_probes).max(probes(s));
+        if ev & (libc::POLLERR | libc::POLLHUP) != 0 {
+            let e = s.take_error()?;
+            let verdict = match e.as_ref().and_then(io::Error::raw_os_error) {
+                Some(libc::ECONNRESET) => "reset",
+                _ => "dead",
+            };
+            return Ok((verdict, e.map(|e| e.to_string())));
+        }
+        if ev & libc::POLLIN != 0 {
+            match r.read(&mut buf) {
+                Ok(0) => return Ok(("closed", None)),
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ETIMEDOUT) => {
+                    return Ok(("dead", Some(e.to_string())));
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+                    return Ok(("reset", Some(e.to_string())));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(("alive", None))
+}
+
+/// SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, then hold the idle
+/// connection. The kernel declares the peer dead after about
+/// IDLE + INTVL x CNT seconds of silence.
+pub fn keepalive(
+    s: &Socket,
+    idle: u32,
+    intvl: u32,
+    cnt: u32,
+    hold: Duration,
+) -> io::Result<Finding> {
+    let ka = TcpKeepalive::new()
+        .with_time(Duration::from_secs(u64::from(idle)))
+        .with_interval(Duration::from_secs(u64::from(intvl)))
+        .with_retries(cnt);
+    s.set_tcp_keepalive(&ka)?;
+    let t0 = Instant::now();
+    let mut max_probes = 0;
+    let (verdict, error) = hold_connection(s, hold, t0, &mut max_probes)?;
+    Ok(Finding::Keepalive {
+        verdict,
+        after_s: t0.elapsed().as_secs_f64(),
+        expected_dead_s: f64::from(idle) + f64::from(intvl) * f64::from(cnt),
+        probes: max_probes,
+        error,
+    })
+}
+
+/// TCP_USER_TIMEOUT: send `data` and hold; unacknowledged data older than
+/// the timeout makes the kernel abort the connection.
+pub fn user_timeout(s: &Socket, ms: u32, data: &[u8], hold: Duration) -> io::Result<Finding> {
+    s.set_tcp_user_timeout(Some(Duration::from_millis(u64::from(ms))))?;
+    let mut w: &Socket = s;
+    if !data.is_empty() {
+        write_all_nonblocking(&mut w, s, data)?;
+    }
+    let t0 = Instant::now();
+    let mut max_probes = 0;
+    let (verdict, error) = hold_connection(s, hold, t0, &mut max_probes)?;
+    let unacked = sys::tcp_info(s.as_fd()).map_or(0, |i| i.unacked);
+    Ok(Finding::UserTimeout {
+        verdict,
+        after_s: t0.elapsed().as_secs_f64(),
+        timeout_ms: ms,
+        unacked,
+        error,
+    })
+}
+
+fn write_all_nonblocking(w: &mut &Socket, s: &Socket, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        match w.write(data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                sys::poll_one(s.as_fd(), libc::POLLOUT, Some(Duration::from_secs(1)))?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Read until EOF, RST or `deadline`: (bytes, how, when).
+fn read_until_close(
+    s: &Socket,
+    t0: Instant,
+    wait: Duration,
+) -> io::Result<(usize, &'static str, f64)> {
+    let mut r: &Socket = s;
+    let mut buf = [0u8; 8192];
+    let mut total = 0;
+    loop {
+        let left = wait.saturating_sub(t0.elapsed());
+        if left.is_zero() {
+            return Ok((total, "none", t0.elapsed().as_secs_f64()));
+        }
+        let ev = sys::poll_one(s.as_fd(), libc::POLLIN | libc::POLLRDHUP, Some(left))?;
+        if ev == 0 {
+            continue;
+        }
+        match r.read(&mut buf) {
+            Ok(0) => return Ok((total, "fin", t0.elapsed().as_secs_f64())),
+            Ok(n) => total += n,
+            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+                return Ok((total, "rst", t0.elapsed().as_secs_f64()));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Send `data`, then wait up to `wait` for the peer to end the connection.
+pub fn expect_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Finding> {
+    let mut w: &Socket = s;
+    write_all_nonblocking(&mut w, s, data)?;
+    let t0 = Instant::now();
+    let (bytes, how, after) = read_until_close(s, t0, wait)?;
+    Ok(Finding::ExpectClose {
+        how,
+        after_s: after,
+        bytes_received: bytes,
+    })
+}
+
+/// Send `data`, shut down our sending side (FIN), and watch what the peer
+/// does: data after our FIN, then its own FIN (the four-way close).
+pub fn half_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Finding> {
+    let mut w: &Socket = s;
+    write_all_nonblocking(&mut w, s, data)?;
+    s.shutdown(Shutdown::Write)?;
+    let t0 = Instant::now();
+    let (bytes, how, after) = read_until_close(s, t0, wait)?;
+    Ok(Finding::HalfClose {
+        bytes_after_our_fin: bytes,
+        peer_fin_after_s: (how == "fin").then_some(after),
+        reset: how == "rst",
+    })
+}

@@ -1,0 +1,476 @@
+//! `nettool probe`: how does a peer answer a TCP connection?
+//!
+//! One attempt = a non-blocking connect timed in user space, with
+//! IP_RECVERR so an ICMP error is told apart from a RST (the kernel gives
+//! both as a connect error; the error queue says which, with the ICMP type,
+//! code and sender). Then a short look at the open connection (does the
+//! peer reset it, close it, or greet us?), optional behaviour tests
+//! ([`behave`]), and a close: graceful (FIN) or abortive (RST).
+
+pub mod behave;
+pub mod serve;
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::sys::{self, QueuedError, TcpInfo};
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The three-way handshake completed.
+    Open {
+        /// connect() to writable, user space, microseconds.
+        handshake_us: f64,
+        /// The kernel's own smoothed RTT right after the handshake.
+        kernel_rtt_us: u32,
+        /// What the peer did in the first moments.
+        peer: Option<PeerMove>,
+    },
+    /// Handshake completed, then the peer reset the connection.
+    ResetAfterAccept {
+        handshake_us: f64,
+        reset_after_us: f64,
+    },
+    /// A TCP RST answered our SYN: nothing listening.
+    RefusedRst {
+        after_us: f64,
+    },
+    /// An ICMP port unreachable answered our SYN (a firewall's reject).
+    RefusedIcmp {
+        after_us: f64,
+        icmp: Icmp,
+    },
+    /// No answer at all: SYNs dropped on the way.
+    Filtered {
+        waited_us: f64,
+        syn_retransmits: u8,
+    },
+    HostUnreachable {
+        after_us: f64,
+        icmp: Option<Icmp>,
+    },
+    /// No route (immediately, from our own kernel) or ICMP net unreachable.
+    NetworkUnreachable {
+        after_us: f64,
+        icmp: Option<Icmp>,
+    },
+    /// ICMP "administratively prohibited" (filtered by a router or host).
+    AdminProhibited {
+        after_us: f64,
+        icmp: Icmp,
+    },
+    /// Anything else, as the kernel said it.
+    Error {
+        after_us: f64,
+        error: String,
+    },
+}
+
+impl Outcome {
+    pub fn is_open(&self) -> bool {
+        matches!(self, Outcome::Open { .. })
+    }
+
+    /// Short name, as printed.
+    pub fn label(&self) -> String {
+        match self {
+            Outcome::Open { .. } => "open".into(),
+            Outcome::ResetAfterAccept { .. } => "reset after accept".into(),
+            Outcome::RefusedRst { .. } => "refused (RST)".into(),
+            Outcome::RefusedIcmp { .. } => "refused (ICMP port unreachable)".into(),
+            Outcome::Filtered {
+                syn_retransmits, ..
+            } => {
+                format!("filtered (no answer after {syn_retransmits} SYN retransmits)")
+            }
+            Outcome::HostUnreachable { .. } => "host unreachable".into(),
+            Outcome::NetworkUnreachable { .. } => "network unreachable".into(),
+            Outcome::AdminProhibited { .. } => "administratively prohibited".into(),
+            Outcome::Error { error, .. } => format!("error: {error}"),
+        }
+    }
+}
+
+/// The ICMP message behind an error, as evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Icmp {
+    pub version: u8,
+    #[serde(rename = "type")]
+    pub icmp_type: u8,
+    pub code: u8,
+    /// The host or router that sent it.
+    pub from: Option<IpAddr>,
+}
+
+impl std::fmt::Display for Icmp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = if self.version == 6 { "ICMPv6" } else { "ICMP" };
+        write!(f, "{v} type {} code {}", self.icmp_type, self.code)?;
+        if let Some(from) = self.from {
+            write!(f, " from {from}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The peer's first move on an open connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerMove {
+    /// It sent data first (a banner): bytes seen.
+    Data { bytes: usize },
+    /// It closed (FIN).
+    Fin,
+}
+
+/// Settings of an attempt.
+#[derive(Debug, Clone)]
+pub struct ConnectOpts {
+    pub timeout: Duration,
+    pub iface: Option<String>,
+    pub source: Option<IpAddr>,
+    /// After the handshake, watch this long for the peer's first move.
+    pub observe: Duration,
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// Classify a connect error with what the error queue says.
+fn classify(err: &io::Error, queued: Option<QueuedError>, after: Duration, v6: bool) -> Outcome {
+    let after_us = us(after);
+    let icmp = queued
+        .filter(|q| q.origin == libc::SO_EE_ORIGIN_ICMP || q.origin == libc::SO_EE_ORIGIN_ICMP6)
+        .map(|q| Icmp {
+            version: if q.origin == libc::SO_EE_ORIGIN_ICMP6 {
+                6
+            } else {
+                4
+            },
+            icmp_type: q.icmp_type,
+            code: q.icmp_code,
+            from: q.offender,
+        });
+    if let Some(i) = icmp {
+        // RFC 792 type 3 / RFC 4443 type 1 codes.
+        let kind = match (i.version, i.icmp_type, i.code) {
+            (4, 3, 3) | (6, 1, 4) => 'p',
+            (4, 3, 0) | (4, 3, 6) | (4, 3, 11) | (6, 1, 0) => 'n',
+            (4, 3, 1) | (4, 3, 7) | (4, 3, 12) | (6, 1, 3) => 'h',
+            (4, 3, 9) | (4, 3, 10) | (4, 3, 13) | (6, 1, 1) | (6, 1, 5) | (6, 1, 6) => 'a',
+            _ => '?',
+        };
+        return match kind {
+            'p' => Outcome::RefusedIcmp { after_us, icmp: i },
+            'n' => Outcome::NetworkUnreachable {
+                after_us,
+                icmp: Some(i),
+            },
+            'h' => Outcome::HostUnreachable {
+                after_us,
+                icmp: Some(i),
+            },
+            'a' => Outcome::AdminProhibited { after_us, icmp: i },
+            _ => Outcome::Error {
+                after_us,
+                error: format!("{err} ({i})"),
+            },
+        };
+    }
+    let _ = v6;
+    match err.raw_os_error() {
+        Some(libc::ECONNREFUSED) => Outcome::RefusedRst { after_us },
+        Some(libc::ENETUNREACH) => Outcome::NetworkUnreachable {
+            after_us,
+            icmp: None,
+        },
+        Some(libc::EHOSTUNREACH) => Outcome::HostUnreachable {
+            after_us,
+            icmp: None,
+        },
+        _ => Outcome::Error {
+            after_us,
+            error: err.to_string(),
+        },
+    }
+}
+
+/// A connected (or failed) attempt; the socket stays open for behaviour
+/// tests when the handshake completed.
+pub struct Attempt {
+    pub outcome: Outcome,
+    pub local: Option<SocketAddr>,
+    pub info: Option<TcpInfo>,
+    pub socket: Option<Socket>,
+}
+
+/// Open a socket for `target` with the options, not yet connected.
+fn new_socket(target: SocketAddr, o: &ConnectOpts) -> io::Result<Socket> {
+    let domain = if target.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let s = Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
+    sys::set_recv_errors(s.as_fd(), target.is_ipv6())?;
+    if let Some(i) = &o.iface {
+        s.bind_device(Some(i.as_bytes()))?;
+    }
+    if let Some(src) = o.source {
+        s.bind(&SocketAddr::new(src, 0).into())?;
+    }
+    Ok(s)
+}
+
+/// One connection attempt.
+pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
+    let s = new_socket(target, o)?;
+    let addr: SockAddr = target.into();
+    let t0 = Instant::now();
+    let started = match s.connect(&addr) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = started {
+        let after = t0.elapsed();
+        let q = sys::take_queued_error(s.as_fd());
+        return Ok(Attempt {
+            outcome: classify(&e, q, after, target.is_ipv6()),
+            local: None,
+            info: None,
+            socket: None,
+        });
+    }
+    let revents = sys::poll_one(s.as_fd(), libc::POLLOUT, Some(o.timeout))?;
+    let t1 = Instant::now();
+    let waited = t1 - t0;
+    if revents == 0 {
+        let info = sys::tcp_info(s.as_fd()).ok();
+        return Ok(Attempt {
+            outcome: Outcome::Filtered {
+                waited_us: us(waited),
+                syn_retransmits: info.map_or(0, |i| i.retransmits),
+            },
+            local: None,
+            info,
+            socket: None,
+        });
+    }
+    if let Some(e) = s.take_error()? {
+        if e.raw_os_error() == Some(libc::ECONNRESET) {
+            // The handshake completed and the RST came before we looked.
+            return Ok(Attempt {
+                outcome: Outcome::ResetAfterAccept {
+                    handshake_us: us(waited),
+                    reset_after_us: 0.0,
+                },
+                local: None,
+                info: None,
+                socket: None,
+            });
+        }
+        let q = sys::take_queued_error(s.as_fd());
+        return Ok(Attempt {
+            outcome: classify(&e, q, waited, target.is_ipv6()),
+            local: None,
+            info: None,
+            socket: None,
+        });
+    }
+    let info = sys::tcp_info(s.as_fd()).ok();
+    let handshake_us = us(waited);
+    let kernel_rtt_us = info.map_or(0, |i| i.rtt_us);
+    let local = s.local_addr().ok().and_then(|a| a.as_socket());
+    let (outcome, keep) = match watch(&s, o.observe)? {
+        Watch::Reset(after) => (
+            Outcome::ResetAfterAccept {
+                handshake_us,
+                reset_after_us: us(after),
+            },
+            false,
+        ),
+        Watch::Quiet => (
+            Outcome::Open {
+                handshake_us,
+                kernel_rtt_us,
+                peer: None,
+            },
+            true,
+        ),
+        Watch::Moved(m) => (
+            Outcome::Open {
+                handshake_us,
+                kernel_rtt_us,
+                peer: Some(m),
+            },
+            true,
+        ),
+    };
+    Ok(Attempt {
+        outcome,
+        local,
+        info,
+        socket: keep.then_some(s),
+    })
+}
+
+enum Watch {
+    Quiet,
+    Moved(PeerMove),
+    Reset(Duration),
+}
+
+/// Look at a fresh connection for up to `d`: a RST, a FIN or a banner.
+fn watch(s: &Socket, d: Duration) -> io::Result<Watch> {
+    if d.is_zero() {
+        return Ok(Watch::Quiet);
+    }
+    let t0 = Instant::now();
+    let ev = sys::poll_one(s.as_fd(), libc::POLLIN | libc::POLLRDHUP, Some(d))?;
+    if ev == 0 {
+        return Ok(Watch::Quiet);
+    }
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
+    match s.peek(&mut buf) {
+        Ok(0) => Ok(Watch::Moved(PeerMove::Fin)),
+        Ok(n) => Ok(Watch::Moved(PeerMove::Data { bytes: n })),
+        Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => Ok(Watch::Reset(t0.elapsed())),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Watch::Quiet),
+        Err(e) => Err(e),
+    }
+}
+
+/// Close a connection: abortively (RST, no TIME_WAIT on our side) or
+/// gracefully (FIN; our side then holds TIME_WAIT for 2MSL).
+pub fn close(s: Socket, rst: bool) {
+    if rst {
+        let _ = s.set_linger(Some(Duration::ZERO));
+    }
+    drop(s);
+}
+
+/// Handshake statistics in milliseconds (min/avg/max/mdev/p95).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Summary {
+    pub min_ms: f64,
+    pub avg_ms: f64,
+    pub max_ms: f64,
+    pub mdev_ms: f64,
+    pub p95_ms: f64,
+}
+
+impl Summary {
+    pub fn of(samples_us: &[f64]) -> Option<Summary> {
+        if samples_us.is_empty() {
+            return None;
+        }
+        let mut v: Vec<f64> = samples_us.iter().map(|x| x / 1e3).collect();
+        v.sort_by(f64::total_cmp);
+        let n = v.len() as f64;
+        let avg = v.iter().sum::<f64>() / n;
+        let sq = v.iter().map(|x| x * x).sum::<f64>() / n;
+        // Nearest-rank p95.
+        let rank = ((0.95 * n).ceil() as usize).clamp(1, v.len());
+        Some(Summary {
+            min_ms: v[0],
+            avg_ms: avg,
+            max_ms: v[v.len() - 1],
+            mdev_ms: (sq - avg * avg).max(0.0).sqrt(),
+            p95_ms: v[rank - 1],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ConnectOpts {
+        ConnectOpts {
+            timeout: Duration::from_secs(2),
+            iface: None,
+            source: None,
+            observe: Duration::from_millis(50),
+        }
+    }
+
+    #[test]
+    fn open_port_on_loopback() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = attempt(l.local_addr().unwrap(), &opts()).unwrap();
+        assert!(a.outcome.is_open(), "{:?}", a.outcome);
+        assert!(a.socket.is_some());
+    }
+
+    #[test]
+    fn closed_port_is_refused_by_rst() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let a = attempt(SocketAddr::from(([127, 0, 0, 1], port)), &opts()).unwrap();
+        assert!(
+            matches!(a.outcome, Outcome::RefusedRst { .. }),
+            "{:?}",
+            a.outcome
+        );
+    }
+
+    #[test]
+    fn icmp_codes_are_classified() {
+        let e = io::Error::from_raw_os_error(libc::EHOSTUNREACH);
+        let q = |t, c| {
+            Some(QueuedError {
+                errno: libc::EHOSTUNREACH,
+                origin: libc::SO_EE_ORIGIN_ICMP,
+                icmp_type: t,
+                icmp_code: c,
+                offender: Some(IpAddr::from([203, 0, 113, 1])),
+            })
+        };
+        let d = Duration::from_millis(1);
+        assert!(matches!(
+            classify(&e, q(3, 3), d, false),
+            Outcome::RefusedIcmp { .. }
+        ));
+        assert!(matches!(
+            classify(&e, q(3, 1), d, false),
+            Outcome::HostUnreachable { .. }
+        ));
+        assert!(matches!(
+            classify(&e, q(3, 0), d, false),
+            Outcome::NetworkUnreachable { .. }
+        ));
+        assert!(matches!(
+            classify(&e, q(3, 13), d, false),
+            Outcome::AdminProhibited { .. }
+        ));
+        let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert!(matches!(
+            classify(&refused, None, d, false),
+            Outcome::RefusedRst { .. }
+        ));
+        let netu = io::Error::from_raw_os_error(libc::ENETUNREACH);
+        assert!(matches!(
+            classify(&netu, None, d, false),
+            Outcome::NetworkUnreachable { icmp: None, .. }
+        ));
+    }
+
+    #[test]
+    fn summary_percentiles() {
+        let s = Summary::of(&(1..=100).map(|x| x as f64 * 1000.0).collect::<Vec<_>>()).unwrap();
+        assert_eq!((s.min_ms, s.max_ms, s.p95_ms), (1.0, 100.0, 95.0));
+        assert!((s.avg_ms - 50.5).abs() < 1e-9);
+        assert!(Summary::of(&[]).is_none());
+    }
+}
