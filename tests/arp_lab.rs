@@ -1,0 +1,1128 @@
+//! `nettool arp` against real kernels in the network lab (tests/lab).
+//!
+//! Every nettool run happens inside a namespace the test made: the peers
+//! are real Linux ARP stacks on veth links and bridges, never a real
+//! network (shared/LAB.md). Each test asserts both what nettool concluded
+//! and its exit code, and keeps counts at 2-3 and intervals at 0.2 s.
+//!
+//! The `harness_*` tests check the lab itself, with `arping` and `arp-scan`
+//! as independent witnesses, so that a failing arp test points at nettool
+//! and not at the lab.
+
+mod lab;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use lab::{Host, Out, Star, macs_in, v4};
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/// `nettool arp ARGS...` inside `host`.
+#[track_caller]
+fn arp(host: &Host, args: &[&str]) -> Out {
+    let mut all = vec!["arp"];
+    all.extend_from_slice(args);
+    host.nettool(&all)
+}
+
+#[track_caller]
+fn assert_exit(out: &Out, code: i32, guards: &str) {
+    assert_eq!(
+        out.code,
+        Some(code),
+        "{guards}: expected exit {code}\n{out}"
+    );
+}
+
+/// Asserts stderr is exactly one non-empty line and returns it.
+#[track_caller]
+fn one_stderr_line<'a>(out: &'a Out, guards: &str) -> &'a str {
+    let lines = out.stderr_lines();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{guards}: expected exactly one line on stderr\n{out}"
+    );
+    lines[0]
+}
+
+/// `v[key]`, which must be present.
+#[track_caller]
+fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.get(key)
+        .unwrap_or_else(|| panic!("JSON lacks key {key:?}: {v}"))
+}
+
+#[track_caller]
+fn num(v: &Value, key: &str) -> f64 {
+    field(v, key)
+        .as_f64()
+        .unwrap_or_else(|| panic!("JSON {key:?} is not a number: {v}"))
+}
+
+#[track_caller]
+fn string<'a>(v: &'a Value, key: &str) -> &'a str {
+    field(v, key)
+        .as_str()
+        .unwrap_or_else(|| panic!("JSON {key:?} is not a string: {v}"))
+}
+
+#[track_caller]
+fn boolean(v: &Value, key: &str) -> bool {
+    field(v, key)
+        .as_bool()
+        .unwrap_or_else(|| panic!("JSON {key:?} is not a boolean: {v}"))
+}
+
+#[track_caller]
+fn array<'a>(v: &'a Value, key: &str) -> &'a Vec<Value> {
+    field(v, key)
+        .as_array()
+        .unwrap_or_else(|| panic!("JSON {key:?} is not an array: {v}"))
+}
+
+/// The IPv4 addresses written in `text` (a CIDR's address included).
+fn ipv4s_in(text: &str) -> Vec<Ipv4Addr> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|w| w.trim_matches('.').parse().ok())
+        .collect()
+}
+
+/// From sweep text output: for every line naming both an address of the
+/// lab subnet and a MAC, address -> MACs on such lines.
+fn sweep_text_hosts(stdout: &str) -> BTreeMap<Ipv4Addr, BTreeSet<String>> {
+    let mut hosts: BTreeMap<Ipv4Addr, BTreeSet<String>> = BTreeMap::new();
+    for line in stdout.lines() {
+        let macs = macs_in(line);
+        if macs.is_empty() {
+            continue;
+        }
+        for ip in ipv4s_in(line) {
+            if ip.octets()[..3] == lab::NET4.octets()[..3] {
+                hosts.entry(ip).or_default().extend(macs.iter().cloned());
+            }
+        }
+    }
+    hosts
+}
+
+/// What a sweep must find in a star: each host's address and MAC.
+fn expected_hosts(star: &Star) -> BTreeMap<Ipv4Addr, BTreeSet<String>> {
+    let mut want: BTreeMap<Ipv4Addr, BTreeSet<String>> = BTreeMap::new();
+    for (host, mac) in star.hosts.iter().zip(star.host_macs()) {
+        want.entry(host.ip).or_default().insert(mac);
+    }
+    want
+}
+
+/// The sweep JSON's hosts: address -> MACs, checking each entry's shape.
+#[track_caller]
+fn sweep_json_hosts(doc: &Value) -> BTreeMap<Ipv4Addr, BTreeSet<String>> {
+    assert_eq!(string(doc, "schema"), "nettool.arp.sweep/1", "{doc}");
+    let mut got: BTreeMap<Ipv4Addr, BTreeSet<String>> = BTreeMap::new();
+    for h in array(doc, "hosts") {
+        let ip: Ipv4Addr = string(h, "ip").parse().expect("hosts[].ip is IPv4");
+        let mac = string(h, "mac").to_ascii_lowercase();
+        assert!(lab::is_mac(&mac), "hosts[].mac: {h}");
+        let vendor = field(h, "vendor");
+        assert!(
+            vendor.is_null() || vendor.is_string(),
+            "hosts[].vendor: {h}"
+        );
+        // An RTT timed with a monotonic clock across two syscalls is never
+        // exactly 0: a 0 means the send was stamped after the reply.
+        assert!(
+            num(h, "rtt_ms") > 0.0,
+            "hosts[].rtt_ms is not a measurement: {h}"
+        );
+        boolean(h, "duplicate");
+        got.entry(ip).or_default().insert(mac);
+    }
+    got
+}
+
+/// Polls `f` until it returns `Some`, for at most `limit`.
+fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn is_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // A zombie holds no namespace any more.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The harness itself
+
+#[test]
+fn harness_names_are_unique_and_fit_an_interface_name() {
+    let names: Vec<String> = (0..200).map(|_| lab::unique_name()).collect();
+    let distinct: BTreeSet<&String> = names.iter().collect();
+    assert_eq!(distinct.len(), names.len());
+    let prefix = format!("nt-{}-", std::process::id());
+    for n in &names {
+        assert!(
+            n.starts_with(&prefix) && n.len() <= lab::IFNAMSIZ_MAX,
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn harness_macs_in_finds_macs_in_either_case_and_nothing_else() {
+    let text = "reply from 198.51.100.2 [02:AB:cd:00:11:22] and 02:00:00:00:00:01, \
+                not 2:0:0:0:0:1 nor 02:00:00:00:00:00:01 nor fe80::1";
+    assert_eq!(macs_in(text), ["02:ab:cd:00:11:22", "02:00:00:00:00:01"]);
+    assert_eq!(
+        ipv4s_in("198.51.100.0/24 and 198.51.100.7."),
+        [v4(0), v4(7)]
+    );
+}
+
+#[test]
+#[should_panic(expected = "lab safety")]
+fn harness_refuses_to_run_outside_its_own_namespaces() {
+    // Guards the lab's one safety rule: no command runs in a namespace the
+    // test did not make (here: one that does not exist).
+    lab::run_in("nt-not-ours", "true", &[]);
+}
+
+#[test]
+fn harness_pair_namespaces_exist_then_vanish_on_drop() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let names = pair.net.namespaces().to_vec();
+    assert_eq!(names.len(), 2);
+    for ns in &names {
+        assert!(Path::new("/run/netns").join(ns).exists(), "{ns} missing");
+    }
+    // A's addresses and routes: the veth subnet only.
+    let addrs = lab::ip_json(&pair.a.ns, &["-4", "addr", "show", "dev", &pair.a.iface]);
+    assert_eq!(addrs[0]["addr_info"][0]["local"], "198.51.100.1", "{addrs}");
+    let routes = lab::ip_json(&pair.a.ns, &["-4", "route", "show"]);
+    assert_eq!(routes.as_array().map(Vec::len), Some(1), "{routes}");
+    let links = lab::ip_json(&pair.b.ns, &["link", "show"]);
+    let names_in_b: Vec<&str> = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["ifname"].as_str())
+        .collect();
+    assert_eq!(names_in_b, ["lo", pair.b.iface.as_str()]);
+    drop(pair);
+    for ns in &names {
+        assert!(
+            !Path::new("/run/netns").join(ns).exists(),
+            "{ns} left behind"
+        );
+    }
+}
+
+#[test]
+fn harness_cleans_up_when_the_test_panics() {
+    let Some(lab) = lab::require() else { return };
+    let mut names = Vec::new();
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let pair = lab.pair();
+        names.extend(pair.net.namespaces().iter().cloned());
+        panic!("a lab test failing half-way");
+    }));
+    assert!(result.is_err());
+    assert_eq!(names.len(), 2);
+    for ns in &names {
+        assert!(
+            !Path::new("/run/netns").join(ns).exists(),
+            "{ns} left behind"
+        );
+    }
+}
+
+#[test]
+fn harness_mac_accessor_matches_ip_link_text() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let mac = pair.b.mac();
+    assert!(lab::is_mac(&mac), "{mac}");
+    let first = u8::from_str_radix(&mac[..2], 16).unwrap();
+    assert_eq!(first & 1, 0, "a veth MAC is unicast: {mac}");
+    let text = lab::ip(&pair.b.ns, &["link", "show", "dev", &pair.b.iface]);
+    assert!(
+        text.stdout.contains(&format!("link/ether {mac} ")),
+        "{mac}\n{text}"
+    );
+    assert_ne!(pair.a.mac(), mac, "the two ends have different MACs");
+}
+
+#[test]
+fn harness_pair_v6_addresses_are_usable_at_once() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair_v6();
+    for host in [&pair.a, &pair.b] {
+        let addrs = lab::ip_json(&host.ns, &["-6", "addr", "show", "dev", &host.iface]);
+        let infos = addrs[0]["addr_info"].as_array().unwrap();
+        let want = host.ip6.unwrap().to_string();
+        let ours = infos
+            .iter()
+            .find(|i| i["local"] == want.as_str())
+            .unwrap_or_else(|| panic!("{want} missing: {addrs}"));
+        assert!(ours.get("tentative").is_none(), "nodad: {ours}");
+    }
+}
+
+#[test]
+fn harness_pair_answers_arping() {
+    // The stand-in for nettool: a real ARP tool gets B's MAC over the pair.
+    let Some(lab) = lab::require_with(&["arping"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let out = pair
+        .a
+        .run("arping", &["-c", "1", "-I", &pair.a.iface, "198.51.100.2"]);
+    out.ok();
+    assert!(
+        macs_in(&out.stdout).contains(&pair.b.mac()),
+        "B's MAC {}\n{out}",
+        pair.b.mac()
+    );
+}
+
+#[test]
+fn harness_star32_is_fast_and_arp_scan_finds_every_host() {
+    let Some(lab) = lab::require_with(&["arp-scan"]) else {
+        return;
+    };
+    let start = Instant::now();
+    let star = lab.star(32);
+    let built = start.elapsed();
+    assert_eq!(star.net.namespaces().len(), 34);
+    let out = star.client.run(
+        "arp-scan",
+        &[
+            "--plain",
+            "--retry=2",
+            "--interval=1",
+            "--timeout=100",
+            "-I",
+            &star.client.iface,
+            "198.51.100.0/24",
+        ],
+    );
+    out.ok();
+    assert_eq!(
+        sweep_text_hosts(&out.stdout),
+        expected_hosts(&star),
+        "\n{out}"
+    );
+    let names = star.net.namespaces().to_vec();
+    let start = Instant::now();
+    drop(star);
+    let torn_down = start.elapsed();
+    eprintln!(
+        "lab: star(32) built in {:.3} s, torn down in {:.3} s",
+        built.as_secs_f64(),
+        torn_down.as_secs_f64()
+    );
+    for ns in &names {
+        assert!(
+            !Path::new("/run/netns").join(ns).exists(),
+            "{ns} left behind"
+        );
+    }
+    // Generous: the point is "seconds, not minutes", on a busy CI machine.
+    assert!(
+        built < Duration::from_secs(20),
+        "star(32) took {built:?} to build"
+    );
+}
+
+/// `cargo test --test arp_lab -- --ignored --nocapture harness_timing`:
+/// what building and tearing down stars costs, back to back (the kernel
+/// frees a deleted namespace asynchronously, so the next build pays part).
+#[test]
+fn harness_background_processes_die_with_the_lab() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let mut bg = lab::spawn_in(&pair.a.ns, "sleep", &["30"]);
+    assert!(bg.running());
+    let pid = bg.pid();
+    drop(bg);
+    assert!(is_gone(pid), "Bg drop kills its process");
+    // A process the test lost track of (a daemon's fork) dies with the lab.
+    let out = pair
+        .b
+        .run("sh", &["-c", "sleep 30 >/dev/null 2>&1 & echo $!"]);
+    out.ok();
+    let orphan: u32 = out.stdout.trim().parse().expect("pid");
+    assert!(!is_gone(orphan), "orphan sleep should be running");
+    drop(pair);
+    assert!(
+        wait_for(Duration::from_secs(2), || is_gone(orphan).then_some(())).is_some(),
+        "pid {orphan} survived its namespace"
+    );
+}
+
+#[test]
+fn harness_nft_loads_a_ruleset_into_one_namespace() {
+    let Some(lab) = lab::require_with(&["nft"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    lab::nft(
+        &pair.b.ns,
+        "table inet lab {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    udp dport 69 counter drop\n  }\n}\n",
+    );
+    let b = pair.b.run("nft", &["list", "ruleset"]);
+    b.ok();
+    assert!(b.stdout.contains("udp dport 69"), "{b}");
+    let a = pair.a.run("nft", &["list", "ruleset"]);
+    a.ok();
+    assert!(!a.stdout.contains("table inet lab"), "A untouched\n{a}");
+}
+
+// ---------------------------------------------------------------------------
+// Probe: nettool arp TARGET
+
+#[test]
+fn probe_reply_lines_show_the_peers_mac_and_the_summary() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let b_mac = pair.b.mac();
+    let iface = pair.a.iface.as_str();
+    let out = arp(
+        &pair.a,
+        &["-c", "3", "-i", "0.2", "-I", iface, "198.51.100.2"],
+    );
+    assert_exit(&out, 0, "probe of a live peer");
+    let replies: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("reply from "))
+        .collect();
+    assert_eq!(replies.len(), 3, "one line per reply\n{out}");
+    for line in &replies {
+        assert!(
+            line.starts_with("reply from 198.51.100.2 "),
+            "{line}\n{out}"
+        );
+        assert_eq!(
+            macs_in(line),
+            std::slice::from_ref(&b_mac),
+            "B's MAC is {b_mac}: {line}"
+        );
+        assert!(
+            line.to_ascii_lowercase().contains(&format!("[{b_mac}]")),
+            "{line}"
+        );
+        assert!(line.contains(&format!(" on {iface} ")), "{line}");
+        let rtt: f64 = line
+            .trim_end()
+            .strip_suffix(" ms")
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no `<rtt> ms` at the end: {line}"));
+        assert!(rtt > 0.0, "an RTT of {rtt} ms is not a measurement: {line}");
+    }
+    assert!(out.stdout.contains("3 sent, 3 received, 0% loss"), "{out}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("rtt min/avg/max/mdev = ")),
+        "{out}"
+    );
+}
+
+#[test]
+fn probe_json_has_the_documented_shape() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let b_mac = pair.b.mac();
+    let iface = pair.a.iface.as_str();
+    let out = arp(
+        &pair.a,
+        &[
+            "--json",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-I",
+            iface,
+            "198.51.100.2",
+        ],
+    );
+    assert_exit(&out, 0, "JSON probe of a live peer");
+    let doc = out.json();
+    assert_eq!(string(&doc, "schema"), "nettool.arp/1");
+    assert_eq!(string(&doc, "mode"), "probe");
+    assert_eq!(string(&doc, "interface"), iface);
+    assert_eq!(string(&doc, "target"), "198.51.100.2");
+    assert_eq!(num(&doc, "sent"), 3.0);
+    assert_eq!(num(&doc, "received"), 3.0);
+    assert_eq!(num(&doc, "loss_pct"), 0.0);
+    let replies = array(&doc, "replies");
+    assert_eq!(replies.len(), 3, "{doc}");
+    for r in replies {
+        assert_eq!(string(r, "ip"), "198.51.100.2");
+        assert_eq!(string(r, "mac").to_ascii_lowercase(), b_mac);
+        assert!(
+            num(r, "rtt_ms") > 0.0,
+            "replies[].rtt_ms is not a measurement: {r}"
+        );
+        assert!(!boolean(r, "unsolicited"), "{r}");
+        assert!(!boolean(r, "duplicate"), "{r}");
+    }
+    let rtt = field(&doc, "rtt");
+    let (min, avg, max) = (num(rtt, "min_ms"), num(rtt, "avg_ms"), num(rtt, "max_ms"));
+    assert!(0.0 < min && min <= avg && avg <= max, "{rtt}");
+    assert!(num(rtt, "mdev_ms") >= 0.0, "{rtt}");
+}
+
+#[test]
+fn probe_of_a_silent_address_exits_1_after_count_times_interval() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let iface = pair.a.iface.as_str();
+    let out = arp(
+        &pair.a,
+        &["-c", "3", "-i", "0.2", "-I", iface, "198.51.100.99"],
+    );
+    assert_exit(&out, 1, "no reply from an unused address");
+    let secs = out.elapsed.as_secs_f64();
+    assert!(
+        (0.4..2.0).contains(&secs),
+        "3 x 0.2 s should take 0.4-2 s, took {secs:.3}\n{out}"
+    );
+    assert!(
+        out.stdout.contains("3 sent, 0 received, 100% loss"),
+        "{out}"
+    );
+    assert!(!out.stdout.contains("reply from"), "{out}");
+}
+
+#[test]
+fn probe_json_of_a_silent_address_has_no_replies_and_null_rtt() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let iface = pair.a.iface.as_str();
+    let out = arp(
+        &pair.a,
+        &[
+            "--json",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "-I",
+            iface,
+            "198.51.100.99",
+        ],
+    );
+    assert_exit(&out, 1, "JSON: no reply from an unused address");
+    let doc = out.json();
+    assert_eq!(num(&doc, "sent"), 2.0);
+    assert_eq!(num(&doc, "received"), 0.0);
+    assert_eq!(num(&doc, "loss_pct"), 100.0);
+    assert!(array(&doc, "replies").is_empty(), "{doc}");
+    assert!(field(&doc, "rtt").is_null(), "{doc}");
+}
+
+#[test]
+fn probe_without_dash_i_uses_the_routes_interface() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let b_mac = pair.b.mac();
+    let out = arp(&pair.a, &["-c", "2", "-i", "0.2", "198.51.100.2"]);
+    assert_exit(&out, 0, "interface from the route");
+    let replies: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("reply from "))
+        .collect();
+    assert_eq!(replies.len(), 2, "{out}");
+    for line in replies {
+        assert!(line.contains(&format!(" on {} ", pair.a.iface)), "{line}");
+        assert_eq!(macs_in(line), std::slice::from_ref(&b_mac), "{line}");
+    }
+    let json = arp(&pair.a, &["--json", "-c", "1", "198.51.100.2"]);
+    assert_exit(&json, 0, "interface from the route (JSON)");
+    assert_eq!(string(&json.json(), "interface"), pair.a.iface);
+}
+
+#[test]
+fn probe_first_stops_at_the_first_reply() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let out = arp(
+        &pair.a,
+        &[
+            "-f",
+            "-c",
+            "5",
+            "-i",
+            "0.2",
+            "-I",
+            &pair.a.iface,
+            "198.51.100.2",
+        ],
+    );
+    assert_exit(&out, 0, "-f with a live peer");
+    let replies = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("reply from "))
+        .count();
+    assert_eq!(replies, 1, "{out}");
+    assert!(out.stdout.contains("1 sent, 1 received, 0% loss"), "{out}");
+    assert!(
+        out.elapsed < Duration::from_millis(600),
+        "-f waits no more intervals\n{out}"
+    );
+}
+
+#[test]
+fn probe_quiet_prints_the_summary_only() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let out = arp(
+        &pair.a,
+        &[
+            "-q",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "-I",
+            &pair.a.iface,
+            "198.51.100.2",
+        ],
+    );
+    assert_exit(&out, 0, "-q with a live peer");
+    assert!(!out.stdout.contains("reply from"), "{out}");
+    assert!(out.stdout.contains("2 sent, 2 received, 0% loss"), "{out}");
+}
+
+#[test]
+fn probe_deadline_ends_a_probe_without_count() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let out = arp(
+        &pair.a,
+        &[
+            "-w",
+            "0.5",
+            "-i",
+            "0.2",
+            "-I",
+            &pair.a.iface,
+            "198.51.100.99",
+        ],
+    );
+    assert_exit(&out, 1, "-w with nobody answering");
+    let secs = out.elapsed.as_secs_f64();
+    assert!((0.4..1.5).contains(&secs), "-w 0.5 took {secs:.3} s\n{out}");
+    assert!(out.stdout.contains("0 received, 100% loss"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// Duplicate address detection and announcements
+
+#[test]
+fn dad_on_a_free_address_exits_0_and_says_free() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let out = arp(&pair.a, &["-D", "-c", "2", "-i", "0.2", "198.51.100.50"]);
+    assert_exit(&out, 0, "DAD: nobody holds .50");
+    assert!(out.stdout.to_ascii_lowercase().contains("free"), "{out}");
+    assert!(out.elapsed < Duration::from_secs(3), "{out}");
+}
+
+#[test]
+fn dad_on_a_used_address_exits_1_and_names_the_holder() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let b_mac = pair.b.mac();
+    let out = arp(&pair.a, &["-D", "-c", "2", "-i", "0.2", "198.51.100.2"]);
+    assert_exit(&out, 1, "DAD: B holds .2");
+    assert!(
+        macs_in(&out.stdout).contains(&b_mac),
+        "holder {b_mac}\n{out}"
+    );
+    assert!(
+        !out.stdout.to_ascii_lowercase().contains(" is free"),
+        "{out}"
+    );
+}
+
+/// Makes B take gratuitous ARP (it ignores it by default) and forget A.
+fn prepare_gratuitous(pair: &lab::Pair) {
+    lab::sysctl(&pair.b.ns, "net.ipv4.conf.all.arp_accept", "1");
+    lab::sysctl(
+        &pair.b.ns,
+        &format!("net.ipv4.conf.{}.arp_accept", pair.b.iface),
+        "1",
+    );
+    lab::ip(&pair.b.ns, &["neigh", "flush", "all"]);
+    assert_eq!(
+        lab::neigh_mac(&pair.b.ns, "198.51.100.1"),
+        None,
+        "B starts without A"
+    );
+}
+
+fn announce_updates_peer_cache(flag: &str) {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    prepare_gratuitous(&pair);
+    let a_mac = pair.a.mac();
+    let out = arp(
+        &pair.a,
+        &[flag, "-c", "1", "-I", &pair.a.iface, "-s", "198.51.100.1"],
+    );
+    assert_exit(&out, 0, &format!("announce with {flag}"));
+    let learned = wait_for(Duration::from_secs(1), || {
+        lab::neigh_mac(&pair.b.ns, "198.51.100.1")
+    });
+    assert_eq!(
+        learned.as_deref(),
+        Some(a_mac.as_str()),
+        "after `arp {flag}` B's cache should hold A's MAC\n{out}"
+    );
+}
+
+#[test]
+fn unsolicited_request_dash_u_updates_the_peers_cache() {
+    announce_updates_peer_cache("-U");
+}
+
+#[test]
+fn unsolicited_reply_dash_a_updates_the_peers_cache() {
+    announce_updates_peer_cache("-A");
+}
+
+// ---------------------------------------------------------------------------
+// Sweep
+
+#[test]
+fn sweep_of_a_star_of_32_finds_every_host_and_nothing_else() {
+    let Some(lab) = lab::require() else { return };
+    let star = lab.star(32);
+    let want = expected_hosts(&star);
+    let out = arp(&star.client, &["-I", &star.client.iface, "198.51.100.0/24"]);
+    assert_exit(&out, 0, "sweep with hosts answering");
+    let got = sweep_text_hosts(&out.stdout);
+    assert!(
+        !got.contains_key(&star.client.ip),
+        "the client lists itself\n{out}"
+    );
+    assert_eq!(got, want, "\n{out}");
+}
+
+#[test]
+fn sweep_json_has_the_documented_shape() {
+    let Some(lab) = lab::require() else { return };
+    let star = lab.star(30);
+    let out = arp(
+        &star.client,
+        &["--json", "-I", &star.client.iface, "198.51.100.0/24"],
+    );
+    assert_exit(&out, 0, "JSON sweep");
+    let doc = out.json();
+    assert_eq!(sweep_json_hosts(&doc), expected_hosts(&star), "\n{out}");
+    for h in array(&doc, "hosts") {
+        assert!(!boolean(h, "duplicate"), "no duplicates here: {h}");
+    }
+    let scanned = num(&doc, "scanned");
+    assert!(
+        (253.0..=256.0).contains(&scanned),
+        "a /24 scans 253-256 addresses: {scanned}"
+    );
+    assert_eq!(num(&doc, "responded"), 30.0);
+}
+
+#[test]
+fn sweep_at_the_fast_documented_setting_still_finds_every_host() {
+    let Some(lab) = lab::require() else { return };
+    let star = lab.star(32);
+    let out = arp(
+        &star.client,
+        &[
+            "--json",
+            "--rate",
+            "20000",
+            "--retries",
+            "1",
+            "--timeout",
+            "0.05",
+            "-I",
+            &star.client.iface,
+            "198.51.100.0/24",
+        ],
+    );
+    assert_exit(&out, 0, "fast sweep");
+    assert_eq!(
+        sweep_json_hosts(&out.json()),
+        expected_hosts(&star),
+        "\n{out}"
+    );
+}
+
+#[test]
+fn localnet_sweeps_the_interfaces_network() {
+    let Some(lab) = lab::require() else { return };
+    let star = lab.star(3);
+    let out = arp(
+        &star.client,
+        &["--json", "--localnet", "-I", &star.client.iface],
+    );
+    assert_exit(&out, 0, "--localnet");
+    assert_eq!(
+        sweep_json_hosts(&out.json()),
+        expected_hosts(&star),
+        "\n{out}"
+    );
+}
+
+#[test]
+fn sweep_with_nobody_answering_exits_1() {
+    let Some(lab) = lab::require() else { return };
+    let star = lab.star(0);
+    let out = arp(
+        &star.client,
+        &[
+            "--json",
+            "--timeout",
+            "0.05",
+            "-I",
+            &star.client.iface,
+            "198.51.100.0/28",
+        ],
+    );
+    assert_exit(&out, 1, "sweep that finds nobody");
+    let doc = out.json();
+    assert!(array(&doc, "hosts").is_empty(), "{doc}");
+    assert_eq!(num(&doc, "responded"), 0.0);
+}
+
+// ---------------------------------------------------------------------------
+// A spoofer: two hosts answer for one address
+
+#[test]
+fn probe_flags_two_macs_for_one_address_as_duplicate() {
+    let Some(lab) = lab::require() else { return };
+    let star = lab.star_with(&[v4(2), v4(2)]);
+    let macs = star.host_macs();
+    let out = arp(&star.client, &["-c", "3", "-i", "0.2", "198.51.100.2"]);
+    assert_exit(&out, 0, "replies from a duplicated address");
+    assert!(
+        out.stdout.lines().any(|l| {
+            let found = macs_in(l);
+            macs.iter().all(|m| found.contains(m))
+        }),
+        "one line should show both MACs {macs:?}\n{out}"
+    );
+    assert!(
+        out.stdout.to_ascii_lowercase().contains("duplicate"),
+        "{out}"
+    );
+
+    let json = arp(
+        &star.client,
+        &["--json", "-c", "2", "-i", "0.2", "198.51.100.2"],
+    );
+    assert_exit(&json, 0, "JSON: replies from a duplicated address");
+    let doc = json.json();
+    let replies = array(&doc, "replies");
+    assert!(replies.iter().any(|r| boolean(r, "duplicate")), "{doc}");
+    let seen: BTreeSet<String> = replies
+        .iter()
+        .map(|r| string(r, "mac").to_ascii_lowercase())
+        .collect();
+    assert_eq!(
+        seen,
+        macs.iter().cloned().collect(),
+        "both MACs reply: {doc}"
+    );
+}
+
+#[test]
+fn sweep_marks_a_duplicated_address() {
+    let Some(lab) = lab::require() else { return };
+    let star = lab.star_with(&[v4(2), v4(2), v4(11)]);
+    let macs = star.host_macs();
+    let out = arp(
+        &star.client,
+        &["--json", "-I", &star.client.iface, "198.51.100.0/24"],
+    );
+    assert_exit(&out, 0, "sweep with a duplicated address");
+    let doc = out.json();
+    let got = sweep_json_hosts(&doc);
+    assert_eq!(
+        got.keys().copied().collect::<Vec<_>>(),
+        [v4(2), v4(11)],
+        "{doc}"
+    );
+    assert!(
+        got[&v4(2)].is_subset(&macs[..2].iter().cloned().collect()),
+        "{doc}"
+    );
+    let hosts = array(&doc, "hosts");
+    assert!(
+        hosts
+            .iter()
+            .any(|h| h["ip"] == "198.51.100.2" && h["duplicate"] == true),
+        "198.51.100.2 answered from {:?}: {doc}",
+        &macs[..2]
+    );
+    assert!(
+        hosts
+            .iter()
+            .filter(|h| h["ip"] == "198.51.100.11")
+            .all(|h| h["duplicate"] == false),
+        "{doc}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Errors before anything is sent: exit 2, one line on stderr
+
+/// Whether `uid` has a mapping in this process's user namespace (under
+/// `unshare --map-root-user` only root has one).
+fn uid_mapped(uid: u64) -> bool {
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    map.lines().any(|l| {
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        f.len() == 3 && (f[0]..f[0] + f[2]).contains(&uid)
+    })
+}
+
+#[track_caller]
+fn assert_needs_cap_net_raw(out: &Out, guards: &str) {
+    assert_exit(out, 2, guards);
+    let line = one_stderr_line(out, guards);
+    assert!(line.contains("CAP_NET_RAW"), "{guards}\n{out}");
+    assert!(line.contains("setcap cap_net_raw+ep"), "{guards}\n{out}");
+    assert!(out.stdout.is_empty(), "{guards}: nothing on stdout\n{out}");
+}
+
+#[test]
+fn without_cap_net_raw_exit_2_and_say_how_to_grant_it() {
+    let Some(lab) = lab::require_with(&["setpriv"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let bin = lab::nettool_bin().to_str().unwrap();
+    let probe = [
+        "arp",
+        "-c",
+        "1",
+        "-i",
+        "0.2",
+        "-I",
+        &pair.a.iface,
+        "198.51.100.2",
+    ];
+    // Root, with every capability but CAP_NET_RAW: only that one is missing.
+    let mut args = vec!["--bounding-set=-net_raw", "--inh-caps=-net_raw", "--", bin];
+    args.extend_from_slice(&probe);
+    let out = pair.a.run("setpriv", &args);
+    assert_needs_cap_net_raw(&out, "root without CAP_NET_RAW");
+    // An ordinary user, no capabilities at all.
+    if uid_mapped(65534) {
+        let mut args = vec![
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--",
+            bin,
+        ];
+        args.extend_from_slice(&probe);
+        let out = pair.a.run("setpriv", &args);
+        assert_needs_cap_net_raw(&out, "user nobody");
+    }
+}
+
+#[test]
+fn loopback_interface_is_refused_as_not_doing_arp() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let out = arp(&pair.a, &["-c", "1", "-I", "lo", "198.51.100.2"]);
+    assert_exit(&out, 2, "-I lo");
+    let line = one_stderr_line(&out, "-I lo");
+    assert!(line.contains("does not do ARP"), "{out}");
+}
+
+#[test]
+fn interface_that_is_down_is_refused() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    // This kernel has no dummy interfaces: a veth with both ends in A, left
+    // down, is an interface that does ARP and is down.
+    let (down, peer) = (lab::unique_name(), lab::unique_name());
+    lab::ip(
+        &pair.a.ns,
+        &["link", "add", &down, "type", "veth", "peer", "name", &peer],
+    );
+    let out = arp(&pair.a, &["-c", "1", "-I", &down, "198.51.100.2"]);
+    assert_exit(&out, 2, "interface down");
+    let line = one_stderr_line(&out, "interface down");
+    assert!(line.contains("down"), "{out}");
+    assert!(line.contains(&down), "names the interface\n{out}");
+}
+
+#[test]
+fn target_behind_a_gateway_is_refused_naming_the_gateway() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    lab::ip(
+        &pair.a.ns,
+        &["route", "add", "203.0.113.0/24", "via", "198.51.100.2"],
+    );
+    let out = arp(&pair.a, &["-c", "1", "203.0.113.5"]);
+    assert_exit(&out, 2, "target off-link");
+    let line = one_stderr_line(&out, "target off-link");
+    assert!(line.contains("198.51.100.2"), "names the gateway\n{out}");
+    assert!(!out.stdout.contains("reply from"), "{out}");
+}
+
+#[test]
+fn target_without_a_route_is_refused() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let out = arp(&pair.a, &["-c", "1", "203.0.113.5"]);
+    assert_exit(&out, 2, "no route");
+    let line = one_stderr_line(&out, "no route");
+    assert!(line.to_ascii_lowercase().contains("no route"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// Cache view
+
+/// Probes B from A, then makes A's kernel resolve B itself (one UDP
+/// datagram to B's discard port): a probe over a packet socket does not
+/// create a kernel neighbour entry unless arp_accept is set.
+fn populate_a_cache(pair: &lab::Pair) {
+    let probe = arp(&pair.a, &["-c", "1", "-I", &pair.a.iface, "198.51.100.2"]);
+    assert_exit(&probe, 0, "probe before the cache view");
+    pair.a
+        .run("bash", &["-c", "echo x > /dev/udp/198.51.100.2/9"])
+        .ok();
+    let mac = wait_for(Duration::from_secs(2), || {
+        lab::neigh_mac(&pair.a.ns, "198.51.100.2")
+    });
+    assert_eq!(mac, Some(pair.b.mac()), "A's kernel resolved B");
+}
+
+#[test]
+fn cache_view_of_an_empty_cache_exits_1() {
+    // README, exit status: 1 when the thing looked for was not found.
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let out = arp(&pair.a, &["-n", "--json"]);
+    assert_exit(&out, 1, "empty neighbour cache");
+    assert!(array(&out.json(), "entries").is_empty(), "{out}");
+}
+
+#[test]
+fn cache_view_lists_the_peer_with_its_mac_and_interface() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    populate_a_cache(&pair);
+    let b_mac = pair.b.mac();
+    let out = arp(&pair.a, &["-n"]);
+    assert_exit(&out, 0, "cache view");
+    assert!(
+        out.stdout.lines().any(|l| l.contains("198.51.100.2")
+            && macs_in(l).contains(&b_mac)
+            && l.contains(&pair.a.iface)),
+        "one line with 198.51.100.2, {b_mac} and {}\n{out}",
+        pair.a.iface
+    );
+}
+
+#[test]
+fn cache_view_json_and_interface_filter() {
+    let Some(lab) = lab::require() else { return };
+    let mut pair = lab.pair();
+    populate_a_cache(&pair);
+    let b_mac = pair.b.mac();
+    // A second link (A to B) with a permanent entry, for the filter.
+    let (second, _) = pair.net.veth(&pair.a.ns, &pair.b.ns);
+    lab::ip(
+        &pair.a.ns,
+        &["addr", "add", "203.0.113.1/24", "dev", &second],
+    );
+    lab::ip(
+        &pair.a.ns,
+        &[
+            "neigh",
+            "add",
+            "203.0.113.9",
+            "lladdr",
+            "02:00:5e:00:00:09",
+            "dev",
+            &second,
+            "nud",
+            "permanent",
+        ],
+    );
+    let entries = |out: &Out| -> Vec<(String, String, String)> {
+        let doc = out.json();
+        assert_eq!(string(&doc, "schema"), "nettool.arp.cache/1", "{doc}");
+        array(&doc, "entries")
+            .iter()
+            .map(|e| {
+                field(e, "flags");
+                (
+                    string(e, "ip").to_string(),
+                    string(e, "mac").to_ascii_lowercase(),
+                    string(e, "interface").to_string(),
+                )
+            })
+            .collect()
+    };
+    let peer = ("198.51.100.2".to_string(), b_mac, pair.a.iface.clone());
+    let perm = (
+        "203.0.113.9".to_string(),
+        "02:00:5e:00:00:09".to_string(),
+        second.clone(),
+    );
+
+    let all = arp(&pair.a, &["-n", "--json"]);
+    assert_exit(&all, 0, "cache view JSON");
+    let all = entries(&all);
+    assert!(all.contains(&peer) && all.contains(&perm), "{all:?}");
+
+    let veth = arp(&pair.a, &["-n", "--json", "-i", &pair.a.iface]);
+    assert_exit(&veth, 0, "cache view -i veth");
+    assert_eq!(entries(&veth), [peer], "-i {}", pair.a.iface);
+
+    let only_second = arp(&pair.a, &["-n", "--json", "-i", &second]);
+    assert_exit(&only_second, 0, "cache view -i second link");
+    assert_eq!(entries(&only_second), [perm], "-i {second}");
+}
