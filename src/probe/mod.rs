@@ -435,6 +435,7 @@ mod tests {
                 icmp_type: t,
                 icmp_code: c,
                 offender: Some(IpAddr::from([203, 0, 113, 1])),
+                dest: None,
             })
         };
         let d = Duration::from_millis(1);

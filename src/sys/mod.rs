@@ -329,6 +329,39 @@ pub struct QueuedError {
     pub icmp_code: u8,
     /// Who sent the ICMP message (a router, or the host itself).
     pub offender: Option<IpAddr>,
+    /// Where the packet that caused it was going.
+    pub dest: Option<std::net::SocketAddr>,
+}
+
+/// A `sockaddr_storage` holding an IPv4 or IPv6 address, as a Rust value.
+fn socket_addr_of(ss: &libc::sockaddr_storage) -> Option<std::net::SocketAddr> {
+    match i32::from(ss.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let sin = unsafe {
+                std::ptr::read_unaligned(
+                    (ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>(),
+                )
+            };
+            Some(std::net::SocketAddr::from((
+                sin.sin_addr.s_addr.to_ne_bytes(),
+                u16::from_be(sin.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let sin6 = unsafe {
+                std::ptr::read_unaligned(
+                    (ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>(),
+                )
+            };
+            Some(std::net::SocketAddr::from((
+                sin6.sin6_addr.s6_addr,
+                u16::from_be(sin6.sin6_port),
+            )))
+        }
+        _ => None,
+    }
 }
 
 /// Take the oldest entry of a socket's error queue (`MSG_ERRQUEUE`), if
@@ -341,8 +374,12 @@ pub fn take_queued_error(fd: std::os::fd::BorrowedFd<'_>) -> Option<QueuedError>
         iov_base: data.as_mut_ptr().cast(),
         iov_len: data.len(),
     };
+    // SAFETY: plain old data; zero is valid.
+    let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     // SAFETY: msghdr is plain old data; zero is valid.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
@@ -387,6 +424,7 @@ pub fn take_queued_error(fd: std::os::fd::BorrowedFd<'_>) -> Option<QueuedError>
                     icmp_type: e.ee_type,
                     icmp_code: e.ee_code,
                     offender,
+                    dest: socket_addr_of(&name),
                 });
             }
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);

@@ -8,3 +8,6 @@
 pub mod netascii;
 pub mod session;
 pub mod transport;
+
+#[cfg(test)]
+mod tests;

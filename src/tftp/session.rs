@@ -481,6 +481,21 @@ impl Download {
         if self.phase == Phase::Done || !self.c.accept_source(from) {
             return Ok(());
         }
+        if self.phase == Phase::Dallying {
+            // The file is complete and committed: only a repeated final
+            // DATA matters now (to re-ACK it); anything else is ignored.
+            match Packet::parse(bytes) {
+                Ok(Packet::Data { block, data })
+                    if data.len() <= usize::from(self.c.neg.blksize) =>
+                {
+                    return self.on_data(block, data, sink);
+                }
+                // The server says it is over: no need to stay.
+                Ok(Packet::Error { .. }) => self.phase = Phase::Done,
+                _ => {}
+            }
+            return Ok(());
+        }
         let packet = match Packet::parse(bytes) {
             Ok(p) => p,
             Err(e) => {
@@ -527,7 +542,13 @@ impl Download {
                 self.ack(0);
                 Ok(())
             }
-            Packet::Oack { .. } => Ok(()), // a repeated OACK: our ACK 0 will do
+            Packet::Oack { .. } => {
+                // A repeated OACK: our ACK 0 was lost; say it again.
+                if self.done == 0 {
+                    self.ack(0);
+                }
+                Ok(())
+            }
             Packet::Data { block, data } => self.on_data(block, data, sink),
             _ => Err(self.c.abort(
                 ErrorCode::IllegalOperation,
@@ -561,10 +582,10 @@ impl Download {
         }
         let window = u64::from(self.c.neg.windowsize);
         let expected = self.done + 1;
-        let block = if !self.wrap_to_one && expected == 65536 && wire_block == 1 {
-            // After 65535 this server said 1, not 0: it wraps to 1 (with a
-            // window, a lost block 0 followed by 1 would look the same;
-            // servers that window wrap to 0).
+        let block = if !self.wrap_to_one && window <= 1 && expected == 65536 && wire_block == 1 {
+            // After 65535 this server said 1, not 0: it wraps to 1. Only in
+            // lock-step: with a window, a lost block 0 followed by 1 looks
+            // the same (and servers that window wrap to 0).
             self.wrap_to_one = true;
             Some(expected)
         } else {

@@ -279,7 +279,13 @@ fn drive(sock: &UdpSocket, m: &mut dyn Machine, mut hooks: Hooks<'_>) -> Result<
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                return Err(TftpError::PortUnreachable(m.server()));
+                // Only an error about the server counts: an ERROR 5 sent to
+                // a stranger whose port is gone must not end the transfer.
+                let about = crate::sys::take_queued_error(sock.as_fd()).and_then(|q| q.dest);
+                if about.is_none_or(|d| d == m.server()) {
+                    return Err(TftpError::PortUnreachable(m.server()));
+                }
+                false
             }
             Err(e) => return Err(e.into()),
         };

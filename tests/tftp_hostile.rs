@@ -1,0 +1,860 @@
+//! The real `nettool tftp get` against a scripted, hostile TFTP server.
+//!
+//! Each test starts a server thread: a listener on 127.0.0.1:0 takes the
+//! request and the script answers from fresh sockets (transfer IDs), as a
+//! real server does, then misbehaves on purpose. Every datagram the client
+//! sends to any server socket is logged; the sockets stay open until the
+//! client has exited, so a late packet never turns into an ICMP error. The
+//! binary runs in a temporary directory of its own, and each test checks
+//! the exit status, the one-line message on stderr, what the server
+//! received, and what is left on disk.
+//!
+//! Packets are built and read here by hand, independently of the crate's
+//! codec.
+
+use std::fs;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nettool");
+
+// ---------------------------------------------------------------------------
+// Packets
+
+fn data(block: u16, payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![0, 3];
+    v.extend_from_slice(&block.to_be_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+fn oack(options: &[(&str, &str)]) -> Vec<u8> {
+    let mut v = vec![0, 6];
+    for (k, val) in options {
+        v.extend_from_slice(k.as_bytes());
+        v.push(0);
+        v.extend_from_slice(val.as_bytes());
+        v.push(0);
+    }
+    v
+}
+
+fn error(code: u16, message: &str) -> Vec<u8> {
+    let mut v = vec![0, 5];
+    v.extend_from_slice(&code.to_be_bytes());
+    v.extend_from_slice(message.as_bytes());
+    v.push(0);
+    v
+}
+
+fn opcode(b: &[u8]) -> u16 {
+    u16::from_be_bytes([b[0], b[1]])
+}
+
+/// The block of an ACK or DATA, the code of an ERROR.
+fn number(b: &[u8]) -> u16 {
+    u16::from_be_bytes([b[2], b[3]])
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Request {
+    filename: String,
+    mode: String,
+    options: Vec<(String, String)>,
+}
+
+fn parse_request(b: &[u8]) -> Option<Request> {
+    if b.len() < 4 || opcode(b) != 1 || b.last() != Some(&0) {
+        return None;
+    }
+    let parts: Vec<String> = b[2..b.len() - 1]
+        .split(|&c| c == 0)
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect();
+    let options = parts[2..]
+        .chunks(2)
+        .map(|c| (c[0].to_lowercase(), c.get(1).cloned().unwrap_or_default()))
+        .collect();
+    Some(Request {
+        filename: parts[0].clone(),
+        mode: parts.get(1).cloned().unwrap_or_default(),
+        options,
+    })
+}
+
+/// Bytes that show where they came from.
+fn file_of(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+fn block_of(file: &[u8], blksize: usize, k: u64) -> &[u8] {
+    let start = ((k - 1) as usize * blksize).min(file.len());
+    &file[start..(start + blksize).min(file.len())]
+}
+
+fn blocks_in(file: &[u8], blksize: usize) -> u64 {
+    (file.len() / blksize) as u64 + 1
+}
+
+// ---------------------------------------------------------------------------
+// The scripted server
+
+/// A datagram a server socket received.
+#[derive(Debug, Clone)]
+struct Rx {
+    /// The server socket's port.
+    at: u16,
+    bytes: Vec<u8>,
+}
+
+type Log = Arc<Mutex<Vec<Rx>>>;
+
+fn record(log: &Log, at: u16, bytes: &[u8]) {
+    log.lock().unwrap().push(Rx {
+        at,
+        bytes: bytes.to_vec(),
+    });
+}
+
+/// What the script works with: the listener and fresh sockets.
+struct Script {
+    listener: UdpSocket,
+    log: Log,
+    socks: Vec<UdpSocket>,
+}
+
+/// One transfer ID of the server, talking to the client.
+struct Conn {
+    sock: UdpSocket,
+    client: SocketAddr,
+    log: Log,
+    port: u16,
+}
+
+/// How the client answered.
+#[derive(Debug, PartialEq, Eq)]
+enum Reply {
+    Ack,
+    Error(u16),
+    Nothing,
+}
+
+impl Script {
+    /// The next request on the listener.
+    fn request(&mut self, wait: Duration) -> Option<(SocketAddr, Request)> {
+        let port = self.listener.local_addr().unwrap().port();
+        let end = Instant::now() + wait;
+        let mut buf = [0u8; 2048];
+        while Instant::now() < end {
+            if let Ok((n, from)) = self.listener.recv_from(&mut buf) {
+                record(&self.log, port, &buf[..n]);
+                if let Some(r) = parse_request(&buf[..n]) {
+                    return Some((from, r));
+                }
+            }
+        }
+        None
+    }
+
+    /// A fresh socket on the listener's address: a new transfer ID.
+    fn open(&mut self, client: SocketAddr) -> Conn {
+        let ip = self.listener.local_addr().unwrap().ip();
+        let sock = UdpSocket::bind((ip, 0)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
+        self.socks.push(sock.try_clone().unwrap());
+        let port = sock.local_addr().unwrap().port();
+        Conn {
+            sock,
+            client,
+            log: self.log.clone(),
+            port,
+        }
+    }
+}
+
+impl Conn {
+    fn send(&self, bytes: &[u8]) {
+        self.sock.send_to(bytes, self.client).unwrap();
+    }
+
+    fn recv(&self, wait: Duration) -> Option<Vec<u8>> {
+        let end = Instant::now() + wait;
+        let mut buf = [0u8; 2048];
+        while Instant::now() < end {
+            if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
+                record(&self.log, self.port, &buf[..n]);
+                return Some(buf[..n].to_vec());
+            }
+        }
+        None
+    }
+
+    /// Wait for ACK `block` (other ACKs are skipped) or an ERROR.
+    fn reply(&self, block: u16, wait: Duration) -> Reply {
+        let end = Instant::now() + wait;
+        while let Some(b) = self.recv(end.saturating_duration_since(Instant::now())) {
+            match opcode(&b) {
+                4 if number(&b) == block => return Reply::Ack,
+                5 => return Reply::Error(number(&b)),
+                _ => {}
+            }
+        }
+        Reply::Nothing
+    }
+
+    /// Send `packet` until ACK `block` comes (a careful lock-step sender).
+    fn until_acked(&self, packet: &[u8], block: u16) -> Reply {
+        for _ in 0..10 {
+            self.send(packet);
+            match self.reply(block, Duration::from_millis(300)) {
+                Reply::Nothing => continue,
+                r => return r,
+            }
+        }
+        Reply::Nothing
+    }
+
+    /// Serve blocks `first..=last` of `file`, lock-step.
+    fn serve(&self, file: &[u8], blksize: usize, first: u64, last: u64) -> bool {
+        (first..=last).all(|k| {
+            self.until_acked(&data(k as u16, block_of(file, blksize, k)), k as u16) == Reply::Ack
+        })
+    }
+}
+
+struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+    log: Log,
+}
+
+fn serve_on(ip: &str, script: impl FnOnce(&mut Script) + Send + 'static) -> Server {
+    let listener = UdpSocket::bind((ip, 0)).unwrap();
+    listener
+        .set_read_timeout(Some(Duration::from_millis(10)))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let log: Log = Arc::default();
+    let (stop2, log2) = (stop.clone(), log.clone());
+    let thread = std::thread::spawn(move || {
+        let mut s = Script {
+            listener,
+            log: log2,
+            socks: Vec::new(),
+        };
+        script(&mut s);
+        // Keep every socket open and listening until the client is gone.
+        let mut all = s.socks;
+        all.push(s.listener);
+        let mut buf = [0u8; 2048];
+        while !stop2.load(Ordering::SeqCst) {
+            for sock in &all {
+                if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                    record(&s.log, sock.local_addr().unwrap().port(), &buf[..n]);
+                }
+            }
+        }
+    });
+    Server {
+        addr,
+        stop,
+        thread,
+        log,
+    }
+}
+
+fn serve(script: impl FnOnce(&mut Script) + Send + 'static) -> Server {
+    serve_on("127.0.0.1", script)
+}
+
+impl Server {
+    fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Stop, and everything the client sent.
+    fn finish(self) -> Vec<Rx> {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Err(e) = self.thread.join() {
+            std::panic::resume_unwind(e);
+        }
+        Arc::try_unwrap(self.log).unwrap().into_inner().unwrap()
+    }
+}
+
+/// ERROR codes the client sent (to any server socket).
+fn errors(rx: &[Rx]) -> Vec<u16> {
+    rx.iter()
+        .filter(|r| r.bytes.len() >= 4 && opcode(&r.bytes) == 5)
+        .map(|r| number(&r.bytes))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Running the binary
+
+struct Run {
+    code: i32,
+    stderr: String,
+    elapsed: Duration,
+}
+
+/// `nettool ARGS` in `cwd`, bounded in time; never a panic.
+fn nettool(cwd: &Path, args: &[&str]) -> Run {
+    let out = tempfile::tempdir().unwrap();
+    let (so, se) = (out.path().join("stdout"), out.path().join("stderr"));
+    let start = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&so).unwrap())
+        .stderr(fs::File::create(&se).unwrap())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nettool {args:?} still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let elapsed = start.elapsed();
+    let stderr = fs::read_to_string(&se).unwrap();
+    assert!(
+        !stderr.contains("panicked"),
+        "nettool {args:?} panicked:\n{stderr}"
+    );
+    Run {
+        code: status.code().expect("exited, not killed by a signal"),
+        stderr,
+        elapsed,
+    }
+}
+
+/// `tftp get 127.0.0.1:PORT REMOTE [LOCAL] --timeout 0.2 --retries 3 EXTRA`.
+fn get(cwd: &Path, port: u16, remote: &str, local: Option<&str>, extra: &[&str]) -> Run {
+    let host = format!("127.0.0.1:{port}");
+    let mut args = vec!["tftp", "get", host.as_str(), remote];
+    args.extend(local);
+    args.extend(["--timeout", "0.2", "--retries", "3"]);
+    args.extend(extra);
+    nettool(cwd, &args)
+}
+
+impl Run {
+    /// Exit status `code` and one line on stderr naming the cause.
+    fn failed(&self, code: i32, needles: &[&str]) {
+        assert_eq!(self.code, code, "exit status; stderr:\n{}", self.stderr);
+        assert_eq!(
+            self.stderr.lines().count(),
+            1,
+            "one line on stderr:\n{}",
+            self.stderr
+        );
+        for n in needles {
+            assert!(
+                self.stderr.to_lowercase().contains(&n.to_lowercase()),
+                "stderr lacks {n:?}:\n{}",
+                self.stderr
+            );
+        }
+    }
+
+    fn ok(&self) {
+        assert_eq!(self.code, 0, "exit status; stderr:\n{}", self.stderr);
+    }
+}
+
+/// Names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+#[test]
+fn impostor_data_mid_transfer_gets_error_5_and_never_reaches_the_file() {
+    let file = file_of(5 * 512 + 440);
+    let f = file.clone();
+    let impostor_port = Arc::new(Mutex::new(0u16));
+    let ip = impostor_port.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let conn = s.open(client);
+        assert!(conn.serve(&f, 512, 1, 2));
+        // Block 3, from another port of the server's host, first.
+        let impostor = s.open(client);
+        *ip.lock().unwrap() = impostor.port;
+        impostor.send(&data(3, &[0xEE; 512]));
+        assert_eq!(impostor.reply(0, Duration::from_secs(2)), Reply::Error(5));
+        assert!(conn.serve(&f, 512, 3, blocks_in(&f, 512)));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.ok();
+    assert_eq!(run.stderr, "");
+    assert!(
+        fs::read(dir.path().join("out.bin")).unwrap() == file,
+        "file differs"
+    );
+    assert_eq!(listing(dir.path()), ["out.bin"]);
+    let port = *impostor_port.lock().unwrap();
+    let to_impostor: Vec<&Rx> = rx.iter().filter(|r| r.at == port).collect();
+    assert_eq!(to_impostor.len(), 1, "{to_impostor:?}");
+    assert_eq!(opcode(&to_impostor[0].bytes), 5);
+    assert_eq!(
+        number(&to_impostor[0].bytes),
+        5,
+        "ERROR 5, unknown transfer ID"
+    );
+    assert!(errors(&rx).iter().all(|&c| c == 5), "{rx:?}");
+}
+
+/// The impostor's port is gone when our ERROR 5 reaches it (its socket is
+/// connected elsewhere, so the kernel answers ICMP port unreachable, as for
+/// a closed port, but deterministically). That ICMP error is about the
+/// stranger, not the server: the transfer must go on.
+#[test]
+fn icmp_error_caused_by_a_vanished_impostor_does_not_abort_the_transfer() {
+    let file = file_of(5 * 512 + 440);
+    let f = file.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let conn = s.open(client);
+        assert!(conn.serve(&f, 512, 1, 2));
+        let impostor = UdpSocket::bind("127.0.0.1:0").unwrap();
+        impostor.connect(s.listener.local_addr().unwrap()).unwrap();
+        impostor.send_to(&data(3, &[0xEE; 512]), client).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        conn.serve(&f, 512, 3, blocks_in(&f, 512));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    srv.finish();
+    run.ok();
+    assert!(
+        fs::read(dir.path().join("out.bin")).unwrap() == file,
+        "file differs"
+    );
+}
+
+/// After the final ACK the file is complete and committed; a malformed
+/// datagram in the dally must not turn that into a failure (the session
+/// already treats an ERROR there so). Exit 1 with LOCAL in place would
+/// tell scripts the download failed while leaving the file.
+#[test]
+fn garbage_in_the_dally_does_not_fail_a_complete_download() {
+    let file = file_of(1000);
+    let f = file.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        assert!(c.serve(&f, 512, 1, blocks_in(&f, 512)));
+        c.send(b"\x00\x09garbage");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "fw.bin",
+        Some("out.bin"),
+        &["--dally", "1"],
+    );
+    srv.finish();
+    let present = dir.path().join("out.bin").exists();
+    assert!(
+        (run.code == 0) == present,
+        "exit {} but out.bin {}: {}",
+        run.code,
+        if present { "is there" } else { "is missing" },
+        run.stderr
+    );
+    run.ok();
+    assert!(fs::read(dir.path().join("out.bin")).unwrap() == file);
+}
+
+#[test]
+fn reordered_and_duplicated_blocks_leave_the_file_identical() {
+    let file = file_of(5 * 512 + 40);
+    let f = file.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        let d = |k: u64| data(k as u16, block_of(&f, 512, k));
+        c.send(&d(1));
+        c.send(&d(1));
+        assert_eq!(c.reply(1, Duration::from_secs(1)), Reply::Ack);
+        // 3 before 2, then 2 twice.
+        c.send(&d(3));
+        c.send(&d(2));
+        c.send(&d(2));
+        assert_eq!(c.reply(2, Duration::from_secs(1)), Reply::Ack);
+        // 4 before 3, 3, then 4 twice and an old 1.
+        c.send(&d(4));
+        c.send(&d(3));
+        assert_eq!(c.reply(3, Duration::from_secs(1)), Reply::Ack);
+        c.send(&d(4));
+        c.send(&d(4));
+        c.send(&d(1));
+        assert_eq!(c.reply(4, Duration::from_secs(1)), Reply::Ack);
+        assert!(c.serve(&f, 512, 5, 6));
+        c.send(&d(6));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.ok();
+    assert!(
+        fs::read(dir.path().join("out.bin")).unwrap() == file,
+        "file differs"
+    );
+    assert_eq!(listing(dir.path()), ["out.bin"]);
+    assert_eq!(errors(&rx), [] as [u16; 0]);
+}
+
+#[test]
+fn oversized_data_is_error_4_and_leaves_no_file() {
+    let srv = serve(|s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        c.send(&data(1, &[0x41; 600]));
+        c.recv(Duration::from_secs(2));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.failed(1, &["protocol violation", "600 bytes", "blksize 512"]);
+    assert_eq!(errors(&rx), [4]);
+    assert_eq!(listing(dir.path()), [] as [&str; 0], "no file, no .part");
+}
+
+#[test]
+fn garbage_opcode_mid_transfer_is_a_protocol_error_and_leaves_no_file() {
+    let file = file_of(4000);
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        assert!(c.serve(&file, 512, 1, 2));
+        c.send(b"\x00\x09\x00\x03garbage");
+        c.recv(Duration::from_secs(2));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.failed(1, &["protocol violation", "unknown opcode"]);
+    assert_eq!(errors(&rx), [4]);
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+#[test]
+fn endless_stream_beyond_the_announced_tsize_is_cut_off() {
+    let sent = Arc::new(Mutex::new(0u64));
+    let sent2 = sent.clone();
+    let srv = serve(move |s| {
+        let (client, req) = s.request(Duration::from_secs(3)).unwrap();
+        assert!(
+            req.options.contains(&("tsize".into(), "0".into())),
+            "{req:?}"
+        );
+        let c = s.open(client);
+        assert_eq!(c.until_acked(&oack(&[("tsize", "1000")]), 0), Reply::Ack);
+        // Full blocks, forever (well, 200).
+        for k in 1..=200u64 {
+            *sent2.lock().unwrap() = k;
+            match c.until_acked(&data(k as u16, &[0x5A; 512]), k as u16) {
+                Reply::Ack => {}
+                _ => break,
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), "big.bin", Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.failed(1, &["more than 1000 bytes", "tsize"]);
+    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
+    assert_eq!(
+        *sent.lock().unwrap(),
+        2,
+        "stopped at the block past the limit"
+    );
+    assert_eq!(errors(&rx), [3]);
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+/// Two blocks, then ERROR 2.
+fn error_after_two_blocks(file: Vec<u8>) -> Server {
+    serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        assert!(c.serve(&file, 512, 1, 2));
+        c.send(&error(2, "Access violation: quota exceeded"));
+    })
+}
+
+#[test]
+fn server_error_mid_transfer_fails_and_leaves_no_file() {
+    let srv = error_after_two_blocks(file_of(3000));
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.failed(1, &["server error 2", "access violation", "quota exceeded"]);
+    assert_eq!(errors(&rx), [] as [u16; 0], "an ERROR is not answered");
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+#[test]
+fn keep_partial_keeps_what_arrived_as_local_part() {
+    let file = file_of(3000);
+    let srv = error_after_two_blocks(file.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "fw.bin",
+        Some("out.bin"),
+        &["--keep-partial"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("out.bin.part"), "{}", run.stderr);
+    assert!(run.stderr.contains("server error 2"), "{}", run.stderr);
+    assert_eq!(listing(dir.path()), ["out.bin.part"]);
+    assert!(fs::read(dir.path().join("out.bin.part")).unwrap() == file[..1024]);
+}
+
+#[test]
+fn missing_remote_file_does_not_truncate_the_local_one() {
+    let srv = serve(|s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        s.open(client).send(&error(1, "File not found"));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("out.bin"), b"precious old content").unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "nope.bin",
+        Some("out.bin"),
+        &["--force"],
+    );
+    srv.finish();
+    run.failed(1, &["server error 1", "file not found"]);
+    assert_eq!(
+        fs::read(dir.path().join("out.bin")).unwrap(),
+        b"precious old content"
+    );
+    assert_eq!(listing(dir.path()), ["out.bin"]);
+}
+
+#[test]
+fn existing_local_file_without_force_is_refused_before_any_packet() {
+    let srv = serve(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("out.bin"), b"keep me").unwrap();
+    let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    std::thread::sleep(Duration::from_millis(50));
+    let rx = srv.finish();
+    run.failed(2, &["out.bin exists", "--force"]);
+    assert!(rx.is_empty(), "the server heard {rx:?}");
+    assert_eq!(fs::read(dir.path().join("out.bin")).unwrap(), b"keep me");
+    assert_eq!(listing(dir.path()), ["out.bin"]);
+}
+
+#[test]
+fn path_traversing_remote_name_is_saved_in_the_cwd() {
+    let requested = Arc::new(Mutex::new(String::new()));
+    let r2 = requested.clone();
+    let srv = serve(move |s| {
+        let (client, req) = s.request(Duration::from_secs(3)).unwrap();
+        *r2.lock().unwrap() = req.filename;
+        assert!(s.open(client).serve(b"root:x:0:0\n", 512, 1, 1));
+    });
+    let top = tempfile::tempdir().unwrap();
+    let cwd = top.path().join("a/b");
+    fs::create_dir_all(&cwd).unwrap();
+    let run = get(&cwd, srv.port(), "../../etc/passwd", None, &[]);
+    srv.finish();
+    run.ok();
+    assert_eq!(*requested.lock().unwrap(), "../../etc/passwd");
+    assert_eq!(fs::read(cwd.join("passwd")).unwrap(), b"root:x:0:0\n");
+    assert_eq!(listing(&cwd), ["passwd"]);
+    assert_eq!(
+        listing(top.path()),
+        ["a"],
+        "nothing written outside the cwd"
+    );
+    assert_eq!(listing(&top.path().join("a")), ["b"]);
+}
+
+#[test]
+fn remote_names_without_a_file_name_are_usage_errors() {
+    for remote in ["..", "dir/", "a/..", "."] {
+        let srv = serve(|_| {});
+        let dir = tempfile::tempdir().unwrap();
+        let run = get(dir.path(), srv.port(), remote, None, &[]);
+        std::thread::sleep(Duration::from_millis(20));
+        let rx = srv.finish();
+        run.failed(2, &["no usable local file name"]);
+        assert!(rx.is_empty(), "{remote}: the server heard {rx:?}");
+        assert_eq!(listing(dir.path()), [] as [&str; 0], "{remote}");
+    }
+}
+
+#[test]
+fn server_silent_after_block_3_times_out_in_bounded_time() {
+    let srv = serve(|s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        assert!(s.open(client).serve(&file_of(5000), 512, 1, 3));
+        // Then nothing; the sockets stay open (no ICMP error).
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.failed(1, &["no answer", "after 4 tries"]);
+    // 0.2 + 0.4 + 0.8 + 0.8 s of waiting.
+    assert!(
+        run.elapsed >= Duration::from_millis(1800) && run.elapsed < Duration::from_secs(5),
+        "{:?}",
+        run.elapsed
+    );
+    let ack3 = rx
+        .iter()
+        .filter(|r| opcode(&r.bytes) == 4 && number(&r.bytes) == 3)
+        .count();
+    assert_eq!(ack3, 4, "ACK 3 once, then once per retry");
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+#[test]
+fn oack_with_an_unrequested_option_is_refused_with_error_8() {
+    let srv = serve(|s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        c.send(&oack(&[("tsize", "100"), ("evil", "1")]));
+        c.recv(Duration::from_secs(2));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.failed(1, &["option", "'evil'", "never asked"]);
+    assert_eq!(errors(&rx), [8]);
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+#[test]
+fn error_8_to_options_retries_without_options_and_succeeds() {
+    let file = file_of(1300);
+    let f = file.clone();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let r2 = requests.clone();
+    let srv = serve(move |s| {
+        let (client, req) = s.request(Duration::from_secs(3)).unwrap();
+        assert!(!req.options.is_empty(), "{req:?}");
+        r2.lock().unwrap().push(req);
+        s.open(client).send(&error(8, "options not supported"));
+        // The client asks again, plainly (skip a resent first request).
+        loop {
+            let (client, req) = s.request(Duration::from_secs(3)).unwrap();
+            let plain = req.options.is_empty();
+            r2.lock().unwrap().push(req);
+            if plain {
+                assert!(s.open(client).serve(&f, 512, 1, blocks_in(&f, 512)));
+                break;
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "fw.bin",
+        Some("out.bin"),
+        &["--verbose"],
+    );
+    srv.finish();
+    run.ok();
+    assert!(
+        run.stderr.contains("retried without"),
+        "verbose mode says so:\n{}",
+        run.stderr
+    );
+    assert!(fs::read(dir.path().join("out.bin")).unwrap() == file);
+    let reqs = requests.lock().unwrap();
+    let last = reqs.last().unwrap();
+    assert_eq!(
+        (last.filename.as_str(), last.mode.as_str()),
+        ("fw.bin", "octet")
+    );
+    assert!(last.options.is_empty());
+}
+
+#[test]
+fn nothing_listening_is_reported_quickly() {
+    let port = {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), port, "fw.bin", Some("out.bin"), &[]);
+    run.failed(1, &["nothing is listening", &format!("127.0.0.1:{port}")]);
+    assert!(run.elapsed < Duration::from_secs(1), "{:?}", run.elapsed);
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+#[test]
+fn ipv6_loopback_transfer_with_an_impostor() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here: skipped");
+        return;
+    }
+    let file = file_of(2000);
+    let f = file.clone();
+    let srv = serve_on("::1", move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        assert_eq!(c.until_acked(&oack(&[("tsize", "2000")]), 0), Reply::Ack);
+        let impostor = s.open(client);
+        impostor.send(&data(1, &[0xEE; 512]));
+        assert_eq!(impostor.reply(0, Duration::from_secs(2)), Reply::Error(5));
+        assert!(c.serve(&f, 512, 1, blocks_in(&f, 512)));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("[::1]:{}", srv.port());
+    let run = nettool(
+        dir.path(),
+        &[
+            "tftp",
+            "get",
+            &host,
+            "fw.bin",
+            "out.bin",
+            "--timeout",
+            "0.2",
+            "--retries",
+            "3",
+        ],
+    );
+    srv.finish();
+    run.ok();
+    assert!(fs::read(dir.path().join("out.bin")).unwrap() == file);
+}
