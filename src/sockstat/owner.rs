@@ -7,11 +7,10 @@
 //! processes (a pre-forked listener) lists all of them.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::CString;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One holder of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,77 +62,78 @@ fn socket_inode(link: &[u8]) -> Option<u64> {
 }
 
 /// Scan every process under `proc_root` for fds pointing at `wanted`.
+/// Processes are shared out to a few threads (the scan is one syscall per
+/// descriptor, so it is the whole cost of `-p`).
 pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
     let mut map = OwnerMap::default();
     if wanted.is_empty() {
         return Ok(map);
     }
-    let mut link = [0u8; 64];
-    let mut fd_path = proc_root.to_path_buf();
-    for entry in fs::read_dir(proc_root)? {
-        let Ok(entry) = entry else { continue };
-        let name = entry.file_name();
-        let Some(pid) = std::str::from_utf8(name.as_bytes())
-            .ok()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        fd_path.push(&name);
-        fd_path.push("fd");
-        let found = scan_process(&fd_path, pid, wanted, &mut link, &mut map);
-        fd_path.pop();
-        fd_path.pop();
-        match found {
-            Ok(0) => {}
-            Ok(_) => {
-                if let Ok(comm) = fs::read_to_string(proc_root.join(&name).join("comm")) {
-                    map.commands
-                        .insert(pid, comm.trim_end_matches('\n').to_string());
-                }
+    let pids: Vec<u32> = fs::read_dir(proc_root)?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(pids.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Vec<Partial> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| scope.spawn(|| scan_some(proc_root, &pids, &next, wanted)))
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    for part in results {
+        map.unreadable += part.unreadable;
+        for (inode, pid, fd) in part.hits {
+            map.by_inode.entry(inode).or_default().push((pid, fd));
+            if let std::collections::hash_map::Entry::Vacant(v) = map.commands.entry(pid)
+                && let Ok(comm) = fs::read_to_string(proc_root.join(pid.to_string()).join("comm"))
+            {
+                v.insert(comm.trim_end_matches('\n').to_string());
             }
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => map.unreadable += 1,
-            // The process exited between readdir and now.
-            Err(_) => {}
         }
+    }
+    // Keep each socket's holders in pid order, whatever thread found them.
+    for holders in map.by_inode.values_mut() {
+        holders.sort_unstable();
     }
     Ok(map)
 }
 
-/// Read one process's fd directory; returns how many wanted sockets it
-/// holds.
-fn scan_process(
-    fd_dir: &Path,
-    pid: u32,
-    wanted: &HashSet<u64>,
-    link: &mut [u8; 64],
-    map: &mut OwnerMap,
-) -> io::Result<usize> {
-    let dir = File::open(fd_dir)?;
-    let mut hits = 0;
-    for entry in fs::read_dir(fd_dir)? {
-        let Ok(entry) = entry else { continue };
-        let name = entry.file_name();
-        let Some(fd) = std::str::from_utf8(name.as_bytes())
-            .ok()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
+/// What one worker found.
+#[derive(Default)]
+struct Partial {
+    hits: Vec<(u64, u32, u32)>,
+    unreadable: usize,
+}
+
+fn scan_some(proc_root: &Path, pids: &[u32], next: &AtomicUsize, wanted: &HashSet<u64>) -> Partial {
+    let mut part = Partial::default();
+    let mut fd_dir = proc_root.to_path_buf();
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&pid) = pids.get(i) else {
+            return part;
         };
-        let Ok(cname) = CString::new(name.as_bytes()) else {
-            continue;
-        };
-        let Ok(target) = crate::sys::readlink_at(&dir, &cname, link) else {
-            continue;
-        };
-        if let Some(inode) = socket_inode(target)
-            && wanted.contains(&inode)
-        {
-            map.by_inode.entry(inode).or_default().push((pid, fd));
-            hits += 1;
+        fd_dir.push(pid.to_string());
+        fd_dir.push("fd");
+        let r = crate::sys::for_each_fd_link(&fd_dir, |fd, link| {
+            if let Some(inode) = socket_inode(link)
+                && wanted.contains(&inode)
+            {
+                part.hits.push((inode, pid, fd));
+            }
+        });
+        fd_dir.pop();
+        fd_dir.pop();
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => part.unreadable += 1,
+            // Gone between the listing and now, or not a process.
+            _ => {}
         }
     }
-    Ok(hits)
 }
 
 #[cfg(test)]

@@ -7,27 +7,7 @@ use std::ffi::CStr;
 use std::fs::File;
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
-
-/// `readlinkat(dir, name)` into `buf`, without allocating: the owner scan
-/// calls it once per open file descriptor of every process.
-pub fn readlink_at<'a>(dir: &File, name: &CStr, buf: &'a mut [u8]) -> io::Result<&'a [u8]> {
-    // SAFETY: `dir` is an open descriptor for the call's duration, `name`
-    // is NUL-terminated, and the kernel writes at most `buf.len()` bytes
-    // into `buf`, which we own mutably.
-    let n = unsafe {
-        libc::readlinkat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(&buf[..n as usize])
-}
+use std::os::fd::{AsRawFd, FromRawFd};
 
 /// Reverse DNS through the system resolver (`getnameinfo`, `NI_NAMEREQD`).
 /// Blocks; only called when the user passed `--dns`, from worker threads
@@ -460,4 +440,75 @@ pub fn poll_one(
             return Err(e);
         }
     }
+}
+
+/// Call `f(fd, link)` for every entry of a `/proc/PID/fd` directory, with
+/// one `getdents64` per batch and one `readlinkat` per entry on the same
+/// directory descriptor: no allocation per descriptor. Entries that vanish
+/// meanwhile are skipped.
+pub fn for_each_fd_link(dir: &std::path::Path, mut f: impl FnMut(u32, &[u8])) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    // SAFETY: a NUL-terminated path and constant flags.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: we own `fd` from here on; OwnedFd closes it once.
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut link = [0u8; 64];
+    loop {
+        // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
+        let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if n == 0 {
+            break;
+        }
+        let mut off = 0usize;
+        let n = n as usize;
+        // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen;
+        // u8 d_type; char d_name[]; }
+        while off + 19 <= n {
+            let reclen = usize::from(u16::from_ne_bytes([buf[off + 16], buf[off + 17]]));
+            if reclen == 0 || off + reclen > n {
+                break;
+            }
+            let name_bytes = &buf[off + 19..off + reclen];
+            let name_len = name_bytes
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(name_bytes.len());
+            let name = &name_bytes[..name_len];
+            let fd_num = std::str::from_utf8(name)
+                .ok()
+                .and_then(|s| s.parse::<u32>().ok());
+            if let Some(num) = fd_num {
+                // SAFETY: `name` is followed by its NUL inside `buf` (the
+                // kernel terminates d_name); `link` is ours to write.
+                let r = unsafe {
+                    libc::readlinkat(
+                        fd,
+                        name_bytes.as_ptr().cast(),
+                        link.as_mut_ptr().cast(),
+                        link.len(),
+                    )
+                };
+                if r > 0 {
+                    f(num, &link[..r as usize]);
+                }
+            }
+            off += reclen;
+        }
+    }
+    drop(owned);
+    Ok(())
 }
