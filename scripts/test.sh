@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 
 # iproute2: ss (cross-check) and ip netns; util-linux: setpriv (unprivileged
 # runs); nftables, net-tools: lab rules and netstat; arping and arp-scan:
-# independent witnesses in the ARP lab; ieee-data: vendor names.
-packages=(iproute2 util-linux nftables net-tools procps arping arp-scan ieee-data)
+# independent witnesses in the ARP lab; ieee-data: vendor names;
+# tftpd-hpa: a real TFTP server (and libpcre2/libwrap for atftpd, below).
+packages=(iproute2 util-linux nftables net-tools procps arping arp-scan ieee-data
+    tftpd-hpa libwrap0 libpcre2-8-0)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,7 +19,31 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # Install without starting daemons (tftpd-hpa's would listen on port
+    # 69): the tests start their own servers on loopback.
+    added_policy=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        added_policy=1
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d
+fi
+
+# atftpd, the second TFTP server (windowsize): its package conflicts with
+# tftpd-hpa's, so unpack it into target/atftpd/ (tests/tftpd finds it there,
+# or at $ATFTPD).
+if [ -z "${ATFTPD:-}" ] && [ ! -x target/atftpd/usr/sbin/atftpd ]; then
+    echo "unpacking atftpd into target/atftpd"
+    dl=$(mktemp -d)
+    if ! (cd "$dl" && apt-get download -qq -o APT::Sandbox::User=root atftpd 2>/dev/null); then
+        apt-get update -qq
+        (cd "$dl" && apt-get download -qq -o APT::Sandbox::User=root atftpd)
+    fi
+    mkdir -p target
+    dpkg -x "$dl"/atftpd_*.deb target/atftpd
+    rm -rf "$dl"
 fi
 
 cargo test --locked --all-targets

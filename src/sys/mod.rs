@@ -4,10 +4,9 @@
 pub mod netlink;
 
 use std::ffi::CStr;
-use std::fs::File;
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::FromRawFd;
 
 /// Reverse DNS through the system resolver (`getnameinfo`, `NI_NAMEREQD`).
 /// Blocks; only called when the user passed `--dns`, from worker threads

@@ -607,6 +607,37 @@ impl Drop for Bg {
     }
 }
 
+/// Runs `f` on a new thread that has joined the network namespace `ns`, so
+/// that sockets it opens live there: a peer written in the test itself
+/// (say, one that closes in a way no `probe serve` behaviour does). Only
+/// that thread moves; the rest of the test process stays where it is.
+#[track_caller]
+pub fn thread_in<T, F>(ns: &str, f: F) -> thread::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    use std::os::fd::AsRawFd;
+    assert_ours(ns);
+    let path = Path::new(NETNS_DIR).join(ns);
+    let file = std::fs::File::open(&path)
+        .unwrap_or_else(|e| panic!("lab: cannot open {}: {e}", path.display()));
+    let ns = ns.to_string();
+    thread::spawn(move || {
+        // SAFETY: setns(2) on a namespace file we hold open; with
+        // CLONE_NEWNET it changes the calling thread only.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(
+            rc,
+            0,
+            "lab: setns into {ns}: {}",
+            std::io::Error::last_os_error()
+        );
+        drop(file);
+        f()
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Networks: namespaces owned together, built in batches
 
