@@ -133,7 +133,8 @@ pub struct SockstatArgs {
         long = "dns-timeout",
         value_name = "SECS",
         default_value_t = 2.0,
-        requires = "dns"
+        requires = "dns",
+        allow_negative_numbers = true
     )]
     pub dns_timeout: f64,
 }
@@ -187,10 +188,20 @@ pub struct ArpArgs {
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
     pub count: Option<u64>,
     /// Stop after SECS seconds, whatever the count
-    #[arg(short = 'w', long = "deadline", value_name = "SECS")]
+    #[arg(
+        short = 'w',
+        long = "deadline",
+        value_name = "SECS",
+        allow_negative_numbers = true
+    )]
     pub deadline: Option<f64>,
     /// Seconds between requests (fractions allowed, default 1); in the cache view: the interface to show, as arp -i
-    #[arg(short = 'i', long = "interval", value_name = "SECS|IFACE")]
+    #[arg(
+        short = 'i',
+        long = "interval",
+        value_name = "SECS|IFACE",
+        allow_negative_numbers = true
+    )]
     pub interval: Option<String>,
     /// Stop at the first reply
     #[arg(short = 'f', long = "first")]
@@ -226,7 +237,12 @@ pub struct ArpArgs {
     #[arg(long = "retries", value_name = "N", default_value_t = 1)]
     pub retries: u32,
     /// Sweep: seconds to wait for replies after each round
-    #[arg(long = "timeout", value_name = "SECS", default_value_t = 0.25)]
+    #[arg(
+        long = "timeout",
+        value_name = "SECS",
+        default_value_t = 0.25,
+        allow_negative_numbers = true
+    )]
     pub timeout: f64,
     /// JSON output
     #[arg(long = "json")]
@@ -332,7 +348,7 @@ pub struct TftpCommon {
     #[arg(long = "windowsize", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub windowsize: Option<u16>,
     /// Retransmission timeout in seconds (fractions allowed; the server is asked for it rounded up, RFC 2349) [default: 1, not asked]
-    #[arg(long = "timeout", value_name = "SECS")]
+    #[arg(long = "timeout", value_name = "SECS", allow_negative_numbers = true)]
     pub timeout: Option<f64>,
     /// Retransmissions of one packet before giving up
     #[arg(long = "retries", value_name = "N", default_value_t = 5)]
@@ -341,7 +357,12 @@ pub struct TftpCommon {
     #[arg(long = "no-options", conflicts_with_all = ["blksize", "windowsize"])]
     pub no_options: bool,
     /// After the last ACK, seconds to stay and re-ACK a repeated final block
-    #[arg(long = "dally", value_name = "SECS", default_value_t = 0.1)]
+    #[arg(
+        long = "dally",
+        value_name = "SECS",
+        default_value_t = 0.1,
+        allow_negative_numbers = true
+    )]
     pub dally: f64,
     /// Trace every packet, one line each, on stderr
     #[arg(short = 'v', long = "verbose")]
@@ -411,7 +432,8 @@ pub struct ProbeArgs {
         short = 'i',
         long = "interval",
         value_name = "SECS",
-        default_value_t = 1.0
+        default_value_t = 1.0,
+        allow_negative_numbers = true
     )]
     pub interval: f64,
     /// Seconds to wait for a handshake before calling it filtered
@@ -419,7 +441,8 @@ pub struct ProbeArgs {
         short = 'W',
         long = "timeout",
         value_name = "SECS",
-        default_value_t = 3.0
+        default_value_t = 3.0,
+        allow_negative_numbers = true
     )]
     pub timeout: f64,
     /// Send from this interface (SO_BINDTODEVICE)
@@ -444,7 +467,7 @@ pub struct ProbeArgs {
     #[arg(long = "user-timeout", value_name = "MS")]
     pub user_timeout: Option<u32>,
     /// Seconds to hold an open connection for --keepalive/--user-timeout (default: long enough to see death)
-    #[arg(long = "hold", value_name = "SECS")]
+    #[arg(long = "hold", value_name = "SECS", allow_negative_numbers = true)]
     pub hold: Option<f64>,
     /// Data to send on each open connection
     #[arg(long = "send", value_name = "DATA")]

@@ -502,19 +502,21 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
         .ok()
         .and_then(|a| a.as_socket())
         .unwrap_or(addr);
-    let mut out = Out::stdout();
-    writeln!(
-        out,
+    // Connection threads print too: take the stdout lock per line, never
+    // across the accept loop.
+    let say = |line: &str| -> std::io::Result<()> {
+        let mut o = std::io::stdout().lock();
+        writeln!(o, "{line}")?;
+        o.flush()
+    };
+    say(&format!(
         "listening on {local}, behavior {:?}, SO_REUSEADDR on",
         a.behavior
-    )?;
-    out.flush()?;
+    ))?;
     if a.behavior == Behavior::NoAccept {
-        writeln!(
-            out,
-            "never accepting: the accept queue (backlog 1) fills after 2 connections; later SYNs go unanswered"
+        say(
+            "never accepting: the accept queue (backlog 1) fills after 2 connections; later SYNs go unanswered",
         )?;
-        out.flush()?;
         crate::sys::catch_interrupt();
         while !crate::sys::interrupted() {
             std::thread::sleep(Duration::from_millis(100));
@@ -530,9 +532,7 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
         served += 1;
         let behavior = a.behavior;
         if matches!(behavior, Behavior::Silent | Behavior::Rst) {
-            let line = serve::handle(conn, peer, behavior, &mut keep);
-            writeln!(out, "{line}")?;
-            out.flush()?;
+            say(&serve::handle(conn, peer, behavior, &mut keep))?;
         } else {
             threads.push(std::thread::spawn(move || {
                 let line = serve::handle(conn, peer, behavior, &mut Vec::new());

@@ -143,12 +143,13 @@ pub fn keepalive(
 pub fn user_timeout(s: &Socket, ms: u32, data: &[u8], hold: Duration) -> io::Result<Finding> {
     s.set_tcp_user_timeout(Some(Duration::from_millis(u64::from(ms))))?;
     let mut w: &Socket = s;
-    if !data.is_empty() {
-        write_all_nonblocking(&mut w, s, data)?;
-    }
     let t0 = Instant::now();
     let mut max_probes = 0;
-    let (verdict, error) = hold_connection(s, hold, t0, &mut max_probes)?;
+    let (verdict, error) = match write_all_nonblocking(&mut w, s, data) {
+        Err(e) if peer_gone(&e) => ("reset", Some(e.to_string())),
+        Err(e) => return Err(e),
+        Ok(()) => hold_connection(s, hold, t0, &mut max_probes)?,
+    };
     let unacked = sys::tcp_info(s.as_fd()).map_or(0, |i| i.unacked);
     Ok(Finding::UserTimeout {
         verdict,
@@ -202,10 +203,29 @@ fn read_until_close(
     }
 }
 
+/// Did a write or shutdown fail because the peer already reset (or
+/// closed) the connection? That is a finding, not an error of ours.
+fn peer_gone(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EPIPE) | Some(libc::ECONNRESET) | Some(libc::ENOTCONN)
+    )
+}
+
 /// Send `data`, then wait up to `wait` for the peer to end the connection.
 pub fn expect_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Finding> {
     let mut w: &Socket = s;
-    write_all_nonblocking(&mut w, s, data)?;
+    let t0 = Instant::now();
+    match write_all_nonblocking(&mut w, s, data) {
+        Err(e) if peer_gone(&e) => {
+            return Ok(Finding::ExpectClose {
+                how: "rst",
+                after_s: t0.elapsed().as_secs_f64(),
+                bytes_received: 0,
+            });
+        }
+        r => r?,
+    }
     let t0 = Instant::now();
     let (bytes, how, after) = read_until_close(s, t0, wait)?;
     Ok(Finding::ExpectClose {
@@ -219,8 +239,18 @@ pub fn expect_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Findi
 /// does: data after our FIN, then its own FIN (the four-way close).
 pub fn half_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Finding> {
     let mut w: &Socket = s;
-    write_all_nonblocking(&mut w, s, data)?;
-    s.shutdown(Shutdown::Write)?;
+    let sent = write_all_nonblocking(&mut w, s, data).and_then(|()| s.shutdown(Shutdown::Write));
+    match sent {
+        // The peer reset the connection before our FIN could go out.
+        Err(e) if peer_gone(&e) => {
+            return Ok(Finding::HalfClose {
+                bytes_after_our_fin: 0,
+                peer_fin_after_s: None,
+                reset: true,
+            });
+        }
+        r => r?,
+    }
     let t0 = Instant::now();
     let (bytes, how, after) = read_until_close(s, t0, wait)?;
     Ok(Finding::HalfClose {

@@ -1,0 +1,949 @@
+//! `nettool probe` against real kernels in the network lab (tests/lab).
+//!
+//! Every test builds its own pair of namespaces (A 198.51.100.1 and
+//! 2001:db8::1, B 198.51.100.2 and 2001:db8::2), runs nettool only inside
+//! A, and shapes B's answers with a real peer (`nettool probe serve`, or a
+//! tiny peer written here for closes no `serve` behaviour makes) and nft
+//! rules in B. Nothing is sent outside the pair (shared/LAB.md).
+//!
+//! Each case asserts the classification twice, in the text line and in
+//! the `--json` record's `outcome.result` (the two runs go at the same
+//! time), and the exit code of both. Timing assertions are about counts
+//! and bounds (a SYN was retransmitted, death came within 20% of
+//! IDLE + INTVL x CNT), never exact kernel timer values.
+
+mod lab;
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use lab::{Bg, Host, Out};
+
+/// The port every peer listens on (each test has its own namespaces).
+const PORT: u16 = 7000;
+
+/// `198.51.100.2:PORT`: B over IPv4.
+fn t4(port: u16) -> String {
+    format!("{}:{port}", lab::v4(2))
+}
+
+/// `[2001:db8::2]:PORT`: B over IPv6.
+fn t6(port: u16) -> String {
+    format!("[{}]:{port}", lab::v6(2))
+}
+
+// ---------------------------------------------------------------------------
+// Running nettool in A
+
+/// `nettool probe ARGS...` inside `a`.
+#[track_caller]
+fn probe(a: &Host, args: &[&str]) -> Out {
+    let mut all = vec!["probe"];
+    all.extend_from_slice(args);
+    a.nettool(&all)
+}
+
+/// One `-c 1` probe run twice at the same time: as text and as `--json`.
+struct Probed {
+    text: Out,
+    json: Out,
+    /// The `--json` attempt record.
+    attempt: Value,
+    /// The `--json` summary record.
+    summary: Value,
+}
+
+impl Probed {
+    /// The text line of attempt 1.
+    #[track_caller]
+    fn line(&self) -> &str {
+        self.text
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("1: "))
+            .unwrap_or_else(|| panic!("no line for attempt 1\n{}", self.text))
+    }
+
+    fn outcome(&self) -> &Value {
+        &self.attempt["outcome"]
+    }
+
+    /// The single behaviour finding, which must be the test `test`.
+    #[track_caller]
+    fn finding(&self, test: &str) -> &Value {
+        let all = self.attempt["behaviour"]
+            .as_array()
+            .unwrap_or_else(|| panic!("JSON attempt lacks `behaviour`\n{}", self.json));
+        assert_eq!(
+            all.len(),
+            1,
+            "expected one behaviour finding\n{}",
+            self.json
+        );
+        assert_eq!(all[0]["test"], test, "behaviour test\n{}", self.json);
+        &all[0]
+    }
+}
+
+/// `--json` output as its records, one per line.
+#[track_caller]
+fn records(out: &Out) -> Vec<Value> {
+    out.stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("a --json line is not JSON ({e}): {l}\n{out}"))
+        })
+        .collect()
+}
+
+/// [`probe`] as text and as `--json`, both at once; `during` runs
+/// meanwhile (to change the network after the handshakes).
+#[track_caller]
+fn probe_both_during(a: &Host, args: &[&str], during: impl FnOnce()) -> Probed {
+    let mut json_args = vec!["--json"];
+    json_args.extend_from_slice(args);
+    let (text, json) = thread::scope(|s| {
+        let text = s.spawn(|| probe(a, args));
+        let json = s.spawn(|| probe(a, &json_args));
+        during();
+        (
+            text.join().expect("text probe thread"),
+            json.join().expect("json probe thread"),
+        )
+    });
+    let mut recs = records(&json);
+    assert_eq!(
+        recs.len(),
+        2,
+        "-c 1 --json: one attempt record, then the summary\n{json}"
+    );
+    let summary = recs.pop().expect("summary");
+    let attempt = recs.pop().expect("attempt");
+    assert_eq!(attempt["type"], "attempt", "{json}");
+    assert_eq!(summary["type"], "summary", "{json}");
+    Probed {
+        text,
+        json,
+        attempt,
+        summary,
+    }
+}
+
+#[track_caller]
+fn probe_both(a: &Host, args: &[&str]) -> Probed {
+    probe_both_during(a, args, || {})
+}
+
+/// The attempt was classified `label` (text) / `result` (JSON) and both
+/// runs exited with `exit`.
+#[track_caller]
+fn assert_outcome(p: &Probed, target: &str, label: &str, result: &str, exit: i32) {
+    for out in [&p.text, &p.json] {
+        assert_eq!(
+            out.code,
+            Some(exit),
+            "expected exit {exit} ({result})\n{out}"
+        );
+        assert!(
+            out.stderr.trim().is_empty(),
+            "a classified attempt is not an error: nothing on stderr\n{out}"
+        );
+    }
+    let want = format!("1: {target} {label}");
+    assert!(
+        p.line().starts_with(&want),
+        "text line should start with {want:?}\n{}",
+        p.text
+    );
+    assert_eq!(
+        p.outcome()["result"],
+        result,
+        "JSON outcome.result\n{}",
+        p.json
+    );
+    assert_eq!(p.attempt["target"], target, "JSON target\n{}", p.json);
+    assert_eq!(p.summary["attempts"], 1, "{}", p.json);
+    assert_eq!(
+        p.summary["open"],
+        u64::from(result == "open"),
+        "summary open count\n{}",
+        p.json
+    );
+}
+
+/// The ICMP evidence of the attempt, in JSON and in the text line.
+#[track_caller]
+fn assert_icmp(p: &Probed, version: u8, icmp_type: u8, code: u8, from: &str) {
+    let icmp = &p.outcome()["icmp"];
+    assert_eq!(icmp["version"], version, "icmp.version\n{}", p.json);
+    assert_eq!(icmp["type"], icmp_type, "icmp.type\n{}", p.json);
+    assert_eq!(icmp["code"], code, "icmp.code\n{}", p.json);
+    assert_eq!(icmp["from"], from, "icmp.from (the sender)\n{}", p.json);
+    let v = if version == 6 { "ICMPv6" } else { "ICMP" };
+    let evidence = format!("{v} type {icmp_type} code {code} from {from}");
+    assert!(
+        p.line().contains(&evidence),
+        "text line should carry {evidence:?}\n{}",
+        p.text
+    );
+}
+
+#[track_caller]
+fn num(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("JSON {key:?} is not a number: {v}"))
+}
+
+// ---------------------------------------------------------------------------
+// Shaping B
+
+/// TCP states as /proc/net/tcp writes them.
+const ESTABLISHED: &str = "01";
+const LISTEN: &str = "0A";
+
+/// Sockets in `ns` with local port `port` in `state`, read from
+/// /proc/net/tcp{,6} (an independent witness: not nettool's sockstat).
+#[track_caller]
+fn tcp_count(ns: &str, port: u16, state: &str) -> usize {
+    let out = lab::run_in(ns, "cat", &["/proc/net/tcp", "/proc/net/tcp6"]);
+    out.ok();
+    out.stdout
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3
+                && f[3] == state
+                && f[1]
+                    .rsplit_once(':')
+                    .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
+                    == Some(port)
+        })
+        .count()
+}
+
+/// Waits (up to 5 s) until `ns` has at least `n` sockets on local `port`
+/// in `state`.
+#[track_caller]
+fn wait_tcp(ns: &str, port: u16, state: &str, n: usize) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if tcp_count(ns, port, state) >= n {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// `nettool probe serve PORT --behavior BEHAVIOR` in `b`, listening when
+/// this returns (on [::]:PORT, which takes IPv4 too).
+#[track_caller]
+fn serve(b: &Host, behavior: &str) -> Bg {
+    let bin = lab::nettool_bin().to_str().expect("UTF-8 binary path");
+    let port = PORT.to_string();
+    let server = lab::spawn_in(
+        &b.ns,
+        bin,
+        &["probe", "serve", &port, "--behavior", behavior],
+    );
+    if !wait_tcp(&b.ns, PORT, LISTEN, 1) {
+        panic!(
+            "`probe serve` is not listening after 5 s\n{}",
+            server.stop()
+        );
+    }
+    server
+}
+
+/// Loads an input chain with `rules` into B's nft table `lab` (added to
+/// what is there).
+#[track_caller]
+fn firewall(b: &Host, rules: &[&str]) {
+    lab::nft(
+        &b.ns,
+        &format!(
+            "table inet lab {{\n chain input {{\n  type filter hook input priority 0;\n  {}\n }}\n}}\n",
+            rules.join("\n  ")
+        ),
+    );
+}
+
+/// No ICMP rate limiting in B, so that back-to-back rejects each get their
+/// ICMP error instead of some being silently suppressed.
+#[track_caller]
+fn no_icmp_ratelimit(b: &Host) {
+    lab::sysctl(&b.ns, "net.ipv4.icmp_ratelimit", "0");
+    lab::sysctl(&b.ns, "net.ipv6.icmp.ratelimit", "0");
+}
+
+/// How much [`closing_peer`] reads before it closes.
+#[derive(Clone, Copy)]
+enum Reads {
+    /// This many bytes (or less, at EOF): 0 closes at once.
+    Bytes(usize),
+    /// Everything, up to our FIN.
+    ToEof,
+}
+
+/// A peer written here, in B on `PORT`, for closes no `probe serve`
+/// behaviour makes: it accepts `n` connections one after another, reads
+/// as `reads` says (for at most 5 s), then closes: with FIN, or with RST
+/// (SO_LINGER 0). Listening when this returns; the thread gives the bytes
+/// read per connection.
+fn closing_peer(b: &Host, n: usize, reads: Reads, rst: bool) -> thread::JoinHandle<Vec<usize>> {
+    let addr = SocketAddr::new(b.ip.into(), PORT);
+    let (ready, listening) = mpsc::channel();
+    let peer = lab::thread_in(&b.ns, move || {
+        let listener = TcpListener::bind(addr).expect("closing peer: bind");
+        listener
+            .set_nonblocking(true)
+            .expect("closing peer: nonblocking listener");
+        ready.send(()).expect("closing peer: report ready");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut seen = Vec::new();
+        while seen.len() < n && Instant::now() < deadline {
+            let mut conn = match listener.accept() {
+                Ok((conn, _)) => conn,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                Err(e) => panic!("closing peer: accept: {e}"),
+            };
+            conn.set_nonblocking(false).expect("blocking connection");
+            conn.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("read timeout");
+            let mut got = 0;
+            let mut buf = [0u8; 256];
+            let want = match reads {
+                Reads::Bytes(k) => k,
+                Reads::ToEof => usize::MAX,
+            };
+            while got < want {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => got += k,
+                }
+            }
+            if rst {
+                socket2::SockRef::from(&conn)
+                    .set_linger(Some(Duration::ZERO))
+                    .expect("SO_LINGER 0");
+            }
+            drop(conn);
+            seen.push(got);
+        }
+        seen
+    });
+    listening
+        .recv_timeout(Duration::from_secs(5))
+        .expect("closing peer did not start listening");
+    peer
+}
+
+// ---------------------------------------------------------------------------
+// Open, refused, filtered: how the SYN is answered
+
+#[test]
+fn open_port_is_open_with_handshake_and_kernel_rtt() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", &t]);
+    assert_outcome(&p, &t, "open", "open", 0);
+    assert!(
+        p.line().contains(" handshake ") && p.line().contains("(kernel rtt "),
+        "handshake and kernel rtt on the attempt line\n{}",
+        p.text
+    );
+    assert!(
+        p.text.stdout.contains("handshake min/avg/max/mdev/p95 = ")
+            && p.text
+                .stdout
+                .contains("kernel rtt (TCP_INFO) min/avg/max = "),
+        "summary lines\n{}",
+        p.text
+    );
+    assert!(num(p.outcome(), "handshake_us") > 0.0, "{}", p.json);
+    assert!(num(p.outcome(), "kernel_rtt_us") > 0.0, "{}", p.json);
+    assert!(p.summary["handshake"].is_object(), "{}", p.json);
+    assert!(p.summary["kernel_rtt"].is_object(), "{}", p.json);
+}
+
+#[test]
+fn open_port_v6_is_open() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair_v6();
+    let _server = serve(&pair.b, "accept");
+    let t = t6(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", &t]);
+    assert_outcome(&p, &t, "open", "open", 0);
+    assert!(num(p.outcome(), "kernel_rtt_us") > 0.0, "{}", p.json);
+}
+
+#[test]
+fn nothing_listening_is_refused_by_rst() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", &t]);
+    assert_outcome(&p, &t, "refused (RST)", "refused_rst", 1);
+    assert!(p.line().contains("nothing listens"), "{}", p.text);
+}
+
+#[test]
+fn nothing_listening_v6_is_refused_by_rst() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair_v6();
+    let t = t6(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", &t]);
+    assert_outcome(&p, &t, "refused (RST)", "refused_rst", 1);
+}
+
+/// A listener is there: the RST can only be the firewall's.
+#[test]
+fn firewall_tcp_reset_is_refused_by_rst() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    firewall(&pair.b, &["tcp dport 7000 reject with tcp reset"]);
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
+    assert_outcome(&p, &t, "refused (RST)", "refused_rst", 1);
+}
+
+#[test]
+fn icmp_port_unreachable_is_refused_by_icmp_with_the_sender() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    no_icmp_ratelimit(&pair.b);
+    firewall(
+        &pair.b,
+        &["tcp dport 7000 reject with icmp type port-unreachable"],
+    );
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
+    assert_outcome(&p, &t, "refused (ICMP port unreachable)", "refused_icmp", 1);
+    assert_icmp(&p, 4, 3, 3, "198.51.100.2");
+}
+
+/// Both ways nft writes an ICMPv6 port unreachable: `icmpv6` and the
+/// family-neutral `icmpx`.
+#[test]
+fn icmpv6_port_unreachable_is_refused_by_icmp_with_the_sender() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair_v6();
+    no_icmp_ratelimit(&pair.b);
+    firewall(
+        &pair.b,
+        &[
+            "tcp dport 7001 reject with icmpv6 type port-unreachable",
+            "tcp dport 7002 reject with icmpx type port-unreachable",
+        ],
+    );
+    for port in [7001, 7002] {
+        let t = t6(port);
+        let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
+        assert_outcome(&p, &t, "refused (ICMP port unreachable)", "refused_icmp", 1);
+        assert_icmp(&p, 6, 1, 4, "2001:db8::2");
+    }
+}
+
+#[test]
+fn icmp_host_unreachable_is_host_unreachable_type_3_code_1() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    no_icmp_ratelimit(&pair.b);
+    firewall(
+        &pair.b,
+        &["tcp dport 7000 reject with icmp type host-unreachable"],
+    );
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
+    assert_outcome(&p, &t, "host unreachable", "host_unreachable", 1);
+    assert_icmp(&p, 4, 3, 1, "198.51.100.2");
+}
+
+#[test]
+fn icmp_admin_prohibited_is_administratively_prohibited_type_3_code_13() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    no_icmp_ratelimit(&pair.b);
+    firewall(
+        &pair.b,
+        &["tcp dport 7000 reject with icmp type admin-prohibited"],
+    );
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
+    assert_outcome(&p, &t, "administratively prohibited", "admin_prohibited", 1);
+    assert_icmp(&p, 4, 3, 13, "198.51.100.2");
+}
+
+/// Dropped SYNs: filtered once -W is over, not later, after at least one
+/// SYN retransmit (the first comes after the initial RTO of 1 s).
+#[track_caller]
+fn assert_filtered(p: &Probed, target: &str) {
+    assert_outcome(p, target, "filtered (no answer after ", "filtered", 1);
+    for out in [&p.text, &p.json] {
+        assert!(
+            out.elapsed < Duration::from_secs_f64(2.5),
+            "-W 1.5 must end the attempt: took {:?}\n{out}",
+            out.elapsed
+        );
+    }
+    let waited = num(p.outcome(), "waited_us");
+    assert!(
+        (1.4e6..2.5e6).contains(&waited),
+        "waited about -W 1.5 s: {waited} us\n{}",
+        p.json
+    );
+    assert!(
+        num(p.outcome(), "syn_retransmits") >= 1.0,
+        "the SYN was retransmitted at least once\n{}",
+        p.json
+    );
+    assert!(
+        !p.line().contains("after 0 SYN retransmits"),
+        "text counts the retransmits\n{}",
+        p.text
+    );
+}
+
+#[test]
+fn dropped_syns_are_filtered_within_the_timeout() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    firewall(&pair.b, &["tcp dport 7000 drop"]);
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "-W", "1.5", &t]);
+    assert_filtered(&p, &t);
+}
+
+#[test]
+fn dropped_syns_v6_are_filtered_within_the_timeout() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair_v6();
+    let _server = serve(&pair.b, "accept");
+    firewall(&pair.b, &["tcp dport 7000 drop"]);
+    let t = t6(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "-W", "1.5", &t]);
+    assert_filtered(&p, &t);
+}
+
+/// 203.0.113.9 has no route in A (which has only its /24 and no default):
+/// our own kernel refuses at connect(), nothing is sent.
+#[test]
+fn no_route_is_network_unreachable_immediately() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let no_route = lab::run_in(&pair.a.ns, "ip", &["route", "get", "203.0.113.9"]);
+    assert_ne!(no_route.code, Some(0), "A must have no route\n{no_route}");
+    let t = "203.0.113.9:7000";
+    let p = probe_both(&pair.a, &["-c", "1", t]);
+    assert_outcome(&p, t, "network unreachable", "network_unreachable", 1);
+    assert!(p.outcome()["icmp"].is_null(), "no ICMP: local\n{}", p.json);
+    assert!(
+        p.line().contains("(no route here), immediately"),
+        "{}",
+        p.text
+    );
+    let after = num(p.outcome(), "after_us");
+    assert!(after < 100_000.0, "immediately: {after} us\n{}", p.json);
+    assert!(p.json.elapsed < Duration::from_secs(1), "{}", p.json);
+}
+
+#[test]
+fn rst_at_accept_is_reset_after_accept() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "rst");
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", &t]);
+    assert_outcome(&p, &t, "reset after accept", "reset_after_accept", 1);
+    assert!(num(p.outcome(), "handshake_us") > 0.0, "{}", p.json);
+    // The RST comes before our data: still reset after accept, and no
+    // behaviour test runs on a connection that is gone.
+    let p = probe_both(&pair.a, &["-c", "1", "--send", "hi", "--expect-close", &t]);
+    assert_outcome(&p, &t, "reset after accept", "reset_after_accept", 1);
+    assert_eq!(p.attempt["behaviour"], serde_json::json!([]), "{}", p.json);
+}
+
+// ---------------------------------------------------------------------------
+// Closes: half-close, expect-close, RST vs FIN and TIME_WAIT
+
+#[test]
+fn half_close_sees_bytes_after_our_fin_then_the_peers_fin() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "half-close");
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "--half-close", "--send", "hello", &t]);
+    assert_outcome(&p, &t, "open", "open", 0);
+    let answer = "received 5 bytes\n".len();
+    let f = p.finding("half_close");
+    assert_eq!(f["bytes_after_our_fin"], answer, "{}", p.json);
+    assert!(
+        f["peer_fin_after_s"].is_f64(),
+        "the peer's FIN came\n{}",
+        p.json
+    );
+    assert_eq!(f["reset"], false, "{}", p.json);
+    let text = &p.text.stdout;
+    assert!(
+        text.contains(&format!("the peer sent {answer} bytes"))
+            && text.contains("four-way close complete"),
+        "{}",
+        p.text
+    );
+}
+
+/// The peer reads our data and FIN, then resets instead of sending its FIN.
+#[test]
+fn half_close_sees_a_peer_that_resets_after_our_fin() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let peer = closing_peer(&pair.b, 2, Reads::ToEof, true);
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "--half-close", "--send", "hello", &t]);
+    assert_eq!(peer.join().expect("closing peer"), [5, 5]);
+    assert_outcome(&p, &t, "open", "open", 0);
+    let f = p.finding("half_close");
+    assert_eq!(f["reset"], true, "{}", p.json);
+    assert!(f["peer_fin_after_s"].is_null(), "{}", p.json);
+    assert!(
+        p.text.stdout.contains("then reset the connection (RST)"),
+        "{}",
+        p.text
+    );
+}
+
+/// A peer that closes (FIN) at once, before our data: our data then draws
+/// its RST. The behaviour tests must report that, not end the run with a
+/// socket error (no attempt line, no summary).
+#[test]
+fn half_close_with_a_peer_gone_at_accept_is_reported_not_an_error() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let peer = closing_peer(&pair.b, 2, Reads::Bytes(0), false);
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "--half-close", "--send", "hello", &t]);
+    assert_eq!(peer.join().expect("closing peer"), [0, 0]);
+    assert_outcome(&p, &t, "open", "open", 0);
+    assert!(
+        p.line().contains("then the peer closed (FIN)"),
+        "{}",
+        p.text
+    );
+    let f = p.finding("half_close");
+    assert!(
+        f["reset"] == true || f["peer_fin_after_s"].is_f64(),
+        "the peer's FIN or RST is reported\n{}",
+        p.json
+    );
+}
+
+#[test]
+fn expect_close_with_a_peer_gone_at_accept_is_reported_not_an_error() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let peer = closing_peer(&pair.b, 2, Reads::Bytes(0), false);
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "--send", "hi", "--expect-close", &t]);
+    assert_eq!(peer.join().expect("closing peer"), [0, 0]);
+    assert_outcome(&p, &t, "open", "open", 0);
+    let f = p.finding("expect_close");
+    assert!(
+        f["how"] == "fin" || f["how"] == "rst",
+        "the peer closed: FIN (then RST for our data)\n{}",
+        p.json
+    );
+}
+
+/// `serve --count N` says what it did with each connection and exits
+/// after the Nth, for the behaviours served on a thread per connection.
+#[test]
+fn serve_logs_each_connection_and_exits_after_count() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let bin = lab::nettool_bin().to_str().expect("UTF-8 binary path");
+    let port = PORT.to_string();
+    let mut server = lab::spawn_in(
+        &pair.b.ns,
+        bin,
+        &[
+            "probe",
+            "serve",
+            &port,
+            "--behavior",
+            "half-close",
+            "--count",
+            "2",
+        ],
+    );
+    assert!(wait_tcp(&pair.b.ns, PORT, LISTEN, 1), "serve listens");
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "--half-close", "--send", "hello", &t]);
+    assert_outcome(&p, &t, "open", "open", 0);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while server.running() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let served = server.stop();
+    assert!(
+        !served.timed_out,
+        "--count 2: serve should exit after its second connection\n{served}"
+    );
+    assert_eq!(served.code, Some(0), "{served}");
+    assert_eq!(
+        served.stdout.matches("read 5 bytes until its FIN").count(),
+        2,
+        "one line per connection: our 5 bytes, then our FIN\n{served}"
+    );
+}
+
+/// `serve --behavior echo` waits for our FIN, so it never closes first.
+#[test]
+fn expect_close_against_echo_peer_did_not_close() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "echo");
+    let t = t4(PORT);
+    let p = probe_both(
+        &pair.a,
+        &["-c", "1", "-W", "1", "--send", "hi", "--expect-close", &t],
+    );
+    assert_outcome(&p, &t, "open", "open", 1);
+    let f = p.finding("expect_close");
+    assert_eq!(f["how"], "none", "{}", p.json);
+    assert_eq!(f["bytes_received"], 2, "our \"hi\" echoed\n{}", p.json);
+    assert!(
+        p.text.stdout.contains("peer did not close within"),
+        "{}",
+        p.text
+    );
+}
+
+#[test]
+fn expect_close_sees_a_graceful_close_fin() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let peer = closing_peer(&pair.b, 2, Reads::Bytes(2), false);
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "--send", "hi", "--expect-close", &t]);
+    assert_eq!(peer.join().expect("closing peer"), [2, 2]);
+    assert_outcome(&p, &t, "open", "open", 0);
+    let f = p.finding("expect_close");
+    assert_eq!(f["how"], "fin", "{}", p.json);
+    assert_eq!(f["bytes_received"], 0, "{}", p.json);
+    assert!(
+        p.text.stdout.contains("peer closed gracefully (FIN)"),
+        "{}",
+        p.text
+    );
+}
+
+#[test]
+fn expect_close_sees_an_abortive_close_rst() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let peer = closing_peer(&pair.b, 2, Reads::Bytes(2), true);
+    let t = t4(PORT);
+    let p = probe_both(&pair.a, &["-c", "1", "--send", "hi", "--expect-close", &t]);
+    assert_eq!(peer.join().expect("closing peer"), [2, 2]);
+    assert_outcome(&p, &t, "open", "open", 0);
+    let f = p.finding("expect_close");
+    assert_eq!(f["how"], "rst", "{}", p.json);
+    assert!(
+        p.text.stdout.contains("peer closed abortively (RST)"),
+        "{}",
+        p.text
+    );
+}
+
+/// TIME_WAIT rows in A towards B's `PORT`, from `nettool sockstat`.
+#[track_caller]
+fn time_wait_rows(a: &Host) -> Vec<Value> {
+    let port = PORT.to_string();
+    let out = a.nettool(&[
+        "sockstat",
+        "-tan",
+        "--state",
+        "time-wait",
+        "--dport",
+        &port,
+        "--json",
+    ]);
+    let rows = out.json()["sockets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("sockstat JSON lacks `sockets`\n{out}"))
+        .clone();
+    assert_eq!(
+        out.code,
+        Some(if rows.is_empty() { 1 } else { 0 }),
+        "sockstat exit: 0 with rows, 1 without\n{out}"
+    );
+    rows
+}
+
+#[test]
+fn rst_close_leaves_no_time_wait_graceful_close_leaves_one() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    let t = t4(PORT);
+
+    let p = probe_both(&pair.a, &["-c", "1", "--rst", &t]);
+    assert_outcome(&p, &t, "open", "open", 0);
+    assert_eq!(p.attempt["closed_with"], "rst", "{}", p.json);
+    assert!(
+        p.text.stdout.contains("closed with RST (SO_LINGER 0)"),
+        "{}",
+        p.text
+    );
+    // Long enough for a FIN exchange to have ended in TIME_WAIT.
+    thread::sleep(Duration::from_millis(300));
+    let rows = time_wait_rows(&pair.a);
+    assert!(rows.is_empty(), "--rst leaves no TIME_WAIT: {rows:?}");
+
+    // -c 1 closes with FIN: we close first, so the TIME_WAIT is ours.
+    let out = probe(&pair.a, &["-c", "1", &t]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("closing with FIN"), "{out}");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let rows = loop {
+        let rows = time_wait_rows(&pair.a);
+        if !rows.is_empty() || Instant::now() > deadline {
+            break rows;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(rows.len(), 1, "one TIME_WAIT after a FIN close: {rows:?}");
+    assert_eq!(rows[0]["remote"]["address"], "198.51.100.2", "{rows:?}");
+    assert_eq!(rows[0]["remote"]["port"], PORT, "{rows:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Keepalive
+
+/// The peer answers the handshake, then B drops everything to the port:
+/// keepalive probes go unanswered and the kernel gives up after about
+/// IDLE + INTVL x CNT = 1 + 1 x 3 = 4 s.
+#[test]
+fn keepalive_declares_a_silenced_peer_dead_after_idle_plus_intvl_x_cnt() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    let t = t4(PORT);
+    let p = probe_both_during(&pair.a, &["-c", "1", "--keepalive", "1,1,3", &t], || {
+        // Both handshakes done, the first keepalive probe a second away.
+        assert!(
+            wait_tcp(&pair.b.ns, PORT, ESTABLISHED, 2),
+            "both probes should connect"
+        );
+        firewall(&pair.b, &["tcp dport 7000 drop"]);
+    });
+    assert_outcome(&p, &t, "open", "open", 1);
+    let f = p.finding("keepalive");
+    assert_eq!(f["verdict"], "dead", "{}", p.json);
+    assert_eq!(num(f, "expected_dead_s"), 4.0, "{}", p.json);
+    let after = num(f, "after_s");
+    assert!(
+        (3.2..=4.8).contains(&after),
+        "dead within 20% of 4 s: after {after} s\n{}",
+        p.json
+    );
+    assert!(
+        num(f, "probes") >= 1.0,
+        "unanswered probes counted\n{}",
+        p.json
+    );
+    assert!(
+        p.text
+            .stdout
+            .contains("keepalive: peer declared dead after"),
+        "{}",
+        p.text
+    );
+}
+
+#[test]
+fn keepalive_finds_a_silent_but_live_peer_alive() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "silent");
+    let t = t4(PORT);
+    let p = probe_both(
+        &pair.a,
+        &["-c", "1", "--keepalive", "1,1,3", "--hold", "3", &t],
+    );
+    assert_outcome(&p, &t, "open", "open", 0);
+    let f = p.finding("keepalive");
+    assert_eq!(f["verdict"], "alive", "{}", p.json);
+    let after = num(f, "after_s");
+    assert!((3.0..4.0).contains(&after), "held 3 s: {after}\n{}", p.json);
+    assert!(
+        p.text.stdout.contains("keepalive: peer alive after"),
+        "{}",
+        p.text
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Bad input: exit 2, one line, nothing sent
+
+/// Asserts a usage error: exit 2, one line on stderr, nothing on stdout.
+#[track_caller]
+fn assert_usage_error(out: &Out, mentions: &str) {
+    assert_eq!(out.code, Some(2), "usage error: exit 2\n{out}");
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "exactly one line on stderr\n{out}");
+    assert!(
+        lines[0].contains(mentions),
+        "the line should mention {mentions:?}\n{out}"
+    );
+    assert!(out.stdout.is_empty(), "nothing on stdout\n{out}");
+}
+
+/// Run inside A all the same: were a check missing, the probe must not
+/// reach any real network.
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let t = t4(PORT);
+    for (args, mentions) in [
+        (vec!["198.51.100.2"], "no port"),
+        (vec!["198.51.100.2:0"], "'0'"),
+        (vec!["198.51.100.2:70000"], "'70000'"),
+        (vec!["--interval=-1", &t], "-i -1"),
+        (vec!["--keepalive", "1,1", &t], "--keepalive '1,1'"),
+    ] {
+        let mut all = vec!["-c", "1"];
+        all.extend_from_slice(&args);
+        assert_usage_error(&probe(&pair.a, &all), mentions);
+    }
+}
+
+/// `-i -1` as two words: a negative interval, which should get the same
+/// one-line usage error as `--interval=-1`.
+#[test]
+fn negative_interval_as_two_words_exits_2_with_one_line() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let t = t4(PORT);
+    let out = probe(&pair.a, &["-c", "1", "-i", "-1", &t]);
+    assert_usage_error(&out, "-1");
+}
