@@ -171,6 +171,7 @@ pub fn command() -> clap::Command {
         nettool arp -D -c 2 198.51.100.9          is the address free? (exit 0 free, 1 in use)\n  \
         nettool arp -U -c 1 -s 198.51.100.1       announce our address (gratuitous ARP)\n  \
         nettool arp 198.51.100.0/24               sweep: every host that answers, with vendor\n  \
+        nettool arp --rate 20000 --retries 1 --timeout 0.05 198.51.100.0/24\n                                                  the fastest documented sweep setting\n  \
         nettool arp --localnet -I eth1            sweep every IPv4 network on eth1\n  \
         nettool arp                               the ARP cache (like arp -an with -n)\n\n\
         EXIT STATUS:\n  0  at least one valid reply (-D: the address is free; cache: entries shown)\n  \
@@ -233,7 +234,7 @@ pub struct ArpArgs {
     /// Sweep: requests per second
     #[arg(long = "rate", value_name = "PPS", default_value_t = 2000)]
     pub rate: u32,
-    /// Sweep: further rounds for hosts that did not answer
+    /// Sweep: further rounds for hosts that did not answer (extra rounds, unlike arp-scan's --retry, which counts all)
     #[arg(long = "retries", value_name = "N", default_value_t = 1)]
     pub retries: u32,
     /// Sweep: seconds to wait for replies after each round

@@ -108,12 +108,20 @@ impl Link for PnetLink {
     fn send(&mut self, frame: &[u8]) -> io::Result<Instant> {
         // Stamp before the syscall: on a veth the reply can arrive (and be
         // stamped by the reader thread) before send_to returns.
-        let at = Instant::now();
-        match self.tx.send_to(frame, None) {
-            Some(Ok(())) => Ok(at),
-            Some(Err(e)) => Err(e),
-            None => Err(io::Error::other("frame too large for the send buffer")),
+        // A full transmit queue (ENOBUFS) at high rates is worth a short
+        // wait and another go, as arp-scan does, not the end of the sweep.
+        for _ in 0..20 {
+            let at = Instant::now();
+            match self.tx.send_to(frame, None) {
+                Some(Ok(())) => return Ok(at),
+                Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Some(Err(e)) => return Err(e),
+                None => return Err(io::Error::other("frame too large for the send buffer")),
+            }
         }
+        Err(io::Error::from_raw_os_error(libc::ENOBUFS))
     }
 
     fn recv(&mut self, until: Instant) -> io::Result<Option<(Vec<u8>, Instant)>> {
