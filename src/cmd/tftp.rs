@@ -247,6 +247,15 @@ fn progress_bar(c: &TftpCommon) -> Option<indicatif::ProgressBar> {
     })
 }
 
+fn show_progress(bar: &Option<indicatif::ProgressBar>, done: u64, total: Option<u64>) {
+    if let Some(b) = bar {
+        if let Some(t) = total {
+            b.set_length(t);
+        }
+        b.set_position(done);
+    }
+}
+
 fn get(a: &TftpGetArgs) -> Result<Status> {
     let (host, port, remote, local) = match parse_url(&a.host)? {
         Some((h, p, path)) => {
@@ -299,14 +308,7 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
         .context("cannot open a UDP socket")?;
 
     let bar = progress_bar(c);
-    let mut progress = |done: u64, total: Option<u64>| {
-        if let Some(b) = &bar {
-            if let Some(t) = total {
-                b.set_length(t);
-            }
-            b.set_position(done);
-        }
-    };
+    let mut progress = |done, total| show_progress(&bar, done, total);
     let mut trace = |line: String| eprintln!("{line}");
     let hooks = Hooks {
         progress: &mut progress,
@@ -402,14 +404,7 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
     let sock = transport::socket_for(server, c.blksize.unwrap_or(512), c.windowsize.unwrap_or(1))
         .context("cannot open a UDP socket")?;
     let bar = progress_bar(c);
-    let mut progress = |done: u64, _total: Option<u64>| {
-        if let Some(b) = &bar {
-            if let Some(t) = size {
-                b.set_length(t);
-            }
-            b.set_position(done);
-        }
-    };
+    let mut progress = |done, total| show_progress(&bar, done, total);
     let mut trace = |line: String| eprintln!("{line}");
     let hooks = Hooks {
         progress: &mut progress,

@@ -280,6 +280,32 @@ impl Common {
         }
     }
 
+    /// Parse a datagram from the server; an unparsable one ends the
+    /// transfer with ERROR 4.
+    fn parse<'a>(&mut self, bytes: &'a [u8]) -> Result<Packet<'a>, TftpError> {
+        Packet::parse(bytes).map_err(|e| {
+            self.abort(
+                ErrorCode::IllegalOperation,
+                "malformed packet",
+                TftpError::Protocol(format!("unparsable packet ({e})")),
+            )
+        })
+    }
+
+    /// ERROR 8 to our request with options: forget the TID it came from and
+    /// ask again without options. Returns whether it did.
+    fn refused_options(&mut self, code: ErrorCode, write: bool) -> bool {
+        if code != ErrorCode::OptionRefused {
+            return false;
+        }
+        let tid = self.tid.take();
+        let retried = self.fall_back(write);
+        if !retried {
+            self.tid = tid;
+        }
+        retried
+    }
+
     /// How long to wait now: the timeout, doubled per retry, up to 4x.
     fn wait(&self) -> Duration {
         self.cfg.timeout * (1u32 << self.tries.min(2))
@@ -496,22 +522,9 @@ impl Download {
             }
             return Ok(());
         }
-        let packet = match Packet::parse(bytes) {
-            Ok(p) => p,
-            Err(e) => {
-                return Err(self.c.abort(
-                    ErrorCode::IllegalOperation,
-                    "malformed packet",
-                    TftpError::Protocol(format!("unparsable packet ({e})")),
-                ));
-            }
-        };
-        match packet {
+        match self.c.parse(bytes)? {
             Packet::Error { code, message } => {
-                if self.phase == Phase::Requesting && code == ErrorCode::OptionRefused && {
-                    self.c.tid = None;
-                    self.c.fall_back(false)
-                } {
+                if self.phase == Phase::Requesting && self.c.refused_options(code, false) {
                     return Ok(());
                 }
                 if self.phase == Phase::Dallying {
@@ -819,22 +832,9 @@ impl Upload {
         if self.phase == Phase::Done || !self.c.accept_source(from) {
             return Ok(());
         }
-        let packet = match Packet::parse(bytes) {
-            Ok(p) => p,
-            Err(e) => {
-                return Err(self.c.abort(
-                    ErrorCode::IllegalOperation,
-                    "malformed packet",
-                    TftpError::Protocol(format!("unparsable packet ({e})")),
-                ));
-            }
-        };
-        match packet {
+        match self.c.parse(bytes)? {
             Packet::Error { code, message } => {
-                if self.phase == Phase::Requesting && code == ErrorCode::OptionRefused && {
-                    self.c.tid = None;
-                    self.c.fall_back(true)
-                } {
+                if self.phase == Phase::Requesting && self.c.refused_options(code, true) {
                     return Ok(());
                 }
                 Err(TftpError::Server {
