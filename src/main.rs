@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let usage = e.downcast_ref::<UsageError>().is_some();
-            eprintln!("nettool: {}", chain(&e));
+            nettool::say!("nettool: {}", chain(&e));
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }

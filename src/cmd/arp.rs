@@ -585,7 +585,7 @@ fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
 }
 
 fn show_cache(a: &ArpArgs, iface: Option<&str>) -> Result<Status> {
-    let mut warn = |w: String| eprintln!("nettool: {w}");
+    let mut warn = |w: String| crate::say!("nettool: {w}");
     let mut entries =
         cache::read(&mut warn).map_err(|e| anyhow::anyhow!("cannot read /proc/net/arp: {e}"))?;
     if let Some(name) = iface {

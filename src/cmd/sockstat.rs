@@ -97,7 +97,7 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
         Names::load(etc)
     };
     let s = settings(a, &names)?;
-    let mut warn = |w: String| eprintln!("nettool: {w}");
+    let mut warn = |w: String| crate::say!("nettool: {w}");
     let mut sockets = ss::collect(&s.query, &mut warn)?;
     if !s.rows.is_empty() {
         sockets.retain(|sk| s.rows.matches(sk));
@@ -137,7 +137,7 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
                 .iter()
                 .any(|s| s.inode != 0 && map.get(s.inode).next().is_none())
         {
-            eprintln!(
+            crate::say!(
                 "nettool: note: {} processes could not be inspected; their sockets show '-' as owner (run as root to see them all)",
                 map.unreadable
             );
@@ -158,7 +158,7 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
             Duration::from_secs_f64(a.dns_timeout),
         );
         if pending > 0 {
-            eprintln!(
+            crate::say!(
                 "nettool: note: {pending} DNS lookups did not answer within {}s; those addresses stay numeric",
                 a.dns_timeout
             );

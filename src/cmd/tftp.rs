@@ -309,7 +309,7 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
 
     let bar = progress_bar(c);
     let mut progress = |done, total| show_progress(&bar, done, total);
-    let mut trace = |line: String| eprintln!("{line}");
+    let mut trace = |line: String| crate::say!("{line}");
     let hooks = Hooks {
         progress: &mut progress,
         trace: if c.verbose { Some(&mut trace) } else { None },
@@ -341,7 +341,7 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
         if r.is_err()
             && let Some(part) = sink.abandon(a.keep_partial)
         {
-            eprintln!("nettool: kept the partial data as {}", part.display());
+            crate::say!("nettool: kept the partial data as {}", part.display());
         }
         r
     };
@@ -405,7 +405,7 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
         .context("cannot open a UDP socket")?;
     let bar = progress_bar(c);
     let mut progress = |done, total| show_progress(&bar, done, total);
-    let mut trace = |line: String| eprintln!("{line}");
+    let mut trace = |line: String| crate::say!("{line}");
     let hooks = Hooks {
         progress: &mut progress,
         trace: if c.verbose { Some(&mut trace) } else { None },
@@ -472,7 +472,7 @@ fn finish(
         });
         let text = serde_json::to_string_pretty(&v)?;
         if data_on_stdout {
-            eprintln!("{text}");
+            crate::say!("{text}");
         } else {
             let mut out = io::stdout().lock();
             writeln!(out, "{text}")?;
@@ -480,9 +480,9 @@ fn finish(
         }
     } else if io::stderr().is_terminal() || c.verbose {
         if r.stats.fell_back {
-            eprintln!("note: the server refused or ignored our options; retried without them");
+            crate::say!("note: the server refused or ignored our options; retried without them");
         }
-        eprintln!(
+        crate::say!(
             "{op} {remote}: {} bytes in {:.3} s ({mbps:.2} MB/s), {} retransmits; {}",
             r.stats.bytes,
             secs,

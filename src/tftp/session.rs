@@ -110,6 +110,10 @@ pub enum TftpError {
         "no answer from {addr} after {tries} tries: is a TFTP server running there, and does a firewall let UDP through?"
     )]
     Timeout { addr: SocketAddr, tries: u32 },
+    #[error(
+        "no ACK for the final block from {addr} after {tries} tries: the server may well have the whole file (check it), but did not confirm"
+    )]
+    FinalAckLost { addr: SocketAddr, tries: u32 },
     #[error("server's option answer refused: {0} (try --no-options)")]
     BadOption(String),
     #[error("protocol violation by the server: {0}")]
@@ -436,6 +440,8 @@ pub struct Download {
     acked: u64,
     /// A re-ACK for the current gap was sent already (windowed mode).
     gap_acked: bool,
+    /// The last acknowledged block was re-ACKed for a duplicate already.
+    reacked: bool,
     wrap_to_one: bool,
     decoder: Option<netascii::Decoder>,
     scratch: Vec<u8>,
@@ -450,6 +456,7 @@ impl Download {
             done: 0,
             acked: 0,
             gap_acked: false,
+            reacked: false,
             wrap_to_one: false,
             decoder,
             scratch: Vec::new(),
@@ -622,6 +629,7 @@ impl Download {
                 self.done = b;
                 self.c.tries = 0;
                 self.gap_acked = false;
+                self.reacked = false;
                 let last = data.len() < blksize;
                 if last {
                     if let Some(d) = &mut self.decoder {
@@ -662,8 +670,12 @@ impl Download {
             _ => {
                 // An old block: re-ACK if it is the one last acknowledged
                 // (the server missed our ACK); never deliver it again.
+                // Once per block: a server with the Sorcerer's Apprentice
+                // bug answers every ACK with DATA, and re-ACKing every copy
+                // would feed that loop. Our own timeout re-ACKs if needed.
                 self.c.stats.duplicates += 1;
-                if Some(self.acked) == self.recent(wire_block) {
+                if !self.reacked && Some(self.acked) == self.recent(wire_block) {
+                    self.reacked = true;
                     self.ack(self.acked);
                 }
                 Ok(())
@@ -718,6 +730,7 @@ impl Download {
                 self.c.next_try()?;
                 let last = self.done;
                 self.ack(last);
+                self.reacked = false;
                 Ok(())
             }
         }
@@ -911,7 +924,18 @@ impl Upload {
                 Ok(())
             }
             Phase::Transferring => {
-                self.c.next_try()?;
+                if let Err(e) = self.c.next_try() {
+                    // Everything went out; only the confirmation is missing.
+                    let all_sent = self
+                        .last_block
+                        .is_some_and(|l| l == self.acked + self.window.len() as u64);
+                    return Err(match e {
+                        TftpError::Timeout { addr, tries } if all_sent => {
+                            TftpError::FinalAckLost { addr, tries }
+                        }
+                        e => e,
+                    });
+                }
                 self.send_window(src)
             }
         }

@@ -1798,9 +1798,22 @@ fn put_lost_data_is_resent_only_after_a_timeout() {
     u.on_timeout(&mut src).unwrap();
     assert_eq!(data_blocks(&drain(u.outbox())), [1, 2, 3]);
 
-    // Retries run out.
+    // Retries run out mid-file: a timeout.
     let mut cfg = config(Requested::default());
     cfg.retries = 2;
+    let mut u = Upload::new(cfg.clone(), server());
+    let mut src = Bytes::new(file_of(2000));
+    u.start();
+    u.on_datagram(tid(), &ack(0), &mut src).unwrap();
+    u.on_timeout(&mut src).unwrap();
+    u.on_timeout(&mut src).unwrap();
+    match u.on_timeout(&mut src).unwrap_err() {
+        TftpError::Timeout { addr, tries } => assert_eq!((addr, tries), (tid(), 3)),
+        other => panic!("{other:?}"),
+    }
+
+    // Retries run out after the final block went out: only the
+    // confirmation is missing, and the error says so.
     let mut u = Upload::new(cfg, server());
     let mut src = Bytes::new(file_of(10));
     u.start();
@@ -1808,7 +1821,7 @@ fn put_lost_data_is_resent_only_after_a_timeout() {
     u.on_timeout(&mut src).unwrap();
     u.on_timeout(&mut src).unwrap();
     match u.on_timeout(&mut src).unwrap_err() {
-        TftpError::Timeout { addr, tries } => assert_eq!((addr, tries), (tid(), 3)),
+        TftpError::FinalAckLost { addr, tries } => assert_eq!((addr, tries), (tid(), 3)),
         other => panic!("{other:?}"),
     }
 }
