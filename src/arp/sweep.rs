@@ -2,7 +2,7 @@
 //! rounds, and keep who answered with which MAC. Each round after the first
 //! asks only the addresses that have not answered yet.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -151,43 +151,70 @@ pub fn run(
         }
     };
 
-    for _round in 0..=plan.retries {
-        let pending: Vec<Ipv4Addr> = targets
-            .iter()
-            .copied()
-            .filter(|ip| !found.contains_key(ip))
-            .collect();
-        if pending.is_empty() {
-            break;
-        }
-        let round_start = Instant::now();
-        for (i, ip) in pending.iter().enumerate() {
-            // Pace by schedule, not by sleeping a gap after each send, so
-            // slow sends do not stretch the sweep.
-            let due = round_start + gap * i as u32;
-            while Instant::now() < due {
-                if let Some((b, at)) = link.recv(due)? {
-                    on_frame(&b, at, &mut found, &last_sent);
-                }
-            }
-            if stop() {
-                break;
-            }
-            let at = link.send(&probe::request(me, *ip))?;
-            last_sent.insert(*ip, at);
-            sent += 1;
-            progress(sent, total);
-        }
-        let until = Instant::now() + plan.timeout;
-        while let Some((b, at)) = link.recv(until)? {
-            on_frame(&b, at, &mut found, &last_sent);
-            if stop() {
-                break;
-            }
-        }
+    // Every address has its own retry timer: a retry for an address that
+    // has not answered falls due `timeout` after its last request, and
+    // shares the paced send schedule with first requests still waiting.
+    // So the retry round overlaps the first instead of following it, and a
+    // sweep costs about (requests / rate) + one timeout.
+    let mut first: VecDeque<Ipv4Addr> = targets.iter().copied().collect();
+    let mut retry: VecDeque<(Instant, Ipv4Addr, u32)> = VecDeque::new();
+    let mut next_slot = Instant::now();
+    let mut last_send = Instant::now();
+    loop {
         if stop() {
             break;
         }
+        // The next request: a due retry first (it has waited longest),
+        // else the next first request.
+        let now = Instant::now();
+        let job = match retry.front() {
+            Some(&(due, ip, left)) if due <= now.max(next_slot) => {
+                retry.pop_front();
+                Some((ip, left))
+            }
+            _ => first.pop_front().map(|ip| (ip, plan.retries)),
+        };
+        let Some((ip, left)) = job else {
+            match retry.front() {
+                // Nothing to send until the next retry falls due.
+                Some(&(due, ..)) => {
+                    while Instant::now() < due {
+                        if let Some((b, at)) = link.recv(due)? {
+                            on_frame(&b, at, &mut found, &last_sent);
+                        }
+                    }
+                    continue;
+                }
+                None => break,
+            }
+        };
+        if found.contains_key(&ip) {
+            continue;
+        }
+        // Pace by schedule, not by sleeping a gap after each send, so slow
+        // sends do not stretch the sweep.
+        while Instant::now() < next_slot {
+            if let Some((b, at)) = link.recv(next_slot)? {
+                on_frame(&b, at, &mut found, &last_sent);
+            }
+        }
+        let at = link.send(&probe::request(me, ip))?;
+        // Behind schedule (a slow send): go on from now, no catch-up burst.
+        next_slot = (next_slot + gap).max(at);
+        last_send = at;
+        last_sent.insert(ip, at);
+        sent += 1;
+        progress(sent, total);
+        if left > 0 {
+            retry.push_back((at + plan.timeout, ip, left - 1));
+        }
+    }
+    // The last request's answer may still be on its way.
+    let until = last_send + plan.timeout;
+    while !stop()
+        && let Some((b, at)) = link.recv(until)?
+    {
+        on_frame(&b, at, &mut found, &last_sent);
     }
     Ok(Outcome {
         hosts: found.into_values().collect(),

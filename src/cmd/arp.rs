@@ -186,17 +186,7 @@ fn resolve(a: &ArpArgs, target: Ipv4Addr, dad: bool) -> Result<(Iface, Me)> {
         Ipv4Addr::UNSPECIFIED
     } else {
         match &a.source {
-            Some(s) => {
-                let ip = parse_ipv4(s)?;
-                if !iface.v4.iter().any(|(a, _)| *a == ip) {
-                    return Err(setup(ArpError::ForeignSource {
-                        addr: ip,
-                        iface: iface.name().to_string(),
-                        have: have(&iface),
-                    }));
-                }
-                ip
-            }
+            Some(s) => ours(&iface, parse_ipv4(s)?)?,
             None => iface
                 .source_for(target)
                 .ok_or_else(|| setup(ArpError::NoSource(iface.name().to_string())))?,
@@ -204,6 +194,18 @@ fn resolve(a: &ArpArgs, target: Ipv4Addr, dad: bool) -> Result<(Iface, Me)> {
     };
     let me = Me { mac: iface.mac, ip };
     Ok((iface, me))
+}
+
+/// `ip` if it is one of `iface`'s addresses, else the error naming them.
+fn ours(iface: &Iface, ip: Ipv4Addr) -> Result<Ipv4Addr> {
+    if iface.v4.iter().any(|(a, _)| *a == ip) {
+        return Ok(ip);
+    }
+    Err(setup(ArpError::ForeignSource {
+        addr: ip,
+        iface: iface.name().to_string(),
+        have: have(iface),
+    }))
 }
 
 fn have(iface: &Iface) -> String {
@@ -376,16 +378,7 @@ fn announce(a: &ArpArgs, addr: Option<Ipv4Addr>) -> Result<Status> {
         }
     };
     let ip = match addr {
-        Some(ip) => {
-            if !iface.v4.iter().any(|(a, _)| *a == ip) {
-                return Err(setup(ArpError::ForeignSource {
-                    addr: ip,
-                    iface: iface.name().to_string(),
-                    have: have(&iface),
-                }));
-            }
-            ip
-        }
+        Some(ip) => ours(&iface, ip)?,
         None => *iface
             .v4
             .first()
@@ -432,17 +425,7 @@ fn announce(a: &ArpArgs, addr: Option<Ipv4Addr>) -> Result<Status> {
 
 fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
     let src = match &a.source {
-        Some(s) => {
-            let ip = parse_ipv4(s)?;
-            if !iface.v4.iter().any(|(x, _)| *x == ip) {
-                return Err(setup(ArpError::ForeignSource {
-                    addr: ip,
-                    iface: iface.name().to_string(),
-                    have: have(&iface),
-                }));
-            }
-            ip
-        }
+        Some(s) => ours(&iface, parse_ipv4(s)?)?,
         None => iface
             .source_for(nets[0].network())
             .ok_or_else(|| setup(ArpError::NoSource(iface.name().to_string())))?,
