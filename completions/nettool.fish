@@ -86,7 +86,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_su
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l windowsize -d 'Blocks per ACK to ask for, 1..65535 (RFC 7440)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l timeout -d 'Retransmission timeout in seconds (fractions allowed; the server is asked for it rounded up, RFC 2349) [default: 1, not asked]' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l retries -d 'Retransmissions of one packet before giving up' -r
-complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l dally -d 'After the last ACK, seconds to stay and re-ACK a repeated final block' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l dally -d 'After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete; raise it to a server\'s retransmit timeout for a full RFC 1350 dally)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s f -l force -d 'Overwrite an existing local file'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l keep-partial -d 'On failure keep what arrived as LOCAL.part instead of deleting it'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l no-tsize -d 'Do not ask the server for the file size (tsize is asked by default)'
@@ -101,7 +101,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_su
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l windowsize -d 'Blocks per ACK to ask for, 1..65535 (RFC 7440)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l timeout -d 'Retransmission timeout in seconds (fractions allowed; the server is asked for it rounded up, RFC 2349) [default: 1, not asked]' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l retries -d 'Retransmissions of one packet before giving up' -r
-complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l dally -d 'After the last ACK, seconds to stay and re-ACK a repeated final block' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l dally -d 'After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete; raise it to a server\'s retransmit timeout for a full RFC 1350 dally)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l tsize -d 'Tell the server the size up front (tsize; octet mode, not stdin)'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l no-options -d 'Plain RFC 1350: ask for no options at all'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s v -l verbose -d 'Trace every packet, one line each, on stderr'

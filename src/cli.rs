@@ -357,11 +357,11 @@ pub struct TftpCommon {
     /// Plain RFC 1350: ask for no options at all
     #[arg(long = "no-options", conflicts_with_all = ["blksize", "windowsize"])]
     pub no_options: bool,
-    /// After the last ACK, seconds to stay and re-ACK a repeated final block
+    /// After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete; raise it to a server's retransmit timeout for a full RFC 1350 dally)
     #[arg(
         long = "dally",
         value_name = "SECS",
-        default_value_t = 0.1,
+        default_value_t = 0.02,
         allow_negative_numbers = true
     )]
     pub dally: f64,

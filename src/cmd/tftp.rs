@@ -3,7 +3,7 @@
 //! final report.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -152,10 +152,55 @@ pub fn default_local_name(remote: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
+/// Buffers writes and hands them to the writer only when told (`idle`,
+/// after the ACK went out) or when the buffer is full, so that disk writes
+/// never sit between a DATA and its ACK.
+struct Deferred<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Deferred<W> {
+    /// Write out once this much is buffered.
+    const FLUSH_AT: usize = 1 << 20;
+    /// Never buffer more than this (a window of 64 KiB blocks).
+    const MAX: usize = 8 << 20;
+
+    fn new(inner: W) -> Self {
+        Deferred {
+            inner,
+            buf: Vec::with_capacity(Self::FLUSH_AT + 65536),
+        }
+    }
+    fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.buf.len() + data.len() > Self::MAX {
+            self.drain()?;
+        }
+        self.buf.extend_from_slice(data);
+        Ok(())
+    }
+    fn idle(&mut self) -> io::Result<()> {
+        if self.buf.len() >= Self::FLUSH_AT {
+            self.drain()?;
+        }
+        Ok(())
+    }
+    fn drain(&mut self) -> io::Result<()> {
+        self.inner.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+    fn finish(mut self) -> io::Result<W> {
+        self.drain()?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
 /// Writes to a temporary file beside the target; renamed into place only
 /// when every byte is in.
 struct FileSink {
-    tmp: Option<BufWriter<tempfile::NamedTempFile>>,
+    tmp: Option<Deferred<tempfile::NamedTempFile>>,
     target: PathBuf,
     force: bool,
 }
@@ -163,16 +208,20 @@ struct FileSink {
 impl Sink for FileSink {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
         match &mut self.tmp {
-            Some(w) => w.write_all(data),
+            Some(w) => w.write(data),
             None => Err(io::Error::other("write after the file was committed")),
         }
+    }
+
+    fn idle(&mut self) -> io::Result<()> {
+        self.tmp.as_mut().map_or(Ok(()), Deferred::idle)
     }
 
     fn complete(&mut self) -> io::Result<()> {
         let Some(w) = self.tmp.take() else {
             return Ok(());
         };
-        let tmp = w.into_inner().map_err(|e| e.into_error())?;
+        let tmp = w.finish()?;
         let persisted = if self.force {
             tmp.persist(&self.target)
         } else {
@@ -195,7 +244,7 @@ impl FileSink {
         if !keep {
             return None;
         }
-        let tmp = w.into_inner().ok()?;
+        let tmp = w.finish().ok()?;
         let mut part = self.target.clone().into_os_string();
         part.push(".part");
         let part = PathBuf::from(part);
@@ -203,14 +252,20 @@ impl FileSink {
     }
 }
 
-struct StdoutSink(io::BufWriter<io::Stdout>);
+struct StdoutSink(Option<Deferred<io::Stdout>>);
 
 impl Sink for StdoutSink {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        self.0.write_all(data)
+        match &mut self.0 {
+            Some(w) => w.write(data),
+            None => Err(io::Error::other("write after the end")),
+        }
+    }
+    fn idle(&mut self) -> io::Result<()> {
+        self.0.as_mut().map_or(Ok(()), Deferred::idle)
     }
     fn complete(&mut self) -> io::Result<()> {
-        self.0.flush()
+        self.0.take().map_or(Ok(()), |w| w.finish().map(drop))
     }
 }
 
@@ -316,7 +371,7 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
     };
     let machine = Download::new(cfg, server);
     let result = if to_stdout {
-        let mut sink = StdoutSink(io::BufWriter::with_capacity(1 << 20, io::stdout()));
+        let mut sink = StdoutSink(Some(Deferred::new(io::stdout())));
         transport::download(&sock, machine, &mut sink, hooks)
     } else {
         let dir = match target.parent() {
@@ -333,7 +388,7 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
             .tempfile_in(&dir)
             .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
         let mut sink = FileSink {
-            tmp: Some(BufWriter::with_capacity(1 << 20, tmp)),
+            tmp: Some(Deferred::new(tmp)),
             target: target.clone(),
             force: a.force,
         };

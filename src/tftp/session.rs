@@ -136,6 +136,12 @@ pub trait Sink {
     fn complete(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+    /// The datagrams this data caused (its ACK) have gone out: a good
+    /// moment for slow work, such as writing buffered data to disk, that
+    /// should not delay the ACK.
+    fn idle(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Sink for Vec<u8> {

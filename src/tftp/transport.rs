@@ -97,6 +97,8 @@ trait Machine {
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TftpError>;
     fn timeout(&mut self) -> Result<(), TftpError>;
     fn complete(&mut self) -> io::Result<()>;
+    /// After the outbox went out: deferred disk writes.
+    fn idle(&mut self) -> io::Result<()>;
     fn total(&self) -> Option<u64>;
     fn negotiated(&self) -> Negotiated;
     /// The address ICMP errors are about: the locked TID, else the server.
@@ -129,6 +131,9 @@ impl Machine for Get<'_> {
     }
     fn complete(&mut self) -> io::Result<()> {
         self.sink.complete()
+    }
+    fn idle(&mut self) -> io::Result<()> {
+        self.sink.idle()
     }
     fn total(&self) -> Option<u64> {
         self.m.negotiated().tsize
@@ -167,6 +172,9 @@ impl Machine for Put<'_> {
         self.m.on_timeout(self.src)
     }
     fn complete(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn idle(&mut self) -> io::Result<()> {
         Ok(())
     }
     fn total(&self) -> Option<u64> {
@@ -232,6 +240,9 @@ fn drive(sock: &UdpSocket, m: &mut dyn Machine, mut hooks: Hooks<'_>) -> Result<
     let mut last_reported = 0u64;
     loop {
         flush(sock, m, &mut hooks.trace)?;
+        // The ACK is out; now the disk, while the server sends the next
+        // block.
+        m.idle()?;
         let phase = m.phase();
         if matches!(phase, Phase::Dallying | Phase::Done) && completed.is_none() {
             completed = Some(start.elapsed());
