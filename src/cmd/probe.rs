@@ -88,6 +88,10 @@ fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
     }
 }
 
+/// How long an open connection is watched for the peer's first move (a
+/// RST, a FIN, a banner): enough for a peer that resets or greets at once.
+const WATCH: Duration = Duration::from_millis(25);
+
 pub fn run(a: &ProbeArgs) -> Result<Status> {
     if let Some(ProbeCommand::Serve(s)) = &a.serve {
         return run_serve(s);
@@ -123,9 +127,9 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         // Watch for the peer's first move, never longer than the gap
         // between attempts.
         observe: if a.count > 1 {
-            interval.min(Duration::from_millis(100))
+            interval.min(WATCH)
         } else {
-            Duration::from_millis(100)
+            WATCH
         },
     };
     crate::sys::catch_interrupt();
@@ -534,12 +538,18 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
         if matches!(behavior, Behavior::Silent | Behavior::Rst) {
             say(&serve::handle(conn, peer, behavior, &mut keep))?;
         } else {
-            threads.push(std::thread::spawn(move || {
-                let line = serve::handle(conn, peer, behavior, &mut Vec::new());
-                let mut o = std::io::stdout().lock();
-                let _ = writeln!(o, "{line}");
-                let _ = o.flush();
-            }));
+            // Finished connections give their threads back at once: a long
+            // run must not pile up thread stacks until spawning fails.
+            threads.retain(|t: &std::thread::JoinHandle<()>| !t.is_finished());
+            let spawned = std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    let line = serve::handle(conn, peer, behavior, &mut Vec::new());
+                    let mut o = std::io::stdout().lock();
+                    let _ = writeln!(o, "{line}");
+                    let _ = o.flush();
+                });
+            threads.push(spawned.context("cannot start a thread for the connection")?);
         }
         if a.count.is_some_and(|c| served >= c) {
             break;
