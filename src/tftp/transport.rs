@@ -263,14 +263,14 @@ fn drive(sock: &UdpSocket, m: &mut dyn Machine, mut hooks: Hooks<'_>) -> Result<
                     t(format!("<- {from}  {}", describe(&buf[..n])));
                 }
                 let r = m.datagram(from, &buf[..n]);
-                if let Err(e) = r {
-                    flush(sock, m, &mut hooks.trace)?;
-                    return Err(e);
-                }
+                // The ACK goes out first; the bookkeeping can wait for it.
+                flush(sock, m, &mut hooks.trace)?;
+                r?;
+                let now = Instant::now();
                 let now_progress = (m.stats().blocks, m.phase());
                 if now_progress != last_progress {
                     last_progress = now_progress;
-                    deadline = Instant::now() + m.wait();
+                    deadline = now + m.wait();
                     let bytes = m.stats().bytes;
                     if bytes >= last_reported + (1 << 20) {
                         last_reported = bytes;
@@ -278,7 +278,7 @@ fn drive(sock: &UdpSocket, m: &mut dyn Machine, mut hooks: Hooks<'_>) -> Result<
                     }
                 }
                 // Strangers and duplicates must not hold the timer off.
-                Instant::now() >= deadline
+                now >= deadline
             }
             Err(e)
                 if matches!(
