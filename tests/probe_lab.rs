@@ -901,6 +901,48 @@ fn keepalive_finds_a_silent_but_live_peer_alive() {
     );
 }
 
+#[test]
+fn user_timeout_aborts_when_sent_data_stays_unacknowledged() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    // B lets SYNs in (so the handshake completes on our side) and drops
+    // everything else: our data is never acknowledged.
+    firewall(&pair.b, &["tcp dport 7000 tcp flags != syn drop"]);
+    let t = t4(PORT);
+    let p = probe_both(
+        &pair.a,
+        &[
+            "-c",
+            "1",
+            "--user-timeout",
+            "1000",
+            "--send",
+            "hello",
+            "--hold",
+            "5",
+            &t,
+        ],
+    );
+    assert_outcome(&p, &t, "open", "open", 1);
+    let f = p.finding("user_timeout");
+    assert_eq!(f["verdict"], "dead", "{}", p.json);
+    assert_eq!(num(f, "timeout_ms"), 1000.0, "{}", p.json);
+    let after = num(f, "after_s");
+    assert!(
+        (0.8..=2.5).contains(&after),
+        "aborted about TCP_USER_TIMEOUT after the data: {after} s\n{}",
+        p.json
+    );
+    assert!(
+        p.text
+            .stdout
+            .contains("user timeout 1000 ms: connection aborted after"),
+        "{}",
+        p.text
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Bad input: exit 2, one line, nothing sent
 
