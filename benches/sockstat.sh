@@ -15,7 +15,7 @@
 #     * peak memory: max RSS from `/usr/bin/time -f %M`, one run per tool/flag.
 #   It prints median, stddev, run count, ratio (other median / nettool median;
 #   > 1 means nettool is faster) and peak RSS per command, checks the targets
-#   from the issue, and writes all of it to benches/RESULTS.md (and stdout).
+#   from the issue, and writes all of it to benches/RESULTS-sockstat.md (and stdout).
 #
 # How the sockets are made
 #   N/2 loopback TCP connections (each one = client end + accepted end = 2
@@ -34,7 +34,7 @@
 # Usage (from anywhere; it cd's to the repo root):
 #   bash benches/sockstat.sh [--sizes 10000,40000,80000] [--runs 10]
 #        [--netstat-runs 3] [--no-netstat] [--per-holder 5000]
-#        [--bin target/release/nettool] [--results benches/RESULTS.md]
+#        [--bin target/release/nettool] [--results benches/RESULTS-sockstat.md]
 #   The default binary is built with `cargo build --release` if missing.
 #   Raw hyperfine JSON and RSS numbers are kept in benches/out/<timestamp>/
 #   (git-ignored).  Needs root or a high enough hard RLIMIT_NOFILE for the
@@ -53,7 +53,7 @@ Usage: bash benches/sockstat.sh [options]
   --no-netstat        skip netstat entirely
   --per-holder N      max connections per holder process (default 5000 = 10000 fds)
   --bin PATH          nettool binary (default target/release/nettool, built if missing)
-  --results PATH      report file to (over)write (default benches/RESULTS.md)
+  --results PATH      report file to (over)write (default benches/RESULTS-sockstat.md)
 USAGE
 }
 
@@ -118,7 +118,7 @@ if [[ -n "$RESULTS" && "$RESULTS" != /* ]]; then RESULTS="$PWD/$RESULTS"; fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BIN="${BIN:-target/release/nettool}"
-RESULTS="${RESULTS:-benches/RESULTS.md}"
+RESULTS="${RESULTS:-benches/RESULTS-sockstat.md}"
 HOLDER="benches/sockholder.py"
 REPORT="benches/sockstat_report.py"
 
