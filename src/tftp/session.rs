@@ -316,6 +316,19 @@ impl Common {
         retried
     }
 
+    /// No answer to our request: send it again, or, when the tries are used
+    /// up, once more without options (if it had any), or give up.
+    fn request_again(&mut self, write: bool) -> Result<(), TftpError> {
+        match self.next_try() {
+            Ok(()) => {
+                self.request(write);
+                Ok(())
+            }
+            Err(_) if self.fall_back(write) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// How long to wait now: the timeout, doubled per retry, up to 4x.
     fn wait(&self) -> Duration {
         self.cfg.timeout * (1u32 << self.tries.min(2))
@@ -721,17 +734,7 @@ impl Download {
                 self.phase = Phase::Done;
                 Ok(())
             }
-            Phase::Requesting => {
-                if let Err(e) = self.c.next_try() {
-                    return if self.c.fall_back(false) {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    };
-                }
-                self.c.request(false);
-                Ok(())
-            }
+            Phase::Requesting => self.c.request_again(false),
             Phase::Transferring => {
                 self.c.next_try()?;
                 let last = self.done;
@@ -918,17 +921,7 @@ impl Upload {
     pub fn on_timeout(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
         match self.phase {
             Phase::Done | Phase::Dallying => Ok(()),
-            Phase::Requesting => {
-                if let Err(e) = self.c.next_try() {
-                    return if self.c.fall_back(true) {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    };
-                }
-                self.c.request(true);
-                Ok(())
-            }
+            Phase::Requesting => self.c.request_again(true),
             Phase::Transferring => {
                 if let Err(e) = self.c.next_try() {
                     // Everything went out; only the confirmation is missing.
