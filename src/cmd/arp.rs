@@ -45,9 +45,9 @@ fn setup(e: ArpError) -> anyhow::Error {
 
 fn seconds(flag: &str, v: &str) -> Result<Duration> {
     match v.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        Ok(s) if s.is_finite() && (0.001..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => Err(usage(format!(
-            "{flag} {v}: give seconds greater than 0, fractions allowed (e.g. 0.2)"
+            "{flag} {v}: give 0.001 to 86400 seconds, fractions allowed (e.g. 0.2)"
         ))),
     }
 }

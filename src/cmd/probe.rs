@@ -21,12 +21,14 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 }
 
 fn secs(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
-    if v.is_finite() && (v > 0.0 || (allow_zero && v == 0.0)) && v <= 86_400.0 {
+    // Below a millisecond a wait rounds to nothing: 0 (where allowed) or
+    // at least 0.001.
+    if v.is_finite() && ((0.001..=86_400.0).contains(&v) || (allow_zero && v == 0.0)) {
         Ok(Duration::from_secs_f64(v))
     } else {
         Err(usage(format!(
-            "{flag} {v}: give seconds {} 0 (fractions allowed)",
-            if allow_zero { "from" } else { "greater than" }
+            "{flag} {v}: give {}0.001 to 86400 seconds (fractions allowed)",
+            if allow_zero { "0, or " } else { "" }
         )))
     }
 }
@@ -80,10 +82,16 @@ fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
                 "--keepalive '{s}': write IDLE,INTVL,CNT, e.g. 1,1,3"
             ))
         })?;
+    // The kernel's limits: TCP_KEEPIDLE and TCP_KEEPINTVL up to 32767 s,
+    // TCP_KEEPCNT up to 127.
     match v.as_slice() {
-        [i, n, c] if *i >= 1 && *n >= 1 && *c >= 1 => Ok((*i, *n, *c)),
+        [i, n, c]
+            if (1..=32767).contains(i) && (1..=32767).contains(n) && (1..=127).contains(c) =>
+        {
+            Ok((*i, *n, *c))
+        }
         _ => Err(usage(format!(
-            "--keepalive '{s}': three numbers, each at least 1: IDLE,INTVL,CNT"
+            "--keepalive '{s}': IDLE and INTVL 1-32767 seconds, CNT 1-127 probes"
         ))),
     }
 }
@@ -166,8 +174,15 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
             break;
         }
         let t_attempt = Instant::now();
-        let at = pr::attempt(target, &opts)
-            .with_context(|| format!("cannot open a socket for {target}"))?;
+        let at = match pr::attempt(target, &opts) {
+            Ok(at) => at,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => break,
+            Err(e) => {
+                return Err(usage(format!(
+                    "cannot set up a connection to {target}: {e} (check -I, -s and the address family)"
+                )));
+            }
+        };
         let mut findings: Vec<Finding> = Vec::new();
         let mut close_info: Option<TcpInfo> = None;
         if let Some(s) = at.socket {
@@ -482,6 +497,13 @@ fn finding_text(f: &Finding) -> String {
     }
 }
 
+/// A kept connection whose peer has not closed or reset it.
+fn peer_still_there(c: &TcpStream) -> bool {
+    use std::os::fd::AsFd;
+    crate::sys::poll_one(c.as_fd(), libc::POLLRDHUP, Some(Duration::ZERO))
+        .is_ok_and(|ev| ev & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) == 0)
+}
+
 fn run_serve(a: &ServeArgs) -> Result<Status> {
     let addr: SocketAddr = if let Ok(port) = a.listen.parse::<u16>() {
         SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port))
@@ -497,7 +519,7 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
             // No IPv6 here: fall back to IPv4 any.
             let v4 = SocketAddr::from(([0, 0, 0, 0], addr.port()));
             serve::listen(v4, a.behavior)
-                .with_context(|| format!("cannot listen on {addr} ({e}) or {v4}"))?
+                .map_err(|e4| usage(format!("cannot listen on {addr} ({e}) or {v4} ({e4})")))?
         }
         Err(e) => return Err(usage(format!("cannot listen on {addr}: {e}"))),
     };
@@ -532,10 +554,28 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
     let mut served = 0u64;
     let mut threads = Vec::new();
     loop {
-        let (conn, peer) = listener.accept()?;
+        let (conn, peer) = match listener.accept() {
+            Ok(c) => c,
+            // Out of descriptors, or a connection gone before we took it:
+            // say so and keep serving.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ECONNABORTED)
+                ) =>
+            {
+                say(&format!("accept failed: {e}; still listening"))?;
+                keep.retain(peer_still_there);
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         served += 1;
         let behavior = a.behavior;
         if matches!(behavior, Behavior::Silent | Behavior::Rst) {
+            // Silent connections are kept open; drop those whose peer left.
+            keep.retain(peer_still_there);
             say(&serve::handle(conn, peer, behavior, &mut keep))?;
         } else {
             // Finished connections give their threads back at once: a long

@@ -105,11 +105,9 @@ fn config(
 ) -> Result<Config> {
     let timeout = match c.timeout {
         None => Duration::from_secs(1),
-        Some(t) if t.is_finite() && t > 0.0 && t <= 255.0 => Duration::from_secs_f64(t),
+        Some(t) if t.is_finite() && (0.001..=255.0).contains(&t) => Duration::from_secs_f64(t),
         Some(t) => {
-            return Err(usage(format!(
-                "--timeout {t}: give seconds greater than 0, at most 255"
-            )));
+            return Err(usage(format!("--timeout {t}: give 0.001 to 255 seconds")));
         }
     };
     if !(c.dally.is_finite() && (0.0..=60.0).contains(&c.dally)) {
@@ -185,14 +183,31 @@ impl<W: Write> Deferred<W> {
         }
         Ok(())
     }
+    /// Write the buffer out, keeping whatever the writer did not take (so a
+    /// failed write is never repeated for bytes already written).
     fn drain(&mut self) -> io::Result<()> {
-        self.inner.write_all(&self.buf)?;
-        self.buf.clear();
-        Ok(())
+        let mut done = 0;
+        let r = loop {
+            if done == self.buf.len() {
+                break Ok(());
+            }
+            match self.inner.write(&self.buf[done..]) {
+                Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.buf.drain(..done);
+        r
+    }
+    /// Everything written and flushed; the writer stays ours on failure.
+    fn settle(&mut self) -> io::Result<()> {
+        self.drain()?;
+        self.inner.flush()
     }
     fn finish(mut self) -> io::Result<W> {
-        self.drain()?;
-        self.inner.flush()?;
+        self.settle()?;
         Ok(self.inner)
     }
 }
@@ -218,21 +233,31 @@ impl Sink for FileSink {
     }
 
     fn complete(&mut self) -> io::Result<()> {
+        // On any failure the temporary file stays in the sink, so that
+        // --keep-partial can still keep it.
+        let Some(w) = self.tmp.as_mut() else {
+            return Ok(());
+        };
+        w.settle()?;
         let Some(w) = self.tmp.take() else {
             return Ok(());
         };
-        let tmp = w.finish()?;
         let persisted = if self.force {
-            tmp.persist(&self.target)
+            w.inner.persist(&self.target)
         } else {
-            tmp.persist_noclobber(&self.target)
+            w.inner.persist_noclobber(&self.target)
         };
-        persisted.map(|_| ()).map_err(|e| {
-            io::Error::new(
-                e.error.kind(),
-                format!("cannot create {}: {}", self.target.display(), e.error),
-            )
-        })
+        match persisted {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = io::Error::new(
+                    e.error.kind(),
+                    format!("cannot create {}: {}", self.target.display(), e.error),
+                );
+                self.tmp = Some(Deferred::new(e.file));
+                Err(err)
+            }
+        }
     }
 }
 
@@ -240,11 +265,13 @@ impl FileSink {
     /// After a failure: keep the partial data as `TARGET.part` if asked,
     /// else the temporary file is deleted when dropped.
     fn abandon(mut self, keep: bool) -> Option<PathBuf> {
-        let w = self.tmp.take()?;
+        let mut w = self.tmp.take()?;
         if !keep {
             return None;
         }
-        let tmp = w.finish().ok()?;
+        // Keep what reached the disk even if the last write fails too.
+        let _ = w.settle();
+        let tmp = w.inner;
         let mut part = self.target.clone().into_os_string();
         part.push(".part");
         let part = PathBuf::from(part);
@@ -403,8 +430,8 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let report = result
-        .map_err(|e| anyhow::anyhow!("{e}").context(format!("get {remote} from {server}")))?;
+    let report =
+        result.map_err(|e| anyhow::Error::new(e).context(format!("get {remote} from {server}")))?;
     finish(
         c,
         "get",
@@ -476,7 +503,7 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
         b.finish_and_clear();
     }
     let report =
-        result.map_err(|e| anyhow::anyhow!("{e}").context(format!("put {remote} to {server}")))?;
+        result.map_err(|e| anyhow::Error::new(e).context(format!("put {remote} to {server}")))?;
     finish(c, "put", server, &remote, &a.local, &report, false)
 }
 

@@ -77,13 +77,16 @@ fn hold_connection(
 ) -> io::Result<(&'static str, Option<String>)> {
     let mut buf = [0u8; 4096];
     let mut r: &Socket = s;
-    while t0.elapsed() < hold {
+    while t0.elapsed() < hold && !sys::interrupted() {
         let left = hold.saturating_sub(t0.elapsed());
-        let ev = sys::poll_one(
+        let ev = match sys::poll_one(
             s.as_fd(),
             libc::POLLIN | libc::POLLRDHUP,
             Some(left.min(Duration::from_millis(100))),
-        )?;
+        ) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => break,
+            r => r?,
+        };
         *max_probes = (*max_probes).max(probes(s));
         if ev & (libc::POLLERR | libc::POLLHUP) != 0 {
             let e = s.take_error()?;
@@ -184,10 +187,13 @@ fn read_until_close(
     let mut total = 0;
     loop {
         let left = wait.saturating_sub(t0.elapsed());
-        if left.is_zero() {
+        if left.is_zero() || sys::interrupted() {
             return Ok((total, "none", t0.elapsed().as_secs_f64()));
         }
-        let ev = sys::poll_one(s.as_fd(), libc::POLLIN | libc::POLLRDHUP, Some(left))?;
+        let ev = match sys::poll_one(s.as_fd(), libc::POLLIN | libc::POLLRDHUP, Some(left)) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => r?,
+        };
         if ev == 0 {
             continue;
         }

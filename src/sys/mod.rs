@@ -438,7 +438,9 @@ pub fn poll_one(
             return Ok(if rc == 0 { 0 } else { p.revents });
         }
         let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
+        // A signal: give up the wait when it was Ctrl-C, so callers can
+        // stop and report; otherwise wait on.
+        if e.kind() != io::ErrorKind::Interrupted || interrupted() {
             return Err(e);
         }
     }
