@@ -5,6 +5,7 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use crate::output::stats::Spread;
 use crate::wire::MacAddr;
 use crate::wire::arp::{self, Operation, Packet};
 use crate::wire::ethernet::{self, ETHERTYPE_ARP, Frame, MIN_FRAME_LEN};
@@ -191,7 +192,8 @@ impl Tracker {
     }
 
     pub fn stats(&self) -> Option<RttStats> {
-        RttStats::of(&self.rtts)
+        let ms: Vec<f64> = self.rtts.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        Spread::of_ms(&ms)
     }
 
     pub fn loss_pct(&self) -> f64 {
@@ -203,33 +205,8 @@ impl Tracker {
     }
 }
 
-/// min/avg/max/mdev in milliseconds, mdev as ping computes it
-/// (sqrt(E[x^2] - E[x]^2)).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct RttStats {
-    pub min_ms: f64,
-    pub avg_ms: f64,
-    pub max_ms: f64,
-    pub mdev_ms: f64,
-}
-
-impl RttStats {
-    pub fn of(samples: &[Duration]) -> Option<RttStats> {
-        if samples.is_empty() {
-            return None;
-        }
-        let ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-        let n = ms.len() as f64;
-        let avg = ms.iter().sum::<f64>() / n;
-        let sq = ms.iter().map(|x| x * x).sum::<f64>() / n;
-        Some(RttStats {
-            min_ms: ms.iter().copied().fold(f64::INFINITY, f64::min),
-            avg_ms: avg,
-            max_ms: ms.iter().copied().fold(0.0, f64::max),
-            mdev_ms: (sq - avg * avg).max(0.0).sqrt(),
-        })
-    }
-}
+/// The RTT line: min/avg/max/mdev in milliseconds.
+pub type RttStats = Spread;
 
 #[cfg(test)]
 mod tests {
@@ -349,10 +326,10 @@ mod tests {
 
     #[test]
     fn rtt_statistics() {
-        let s = RttStats::of(&[Duration::from_millis(1), Duration::from_millis(3)]).unwrap();
+        let s = Spread::of_ms(&[1.0, 3.0]).unwrap();
         assert_eq!((s.min_ms, s.avg_ms, s.max_ms), (1.0, 2.0, 3.0));
         assert!((s.mdev_ms - 1.0).abs() < 1e-9);
-        assert!(RttStats::of(&[]).is_none());
+        assert!(Spread::of_ms(&[]).is_none());
     }
 
     proptest::proptest! {

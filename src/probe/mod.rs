@@ -375,16 +375,14 @@ impl Summary {
         }
         let mut v: Vec<f64> = samples_us.iter().map(|x| x / 1e3).collect();
         v.sort_by(f64::total_cmp);
-        let n = v.len() as f64;
-        let avg = v.iter().sum::<f64>() / n;
-        let sq = v.iter().map(|x| x * x).sum::<f64>() / n;
+        let s = crate::output::stats::Spread::of_ms(&v)?;
         // Nearest-rank p95.
-        let rank = ((0.95 * n).ceil() as usize).clamp(1, v.len());
+        let rank = ((0.95 * v.len() as f64).ceil() as usize).clamp(1, v.len());
         Some(Summary {
-            min_ms: v[0],
-            avg_ms: avg,
-            max_ms: v[v.len() - 1],
-            mdev_ms: (sq - avg * avg).max(0.0).sqrt(),
+            min_ms: s.min_ms,
+            avg_ms: s.avg_ms,
+            max_ms: s.max_ms,
+            mdev_ms: s.mdev_ms,
             p95_ms: v[rank - 1],
         })
     }
