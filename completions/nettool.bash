@@ -293,7 +293,7 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__tftp__subcmd__get)
-            opts="-f -m -v -h -V --force --keep-partial --max-size --no-tsize --mode --blksize --windowsize --timeout --retries --no-options --dally --verbose --json --help --version"
+            opts="-f -m -v -h -V --force --keep-partial --max-size --no-tsize --mode --blksize --windowsize --timeout --retries --no-options --dally --busy-poll --verbose --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -331,6 +331,10 @@ _nettool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --busy-poll)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -339,7 +343,7 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__tftp__subcmd__put)
-            opts="-m -v -h -V --tsize --mode --blksize --windowsize --timeout --retries --no-options --dally --verbose --json --help --version"
+            opts="-m -v -h -V --tsize --mode --blksize --windowsize --timeout --retries --no-options --dally --busy-poll --verbose --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -370,6 +374,10 @@ _nettool() {
                     return 0
                     ;;
                 --dally)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --busy-poll)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -365,6 +365,14 @@ pub struct TftpCommon {
         allow_negative_numbers = true
     )]
     pub dally: f64,
+    /// In lock-step, poll the socket up to this many microseconds for the server's answer before sleeping (adaptive: it backs off when answers take longer; 0 never polls). Saves a sleep and wake-up per block
+    #[arg(
+        long = "busy-poll",
+        value_name = "MICROS",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(0..=10_000)
+    )]
+    pub busy_poll: u32,
     /// Trace every packet, one line each, on stderr
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,

@@ -246,6 +246,55 @@ fn atftpd_tsize() {
     tsize(&srv);
 }
 
+/// Lock-step waits are busy-polled by default (see `BusyPoll` in
+/// src/tftp/transport.rs); every wait for a block is counted as polled or
+/// slept, and `--busy-poll 0` never polls.
+#[test]
+fn hpa_busy_poll_accounts_for_every_lockstep_wait_and_zero_turns_it_off() {
+    let Some(srv) = Server::hpa() else { return };
+    let addr = srv.host_port();
+    let wd = workdir();
+    // 2000 full blocks and an empty final one: enough round trips that
+    // some are answered within the poll even on a busy machine.
+    let data = pattern(2000 * 512, 4242);
+    srv.add_file("poll.bin", &data);
+    for (flags, polls) in [(&[][..], true), (&["--busy-poll", "0"][..], false)] {
+        let local = format!("poll-{polls}.bin");
+        let mut a = vec!["tftp", "get", "--json"];
+        a.extend_from_slice(flags);
+        a.extend_from_slice(&[&addr, "poll.bin", &local]);
+        let run = nettool(wd.path(), &a);
+        run.expect_code(0);
+        assert_same_bytes(
+            &local,
+            &std::fs::read(wd.path().join(&local)).unwrap(),
+            &data,
+        );
+        let j = run.json();
+        let (blocks, polled, slept) = (
+            j["blocks"].as_u64().unwrap(),
+            j["busy_poll"]["polled"].as_u64().unwrap(),
+            j["busy_poll"]["slept"].as_u64().unwrap(),
+        );
+        assert_eq!(blocks, 2001, "{run:?}");
+        let extra = ["timeouts", "duplicates", "strangers"]
+            .iter()
+            .map(|k| j[k].as_u64().unwrap())
+            .sum::<u64>();
+        assert!(
+            polled + slept >= blocks && polled + slept <= blocks + extra,
+            "one wait per block: {polled} polled + {slept} slept vs {blocks} blocks{run:?}"
+        );
+        if polls {
+            assert_eq!(j["busy_poll"]["max_us"], 100, "{run:?}");
+            assert!(polled > 0, "no wait was answered by polling{run:?}");
+        } else {
+            assert_eq!(j["busy_poll"]["max_us"], 0, "{run:?}");
+            assert_eq!(polled, 0, "--busy-poll 0 polled{run:?}");
+        }
+    }
+}
+
 /// 40 MiB at blksize 512 is 81,920 full blocks and an empty final one:
 /// block numbers pass 65535 and wrap. Each step is (get?, flags).
 fn rollover(srv: &Server, steps: &[(bool, &[&str])]) {

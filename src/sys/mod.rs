@@ -346,6 +346,77 @@ fn socket_addr_of(ss: &libc::sockaddr_storage) -> Option<std::net::SocketAddr> {
     }
 }
 
+/// How often the kernel has preempted the calling thread (involuntary
+/// context switches, from `getrusage(RUSAGE_THREAD)`).
+pub fn involuntary_switches() -> u64 {
+    // SAFETY: plain old data; zero is valid.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is ours and the right type for the call.
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) } != 0 {
+        return 0;
+    }
+    u64::try_from(ru.ru_nivcsw).unwrap_or(0)
+}
+
+/// How many CPUs are online (not just ours to run on).
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(1).max(1)
+}
+
+/// Receive one datagram if one is queued, without waiting: `Ok(None)` when
+/// the queue is empty. The source address comes back exactly as
+/// `UdpSocket::recv_from` gives it (IPv6 flow info and scope id included),
+/// so the two can be compared.
+pub fn recv_from_now(
+    fd: std::os::fd::BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> io::Result<Option<(usize, std::net::SocketAddr)>> {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: plain old data; zero is valid.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `buf` and `ss` are ours and live across the call; the kernel
+    // writes at most `buf.len()` and `len` bytes into them.
+    let n = unsafe {
+        libc::recvfrom(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+            (&mut ss as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::WouldBlock => Ok(None),
+            _ => Err(e),
+        };
+    }
+    let from = match i32::from(ss.ss_family) {
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let sin6 = unsafe {
+                std::ptr::read_unaligned(
+                    (&ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>(),
+                )
+            };
+            std::net::SocketAddr::V6(std::net::SocketAddrV6::new(
+                sin6.sin6_addr.s6_addr.into(),
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            ))
+        }
+        _ => socket_addr_of(&ss)
+            .ok_or_else(|| io::Error::other("datagram from an unknown address family"))?,
+    };
+    Ok(Some((n as usize, from)))
+}
+
 /// Take the oldest entry of a socket's error queue (`MSG_ERRQUEUE`), if
 /// any. Never blocks.
 pub fn take_queued_error(fd: std::os::fd::BorrowedFd<'_>) -> Option<QueuedError> {

@@ -18,6 +18,127 @@ pub struct Report {
     pub negotiated: Negotiated,
     /// From the request to the last data block (not counting the dally).
     pub elapsed: Duration,
+    /// How the lock-step waits for the server went.
+    pub waits: BusyPoll,
+}
+
+/// Busy-polling for the server's next packet before going to sleep.
+///
+/// In lock-step (windowsize 1) every block is a round trip: we send, then
+/// wait a few tens of microseconds for the answer. Sleeping through that
+/// wait costs a context switch and a wake-up per block, and on a virtual
+/// machine whose idle CPUs halt (no guest halt-polling) the wake-up is an
+/// inter-processor interrupt through the hypervisor: measured on the
+/// benchmark machine, polling the socket for up to 100 us instead made
+/// lock-step transfers 1.4x (64 KiB blocks) to 2.8x (512) faster, *and*
+/// cheaper in CPU, since the sleep/wake path costs more than the short poll.
+///
+/// The poll budget adapts the way the kernel's haltpoll governor does: an
+/// answer that came soon after we gave up grows it (up to `max`); a wait
+/// longer than `max` halves it, down to not polling at all, so a slow or
+/// distant server costs almost nothing. When the server shares our CPU,
+/// polling only keeps it from running: a round of polls with many
+/// involuntary context switches (the kernel preempting us for it) stops
+/// polling for a while. Windowed transfers do not poll:
+/// there one wait serves a whole window, and polling while the server
+/// fills it costs more CPU than the wake-ups it saves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusyPoll {
+    max: Duration,
+    budget: Duration,
+    /// Polls in the current round.
+    round: u32,
+    /// Our involuntary context switches when the round began.
+    switches: Option<u64>,
+    /// Waits left without polling after a round found us sharing a CPU.
+    off_for: u32,
+    /// Waits the poll answered.
+    pub polled: u64,
+    /// Waits that went to sleep after all (polling or not).
+    pub slept: u64,
+}
+
+impl BusyPoll {
+    /// Polls are judged in rounds of this many.
+    const ROUND: u32 = 32;
+    /// More preemptions than this in a round: the server (or something
+    /// else) shares our CPU, and polling only keeps it from running.
+    const SHARED: u64 = Self::ROUND as u64 / 4;
+    /// Waits without polling after that, before trying again.
+    const OFF_FOR: u32 = 1024;
+
+    /// At most `max` per wait; zero turns polling off.
+    pub fn new(max: Duration) -> Self {
+        BusyPoll {
+            max,
+            budget: max,
+            round: 0,
+            switches: None,
+            off_for: 0,
+            polled: 0,
+            slept: 0,
+        }
+    }
+
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// How long to poll at the next wait.
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+
+    /// The poll got the datagram.
+    pub fn answered(&mut self) {
+        self.polled += 1;
+        self.round += 1;
+    }
+
+    /// The wait slept; `waited` runs from the start of the wait (polling
+    /// included) to the datagram or the timeout.
+    pub fn slept(&mut self, waited: Duration) {
+        self.slept += 1;
+        if self.max.is_zero() {
+            return;
+        }
+        if !self.budget.is_zero() {
+            self.round += 1;
+        }
+        if self.off_for > 0 {
+            self.off_for -= 1;
+            if self.off_for == 0 {
+                self.budget = self.max / 8;
+            }
+            return;
+        }
+        let floor = self.max / 8;
+        self.budget = if waited <= self.max {
+            (self.budget * 2).clamp(floor, self.max)
+        } else if self.budget / 2 < floor {
+            Duration::ZERO
+        } else {
+            self.budget / 2
+        };
+    }
+
+    /// A round of polls is over (or none has begun): call `end_round`.
+    pub fn round_over(&self) -> bool {
+        !self.max.is_zero() && (self.round >= Self::ROUND || self.switches.is_none())
+    }
+
+    /// `switches`: our involuntary context switches so far. Many during
+    /// the round mean we were preempted while polling: stop for a while.
+    pub fn end_round(&mut self, switches: u64) {
+        if let Some(before) = self.switches
+            && switches.saturating_sub(before) > Self::SHARED
+        {
+            self.budget = Duration::ZERO;
+            self.off_for = Self::OFF_FOR;
+        }
+        self.switches = Some(switches);
+        self.round = 0;
+    }
 }
 
 /// Callbacks the transport reports through.
@@ -188,14 +309,17 @@ impl Machine for Put<'_> {
     }
 }
 
+/// `busy_poll`: the most to poll the socket before sleeping at each
+/// lock-step wait (see [`BusyPoll`]); zero never polls.
 pub fn download(
     sock: &UdpSocket,
     mut m: Download,
     sink: &mut dyn Sink,
+    busy_poll: Duration,
     hooks: Hooks<'_>,
 ) -> Result<Report, TftpError> {
     m.start();
-    drive(sock, &mut Get { m, sink }, hooks)
+    drive(sock, &mut Get { m, sink }, busy(busy_poll), hooks)
 }
 
 pub fn upload(
@@ -203,10 +327,40 @@ pub fn upload(
     mut m: Upload,
     src: &mut dyn Source,
     size: Option<u64>,
+    busy_poll: Duration,
     hooks: Hooks<'_>,
 ) -> Result<Report, TftpError> {
     m.start();
-    drive(sock, &mut Put { m, src, size }, hooks)
+    drive(sock, &mut Put { m, src, size }, busy(busy_poll), hooks)
+}
+
+/// With one CPU the server can only answer while we are not polling.
+fn busy(max: Duration) -> BusyPoll {
+    if crate::sys::online_cpus() < 2 {
+        BusyPoll::new(Duration::ZERO)
+    } else {
+        BusyPoll::new(max)
+    }
+}
+
+/// Poll for a datagram for up to `budget`; `None` if none came.
+fn poll_for(
+    sock: &UdpSocket,
+    buf: &mut [u8],
+    budget: Duration,
+) -> Option<io::Result<(usize, SocketAddr)>> {
+    let start = Instant::now();
+    loop {
+        match crate::sys::recv_from_now(sock.as_fd(), buf) {
+            Ok(Some(got)) => return Some(Ok(got)),
+            Ok(None) => {}
+            Err(e) => return Some(Err(e)),
+        }
+        if start.elapsed() >= budget {
+            return None;
+        }
+        std::hint::spin_loop();
+    }
 }
 
 fn flush(
@@ -229,7 +383,12 @@ fn flush(
     Ok(())
 }
 
-fn drive(sock: &UdpSocket, m: &mut dyn Machine, mut hooks: Hooks<'_>) -> Result<Report, TftpError> {
+fn drive(
+    sock: &UdpSocket,
+    m: &mut dyn Machine,
+    mut busy: BusyPoll,
+    mut hooks: Hooks<'_>,
+) -> Result<Report, TftpError> {
     let start = Instant::now();
     let mut buf = vec![0u8; 65536];
     let mut wait = m.wait();
@@ -257,7 +416,33 @@ fn drive(sock: &UdpSocket, m: &mut dyn Machine, mut hooks: Hooks<'_>) -> Result<
             sock.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
             deadline = Instant::now() + wait;
         }
-        let fired = match sock.recv_from(&mut buf) {
+        // A lock-step round trip is short: poll before sleeping.
+        let round_trip = m.phase() == Phase::Transferring && m.negotiated().windowsize <= 1;
+        let polling = round_trip && !busy.max().is_zero();
+        let waiting = Instant::now();
+        let polled = if polling && !busy.budget().is_zero() {
+            let left = deadline.saturating_duration_since(waiting);
+            poll_for(sock, &mut buf, busy.budget().min(left))
+        } else {
+            None
+        };
+        let got = match polled {
+            Some(got) => {
+                busy.answered();
+                got
+            }
+            None => {
+                let got = sock.recv_from(&mut buf);
+                if round_trip {
+                    busy.slept(waiting.elapsed());
+                }
+                got
+            }
+        };
+        if busy.round_over() {
+            busy.end_round(crate::sys::involuntary_switches());
+        }
+        let fired = match got {
             Ok((n, from)) => {
                 if let Some(t) = hooks.trace.as_mut() {
                     t(format!("<- {from}  {}", describe(&buf[..n])));
@@ -312,5 +497,93 @@ fn drive(sock: &UdpSocket, m: &mut dyn Machine, mut hooks: Hooks<'_>) -> Result<
         stats: m.stats(),
         negotiated: m.negotiated(),
         elapsed: completed.unwrap_or_else(|| start.elapsed()),
+        waits: busy,
     })
+}
+
+#[cfg(test)]
+mod busy_poll_tests {
+    use super::BusyPoll;
+    use std::time::Duration;
+
+    const US: Duration = Duration::from_micros(1);
+
+    #[test]
+    fn starts_at_max_and_counts_waits() {
+        let mut b = BusyPoll::new(100 * US);
+        assert_eq!(b.budget(), 100 * US);
+        b.answered();
+        b.answered();
+        b.slept(40 * US);
+        assert_eq!((b.polled, b.slept), (2, 1));
+    }
+
+    #[test]
+    fn long_waits_halve_the_budget_down_to_no_polling() {
+        let mut b = BusyPoll::new(100 * US);
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            b.slept(Duration::from_millis(2));
+            seen.push(b.budget().as_nanos());
+        }
+        assert_eq!(seen, [50_000, 25_000, 12_500, 0, 0]);
+    }
+
+    #[test]
+    fn a_quick_answer_after_giving_up_grows_it_back_to_max() {
+        let mut b = BusyPoll::new(100 * US);
+        for _ in 0..4 {
+            b.slept(Duration::from_millis(2));
+        }
+        assert_eq!(b.budget(), Duration::ZERO);
+        // Slower than max: stays off.
+        b.slept(150 * US);
+        assert_eq!(b.budget(), Duration::ZERO);
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            b.slept(60 * US);
+            seen.push(b.budget().as_nanos());
+        }
+        assert_eq!(seen, [12_500, 25_000, 50_000, 100_000, 100_000]);
+    }
+
+    #[test]
+    fn preemptions_while_polling_stop_it_for_a_while() {
+        let mut b = BusyPoll::new(100 * US);
+        assert!(b.round_over(), "the first round needs a starting count");
+        b.end_round(1000);
+        // A round with a few preemptions (a busy machine) changes nothing.
+        for _ in 0..BusyPoll::ROUND {
+            assert!(!b.round_over());
+            b.answered();
+        }
+        assert!(b.round_over());
+        b.end_round(1000 + BusyPoll::SHARED);
+        assert_eq!(b.budget(), 100 * US);
+        // A round where most polls were preempted: the server shares our
+        // CPU. No polling for OFF_FOR waits, then a careful restart.
+        for _ in 0..BusyPoll::ROUND {
+            b.answered();
+        }
+        b.end_round(1000 + BusyPoll::SHARED + 20);
+        assert_eq!(b.budget(), Duration::ZERO);
+        for _ in 0..BusyPoll::OFF_FOR - 1 {
+            b.slept(10 * US);
+            assert_eq!(b.budget(), Duration::ZERO);
+            assert!(!b.round_over(), "no polls, no round");
+        }
+        b.slept(10 * US);
+        assert_eq!(b.budget(), 100 * US / 8);
+        b.slept(10 * US);
+        assert_eq!(b.budget(), 100 * US / 4);
+    }
+
+    #[test]
+    fn zero_never_polls() {
+        let mut b = BusyPoll::new(Duration::ZERO);
+        b.slept(10 * US);
+        b.slept(Duration::from_secs(1));
+        assert_eq!(b.budget(), Duration::ZERO);
+        assert_eq!(b.slept, 2);
+    }
 }
