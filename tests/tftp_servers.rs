@@ -295,6 +295,48 @@ fn hpa_busy_poll_accounts_for_every_lockstep_wait_and_zero_turns_it_off() {
     }
 }
 
+/// With a window, only the wait for each window's last block (the one we
+/// ACK at once) is polled: one counted wait per window.
+#[test]
+fn atftpd_windowed_busy_poll_counts_one_wait_per_window() {
+    let Some(srv) = Server::atftpd() else { return };
+    let addr = srv.host_port();
+    let wd = workdir();
+    // 1600 full blocks of 512 and an empty final one; windows of 16.
+    let data = pattern(1600 * 512, 99);
+    srv.add_file("wpoll.bin", &data);
+    let run = nettool(
+        wd.path(),
+        &[
+            "tftp",
+            "get",
+            "--json",
+            "--windowsize",
+            "16",
+            &addr,
+            "wpoll.bin",
+        ],
+    );
+    run.expect_code(0);
+    assert_same_bytes(
+        "wpoll",
+        &std::fs::read(wd.path().join("wpoll.bin")).unwrap(),
+        &data,
+    );
+    let j = run.json();
+    assert_eq!(negotiated(&run)["windowsize"], 16, "{run:?}");
+    let waits =
+        j["busy_poll"]["polled"].as_u64().unwrap() + j["busy_poll"]["slept"].as_u64().unwrap();
+    let extra = ["timeouts", "duplicates", "strangers"]
+        .iter()
+        .map(|k| j[k].as_u64().unwrap())
+        .sum::<u64>();
+    assert!(
+        (100..=101 + extra).contains(&waits),
+        "1601 blocks in windows of 16: about 100 waits, not {waits}{run:?}"
+    );
+}
+
 /// 40 MiB at blksize 512 is 81,920 full blocks and an empty final one:
 /// block numbers pass 65535 and wrap. Each step is (get?, flags).
 fn rollover(srv: &Server, steps: &[(bool, &[&str])]) {

@@ -510,6 +510,13 @@ impl Download {
         self.c.tid.unwrap_or(self.c.server)
     }
 
+    /// Blocks still to come before we acknowledge: 1 in lock-step, and at
+    /// the last block of a window.
+    pub fn blocks_to_ack(&self) -> u64 {
+        let window = u64::from(self.c.neg.windowsize).max(1);
+        window.saturating_sub(self.done - self.acked).max(1)
+    }
+
     fn ack(&mut self, block: u64) {
         self.c
             .send(tftp::ack(Common::wire(block, self.wrap_to_one)).to_vec());

@@ -1993,3 +1993,40 @@ proptest! {
         prop_assert_eq!(c.m.phase(), Phase::Done);
     }
 }
+
+/// `blocks_to_ack` says when the next block is the one we answer at once
+/// (the transport busy-polls for exactly those).
+#[test]
+fn blocks_to_ack_counts_down_each_window() {
+    let file = file_of(70); // blocks 1..=9 at blksize 8, the 9th 6 bytes
+    let block = |k: usize| data(k as u16, &file[(k - 1) * 8..(k * 8).min(70)]);
+    let mut d = Download::new(config(opts(Some(8), Some(4), None)), server());
+    d.start();
+    let mut out = Vec::new();
+    d.outbox().clear();
+    d.on_datagram(
+        tid(),
+        &oack(&[("blksize", "8"), ("windowsize", "4")]),
+        &mut out,
+    )
+    .unwrap();
+    let mut seen = vec![d.blocks_to_ack()];
+    for k in 1..=6 {
+        d.on_datagram(tid(), &block(k), &mut out).unwrap();
+        seen.push(d.blocks_to_ack());
+    }
+    assert_eq!(seen, [4, 3, 2, 1, 4, 3, 2]);
+    // A gap re-ACK starts the window again from what we have.
+    d.on_datagram(tid(), &block(8), &mut out).unwrap();
+    assert_eq!(drain(d.outbox()).last(), Some(&(tid(), Sent::Ack(6))));
+    assert_eq!(d.blocks_to_ack(), 4);
+
+    // Lock-step: every block is answered at once.
+    let mut l = Download::new(config(opts(Some(8), None, None)), server());
+    l.start();
+    l.on_datagram(tid(), &oack(&[("blksize", "8")]), &mut out)
+        .unwrap();
+    assert_eq!(l.blocks_to_ack(), 1);
+    l.on_datagram(tid(), &block(1), &mut out).unwrap();
+    assert_eq!(l.blocks_to_ack(), 1);
+}

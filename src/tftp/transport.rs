@@ -18,7 +18,7 @@ pub struct Report {
     pub negotiated: Negotiated,
     /// From the request to the last data block (not counting the dally).
     pub elapsed: Duration,
-    /// How the lock-step waits for the server went.
+    /// How the waits for a block we answer at once went.
     pub waits: BusyPoll,
 }
 
@@ -39,9 +39,14 @@ pub struct Report {
 /// distant server costs almost nothing. When the server shares our CPU,
 /// polling only keeps it from running: a round of polls with many
 /// involuntary context switches (the kernel preempting us for it) stops
-/// polling for a while. Windowed transfers do not poll:
-/// there one wait serves a whole window, and polling while the server
-/// fills it costs more CPU than the wake-ups it saves.
+/// polling for a while.
+///
+/// A windowed transfer polls only for the last block of each window: the
+/// one we answer at once, with the ACK the server is waiting for (about
+/// 5% faster at windowsize 16 and 64, and less CPU). Polling for the
+/// blocks before it, or through the server's turnaround to the next
+/// window, cost more CPU than the wake-ups it saved: there one sleep
+/// serves many blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BusyPoll {
     max: Duration,
@@ -224,6 +229,9 @@ trait Machine {
     fn negotiated(&self) -> Negotiated;
     /// The address ICMP errors are about: the locked TID, else the server.
     fn server(&self) -> SocketAddr;
+    /// Worth polling for: the packet we wait for is one we answer at once
+    /// (every block in lock-step, a window's last block).
+    fn answer_due(&self) -> bool;
 }
 
 struct Get<'a> {
@@ -264,6 +272,9 @@ impl Machine for Get<'_> {
     }
     fn server(&self) -> SocketAddr {
         self.m.peer()
+    }
+    fn answer_due(&self) -> bool {
+        self.m.phase() == Phase::Transferring && self.m.blocks_to_ack() == 1
     }
 }
 
@@ -306,6 +317,9 @@ impl Machine for Put<'_> {
     }
     fn server(&self) -> SocketAddr {
         self.m.peer()
+    }
+    fn answer_due(&self) -> bool {
+        self.m.phase() == Phase::Transferring && self.m.negotiated().windowsize <= 1
     }
 }
 
@@ -416,9 +430,9 @@ fn drive(
             sock.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
             deadline = Instant::now() + wait;
         }
-        // A lock-step round trip is short: poll before sleeping.
-        let round_trip = m.phase() == Phase::Transferring && m.negotiated().windowsize <= 1;
-        let polling = round_trip && !busy.max().is_zero();
+        // A packet we answer at once comes soon: poll before sleeping.
+        let answer_due = m.answer_due();
+        let polling = answer_due && !busy.max().is_zero();
         let waiting = Instant::now();
         let polled = if polling && !busy.budget().is_zero() {
             let left = deadline.saturating_duration_since(waiting);
@@ -433,7 +447,7 @@ fn drive(
             }
             None => {
                 let got = sock.recv_from(&mut buf);
-                if round_trip {
+                if answer_due {
                     busy.slept(waiting.elapsed());
                 }
                 got
