@@ -28,10 +28,11 @@ pub struct Report {
 /// wait a few tens of microseconds for the answer. Sleeping through that
 /// wait costs a context switch and a wake-up per block, and on a virtual
 /// machine whose idle CPUs halt (no guest halt-polling) the wake-up is an
-/// inter-processor interrupt through the hypervisor: measured on the
-/// benchmark machine, polling the socket for up to 100 us instead made
-/// lock-step transfers 1.4x (64 KiB blocks) to 2.8x (512) faster, *and*
-/// cheaper in CPU, since the sleep/wake path costs more than the short poll.
+/// inter-processor interrupt through the hypervisor. On the benchmark
+/// machine (benches/RESULTS-tftp.md), polling the socket for up to 100 us
+/// instead made lock-step transfers 1.7x (64 KiB blocks) to 3.2x (512)
+/// faster than sleeping, *and* cheaper in CPU, since the sleep/wake path
+/// costs more than the short poll.
 ///
 /// The poll budget adapts the way the kernel's haltpoll governor does: an
 /// answer that came soon after we gave up grows it (up to `max`); a wait
@@ -42,11 +43,11 @@ pub struct Report {
 /// polling for a while.
 ///
 /// A windowed transfer polls only for the last block of each window: the
-/// one we answer at once, with the ACK the server is waiting for (about
-/// 5% faster at windowsize 16 and 64, and less CPU). Polling for the
-/// blocks before it, or through the server's turnaround to the next
-/// window, cost more CPU than the wake-ups it saved: there one sleep
-/// serves many blocks.
+/// one we answer at once, with the ACK the server is waiting for (a few
+/// percent faster at windowsize 16 and 64, and less CPU). Polling every
+/// block of a window was about 18% faster still against atftpd, but cost
+/// a third more CPU than atftp's client: there the server sets the pace,
+/// and we would be polling through its send intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BusyPoll {
     max: Duration,
