@@ -37,10 +37,13 @@ pub struct Report {
 /// The poll budget adapts the way the kernel's haltpoll governor does: an
 /// answer that came soon after we gave up grows it (up to `max`); a wait
 /// longer than `max` halves it, down to not polling at all, so a slow or
-/// distant server costs almost nothing. When the server shares our CPU,
+/// distant server costs almost nothing. With polling off, one wait in 64
+/// polls for `max` again (a sleeping wait cannot tell a quick server from
+/// a slow one: its length includes our own wake-up); timeouts change
+/// nothing, so a lost packet does not turn polling off. When the server shares our CPU,
 /// polling only keeps it from running: a round of polls with many
 /// involuntary context switches (the kernel preempting us for it) stops
-/// polling for a while.
+/// polling for a while (longer each time it happens again).
 ///
 /// A windowed transfer polls only for the last block of each window: the
 /// one we answer at once, with the ACK the server is waiting for (a few
@@ -52,12 +55,19 @@ pub struct Report {
 pub struct BusyPoll {
     max: Duration,
     budget: Duration,
+    /// The current budget is a probe from zero: a miss goes back to zero.
+    probing: bool,
+    /// Waits since polling stopped (for the next probe).
+    idle: u32,
     /// Polls in the current round.
     round: u32,
     /// Our involuntary context switches when the round began.
     switches: Option<u64>,
     /// Waits left without polling after a round found us sharing a CPU.
     off_for: u32,
+    /// How long the next such pause lasts (doubles while it keeps
+    /// happening).
+    off_next: u32,
     /// Waits the poll answered.
     pub polled: u64,
     /// Waits that went to sleep after all (polling or not).
@@ -70,17 +80,25 @@ impl BusyPoll {
     /// More preemptions than this in a round: the server (or something
     /// else) shares our CPU, and polling only keeps it from running.
     const SHARED: u64 = Self::ROUND as u64 / 4;
-    /// Waits without polling after that, before trying again.
+    /// Waits without polling after that, before trying again; doubled
+    /// each time the retry finds the same, up to 64 times this.
     const OFF_FOR: u32 = 1024;
+    /// With polling off, one wait in this many polls `max` to see whether
+    /// answers are quick again. (A sleeping wait cannot tell: its length
+    /// includes our own wake-up, which is what polling saves.)
+    const PROBE_EVERY: u32 = 64;
 
     /// At most `max` per wait; zero turns polling off.
     pub fn new(max: Duration) -> Self {
         BusyPoll {
             max,
             budget: max,
+            probing: false,
+            idle: 0,
             round: 0,
             switches: None,
             off_for: 0,
+            off_next: Self::OFF_FOR,
             polled: 0,
             slept: 0,
         }
@@ -95,52 +113,79 @@ impl BusyPoll {
         self.budget
     }
 
-    /// The poll got the datagram.
+    /// The poll got a datagram.
     pub fn answered(&mut self) {
         self.polled += 1;
         self.round += 1;
+        self.probing = false;
     }
 
-    /// The wait slept; `waited` runs from the start of the wait (polling
-    /// included) to the datagram or the timeout.
-    pub fn slept(&mut self, waited: Duration) {
+    /// The wait slept. `answer`: how long after the start of the wait
+    /// (polling included) a datagram came; `None` when none did (a
+    /// timeout, an error), which says nothing about how quick answers are.
+    pub fn slept(&mut self, answer: Option<Duration>) {
         self.slept += 1;
         if self.max.is_zero() {
             return;
         }
-        if !self.budget.is_zero() {
-            self.round += 1;
-        }
-        if self.off_for > 0 {
-            self.off_for -= 1;
-            if self.off_for == 0 {
-                self.budget = self.max / 8;
+        if self.budget.is_zero() {
+            if self.off_for > 0 {
+                self.off_for -= 1;
+                if self.off_for == 0 {
+                    self.resume(self.max / 8, false);
+                }
+            } else {
+                self.idle += 1;
+                if self.idle >= Self::PROBE_EVERY {
+                    self.resume(self.max, true);
+                }
             }
             return;
         }
+        self.round += 1;
+        let Some(waited) = answer else { return };
         let floor = self.max / 8;
-        self.budget = if waited <= self.max {
+        self.budget = if self.probing {
+            Duration::ZERO
+        } else if waited <= self.max {
             (self.budget * 2).clamp(floor, self.max)
         } else if self.budget / 2 < floor {
             Duration::ZERO
         } else {
             self.budget / 2
         };
+        self.probing = false;
+        if self.budget.is_zero() {
+            self.idle = 0;
+        }
     }
 
-    /// A round of polls is over (or none has begun): call `end_round`.
+    /// Poll again, from `budget`; preemptions count from here.
+    fn resume(&mut self, budget: Duration, probing: bool) {
+        self.budget = budget;
+        self.probing = probing;
+        self.idle = 0;
+        self.round = 0;
+        self.switches = None;
+    }
+
+    /// A round of polls is over (or one is starting): call `end_round`.
     pub fn round_over(&self) -> bool {
-        !self.max.is_zero() && (self.round >= Self::ROUND || self.switches.is_none())
+        !self.budget.is_zero() && (self.round >= Self::ROUND || self.switches.is_none())
     }
 
     /// `switches`: our involuntary context switches so far. Many during
     /// the round mean we were preempted while polling: stop for a while.
     pub fn end_round(&mut self, switches: u64) {
-        if let Some(before) = self.switches
-            && switches.saturating_sub(before) > Self::SHARED
-        {
-            self.budget = Duration::ZERO;
-            self.off_for = Self::OFF_FOR;
+        if let Some(before) = self.switches {
+            if switches.saturating_sub(before) > Self::SHARED {
+                self.budget = Duration::ZERO;
+                self.probing = false;
+                self.off_for = self.off_next;
+                self.off_next = (self.off_next * 2).min(Self::OFF_FOR * 64);
+            } else {
+                self.off_next = Self::OFF_FOR;
+            }
         }
         self.switches = Some(switches);
         self.round = 0;
@@ -443,13 +488,20 @@ fn drive(
         };
         let got = match polled {
             Some(got) => {
-                busy.answered();
+                if got.is_ok() {
+                    busy.answered();
+                }
                 got
+            }
+            None if polling && Instant::now() >= deadline => {
+                // The poll used up what was left: that is the timeout.
+                busy.slept(None);
+                Err(io::ErrorKind::TimedOut.into())
             }
             None => {
                 let got = sock.recv_from(&mut buf);
                 if answer_due {
-                    busy.slept(waiting.elapsed());
+                    busy.slept(got.is_ok().then(|| waiting.elapsed()));
                 }
                 got
             }
@@ -522,6 +574,7 @@ mod busy_poll_tests {
     use std::time::Duration;
 
     const US: Duration = Duration::from_micros(1);
+    const LONG: Option<Duration> = Some(Duration::from_millis(2));
 
     #[test]
     fn starts_at_max_and_counts_waits() {
@@ -529,8 +582,9 @@ mod busy_poll_tests {
         assert_eq!(b.budget(), 100 * US);
         b.answered();
         b.answered();
-        b.slept(40 * US);
-        assert_eq!((b.polled, b.slept), (2, 1));
+        b.slept(Some(40 * US));
+        b.slept(None);
+        assert_eq!((b.polled, b.slept), (2, 2));
     }
 
     #[test]
@@ -538,28 +592,63 @@ mod busy_poll_tests {
         let mut b = BusyPoll::new(100 * US);
         let mut seen = Vec::new();
         for _ in 0..5 {
-            b.slept(Duration::from_millis(2));
+            b.slept(LONG);
             seen.push(b.budget().as_nanos());
         }
         assert_eq!(seen, [50_000, 25_000, 12_500, 0, 0]);
     }
 
     #[test]
-    fn a_quick_answer_after_giving_up_grows_it_back_to_max() {
+    fn an_answer_soon_after_giving_up_grows_it_back() {
+        let mut b = BusyPoll::new(100 * US);
+        b.slept(LONG);
+        b.slept(LONG);
+        assert_eq!(b.budget(), 25 * US);
+        b.slept(Some(60 * US));
+        assert_eq!(b.budget(), 50 * US);
+        b.slept(Some(90 * US));
+        assert_eq!(b.budget(), 100 * US);
+        b.slept(Some(90 * US));
+        assert_eq!(b.budget(), 100 * US, "never above max");
+    }
+
+    #[test]
+    fn timeouts_say_nothing_about_the_budget() {
+        let mut b = BusyPoll::new(100 * US);
+        for _ in 0..10 {
+            b.slept(None);
+        }
+        assert_eq!(b.budget(), 100 * US);
+        assert_eq!(b.slept, 10);
+    }
+
+    #[test]
+    fn polling_off_is_probed_now_and_then() {
         let mut b = BusyPoll::new(100 * US);
         for _ in 0..4 {
-            b.slept(Duration::from_millis(2));
+            b.slept(LONG);
         }
         assert_eq!(b.budget(), Duration::ZERO);
-        // Slower than max: stays off.
-        b.slept(150 * US);
-        assert_eq!(b.budget(), Duration::ZERO);
-        let mut seen = Vec::new();
-        for _ in 0..5 {
-            b.slept(60 * US);
-            seen.push(b.budget().as_nanos());
+        // A sleeping wait can't tell a quick server from a slow one (it
+        // includes our wake-up): only a probe can.
+        for _ in 0..BusyPoll::PROBE_EVERY - 1 {
+            b.slept(Some(60 * US));
+            assert_eq!(b.budget(), Duration::ZERO);
         }
-        assert_eq!(seen, [12_500, 25_000, 50_000, 100_000, 100_000]);
+        b.slept(Some(60 * US));
+        assert_eq!(b.budget(), 100 * US, "a probe at max");
+        // A missed probe goes straight back off...
+        b.slept(Some(105 * US));
+        assert_eq!(b.budget(), Duration::ZERO);
+        for _ in 0..BusyPoll::PROBE_EVERY {
+            b.slept(LONG);
+        }
+        assert_eq!(b.budget(), 100 * US, "the next probe");
+        // ...an answered one keeps polling at max.
+        b.answered();
+        assert_eq!(b.budget(), 100 * US);
+        b.slept(Some(90 * US));
+        assert_eq!(b.budget(), 100 * US);
     }
 
     #[test]
@@ -583,22 +672,43 @@ mod busy_poll_tests {
         b.end_round(1000 + BusyPoll::SHARED + 20);
         assert_eq!(b.budget(), Duration::ZERO);
         for _ in 0..BusyPoll::OFF_FOR - 1 {
-            b.slept(10 * US);
+            b.slept(Some(10 * US));
             assert_eq!(b.budget(), Duration::ZERO);
             assert!(!b.round_over(), "no polls, no round");
         }
-        b.slept(10 * US);
+        b.slept(Some(10 * US));
         assert_eq!(b.budget(), 100 * US / 8);
-        b.slept(10 * US);
+        // Preemptions while polling was off do not count: the round
+        // starts from a fresh count.
+        assert!(b.round_over());
+        b.end_round(5000);
+        assert_eq!(b.budget(), 100 * US / 8);
+        b.slept(Some(10 * US));
         assert_eq!(b.budget(), 100 * US / 4);
+        // Still shared: the next pause is twice as long.
+        for _ in 1..BusyPoll::ROUND {
+            b.answered();
+        }
+        b.end_round(5000 + BusyPoll::ROUND as u64);
+        assert_eq!(b.budget(), Duration::ZERO);
+        let mut waits = 0;
+        while b.budget().is_zero() {
+            b.slept(Some(10 * US));
+            waits += 1;
+        }
+        assert_eq!(waits, 2 * BusyPoll::OFF_FOR);
     }
 
     #[test]
     fn zero_never_polls() {
         let mut b = BusyPoll::new(Duration::ZERO);
-        b.slept(10 * US);
-        b.slept(Duration::from_secs(1));
+        b.slept(Some(10 * US));
+        b.slept(LONG);
+        for _ in 0..200 {
+            b.slept(None);
+        }
         assert_eq!(b.budget(), Duration::ZERO);
-        assert_eq!(b.slept, 2);
+        assert!(!b.round_over());
+        assert_eq!(b.slept, 202);
     }
 }
