@@ -30,7 +30,7 @@ pub struct Report {
 /// machine whose idle CPUs halt (no guest halt-polling) the wake-up is an
 /// inter-processor interrupt through the hypervisor. On the benchmark
 /// machine (benches/RESULTS-tftp.md), polling the socket for up to 100 us
-/// instead made lock-step transfers 1.7x (64 KiB blocks) to 3.2x (512)
+/// instead made lock-step transfers 1.7x (64 KiB blocks) to 3.4x (512)
 /// faster than sleeping, *and* cheaper in CPU, since the sleep/wake path
 /// costs more than the short poll.
 ///
