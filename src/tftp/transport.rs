@@ -403,6 +403,9 @@ fn busy(max: Duration) -> BusyPoll {
     }
 }
 
+/// The shortest socket timeout we set, and the slack before we change it.
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+
 /// Poll for a datagram for up to `budget`; `None` if none came.
 fn poll_for(
     sock: &UdpSocket,
@@ -452,7 +455,8 @@ fn drive(
     let start = Instant::now();
     let mut buf = vec![0u8; 65536];
     let mut wait = m.wait();
-    sock.set_read_timeout(Some(wait))?;
+    let mut timeout_set = wait.max(MIN_TIMEOUT);
+    sock.set_read_timeout(Some(timeout_set))?;
     let mut deadline = Instant::now() + wait;
     let mut completed: Option<Duration> = None;
     let mut last_progress = (0u64, m.phase());
@@ -473,7 +477,6 @@ fn drive(
         }
         if m.wait() != wait {
             wait = m.wait();
-            sock.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
             deadline = Instant::now() + wait;
         }
         // A packet we answer at once comes soon: poll before sleeping.
@@ -493,13 +496,20 @@ fn drive(
                 }
                 got
             }
-            None if polling && Instant::now() >= deadline => {
-                // The poll used up what was left: that is the timeout.
-                busy.slept(None);
-                Err(io::ErrorKind::TimedOut.into())
-            }
             None => {
-                let got = sock.recv_from(&mut buf);
+                // Sleep no later than the deadline: polling, strangers and
+                // duplicates may have used part of the wait.
+                let left = deadline.saturating_duration_since(Instant::now());
+                let got = if left.is_zero() {
+                    Err(io::ErrorKind::TimedOut.into())
+                } else {
+                    let want = left.clamp(MIN_TIMEOUT, wait.max(MIN_TIMEOUT));
+                    if want + MIN_TIMEOUT < timeout_set || want > timeout_set + MIN_TIMEOUT {
+                        sock.set_read_timeout(Some(want))?;
+                        timeout_set = want;
+                    }
+                    sock.recv_from(&mut buf)
+                };
                 if answer_due {
                     busy.slept(got.is_ok().then(|| waiting.elapsed()));
                 }
