@@ -161,7 +161,7 @@ struct Deferred<W: Write> {
 impl<W: Write> Deferred<W> {
     /// Write out once this much is buffered: little enough that the write
     /// fits inside the server's turnaround (a 1 MiB write outlasted it and
-    /// held the next ACK back, 13% slower at blksize 8192), big enough to
+    /// held the next ACK back: about 12% slower at blksize 8192), big enough to
     /// keep the syscalls few.
     const FLUSH_AT: usize = 64 << 10;
     /// Never buffer more than this (a window of 64 KiB blocks).

@@ -315,7 +315,9 @@ pub struct QueuedError {
     pub dest: Option<std::net::SocketAddr>,
 }
 
-/// A `sockaddr_storage` holding an IPv4 or IPv6 address, as a Rust value.
+/// A `sockaddr_storage` holding an IPv4 or IPv6 address, as a Rust value:
+/// the same value `UdpSocket::recv_from` gives (IPv6 flow info and scope id
+/// included), so the two compare equal.
 fn socket_addr_of(ss: &libc::sockaddr_storage) -> Option<std::net::SocketAddr> {
     match i32::from(ss.ss_family) {
         libc::AF_INET => {
@@ -337,9 +339,11 @@ fn socket_addr_of(ss: &libc::sockaddr_storage) -> Option<std::net::SocketAddr> {
                     (ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>(),
                 )
             };
-            Some(std::net::SocketAddr::from((
-                sin6.sin6_addr.s6_addr,
+            Some(std::net::SocketAddr::V6(std::net::SocketAddrV6::new(
+                sin6.sin6_addr.s6_addr.into(),
                 u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
             )))
         }
         _ => None,
@@ -366,9 +370,7 @@ pub fn online_cpus() -> usize {
 }
 
 /// Receive one datagram if one is queued, without waiting: `Ok(None)` when
-/// the queue is empty. The source address comes back exactly as
-/// `UdpSocket::recv_from` gives it (IPv6 flow info and scope id included),
-/// so the two can be compared.
+/// the queue is empty.
 pub fn recv_from_now(
     fd: std::os::fd::BorrowedFd<'_>,
     buf: &mut [u8],
@@ -396,24 +398,8 @@ pub fn recv_from_now(
             _ => Err(e),
         };
     }
-    let from = match i32::from(ss.ss_family) {
-        libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6.
-            let sin6 = unsafe {
-                std::ptr::read_unaligned(
-                    (&ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>(),
-                )
-            };
-            std::net::SocketAddr::V6(std::net::SocketAddrV6::new(
-                sin6.sin6_addr.s6_addr.into(),
-                u16::from_be(sin6.sin6_port),
-                sin6.sin6_flowinfo,
-                sin6.sin6_scope_id,
-            ))
-        }
-        _ => socket_addr_of(&ss)
-            .ok_or_else(|| io::Error::other("datagram from an unknown address family"))?,
-    };
+    let from = socket_addr_of(&ss)
+        .ok_or_else(|| io::Error::other("datagram from an unknown address family"))?;
     Ok(Some((n as usize, from)))
 }
 

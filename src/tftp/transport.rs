@@ -406,6 +406,29 @@ fn busy(max: Duration) -> BusyPoll {
 /// The shortest socket timeout we set, and the slack before we change it.
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 
+/// Sleep for a datagram, no later than `deadline`: polling, strangers and
+/// duplicates may have used part of the wait. The socket timeout
+/// (`timeout_set`, at most `wait`) changes only when it is more than
+/// `MIN_TIMEOUT` off, so a steady transfer makes no extra syscall.
+fn recv_by(
+    sock: &UdpSocket,
+    buf: &mut [u8],
+    deadline: Instant,
+    wait: Duration,
+    timeout_set: &mut Duration,
+) -> io::Result<(usize, SocketAddr)> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::ErrorKind::TimedOut.into());
+    }
+    let want = left.clamp(MIN_TIMEOUT, wait.max(MIN_TIMEOUT));
+    if want + MIN_TIMEOUT < *timeout_set || want > *timeout_set + MIN_TIMEOUT {
+        sock.set_read_timeout(Some(want))?;
+        *timeout_set = want;
+    }
+    sock.recv_from(buf)
+}
+
 /// Poll for a datagram for up to `budget`; `None` if none came.
 fn poll_for(
     sock: &UdpSocket,
@@ -481,9 +504,8 @@ fn drive(
         }
         // A packet we answer at once comes soon: poll before sleeping.
         let answer_due = m.answer_due();
-        let polling = answer_due && !busy.max().is_zero();
         let waiting = Instant::now();
-        let polled = if polling && !busy.budget().is_zero() {
+        let polled = if answer_due && !busy.budget().is_zero() {
             let left = deadline.saturating_duration_since(waiting);
             poll_for(sock, &mut buf, busy.budget().min(left))
         } else {
@@ -497,19 +519,7 @@ fn drive(
                 got
             }
             None => {
-                // Sleep no later than the deadline: polling, strangers and
-                // duplicates may have used part of the wait.
-                let left = deadline.saturating_duration_since(Instant::now());
-                let got = if left.is_zero() {
-                    Err(io::ErrorKind::TimedOut.into())
-                } else {
-                    let want = left.clamp(MIN_TIMEOUT, wait.max(MIN_TIMEOUT));
-                    if want + MIN_TIMEOUT < timeout_set || want > timeout_set + MIN_TIMEOUT {
-                        sock.set_read_timeout(Some(want))?;
-                        timeout_set = want;
-                    }
-                    sock.recv_from(&mut buf)
-                };
+                let got = recv_by(sock, &mut buf, deadline, wait, &mut timeout_set);
                 if answer_due {
                     busy.slept(got.is_ok().then(|| waiting.elapsed()));
                 }
