@@ -365,6 +365,8 @@ impl Machine for Put<'_> {
         self.m.peer()
     }
     fn answer_due(&self) -> bool {
+        // With a window the ACK comes only once the server has taken in
+        // the whole window: too long a wait to poll through.
         self.m.phase() == Phase::Transferring && self.m.negotiated().windowsize <= 1
     }
 }
