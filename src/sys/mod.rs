@@ -573,3 +573,101 @@ pub fn for_each_fd_link(dir: &std::path::Path, mut f: impl FnMut(u32, &[u8])) ->
     drop(owned);
     Ok(())
 }
+
+/// Receiving many datagrams in one system call (`recvmmsg`), without
+/// waiting; the headers are kept from one call to the next.
+pub struct RecvMany {
+    addrs: Vec<libc::sockaddr_storage>,
+    iovs: Vec<libc::iovec>,
+    msgs: Vec<libc::mmsghdr>,
+}
+
+impl RecvMany {
+    /// Up to `n` datagrams a call.
+    pub fn new(n: usize) -> Self {
+        // SAFETY: plain old data; zero is valid for all three.
+        let zero = || unsafe { std::mem::zeroed() };
+        RecvMany {
+            addrs: (0..n).map(|_| zero()).collect(),
+            iovs: (0..n)
+                .map(|_| libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0,
+                })
+                .collect(),
+            // SAFETY: as above.
+            msgs: (0..n).map(|_| unsafe { std::mem::zeroed() }).collect(),
+        }
+    }
+
+    /// Take every datagram already queued, up to `buf.len() / slot` (and
+    /// `n`) of them: datagram `i` lands in `buf[i * slot..]`, and `out`
+    /// gets its length (its full length: more than `slot` means the rest
+    /// was cut off) and its sender. `Ok(0)` when none is queued.
+    pub fn recv_now(
+        &mut self,
+        fd: std::os::fd::BorrowedFd<'_>,
+        buf: &mut [u8],
+        slot: usize,
+        out: &mut Vec<(usize, std::net::SocketAddr)>,
+    ) -> io::Result<usize> {
+        use std::os::fd::AsRawFd as _;
+        out.clear();
+        let n = (buf.len() / slot.max(1)).min(self.msgs.len());
+        if n == 0 {
+            return Ok(0);
+        }
+        for (i, chunk) in buf.chunks_exact_mut(slot).take(n).enumerate() {
+            self.iovs[i] = libc::iovec {
+                iov_base: chunk.as_mut_ptr().cast(),
+                iov_len: chunk.len(),
+            };
+            let m = &mut self.msgs[i];
+            m.msg_hdr.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
+            m.msg_hdr.msg_namelen =
+                std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            m.msg_hdr.msg_iov = &mut self.iovs[i];
+            m.msg_hdr.msg_iovlen = 1;
+            m.msg_hdr.msg_control = std::ptr::null_mut();
+            m.msg_hdr.msg_controllen = 0;
+            m.msg_hdr.msg_flags = 0;
+            m.msg_len = 0;
+        }
+        // SAFETY: the first `n` headers point into `buf`, `self.iovs` and
+        // `self.addrs`, all alive and unmoved for the call; the kernel
+        // writes within the lengths given.
+        let got = unsafe {
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                self.msgs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+                std::ptr::null_mut(),
+            )
+        };
+        if got < 0 {
+            let e = io::Error::last_os_error();
+            return match e.kind() {
+                io::ErrorKind::WouldBlock => Ok(0),
+                _ => Err(e),
+            };
+        }
+        let got = got as usize;
+        for (m, addr) in self.msgs.iter().zip(&self.addrs).take(got) {
+            let from = socket_addr_of(addr)
+                .ok_or_else(|| io::Error::other("datagram from an unknown address family"))?;
+            out.push((m.msg_len as usize, from));
+        }
+        Ok(got)
+    }
+}
+
+/// Let this thread's timers end when asked: the kernel otherwise lets a
+/// sleep run up to 50 us late (the default timer slack), to batch
+/// wake-ups. Best effort.
+pub fn precise_timers() {
+    // SAFETY: PR_SET_TIMERSLACK takes a plain integer, in nanoseconds.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong, 0, 0, 0);
+    }
+}
