@@ -365,7 +365,7 @@ pub struct TftpCommon {
         allow_negative_numbers = true
     )]
     pub dally: f64,
-    /// Poll the socket up to this many microseconds before sleeping, for a packet we answer at once (every block in lock-step, a window's last); adaptive: it backs off when answers take longer; 0 never polls. Saves a sleep and a wake-up per block
+    /// Poll the socket up to this many microseconds before sleeping, for a packet we answer at once (every block in lock-step, the end of a window); adaptive: it backs off when answers take longer. Saves a sleep and a wake-up per block. 0 never polls, and never naps through windows on a timer either
     #[arg(
         long = "busy-poll",
         value_name = "MICROS",

@@ -262,6 +262,13 @@ fn serve_on(ip: &str, script: impl FnOnce(&mut Script) + Send + 'static) -> Serv
                 }
             }
         }
+        // What is still queued came before the client exited.
+        for sock in &all {
+            sock.set_nonblocking(true).unwrap();
+            while let Ok((n, _)) = sock.recv_from(&mut buf) {
+                record(&s.log, sock.local_addr().unwrap().port(), &buf[..n]);
+            }
+        }
     });
     Server {
         addr,
@@ -303,6 +310,7 @@ fn errors(rx: &[Rx]) -> Vec<u16> {
 
 struct Run {
     code: i32,
+    stdout: String,
     stderr: String,
     elapsed: Duration,
 }
@@ -332,6 +340,7 @@ fn nettool(cwd: &Path, args: &[&str]) -> Run {
         std::thread::sleep(Duration::from_millis(5));
     };
     let elapsed = start.elapsed();
+    let stdout = fs::read_to_string(&so).unwrap();
     let stderr = fs::read_to_string(&se).unwrap();
     assert!(
         !stderr.contains("panicked"),
@@ -339,6 +348,7 @@ fn nettool(cwd: &Path, args: &[&str]) -> Run {
     );
     Run {
         code: status.code().expect("exited, not killed by a signal"),
+        stdout,
         stderr,
         elapsed,
     }
@@ -857,4 +867,119 @@ fn ipv6_loopback_transfer_with_an_impostor() {
     srv.finish();
     run.ok();
     assert!(fs::read(dir.path().join("out.bin")).unwrap() == file);
+}
+
+/// Serve `file` in windows of 16 blocks of 512 after an OACK, each window
+/// a little after the ACK that asked for it (slow enough for the client to
+/// nap through it: `WindowNap` in src/tftp/pace.rs). `extra(k, c, other)`
+/// may send more after block `k`, from the transfer's socket `c` or from
+/// `other`, a socket the client does not know. `false` once the client
+/// answers anything but the ACK that closes a window.
+fn serve_windows(s: &mut Script, file: &[u8], mut extra: impl FnMut(u64, &Conn, &Conn)) -> bool {
+    let (client, req) = s.request(Duration::from_secs(3)).unwrap();
+    assert!(
+        req.options.contains(&("windowsize".into(), "16".into())),
+        "{req:?}"
+    );
+    let c = s.open(client);
+    let other = s.open(client);
+    if c.until_acked(&oack(&[("blksize", "512"), ("windowsize", "16")]), 0) != Reply::Ack {
+        return false;
+    }
+    let last = blocks_in(file, 512);
+    let mut next = 1;
+    while next <= last {
+        std::thread::sleep(Duration::from_micros(300));
+        let end = (next + 15).min(last);
+        for k in next..=end {
+            c.send(&data(k as u16, block_of(file, 512, k)));
+            extra(k, &c, &other);
+        }
+        if c.reply(end as u16, Duration::from_secs(1)) != Reply::Ack {
+            return false;
+        }
+        next = end + 1;
+    }
+    true
+}
+
+/// CPUs online (nettool neither polls nor naps with one).
+fn online_cpus() -> u32 {
+    let out = Command::new("getconf")
+        .arg("_NPROCESSORS_ONLN")
+        .output()
+        .expect("getconf");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a CPU count")
+}
+
+/// What a nap finds queued is taken in together (`recvmmsg`), and each
+/// datagram in it is handled as if it came alone: an impostor's DATA gets
+/// ERROR 5 and never reaches the file, a duplicate is not written twice.
+#[test]
+fn napped_windows_handle_an_impostor_and_duplicates_one_by_one() {
+    let file = file_of(40 * 16 * 512 + 100);
+    let f = file.clone();
+    let srv = serve(move |s| {
+        let served = serve_windows(s, &f, |k, c, other| {
+            if k % 16 == 7 {
+                // An impostor's block, and a duplicate of one just sent.
+                other.send(&data(k as u16 + 1, &[0xEE; 512]));
+                c.send(&data(k as u16 - 2, block_of(&f, 512, k - 2)));
+            }
+        });
+        assert!(served, "the client stopped acknowledging windows");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "fw.bin",
+        Some("out.bin"),
+        &["--blksize", "512", "--windowsize", "16", "--json"],
+    );
+    let rx = srv.finish();
+    run.ok();
+    assert!(
+        fs::read(dir.path().join("out.bin")).unwrap() == file,
+        "file differs"
+    );
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(j["strangers"], 40, "{j}");
+    assert_eq!(j["duplicates"], 40, "{j}");
+    assert_eq!(errors(&rx), [5; 40], "ERROR 5 to each impostor block");
+    if online_cpus() >= 2 {
+        assert!(
+            j["window_nap"]["naps"].as_u64().unwrap() > 0,
+            "no window was napped through: {j}"
+        );
+    }
+}
+
+/// A DATA larger than blksize in a batch is seen whole: the error names
+/// its real size.
+#[test]
+fn oversized_data_inside_a_napped_window_is_error_4_with_its_size() {
+    let file = file_of(40 * 16 * 512 + 100);
+    let srv = serve(move |s| {
+        serve_windows(s, &file, |k, c, _| {
+            if k == 30 * 16 + 5 {
+                c.send(&data(k as u16 + 1, &[0x41; 3000]));
+            }
+        });
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "fw.bin",
+        Some("out.bin"),
+        &["--blksize", "512", "--windowsize", "16"],
+    );
+    let rx = srv.finish();
+    run.failed(1, &["protocol violation", "3000 bytes", "blksize 512"]);
+    assert_eq!(errors(&rx), [4]);
+    assert_eq!(listing(dir.path()), [] as [&str; 0], "no file, no .part");
 }

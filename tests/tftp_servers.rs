@@ -312,43 +312,58 @@ fn online_cpus() -> u32 {
         .expect("a CPU count")
 }
 
-/// With a window, only the wait for each window's last block (the one we
-/// ACK at once) is polled: one counted wait per window.
+/// A windowed get naps through each window on a timer and takes in the
+/// queued blocks together (see `WindowNap` in src/tftp/pace.rs); only the
+/// wait for a window's last block (the one we ACK at once) is counted as
+/// polled or slept, and not even that when a nap already brought it.
+/// Windows under 8 blocks, and `--busy-poll 0`, never nap.
 #[test]
-fn atftpd_windowed_busy_poll_counts_one_wait_per_window() {
+fn atftpd_windowed_get_naps_through_windows_and_counts_at_most_one_wait_each() {
     let Some(srv) = Server::atftpd() else { return };
     let addr = srv.host_port();
     let wd = workdir();
-    // 1600 full blocks of 512 and an empty final one; windows of 16.
-    let data = pattern(1600 * 512, 99);
-    srv.add_file("wpoll.bin", &data);
-    let run = nettool(
-        wd.path(),
-        &[
-            "tftp",
-            "get",
-            "--json",
-            "--windowsize",
-            "16",
-            &addr,
-            "wpoll.bin",
-        ],
-    );
-    run.expect_code(0);
-    assert_same_bytes(
-        "wpoll",
-        &std::fs::read(wd.path().join("wpoll.bin")).unwrap(),
-        &data,
-    );
-    let j = run.json();
-    assert_eq!(negotiated(&run)["windowsize"], 16, "{run:?}");
-    let waits =
-        j["busy_poll"]["polled"].as_u64().unwrap() + j["busy_poll"]["slept"].as_u64().unwrap();
-    let extra = extra_waits(&j);
-    assert!(
-        (100..=101 + extra).contains(&waits),
-        "1601 blocks in windows of 16: about 100 waits, not {waits}{run:?}"
-    );
+    // 3200 full blocks of 1024 and an empty final one: 200 windows of 16.
+    let data = pattern(3200 * 1024, 99);
+    srv.add_file("wnap.bin", &data);
+    let cases: [(&[&str], bool); 3] = [
+        (&["--windowsize", "16"], true),
+        (&["--windowsize", "16", "--busy-poll", "0"], false),
+        (&["--windowsize", "4"], false),
+    ];
+    for (i, (flags, naps)) in cases.into_iter().enumerate() {
+        let local = format!("wnap-{i}.bin");
+        let mut a = vec!["tftp", "get", "--json", "--blksize", "1024"];
+        a.extend_from_slice(flags);
+        a.extend_from_slice(&[&addr, "wnap.bin", &local]);
+        let run = nettool(wd.path(), &a);
+        run.expect_code(0);
+        assert_same_bytes(
+            &local,
+            &std::fs::read(wd.path().join(&local)).unwrap(),
+            &data,
+        );
+        let j = run.json();
+        let window = negotiated(&run)["windowsize"].as_u64().unwrap();
+        assert_eq!(window, flags[1].parse::<u64>().unwrap(), "{run:?}");
+        let windows = 3201u64.div_ceil(window);
+        let waits =
+            j["busy_poll"]["polled"].as_u64().unwrap() + j["busy_poll"]["slept"].as_u64().unwrap();
+        let extra = extra_waits(&j);
+        assert!(
+            waits <= windows + 1 + extra,
+            "{windows} windows: at most one counted wait each, not {waits}{run:?}"
+        );
+        let napped = j["window_nap"]["naps"].as_u64().unwrap();
+        if naps && online_cpus() >= 2 {
+            assert!(napped > 0, "no window was napped through{run:?}");
+            assert!(
+                j["window_nap"]["late_wakes"].as_u64().unwrap() <= napped,
+                "{run:?}"
+            );
+        } else {
+            assert_eq!(napped, 0, "napped with {flags:?}{run:?}");
+        }
+    }
 }
 
 /// 40 MiB at blksize 512 is 81,920 full blocks and an empty final one:

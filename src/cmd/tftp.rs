@@ -563,6 +563,10 @@ fn finish(
                 "polled": r.waits.polled,
                 "slept": r.waits.slept,
             },
+            "window_nap": {
+                "naps": r.naps.naps,
+                "late_wakes": r.naps.late_wakes,
+            },
             "negotiated": n,
         });
         let text = serde_json::to_string_pretty(&v)?;

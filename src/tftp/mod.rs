@@ -6,6 +6,7 @@
 //! encoded and decoded by `crate::wire::tftp`.
 
 pub mod netascii;
+pub mod pace;
 pub mod session;
 pub mod transport;
 

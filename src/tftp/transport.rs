@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::pace::{BusyPoll, WindowNap};
 use super::session::{Download, Negotiated, Phase, Sink, Source, Stats, TftpError, Upload};
 use crate::wire::tftp::Packet;
 
@@ -20,176 +21,8 @@ pub struct Report {
     pub elapsed: Duration,
     /// How the waits for a block we answer at once went.
     pub waits: BusyPoll,
-}
-
-/// Busy-polling for the server's next packet before going to sleep.
-///
-/// In lock-step (windowsize 1) every block is a round trip: we send, then
-/// wait a few tens of microseconds for the answer. Sleeping through that
-/// wait costs a context switch and a wake-up per block, and on a virtual
-/// machine whose idle CPUs halt (no guest halt-polling) the wake-up is an
-/// inter-processor interrupt through the hypervisor. On the benchmark
-/// machine (benches/RESULTS-tftp.md), polling the socket for up to 100 us
-/// instead made lock-step transfers 1.7x (64 KiB blocks) to 3.4x (512)
-/// faster than sleeping, *and* cheaper in CPU, since the sleep/wake path
-/// costs more than the short poll.
-///
-/// The poll budget adapts the way the kernel's haltpoll governor does: an
-/// answer that came soon after we gave up grows it (up to `max`); a wait
-/// longer than `max` halves it, down to not polling at all, so a slow or
-/// distant server costs almost nothing. With polling off, one wait in 64
-/// polls for `max` again (a sleeping wait cannot tell a quick server from
-/// a slow one: its length includes our own wake-up); timeouts change
-/// nothing, so a lost packet does not turn polling off. When the server shares our CPU,
-/// polling only keeps it from running: a round of polls with many
-/// involuntary context switches (the kernel preempting us for it) stops
-/// polling for a while (longer each time it happens again).
-///
-/// A windowed transfer polls only for the last block of each window: the
-/// one we answer at once, with the ACK the server is waiting for (a few
-/// percent faster at windowsize 16 and 64, and less CPU). Polling every
-/// block of a window was about 18% faster still against atftpd, but cost
-/// a third more CPU than atftp's client: there the server sets the pace,
-/// and we would be polling through its send intervals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BusyPoll {
-    max: Duration,
-    budget: Duration,
-    /// The current budget is a probe from zero: a miss goes back to zero.
-    probing: bool,
-    /// Waits since polling stopped (for the next probe).
-    idle: u32,
-    /// Polls in the current round.
-    round: u32,
-    /// Our involuntary context switches when the round began.
-    switches: Option<u64>,
-    /// Waits left without polling after a round found us sharing a CPU.
-    off_for: u32,
-    /// How long the next such pause lasts (doubles while it keeps
-    /// happening).
-    off_next: u32,
-    /// Waits the poll answered.
-    pub polled: u64,
-    /// Waits that went to sleep after all (polling or not).
-    pub slept: u64,
-}
-
-impl BusyPoll {
-    /// Polls are judged in rounds of this many.
-    const ROUND: u32 = 32;
-    /// More preemptions than this in a round: the server (or something
-    /// else) shares our CPU, and polling only keeps it from running.
-    const SHARED: u64 = Self::ROUND as u64 / 4;
-    /// Waits without polling after that, before trying again; doubled
-    /// each time the retry finds the same, up to 64 times this.
-    const OFF_FOR: u32 = 1024;
-    /// With polling off, one wait in this many polls `max` to see whether
-    /// answers are quick again. (A sleeping wait cannot tell: its length
-    /// includes our own wake-up, which is what polling saves.)
-    const PROBE_EVERY: u32 = 64;
-
-    /// At most `max` per wait; zero turns polling off.
-    pub fn new(max: Duration) -> Self {
-        BusyPoll {
-            max,
-            budget: max,
-            probing: false,
-            idle: 0,
-            round: 0,
-            switches: None,
-            off_for: 0,
-            off_next: Self::OFF_FOR,
-            polled: 0,
-            slept: 0,
-        }
-    }
-
-    pub fn max(&self) -> Duration {
-        self.max
-    }
-
-    /// How long to poll at the next wait.
-    pub fn budget(&self) -> Duration {
-        self.budget
-    }
-
-    /// The poll got a datagram.
-    pub fn answered(&mut self) {
-        self.polled += 1;
-        self.round += 1;
-        self.probing = false;
-    }
-
-    /// The wait slept. `answer`: how long after the start of the wait
-    /// (polling included) a datagram came; `None` when none did (a
-    /// timeout, an error), which says nothing about how quick answers are.
-    pub fn slept(&mut self, answer: Option<Duration>) {
-        self.slept += 1;
-        if self.max.is_zero() {
-            return;
-        }
-        if self.budget.is_zero() {
-            if self.off_for > 0 {
-                self.off_for -= 1;
-                if self.off_for == 0 {
-                    self.resume(self.max / 8, false);
-                }
-            } else {
-                self.idle += 1;
-                if self.idle >= Self::PROBE_EVERY {
-                    self.resume(self.max, true);
-                }
-            }
-            return;
-        }
-        self.round += 1;
-        let Some(waited) = answer else { return };
-        let floor = self.max / 8;
-        self.budget = if self.probing {
-            Duration::ZERO
-        } else if waited <= self.max {
-            (self.budget * 2).clamp(floor, self.max)
-        } else if self.budget / 2 < floor {
-            Duration::ZERO
-        } else {
-            self.budget / 2
-        };
-        self.probing = false;
-        if self.budget.is_zero() {
-            self.idle = 0;
-        }
-    }
-
-    /// Poll again, from `budget`; preemptions count from here.
-    fn resume(&mut self, budget: Duration, probing: bool) {
-        self.budget = budget;
-        self.probing = probing;
-        self.idle = 0;
-        self.round = 0;
-        self.switches = None;
-    }
-
-    /// A round of polls is over (or one is starting): call `end_round`.
-    pub fn round_over(&self) -> bool {
-        !self.budget.is_zero() && (self.round >= Self::ROUND || self.switches.is_none())
-    }
-
-    /// `switches`: our involuntary context switches so far. Many during
-    /// the round mean we were preempted while polling: stop for a while.
-    pub fn end_round(&mut self, switches: u64) {
-        if let Some(before) = self.switches {
-            if switches.saturating_sub(before) > Self::SHARED {
-                self.budget = Duration::ZERO;
-                self.probing = false;
-                self.off_for = self.off_next;
-                self.off_next = (self.off_next * 2).min(Self::OFF_FOR * 64);
-            } else {
-                self.off_next = Self::OFF_FOR;
-            }
-        }
-        self.switches = Some(switches);
-        self.round = 0;
-    }
+    /// How the naps through windows went.
+    pub naps: WindowNap,
 }
 
 /// Callbacks the transport reports through.
@@ -278,6 +111,11 @@ trait Machine {
     /// Worth polling for: the packet we wait for is one we answer at once
     /// (every block in lock-step, a window's last block).
     fn answer_due(&self) -> bool;
+    /// Blocks the current window still lacks (zero outside a windowed
+    /// download's transfer).
+    fn window_left(&self) -> u64 {
+        0
+    }
 }
 
 struct Get<'a> {
@@ -321,6 +159,13 @@ impl Machine for Get<'_> {
     }
     fn answer_due(&self) -> bool {
         self.m.phase() == Phase::Transferring && self.m.blocks_to_ack() == 1
+    }
+    fn window_left(&self) -> u64 {
+        if self.m.phase() == Phase::Transferring && self.m.negotiated().windowsize > 1 {
+            self.m.blocks_to_ack()
+        } else {
+            0
+        }
     }
 }
 
@@ -372,7 +217,8 @@ impl Machine for Put<'_> {
 }
 
 /// `busy_poll`: the most to poll the socket before sleeping at each
-/// lock-step wait (see [`BusyPoll`]); zero never polls.
+/// wait we answer at once (see [`BusyPoll`]); zero never polls, and never
+/// naps through a window either ([`WindowNap`]).
 pub fn download(
     sock: &UdpSocket,
     mut m: Download,
@@ -381,7 +227,9 @@ pub fn download(
     hooks: Hooks<'_>,
 ) -> Result<Report, TftpError> {
     m.start();
-    drive(sock, &mut Get { m, sink }, busy(busy_poll), hooks)
+    let busy = busy(busy_poll);
+    let nap = WindowNap::new(!busy.max().is_zero());
+    drive(sock, &mut Get { m, sink }, busy, nap, hooks)
 }
 
 pub fn upload(
@@ -393,7 +241,13 @@ pub fn upload(
     hooks: Hooks<'_>,
 ) -> Result<Report, TftpError> {
     m.start();
-    drive(sock, &mut Put { m, src, size }, busy(busy_poll), hooks)
+    drive(
+        sock,
+        &mut Put { m, src, size },
+        busy(busy_poll),
+        WindowNap::new(false),
+        hooks,
+    )
 }
 
 /// With one CPU the server can only answer while we are not polling.
@@ -451,6 +305,121 @@ fn poll_for(
     }
 }
 
+/// Where a received datagram is.
+#[derive(Debug, Clone, Copy)]
+enum Got {
+    /// The first `n` bytes of the receive buffer.
+    Buf(usize),
+    /// Slot `i` of the batch, `n` bytes long.
+    Batch(usize, usize),
+}
+
+/// Datagrams taken from the socket together (`recvmmsg`), handed out one
+/// at a time.
+struct Batch {
+    buf: Vec<u8>,
+    got: Vec<(usize, SocketAddr)>,
+    next: usize,
+    recv: crate::sys::RecvMany,
+}
+
+impl Batch {
+    /// At most this many datagrams per receive.
+    const MAX: usize = 64;
+    /// Each slot holds any UDP datagram whole, as the single receive
+    /// buffer does; the extra cache line keeps the slots' starts from all
+    /// falling in the same cache sets. Pages are touched only as far as
+    /// datagrams reach.
+    const SLOT: usize = 65536 + 64;
+
+    fn new() -> Self {
+        Batch {
+            buf: Vec::new(),
+            got: Vec::new(),
+            next: 0,
+            recv: crate::sys::RecvMany::new(Self::MAX),
+        }
+    }
+
+    /// Take in what is queued, up to a window of `windowsize`. Only once
+    /// every datagram taken before is handed out.
+    fn fill(&mut self, sock: &UdpSocket, windowsize: u16) -> io::Result<usize> {
+        debug_assert!(self.next >= self.got.len(), "datagrams not handed out yet");
+        let count = usize::from(windowsize).clamp(1, Self::MAX);
+        if self.buf.len() < Self::SLOT * count {
+            self.buf = vec![0; Self::SLOT * count];
+        }
+        self.next = 0;
+        self.recv.recv_now(
+            sock.as_fd(),
+            &mut self.buf[..Self::SLOT * count],
+            Self::SLOT,
+            &mut self.got,
+        )
+    }
+
+    /// The next datagram taken in and not handed out yet.
+    fn pop(&mut self) -> Option<(Got, SocketAddr)> {
+        let &(n, from) = self.got.get(self.next)?;
+        let i = self.next;
+        self.next += 1;
+        Some((Got::Batch(i, n.min(Self::SLOT)), from))
+    }
+
+    fn bytes(&self, i: usize, n: usize) -> &[u8] {
+        &self.buf[i * Self::SLOT..i * Self::SLOT + n]
+    }
+}
+
+/// Mid-window, `began` (our ACK) being when it opened: nap while the
+/// server sends and take in what queued; once napped, poll for the
+/// window's tail for up to `budget`. `None`: wait the usual way.
+#[allow(clippy::too_many_arguments)]
+fn window_wait(
+    sock: &UdpSocket,
+    nap: &mut WindowNap,
+    batch: &mut Batch,
+    neg: Negotiated,
+    began: Instant,
+    deadline: Instant,
+    left: u64,
+    budget: Duration,
+) -> Option<io::Result<(Got, SocketAddr)>> {
+    let now = Instant::now();
+    if let Some(t) = nap.nap(now - began) {
+        let t = t.min(deadline.saturating_duration_since(now));
+        if !t.is_zero() {
+            std::thread::sleep(t);
+            let took = now.elapsed();
+            let queued = match batch.fill(sock, neg.windowsize) {
+                Ok(q) => q,
+                Err(e) => return Some(Err(e)),
+            };
+            nap.woke(t, took, queued, left);
+            if let Some(got) = batch.pop() {
+                return Some(Ok(got));
+            }
+        }
+    }
+    // The last block is the ordinary busy poll's (it counts that wait).
+    if !nap.tail() || left < 2 || budget.is_zero() {
+        return None;
+    }
+    let start = Instant::now();
+    let budget = budget.min(deadline.saturating_duration_since(start));
+    loop {
+        match batch.fill(sock, neg.windowsize) {
+            Ok(0) => {}
+            Ok(_) => return batch.pop().map(Ok),
+            Err(e) => return Some(Err(e)),
+        }
+        if start.elapsed() >= budget {
+            return None;
+        }
+        std::hint::spin_loop();
+    }
+}
+
 fn flush(
     sock: &UdpSocket,
     m: &mut dyn Machine,
@@ -475,9 +444,16 @@ fn drive(
     sock: &UdpSocket,
     m: &mut dyn Machine,
     mut busy: BusyPoll,
+    mut nap: WindowNap,
     mut hooks: Hooks<'_>,
 ) -> Result<Report, TftpError> {
     let start = Instant::now();
+    let mut batch = Batch::new();
+    // When the current window opened (our ACK went out), if it did.
+    let mut window_began: Option<Instant> = None;
+    if nap.on() {
+        crate::sys::precise_timers();
+    }
     let mut buf = vec![0u8; 65536];
     let mut wait = m.wait();
     let mut timeout_set = wait.max(MIN_TIMEOUT);
@@ -489,8 +465,13 @@ fn drive(
     loop {
         flush(sock, m, &mut hooks.trace)?;
         // The ACK is out; now the disk, while the server sends the next
-        // block.
-        m.idle()?;
+        // block. Mid-window, blocks keep coming and the last must be
+        // answered at once: the disk waits for the ACK that opens the
+        // next window (and the server's turnaround).
+        let open = m.window_left();
+        if open == 0 || open >= u64::from(m.negotiated().windowsize) {
+            m.idle()?;
+        }
         let phase = m.phase();
         if matches!(phase, Phase::Dallying | Phase::Done) && completed.is_none() {
             completed = Some(start.elapsed());
@@ -506,39 +487,73 @@ fn drive(
         }
         // A packet we answer at once comes soon: poll before sleeping.
         let answer_due = m.answer_due();
+        let left = m.window_left();
+        let neg = m.negotiated();
         let waiting = Instant::now();
-        let polled = if answer_due && !busy.budget().is_zero() {
-            let left = deadline.saturating_duration_since(waiting);
-            poll_for(sock, &mut buf, busy.budget().min(left))
-        } else {
-            None
-        };
-        let got = match polled {
-            Some(got) => {
-                if got.is_ok() {
-                    busy.answered();
-                }
-                got
+        let mut got = batch.pop().map(Ok);
+        if got.is_none() && nap.on() && left > 0 && neg.windowsize >= WindowNap::MIN_WINDOW {
+            if let Some(began) = window_began {
+                got = window_wait(
+                    sock,
+                    &mut nap,
+                    &mut batch,
+                    neg,
+                    began,
+                    deadline,
+                    left,
+                    busy.budget(),
+                );
             }
+        }
+        let got = match got {
+            Some(got) => got,
             None => {
-                let got = recv_by(sock, &mut buf, deadline, wait, &mut timeout_set);
-                if answer_due {
-                    busy.slept(got.is_ok().then(|| waiting.elapsed()));
+                let polled = if answer_due && !busy.budget().is_zero() {
+                    let left = deadline.saturating_duration_since(waiting);
+                    poll_for(sock, &mut buf, busy.budget().min(left))
+                } else {
+                    None
+                };
+                match polled {
+                    Some(got) => {
+                        if got.is_ok() {
+                            busy.answered();
+                        }
+                        got
+                    }
+                    None => {
+                        let got = recv_by(sock, &mut buf, deadline, wait, &mut timeout_set);
+                        if answer_due {
+                            busy.slept(got.is_ok().then(|| waiting.elapsed()));
+                        }
+                        got
+                    }
                 }
-                got
+                .map(|(n, from)| (Got::Buf(n), from))
             }
         };
+        let received = Instant::now();
         if busy.round_over() {
             busy.end_round(crate::sys::involuntary_switches());
         }
         let fired = match got {
-            Ok((n, from)) => {
+            Ok((at, from)) => {
+                let bytes = match at {
+                    Got::Buf(n) => &buf[..n],
+                    Got::Batch(i, n) => batch.bytes(i, n),
+                };
                 if let Some(t) = hooks.trace.as_mut() {
-                    t(format!("<- {from}  {}", describe(&buf[..n])));
+                    t(format!("<- {from}  {}", describe(bytes)));
                 }
-                let r = m.datagram(from, &buf[..n]);
+                let r = m.datagram(from, bytes);
                 // The ACK goes out first; the bookkeeping can wait for it.
                 flush(sock, m, &mut hooks.trace)?;
+                if m.window_left() > left {
+                    // That ACK opened a window; the one it closed tells
+                    // when a window's last block comes.
+                    nap.window(window_began.map(|b| received - b));
+                    window_began = Some(Instant::now());
+                }
                 r?;
                 let now = Instant::now();
                 let now_progress = (m.stats().blocks, m.phase());
@@ -579,6 +594,10 @@ fn drive(
                 flush(sock, m, &mut hooks.trace)?;
                 return Err(e);
             }
+            // Whatever it sent again opens a new window; the old one,
+            // cut short, teaches nothing.
+            nap.window(None);
+            window_began = (m.window_left() > 0).then(Instant::now);
             deadline = Instant::now() + m.wait();
         }
     }
@@ -587,150 +606,6 @@ fn drive(
         negotiated: m.negotiated(),
         elapsed: completed.unwrap_or_else(|| start.elapsed()),
         waits: busy,
+        naps: nap,
     })
-}
-
-#[cfg(test)]
-mod busy_poll_tests {
-    use super::BusyPoll;
-    use std::time::Duration;
-
-    const US: Duration = Duration::from_micros(1);
-    const LONG: Option<Duration> = Some(Duration::from_millis(2));
-
-    #[test]
-    fn starts_at_max_and_counts_waits() {
-        let mut b = BusyPoll::new(100 * US);
-        assert_eq!(b.budget(), 100 * US);
-        b.answered();
-        b.answered();
-        b.slept(Some(40 * US));
-        b.slept(None);
-        assert_eq!((b.polled, b.slept), (2, 2));
-    }
-
-    #[test]
-    fn long_waits_halve_the_budget_down_to_no_polling() {
-        let mut b = BusyPoll::new(100 * US);
-        let mut seen = Vec::new();
-        for _ in 0..5 {
-            b.slept(LONG);
-            seen.push(b.budget().as_nanos());
-        }
-        assert_eq!(seen, [50_000, 25_000, 12_500, 0, 0]);
-    }
-
-    #[test]
-    fn an_answer_soon_after_giving_up_grows_it_back() {
-        let mut b = BusyPoll::new(100 * US);
-        b.slept(LONG);
-        b.slept(LONG);
-        assert_eq!(b.budget(), 25 * US);
-        b.slept(Some(60 * US));
-        assert_eq!(b.budget(), 50 * US);
-        b.slept(Some(90 * US));
-        assert_eq!(b.budget(), 100 * US);
-        b.slept(Some(90 * US));
-        assert_eq!(b.budget(), 100 * US, "never above max");
-    }
-
-    #[test]
-    fn timeouts_say_nothing_about_the_budget() {
-        let mut b = BusyPoll::new(100 * US);
-        for _ in 0..10 {
-            b.slept(None);
-        }
-        assert_eq!(b.budget(), 100 * US);
-        assert_eq!(b.slept, 10);
-    }
-
-    #[test]
-    fn polling_off_is_probed_now_and_then() {
-        let mut b = BusyPoll::new(100 * US);
-        for _ in 0..4 {
-            b.slept(LONG);
-        }
-        assert_eq!(b.budget(), Duration::ZERO);
-        // A sleeping wait can't tell a quick server from a slow one (it
-        // includes our wake-up): only a probe can.
-        for _ in 0..BusyPoll::PROBE_EVERY - 1 {
-            b.slept(Some(60 * US));
-            assert_eq!(b.budget(), Duration::ZERO);
-        }
-        b.slept(Some(60 * US));
-        assert_eq!(b.budget(), 100 * US, "a probe at max");
-        // A missed probe goes straight back off...
-        b.slept(Some(105 * US));
-        assert_eq!(b.budget(), Duration::ZERO);
-        for _ in 0..BusyPoll::PROBE_EVERY {
-            b.slept(LONG);
-        }
-        assert_eq!(b.budget(), 100 * US, "the next probe");
-        // ...an answered one keeps polling at max.
-        b.answered();
-        assert_eq!(b.budget(), 100 * US);
-        b.slept(Some(90 * US));
-        assert_eq!(b.budget(), 100 * US);
-    }
-
-    #[test]
-    fn preemptions_while_polling_stop_it_for_a_while() {
-        let mut b = BusyPoll::new(100 * US);
-        assert!(b.round_over(), "the first round needs a starting count");
-        b.end_round(1000);
-        // A round with a few preemptions (a busy machine) changes nothing.
-        for _ in 0..BusyPoll::ROUND {
-            assert!(!b.round_over());
-            b.answered();
-        }
-        assert!(b.round_over());
-        b.end_round(1000 + BusyPoll::SHARED);
-        assert_eq!(b.budget(), 100 * US);
-        // A round where most polls were preempted: the server shares our
-        // CPU. No polling for OFF_FOR waits, then a careful restart.
-        for _ in 0..BusyPoll::ROUND {
-            b.answered();
-        }
-        b.end_round(1000 + BusyPoll::SHARED + 20);
-        assert_eq!(b.budget(), Duration::ZERO);
-        for _ in 0..BusyPoll::OFF_FOR - 1 {
-            b.slept(Some(10 * US));
-            assert_eq!(b.budget(), Duration::ZERO);
-            assert!(!b.round_over(), "no polls, no round");
-        }
-        b.slept(Some(10 * US));
-        assert_eq!(b.budget(), 100 * US / 8);
-        // Preemptions while polling was off do not count: the round
-        // starts from a fresh count.
-        assert!(b.round_over());
-        b.end_round(5000);
-        assert_eq!(b.budget(), 100 * US / 8);
-        b.slept(Some(10 * US));
-        assert_eq!(b.budget(), 100 * US / 4);
-        // Still shared: the next pause is twice as long.
-        for _ in 1..BusyPoll::ROUND {
-            b.answered();
-        }
-        b.end_round(5000 + BusyPoll::ROUND as u64);
-        assert_eq!(b.budget(), Duration::ZERO);
-        let mut waits = 0;
-        while b.budget().is_zero() {
-            b.slept(Some(10 * US));
-            waits += 1;
-        }
-        assert_eq!(waits, 2 * BusyPoll::OFF_FOR);
-    }
-
-    #[test]
-    fn zero_never_polls() {
-        let mut b = BusyPoll::new(Duration::ZERO);
-        b.slept(Some(10 * US));
-        b.slept(LONG);
-        for _ in 0..200 {
-            b.slept(None);
-        }
-        assert_eq!(b.budget(), Duration::ZERO);
-        assert!(!b.round_over());
-        assert_eq!(b.slept, 202);
-    }
 }
