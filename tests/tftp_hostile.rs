@@ -12,6 +12,8 @@
 //! Packets are built and read here by hand, independently of the crate's
 //! codec.
 
+mod util;
+
 use std::fs;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
@@ -903,18 +905,6 @@ fn serve_windows(s: &mut Script, file: &[u8], mut extra: impl FnMut(u64, &Conn, 
     true
 }
 
-/// CPUs online (nettool neither polls nor naps with one).
-fn online_cpus() -> u32 {
-    let out = Command::new("getconf")
-        .arg("_NPROCESSORS_ONLN")
-        .output()
-        .expect("getconf");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("a CPU count")
-}
-
 /// What a nap finds queued is taken in together (`recvmmsg`), and each
 /// datagram in it is handled as if it came alone: an impostor's DATA gets
 /// ERROR 5 and never reaches the file, a duplicate is not written twice.
@@ -950,7 +940,7 @@ fn napped_windows_handle_an_impostor_and_duplicates_one_by_one() {
     assert_eq!(j["strangers"], 40, "{j}");
     assert_eq!(j["duplicates"], 40, "{j}");
     assert_eq!(errors(&rx), [5; 40], "ERROR 5 to each impostor block");
-    if online_cpus() >= 2 {
+    if util::online_cpus() >= 2 {
         assert!(
             j["window_nap"]["naps"].as_u64().unwrap() > 0,
             "no window was napped through: {j}"

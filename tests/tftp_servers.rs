@@ -7,6 +7,7 @@
 //! missing server skips outside CI and fails under CI.
 
 mod tftpd;
+mod util;
 
 use serde_json::Value;
 use tftpd::{Kind, Server, Spec, assert_same_bytes, listing, nettool, pattern, workdir};
@@ -282,7 +283,7 @@ fn hpa_busy_poll_accounts_for_every_lockstep_wait_and_zero_turns_it_off() {
             polled + slept >= blocks && polled + slept <= blocks + extra,
             "one wait per block: {polled} polled + {slept} slept vs {blocks} blocks{run:?}"
         );
-        if polls && online_cpus() >= 2 {
+        if polls && util::online_cpus() >= 2 {
             assert_eq!(j["busy_poll"]["max_us"], 100, "{run:?}");
             assert!(polled > 0, "no wait was answered by polling{run:?}");
         } else {
@@ -298,18 +299,6 @@ fn extra_waits(j: &Value) -> u64 {
         .iter()
         .map(|k| j[k].as_u64().unwrap())
         .sum()
-}
-
-/// CPUs online (nettool never polls with one).
-fn online_cpus() -> u32 {
-    let out = std::process::Command::new("getconf")
-        .arg("_NPROCESSORS_ONLN")
-        .output()
-        .expect("getconf");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("a CPU count")
 }
 
 /// A windowed get naps through each window on a timer and takes in the
@@ -354,12 +343,8 @@ fn atftpd_windowed_get_naps_through_windows_and_counts_at_most_one_wait_each() {
             "{windows} windows: at most one counted wait each, not {waits}{run:?}"
         );
         let napped = j["window_nap"]["naps"].as_u64().unwrap();
-        if naps && online_cpus() >= 2 {
+        if naps && util::online_cpus() >= 2 {
             assert!(napped > 0, "no window was napped through{run:?}");
-            assert!(
-                j["window_nap"]["late_wakes"].as_u64().unwrap() <= napped,
-                "{run:?}"
-            );
         } else {
             assert_eq!(napped, 0, "napped with {flags:?}{run:?}");
         }

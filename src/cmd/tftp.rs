@@ -164,6 +164,9 @@ impl<W: Write> Deferred<W> {
     /// held the next ACK back: about 12% slower at blksize 8192), big enough to
     /// keep the syscalls few.
     const FLUSH_AT: usize = 64 << 10;
+    /// Mid-window (no lull), write only once this much is waiting, so
+    /// that a big window's blocks never wait on a write inside `write`.
+    const BACKLOG: usize = 4 << 20;
     /// Never buffer more than this (a window of 64 KiB blocks).
     const MAX: usize = 8 << 20;
 
@@ -180,8 +183,9 @@ impl<W: Write> Deferred<W> {
         self.buf.extend_from_slice(data);
         Ok(())
     }
-    fn idle(&mut self) -> io::Result<()> {
-        if self.buf.len() >= Self::FLUSH_AT {
+    fn idle(&mut self, lull: bool) -> io::Result<()> {
+        let at = if lull { Self::FLUSH_AT } else { Self::BACKLOG };
+        if self.buf.len() >= at {
             self.drain()?;
         }
         Ok(())
@@ -231,8 +235,8 @@ impl Sink for FileSink {
         }
     }
 
-    fn idle(&mut self) -> io::Result<()> {
-        self.tmp.as_mut().map_or(Ok(()), Deferred::idle)
+    fn idle(&mut self, lull: bool) -> io::Result<()> {
+        self.tmp.as_mut().map_or(Ok(()), |w| w.idle(lull))
     }
 
     fn complete(&mut self) -> io::Result<()> {
@@ -291,8 +295,8 @@ impl Sink for StdoutSink {
             None => Err(io::Error::other("write after the end")),
         }
     }
-    fn idle(&mut self) -> io::Result<()> {
-        self.0.as_mut().map_or(Ok(()), Deferred::idle)
+    fn idle(&mut self, lull: bool) -> io::Result<()> {
+        self.0.as_mut().map_or(Ok(()), |w| w.idle(lull))
     }
     fn complete(&mut self) -> io::Result<()> {
         self.0.take().map_or(Ok(()), |w| w.finish().map(drop))

@@ -613,20 +613,33 @@ impl RecvMany {
     ) -> io::Result<usize> {
         use std::os::fd::AsRawFd as _;
         out.clear();
-        let n = (buf.len() / slot.max(1)).min(self.msgs.len());
+        if slot == 0 {
+            return Ok(0);
+        }
+        let n = (buf.len() / slot).min(self.msgs.len());
         if n == 0 {
             return Ok(0);
         }
-        for (i, chunk) in buf.chunks_exact_mut(slot).take(n).enumerate() {
-            self.iovs[i] = libc::iovec {
-                iov_base: chunk.as_mut_ptr().cast(),
-                iov_len: chunk.len(),
-            };
-            let m = &mut self.msgs[i];
-            m.msg_hdr.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
+        let (iovs, addrs) = (self.iovs.as_mut_ptr(), self.addrs.as_mut_ptr());
+        for (i, (chunk, m)) in buf
+            .chunks_exact_mut(slot)
+            .zip(&mut self.msgs)
+            .enumerate()
+            .take(n)
+        {
+            // SAFETY: i < n <= the length of `self.iovs` and `self.addrs`.
+            let (iov, addr) = unsafe { (iovs.add(i), addrs.add(i)) };
+            // SAFETY: `iov` points to a live element of `self.iovs`.
+            unsafe {
+                iov.write(libc::iovec {
+                    iov_base: chunk.as_mut_ptr().cast(),
+                    iov_len: chunk.len(),
+                });
+            }
+            m.msg_hdr.msg_name = addr.cast();
             m.msg_hdr.msg_namelen =
                 std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            m.msg_hdr.msg_iov = &mut self.iovs[i];
+            m.msg_hdr.msg_iov = iov;
             m.msg_hdr.msg_iovlen = 1;
             m.msg_hdr.msg_control = std::ptr::null_mut();
             m.msg_hdr.msg_controllen = 0;

@@ -138,8 +138,11 @@ pub trait Sink {
     }
     /// The datagrams this data caused (its ACK) have gone out: a good
     /// moment for slow work, such as writing buffered data to disk, that
-    /// should not delay the ACK.
-    fn idle(&mut self) -> std::io::Result<()> {
+    /// should not delay the ACK. `lull`: the server turns around now (the
+    /// ACK asked for the next block or window); otherwise more blocks of
+    /// the window are due at once, and only a large backlog should go.
+    fn idle(&mut self, lull: bool) -> std::io::Result<()> {
+        let _ = lull;
         Ok(())
     }
 }

@@ -102,8 +102,9 @@ trait Machine {
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TftpError>;
     fn timeout(&mut self) -> Result<(), TftpError>;
     fn complete(&mut self) -> io::Result<()>;
-    /// After the outbox went out: deferred disk writes.
-    fn idle(&mut self) -> io::Result<()>;
+    /// After the outbox went out: deferred disk writes. `lull`: a longer
+    /// quiet moment (see [`Sink::idle`]).
+    fn idle(&mut self, lull: bool) -> io::Result<()>;
     fn total(&self) -> Option<u64>;
     fn negotiated(&self) -> Negotiated;
     /// The address ICMP errors are about: the locked TID, else the server.
@@ -145,8 +146,8 @@ impl Machine for Get<'_> {
     fn complete(&mut self) -> io::Result<()> {
         self.sink.complete()
     }
-    fn idle(&mut self) -> io::Result<()> {
-        self.sink.idle()
+    fn idle(&mut self, lull: bool) -> io::Result<()> {
+        self.sink.idle(lull)
     }
     fn total(&self) -> Option<u64> {
         self.m.negotiated().tsize
@@ -197,7 +198,7 @@ impl Machine for Put<'_> {
     fn complete(&mut self) -> io::Result<()> {
         Ok(())
     }
-    fn idle(&mut self) -> io::Result<()> {
+    fn idle(&mut self, _lull: bool) -> io::Result<()> {
         Ok(())
     }
     fn total(&self) -> Option<u64> {
@@ -285,15 +286,15 @@ fn recv_by(
     sock.recv_from(buf)
 }
 
-/// Poll for a datagram for up to `budget`; `None` if none came.
-fn poll_for(
-    sock: &UdpSocket,
-    buf: &mut [u8],
+/// Call `try_now` until it has something, for up to `budget`; `None` if
+/// it never had.
+fn poll<T>(
     budget: Duration,
-) -> Option<io::Result<(usize, SocketAddr)>> {
+    mut try_now: impl FnMut() -> io::Result<Option<T>>,
+) -> Option<io::Result<T>> {
     let start = Instant::now();
     loop {
-        match crate::sys::recv_from_now(sock.as_fd(), buf) {
+        match try_now() {
             Ok(Some(got)) => return Some(Ok(got)),
             Ok(None) => {}
             Err(e) => return Some(Err(e)),
@@ -371,52 +372,114 @@ impl Batch {
     }
 }
 
-/// Mid-window, `began` (our ACK) being when it opened: nap while the
-/// server sends and take in what queued; once napped, poll for the
-/// window's tail for up to `budget`. `None`: wait the usual way.
-#[allow(clippy::too_many_arguments)]
-fn window_wait(
-    sock: &UdpSocket,
-    nap: &mut WindowNap,
-    batch: &mut Batch,
-    neg: Negotiated,
-    began: Instant,
-    deadline: Instant,
-    left: u64,
-    budget: Duration,
-) -> Option<io::Result<(Got, SocketAddr)>> {
-    let now = Instant::now();
-    if let Some(t) = nap.nap(now - began) {
-        let t = t.min(deadline.saturating_duration_since(now));
-        if !t.is_zero() {
-            std::thread::sleep(t);
-            let took = now.elapsed();
-            let queued = match batch.fill(sock, neg.windowsize) {
-                Ok(q) => q,
-                Err(e) => return Some(Err(e)),
-            };
-            nap.woke(t, took, queued, left);
-            if let Some(got) = batch.pop() {
-                return Some(Ok(got));
-            }
+/// A windowed download's waits: the nap policy, the batch its naps and
+/// tail polls fill, and the window under way.
+struct Windows {
+    nap: WindowNap,
+    batch: Batch,
+    /// When the current window opened (our ACK went out), if it did.
+    began: Option<Instant>,
+    /// The batch being handed out was filled on waking from a nap.
+    after_nap: bool,
+}
+
+impl Windows {
+    fn new(nap: WindowNap) -> Self {
+        Windows {
+            nap,
+            batch: Batch::new(),
+            began: None,
+            after_nap: false,
         }
     }
-    // The last block is the ordinary busy poll's (it counts that wait).
-    if !nap.tail() || left < 2 || budget.is_zero() {
-        return None;
-    }
-    let start = Instant::now();
-    let budget = budget.min(deadline.saturating_duration_since(start));
-    loop {
-        match batch.fill(sock, neg.windowsize) {
-            Ok(0) => {}
-            Ok(_) => return batch.pop().map(Ok),
-            Err(e) => return Some(Err(e)),
+
+    /// The next datagram of a window of `windowsize` that still lacks
+    /// `left` blocks: one already taken in, or (in a window worth napping
+    /// through) what a nap brings, or once napped, what a poll of up to
+    /// `budget` brings for the window's tail. `None`: wait the usual way.
+    fn next(
+        &mut self,
+        sock: &UdpSocket,
+        left: u64,
+        windowsize: u16,
+        deadline: Instant,
+        budget: Duration,
+    ) -> Option<io::Result<(Got, SocketAddr)>> {
+        if let Some(got) = self.batch.pop() {
+            return Some(Ok(got));
         }
-        if start.elapsed() >= budget {
+        self.after_nap = false;
+        let began = self.began?;
+        if !self.nap.on() || left == 0 || windowsize < WindowNap::MIN_WINDOW {
             return None;
         }
-        std::hint::spin_loop();
+        let now = Instant::now();
+        if let Some(t) = self.nap.nap(now - began) {
+            let t = t.min(deadline.saturating_duration_since(now));
+            if !t.is_zero() {
+                if self.nap.naps == 0 {
+                    crate::sys::precise_timers();
+                }
+                std::thread::sleep(t);
+                self.nap.woke(t, now.elapsed());
+                match self.batch.fill(sock, windowsize) {
+                    Ok(_) => {}
+                    Err(e) => return Some(Err(e)),
+                }
+                self.after_nap = true;
+                if let Some(got) = self.batch.pop() {
+                    return Some(Ok(got));
+                }
+            }
+        }
+        // The last block is the ordinary busy poll's (it counts that wait).
+        if !self.nap.tail() || left < 2 || budget.is_zero() {
+            return None;
+        }
+        let budget = budget.min(deadline.saturating_duration_since(Instant::now()));
+        let batch = &mut self.batch;
+        poll(budget, || {
+            Ok(match batch.fill(sock, windowsize)? {
+                0 => None,
+                _ => batch.pop(),
+            })
+        })
+    }
+
+    /// The datagram from `at`, taken `received` with `left` blocks still
+    /// due, is in: if its ACK opened a new window (`left_now` > `left`),
+    /// learn from the one it closed. Only a window that ran its course
+    /// (its last block, `left` 1) tells when a last block comes; one
+    /// closed early by a gap ACK does not, and a last block a nap found
+    /// waiting means the nap overslept.
+    fn handled(&mut self, at: Got, received: Instant, left: u64, left_now: u64) {
+        if left_now <= left {
+            return;
+        }
+        let whole = left == 1;
+        if whole && self.after_nap && matches!(at, Got::Batch(..)) {
+            self.nap.overslept();
+        }
+        self.nap
+            .window(self.began.filter(|_| whole).map(|b| received - b));
+        self.began = Some(Instant::now());
+    }
+
+    /// A timeout: whatever went out again opens a new window, and the old
+    /// one, cut short, teaches nothing.
+    fn timed_out(&mut self, left_now: u64) {
+        self.nap.window(None);
+        self.began = (left_now > 0).then(Instant::now);
+    }
+
+    /// Slow work (disk writes) can be done now: outside a window we nap
+    /// through, or at its start. Mid-window the blocks keep coming and
+    /// the last must be answered at once.
+    fn lull(&self, left: u64, windowsize: u16) -> bool {
+        !self.nap.on()
+            || windowsize < WindowNap::MIN_WINDOW
+            || left == 0
+            || left >= u64::from(windowsize)
     }
 }
 
@@ -444,16 +507,11 @@ fn drive(
     sock: &UdpSocket,
     m: &mut dyn Machine,
     mut busy: BusyPoll,
-    mut nap: WindowNap,
+    nap: WindowNap,
     mut hooks: Hooks<'_>,
 ) -> Result<Report, TftpError> {
     let start = Instant::now();
-    let mut batch = Batch::new();
-    // When the current window opened (our ACK went out), if it did.
-    let mut window_began: Option<Instant> = None;
-    if nap.on() {
-        crate::sys::precise_timers();
-    }
+    let mut windows = Windows::new(nap);
     let mut buf = vec![0u8; 65536];
     let mut wait = m.wait();
     let mut timeout_set = wait.max(MIN_TIMEOUT);
@@ -465,13 +523,8 @@ fn drive(
     loop {
         flush(sock, m, &mut hooks.trace)?;
         // The ACK is out; now the disk, while the server sends the next
-        // block. Mid-window, blocks keep coming and the last must be
-        // answered at once: the disk waits for the ACK that opens the
-        // next window (and the server's turnaround).
-        let open = m.window_left();
-        if open == 0 || open >= u64::from(m.negotiated().windowsize) {
-            m.idle()?;
-        }
+        // block (or in a window we nap through, the next window).
+        m.idle(windows.lull(m.window_left(), m.negotiated().windowsize))?;
         let phase = m.phase();
         if matches!(phase, Phase::Dallying | Phase::Done) && completed.is_none() {
             completed = Some(start.elapsed());
@@ -490,27 +543,15 @@ fn drive(
         let left = m.window_left();
         let neg = m.negotiated();
         let waiting = Instant::now();
-        let mut got = batch.pop().map(Ok);
-        if got.is_none() && nap.on() && left > 0 && neg.windowsize >= WindowNap::MIN_WINDOW {
-            if let Some(began) = window_began {
-                got = window_wait(
-                    sock,
-                    &mut nap,
-                    &mut batch,
-                    neg,
-                    began,
-                    deadline,
-                    left,
-                    busy.budget(),
-                );
-            }
-        }
+        let got = windows.next(sock, left, neg.windowsize, deadline, busy.budget());
         let got = match got {
             Some(got) => got,
             None => {
                 let polled = if answer_due && !busy.budget().is_zero() {
                     let left = deadline.saturating_duration_since(waiting);
-                    poll_for(sock, &mut buf, busy.budget().min(left))
+                    poll(busy.budget().min(left), || {
+                        crate::sys::recv_from_now(sock.as_fd(), &mut buf)
+                    })
                 } else {
                     None
                 };
@@ -540,7 +581,7 @@ fn drive(
             Ok((at, from)) => {
                 let bytes = match at {
                     Got::Buf(n) => &buf[..n],
-                    Got::Batch(i, n) => batch.bytes(i, n),
+                    Got::Batch(i, n) => windows.batch.bytes(i, n),
                 };
                 if let Some(t) = hooks.trace.as_mut() {
                     t(format!("<- {from}  {}", describe(bytes)));
@@ -548,12 +589,7 @@ fn drive(
                 let r = m.datagram(from, bytes);
                 // The ACK goes out first; the bookkeeping can wait for it.
                 flush(sock, m, &mut hooks.trace)?;
-                if m.window_left() > left {
-                    // That ACK opened a window; the one it closed tells
-                    // when a window's last block comes.
-                    nap.window(window_began.map(|b| received - b));
-                    window_began = Some(Instant::now());
-                }
+                windows.handled(at, received, left, m.window_left());
                 r?;
                 let now = Instant::now();
                 let now_progress = (m.stats().blocks, m.phase());
@@ -594,10 +630,7 @@ fn drive(
                 flush(sock, m, &mut hooks.trace)?;
                 return Err(e);
             }
-            // Whatever it sent again opens a new window; the old one,
-            // cut short, teaches nothing.
-            nap.window(None);
-            window_began = (m.window_left() > 0).then(Instant::now);
+            windows.timed_out(m.window_left());
             deadline = Instant::now() + m.wait();
         }
     }
@@ -606,6 +639,48 @@ fn drive(
         negotiated: m.negotiated(),
         elapsed: completed.unwrap_or_else(|| start.elapsed()),
         waits: busy,
-        naps: nap,
+        naps: windows.nap,
     })
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::{Batch, Got};
+    use std::net::UdpSocket;
+
+    #[test]
+    fn a_batch_hands_out_each_datagram_whole_with_its_sender() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = rx.local_addr().unwrap();
+        let sent: [(&UdpSocket, Vec<u8>); 5] = [
+            (&a, vec![1; 516]),
+            (&b, vec![2; 3000]),
+            (&a, vec![]),
+            (&a, vec![3; 65000]),
+            (&b, vec![4; 8]),
+        ];
+        for (from, bytes) in &sent {
+            from.send_to(bytes, to).unwrap();
+        }
+        // On loopback a datagram is queued by the time send_to returns.
+        let mut batch = Batch::new();
+        assert_eq!(batch.fill(&rx, 4).unwrap(), 4, "a window of 4 at most");
+        for (from, bytes) in &sent[..4] {
+            let (Got::Batch(i, n), addr) = batch.pop().unwrap() else {
+                panic!("not from the batch")
+            };
+            assert_eq!(addr, from.local_addr().unwrap());
+            assert_eq!(batch.bytes(i, n), &bytes[..], "whole and unchanged");
+        }
+        assert!(batch.pop().is_none());
+        assert_eq!(batch.fill(&rx, 16).unwrap(), 1, "the rest stayed queued");
+        let (Got::Batch(i, n), _) = batch.pop().unwrap() else {
+            panic!("not from the batch")
+        };
+        assert_eq!(batch.bytes(i, n), &[4; 8]);
+        assert_eq!(batch.fill(&rx, 16).unwrap(), 0, "nothing queued");
+        assert!(batch.pop().is_none());
+    }
 }

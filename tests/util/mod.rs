@@ -687,3 +687,15 @@ pub fn read_all(mut r: impl Read) -> String {
     r.read_to_string(&mut s).expect("read child output");
     s
 }
+
+/// CPUs online (nettool neither polls nor naps with one).
+pub fn online_cpus() -> u32 {
+    let out = Command::new("getconf")
+        .arg("_NPROCESSORS_ONLN")
+        .output()
+        .expect("getconf");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a CPU count")
+}
