@@ -100,6 +100,12 @@ trait Machine {
     fn stats(&self) -> Stats;
     fn outbox(&mut self) -> &mut super::session::Outbox;
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TftpError>;
+    /// The answer to `bytes` (the datagram just handled, passed again) is
+    /// out: finish delivering it.
+    fn acked(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let _ = bytes;
+        Ok(())
+    }
     fn timeout(&mut self) -> Result<(), TftpError>;
     fn complete(&mut self) -> io::Result<()>;
     /// After the outbox went out: deferred disk writes. `lull`: a longer
@@ -122,6 +128,36 @@ trait Machine {
 struct Get<'a> {
     m: Download,
     sink: &'a mut dyn Sink,
+    /// The part of the last datagram the session delivered, not yet
+    /// handed to the sink (see [`Held`]).
+    held: Option<std::ops::Range<usize>>,
+}
+
+/// The sink the session delivers to: data that is a piece of the datagram
+/// itself (octet mode) is only noted, and copied into the real sink once
+/// the ACK is out (`Machine::acked`), so that the copy (a whole block,
+/// up to 64 KiB) overlaps the server's turnaround instead of delaying the
+/// ACK. Anything else, such as netascii's translation, goes through at
+/// once, after whatever is held, so the order never changes.
+struct Held<'s, 'b> {
+    sink: &'s mut dyn Sink,
+    datagram: &'b [u8],
+    held: Option<std::ops::Range<usize>>,
+}
+
+impl Sink for Held<'_, '_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        let at = (data.as_ptr() as usize).wrapping_sub(self.datagram.as_ptr() as usize);
+        let inside = at <= self.datagram.len() && data.len() <= self.datagram.len() - at;
+        if inside && self.held.is_none() {
+            self.held = Some(at..at + data.len());
+            return Ok(());
+        }
+        if let Some(r) = self.held.take() {
+            self.sink.write(&self.datagram[r])?;
+        }
+        self.sink.write(data)
+    }
 }
 
 impl Machine for Get<'_> {
@@ -138,12 +174,26 @@ impl Machine for Get<'_> {
         self.m.outbox()
     }
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TftpError> {
-        self.m.on_datagram(from, bytes, self.sink)
+        let mut sink = Held {
+            sink: &mut *self.sink,
+            datagram: bytes,
+            held: None,
+        };
+        let r = self.m.on_datagram(from, bytes, &mut sink);
+        self.held = sink.held;
+        r
+    }
+    fn acked(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.held.take() {
+            Some(r) => self.sink.write(&bytes[r]),
+            None => Ok(()),
+        }
     }
     fn timeout(&mut self) -> Result<(), TftpError> {
         self.m.on_timeout()
     }
     fn complete(&mut self) -> io::Result<()> {
+        debug_assert!(self.held.is_none(), "data held back at the end");
         self.sink.complete()
     }
     fn idle(&mut self, lull: bool) -> io::Result<()> {
@@ -230,7 +280,12 @@ pub fn download(
     m.start();
     let busy = busy(busy_poll);
     let nap = WindowNap::new(!busy.max().is_zero());
-    drive(sock, &mut Get { m, sink }, busy, nap, hooks)
+    let mut get = Get {
+        m,
+        sink,
+        held: None,
+    };
+    drive(sock, &mut get, busy, nap, hooks)
 }
 
 pub fn upload(
@@ -587,8 +642,12 @@ fn drive(
                     t(format!("<- {from}  {}", describe(bytes)));
                 }
                 let r = m.datagram(from, bytes);
-                // The ACK goes out first; the bookkeeping can wait for it.
+                // The ACK goes out first; the copy and the bookkeeping can
+                // wait for it.
                 flush(sock, m, &mut hooks.trace)?;
+                if r.is_ok() {
+                    m.acked(bytes)?;
+                }
                 windows.handled(at, received, left, m.window_left());
                 r?;
                 let now = Instant::now();
@@ -682,5 +741,32 @@ mod batch_tests {
         assert_eq!(batch.bytes(i, n), &[4; 8]);
         assert_eq!(batch.fill(&rx, 16).unwrap(), 0, "nothing queued");
         assert!(batch.pop().is_none());
+    }
+}
+
+#[cfg(test)]
+mod held_tests {
+    use super::Held;
+    use crate::tftp::session::Sink;
+
+    #[test]
+    fn a_piece_of_the_datagram_waits_and_the_order_is_kept() {
+        let datagram = b"\x00\x03\x00\x01hello".to_vec();
+        let elsewhere = b"hello".to_vec();
+        let mut out: Vec<u8> = Vec::new();
+        let mut h = Held {
+            sink: &mut out,
+            datagram: &datagram,
+            held: None,
+        };
+        // Equal bytes elsewhere in memory are not a piece of it.
+        h.write(&elsewhere).unwrap();
+        assert_eq!(h.held, None, "written at once");
+        h.write(&datagram[4..]).unwrap();
+        assert_eq!(h.held, Some(4..9), "noted, not copied");
+        // Anything else goes through, after what is held.
+        h.write(b", world").unwrap();
+        assert_eq!(h.held, None);
+        assert_eq!(out, b"hellohello, world");
     }
 }
