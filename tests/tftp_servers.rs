@@ -248,7 +248,7 @@ fn atftpd_tsize() {
 }
 
 /// Lock-step waits are busy-polled by default (see `BusyPoll` in
-/// src/tftp/transport.rs); every wait for a block is counted as polled or
+/// src/tftp/pace.rs); every wait for a block is counted as polled or
 /// slept, and `--busy-poll 0` never polls.
 #[test]
 fn hpa_busy_poll_accounts_for_every_lockstep_wait_and_zero_turns_it_off() {
