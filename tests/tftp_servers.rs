@@ -261,16 +261,7 @@ fn hpa_busy_poll_accounts_for_every_lockstep_wait_and_zero_turns_it_off() {
     srv.add_file("poll.bin", &data);
     for (flags, polls) in [(&[][..], true), (&["--busy-poll", "0"][..], false)] {
         let local = format!("poll-{polls}.bin");
-        let mut a = vec!["tftp", "get", "--json"];
-        a.extend_from_slice(flags);
-        a.extend_from_slice(&[&addr, "poll.bin", &local]);
-        let run = nettool(wd.path(), &a);
-        run.expect_code(0);
-        assert_same_bytes(
-            &local,
-            &std::fs::read(wd.path().join(&local)).unwrap(),
-            &data,
-        );
+        let run = get_json(wd.path(), &addr, "poll.bin", &local, flags, &data);
         let j = run.json();
         let (blocks, polled, slept) = (
             j["blocks"].as_u64().unwrap(),
@@ -291,6 +282,25 @@ fn hpa_busy_poll_accounts_for_every_lockstep_wait_and_zero_turns_it_off() {
             assert_eq!(polled, 0, "--busy-poll 0 polled{run:?}");
         }
     }
+}
+
+/// `tftp get --json FLAGS ADDR REMOTE LOCAL` in `wd`: exit 0, and LOCAL
+/// holds exactly `want`.
+fn get_json(
+    wd: &std::path::Path,
+    addr: &str,
+    remote: &str,
+    local: &str,
+    flags: &[&str],
+    want: &[u8],
+) -> tftpd::Run {
+    let mut a = vec!["tftp", "get", "--json"];
+    a.extend_from_slice(flags);
+    a.extend_from_slice(&[addr, remote, local]);
+    let run = nettool(wd, &a);
+    run.expect_code(0);
+    assert_same_bytes(local, &std::fs::read(wd.join(local)).unwrap(), want);
+    run
 }
 
 /// Waits beyond one per expected block: timeouts, duplicates, strangers.
@@ -321,16 +331,8 @@ fn atftpd_windowed_get_naps_through_windows_and_counts_at_most_one_wait_each() {
     ];
     for (i, (flags, naps)) in cases.into_iter().enumerate() {
         let local = format!("wnap-{i}.bin");
-        let mut a = vec!["tftp", "get", "--json", "--blksize", "1024"];
-        a.extend_from_slice(flags);
-        a.extend_from_slice(&[&addr, "wnap.bin", &local]);
-        let run = nettool(wd.path(), &a);
-        run.expect_code(0);
-        assert_same_bytes(
-            &local,
-            &std::fs::read(wd.path().join(&local)).unwrap(),
-            &data,
-        );
+        let all = [&["--blksize", "1024"][..], flags].concat();
+        let run = get_json(wd.path(), &addr, "wnap.bin", &local, &all, &data);
         let j = run.json();
         let window = negotiated(&run)["windowsize"].as_u64().unwrap();
         assert_eq!(window, flags[1].parse::<u64>().unwrap(), "{run:?}");

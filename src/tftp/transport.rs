@@ -465,7 +465,7 @@ impl Windows {
         }
         self.after_nap = false;
         let began = self.began?;
-        if !self.nap.on() || left == 0 || windowsize < WindowNap::MIN_WINDOW {
+        if left == 0 || !self.naps_in(windowsize) {
             return None;
         }
         let now = Instant::now();
@@ -531,10 +531,12 @@ impl Windows {
     /// through, or at its start. Mid-window the blocks keep coming and
     /// the last must be answered at once.
     fn lull(&self, left: u64, windowsize: u16) -> bool {
-        !self.nap.on()
-            || windowsize < WindowNap::MIN_WINDOW
-            || left == 0
-            || left >= u64::from(windowsize)
+        !self.naps_in(windowsize) || left == 0 || left >= u64::from(windowsize)
+    }
+
+    /// Windows of `windowsize` are napped through.
+    fn naps_in(&self, windowsize: u16) -> bool {
+        self.nap.on() && windowsize >= WindowNap::MIN_WINDOW
     }
 }
 
