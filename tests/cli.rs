@@ -44,6 +44,21 @@ fn completions_and_man_pages_are_fresh() {
     assert!(expected.contains("completions/_nettool"));
 }
 
+/// `nettool-tftp.1` can only list `get` and `put`: their options are on
+/// pages of their own.
+#[test]
+fn nested_subcommands_have_man_pages_with_their_options() {
+    let man = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let get = std::fs::read_to_string(man.join("nettool-tftp-get.1")).unwrap();
+    for option in ["blksize", "windowsize", "keep\\-partial", "max\\-size"] {
+        assert!(get.contains(option), "nettool-tftp-get.1 lacks --{option}");
+    }
+    assert!(get.contains("nettool tftp get"), "the page names its command");
+    let put = std::fs::read_to_string(man.join("nettool-tftp-put.1")).unwrap();
+    assert!(put.contains("blksize"), "nettool-tftp-put.1 lacks --blksize");
+    assert!(!put.contains("keep\\-partial"), "put has no --keep-partial");
+}
+
 #[test]
 fn man_page_has_description_and_examples() {
     let page = std::fs::read_to_string(

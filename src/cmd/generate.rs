@@ -1,6 +1,7 @@
 //! `nettool generate`: completions for bash, zsh, fish, elvish and
 //! powershell into `completions/`, and man pages into `man/` (`nettool.1`
-//! plus `nettool-<sub>.1` for every visible subcommand).
+//! plus `nettool-<sub>.1` for every visible subcommand, and
+//! `nettool-<sub>-<subsub>.1` for theirs, such as `nettool-tftp-get.1`).
 
 use std::fs;
 use std::path::Path;
@@ -38,17 +39,24 @@ pub fn files() -> Result<Vec<(String, Vec<u8>)>> {
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
     out.push(("man/nettool.1".to_string(), buf));
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let name = format!("nettool-{}", sub.get_name());
-        let page = sub
-            .clone()
-            .name(name.clone())
-            .bin_name(format!("nettool {}", sub.get_name()));
+    pages(&cmd, "nettool", &mut out)?;
+    Ok(out)
+}
+
+/// One man page per visible subcommand of `parent` (whose command line
+/// starts `bin`), and recursively for theirs: a page lists only its own
+/// command's options, so `tftp get` needs a page of its own.
+fn pages(parent: &clap::Command, bin: &str, out: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+    for sub in parent.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let bin = format!("{bin} {}", sub.get_name());
+        let name = bin.replace(' ', "-");
+        let page = sub.clone().name(name.clone()).bin_name(bin.clone());
         let mut buf = Vec::new();
         clap_mangen::Man::new(page).render(&mut buf)?;
         out.push((format!("man/{name}.1"), buf));
+        pages(sub, &bin, out)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 pub fn run(dir: &Path) -> Result<Status> {
