@@ -165,9 +165,9 @@ impl<W: Write> Deferred<W> {
     /// past this: each write then fits inside the server's turnaround.
     /// A longer write holds the next ACK back until the server has gone
     /// to sleep, and waking it costs more than the write: with 64 KiB
-    /// blocks, writing two at a time made transfers about 1.3x slower and
-    /// used about 1.35x the CPU per MiB of writing each one
-    /// (benches/RESULTS.md); a 1 MiB write was about 12% slower at blksize 8192.
+    /// blocks, writing two at a time made transfers 1.26x slower, with
+    /// 1.3x the CPU per MiB of writing each one (benches/RESULTS.md); a
+    /// 1 MiB write was about 12% slower at blksize 8192.
     const FLUSH_AT: usize = 64 << 10;
     /// Mid-window (no lull), write only once this much is waiting, so
     /// that a big window's blocks never wait on a write inside `write`.
