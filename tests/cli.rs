@@ -53,9 +53,15 @@ fn nested_subcommands_have_man_pages_with_their_options() {
     for option in ["blksize", "windowsize", "keep\\-partial", "max\\-size"] {
         assert!(get.contains(option), "nettool-tftp-get.1 lacks --{option}");
     }
-    assert!(get.contains("nettool tftp get"), "the page names its command");
+    assert!(
+        get.contains("nettool tftp get"),
+        "the page names its command"
+    );
     let put = std::fs::read_to_string(man.join("nettool-tftp-put.1")).unwrap();
-    assert!(put.contains("blksize"), "nettool-tftp-put.1 lacks --blksize");
+    assert!(
+        put.contains("blksize"),
+        "nettool-tftp-put.1 lacks --blksize"
+    );
     assert!(!put.contains("keep\\-partial"), "put has no --keep-partial");
 }
 

@@ -695,7 +695,11 @@ mod tests {
             d.write(&block).unwrap();
             d.idle(false).unwrap();
         }
-        assert!(d.inner.0.is_empty(), "a window's blocks wait: {:?}", d.inner.0);
+        assert!(
+            d.inner.0.is_empty(),
+            "a window's blocks wait: {:?}",
+            d.inner.0
+        );
         d.idle(true).unwrap();
         assert_eq!(d.inner.0, [64 * 1468]);
     }
