@@ -163,6 +163,8 @@ struct Deferred<W: Write> {
 impl<W: Write> Deferred<W> {
     /// At a lull, write out once the next block would take the buffer
     /// past this: each write then fits inside the server's turnaround.
+    /// (Napped windows have one lull each, at their start, so there a
+    /// write holds the whole window before it, up to `BACKLOG`.)
     /// A longer write holds the next ACK back until the server has gone
     /// to sleep, and waking it costs more than the write: with 64 KiB
     /// blocks, writing two at a time made transfers 1.26x slower, with
