@@ -252,6 +252,7 @@ pub struct ArpArgs {
 
 #[derive(Debug, Args)]
 #[command(
+    disable_help_subcommand = true,
     about = "TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)",
     long_about = "A TFTP client written from the RFCs: 1350, 1123 section 4.2.3, 2347 \
         (options), 2348 (blksize), 2349 (timeout, tsize) and 7440 (windowsize).\n\n\
@@ -389,6 +390,7 @@ pub enum TftpMode {
 
 #[derive(Debug, Args)]
 #[command(
+    disable_help_subcommand = true,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     about = "Probe how a peer answers TCP: open, RST, ICMP, silence; keepalive, half and abortive close",

@@ -44,6 +44,37 @@ fn completions_and_man_pages_are_fresh() {
     assert!(expected.contains("completions/_nettool"));
 }
 
+/// Every `nettool-...(1)` a man page points to is a page we ship, and
+/// every page carries the version.
+#[test]
+fn man_pages_point_only_to_pages_that_exist() {
+    let man = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let version = env!("CARGO_PKG_VERSION");
+    for entry in std::fs::read_dir(&man).unwrap() {
+        let path = entry.unwrap().path();
+        let page = std::fs::read_to_string(&path).unwrap();
+        let th = page.lines().find(|l| l.starts_with(".TH")).unwrap_or("");
+        assert!(
+            th.contains(version),
+            "{}: no version in {th:?}",
+            path.display()
+        );
+        for (at, _) in page.match_indices("(1)") {
+            let start = page[..at]
+                .rfind(|c: char| c.is_whitespace() || c == ',')
+                .map_or(0, |i| i + 1);
+            let name = page[start..at].replace("\\-", "-");
+            if name.starts_with("nettool") {
+                assert!(
+                    man.join(format!("{name}.1")).exists(),
+                    "{} points to {name}(1), which is not in man/",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
 /// `nettool-tftp.1` can only list `get` and `put`: their options are on
 /// pages of their own.
 #[test]

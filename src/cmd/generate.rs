@@ -39,22 +39,33 @@ pub fn files() -> Result<Vec<(String, Vec<u8>)>> {
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
     out.push(("man/nettool.1".to_string(), buf));
-    pages(&cmd, "nettool", &mut out)?;
+    let version = cmd.get_version().map(str::to_string);
+    pages(&cmd, "nettool", version.as_deref(), &mut out)?;
     Ok(out)
 }
 
 /// One man page per visible subcommand of `parent` (whose command line
 /// starts `bin`), and recursively for theirs: a page lists only its own
 /// command's options, so `tftp get` needs a page of its own.
-fn pages(parent: &clap::Command, bin: &str, out: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+/// Each page carries the program's `version` (`propagate_version` reaches
+/// only a built command, not these clones).
+fn pages(
+    parent: &clap::Command,
+    bin: &str,
+    version: Option<&str>,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> Result<()> {
     for sub in parent.get_subcommands().filter(|s| !s.is_hide_set()) {
         let bin = format!("{bin} {}", sub.get_name());
         let name = bin.replace(' ', "-");
-        let page = sub.clone().name(name.clone()).bin_name(bin.clone());
+        let mut page = sub.clone().name(name.clone()).bin_name(bin.clone());
+        if let Some(version) = version {
+            page = page.version(version.to_string());
+        }
         let mut buf = Vec::new();
         clap_mangen::Man::new(page).render(&mut buf)?;
         out.push((format!("man/{name}.1"), buf));
-        pages(sub, &bin, out)?;
+        pages(sub, &bin, version, out)?;
     }
     Ok(())
 }
