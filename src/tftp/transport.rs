@@ -579,9 +579,11 @@ fn drive(
     let mut last_reported = 0u64;
     loop {
         flush(sock, m, &mut hooks.trace)?;
+        let left = m.window_left();
+        let windowsize = m.negotiated().windowsize;
         // The ACK is out; now the disk, while the server sends the next
         // block (or in a window we nap through, the next window).
-        m.idle(windows.lull(m.window_left(), m.negotiated().windowsize))?;
+        m.idle(windows.lull(left, windowsize))?;
         let phase = m.phase();
         if matches!(phase, Phase::Dallying | Phase::Done) && completed.is_none() {
             completed = Some(start.elapsed());
@@ -597,10 +599,8 @@ fn drive(
         }
         // A packet we answer at once comes soon: poll before sleeping.
         let answer_due = m.answer_due();
-        let left = m.window_left();
-        let neg = m.negotiated();
         let waiting = Instant::now();
-        let got = windows.next(sock, left, neg.windowsize, deadline, busy.budget());
+        let got = windows.next(sock, left, windowsize, deadline, busy.budget());
         let got = match got {
             Some(got) => got,
             None => {
