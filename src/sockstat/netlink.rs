@@ -392,6 +392,22 @@ fn unix_name(raw: &[u8]) -> UnixName {
     }
 }
 
+/// Everything a dump does with one reply datagram, minus the socket: frame
+/// the messages, read each one's meaning, and parse every socket message
+/// as each table would (TCP over IPv4 and IPv6, UNIX). For the fuzz
+/// targets; a dump itself knows which table it asked.
+#[doc(hidden)]
+pub fn parse_datagram(datagram: &[u8], out: &mut Vec<Socket>) -> Result<(), io::Error> {
+    for msg in Messages::new(datagram) {
+        if let Reply::Socket(payload) = msg?.reply() {
+            out.extend(parse_inet_msg(payload, Proto::Tcp, false));
+            out.extend(parse_inet_msg(payload, Proto::Tcp, true));
+            out.extend(parse_unix_msg(payload));
+        }
+    }
+    Ok(())
+}
+
 fn align4(len: usize) -> usize {
     len.saturating_add(3) & !3
 }

@@ -1,0 +1,182 @@
+//! The download state machine fed any sequence of datagrams from the
+//! server and from strangers, and timeouts. It never panics, never hands
+//! the sink more than the negotiated size or --max-size allows, only ever
+//! sends well-formed packets, and only to the server or (ERROR 5) to a
+//! stranger that wrote to it. `Blocks` steps let the fuzzer run long
+//! in-order transfers, so block-number wrapping (to 0 or to 1) is reached.
+#![no_main]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use libfuzzer_sys::fuzz_target;
+use nettool::tftp::session::{Config, Download, Mode, Phase, Requested, Sink};
+use nettool::wire::tftp::{self, ErrorCode, MAX_PACKET, Packet};
+use nettool_fuzz::Bytes;
+
+// Input: a flags byte (1 ask tsize, 2 netascii, 4 dally, 8 blksize u16
+// follows, 16 windowsize u16 follows, 32 --max-size u32 follows), then
+// steps, each a tag byte (mod 6) and its fields:
+//   0 Raw: u16 length + bytes from the server's transfer ID
+//   1 Stranger: the same from another port of the server's host
+//   2 Timeout
+//   3 OACK: blksize u16, windowsize u16, has-tsize u8, tsize u32
+//   4 ERROR: code u16
+//   5 Blocks: count u16, length u16, skew i8, wrap-to-one u8: `count`
+//     DATA blocks in order from the harness's counter (shifted by skew),
+//     each `length` bytes capped at the blksize.
+/// Counts what it is given; keeps nothing.
+#[derive(Default)]
+struct Counter {
+    bytes: u64,
+}
+
+impl Sink for Counter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.bytes += data.len() as u64;
+        Ok(())
+    }
+}
+
+/// Enough blocks to pass 65535 twice, few enough to stay quick.
+const MAX_BLOCKS: u64 = 140_000;
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Bytes(data);
+    let flags = input.u8().unwrap_or(0);
+    let blksize = if flags & 8 != 0 { input.u16() } else { None };
+    let windowsize = if flags & 16 != 0 { input.u16() } else { None };
+    let max_size = if flags & 32 != 0 {
+        input.u32().map(u64::from)
+    } else {
+        None
+    };
+    let server: SocketAddr = "127.0.0.1:69".parse().unwrap();
+    let tid: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let stranger: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+    let cfg = Config {
+        filename: "f".into(),
+        mode: if flags & 2 != 0 {
+            Mode::Netascii
+        } else {
+            Mode::Octet
+        },
+        options: Requested {
+            blksize,
+            windowsize,
+            timeout: None,
+            tsize: (flags & 1 != 0).then_some(0),
+        },
+        retries: 3,
+        timeout: Duration::from_millis(10),
+        max_size,
+        dally: if flags & 4 != 0 {
+            Duration::from_millis(10)
+        } else {
+            Duration::ZERO
+        },
+        fallback: true,
+    };
+    let mut dl = Download::new(cfg, server);
+    let mut sink = Counter::default();
+    dl.start();
+    let mut next: u64 = 1;
+    let mut blocks_sent: u64 = 0;
+    let payload = vec![b'x'; 65464];
+    let mut buf = Vec::with_capacity(MAX_PACKET);
+
+    while let Some(tag) = input.u8() {
+        let result = match tag % 6 {
+            0 => dl.on_datagram(tid, input.chunk().unwrap_or_default(), &mut sink),
+            1 => dl.on_datagram(stranger, input.chunk().unwrap_or_default(), &mut sink),
+            2 => dl.on_timeout(),
+            3 => {
+                let (b, w) = (input.u16().unwrap_or(0), input.u16().unwrap_or(0));
+                let has_tsize = input.u8().unwrap_or(0) & 1 != 0;
+                let t = input.u32().unwrap_or(0);
+                let (b, w, t) = (b.to_string(), w.to_string(), t.to_string());
+                let mut options = vec![("blksize", b.as_str()), ("windowsize", w.as_str())];
+                if has_tsize {
+                    options.push(("tsize", t.as_str()));
+                }
+                dl.on_datagram(tid, &Packet::Oack { options }.to_vec(), &mut sink)
+            }
+            4 => {
+                let p = Packet::Error {
+                    code: ErrorCode::from_u16(input.u16().unwrap_or(0)),
+                    message: "no",
+                };
+                dl.on_datagram(tid, &p.to_vec(), &mut sink)
+            }
+            _ => {
+                let count = input.u16().unwrap_or(0);
+                let len = input.u16().unwrap_or(0);
+                let skew = input.u8().unwrap_or(0) as i8;
+                let wrap_to_one = input.u8().unwrap_or(0) & 1 != 0;
+                let mut r = Ok(());
+                for _ in 0..count {
+                    if blocks_sent >= MAX_BLOCKS || r.is_err() || dl.phase() == Phase::Done {
+                        break;
+                    }
+                    blocks_sent += 1;
+                    let b = next.saturating_add_signed(i64::from(skew)).max(1);
+                    let wire = if wrap_to_one && b > 65535 {
+                        ((b - 1) % 65535 + 1) as u16
+                    } else {
+                        (b & 0xffff) as u16
+                    };
+                    let n = usize::from(len).min(usize::from(dl.negotiated().blksize));
+                    buf.clear();
+                    tftp::data_into(&mut buf, wire, &payload[..n]);
+                    r = dl.on_datagram(tid, &buf, &mut sink);
+                    next += 1;
+                }
+                r
+            }
+        };
+        check(&mut dl, &sink, max_size, [server, tid, stranger]);
+        if result.is_err() || dl.phase() == Phase::Done {
+            break;
+        }
+    }
+});
+
+fn check(
+    dl: &mut Download,
+    sink: &Counter,
+    max_size: Option<u64>,
+    [server, tid, stranger]: [SocketAddr; 3],
+) {
+    let stats = dl.stats();
+    let neg = dl.negotiated();
+    // netascii only ever shrinks what came in.
+    assert!(
+        sink.bytes <= stats.wire_bytes,
+        "{} > {}",
+        sink.bytes,
+        stats.wire_bytes
+    );
+    assert_eq!(sink.bytes, stats.bytes);
+    if let Some(m) = max_size {
+        assert!(
+            stats.wire_bytes <= m,
+            "wire {} past --max-size {m}",
+            stats.wire_bytes
+        );
+    }
+    if let Some(t) = neg.tsize {
+        assert!(
+            stats.wire_bytes <= t,
+            "wire {} past tsize {t}",
+            stats.wire_bytes
+        );
+    }
+    for (to, bytes) in dl.outbox().drain(..) {
+        assert!(bytes.len() <= MAX_PACKET);
+        let p = Packet::parse(&bytes).expect("we send well-formed packets");
+        assert!(to == server || to == tid || to == stranger, "sent to {to}");
+        if to == stranger {
+            assert!(matches!(p, Packet::Error { .. }), "{p:?} to a stranger");
+        }
+    }
+}
