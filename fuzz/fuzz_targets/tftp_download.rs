@@ -40,6 +40,8 @@ impl Sink for Counter {
 
 /// Enough blocks to pass 65535 twice, few enough to stay quick.
 const MAX_BLOCKS: u64 = 140_000;
+/// And enough bytes for that at the default 512-byte blocks.
+const MAX_BYTES: u64 = 80 << 20;
 
 fuzz_target!(|data: &[u8]| {
     let mut input = Bytes(data);
@@ -82,6 +84,7 @@ fuzz_target!(|data: &[u8]| {
     dl.start();
     let mut next: u64 = 1;
     let mut blocks_sent: u64 = 0;
+    let mut bytes_sent: u64 = 0;
     let payload = vec![b'x'; 65464];
     let mut buf = Vec::with_capacity(MAX_PACKET);
 
@@ -115,7 +118,11 @@ fuzz_target!(|data: &[u8]| {
                 let wrap_to_one = input.u8().unwrap_or(0) & 1 != 0;
                 let mut r = Ok(());
                 for _ in 0..count {
-                    if blocks_sent >= MAX_BLOCKS || r.is_err() || dl.phase() == Phase::Done {
+                    if blocks_sent >= MAX_BLOCKS
+                        || bytes_sent >= MAX_BYTES
+                        || r.is_err()
+                        || dl.phase() == Phase::Done
+                    {
                         break;
                     }
                     blocks_sent += 1;
@@ -127,6 +134,7 @@ fuzz_target!(|data: &[u8]| {
                     };
                     let n = usize::from(len).min(usize::from(dl.negotiated().blksize));
                     buf.clear();
+                    bytes_sent += n as u64;
                     tftp::data_into(&mut buf, wire, &payload[..n]);
                     r = dl.on_datagram(tid, &buf, &mut sink);
                     next += 1;
