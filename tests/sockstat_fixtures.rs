@@ -585,6 +585,32 @@ fn filters_select_exactly_the_expected_rows() {
             &["--state", "listen", "--src", "127.0.0.1:631"],
             &["127.0.0.1:631"],
         ),
+        // IPv4-mapped filters: the mapped range is every IPv4 row, from tcp
+        // or from tcp6; a mapped address is that IPv4 address.
+        (
+            &["--src", "[::ffff:0.0.0.0/96]"],
+            &[
+                "127.0.0.1:631",
+                "127.0.0.1:22",
+                "127.0.0.1:8080",
+                "198.51.100.5:50000",
+                "198.51.100.5:22",
+                "127.0.0.1:9000",
+            ],
+        ),
+        (
+            &["--src", "[::ffff:127.0.0.1]"],
+            &[
+                "127.0.0.1:631",
+                "127.0.0.1:22",
+                "127.0.0.1:8080",
+                "127.0.0.1:9000",
+            ],
+        ),
+        (
+            &["--dst", "[::ffff:203.0.113.0/120]:443"],
+            &["198.51.100.5:50000"],
+        ),
     ] {
         let mut all = vec!["-tan", "--json"];
         all.extend_from_slice(args);
