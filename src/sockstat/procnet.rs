@@ -82,12 +82,12 @@ pub fn read_unix_from<R: BufRead>(
     out: &mut Vec<Socket>,
     warn: &mut dyn FnMut(String),
 ) -> Result<(), Error> {
-    for_each_line(r, path, warn, |line| match parse_unix_line(line)? {
-        Some(s) if states.contains(s.state) => {
+    for_each_line(r, path, warn, |line| {
+        let s = parse_unix_line(line)?;
+        if states.contains(s.state) {
             out.push(s);
-            Ok(())
         }
-        _ => Ok(()),
+        Ok(())
     })
 }
 
@@ -238,7 +238,7 @@ const UNIX_FLAG_ACCEPTCON: u32 = 1 << 16;
 /// `Num RefCount Protocol Flags Type St Inode [Path]`. The path is the rest
 /// of the line after the inode and one space, kept intact (spaces
 /// included); abstract names are printed by the kernel with a leading `@`.
-pub fn parse_unix_line(line: &str) -> Result<Option<Socket>, &'static str> {
+pub fn parse_unix_line(line: &str) -> Result<Socket, &'static str> {
     let mut rest = line.trim_start();
     let mut field = || -> Option<&str> {
         let s = rest.trim_start_matches(' ');
@@ -279,7 +279,7 @@ pub fn parse_unix_line(line: &str) -> Result<Option<Socket>, &'static str> {
             _ => TcpState::Close,
         }
     };
-    Ok(Some(Socket {
+    Ok(Socket {
         proto: Proto::Unix,
         v6: false,
         local: Endpoint::Unix(name),
@@ -292,7 +292,7 @@ pub fn parse_unix_line(line: &str) -> Result<Option<Socket>, &'static str> {
         timer: None,
         unix_kind: Some(UnixKind::from_kernel(kind)),
         peer_inode: None,
-    }))
+    })
 }
 
 /// Figures from /proc/net/sockstat and sockstat6: `(section, key, value)`
@@ -520,7 +520,6 @@ mod tests {
         let listen = parse_unix_line(
             "0000000000000000: 00000002 00000000 00010000 0001 01 30210 /run/my app/control socket",
         )
-        .unwrap()
         .unwrap();
         assert_eq!(
             listen.local,
@@ -533,7 +532,6 @@ mod tests {
         let abs = parse_unix_line(
             "0000000000000000: 00000002 00000000 00000000 0002 01 123 @/tmp/.X11-unix/X0",
         )
-        .unwrap()
         .unwrap();
         assert_eq!(
             abs.local,
@@ -542,9 +540,8 @@ mod tests {
         assert_eq!(abs.unix_kind, Some(UnixKind::Dgram));
         assert_eq!(abs.state, TcpState::Close);
 
-        let conn = parse_unix_line("0000000000000000: 00000003 00000000 00000000 0001 03 555")
-            .unwrap()
-            .unwrap();
+        let conn =
+            parse_unix_line("0000000000000000: 00000003 00000000 00000000 0001 03 555").unwrap();
         assert_eq!(conn.local, Endpoint::Unix(UnixName::Unnamed));
         assert_eq!(conn.state, TcpState::Established);
     }
