@@ -216,7 +216,8 @@ fn proc_table_bad_line_is_reported_by_file_and_line_and_good_rows_kept() {
         &out,
         &[
             HEADER,
-            &["tcp", "3", "128", "127.0.0.1:631", "0.0.0.0:*", "LISTEN"],
+            // /proc/net/tcp's tx for a listener is not its backlog.
+            &["tcp", "3", "-", "127.0.0.1:631", "0.0.0.0:*", "LISTEN"],
             &[
                 "tcp",
                 "5",
@@ -286,7 +287,7 @@ fn tcp6_ipv4_mapped_row_shows_as_ipv4_with_proto_tcp6() {
                 "127.0.0.1:54321",
                 "ESTABLISHED",
             ],
-            &["tcp6", "0", "0", "[::]:8080", "[::]:*", "LISTEN"],
+            &["tcp6", "0", "-", "[::]:8080", "[::]:*", "LISTEN"],
         ],
     );
     let rows = f.sockstat(&["-tan", "--json"]).rows();
@@ -314,23 +315,24 @@ fn unix_path_with_spaces_and_abstract_name_are_intact_in_table_and_json() {
         &out,
         &[
             HEADER,
+            // /proc/net/unix has no queue columns.
             &[
                 "unix/stream",
-                "0",
-                "0",
+                "-",
+                "-",
                 "/run/my app/control socket",
                 "*",
                 "LISTEN",
             ],
             &[
                 "unix/dgram",
-                "0",
-                "0",
+                "-",
+                "-",
                 "@nettool test/abstract name",
                 "*",
                 "UNCONN",
             ],
-            &["unix/stream", "0", "0", "*", "*", "ESTABLISHED"],
+            &["unix/stream", "-", "-", "*", "*", "ESTABLISHED"],
         ],
     );
     assert!(
@@ -585,6 +587,32 @@ fn filters_select_exactly_the_expected_rows() {
             &["--state", "listen", "--src", "127.0.0.1:631"],
             &["127.0.0.1:631"],
         ),
+        // IPv4-mapped filters: the mapped range is every IPv4 row, from tcp
+        // or from tcp6; a mapped address is that IPv4 address.
+        (
+            &["--src", "[::ffff:0.0.0.0/96]"],
+            &[
+                "127.0.0.1:631",
+                "127.0.0.1:22",
+                "127.0.0.1:8080",
+                "198.51.100.5:50000",
+                "198.51.100.5:22",
+                "127.0.0.1:9000",
+            ],
+        ),
+        (
+            &["--src", "[::ffff:127.0.0.1]"],
+            &[
+                "127.0.0.1:631",
+                "127.0.0.1:22",
+                "127.0.0.1:8080",
+                "127.0.0.1:9000",
+            ],
+        ),
+        (
+            &["--dst", "[::ffff:203.0.113.0/120]:443"],
+            &["198.51.100.5:50000"],
+        ),
     ] {
         let mut all = vec!["-tan", "--json"];
         all.extend_from_slice(args);
@@ -816,7 +844,7 @@ fn extended_columns_show_uid_inode_and_timer() {
             &[
                 "tcp",
                 "0",
-                "0",
+                "-",
                 "0.0.0.0:22",
                 "0.0.0.0:*",
                 "LISTEN",
@@ -879,8 +907,8 @@ fn extended_columns_show_uid_inode_and_timer() {
         ],
         "{out:?}"
     );
-    let uids: Vec<u64> = out.rows().iter().map(|r| r.uid).collect();
-    assert_eq!(uids, [0, 1000, 0, 0]);
+    let uids: Vec<Option<u64>> = out.rows().iter().map(|r| r.uid).collect();
+    assert_eq!(uids, [Some(0), Some(1000), Some(0), Some(0)]);
 }
 
 #[test]
@@ -961,5 +989,191 @@ fn process_name_control_characters_cannot_forge_rows() {
         rows[0].processes.as_ref().unwrap()[0].command,
         "x\ntcp 0 0 0.0.0.0:22 \u{1b}[8m",
         "JSON keeps the name exactly"
+    );
+}
+
+/// Run with a wall-clock bound: a run that hangs is killed and reported.
+fn run_bounded(cmd: util::Nettool, limit: std::time::Duration) -> Output {
+    let describe = cmd.describe();
+    let mut child = cmd
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("`{describe}` still ran after {limit:?}: it hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Output {
+        cmdline: describe,
+        status: out.status,
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+        elapsed: started.elapsed(),
+    }
+}
+
+#[test]
+fn malformed_line_warnings_stop_after_five_with_a_count() {
+    let f = Fixture::new();
+    // 1 MiB of junk lines around one good row.
+    let mut rows = vec![row("127.0.0.1:22", "127.0.0.1:40000", ESTABLISHED, 7).line(0)];
+    let junk = "   9: this is not a socket row at all, only junk";
+    let bad = (1 << 20) / (junk.len() + 1);
+    rows.extend(std::iter::repeat_n(junk.to_string(), bad));
+    f.table("tcp", TCP_HEADER, &rows);
+    let out = f.sockstat(&["-tn"]);
+    out.expect_code(0);
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 6, "five warnings and one count{out:?}");
+    for (i, l) in lines[..5].iter().enumerate() {
+        let place = format!("{} line {}", f.net("tcp"), i + 3);
+        assert!(
+            l.contains(&place),
+            "warning {i} should name {place:?}{out:?}"
+        );
+    }
+    let count = format!("and {} more malformed lines in {}", bad - 5, f.net("tcp"));
+    assert!(lines[5].contains(&count), "want {count:?}{out:?}");
+    assert_eq!(out.table().rows.len(), 1, "{out:?}");
+}
+
+#[test]
+fn summary_skips_a_non_utf8_sockstat_line_with_a_warning() {
+    let f = Fixture::new();
+    f.table(
+        "tcp",
+        TCP_HEADER,
+        &lines(&[row("127.0.0.1:22", "127.0.0.1:40000", ESTABLISHED, 7)]),
+    );
+    std::fs::write(
+        f.root().join("net/sockstat"),
+        b"sockets: used 290\nTCP: inuse 5 orphan 3 tw 2\nUDP\xff: inuse 4 mem 2\nFRAG: inuse 0 memory 0\n",
+    )
+    .unwrap();
+    let out = f.sockstat(&["-s", "--json"]);
+    out.expect_code(0);
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "one warning{out:?}");
+    let place = format!("{} line 3", f.net("sockstat"));
+    assert!(lines[0].contains(&place), "want {place:?}{out:?}");
+    let doc = out.summary_json();
+    assert_eq!(doc["kernel"]["TCP"]["orphan"], 3, "{out:?}");
+    assert_eq!(doc["kernel"]["FRAG"]["inuse"], 0, "{out:?}");
+    assert!(doc["kernel"].get("UDP").is_none(), "{out:?}");
+}
+
+#[test]
+fn missing_proc_root_exits_2_with_one_line() {
+    let f = Fixture::new();
+    let gone = f.root().join("no such dir");
+    for args in [
+        &["sockstat", "-tan"][..],
+        &["sockstat", "-s"],
+        &["sockstat", "-xlp"],
+    ] {
+        let out = nettool(args).proc_root(&gone).run();
+        out.expect_code(2);
+        let lines = out.stderr_lines();
+        assert_eq!(lines.len(), 1, "{out:?}");
+        assert!(
+            lines[0].contains(&gone.display().to_string()) && lines[0].contains("does not exist"),
+            "{out:?}"
+        );
+        assert!(out.stdout.is_empty(), "{out:?}");
+    }
+}
+
+#[test]
+fn a_fifo_table_is_refused_not_waited_on() {
+    let f = Fixture::new();
+    std::fs::create_dir_all(f.root().join("net")).unwrap();
+    let fifo = f.root().join("net/tcp");
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = run_bounded(
+        nettool(&["sockstat", "-tan"]).proc_root(f.root()),
+        std::time::Duration::from_secs(10),
+    );
+    out.expect_code(2);
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    assert!(
+        lines[0].contains(&f.net("tcp")) && lines[0].contains("not a regular file"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_table_linked_to_dev_zero_is_refused() {
+    let f = Fixture::new();
+    std::fs::create_dir_all(f.root().join("net")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", f.root().join("net/tcp")).unwrap();
+    // 1 GiB of address space: a 4 GiB buffer would abort.
+    let out = run_bounded(
+        nettool(&["sockstat", "-tan"])
+            .proc_root(f.root())
+            .wrapped(&["prlimit", "--as=1073741824", "--"]),
+        std::time::Duration::from_secs(20),
+    );
+    out.expect_code(2);
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    assert!(
+        lines[0].contains(&f.net("tcp")) && lines[0].contains("not a regular file"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn an_oversized_table_is_read_up_to_its_cap_in_bounded_memory() {
+    let f = Fixture::new();
+    f.table(
+        "tcp",
+        TCP_HEADER,
+        &lines(&[row("127.0.0.1:22", "127.0.0.1:40000", ESTABLISHED, 7)]),
+    );
+    // Then 300 MiB of NUL bytes and no line feed (sparse: no disk used).
+    let path = f.root().join("net/tcp");
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    file.set_len(file.metadata().unwrap().len() + (300 << 20))
+        .unwrap();
+    drop(file);
+    let out = run_bounded(
+        nettool(&["sockstat", "-tn"]).proc_root(f.root()).wrapped(&[
+            "prlimit",
+            "--as=1073741824",
+            "--",
+        ]),
+        std::time::Duration::from_secs(60),
+    );
+    out.expect_code(0);
+    assert_eq!(out.table().rows.len(), 1, "{out:?}");
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 2, "the long line, then the cap{out:?}");
+    assert!(
+        lines[0].contains(&format!("{} line 3", f.net("tcp"))) && lines[0].contains("longer than"),
+        "{out:?}"
+    );
+    assert!(
+        lines[1].contains(&f.net("tcp")) && lines[1].contains("256 MiB"),
+        "{out:?}"
     );
 }

@@ -209,7 +209,7 @@ fn tcp_listener_shows_accept_queue_and_backlog_and_owner() {
     let last = settle(
         &["-tlnp", "--json", "--sport", &port],
         "accept queue of 1",
-        |r| with_local(r, addr).iter().any(|r| r.recv_q == 1),
+        |r| with_local(r, addr).iter().any(|r| r.recv_q == Some(1)),
     );
     let row = only(with_local(&last, addr), "the listener", &last);
     assert_eq!(
@@ -218,14 +218,14 @@ fn tcp_listener_shows_accept_queue_and_backlog_and_owner() {
     );
     assert_eq!(
         (row.recv_q, row.send_q),
-        (1, 17),
+        (Some(1), Some(17)),
         "Recv-Q = accept queue, Send-Q = backlog: {row}"
     );
     assert_eq!(row.remote, Ep::Inet("0.0.0.0:0".parse().unwrap()));
     assert_eq!(row.inode, inode_of(&l));
     assert_eq!(
         row.uid,
-        u64::from(std::fs::metadata("/proc/self").unwrap().uid())
+        Some(u64::from(std::fs::metadata("/proc/self").unwrap().uid()))
     );
     assert_held_by_us(&row, fd_num(&l));
 
@@ -262,12 +262,12 @@ fn tcp_established_pair_shows_unread_bytes_and_both_owners() {
             &sport,
         ],
         "5 unread bytes",
-        |r| tuple(r, srv, cli).iter().any(|r| r.recv_q == 5),
+        |r| tuple(r, srv, cli).iter().any(|r| r.recv_q == Some(5)),
     );
     let s = only(tuple(&last, srv, cli), "the accepted socket", &last);
     assert_eq!(
         (s.proto.as_str(), s.state.as_str(), s.recv_q),
-        ("tcp", "ESTABLISHED", 5)
+        ("tcp", "ESTABLISHED", Some(5))
     );
     assert_eq!(s.inode, inode_of(&server));
     assert_held_by_us(&s, fd_num(&server));
@@ -281,7 +281,7 @@ fn tcp_established_pair_shows_unread_bytes_and_both_owners() {
         &port_str(srv),
     ]);
     let c = only(tuple(&all, cli, srv), "the client socket", &all);
-    assert_eq!((c.state.as_str(), c.recv_q), ("ESTABLISHED", 0));
+    assert_eq!((c.state.as_str(), c.recv_q), ("ESTABLISHED", Some(0)));
     assert_eq!(c.inode, inode_of(&client));
     assert_held_by_us(&c, fd_num(&client));
 
@@ -369,7 +369,11 @@ fn unix_listener_path_with_space_and_abstract_name_are_intact() {
         ),
         ("unix", "unix", "LISTEN", Some("stream"))
     );
-    assert_eq!(r.recv_q, 1, "one connection waits in the accept queue: {r}");
+    assert_eq!(
+        r.recv_q,
+        Some(1),
+        "one connection waits in the accept queue: {r}"
+    );
     assert_held_by_us(&r, fd_num(&l));
     let a = only(
         by_inode(&all, inode_of(&abs)),
@@ -538,7 +542,11 @@ fn tcp_close_sequence_fin_wait2_close_wait_then_time_wait() {
     assert_eq!(s.owners(), [], "the closed side has no owner: {s}");
     let c = only(tuple(&last, cli, srv), "client side", &last);
     assert_eq!(c.state, "CLOSE_WAIT", "{c}");
-    assert_eq!(c.recv_q, 1, "the FIN counts in Recv-Q until read: {c}");
+    assert_eq!(
+        c.recv_q,
+        Some(1),
+        "the FIN counts in Recv-Q until read: {c}"
+    );
     assert_eq!(c.inode, c_inode);
     assert_held_by_us(&c, c_fd);
 
@@ -606,7 +614,7 @@ fn full_accept_queue_leaves_client_in_syn_sent_and_summary_says_so() {
     let _c2 = TcpStream::connect(srv).unwrap();
     let full = wait_until(TRANSITION, || {
         let r = rows(&["-tln", "--json", "--sport", &port_str(srv)]);
-        with_local(&r, srv).iter().any(|r| r.recv_q == 2)
+        with_local(&r, srv).iter().any(|r| r.recv_q == Some(2))
     });
     assert!(full, "accept queue of {srv} never reached 2");
 
@@ -1169,4 +1177,237 @@ fn closed_stdout_pipe_exits_zero_without_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0), "status {status}, stderr:\n{stderr}");
     assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// What a test needs to run something as nobody (uid 65534): setpriv, and
+/// a nettool binary nobody can reach. `None` (after saying why, or failing
+/// under CI) when this cannot be done here.
+struct AsNobody {
+    setpriv: String,
+    exe: std::path::PathBuf,
+    _copy_dir: Option<tempfile::TempDir>,
+}
+
+impl AsNobody {
+    fn new(test: &str) -> Option<AsNobody> {
+        let Some(setpriv) = which("setpriv") else {
+            skip_or_fail(test, "setpriv (util-linux) is not installed");
+            return None;
+        };
+        if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+            skip_or_fail(test, "needs root to act as uid 65534");
+            return None;
+        }
+        let (exe, copy_dir) = if reachable_by_others(util::bin()) {
+            (util::bin().to_path_buf(), None)
+        } else {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+            let exe = dir.path().join("nettool");
+            std::fs::copy(util::bin(), &exe).unwrap();
+            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+            (exe, Some(dir))
+        };
+        Some(AsNobody {
+            setpriv: setpriv.to_str().unwrap().to_string(),
+            exe,
+            _copy_dir: copy_dir,
+        })
+    }
+
+    /// The setpriv prefix that drops to uid/gid 65534 with no groups.
+    fn prefix(&self) -> [&str; 5] {
+        [
+            &self.setpriv,
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+        ]
+    }
+}
+
+/// A child process, killed and reaped when the test ends, even on panic.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn unix_socket_of_another_user_shows_that_user_or_unknown() {
+    const TEST: &str = "unix_socket_of_another_user_shows_that_user_or_unknown";
+    let Some(nobody) = AsNobody::new(TEST) else {
+        return;
+    };
+    // A python3 that nobody may run (not one under root's home).
+    let python = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("python3"))
+            .find(|p| p.is_file() && reachable_by_others(p))
+    });
+    let Some(python) = python else {
+        return skip_or_fail(TEST, "no python3 that uid 65534 may run");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let path = dir.path().join("nobody.sock");
+    let path_s = path.to_str().unwrap().to_string();
+    // A listener bound by uid 65534, held until we kill the child.
+    let script = "import socket,sys\n\
+        s = socket.socket(socket.AF_UNIX)\n\
+        s.bind(sys.argv[1])\n\
+        s.listen(4)\n\
+        print('ready', flush=True)\n\
+        sys.stdin.read()\n";
+    let mut cmd = std::process::Command::new(&nobody.setpriv);
+    cmd.args(&nobody.prefix()[1..])
+        .arg(python)
+        .args(["-c", script, &path_s])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let mut ready = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready", "the nobody listener did not start");
+    let ino = std::fs::metadata(&path).map(|m| m.uid()).unwrap();
+    assert_eq!(ino, 65534, "the socket file belongs to nobody");
+
+    // netlink (the default): the kernel says who bound it.
+    let out = sockstat(&["-xle"]);
+    out.expect_code(0);
+    let t = out.table();
+    let r = t.rows_where("Local Address", &path_s);
+    assert_eq!(r.len(), 1, "{out:?}");
+    assert_eq!(t.cell(r[0], "User"), "nobody", "{out:?}");
+    let all = rows(&["-xl", "--json"]);
+    let row = only(
+        all.iter()
+            .filter(|r| r.local == Ep::Path(path_s.clone()))
+            .cloned()
+            .collect(),
+        "the nobody listener",
+        &all,
+    );
+    assert_eq!(row.uid, Some(65534), "{row}");
+
+    // /proc/net/unix has no uid column: unknown, never a wrong value.
+    let out = sockstat(&["-xle", "--source", "proc"]);
+    out.expect_code(0);
+    let t = out.table();
+    let r = t.rows_where("Local Address", &path_s);
+    assert_eq!(r.len(), 1, "{out:?}");
+    assert_eq!(t.cell(r[0], "User"), "-", "{out:?}");
+    let all = rows(&["-xl", "--json", "--source", "proc"]);
+    let row = only(
+        all.iter()
+            .filter(|r| r.local == Ep::Path(path_s.clone()))
+            .cloned()
+            .collect(),
+        "the nobody listener",
+        &all,
+    );
+    assert_eq!(row.uid, None, "{row}");
+}
+
+#[test]
+fn unreadable_proc_table_as_non_root_exits_2_with_one_line() {
+    const TEST: &str = "unreadable_proc_table_as_non_root_exits_2_with_one_line";
+    let Some(nobody) = AsNobody::new(TEST) else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let net = root.path().join("net");
+    std::fs::create_dir(&net).unwrap();
+    for d in [root.path(), &net] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let tcp = net.join("tcp");
+    std::fs::write(&tcp, "  sl  local_address rem_address   st\n").unwrap();
+    std::fs::set_permissions(&tcp, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = nettool(&["sockstat", "-tan"])
+        .proc_root(root.path())
+        .exe(&nobody.exe)
+        .wrapped(&nobody.prefix())
+        .run_retrying_text_busy();
+    out.expect_code(2);
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    assert!(
+        lines[0].contains(&tcp.display().to_string()) && lines[0].contains("run as root"),
+        "{out:?}"
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+#[test]
+fn listener_send_q_is_its_backlog_or_unknown_in_either_source() {
+    let l = listener_v4(17);
+    let addr = l.local_addr().unwrap();
+    let _pending = TcpStream::connect(addr).unwrap();
+    let port = port_str(addr);
+    settle(
+        &["-tln", "--json", "--sport", &port],
+        "accept queue of 1",
+        |r| with_local(r, addr).iter().any(|r| r.recv_q == Some(1)),
+    );
+    // /proc/net/tcp prints write_seq - snd_una for a listener, not its
+    // backlog: the proc source says it does not know rather than 0.
+    for (source, send_q, cell) in [("netlink", Some(17), "17"), ("proc", None, "-")] {
+        let all = rows(&["-tln", "--json", "--sport", &port, "--source", source]);
+        let r = only(with_local(&all, addr), "the listener", &all);
+        assert_eq!((r.recv_q, r.send_q), (Some(1), send_q), "{source}: {r}");
+        let out = sockstat(&["-tln", "--sport", &port, "--source", source]);
+        out.expect_clean_success();
+        let t = out.table();
+        let row = t.rows_where("Local Address", &addr.to_string());
+        assert_eq!(row.len(), 1, "{out:?}");
+        assert_eq!(t.cell(row[0], "Send-Q"), cell, "{source}{out:?}");
+        assert_eq!(t.cell(row[0], "Recv-Q"), "1", "{source}{out:?}");
+    }
+    // UNIX queues are not in /proc/net/unix at all.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.sock");
+    let _u = UnixListener::bind(&path).unwrap();
+    let all = rows(&["-xl", "--json", "--source", "proc"]);
+    let path_s = path.to_str().unwrap().to_string();
+    let u: Vec<&Row> = all
+        .iter()
+        .filter(|r| r.local == Ep::Path(path_s.clone()))
+        .collect();
+    assert_eq!(u.len(), 1, "{}", show_rows(&all));
+    assert_eq!(
+        (u[0].recv_q, u[0].send_q, u[0].uid),
+        (None, None, None),
+        "{}",
+        u[0]
+    );
+}
+
+#[test]
+fn full_accept_queue_under_proc_source_says_the_backlog_is_unknown() {
+    let l = listener_v4(1);
+    let srv = l.local_addr().unwrap();
+    let _c1 = TcpStream::connect(srv).unwrap();
+    let _c2 = TcpStream::connect(srv).unwrap();
+    let full = wait_until(TRANSITION, || {
+        let r = rows(&["-tln", "--json", "--sport", &port_str(srv)]);
+        with_local(&r, srv).iter().any(|r| r.recv_q == Some(2))
+    });
+    assert!(full, "accept queue of {srv} never reached 2");
+    let out = sockstat(&["-s", "--source", "proc"]);
+    out.expect_clean_success();
+    let line = format!("listener {srv} has 2 connections waiting for accept()");
+    let said: Vec<&str> = out.stdout.lines().filter(|l| l.contains(&line)).collect();
+    assert_eq!(said.len(), 1, "want {line:?}{out:?}");
+    assert!(
+        said[0].contains("backlog") && said[0].contains("--source netlink"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("full accept queue"), "{out:?}");
 }

@@ -97,16 +97,19 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
         Names::load(etc)
     };
     let s = settings(a, &names)?;
+    check_proc_root(&s.query, a)?;
     let mut warn = |w: String| crate::say!("nettool: {w}");
-    let mut sockets = ss::collect(&s.query, &mut warn)?;
+    let mut sockets = ss::collect(&s.query, &mut warn).map_err(setup_error)?;
     if !s.rows.is_empty() {
         sockets.retain(|sk| s.rows.matches(sk));
     }
     let mut out = Out::stdout();
 
     if a.summary {
-        let mut kernel = procnet::read_sockstat(&s.query.proc_root, "sockstat")?;
-        kernel.extend(procnet::read_sockstat(&s.query.proc_root, "sockstat6")?);
+        let root = &s.query.proc_root;
+        let mut kernel =
+            procnet::read_sockstat(root, "sockstat", &mut warn).map_err(setup_error)?;
+        kernel.extend(procnet::read_sockstat(root, "sockstat6", &mut warn).map_err(setup_error)?);
         let summary = Summary::compute(&sockets, kernel);
         if a.json {
             output::json(
@@ -192,6 +195,45 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
     })
 }
 
+/// A proc root that will be read must be a directory: a missing one would
+/// otherwise read as a machine without sockets (exit 1, no word).
+fn check_proc_root(q: &Query, a: &SockstatArgs) -> Result<(), UsageError> {
+    let root = &q.proc_root;
+    let default = root == Path::new("/proc");
+    let used = !default || q.source == ss::SourceKind::Proc || a.summary || a.processes;
+    if !used || root.is_dir() {
+        return Ok(());
+    }
+    let what = if root.exists() {
+        "is not a directory"
+    } else {
+        "does not exist"
+    };
+    Err(UsageError(if default {
+        format!("/proc {what}: mount procfs there, or use --source netlink without -p and -s")
+    } else {
+        format!(
+            "PROC_ROOT {} {what}: point it at a proc tree (a directory with net/tcp, net/unix, ...) or unset it",
+            root.display()
+        )
+    }))
+}
+
+/// Setup problems (a table we may not read, a table that is not a file)
+/// exit 2 with one line saying what to do; other failures stay errors.
+fn setup_error(e: ss::Error) -> anyhow::Error {
+    match &e {
+        ss::Error::Read { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+            UsageError(format!(
+                "{e}: run as root, or as a user who may read the socket tables"
+            ))
+            .into()
+        }
+        ss::Error::NotATable { .. } => UsageError(e.to_string()).into(),
+        _ => e.into(),
+    }
+}
+
 /// A UNIX socket's foreign address is its peer's name, when the source
 /// (netlink) told us the peer and the peer has a name.
 fn resolve_unix_peers(sockets: &mut [Socket]) {
@@ -260,16 +302,17 @@ fn build_table(
                 b.push_str(k.name());
             }
         });
-        t.cell_num(s.recv_q);
-        t.cell_num(s.send_q);
+        cell_known(&mut t, s.recv_q);
+        cell_known(&mut t, s.send_q);
         t.cell(|b| display.write_endpoint(b, &s.local, s.proto));
         t.cell(|b| display.write_endpoint(b, &s.remote, s.proto));
         t.cell_str(s.state_label());
         if extended {
-            t.cell(|b| match users.and_then(|u| u.get(&s.uid)) {
-                Some(name) => b.push_str(name),
-                None => {
-                    let _ = write!(b, "{}", s.uid);
+            t.cell(|b| match (s.uid, users) {
+                (None, _) => b.push('-'),
+                (Some(uid), Some(u)) if u.contains_key(&uid) => b.push_str(&u[&uid]),
+                (Some(uid), _) => {
+                    let _ = write!(b, "{uid}");
                 }
             });
             t.cell_num(s.inode);
@@ -303,6 +346,14 @@ fn build_table(
         }
     }
     t
+}
+
+/// A figure the source may not know: the number, or `-`.
+fn cell_known(t: &mut Table, n: Option<u32>) {
+    match n {
+        Some(n) => t.cell_num(n),
+        None => t.cell_str("-"),
+    }
 }
 
 #[derive(Serialize)]
@@ -353,11 +404,12 @@ struct JsonSocket<'a> {
     proto: &'static str,
     family: &'static str,
     state: &'static str,
-    recv_q: u32,
-    send_q: u32,
+    /// `null` where the source cannot know (see `Socket`).
+    recv_q: Option<u32>,
+    send_q: Option<u32>,
     local: JsonEndpoint<'a>,
     remote: JsonEndpoint<'a>,
-    uid: u32,
+    uid: Option<u32>,
     inode: u64,
     timer: Option<JsonTimer>,
     unix_type: Option<&'static str>,

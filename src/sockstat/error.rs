@@ -9,6 +9,13 @@ pub enum Error {
     /// an error: it is skipped with a warning).
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
+    /// A /proc table that is not a regular file (a FIFO, /dev/zero): it
+    /// would block or never end, so it is not read at all.
+    #[error(
+        "{} is {kind}, not a regular file: a socket table is a regular file (check PROC_ROOT)",
+        path.display()
+    )]
+    NotATable { path: PathBuf, kind: &'static str },
     /// The netlink sock_diag dump failed for one table.
     #[error("netlink sock_diag dump of {table} failed: {source}")]
     Netlink {

@@ -164,27 +164,32 @@ impl AddrSpec {
         }
         match self.net {
             None => true,
-            Some((net, len)) => in_net(unmap(ip), net, len),
+            Some((net, len)) => in_net(ip, net, len),
         }
     }
 }
 
-fn in_net(ip: IpAddr, net: IpAddr, len: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - len)
-            };
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
+/// An address as 128 bits and the number of its bits a prefix length of
+/// its family counts from: IPv4 as its IPv4-mapped form (`::ffff:a.b.c.d`),
+/// whose IPv4 part starts at bit 96.
+fn mapped_bits(ip: IpAddr) -> (u128, u8) {
+    match ip {
+        IpAddr::V4(a) => (u128::from(a.to_ipv6_mapped()), 96),
+        IpAddr::V6(a) => (u128::from(a), 0),
     }
+}
+
+/// `ip` is in `net/len` iff their first `len` bits are equal, both taken
+/// in the IPv6 space where IPv4 is IPv4-mapped: so an IPv4 net matches the
+/// same addresses whether a row shows them as IPv4 or comes from a tcp6
+/// table, and `::ffff:0.0.0.0/96` matches every IPv4 address.
+fn in_net(ip: IpAddr, net: IpAddr, len: u8) -> bool {
+    let (a, _) = mapped_bits(ip);
+    let (n, offset) = mapped_bits(net);
+    // `len` was checked against the net's family: at most 32 for IPv4.
+    let len = u32::from(len.saturating_add(offset).min(128));
+    let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+    a & mask == n & mask
 }
 
 /// Parse `ADDR`, `ADDR/LEN`, `ADDR:PORT`, `[V6]:PORT`, `[V6/LEN]:PORT`,
@@ -233,8 +238,14 @@ pub fn parse_addr(s: &str) -> Result<AddrSpec, String> {
             "prefix /{len} is too long for {ip}: at most /{max}"
         ));
     }
+    // An IPv4-mapped net of /96 or longer is the IPv4 net it stands for;
+    // a shorter one stays IPv6 (and may cover IPv4 and IPv6 alike).
+    let net = match unmap(ip) {
+        IpAddr::V4(v4) if len >= 96 => (IpAddr::V4(v4), len - 96),
+        _ => (ip, len),
+    };
     Ok(AddrSpec {
-        net: Some((unmap(ip), len)),
+        net: Some(net),
         port,
     })
 }
@@ -401,12 +412,94 @@ mod tests {
         }
     }
 
+    #[test]
+    fn mapped_cidr_filters_match_ipv4_rows() {
+        // Regression: `[::ffff:0.0.0.0/96]` matched no IPv4 row, and a mapped
+        // address without a length kept /128 after becoming IPv4, which
+        // overflowed the shift in a debug build.
+        let all_v4 = parse_addr("[::ffff:0.0.0.0/96]").unwrap();
+        for ip in ["127.0.0.1", "198.51.100.7", "::ffff:203.0.113.9"] {
+            assert!(all_v4.matches(ip.parse().unwrap(), 1), "{ip}");
+        }
+        assert!(!all_v4.matches("2001:db8::1".parse().unwrap(), 1));
+        assert!(!all_v4.matches("::".parse().unwrap(), 1));
+        let one = parse_addr("[::ffff:127.0.0.1]").unwrap();
+        assert!(one.matches("127.0.0.1".parse().unwrap(), 1));
+        assert!(!one.matches("127.0.0.2".parse().unwrap(), 1));
+        let net = parse_addr("[::ffff:198.51.100.0/120]:53").unwrap();
+        assert!(net.matches("198.51.100.200".parse().unwrap(), 53));
+        assert!(!net.matches("198.51.101.1".parse().unwrap(), 53));
+        // A v6 prefix that covers the mapped range covers IPv4 rows too.
+        let any = parse_addr("[::/0]").unwrap();
+        assert!(any.matches("198.51.100.7".parse().unwrap(), 1));
+        let zero = parse_addr("0.0.0.0/0").unwrap();
+        assert!(zero.matches("::ffff:1.2.3.4".parse().unwrap(), 1));
+        assert!(!zero.matches("2001:db8::1".parse().unwrap(), 1));
+    }
+
+    /// The address as 128 bits, IPv4 as its IPv4-mapped form.
+    fn bits(ip: IpAddr) -> [bool; 128] {
+        let n = match ip {
+            IpAddr::V4(a) => u128::from(a.to_ipv6_mapped()),
+            IpAddr::V6(a) => u128::from(a),
+        };
+        std::array::from_fn(|i| n >> (127 - i) & 1 == 1)
+    }
+
+    /// The reference: `ip` is in `net/len` iff their first `len` bits are
+    /// equal, an IPv4 net's length counting from bit 96 of the mapped form.
+    fn reference_in(ip: IpAddr, net: IpAddr, len: u8) -> bool {
+        let len = usize::from(len) + if net.is_ipv4() { 96 } else { 0 };
+        bits(ip)[..len] == bits(net)[..len]
+    }
+
+    /// An address of either family (or IPv4-mapped), from 128 bits.
+    fn addr_of(n: u128, form: u8) -> IpAddr {
+        match form % 3 {
+            0 => IpAddr::V4(std::net::Ipv4Addr::from(n as u32)),
+            1 => IpAddr::V6(std::net::Ipv4Addr::from(n as u32).to_ipv6_mapped()),
+            _ => IpAddr::V6(std::net::Ipv6Addr::from(n)),
+        }
+    }
+
+    fn filter_text(net: IpAddr, len: Option<u8>) -> String {
+        match (net, len) {
+            (IpAddr::V4(a), Some(l)) => format!("{a}/{l}"),
+            (IpAddr::V4(a), None) => a.to_string(),
+            (IpAddr::V6(a), Some(l)) => format!("[{a}/{l}]"),
+            (IpAddr::V6(a), None) => format!("[{a}]"),
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn filter_parsers_never_panic(s in "\\PC{0,60}") {
             let _ = parse_addr(&s);
             let _ = parse_port(&s, &no_services);
             let _ = parse_states(std::slice::from_ref(&s));
+        }
+
+        /// `matches` agrees with the bitwise reference for every family
+        /// pairing, mapped or not; addresses are drawn near the net (a
+        /// random suffix flipped) so that both outcomes are common.
+        #[test]
+        fn address_matching_agrees_with_the_reference(
+            base in proptest::num::u128::ANY,
+            flip in proptest::num::u128::ANY,
+            shift in 0u32..=128,
+            net_form in 0u8..3,
+            ip_form in 0u8..3,
+            len in proptest::option::of(0u8..=128),
+            port in proptest::num::u16::ANY,
+        ) {
+            let net = addr_of(base, net_form);
+            let flip = flip.checked_shr(shift).unwrap_or(0);
+            let ip = addr_of(base ^ flip, ip_form);
+            let max = if net.is_ipv4() { 32 } else { 128 };
+            let len = len.map(|l| l % (max + 1));
+            let spec = parse_addr(&filter_text(net, len)).unwrap();
+            let want = reference_in(ip, net, len.unwrap_or(max));
+            proptest::prop_assert_eq!(spec.matches(ip, port), want, "{} vs {}", filter_text(net, len), ip);
         }
     }
 }

@@ -260,9 +260,17 @@ pub struct Socket {
     pub local: Endpoint,
     pub remote: Endpoint,
     pub state: TcpState,
-    pub recv_q: u32,
-    pub send_q: u32,
-    pub uid: u32,
+    /// Recv-Q and Send-Q: on a listener the accept queue and the backlog,
+    /// else bytes unread / unacknowledged (see README). `None` where the
+    /// source cannot know: /proc/net/unix has no queue columns, and
+    /// /proc/net/tcp prints `write_seq - snd_una` for a listener, not its
+    /// backlog.
+    pub recv_q: Option<u32>,
+    pub send_q: Option<u32>,
+    /// The owner's uid; `None` where the source cannot know (/proc/net/unix
+    /// has no uid column, and kernels before 5.3 do not report it for UNIX
+    /// sockets).
+    pub uid: Option<u32>,
     /// 0 for sockets no process owns (TIME_WAIT, orphans).
     pub inode: u64,
     pub timer: Option<Timer>,

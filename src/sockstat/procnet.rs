@@ -5,25 +5,78 @@
 //! path is attached to errors. A malformed line is reported through `warn`
 //! with its file and line number and skipped; it never stops the table.
 //! A table that does not exist (no IPv6 in this kernel) is simply empty.
+//!
+//! Bounded by construction: a table must be a regular file (a FIFO would
+//! block, a device like /dev/zero never ends); at most [`MAX_TABLE_BYTES`]
+//! of it are read and one line holds at most [`MAX_LINE_BYTES`], so memory
+//! does not grow with the input; after [`MAX_WARNINGS`] warnings the rest
+//! of a table's bad lines are counted in one last line.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
-use std::path::Path;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 
 use super::model::{Endpoint, Proto, Socket, TcpState, Timer, TimerKind, UnixKind, UnixName};
 use super::{Error, StateSet};
 
+/// The most bytes read from one table. A row is ~150 bytes, so this is
+/// well over a million sockets (a table of 80,000 TCP sockets is ~12 MB);
+/// past it the rest is ignored with a warning.
+pub const MAX_TABLE_BYTES: u64 = 256 << 20;
+
+/// The longest line kept. Real rows are under 300 bytes (a UNIX path is at
+/// most 108); a longer line is skipped without being held in memory.
+pub const MAX_LINE_BYTES: usize = 4096;
+
+/// Malformed lines reported one by one per table; the rest are counted.
+pub const MAX_WARNINGS: usize = 5;
+
 /// Open `<root>/net/<name>`; `None` when the table does not exist.
-fn open_table(
-    root: &Path,
-    name: &str,
-) -> Result<Option<(BufReader<File>, std::path::PathBuf)>, Error> {
+fn open_table(root: &Path, name: &str) -> Result<Option<(BufReader<File>, PathBuf)>, Error> {
     let path = root.join("net").join(name);
-    match File::open(&path) {
-        Ok(f) => Ok(Some((BufReader::with_capacity(128 * 1024, f), path))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::Read { path, source }),
+    // Look before opening: opening a FIFO for reading waits for a writer.
+    match std::fs::metadata(&path) {
+        Ok(m) => regular(&path, &m)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::Read { path, source }),
     }
+    let f = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::Read { path, source }),
+    };
+    // And again on what was opened, in case the path changed meanwhile.
+    match f.metadata() {
+        Ok(m) => regular(&path, &m)?,
+        Err(source) => return Err(Error::Read { path, source }),
+    }
+    Ok(Some((BufReader::with_capacity(128 * 1024, f), path)))
+}
+
+/// Tables are regular files (procfs says so too, with size 0).
+fn regular(path: &Path, m: &std::fs::Metadata) -> Result<(), Error> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_file() {
+        return Ok(());
+    }
+    let kind = if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    };
+    Err(Error::NotATable {
+        path: path.to_path_buf(),
+        kind,
+    })
 }
 
 /// Read one inet table from `<root>/net/`.
@@ -82,56 +135,114 @@ pub fn read_unix_from<R: BufRead>(
     out: &mut Vec<Socket>,
     warn: &mut dyn FnMut(String),
 ) -> Result<(), Error> {
-    for_each_line(r, path, warn, |line| match parse_unix_line(line)? {
-        Some(s) if states.contains(s.state) => {
+    for_each_line(r, path, warn, |line| {
+        let s = parse_unix_line(line)?;
+        if states.contains(s.state) {
             out.push(s);
-            Ok(())
         }
-        _ => Ok(()),
+        Ok(())
     })
 }
 
-/// Drive `f` over every line but the header. Lines that are not UTF-8 or
-/// that `f` rejects are reported and skipped.
+/// Drive `f` over every line but the header. Lines that are not UTF-8,
+/// too long, or that `f` rejects are reported and skipped: the first
+/// [`MAX_WARNINGS`] one by one, the rest in one count at the end.
 fn for_each_line<R: BufRead>(
-    mut r: R,
+    r: R,
     path: &Path,
+    warn: &mut dyn FnMut(String),
+    f: impl FnMut(&str) -> Result<(), &'static str>,
+) -> Result<(), Error> {
+    for_each_line_after(r, path, 1, warn, f)
+}
+
+/// [`for_each_line`] skipping `header` lines instead of one.
+fn for_each_line_after<R: BufRead>(
+    r: R,
+    path: &Path,
+    header: usize,
     warn: &mut dyn FnMut(String),
     mut f: impl FnMut(&str) -> Result<(), &'static str>,
 ) -> Result<(), Error> {
+    let failed = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut r = r.take(MAX_TABLE_BYTES);
     let mut buf = Vec::with_capacity(256);
     let mut lineno = 0usize;
+    let mut bad = 0usize;
     loop {
         buf.clear();
-        let n = r
+        let n = (&mut r)
+            .take(MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut buf)
-            .map_err(|source| Error::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(failed)?;
         if n == 0 {
-            return Ok(());
+            break;
         }
         lineno += 1;
-        if lineno == 1 {
-            continue; // the column header
-        }
-        let outcome = match std::str::from_utf8(&buf) {
-            Ok(line) => {
-                let line = line.trim_end_matches(['\n', '\r']);
-                if line.trim().is_empty() {
-                    Ok(())
-                } else {
-                    f(line)
+        let outcome = if buf.len() > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+            skip_line(&mut r).map_err(failed)?;
+            Err("line longer than 4096 bytes")
+        } else if lineno <= header {
+            continue;
+        } else {
+            match std::str::from_utf8(&buf) {
+                Ok(line) => {
+                    let line = line.trim_end_matches(['\n', '\r']);
+                    if line.trim().is_empty() {
+                        Ok(())
+                    } else {
+                        f(line)
+                    }
                 }
+                Err(_) => Err("not UTF-8"),
             }
-            Err(_) => Err("not UTF-8"),
         };
         if let Err(why) = outcome {
-            warn(format!(
-                "warning: {} line {lineno}: {why}; line skipped",
-                path.display()
-            ));
+            bad += 1;
+            if bad <= MAX_WARNINGS {
+                warn(format!(
+                    "warning: {} line {lineno}: {why}; line skipped",
+                    path.display()
+                ));
+            }
+        }
+    }
+    if bad > MAX_WARNINGS {
+        warn(format!(
+            "warning: ... and {} more malformed lines in {}",
+            bad - MAX_WARNINGS,
+            path.display()
+        ));
+    }
+    if r.limit() == 0 && !r.into_inner().fill_buf().map_err(failed)?.is_empty() {
+        warn(format!(
+            "warning: {}: stopped after 256 MiB, more than any socket table holds; the rest is ignored",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Consume the rest of an overlong line, up to and including its `\n`,
+/// without keeping it.
+fn skip_line(r: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                r.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = chunk.len();
+                r.consume(n);
+            }
         }
     }
 }
@@ -215,15 +326,18 @@ pub fn parse_inet_line(line: &str, proto: Proto, v6: bool) -> Result<Option<Sock
         expires_ms: when.saturating_mul(10),
         retrans,
     });
+    // For a TCP listener the kernel prints write_seq - snd_una as tx, not
+    // the backlog that netlink reports: unknown here.
+    let send_q = (!(proto == Proto::Tcp && state == TcpState::Listen)).then_some(send_q);
     Ok(Some(Socket {
         proto,
         v6,
         local: super::model::inet_endpoint(v6, laddr, lport),
         remote: super::model::inet_endpoint(v6, raddr, rport),
         state,
-        recv_q,
+        recv_q: Some(recv_q),
         send_q,
-        uid,
+        uid: Some(uid),
         inode,
         timer,
         unix_kind: None,
@@ -238,7 +352,7 @@ const UNIX_FLAG_ACCEPTCON: u32 = 1 << 16;
 /// `Num RefCount Protocol Flags Type St Inode [Path]`. The path is the rest
 /// of the line after the inode and one space, kept intact (spaces
 /// included); abstract names are printed by the kernel with a leading `@`.
-pub fn parse_unix_line(line: &str) -> Result<Option<Socket>, &'static str> {
+pub fn parse_unix_line(line: &str) -> Result<Socket, &'static str> {
     let mut rest = line.trim_start();
     let mut field = || -> Option<&str> {
         let s = rest.trim_start_matches(' ');
@@ -279,50 +393,63 @@ pub fn parse_unix_line(line: &str) -> Result<Option<Socket>, &'static str> {
             _ => TcpState::Close,
         }
     };
-    Ok(Some(Socket {
+    Ok(Socket {
         proto: Proto::Unix,
         v6: false,
         local: Endpoint::Unix(name),
         remote: Endpoint::Unix(UnixName::Unnamed),
         state,
-        recv_q: 0,
-        send_q: 0,
-        uid: 0,
+        // /proc/net/unix has neither queue nor uid columns.
+        recv_q: None,
+        send_q: None,
+        uid: None,
         inode,
         timer: None,
         unix_kind: Some(UnixKind::from_kernel(kind)),
         peer_inode: None,
-    }))
+    })
 }
 
 /// Figures from /proc/net/sockstat and sockstat6: `(section, key, value)`
-/// in file order, e.g. `("TCP", "tw", 12)`.
-pub fn read_sockstat(root: &Path, name: &str) -> Result<Vec<(String, String, u64)>, Error> {
-    let path = root.join("net").join(name);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(parse_sockstat(&text)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(Error::Read { path, source }),
+/// in file order, e.g. `("TCP", "tw", 12)`. A line that is not UTF-8 is
+/// reported through `warn` and skipped, as in the socket tables.
+pub fn read_sockstat(
+    root: &Path,
+    name: &str,
+    warn: &mut dyn FnMut(String),
+) -> Result<Vec<(String, String, u64)>, Error> {
+    let mut out = Vec::new();
+    if let Some((r, path)) = open_table(root, name)? {
+        for_each_line_after(r, &path, 0, warn, |line| {
+            parse_sockstat_line(line, &mut out);
+            Ok(())
+        })?;
     }
+    Ok(out)
 }
 
 /// `TCP: inuse 5 orphan 0 tw 2 alloc 7 mem 1` -> key/value triples.
 pub fn parse_sockstat(text: &str) -> Vec<(String, String, u64)> {
     let mut out = Vec::new();
     for line in text.lines() {
-        let Some((section, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let toks: Vec<&str> = rest.split_ascii_whitespace().collect();
-        for pair in toks.chunks(2) {
-            if let [k, v] = pair
-                && let Ok(v) = v.parse()
-            {
-                out.push((section.trim().to_string(), (*k).to_string(), v));
-            }
-        }
+        parse_sockstat_line(line, &mut out);
     }
     out
+}
+
+/// One line of /proc/net/sockstat; a line without `section:` adds nothing.
+fn parse_sockstat_line(line: &str, out: &mut Vec<(String, String, u64)>) {
+    let Some((section, rest)) = line.split_once(':') else {
+        return;
+    };
+    let toks: Vec<&str> = rest.split_ascii_whitespace().collect();
+    for pair in toks.chunks(2) {
+        if let [k, v] = pair
+            && let Ok(v) = v.parse()
+        {
+            out.push((section.trim().to_string(), (*k).to_string(), v));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -341,7 +468,8 @@ mod tests {
     #[test]
     fn tcp_v4_listen_row_with_queue_columns() {
         // A listener on 127.0.0.1:631 with 3 connections waiting to be
-        // accepted out of a backlog of 128 (rx = accept queue, tx = backlog).
+        // accepted (rx = accept queue). Its tx is write_seq - snd_una, not
+        // the backlog, so Send-Q is unknown.
         let s = inet(
             "   0: 0100007F:0277 00000000:0000 0A 00000080:00000003 00:00000000 00000000     0        0 23183 1 0000000000000000 100 0 0 10 0",
             Proto::Tcp,
@@ -350,9 +478,9 @@ mod tests {
         assert_eq!(s.local, sa("127.0.0.1:631"));
         assert_eq!(s.remote, sa("0.0.0.0:0"));
         assert_eq!(s.state, TcpState::Listen);
-        assert_eq!((s.recv_q, s.send_q), (3, 128));
+        assert_eq!((s.recv_q, s.send_q), (Some(3), None));
         assert_eq!(s.inode, 23183);
-        assert_eq!(s.uid, 0);
+        assert_eq!(s.uid, Some(0));
         assert_eq!(s.timer, None);
         assert!(s.is_listening());
     }
@@ -385,8 +513,8 @@ mod tests {
         assert_eq!(s.local, sa("[2001:db8::1]:443"));
         assert_eq!(s.remote, sa("[2001:db8::2]:50000"));
         assert_eq!(s.state, TcpState::Established);
-        assert_eq!(s.recv_q, 5);
-        assert_eq!(s.uid, 1000);
+        assert_eq!((s.recv_q, s.send_q), (Some(5), Some(0)));
+        assert_eq!(s.uid, Some(1000));
         assert_eq!(s.timer.unwrap().kind, TimerKind::Keepalive);
         assert_eq!(s.proto_label(), "tcp6");
     }
@@ -520,7 +648,6 @@ mod tests {
         let listen = parse_unix_line(
             "0000000000000000: 00000002 00000000 00010000 0001 01 30210 /run/my app/control socket",
         )
-        .unwrap()
         .unwrap();
         assert_eq!(
             listen.local,
@@ -533,7 +660,6 @@ mod tests {
         let abs = parse_unix_line(
             "0000000000000000: 00000002 00000000 00000000 0002 01 123 @/tmp/.X11-unix/X0",
         )
-        .unwrap()
         .unwrap();
         assert_eq!(
             abs.local,
@@ -542,9 +668,8 @@ mod tests {
         assert_eq!(abs.unix_kind, Some(UnixKind::Dgram));
         assert_eq!(abs.state, TcpState::Close);
 
-        let conn = parse_unix_line("0000000000000000: 00000003 00000000 00000000 0001 03 555")
-            .unwrap()
-            .unwrap();
+        let conn =
+            parse_unix_line("0000000000000000: 00000003 00000000 00000000 0001 03 555").unwrap();
         assert_eq!(conn.local, Endpoint::Unix(UnixName::Unnamed));
         assert_eq!(conn.state, TcpState::Established);
     }

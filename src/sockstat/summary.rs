@@ -86,17 +86,26 @@ fn diagnose(
         ));
     }
     for sk in sockets {
-        if sk.proto == Proto::Tcp
-            && sk.state == TcpState::Listen
-            && sk.send_q > 0
-            && sk.recv_q >= sk.send_q
-        {
-            d.push(format!(
-                "listener {} has a full accept queue ({} of {}): the program is not calling accept() fast enough, new SYNs are dropped",
-                super::display::Display::numeric().endpoint(&sk.local, sk.proto),
-                sk.recv_q,
-                sk.send_q
-            ));
+        if sk.proto != Proto::Tcp || sk.state != TcpState::Listen {
+            continue;
+        }
+        let local = || super::display::Display::numeric().endpoint(&sk.local, sk.proto);
+        match (sk.recv_q, sk.send_q) {
+            (Some(waiting), Some(backlog)) if backlog > 0 && waiting >= backlog => {
+                d.push(format!(
+                    "listener {} has a full accept queue ({waiting} of {backlog}): the program is not calling accept() fast enough, new SYNs are dropped",
+                    local()
+                ));
+            }
+            // /proc/net/tcp does not give a listener's backlog: say so
+            // rather than judge the queue by a number we do not have.
+            (Some(waiting), None) if waiting > 0 => {
+                d.push(format!(
+                    "listener {} has {waiting} connections waiting for accept(); its backlog is not in /proc/net/tcp, so whether the queue is full is unknown here (--source netlink tells)",
+                    local()
+                ));
+            }
+            _ => {}
         }
     }
     if let Some(orphan) = kernel.get("TCP").and_then(|t| t.get("orphan"))
@@ -114,16 +123,16 @@ mod tests {
     use super::*;
     use crate::sockstat::model::Endpoint;
 
-    fn tcp(state: TcpState, recv_q: u32, send_q: u32) -> Socket {
+    fn tcp(state: TcpState, recv_q: u32, send_q: Option<u32>) -> Socket {
         Socket {
             proto: Proto::Tcp,
             v6: false,
             local: Endpoint::Inet("127.0.0.1:80".parse().unwrap()),
             remote: Endpoint::Inet("0.0.0.0:0".parse().unwrap()),
             state,
-            recv_q,
+            recv_q: Some(recv_q),
             send_q,
-            uid: 0,
+            uid: Some(0),
             inode: 1,
             timer: None,
             unix_kind: None,
@@ -134,10 +143,10 @@ mod tests {
     #[test]
     fn counts_and_diagnosis() {
         let socks = [
-            tcp(TcpState::Listen, 129, 128),
-            tcp(TcpState::CloseWait, 1, 0),
-            tcp(TcpState::CloseWait, 0, 0),
-            tcp(TcpState::Established, 0, 0),
+            tcp(TcpState::Listen, 129, Some(128)),
+            tcp(TcpState::CloseWait, 1, Some(0)),
+            tcp(TcpState::CloseWait, 0, Some(0)),
+            tcp(TcpState::Established, 0, Some(0)),
         ];
         let s = Summary::compute(&socks, vec![("TCP".into(), "orphan".into(), 0)]);
         assert_eq!(s.protocols["tcp"], 4);
@@ -150,5 +159,21 @@ mod tests {
         );
         assert!(!s.diagnosis.iter().any(|d| d.contains("orphaned")));
         assert!(!s.diagnosis.iter().any(|d| d.contains("TIME_WAIT")));
+    }
+
+    #[test]
+    fn a_listener_without_a_known_backlog_is_not_judged_full() {
+        let socks = [
+            tcp(TcpState::Listen, 5, None),
+            tcp(TcpState::Listen, 0, None),
+        ];
+        let s = Summary::compute(&socks, Vec::new());
+        assert_eq!(s.diagnosis.len(), 1, "{:?}", s.diagnosis);
+        assert!(
+            s.diagnosis[0].starts_with("listener 127.0.0.1:80 has 5 connections waiting")
+                && s.diagnosis[0].contains("--source netlink"),
+            "{:?}",
+            s.diagnosis
+        );
     }
 }

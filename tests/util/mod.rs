@@ -380,11 +380,13 @@ pub struct Row {
     pub proto: String,
     pub family: String,
     pub state: String,
-    pub recv_q: u64,
-    pub send_q: u64,
+    /// `None` where the source cannot know (README: `null`).
+    pub recv_q: Option<u64>,
+    pub send_q: Option<u64>,
     pub local: Ep,
     pub remote: Ep,
-    pub uid: u64,
+    /// `None` where the source cannot know (UNIX sockets from /proc).
+    pub uid: Option<u64>,
     pub inode: u64,
     pub timer: Option<String>,
     pub unix_type: Option<String>,
@@ -447,6 +449,12 @@ impl Row {
                 .ok_or(format!("{k} is not a string"))
         };
         let u64_of = |k: &str| o[k].as_u64().ok_or(format!("{k} is not a number"));
+        let opt_u64 = |k: &str| -> Result<Option<u64>, String> {
+            match &o[k] {
+                Value::Null => Ok(None),
+                n => n.as_u64().map(Some).ok_or(format!("{k} is {n}")),
+            }
+        };
         let opt_str = |k: &str| -> Result<Option<String>, String> {
             match &o[k] {
                 Value::Null => Ok(None),
@@ -493,11 +501,11 @@ impl Row {
             proto: str_of("proto")?,
             family: str_of("family")?,
             state: str_of("state")?,
-            recv_q: u64_of("recv_q")?,
-            send_q: u64_of("send_q")?,
+            recv_q: opt_u64("recv_q")?,
+            send_q: opt_u64("send_q")?,
             local: endpoint(&o["local"])?,
             remote: endpoint(&o["remote"])?,
-            uid: u64_of("uid")?,
+            uid: opt_u64("uid")?,
             inode: u64_of("inode")?,
             timer,
             unix_type: opt_str("unix_type")?,
@@ -535,8 +543,15 @@ impl fmt::Display for Row {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} {} -> {} q={}/{} inode={}",
-            self.proto, self.state, self.local, self.remote, self.recv_q, self.send_q, self.inode
+            "{} {} {} -> {} q={:?}/{:?} uid={:?} inode={}",
+            self.proto,
+            self.state,
+            self.local,
+            self.remote,
+            self.recv_q,
+            self.send_q,
+            self.uid,
+            self.inode
         )?;
         if let Some(p) = &self.processes {
             write!(f, " procs={p:?}")?;
