@@ -1357,11 +1357,13 @@ fn replies_with_a_zero_broadcast_or_multicast_sender_mac_are_invalid() {
     let pair = lab.pair();
     let b_mac = pair.b.mac();
     let bad = [[0u8; 6], [0xff; 6], [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01]];
+    let (ready, is_ready) = std::sync::mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let forger = {
         let (iface, stop, b) = (pair.b.iface.clone(), stop.clone(), mac_bytes(&b_mac));
         lab::thread_in(&pair.b.ns, move || {
             let (mut tx, mut rx) = raw_channel(&iface);
+            let _ = ready.send(());
             let mut answered = 0;
             while !stop.load(Ordering::Relaxed) {
                 let Ok(f) = rx.next() else { continue };
@@ -1380,6 +1382,7 @@ fn replies_with_a_zero_broadcast_or_multicast_sender_mac_are_invalid() {
             answered
         })
     };
+    wait_ready(&is_ready);
     let iface = pair.a.iface.as_str();
     let text = arp(
         &pair.a,
@@ -1451,6 +1454,61 @@ fn replies_with_a_zero_broadcast_or_multicast_sender_mac_are_invalid() {
     assert_eq!(macs, want.iter().map(String::as_str).collect(), "{doc}");
 }
 
+/// A forger on `host` for sweeps of 198.51.100.0/27 from .1: at the first
+/// request (for .2) it "answers" for .100 (never asked), .25 and .11 (not
+/// asked yet) with its MACs, three times each; at every request for .12 it
+/// answers with a zero sender MAC. Returns (first requests seen, saw .12).
+fn sweep_forger(
+    host: &Host,
+    stop: Arc<AtomicBool>,
+    (f100, f25, f11): ([u8; 6], [u8; 6], [u8; 6]),
+) -> std::thread::JoinHandle<(u32, bool)> {
+    let iface = host.iface.clone();
+    let (ready, is_ready) = std::sync::mpsc::channel();
+    let forger = lab::thread_in(&host.ns, move || {
+        let (mut tx, mut rx) = raw_channel(&iface);
+        let _ = ready.send(());
+        let mut early = 0;
+        let mut saw_12 = false;
+        while !stop.load(Ordering::Relaxed) {
+            let Ok(f) = rx.next() else { continue };
+            let Some((asker, from, target)) = parse_request(f) else {
+                continue;
+            };
+            if from != v4(1) {
+                continue;
+            }
+            // At the sweep's first request: .100 (never asked), .25
+            // and .11 (not asked yet) "answer", three times each.
+            if target == v4(2) && early == 0 {
+                for _ in 0..3 {
+                    for (m, ip) in [(f100, v4(100)), (f25, v4(25)), (f11, v4(11))] {
+                        let _ = tx.send_to(&forged_reply(m, m, ip, (asker, from)), None);
+                    }
+                }
+                early += 1;
+            }
+            // .12 is asked: an answer with a zero sender MAC.
+            if target == v4(12) {
+                let _ = tx.send_to(&forged_reply(f11, [0; 6], v4(12), (asker, from)), None);
+                saw_12 = true;
+            }
+        }
+        (early, saw_12)
+    });
+    wait_ready(&is_ready);
+    forger
+}
+
+/// Waits until a forger thread has its raw channel open (so it sees the
+/// first request), for at most 5 s.
+#[track_caller]
+fn wait_ready(is_ready: &std::sync::mpsc::Receiver<()>) {
+    is_ready
+        .recv_timeout(Duration::from_secs(5))
+        .expect("forger: raw channel not open after 5 s");
+}
+
 #[test]
 fn sweep_reports_forged_and_early_replies_as_unsolicited_not_hosts() {
     // Guards: a reply for an address never asked, or before it was asked,
@@ -1464,44 +1522,15 @@ fn sweep_reports_forged_and_early_replies_as_unsolicited_not_hosts() {
         [0x02, 0xf0, 0, 0, 0, 25],
         [0x02, 0xf0, 0, 0, 0, 11],
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let forger = {
-        let (iface, stop) = (star.hosts[0].iface.clone(), stop.clone());
-        lab::thread_in(&star.hosts[0].ns, move || {
-            let (mut tx, mut rx) = raw_channel(&iface);
-            let mut early = 0;
-            let mut saw_12 = false;
-            while !stop.load(Ordering::Relaxed) {
-                let Ok(f) = rx.next() else { continue };
-                let Some((asker, from, target)) = parse_request(f) else {
-                    continue;
-                };
-                if from != v4(1) {
-                    continue;
-                }
-                // At the sweep's first request: .100 (never asked), .25
-                // and .11 (not asked yet) "answer", three times each.
-                if target == v4(2) && early == 0 {
-                    for _ in 0..3 {
-                        for (m, ip) in [(f100, v4(100)), (f25, v4(25)), (f11, v4(11))] {
-                            let _ = tx.send_to(&forged_reply(m, m, ip, (asker, from)), None);
-                        }
-                    }
-                    early += 1;
-                }
-                // .12 is asked: an answer with a zero sender MAC.
-                if target == v4(12) {
-                    let _ = tx.send_to(&forged_reply(f11, [0; 6], v4(12), (asker, from)), None);
-                    saw_12 = true;
-                }
-            }
-            (early, saw_12)
-        })
+    let forge = || {
+        let stop = Arc::new(AtomicBool::new(false));
+        (
+            stop.clone(),
+            sweep_forger(&star.hosts[0], stop, (f100, f25, f11)),
+        )
     };
-    let out = arp(
-        &star.client,
-        &[
-            "--json",
+    let sweep = |json: bool| {
+        let mut args = vec![
             "--rate",
             "50",
             "--timeout",
@@ -1509,8 +1538,40 @@ fn sweep_reports_forged_and_early_replies_as_unsolicited_not_hosts() {
             "-I",
             &star.client.iface,
             "198.51.100.0/27",
-        ],
-    );
+        ];
+        if json {
+            args.insert(0, "--json");
+        }
+        arp(&star.client, &args)
+    };
+
+    let (stop, forger) = forge();
+    let text = sweep(false);
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(forger.join().expect("forger"), (1, true), "the forger ran");
+    assert_exit(&text, 0, "sweep with a forger (text)");
+    // The table: lines that start with an address.
+    let table: BTreeMap<Ipv4Addr, BTreeSet<String>> = text
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let ip: Ipv4Addr = l.split_whitespace().next()?.parse().ok()?;
+            Some((ip, macs_in(l).into_iter().collect()))
+        })
+        .collect();
+    assert_eq!(table, want, "only real hosts in the table\n{text}");
+    let line = text
+        .stdout
+        .lines()
+        .find(|l| l.contains("unsolicited replies, not hosts"))
+        .unwrap_or_else(|| panic!("a line counts the unsolicited replies\n{text}"));
+    for ip in ["198.51.100.100 ", "198.51.100.25 ", "198.51.100.11 "] {
+        assert!(line.contains(ip), "{ip}in {line}");
+    }
+    assert!(text.stdout.contains("invalid replies, not hosts"), "{text}");
+
+    let (stop, forger) = forge();
+    let out = sweep(true);
     stop.store(true, Ordering::Relaxed);
     assert_eq!(forger.join().expect("forger"), (1, true), "the forger ran");
     assert_exit(&out, 0, "sweep with a forger");
