@@ -57,7 +57,7 @@ fn parse_ipv4(s: &str) -> Result<Ipv4Addr> {
         && let Ok(addr) = addr.parse::<Ipv4Addr>()
     {
         return Err(usage(format!(
-            "{s}: ARP takes an address, not address:port (ARP has no ports): give {addr}"
+            "'{s}': ARP takes an address, not address:port: give {addr}"
         )));
     }
     if s.parse::<std::net::Ipv6Addr>().is_ok() || s.contains(':') {
