@@ -1217,8 +1217,8 @@ impl Rng {
 }
 
 /// Sends forged replies "`ip` is at <random MAC>" to `to` at about `rate`
-/// per second until `stop` is set or `limit` have gone; returns how many
-/// went. Bounded in count and time by its caller.
+/// per second until `stop` is set, `limit` have gone or a minute has
+/// passed; returns how many went.
 fn flood(
     iface: &str,
     ip: Ipv4Addr,
@@ -1231,7 +1231,10 @@ fn flood(
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let start = Instant::now();
     let mut sent = 0u64;
-    while !stop.load(Ordering::Relaxed) && sent < limit {
+    // Also bounded in time: a test that panics before setting `stop`
+    // leaves no flood behind for long.
+    while !stop.load(Ordering::Relaxed) && sent < limit && start.elapsed() < Duration::from_secs(60)
+    {
         // In batches of 1 ms worth, on schedule.
         let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
         if sent >= due {
