@@ -176,7 +176,7 @@ pub fn command() -> clap::Command {
         nettool arp                               the ARP cache (like arp -an with -n)\n\n\
         EXIT STATUS:\n  0  at least one valid reply (-D: the address is free; cache: entries shown)\n  \
         1  no reply (-D: the address is in use; sweep: no host answered)\n  \
-        2  usage or setup error: no CAP_NET_RAW, interface down or without ARP, no route, target behind a gateway"
+        2  usage or setup error: no CAP_NET_RAW, unknown interface, interface down or without ARP, no route, target behind a gateway"
 )]
 pub struct ArpArgs {
     /// IPv4 address to probe, or a CIDR (up to /16) to sweep; none: show the ARP cache

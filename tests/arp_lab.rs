@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -1125,4 +1127,526 @@ fn cache_view_json_and_interface_filter() {
     let only_second = arp(&pair.a, &["-n", "--json", "-i", &second]);
     assert_exit(&only_second, 0, "cache view -i second link");
     assert_eq!(entries(&only_second), [perm], "-i {second}");
+}
+
+// ---------------------------------------------------------------------------
+// Hostile peers: forgers written in the test, sending ARP frames no kernel
+// would. Frames are built byte by byte here, not with nettool's codec, so
+// a codec bug cannot hide itself.
+
+/// `aa:bb:cc:dd:ee:ff` as bytes.
+fn mac_bytes(s: &str) -> [u8; 6] {
+    let v: Vec<u8> = s
+        .split(':')
+        .map(|b| u8::from_str_radix(b, 16).expect("hex MAC byte"))
+        .collect();
+    v.try_into().expect("6-byte MAC")
+}
+
+fn mac_text(m: [u8; 6]) -> String {
+    m.map(|b| format!("{b:02x}")).join(":")
+}
+
+/// A 60-byte Ethernet frame holding an ARP reply "`sender_ip` is at
+/// `sender_mac`", sent from `eth_src` to `to` (MAC and IP).
+fn forged_reply(
+    eth_src: [u8; 6],
+    sender_mac: [u8; 6],
+    sender_ip: Ipv4Addr,
+    to: ([u8; 6], Ipv4Addr),
+) -> [u8; 60] {
+    let mut f = [0u8; 60];
+    f[0..6].copy_from_slice(&to.0);
+    f[6..12].copy_from_slice(&eth_src);
+    f[12..14].copy_from_slice(&[0x08, 0x06]);
+    // htype 1, ptype 0x0800, hlen 6, plen 4, oper 2 (reply)
+    f[14..22].copy_from_slice(&[0, 1, 8, 0, 6, 4, 0, 2]);
+    f[22..28].copy_from_slice(&sender_mac);
+    f[28..32].copy_from_slice(&sender_ip.octets());
+    f[32..38].copy_from_slice(&to.0);
+    f[38..42].copy_from_slice(&to.1.octets());
+    f
+}
+
+/// An ARP request seen on the wire: (sender MAC, sender IP, target IP).
+fn parse_request(f: &[u8]) -> Option<([u8; 6], Ipv4Addr, Ipv4Addr)> {
+    if f.len() < 42 || f[12..14] != [0x08, 0x06] || f[20..22] != [0, 1] {
+        return None;
+    }
+    let ip = |b: &[u8]| Ipv4Addr::new(b[0], b[1], b[2], b[3]);
+    Some((f[22..28].try_into().ok()?, ip(&f[28..32]), ip(&f[38..42])))
+}
+
+type RawTx = Box<dyn pnet_datalink::DataLinkSender>;
+type RawRx = Box<dyn pnet_datalink::DataLinkReceiver>;
+
+/// A raw channel on `iface` of the namespace the calling thread is in (call
+/// it inside `lab::thread_in`).
+fn raw_channel(iface: &str) -> (RawTx, RawRx) {
+    let ni = pnet_datalink::interfaces()
+        .into_iter()
+        .find(|i| i.name == iface)
+        .unwrap_or_else(|| panic!("forger: no interface {iface} in its namespace"));
+    let config = pnet_datalink::Config {
+        read_timeout: Some(Duration::from_millis(20)),
+        ..pnet_datalink::Config::default()
+    };
+    match pnet_datalink::channel(&ni, config) {
+        Ok(pnet_datalink::Channel::Ethernet(tx, rx)) => (tx, rx),
+        Ok(_) => panic!("forger: not an Ethernet channel"),
+        Err(e) => panic!("forger: raw channel on {iface}: {e}"),
+    }
+}
+
+/// xorshift64: random-looking MACs that replay the same from a seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A unicast, locally administered MAC.
+    fn mac(&mut self) -> [u8; 6] {
+        let b = self.next().to_be_bytes();
+        [(b[0] & 0xfc) | 0x02, b[1], b[2], b[3], b[4], b[5]]
+    }
+}
+
+/// Sends forged replies "`ip` is at <random MAC>" to `to` at about `rate`
+/// per second until `stop` is set, `limit` have gone or a minute has
+/// passed; returns how many went.
+fn flood(
+    iface: &str,
+    ip: Ipv4Addr,
+    to: ([u8; 6], Ipv4Addr),
+    rate: u64,
+    limit: u64,
+    stop: &AtomicBool,
+) -> u64 {
+    let (mut tx, _rx) = raw_channel(iface);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let start = Instant::now();
+    let mut sent = 0u64;
+    // Also bounded in time: a test that panics before setting `stop`
+    // leaves no flood behind for long.
+    while !stop.load(Ordering::Relaxed) && sent < limit && start.elapsed() < Duration::from_secs(60)
+    {
+        // In batches of 1 ms worth, on schedule.
+        let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+        if sent >= due {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        }
+        while sent < due.min(limit) {
+            let mac = rng.mac();
+            let frame = forged_reply(mac, mac, ip, to);
+            if let Some(Ok(())) = tx.send_to(&frame, None) {
+                sent += 1;
+            } else {
+                // A full transmit queue: let it drain.
+                std::thread::sleep(Duration::from_micros(200));
+                break;
+            }
+        }
+    }
+    sent
+}
+
+/// `VmHWM` (peak resident memory) of `pid` in KiB, if it is still there.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Runs `nettool ARGS...` in `ns` and samples its peak RSS while it runs.
+/// A run that passes `kill_above` KiB (or 30 s) is killed there: a test
+/// that finds a leak must not take the machine down with it.
+fn nettool_measured(ns: &str, args: &[&str], kill_above: u64) -> (Out, u64) {
+    let bin = lab::nettool_bin().to_str().expect("UTF-8 path");
+    let mut bg = lab::spawn_in(ns, bin, args);
+    let pid = bg.pid();
+    let start = Instant::now();
+    let mut peak = 0;
+    loop {
+        if let Some(kib) = peak_rss_kib(pid) {
+            peak = peak.max(kib);
+        }
+        if !bg.running() || peak > kill_above || start.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (bg.stop(), peak)
+}
+
+#[test]
+fn probe_under_a_flood_of_forged_replies_stays_small_in_memory_and_output() {
+    // Guards: an unbounded reader queue, per-reply lists of every MAC seen,
+    // and a summary naming them all (912 MiB, 413 MB of JSON at 50k/s).
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let to = (mac_bytes(&pair.a.mac()), pair.a.ip);
+    let stop = Arc::new(AtomicBool::new(false));
+    let forger = {
+        let (iface, stop) = (pair.b.iface.clone(), stop.clone());
+        lab::thread_in(&pair.b.ns, move || {
+            flood(&iface, v4(2), to, 50_000, 1_500_000, &stop)
+        })
+    };
+    const LIMIT_KIB: u64 = 64 * 1024;
+    let iface = pair.a.iface.as_str();
+    let base = ["arp", "-c", "20", "-i", "0.2", "-I", iface];
+    let mut quiet = base.to_vec();
+    quiet.extend(["-q", "198.51.100.2"]);
+    let (q, q_peak) = nettool_measured(&pair.a.ns, &quiet, 4 * LIMIT_KIB);
+    let mut json = base.to_vec();
+    json.extend(["--json", "198.51.100.2"]);
+    let (j, j_peak) = nettool_measured(&pair.a.ns, &json, 4 * LIMIT_KIB);
+    stop.store(true, Ordering::Relaxed);
+    let sent = forger.join().expect("forger");
+    eprintln!(
+        "flood: {sent} forged replies; peak RSS -q {q_peak} KiB, --json {j_peak} KiB; \
+         output -q {} B, --json {} B\n{q}",
+        q.stdout.len(),
+        j.stdout.len()
+    );
+    assert!(sent > 20_000, "the flood did not happen: {sent} sent");
+
+    assert!(q_peak < LIMIT_KIB, "-q peak RSS {q_peak} KiB\n{q}");
+    assert_exit(&q, 0, "probe under a flood (-q)");
+    assert!(
+        q.elapsed < Duration::from_secs(8),
+        "20 x 0.2 s took {:?}\n{q}",
+        q.elapsed
+    );
+    assert!(
+        q.stdout.len() < 4096,
+        "-q summary is {} bytes\n{q}",
+        q.stdout.len()
+    );
+    assert!(q.stdout.contains("20 sent, 20 received"), "{q}");
+    assert!(
+        macs_in(&q.stdout).len() <= 8,
+        "the summary names at most 8 MACs\n{q}"
+    );
+    assert!(q.stdout.contains("distinct MACs answered"), "{q}");
+
+    assert!(j_peak < LIMIT_KIB, "--json peak RSS {j_peak} KiB\n{j}");
+    assert_exit(&j, 0, "probe under a flood (--json)");
+    assert!(j.elapsed < Duration::from_secs(8), "{:?}", j.elapsed);
+    assert!(
+        j.stdout.len() < 128 * 1024,
+        "--json output is {} bytes",
+        j.stdout.len()
+    );
+    let doc = j.json();
+    assert!(num(&doc, "distinct_macs") > 8.0, "{doc}");
+    assert!(array(&doc, "replies").len() <= 8 * 20, "{doc}");
+    assert!(num(&doc, "replies_not_listed") > 0.0, "{doc}");
+    num(&doc, "dropped_frames");
+}
+
+#[test]
+fn replies_with_a_zero_broadcast_or_multicast_sender_mac_are_invalid() {
+    // Guards: such replies counted as valid answers (and as duplicates).
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let b_mac = pair.b.mac();
+    let bad = [[0u8; 6], [0xff; 6], [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01]];
+    let (ready, is_ready) = std::sync::mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let forger = {
+        let (iface, stop, b) = (pair.b.iface.clone(), stop.clone(), mac_bytes(&b_mac));
+        lab::thread_in(&pair.b.ns, move || {
+            let (mut tx, mut rx) = raw_channel(&iface);
+            let _ = ready.send(());
+            let mut answered = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(f) = rx.next() else { continue };
+                let Some((asker, from, target)) = parse_request(f) else {
+                    continue;
+                };
+                if target != v4(2) {
+                    continue;
+                }
+                for m in bad {
+                    let frame = forged_reply(b, m, v4(2), (asker, from));
+                    let _ = tx.send_to(&frame, None);
+                }
+                answered += 1;
+            }
+            answered
+        })
+    };
+    wait_ready(&is_ready);
+    let iface = pair.a.iface.as_str();
+    let text = arp(
+        &pair.a,
+        &["-c", "3", "-i", "0.2", "-I", iface, "198.51.100.2"],
+    );
+    let json = arp(
+        &pair.a,
+        &[
+            "--json",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-I",
+            iface,
+            "198.51.100.2",
+        ],
+    );
+    stop.store(true, Ordering::Relaxed);
+    assert!(forger.join().expect("forger") >= 6, "the forger answered");
+
+    assert_exit(&text, 0, "B answers; the forgeries are invalid");
+    for line in text.stdout.lines().filter(|l| l.starts_with("reply from")) {
+        assert_eq!(
+            macs_in(line),
+            std::slice::from_ref(&b_mac),
+            "{line}\n{text}"
+        );
+    }
+    assert!(
+        !text.stdout.to_ascii_lowercase().contains("duplicate"),
+        "invalid MACs are not a second answer\n{text}"
+    );
+    assert!(text.stdout.contains("3 sent, 3 received"), "{text}");
+    let invalid_lines: Vec<&str> = text
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("invalid reply from 198.51.100.2"))
+        .collect();
+    assert!(
+        invalid_lines.len() >= 3,
+        "invalid replies are shown\n{text}"
+    );
+    // The probe ends at the last answer, maybe before the last forgeries.
+    let counted = text
+        .stdout
+        .lines()
+        .find_map(|l| l.split_once(" invalid replies for 198.51.100.2"))
+        .and_then(|(n, _)| n.parse::<usize>().ok());
+    assert!(
+        counted.is_some_and(|n| (invalid_lines.len()..=9).contains(&n)),
+        "the summary counts them\n{text}"
+    );
+
+    assert_exit(&json, 0, "JSON");
+    let doc = json.json();
+    for r in array(&doc, "replies") {
+        assert_eq!(string(r, "mac"), b_mac, "{doc}");
+        assert!(!boolean(r, "duplicate"), "{doc}");
+    }
+    assert_eq!(num(&doc, "distinct_macs"), 1.0, "{doc}");
+    let invalid = field(&doc, "invalid");
+    assert!((3.0..=9.0).contains(&num(invalid, "count")), "{doc}");
+    let macs: BTreeSet<&str> = array(invalid, "first")
+        .iter()
+        .map(|i| string(i, "mac"))
+        .collect();
+    let want: BTreeSet<String> = bad.iter().map(|m| mac_text(*m)).collect();
+    assert_eq!(macs, want.iter().map(String::as_str).collect(), "{doc}");
+}
+
+/// A forger on `host` for sweeps of 198.51.100.0/27 from .1: at the first
+/// request (for .2) it "answers" for .100 (never asked), .25 and .11 (not
+/// asked yet) with its MACs, three times each; at every request for .12 it
+/// answers with a zero sender MAC. Returns (first requests seen, saw .12).
+fn sweep_forger(
+    host: &Host,
+    stop: Arc<AtomicBool>,
+    (f100, f25, f11): ([u8; 6], [u8; 6], [u8; 6]),
+) -> std::thread::JoinHandle<(u32, bool)> {
+    let iface = host.iface.clone();
+    let (ready, is_ready) = std::sync::mpsc::channel();
+    let forger = lab::thread_in(&host.ns, move || {
+        let (mut tx, mut rx) = raw_channel(&iface);
+        let _ = ready.send(());
+        let mut early = 0;
+        let mut saw_12 = false;
+        while !stop.load(Ordering::Relaxed) {
+            let Ok(f) = rx.next() else { continue };
+            let Some((asker, from, target)) = parse_request(f) else {
+                continue;
+            };
+            if from != v4(1) {
+                continue;
+            }
+            // At the sweep's first request: .100 (never asked), .25
+            // and .11 (not asked yet) "answer", three times each.
+            if target == v4(2) && early == 0 {
+                for _ in 0..3 {
+                    for (m, ip) in [(f100, v4(100)), (f25, v4(25)), (f11, v4(11))] {
+                        let _ = tx.send_to(&forged_reply(m, m, ip, (asker, from)), None);
+                    }
+                }
+                early += 1;
+            }
+            // .12 is asked: an answer with a zero sender MAC.
+            if target == v4(12) {
+                let _ = tx.send_to(&forged_reply(f11, [0; 6], v4(12), (asker, from)), None);
+                saw_12 = true;
+            }
+        }
+        (early, saw_12)
+    });
+    wait_ready(&is_ready);
+    forger
+}
+
+/// Waits until a forger thread has its raw channel open (so it sees the
+/// first request), for at most 5 s.
+#[track_caller]
+fn wait_ready(is_ready: &std::sync::mpsc::Receiver<()>) {
+    is_ready
+        .recv_timeout(Duration::from_secs(5))
+        .expect("forger: raw channel not open after 5 s");
+}
+
+#[test]
+fn sweep_reports_forged_and_early_replies_as_unsolicited_not_hosts() {
+    // Guards: a reply for an address never asked, or before it was asked,
+    // counted as a host (RTT 0, and the address then never probed), and a
+    // reply with a zero sender MAC counted as a second MAC.
+    let Some(lab) = lab::require() else { return };
+    let star = lab.star_with(&[v4(10), v4(11), v4(12)]);
+    let want = expected_hosts(&star);
+    let (f100, f25, f11) = (
+        [0x02, 0xf0, 0, 0, 0, 100],
+        [0x02, 0xf0, 0, 0, 0, 25],
+        [0x02, 0xf0, 0, 0, 0, 11],
+    );
+    let forge = || {
+        let stop = Arc::new(AtomicBool::new(false));
+        (
+            stop.clone(),
+            sweep_forger(&star.hosts[0], stop, (f100, f25, f11)),
+        )
+    };
+    let sweep = |json: bool| {
+        let mut args = vec![
+            "--rate",
+            "50",
+            "--timeout",
+            "0.2",
+            "-I",
+            &star.client.iface,
+            "198.51.100.0/27",
+        ];
+        if json {
+            args.insert(0, "--json");
+        }
+        arp(&star.client, &args)
+    };
+
+    let (stop, forger) = forge();
+    let text = sweep(false);
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(forger.join().expect("forger"), (1, true), "the forger ran");
+    assert_exit(&text, 0, "sweep with a forger (text)");
+    // The table: lines that start with an address.
+    let table: BTreeMap<Ipv4Addr, BTreeSet<String>> = text
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let ip: Ipv4Addr = l.split_whitespace().next()?.parse().ok()?;
+            Some((ip, macs_in(l).into_iter().collect()))
+        })
+        .collect();
+    assert_eq!(table, want, "only real hosts in the table\n{text}");
+    let line = text
+        .stdout
+        .lines()
+        .find(|l| l.contains("unsolicited replies, not hosts"))
+        .unwrap_or_else(|| panic!("a line counts the unsolicited replies\n{text}"));
+    for ip in ["198.51.100.100 ", "198.51.100.25 ", "198.51.100.11 "] {
+        assert!(line.contains(ip), "{ip}in {line}");
+    }
+    assert!(text.stdout.contains("invalid replies, not hosts"), "{text}");
+
+    let (stop, forger) = forge();
+    let out = sweep(true);
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(forger.join().expect("forger"), (1, true), "the forger ran");
+    assert_exit(&out, 0, "sweep with a forger");
+    let doc = out.json();
+    assert_eq!(sweep_json_hosts(&doc), want, "only real hosts\n{out}");
+    for h in array(&doc, "hosts") {
+        assert!(!boolean(h, "duplicate"), "{h}\n{out}");
+    }
+    let unsolicited = field(&doc, "unsolicited");
+    assert!(num(unsolicited, "count") >= 3.0, "{doc}");
+    let got: BTreeSet<(String, String)> = array(unsolicited, "first")
+        .iter()
+        .map(|u| (string(u, "ip").to_string(), string(u, "mac").to_string()))
+        .collect();
+    for (m, ip) in [(f100, v4(100)), (f25, v4(25)), (f11, v4(11))] {
+        assert!(
+            got.contains(&(ip.to_string(), mac_text(m))),
+            "{ip} [{}] is unsolicited: {doc}",
+            mac_text(m)
+        );
+    }
+    let invalid = field(&doc, "invalid");
+    assert!(num(invalid, "count") >= 1.0, "{doc}");
+    assert!(
+        array(invalid, "first")
+            .iter()
+            .any(|i| i["ip"] == "198.51.100.12" && i["mac"] == "00:00:00:00:00:00"),
+        "{doc}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Bad input: one line, exit 2
+
+#[test]
+fn unknown_interface_is_one_line_naming_the_interfaces_that_exist() {
+    // Guards: `arp -i nosuchif0` printed an empty table and exited 1, and
+    // `arp -i 0.5` (no target) took 0.5 for an interface silently.
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    for args in [
+        &["-i", "nosuchif0"][..],
+        &["-n", "-i", "0.5"],
+        &["--json", "-i", "nosuchif0"],
+        &["-c", "1", "-I", "nosuchif0", "198.51.100.2"],
+    ] {
+        let out = arp(&pair.a, args);
+        let what = format!("arp {}", args.join(" "));
+        assert_exit(&out, 2, &what);
+        let line = one_stderr_line(&out, &what);
+        let name = args[args
+            .iter()
+            .position(|a| a.starts_with("-i") || *a == "-I")
+            .unwrap()
+            + 1];
+        assert!(line.contains(name), "names what was given: {line}");
+        assert!(
+            line.contains("lo") && line.contains(&pair.a.iface),
+            "names the interfaces that exist: {line}"
+        );
+        assert!(out.stdout.is_empty(), "{what}: nothing on stdout\n{out}");
+    }
+}
+
+#[test]
+fn address_with_a_port_is_refused_as_address_port_not_ipv6() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let out = arp(&pair.a, &["-c", "1", "198.51.100.2:80"]);
+    assert_exit(&out, 2, "address:port");
+    let line = one_stderr_line(&out, "address:port");
+    assert!(!line.contains("IPv6"), "{line}");
+    assert!(line.contains("not address:port"), "{line}");
+    assert!(line.contains("198.51.100.2"), "{line}");
 }

@@ -5,7 +5,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -19,16 +19,30 @@ pub trait Link {
     fn send(&mut self, frame: &[u8]) -> io::Result<Instant>;
     /// The next received frame and when it was read, or `None` at `until`.
     fn recv(&mut self, until: Instant) -> io::Result<Option<(Vec<u8>, Instant)>>;
+    /// Frames received but dropped because the queue between the reader
+    /// and the caller was full (a flood faster than we read).
+    fn dropped(&self) -> u64 {
+        0
+    }
 }
+
+/// Frames the reader thread holds for the prober at most. ARP answers come
+/// at the rate we ask (2000/s in a default sweep, a few in a probe), so a
+/// full queue means a flood: what does not fit is dropped and counted, and
+/// memory stays at this many 60-byte frames whatever a peer sends.
+pub const QUEUE_FRAMES: usize = 4096;
 
 type Received = io::Result<(Vec<u8>, Instant)>;
 
 /// pnet's channel, with a reader thread that timestamps frames the moment
 /// `recv` returns them, so the RTT does not include our own processing.
+/// The queue between them holds [`QUEUE_FRAMES`]; what overflows is
+/// dropped and counted ([`Link::dropped`]).
 pub struct PnetLink {
     tx: Box<dyn DataLinkSender>,
     rx: mpsc::Receiver<Received>,
     stop: Arc<AtomicBool>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl PnetLink {
@@ -59,9 +73,11 @@ impl PnetLink {
             iface: iface.name.clone(),
             source,
         })?;
-        let (send, recv) = mpsc::channel();
+        let (send, recv) = mpsc::sync_channel(QUEUE_FRAMES);
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let drops = dropped.clone();
         std::thread::spawn(move || {
             while !stopped.load(Ordering::Relaxed) {
                 let item = match rx.next() {
@@ -78,13 +94,35 @@ impl PnetLink {
                     }
                     Err(e) => Err(e),
                 };
-                let failed = item.is_err();
-                if send.send(item).is_err() || failed {
+                if !offer(&send, item, &drops) {
                     break;
                 }
             }
         });
-        Ok(PnetLink { tx, rx: recv, stop })
+        Ok(PnetLink {
+            tx,
+            rx: recv,
+            stop,
+            dropped,
+        })
+    }
+}
+
+/// Hand one item to the prober without ever waiting for room: a frame that
+/// finds the queue full is dropped and counted. An error is the last item,
+/// so it does wait for room. False when the reader should stop.
+fn offer(send: &mpsc::SyncSender<Received>, item: Received, drops: &AtomicU64) -> bool {
+    if item.is_err() {
+        let _ = send.send(item);
+        return false;
+    }
+    match send.try_send(item) {
+        Ok(()) => true,
+        Err(mpsc::TrySendError::Full(_)) => {
+            drops.fetch_add(1, Ordering::Relaxed);
+            true
+        }
+        Err(mpsc::TrySendError::Disconnected(_)) => false,
     }
 }
 
@@ -134,5 +172,32 @@ impl Link for PnetLink {
                 Err(io::Error::other("the receive thread stopped"))
             }
         }
+    }
+
+    fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_growing() {
+        let (send, recv) = mpsc::sync_channel(2);
+        let drops = AtomicU64::new(0);
+        let now = Instant::now();
+        for i in 0..5u8 {
+            assert!(offer(&send, Ok((vec![i], now)), &drops));
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), 3);
+        let got: Vec<Vec<u8>> = recv.try_iter().map(|r| r.unwrap().0).collect();
+        assert_eq!(got, [vec![0], vec![1]]);
+        // Room again: frames flow; an error ends the reader.
+        assert!(offer(&send, Ok((vec![9], now)), &drops));
+        assert!(!offer(&send, Err(io::Error::other("gone")), &drops));
+        drop(recv);
+        assert!(!offer(&send, Ok((vec![1], now)), &drops));
     }
 }

@@ -20,7 +20,7 @@ use pnet_datalink::NetworkInterface;
 
 use crate::wire::MacAddr;
 use link::Link;
-use probe::{Me, Reply, Tracker};
+use probe::{BadMac, Me, Reject, Reply, Tracker};
 
 /// Setup problems, each with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +29,8 @@ pub enum ArpError {
         "sending raw ARP frames needs CAP_NET_RAW: run as root or `setcap cap_net_raw+ep $(which nettool)`"
     )]
     NoPrivilege,
-    #[error("no interface named {0} (see `ip link`)")]
-    NoSuchInterface(String),
+    #[error("no interface named {name}: the interfaces here are {have}")]
+    NoSuchInterface { name: String, have: String },
     #[error("interface {0} does not do ARP ({1})")]
     NoArp(String, &'static str),
     #[error("interface {0} is down: bring it up with `ip link set {0} up`")]
@@ -94,12 +94,38 @@ impl Iface {
     }
 }
 
+/// The error for an interface `name` that does not exist, naming those
+/// that do.
+fn no_such_interface(name: &str, all: &[NetworkInterface]) -> ArpError {
+    let have: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+    ArpError::NoSuchInterface {
+        name: name.to_string(),
+        have: if have.is_empty() {
+            "none".into()
+        } else {
+            have.join(", ")
+        },
+    }
+}
+
+/// Check that an interface named `name` exists (any kind: the cache view
+/// shows loopback and NOARP entries too).
+pub fn check_interface_exists(name: &str) -> Result<(), ArpError> {
+    let all = pnet_datalink::interfaces();
+    if all.iter().any(|i| i.name == name) {
+        Ok(())
+    } else {
+        Err(no_such_interface(name, &all))
+    }
+}
+
 /// Find `name` and check it can do ARP.
 pub fn interface(name: &str) -> Result<Iface, ArpError> {
-    let raw = pnet_datalink::interfaces()
-        .into_iter()
-        .find(|i| i.name == name)
-        .ok_or_else(|| ArpError::NoSuchInterface(name.to_string()))?;
+    let all = pnet_datalink::interfaces();
+    let raw = match all.iter().find(|i| i.name == name) {
+        Some(i) => i.clone(),
+        None => return Err(no_such_interface(name, &all)),
+    };
     if raw.flags & IFF_LOOPBACK != 0 {
         return Err(ArpError::NoArp(name.to_string(), "loopback"));
     }
@@ -172,8 +198,18 @@ pub struct ProbeConfig {
 /// Something the loop reports as it happens.
 #[derive(Debug)]
 pub enum Event {
-    Sent { seq: u64 },
-    Reply { from: Ipv4Addr, reply: Reply },
+    Reply {
+        from: Ipv4Addr,
+        reply: Reply,
+    },
+    /// A reply for the target with a sender MAC no host has; `listed` for
+    /// the first few, to be shown.
+    Invalid {
+        from: Ipv4Addr,
+        mac: MacAddr,
+        why: BadMac,
+        listed: bool,
+    },
 }
 
 /// Run requests and collect replies until the count, the deadline, the
@@ -208,7 +244,6 @@ pub fn run_probe(
         if !all_sent && now >= next_send {
             let at = link.send(&frame)?;
             t.on_send(at);
-            on_event(&Event::Sent { seq: t.sent });
             next_send += cfg.interval;
             wait_until = at + cfg.interval;
             continue;
@@ -223,10 +258,24 @@ pub fn run_probe(
         let Some((bytes, at)) = link.recv(until)? else {
             continue;
         };
-        let Ok(r) = probe::validate(&bytes, cfg.me) else {
+        if matches!(cfg.mode, Mode::Announce { .. }) {
             continue;
+        }
+        let r = match probe::validate(&bytes, cfg.me) {
+            Ok(r) => r,
+            Err(Reject::InvalidSender(r, why)) if r.sender_ip == cfg.target => {
+                let listed = t.on_invalid(r.sender_mac, why);
+                on_event(&Event::Invalid {
+                    from: r.sender_ip,
+                    mac: r.sender_mac,
+                    why,
+                    listed,
+                });
+                continue;
+            }
+            Err(_) => continue,
         };
-        if r.sender_ip != cfg.target || matches!(cfg.mode, Mode::Announce { .. }) {
+        if r.sender_ip != cfg.target {
             continue;
         }
         let reply = t.on_reply(r.sender_mac, at);
@@ -239,5 +288,6 @@ pub fn run_probe(
             break;
         }
     }
+    t.dropped = link.dropped();
     Ok(t)
 }

@@ -81,6 +81,38 @@ pub fn announcement(me: Me, as_reply: bool) -> [u8; MIN_FRAME_LEN] {
     }
 }
 
+/// Why a sender MAC cannot be a host's: such a reply is invalid, counted
+/// and shown as such, never taken for an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadMac {
+    Zero,
+    Broadcast,
+    /// The group bit is set.
+    Multicast,
+}
+
+impl BadMac {
+    pub fn check(mac: MacAddr) -> Option<BadMac> {
+        if mac == MacAddr::ZERO {
+            Some(BadMac::Zero)
+        } else if mac.is_broadcast() {
+            Some(BadMac::Broadcast)
+        } else if mac.is_multicast() {
+            Some(BadMac::Multicast)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BadMac::Zero => "zero",
+            BadMac::Broadcast => "broadcast",
+            BadMac::Multicast => "multicast",
+        }
+    }
+}
+
 /// Why a received frame is not a reply to us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reject {
@@ -90,12 +122,15 @@ pub enum Reject {
     NotReply,
     FromUs,
     NotForUs,
+    /// A reply to us whose sender MAC no host can have.
+    InvalidSender(arp::Repr, BadMac),
 }
 
 /// Check everything a reply to `me` must satisfy: ethertype 0x0806,
 /// at least 42 bytes, Ethernet/IPv4 ARP (htype 1, ptype 0x0800, hlen 6,
-/// plen 4), opcode 2, target IP ours, target MAC ours, and an Ethernet
-/// source that is not ours. The sender IP is checked by the caller
+/// plen 4), opcode 2, target IP ours, target MAC ours, an Ethernet source
+/// that is not ours, and a sender MAC that is a host's (not zero, not
+/// broadcast, group bit clear). The sender IP is checked by the caller
 /// (a probe wants its target, a sweep any address it asked for).
 pub fn validate(bytes: &[u8], me: Me) -> Result<arp::Repr, Reject> {
     let f = Frame::new_checked(bytes).map_err(|_| Reject::Short)?;
@@ -116,7 +151,48 @@ pub fn validate(bytes: &[u8], me: Me) -> Result<arp::Repr, Reject> {
     if r.target_ip != me.ip || r.target_mac != me.mac {
         return Err(Reject::NotForUs);
     }
+    if let Some(why) = BadMac::check(r.sender_mac) {
+        return Err(Reject::InvalidSender(r, why));
+    }
     Ok(r)
+}
+
+/// Distinct MACs remembered per address. Replies from further MACs are
+/// counted, not kept: a flood of random sender MACs costs a counter.
+pub const MAX_MACS: usize = 64;
+
+/// How many MACs one line names, how many replies are listed per request,
+/// and how many examples a count keeps: output grows with what was asked,
+/// not with what a peer sends.
+pub const NAMED: usize = 8;
+
+/// A count with its first few items ([`NAMED`]) kept as examples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample<T> {
+    pub count: u64,
+    pub first: Vec<T>,
+}
+
+impl<T> Default for Sample<T> {
+    fn default() -> Self {
+        Sample {
+            count: 0,
+            first: Vec::new(),
+        }
+    }
+}
+
+impl<T> Sample<T> {
+    /// Count `item`, keeping it if fewer than [`NAMED`] are kept; true if kept.
+    pub fn add(&mut self, item: T) -> bool {
+        self.count += 1;
+        if self.first.len() < NAMED {
+            self.first.push(item);
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// What one valid reply was.
@@ -127,21 +203,48 @@ pub struct Reply {
     pub rtt: Option<Duration>,
     /// No request from us was waiting for this MAC's answer.
     pub unsolicited: bool,
-    /// Other MACs that also answered for the same address in this run.
+    /// The first [`NAMED`] other MACs that also answered for the same
+    /// address in this run.
     pub others: Vec<MacAddr>,
+    /// How many other MACs answered: exact, or a lower bound when
+    /// `others_at_least` (more MACs answered than are remembered).
+    pub others_count: usize,
+    pub others_at_least: bool,
+    /// One of the first [`NAMED`] replies since the latest request: shown
+    /// one by one. The rest are counted in [`Tracker::unlisted`].
+    pub listed: bool,
 }
 
-/// Matches replies to requests for one target address.
+impl Reply {
+    pub fn duplicate(&self) -> bool {
+        self.others_count > 0
+    }
+}
+
+/// Matches replies to requests for one target address. Its size is bounded
+/// whatever arrives: at most [`MAX_MACS`] MACs, [`NAMED`] examples of
+/// invalid replies, and one RTT per request sent.
 #[derive(Debug, Default)]
 pub struct Tracker {
     pub sent: u64,
     /// Requests that got at least one answer.
     pub received: u64,
     last_sent: Option<Instant>,
-    /// MACs that answered the latest request.
+    /// MACs that answered the latest request (at most [`MAX_MACS`]).
     answered_latest: Vec<MacAddr>,
-    /// Every MAC that answered, in order of first answer, with counts.
+    /// Replies listed since the latest request.
+    listed_latest: usize,
+    /// MACs that answered, in order of first answer, with counts: the
+    /// first [`MAX_MACS`].
     pub macs: Vec<(MacAddr, u64)>,
+    /// Replies from MACs past the first [`MAX_MACS`]: counted, not kept.
+    pub not_kept: u64,
+    /// Replies not listed one by one (more than [`NAMED`] for a request).
+    pub unlisted: u64,
+    /// Replies for the target with a sender MAC no host has.
+    pub invalid: Sample<(MacAddr, BadMac)>,
+    /// Frames the link dropped (its queue was full), set at the end.
+    pub dropped: u64,
     pub rtts: Vec<Duration>,
 }
 
@@ -150,6 +253,7 @@ impl Tracker {
         self.sent += 1;
         self.last_sent = Some(at);
         self.answered_latest.clear();
+        self.listed_latest = 0;
     }
 
     /// A reply is matched to the latest request (ARP has no sequence
@@ -157,16 +261,29 @@ impl Tracker {
     /// as arping does). A second answer from the same MAC to the same
     /// request, or an answer before any request, is unsolicited.
     pub fn on_reply(&mut self, mac: MacAddr, at: Instant) -> Reply {
-        match self.macs.iter_mut().find(|(m, _)| *m == mac) {
-            Some((_, n)) => *n += 1,
-            None => self.macs.push((mac, 1)),
-        }
+        let room = self.macs.len() < MAX_MACS;
+        let kept = match self.macs.iter_mut().find(|(m, _)| *m == mac) {
+            Some((_, n)) => {
+                *n += 1;
+                true
+            }
+            None if room => {
+                self.macs.push((mac, 1));
+                true
+            }
+            None => {
+                self.not_kept += 1;
+                false
+            }
+        };
         let others = self
             .macs
             .iter()
             .map(|(m, _)| *m)
             .filter(|m| *m != mac)
+            .take(NAMED)
             .collect();
+        let others_count = self.macs.len() - usize::from(kept);
         let outstanding = self.last_sent.is_some() && !self.answered_latest.contains(&mac);
         let rtt = self.last_sent.map(|s| at.saturating_duration_since(s));
         if outstanding {
@@ -176,14 +293,31 @@ impl Tracker {
                     self.rtts.push(r);
                 }
             }
-            self.answered_latest.push(mac);
+            if self.answered_latest.len() < MAX_MACS {
+                self.answered_latest.push(mac);
+            }
+        }
+        let listed = self.listed_latest < NAMED;
+        if listed {
+            self.listed_latest += 1;
+        } else {
+            self.unlisted += 1;
         }
         Reply {
             mac,
             rtt: rtt.filter(|_| outstanding),
             unsolicited: !outstanding,
             others,
+            others_count,
+            others_at_least: self.not_kept > 0,
+            listed,
         }
+    }
+
+    /// A reply for the target whose sender MAC is invalid: counted, never
+    /// an answer. True if it is one of the first few, to be shown.
+    pub fn on_invalid(&mut self, mac: MacAddr, why: BadMac) -> bool {
+        self.invalid.add((mac, why))
     }
 
     /// True while the latest request has no answer.
@@ -293,6 +427,14 @@ mod tests {
         );
         let from_us = reply_from(US, peer, me());
         assert_eq!(validate(&from_us, me()), Err(Reject::FromUs));
+        let zero = reply_from(MacAddr::ZERO, peer, me());
+        assert!(
+            matches!(
+                validate(&zero, me()),
+                Err(Reject::InvalidSender(_, BadMac::Zero))
+            ),
+            "sender MAC"
+        );
         // Our own request looped back is not a reply.
         assert!(validate(&request(me(), peer), me()).is_err());
     }
@@ -322,6 +464,72 @@ mod tests {
         assert_eq!((t.sent, t.received), (3, 2));
         assert!((t.loss_pct() - 100.0 / 3.0).abs() < 1e-9);
         assert_eq!(t.macs, [(B, 3), (C, 2)]);
+    }
+
+    #[test]
+    fn zero_broadcast_and_multicast_sender_macs_are_invalid() {
+        let peer = Ipv4Addr::new(198, 51, 100, 2);
+        for (mac, why) in [
+            (MacAddr::ZERO, BadMac::Zero),
+            (MacAddr::BROADCAST, BadMac::Broadcast),
+            (MacAddr([0x01, 0x00, 0x5e, 0, 0, 1]), BadMac::Multicast),
+            (MacAddr([0x33, 0x33, 0, 0, 0, 1]), BadMac::Multicast),
+            (MacAddr([0x03, 0, 0, 0, 0, 9]), BadMac::Multicast),
+        ] {
+            // The Ethernet source stays a host's: only the ARP sender lies.
+            let mut f = reply_from(B, peer, me());
+            f[22..28].copy_from_slice(&mac.0);
+            match validate(&f, me()) {
+                Err(Reject::InvalidSender(r, w)) => {
+                    assert_eq!((w, r.sender_mac, r.sender_ip), (why, mac, peer), "{mac}");
+                }
+                other => panic!("{mac}: {other:?}"),
+            }
+            assert_eq!(BadMac::check(mac), Some(why));
+        }
+        // Unicast MACs, vendor or locally administered, are hosts'.
+        for mac in [B, MacAddr([0x00, 0x05, 0x5d, 0x61, 0x58, 0xa8])] {
+            assert_eq!(BadMac::check(mac), None);
+            assert!(validate(&reply_from(mac, peer, me()), me()).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_flood_of_distinct_macs_leaves_the_tracker_bounded() {
+        let t0 = Instant::now();
+        let mac = |i: u32| {
+            let b = i.to_be_bytes();
+            MacAddr([0x02, 0x99, b[0], b[1], b[2], b[3]])
+        };
+        let mut t = Tracker::default();
+        t.on_send(t0);
+        let n = 10_000u32;
+        for i in 0..n {
+            let r = t.on_reply(mac(i), t0 + Duration::from_micros(u64::from(i)));
+            assert!(r.others.len() <= NAMED);
+            assert_eq!(r.listed, (i as usize) < NAMED, "{i}");
+        }
+        assert_eq!(t.macs.len(), MAX_MACS);
+        assert_eq!(t.not_kept, u64::from(n) - MAX_MACS as u64);
+        assert_eq!(t.unlisted, u64::from(n) - NAMED as u64);
+        assert_eq!((t.sent, t.received, t.rtts.len()), (1, 1, 1));
+        assert!(t.answered_latest.len() <= MAX_MACS);
+        let r = t.on_reply(mac(n), t0);
+        assert_eq!(r.others.len(), NAMED);
+        assert_eq!(r.others_count, MAX_MACS);
+        assert!(r.others_at_least && r.duplicate() && !r.listed);
+        // A remembered MAC is not its own "other".
+        let r = t.on_reply(mac(0), t0);
+        assert_eq!(r.others_count, MAX_MACS - 1);
+        assert!(!r.others.contains(&mac(0)));
+        // The next request lists its first replies again.
+        t.on_send(t0 + Duration::from_secs(1));
+        assert!(t.on_reply(mac(1), t0 + Duration::from_secs(1)).listed);
+        for i in 0..100 {
+            t.on_invalid(MacAddr::ZERO, BadMac::Zero);
+            assert!(t.invalid.first.len() <= NAMED, "{i}");
+        }
+        assert_eq!(t.invalid.count, 100);
     }
 
     #[test]

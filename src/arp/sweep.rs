@@ -1,13 +1,19 @@
 //! arp-scan's job: ask every address of one or more networks, in paced
 //! rounds, and keep who answered with which MAC. Each round after the first
 //! asks only the addresses that have not answered yet.
+//!
+//! A reply is a host only when it answers a request we sent to its address;
+//! any other reply (for an address never asked, or not asked yet) is
+//! unsolicited: counted, a few kept as examples, and it never stops the
+//! address being asked. Replies with a sender MAC no host has are invalid,
+//! counted the same way. Memory is bounded by the number of targets.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use super::link::Link;
-use super::probe::{self, Me};
+use super::probe::{self, BadMac, MAX_MACS, Me, Reject, Sample};
 use crate::wire::MacAddr;
 
 /// An IPv4 network, `addr/len`.
@@ -87,8 +93,10 @@ pub struct Host {
     pub mac: MacAddr,
     pub rtt: Duration,
     /// Further MACs that answered for the same address (duplicate IP or
-    /// spoofing).
+    /// spoofing): the first `MAX_MACS - 1`.
     pub others: Vec<MacAddr>,
+    /// Replies from further MACs than those: counted, not kept.
+    pub others_not_kept: u64,
 }
 
 #[derive(Debug)]
@@ -98,6 +106,57 @@ pub struct Outcome {
     pub scanned: usize,
     pub sent: u64,
     pub elapsed: Duration,
+    /// Replies that answered no request of ours: (address, MAC).
+    pub unsolicited: Sample<(Ipv4Addr, MacAddr)>,
+    /// Replies with a sender MAC no host has.
+    pub invalid: Sample<(Ipv4Addr, MacAddr, BadMac)>,
+    /// Frames the link dropped because its queue was full.
+    pub dropped: u64,
+}
+
+/// What the sweep has seen so far.
+#[derive(Default)]
+struct Seen {
+    found: BTreeMap<Ipv4Addr, Host>,
+    /// When each address was last asked; only targets are ever here.
+    last_sent: BTreeMap<Ipv4Addr, Instant>,
+    unsolicited: Sample<(Ipv4Addr, MacAddr)>,
+    invalid: Sample<(Ipv4Addr, MacAddr, BadMac)>,
+}
+
+impl Seen {
+    fn on_frame(&mut self, bytes: &[u8], at: Instant, me: Me) {
+        let r = match probe::validate(bytes, me) {
+            Ok(r) => r,
+            Err(Reject::InvalidSender(r, why)) => {
+                self.invalid.add((r.sender_ip, r.sender_mac, why));
+                return;
+            }
+            Err(_) => return,
+        };
+        // A host answers a request we sent to its address.
+        let Some(asked) = self.last_sent.get(&r.sender_ip) else {
+            self.unsolicited.add((r.sender_ip, r.sender_mac));
+            return;
+        };
+        match self.found.get_mut(&r.sender_ip) {
+            None => {
+                self.found.insert(
+                    r.sender_ip,
+                    Host {
+                        ip: r.sender_ip,
+                        mac: r.sender_mac,
+                        rtt: at.saturating_duration_since(*asked),
+                        others: Vec::new(),
+                        others_not_kept: 0,
+                    },
+                );
+            }
+            Some(h) if h.mac == r.sender_mac || h.others.contains(&r.sender_mac) => {}
+            Some(h) if h.others.len() + 1 < MAX_MACS => h.others.push(r.sender_mac),
+            Some(h) => h.others_not_kept += 1,
+        }
+    }
 }
 
 /// Sweep `targets` through `link`. `progress(sent, total)` is called as
@@ -112,44 +171,10 @@ pub fn run(
     stop: &dyn Fn() -> bool,
 ) -> std::io::Result<Outcome> {
     let start = Instant::now();
-    let wanted: HashSet<Ipv4Addr> = targets.iter().copied().collect();
-    let mut found: BTreeMap<Ipv4Addr, Host> = BTreeMap::new();
-    let mut last_sent: BTreeMap<Ipv4Addr, Instant> = BTreeMap::new();
+    let mut seen = Seen::default();
     let gap = Duration::from_secs_f64(1.0 / f64::from(plan.rate.max(1)));
     let total = targets.len() as u64 * (u64::from(plan.retries) + 1);
     let mut sent = 0u64;
-
-    let on_frame = |bytes: &[u8],
-                    at: Instant,
-                    found: &mut BTreeMap<Ipv4Addr, Host>,
-                    last_sent: &BTreeMap<Ipv4Addr, Instant>| {
-        let Ok(r) = probe::validate(bytes, me) else {
-            return;
-        };
-        if !wanted.contains(&r.sender_ip) {
-            return;
-        }
-        let rtt = last_sent
-            .get(&r.sender_ip)
-            .map_or(Duration::ZERO, |s| at.saturating_duration_since(*s));
-        match found.get_mut(&r.sender_ip) {
-            None => {
-                found.insert(
-                    r.sender_ip,
-                    Host {
-                        ip: r.sender_ip,
-                        mac: r.sender_mac,
-                        rtt,
-                        others: Vec::new(),
-                    },
-                );
-            }
-            Some(h) if h.mac != r.sender_mac && !h.others.contains(&r.sender_mac) => {
-                h.others.push(r.sender_mac);
-            }
-            Some(_) => {}
-        }
-    };
 
     // Every address has its own retry timer: a retry for an address that
     // has not answered falls due `timeout` after its last request, and
@@ -180,7 +205,7 @@ pub fn run(
                 Some(&(due, ..)) => {
                     while Instant::now() < due {
                         if let Some((b, at)) = link.recv(due)? {
-                            on_frame(&b, at, &mut found, &last_sent);
+                            seen.on_frame(&b, at, me);
                         }
                     }
                     continue;
@@ -188,21 +213,21 @@ pub fn run(
                 None => break,
             }
         };
-        if found.contains_key(&ip) {
+        if seen.found.contains_key(&ip) {
             continue;
         }
         // Pace by schedule, not by sleeping a gap after each send, so slow
         // sends do not stretch the sweep.
         while Instant::now() < next_slot {
             if let Some((b, at)) = link.recv(next_slot)? {
-                on_frame(&b, at, &mut found, &last_sent);
+                seen.on_frame(&b, at, me);
             }
         }
         let at = link.send(&probe::request(me, ip))?;
         // Behind schedule (a slow send): go on from now, no catch-up burst.
         next_slot = (next_slot + gap).max(at);
         last_send = at;
-        last_sent.insert(ip, at);
+        seen.last_sent.insert(ip, at);
         sent += 1;
         progress(sent, total);
         if left > 0 {
@@ -214,13 +239,16 @@ pub fn run(
     while !stop()
         && let Some((b, at)) = link.recv(until)?
     {
-        on_frame(&b, at, &mut found, &last_sent);
+        seen.on_frame(&b, at, me);
     }
     Ok(Outcome {
-        hosts: found.into_values().collect(),
+        hosts: seen.found.into_values().collect(),
         scanned: targets.len(),
         sent,
         elapsed: start.elapsed(),
+        unsolicited: seen.unsolicited,
+        invalid: seen.invalid,
+        dropped: link.dropped(),
     })
 }
 
@@ -252,7 +280,7 @@ mod tests {
     struct Segment {
         me: Me,
         hosts: Vec<(Ipv4Addr, MacAddr)>,
-        drop_first: HashSet<Ipv4Addr>,
+        drop_first: std::collections::HashSet<Ipv4Addr>,
         queue: VecDeque<Vec<u8>>,
         asked: Vec<Ipv4Addr>,
     }
@@ -335,5 +363,104 @@ mod tests {
         // Round two asked only the addresses that had not answered.
         assert_eq!(out.sent as usize, targets.len() + targets.len() - 2);
         assert_eq!(out.scanned, 29);
+        assert_eq!(out.unsolicited.count, 0);
+    }
+
+    #[test]
+    fn replies_to_no_request_of_ours_are_unsolicited_not_hosts() {
+        let me = Me {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            ip: Ipv4Addr::new(198, 51, 100, 1),
+        };
+        let ip = |n| Ipv4Addr::new(198, 51, 100, n);
+        let mac = |n| MacAddr([2, 0, 0, 0, 1, n]);
+        let forger = MacAddr([2, 0xf0, 0, 0, 0, 1]);
+        let forged = |sender: MacAddr, addr: Ipv4Addr| {
+            probe::frame(
+                me.mac,
+                Me {
+                    mac: sender,
+                    ip: addr,
+                },
+                Operation::Reply,
+                me.mac,
+                me.ip,
+            )
+            .to_vec()
+        };
+        // Waiting before the sweep's first request is read: answers for
+        // .20 (a target, nobody there, not asked yet), .12 (a host, not
+        // asked yet), .200 (never asked), and one with a zero sender MAC.
+        let mut seg = Segment {
+            me,
+            hosts: vec![(ip(10), mac(10)), (ip(12), mac(12))],
+            drop_first: Default::default(),
+            queue: [
+                forged(forger, ip(20)),
+                forged(forger, ip(12)),
+                forged(forger, ip(200)),
+                forged(MacAddr::ZERO, ip(10)),
+            ]
+            .into(),
+            asked: Vec::new(),
+        };
+        let targets: Vec<_> = Net::parse("198.51.100.0/27")
+            .unwrap()
+            .hosts()
+            .filter(|a| *a != me.ip)
+            .collect();
+        let plan = Plan {
+            rate: 100_000,
+            retries: 1,
+            timeout: Duration::from_millis(5),
+        };
+        let out = run(&mut seg, me, &targets, plan, &mut |_, _| {}, &|| false).unwrap();
+        let got: Vec<_> = out
+            .hosts
+            .iter()
+            .map(|h| (h.ip, h.mac, h.others.clone()))
+            .collect();
+        assert_eq!(got, [(ip(10), mac(10), vec![]), (ip(12), mac(12), vec![])]);
+        assert!(out.hosts.iter().all(|h| h.rtt > Duration::ZERO));
+        assert_eq!(
+            out.unsolicited.first,
+            [(ip(20), forger), (ip(12), forger), (ip(200), forger)]
+        );
+        assert_eq!(out.invalid.count, 1);
+        assert_eq!(out.invalid.first[0].2, BadMac::Zero);
+        // .20 and .12 were still asked (twice for the silent .20).
+        assert_eq!(seg.asked.iter().filter(|a| **a == ip(20)).count(), 2);
+        assert!(seg.asked.contains(&ip(12)));
+    }
+
+    #[test]
+    fn a_flood_of_macs_for_one_address_is_bounded() {
+        let me = Me {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            ip: Ipv4Addr::new(198, 51, 100, 1),
+        };
+        let target = Ipv4Addr::new(198, 51, 100, 2);
+        let hosts = (0..1000u16)
+            .map(|i| {
+                let b = i.to_be_bytes();
+                (target, MacAddr([2, 0, 0, 9, b[0], b[1]]))
+            })
+            .collect();
+        let mut seg = Segment {
+            me,
+            hosts,
+            drop_first: Default::default(),
+            queue: VecDeque::new(),
+            asked: Vec::new(),
+        };
+        let plan = Plan {
+            rate: 100_000,
+            retries: 0,
+            timeout: Duration::from_millis(5),
+        };
+        let out = run(&mut seg, me, &[target], plan, &mut |_, _| {}, &|| false).unwrap();
+        assert_eq!(out.hosts.len(), 1);
+        assert_eq!(out.hosts[0].others.len(), MAX_MACS - 1);
+        assert_eq!(out.hosts[0].others_not_kept, 1000 - MAX_MACS as u64);
     }
 }

@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::arp::probe::{Me, RttStats};
+use crate::arp::probe::{MAX_MACS, Me, NAMED, RttStats};
 use crate::arp::sweep::{self, Net, Plan};
 use crate::arp::{self, ArpError, Event, Iface, Mode, ProbeConfig, cache, link::PnetLink, oui};
 use crate::cli::ArpArgs;
@@ -53,6 +53,13 @@ fn seconds(flag: &str, v: &str) -> Result<Duration> {
 }
 
 fn parse_ipv4(s: &str) -> Result<Ipv4Addr> {
+    if let Some((addr, _port)) = s.rsplit_once(':')
+        && let Ok(addr) = addr.parse::<Ipv4Addr>()
+    {
+        return Err(usage(format!(
+            "'{s}': ARP takes an address, not address:port: give {addr}"
+        )));
+    }
     if s.parse::<std::net::Ipv6Addr>().is_ok() || s.contains(':') {
         return Err(usage(format!(
             "{s} is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)"
@@ -118,7 +125,21 @@ pub fn run(a: &ArpArgs) -> Result<Status> {
         )));
     }
     match job(a)? {
-        Job::Cache { iface } => show_cache(a, iface.as_deref()),
+        Job::Cache { iface } => {
+            if let Some(name) = &iface {
+                arp::check_interface_exists(name).map_err(|e| {
+                    let mut msg = e.to_string();
+                    if a.interval.as_deref() == Some(name.as_str()) && name.parse::<f64>().is_ok() {
+                        msg.push_str(
+                            " (-i is the seconds between requests only when probing a TARGET; \
+                             without one it names the interface whose cache entries to show)",
+                        );
+                    }
+                    usage(msg)
+                })?;
+            }
+            show_cache(a, iface.as_deref())
+        }
         Job::Probe { target } => probe(a, target),
         Job::Announce { addr } => announce(a, addr),
         Job::Sweep { nets } => {
@@ -232,8 +253,23 @@ struct JsonReply {
     rtt_ms: Option<f64>,
     unsolicited: bool,
     duplicate: bool,
+    /// The first few other MACs; `also_answered_by_more` counts the rest.
     also_answered_by: Vec<String>,
+    also_answered_by_more: usize,
 }
+
+/// "[a] [b] [c]", then "and N more" for MACs not named.
+fn named_macs(macs: &[MacAddr], count: usize, at_least: bool) -> String {
+    let mut text: Vec<String> = macs.iter().map(|m| format!("[{m}]")).collect();
+    let more = count.saturating_sub(macs.len());
+    if more > 0 || at_least {
+        let plus = if at_least { "+" } else { "" };
+        text.push(format!("and {more}{plus} more"));
+    }
+    text.join(" ")
+}
+
+const INVALID_WHY: &str = "a sender MAC that is zero, broadcast or multicast is no host's";
 
 fn probe(a: &ArpArgs, target: Ipv4Addr) -> Result<Status> {
     let mode = if a.dad { Mode::Dad } else { Mode::Probe };
@@ -256,40 +292,52 @@ fn probe(a: &ArpArgs, target: Ipv4Addr) -> Result<Status> {
         writeln!(out, "ARPING {target} from {} [{}] on {name}", me.ip, me.mac)?;
         out.flush()?;
     }
+    // Only listed replies (the first few per request) are kept or shown:
+    // the rest are counted by the tracker.
     let mut replies = Vec::new();
     let mut write_err = None;
     let tracker = arp::run_probe(&mut link, &cfg, &mut |ev| {
-        let Event::Reply { from, reply } = ev else {
+        if !listed(ev) {
             return;
-        };
-        if lines && write_err.is_none() {
-            let mut line = format!("reply from {from} [{}] on {name}", reply.mac);
-            if let Some(rtt) = reply.rtt {
-                let _ = write!(line, "  {:.3} ms", ms(rtt));
-            }
-            if reply.unsolicited {
-                line.push_str("  (unsolicited: no request of ours was waiting)");
-            }
-            if !reply.others.is_empty() {
-                let others: Vec<String> = reply.others.iter().map(|m| format!("[{m}]")).collect();
-                let _ = write!(
-                    line,
-                    "  DUPLICATE: {from} is also answered by {} (address conflict or ARP spoofing)",
-                    others.join(" ")
-                );
-            }
-            if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
-                write_err = Some(e);
-            }
         }
-        replies.push(JsonReply {
-            ip: *from,
-            mac: reply.mac.to_string(),
-            rtt_ms: reply.rtt.map(ms),
-            unsolicited: reply.unsolicited,
-            duplicate: !reply.others.is_empty(),
-            also_answered_by: reply.others.iter().map(MacAddr::to_string).collect(),
-        });
+        let line = match ev {
+            Event::Reply { from, reply } => {
+                let mut line = format!("reply from {from} [{}] on {name}", reply.mac);
+                if let Some(rtt) = reply.rtt {
+                    let _ = write!(line, "  {:.3} ms", ms(rtt));
+                }
+                if reply.unsolicited {
+                    line.push_str("  (unsolicited: no request of ours was waiting)");
+                }
+                if reply.duplicate() {
+                    let _ = write!(
+                        line,
+                        "  DUPLICATE: {from} is also answered by {} (address conflict or ARP spoofing)",
+                        named_macs(&reply.others, reply.others_count, reply.others_at_least)
+                    );
+                }
+                replies.push(JsonReply {
+                    ip: *from,
+                    mac: reply.mac.to_string(),
+                    rtt_ms: reply.rtt.map(ms),
+                    unsolicited: reply.unsolicited,
+                    duplicate: reply.duplicate(),
+                    also_answered_by: reply.others.iter().map(MacAddr::to_string).collect(),
+                    also_answered_by_more: reply.others_count.saturating_sub(reply.others.len()),
+                });
+                line
+            }
+            Event::Invalid { from, mac, why, .. } => format!(
+                "invalid reply from {from} [{mac}] on {name}: a {} sender MAC is no host's (not counted)",
+                why.as_str()
+            ),
+        };
+        if lines
+            && write_err.is_none()
+            && let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush())
+        {
+            write_err = Some(e);
+        }
     })?;
     if let Some(e) = write_err {
         return Err(e.into());
@@ -307,14 +355,22 @@ fn probe(a: &ArpArgs, target: Ipv4Addr) -> Result<Status> {
             "received": tracker.received,
             "loss_pct": tracker.loss_pct(),
             "replies": replies,
+            "replies_not_listed": tracker.unlisted,
             "macs": tracker.macs.iter().map(|(m, n)| json!({"mac": m.to_string(), "replies": n})).collect::<Vec<_>>(),
+            "distinct_macs": tracker.macs.len(),
+            "replies_from_macs_not_kept": tracker.not_kept,
+            "invalid": {
+                "count": tracker.invalid.count,
+                "first": tracker.invalid.first.iter().map(|(m, why)| json!({"mac": m.to_string(), "reason": why.as_str()})).collect::<Vec<_>>(),
+            },
+            "dropped_frames": tracker.dropped,
             "rtt": stats,
             "clock": CLOCK,
             "in_use": if a.dad { Some(in_use) } else { None },
         });
         output::json(&mut out, &v)?;
     } else {
-        write_summary(&mut out, target, &tracker, stats, a.dad)?;
+        write_summary(&mut out, target, &tracker, stats, a.dad, lines)?;
     }
     out.flush()?;
     Ok(match (a.dad, in_use) {
@@ -323,12 +379,21 @@ fn probe(a: &ArpArgs, target: Ipv4Addr) -> Result<Status> {
     })
 }
 
+/// Whether the loop's event is one of the first few, shown one by one.
+fn listed(ev: &Event) -> bool {
+    match ev {
+        Event::Reply { reply, .. } => reply.listed,
+        Event::Invalid { listed, .. } => *listed,
+    }
+}
+
 fn write_summary(
     out: &mut dyn Write,
     target: Ipv4Addr,
     t: &arp::probe::Tracker,
     stats: Option<RttStats>,
     dad: bool,
+    lines: bool,
 ) -> std::io::Result<()> {
     writeln!(out, "--- {target} ARP statistics ---")?;
     writeln!(
@@ -346,16 +411,55 @@ fn write_summary(
         )?;
     }
     if t.macs.len() > 1 {
-        let macs: Vec<String> = t
+        let named: Vec<String> = t
             .macs
             .iter()
+            .take(NAMED)
             .map(|(m, n)| format!("{m} ({n} replies)"))
             .collect();
+        let (count, which) = if t.not_kept > 0 {
+            (
+                format!("more than {}", t.macs.len()),
+                format!("first {NAMED}"),
+            )
+        } else if t.macs.len() > NAMED {
+            (t.macs.len().to_string(), format!("first {NAMED}"))
+        } else {
+            (t.macs.len().to_string(), "they are".to_string())
+        };
+        write!(
+            out,
+            "WARNING: duplicate: {count} distinct MACs answered for {target} ({which}: {}): two hosts claim the address, or one is spoofing ARP",
+            named.join(", ")
+        )?;
+        if t.not_kept > 0 {
+            write!(
+                out,
+                "; {} replies came from MACs past the first {MAX_MACS}, counted but not remembered",
+                t.not_kept
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if lines && t.unlisted > 0 {
         writeln!(
             out,
-            "WARNING: duplicate: {} MACs answered for {target}: {}: two hosts claim the address, or one is spoofing ARP",
-            t.macs.len(),
-            macs.join(", ")
+            "{} further replies not listed (at most {NAMED} are listed per request)",
+            t.unlisted
+        )?;
+    }
+    if t.invalid.count > 0 {
+        writeln!(
+            out,
+            "{} invalid replies for {target} not counted ({INVALID_WHY})",
+            t.invalid.count
+        )?;
+    }
+    if t.dropped > 0 {
+        writeln!(
+            out,
+            "{} received frames dropped unread: more came than could be read (a flood)",
+            t.dropped
         )?;
     }
     if dad {
@@ -500,8 +604,21 @@ fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
                     "rtt_ms": ms(h.rtt),
                     "duplicate": !h.others.is_empty(),
                     "macs": std::iter::once(h.mac).chain(h.others.iter().copied()).map(|m| m.to_string()).collect::<Vec<_>>(),
+                    "replies_from_macs_not_kept": h.others_not_kept,
                 })
             })
+            .collect();
+        let unsolicited: Vec<_> = outcome
+            .unsolicited
+            .first
+            .iter()
+            .map(|(ip, m)| json!({"ip": ip, "mac": m.to_string()}))
+            .collect();
+        let invalid: Vec<_> = outcome
+            .invalid
+            .first
+            .iter()
+            .map(|(ip, m, why)| json!({"ip": ip, "mac": m.to_string(), "reason": why.as_str()}))
             .collect();
         let v = json!({
             "schema": "nettool.arp.sweep/1",
@@ -513,6 +630,9 @@ fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
             "responded": outcome.hosts.len(),
             "sent": outcome.sent,
             "elapsed_ms": ms(outcome.elapsed),
+            "unsolicited": { "count": outcome.unsolicited.count, "first": unsolicited },
+            "invalid": { "count": outcome.invalid.count, "first": invalid },
+            "dropped_frames": outcome.dropped,
             "clock": CLOCK,
         });
         output::json(&mut out, &v)?;
@@ -540,8 +660,12 @@ fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
                     if h.others.is_empty() {
                         b.push('-');
                     } else {
-                        let others: Vec<String> = h.others.iter().map(MacAddr::to_string).collect();
-                        let _ = write!(b, "DUPLICATE: also {}", others.join(", "));
+                        let named = &h.others[..h.others.len().min(NAMED)];
+                        let _ = write!(
+                            b,
+                            "DUPLICATE: also {}",
+                            named_macs(named, h.others.len(), h.others_not_kept > 0)
+                        );
                     }
                 });
             }
@@ -558,6 +682,49 @@ fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
             outcome.elapsed.as_secs_f64(),
             outcome.sent
         )?;
+        let examples = |first: Vec<String>, count: u64| {
+            let which = if count > first.len() as u64 {
+                format!("first {}", first.len())
+            } else {
+                "they are".to_string()
+            };
+            format!("{which}: {}", first.join(", "))
+        };
+        let u = &outcome.unsolicited;
+        if u.count > 0 {
+            let first = u
+                .first
+                .iter()
+                .map(|(ip, m)| format!("{ip} [{m}]"))
+                .collect();
+            writeln!(
+                out,
+                "{} unsolicited replies, not hosts: they answered no request of ours (for an address not asked yet, or never asked) ({})",
+                u.count,
+                examples(first, u.count)
+            )?;
+        }
+        let inv = &outcome.invalid;
+        if inv.count > 0 {
+            let first = inv
+                .first
+                .iter()
+                .map(|(ip, m, why)| format!("{ip} [{m}] {}", why.as_str()))
+                .collect();
+            writeln!(
+                out,
+                "{} invalid replies, not hosts: {INVALID_WHY} ({})",
+                inv.count,
+                examples(first, inv.count)
+            )?;
+        }
+        if outcome.dropped > 0 {
+            writeln!(
+                out,
+                "{} received frames dropped unread: more came than could be read (a flood)",
+                outcome.dropped
+            )?;
+        }
     }
     out.flush()?;
     Ok(if outcome.hosts.is_empty() {
