@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::cli::{ProbeArgs, ProbeCommand, ServeArgs};
 use crate::output::Out;
 use crate::probe::behave::{self, Finding};
-use crate::probe::serve::{self, Behavior};
+use crate::probe::serve::{self, Served};
 use crate::probe::{self as pr, ConnectOpts, Outcome, PeerMove, Summary};
 use crate::sys::TcpInfo;
 use crate::{Status, UsageError};
@@ -539,7 +539,7 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
         "listening on {local}, behavior {:?}, SO_REUSEADDR on",
         a.behavior
     ))?;
-    if a.behavior == Behavior::NoAccept {
+    let Some(behavior) = a.behavior.served() else {
         say(
             "never accepting: the accept queue (backlog 1) fills after 2 connections; later SYNs go unanswered",
         )?;
@@ -548,7 +548,7 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
             std::thread::sleep(Duration::from_millis(100));
         }
         return Ok(Status::Success);
-    }
+    };
     let listener: std::net::TcpListener = listener.into();
     let mut keep: Vec<TcpStream> = Vec::new();
     let mut served = 0u64;
@@ -572,8 +572,7 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
             Err(e) => return Err(e.into()),
         };
         served += 1;
-        let behavior = a.behavior;
-        if matches!(behavior, Behavior::Silent | Behavior::Rst) {
+        if matches!(behavior, Served::Silent | Served::Rst) {
             // Silent connections are kept open; drop those whose peer left.
             keep.retain(peer_still_there);
             say(&serve::handle(conn, peer, behavior, &mut keep))?;

@@ -27,6 +27,31 @@ pub enum Behavior {
     NoAccept,
 }
 
+/// What is done with an accepted connection: every [`Behavior`] but
+/// `NoAccept`, which never accepts one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    Accept,
+    Echo,
+    Rst,
+    HalfClose,
+    Silent,
+}
+
+impl Behavior {
+    /// How accepted connections are handled; `None` for `NoAccept`.
+    pub fn served(self) -> Option<Served> {
+        match self {
+            Behavior::Accept => Some(Served::Accept),
+            Behavior::Echo => Some(Served::Echo),
+            Behavior::Rst => Some(Served::Rst),
+            Behavior::HalfClose => Some(Served::HalfClose),
+            Behavior::Silent => Some(Served::Silent),
+            Behavior::NoAccept => None,
+        }
+    }
+}
+
 /// A bound listener for `serve`.
 pub fn listen(addr: SocketAddr, behavior: Behavior) -> io::Result<Socket> {
     let domain = if addr.is_ipv6() {
@@ -53,23 +78,23 @@ pub fn listen(addr: SocketAddr, behavior: Behavior) -> io::Result<Socket> {
 pub fn handle(
     conn: TcpStream,
     peer: SocketAddr,
-    behavior: Behavior,
+    behavior: Served,
     keep: &mut Vec<TcpStream>,
 ) -> String {
     let t0 = Instant::now();
     let secs = |t: Instant| t.elapsed().as_secs_f64();
     match behavior {
-        Behavior::Rst => {
+        Served::Rst => {
             let s = Socket::from(conn);
             let _ = s.set_linger(Some(Duration::ZERO));
             drop(s);
             format!("{peer}: accepted, reset (RST) at once")
         }
-        Behavior::Silent => {
+        Served::Silent => {
             keep.push(conn);
             format!("{peer}: accepted, staying silent (never reading, never closing)")
         }
-        Behavior::Accept | Behavior::Echo | Behavior::HalfClose => {
+        Served::Accept | Served::Echo | Served::HalfClose => {
             let mut c = conn;
             let mut buf = [0u8; 16384];
             let mut total = 0usize;
@@ -78,7 +103,7 @@ pub fn handle(
                     Ok(0) => break "its FIN",
                     Ok(n) => {
                         total += n;
-                        if behavior == Behavior::Echo && c.write_all(&buf[..n]).is_err() {
+                        if behavior == Served::Echo && c.write_all(&buf[..n]).is_err() {
                             break "a write error";
                         }
                     }
@@ -91,10 +116,10 @@ pub fn handle(
                 "{peer}: accepted, read {total} bytes until {end} after {:.3} s",
                 secs(t0)
             );
-            if behavior == Behavior::Echo {
+            if behavior == Served::Echo {
                 line.push_str(", echoed them");
             }
-            if behavior == Behavior::HalfClose && end == "its FIN" {
+            if behavior == Served::HalfClose && end == "its FIN" {
                 let reply = format!("received {total} bytes\n");
                 if c.write_all(reply.as_bytes()).is_ok() {
                     line.push_str(&format!(", then sent {} bytes after its FIN", reply.len()));
@@ -104,6 +129,5 @@ pub fn handle(
             line.push_str(", closed (FIN)");
             line
         }
-        Behavior::NoAccept => String::new(),
     }
 }
