@@ -90,15 +90,24 @@ impl Probed {
     }
 }
 
-/// `--json` output as its records, one per line.
+/// The `schema` every `probe --json` line carries.
+const SCHEMA: &str = "nettool.probe/1";
+
+/// `--json` output as its records, one per line; each must carry
+/// [`SCHEMA`].
 #[track_caller]
 fn records(out: &Out) -> Vec<Value> {
     out.stdout
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("a --json line is not JSON ({e}): {l}\n{out}"))
+            let v: Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("a --json line is not JSON ({e}): {l}\n{out}"));
+            assert_eq!(
+                v["schema"], SCHEMA,
+                "every --json line names its schema\n{out}"
+            );
+            v
         })
         .collect()
 }
@@ -988,4 +997,25 @@ fn negative_interval_as_two_words_exits_2_with_one_line() {
     let t = t4(PORT);
     let out = probe(&pair.a, &["-c", "1", "-i", "-1", &t]);
     assert_usage_error(&out, "-1");
+}
+
+/// Every `--json` line, attempts (open or refused, with TCP_INFO) and the
+/// summary, carries `"schema": "nettool.probe/1"` like every other JSON
+/// output of nettool.
+#[test]
+fn json_lines_each_carry_the_schema() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    for (port, exit) in [(PORT, 0), (PORT + 1, 1)] {
+        let t = t4(port);
+        let out = probe(&pair.a, &["--json", "-v", "-c", "2", "-i", "0.05", &t]);
+        assert_eq!(out.code, Some(exit), "{out}");
+        let recs = records(&out);
+        assert_eq!(recs.len(), 3, "two attempts, then the summary\n{out}");
+        for (r, kind) in recs.iter().zip(["attempt", "attempt", "summary"]) {
+            assert_eq!(r["type"], kind, "{out}");
+            assert_eq!(r["schema"], SCHEMA, "{out}");
+        }
+    }
 }

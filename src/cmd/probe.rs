@@ -96,6 +96,9 @@ fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
     }
 }
 
+/// The `schema` of every `--json` line (attempts and the summary).
+const SCHEMA: &str = "nettool.probe/1";
+
 /// How long an open connection is watched for the peer's first move (a
 /// RST, a FIN, a banner): enough for a peer that resets or greets at once.
 const WATCH: Duration = Duration::from_millis(25);
@@ -225,6 +228,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         }
         if a.json {
             let v = json!({
+                "schema": SCHEMA,
                 "type": "attempt",
                 "seq": n,
                 "target": target.to_string(),
@@ -281,6 +285,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
     let elapsed = started.elapsed().as_secs_f64();
     if a.json {
         let v = json!({
+            "schema": SCHEMA,
             "type": "summary",
             "target": target.to_string(),
             "attempts": attempts,
