@@ -1019,3 +1019,45 @@ fn json_lines_each_carry_the_schema() {
         }
     }
 }
+
+/// Flags that cannot work are told before the first attempt, in terms of
+/// the flag: exit 2, one line, nothing on stdout. Before, a multicast or
+/// broadcast target read as "network unreachable (no route here)", a
+/// missing interface or a foreign source came after the PROBE header as
+/// "cannot set up a connection", `--user-timeout` above the kernel's int
+/// as "Invalid argument" (exit 1) once connected, `--user-timeout 0`
+/// (the kernel's default: nothing tested) as "alive", and `--hold` without
+/// a test to hold for was ignored.
+#[test]
+fn flags_that_cannot_work_exit_2_before_the_first_attempt() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    let t = t4(PORT);
+    let v6 = lab::v6(1).to_string();
+    for (args, mentions) in [
+        (vec!["224.0.0.1:7000"], "multicast"),
+        (vec!["[ff02::1]:7000"], "multicast"),
+        (vec!["255.255.255.255:7000"], "broadcast"),
+        (
+            vec!["-I", "nt-none0", &t],
+            "-I 'nt-none0': no such interface",
+        ),
+        (vec!["-I", "a23456789012345x", &t], "at most 15 bytes"),
+        (
+            vec!["-s", "203.0.113.9", &t],
+            "-s 203.0.113.9: not an address",
+        ),
+        (vec!["-s", &v6, &t], "different address families"),
+        (vec!["--user-timeout", "0", &t], "--user-timeout 0"),
+        (
+            vec!["--user-timeout", "4294967295", "--send", "x", &t],
+            "--user-timeout 4294967295",
+        ),
+        (vec!["--hold", "1", &t], "--hold"),
+    ] {
+        let mut all = vec!["-c", "1"];
+        all.extend_from_slice(&args);
+        assert_usage_error(&probe(&pair.a, &all), mentions);
+    }
+}

@@ -72,6 +72,44 @@ pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
         .ok_or_else(|| usage(format!("'{host}' has no address of the asked family")))
 }
 
+/// TCP connects only to (and listens only on) unicast addresses: a
+/// broadcast or multicast address is a usage error, said plainly rather
+/// than as the kernel's "network unreachable".
+fn unicast(addr: SocketAddr, doing: &str) -> Result<SocketAddr> {
+    let kind = match addr.ip() {
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("broadcast"),
+        ip if ip.is_multicast() => Some("multicast"),
+        _ => None,
+    };
+    match kind {
+        Some(kind) => Err(usage(format!(
+            "cannot {doing} {}: a {kind} address; TCP needs a unicast address",
+            addr.ip()
+        ))),
+        None => Ok(addr),
+    }
+}
+
+/// `serve`'s `[ADDR:]PORT`: a bare port listens on all addresses, IPv6 and
+/// IPv4.
+fn listen_addr(s: &str) -> Result<SocketAddr> {
+    let addr = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        match s.parse::<u32>() {
+            Ok(p) if (1..=65535).contains(&p) => {
+                SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, p as u16))
+            }
+            _ => return Err(usage(format!("port '{s}' is not valid: give 1-65535"))),
+        }
+    } else if !s.contains(':') {
+        return Err(usage(format!(
+            "'{s}' is not a port: give PORT (1-65535), ADDR:PORT or [IPV6]:PORT"
+        )));
+    } else {
+        parse_target(s, false, false)?
+    };
+    unicast(addr, "listen on")
+}
+
 fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
     let v: Vec<u32> = s
         .split(',')
@@ -96,6 +134,23 @@ fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
     }
 }
 
+/// TCP_USER_TIMEOUT is an int of milliseconds; 0 would mean the kernel's
+/// default, which tests nothing.
+const MAX_USER_TIMEOUT_MS: u32 = i32::MAX as u32;
+
+/// Why a socket for `target` could not be set up, in terms of the flags.
+fn setup_error(e: &std::io::Error, target: SocketAddr, o: &ConnectOpts) -> anyhow::Error {
+    match (e.raw_os_error(), &o.iface, o.source) {
+        (Some(libc::ENODEV), Some(i), _) => usage(format!("-I '{i}': no such interface here")),
+        (Some(libc::EADDRNOTAVAIL), _, Some(src)) => usage(format!(
+            "-s {src}: not an address of this host (see `ip address`)"
+        )),
+        _ => usage(format!(
+            "cannot set up a connection to {target}: {e} (check -I, -s and the address family)"
+        )),
+    }
+}
+
 /// The `schema` of every `--json` line (attempts and the summary).
 const SCHEMA: &str = "nettool.probe/1";
 
@@ -108,7 +163,17 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         return run_serve(s);
     }
     let target_text = a.target.as_deref().ok_or_else(|| usage("give HOST:PORT"))?;
-    let target = parse_target(target_text, a.ipv4, a.ipv6)?;
+    let target = unicast(parse_target(target_text, a.ipv4, a.ipv6)?, "probe")?;
+    match a.interface.as_deref() {
+        Some("") => return Err(usage("-I '': give an interface name, e.g. -I eth0")),
+        // SO_BINDTODEVICE would quietly cut a longer name to IFNAMSIZ - 1.
+        Some(i) if i.len() > 15 => {
+            return Err(usage(format!(
+                "-I '{i}': interface names are at most 15 bytes"
+            )));
+        }
+        _ => {}
+    }
     if a.count == 0 {
         return Err(usage("-c 0: give at least 1 attempt"));
     }
@@ -124,6 +189,24 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
                 .map_err(|_| usage(format!("-s '{s}' is not an IP address")))
         })
         .transpose()?;
+    if let Some(src) = source.filter(|s| s.is_ipv4() != target.is_ipv4()) {
+        return Err(usage(format!(
+            "-s {src} and {target} are of different address families: give a source of the target's"
+        )));
+    }
+    if let Some(ms) = a
+        .user_timeout
+        .filter(|ms| !(1..=MAX_USER_TIMEOUT_MS).contains(ms))
+    {
+        return Err(usage(format!(
+            "--user-timeout {ms}: give 1 to {MAX_USER_TIMEOUT_MS} milliseconds (the kernel's limit)"
+        )));
+    }
+    if hold.is_some() && keepalive.is_none() && a.user_timeout.is_none() {
+        return Err(usage(
+            "--hold is how long --keepalive or --user-timeout hold the connection: give one of them",
+        ));
+    }
     if a.expect_close && a.send.is_none() {
         return Err(usage("--expect-close needs --send DATA"));
     }
@@ -143,6 +226,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
             WATCH
         },
     };
+    pr::check_setup(target, &opts).map_err(|e| setup_error(&e, target, &opts))?;
     crate::sys::catch_interrupt();
     let mut out = Out::stdout();
     let stamp = |ts: bool| -> String {
@@ -180,11 +264,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         let at = match pr::attempt(target, &opts) {
             Ok(at) => at,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => break,
-            Err(e) => {
-                return Err(usage(format!(
-                    "cannot set up a connection to {target}: {e} (check -I, -s and the address family)"
-                )));
-            }
+            Err(e) => return Err(setup_error(&e, target, &opts)),
         };
         let mut findings: Vec<Finding> = Vec::new();
         let mut close_info: Option<TcpInfo> = None;
@@ -510,14 +590,12 @@ fn peer_still_there(c: &TcpStream) -> bool {
 }
 
 fn run_serve(a: &ServeArgs) -> Result<Status> {
-    let addr: SocketAddr = if let Ok(port) = a.listen.parse::<u16>() {
-        SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port))
-    } else {
-        parse_target(&a.listen, false, false)?
-    };
-    if addr.port() == 0 {
-        return Err(usage("serve needs a port from 1 to 65535"));
+    if a.count == Some(0) {
+        return Err(usage(
+            "--count 0: give at least 1 connection, or leave --count out to serve until Ctrl-C",
+        ));
     }
+    let addr = listen_addr(&a.listen)?;
     let listener = match serve::listen(addr, a.behavior) {
         Ok(l) => l,
         Err(e) if addr.ip().is_unspecified() && addr.is_ipv6() => {
@@ -631,6 +709,23 @@ mod tests {
             assert!(parse_target(bad, false, false).is_err(), "{bad}");
         }
         assert!(parse_target("198.51.100.2:80", false, true).is_err());
+        assert_eq!(listen_addr("7000").unwrap(), "[::]:7000".parse().unwrap());
+        assert_eq!(
+            listen_addr("127.0.0.1:7000").unwrap(),
+            "127.0.0.1:7000".parse().unwrap()
+        );
+        for bad in [
+            "0",
+            "65536",
+            "+7000",
+            " 7000",
+            "",
+            "0.0.0.0:0",
+            "255.255.255.255:7000",
+            "[ff02::1]:7000",
+        ] {
+            assert!(listen_addr(bad).is_err(), "{bad:?}");
+        }
         assert_eq!(keepalive_spec("1,1,3").unwrap(), (1, 1, 3));
         assert!(
             keepalive_spec("1,1").is_err()

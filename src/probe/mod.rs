@@ -229,6 +229,14 @@ fn new_socket(target: SocketAddr, o: &ConnectOpts) -> io::Result<Socket> {
     Ok(s)
 }
 
+/// Check that a socket for `target` can be set up with the options (the
+/// interface exists, the source address is ours and of the target's
+/// family) without sending anything, so that a bad `-I` or `-s` is an
+/// error before the first attempt.
+pub fn check_setup(target: SocketAddr, o: &ConnectOpts) -> io::Result<()> {
+    new_socket(target, o).map(drop)
+}
+
 /// One connection attempt.
 pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
     let s = new_socket(target, o)?;
