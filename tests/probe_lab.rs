@@ -1061,3 +1061,158 @@ fn flags_that_cannot_work_exit_2_before_the_first_attempt() {
         assert_usage_error(&probe(&pair.a, &all), mentions);
     }
 }
+
+// ---------------------------------------------------------------------------
+// serve out of file descriptors (loopback of this namespace: no lab needed)
+
+/// CPU time (user + system) of process `pid` so far, from /proc.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    // Fields after the command name (which is in parentheses): utime and
+    // stime are the 12th and 13th.
+    let rest = &stat[stat.rfind(')').expect("comm in stat") + 2..];
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|x| x.parse().expect("a number in stat"))
+        .collect();
+    let hz: u64 = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100)
+        .max(1);
+    Duration::from_millis((f[0] + f[1]) * 1000 / hz)
+}
+
+/// The numbers of failures that `serve`'s "accept failed" lines stand for:
+/// 1 for the first line, N for "accept failed N more times".
+fn accept_failures(stderr: &str) -> Vec<u64> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("accept failed"))
+        .map(|l| match l.split_once("accept failed ") {
+            Some((_, rest)) => rest
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no count in {l:?}")),
+            None => 1,
+        })
+        .collect()
+}
+
+/// At its descriptor limit `serve` cannot accept, and the kernel keeps
+/// the connection queued, so accept fails again at once. It used to say
+/// "accept failed: Too many open files; still listening" about 98 times a
+/// second on stdout. Now it backs off (no busy loop: little CPU), says so
+/// on stderr at most once a second with how many failures the line stands
+/// for, keeps listening, and accepts again soon after descriptors free up.
+#[test]
+fn serve_at_its_descriptor_limit_backs_off_and_says_so_once_a_second() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let stdout = tempfile::tempfile().expect("temp file");
+    let stderr = tempfile::tempfile().expect("temp file");
+    let mut server = std::process::Command::new("sh")
+        .args(["-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
+        .arg(lab::nettool_bin())
+        .args(["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout.try_clone().expect("dup"))
+        .stderr(stderr.try_clone().expect("dup"))
+        .spawn()
+        .expect("start serve");
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = server.id();
+    let server = Kill(&mut server);
+    let read = |f: &std::fs::File| {
+        use std::io::Seek;
+        let mut f = f.try_clone().expect("dup");
+        f.rewind().expect("rewind");
+        let mut s = String::new();
+        f.read_to_string(&mut s).expect("read output");
+        s
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !read(&stdout).contains("listening on") {
+        assert!(
+            Instant::now() < deadline,
+            "serve did not start\n{}",
+            read(&stderr)
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    // 16 descriptors: more connections than that exhaust them; the rest
+    // wait in the accept queue.
+    let conns: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| std::net::TcpStream::connect(addr).expect("connect to serve"))
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+    let cpu0 = cpu_time(pid);
+    let t0 = Instant::now();
+    thread::sleep(Duration::from_millis(2500));
+    let held = t0.elapsed();
+    let cpu = cpu_time(pid).saturating_sub(cpu0);
+    let err = read(&stderr);
+    let out = read(&stdout);
+    let fails = accept_failures(&err);
+    assert!(
+        !out.contains("accept failed"),
+        "accept failures go to stderr, stdout is for connections\n{out}"
+    );
+    assert!(
+        (2..=4).contains(&fails.len()),
+        "over {held:?} of failing accepts: one line at once, then at most one a second\nstderr:\n{err}"
+    );
+    assert!(
+        fails.iter().sum::<u64>() > fails.len() as u64,
+        "the lines count the failures they stand for\n{err}"
+    );
+    assert!(
+        cpu < Duration::from_millis(300),
+        "backing off, not spinning: {cpu:?} of CPU in {held:?}"
+    );
+    assert!(
+        matches!(server.0.try_wait(), Ok(None)),
+        "serve still runs\n{err}"
+    );
+    // Descriptors free up as the held connections end: serve accepts
+    // again, the queued ones first, then a new one.
+    drop(conns);
+    let t1 = Instant::now();
+    let mut c = std::net::TcpStream::connect(addr).expect("connect after the flood");
+    c.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("read timeout");
+    std::io::Write::write_all(&mut c, b"hello").expect("send");
+    c.shutdown(std::net::Shutdown::Write).expect("our FIN");
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest)
+        .expect("serve closes the new connection after our FIN");
+    let recovered = t1.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !read(&stdout).contains("read 5 bytes until its FIN") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        read(&stdout).contains("read 5 bytes until its FIN"),
+        "serve accepts again\n{}\n{}",
+        read(&stdout),
+        read(&stderr)
+    );
+    assert!(
+        recovered < Duration::from_secs(1),
+        "serve recovers promptly: {recovered:?}"
+    );
+}

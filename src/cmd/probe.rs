@@ -636,24 +636,27 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
     let mut keep: Vec<TcpStream> = Vec::new();
     let mut served = 0u64;
     let mut threads = Vec::new();
+    let mut failures = serve::AcceptFailures::default();
     loop {
         let (conn, peer) = match listener.accept() {
             Ok(c) => c,
-            // Out of descriptors, or a connection gone before we took it:
-            // say so and keep serving.
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ECONNABORTED)
-                ) =>
-            {
-                say(&format!("accept failed: {e}; still listening"))?;
+            // Out of descriptors or memory, or a connection gone before we
+            // took it: keep serving, back off, and say so now and then.
+            Err(e) if serve::keeps_serving(&e) => {
+                let (line, sleep) = failures.failed(Instant::now(), &e);
+                if let Some(line) = line {
+                    crate::say!("nettool: {line}");
+                }
+                // Silent connections whose peer left give descriptors back.
                 keep.retain(peer_still_there);
-                std::thread::sleep(Duration::from_millis(10));
+                std::thread::sleep(sleep);
                 continue;
             }
             Err(e) => return Err(e.into()),
         };
+        if let Some(line) = failures.accepted(Instant::now()) {
+            crate::say!("nettool: {line}");
+        }
         served += 1;
         if matches!(behavior, Served::Silent | Served::Rst) {
             // Silent connections are kept open; drop those whose peer left.
