@@ -1216,3 +1216,36 @@ fn serve_at_its_descriptor_limit_backs_off_and_says_so_once_a_second() {
         "serve recovers promptly: {recovered:?}"
     );
 }
+
+/// Link-local IPv6 targets: without an interface the kernel refuses the
+/// connect (it read as "error: Invalid argument"), so that is a usage
+/// error naming the two ways to give one; `[fe80::2%IFACE]:PORT` and
+/// `-I IFACE` both reach B; a %scope naming no interface is an error of
+/// its own, not a name for the resolver.
+#[test]
+fn link_local_targets_need_their_interface() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    for (host, ll) in [(&pair.a, "fe80::1/64"), (&pair.b, "fe80::2/64")] {
+        lab::ip(&host.ns, &["addr", "add", ll, "dev", &host.iface, "nodad"]);
+    }
+    let _server = serve(&pair.b, "accept");
+    let bare = format!("[fe80::2]:{PORT}");
+    assert_usage_error(
+        &probe(&pair.a, &["-c", "1", &bare]),
+        &format!("fe80::2 is link-local: name the interface, [fe80::2%IFACE]:{PORT} or -I IFACE"),
+    );
+    let by_scope = format!("[fe80::2%{}]:{PORT}", pair.a.iface);
+    for args in [
+        vec!["-c", "1", by_scope.as_str()],
+        vec!["-c", "1", "-I", pair.a.iface.as_str(), bare.as_str()],
+    ] {
+        let out = probe(&pair.a, &args);
+        assert_eq!(out.code, Some(0), "{out}");
+        assert!(out.stdout.contains(" open "), "{out}");
+    }
+    assert_usage_error(
+        &probe(&pair.a, &["-c", "1", &format!("[fe80::2%nt-none0]:{PORT}")]),
+        "no interface 'nt-none0' here",
+    );
+}

@@ -2,7 +2,7 @@
 //! summary; and `nettool probe serve`.
 
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -50,6 +50,24 @@ pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
         Ok(p) if (1..=65535).contains(&p) => p as u16,
         _ => return Err(usage(format!("port '{port}' is not valid: give 1-65535"))),
     };
+    // A scoped IPv6 literal, fe80::1%eth0, is read here: the resolver
+    // would take a bad one for a name to ask DNS about.
+    if let Some((ip, scope)) = host.split_once('%') {
+        let ip: Ipv6Addr = ip.parse().map_err(|_| {
+            usage(format!(
+                "'{host}': only an IPv6 address takes a %scope, e.g. [fe80::1%eth0]:PORT"
+            ))
+        })?;
+        if v4 {
+            return Err(usage(format!("{ip} does not match -4")));
+        }
+        let scope_id = scope
+            .parse::<u32>()
+            .ok()
+            .or_else(|| if_index(scope))
+            .ok_or_else(|| usage(format!("'{host}': no interface '{scope}' here")))?;
+        return Ok(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope_id)));
+    }
     if let Ok(ip) = host.parse::<IpAddr>() {
         if (v4 && ip.is_ipv6()) || (v6 && ip.is_ipv4()) {
             return Err(usage(format!(
@@ -70,6 +88,38 @@ pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
         .into_iter()
         .find(|a| (!v4 || a.is_ipv4()) && (!v6 || a.is_ipv6()))
         .ok_or_else(|| usage(format!("'{host}' has no address of the asked family")))
+}
+
+/// The index of interface `name`, read from sysfs (which `ip netns exec`
+/// mounts for the namespace).
+fn if_index(name: &str) -> Option<u32> {
+    if name.is_empty() || name.len() > 15 || name.contains('/') || name == "." || name == ".." {
+        return None;
+    }
+    std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A link-local IPv6 address names a link only with its interface: the
+/// kernel refuses it without one (EINVAL), so ask for it instead.
+/// `or` is the other way to name it, if the command has one.
+fn scoped(target: SocketAddr, iface: Option<&str>, or: &str) -> Result<SocketAddr> {
+    match target {
+        SocketAddr::V6(t)
+            if t.ip().is_unicast_link_local() && t.scope_id() == 0 && iface.is_none() =>
+        {
+            Err(usage(format!(
+                "{} is link-local: name the interface, [{}%IFACE]:{}{or}",
+                t.ip(),
+                t.ip(),
+                t.port()
+            )))
+        }
+        t => Ok(t),
+    }
 }
 
 /// TCP connects only to (and listens only on) unicast addresses: a
@@ -107,7 +157,7 @@ fn listen_addr(s: &str) -> Result<SocketAddr> {
     } else {
         parse_target(s, false, false)?
     };
-    unicast(addr, "listen on")
+    scoped(unicast(addr, "listen on")?, None, "")
 }
 
 fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
@@ -164,6 +214,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
     }
     let target_text = a.target.as_deref().ok_or_else(|| usage("give HOST:PORT"))?;
     let target = unicast(parse_target(target_text, a.ipv4, a.ipv6)?, "probe")?;
+    let target = scoped(target, a.interface.as_deref(), " or -I IFACE")?;
     match a.interface.as_deref() {
         Some("") => return Err(usage("-I '': give an interface name, e.g. -I eth0")),
         // SO_BINDTODEVICE would quietly cut a longer name to IFNAMSIZ - 1.
@@ -726,9 +777,24 @@ mod tests {
             "0.0.0.0:0",
             "255.255.255.255:7000",
             "[ff02::1]:7000",
+            "[fe80::1]:7000",
         ] {
             assert!(listen_addr(bad).is_err(), "{bad:?}");
         }
+        let scoped_by_number = parse_target("[fe80::1%7]:80", false, false).unwrap();
+        assert_eq!(
+            scoped_by_number,
+            SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 80, 0, 7))
+        );
+        for bad in [
+            "[198.51.100.1%7]:80",
+            "[fe80::1%]:80",
+            "[fe80::1%../lo]:80",
+            "[fe80::1%nt-no-such-if]:80",
+        ] {
+            assert!(parse_target(bad, false, false).is_err(), "{bad}");
+        }
+        assert!(parse_target("[fe80::1%7]:80", true, false).is_err());
         assert_eq!(keepalive_spec("1,1,3").unwrap(), (1, 1, 3));
         assert!(
             keepalive_spec("1,1").is_err()
