@@ -189,6 +189,19 @@ fn probe_argument_errors_exit_2_with_one_line() {
         (&["probe", "serve", "224.0.0.1:47005"], "multicast"),
         (&["probe", "serve", "65536"], "'65536'"),
         (&["probe", "-c", "1", "-I", "", "127.0.0.1:47000"], "-I ''"),
+        // no-accept accepts nothing to count: it ignored --count and ran on.
+        (
+            &[
+                "probe",
+                "serve",
+                "127.0.0.1:47000",
+                "--behavior",
+                "no-accept",
+                "--count",
+                "1",
+            ],
+            "--count",
+        ),
     ] {
         let (code, stdout, stderr) = nettool_within_5s(args);
         assert_eq!(code, Some(2), "{args:?}: exit 2\n{stdout}{stderr}");

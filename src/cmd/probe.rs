@@ -646,6 +646,11 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
             "--count 0: give at least 1 connection, or leave --count out to serve until Ctrl-C",
         ));
     }
+    if a.count.is_some() && a.behavior.served().is_none() {
+        return Err(usage(
+            "--count counts accepted connections, and no-accept accepts none: leave --count out (Ctrl-C ends it)",
+        ));
+    }
     let addr = listen_addr(&a.listen)?;
     let listener = match serve::listen(addr, a.behavior) {
         Ok(l) => l,
