@@ -189,6 +189,11 @@ fn probe_argument_errors_exit_2_with_one_line() {
         (&["probe", "serve", "224.0.0.1:47005"], "multicast"),
         (&["probe", "serve", "65536"], "'65536'"),
         (&["probe", "-c", "1", "-I", "", "127.0.0.1:47000"], "-I ''"),
+        (&["probe", "serve", "127.0.0.1:+47000"], "'+47000'"),
+        (
+            &["probe", "-c", "1", "-i", "1e300", "127.0.0.1:47000"],
+            "-i 1e300:",
+        ),
         // no-accept accepts nothing to count: it ignored --count and ran on.
         (
             &[

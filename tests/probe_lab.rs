@@ -1026,8 +1026,8 @@ fn json_lines_each_carry_the_schema() {
 /// missing interface or a foreign source came after the PROBE header as
 /// "cannot set up a connection", `--user-timeout` above the kernel's int
 /// as "Invalid argument" (exit 1) once connected, `--user-timeout 0`
-/// (the kernel's default: nothing tested) as "alive", and `--hold` without
-/// a test to hold for was ignored.
+/// (the kernel's default: nothing tested) as "alive", `--hold` without a
+/// test to hold for was ignored, and so was `--user-timeout` without data.
 #[test]
 fn flags_that_cannot_work_exit_2_before_the_first_attempt() {
     let Some(lab) = lab::require() else { return };
@@ -1055,6 +1055,12 @@ fn flags_that_cannot_work_exit_2_before_the_first_attempt() {
             "--user-timeout 4294967295",
         ),
         (vec!["--hold", "1", &t], "--hold"),
+        // Without data there is nothing for the timeout to time: it said
+        // "alive" and exit 0.
+        (
+            vec!["--user-timeout", "1000", "--hold", "1", &t],
+            "--user-timeout needs --send",
+        ),
     ] {
         let mut all = vec!["-c", "1"];
         all.extend_from_slice(&args);

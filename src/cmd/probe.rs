@@ -26,8 +26,14 @@ fn secs(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
     if v.is_finite() && ((0.001..=86_400.0).contains(&v) || (allow_zero && v == 0.0)) {
         Ok(Duration::from_secs_f64(v))
     } else {
+        // 1e300 as 1e300, not as its 301 digits.
+        let shown = if v.abs() >= 1e9 {
+            format!("{v:e}")
+        } else {
+            v.to_string()
+        };
         Err(usage(format!(
-            "{flag} {v}: give {}0.001 to 86400 seconds (fractions allowed)",
+            "{flag} {shown}: give {}0.001 to 86400 seconds (fractions allowed)",
             if allow_zero { "0, or " } else { "" }
         )))
     }
@@ -46,8 +52,9 @@ pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
             .filter(|(h, _)| !h.contains(':'))
             .ok_or_else(|| usage(format!("'{s}' has no port: write HOST:PORT or [IPV6]:PORT")))?
     };
+    let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
     let port: u16 = match port.parse::<u32>() {
-        Ok(p) if (1..=65535).contains(&p) => p as u16,
+        Ok(p) if digits && (1..=65535).contains(&p) => p as u16,
         _ => return Err(usage(format!("port '{port}' is not valid: give 1-65535"))),
     };
     // A scoped IPv6 literal, fe80::1%eth0, is read here: the resolver
@@ -252,6 +259,11 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         return Err(usage(format!(
             "--user-timeout {ms}: give 1 to {MAX_USER_TIMEOUT_MS} milliseconds (the kernel's limit)"
         )));
+    }
+    if a.user_timeout.is_some() && a.send.as_deref().is_none_or(str::is_empty) {
+        return Err(usage(
+            "--user-timeout needs --send DATA: the timeout is for sent data left unacknowledged",
+        ));
     }
     if hold.is_some() && keepalive.is_none() && a.user_timeout.is_none() {
         return Err(usage(
@@ -764,6 +776,8 @@ mod tests {
             "2001:db8::2:80",
             ":80",
             "x:y",
+            "198.51.100.2:+80",
+            "[2001:db8::2]:+443",
         ] {
             assert!(parse_target(bad, false, false).is_err(), "{bad}");
         }
