@@ -149,3 +149,76 @@ fn generate_is_hidden() {
     assert!(help.contains("sockstat"));
     assert!(!help.contains("generate"), "{help}");
 }
+
+/// `nettool ARGS...`, killed after 5 s: a bad argument that slips through
+/// to `probe serve` would listen until killed.
+fn nettool_within_5s(args: &[&str]) -> (Option<i32>, String, String) {
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nettool"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run nettool");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().expect("try_wait").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("wait for nettool");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Bad `probe` and `probe serve` arguments: exit 2 with one line on
+/// stderr that names the problem, nothing on stdout, nothing listened on
+/// or sent (the only target is loopback).
+#[test]
+fn probe_argument_errors_exit_2_with_one_line() {
+    for (args, mentions) in [
+        (
+            &["probe", "serve", "47000", "--count", "0"][..],
+            "--count 0",
+        ),
+        (&["probe", "serve", "+47000"], "'+47000'"),
+        (&["probe", "serve", "255.255.255.255:47005"], "broadcast"),
+        (&["probe", "serve", "224.0.0.1:47005"], "multicast"),
+        (&["probe", "serve", "65536"], "'65536'"),
+        (&["probe", "-c", "1", "-I", "", "127.0.0.1:47000"], "-I ''"),
+        (&["probe", "serve", "127.0.0.1:+47000"], "'+47000'"),
+        (
+            &["probe", "-c", "1", "-i", "1e300", "127.0.0.1:47000"],
+            "-i 1e300:",
+        ),
+        // no-accept accepts nothing to count: it ignored --count and ran on.
+        (
+            &[
+                "probe",
+                "serve",
+                "127.0.0.1:47000",
+                "--behavior",
+                "no-accept",
+                "--count",
+                "1",
+            ],
+            "--count",
+        ),
+    ] {
+        let (code, stdout, stderr) = nettool_within_5s(args);
+        assert_eq!(code, Some(2), "{args:?}: exit 2\n{stdout}{stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: one line on stderr\n{stderr}");
+        assert!(
+            lines[0].contains(mentions),
+            "{args:?}: the line should mention {mentions:?}\n{stderr}"
+        );
+        assert!(stdout.is_empty(), "{args:?}: nothing on stdout\n{stdout}");
+    }
+    // 65536 is a port out of range, not a missing one.
+    let (_, _, stderr) = nettool_within_5s(&["probe", "serve", "65536"]);
+    assert!(!stderr.contains("has no port"), "{stderr}");
+}

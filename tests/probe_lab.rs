@@ -90,15 +90,24 @@ impl Probed {
     }
 }
 
-/// `--json` output as its records, one per line.
+/// The `schema` every `probe --json` line carries.
+const SCHEMA: &str = "nettool.probe/1";
+
+/// `--json` output as its records, one per line; each must carry
+/// [`SCHEMA`].
 #[track_caller]
 fn records(out: &Out) -> Vec<Value> {
     out.stdout
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("a --json line is not JSON ({e}): {l}\n{out}"))
+            let v: Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("a --json line is not JSON ({e}): {l}\n{out}"));
+            assert_eq!(
+                v["schema"], SCHEMA,
+                "every --json line names its schema\n{out}"
+            );
+            v
         })
         .collect()
 }
@@ -988,4 +997,261 @@ fn negative_interval_as_two_words_exits_2_with_one_line() {
     let t = t4(PORT);
     let out = probe(&pair.a, &["-c", "1", "-i", "-1", &t]);
     assert_usage_error(&out, "-1");
+}
+
+/// Every `--json` line, attempts (open or refused, with TCP_INFO) and the
+/// summary, carries `"schema": "nettool.probe/1"` like every other JSON
+/// output of nettool.
+#[test]
+fn json_lines_each_carry_the_schema() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    for (port, exit) in [(PORT, 0), (PORT + 1, 1)] {
+        let t = t4(port);
+        let out = probe(&pair.a, &["--json", "-v", "-c", "2", "-i", "0.05", &t]);
+        assert_eq!(out.code, Some(exit), "{out}");
+        let recs = records(&out);
+        assert_eq!(recs.len(), 3, "two attempts, then the summary\n{out}");
+        for (r, kind) in recs.iter().zip(["attempt", "attempt", "summary"]) {
+            assert_eq!(r["type"], kind, "{out}");
+            assert_eq!(r["schema"], SCHEMA, "{out}");
+        }
+    }
+}
+
+/// Flags that cannot work are told before the first attempt, in terms of
+/// the flag: exit 2, one line, nothing on stdout. Before, a multicast or
+/// broadcast target read as "network unreachable (no route here)", a
+/// missing interface or a foreign source came after the PROBE header as
+/// "cannot set up a connection", `--user-timeout` above the kernel's int
+/// as "Invalid argument" (exit 1) once connected, `--user-timeout 0`
+/// (the kernel's default: nothing tested) as "alive", `--hold` without a
+/// test to hold for was ignored, and so was `--user-timeout` without data.
+#[test]
+fn flags_that_cannot_work_exit_2_before_the_first_attempt() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _server = serve(&pair.b, "accept");
+    let t = t4(PORT);
+    let v6 = lab::v6(1).to_string();
+    for (args, mentions) in [
+        (vec!["224.0.0.1:7000"], "multicast"),
+        (vec!["[ff02::1]:7000"], "multicast"),
+        (vec!["255.255.255.255:7000"], "broadcast"),
+        (
+            vec!["-I", "nt-none0", &t],
+            "-I 'nt-none0': no such interface",
+        ),
+        (vec!["-I", "a23456789012345x", &t], "at most 15 bytes"),
+        (
+            vec!["-s", "203.0.113.9", &t],
+            "-s 203.0.113.9: not an address",
+        ),
+        (vec!["-s", &v6, &t], "different address families"),
+        (vec!["--user-timeout", "0", &t], "--user-timeout 0"),
+        (
+            vec!["--user-timeout", "4294967295", "--send", "x", &t],
+            "--user-timeout 4294967295",
+        ),
+        (vec!["--hold", "1", &t], "--hold"),
+        // Without data there is nothing for the timeout to time: it said
+        // "alive" and exit 0.
+        (
+            vec!["--user-timeout", "1000", "--hold", "1", &t],
+            "--user-timeout needs --send",
+        ),
+    ] {
+        let mut all = vec!["-c", "1"];
+        all.extend_from_slice(&args);
+        assert_usage_error(&probe(&pair.a, &all), mentions);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// serve out of file descriptors (loopback of this namespace: no lab needed)
+
+/// CPU time (user + system) of process `pid` so far, from /proc.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    // Fields after the command name (which is in parentheses): utime and
+    // stime are the 12th and 13th.
+    let rest = &stat[stat.rfind(')').expect("comm in stat") + 2..];
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|x| x.parse().expect("a number in stat"))
+        .collect();
+    let hz: u64 = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100)
+        .max(1);
+    Duration::from_millis((f[0] + f[1]) * 1000 / hz)
+}
+
+/// The numbers of failures that `serve`'s "accept failed" lines stand for:
+/// 1 for the first line, N for "accept failed N more times".
+fn accept_failures(stderr: &str) -> Vec<u64> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("accept failed"))
+        .map(|l| match l.split_once("accept failed ") {
+            Some((_, rest)) => rest
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no count in {l:?}")),
+            None => 1,
+        })
+        .collect()
+}
+
+/// At its descriptor limit `serve` cannot accept, and the kernel keeps
+/// the connection queued, so accept fails again at once. It used to say
+/// "accept failed: Too many open files; still listening" about 98 times a
+/// second on stdout. Now it backs off (no busy loop: little CPU), says so
+/// on stderr at most once a second with how many failures the line stands
+/// for, keeps listening, and accepts again soon after descriptors free up.
+#[test]
+fn serve_at_its_descriptor_limit_backs_off_and_says_so_once_a_second() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let stdout = tempfile::tempfile().expect("temp file");
+    let stderr = tempfile::tempfile().expect("temp file");
+    let mut server = std::process::Command::new("sh")
+        .args(["-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
+        .arg(lab::nettool_bin())
+        .args(["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout.try_clone().expect("dup"))
+        .stderr(stderr.try_clone().expect("dup"))
+        .spawn()
+        .expect("start serve");
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = server.id();
+    let server = Kill(&mut server);
+    let read = |f: &std::fs::File| {
+        use std::io::Seek;
+        let mut f = f.try_clone().expect("dup");
+        f.rewind().expect("rewind");
+        let mut s = String::new();
+        f.read_to_string(&mut s).expect("read output");
+        s
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !read(&stdout).contains("listening on") {
+        assert!(
+            Instant::now() < deadline,
+            "serve did not start\n{}",
+            read(&stderr)
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    // 16 descriptors: more connections than that exhaust them; the rest
+    // wait in the accept queue.
+    let conns: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| std::net::TcpStream::connect(addr).expect("connect to serve"))
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+    let cpu0 = cpu_time(pid);
+    let t0 = Instant::now();
+    thread::sleep(Duration::from_millis(2500));
+    let held = t0.elapsed();
+    let cpu = cpu_time(pid).saturating_sub(cpu0);
+    let err = read(&stderr);
+    let out = read(&stdout);
+    let fails = accept_failures(&err);
+    assert!(
+        !out.contains("accept failed"),
+        "accept failures go to stderr, stdout is for connections\n{out}"
+    );
+    assert!(
+        (2..=4).contains(&fails.len()),
+        "over {held:?} of failing accepts: one line at once, then at most one a second\nstderr:\n{err}"
+    );
+    assert!(
+        fails.iter().sum::<u64>() > fails.len() as u64,
+        "the lines count the failures they stand for\n{err}"
+    );
+    assert!(
+        cpu < Duration::from_millis(300),
+        "backing off, not spinning: {cpu:?} of CPU in {held:?}"
+    );
+    assert!(
+        matches!(server.0.try_wait(), Ok(None)),
+        "serve still runs\n{err}"
+    );
+    // Descriptors free up as the held connections end: serve accepts
+    // again, the queued ones first, then a new one.
+    drop(conns);
+    let t1 = Instant::now();
+    let mut c = std::net::TcpStream::connect(addr).expect("connect after the flood");
+    c.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("read timeout");
+    std::io::Write::write_all(&mut c, b"hello").expect("send");
+    c.shutdown(std::net::Shutdown::Write).expect("our FIN");
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest)
+        .expect("serve closes the new connection after our FIN");
+    let recovered = t1.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !read(&stdout).contains("read 5 bytes until its FIN") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        read(&stdout).contains("read 5 bytes until its FIN"),
+        "serve accepts again\n{}\n{}",
+        read(&stdout),
+        read(&stderr)
+    );
+    assert!(
+        recovered < Duration::from_secs(1),
+        "serve recovers promptly: {recovered:?}"
+    );
+}
+
+/// Link-local IPv6 targets: without an interface the kernel refuses the
+/// connect (it read as "error: Invalid argument"), so that is a usage
+/// error naming the two ways to give one; `[fe80::2%IFACE]:PORT` and
+/// `-I IFACE` both reach B; a %scope naming no interface is an error of
+/// its own, not a name for the resolver.
+#[test]
+fn link_local_targets_need_their_interface() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    for (host, ll) in [(&pair.a, "fe80::1/64"), (&pair.b, "fe80::2/64")] {
+        lab::ip(&host.ns, &["addr", "add", ll, "dev", &host.iface, "nodad"]);
+    }
+    let _server = serve(&pair.b, "accept");
+    let bare = format!("[fe80::2]:{PORT}");
+    assert_usage_error(
+        &probe(&pair.a, &["-c", "1", &bare]),
+        &format!("fe80::2 is link-local: name the interface, [fe80::2%IFACE]:{PORT} or -I IFACE"),
+    );
+    let by_scope = format!("[fe80::2%{}]:{PORT}", pair.a.iface);
+    for args in [
+        vec!["-c", "1", by_scope.as_str()],
+        vec!["-c", "1", "-I", pair.a.iface.as_str(), bare.as_str()],
+    ] {
+        let out = probe(&pair.a, &args);
+        assert_eq!(out.code, Some(0), "{out}");
+        assert!(out.stdout.contains(" open "), "{out}");
+    }
+    assert_usage_error(
+        &probe(&pair.a, &["-c", "1", &format!("[fe80::2%nt-none0]:{PORT}")]),
+        "no interface 'nt-none0' here",
+    );
 }

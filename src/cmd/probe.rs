@@ -2,7 +2,7 @@
 //! summary; and `nettool probe serve`.
 
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::cli::{ProbeArgs, ProbeCommand, ServeArgs};
 use crate::output::Out;
 use crate::probe::behave::{self, Finding};
-use crate::probe::serve::{self, Behavior};
+use crate::probe::serve::{self, Served};
 use crate::probe::{self as pr, ConnectOpts, Outcome, PeerMove, Summary};
 use crate::sys::TcpInfo;
 use crate::{Status, UsageError};
@@ -26,8 +26,14 @@ fn secs(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
     if v.is_finite() && ((0.001..=86_400.0).contains(&v) || (allow_zero && v == 0.0)) {
         Ok(Duration::from_secs_f64(v))
     } else {
+        // 1e300 as 1e300, not as its 301 digits.
+        let shown = if v.abs() >= 1e9 {
+            format!("{v:e}")
+        } else {
+            v.to_string()
+        };
         Err(usage(format!(
-            "{flag} {v}: give {}0.001 to 86400 seconds (fractions allowed)",
+            "{flag} {shown}: give {}0.001 to 86400 seconds (fractions allowed)",
             if allow_zero { "0, or " } else { "" }
         )))
     }
@@ -46,10 +52,29 @@ pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
             .filter(|(h, _)| !h.contains(':'))
             .ok_or_else(|| usage(format!("'{s}' has no port: write HOST:PORT or [IPV6]:PORT")))?
     };
+    let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
     let port: u16 = match port.parse::<u32>() {
-        Ok(p) if (1..=65535).contains(&p) => p as u16,
+        Ok(p) if digits && (1..=65535).contains(&p) => p as u16,
         _ => return Err(usage(format!("port '{port}' is not valid: give 1-65535"))),
     };
+    // A scoped IPv6 literal, fe80::1%eth0, is read here: the resolver
+    // would take a bad one for a name to ask DNS about.
+    if let Some((ip, scope)) = host.split_once('%') {
+        let ip: Ipv6Addr = ip.parse().map_err(|_| {
+            usage(format!(
+                "'{host}': only an IPv6 address takes a %scope, e.g. [fe80::1%eth0]:PORT"
+            ))
+        })?;
+        if v4 {
+            return Err(usage(format!("{ip} does not match -4")));
+        }
+        let scope_id = scope
+            .parse::<u32>()
+            .ok()
+            .or_else(|| if_index(scope))
+            .ok_or_else(|| usage(format!("'{host}': no interface '{scope}' here")))?;
+        return Ok(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope_id)));
+    }
     if let Ok(ip) = host.parse::<IpAddr>() {
         if (v4 && ip.is_ipv6()) || (v6 && ip.is_ipv4()) {
             return Err(usage(format!(
@@ -70,6 +95,76 @@ pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
         .into_iter()
         .find(|a| (!v4 || a.is_ipv4()) && (!v6 || a.is_ipv6()))
         .ok_or_else(|| usage(format!("'{host}' has no address of the asked family")))
+}
+
+/// The index of interface `name`, read from sysfs (which `ip netns exec`
+/// mounts for the namespace).
+fn if_index(name: &str) -> Option<u32> {
+    if name.is_empty() || name.len() > 15 || name.contains('/') || name == "." || name == ".." {
+        return None;
+    }
+    std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A link-local IPv6 address names a link only with its interface: the
+/// kernel refuses it without one (EINVAL), so ask for it instead.
+/// `or` is the other way to name it, if the command has one.
+fn scoped(target: SocketAddr, iface: Option<&str>, or: &str) -> Result<SocketAddr> {
+    match target {
+        SocketAddr::V6(t)
+            if t.ip().is_unicast_link_local() && t.scope_id() == 0 && iface.is_none() =>
+        {
+            Err(usage(format!(
+                "{} is link-local: name the interface, [{}%IFACE]:{}{or}",
+                t.ip(),
+                t.ip(),
+                t.port()
+            )))
+        }
+        t => Ok(t),
+    }
+}
+
+/// TCP connects only to (and listens only on) unicast addresses: a
+/// broadcast or multicast address is a usage error, said plainly rather
+/// than as the kernel's "network unreachable".
+fn unicast(addr: SocketAddr, doing: &str) -> Result<SocketAddr> {
+    let kind = match addr.ip() {
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("broadcast"),
+        ip if ip.is_multicast() => Some("multicast"),
+        _ => None,
+    };
+    match kind {
+        Some(kind) => Err(usage(format!(
+            "cannot {doing} {}: a {kind} address; TCP needs a unicast address",
+            addr.ip()
+        ))),
+        None => Ok(addr),
+    }
+}
+
+/// `serve`'s `[ADDR:]PORT`: a bare port listens on all addresses, IPv6 and
+/// IPv4.
+fn listen_addr(s: &str) -> Result<SocketAddr> {
+    let addr = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        match s.parse::<u32>() {
+            Ok(p) if (1..=65535).contains(&p) => {
+                SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, p as u16))
+            }
+            _ => return Err(usage(format!("port '{s}' is not valid: give 1-65535"))),
+        }
+    } else if !s.contains(':') {
+        return Err(usage(format!(
+            "'{s}' is not a port: give PORT (1-65535), ADDR:PORT or [IPV6]:PORT"
+        )));
+    } else {
+        parse_target(s, false, false)?
+    };
+    scoped(unicast(addr, "listen on")?, None, "")
 }
 
 fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
@@ -96,6 +191,26 @@ fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
     }
 }
 
+/// TCP_USER_TIMEOUT is an int of milliseconds; 0 would mean the kernel's
+/// default, which tests nothing.
+const MAX_USER_TIMEOUT_MS: u32 = i32::MAX as u32;
+
+/// Why a socket for `target` could not be set up, in terms of the flags.
+fn setup_error(e: &std::io::Error, target: SocketAddr, o: &ConnectOpts) -> anyhow::Error {
+    match (e.raw_os_error(), &o.iface, o.source) {
+        (Some(libc::ENODEV), Some(i), _) => usage(format!("-I '{i}': no such interface here")),
+        (Some(libc::EADDRNOTAVAIL), _, Some(src)) => usage(format!(
+            "-s {src}: not an address of this host (see `ip address`)"
+        )),
+        _ => usage(format!(
+            "cannot set up a connection to {target}: {e} (check -I, -s and the address family)"
+        )),
+    }
+}
+
+/// The `schema` of every `--json` line (attempts and the summary).
+const SCHEMA: &str = "nettool.probe/1";
+
 /// How long an open connection is watched for the peer's first move (a
 /// RST, a FIN, a banner): enough for a peer that resets or greets at once.
 const WATCH: Duration = Duration::from_millis(25);
@@ -105,7 +220,18 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         return run_serve(s);
     }
     let target_text = a.target.as_deref().ok_or_else(|| usage("give HOST:PORT"))?;
-    let target = parse_target(target_text, a.ipv4, a.ipv6)?;
+    let target = unicast(parse_target(target_text, a.ipv4, a.ipv6)?, "probe")?;
+    let target = scoped(target, a.interface.as_deref(), " or -I IFACE")?;
+    match a.interface.as_deref() {
+        Some("") => return Err(usage("-I '': give an interface name, e.g. -I eth0")),
+        // SO_BINDTODEVICE would quietly cut a longer name to IFNAMSIZ - 1.
+        Some(i) if i.len() > 15 => {
+            return Err(usage(format!(
+                "-I '{i}': interface names are at most 15 bytes"
+            )));
+        }
+        _ => {}
+    }
     if a.count == 0 {
         return Err(usage("-c 0: give at least 1 attempt"));
     }
@@ -121,6 +247,29 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
                 .map_err(|_| usage(format!("-s '{s}' is not an IP address")))
         })
         .transpose()?;
+    if let Some(src) = source.filter(|s| s.is_ipv4() != target.is_ipv4()) {
+        return Err(usage(format!(
+            "-s {src} and {target} are of different address families: give a source of the target's"
+        )));
+    }
+    if let Some(ms) = a
+        .user_timeout
+        .filter(|ms| !(1..=MAX_USER_TIMEOUT_MS).contains(ms))
+    {
+        return Err(usage(format!(
+            "--user-timeout {ms}: give 1 to {MAX_USER_TIMEOUT_MS} milliseconds (the kernel's limit)"
+        )));
+    }
+    if a.user_timeout.is_some() && a.send.as_deref().is_none_or(str::is_empty) {
+        return Err(usage(
+            "--user-timeout needs --send DATA: the timeout is for sent data left unacknowledged",
+        ));
+    }
+    if hold.is_some() && keepalive.is_none() && a.user_timeout.is_none() {
+        return Err(usage(
+            "--hold is how long --keepalive or --user-timeout hold the connection: give one of them",
+        ));
+    }
     if a.expect_close && a.send.is_none() {
         return Err(usage("--expect-close needs --send DATA"));
     }
@@ -140,6 +289,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
             WATCH
         },
     };
+    pr::check_setup(target, &opts).map_err(|e| setup_error(&e, target, &opts))?;
     crate::sys::catch_interrupt();
     let mut out = Out::stdout();
     let stamp = |ts: bool| -> String {
@@ -177,11 +327,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         let at = match pr::attempt(target, &opts) {
             Ok(at) => at,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => break,
-            Err(e) => {
-                return Err(usage(format!(
-                    "cannot set up a connection to {target}: {e} (check -I, -s and the address family)"
-                )));
-            }
+            Err(e) => return Err(setup_error(&e, target, &opts)),
         };
         let mut findings: Vec<Finding> = Vec::new();
         let mut close_info: Option<TcpInfo> = None;
@@ -225,6 +371,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         }
         if a.json {
             let v = json!({
+                "schema": SCHEMA,
                 "type": "attempt",
                 "seq": n,
                 "target": target.to_string(),
@@ -281,6 +428,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
     let elapsed = started.elapsed().as_secs_f64();
     if a.json {
         let v = json!({
+            "schema": SCHEMA,
             "type": "summary",
             "target": target.to_string(),
             "attempts": attempts,
@@ -505,14 +653,17 @@ fn peer_still_there(c: &TcpStream) -> bool {
 }
 
 fn run_serve(a: &ServeArgs) -> Result<Status> {
-    let addr: SocketAddr = if let Ok(port) = a.listen.parse::<u16>() {
-        SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port))
-    } else {
-        parse_target(&a.listen, false, false)?
-    };
-    if addr.port() == 0 {
-        return Err(usage("serve needs a port from 1 to 65535"));
+    if a.count == Some(0) {
+        return Err(usage(
+            "--count 0: give at least 1 connection, or leave --count out to serve until Ctrl-C",
+        ));
     }
+    if a.count.is_some() && a.behavior.served().is_none() {
+        return Err(usage(
+            "--count counts accepted connections, and no-accept accepts none: leave --count out (Ctrl-C ends it)",
+        ));
+    }
+    let addr = listen_addr(&a.listen)?;
     let listener = match serve::listen(addr, a.behavior) {
         Ok(l) => l,
         Err(e) if addr.ip().is_unspecified() && addr.is_ipv6() => {
@@ -539,7 +690,7 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
         "listening on {local}, behavior {:?}, SO_REUSEADDR on",
         a.behavior
     ))?;
-    if a.behavior == Behavior::NoAccept {
+    let Some(behavior) = a.behavior.served() else {
         say(
             "never accepting: the accept queue (backlog 1) fills after 2 connections; later SYNs go unanswered",
         )?;
@@ -548,32 +699,34 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
             std::thread::sleep(Duration::from_millis(100));
         }
         return Ok(Status::Success);
-    }
+    };
     let listener: std::net::TcpListener = listener.into();
     let mut keep: Vec<TcpStream> = Vec::new();
     let mut served = 0u64;
     let mut threads = Vec::new();
+    let mut failures = serve::AcceptFailures::default();
     loop {
         let (conn, peer) = match listener.accept() {
             Ok(c) => c,
-            // Out of descriptors, or a connection gone before we took it:
-            // say so and keep serving.
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ECONNABORTED)
-                ) =>
-            {
-                say(&format!("accept failed: {e}; still listening"))?;
+            // Out of descriptors or memory, or a connection gone before we
+            // took it: keep serving, back off, and say so now and then.
+            Err(e) if serve::keeps_serving(&e) => {
+                let (line, sleep) = failures.failed(Instant::now(), &e);
+                if let Some(line) = line {
+                    crate::say!("nettool: {line}");
+                }
+                // Silent connections whose peer left give descriptors back.
                 keep.retain(peer_still_there);
-                std::thread::sleep(Duration::from_millis(10));
+                std::thread::sleep(sleep);
                 continue;
             }
             Err(e) => return Err(e.into()),
         };
+        if let Some(line) = failures.accepted(Instant::now()) {
+            crate::say!("nettool: {line}");
+        }
         served += 1;
-        let behavior = a.behavior;
-        if matches!(behavior, Behavior::Silent | Behavior::Rst) {
+        if matches!(behavior, Served::Silent | Served::Rst) {
             // Silent connections are kept open; drop those whose peer left.
             keep.retain(peer_still_there);
             say(&serve::handle(conn, peer, behavior, &mut keep))?;
@@ -623,10 +776,44 @@ mod tests {
             "2001:db8::2:80",
             ":80",
             "x:y",
+            "198.51.100.2:+80",
+            "[2001:db8::2]:+443",
         ] {
             assert!(parse_target(bad, false, false).is_err(), "{bad}");
         }
         assert!(parse_target("198.51.100.2:80", false, true).is_err());
+        assert_eq!(listen_addr("7000").unwrap(), "[::]:7000".parse().unwrap());
+        assert_eq!(
+            listen_addr("127.0.0.1:7000").unwrap(),
+            "127.0.0.1:7000".parse().unwrap()
+        );
+        for bad in [
+            "0",
+            "65536",
+            "+7000",
+            " 7000",
+            "",
+            "0.0.0.0:0",
+            "255.255.255.255:7000",
+            "[ff02::1]:7000",
+            "[fe80::1]:7000",
+        ] {
+            assert!(listen_addr(bad).is_err(), "{bad:?}");
+        }
+        let scoped_by_number = parse_target("[fe80::1%7]:80", false, false).unwrap();
+        assert_eq!(
+            scoped_by_number,
+            SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 80, 0, 7))
+        );
+        for bad in [
+            "[198.51.100.1%7]:80",
+            "[fe80::1%]:80",
+            "[fe80::1%../lo]:80",
+            "[fe80::1%nt-no-such-if]:80",
+        ] {
+            assert!(parse_target(bad, false, false).is_err(), "{bad}");
+        }
+        assert!(parse_target("[fe80::1%7]:80", true, false).is_err());
         assert_eq!(keepalive_spec("1,1,3").unwrap(), (1, 1, 3));
         assert!(
             keepalive_spec("1,1").is_err()

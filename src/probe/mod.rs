@@ -145,7 +145,7 @@ fn us(d: Duration) -> f64 {
 }
 
 /// Classify a connect error with what the error queue says.
-fn classify(err: &io::Error, queued: Option<QueuedError>, after: Duration, v6: bool) -> Outcome {
+fn classify(err: &io::Error, queued: Option<QueuedError>, after: Duration) -> Outcome {
     let after_us = us(after);
     let icmp = queued
         .filter(|q| q.origin == libc::SO_EE_ORIGIN_ICMP || q.origin == libc::SO_EE_ORIGIN_ICMP6)
@@ -185,7 +185,6 @@ fn classify(err: &io::Error, queued: Option<QueuedError>, after: Duration, v6: b
             },
         };
     }
-    let _ = v6;
     match err.raw_os_error() {
         Some(libc::ECONNREFUSED) => Outcome::RefusedRst { after_us },
         Some(libc::ENETUNREACH) => Outcome::NetworkUnreachable {
@@ -230,6 +229,14 @@ fn new_socket(target: SocketAddr, o: &ConnectOpts) -> io::Result<Socket> {
     Ok(s)
 }
 
+/// Check that a socket for `target` can be set up with the options (the
+/// interface exists, the source address is ours and of the target's
+/// family) without sending anything, so that a bad `-I` or `-s` is an
+/// error before the first attempt.
+pub fn check_setup(target: SocketAddr, o: &ConnectOpts) -> io::Result<()> {
+    new_socket(target, o).map(drop)
+}
+
 /// One connection attempt.
 pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
     let s = new_socket(target, o)?;
@@ -244,7 +251,7 @@ pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
         let after = t0.elapsed();
         let q = sys::take_queued_error(s.as_fd());
         return Ok(Attempt {
-            outcome: classify(&e, q, after, target.is_ipv6()),
+            outcome: classify(&e, q, after),
             local: None,
             info: None,
             socket: None,
@@ -280,7 +287,7 @@ pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
         }
         let q = sys::take_queued_error(s.as_fd());
         return Ok(Attempt {
-            outcome: classify(&e, q, waited, target.is_ipv6()),
+            outcome: classify(&e, q, waited),
             local: None,
             info: None,
             socket: None,
@@ -438,29 +445,29 @@ mod tests {
         };
         let d = Duration::from_millis(1);
         assert!(matches!(
-            classify(&e, q(3, 3), d, false),
+            classify(&e, q(3, 3), d),
             Outcome::RefusedIcmp { .. }
         ));
         assert!(matches!(
-            classify(&e, q(3, 1), d, false),
+            classify(&e, q(3, 1), d),
             Outcome::HostUnreachable { .. }
         ));
         assert!(matches!(
-            classify(&e, q(3, 0), d, false),
+            classify(&e, q(3, 0), d),
             Outcome::NetworkUnreachable { .. }
         ));
         assert!(matches!(
-            classify(&e, q(3, 13), d, false),
+            classify(&e, q(3, 13), d),
             Outcome::AdminProhibited { .. }
         ));
         let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
         assert!(matches!(
-            classify(&refused, None, d, false),
+            classify(&refused, None, d),
             Outcome::RefusedRst { .. }
         ));
         let netu = io::Error::from_raw_os_error(libc::ENETUNREACH);
         assert!(matches!(
-            classify(&netu, None, d, false),
+            classify(&netu, None, d),
             Outcome::NetworkUnreachable { icmp: None, .. }
         ));
     }

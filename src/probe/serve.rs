@@ -27,6 +27,31 @@ pub enum Behavior {
     NoAccept,
 }
 
+/// What is done with an accepted connection: every [`Behavior`] but
+/// `NoAccept`, which never accepts one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    Accept,
+    Echo,
+    Rst,
+    HalfClose,
+    Silent,
+}
+
+impl Behavior {
+    /// How accepted connections are handled; `None` for `NoAccept`.
+    pub fn served(self) -> Option<Served> {
+        match self {
+            Behavior::Accept => Some(Served::Accept),
+            Behavior::Echo => Some(Served::Echo),
+            Behavior::Rst => Some(Served::Rst),
+            Behavior::HalfClose => Some(Served::HalfClose),
+            Behavior::Silent => Some(Served::Silent),
+            Behavior::NoAccept => None,
+        }
+    }
+}
+
 /// A bound listener for `serve`.
 pub fn listen(addr: SocketAddr, behavior: Behavior) -> io::Result<Socket> {
     let domain = if addr.is_ipv6() {
@@ -53,23 +78,23 @@ pub fn listen(addr: SocketAddr, behavior: Behavior) -> io::Result<Socket> {
 pub fn handle(
     conn: TcpStream,
     peer: SocketAddr,
-    behavior: Behavior,
+    behavior: Served,
     keep: &mut Vec<TcpStream>,
 ) -> String {
     let t0 = Instant::now();
     let secs = |t: Instant| t.elapsed().as_secs_f64();
     match behavior {
-        Behavior::Rst => {
+        Served::Rst => {
             let s = Socket::from(conn);
             let _ = s.set_linger(Some(Duration::ZERO));
             drop(s);
             format!("{peer}: accepted, reset (RST) at once")
         }
-        Behavior::Silent => {
+        Served::Silent => {
             keep.push(conn);
             format!("{peer}: accepted, staying silent (never reading, never closing)")
         }
-        Behavior::Accept | Behavior::Echo | Behavior::HalfClose => {
+        Served::Accept | Served::Echo | Served::HalfClose => {
             let mut c = conn;
             let mut buf = [0u8; 16384];
             let mut total = 0usize;
@@ -78,7 +103,7 @@ pub fn handle(
                     Ok(0) => break "its FIN",
                     Ok(n) => {
                         total += n;
-                        if behavior == Behavior::Echo && c.write_all(&buf[..n]).is_err() {
+                        if behavior == Served::Echo && c.write_all(&buf[..n]).is_err() {
                             break "a write error";
                         }
                     }
@@ -91,10 +116,10 @@ pub fn handle(
                 "{peer}: accepted, read {total} bytes until {end} after {:.3} s",
                 secs(t0)
             );
-            if behavior == Behavior::Echo {
+            if behavior == Served::Echo {
                 line.push_str(", echoed them");
             }
-            if behavior == Behavior::HalfClose && end == "its FIN" {
+            if behavior == Served::HalfClose && end == "its FIN" {
                 let reply = format!("received {total} bytes\n");
                 if c.write_all(reply.as_bytes()).is_ok() {
                     line.push_str(&format!(", then sent {} bytes after its FIN", reply.len()));
@@ -104,6 +129,193 @@ pub fn handle(
             line.push_str(", closed (FIN)");
             line
         }
-        Behavior::NoAccept => String::new(),
+    }
+}
+
+/// Accept failures: when out of descriptors (or memory) the kernel keeps
+/// the connection queued, so the next accept fails at once. This paces the
+/// retries (a growing sleep, never a spin) and the words about them (the
+/// first failure at once, then at most one line a second with a count).
+/// No clock and no I/O: the caller passes `now`, sleeps, and prints.
+#[derive(Debug, Default)]
+pub struct AcceptFailures {
+    /// When the last line was said.
+    last_said: Option<Instant>,
+    /// Failures since then, not yet said.
+    unsaid: u64,
+    /// The last failure's text, for the line that sums up the unsaid ones.
+    last_error: String,
+    /// Failing since the last accept that worked.
+    failing: bool,
+    /// The next sleep after a failure that leaves the connection queued.
+    backoff: Duration,
+}
+
+/// The first sleep after a failure, doubled on each one after it up to
+/// [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+/// The longest sleep: how late serve can be to notice freed descriptors.
+pub const MAX_BACKOFF: Duration = Duration::from_millis(100);
+/// At most one line per this.
+const SAY_EVERY: Duration = Duration::from_secs(1);
+
+/// Does this accept error leave the connection queued (so retrying at
+/// once fails again)? ECONNABORTED, a connection gone before it was taken,
+/// does not.
+fn leaves_it_queued(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
+    )
+}
+
+/// Can `serve` go on after this accept error? Yes when out of descriptors
+/// or memory (for now), or when the connection was gone before it was
+/// taken.
+pub fn keeps_serving(e: &io::Error) -> bool {
+    leaves_it_queued(e) || e.raw_os_error() == Some(libc::ECONNABORTED)
+}
+
+fn times(n: u64) -> &'static str {
+    if n == 1 { "time" } else { "times" }
+}
+
+impl AcceptFailures {
+    /// An accept failed at `now`: the line to say (if one is due) and how
+    /// long to sleep before the next accept.
+    pub fn failed(&mut self, now: Instant, e: &io::Error) -> (Option<String>, Duration) {
+        self.failing = true;
+        self.last_error = e.to_string();
+        let sleep = if leaves_it_queued(e) {
+            let b = self.backoff.max(FIRST_BACKOFF);
+            self.backoff = (b * 2).min(MAX_BACKOFF);
+            b
+        } else {
+            Duration::ZERO
+        };
+        let due = self
+            .last_said
+            .is_none_or(|t| now.saturating_duration_since(t) >= SAY_EVERY);
+        if !due {
+            self.unsaid += 1;
+            return (None, sleep);
+        }
+        let line = match self.last_said.filter(|_| self.unsaid > 0) {
+            Some(t) => format!(
+                "accept failed {} more {} in {:.1} s: {e}; still listening",
+                self.unsaid + 1,
+                times(self.unsaid + 1),
+                now.saturating_duration_since(t).as_secs_f64()
+            ),
+            None => format!(
+                "accept failed: {e}; still listening (while it fails: one line a second, with a count)"
+            ),
+        };
+        self.unsaid = 0;
+        self.last_said = Some(now);
+        (Some(line), sleep)
+    }
+
+    /// An accept worked at `now`: after failures, the line that says so
+    /// (with the failures not yet said), when a line is due. While the
+    /// queue drains accepts and failures alternate; the line then waits
+    /// for a later accept, so that it still comes at most once a second.
+    pub fn accepted(&mut self, now: Instant) -> Option<String> {
+        self.backoff = Duration::ZERO;
+        let due = self
+            .last_said
+            .is_none_or(|t| now.saturating_duration_since(t) >= SAY_EVERY);
+        if !self.failing || !due {
+            return None;
+        }
+        self.failing = false;
+        let line = match self.last_said.filter(|_| self.unsaid > 0) {
+            Some(t) => format!(
+                "accept failed {} more {} in {:.1} s: {}; accepting again",
+                self.unsaid,
+                times(self.unsaid),
+                now.saturating_duration_since(t).as_secs_f64(),
+                self.last_error
+            ),
+            None => "accepting again".to_string(),
+        };
+        self.unsaid = 0;
+        self.last_said = Some(now);
+        Some(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emfile() -> io::Error {
+        io::Error::from_raw_os_error(libc::EMFILE)
+    }
+
+    /// 98 failures a second for 2.5 s: three lines whose counts add up,
+    /// sleeps that grow to the cap and never reach zero.
+    #[test]
+    fn failures_are_said_once_a_second_with_a_count_and_backed_off() {
+        let t0 = Instant::now();
+        let mut f = AcceptFailures::default();
+        let mut lines = Vec::new();
+        let mut sleeps = Vec::new();
+        for i in 0..245u64 {
+            let (line, sleep) = f.failed(t0 + Duration::from_millis(i * 10), &emfile());
+            lines.extend(line);
+            sleeps.push(sleep);
+        }
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(lines[0].starts_with("accept failed: "), "{}", lines[0]);
+        assert!(
+            lines[1].starts_with("accept failed 100 more times in 1.0 s"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("accept failed 100 more times in 1.0 s"),
+            "{}",
+            lines[2]
+        );
+        assert_eq!(sleeps[0], FIRST_BACKOFF);
+        assert!(sleeps.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*sleeps.last().unwrap(), MAX_BACKOFF);
+        // Accepts while draining the queue, then a failure, then accepts:
+        // one line, a second after the last.
+        assert_eq!(f.accepted(t0 + Duration::from_millis(2450)), None);
+        let (line, sleep) = f.failed(t0 + Duration::from_millis(2460), &emfile());
+        assert_eq!((line, sleep), (None, FIRST_BACKOFF));
+        assert_eq!(f.accepted(t0 + Duration::from_millis(2470)), None);
+        let back = f.accepted(t0 + Duration::from_millis(3000)).unwrap();
+        assert!(
+            back.starts_with("accept failed 45 more times in 1.0 s"),
+            "{back}"
+        );
+        assert!(back.ends_with("accepting again"), "{back}");
+        assert_eq!(f.accepted(t0 + Duration::from_millis(4100)), None);
+        // A new run of failures starts from the first sleep again.
+        let (_, sleep) = f.failed(t0 + Duration::from_secs(5), &emfile());
+        assert_eq!(sleep, FIRST_BACKOFF);
+    }
+
+    /// A connection gone before it was taken is not retried later: no
+    /// sleep, but the words are paced all the same.
+    #[test]
+    fn aborted_connections_are_not_slept_on() {
+        let t0 = Instant::now();
+        let mut f = AcceptFailures::default();
+        let aborted = io::Error::from_raw_os_error(libc::ECONNABORTED);
+        let (line, sleep) = f.failed(t0, &aborted);
+        assert!(line.is_some());
+        assert_eq!(sleep, Duration::ZERO);
+        let (line, _) = f.failed(t0 + Duration::from_millis(1), &aborted);
+        assert_eq!(line, None);
+        assert_eq!(f.accepted(t0 + Duration::from_millis(2)), None);
+        let back = f.accepted(t0 + Duration::from_secs(1)).unwrap();
+        assert_eq!(
+            back,
+            "accept failed 1 more time in 1.0 s: Software caused connection abort (os error 103); accepting again"
+        );
     }
 }
