@@ -198,8 +198,10 @@ const MAX_USER_TIMEOUT_MS: u32 = i32::MAX as u32;
 /// Why a socket for `target` could not be set up, in terms of the flags.
 fn setup_error(e: &std::io::Error, target: SocketAddr, o: &ConnectOpts) -> anyhow::Error {
     match (e.raw_os_error(), &o.iface, o.source) {
-        (Some(libc::ENODEV), Some(i), _) => usage(format!("-I '{i}': no such interface here")),
-        (Some(libc::EADDRNOTAVAIL), _, Some(src)) => usage(format!(
+        (Some(crate::sys::errno::ENODEV), Some(i), _) => {
+            usage(format!("-I '{i}': no such interface here"))
+        }
+        (Some(crate::sys::errno::EADDRNOTAVAIL), _, Some(src)) => usage(format!(
             "-s {src}: not an address of this host (see `ip address`)"
         )),
         _ => usage(format!(

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::sys::errno;
+
 /// What the server does with each connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Behavior {
@@ -165,7 +167,7 @@ const SAY_EVERY: Duration = Duration::from_secs(1);
 fn leaves_it_queued(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
+        Some(errno::EMFILE) | Some(errno::ENFILE) | Some(errno::ENOBUFS) | Some(errno::ENOMEM)
     )
 }
 
@@ -173,7 +175,7 @@ fn leaves_it_queued(e: &io::Error) -> bool {
 /// or memory (for now), or when the connection was gone before it was
 /// taken.
 pub fn keeps_serving(e: &io::Error) -> bool {
-    leaves_it_queued(e) || e.raw_os_error() == Some(libc::ECONNABORTED)
+    leaves_it_queued(e) || e.raw_os_error() == Some(errno::ECONNABORTED)
 }
 
 fn times(n: u64) -> &'static str {
@@ -250,7 +252,7 @@ mod tests {
     use super::*;
 
     fn emfile() -> io::Error {
-        io::Error::from_raw_os_error(libc::EMFILE)
+        io::Error::from_raw_os_error(errno::EMFILE)
     }
 
     /// 98 failures a second for 2.5 s: three lines whose counts add up,
@@ -305,7 +307,7 @@ mod tests {
     fn aborted_connections_are_not_slept_on() {
         let t0 = Instant::now();
         let mut f = AcceptFailures::default();
-        let aborted = io::Error::from_raw_os_error(libc::ECONNABORTED);
+        let aborted = io::Error::from_raw_os_error(errno::ECONNABORTED);
         let (line, sleep) = f.failed(t0, &aborted);
         assert!(line.is_some());
         assert_eq!(sleep, Duration::ZERO);

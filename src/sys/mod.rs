@@ -684,3 +684,8 @@ pub fn precise_timers() {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong, 0, 0, 0);
     }
 }
+
+/// errno values callers outside `sys` match on, so they need not name libc.
+pub mod errno {
+    pub use libc::{EADDRNOTAVAIL, ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENODEV, ENOMEM};
+}
