@@ -1223,6 +1223,22 @@ fn local_names_of_up_to_255_bytes_work() {
 }
 
 #[test]
+fn a_local_name_past_255_bytes_is_refused_before_any_packet() {
+    let srv = serve(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let name = "x".repeat(256);
+    // The default local name, from the remote path, too.
+    for (remote, local) in [("fw.bin", Some(name.as_str())), (name.as_str(), None)] {
+        let run = get(dir.path(), srv.port(), remote, local, &[]);
+        run.failed(2, &["256 bytes", "at most 255"]);
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let rx = srv.finish();
+    assert!(rx.is_empty(), "the server heard {rx:?}");
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+#[test]
 fn keep_partial_with_a_255_byte_name_still_keeps_the_data() {
     let srv = error_after_two_blocks(file_of(3000));
     let dir = tempfile::tempdir().unwrap();
@@ -1389,4 +1405,71 @@ fn a_directory_without_write_permission_is_a_setup_error_naming_it() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(rx.is_empty(), "the server heard {rx:?}");
+}
+
+#[test]
+fn sigint_mid_upload_exits_130_and_tells_the_server() {
+    let acked = Arc::new(AtomicBool::new(false));
+    let a2 = acked.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        c.send(&[0, 4, 0, 0]);
+        let mut next = 1u16;
+        while next <= 3 {
+            let b = c.recv(Duration::from_secs(3)).expect("DATA");
+            if opcode(&b) == 3 && number(&b) == next {
+                c.send(&[0, 4, 0, next as u8]);
+                next += 1;
+            }
+        }
+        a2.store(true, Ordering::SeqCst);
+        // Silence: the client waits for ACK 4 until it is signalled.
+    });
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("local.bin"), file_of(5000)).unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let args = [
+        "tftp",
+        "put",
+        &host,
+        "local.bin",
+        "up.bin",
+        "--timeout",
+        "5",
+        "--retries",
+        "2",
+    ];
+    let (mut child, out) = spawn(dir.path(), &args);
+    let start = Instant::now();
+    while !acked.load(Ordering::SeqCst) {
+        assert!(start.elapsed() < Duration::from_secs(10), "no DATA 3");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", pid.as_str()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("nettool still running after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let rx = srv.finish();
+    let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    assert_eq!(listing(dir.path()), ["local.bin"]);
 }

@@ -437,11 +437,13 @@ impl<R: Read> Source for SizedSource<R> {
     }
 }
 
+/// The longest file name Linux file systems take.
+const NAME_MAX: usize = 255;
+
 /// The temporary file for `target`, beside it: `.NAME.XXXXXX.part`, with
 /// NAME cut short so that the whole name stays within 255 bytes (any
 /// legal NAME works; the random part keeps it unique).
 fn temp_file_for(target: &Path) -> Result<tempfile::NamedTempFile> {
-    const NAME_MAX: usize = 255;
     const ADDED: usize = ".".len() + ".".len() + 6 + ".part".len();
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -527,6 +529,12 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
         None => PathBuf::from(default_local_name(&remote)?),
     };
     if !to_stdout {
+        let name = target.file_name().map_or(0, |n| n.len());
+        if name > NAME_MAX {
+            return Err(usage(format!(
+                "the local file name is {name} bytes long, and a file name takes at most {NAME_MAX}: name a shorter LOCAL"
+            )));
+        }
         let dangling = std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink())
             && !target.exists();
         if dangling && !a.force {
