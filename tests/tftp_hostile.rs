@@ -1473,3 +1473,77 @@ fn sigint_mid_upload_exits_130_and_tells_the_server() {
     assert_eq!(errors(&rx), [0], "an ERROR went to the server");
     assert_eq!(listing(dir.path()), ["local.bin"]);
 }
+
+#[test]
+fn sigint_while_stdout_is_blocked_still_exits_130_and_tells_the_server() {
+    let sent = Arc::new(Mutex::new(0u64));
+    let s2 = sent.clone();
+    let file = file_of(1 << 20);
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        for k in 1..=blocks_in(&file, 512) {
+            *s2.lock().unwrap() = k;
+            if c.until_acked(&data(k as u16, block_of(&file, 512, k)), k as u16) != Reply::Ack {
+                break;
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let err = dir.path().join("stderr");
+    // stdout: a pipe nobody reads, so nettool's writes block once it is
+    // full (64 KiB).
+    let mut child = Command::new(BIN)
+        .args(["tftp", "get", &host, "fw.bin", "-", "--timeout", "5"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    // Blocked: the server's last block stays unacknowledged.
+    let mut last = (0, Instant::now());
+    loop {
+        let now = *sent.lock().unwrap();
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if now > 0 && last.1.elapsed() > Duration::from_millis(500) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "never blocked");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        last.0 < 1000,
+        "blocked well before the end: block {}",
+        last.0
+    );
+    let pid = child.id().to_string();
+    let signalled = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", pid.as_str()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if signalled.elapsed() > Duration::from_secs(3) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nettool still running 3 s after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let rx = srv.finish();
+    let stderr = fs::read_to_string(&err).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    drop(child);
+}

@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -358,7 +359,10 @@ impl FileSink {
     }
 }
 
-struct StdoutSink(Option<Deferred<io::Stdout>>);
+/// Standard output, written straight to its descriptor (`Deferred` does
+/// the buffering): `io::Stdout` retries a write `EINTR` cut short, so a
+/// write blocked on a full pipe would never give way to SIGINT.
+struct StdoutSink(Option<Deferred<File>>);
 
 impl Sink for StdoutSink {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
@@ -581,13 +585,14 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
     // From here on SIGINT/SIGTERM end the transfer cleanly.
     crate::sys::catch_termination().context("cannot catch SIGINT and SIGTERM")?;
     let result = if to_stdout {
-        let mut sink = StdoutSink(Some(Deferred::new(io::stdout())));
-        let r = transport::download(&sock, machine, &mut sink, busy_poll(c), hooks);
-        if let (Err(TftpError::Interrupted(_)), Some(w)) = (&r, sink.0.as_mut()) {
-            // What was acknowledged goes out before we stop.
-            let _ = w.settle();
-        }
-        r
+        let out = io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .context("cannot use standard output")?;
+        let mut sink = StdoutSink(Some(Deferred::new(File::from(out))));
+        // Stopped by a signal, what is still buffered is dropped: writing it
+        // could block on a full pipe again, past the user's Ctrl-C.
+        transport::download(&sock, machine, &mut sink, busy_poll(c), hooks)
     } else {
         let tmp = temp_file_for(&target)?;
         let mut sink = FileSink {

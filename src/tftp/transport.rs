@@ -583,6 +583,15 @@ fn local_failure(
     trace: &mut Option<&mut dyn FnMut(String)>,
     e: io::Error,
 ) -> TftpError {
+    // A write blocked on a pipe gives way to SIGINT/SIGTERM: that is the
+    // signal's stop, not a failure.
+    if e.kind() == io::ErrorKind::Interrupted
+        && let Some(signal) = crate::sys::termination()
+    {
+        m.cancel(signal);
+        let _ = flush(sock, m, trace);
+        return TftpError::Interrupted(signal);
+    }
     m.local_failure(&e);
     // The local error is the one to report, even if the ERROR is lost.
     let _ = flush(sock, m, trace);
