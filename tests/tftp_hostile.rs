@@ -1547,3 +1547,60 @@ fn sigint_while_stdout_is_blocked_still_exits_130_and_tells_the_server() {
     assert_eq!(errors(&rx), [0], "an ERROR went to the server");
     drop(child);
 }
+
+#[test]
+fn sigint_while_reading_a_stalled_stdin_exits_130_and_tells_the_server() {
+    let started = Arc::new(AtomicBool::new(false));
+    let s2 = started.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        c.send(&[0, 4, 0, 0]);
+        s2.store(true, Ordering::SeqCst);
+        // nettool now reads stdin for block 1, and nothing comes.
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let err = dir.path().join("stderr");
+    let mut child = Command::new(BIN)
+        .args(["tftp", "put", &host, "-", "up.bin", "--timeout", "5"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    // Held open, never written: the read blocks.
+    let _stdin = child.stdin.take();
+    let start = Instant::now();
+    while !started.load(Ordering::SeqCst) {
+        assert!(start.elapsed() < Duration::from_secs(10), "no WRQ");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = child.id().to_string();
+    let signalled = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", pid.as_str()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if signalled.elapsed() > Duration::from_secs(3) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nettool still running 3 s after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let rx = srv.finish();
+    let stderr = fs::read_to_string(&err).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+}

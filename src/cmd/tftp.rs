@@ -388,7 +388,10 @@ fn fill(r: &mut impl Read, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
         match r.read(&mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // A read blocked on a pipe gives way to SIGINT/SIGTERM.
+            Err(e)
+                if e.kind() == io::ErrorKind::Interrupted
+                    && crate::sys::termination().is_none() => {}
             Err(e) => return Err(e),
         }
     }
