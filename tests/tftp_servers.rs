@@ -810,7 +810,7 @@ fn hpa_signal_mid_download_cleans_up() {
         if keep {
             args.push("--keep-partial".into());
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nettool"))
+        let child = Command::new(env!("CARGO_BIN_EXE_nettool"))
             .args(&args)
             .current_dir(wd.path())
             .stdin(Stdio::null())
