@@ -71,7 +71,8 @@ struct Request {
 }
 
 fn parse_request(b: &[u8]) -> Option<Request> {
-    if b.len() < 4 || opcode(b) != 1 || b.last() != Some(&0) {
+    // RRQ, or WRQ for the upload tests.
+    if b.len() < 4 || !matches!(opcode(b), 1 | 2) || b.last() != Some(&0) {
         return None;
     }
     let parts: Vec<String> = b[2..b.len() - 1]
@@ -972,4 +973,634 @@ fn oversized_data_inside_a_napped_window_is_error_4_with_its_size() {
     run.failed(1, &["protocol violation", "3000 bytes", "blksize 512"]);
     assert_eq!(errors(&rx), [4]);
     assert_eq!(listing(dir.path()), [] as [&str; 0], "no file, no .part");
+}
+
+// ---------------------------------------------------------------------------
+// Hardening: signals, local failures, names
+
+/// `nettool ARGS` in `cwd`, started now; the caller ends it.
+fn spawn(cwd: &Path, args: &[&str]) -> (std::process::Child, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let child = Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(out.path().join("stdout")).unwrap())
+        .stderr(fs::File::create(out.path().join("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    (child, out)
+}
+
+/// Serves three blocks of `file` lock-step, flags that ACK 3 came, then
+/// stays silent (a slow server).
+fn three_blocks_then_silence(file: Vec<u8>, acked: Arc<AtomicBool>) -> Server {
+    serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        assert!(c.serve(&file, 512, 1, 3));
+        acked.store(true, Ordering::SeqCst);
+        // Silence: the client waits for block 4 until it is signalled.
+        c.recv(Duration::from_secs(2));
+    })
+}
+
+/// Get from a server that stalls after block 3, send `signal` then, and
+/// return the exit status, stderr and what the server received.
+fn signalled_get(signal: &str, extra: &[&str], dir: &Path) -> (Option<i32>, String, Vec<Rx>) {
+    let acked = Arc::new(AtomicBool::new(false));
+    let srv = three_blocks_then_silence(file_of(5000), acked.clone());
+    let host = format!("127.0.0.1:{}", srv.port());
+    let mut args = vec!["tftp", "get", host.as_str(), "fw.bin", "out.bin"];
+    args.extend(["--timeout", "5", "--retries", "2"]);
+    args.extend(extra);
+    let (mut child, out) = spawn(dir, &args);
+    let start = Instant::now();
+    while !acked.load(Ordering::SeqCst) {
+        assert!(start.elapsed() < Duration::from_secs(10), "no ACK 3");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The client has ACK 3 out and waits for block 4.
+    std::thread::sleep(Duration::from_millis(100));
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args([signal, pid.as_str()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("nettool still running after {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let signalled = start.elapsed();
+    let rx = srv.finish();
+    let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        signalled < Duration::from_secs(3),
+        "stopped at once, not after a timeout: {signalled:?}"
+    );
+    (status.code(), stderr, rx)
+}
+
+#[test]
+fn sigint_mid_download_removes_the_temp_file_and_tells_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr, rx) = signalled_get("-INT", &[], dir.path());
+    assert_eq!(code, Some(130), "exit 130 after SIGINT; stderr:\n{stderr}");
+    assert!(stderr.contains("SIGINT"), "{stderr}");
+    assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    assert_eq!(listing(dir.path()), [] as [&str; 0], "no temp file left");
+}
+
+#[test]
+fn sigterm_mid_download_with_keep_partial_keeps_every_acknowledged_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr, rx) = signalled_get("-TERM", &["--keep-partial"], dir.path());
+    assert_eq!(code, Some(143), "exit 143 after SIGTERM; stderr:\n{stderr}");
+    assert!(stderr.contains("SIGTERM"), "{stderr}");
+    assert!(stderr.contains("out.bin.part"), "{stderr}");
+    assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    assert_eq!(listing(dir.path()), ["out.bin.part"]);
+    let part = fs::read(dir.path().join("out.bin.part")).unwrap();
+    assert!(
+        part == file_of(5000)[..3 * 512],
+        "the three acknowledged blocks, {} bytes kept",
+        part.len()
+    );
+}
+
+#[test]
+fn keep_partial_after_a_tsize_mismatch_keeps_the_last_acknowledged_block() {
+    let file = file_of(2000);
+    let f = file.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        assert_eq!(c.until_acked(&oack(&[("tsize", "3000")]), 0), Reply::Ack);
+        assert!(c.serve(&f, 512, 1, blocks_in(&f, 512)));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "fw.bin",
+        Some("out.bin"),
+        &["--keep-partial"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("tsize 3000"), "{}", run.stderr);
+    assert_eq!(listing(dir.path()), ["out.bin.part"]);
+    let part = fs::read(dir.path().join("out.bin.part")).unwrap();
+    assert!(
+        part == file,
+        "all 2000 acknowledged bytes, {} kept",
+        part.len()
+    );
+}
+
+/// A WRQ server that changes LOCAL (`change`) between the request and its
+/// OACK, then ACKs every DATA. Returns the bytes it took in.
+fn upload_with_change(change: impl FnOnce() + Send + 'static) -> (Server, Arc<Mutex<Vec<u8>>>) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let got2 = got.clone();
+    let srv = serve(move |s| {
+        let (client, req) = s.request(Duration::from_secs(3)).unwrap();
+        let tsize = req
+            .options
+            .iter()
+            .find(|(k, _)| k == "tsize")
+            .map(|(_, v)| v.clone())
+            .expect("tsize asked");
+        change();
+        let c = s.open(client);
+        c.send(&oack(&[("tsize", &tsize)]));
+        let mut next = 1u16;
+        while let Some(b) = c.recv(Duration::from_secs(2)) {
+            match opcode(&b) {
+                3 if number(&b) == next => {
+                    got2.lock().unwrap().extend_from_slice(&b[4..]);
+                    c.send(&[0, 4, (next >> 8) as u8, next as u8]);
+                    next += 1;
+                    if b.len() < 4 + 512 {
+                        break;
+                    }
+                }
+                5 => break,
+                _ => {}
+            }
+        }
+    });
+    (srv, got)
+}
+
+fn put_tsize(dir: &Path, port: u16) -> Run {
+    let host = format!("127.0.0.1:{port}");
+    nettool(
+        dir,
+        &[
+            "tftp",
+            "put",
+            host.as_str(),
+            "local.bin",
+            "up.bin",
+            "--tsize",
+            "--timeout",
+            "0.2",
+            "--retries",
+            "3",
+        ],
+    )
+}
+
+#[test]
+fn put_tsize_of_a_file_that_grows_underneath_fails_and_tells_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local.bin");
+    fs::write(&local, file_of(10_340)).unwrap();
+    let l = local.clone();
+    let (srv, got) = upload_with_change(move || {
+        let mut f = fs::OpenOptions::new().append(true).open(&l).unwrap();
+        std::io::Write::write_all(&mut f, &[0x77; 140_000]).unwrap();
+    });
+    let run = put_tsize(dir.path(), srv.port());
+    let rx = srv.finish();
+    run.failed(1, &["local.bin", "grew", "10340"]);
+    assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    let got = got.lock().unwrap();
+    assert!(
+        got.len() < 10_340,
+        "never a whole file: {} bytes",
+        got.len()
+    );
+}
+
+#[test]
+fn put_tsize_of_a_file_that_shrinks_underneath_fails_and_tells_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local.bin");
+    fs::write(&local, file_of(10_340)).unwrap();
+    let l = local.clone();
+    let (srv, got) = upload_with_change(move || {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&l)
+            .unwrap()
+            .set_len(5000)
+            .unwrap();
+    });
+    let run = put_tsize(dir.path(), srv.port());
+    let rx = srv.finish();
+    run.failed(1, &["local.bin", "shrank", "10340"]);
+    assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    assert!(got.lock().unwrap().len() < 5000, "never a whole file");
+}
+
+#[test]
+fn local_names_of_up_to_255_bytes_work() {
+    for len in [242, 243, 250, 255] {
+        let file = file_of(700);
+        let f = file.clone();
+        let srv = serve(move |s| {
+            let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+            assert!(s.open(client).serve(&f, 512, 1, 2));
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let name = "n".repeat(len);
+        let run = get(dir.path(), srv.port(), "fw.bin", Some(&name), &[]);
+        srv.finish();
+        run.ok();
+        assert_eq!(listing(dir.path()), std::slice::from_ref(&name), "{len}");
+        assert!(fs::read(dir.path().join(&name)).unwrap() == file, "{len}");
+    }
+}
+
+#[test]
+fn a_local_name_past_255_bytes_is_refused_before_any_packet() {
+    let srv = serve(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let name = "x".repeat(256);
+    // The default local name, from the remote path, too.
+    for (remote, local) in [("fw.bin", Some(name.as_str())), (name.as_str(), None)] {
+        let run = get(dir.path(), srv.port(), remote, local, &[]);
+        run.failed(2, &["256 bytes", "at most 255"]);
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let rx = srv.finish();
+    assert!(rx.is_empty(), "the server heard {rx:?}");
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+#[test]
+fn keep_partial_with_a_255_byte_name_still_keeps_the_data() {
+    let srv = error_after_two_blocks(file_of(3000));
+    let dir = tempfile::tempdir().unwrap();
+    let name = "k".repeat(255);
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "fw.bin",
+        Some(&name),
+        &["--keep-partial"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let kept = listing(dir.path());
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(run.stderr.contains(&kept[0]), "{}", run.stderr);
+    assert!(fs::read(dir.path().join(&kept[0])).unwrap() == file_of(3000)[..1024]);
+}
+
+#[test]
+fn dangling_symlink_as_local_is_refused_before_any_packet() {
+    let srv = serve(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("nowhere/at/all", dir.path().join("out.bin")).unwrap();
+    let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    std::thread::sleep(Duration::from_millis(20));
+    let rx = srv.finish();
+    run.failed(2, &["out.bin", "symbolic link", "--force"]);
+    assert!(rx.is_empty(), "the server heard {rx:?}");
+    assert_eq!(listing(dir.path()), ["out.bin"]);
+}
+
+/// A 64 KiB tmpfs mounted on a fresh directory, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(test: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            util::skip_or_fail(test, "cannot mount a tmpfs (needs root)");
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[test]
+fn disk_full_mid_download_sends_error_3_and_leaves_no_file() {
+    const T: &str = "disk_full_mid_download_sends_error_3_and_leaves_no_file";
+    let Some(disk) = SmallDisk::mount(T) else {
+        return;
+    };
+    let file = file_of(300 << 10);
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        // Stops at the client's ERROR.
+        c.serve(&file, 512, 1, blocks_in(&file, 512));
+    });
+    let run = get(disk.dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.failed(1, &["no space left on device"]);
+    assert_eq!(errors(&rx), [3], "ERROR 3 (disk full) went to the server");
+    assert_eq!(listing(disk.dir.path()), [] as [&str; 0]);
+}
+
+#[test]
+fn put_with_an_empty_or_oversized_remote_name_is_refused_up_front() {
+    let long = "r".repeat(70_000);
+    for remote in ["", long.as_str()] {
+        let srv = serve(|_| {});
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("local.bin"), b"x").unwrap();
+        let host = format!("127.0.0.1:{}", srv.port());
+        let run = nettool(dir.path(), &["tftp", "put", &host, "local.bin", remote]);
+        std::thread::sleep(Duration::from_millis(20));
+        let rx = srv.finish();
+        run.failed(2, &["remote"]);
+        assert!(rx.is_empty(), "{}: the server heard {rx:?}", remote.len());
+        // And for get.
+        let srv = serve(|_| {});
+        let run = get(dir.path(), srv.port(), remote, Some("-"), &[]);
+        std::thread::sleep(Duration::from_millis(20));
+        let rx = srv.finish();
+        run.failed(2, &["remote"]);
+        assert!(rx.is_empty(), "{}: the server heard {rx:?}", remote.len());
+    }
+}
+
+#[test]
+fn a_remote_directory_name_can_go_to_stdout() {
+    let srv = serve(|s| {
+        let (client, req) = s.request(Duration::from_secs(3)).unwrap();
+        assert_eq!(req.filename, "images/");
+        assert!(s.open(client).serve(b"a listing\n", 512, 1, 1));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), "images/", Some("-"), &[]);
+    srv.finish();
+    run.ok();
+    assert_eq!(run.stdout, "a listing\n");
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+#[test]
+fn a_directory_without_write_permission_is_a_setup_error_naming_it() {
+    const T: &str = "a_directory_without_write_permission_is_a_setup_error_naming_it";
+    use std::os::unix::fs::PermissionsExt;
+    let srv = serve(|_| {});
+    let top = tempfile::tempdir().unwrap();
+    let ro = top.path().join("readonly");
+    fs::create_dir(&ro).unwrap();
+    fs::set_permissions(top.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let target = ro.join("out.bin");
+    let target = target.to_str().unwrap();
+    // Root writes anywhere: run as nobody.
+    let args = [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+        BIN,
+        "tftp",
+        "get",
+        &host,
+        "fw.bin",
+        target,
+    ];
+    let out = match Command::new("setpriv").args(args).output() {
+        Ok(o) => o,
+        Err(e) => {
+            util::skip_or_fail(T, &format!("cannot run setpriv: {e}"));
+            return;
+        }
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    let rx = srv.finish();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("setpriv:") {
+        util::skip_or_fail(T, &format!("setpriv failed: {stderr}"));
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(ro.to_str().unwrap()), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("permission denied"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(rx.is_empty(), "the server heard {rx:?}");
+}
+
+#[test]
+fn sigint_mid_upload_exits_130_and_tells_the_server() {
+    let acked = Arc::new(AtomicBool::new(false));
+    let a2 = acked.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        c.send(&[0, 4, 0, 0]);
+        let mut next = 1u16;
+        while next <= 3 {
+            let b = c.recv(Duration::from_secs(3)).expect("DATA");
+            if opcode(&b) == 3 && number(&b) == next {
+                c.send(&[0, 4, 0, next as u8]);
+                next += 1;
+            }
+        }
+        a2.store(true, Ordering::SeqCst);
+        // Silence: the client waits for ACK 4 until it is signalled.
+    });
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("local.bin"), file_of(5000)).unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let args = [
+        "tftp",
+        "put",
+        &host,
+        "local.bin",
+        "up.bin",
+        "--timeout",
+        "5",
+        "--retries",
+        "2",
+    ];
+    let (mut child, out) = spawn(dir.path(), &args);
+    let start = Instant::now();
+    while !acked.load(Ordering::SeqCst) {
+        assert!(start.elapsed() < Duration::from_secs(10), "no DATA 3");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", pid.as_str()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("nettool still running after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let rx = srv.finish();
+    let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    assert_eq!(listing(dir.path()), ["local.bin"]);
+}
+
+#[test]
+fn sigint_while_stdout_is_blocked_still_exits_130_and_tells_the_server() {
+    let sent = Arc::new(Mutex::new(0u64));
+    let s2 = sent.clone();
+    let file = file_of(1 << 20);
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        for k in 1..=blocks_in(&file, 512) {
+            *s2.lock().unwrap() = k;
+            if c.until_acked(&data(k as u16, block_of(&file, 512, k)), k as u16) != Reply::Ack {
+                break;
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let err = dir.path().join("stderr");
+    // stdout: a pipe nobody reads, so nettool's writes block once it is
+    // full (64 KiB).
+    let mut child = Command::new(BIN)
+        .args(["tftp", "get", &host, "fw.bin", "-", "--timeout", "5"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    // Blocked: the server's last block stays unacknowledged.
+    let mut last = (0, Instant::now());
+    loop {
+        let now = *sent.lock().unwrap();
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if now > 0 && last.1.elapsed() > Duration::from_millis(500) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "never blocked");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        last.0 < 1000,
+        "blocked well before the end: block {}",
+        last.0
+    );
+    let pid = child.id().to_string();
+    let signalled = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", pid.as_str()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if signalled.elapsed() > Duration::from_secs(3) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nettool still running 3 s after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let rx = srv.finish();
+    let stderr = fs::read_to_string(&err).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    drop(child);
+}
+
+#[test]
+fn sigint_while_reading_a_stalled_stdin_exits_130_and_tells_the_server() {
+    let started = Arc::new(AtomicBool::new(false));
+    let s2 = started.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        c.send(&[0, 4, 0, 0]);
+        s2.store(true, Ordering::SeqCst);
+        // nettool now reads stdin for block 1, and nothing comes.
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let err = dir.path().join("stderr");
+    let mut child = Command::new(BIN)
+        .args(["tftp", "put", &host, "-", "up.bin", "--timeout", "5"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    // Held open, never written: the read blocks.
+    let _stdin = child.stdin.take();
+    let start = Instant::now();
+    while !started.load(Ordering::SeqCst) {
+        assert!(start.elapsed() < Duration::from_secs(10), "no WRQ");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = child.id().to_string();
+    let signalled = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", pid.as_str()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if signalled.elapsed() > Duration::from_secs(3) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nettool still running 3 s after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let rx = srv.finish();
+    let stderr = fs::read_to_string(&err).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert_eq!(errors(&rx), [0], "an ERROR went to the server");
 }

@@ -624,6 +624,19 @@ fn transfer(
     imp: (Impair, Impair),
     seed: u64,
 ) -> Relay {
+    transfer_run(test, srv, op, size, extra, imp, seed).0
+}
+
+/// As [`transfer`], also returning nettool's run (for `--json` stats).
+fn transfer_run(
+    test: &str,
+    srv: &Server,
+    op: Op,
+    size: usize,
+    extra: &[&str],
+    imp: (Impair, Impair),
+    seed: u64,
+) -> (Relay, tftpd::Run) {
     let data = pattern(size, seed ^ size as u64);
     let wd = workdir();
     let name = format!("{test}-{op:?}.bin").to_lowercase();
@@ -674,7 +687,7 @@ fn transfer(
     if std::env::var_os("TFTP_LOSS_DUMP").is_some() {
         eprintln!("{}", relay.dump());
     }
-    relay
+    (relay, run)
 }
 
 /// The last `n` lines of `s`.
@@ -964,17 +977,45 @@ fn duplicate_every_third_packet_atftpd() {
     // Lock-step atftpd answers every duplicate ACK with DATA (it has the
     // Sorcerer's Apprentice bug unless started with --prevent-sas), so
     // each duplicate starts a chain that never ends: keep that file small.
+    // `transfer` checks that the file arrived identical, and here the
+    // client's --json stats must show the duplicates the relay made: each
+    // copy of a DATA (get) or an ACK (put) counted once, not delivered
+    // (all but a copy of the final packet, which may come after the end).
     for (size, extra) in [
-        (16 << 10, &["--blksize", "1468"][..]),
-        (size, &["--blksize", "1468", "--windowsize", "4"][..]),
+        (16 << 10, &["--blksize", "1468", "--json"][..]),
+        (
+            size,
+            &["--blksize", "1468", "--windowsize", "4", "--json"][..],
+        ),
     ] {
-        let g = transfer(T, &srv, Op::Get, size, extra, dup3(), s);
-        let (sent, blocks) = data_sent(&g, size, 1468);
-        eprintln!(
-            "[{T}] atftpd {} sent {sent} DATA for {blocks} blocks",
-            extra.join(" ")
-        );
-        transfer(T, &srv, Op::Put, size, extra, dup3(), s + 1);
+        for (op, seed, kind) in [(Op::Get, s, DATA), (Op::Put, s + 1, ACK)] {
+            let (relay, run) = transfer_run(T, &srv, op, size, extra, dup3(), seed);
+            let made = relay
+                .log()
+                .iter()
+                .filter(|e| {
+                    e.dir == Dir::S2C && e.action == Action::Duplicated && opcode(&e.bytes) == kind
+                })
+                .count() as u64;
+            let stats = run.json();
+            let counted = stats["duplicates"].as_u64().expect("duplicates in --json");
+            eprintln!(
+                "[{T}] atftpd {op:?} {}: relay duplicated {made}, client counted {counted}, {} bytes",
+                extra.join(" "),
+                stats["bytes"]
+            );
+            assert!(made > 0, "[{T}] {op:?}: the relay duplicated nothing");
+            assert!(
+                counted + 1 >= made,
+                "[{T}] {op:?} {}: {made} duplicates made, {counted} counted{run:?}",
+                extra.join(" ")
+            );
+            assert_eq!(stats["bytes"].as_u64(), Some(size as u64), "[{T}] {op:?}");
+            if op == Op::Get {
+                let (sent, blocks) = data_sent(&relay, size, 1468);
+                eprintln!("[{T}] atftpd sent {sent} DATA for {blocks} blocks");
+            }
+        }
     }
 }
 

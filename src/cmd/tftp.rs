@@ -2,17 +2,22 @@
 //! (temporary file, no clobbering, safe default names), progress and the
 //! final report.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::os::fd::AsFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::cli::{TftpArgs, TftpCommon, TftpGetArgs, TftpMode, TftpOp, TftpPutArgs};
-use crate::tftp::session::{Config, Download, Mode, Requested, Sink, Source, Upload};
+use crate::tftp::session::{
+    self, Config, Download, Mode, Requested, Sink, Source, TftpError, Upload,
+};
 use crate::tftp::transport::{self, Hooks, Report};
 use crate::{Status, UsageError};
 
@@ -27,7 +32,8 @@ pub fn run(a: &TftpArgs) -> Result<Status> {
     }
 }
 
-/// `HOST`, `HOST:PORT`, `[V6]:PORT`, `V6` -> (host, port).
+/// `HOST`, `HOST:PORT`, `[V6]:PORT`, `V6` -> (host, port). An IPv6
+/// address may carry a zone (`fe80::1%eth0`).
 pub fn split_host(s: &str) -> Result<(String, u16)> {
     let bad_port = |p: &str| usage(format!("'{p}' is not a port: give 1-65535"));
     let port_of = |p: &str| -> Result<u16> {
@@ -49,8 +55,14 @@ pub fn split_host(s: &str) -> Result<(String, u16)> {
         };
         return Ok((h.to_string(), port));
     }
-    if s.parse::<std::net::Ipv6Addr>().is_ok() {
+    let address = s.split_once('%').map_or(s, |(a, _)| a);
+    if address.parse::<std::net::Ipv6Addr>().is_ok() {
         return Ok((s.to_string(), 69));
+    }
+    if s.matches(':').count() > 1 {
+        return Err(usage(format!(
+            "'{s}' is not an IPv6 address: check it, and write a port as [ADDR]:PORT"
+        )));
     }
     match s.rsplit_once(':') {
         Some((h, p)) => Ok((h.to_string(), port_of(p)?)),
@@ -58,11 +70,17 @@ pub fn split_host(s: &str) -> Result<(String, u16)> {
     }
 }
 
-/// `tftp://HOST[:PORT]/PATH` -> (host, port, path).
+/// `tftp://HOST[:PORT]/PATH` -> (host, port, path); the scheme in any
+/// case, and no other scheme.
 pub fn parse_url(s: &str) -> Result<Option<(String, u16, String)>> {
-    let Some(rest) = s.strip_prefix("tftp://") else {
+    let Some((scheme, rest)) = s.split_once("://") else {
         return Ok(None);
     };
+    if !scheme.eq_ignore_ascii_case("tftp") {
+        return Err(usage(format!(
+            "'{s}': only tftp:// URLs are understood, not {scheme}://"
+        )));
+    }
     let (authority, path) = rest.split_once('/').ok_or_else(|| {
         usage(format!(
             "'{s}': the URL needs a file: tftp://HOST[:PORT]/FILE"
@@ -85,6 +103,22 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
     }
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
+    }
+    if let Some((address, zone)) = host.split_once('%') {
+        let ip = address.parse::<Ipv6Addr>().map_err(|_| {
+            usage(format!(
+                "'{host}': only an IPv6 address takes a %ZONE (an interface)"
+            ))
+        })?;
+        let scope = match zone.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => crate::sys::interface_index(zone).ok_or_else(|| {
+                usage(format!(
+                    "'{host}': no interface named '{zone}' (see `ip link`)"
+                ))
+            })?,
+        };
+        return Ok(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope)));
     }
     (host, port)
         .to_socket_addrs()
@@ -136,6 +170,24 @@ fn config(
         dally: Duration::from_secs_f64(c.dally),
         fallback: true,
     })
+}
+
+/// Refuse a remote name no server could take: empty, or making a request
+/// longer than RFC 2347's 512 bytes.
+fn check_remote(cfg: &Config, write: bool) -> Result<()> {
+    let side = if write { "REMOTE" } else { "the remote FILE" };
+    if cfg.filename.is_empty() {
+        return Err(usage(format!("{side} is empty: name the remote file")));
+    }
+    let len = session::request_len(cfg, write);
+    if len > session::MAX_REQUEST {
+        return Err(usage(format!(
+            "{side} is {} bytes long: a TFTP request (name, mode and options) must fit in {} bytes, this one takes {len}",
+            cfg.filename.len(),
+            session::MAX_REQUEST
+        )));
+    }
+    Ok(())
 }
 
 /// The default local name: the last component of the remote path, refused
@@ -214,7 +266,10 @@ impl<W: Write> Deferred<W> {
             match self.inner.write(&self.buf[done..]) {
                 Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
                 Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A blocked write (a full pipe) gives way to SIGINT/SIGTERM.
+                Err(e)
+                    if e.kind() == io::ErrorKind::Interrupted
+                        && crate::sys::termination().is_none() => {}
                 Err(e) => break Err(e),
             }
         };
@@ -295,11 +350,19 @@ impl FileSink {
         let mut part = self.target.clone().into_os_string();
         part.push(".part");
         let part = PathBuf::from(part);
-        tmp.persist(&part).ok().map(|_| part)
+        match tmp.persist(&part) {
+            Ok(_) => Some(part),
+            // NAME.part may be too long a name, or taken: keep the data
+            // under the temporary name then.
+            Err(e) => e.file.keep().ok().map(|(_, path)| path),
+        }
     }
 }
 
-struct StdoutSink(Option<Deferred<io::Stdout>>);
+/// Standard output, written straight to its descriptor (`Deferred` does
+/// the buffering): `io::Stdout` retries a write `EINTR` cut short, so a
+/// write blocked on a full pipe would never give way to SIGINT.
+struct StdoutSink(Option<Deferred<File>>);
 
 impl Sink for StdoutSink {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
@@ -316,23 +379,108 @@ impl Sink for StdoutSink {
     }
 }
 
+/// Fill `buf` with up to `max` bytes from `r`; fewer only at end of file.
+fn fill(r: &mut impl Read, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
+    buf.clear();
+    buf.resize(max, 0);
+    let mut got = 0;
+    while got < max {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            // A read blocked on a pipe gives way to SIGINT/SIGTERM.
+            Err(e)
+                if e.kind() == io::ErrorKind::Interrupted
+                    && crate::sys::termination().is_none() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(())
+}
+
 struct ReadSource<R: Read>(R);
 
 impl<R: Read> Source for ReadSource<R> {
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
-        buf.clear();
-        buf.resize(max, 0);
-        let mut got = 0;
-        while got < max {
-            match self.0.read(&mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+        fill(&mut self.0, buf, max)
+    }
+}
+
+/// A file whose size was announced (`put --tsize`): exactly that many
+/// bytes are sent, and a file that shrinks or grows meanwhile is an error.
+struct SizedSource<R: Read> {
+    inner: R,
+    path: String,
+    size: u64,
+    read: u64,
+    /// Checked already that nothing follows the announced bytes.
+    ended: bool,
+}
+
+impl<R: Read> Source for SizedSource<R> {
+    fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
+        let want = usize::try_from(self.size - self.read).map_or(max, |left| left.min(max));
+        fill(&mut self.inner, buf, want)?;
+        self.read += buf.len() as u64;
+        if buf.len() < want {
+            return Err(io::Error::other(format!(
+                "{} shrank to {} bytes during the upload (--tsize announced {}): send it again once it stops changing",
+                self.path, self.read, self.size
+            )));
+        }
+        if self.read == self.size && !self.ended {
+            self.ended = true;
+            let mut more = Vec::new();
+            fill(&mut self.inner, &mut more, 1)?;
+            if !more.is_empty() {
+                return Err(io::Error::other(format!(
+                    "{} grew during the upload (--tsize announced {} bytes): send it again once it stops changing",
+                    self.path, self.size
+                )));
             }
         }
-        buf.truncate(got);
         Ok(())
+    }
+}
+
+/// The longest file name Linux file systems take.
+const NAME_MAX: usize = 255;
+
+/// The temporary file for `target`, beside it: `.NAME.XXXXXX.part`, with
+/// NAME cut short so that the whole name stays within 255 bytes (any
+/// legal NAME works; the random part keeps it unique).
+fn temp_file_for(target: &Path) -> Result<tempfile::NamedTempFile> {
+    const ADDED: usize = ".".len() + ".".len() + 6 + ".part".len();
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target.file_name().map_or(&[][..], |n| n.as_bytes());
+    let mut prefix = b".".to_vec();
+    prefix.extend_from_slice(&name[..name.len().min(NAME_MAX - ADDED)]);
+    prefix.push(b'.');
+    tempfile::Builder::new()
+        .prefix(&OsString::from_vec(prefix))
+        .suffix(".part")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            usage(format!(
+                "cannot create a file in {}: {e}: choose a directory you can write to",
+                dir.display()
+            ))
+        })
+}
+
+/// After SIGINT/SIGTERM (the temporary file is dealt with): say so and
+/// exit 128 + the signal, as shells expect.
+fn exit_if_interrupted<T>(r: &std::result::Result<T, TftpError>, what: &str) {
+    if let Err(TftpError::Interrupted(signal)) = r {
+        crate::say!(
+            "nettool: {what}: interrupted by {}",
+            crate::sys::signal_name(*signal)
+        );
+        std::process::exit(128 + signal);
     }
 }
 
@@ -378,11 +526,30 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
         }
     };
     let to_stdout = local.as_deref() == Some("-");
+    if remote.is_empty() {
+        return Err(usage("the remote FILE is empty: name the remote file"));
+    }
     let target = match &local {
-        Some(l) if l != "-" => PathBuf::from(l),
-        _ => PathBuf::from(default_local_name(&remote)?),
+        // The remote name need not name a file: it only labels the output.
+        Some(l) if l == "-" => PathBuf::from("-"),
+        Some(l) => PathBuf::from(l),
+        None => PathBuf::from(default_local_name(&remote)?),
     };
     if !to_stdout {
+        let name = target.file_name().map_or(0, |n| n.len());
+        if name > NAME_MAX {
+            return Err(usage(format!(
+                "the local file name is {name} bytes long, and a file name takes at most {NAME_MAX}: name a shorter LOCAL"
+            )));
+        }
+        let dangling = std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink())
+            && !target.exists();
+        if dangling && !a.force {
+            return Err(usage(format!(
+                "{} is a dangling symbolic link: use --force to replace the link, or name another LOCAL",
+                target.display()
+            )));
+        }
         if target.is_dir() {
             return Err(usage(format!(
                 "{} is a directory: name a file as LOCAL",
@@ -406,6 +573,7 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
         tsize
     };
     let cfg = config(c, remote.clone(), tsize, a.max_size)?;
+    check_remote(&cfg, false)?;
     let sock = transport::socket_for(server, c.blksize.unwrap_or(512), c.windowsize.unwrap_or(1))
         .context("cannot open a UDP socket")?;
 
@@ -417,23 +585,19 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
         trace: if c.verbose { Some(&mut trace) } else { None },
     };
     let machine = Download::new(cfg, server);
+    // From here on SIGINT/SIGTERM end the transfer cleanly.
+    crate::sys::catch_termination().context("cannot catch SIGINT and SIGTERM")?;
     let result = if to_stdout {
-        let mut sink = StdoutSink(Some(Deferred::new(io::stdout())));
+        let out = io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .context("cannot use standard output")?;
+        let mut sink = StdoutSink(Some(Deferred::new(File::from(out))));
+        // Stopped by a signal, what is still buffered is dropped: writing it
+        // could block on a full pipe again, past the user's Ctrl-C.
         transport::download(&sock, machine, &mut sink, busy_poll(c), hooks)
     } else {
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".part")
-            .tempfile_in(&dir)
-            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        let tmp = temp_file_for(&target)?;
         let mut sink = FileSink {
             tmp: Some(Deferred::new(tmp)),
             target: target.clone(),
@@ -450,6 +614,7 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    exit_if_interrupted(&result, &format!("get {remote} from {server}"));
     let report =
         result.map_err(|e| anyhow::Error::new(e).context(format!("get {remote} from {server}")))?;
     finish(
@@ -487,6 +652,7 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
         (None, None) => default_local_name(&a.local)?,
     };
     let c = &a.common;
+    let announce = a.tsize && c.mode == TftpMode::Octet;
     let (mut source, size): (Box<dyn Source>, Option<u64>) = if from_stdin {
         (Box::new(ReadSource(io::stdin().lock())), None)
     } else {
@@ -495,18 +661,24 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
         if meta.is_dir() {
             return Err(usage(format!("{} is a directory: give a file", a.local)));
         }
-        (
-            Box::new(ReadSource(io::BufReader::with_capacity(1 << 20, f))),
-            Some(meta.len()),
-        )
+        let reader = io::BufReader::with_capacity(1 << 20, f);
+        let source: Box<dyn Source> = if announce {
+            Box::new(SizedSource {
+                inner: reader,
+                path: a.local.clone(),
+                size: meta.len(),
+                read: 0,
+                ended: false,
+            })
+        } else {
+            Box::new(ReadSource(reader))
+        };
+        (source, Some(meta.len()))
     };
     let server = resolve(&host, port)?;
-    let tsize = if a.tsize && c.mode == TftpMode::Octet {
-        size
-    } else {
-        None
-    };
+    let tsize = if announce { size } else { None };
     let cfg = config(c, remote.clone(), tsize, None)?;
+    check_remote(&cfg, true)?;
     let sock = transport::socket_for(server, c.blksize.unwrap_or(512), c.windowsize.unwrap_or(1))
         .context("cannot open a UDP socket")?;
     let bar = progress_bar(c);
@@ -516,6 +688,7 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
         progress: &mut progress,
         trace: if c.verbose { Some(&mut trace) } else { None },
     };
+    crate::sys::catch_termination().context("cannot catch SIGINT and SIGTERM")?;
     let result = transport::upload(
         &sock,
         Upload::new(cfg, server),
@@ -527,6 +700,7 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    exit_if_interrupted(&result, &format!("put {remote} to {server}"));
     let report =
         result.map_err(|e| anyhow::Error::new(e).context(format!("put {remote} to {server}")))?;
     finish(c, "put", server, &remote, &a.local, &report, false)
@@ -714,5 +888,49 @@ mod tests {
         for bad in ["", "dir/", "..", "a/..", ".", "x\\."] {
             assert!(default_local_name(bad).is_err(), "{bad:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn zoned_ipv6_addresses_are_hosts_not_ports() {
+        assert_eq!(split_host("fe80::1%lo").unwrap(), ("fe80::1%lo".into(), 69));
+        assert_eq!(
+            split_host("[fe80::1%lo]:6969").unwrap(),
+            ("fe80::1%lo".into(), 6969)
+        );
+        let SocketAddr::V6(a) = resolve("fe80::1%lo", 69).unwrap() else {
+            panic!("not IPv6")
+        };
+        assert_eq!(*a.ip(), "fe80::1".parse::<std::net::Ipv6Addr>().unwrap());
+        assert_eq!(Some(a.scope_id()), crate::sys::interface_index("lo"));
+        assert_eq!(a.port(), 69);
+        let SocketAddr::V6(a) = resolve("fe80::1%7", 70).unwrap() else {
+            panic!("not IPv6")
+        };
+        assert_eq!((a.scope_id(), a.port()), (7, 70));
+        let e = resolve("fe80::1%no-such-if0", 69).unwrap_err().to_string();
+        assert!(e.contains("no interface named 'no-such-if0'"), "{e}");
+        let e = split_host("fe80::1::2").unwrap_err().to_string();
+        assert!(
+            e.contains("not an IPv6 address") && e.contains("[ADDR]:PORT"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn url_schemes_are_case_insensitive_and_only_tftp() {
+        for url in ["TFTP://127.0.0.1/x", "Tftp://127.0.0.1/x"] {
+            assert_eq!(
+                parse_url(url).unwrap(),
+                Some(("127.0.0.1".into(), 69, "x".into())),
+                "{url}"
+            );
+        }
+        let e = parse_url("http://127.0.0.1/x").unwrap_err().to_string();
+        assert!(e.contains("only tftp:// URLs"), "{e}");
     }
 }

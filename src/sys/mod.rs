@@ -689,3 +689,56 @@ pub fn precise_timers() {
 pub mod errno {
     pub use libc::{EADDRNOTAVAIL, ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENODEV, ENOMEM};
 }
+
+/// The signal that asked us to stop (SIGINT or SIGTERM), 0 for none.
+static TERMINATION: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn on_termination(signal: libc::c_int) {
+    TERMINATION.store(signal, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Catch SIGINT and SIGTERM so a transfer can clean up, tell its peer and
+/// exit 128 + the signal; [`termination`] tells which came. Without
+/// `SA_RESTART`, so a blocking receive or write returns `EINTR` at once.
+pub fn catch_termination() -> io::Result<()> {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: a zeroed sigaction is valid; the handler only stores to
+        // an atomic, which is async-signal-safe.
+        let rc = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_termination as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(signal, &sa, std::ptr::null_mut())
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The signal [`catch_termination`] caught, if one came.
+#[inline]
+pub fn termination() -> Option<i32> {
+    match TERMINATION.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// The name of signal `n`, e.g. `SIGINT`.
+pub fn signal_name(n: i32) -> String {
+    match n {
+        libc::SIGINT => "SIGINT".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        n => format!("signal {n}"),
+    }
+}
+
+/// The index of the network interface `name` (for IPv6 scope ids).
+pub fn interface_index(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated string for the call's length.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i)
+}

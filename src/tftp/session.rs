@@ -124,6 +124,8 @@ pub enum TftpError {
     SizeMismatch { announced: u64, got: u64 },
     #[error("nothing is listening on {0} (ICMP port unreachable): is the TFTP server running?")]
     PortUnreachable(SocketAddr),
+    #[error("interrupted by {}", crate::sys::signal_name(*.0))]
+    Interrupted(i32),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -195,6 +197,52 @@ pub enum Phase {
 /// an error: a machine that gives up queues its ERROR first).
 pub type Outbox = Vec<(SocketAddr, Vec<u8>)>;
 
+/// The RRQ (or with `write`, WRQ) for `cfg`, with its options when
+/// `options_on`.
+fn request_packet(cfg: &Config, options_on: bool, write: bool) -> Vec<u8> {
+    let o = &cfg.options;
+    let mut opts: Vec<(&str, String)> = Vec::new();
+    if options_on {
+        if let Some(b) = o.blksize {
+            opts.push(("blksize", b.to_string()));
+        }
+        if let Some(t) = o.timeout {
+            opts.push(("timeout", t.to_string()));
+        }
+        if let Some(t) = o.tsize {
+            opts.push(("tsize", t.to_string()));
+        }
+        if let Some(w) = o.windowsize {
+            opts.push(("windowsize", w.to_string()));
+        }
+    }
+    let options: Vec<(&str, &str)> = opts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (filename, mode) = (cfg.filename.as_str(), cfg.mode.name());
+    let p = if write {
+        Packet::Wrq {
+            filename,
+            mode,
+            options,
+        }
+    } else {
+        Packet::Rrq {
+            filename,
+            mode,
+            options,
+        }
+    };
+    p.to_vec()
+}
+
+/// Largest request we send: "the maximum size of a request packet is 512
+/// octets" (RFC 2347); a longer one is cut short or refused by servers.
+pub const MAX_REQUEST: usize = 512;
+
+/// Bytes of the request `cfg` makes, options included.
+pub fn request_len(cfg: &Config, write: bool) -> usize {
+    request_packet(cfg, !cfg.options.is_empty(), write).len()
+}
+
 /// Shared plumbing of both directions.
 #[derive(Debug)]
 struct Common {
@@ -224,38 +272,7 @@ impl Common {
     }
 
     fn request(&mut self, write: bool) {
-        let o = &self.cfg.options;
-        let mut opts: Vec<(&str, String)> = Vec::new();
-        if self.options_on {
-            if let Some(b) = o.blksize {
-                opts.push(("blksize", b.to_string()));
-            }
-            if let Some(t) = o.timeout {
-                opts.push(("timeout", t.to_string()));
-            }
-            if let Some(t) = o.tsize {
-                opts.push(("tsize", t.to_string()));
-            }
-            if let Some(w) = o.windowsize {
-                opts.push(("windowsize", w.to_string()));
-            }
-        }
-        let options: Vec<(&str, &str)> = opts.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let (filename, mode) = (self.cfg.filename.as_str(), self.cfg.mode.name());
-        let p = if write {
-            Packet::Wrq {
-                filename,
-                mode,
-                options,
-            }
-        } else {
-            Packet::Rrq {
-                filename,
-                mode,
-                options,
-            }
-        };
-        let bytes = p.to_vec();
+        let bytes = request_packet(&self.cfg, self.options_on, write);
         self.outbox.push((self.server, bytes));
     }
 
@@ -274,6 +291,28 @@ impl Common {
         let to = self.tid.unwrap_or(self.server);
         self.error_to(to, code, message);
         err
+    }
+
+    /// Stop on our side (a local failure, a signal): tell the server, once
+    /// it has a transfer ID, with ERROR `code` and `message`.
+    fn give_up(&mut self, code: ErrorCode, message: &str) {
+        if let Some(tid) = self.tid {
+            self.error_to(tid, code, message);
+        }
+    }
+
+    /// A local read or write failed: ERROR 3 when the disk is full, else
+    /// ERROR 0 with the reason.
+    fn local_failure(&mut self, e: &std::io::Error) {
+        use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+        if matches!(e.kind(), StorageFull | QuotaExceeded) {
+            self.give_up(ErrorCode::DiskFull, "client's disk is full");
+        } else {
+            let why = format!("client failed: {e}");
+            // An ERROR fits in one block, whatever the reason's length.
+            let why: String = why.chars().take(400).collect();
+            self.give_up(ErrorCode::NotDefined, &why);
+        }
     }
 
     /// Check the source of a datagram. `Ok(true)`: from our server (the TID
@@ -513,6 +552,18 @@ impl Download {
         self.c.tid.unwrap_or(self.c.server)
     }
 
+    /// A local write failed: tell the server why (see `Common::local_failure`).
+    pub fn local_failure(&mut self, e: &std::io::Error) {
+        self.c.local_failure(e);
+    }
+
+    /// Stopped by `signal`: tell the server.
+    pub fn cancel(&mut self, signal: i32) {
+        let why = format!("client interrupted by {}", crate::sys::signal_name(signal));
+        self.c.give_up(ErrorCode::NotDefined, &why);
+        self.phase = Phase::Done;
+    }
+
     /// Blocks still to come before we acknowledge: 1 in lock-step, and at
     /// the last block of a window.
     pub fn blocks_to_ack(&self) -> u64 {
@@ -561,11 +612,6 @@ impl Download {
         match self.c.parse(bytes)? {
             Packet::Error { code, message } => {
                 if self.phase == Phase::Requesting && self.c.refused_options(code, false) {
-                    return Ok(());
-                }
-                if self.phase == Phase::Dallying {
-                    // The file is complete; an error now changes nothing.
-                    self.phase = Phase::Done;
                     return Ok(());
                 }
                 Err(TftpError::Server {
@@ -806,6 +852,18 @@ impl Upload {
     }
     pub fn peer(&self) -> SocketAddr {
         self.c.tid.unwrap_or(self.c.server)
+    }
+
+    /// A local read failed: tell the server why (see `Common::local_failure`).
+    pub fn local_failure(&mut self, e: &std::io::Error) {
+        self.c.local_failure(e);
+    }
+
+    /// Stopped by `signal`: tell the server.
+    pub fn cancel(&mut self, signal: i32) {
+        let why = format!("client interrupted by {}", crate::sys::signal_name(signal));
+        self.c.give_up(ErrorCode::NotDefined, &why);
+        self.phase = Phase::Done;
     }
 
     /// Read the next block's payload (netascii-encoded if asked).

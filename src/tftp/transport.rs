@@ -123,6 +123,10 @@ trait Machine {
     fn window_left(&self) -> u64 {
         0
     }
+    /// A local read or write failed: queue the ERROR that tells the server.
+    fn local_failure(&mut self, e: &io::Error);
+    /// Stopped by `signal`: queue the ERROR that tells the server.
+    fn cancel(&mut self, signal: i32);
 }
 
 struct Get<'a> {
@@ -211,6 +215,12 @@ impl Machine for Get<'_> {
     fn answer_due(&self) -> bool {
         self.m.phase() == Phase::Transferring && self.m.blocks_to_ack() == 1
     }
+    fn local_failure(&mut self, e: &io::Error) {
+        self.m.local_failure(e);
+    }
+    fn cancel(&mut self, signal: i32) {
+        self.m.cancel(signal);
+    }
     fn window_left(&self) -> u64 {
         if self.m.phase() == Phase::Transferring && self.m.negotiated().windowsize > 1 {
             self.m.blocks_to_ack()
@@ -264,6 +274,12 @@ impl Machine for Put<'_> {
         // With a window the ACK comes only once the server has taken in
         // the whole window: too long a wait to poll through.
         self.m.phase() == Phase::Transferring && self.m.negotiated().windowsize <= 1
+    }
+    fn local_failure(&mut self, e: &io::Error) {
+        self.m.local_failure(e);
+    }
+    fn cancel(&mut self, signal: i32) {
+        self.m.cancel(signal);
     }
 }
 
@@ -560,6 +576,42 @@ fn flush(
     Ok(())
 }
 
+/// A local read or write failed (`e`): tell the server, then give up.
+fn local_failure(
+    sock: &UdpSocket,
+    m: &mut dyn Machine,
+    trace: &mut Option<&mut dyn FnMut(String)>,
+    e: io::Error,
+) -> TftpError {
+    // A write blocked on a pipe gives way to SIGINT/SIGTERM: that is the
+    // signal's stop, not a failure.
+    if e.kind() == io::ErrorKind::Interrupted
+        && let Some(signal) = crate::sys::termination()
+    {
+        m.cancel(signal);
+        let _ = flush(sock, m, trace);
+        return TftpError::Interrupted(signal);
+    }
+    m.local_failure(&e);
+    // The local error is the one to report, even if the ERROR is lost.
+    let _ = flush(sock, m, trace);
+    TftpError::Io(e)
+}
+
+/// What the machine returned, with a local failure (the only `Io` errors
+/// a machine returns: its sink or source failed) told to the server.
+fn told(
+    sock: &UdpSocket,
+    m: &mut dyn Machine,
+    trace: &mut Option<&mut dyn FnMut(String)>,
+    r: Result<(), TftpError>,
+) -> Result<(), TftpError> {
+    match r {
+        Err(TftpError::Io(e)) => Err(local_failure(sock, m, trace, e)),
+        r => r,
+    }
+}
+
 fn drive(
     sock: &UdpSocket,
     m: &mut dyn Machine,
@@ -583,15 +635,29 @@ fn drive(
         let windowsize = m.negotiated().windowsize;
         // The ACK is out; now the disk, while the server sends the next
         // block (or in a window we nap through, the next window).
-        m.idle(windows.lull(left, windowsize))?;
+        if let Err(e) = m.idle(windows.lull(left, windowsize)) {
+            return Err(local_failure(sock, m, &mut hooks.trace, e));
+        }
         let phase = m.phase();
         if matches!(phase, Phase::Dallying | Phase::Done) && completed.is_none() {
             completed = Some(start.elapsed());
-            m.complete()?;
+            if let Err(e) = m.complete() {
+                return Err(local_failure(sock, m, &mut hooks.trace, e));
+            }
             (hooks.progress)(m.stats().bytes, m.total());
         }
         if phase == Phase::Done {
             break;
+        }
+        // SIGINT or SIGTERM: stop, and tell the server. In the dally the
+        // file is complete and committed already: just stop.
+        if let Some(signal) = crate::sys::termination() {
+            if completed.is_some() {
+                break;
+            }
+            m.cancel(signal);
+            let _ = flush(sock, m, &mut hooks.trace);
+            return Err(TftpError::Interrupted(signal));
         }
         if m.wait() != wait {
             wait = m.wait();
@@ -647,11 +713,15 @@ fn drive(
                 // The ACK goes out first; the copy and the bookkeeping can
                 // wait for it.
                 flush(sock, m, &mut hooks.trace)?;
-                if r.is_ok() {
-                    m.acked(bytes)?;
-                }
+                // Whatever was delivered is written, even when the machine
+                // failed after it (a tsize mismatch at the last block):
+                // every acknowledged byte reaches the sink.
+                let written = m.acked(bytes);
                 windows.handled(at, received, left, m.window_left());
-                r?;
+                told(sock, m, &mut hooks.trace, r)?;
+                if let Err(e) = written {
+                    return Err(local_failure(sock, m, &mut hooks.trace, e));
+                }
                 let now = Instant::now();
                 let now_progress = (m.stats().blocks, m.phase());
                 if now_progress != last_progress {
@@ -687,10 +757,11 @@ fn drive(
             Err(e) => return Err(e.into()),
         };
         if fired {
-            if let Err(e) = m.timeout() {
+            let r = m.timeout();
+            if r.is_err() {
                 flush(sock, m, &mut hooks.trace)?;
-                return Err(e);
             }
+            told(sock, m, &mut hooks.trace, r)?;
             windows.timed_out(m.window_left());
             deadline = Instant::now() + m.wait();
         }
