@@ -478,7 +478,31 @@ impl Common {
     /// The internal block number that the wire number `n` stands for,
     /// looking forward from `base` (the last block done), within `span`.
     fn unwrap_block(base: u64, n: u16, span: u64, wrap_to_one: bool) -> Option<u64> {
-        (base + 1..=base + span).find(|&b| Self::wire(b, wrap_to_one) == n)
+        Self::first_in(base + 1, base + span, n, wrap_to_one)
+    }
+
+    /// The first block in `lo..=hi` whose wire number is `n`. Arithmetic,
+    /// not a search: a window can span 65535 blocks, and a scan per
+    /// datagram would let a server make every packet cost that much.
+    fn first_in(lo: u64, hi: u64, n: u16, wrap_to_one: bool) -> Option<u64> {
+        if lo > hi {
+            return None;
+        }
+        let b = if wrap_to_one && lo > 65535 {
+            // Past the wrap, wire numbers run 1..=65535 over and over.
+            if n == 0 {
+                return None;
+            }
+            let at_lo = u64::from(Self::wire(lo, true));
+            lo + (u64::from(n) + 65535 - at_lo) % 65535
+        } else if !wrap_to_one || hi <= 65535 {
+            lo + u64::from(n.wrapping_sub(Self::wire(lo, false)))
+        } else {
+            // Across the wrap to 1, which only lock-step transfers do: a
+            // range of two or three blocks.
+            return (lo..=hi).find(|&b| Self::wire(b, true) == n);
+        };
+        (b <= hi).then_some(b)
     }
 
     fn wire(b: u64, wrap_to_one: bool) -> u16 {
@@ -762,8 +786,12 @@ impl Download {
     /// one of the last window's.
     fn recent(&self, wire: u16) -> Option<u64> {
         let span = u64::from(self.c.neg.windowsize).max(1) + 1;
-        (self.done.saturating_sub(span)..=self.done)
-            .find(|&b| Common::wire(b, self.wrap_to_one) == wire)
+        Common::first_in(
+            self.done.saturating_sub(span),
+            self.done,
+            wire,
+            self.wrap_to_one,
+        )
     }
 
     fn deliver(&mut self, data: &[u8], sink: &mut dyn Sink) -> Result<(), TftpError> {
@@ -1006,5 +1034,54 @@ impl Upload {
                 self.send_window(src)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::Common;
+
+    /// What `first_in` computes, by looking at every block.
+    fn scan(lo: u64, hi: u64, n: u16, wrap_to_one: bool) -> Option<u64> {
+        (lo..=hi).find(|&b| Common::wire(b, wrap_to_one) == n)
+    }
+
+    /// Near the places where wire numbers wrap, and anywhere.
+    fn start() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            0u64..10,
+            65_530u64..65_540,
+            131_065u64..131_075,
+            0u64..400_000,
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn first_in_agrees_with_a_scan(
+            lo in start(),
+            len in prop_oneof![0u64..4, 0u64..70_000],
+            n in prop_oneof![Just(0u16), Just(1u16), Just(65_535u16), any::<u16>()],
+            wrap_to_one in any::<bool>(),
+        ) {
+            let hi = lo + len;
+            prop_assert_eq!(Common::first_in(lo, hi, n, wrap_to_one), scan(lo, hi, n, wrap_to_one));
+        }
+    }
+
+    #[test]
+    fn first_in_at_the_wraps() {
+        // Wrapping to 0: 65535, then 0, then 1.
+        assert_eq!(Common::first_in(65_535, 65_537, 0, false), Some(65_536));
+        assert_eq!(Common::first_in(65_535, 65_537, 1, false), Some(65_537));
+        // Wrapping to 1: 65535, then 1 (no 0 ever again).
+        assert_eq!(Common::first_in(65_536, 65_540, 1, true), Some(65_536));
+        assert_eq!(Common::first_in(65_536, 200_000, 0, true), None);
+        assert_eq!(Common::first_in(65_534, 65_536, 1, true), Some(65_536));
+        // A whole window of 65535 blocks: the last one is found at once.
+        assert_eq!(Common::first_in(1, 65_535, 65_535, false), Some(65_535));
+        assert_eq!(Common::first_in(5, 4, 5, false), None);
     }
 }
