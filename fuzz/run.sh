@@ -23,7 +23,11 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo +nightly fuzz list)
-cargo +nightly fuzz build -O "${targets[@]/#/}" >/dev/null 2>&1 || cargo +nightly fuzz build -O
+if [ $# -gt 0 ]; then
+    for t in "${targets[@]}"; do cargo +nightly fuzz build -O "$t"; done
+else
+    cargo +nightly fuzz build -O
+fi
 unshare -n sh -c 'ip link set lo up && python3 seeds.py'
 for t in "${targets[@]}"; do
     dict=()

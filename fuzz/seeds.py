@@ -149,23 +149,27 @@ def main():
     # Sessions (formats in each target's header).
     be16 = lambda n: struct.pack(">H", n)
     be32 = lambda n: struct.pack(">I", n)
-    blocks = lambda count, length, skew=0, wrap=0: b"\x05" + be16(count) + be16(length) + bytes([skew & 0xFF, wrap])
+    LONG = b"\xff\x03"
+    blocks = lambda count, length, skew=0, wrap=0: b"\x05" + count + be16(length) + bytes([skew & 0xFF, wrap])
     # Plain lock-step, a short file.
-    put("tftp_download", "plain", b"\x00" + blocks(3, 512) + blocks(1, 100))
+    put("tftp_download", "plain", b"\x00" + blocks(b"\x03", 512) + blocks(b"\x01", 100))
     # Options, OACK with tsize, then data.
     put("tftp_download", "oack", bytes([1 | 8 | 16]) + be16(1468) + be16(4)
-        + b"\x03" + be16(1468) + be16(4) + b"\x01" + be32(5000) + blocks(3, 1468) + blocks(1, 596))
+        + b"\x03\x03" + be16(1468) + be16(4) + be32(5000) + blocks(b"\x03", 1468) + blocks(b"\x01", 596))
     # Past block 65535: a server that wraps to 1, and one that wraps to 0.
-    put("tftp_download", "wrap-to-one", b"\x00" + blocks(65535, 512) + blocks(3, 512, 0, 1) + blocks(1, 0, 0, 1))
-    put("tftp_download", "wrap-to-zero", b"\x00" + blocks(65535, 512) + blocks(3, 512) + blocks(1, 0))
+    # LONG: 4 x 16384 = 65536 blocks, the last one numbered 1 or 0 on the wire.
+    # At blksize 8, so that a run stays small.
+    small = bytes([8]) + be16(8) + b"\x03\x00" + be16(8) + be16(0) + be32(0)
+    put("tftp_download", "wrap-to-one", small + blocks(LONG, 8, 0, 1) + blocks(b"\x03", 8, 0, 1) + blocks(b"\x01", 0, 0, 1))
+    put("tftp_download", "wrap-to-zero", small + blocks(LONG, 8) + blocks(b"\x03", 8) + blocks(b"\x01", 0))
     # A stranger, a duplicate, a timeout, an error.
-    put("tftp_download", "mixed", b"\x00" + blocks(2, 512) + b"\x01" + be16(4) + b"\x00\x04\x00\x01"
-        + blocks(1, 512, -1) + b"\x02" + b"\x04" + be16(1))
-    put("tftp_upload", "plain", b"\x00" + be32(1300) + b"\x03" + be16(0) + b"\x06" + be16(10) + b"\x00")
+    put("tftp_download", "mixed", b"\x00" + blocks(b"\x02", 512) + b"\x01\x00" + be16(4) + b"\x00\x04\x00\x01"
+        + blocks(b"\x01", 512, -1) + b"\x02" + b"\x04" + be16(1))
+    put("tftp_upload", "plain", b"\x00" + be32(1300) + b"\x03" + be16(0) + b"\x06" + bytes([10]) + b"\x00")
     put("tftp_upload", "window", bytes([2 | 4]) + be16(512) + be16(8) + be32(100000)
-        + b"\x04" + be16(512) + be16(8) + b"\x06" + be16(400) + b"\x00")
+        + b"\x04" + be16(512) + be16(8) + b"\x06" + bytes([200]) + b"\x00")
     put("tftp_upload", "wrap", bytes([2]) + be16(8) + be32(600000) + b"\x03" + be16(0)
-        + b"\x06" + be16(65535) + b"\x00" + b"\x06" + be16(10000) + b"\x00")
+        + b"\x06" + LONG + b"\x00" + b"\x06" + bytes([200]) + b"\x00")
 
 
 if __name__ == "__main__":

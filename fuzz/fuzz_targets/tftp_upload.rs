@@ -18,12 +18,14 @@ use nettool_fuzz::Bytes;
 // u16 follows), the file's length u32, then steps, each a tag byte (mod 7)
 // and its fields:
 //   0 Raw: u16 length + bytes from the server's transfer ID
-//   1 Stranger: the same from another port of the server's host
+//   1 Stranger: a byte (even: another host, 127.0.0.2; odd: another port
+//     of the server's host, the transfer ID if it answers first), then
+//     u16 length + bytes
 //   2 Timeout
 //   3 ACK: block u16
 //   4 OACK: blksize u16, windowsize u16
 //   5 ERROR: code u16
-//   6 Acks: count u16, back u8: ACK the highest DATA block sent so far
+//   6 Acks: count (a byte: 0-254, or 255 and k for (k % 16 + 1) x 16384), back u8: ACK the highest DATA block sent so far
 //     (less `back`), `count` times, each answer's DATA in turn
 /// A file of `len` bytes (CR and LF among them, for netascii), read in
 /// order.
@@ -42,17 +44,29 @@ impl Source for File {
 }
 
 /// Enough for 16-bit block numbers to wrap at small block sizes.
-const MAX_FILE: u64 = 8 << 20;
+const MAX_FILE: u64 = 1 << 20;
 
 fuzz_target!(|data: &[u8]| {
     let mut input = Bytes(data);
     let flags = input.u8().unwrap_or(0);
-    let blksize = if flags & 2 != 0 { input.u16() } else { None };
-    let windowsize = if flags & 4 != 0 { input.u16() } else { None };
+    // The CLI's ranges: blksize 8..=65464, windowsize 1..=65535.
+    let blksize = if flags & 2 != 0 {
+        input.u16().map(|b| b.clamp(8, 65464))
+    } else {
+        None
+    };
+    let windowsize = if flags & 4 != 0 {
+        input.u16().map(|w| w.max(1))
+    } else {
+        None
+    };
     let len = u64::from(input.u32().unwrap_or(0)) % MAX_FILE;
     let server: SocketAddr = "127.0.0.1:69".parse().unwrap();
     let tid: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-    let stranger: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+    let strangers: [SocketAddr; 2] = [
+        "127.0.0.2:40001".parse().unwrap(),
+        "127.0.0.1:40002".parse().unwrap(),
+    ];
     let cfg = Config {
         filename: "f".into(),
         mode: if flags & 1 != 0 {
@@ -81,7 +95,10 @@ fuzz_target!(|data: &[u8]| {
     while let Some(tag) = input.u8() {
         let result = match tag % 7 {
             0 => up.on_datagram(tid, input.chunk().unwrap_or_default(), &mut file),
-            1 => up.on_datagram(stranger, input.chunk().unwrap_or_default(), &mut file),
+            1 => {
+                let from = strangers[usize::from(input.u8().unwrap_or(0) & 1)];
+                up.on_datagram(from, input.chunk().unwrap_or_default(), &mut file)
+            }
             2 => up.on_timeout(&mut file),
             3 => {
                 let block = input.u16().unwrap_or(0);
@@ -101,7 +118,7 @@ fuzz_target!(|data: &[u8]| {
                 up.on_datagram(tid, &p.to_vec(), &mut file)
             }
             _ => {
-                let count = input.u16().unwrap_or(0);
+                let count = input.count().unwrap_or(0);
                 let back = input.u8().unwrap_or(0);
                 let mut r = Ok(());
                 for _ in 0..count {
@@ -111,12 +128,12 @@ fuzz_target!(|data: &[u8]| {
                     acks_left -= 1;
                     let block = last_sent.wrapping_sub(u16::from(back));
                     r = up.on_datagram(tid, &Packet::Ack { block }.to_vec(), &mut file);
-                    last_sent = drain(&mut up, &file, [server, tid, stranger]).unwrap_or(last_sent);
+                    last_sent = drain(&mut up, &file, server).unwrap_or(last_sent);
                 }
                 r
             }
         };
-        if let Some(b) = drain(&mut up, &file, [server, tid, stranger]) {
+        if let Some(b) = drain(&mut up, &file, server) {
             last_sent = b;
         }
         if result.is_err() || up.phase() == Phase::Done {
@@ -126,7 +143,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Check and empty the outbox; the highest DATA block number in it.
-fn drain(up: &mut Upload, file: &File, [server, tid, stranger]: [SocketAddr; 3]) -> Option<u16> {
+fn drain(up: &mut Upload, file: &File, server: SocketAddr) -> Option<u16> {
     assert!(file.pos <= file.len);
     let stats = up.stats();
     assert!(
@@ -136,23 +153,22 @@ fn drain(up: &mut Upload, file: &File, [server, tid, stranger]: [SocketAddr; 3])
         file.len
     );
     let blksize = usize::from(up.negotiated().blksize);
+    let peer = up.peer();
     let mut last = None;
     for (to, bytes) in up.outbox().drain(..) {
         assert!(bytes.len() <= MAX_PACKET);
         let p = Packet::parse(&bytes).expect("we send well-formed packets");
-        assert!(to == server || to == tid || to == stranger, "sent to {to}");
-        match p {
-            Packet::Data { block, data } => {
-                assert!(
-                    data.len() <= blksize,
-                    "DATA of {} with blksize {blksize}",
-                    data.len()
-                );
-                last = Some(block);
-            }
-            Packet::Error { .. } => {}
-            _ if to == stranger => panic!("{p:?} to a stranger"),
-            _ => {}
+        assert!(
+            to == server || to == peer || matches!(p, Packet::Error { .. }),
+            "{p:?} to {to}, a stranger"
+        );
+        if let Packet::Data { block, data } = p {
+            assert!(
+                data.len() <= blksize,
+                "DATA of {} with blksize {blksize}",
+                data.len()
+            );
+            last = Some(block);
         }
     }
     last

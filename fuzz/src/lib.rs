@@ -29,6 +29,15 @@ impl<'a> Bytes<'a> {
         self.0 = rest;
         Some(head)
     }
+    /// A repeat count: 0-254 as it stands; 255 and a byte k, (k % 16 + 1)
+    /// times 16384, so that long runs (past block 65535) are there but
+    /// rare.
+    pub fn count(&mut self) -> Option<u32> {
+        match self.u8()? {
+            255 => Some((u32::from(self.u8()? % 16) + 1) * 16384),
+            c => Some(u32::from(c)),
+        }
+    }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
