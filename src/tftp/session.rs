@@ -601,8 +601,12 @@ impl Download {
         self.acked = block;
     }
 
+    /// The most bytes the server may send: the lower of --max-size and
+    /// the tsize it announced (a server that said 16 bytes and goes on
+    /// sending is stopped at 16, not at --max-size).
     fn limit(&self) -> Option<(u64, &'static str)> {
         match (self.c.cfg.max_size, self.c.neg.tsize) {
+            (Some(m), Some(t)) if t < m => Some((t, "the tsize it announced")),
             (Some(m), _) => Some((m, "--max-size")),
             (None, Some(t)) => Some((t, "the tsize it announced")),
             (None, None) => None,

@@ -1343,6 +1343,44 @@ fn get_endless_transfer_beyond_tsize_stops_with_error_3() {
     assert!(matches!(&drain(d.outbox())[..], [(_, Sent::Error(3, _))]));
 }
 
+/// Found by the tftp_download fuzz target: with --max-size above the
+/// announced tsize, the tsize was not a limit, so a server could send up
+/// to --max-size bytes into the file before the size check at the end.
+#[test]
+fn get_beyond_tsize_stops_even_with_a_larger_max_size() {
+    let mut cfg = config(opts(Some(8), None, Some(0)));
+    cfg.max_size = Some(1_000_000);
+    let mut d = Download::new(cfg, server());
+    d.start();
+    drain(d.outbox());
+    let mut out = Vec::new();
+    d.on_datagram(tid(), &oack(&[("blksize", "8"), ("tsize", "16")]), &mut out)
+        .unwrap();
+    d.on_datagram(tid(), &data(1, b"aaaaaaaa"), &mut out)
+        .unwrap();
+    d.on_datagram(tid(), &data(2, b"bbbbbbbb"), &mut out)
+        .unwrap();
+    drain(d.outbox());
+    let e = d
+        .on_datagram(tid(), &data(3, b"cccccccc"), &mut out)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            TftpError::TooLarge {
+                limit: 16,
+                why: "the tsize it announced"
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(matches!(&drain(d.outbox())[..], [(_, Sent::Error(3, _))]));
+    assert_eq!(
+        out, b"aaaaaaaabbbbbbbb",
+        "nothing past the tsize is written"
+    );
+}
+
 #[test]
 fn get_tsize_mismatch_at_the_end() {
     let (mut d, mut out) = get_after_oack(
