@@ -7,12 +7,11 @@
 #![no_main]
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use nettool::tftp::session::{Config, Download, Mode, Phase, Requested, Sink};
+use nettool::tftp::session::{Download, Phase, Requested, Sink};
 use nettool::wire::tftp::{self, ErrorCode, MAX_PACKET, Packet};
-use nettool_fuzz::Bytes;
+use nettool_fuzz::{Bytes, SERVER, STRANGERS, TID, config};
 
 // Input: a flags byte (1 ask tsize, 2 netascii, 4 dally, 8 blksize u16
 // follows, 16 windowsize u16 follows, 32 --max-size u32 follows), then
@@ -50,51 +49,20 @@ const MAX_BYTES: u64 = 4 << 20;
 fuzz_target!(|data: &[u8]| {
     let mut input = Bytes(data);
     let flags = input.u8().unwrap_or(0);
-    // The CLI's ranges: blksize 8..=65464, windowsize 1..=65535.
-    let blksize = if flags & 8 != 0 {
-        input.u16().map(|b| b.clamp(8, 65464))
-    } else {
-        None
-    };
-    let windowsize = if flags & 16 != 0 {
-        input.u16().map(|w| w.max(1))
-    } else {
-        None
-    };
+    let (blksize, windowsize) = input.block_options(flags, 8, 16);
     let max_size = if flags & 32 != 0 {
         input.u32().map(u64::from)
     } else {
         None
     };
-    let server: SocketAddr = "127.0.0.1:69".parse().unwrap();
-    let tid: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-    let strangers: [SocketAddr; 2] = [
-        "127.0.0.2:40001".parse().unwrap(),
-        "127.0.0.1:40002".parse().unwrap(),
-    ];
-    let cfg = Config {
-        filename: "f".into(),
-        mode: if flags & 2 != 0 {
-            Mode::Netascii
-        } else {
-            Mode::Octet
-        },
-        options: Requested {
-            blksize,
-            windowsize,
-            timeout: None,
-            tsize: (flags & 1 != 0).then_some(0),
-        },
-        retries: 3,
-        timeout: Duration::from_millis(10),
-        max_size,
-        dally: if flags & 4 != 0 {
-            Duration::from_millis(10)
-        } else {
-            Duration::ZERO
-        },
-        fallback: true,
+    let (server, tid, strangers) = (SERVER, TID, STRANGERS);
+    let options = Requested {
+        blksize,
+        windowsize,
+        timeout: None,
+        tsize: (flags & 1 != 0).then_some(0),
     };
+    let cfg = config(flags & 2 != 0, options, max_size, flags & 4 != 0);
     let mut dl = Download::new(cfg, server);
     let mut sink = Counter::default();
     dl.start();

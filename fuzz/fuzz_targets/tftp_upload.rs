@@ -7,12 +7,11 @@
 #![no_main]
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use nettool::tftp::session::{Config, Mode, Phase, Requested, Source, Upload};
+use nettool::tftp::session::{Phase, Requested, Source, Upload};
 use nettool::wire::tftp::{ErrorCode, MAX_PACKET, Packet};
-use nettool_fuzz::Bytes;
+use nettool_fuzz::{Bytes, SERVER, STRANGERS, TID, config};
 
 // Input: a flags byte (1 netascii, 2 blksize u16 follows, 4 windowsize
 // u16 follows), the file's length u32, then steps, each a tag byte (mod 7)
@@ -49,43 +48,16 @@ const MAX_FILE: u64 = 1 << 20;
 fuzz_target!(|data: &[u8]| {
     let mut input = Bytes(data);
     let flags = input.u8().unwrap_or(0);
-    // The CLI's ranges: blksize 8..=65464, windowsize 1..=65535.
-    let blksize = if flags & 2 != 0 {
-        input.u16().map(|b| b.clamp(8, 65464))
-    } else {
-        None
-    };
-    let windowsize = if flags & 4 != 0 {
-        input.u16().map(|w| w.max(1))
-    } else {
-        None
-    };
+    let (blksize, windowsize) = input.block_options(flags, 2, 4);
     let len = u64::from(input.u32().unwrap_or(0)) % MAX_FILE;
-    let server: SocketAddr = "127.0.0.1:69".parse().unwrap();
-    let tid: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-    let strangers: [SocketAddr; 2] = [
-        "127.0.0.2:40001".parse().unwrap(),
-        "127.0.0.1:40002".parse().unwrap(),
-    ];
-    let cfg = Config {
-        filename: "f".into(),
-        mode: if flags & 1 != 0 {
-            Mode::Netascii
-        } else {
-            Mode::Octet
-        },
-        options: Requested {
-            blksize,
-            windowsize,
-            timeout: None,
-            tsize: Some(len),
-        },
-        retries: 3,
-        timeout: Duration::from_millis(10),
-        max_size: None,
-        dally: Duration::ZERO,
-        fallback: true,
+    let (server, tid, strangers) = (SERVER, TID, STRANGERS);
+    let options = Requested {
+        blksize,
+        windowsize,
+        timeout: None,
+        tsize: Some(len),
     };
+    let cfg = config(flags & 1 != 0, options, None, false);
     let mut up = Upload::new(cfg, server);
     let mut file = File { len, pos: 0 };
     up.start();
