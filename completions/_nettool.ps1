@@ -84,7 +84,7 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Source IPv4 address (must be on the interface, except with -D)')
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Source IPv4 address (must be on the interface, except with -D)')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Sweep: requests per second')
-            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Sweep: further rounds for hosts that did not answer (extra rounds, unlike arp-scan''s --retry, which counts all)')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan''s --retry, which counts all)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Sweep: seconds to wait for replies after each round')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Stop at the first reply')
             [CompletionResult]::new('--first', '--first', [CompletionResultType]::ParameterName, 'Stop at the first reply')

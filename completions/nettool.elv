@@ -79,7 +79,7 @@ set edit:completion:arg-completer[nettool] = {|@words|
             cand -s 'Source IPv4 address (must be on the interface, except with -D)'
             cand --source 'Source IPv4 address (must be on the interface, except with -D)'
             cand --rate 'Sweep: requests per second'
-            cand --retries 'Sweep: further rounds for hosts that did not answer (extra rounds, unlike arp-scan''s --retry, which counts all)'
+            cand --retries 'Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan''s --retry, which counts all)'
             cand --timeout 'Sweep: seconds to wait for replies after each round'
             cand -f 'Stop at the first reply'
             cand --first 'Stop at the first reply'

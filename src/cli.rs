@@ -234,7 +234,7 @@ pub struct ArpArgs {
     /// Sweep: requests per second
     #[arg(long = "rate", value_name = "PPS", default_value_t = 2000)]
     pub rate: u32,
-    /// Sweep: further rounds for hosts that did not answer (extra rounds, unlike arp-scan's --retry, which counts all)
+    /// Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan's --retry, which counts all)
     #[arg(long = "retries", value_name = "N", default_value_t = 1)]
     pub retries: u32,
     /// Sweep: seconds to wait for replies after each round

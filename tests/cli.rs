@@ -181,13 +181,25 @@ fn nettool_within_5s(args: &[&str]) -> (Option<i32>, String, String) {
 fn probe_argument_errors_exit_2_with_one_line() {
     for (args, mentions) in [
         (
-            &["probe", "serve", "47000", "--count", "0"][..],
+            &["probe", "serve", "127.0.0.1:47000", "--count", "0"][..],
             "--count 0",
         ),
         (&["probe", "serve", "+47000"], "'+47000'"),
         (&["probe", "serve", "255.255.255.255:47005"], "broadcast"),
         (&["probe", "serve", "224.0.0.1:47005"], "multicast"),
-        (&["probe", "serve", "65536"], "'65536'"),
+        (&["probe", "serve", "127.0.0.1:65536"], "'65536'"),
+        // IPv4-mapped: the same addresses, written as IPv6.
+        (
+            &["probe", "serve", "[::ffff:255.255.255.255]:47005"],
+            "broadcast",
+        ),
+        (&["probe", "serve", "[::ffff:224.0.0.1]:47005"], "multicast"),
+        // The flags are checked before the target is read (or resolved).
+        (&["probe", "-c", "1", "-I", "", "[::1"], "-I ''"),
+        (
+            &["probe", "-c", "1", "-I", "sixteen-bytes-xx", "[::1"],
+            "at most 15 bytes",
+        ),
         (&["probe", "-c", "1", "-I", "", "127.0.0.1:47000"], "-I ''"),
         (&["probe", "serve", "127.0.0.1:+47000"], "'+47000'"),
         (
@@ -219,6 +231,6 @@ fn probe_argument_errors_exit_2_with_one_line() {
         assert!(stdout.is_empty(), "{args:?}: nothing on stdout\n{stdout}");
     }
     // 65536 is a port out of range, not a missing one.
-    let (_, _, stderr) = nettool_within_5s(&["probe", "serve", "65536"]);
+    let (_, _, stderr) = nettool_within_5s(&["probe", "serve", "127.0.0.1:65536"]);
     assert!(!stderr.contains("has no port"), "{stderr}");
 }

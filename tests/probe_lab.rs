@@ -1252,6 +1252,106 @@ fn link_local_targets_need_their_interface() {
     }
     assert_usage_error(
         &probe(&pair.a, &["-c", "1", &format!("[fe80::2%nt-none0]:{PORT}")]),
-        "no interface 'nt-none0' here",
+        "no interface named 'nt-none0' here",
+    );
+}
+
+/// A `%scope` is looked up in the namespace nettool runs in, also when it
+/// was entered without remounting /sys (`nsenter --net`, where
+/// /sys/class/net still lists the host's interfaces); a numeric scope must
+/// be an interface index there.
+#[test]
+fn link_local_scopes_resolve_in_the_namespace_not_in_sysfs() {
+    // Guards: the scope name read from /sys/class/net/NAME/ifindex, which
+    // under `nsenter --net` is the root namespace's; a numeric scope no
+    // interface has taken as it is.
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    for (host, ll) in [(&pair.a, "fe80::1/64"), (&pair.b, "fe80::2/64")] {
+        lab::ip(&host.ns, &["addr", "add", ll, "dev", &host.iface, "nodad"]);
+    }
+    let _server = serve(&pair.b, "accept");
+    let bin = lab::nettool_bin().to_str().expect("UTF-8 binary path");
+    let nsenter = |target: &str| {
+        let out = std::process::Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", pair.a.ns))
+            .args([bin, "probe", "-c", "1", target])
+            .output()
+            .expect("run nsenter");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = nsenter(&format!("[fe80::2%{}]:{PORT}", pair.a.iface));
+    assert_eq!(code, Some(0), "by name under nsenter\n{stdout}{stderr}");
+    assert!(stdout.contains(" open "), "{stdout}{stderr}");
+
+    let link = lab::ip_json(&pair.a.ns, &["link", "show", &pair.a.iface]);
+    let index = link[0]["ifindex"].as_u64().expect("ifindex");
+    let out = probe(&pair.a, &["-c", "1", &format!("[fe80::2%{index}]:{PORT}")]);
+    assert_eq!(out.code, Some(0), "by index\n{out}");
+    assert_usage_error(
+        &probe(&pair.a, &["-c", "1", &format!("[fe80::2%999999]:{PORT}")]),
+        "no interface with index 999999 here",
+    );
+}
+
+/// Failures not yet said when serve stops are said: Ctrl-C in the middle
+/// of a run of failing accepts ends serve with exit 130 and a last line
+/// that counts them (they were lost with the process before).
+#[test]
+fn serve_stopped_while_accepts_fail_says_the_failures_not_yet_said() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut server = std::process::Command::new("sh")
+        .args(["-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
+        .arg(lab::nettool_bin())
+        .args(["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let pid = server.id().to_string();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let conns: Vec<std::net::TcpStream> = loop {
+        if let Ok(c) = std::net::TcpStream::connect(addr) {
+            let mut all = vec![c];
+            all.extend((0..39).map(|_| std::net::TcpStream::connect(addr).expect("connect")));
+            break all;
+        }
+        assert!(Instant::now() < deadline, "serve did not start");
+        thread::sleep(Duration::from_millis(10));
+    };
+    // The first failure is said at once, the next line is due a second
+    // later: stop it half way, with failures not yet said.
+    thread::sleep(Duration::from_millis(500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while matches!(server.try_wait(), Ok(None)) && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let _ = server.kill();
+    let out = server.wait_with_output().expect("wait for serve");
+    drop(conns);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "exit 130 on SIGINT\n{err}");
+    let fails = accept_failures(&err);
+    assert!(fails.len() >= 2, "the first line and the last\n{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("nettool: accept failed ")
+            && last.contains(" more time")
+            && last.ends_with("; stopped"),
+        "the failures not yet said, as serve stops: {last:?}\n{err}"
     );
 }

@@ -19,17 +19,35 @@ pub trait Link {
     fn send(&mut self, frame: &[u8]) -> io::Result<Instant>;
     /// The next received frame and when it was read, or `None` at `until`.
     fn recv(&mut self, until: Instant) -> io::Result<Option<(Vec<u8>, Instant)>>;
-    /// Frames received but dropped because the queue between the reader
-    /// and the caller was full (a flood faster than we read).
-    fn dropped(&self) -> u64 {
-        0
+    /// Frames received but dropped unread so far (a flood faster than we
+    /// read), by the kernel and by our own queue.
+    fn drops(&mut self) -> Drops {
+        Drops::default()
+    }
+}
+
+/// Frames dropped unread, and where.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drops {
+    /// By the kernel: the socket's receive queue was full.
+    pub kernel: u64,
+    /// By nettool: the queue between the reader thread and the caller
+    /// was full.
+    pub queue: u64,
+}
+
+impl Drops {
+    pub fn total(self) -> u64 {
+        self.kernel.saturating_add(self.queue)
     }
 }
 
 /// Frames the reader thread holds for the prober at most. ARP answers come
 /// at the rate we ask (2000/s in a default sweep, a few in a probe), so a
-/// full queue means a flood: what does not fit is dropped and counted, and
-/// memory stays at this many 60-byte frames whatever a peer sends.
+/// full queue means a flood: what does not fit is dropped and counted. The
+/// kernel passes at most [`crate::sys::ARP_SNAP_LEN`] bytes of a frame, so
+/// memory stays at this many 64-byte frames (about 0.5 MiB with the
+/// allocator's overhead) whatever a peer sends.
 pub const QUEUE_FRAMES: usize = 4096;
 
 type Received = io::Result<(Vec<u8>, Instant)>;
@@ -43,6 +61,11 @@ pub struct PnetLink {
     rx: mpsc::Receiver<Received>,
     stop: Arc<AtomicBool>,
     dropped: Arc<AtomicU64>,
+    /// The packet socket (owned by pnet's channel, open while `tx` is), for
+    /// the kernel's drop count.
+    fd: i32,
+    /// Kernel drops read so far: each read resets the kernel's count.
+    kernel_drops: u64,
 }
 
 impl PnetLink {
@@ -55,6 +78,8 @@ impl PnetLink {
             write_timeout: Some(Duration::from_secs(1)),
             promiscuous: false,
             socket_fd: Some(fd),
+            // The kernel passes no more than this (the BPF filter cuts).
+            read_buffer_size: crate::sys::ARP_SNAP_LEN,
             ..Config::default()
         };
         let (tx, mut rx) = match pnet_datalink::channel(iface, config) {
@@ -81,6 +106,7 @@ impl PnetLink {
         std::thread::spawn(move || {
             while !stopped.load(Ordering::Relaxed) {
                 let item = match rx.next() {
+                    // At most ARP_SNAP_LEN bytes: the kernel cut the rest.
                     Ok(frame) => Ok((frame.to_vec(), Instant::now())),
                     Err(e)
                         if matches!(
@@ -104,6 +130,8 @@ impl PnetLink {
             rx: recv,
             stop,
             dropped,
+            fd,
+            kernel_drops: 0,
         })
     }
 }
@@ -174,8 +202,16 @@ impl Link for PnetLink {
         }
     }
 
-    fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    fn drops(&mut self) -> Drops {
+        // A failed read leaves the total as it was: the count is a report,
+        // not worth failing the run for.
+        if let Ok(n) = crate::sys::packet_drops(self.fd) {
+            self.kernel_drops = self.kernel_drops.saturating_add(n);
+        }
+        Drops {
+            kernel: self.kernel_drops,
+            queue: self.dropped.load(Ordering::Relaxed),
+        }
     }
 }
 

@@ -94,18 +94,30 @@ impl Iface {
     }
 }
 
+/// How many interfaces the unknown-interface error names at most: a
+/// host with thousands (containers, VLANs) still gets a one-line error.
+const NAMED_INTERFACES: usize = 16;
+
 /// The error for an interface `name` that does not exist, naming those
-/// that do.
+/// that do (the first [`NAMED_INTERFACES`], then how many more).
 fn no_such_interface(name: &str, all: &[NetworkInterface]) -> ArpError {
-    let have: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
     ArpError::NoSuchInterface {
         name: name.to_string(),
-        have: if have.is_empty() {
-            "none".into()
-        } else {
-            have.join(", ")
-        },
+        have: names_capped(all.iter().map(|i| i.name.as_str())),
     }
+}
+
+/// "a, b, c", at most [`NAMED_INTERFACES`] names, then "and N more".
+fn names_capped<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = names.len();
+    if total == 0 {
+        return "none".into();
+    }
+    let mut text = names.take(NAMED_INTERFACES).collect::<Vec<_>>().join(", ");
+    if total > NAMED_INTERFACES {
+        text.push_str(&format!(" and {} more", total - NAMED_INTERFACES));
+    }
+    text
 }
 
 /// Check that an interface named `name` exists (any kind: the cache view
@@ -288,6 +300,25 @@ pub fn run_probe(
             break;
         }
     }
-    t.dropped = link.dropped();
+    t.dropped = link.drops();
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unknown_interface_error_names_at_most_16() {
+        let names: Vec<String> = (0..40).map(|i| format!("veth{i}")).collect();
+        let text = names_capped(names.iter().map(String::as_str));
+        assert_eq!(text.matches("veth").count(), 16, "{text}");
+        assert!(text.starts_with("veth0, veth1, "), "{text}");
+        assert!(text.ends_with("veth15 and 24 more"), "{text}");
+        let few = ["lo", "eth0"];
+        assert_eq!(names_capped(few.iter().copied()), "lo, eth0");
+        assert_eq!(names_capped(std::iter::empty::<&str>()), "none");
+        let sixteen: Vec<String> = (0..16).map(|i| format!("v{i}")).collect();
+        assert!(!names_capped(sixteen.iter().map(String::as_str)).contains("more"));
+    }
 }

@@ -166,10 +166,12 @@ pub const MAX_MACS: usize = 64;
 /// not with what a peer sends.
 pub const NAMED: usize = 8;
 
-/// A count with its first few items ([`NAMED`]) kept as examples.
+/// A count with its first few distinct items ([`NAMED`]) kept as examples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample<T> {
+    /// Every item, repeats included.
     pub count: u64,
+    /// The first [`NAMED`] distinct items, in order of arrival.
     pub first: Vec<T>,
 }
 
@@ -182,16 +184,23 @@ impl<T> Default for Sample<T> {
     }
 }
 
-impl<T> Sample<T> {
-    /// Count `item`, keeping it if fewer than [`NAMED`] are kept; true if kept.
+impl<T: PartialEq> Sample<T> {
+    /// Count `item`, keeping it if it is new and fewer than [`NAMED`] are
+    /// kept; true if kept.
     pub fn add(&mut self, item: T) -> bool {
         self.count += 1;
-        if self.first.len() < NAMED {
+        if self.first.len() < NAMED && !self.first.contains(&item) {
             self.first.push(item);
             true
         } else {
             false
         }
+    }
+
+    /// Every distinct item is in `first` (fewer than [`NAMED`] came), so
+    /// the rest of `count` are repeats of them.
+    pub fn all_kept(&self) -> bool {
+        self.first.len() < NAMED
     }
 }
 
@@ -243,8 +252,8 @@ pub struct Tracker {
     pub unlisted: u64,
     /// Replies for the target with a sender MAC no host has.
     pub invalid: Sample<(MacAddr, BadMac)>,
-    /// Frames the link dropped (its queue was full), set at the end.
-    pub dropped: u64,
+    /// Frames dropped unread (a flood), set at the end.
+    pub dropped: super::link::Drops,
     pub rtts: Vec<Duration>,
 }
 
@@ -315,9 +324,10 @@ impl Tracker {
     }
 
     /// A reply for the target whose sender MAC is invalid: counted, never
-    /// an answer. True if it is one of the first few, to be shown.
+    /// an answer. True if it is one of the first [`NAMED`], to be shown.
     pub fn on_invalid(&mut self, mac: MacAddr, why: BadMac) -> bool {
-        self.invalid.add((mac, why))
+        self.invalid.add((mac, why));
+        self.invalid.count <= NAMED as u64
     }
 
     /// True while the latest request has no answer.
@@ -530,6 +540,24 @@ mod tests {
             assert!(t.invalid.first.len() <= NAMED, "{i}");
         }
         assert_eq!(t.invalid.count, 100);
+    }
+
+    #[test]
+    fn a_sample_keeps_distinct_examples_and_counts_every_item() {
+        let mut s = Sample::default();
+        for _ in 0..10 {
+            s.add(B);
+        }
+        assert!(s.add(C));
+        assert!(!s.add(B));
+        assert_eq!((s.count, s.first.clone()), (12, vec![B, C]));
+        assert!(s.all_kept());
+        for i in 0..20u8 {
+            s.add(MacAddr([2, 0, 0, 0, 1, i]));
+        }
+        assert_eq!(s.first.len(), NAMED);
+        assert_eq!(s.count, 32);
+        assert!(!s.all_kept());
     }
 
     #[test]

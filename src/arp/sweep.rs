@@ -110,8 +110,8 @@ pub struct Outcome {
     pub unsolicited: Sample<(Ipv4Addr, MacAddr)>,
     /// Replies with a sender MAC no host has.
     pub invalid: Sample<(Ipv4Addr, MacAddr, BadMac)>,
-    /// Frames the link dropped because its queue was full.
-    pub dropped: u64,
+    /// Frames dropped unread (a flood), by the kernel and by our queue.
+    pub dropped: super::link::Drops,
 }
 
 /// What the sweep has seen so far.
@@ -248,7 +248,7 @@ pub fn run(
         elapsed: start.elapsed(),
         unsolicited: seen.unsolicited,
         invalid: seen.invalid,
-        dropped: link.dropped(),
+        dropped: link.drops(),
     })
 }
 

@@ -10,7 +10,8 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::arp::probe::{MAX_MACS, Me, NAMED, RttStats};
+use crate::arp::link::Drops;
+use crate::arp::probe::{MAX_MACS, Me, NAMED, RttStats, Sample};
 use crate::arp::sweep::{self, Net, Plan};
 use crate::arp::{self, ArpError, Event, Iface, Mode, ProbeConfig, cache, link::PnetLink, oui};
 use crate::cli::ArpArgs;
@@ -23,6 +24,9 @@ use crate::{Status, UsageError};
 /// The clock every RTT comes from, said in the summary and the JSON.
 const CLOCK: &str =
     "CLOCK_MONOTONIC in user space, from the request handed to the kernel to the reply read";
+
+/// Most further rounds a sweep makes (arp-scan's default is 2 in all).
+const MAX_RETRIES: u32 = 100;
 
 /// Largest sweep: a /16.
 const MAX_SWEEP_PREFIX: u8 = 16;
@@ -122,6 +126,12 @@ pub fn run(a: &ArpArgs) -> Result<Status> {
         return Err(usage(format!(
             "--rate {}: give 1 to 1000000 requests per second",
             a.rate
+        )));
+    }
+    if a.retries > MAX_RETRIES {
+        return Err(usage(format!(
+            "--retries {}: give 0 to {MAX_RETRIES} further rounds",
+            a.retries
         )));
     }
     match job(a)? {
@@ -253,9 +263,12 @@ struct JsonReply {
     rtt_ms: Option<f64>,
     unsolicited: bool,
     duplicate: bool,
-    /// The first few other MACs; `also_answered_by_more` counts the rest.
+    /// The first few other MACs; `also_answered_by_more` counts the rest:
+    /// exactly, or at least that many when `also_answered_by_at_least`
+    /// (more MACs answered than are remembered).
     also_answered_by: Vec<String>,
     also_answered_by_more: usize,
+    also_answered_by_at_least: bool,
 }
 
 /// "[a] [b] [c]", then "and N more" for MACs not named.
@@ -267,6 +280,41 @@ fn named_macs(macs: &[MacAddr], count: usize, at_least: bool) -> String {
         text.push(format!("and {more}{plus} more"));
     }
     text.join(" ")
+}
+
+/// The examples after a count: "they are: a, b" when they are all of
+/// them, else "first N: a, b, ...".
+fn examples(named: &[String], all: bool) -> String {
+    if all {
+        format!("they are: {}", named.join(", "))
+    } else {
+        format!("first {}: {}", named.len(), named.join(", "))
+    }
+}
+
+/// A [`Sample`]'s examples: every item ("they are"), every distinct item
+/// when the rest are repeats ("N distinct"), or the first distinct ones.
+fn sample_examples<T: PartialEq>(s: &Sample<T>, show: impl Fn(&T) -> String) -> String {
+    let named: Vec<String> = s.first.iter().map(show).collect();
+    if s.count == named.len() as u64 {
+        examples(&named, true)
+    } else if s.all_kept() {
+        format!("{} distinct: {}", named.len(), named.join(", "))
+    } else {
+        format!("first {} distinct: {}", named.len(), named.join(", "))
+    }
+}
+
+/// The line for frames dropped unread, if any were: how many, and by whom.
+fn drop_line(d: Drops) -> Option<String> {
+    (d.total() > 0).then(|| {
+        format!(
+            "{} received frames dropped unread: more came than could be read (a flood): {} by the kernel (socket queue full), {} by nettool (its queue full)",
+            d.total(),
+            d.kernel,
+            d.queue
+        )
+    })
 }
 
 const INVALID_WHY: &str = "a sender MAC that is zero, broadcast or multicast is no host's";
@@ -324,11 +372,12 @@ fn probe(a: &ArpArgs, target: Ipv4Addr) -> Result<Status> {
                     duplicate: reply.duplicate(),
                     also_answered_by: reply.others.iter().map(MacAddr::to_string).collect(),
                     also_answered_by_more: reply.others_count.saturating_sub(reply.others.len()),
+                    also_answered_by_at_least: reply.others_at_least,
                 });
                 line
             }
             Event::Invalid { from, mac, why, .. } => format!(
-                "invalid reply from {from} [{mac}] on {name}: a {} sender MAC is no host's (not counted)",
+                "invalid reply from {from} [{mac}] on {name}: a {} sender MAC is no host's (not taken as an answer)",
                 why.as_str()
             ),
         };
@@ -358,12 +407,15 @@ fn probe(a: &ArpArgs, target: Ipv4Addr) -> Result<Status> {
             "replies_not_listed": tracker.unlisted,
             "macs": tracker.macs.iter().map(|(m, n)| json!({"mac": m.to_string(), "replies": n})).collect::<Vec<_>>(),
             "distinct_macs": tracker.macs.len(),
+            // Past MAX_MACS, replies are counted, not MACs.
+            "distinct_macs_at_least": tracker.not_kept > 0,
             "replies_from_macs_not_kept": tracker.not_kept,
             "invalid": {
                 "count": tracker.invalid.count,
                 "first": tracker.invalid.first.iter().map(|(m, why)| json!({"mac": m.to_string(), "reason": why.as_str()})).collect::<Vec<_>>(),
             },
-            "dropped_frames": tracker.dropped,
+            "dropped_frames": tracker.dropped.total(),
+            "dropped_by_kernel": tracker.dropped.kernel,
             "rtt": stats,
             "clock": CLOCK,
             "in_use": if a.dad { Some(in_use) } else { None },
@@ -417,20 +469,15 @@ fn write_summary(
             .take(NAMED)
             .map(|(m, n)| format!("{m} ({n} replies)"))
             .collect();
-        let (count, which) = if t.not_kept > 0 {
-            (
-                format!("more than {}", t.macs.len()),
-                format!("first {NAMED}"),
-            )
-        } else if t.macs.len() > NAMED {
-            (t.macs.len().to_string(), format!("first {NAMED}"))
+        let count = if t.not_kept > 0 {
+            format!("more than {}", t.macs.len())
         } else {
-            (t.macs.len().to_string(), "they are".to_string())
+            t.macs.len().to_string()
         };
         write!(
             out,
-            "WARNING: duplicate: {count} distinct MACs answered for {target} ({which}: {}): two hosts claim the address, or one is spoofing ARP",
-            named.join(", ")
+            "WARNING: duplicate: {count} distinct MACs answered for {target} ({}): two hosts claim the address, or one is spoofing ARP",
+            examples(&named, t.not_kept == 0 && t.macs.len() <= NAMED)
         )?;
         if t.not_kept > 0 {
             write!(
@@ -451,16 +498,12 @@ fn write_summary(
     if t.invalid.count > 0 {
         writeln!(
             out,
-            "{} invalid replies for {target} not counted ({INVALID_WHY})",
+            "{} invalid replies for {target}, not taken as answers ({INVALID_WHY})",
             t.invalid.count
         )?;
     }
-    if t.dropped > 0 {
-        writeln!(
-            out,
-            "{} received frames dropped unread: more came than could be read (a flood)",
-            t.dropped
-        )?;
+    if let Some(line) = drop_line(t.dropped) {
+        writeln!(out, "{line}")?;
     }
     if dad {
         match t.macs.first() {
@@ -554,7 +597,7 @@ fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
     crate::sys::catch_interrupt();
 
     // A progress bar on a terminal, for sweeps that take over a second.
-    let rounds = f64::from(plan.retries + 1);
+    let rounds = (u64::from(plan.retries) + 1) as f64;
     let estimate =
         targets.len() as f64 / f64::from(plan.rate) * rounds + plan.timeout.as_secs_f64() * rounds;
     let bar =
@@ -604,6 +647,7 @@ fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
                     "rtt_ms": ms(h.rtt),
                     "duplicate": !h.others.is_empty(),
                     "macs": std::iter::once(h.mac).chain(h.others.iter().copied()).map(|m| m.to_string()).collect::<Vec<_>>(),
+                    "macs_at_least": h.others_not_kept > 0,
                     "replies_from_macs_not_kept": h.others_not_kept,
                 })
             })
@@ -632,7 +676,8 @@ fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
             "elapsed_ms": ms(outcome.elapsed),
             "unsolicited": { "count": outcome.unsolicited.count, "first": unsolicited },
             "invalid": { "count": outcome.invalid.count, "first": invalid },
-            "dropped_frames": outcome.dropped,
+            "dropped_frames": outcome.dropped.total(),
+            "dropped_by_kernel": outcome.dropped.kernel,
             "clock": CLOCK,
         });
         output::json(&mut out, &v)?;
@@ -682,48 +727,26 @@ fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
             outcome.elapsed.as_secs_f64(),
             outcome.sent
         )?;
-        let examples = |first: Vec<String>, count: u64| {
-            let which = if count > first.len() as u64 {
-                format!("first {}", first.len())
-            } else {
-                "they are".to_string()
-            };
-            format!("{which}: {}", first.join(", "))
-        };
         let u = &outcome.unsolicited;
         if u.count > 0 {
-            let first = u
-                .first
-                .iter()
-                .map(|(ip, m)| format!("{ip} [{m}]"))
-                .collect();
             writeln!(
                 out,
                 "{} unsolicited replies, not hosts: they answered no request of ours (for an address not asked yet, or never asked) ({})",
                 u.count,
-                examples(first, u.count)
+                sample_examples(u, |(ip, m)| format!("{ip} [{m}]"))
             )?;
         }
         let inv = &outcome.invalid;
         if inv.count > 0 {
-            let first = inv
-                .first
-                .iter()
-                .map(|(ip, m, why)| format!("{ip} [{m}] {}", why.as_str()))
-                .collect();
             writeln!(
                 out,
                 "{} invalid replies, not hosts: {INVALID_WHY} ({})",
                 inv.count,
-                examples(first, inv.count)
+                sample_examples(inv, |(ip, m, why)| format!("{ip} [{m}] {}", why.as_str()))
             )?;
         }
-        if outcome.dropped > 0 {
-            writeln!(
-                out,
-                "{} received frames dropped unread: more came than could be read (a flood)",
-                outcome.dropped
-            )?;
+        if let Some(line) = drop_line(outcome.dropped) {
+            writeln!(out, "{line}")?;
         }
     }
     out.flush()?;

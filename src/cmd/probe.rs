@@ -2,7 +2,7 @@
 //! summary; and `nettool probe serve`.
 
 use std::io::Write;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -57,22 +57,17 @@ pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
         Ok(p) if digits && (1..=65535).contains(&p) => p as u16,
         _ => return Err(usage(format!("port '{port}' is not valid: give 1-65535"))),
     };
-    // A scoped IPv6 literal, fe80::1%eth0, is read here: the resolver
-    // would take a bad one for a name to ask DNS about.
-    if let Some((ip, scope)) = host.split_once('%') {
-        let ip: Ipv6Addr = ip.parse().map_err(|_| {
-            usage(format!(
-                "'{host}': only an IPv6 address takes a %scope, e.g. [fe80::1%eth0]:PORT"
-            ))
-        })?;
+    // A scoped IPv6 literal, fe80::1%eth0 or fe80::1%2: a number must name
+    // an interface of this namespace too.
+    if let Some((ip, scope_id)) = super::parse_zoned_v6(host)? {
         if v4 {
             return Err(usage(format!("{ip} does not match -4")));
         }
-        let scope_id = scope
-            .parse::<u32>()
-            .ok()
-            .or_else(|| if_index(scope))
-            .ok_or_else(|| usage(format!("'{host}': no interface '{scope}' here")))?;
+        if crate::sys::interface_name(scope_id).is_none() {
+            return Err(usage(format!(
+                "'{host}': no interface with index {scope_id} here (see `ip link`)"
+            )));
+        }
         return Ok(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope_id)));
     }
     if let Ok(ip) = host.parse::<IpAddr>() {
@@ -95,19 +90,6 @@ pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
         .into_iter()
         .find(|a| (!v4 || a.is_ipv4()) && (!v6 || a.is_ipv6()))
         .ok_or_else(|| usage(format!("'{host}' has no address of the asked family")))
-}
-
-/// The index of interface `name`, read from sysfs (which `ip netns exec`
-/// mounts for the namespace).
-fn if_index(name: &str) -> Option<u32> {
-    if name.is_empty() || name.len() > 15 || name.contains('/') || name == "." || name == ".." {
-        return None;
-    }
-    std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// A link-local IPv6 address names a link only with its interface: the
@@ -133,7 +115,8 @@ fn scoped(target: SocketAddr, iface: Option<&str>, or: &str) -> Result<SocketAdd
 /// broadcast or multicast address is a usage error, said plainly rather
 /// than as the kernel's "network unreachable".
 fn unicast(addr: SocketAddr, doing: &str) -> Result<SocketAddr> {
-    let kind = match addr.ip() {
+    // ::ffff:255.255.255.255 is the IPv4 broadcast address all the same.
+    let kind = match addr.ip().to_canonical() {
         IpAddr::V4(v4) if v4.is_broadcast() => Some("broadcast"),
         ip if ip.is_multicast() => Some("multicast"),
         _ => None,
@@ -222,8 +205,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         return run_serve(s);
     }
     let target_text = a.target.as_deref().ok_or_else(|| usage("give HOST:PORT"))?;
-    let target = unicast(parse_target(target_text, a.ipv4, a.ipv6)?, "probe")?;
-    let target = scoped(target, a.interface.as_deref(), " or -I IFACE")?;
+    // The flags first: reading the target may resolve a name.
     match a.interface.as_deref() {
         Some("") => return Err(usage("-I '': give an interface name, e.g. -I eth0")),
         // SO_BINDTODEVICE would quietly cut a longer name to IFNAMSIZ - 1.
@@ -249,6 +231,8 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
                 .map_err(|_| usage(format!("-s '{s}' is not an IP address")))
         })
         .transpose()?;
+    let target = unicast(parse_target(target_text, a.ipv4, a.ipv6)?, "probe")?;
+    let target = scoped(target, a.interface.as_deref(), " or -I IFACE")?;
     if let Some(src) = source.filter(|s| s.is_ipv4() != target.is_ipv4()) {
         return Err(usage(format!(
             "-s {src} and {target} are of different address families: give a source of the target's"
@@ -707,9 +691,16 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
     let mut served = 0u64;
     let mut threads = Vec::new();
     let mut failures = serve::AcceptFailures::default();
-    loop {
+    // Without SA_RESTART: Ctrl-C or SIGTERM ends a blocked accept, so the
+    // failures not yet said are said before serve exits.
+    crate::sys::catch_termination().context("cannot catch SIGINT and SIGTERM")?;
+    let signal = loop {
+        if let Some(signal) = crate::sys::termination() {
+            break Some(signal);
+        }
         let (conn, peer) = match listener.accept() {
             Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             // Out of descriptors or memory, or a connection gone before we
             // took it: keep serving, back off, and say so now and then.
             Err(e) if serve::keeps_serving(&e) => {
@@ -747,8 +738,16 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
             threads.push(spawned.context("cannot start a thread for the connection")?);
         }
         if a.count.is_some_and(|c| served >= c) {
-            break;
+            break None;
         }
+    };
+    if let Some(line) = failures.finish() {
+        crate::say!("nettool: {line}; stopped");
+    }
+    if let Some(signal) = signal {
+        // Connections in progress are cut, as the signal's default would.
+        let _ = std::io::stdout().flush();
+        std::process::exit(128 + signal);
     }
     for t in threads {
         let _ = t.join();
@@ -802,10 +801,16 @@ mod tests {
         ] {
             assert!(listen_addr(bad).is_err(), "{bad:?}");
         }
-        let scoped_by_number = parse_target("[fe80::1%7]:80", false, false).unwrap();
+        // lo is index 1 in every network namespace.
+        let scoped_by_number = parse_target("[fe80::1%1]:80", false, false).unwrap();
         assert_eq!(
             scoped_by_number,
-            SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 80, 0, 7))
+            SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 80, 0, 1))
+        );
+        let e = parse_target("[fe80::1%4000000000]:80", false, false).unwrap_err();
+        assert!(
+            e.to_string().contains("no interface with index 4000000000"),
+            "{e}"
         );
         for bad in [
             "[198.51.100.1%7]:80",
@@ -815,7 +820,7 @@ mod tests {
         ] {
             assert!(parse_target(bad, false, false).is_err(), "{bad}");
         }
-        assert!(parse_target("[fe80::1%7]:80", true, false).is_err());
+        assert!(parse_target("[fe80::1%1]:80", true, false).is_err());
         assert_eq!(keepalive_spec("1,1,3").unwrap(), (1, 1, 3));
         assert!(
             keepalive_spec("1,1").is_err()

@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
-use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6, ToSocketAddrs};
 use std::os::fd::AsFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -104,20 +104,7 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
     }
-    if let Some((address, zone)) = host.split_once('%') {
-        let ip = address.parse::<Ipv6Addr>().map_err(|_| {
-            usage(format!(
-                "'{host}': only an IPv6 address takes a %ZONE (an interface)"
-            ))
-        })?;
-        let scope = match zone.parse::<u32>() {
-            Ok(n) => n,
-            Err(_) => crate::sys::interface_index(zone).ok_or_else(|| {
-                usage(format!(
-                    "'{host}': no interface named '{zone}' (see `ip link`)"
-                ))
-            })?,
-        };
+    if let Some((ip, scope)) = super::parse_zoned_v6(host)? {
         return Ok(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope)));
     }
     (host, port)

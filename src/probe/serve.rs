@@ -145,6 +145,11 @@ pub struct AcceptFailures {
     last_said: Option<Instant>,
     /// Failures since then, not yet said.
     unsaid: u64,
+    /// When the first and the last of those failed: a line reports that
+    /// span, not the time since the last line (which can be far longer
+    /// when failures stopped while no line was due).
+    first_unsaid: Option<Instant>,
+    last_unsaid: Option<Instant>,
     /// The last failure's text, for the line that sums up the unsaid ones.
     last_error: String,
     /// Failing since the last accept that worked.
@@ -178,11 +183,37 @@ pub fn keeps_serving(e: &io::Error) -> bool {
     leaves_it_queued(e) || e.raw_os_error() == Some(errno::ECONNABORTED)
 }
 
-fn times(n: u64) -> &'static str {
-    if n == 1 { "time" } else { "times" }
+/// "accept failed N more time(s) in S s: ERROR", S the span from the
+/// first to the last of them (left out for one).
+fn more_failures(n: u64, first: Instant, last: Instant, error: &str) -> String {
+    if n == 1 {
+        return format!("accept failed 1 more time: {error}");
+    }
+    format!(
+        "accept failed {n} more times in {:.1} s: {error}",
+        last.saturating_duration_since(first).as_secs_f64()
+    )
 }
 
 impl AcceptFailures {
+    fn due(&self, now: Instant) -> bool {
+        self.last_said
+            .is_none_or(|t| now.saturating_duration_since(t) >= SAY_EVERY)
+    }
+
+    /// The failures not yet said, as a line's start, and forget them.
+    fn take_unsaid(&mut self) -> Option<String> {
+        let first = self.first_unsaid.take();
+        let last = self.last_unsaid.take();
+        let n = std::mem::take(&mut self.unsaid);
+        match (first, last) {
+            (Some(first), Some(last)) if n > 0 => {
+                Some(more_failures(n, first, last, &self.last_error))
+            }
+            _ => None,
+        }
+    }
+
     /// An accept failed at `now`: the line to say (if one is due) and how
     /// long to sleep before the next accept.
     pub fn failed(&mut self, now: Instant, e: &io::Error) -> (Option<String>, Duration) {
@@ -195,27 +226,24 @@ impl AcceptFailures {
         } else {
             Duration::ZERO
         };
-        let due = self
-            .last_said
-            .is_none_or(|t| now.saturating_duration_since(t) >= SAY_EVERY);
-        if !due {
-            self.unsaid += 1;
+        // This failure is one of those the next line counts.
+        self.unsaid += 1;
+        self.first_unsaid.get_or_insert(now);
+        self.last_unsaid = Some(now);
+        if !self.due(now) {
             return (None, sleep);
         }
-        let line = match self.last_said.filter(|_| self.unsaid > 0) {
-            Some(t) => format!(
-                "accept failed {} more {} in {:.1} s: {e}; still listening",
-                self.unsaid + 1,
-                times(self.unsaid + 1),
-                now.saturating_duration_since(t).as_secs_f64()
-            ),
-            None => format!(
-                "accept failed: {e}; still listening (while it fails: one line a second, with a count)"
-            ),
+        let line = match self.last_said {
+            Some(_) => self.take_unsaid().map(|l| format!("{l}; still listening")),
+            None => {
+                self.take_unsaid();
+                Some(format!(
+                    "accept failed: {e}; still listening (while it fails: one line a second, with a count)"
+                ))
+            }
         };
-        self.unsaid = 0;
         self.last_said = Some(now);
-        (Some(line), sleep)
+        (line, sleep)
     }
 
     /// An accept worked at `now`: after failures, the line that says so
@@ -224,26 +252,22 @@ impl AcceptFailures {
     /// for a later accept, so that it still comes at most once a second.
     pub fn accepted(&mut self, now: Instant) -> Option<String> {
         self.backoff = Duration::ZERO;
-        let due = self
-            .last_said
-            .is_none_or(|t| now.saturating_duration_since(t) >= SAY_EVERY);
-        if !self.failing || !due {
+        if !self.failing || !self.due(now) {
             return None;
         }
         self.failing = false;
-        let line = match self.last_said.filter(|_| self.unsaid > 0) {
-            Some(t) => format!(
-                "accept failed {} more {} in {:.1} s: {}; accepting again",
-                self.unsaid,
-                times(self.unsaid),
-                now.saturating_duration_since(t).as_secs_f64(),
-                self.last_error
-            ),
+        let line = match self.take_unsaid() {
+            Some(l) => format!("{l}; accepting again"),
             None => "accepting again".to_string(),
         };
-        self.unsaid = 0;
         self.last_said = Some(now);
         Some(line)
+    }
+
+    /// Serve is stopping (its --count reached, or a signal): the failures
+    /// not yet said, if any, so that none goes unsaid.
+    pub fn finish(&mut self) -> Option<String> {
+        self.take_unsaid()
     }
 }
 
@@ -270,6 +294,7 @@ mod tests {
         }
         assert_eq!(lines.len(), 3, "{lines:#?}");
         assert!(lines[0].starts_with("accept failed: "), "{}", lines[0]);
+        // 100 failures from 10 ms after the line before to the line's own.
         assert!(
             lines[1].starts_with("accept failed 100 more times in 1.0 s"),
             "{}",
@@ -289,9 +314,11 @@ mod tests {
         let (line, sleep) = f.failed(t0 + Duration::from_millis(2460), &emfile());
         assert_eq!((line, sleep), (None, FIRST_BACKOFF));
         assert_eq!(f.accepted(t0 + Duration::from_millis(2470)), None);
+        // The 45 failed from 2.01 s to 2.46 s: that span, not the 1 s
+        // since the last line.
         let back = f.accepted(t0 + Duration::from_millis(3000)).unwrap();
         assert!(
-            back.starts_with("accept failed 45 more times in 1.0 s"),
+            back.starts_with("accept failed 45 more times in 0.5 s"),
             "{back}"
         );
         assert!(back.ends_with("accepting again"), "{back}");
@@ -317,7 +344,37 @@ mod tests {
         let back = f.accepted(t0 + Duration::from_secs(1)).unwrap();
         assert_eq!(
             back,
-            "accept failed 1 more time in 1.0 s: Software caused connection abort (os error 103); accepting again"
+            "accept failed 1 more time: Software caused connection abort (os error 103); accepting again"
         );
+    }
+
+    /// Failures that stop while no line is due are said with their own
+    /// span when a later accept works, however much later; and said when
+    /// serve stops before any accept works.
+    #[test]
+    fn unsaid_failures_report_their_own_span_and_are_flushed_at_the_end() {
+        let t0 = Instant::now();
+        let mut f = AcceptFailures::default();
+        assert!(f.failed(t0, &emfile()).0.is_some());
+        for ms in [100, 200, 300] {
+            assert_eq!(f.failed(t0 + Duration::from_millis(ms), &emfile()).0, None);
+        }
+        let back = f.accepted(t0 + Duration::from_secs(600)).unwrap();
+        assert!(
+            back.starts_with("accept failed 3 more times in 0.2 s: "),
+            "{back}"
+        );
+        assert_eq!(f.finish(), None, "nothing left to say");
+
+        let mut f = AcceptFailures::default();
+        assert!(f.failed(t0, &emfile()).0.is_some());
+        assert_eq!(f.failed(t0 + Duration::from_millis(10), &emfile()).0, None);
+        assert_eq!(f.failed(t0 + Duration::from_millis(510), &emfile()).0, None);
+        let end = f.finish().unwrap();
+        assert!(
+            end.starts_with("accept failed 2 more times in 0.5 s: "),
+            "{end}"
+        );
+        assert_eq!(f.finish(), None);
     }
 }

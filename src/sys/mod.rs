@@ -97,7 +97,10 @@ pub fn arp_packet_socket() -> io::Result<i32> {
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
-    // ldh [12]; jeq #0x806, keep, drop; keep: ret #0x40000; drop: ret #0
+    // ldh [12]; jeq #0x806, keep, drop; keep: ret #64; drop: ret #0
+    // The kernel cuts what it passes to ARP_SNAP_LEN bytes: an ARP frame
+    // is 42 (60 padded), so a forged 1514-byte (or jumbo) frame costs the
+    // socket buffer and the reader's queue no more than a real one.
     let mut code = [
         libc::sock_filter {
             code: 0x28,
@@ -115,7 +118,7 @@ pub fn arp_packet_socket() -> io::Result<i32> {
             code: 0x06,
             jt: 0,
             jf: 0,
-            k: 0x0004_0000,
+            k: ARP_SNAP_LEN as u32,
         },
         libc::sock_filter {
             code: 0x06,
@@ -742,3 +745,50 @@ pub fn interface_index(name: &str) -> Option<u32> {
     let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
     (i != 0).then_some(i)
 }
+
+/// The name of the network interface with index `index`, if there is one
+/// in this network namespace (for numeric IPv6 scope ids).
+pub fn interface_name(index: u32) -> Option<String> {
+    if index == 0 {
+        return None;
+    }
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `buf` has the IF_NAMESIZE bytes if_indextoname writes at most.
+    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: on success `buf` holds a NUL-terminated name.
+    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    Some(name.to_string_lossy().into_owned())
+}
+
+/// Frames the kernel dropped on packet socket `fd` because its receive
+/// queue was full, since the last call (`PACKET_STATISTICS` resets the
+/// counters on each read: the caller keeps the running total).
+pub fn packet_drops(fd: i32) -> io::Result<u64> {
+    let mut st = libc::tpacket_stats {
+        tp_packets: 0,
+        tp_drops: 0,
+    };
+    let mut len = std::mem::size_of::<libc::tpacket_stats>() as libc::socklen_t;
+    // SAFETY: `st` and `len` are valid for the call; the kernel writes at
+    // most `len` bytes.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+            (&mut st as *mut libc::tpacket_stats).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(u64::from(st.tp_drops))
+}
+
+/// The bytes of each frame [`arp_packet_socket`] passes: the Ethernet
+/// header and the ARP packet (42) with room to spare.
+pub const ARP_SNAP_LEN: usize = 64;
