@@ -1604,3 +1604,61 @@ fn sigint_while_reading_a_stalled_stdin_exits_130_and_tells_the_server() {
     assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
     assert_eq!(errors(&rx), [0], "an ERROR went to the server");
 }
+
+#[test]
+fn keep_partial_with_nothing_received_leaves_an_existing_part_file_alone() {
+    let srv = serve(|s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        s.open(client).send(&error(1, "File not found"));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("out.bin.part"), b"resume me").unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "nope.bin",
+        Some("out.bin"),
+        &["--keep-partial"],
+    );
+    srv.finish();
+    run.failed(1, &["server error 1", "file not found"]);
+    assert_eq!(
+        fs::read(dir.path().join("out.bin.part")).unwrap(),
+        b"resume me"
+    );
+    assert_eq!(listing(dir.path()), ["out.bin.part"], "nothing kept");
+}
+
+#[test]
+fn keep_partial_never_replaces_an_existing_part_file() {
+    let file = file_of(3000);
+    let srv = error_after_two_blocks(file.clone());
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("out.bin.part"), b"resume me").unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "fw.bin",
+        Some("out.bin"),
+        &["--keep-partial"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("server error 2"), "{}", run.stderr);
+    assert!(
+        fs::read(dir.path().join("out.bin.part")).unwrap() == b"resume me",
+        "out.bin.part replaced"
+    );
+    let kept: Vec<String> = listing(dir.path())
+        .into_iter()
+        .filter(|n| n != "out.bin.part")
+        .collect();
+    assert_eq!(kept.len(), 1, "the data kept under another name: {kept:?}");
+    assert!(
+        kept[0].starts_with(".out.bin.") && kept[0].ends_with(".part"),
+        "{kept:?}"
+    );
+    assert!(run.stderr.contains(&kept[0]), "named: {}", run.stderr);
+    assert!(run.stderr.contains("out.bin.part exists"), "{}", run.stderr);
+    assert!(fs::read(dir.path().join(&kept[0])).unwrap() == file[..1024]);
+}

@@ -293,10 +293,13 @@ struct FileSink {
     tmp: Option<Deferred<tempfile::NamedTempFile>>,
     target: PathBuf,
     force: bool,
+    /// Bytes handed to the file so far.
+    received: u64,
 }
 
 impl Sink for FileSink {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        self.received += data.len() as u64;
         match &mut self.tmp {
             Some(w) => w.write(data),
             None => Err(io::Error::other("write after the file was committed")),
@@ -337,11 +340,13 @@ impl Sink for FileSink {
 }
 
 impl FileSink {
-    /// After a failure: keep the partial data as `TARGET.part` if asked,
-    /// else the temporary file is deleted when dropped.
-    fn abandon(mut self, keep: bool) -> Option<PathBuf> {
+    /// After a failure: keep the partial data as `TARGET.part` if asked
+    /// (never replacing a file of that name: then under the temporary
+    /// name), else the temporary file is deleted when dropped. Nothing is
+    /// kept when nothing arrived. Returns the line that says what was kept.
+    fn abandon(mut self, keep: bool) -> Option<String> {
         let mut w = self.tmp.take()?;
-        if !keep {
+        if !keep || self.received == 0 {
             return None;
         }
         // Keep what reached the disk even if the last write fails too.
@@ -350,11 +355,21 @@ impl FileSink {
         let mut part = self.target.clone().into_os_string();
         part.push(".part");
         let part = PathBuf::from(part);
-        match tmp.persist(&part) {
-            Ok(_) => Some(part),
-            // NAME.part may be too long a name, or taken: keep the data
+        match tmp.persist_noclobber(&part) {
+            Ok(_) => Some(format!("kept the partial data as {}", part.display())),
+            // NAME.part may be taken, or too long a name: keep the data
             // under the temporary name then.
-            Err(e) => e.file.keep().ok().map(|(_, path)| path),
+            Err(e) => {
+                let why = if e.error.kind() == io::ErrorKind::AlreadyExists {
+                    format!("{} exists", part.display())
+                } else {
+                    format!("cannot create {}: {}", part.display(), e.error)
+                };
+                e.file
+                    .keep()
+                    .ok()
+                    .map(|(_, path)| format!("{why}: kept the partial data as {}", path.display()))
+            }
         }
     }
 }
@@ -602,12 +617,13 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
             tmp: Some(Deferred::new(tmp)),
             target: target.clone(),
             force: a.force,
+            received: 0,
         };
         let r = transport::download(&sock, machine, &mut sink, busy_poll(c), hooks);
         if r.is_err()
-            && let Some(part) = sink.abandon(a.keep_partial)
+            && let Some(kept) = sink.abandon(a.keep_partial)
         {
-            crate::say!("nettool: kept the partial data as {}", part.display());
+            crate::say!("nettool: {kept}");
         }
         r
     };
