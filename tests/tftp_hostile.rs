@@ -1662,3 +1662,71 @@ fn keep_partial_never_replaces_an_existing_part_file() {
     assert!(run.stderr.contains("out.bin.part exists"), "{}", run.stderr);
     assert!(fs::read(dir.path().join(&kept[0])).unwrap() == file[..1024]);
 }
+
+/// A name that makes a plain request (`\0\x01 NAME \0 octet \0`) of
+/// `len` bytes.
+fn name_for_request_of(len: usize) -> String {
+    "n".repeat(len - 2 - 1 - "octet".len() - 1)
+}
+
+#[test]
+fn a_plain_request_of_512_bytes_is_sent_without_the_options_that_do_not_fit() {
+    let name = name_for_request_of(512);
+    let file = file_of(700);
+    let f2 = file.clone();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g2 = got.clone();
+    let srv = serve(move |s| {
+        let (client, r) = s.request(Duration::from_secs(3)).unwrap();
+        *g2.lock().unwrap() = r.options.clone();
+        let c = s.open(client);
+        assert!(c.serve(&f2, 512, 1, 2));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), &name, Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.ok();
+    assert_eq!(rx[0].bytes.len(), 512, "the request");
+    assert!(got.lock().unwrap().is_empty(), "no options");
+    assert_eq!(fs::read(dir.path().join("out.bin")).unwrap(), file);
+}
+
+#[test]
+fn a_plain_request_of_513_bytes_is_refused_before_any_packet() {
+    let name = name_for_request_of(513);
+    let srv = serve(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), &name, Some("out.bin"), &[]);
+    std::thread::sleep(Duration::from_millis(20));
+    let rx = srv.finish();
+    run.failed(2, &["513", "512"]);
+    assert!(rx.is_empty(), "the server heard {rx:?}");
+    // And for put (a WRQ is as long).
+    let srv = serve(|_| {});
+    fs::write(dir.path().join("local.bin"), b"x").unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let run = nettool(dir.path(), &["tftp", "put", &host, "local.bin", &name]);
+    std::thread::sleep(Duration::from_millis(20));
+    let rx = srv.finish();
+    run.failed(2, &["513", "512"]);
+    assert!(rx.is_empty(), "the server heard {rx:?}");
+}
+
+#[test]
+fn local_checks_come_before_the_host_is_resolved() {
+    // An unknown interface fails at resolving, without DNS: whichever
+    // error is reported shows which check came first.
+    let host = "fe80::1%nt-no-such0";
+    let dir = tempfile::tempdir().unwrap();
+    let long = name_for_request_of(600);
+    let run = nettool(dir.path(), &["tftp", "get", host, &long, "out.bin"]);
+    run.failed(2, &["600", "512"]);
+    let run = nettool(
+        dir.path(),
+        &["tftp", "get", host, "fw.bin", "no-such-dir/out.bin"],
+    );
+    run.failed(2, &["cannot create a file in no-such-dir"]);
+    fs::write(dir.path().join("local.bin"), b"x").unwrap();
+    let run = nettool(dir.path(), &["tftp", "put", host, "local.bin", &long]);
+    run.failed(2, &["600", "512"]);
+}

@@ -172,20 +172,31 @@ fn config(
     })
 }
 
-/// Refuse a remote name no server could take: empty, or making a request
-/// longer than RFC 2347's 512 bytes.
-fn check_remote(cfg: &Config, write: bool) -> Result<()> {
+/// Refuse a remote name no server could take: empty, or making a plain
+/// request (name and mode) longer than RFC 2347's 512 bytes. A name that
+/// leaves no room for the options goes without them (said with --verbose).
+fn check_remote(cfg: &mut Config, write: bool, verbose: bool) -> Result<()> {
     let side = if write { "REMOTE" } else { "the remote FILE" };
     if cfg.filename.is_empty() {
         return Err(usage(format!("{side} is empty: name the remote file")));
     }
-    let len = session::request_len(cfg, write);
+    let len = session::request_len(cfg, write, false);
     if len > session::MAX_REQUEST {
         return Err(usage(format!(
-            "{side} is {} bytes long: a TFTP request (name, mode and options) must fit in {} bytes, this one takes {len}",
+            "{side} is {} bytes long: a TFTP request (name and mode) must fit in {} bytes, this one takes {len}: name a shorter file",
             cfg.filename.len(),
             session::MAX_REQUEST
         )));
+    }
+    let with = session::request_len(cfg, write, true);
+    if with > session::MAX_REQUEST {
+        if verbose {
+            crate::say!(
+                "note: with its options the request would take {with} bytes (more than {}): sending it without options",
+                session::MAX_REQUEST
+            );
+        }
+        cfg.options = Requested::default();
     }
     Ok(())
 }
@@ -578,7 +589,6 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
             )));
         }
     }
-    let server = resolve(&host, port)?;
     let c = &a.common;
     let tsize = (!a.no_tsize).then_some(0);
     // tftpd-hpa refuses tsize in netascii (ERROR 8): do not ask then.
@@ -587,8 +597,15 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
     } else {
         tsize
     };
-    let cfg = config(c, remote.clone(), tsize, a.max_size)?;
-    check_remote(&cfg, false)?;
+    let mut cfg = config(c, remote.clone(), tsize, a.max_size)?;
+    check_remote(&mut cfg, false, c.verbose)?;
+    let tmp = if to_stdout {
+        None
+    } else {
+        Some(temp_file_for(&target)?)
+    };
+    // Every local check is done: only now a name may cost a DNS query.
+    let server = resolve(&host, port)?;
     let sock = transport::socket_for(server, c.blksize.unwrap_or(512), c.windowsize.unwrap_or(1))
         .context("cannot open a UDP socket")?;
 
@@ -612,9 +629,8 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
         // could block on a full pipe again, past the user's Ctrl-C.
         transport::download(&sock, machine, &mut sink, busy_poll(c), hooks)
     } else {
-        let tmp = temp_file_for(&target)?;
         let mut sink = FileSink {
-            tmp: Some(Deferred::new(tmp)),
+            tmp: tmp.map(Deferred::new),
             target: target.clone(),
             force: a.force,
             received: 0,
@@ -691,10 +707,11 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
         };
         (source, Some(meta.len()))
     };
-    let server = resolve(&host, port)?;
     let tsize = if announce { size } else { None };
-    let cfg = config(c, remote.clone(), tsize, None)?;
-    check_remote(&cfg, true)?;
+    let mut cfg = config(c, remote.clone(), tsize, None)?;
+    check_remote(&mut cfg, true, c.verbose)?;
+    // Every local check is done: only now a name may cost a DNS query.
+    let server = resolve(&host, port)?;
     let sock = transport::socket_for(server, c.blksize.unwrap_or(512), c.windowsize.unwrap_or(1))
         .context("cannot open a UDP socket")?;
     let bar = progress_bar(c);

@@ -238,9 +238,9 @@ fn request_packet(cfg: &Config, options_on: bool, write: bool) -> Vec<u8> {
 /// octets" (RFC 2347); a longer one is cut short or refused by servers.
 pub const MAX_REQUEST: usize = 512;
 
-/// Bytes of the request `cfg` makes, options included.
-pub fn request_len(cfg: &Config, write: bool) -> usize {
-    request_packet(cfg, !cfg.options.is_empty(), write).len()
+/// Bytes of the request `cfg` makes, with its options or without.
+pub fn request_len(cfg: &Config, write: bool, options: bool) -> usize {
+    request_packet(cfg, options && !cfg.options.is_empty(), write).len()
 }
 
 /// Shared plumbing of both directions.
