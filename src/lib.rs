@@ -26,6 +26,9 @@ pub enum Status {
     Success,
     /// 1: the thing probed failed or nothing matched.
     NotFound,
+    /// 128 + the signal (SIGINT, SIGTERM) that stopped the work, as
+    /// shells expect.
+    Interrupted(u8),
 }
 
 impl Status {
@@ -33,6 +36,7 @@ impl Status {
         match self {
             Status::Success => 0,
             Status::NotFound => 1,
+            Status::Interrupted(signal) => 128u8.saturating_add(signal),
         }
     }
 }

@@ -1730,3 +1730,83 @@ fn local_checks_come_before_the_host_is_resolved() {
     let run = nettool(dir.path(), &["tftp", "put", host, "local.bin", &long]);
     run.failed(2, &["600", "512"]);
 }
+
+#[test]
+fn sigint_while_waiting_on_a_silent_server_with_a_long_timeout_exits_at_once() {
+    let heard = Arc::new(AtomicBool::new(false));
+    let h2 = heard.clone();
+    let srv = serve(move |s| {
+        s.request(Duration::from_secs(5)).unwrap();
+        h2.store(true, Ordering::SeqCst);
+        // Silence: never an answer.
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let (mut child, out) = spawn(
+        dir.path(),
+        &["tftp", "get", &host, "fw.bin", "out.bin", "--timeout", "30"],
+    );
+    let start = Instant::now();
+    while !heard.load(Ordering::SeqCst) {
+        assert!(start.elapsed() < Duration::from_secs(10), "no request");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let signalled = Instant::now();
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, Duration::from_secs(5), "SIGINT");
+    let took = signalled.elapsed();
+    srv.finish();
+    let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+#[test]
+fn sigint_ends_a_json_report_blocked_on_a_full_stdout_after_the_transfer() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let file = file_of(1500);
+    let f2 = file.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        assert!(c.serve(&f2, 512, 1, 3));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    // stdout: a pipe full already, so the JSON report blocks.
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let fd = writer.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with plain integer flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    let chunk = [b'x'; 4096];
+    while writer.write(&chunk).is_ok() {}
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+    let err = dir.path().join("stderr");
+    let mut child = Command::new(BIN)
+        .args(["tftp", "get", &host, "fw.bin", "out.bin", "--json"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    // The transfer is done (the file is in place), the report blocked.
+    let start = Instant::now();
+    while fs::read(dir.path().join("out.bin")).ok().as_deref() != Some(&file[..]) {
+        assert!(start.elapsed() < Duration::from_secs(10), "no file");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "blocked on stdout");
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, Duration::from_secs(3), "SIGINT");
+    srv.finish();
+    drop(reader);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+}

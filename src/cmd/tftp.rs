@@ -498,16 +498,19 @@ fn temp_file_for(target: &Path) -> Result<tempfile::NamedTempFile> {
         })
 }
 
-/// After SIGINT/SIGTERM (the temporary file is dealt with): say so and
-/// exit 128 + the signal, as shells expect.
-fn exit_if_interrupted<T>(r: &std::result::Result<T, TftpError>, what: &str) {
-    if let Err(TftpError::Interrupted(signal)) = r {
-        crate::say!(
-            "nettool: {what}: interrupted by {}",
-            crate::sys::signal_name(*signal)
-        );
-        std::process::exit(128 + signal);
-    }
+/// After SIGINT/SIGTERM (the temporary file is dealt with): say so, and
+/// the status 128 + the signal, as shells expect.
+fn interrupted<T>(r: &std::result::Result<T, TftpError>, what: &str) -> Option<Status> {
+    let Err(TftpError::Interrupted(signal)) = r else {
+        return None;
+    };
+    crate::say!(
+        "nettool: {what}: interrupted by {}",
+        crate::sys::signal_name(*signal)
+    );
+    Some(Status::Interrupted(
+        u8::try_from(*signal).unwrap_or(u8::MAX),
+    ))
 }
 
 fn progress_bar(c: &TftpCommon) -> Option<indicatif::ProgressBar> {
@@ -618,7 +621,7 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
     };
     let machine = Download::new(cfg, server);
     // From here on SIGINT/SIGTERM end the transfer cleanly.
-    crate::sys::catch_termination().context("cannot catch SIGINT and SIGTERM")?;
+    let watch = crate::sys::watch_termination().context("cannot catch SIGINT and SIGTERM")?;
     let result = if to_stdout {
         let out = io::stdout()
             .as_fd()
@@ -646,7 +649,12 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    exit_if_interrupted(&result, &format!("get {remote} from {server}"));
+    // The transfer is over: Ctrl-C is the default again (a blocked
+    // --json write ends at once).
+    drop(watch);
+    if let Some(status) = interrupted(&result, &format!("get {remote} from {server}")) {
+        return Ok(status);
+    }
     let report =
         result.map_err(|e| anyhow::Error::new(e).context(format!("get {remote} from {server}")))?;
     finish(
@@ -721,7 +729,7 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
         progress: &mut progress,
         trace: if c.verbose { Some(&mut trace) } else { None },
     };
-    crate::sys::catch_termination().context("cannot catch SIGINT and SIGTERM")?;
+    let watch = crate::sys::watch_termination().context("cannot catch SIGINT and SIGTERM")?;
     let result = transport::upload(
         &sock,
         Upload::new(cfg, server),
@@ -733,7 +741,12 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    exit_if_interrupted(&result, &format!("put {remote} to {server}"));
+    // The transfer is over: Ctrl-C is the default again (a blocked
+    // --json write ends at once).
+    drop(watch);
+    if let Some(status) = interrupted(&result, &format!("put {remote} to {server}")) {
+        return Ok(status);
+    }
     let report =
         result.map_err(|e| anyhow::Error::new(e).context(format!("put {remote} to {server}")))?;
     finish(c, "put", server, &remote, &a.local, &report, false)
