@@ -820,3 +820,14 @@ impl Drop for TerminationWatch {
         let _ = set_handler(libc::SIGALRM, libc::SIG_DFL);
     }
 }
+
+/// Open `path` for reading without waiting: a FIFO opens at once instead
+/// of waiting for a writer, so the caller can look at what it opened
+/// (`fstat`) before reading. Regular files read as usual.
+pub fn open_read_nonblocking(path: &std::path::Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
