@@ -300,6 +300,18 @@ impl Server {
     }
 }
 
+/// The texts of the ERRORs the client sent (to any server socket).
+fn error_texts(rx: &[Rx]) -> Vec<String> {
+    rx.iter()
+        .filter(|r| r.bytes.len() >= 4 && opcode(&r.bytes) == 5)
+        .map(|r| {
+            let text = &r.bytes[4..];
+            let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+            String::from_utf8_lossy(&text[..end]).into_owned()
+        })
+        .collect()
+}
+
 /// ERROR codes the client sent (to any server socket).
 fn errors(rx: &[Rx]) -> Vec<u16> {
     rx.iter()
@@ -1174,6 +1186,11 @@ fn put_tsize_of_a_file_that_grows_underneath_fails_and_tells_the_server() {
     let rx = srv.finish();
     run.failed(1, &["local.bin", "grew", "10340"]);
     assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    assert_eq!(
+        error_texts(&rx),
+        ["local file changed size"],
+        "a fixed reason, no local path"
+    );
     let got = got.lock().unwrap();
     assert!(
         got.len() < 10_340,
@@ -1200,6 +1217,11 @@ fn put_tsize_of_a_file_that_shrinks_underneath_fails_and_tells_the_server() {
     let rx = srv.finish();
     run.failed(1, &["local.bin", "shrank", "10340"]);
     assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    assert_eq!(
+        error_texts(&rx),
+        ["local file changed size"],
+        "a fixed reason, no local path"
+    );
     assert!(got.lock().unwrap().len() < 5000, "never a whole file");
 }
 

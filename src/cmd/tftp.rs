@@ -450,20 +450,20 @@ impl<R: Read> Source for SizedSource<R> {
         fill(&mut self.inner, buf, want)?;
         self.read += buf.len() as u64;
         if buf.len() < want {
-            return Err(io::Error::other(format!(
+            return Err(io::Error::other(session::SizeChanged(format!(
                 "{} shrank to {} bytes during the upload (--tsize announced {}): send it again once it stops changing",
                 self.path, self.read, self.size
-            )));
+            ))));
         }
         if self.read == self.size && !self.ended {
             self.ended = true;
             let mut more = Vec::new();
             fill(&mut self.inner, &mut more, 1)?;
             if !more.is_empty() {
-                return Err(io::Error::other(format!(
+                return Err(io::Error::other(session::SizeChanged(format!(
                     "{} grew during the upload (--tsize announced {} bytes): send it again once it stops changing",
                     self.path, self.size
-                )));
+                ))));
             }
         }
         Ok(())
