@@ -40,3 +40,10 @@ impl Status {
         }
     }
 }
+
+/// Under CI (the `CI` variable set to anything non-empty) a unit test that
+/// cannot run fails instead of skipping.
+#[cfg(test)]
+pub(crate) fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}

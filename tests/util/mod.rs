@@ -689,7 +689,7 @@ pub fn assert_text_eq(what: &str, expected: &str, actual: &str) {
 /// loud line. Returns normally only outside CI.
 #[track_caller]
 pub fn skip_or_fail(test: &str, why: &str) {
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+    if in_ci() {
         panic!("{test}: cannot run under CI: {why}");
     }
     eprintln!("SKIPPED {test}: {why} (this would fail under CI=true)");
