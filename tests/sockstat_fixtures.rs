@@ -1003,17 +1003,11 @@ fn run_bounded(cmd: util::Nettool, limit: std::time::Duration) -> Output {
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            let _ = child.wait();
-            panic!("`{describe}` still ran after {limit:?}: it hangs");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    util::wait_bounded(
+        &mut child,
+        limit,
+        &format!("`{describe}` started: it hangs"),
+    );
     let out = child.wait_with_output().unwrap();
     Output {
         cmdline: describe,

@@ -343,17 +343,11 @@ fn nettool(cwd: &Path, args: &[&str]) -> Run {
         .stderr(fs::File::create(&se).unwrap())
         .spawn()
         .unwrap();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("nettool {args:?} still running after 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = util::wait_bounded(
+        &mut child,
+        Duration::from_secs(20),
+        &format!("{args:?} started"),
+    );
     let elapsed = start.elapsed();
     let stdout = fs::read_to_string(&so).unwrap();
     let stderr = fs::read_to_string(&se).unwrap();
@@ -1034,22 +1028,8 @@ fn signalled_get(signal: &str, extra: &[&str], dir: &Path) -> (Option<i32>, Stri
     }
     // The client has ACK 3 out and waits for block 4.
     std::thread::sleep(Duration::from_millis(100));
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args([signal, pid.as_str()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("nettool still running after {signal}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    util::signal(&child, signal);
+    let status = util::wait_bounded(&mut child, Duration::from_secs(10), signal);
     let signalled = start.elapsed();
     let rx = srv.finish();
     let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
@@ -1469,24 +1449,8 @@ fn sigint_mid_upload_exits_130_and_tells_the_server() {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(100));
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", pid.as_str()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("nettool still running after SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, Duration::from_secs(10), "SIGINT");
     let rx = srv.finish();
     let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
     assert_eq!(status.code(), Some(130), "{stderr}");
@@ -1542,26 +1506,8 @@ fn sigint_while_stdout_is_blocked_still_exits_130_and_tells_the_server() {
         "blocked well before the end: block {}",
         last.0
     );
-    let pid = child.id().to_string();
-    let signalled = Instant::now();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", pid.as_str()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if signalled.elapsed() > Duration::from_secs(3) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("nettool still running 3 s after SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, Duration::from_secs(3), "SIGINT");
     let rx = srv.finish();
     let stderr = fs::read_to_string(&err).unwrap();
     assert_eq!(status.code(), Some(130), "{stderr}");
@@ -1600,26 +1546,8 @@ fn sigint_while_reading_a_stalled_stdin_exits_130_and_tells_the_server() {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let pid = child.id().to_string();
-    let signalled = Instant::now();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", pid.as_str()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if signalled.elapsed() > Duration::from_secs(3) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("nettool still running 3 s after SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, Duration::from_secs(3), "SIGINT");
     let rx = srv.finish();
     let stderr = fs::read_to_string(&err).unwrap();
     assert_eq!(status.code(), Some(130), "{stderr}");
