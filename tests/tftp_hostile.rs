@@ -1760,3 +1760,55 @@ fn sigint_ends_a_json_report_blocked_on_a_full_stdout_after_the_transfer() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
 }
+
+#[test]
+fn sigint_during_the_busy_poll_before_a_long_wait_still_exits_at_once() {
+    // The signal comes while nettool polls for block 2 (up to 10 ms),
+    // before it blocks in a receive of up to 30 s: it must not wait out
+    // that receive.
+    let pid = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let signalled = Arc::new(Mutex::new(None::<Instant>));
+    let (p2, s2) = (pid.clone(), signalled.clone());
+    let file = file_of(5000);
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(5)).unwrap();
+        let c = s.open(client);
+        c.send(&data(1, block_of(&file, 512, 1)));
+        assert_eq!(c.reply(1, Duration::from_secs(5)), Reply::Ack);
+        // Into the 10 ms poll for block 2.
+        std::thread::sleep(Duration::from_millis(3));
+        // Never kill(0, ...): that would be our whole process group.
+        let pid = p2.load(Ordering::SeqCst);
+        assert_ne!(pid, 0, "the client's pid is known before its request");
+        // SAFETY: kill with a pid and a signal number.
+        let rc = unsafe { libc::kill(pid as i32, libc::SIGINT) };
+        assert_eq!(rc, 0);
+        *s2.lock().unwrap() = Some(Instant::now());
+        // Silence.
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let (mut child, out) = spawn(
+        dir.path(),
+        &[
+            "tftp",
+            "get",
+            &host,
+            "fw.bin",
+            "out.bin",
+            "--timeout",
+            "30",
+            "--busy-poll",
+            "10000",
+        ],
+    );
+    pid.store(child.id(), Ordering::SeqCst);
+    let status = util::wait_bounded(&mut child, Duration::from_secs(40), "SIGINT");
+    let took = signalled.lock().unwrap().expect("signalled").elapsed();
+    srv.finish();
+    let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
