@@ -26,6 +26,9 @@ pub enum Status {
     Success,
     /// 1: the thing probed failed or nothing matched.
     NotFound,
+    /// 128 + the signal (SIGINT, SIGTERM) that stopped the work, as
+    /// shells expect.
+    Interrupted(u8),
 }
 
 impl Status {
@@ -33,6 +36,14 @@ impl Status {
         match self {
             Status::Success => 0,
             Status::NotFound => 1,
+            Status::Interrupted(signal) => 128u8.saturating_add(signal),
         }
     }
+}
+
+/// Under CI (the `CI` variable set to anything non-empty) a unit test that
+/// cannot run fails instead of skipping.
+#[cfg(test)]
+pub(crate) fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
 }

@@ -1003,17 +1003,11 @@ fn run_bounded(cmd: util::Nettool, limit: std::time::Duration) -> Output {
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            let _ = child.wait();
-            panic!("`{describe}` still ran after {limit:?}: it hangs");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    util::wait_bounded(
+        &mut child,
+        limit,
+        &format!("`{describe}` started: it hangs"),
+    );
     let out = child.wait_with_output().unwrap();
     Output {
         cmdline: describe,
@@ -1176,4 +1170,50 @@ fn an_oversized_table_is_read_up_to_its_cap_in_bounded_memory() {
         lines[1].contains(&f.net("tcp")) && lines[1].contains("256 MiB"),
         "{out:?}"
     );
+}
+
+#[test]
+fn a_table_of_millions_of_minimal_rows_keeps_at_most_a_million_sockets_in_bounded_memory() {
+    let f = Fixture::new();
+    // 2,000,000 of the shortest rows /proc/net/unix parses (32 MB): each
+    // would cost ~110 bytes kept.
+    let mut text = UNIX_HEADER.to_string();
+    text.push_str(&"0: 0 0 0 1 1 1\n".repeat(2_000_000));
+    f.write("net/unix", &text);
+    drop(text);
+    let out = run_bounded(
+        nettool(&["sockstat", "-x", "-s"])
+            .proc_root(f.root())
+            .wrapped(&["prlimit", "--as=268435456", "--"]),
+        std::time::Duration::from_secs(120),
+    );
+    out.expect_code(0);
+    assert!(out.stdout.contains("1000000"), "{out:?}");
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    assert!(
+        lines[0].contains(&f.net("unix"))
+            && lines[0].contains("1000000 sockets not listed")
+            && lines[0].contains("at most 1000000"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_proc_root_without_net_exits_2_with_one_line() {
+    let f = Fixture::new();
+    std::fs::create_dir_all(f.root()).unwrap();
+    for args in [&["sockstat", "-tan"][..], &["sockstat", "-xlp"]] {
+        for root in [f.root(), Path::new("/proc/net")] {
+            let out = nettool(args).proc_root(root).run();
+            out.expect_code(2);
+            let lines = out.stderr_lines();
+            assert_eq!(lines.len(), 1, "{out:?}");
+            assert!(
+                lines[0].contains(&root.display().to_string()) && lines[0].contains("no net/"),
+                "{out:?}"
+            );
+            assert!(out.stdout.is_empty(), "{out:?}");
+        }
+    }
 }

@@ -300,6 +300,18 @@ impl Server {
     }
 }
 
+/// The texts of the ERRORs the client sent (to any server socket).
+fn error_texts(rx: &[Rx]) -> Vec<String> {
+    rx.iter()
+        .filter(|r| r.bytes.len() >= 4 && opcode(&r.bytes) == 5)
+        .map(|r| {
+            let text = &r.bytes[4..];
+            let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+            String::from_utf8_lossy(&text[..end]).into_owned()
+        })
+        .collect()
+}
+
 /// ERROR codes the client sent (to any server socket).
 fn errors(rx: &[Rx]) -> Vec<u16> {
     rx.iter()
@@ -331,17 +343,11 @@ fn nettool(cwd: &Path, args: &[&str]) -> Run {
         .stderr(fs::File::create(&se).unwrap())
         .spawn()
         .unwrap();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("nettool {args:?} still running after 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = util::wait_bounded(
+        &mut child,
+        Duration::from_secs(20),
+        &format!("{args:?} started"),
+    );
     let elapsed = start.elapsed();
     let stdout = fs::read_to_string(&so).unwrap();
     let stderr = fs::read_to_string(&se).unwrap();
@@ -1022,22 +1028,8 @@ fn signalled_get(signal: &str, extra: &[&str], dir: &Path) -> (Option<i32>, Stri
     }
     // The client has ACK 3 out and waits for block 4.
     std::thread::sleep(Duration::from_millis(100));
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args([signal, pid.as_str()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("nettool still running after {signal}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    util::signal(&child, signal);
+    let status = util::wait_bounded(&mut child, Duration::from_secs(10), signal);
     let signalled = start.elapsed();
     let rx = srv.finish();
     let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
@@ -1174,6 +1166,11 @@ fn put_tsize_of_a_file_that_grows_underneath_fails_and_tells_the_server() {
     let rx = srv.finish();
     run.failed(1, &["local.bin", "grew", "10340"]);
     assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    assert_eq!(
+        error_texts(&rx),
+        ["local file changed size"],
+        "a fixed reason, no local path"
+    );
     let got = got.lock().unwrap();
     assert!(
         got.len() < 10_340,
@@ -1200,6 +1197,11 @@ fn put_tsize_of_a_file_that_shrinks_underneath_fails_and_tells_the_server() {
     let rx = srv.finish();
     run.failed(1, &["local.bin", "shrank", "10340"]);
     assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+    assert_eq!(
+        error_texts(&rx),
+        ["local file changed size"],
+        "a fixed reason, no local path"
+    );
     assert!(got.lock().unwrap().len() < 5000, "never a whole file");
 }
 
@@ -1447,24 +1449,8 @@ fn sigint_mid_upload_exits_130_and_tells_the_server() {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(100));
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", pid.as_str()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("nettool still running after SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, Duration::from_secs(10), "SIGINT");
     let rx = srv.finish();
     let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
     assert_eq!(status.code(), Some(130), "{stderr}");
@@ -1520,26 +1506,8 @@ fn sigint_while_stdout_is_blocked_still_exits_130_and_tells_the_server() {
         "blocked well before the end: block {}",
         last.0
     );
-    let pid = child.id().to_string();
-    let signalled = Instant::now();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", pid.as_str()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if signalled.elapsed() > Duration::from_secs(3) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("nettool still running 3 s after SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, Duration::from_secs(3), "SIGINT");
     let rx = srv.finish();
     let stderr = fs::read_to_string(&err).unwrap();
     assert_eq!(status.code(), Some(130), "{stderr}");
@@ -1578,29 +1546,269 @@ fn sigint_while_reading_a_stalled_stdin_exits_130_and_tells_the_server() {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let pid = child.id().to_string();
-    let signalled = Instant::now();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", pid.as_str()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if signalled.elapsed() > Duration::from_secs(3) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("nettool still running 3 s after SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, Duration::from_secs(3), "SIGINT");
     let rx = srv.finish();
     let stderr = fs::read_to_string(&err).unwrap();
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
     assert_eq!(errors(&rx), [0], "an ERROR went to the server");
+}
+
+#[test]
+fn keep_partial_with_nothing_received_leaves_an_existing_part_file_alone() {
+    let srv = serve(|s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        s.open(client).send(&error(1, "File not found"));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("out.bin.part"), b"resume me").unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "nope.bin",
+        Some("out.bin"),
+        &["--keep-partial"],
+    );
+    srv.finish();
+    run.failed(1, &["server error 1", "file not found"]);
+    assert_eq!(
+        fs::read(dir.path().join("out.bin.part")).unwrap(),
+        b"resume me"
+    );
+    assert_eq!(listing(dir.path()), ["out.bin.part"], "nothing kept");
+}
+
+#[test]
+fn keep_partial_never_replaces_an_existing_part_file() {
+    let file = file_of(3000);
+    let srv = error_after_two_blocks(file.clone());
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("out.bin.part"), b"resume me").unwrap();
+    let run = get(
+        dir.path(),
+        srv.port(),
+        "fw.bin",
+        Some("out.bin"),
+        &["--keep-partial"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("server error 2"), "{}", run.stderr);
+    assert!(
+        fs::read(dir.path().join("out.bin.part")).unwrap() == b"resume me",
+        "out.bin.part replaced"
+    );
+    let kept: Vec<String> = listing(dir.path())
+        .into_iter()
+        .filter(|n| n != "out.bin.part")
+        .collect();
+    assert_eq!(kept.len(), 1, "the data kept under another name: {kept:?}");
+    assert!(
+        kept[0].starts_with(".out.bin.") && kept[0].ends_with(".part"),
+        "{kept:?}"
+    );
+    assert!(run.stderr.contains(&kept[0]), "named: {}", run.stderr);
+    assert!(run.stderr.contains("out.bin.part exists"), "{}", run.stderr);
+    assert!(fs::read(dir.path().join(&kept[0])).unwrap() == file[..1024]);
+}
+
+/// A name that makes a plain request (`\0\x01 NAME \0 octet \0`) of
+/// `len` bytes.
+fn name_for_request_of(len: usize) -> String {
+    "n".repeat(len - 2 - 1 - "octet".len() - 1)
+}
+
+#[test]
+fn a_plain_request_of_512_bytes_is_sent_without_the_options_that_do_not_fit() {
+    let name = name_for_request_of(512);
+    let file = file_of(700);
+    let f2 = file.clone();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g2 = got.clone();
+    let srv = serve(move |s| {
+        let (client, r) = s.request(Duration::from_secs(3)).unwrap();
+        *g2.lock().unwrap() = r.options.clone();
+        let c = s.open(client);
+        assert!(c.serve(&f2, 512, 1, 2));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), &name, Some("out.bin"), &[]);
+    let rx = srv.finish();
+    run.ok();
+    assert_eq!(rx[0].bytes.len(), 512, "the request");
+    assert!(got.lock().unwrap().is_empty(), "no options");
+    assert_eq!(fs::read(dir.path().join("out.bin")).unwrap(), file);
+}
+
+#[test]
+fn a_plain_request_of_513_bytes_is_refused_before_any_packet() {
+    let name = name_for_request_of(513);
+    let srv = serve(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let run = get(dir.path(), srv.port(), &name, Some("out.bin"), &[]);
+    std::thread::sleep(Duration::from_millis(20));
+    let rx = srv.finish();
+    run.failed(2, &["513", "512"]);
+    assert!(rx.is_empty(), "the server heard {rx:?}");
+    // And for put (a WRQ is as long).
+    let srv = serve(|_| {});
+    fs::write(dir.path().join("local.bin"), b"x").unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let run = nettool(dir.path(), &["tftp", "put", &host, "local.bin", &name]);
+    std::thread::sleep(Duration::from_millis(20));
+    let rx = srv.finish();
+    run.failed(2, &["513", "512"]);
+    assert!(rx.is_empty(), "the server heard {rx:?}");
+}
+
+#[test]
+fn local_checks_come_before_the_host_is_resolved() {
+    // An empty host fails at resolving, without DNS: whichever error is
+    // reported shows which check came first.
+    let host = "";
+    let dir = tempfile::tempdir().unwrap();
+    let long = name_for_request_of(600);
+    let run = nettool(dir.path(), &["tftp", "get", host, &long, "out.bin"]);
+    run.failed(2, &["600", "512"]);
+    let run = nettool(
+        dir.path(),
+        &["tftp", "get", host, "fw.bin", "no-such-dir/out.bin"],
+    );
+    run.failed(2, &["cannot create a file in no-such-dir"]);
+    fs::write(dir.path().join("local.bin"), b"x").unwrap();
+    let run = nettool(dir.path(), &["tftp", "put", host, "local.bin", &long]);
+    run.failed(2, &["600", "512"]);
+}
+
+#[test]
+fn sigint_while_waiting_on_a_silent_server_with_a_long_timeout_exits_at_once() {
+    let heard = Arc::new(AtomicBool::new(false));
+    let h2 = heard.clone();
+    let srv = serve(move |s| {
+        s.request(Duration::from_secs(5)).unwrap();
+        h2.store(true, Ordering::SeqCst);
+        // Silence: never an answer.
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let (mut child, out) = spawn(
+        dir.path(),
+        &["tftp", "get", &host, "fw.bin", "out.bin", "--timeout", "30"],
+    );
+    let start = Instant::now();
+    while !heard.load(Ordering::SeqCst) {
+        assert!(start.elapsed() < Duration::from_secs(10), "no request");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let signalled = Instant::now();
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, Duration::from_secs(5), "SIGINT");
+    let took = signalled.elapsed();
+    srv.finish();
+    let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
+}
+
+#[test]
+fn sigint_ends_a_json_report_blocked_on_a_full_stdout_after_the_transfer() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let file = file_of(1500);
+    let f2 = file.clone();
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(3)).unwrap();
+        let c = s.open(client);
+        assert!(c.serve(&f2, 512, 1, 3));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    // stdout: a pipe full already, so the JSON report blocks.
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let fd = writer.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with plain integer flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    let chunk = [b'x'; 4096];
+    while writer.write(&chunk).is_ok() {}
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+    let err = dir.path().join("stderr");
+    let mut child = Command::new(BIN)
+        .args(["tftp", "get", &host, "fw.bin", "out.bin", "--json"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    // The transfer is done (the file is in place), the report blocked.
+    let start = Instant::now();
+    while fs::read(dir.path().join("out.bin")).ok().as_deref() != Some(&file[..]) {
+        assert!(start.elapsed() < Duration::from_secs(10), "no file");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "blocked on stdout");
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, Duration::from_secs(3), "SIGINT");
+    srv.finish();
+    drop(reader);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+}
+
+#[test]
+fn sigint_during_the_busy_poll_before_a_long_wait_still_exits_at_once() {
+    // The signal comes while nettool polls for block 2 (up to 10 ms),
+    // before it blocks in a receive of up to 30 s: it must not wait out
+    // that receive.
+    let pid = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let signalled = Arc::new(Mutex::new(None::<Instant>));
+    let (p2, s2) = (pid.clone(), signalled.clone());
+    let file = file_of(5000);
+    let srv = serve(move |s| {
+        let (client, _) = s.request(Duration::from_secs(5)).unwrap();
+        let c = s.open(client);
+        c.send(&data(1, block_of(&file, 512, 1)));
+        assert_eq!(c.reply(1, Duration::from_secs(5)), Reply::Ack);
+        // Into the 10 ms poll for block 2.
+        std::thread::sleep(Duration::from_millis(3));
+        // Never kill(0, ...): that would be our whole process group.
+        let pid = p2.load(Ordering::SeqCst);
+        assert_ne!(pid, 0, "the client's pid is known before its request");
+        // SAFETY: kill with a pid and a signal number.
+        let rc = unsafe { libc::kill(pid as i32, libc::SIGINT) };
+        assert_eq!(rc, 0);
+        *s2.lock().unwrap() = Some(Instant::now());
+        // Silence.
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("127.0.0.1:{}", srv.port());
+    let (mut child, out) = spawn(
+        dir.path(),
+        &[
+            "tftp",
+            "get",
+            &host,
+            "fw.bin",
+            "out.bin",
+            "--timeout",
+            "30",
+            "--busy-poll",
+            "10000",
+        ],
+    );
+    pid.store(child.id(), Ordering::SeqCst);
+    let status = util::wait_bounded(&mut child, Duration::from_secs(40), "SIGINT");
+    let took = signalled.lock().unwrap().expect("signalled").elapsed();
+    srv.finish();
+    let stderr = fs::read_to_string(out.path().join("stderr")).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(listing(dir.path()), [] as [&str; 0]);
 }

@@ -739,7 +739,7 @@ fn fixture_servers_stop_on_drop() {
 #[test]
 fn hpa_verbose_trace_to_closed_stderr() {
     use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let Some(srv) = Server::hpa() else { return };
     let data = pattern(64 * 512 + 9, 15);
     srv.add_file("traced.bin", &data);
@@ -754,17 +754,7 @@ fn hpa_verbose_trace_to_closed_stderr() {
         .expect("run nettool");
     // Close the read end: every trace line now fails with EPIPE.
     drop(child.stderr.take());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("nettool still running after 30 s with a closed stderr");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = util::wait_bounded(&mut child, Duration::from_secs(30), "its stderr was closed");
     let left = listing(wd.path());
     assert_ne!(
         status.code(),

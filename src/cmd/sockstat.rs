@@ -201,8 +201,20 @@ fn check_proc_root(q: &Query, a: &SockstatArgs) -> Result<(), UsageError> {
     let root = &q.proc_root;
     let default = root == Path::new("/proc");
     let used = !default || q.source == ss::SourceKind::Proc || a.summary || a.processes;
-    if !used || root.is_dir() {
+    if !used {
         return Ok(());
+    }
+    if root.is_dir() {
+        if root.join("net").is_dir() {
+            return Ok(());
+        }
+        // An empty directory, or PROC_ROOT=/proc/net: it would list nothing.
+        return Err(UsageError(format!(
+            "{} has no net/ directory: point {} at a proc tree (a directory with net/tcp, net/unix, ...){}",
+            root.display(),
+            if default { "/proc" } else { "PROC_ROOT" },
+            if default { "" } else { " or unset it" }
+        )));
     }
     let what = if root.exists() {
         "is not a directory"

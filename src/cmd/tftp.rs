@@ -159,20 +159,31 @@ fn config(
     })
 }
 
-/// Refuse a remote name no server could take: empty, or making a request
-/// longer than RFC 2347's 512 bytes.
-fn check_remote(cfg: &Config, write: bool) -> Result<()> {
+/// Refuse a remote name no server could take: empty, or making a plain
+/// request (name and mode) longer than RFC 2347's 512 bytes. A name that
+/// leaves no room for the options goes without them (said with --verbose).
+fn check_remote(cfg: &mut Config, write: bool, verbose: bool) -> Result<()> {
     let side = if write { "REMOTE" } else { "the remote FILE" };
     if cfg.filename.is_empty() {
         return Err(usage(format!("{side} is empty: name the remote file")));
     }
-    let len = session::request_len(cfg, write);
+    let len = session::request_len(cfg, write, false);
     if len > session::MAX_REQUEST {
         return Err(usage(format!(
-            "{side} is {} bytes long: a TFTP request (name, mode and options) must fit in {} bytes, this one takes {len}",
+            "{side} is {} bytes long: a TFTP request (name and mode) must fit in {} bytes, this one takes {len}: name a shorter file",
             cfg.filename.len(),
             session::MAX_REQUEST
         )));
+    }
+    let with = session::request_len(cfg, write, true);
+    if with > session::MAX_REQUEST {
+        if verbose {
+            crate::say!(
+                "note: with its options the request would take {with} bytes (more than {}): sending it without options",
+                session::MAX_REQUEST
+            );
+        }
+        cfg.options = Requested::default();
     }
     Ok(())
 }
@@ -280,10 +291,13 @@ struct FileSink {
     tmp: Option<Deferred<tempfile::NamedTempFile>>,
     target: PathBuf,
     force: bool,
+    /// Bytes handed to the file so far.
+    received: u64,
 }
 
 impl Sink for FileSink {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        self.received += data.len() as u64;
         match &mut self.tmp {
             Some(w) => w.write(data),
             None => Err(io::Error::other("write after the file was committed")),
@@ -324,11 +338,13 @@ impl Sink for FileSink {
 }
 
 impl FileSink {
-    /// After a failure: keep the partial data as `TARGET.part` if asked,
-    /// else the temporary file is deleted when dropped.
-    fn abandon(mut self, keep: bool) -> Option<PathBuf> {
+    /// After a failure: keep the partial data as `TARGET.part` if asked
+    /// (never replacing a file of that name: then under the temporary
+    /// name), else the temporary file is deleted when dropped. Nothing is
+    /// kept when nothing arrived. Returns the line that says what was kept.
+    fn abandon(mut self, keep: bool) -> Option<String> {
         let mut w = self.tmp.take()?;
-        if !keep {
+        if !keep || self.received == 0 {
             return None;
         }
         // Keep what reached the disk even if the last write fails too.
@@ -337,11 +353,21 @@ impl FileSink {
         let mut part = self.target.clone().into_os_string();
         part.push(".part");
         let part = PathBuf::from(part);
-        match tmp.persist(&part) {
-            Ok(_) => Some(part),
-            // NAME.part may be too long a name, or taken: keep the data
+        match tmp.persist_noclobber(&part) {
+            Ok(_) => Some(format!("kept the partial data as {}", part.display())),
+            // NAME.part may be taken, or too long a name: keep the data
             // under the temporary name then.
-            Err(e) => e.file.keep().ok().map(|(_, path)| path),
+            Err(e) => {
+                let why = if e.error.kind() == io::ErrorKind::AlreadyExists {
+                    format!("{} exists", part.display())
+                } else {
+                    format!("cannot create {}: {}", part.display(), e.error)
+                };
+                e.file
+                    .keep()
+                    .ok()
+                    .map(|(_, path)| format!("{why}: kept the partial data as {}", path.display()))
+            }
         }
     }
 }
@@ -411,20 +437,20 @@ impl<R: Read> Source for SizedSource<R> {
         fill(&mut self.inner, buf, want)?;
         self.read += buf.len() as u64;
         if buf.len() < want {
-            return Err(io::Error::other(format!(
+            return Err(io::Error::other(session::SizeChanged(format!(
                 "{} shrank to {} bytes during the upload (--tsize announced {}): send it again once it stops changing",
                 self.path, self.read, self.size
-            )));
+            ))));
         }
         if self.read == self.size && !self.ended {
             self.ended = true;
             let mut more = Vec::new();
             fill(&mut self.inner, &mut more, 1)?;
             if !more.is_empty() {
-                return Err(io::Error::other(format!(
+                return Err(io::Error::other(session::SizeChanged(format!(
                     "{} grew during the upload (--tsize announced {} bytes): send it again once it stops changing",
                     self.path, self.size
-                )));
+                ))));
             }
         }
         Ok(())
@@ -459,16 +485,19 @@ fn temp_file_for(target: &Path) -> Result<tempfile::NamedTempFile> {
         })
 }
 
-/// After SIGINT/SIGTERM (the temporary file is dealt with): say so and
-/// exit 128 + the signal, as shells expect.
-fn exit_if_interrupted<T>(r: &std::result::Result<T, TftpError>, what: &str) {
-    if let Err(TftpError::Interrupted(signal)) = r {
-        crate::say!(
-            "nettool: {what}: interrupted by {}",
-            crate::sys::signal_name(*signal)
-        );
-        std::process::exit(128 + signal);
-    }
+/// After SIGINT/SIGTERM (the temporary file is dealt with): say so, and
+/// the status 128 + the signal, as shells expect.
+fn interrupted<T>(r: &std::result::Result<T, TftpError>, what: &str) -> Option<Status> {
+    let Err(TftpError::Interrupted(signal)) = r else {
+        return None;
+    };
+    crate::say!(
+        "nettool: {what}: interrupted by {}",
+        crate::sys::signal_name(*signal)
+    );
+    Some(Status::Interrupted(
+        u8::try_from(*signal).unwrap_or(u8::MAX),
+    ))
 }
 
 fn progress_bar(c: &TftpCommon) -> Option<indicatif::ProgressBar> {
@@ -550,7 +579,6 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
             )));
         }
     }
-    let server = resolve(&host, port)?;
     let c = &a.common;
     let tsize = (!a.no_tsize).then_some(0);
     // tftpd-hpa refuses tsize in netascii (ERROR 8): do not ask then.
@@ -559,8 +587,15 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
     } else {
         tsize
     };
-    let cfg = config(c, remote.clone(), tsize, a.max_size)?;
-    check_remote(&cfg, false)?;
+    let mut cfg = config(c, remote.clone(), tsize, a.max_size)?;
+    check_remote(&mut cfg, false, c.verbose)?;
+    let tmp = if to_stdout {
+        None
+    } else {
+        Some(temp_file_for(&target)?)
+    };
+    // Every local check is done: only now a name may cost a DNS query.
+    let server = resolve(&host, port)?;
     let sock = transport::socket_for(server, c.blksize.unwrap_or(512), c.windowsize.unwrap_or(1))
         .context("cannot open a UDP socket")?;
 
@@ -573,7 +608,7 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
     };
     let machine = Download::new(cfg, server);
     // From here on SIGINT/SIGTERM end the transfer cleanly.
-    crate::sys::catch_termination().context("cannot catch SIGINT and SIGTERM")?;
+    let watch = crate::sys::watch_termination().context("cannot catch SIGINT and SIGTERM")?;
     let result = if to_stdout {
         let out = io::stdout()
             .as_fd()
@@ -584,24 +619,29 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
         // could block on a full pipe again, past the user's Ctrl-C.
         transport::download(&sock, machine, &mut sink, busy_poll(c), hooks)
     } else {
-        let tmp = temp_file_for(&target)?;
         let mut sink = FileSink {
-            tmp: Some(Deferred::new(tmp)),
+            tmp: tmp.map(Deferred::new),
             target: target.clone(),
             force: a.force,
+            received: 0,
         };
         let r = transport::download(&sock, machine, &mut sink, busy_poll(c), hooks);
         if r.is_err()
-            && let Some(part) = sink.abandon(a.keep_partial)
+            && let Some(kept) = sink.abandon(a.keep_partial)
         {
-            crate::say!("nettool: kept the partial data as {}", part.display());
+            crate::say!("nettool: {kept}");
         }
         r
     };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    exit_if_interrupted(&result, &format!("get {remote} from {server}"));
+    // The transfer is over: Ctrl-C is the default again (a blocked
+    // --json write ends at once).
+    drop(watch);
+    if let Some(status) = interrupted(&result, &format!("get {remote} from {server}")) {
+        return Ok(status);
+    }
     let report =
         result.map_err(|e| anyhow::Error::new(e).context(format!("get {remote} from {server}")))?;
     finish(
@@ -662,10 +702,11 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
         };
         (source, Some(meta.len()))
     };
-    let server = resolve(&host, port)?;
     let tsize = if announce { size } else { None };
-    let cfg = config(c, remote.clone(), tsize, None)?;
-    check_remote(&cfg, true)?;
+    let mut cfg = config(c, remote.clone(), tsize, None)?;
+    check_remote(&mut cfg, true, c.verbose)?;
+    // Every local check is done: only now a name may cost a DNS query.
+    let server = resolve(&host, port)?;
     let sock = transport::socket_for(server, c.blksize.unwrap_or(512), c.windowsize.unwrap_or(1))
         .context("cannot open a UDP socket")?;
     let bar = progress_bar(c);
@@ -675,7 +716,7 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
         progress: &mut progress,
         trace: if c.verbose { Some(&mut trace) } else { None },
     };
-    crate::sys::catch_termination().context("cannot catch SIGINT and SIGTERM")?;
+    let watch = crate::sys::watch_termination().context("cannot catch SIGINT and SIGTERM")?;
     let result = transport::upload(
         &sock,
         Upload::new(cfg, server),
@@ -687,7 +728,12 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    exit_if_interrupted(&result, &format!("put {remote} to {server}"));
+    // The transfer is over: Ctrl-C is the default again (a blocked
+    // --json write ends at once).
+    drop(watch);
+    if let Some(status) = interrupted(&result, &format!("put {remote} to {server}")) {
+        return Ok(status);
+    }
     let report =
         result.map_err(|e| anyhow::Error::new(e).context(format!("put {remote} to {server}")))?;
     finish(c, "put", server, &remote, &a.local, &report, false)

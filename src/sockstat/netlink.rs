@@ -947,7 +947,7 @@ mod tests {
     /// A live test that cannot run says so on stderr, and fails under CI
     /// (the `CI` variable set and non-empty): a skipped test is not a pass.
     fn cannot_run(test: &str, why: &str) {
-        if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        if crate::in_ci() {
             panic!("{test}: cannot run under CI: {why}");
         }
         eprintln!("SKIPPED {test}: {why} (this would fail under CI=true)");
@@ -955,13 +955,19 @@ mod tests {
 
     #[test]
     fn live_tcp6_shows_mapped_peers_as_ipv4() {
-        // A dual-stack listener whatever net.ipv6.bindv6only says: binding
-        // [::]:port with IPV6_V6ONLY off also claims 0.0.0.0:port, so the
-        // IPv4 client below can only reach this listener.
+        // An IPv6 listener on the IPv4-mapped loopback (IPV6_V6ONLY off,
+        // whatever net.ipv6.bindv6only says): it takes 127.0.0.1:port and
+        // nothing else, so the IPv4 client below reaches only it, and
+        // nothing listens beyond loopback.
         let dual = || -> io::Result<TcpListener> {
             let s = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None)?;
             s.set_only_v6(false)?;
-            s.bind(&"[::]:0".parse::<std::net::SocketAddr>().unwrap().into())?;
+            s.bind(
+                &"[::ffff:127.0.0.1]:0"
+                    .parse::<std::net::SocketAddr>()
+                    .unwrap()
+                    .into(),
+            )?;
             s.listen(8)?;
             Ok(s.into())
         };
@@ -970,7 +976,7 @@ mod tests {
             Err(e) => {
                 return cannot_run(
                     "live_tcp6_shows_mapped_peers_as_ipv4",
-                    &format!("no dual-stack IPv6 listener here: {e}"),
+                    &format!("no IPv6 listener on ::ffff:127.0.0.1 here: {e}"),
                 );
             }
         };
@@ -981,7 +987,7 @@ mod tests {
         let l = find(&got, fstat_ino(&listener));
         assert_eq!(
             (l.state, l.v6, l.local.clone()),
-            (TcpState::Listen, true, inet(&format!("[::]:{port}")))
+            (TcpState::Listen, true, inet(&format!("127.0.0.1:{port}")))
         );
         let s = find(&got, fstat_ino(&server));
         assert!(s.v6, "the accepted socket lives in the tcp6 table: {s:?}");

@@ -9,8 +9,9 @@
 //! Bounded by construction: a table must be a regular file (a FIFO would
 //! block, a device like /dev/zero never ends); at most [`MAX_TABLE_BYTES`]
 //! of it are read and one line holds at most [`MAX_LINE_BYTES`], so memory
-//! does not grow with the input; after [`MAX_WARNINGS`] warnings the rest
-//! of a table's bad lines are counted in one last line.
+//! does not grow with the input, and at most [`MAX_SOCKETS`] sockets are
+//! kept; after [`MAX_WARNINGS`] warnings the rest of a table's bad lines
+//! are counted in one last line.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -24,6 +25,12 @@ use super::{Error, StateSet};
 /// past it the rest is ignored with a warning.
 pub const MAX_TABLE_BYTES: u64 = 256 << 20;
 
+/// The most sockets one listing keeps from the /proc tables, all tables
+/// together: each takes about 110 bytes, so at most ~110 MB (plus the
+/// vector's growth slack). A busy server with 80,000 sockets is far below;
+/// rows past it are counted in one warning per table and dropped.
+pub const MAX_SOCKETS: usize = 1_000_000;
+
 /// The longest line kept. Real rows are under 300 bytes (a UNIX path is at
 /// most 108); a longer line is skipped without being held in memory.
 pub const MAX_LINE_BYTES: usize = 4096;
@@ -34,18 +41,13 @@ pub const MAX_WARNINGS: usize = 5;
 /// Open `<root>/net/<name>`; `None` when the table does not exist.
 fn open_table(root: &Path, name: &str) -> Result<Option<(BufReader<File>, PathBuf)>, Error> {
     let path = root.join("net").join(name);
-    // Look before opening: opening a FIFO for reading waits for a writer.
-    match std::fs::metadata(&path) {
-        Ok(m) => regular(&path, &m)?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(Error::Read { path, source }),
-    }
-    let f = match File::open(&path) {
+    // Opened without waiting (a FIFO would wait for a writer), then looked
+    // at: what was opened is what is checked.
+    let f = match crate::sys::open_read_nonblocking(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(Error::Read { path, source }),
     };
-    // And again on what was opened, in case the path changed meanwhile.
     match f.metadata() {
         Ok(m) => regular(&path, &m)?,
         Err(source) => return Err(Error::Read { path, source }),
@@ -104,15 +106,37 @@ pub fn read_inet_from<R: BufRead>(
     out: &mut Vec<Socket>,
     warn: &mut dyn FnMut(String),
 ) -> Result<(), Error> {
+    let mut dropped = 0u64;
     for_each_line(r, path, warn, |line| {
         match parse_inet_line(line, proto, v6)? {
             Some(s) if states.contains(s.state) => {
-                out.push(s);
+                keep(out, s, &mut dropped);
                 Ok(())
             }
             _ => Ok(()),
         }
-    })
+    })?;
+    warn_dropped(path, dropped, warn);
+    Ok(())
+}
+
+/// Keep `s` unless the listing holds [`MAX_SOCKETS`] already; count it
+/// then.
+fn keep(out: &mut Vec<Socket>, s: Socket, dropped: &mut u64) {
+    if out.len() < MAX_SOCKETS {
+        out.push(s);
+    } else {
+        *dropped += 1;
+    }
+}
+
+fn warn_dropped(path: &Path, dropped: u64, warn: &mut dyn FnMut(String)) {
+    if dropped > 0 {
+        warn(format!(
+            "warning: {}: {dropped} sockets not listed: a listing keeps at most {MAX_SOCKETS}",
+            path.display()
+        ));
+    }
 }
 
 /// Read `<root>/net/unix`.
@@ -135,13 +159,16 @@ pub fn read_unix_from<R: BufRead>(
     out: &mut Vec<Socket>,
     warn: &mut dyn FnMut(String),
 ) -> Result<(), Error> {
+    let mut dropped = 0u64;
     for_each_line(r, path, warn, |line| {
         let s = parse_unix_line(line)?;
         if states.contains(s.state) {
-            out.push(s);
+            keep(out, s, &mut dropped);
         }
         Ok(())
-    })
+    })?;
+    warn_dropped(path, dropped, warn);
+    Ok(())
 }
 
 /// Drive `f` over every line but the header. Lines that are not UTF-8,
@@ -162,13 +189,25 @@ fn for_each_line_after<R: BufRead>(
     path: &Path,
     header: usize,
     warn: &mut dyn FnMut(String),
+    f: impl FnMut(&str) -> Result<(), &'static str>,
+) -> Result<(), Error> {
+    for_each_line_capped(r, path, header, MAX_TABLE_BYTES, warn, f)
+}
+
+/// [`for_each_line_after`] reading at most `max_bytes`.
+fn for_each_line_capped<R: BufRead>(
+    r: R,
+    path: &Path,
+    header: usize,
+    max_bytes: u64,
+    warn: &mut dyn FnMut(String),
     mut f: impl FnMut(&str) -> Result<(), &'static str>,
 ) -> Result<(), Error> {
     let failed = |source| Error::Read {
         path: path.to_path_buf(),
         source,
     };
-    let mut r = r.take(MAX_TABLE_BYTES);
+    let mut r = r.take(max_bytes);
     let mut buf = Vec::with_capacity(256);
     let mut lineno = 0usize;
     let mut bad = 0usize;
@@ -179,6 +218,14 @@ fn for_each_line_after<R: BufRead>(
             .read_until(b'\n', &mut buf)
             .map_err(failed)?;
         if n == 0 {
+            break;
+        }
+        // The cap cut this line short: it is not a row (the warning below
+        // says the rest is ignored).
+        if buf.last() != Some(&b'\n')
+            && r.limit() == 0
+            && !r.get_mut().fill_buf().map_err(failed)?.is_empty()
+        {
             break;
         }
         lineno += 1;
@@ -219,8 +266,9 @@ fn for_each_line_after<R: BufRead>(
     }
     if r.limit() == 0 && !r.into_inner().fill_buf().map_err(failed)?.is_empty() {
         warn(format!(
-            "warning: {}: stopped after 256 MiB, more than any socket table holds; the rest is ignored",
-            path.display()
+            "warning: {}: stopped after {} MiB, more than any socket table holds; the rest is ignored",
+            path.display(),
+            max_bytes >> 20
         ));
     }
     Ok(())
@@ -456,6 +504,33 @@ fn parse_sockstat_line(line: &str, out: &mut Vec<(String, String, u64)>) {
 mod tests {
     use super::*;
     use std::net::SocketAddr;
+
+    #[test]
+    fn a_last_line_cut_by_the_byte_cap_is_not_parsed() {
+        let head = b"Num RefCount Protocol Flags Type St Inode Path\n".to_vec();
+        let row = b"0: 0 0 0 1 1 1 /run/a-long-socket-name\n";
+        // The cap falls inside the second row, after its path began.
+        let cap = (head.len() + row.len() + 20) as u64;
+        let mut text = head;
+        text.extend_from_slice(row);
+        text.extend_from_slice(row);
+        let (mut rows, mut warnings) = (Vec::new(), Vec::new());
+        for_each_line_capped(
+            &text[..],
+            Path::new("unix"),
+            1,
+            cap,
+            &mut |w| warnings.push(w),
+            |line| {
+                rows.push(line.to_string());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(rows, ["0: 0 0 0 1 1 1 /run/a-long-socket-name"]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("stopped after"), "{warnings:?}");
+    }
 
     fn inet(line: &str, proto: Proto, v6: bool) -> Socket {
         parse_inet_line(line, proto, v6).unwrap().unwrap()

@@ -91,7 +91,7 @@ fn diagnose(
         }
         let local = || super::display::Display::numeric().endpoint(&sk.local, sk.proto);
         match (sk.recv_q, sk.send_q) {
-            (Some(waiting), Some(backlog)) if backlog > 0 && waiting >= backlog => {
+            (Some(waiting), Some(backlog)) if backlog > 0 && waiting > backlog => {
                 d.push(format!(
                     "listener {} has a full accept queue ({waiting} of {backlog}): the program is not calling accept() fast enough, new SYNs are dropped",
                     local()
@@ -159,6 +159,22 @@ mod tests {
         );
         assert!(!s.diagnosis.iter().any(|d| d.contains("orphaned")));
         assert!(!s.diagnosis.iter().any(|d| d.contains("TIME_WAIT")));
+    }
+
+    #[test]
+    fn a_queue_as_long_as_the_backlog_is_not_full_yet() {
+        // The kernel drops SYNs only once ack_backlog > max_ack_backlog
+        // (sk_acceptq_is_full).
+        let s = Summary::compute(&[tcp(TcpState::Listen, 128, Some(128))], Vec::new());
+        assert!(s.diagnosis.is_empty(), "{:?}", s.diagnosis);
+        let s = Summary::compute(&[tcp(TcpState::Listen, 2, Some(1))], Vec::new());
+        assert!(
+            s.diagnosis
+                .iter()
+                .any(|d| d.contains("full accept queue (2 of 1)")),
+            "{:?}",
+            s.diagnosis
+        );
     }
 
     #[test]

@@ -792,3 +792,92 @@ pub fn packet_drops(fd: i32) -> io::Result<u64> {
 /// The bytes of each frame [`arp_packet_socket`] passes: the Ethernet
 /// header and the ARP packet (42) with room to spare.
 pub const ARP_SNAP_LEN: usize = 64;
+
+/// Like `on_termination`, and wakes whatever call the signal missed: one
+/// that came between a check of [`termination`] and a blocking call
+/// (a receive, a read from a pipe, a write to one) would otherwise wait
+/// for that call to return. An alarm a second later interrupts it.
+extern "C" fn on_termination_waking(signal: libc::c_int) {
+    TERMINATION.store(signal, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: alarm is async-signal-safe.
+    unsafe {
+        libc::alarm(1);
+    }
+}
+
+/// The wake-up alarm: interrupts the blocked call (no `SA_RESTART`), and
+/// comes again in a second in case this one fell between a check and a
+/// call too.
+extern "C" fn on_wake_alarm(_: libc::c_int) {
+    if TERMINATION.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+        // SAFETY: alarm is async-signal-safe.
+        unsafe {
+            libc::alarm(1);
+        }
+    }
+}
+
+fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) -> io::Result<()> {
+    // SAFETY: a zeroed sigaction is valid; every handler passed here only
+    // touches atomics and calls async-signal-safe functions (or is
+    // SIG_DFL / SIG_IGN). No SA_RESTART: blocked calls return EINTR.
+    let rc = unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = handler;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(signal, &sa, std::ptr::null_mut())
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// While alive, SIGINT and SIGTERM are caught as by [`catch_termination`]
+/// (see [`termination`]), and a call blocked when one came is interrupted
+/// within a second even if the signal missed it. Dropped, the default
+/// dispositions are back (a later blocked write ends at Ctrl-C).
+#[must_use = "dropping it restores the default dispositions"]
+pub struct TerminationWatch(());
+
+/// Start a [`TerminationWatch`].
+pub fn watch_termination() -> io::Result<TerminationWatch> {
+    set_handler(
+        libc::SIGALRM,
+        on_wake_alarm as *const () as libc::sighandler_t,
+    )?;
+    let watch = TerminationWatch(());
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        set_handler(
+            signal,
+            on_termination_waking as *const () as libc::sighandler_t,
+        )?;
+    }
+    Ok(watch)
+}
+
+impl Drop for TerminationWatch {
+    fn drop(&mut self) {
+        let _ = set_handler(libc::SIGINT, libc::SIG_DFL);
+        let _ = set_handler(libc::SIGTERM, libc::SIG_DFL);
+        // A pending alarm must not kill us once SIGALRM is back to its
+        // default: ignore it, cancel it, then restore the default.
+        let _ = set_handler(libc::SIGALRM, libc::SIG_IGN);
+        // SAFETY: alarm(0) only cancels a pending alarm.
+        unsafe {
+            libc::alarm(0);
+        }
+        let _ = set_handler(libc::SIGALRM, libc::SIG_DFL);
+    }
+}
+
+/// Open `path` for reading without waiting: a FIFO opens at once instead
+/// of waiting for a writer, so the caller can look at what it opened
+/// (`fstat`) before reading. Regular files read as usual.
+pub fn open_read_nonblocking(path: &std::path::Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}

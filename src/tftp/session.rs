@@ -238,9 +238,36 @@ fn request_packet(cfg: &Config, options_on: bool, write: bool) -> Vec<u8> {
 /// octets" (RFC 2347); a longer one is cut short or refused by servers.
 pub const MAX_REQUEST: usize = 512;
 
-/// Bytes of the request `cfg` makes, options included.
-pub fn request_len(cfg: &Config, write: bool) -> usize {
-    request_packet(cfg, !cfg.options.is_empty(), write).len()
+/// Bytes of the request `cfg` makes, with its options or without.
+pub fn request_len(cfg: &Config, write: bool, options: bool) -> usize {
+    request_packet(cfg, options && !cfg.options.is_empty(), write).len()
+}
+
+/// The longest ERROR text we send, in bytes.
+pub const MAX_ERROR_TEXT: usize = 255;
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+pub fn cut_to(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A local file that changed size while it was sent (`put --tsize`): the
+/// server is told only that, the user the whole story.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SizeChanged(pub String);
+
+/// The reason an ERROR gives for a local failure: fixed words, no path.
+pub fn local_reason(e: &std::io::Error, write: bool) -> String {
+    if e.get_ref().is_some_and(|inner| inner.is::<SizeChanged>()) {
+        return "local file changed size".into();
+    }
+    let op = if write { "write" } else { "read" };
+    format!("local {op} failed: {}", e.kind())
 }
 
 /// Shared plumbing of both directions.
@@ -282,6 +309,7 @@ impl Common {
     }
 
     fn error_to(&mut self, to: SocketAddr, code: ErrorCode, message: &str) {
+        let message = cut_to(message, MAX_ERROR_TEXT);
         self.outbox
             .push((to, Packet::Error { code, message }.to_vec()));
     }
@@ -302,16 +330,14 @@ impl Common {
     }
 
     /// A local read or write failed: ERROR 3 when the disk is full, else
-    /// ERROR 0 with the reason.
-    fn local_failure(&mut self, e: &std::io::Error) {
+    /// ERROR 0 with a fixed reason (never a local path: the details stay
+    /// in the local error message).
+    fn local_failure(&mut self, e: &std::io::Error, write: bool) {
         use std::io::ErrorKind::{QuotaExceeded, StorageFull};
         if matches!(e.kind(), StorageFull | QuotaExceeded) {
             self.give_up(ErrorCode::DiskFull, "client's disk is full");
         } else {
-            let why = format!("client failed: {e}");
-            // An ERROR fits in one block, whatever the reason's length.
-            let why: String = why.chars().take(400).collect();
-            self.give_up(ErrorCode::NotDefined, &why);
+            self.give_up(ErrorCode::NotDefined, &local_reason(e, write));
         }
     }
 
@@ -488,19 +514,18 @@ impl Common {
         if lo > hi {
             return None;
         }
-        let b = if wrap_to_one && lo > 65535 {
-            // Past the wrap, wire numbers run 1..=65535 over and over.
+        let b = if wrap_to_one {
+            // Wrapping to 1, wire numbers run 1..=65535 over and over from
+            // block 1 on (below the wrap too: block b is wire b there);
+            // only block 0 is wire 0.
             if n == 0 {
-                return None;
+                return (lo == 0).then_some(0);
             }
+            let lo = lo.max(1);
             let at_lo = u64::from(Self::wire(lo, true));
             lo + (u64::from(n) + 65535 - at_lo) % 65535
-        } else if !wrap_to_one || hi <= 65535 {
-            lo + u64::from(n.wrapping_sub(Self::wire(lo, false)))
         } else {
-            // Across the wrap to 1, which only lock-step transfers do: a
-            // range of two or three blocks.
-            return (lo..=hi).find(|&b| Self::wire(b, true) == n);
+            lo + u64::from(n.wrapping_sub(Self::wire(lo, false)))
         };
         (b <= hi).then_some(b)
     }
@@ -578,7 +603,7 @@ impl Download {
 
     /// A local write failed: tell the server why (see `Common::local_failure`).
     pub fn local_failure(&mut self, e: &std::io::Error) {
-        self.c.local_failure(e);
+        self.c.local_failure(e, true);
     }
 
     /// Stopped by `signal`: tell the server.
@@ -888,7 +913,7 @@ impl Upload {
 
     /// A local read failed: tell the server why (see `Common::local_failure`).
     pub fn local_failure(&mut self, e: &std::io::Error) {
-        self.c.local_failure(e);
+        self.c.local_failure(e, false);
     }
 
     /// Stopped by `signal`: tell the server.
@@ -1059,6 +1084,7 @@ mod tests {
             65_530u64..65_540,
             131_065u64..131_075,
             0u64..400_000,
+            0u64..(1 << 48),
         ]
     }
 
@@ -1073,6 +1099,29 @@ mod tests {
             let hi = lo + len;
             prop_assert_eq!(Common::first_in(lo, hi, n, wrap_to_one), scan(lo, hi, n, wrap_to_one));
         }
+    }
+
+    #[test]
+    fn error_texts_are_cut_on_a_character_boundary_within_255_bytes() {
+        let long = "é".repeat(300);
+        let cut = super::cut_to(&long, super::MAX_ERROR_TEXT);
+        assert_eq!(cut.len(), 254, "127 two-byte characters");
+        assert_eq!(super::cut_to("abc", 255), "abc");
+        assert_eq!(super::cut_to(&"x".repeat(300), 255).len(), 255);
+    }
+
+    #[test]
+    fn local_failures_give_fixed_reasons_without_paths() {
+        let e = std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "/home/someone/secret/file.bin: permission denied",
+        );
+        assert_eq!(
+            super::local_reason(&e, true),
+            "local write failed: permission denied"
+        );
+        let e = std::io::Error::other(super::SizeChanged("/home/x/f.bin shrank".into()));
+        assert_eq!(super::local_reason(&e, false), "local file changed size");
     }
 
     #[test]

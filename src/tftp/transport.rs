@@ -565,15 +565,40 @@ fn flush(
         if let Some(t) = trace.as_mut() {
             t(format!("-> {to}  {}", describe(&bytes)));
         }
-        match sock.send_to(&bytes, to) {
-            Ok(_) => {}
-            // A refused send reports an earlier ICMP error; the receive
-            // path names it.
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-            Err(e) => return Err(e.into()),
+        loop {
+            match sock.send_to(&bytes, to) {
+                Ok(_) => {}
+                // A refused send reports an earlier ICMP error; the receive
+                // path names it.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    match crate::sys::termination() {
+                        Some(signal) => return Err(TftpError::Interrupted(signal)),
+                        None => continue,
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+            break;
         }
     }
     Ok(())
+}
+
+/// [`flush`], and when a signal cut a send short, tell the server.
+fn sent(
+    sock: &UdpSocket,
+    m: &mut dyn Machine,
+    trace: &mut Option<&mut dyn FnMut(String)>,
+) -> Result<(), TftpError> {
+    match flush(sock, m, trace) {
+        Err(TftpError::Interrupted(signal)) => {
+            m.cancel(signal);
+            let _ = flush(sock, m, trace);
+            Err(TftpError::Interrupted(signal))
+        }
+        r => r,
+    }
 }
 
 /// A local read or write failed (`e`): tell the server, then give up.
@@ -629,8 +654,12 @@ fn drive(
     let mut completed: Option<Duration> = None;
     let mut last_progress = (0u64, m.phase());
     let mut last_reported = 0u64;
+    // A signal before the request went out: nothing to tell anyone.
+    if let Some(signal) = crate::sys::termination() {
+        return Err(TftpError::Interrupted(signal));
+    }
     loop {
-        flush(sock, m, &mut hooks.trace)?;
+        sent(sock, m, &mut hooks.trace)?;
         let left = m.window_left();
         let windowsize = m.negotiated().windowsize;
         // The ACK is out; now the disk, while the server sends the next
@@ -712,7 +741,7 @@ fn drive(
                 let r = m.datagram(from, bytes);
                 // The ACK goes out first; the copy and the bookkeeping can
                 // wait for it.
-                flush(sock, m, &mut hooks.trace)?;
+                sent(sock, m, &mut hooks.trace)?;
                 // Whatever was delivered is written, even when the machine
                 // failed after it (a tsize mismatch at the last block):
                 // every acknowledged byte reaches the sink.
@@ -759,7 +788,7 @@ fn drive(
         if fired {
             let r = m.timeout();
             if r.is_err() {
-                flush(sock, m, &mut hooks.trace)?;
+                sent(sock, m, &mut hooks.trace)?;
             }
             told(sock, m, &mut hooks.trace, r)?;
             windows.timed_out(m.window_left());

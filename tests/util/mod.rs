@@ -689,7 +689,7 @@ pub fn assert_text_eq(what: &str, expected: &str, actual: &str) {
 /// loud line. Returns normally only outside CI.
 #[track_caller]
 pub fn skip_or_fail(test: &str, why: &str) {
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+    if in_ci() {
         panic!("{test}: cannot run under CI: {why}");
     }
     eprintln!("SKIPPED {test}: {why} (this would fail under CI=true)");
@@ -713,4 +713,37 @@ pub fn online_cpus() -> u32 {
         .trim()
         .parse()
         .expect("a CPU count")
+}
+
+/// Under CI (the `CI` variable set to anything non-empty) a test that
+/// cannot run fails instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Send `signal` (as `kill` takes it: `-INT`, `-TERM`) to `child`.
+pub fn signal(child: &std::process::Child, signal: &str) {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args([signal, pid.as_str()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill {signal} {pid} failed");
+}
+
+/// Wait for `child` to exit, for at most `limit`: past it, kill it, reap
+/// it and panic, naming `what` it should have ended after.
+pub fn wait_bounded(child: &mut std::process::Child, limit: Duration, what: &str) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().expect("wait for nettool") {
+            return s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nettool still running {limit:?} after {what}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
