@@ -3,10 +3,16 @@
 //! Each protocol has a checked view over bytes (`Frame<T>`/`Packet<T>`:
 //! the length is checked once in `new_checked`, after which no accessor can
 //! panic) and a plain value type (`Repr`) with `parse` and `emit`, in the
-//! manner of smoltcp's `wire` module.
+//! manner of smoltcp's `wire` module. Offsets have names: each header's
+//! fields are constants in a `mod field` (a [`Field`] range, or a `usize`
+//! for one byte).
+
+/// Bytes `start..end` of a header.
+pub type Field = std::ops::Range<usize>;
 
 pub mod arp;
 pub mod ethernet;
+pub mod sock_diag;
 pub mod tftp;
 
 use std::fmt;
