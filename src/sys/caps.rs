@@ -8,8 +8,12 @@ use std::io;
 
 /// Drop every capability from the effective, permitted and inheritable
 /// sets: called right after the raw channel is open, so nothing later runs
-/// with CAP_NET_RAW (or anything else). Root's uid stays; a setcap'd
+/// with `CAP_NET_RAW` (or anything else). Root's uid stays; a setcap'd
 /// binary ends up with no privilege at all.
+///
+/// # Errors
+///
+/// What `capset` failed with; the capabilities may then still be held.
 pub fn drop_capabilities() -> io::Result<()> {
     #[repr(C)]
     struct Header {
@@ -35,7 +39,7 @@ pub fn drop_capabilities() -> io::Result<()> {
     }; 2];
     // SAFETY: capset(2) reads a v3 header and two data structs, which is
     // exactly what we pass; pid 0 means this thread.
-    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &raw mut header, data.as_ptr()) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }

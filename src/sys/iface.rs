@@ -32,3 +32,17 @@ pub fn interface_name(index: u32) -> Option<String> {
     let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
     Some(name.to_string_lossy().into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_by_name_and_back() {
+        let i = interface_index("lo").expect("every namespace has lo");
+        assert_eq!(interface_name(i).as_deref(), Some("lo"));
+        assert_eq!(interface_name(0), None);
+        assert_eq!(interface_index("lo\0x"), None);
+        assert_eq!(interface_index("nt-no-such-if"), None);
+    }
+}

@@ -12,6 +12,11 @@ use super::signal::interrupted;
 pub use libc::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP};
 
 /// `poll` one descriptor; returns the revents (0 on timeout).
+///
+/// # Errors
+///
+/// What `poll` failed with; `ErrorKind::Interrupted` when Ctrl-C came
+/// during the wait.
 pub fn poll_one(
     fd: std::os::fd::BorrowedFd<'_>,
     events: i16,
@@ -29,7 +34,7 @@ pub fn poll_one(
     });
     loop {
         // SAFETY: one valid pollfd for the call.
-        let rc = unsafe { libc::poll(&mut p, 1, ms) };
+        let rc = unsafe { libc::poll(&raw mut p, 1, ms) };
         if rc >= 0 {
             return Ok(if rc == 0 { 0 } else { p.revents });
         }
@@ -39,5 +44,25 @@ pub fn poll_one(
         if e.kind() != io::ErrorKind::Interrupted || interrupted() {
             return Err(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::os::fd::AsFd as _;
+    use std::time::Duration;
+
+    #[test]
+    fn reports_readable_only_once_a_datagram_is_queued() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let zero = Some(Duration::ZERO);
+        assert_eq!(poll_one(rx.as_fd(), POLLIN, zero).unwrap(), 0);
+        assert_eq!(poll_one(tx.as_fd(), POLLOUT, zero).unwrap(), POLLOUT);
+        tx.send_to(b"x", rx.local_addr().unwrap()).unwrap();
+        let ev = poll_one(rx.as_fd(), POLLIN, Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(ev & (POLLIN | POLLERR | POLLHUP), POLLIN);
     }
 }

@@ -8,10 +8,16 @@
 
 use std::io;
 
-use super::sockaddr::socket_addr_of;
+use super::sockaddr::{socket_addr_of, socklen};
 
 /// Receive one datagram if one is queued, without waiting: `Ok(None)` when
 /// the queue is empty.
+///
+/// # Errors
+///
+/// What `recvfrom` failed with other than an empty queue: an ICMP error
+/// queued with `IP_RECVERR` (`ECONNREFUSED`, `EHOSTUNREACH`, ...), or a
+/// sender whose address family is neither IPv4 nor IPv6.
 pub fn recv_from_now(
     fd: std::os::fd::BorrowedFd<'_>,
     buf: &mut [u8],
@@ -19,7 +25,7 @@ pub fn recv_from_now(
     use std::os::fd::AsRawFd as _;
     // SAFETY: plain old data; zero is valid.
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let mut len = socklen::<libc::sockaddr_storage>();
     // SAFETY: `buf` and `ss` are ours and live across the call; the kernel
     // writes at most `buf.len()` and `len` bytes into them.
     let n = unsafe {
@@ -28,20 +34,20 @@ pub fn recv_from_now(
             buf.as_mut_ptr().cast(),
             buf.len(),
             libc::MSG_DONTWAIT,
-            (&mut ss as *mut libc::sockaddr_storage).cast(),
-            &mut len,
+            (&raw mut ss).cast(),
+            &raw mut len,
         )
     };
-    if n < 0 {
+    let Ok(n) = usize::try_from(n) else {
         let e = io::Error::last_os_error();
         return match e.kind() {
             io::ErrorKind::WouldBlock => Ok(None),
             _ => Err(e),
         };
-    }
+    };
     let from = socket_addr_of(&ss)
         .ok_or_else(|| io::Error::other("datagram from an unknown address family"))?;
-    Ok(Some((n as usize, from)))
+    Ok(Some((n, from)))
 }
 
 /// Receiving many datagrams in one system call (`recvmmsg`), without
@@ -74,6 +80,10 @@ impl RecvMany {
     /// `n`) of them: datagram `i` lands in `buf[i * slot..]`, and `out`
     /// gets its length (its full length: more than `slot` means the rest
     /// was cut off) and its sender. `Ok(0)` when none is queued.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_from_now`].
     pub fn recv_now(
         &mut self,
         fd: std::os::fd::BorrowedFd<'_>,
@@ -107,8 +117,7 @@ impl RecvMany {
                 });
             }
             m.msg_hdr.msg_name = addr.cast();
-            m.msg_hdr.msg_namelen =
-                std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            m.msg_hdr.msg_namelen = socklen::<libc::sockaddr_storage>();
             m.msg_hdr.msg_iov = iov;
             m.msg_hdr.msg_iovlen = 1;
             m.msg_hdr.msg_control = std::ptr::null_mut();
@@ -123,24 +132,70 @@ impl RecvMany {
             libc::recvmmsg(
                 fd.as_raw_fd(),
                 self.msgs.as_mut_ptr(),
-                n as libc::c_uint,
+                libc::c_uint::try_from(n).unwrap_or(libc::c_uint::MAX),
                 libc::MSG_DONTWAIT | libc::MSG_TRUNC,
                 std::ptr::null_mut(),
             )
         };
-        if got < 0 {
+        let Ok(got) = usize::try_from(got) else {
             let e = io::Error::last_os_error();
             return match e.kind() {
                 io::ErrorKind::WouldBlock => Ok(0),
                 _ => Err(e),
             };
-        }
-        let got = got as usize;
+        };
         for (m, addr) in self.msgs.iter().zip(&self.addrs).take(got) {
             let from = socket_addr_of(addr)
                 .ok_or_else(|| io::Error::other("datagram from an unknown address family"))?;
             out.push((m.msg_len as usize, from));
         }
         Ok(got)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::os::fd::AsFd as _;
+
+    fn pair() -> (UdpSocket, UdpSocket) {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.connect(rx.local_addr().unwrap()).unwrap();
+        (rx, tx)
+    }
+
+    #[test]
+    fn recv_from_now_gives_none_then_the_datagram_and_its_sender() {
+        let (rx, tx) = pair();
+        let mut buf = [0u8; 16];
+        assert_eq!(recv_from_now(rx.as_fd(), &mut buf).unwrap(), None);
+        tx.send(b"hello").unwrap();
+        let got = recv_from_now(rx.as_fd(), &mut buf).unwrap();
+        assert_eq!(got, Some((5, tx.local_addr().unwrap())));
+        assert_eq!(&buf[..5], b"hello");
+    }
+
+    #[test]
+    fn recv_many_takes_every_queued_datagram_with_full_lengths() {
+        let (rx, tx) = pair();
+        let mut many = RecvMany::new(4);
+        let mut buf = [0xa5u8; 4 * 8];
+        let mut out = Vec::new();
+        assert_eq!(many.recv_now(rx.as_fd(), &mut buf, 8, &mut out).unwrap(), 0);
+        for d in [&b"one"[..], b"two!", b"longer than eight"] {
+            tx.send(d).unwrap();
+        }
+        assert_eq!(many.recv_now(rx.as_fd(), &mut buf, 8, &mut out).unwrap(), 3);
+        let from = tx.local_addr().unwrap();
+        assert_eq!(out, [(3, from), (4, from), (17, from)]);
+        assert_eq!(&buf[..3], b"one");
+        assert_eq!(&buf[8..12], b"two!");
+        // Cut at the slot, and nothing written past it.
+        assert_eq!(&buf[16..24], b"longer t");
+        assert_eq!(buf[24], 0xa5);
+        // A zero slot takes nothing.
+        assert_eq!(many.recv_now(rx.as_fd(), &mut buf, 0, &mut out).unwrap(), 0);
     }
 }

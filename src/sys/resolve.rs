@@ -7,6 +7,8 @@
 use std::ffi::CStr;
 use std::net::IpAddr;
 
+use super::sockaddr::socklen;
+
 /// Reverse DNS through the system resolver (`getnameinfo`, `NI_NAMEREQD`).
 /// Blocks; only called when the user passed `--dns`, from worker threads
 /// under a deadline.
@@ -17,10 +19,10 @@ pub fn reverse_lookup(ip: IpAddr) -> Option<String> {
     // writable buffer of the length passed; no service buffer is asked for.
     let rc = unsafe {
         libc::getnameinfo(
-            (&sa.0 as *const libc::sockaddr_storage).cast(),
+            (&raw const sa.0).cast(),
             sa.1,
             host.as_mut_ptr(),
-            host.len() as libc::socklen_t,
+            libc::NI_MAXHOST,
             std::ptr::null_mut(),
             0,
             libc::NI_NAMEREQD,
@@ -34,6 +36,7 @@ pub fn reverse_lookup(ip: IpAddr) -> Option<String> {
     Some(name.to_string_lossy().into_owned())
 }
 
+/// `ip` as a socket address (port 0) and its length.
 fn sockaddr_of(ip: IpAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
@@ -49,11 +52,8 @@ fn sockaddr_of(ip: IpAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
             };
             // SAFETY: sockaddr_in fits in sockaddr_storage, which is
             // aligned for every sockaddr type.
-            unsafe { std::ptr::write((&mut ss as *mut libc::sockaddr_storage).cast(), sin) };
-            (
-                ss,
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
+            unsafe { std::ptr::write((&raw mut ss).cast(), sin) };
+            (ss, socklen::<libc::sockaddr_in>())
         }
         IpAddr::V6(v6) => {
             let sin6 = libc::sockaddr_in6 {
@@ -66,11 +66,8 @@ fn sockaddr_of(ip: IpAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
                 sin6_scope_id: 0,
             };
             // SAFETY: as above, for sockaddr_in6.
-            unsafe { std::ptr::write((&mut ss as *mut libc::sockaddr_storage).cast(), sin6) };
-            (
-                ss,
-                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-            )
+            unsafe { std::ptr::write((&raw mut ss).cast(), sin6) };
+            (ss, socklen::<libc::sockaddr_in6>())
         }
     }
 }

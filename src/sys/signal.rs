@@ -86,8 +86,8 @@ fn set_handler(
             Blocked::Restarts => libc::SA_RESTART,
             Blocked::Interrupted => 0,
         };
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(signal, &sa, std::ptr::null_mut())
+        libc::sigemptyset(&raw mut sa.sa_mask);
+        libc::sigaction(signal, &raw const sa, std::ptr::null_mut())
     };
     if rc < 0 {
         return Err(io::Error::last_os_error());

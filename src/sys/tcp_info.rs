@@ -3,10 +3,12 @@
 
 use std::io;
 
+use super::sockaddr::socklen;
+
 /// The fields of the kernel's `struct tcp_info` that nettool shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TcpInfo {
-    /// Kernel TCP state number (1 = ESTABLISHED ...).
+    /// Kernel TCP state number (1 = `ESTABLISHED` ...).
     pub state: u8,
     /// Unrecovered retransmits of the current segment (SYN retries while
     /// connecting).
@@ -26,19 +28,23 @@ pub struct TcpInfo {
 }
 
 /// `getsockopt(TCP_INFO)`.
+///
+/// # Errors
+///
+/// What `getsockopt` failed with: `fd` is not a TCP socket.
 pub fn tcp_info(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<TcpInfo> {
     use std::os::fd::AsRawFd as _;
     // SAFETY: tcp_info is plain old data; zero is a valid value.
     let mut ti: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    let mut len = socklen::<libc::tcp_info>();
     // SAFETY: the kernel writes at most `len` bytes into `ti`.
     let rc = unsafe {
         libc::getsockopt(
             fd.as_raw_fd(),
             libc::IPPROTO_TCP,
             libc::TCP_INFO,
-            (&mut ti as *mut libc::tcp_info).cast(),
-            &mut len,
+            (&raw mut ti).cast(),
+            &raw mut len,
         )
     };
     if rc < 0 {
@@ -58,4 +64,22 @@ pub fn tcp_info(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<TcpInfo> {
         total_retrans: ti.tcpi_total_retrans,
         unacked: ti.tcpi_unacked,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream, UdpSocket};
+    use std::os::fd::AsFd as _;
+
+    #[test]
+    fn a_connected_loopback_socket_is_established_with_an_mss() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let ti = tcp_info(c.as_fd()).unwrap();
+        assert_eq!(ti.state, 1, "ESTABLISHED");
+        assert!(ti.snd_mss > 0);
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(tcp_info(udp.as_fd()).is_err());
+    }
 }
