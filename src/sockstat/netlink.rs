@@ -260,6 +260,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::sys::errno::{EACCES, ENOENT};
 
     use crate::wire::sock_diag::field::{inet_diag_msg, inet_diag_req_v2, nlmsghdr, unix_diag_msg};
     use crate::wire::sock_diag::tests::{
@@ -345,9 +346,9 @@ mod tests {
             .unwrap()
             .unwrap();
         // The dump turns this into "unsupported", not a failure.
-        assert_eq!(msg.reply(), Reply::Failed(libc::ENOENT));
-        assert!(is_no_handler(libc::ENOENT));
-        assert!(!is_no_handler(libc::EACCES));
+        assert_eq!(msg.reply(), Reply::Failed(ENOENT));
+        assert!(is_no_handler(ENOENT));
+        assert!(!is_no_handler(EACCES));
     }
 
     #[test]

@@ -544,6 +544,7 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::sys::errno::{EACCES, ENOENT};
 
     /// One reply message captured from Linux 6.18 on x86_64 (host order is
     /// little-endian): a TCP listener on 127.77.255.1:32995.
@@ -779,7 +780,7 @@ pub(crate) mod tests {
             .next()
             .unwrap()
             .unwrap();
-        assert_eq!(msg.reply(), Reply::Failed(libc::ENOENT));
+        assert_eq!(msg.reply(), Reply::Failed(ENOENT));
     }
 
     #[test]
@@ -793,12 +794,12 @@ pub(crate) mod tests {
             m.extend([0; 16]); // the request's header
             m
         };
-        let nack = error(-libc::EACCES);
+        let nack = error(-EACCES);
         let ack = error(0);
         fn reply(m: &[u8]) -> Reply<'_> {
             Messages::new(m).next().unwrap().unwrap().reply()
         }
-        assert_eq!(reply(&nack), Reply::Failed(libc::EACCES));
+        assert_eq!(reply(&nack), Reply::Failed(EACCES));
         assert_eq!(reply(&ack), Reply::Skip);
         let mut short = nack[..16].to_vec();
         short[..4].copy_from_slice(&16u32.to_ne_bytes());
