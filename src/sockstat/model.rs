@@ -317,6 +317,7 @@ pub fn unmap(ip: IpAddr) -> IpAddr {
 
 /// Build an endpoint from raw address bytes as the kernel stores them
 /// (network order), unmapping IPv4-mapped IPv6.
+#[inline]
 pub fn inet_endpoint(v6: bool, addr: [u8; 16], port: u16) -> Endpoint {
     let ip = if v6 {
         unmap(IpAddr::V6(Ipv6Addr::from(addr)))
