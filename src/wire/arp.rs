@@ -68,6 +68,9 @@ pub struct Packet<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Check the fixed part and that the addresses hlen/plen announce fit.
+    ///
+    /// # Errors
+    /// `Truncated` when either does not.
     pub fn new_checked(buffer: T) -> Result<Packet<T>, WireError> {
         let b = buffer.as_ref();
         if b.len() < field::FIXED_LEN {
@@ -136,6 +139,9 @@ pub struct Repr {
 
 impl Repr {
     /// Parse, insisting on htype 1, ptype 0x0800, hlen 6, plen 4.
+    ///
+    /// # Errors
+    /// `Malformed` for any other hardware or protocol type or length.
     pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>) -> Result<Repr, WireError> {
         if p.htype() != HTYPE_ETHERNET {
             return Err(WireError::Malformed("hardware type is not Ethernet (1)"));
@@ -157,6 +163,9 @@ impl Repr {
     }
 
     /// Write the 28-byte packet at the start of `buf`.
+    ///
+    /// # Errors
+    /// `Truncated` when `buf` is shorter.
     pub fn emit(&self, buf: &mut [u8]) -> Result<(), WireError> {
         let b = buf
             .get_mut(..PACKET_LEN)

@@ -28,6 +28,9 @@ pub struct Frame<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Frame<T> {
     /// Wrap `buffer` after checking it holds at least a header.
+    ///
+    /// # Errors
+    /// `Truncated` when it does not.
     pub fn new_checked(buffer: T) -> Result<Frame<T>, WireError> {
         if buffer.as_ref().len() < HEADER_LEN {
             return Err(WireError::Truncated("Ethernet header is 14 bytes"));

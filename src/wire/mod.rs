@@ -150,6 +150,9 @@ impl FromStr for MacAddr {
 }
 
 /// Parse whitespace-separated hex (the format of the test vectors).
+///
+/// # Errors
+/// `Malformed` at the first word that is not two hex digits.
 pub fn hex_bytes(text: &str) -> Result<Vec<u8>, WireError> {
     text.split_ascii_whitespace()
         .map(|h| {

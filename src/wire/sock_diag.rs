@@ -56,7 +56,7 @@ pub const UNIX_REQUEST_LEN: usize = field::nlmsghdr::SIZE + field::unix_diag_req
 /// of its struct. One byte is a `usize`, more is a [`Field`]; `SIZE` is the
 /// struct's size. The tests read every field through the views.
 pub mod field {
-    /// `struct nlmsghdr` (linux/netlink.h): starts every message.
+    /// `struct nlmsghdr` (`linux/netlink.h`): starts every message.
     pub mod nlmsghdr {
         use crate::wire::Field;
         /// The whole message's length, header included.
@@ -69,7 +69,7 @@ pub mod field {
         pub const SIZE: usize = 16;
     }
 
-    /// `struct nlmsgerr` (linux/netlink.h), the payload of `NLMSG_ERROR`:
+    /// `struct nlmsgerr` (`linux/netlink.h`), the payload of `NLMSG_ERROR`:
     /// 0 for an ACK, else -errno, then the request's header. The payload
     /// of `NLMSG_DONE` starts with the same int.
     pub mod nlmsgerr {
@@ -77,7 +77,7 @@ pub mod field {
         pub const ERROR: Field = 0..4;
     }
 
-    /// `struct inet_diag_req_v2` (linux/inet_diag.h).
+    /// `struct inet_diag_req_v2` (`linux/inet_diag.h`).
     pub mod inet_diag_req_v2 {
         use crate::wire::Field;
         pub const FAMILY: usize = 0;
@@ -93,7 +93,7 @@ pub mod field {
         pub const SIZE: usize = 56;
     }
 
-    /// `struct inet_diag_msg` (linux/inet_diag.h): one inet socket.
+    /// `struct inet_diag_msg` (`linux/inet_diag.h`): one inet socket.
     pub mod inet_diag_msg {
         use crate::wire::Field;
         pub const FAMILY: usize = 0;
@@ -118,7 +118,7 @@ pub mod field {
         pub const SIZE: usize = 72;
     }
 
-    /// `struct unix_diag_req` (linux/unix_diag.h).
+    /// `struct unix_diag_req` (`linux/unix_diag.h`).
     pub mod unix_diag_req {
         use crate::wire::Field;
         pub const FAMILY: usize = 0;
@@ -133,7 +133,7 @@ pub mod field {
         pub const SIZE: usize = 24;
     }
 
-    /// `struct unix_diag_msg` (linux/unix_diag.h): one UNIX socket.
+    /// `struct unix_diag_msg` (`linux/unix_diag.h`): one UNIX socket.
     pub mod unix_diag_msg {
         use crate::wire::Field;
         pub const FAMILY: usize = 0;
@@ -146,7 +146,7 @@ pub mod field {
         pub const SIZE: usize = 16;
     }
 
-    /// `struct unix_diag_rqlen` (linux/unix_diag.h), the value of
+    /// `struct unix_diag_rqlen` (`linux/unix_diag.h`), the value of
     /// `UNIX_DIAG_RQLEN`.
     pub mod unix_diag_rqlen {
         use crate::wire::Field;
@@ -160,7 +160,7 @@ pub mod field {
         pub const VALUE: Field = 0..4;
     }
 
-    /// `struct nlattr` (linux/netlink.h), `struct rtattr`'s twin: an
+    /// `struct nlattr` (`linux/netlink.h`), `struct rtattr`'s twin: an
     /// attribute's header; the value follows.
     pub mod nlattr {
         use crate::wire::Field;
@@ -283,7 +283,6 @@ impl<'a> NlMsg<'a> {
         let status = || get(self.payload, nlmsgerr::ERROR).map(i32::from_ne_bytes);
         match self.ty() {
             SOCK_DIAG_BY_FAMILY => Reply::Socket(self.payload),
-            NLMSG_NOOP => Reply::Skip,
             NLMSG_ERROR => match status() {
                 Some(0) => Reply::Skip,
                 Some(e) => Reply::Failed(e.saturating_neg()),
@@ -297,6 +296,7 @@ impl<'a> NlMsg<'a> {
                 _ => Reply::Done,
             },
             NLMSG_OVERRUN => Reply::Malformed("netlink overrun"),
+            // NLMSG_NOOP, and anything else: nothing for us.
             _ => Reply::Skip,
         }
     }
@@ -546,7 +546,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::sys::errno::{EACCES, ENOENT};
 
-    /// One reply message captured from Linux 6.18 on x86_64 (host order is
+    /// One reply message captured from Linux 6.18 on `x86_64` (host order is
     /// little-endian): a TCP listener on 127.77.255.1:32995.
     pub(crate) const CAPTURED_LISTENER: [u8; 124] = [
         // nlmsghdr: len 124, SOCK_DIAG_BY_FAMILY, NLM_F_MULTI, seq 7, port
@@ -573,14 +573,14 @@ pub(crate) mod tests {
     ];
 
     /// Captured from the same kernel: the whole reply to a raw dump without
-    /// `raw_diag`. NLMSG_DONE, NLM_F_MULTI, seq 7, and -ENOENT as its int.
+    /// `raw_diag`. `NLMSG_DONE`, `NLM_F_MULTI`, seq 7, and -ENOENT as its int.
     pub(crate) const CAPTURED_DONE_ENOENT: [u8; 20] = [
         0x14, 0x00, 0x00, 0x00, 0x03, 0x00, 0x02, 0x00, 0x07, 0x00, 0x00, 0x00, 0xfa, 0x34, 0x00,
         0x00, 0xfe, 0xff, 0xff, 0xff,
     ];
 
-    /// An `inet_diag_msg` payload, hand-built: tcp6 [2001:db8::1]:443 ->
-    /// [2001:db8::2]:51000, ESTABLISHED, keepalive timer.
+    /// An `inet_diag_msg` payload, hand-built: tcp6 `[2001:db8::1]:443` ->
+    /// `[2001:db8::2]:51000`, ESTABLISHED, keepalive timer.
     pub(crate) const V6_ESTABLISHED: [u8; 72] = [
         // AF_INET6, ESTABLISHED, timer 2 (keepalive), 3 probes
         0x0a, 0x01, 0x02, 0x03, //
@@ -637,6 +637,7 @@ pub(crate) mod tests {
 
     #[test]
     fn fields_tile_each_struct() {
+        use field::{nla_u32, nlattr, nlmsgerr, unix_diag_rqlen};
         let one = |at: usize| at..at + 1;
         {
             use field::nlmsghdr::*;
@@ -685,7 +686,6 @@ pub(crate) mod tests {
             let f = [one(FAMILY), one(TYPE), one(STATE), one(PAD), INO, COOKIE];
             assert_tiles("unix_diag_msg", &f, SIZE);
         }
-        use field::{nla_u32, nlattr, nlmsgerr, unix_diag_rqlen};
         assert_tiles("nlattr", &[nlattr::LEN, nlattr::TYPE], nlattr::SIZE);
         assert_tiles("nlmsgerr.error", &[nlmsgerr::ERROR], 4);
         assert_tiles("__u32", &[nla_u32::VALUE], 4);
@@ -785,6 +785,9 @@ pub(crate) mod tests {
 
     #[test]
     fn error_message_fails_and_ack_is_skipped() {
+        fn reply(m: &[u8]) -> Reply<'_> {
+            Messages::new(m).next().unwrap().unwrap().reply()
+        }
         let error = |errno: i32| {
             let mut m = Vec::new();
             m.extend(36u32.to_ne_bytes());
@@ -796,9 +799,6 @@ pub(crate) mod tests {
         };
         let nack = error(-EACCES);
         let ack = error(0);
-        fn reply(m: &[u8]) -> Reply<'_> {
-            Messages::new(m).next().unwrap().unwrap().reply()
-        }
         assert_eq!(reply(&nack), Reply::Failed(EACCES));
         assert_eq!(reply(&ack), Reply::Skip);
         let mut short = nack[..16].to_vec();

@@ -134,6 +134,11 @@ fn pairs<'a>(items: &[&'a str]) -> Result<Vec<(&'a str, &'a str)>, WireError> {
 }
 
 impl<'a> Packet<'a> {
+    /// The packet in `b`, one whole datagram.
+    ///
+    /// # Errors
+    /// `Truncated` or `Malformed` when `b` is not a packet this module
+    /// knows: an unknown opcode, a missing NUL, a bad option list.
     pub fn parse(b: &'a [u8]) -> Result<Packet<'a>, WireError> {
         if b.len() < 2 {
             return Err(WireError::Truncated("no opcode"));
