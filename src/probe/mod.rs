@@ -6,9 +6,18 @@
 //! code and sender). Then a short look at the open connection (does the
 //! peer reset it, close it, or greet us?), optional behaviour tests
 //! ([`behave`]), and a close: graceful (FIN) or abortive (RST).
+//!
+//! [`run`] makes the attempts of a [`Settings`] with their pacing, emits an
+//! [`Event`] per attempt and returns a [`Report`]; [`serve`] is the peer
+//! to probe against.
 
 pub mod behave;
 pub mod serve;
+mod session;
+
+pub use session::{
+    AfterSend, Attempted, CloseWith, Event, Keepalive, ProbeError, Report, Settings, run,
+};
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -131,7 +140,7 @@ pub enum PeerMove {
 }
 
 /// Settings of an attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConnectOpts {
     pub timeout: Duration,
     pub iface: Option<String>,
@@ -142,6 +151,30 @@ pub struct ConnectOpts {
 
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
+}
+
+/// What an ICMP destination-unreachable message says about a connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IcmpKind {
+    PortUnreachable,
+    NetUnreachable,
+    HostUnreachable,
+    /// Administratively prohibited, by a router or the host.
+    Prohibited,
+    Other,
+}
+
+impl IcmpKind {
+    /// RFC 792 type 3 / RFC 4443 type 1 codes.
+    fn of(i: &Icmp) -> IcmpKind {
+        match (i.version, i.icmp_type, i.code) {
+            (4, 3, 3) | (6, 1, 4) => IcmpKind::PortUnreachable,
+            (4, 3, 0 | 6 | 11) | (6, 1, 0) => IcmpKind::NetUnreachable,
+            (4, 3, 1 | 7 | 12) | (6, 1, 3) => IcmpKind::HostUnreachable,
+            (4, 3, 9 | 10 | 13) | (6, 1, 1 | 5 | 6) => IcmpKind::Prohibited,
+            _ => IcmpKind::Other,
+        }
+    }
 }
 
 /// Classify a connect error with what the error queue says.
@@ -160,26 +193,18 @@ fn classify(err: &io::Error, queued: Option<QueuedError>, after: Duration) -> Ou
             from: q.offender,
         });
     if let Some(i) = icmp {
-        // RFC 792 type 3 / RFC 4443 type 1 codes.
-        let kind = match (i.version, i.icmp_type, i.code) {
-            (4, 3, 3) | (6, 1, 4) => 'p',
-            (4, 3, 0) | (4, 3, 6) | (4, 3, 11) | (6, 1, 0) => 'n',
-            (4, 3, 1) | (4, 3, 7) | (4, 3, 12) | (6, 1, 3) => 'h',
-            (4, 3, 9) | (4, 3, 10) | (4, 3, 13) | (6, 1, 1) | (6, 1, 5) | (6, 1, 6) => 'a',
-            _ => '?',
-        };
-        return match kind {
-            'p' => Outcome::RefusedIcmp { after_us, icmp: i },
-            'n' => Outcome::NetworkUnreachable {
+        return match IcmpKind::of(&i) {
+            IcmpKind::PortUnreachable => Outcome::RefusedIcmp { after_us, icmp: i },
+            IcmpKind::NetUnreachable => Outcome::NetworkUnreachable {
                 after_us,
                 icmp: Some(i),
             },
-            'h' => Outcome::HostUnreachable {
+            IcmpKind::HostUnreachable => Outcome::HostUnreachable {
                 after_us,
                 icmp: Some(i),
             },
-            'a' => Outcome::AdminProhibited { after_us, icmp: i },
-            _ => Outcome::Error {
+            IcmpKind::Prohibited => Outcome::AdminProhibited { after_us, icmp: i },
+            IcmpKind::Other => Outcome::Error {
                 after_us,
                 error: format!("{err} ({i})"),
             },
