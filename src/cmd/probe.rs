@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use serde_json::json;
 
+use crate::addr::{self, AddrError, Host};
 use crate::cli::{ProbeArgs, ProbeCommand, ServeArgs};
+use crate::cmd::{seconds, usage};
 use crate::output::Out;
 use crate::probe::behave::{Finding, PeerClose, Verdict};
 use crate::probe::serve::{self, ServeError};
@@ -18,82 +20,85 @@ use crate::probe::{
     Report, Settings,
 };
 use crate::sys::TcpInfo;
-use crate::{Status, UsageError};
+use crate::Status;
 
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    UsageError(msg.into()).into()
+/// Every wait probe takes: below a millisecond a wait rounds to nothing,
+/// 0 (where allowed) or at least 0.001.
+fn secs(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
+    seconds(flag, v, 0.001..=86_400.0, allow_zero)
 }
 
-fn secs(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
-    // Below a millisecond a wait rounds to nothing: 0 (where allowed) or
-    // at least 0.001.
-    if v.is_finite() && ((0.001..=86_400.0).contains(&v) || (allow_zero && v == 0.0)) {
-        Ok(Duration::from_secs_f64(v))
-    } else {
-        // 1e300 as 1e300, not as its 301 digits.
-        let shown = if v.abs() >= 1e9 {
-            format!("{v:e}")
-        } else {
-            v.to_string()
-        };
-        Err(usage(format!(
-            "{flag} {shown}: give {}0.001 to 86400 seconds (fractions allowed)",
-            if allow_zero { "0, or " } else { "" }
-        )))
-    }
+/// `HOST:PORT` / `[V6]:PORT` as written: the host, not yet resolved nor
+/// its zone looked up, and the port. Pure text (fuzzed).
+///
+/// # Errors
+/// A usage error that quotes the argument: no port, a bad port, no host.
+pub fn split_target(s: &str) -> Result<(Host<'_>, u16)> {
+    let bracket = || usage(format!("'{s}': write [IPV6]:PORT"));
+    let split = addr::split_host_port(s).map_err(|_| bracket())?;
+    let Some(port) = split.port else {
+        if split.bracketed {
+            return Err(bracket());
+        }
+        return Err(usage(format!(
+            "'{s}' has no port: write HOST:PORT or [IPV6]:PORT"
+        )));
+    };
+    let port = addr::parse_port(port, false).map_err(|e| usage(e.to_string()))?;
+    let host = Host::parse(split.host).map_err(|e| match e {
+        AddrError::NoHost => usage(format!("'{s}' has no host")),
+        AddrError::ZoneWithoutIpv6 => usage(format!("'{}': {e}", split.host)),
+        e => usage(e.to_string()),
+    })?;
+    Ok((host, port))
 }
 
 /// `HOST:PORT` / `[V6]:PORT` -> address, resolving names only when a name
 /// was given.
+///
+/// # Errors
+/// A usage error: the text is no target, its zone names no interface
+/// here, the address is not of the family asked for, or the name does not
+/// resolve (to one of that family).
 pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
-    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (h, p) = rest
-            .split_once("]:")
-            .ok_or_else(|| usage(format!("'{s}': write [IPV6]:PORT")))?;
-        (h, p)
-    } else {
-        s.rsplit_once(':')
-            .filter(|(h, _)| !h.contains(':'))
-            .ok_or_else(|| usage(format!("'{s}' has no port: write HOST:PORT or [IPV6]:PORT")))?
-    };
-    let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
-    let port: u16 = match port.parse::<u32>() {
-        Ok(p) if digits && (1..=65535).contains(&p) => p as u16,
-        _ => return Err(usage(format!("port '{port}' is not valid: give 1-65535"))),
-    };
-    // A scoped IPv6 literal, fe80::1%eth0 or fe80::1%2: a number must name
-    // an interface of this namespace too.
-    if let Some((ip, scope_id)) = super::parse_zoned_v6(host)? {
-        if v4 {
-            return Err(usage(format!("{ip} does not match -4")));
+    let (host, port) = split_target(s)?;
+    match host {
+        // A scoped IPv6 literal, fe80::1%eth0 or fe80::1%2: a number must
+        // name an interface of this namespace too.
+        Host::Zoned { ip, zone } => {
+            let scope_id = addr::zone_index(zone);
+            // A name that is no interface is said first, then the family,
+            // then an index that is none.
+            if v4 && !matches!(scope_id, Err(AddrError::NoSuchInterface(_))) {
+                return Err(usage(format!("{ip} does not match -4")));
+            }
+            let scope_id = scope_id.map_err(|e| {
+                // The host as written, as the other messages quote it.
+                let text = addr::split_host_port(s).map_or(s, |x| x.host);
+                usage(format!("'{text}': {e}"))
+            })?;
+            Ok(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope_id)))
         }
-        if crate::sys::interface_name(scope_id).is_none() {
-            return Err(usage(format!(
-                "'{host}': no interface with index {scope_id} here (see `ip link`)"
-            )));
+        Host::Ip(ip) => {
+            if (v4 && ip.is_ipv6()) || (v6 && ip.is_ipv4()) {
+                return Err(usage(format!(
+                    "{ip} does not match -{}",
+                    if v4 { 4 } else { 6 }
+                )));
+            }
+            Ok(SocketAddr::new(ip, port))
         }
-        return Ok(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope_id)));
-    }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        if (v4 && ip.is_ipv6()) || (v6 && ip.is_ipv4()) {
-            return Err(usage(format!(
-                "{ip} does not match -{}",
-                if v4 { 4 } else { 6 }
-            )));
+        Host::Name(host) => {
+            let addrs: Vec<SocketAddr> = (host, port)
+                .to_socket_addrs()
+                .map_err(|e| usage(format!("cannot resolve '{host}': {e}")))?
+                .collect();
+            addrs
+                .into_iter()
+                .find(|a| (!v4 || a.is_ipv4()) && (!v6 || a.is_ipv6()))
+                .ok_or_else(|| usage(format!("'{host}' has no address of the asked family")))
         }
-        return Ok(SocketAddr::new(ip, port));
     }
-    if host.is_empty() {
-        return Err(usage(format!("'{s}' has no host")));
-    }
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| usage(format!("cannot resolve '{host}': {e}")))?
-        .collect();
-    addrs
-        .into_iter()
-        .find(|a| (!v4 || a.is_ipv4()) && (!v6 || a.is_ipv6()))
-        .ok_or_else(|| usage(format!("'{host}' has no address of the asked family")))
 }
 
 /// A link-local IPv6 address names a link only with its interface: the
@@ -138,12 +143,8 @@ fn unicast(addr: SocketAddr, doing: &str) -> Result<SocketAddr> {
 /// IPv4.
 fn listen_addr(s: &str) -> Result<SocketAddr> {
     let addr = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        match s.parse::<u32>() {
-            Ok(p) if (1..=65535).contains(&p) => {
-                SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, p as u16))
-            }
-            _ => return Err(usage(format!("port '{s}' is not valid: give 1-65535"))),
-        }
+        let port = addr::parse_port(s, false).map_err(|e| usage(e.to_string()))?;
+        SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port))
     } else if !s.contains(':') {
         return Err(usage(format!(
             "'{s}' is not a port: give PORT (1-65535), ADDR:PORT or [IPV6]:PORT"
@@ -763,6 +764,34 @@ mod tests {
             assert!(parse_target(bad, false, false).is_err(), "{bad}");
         }
         assert!(parse_target("[fe80::1%1]:80", true, false).is_err());
+        for (bad, v4, said) in [
+            ("[::1", false, "'[::1': write [IPV6]:PORT"),
+            ("[::1]", false, "'[::1]': write [IPV6]:PORT"),
+            (":80", false, "':80' has no host"),
+            ("x:+1", false, "port '+1' is not valid: give 1-65535"),
+            (
+                "x%y:80",
+                false,
+                "'x%y': only an IPv6 address takes a %ZONE (an interface), e.g. fe80::1%eth0",
+            ),
+            (
+                "[fe80::1%nt-no-such-if]:80",
+                true,
+                "'fe80::1%nt-no-such-if': no interface named 'nt-no-such-if' here (see `ip link`)",
+            ),
+            (
+                "[FE80::0001%4000000000]:80",
+                false,
+                "'FE80::0001%4000000000': no interface with index 4000000000 here (see `ip link`)",
+            ),
+            ("[fe80::1%4000000000]:80", true, "fe80::1 does not match -4"),
+            ("[2001:db8::2]:80", true, "2001:db8::2 does not match -4"),
+            // Text with a ':' is an address or a mistake, never a name.
+            ("[zz::]:80", false, "'zz::' is not an IPv6 address"),
+        ] {
+            let e = parse_target(bad, v4, false).unwrap_err();
+            assert_eq!(e.to_string(), said, "{bad}");
+        }
         assert_eq!(
             keepalive_spec("1,1,3").unwrap(),
             Keepalive {
@@ -977,7 +1006,7 @@ mod tests {
             ),
         ] {
             let e = probe_settings(argv).expect_err(&format!("{argv:?}"));
-            assert!(e.downcast_ref::<UsageError>().is_some(), "{argv:?}: exit 2");
+            assert!(e.downcast_ref::<crate::UsageError>().is_some(), "{argv:?}: exit 2");
             assert_eq!(e.to_string(), said, "{argv:?}");
         }
         for (argv, said) in [

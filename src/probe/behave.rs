@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use socket2::{Socket, TcpKeepalive};
 
-use crate::sys;
+use crate::sys::{
+    self, errno,
+    poll::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP},
+};
 
 /// What a held connection came to (keepalive, user timeout).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -123,29 +126,29 @@ fn hold_connection(
         let left = hold.saturating_sub(t0.elapsed());
         let ev = match sys::poll_one(
             s.as_fd(),
-            libc::POLLIN | libc::POLLRDHUP,
+            POLLIN | POLLRDHUP,
             Some(left.min(Duration::from_millis(100))),
         ) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => break,
             r => r?,
         };
         *max_probes = (*max_probes).max(probes(s));
-        if ev & (libc::POLLERR | libc::POLLHUP) != 0 {
+        if ev & (POLLERR | POLLHUP) != 0 {
             let e = s.take_error()?;
             let verdict = match e.as_ref().and_then(io::Error::raw_os_error) {
-                Some(libc::ECONNRESET) => Verdict::Reset,
+                Some(errno::ECONNRESET) => Verdict::Reset,
                 _ => Verdict::Dead,
             };
             return Ok((verdict, e.map(|e| e.to_string())));
         }
-        if ev & libc::POLLIN != 0 {
+        if ev & POLLIN != 0 {
             match r.read(&mut buf) {
                 Ok(0) => return Ok((Verdict::Closed, None)),
                 Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(libc::ETIMEDOUT) => {
+                Err(e) if e.raw_os_error() == Some(errno::ETIMEDOUT) => {
                     return Ok((Verdict::Dead, Some(e.to_string())));
                 }
-                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+                Err(e) if e.raw_os_error() == Some(errno::ECONNRESET) => {
                     return Ok((Verdict::Reset, Some(e.to_string())));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -210,7 +213,7 @@ fn write_all_nonblocking(w: &mut &Socket, s: &Socket, mut data: &[u8]) -> io::Re
         match w.write(data) {
             Ok(n) => data = &data[n..],
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                sys::poll_one(s.as_fd(), libc::POLLOUT, Some(Duration::from_secs(1)))?;
+                sys::poll_one(s.as_fd(), POLLOUT, Some(Duration::from_secs(1)))?;
             }
             Err(e) => return Err(e),
         }
@@ -232,7 +235,7 @@ fn read_until_close(
         if left.is_zero() || sys::interrupted() {
             return Ok((total, PeerClose::None, t0.elapsed().as_secs_f64()));
         }
-        let ev = match sys::poll_one(s.as_fd(), libc::POLLIN | libc::POLLRDHUP, Some(left)) {
+        let ev = match sys::poll_one(s.as_fd(), POLLIN | POLLRDHUP, Some(left)) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             r => r?,
         };
@@ -242,7 +245,7 @@ fn read_until_close(
         match r.read(&mut buf) {
             Ok(0) => return Ok((total, PeerClose::Fin, t0.elapsed().as_secs_f64())),
             Ok(n) => total += n,
-            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+            Err(e) if e.raw_os_error() == Some(errno::ECONNRESET) => {
                 return Ok((total, PeerClose::Rst, t0.elapsed().as_secs_f64()));
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -256,7 +259,7 @@ fn read_until_close(
 fn peer_gone(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(libc::EPIPE) | Some(libc::ECONNRESET) | Some(libc::ENOTCONN)
+        Some(errno::EPIPE | errno::ECONNRESET | errno::ENOTCONN)
     )
 }
 

@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::sys::{self, QueuedError, TcpInfo};
+use crate::sys::errqueue::{SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6};
+use crate::sys::poll::{POLLIN, POLLOUT, POLLRDHUP};
+use crate::sys::{self, QueuedError, TcpInfo, errno};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -181,13 +183,9 @@ impl IcmpKind {
 fn classify(err: &io::Error, queued: Option<QueuedError>, after: Duration) -> Outcome {
     let after_us = us(after);
     let icmp = queued
-        .filter(|q| q.origin == libc::SO_EE_ORIGIN_ICMP || q.origin == libc::SO_EE_ORIGIN_ICMP6)
+        .filter(|q| q.origin == SO_EE_ORIGIN_ICMP || q.origin == SO_EE_ORIGIN_ICMP6)
         .map(|q| Icmp {
-            version: if q.origin == libc::SO_EE_ORIGIN_ICMP6 {
-                6
-            } else {
-                4
-            },
+            version: if q.origin == SO_EE_ORIGIN_ICMP6 { 6 } else { 4 },
             icmp_type: q.icmp_type,
             code: q.icmp_code,
             from: q.offender,
@@ -211,12 +209,12 @@ fn classify(err: &io::Error, queued: Option<QueuedError>, after: Duration) -> Ou
         };
     }
     match err.raw_os_error() {
-        Some(libc::ECONNREFUSED) => Outcome::RefusedRst { after_us },
-        Some(libc::ENETUNREACH) => Outcome::NetworkUnreachable {
+        Some(errno::ECONNREFUSED) => Outcome::RefusedRst { after_us },
+        Some(errno::ENETUNREACH) => Outcome::NetworkUnreachable {
             after_us,
             icmp: None,
         },
-        Some(libc::EHOSTUNREACH) => Outcome::HostUnreachable {
+        Some(errno::EHOSTUNREACH) => Outcome::HostUnreachable {
             after_us,
             icmp: None,
         },
@@ -269,7 +267,7 @@ pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
     let t0 = Instant::now();
     let started = match s.connect(&addr) {
         Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => Ok(()),
         Err(e) => Err(e),
     };
     if let Err(e) = started {
@@ -282,7 +280,7 @@ pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
             socket: None,
         });
     }
-    let revents = sys::poll_one(s.as_fd(), libc::POLLOUT, Some(o.timeout))?;
+    let revents = sys::poll_one(s.as_fd(), POLLOUT, Some(o.timeout))?;
     let t1 = Instant::now();
     let waited = t1 - t0;
     if revents == 0 {
@@ -298,7 +296,7 @@ pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
         });
     }
     if let Some(e) = s.take_error()? {
-        if e.raw_os_error() == Some(libc::ECONNRESET) {
+        if e.raw_os_error() == Some(errno::ECONNRESET) {
             // The handshake completed and the RST came before we looked.
             return Ok(Attempt {
                 outcome: Outcome::ResetAfterAccept {
@@ -367,7 +365,7 @@ fn watch(s: &Socket, d: Duration) -> io::Result<Watch> {
         return Ok(Watch::Quiet);
     }
     let t0 = Instant::now();
-    let ev = sys::poll_one(s.as_fd(), libc::POLLIN | libc::POLLRDHUP, Some(d))?;
+    let ev = sys::poll_one(s.as_fd(), POLLIN | POLLRDHUP, Some(d))?;
     if ev == 0 {
         return Ok(Watch::Quiet);
     }
@@ -375,7 +373,7 @@ fn watch(s: &Socket, d: Duration) -> io::Result<Watch> {
     match s.peek(&mut buf) {
         Ok(0) => Ok(Watch::Moved(PeerMove::Fin)),
         Ok(n) => Ok(Watch::Moved(PeerMove::Data { bytes: n })),
-        Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => Ok(Watch::Reset(t0.elapsed())),
+        Err(e) if e.raw_os_error() == Some(errno::ECONNRESET) => Ok(Watch::Reset(t0.elapsed())),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Watch::Quiet),
         Err(e) => Err(e),
     }
@@ -457,11 +455,11 @@ mod tests {
 
     #[test]
     fn icmp_codes_are_classified() {
-        let e = io::Error::from_raw_os_error(libc::EHOSTUNREACH);
+        let e = io::Error::from_raw_os_error(errno::EHOSTUNREACH);
         let q = |t, c| {
             Some(QueuedError {
-                errno: libc::EHOSTUNREACH,
-                origin: libc::SO_EE_ORIGIN_ICMP,
+                errno: errno::EHOSTUNREACH,
+                origin: SO_EE_ORIGIN_ICMP,
                 icmp_type: t,
                 icmp_code: c,
                 offender: Some(IpAddr::from([203, 0, 113, 1])),
@@ -485,12 +483,12 @@ mod tests {
             classify(&e, q(3, 13), d),
             Outcome::AdminProhibited { .. }
         ));
-        let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        let refused = io::Error::from_raw_os_error(errno::ECONNREFUSED);
         assert!(matches!(
             classify(&refused, None, d),
             Outcome::RefusedRst { .. }
         ));
-        let netu = io::Error::from_raw_os_error(libc::ENETUNREACH);
+        let netu = io::Error::from_raw_os_error(errno::ENETUNREACH);
         assert!(matches!(
             classify(&netu, None, d),
             Outcome::NetworkUnreachable { icmp: None, .. }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::sys::errno;
+use crate::sys::poll::{POLLERR, POLLHUP, POLLRDHUP};
 
 /// What the server does with each connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -439,8 +440,8 @@ fn listen_or_fall_back(addr: SocketAddr, behavior: Behavior) -> Result<Socket, S
 /// A kept connection whose peer has not closed or reset it.
 fn peer_still_there(c: &TcpStream) -> bool {
     use std::os::fd::AsFd;
-    crate::sys::poll_one(c.as_fd(), libc::POLLRDHUP, Some(Duration::ZERO))
-        .is_ok_and(|ev| ev & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) == 0)
+    crate::sys::poll_one(c.as_fd(), POLLRDHUP, Some(Duration::ZERO))
+        .is_ok_and(|ev| ev & (POLLRDHUP | POLLHUP | POLLERR) == 0)
 }
 
 /// Serve `s` until its count is reached or a signal comes, calling
