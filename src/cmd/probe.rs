@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use serde_json::json;
 
+use crate::Status;
 use crate::addr::{self, AddrError, Host};
 use crate::cli::{ProbeArgs, ProbeCommand, ServeArgs};
 use crate::cmd::{seconds, usage};
@@ -20,7 +21,6 @@ use crate::probe::{
     Report, Settings,
 };
 use crate::sys::TcpInfo;
-use crate::Status;
 
 /// Every wait probe takes: below a millisecond a wait rounds to nothing,
 /// 0 (where allowed) or at least 0.001.
@@ -168,14 +168,12 @@ fn keepalive_spec(s: &str) -> Result<Keepalive> {
     // The kernel's limits: TCP_KEEPIDLE and TCP_KEEPINTVL up to 32767 s,
     // TCP_KEEPCNT up to 127.
     match v.as_slice() {
-        [i, n, c]
-            if (1..=32767).contains(i) && (1..=32767).contains(n) && (1..=127).contains(c) =>
+        &[idle, intvl, cnt]
+            if (1..=32767).contains(&idle)
+                && (1..=32767).contains(&intvl)
+                && (1..=127).contains(&cnt) =>
         {
-            Ok(Keepalive {
-                idle: *i,
-                intvl: *n,
-                cnt: *c,
-            })
+            Ok(Keepalive { idle, intvl, cnt })
         }
         _ => Err(usage(format!(
             "--keepalive '{s}': IDLE and INTVL 1-32767 seconds, CNT 1-127 probes"
@@ -183,7 +181,7 @@ fn keepalive_spec(s: &str) -> Result<Keepalive> {
     }
 }
 
-/// TCP_USER_TIMEOUT is an int of milliseconds; 0 would mean the kernel's
+/// `TCP_USER_TIMEOUT` is an int of milliseconds; 0 would mean the kernel's
 /// default, which tests nothing.
 const MAX_USER_TIMEOUT_MS: u32 = i32::MAX as u32;
 
@@ -212,6 +210,9 @@ const WATCH: Duration = Duration::from_millis(25);
 /// The probe's [`Settings`] from the flags, checked in the order the
 /// user is told about them: the flags first, then the target (reading it
 /// may resolve a name), then the flags that depend on the target.
+///
+/// # Errors
+/// A usage error (exit 2) of one line that names the flag or the target.
 pub fn settings(a: &ProbeArgs) -> Result<Settings> {
     let target_text = a.target.as_deref().ok_or_else(|| usage("give HOST:PORT"))?;
     match a.interface.as_deref() {
@@ -306,11 +307,17 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
     })
 }
 
+/// Lines of text (`-D`: each attempt's with a timestamp), or JSON lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text { timestamp: bool },
+    Json,
+}
+
 /// How attempts and the summary are shown: the flags that change only
 /// the rendering.
 struct View {
-    json: bool,
-    timestamp: bool,
+    format: Format,
     verbose: bool,
     /// `--rst` itself (not the RST chosen for `-i 0`): said on each line.
     rst: bool,
@@ -326,14 +333,25 @@ fn probe_error(e: ProbeError, s: &Settings) -> anyhow::Error {
     }
 }
 
+/// `nettool probe` and `nettool probe serve`: 0 when every attempt
+/// connected and no behaviour test failed, 1 otherwise.
+///
+/// # Errors
+/// Usage and setup errors (exit 2), a failure on our side, or a closed
+/// stdout (which `main` keeps quiet).
 pub fn run(a: &ProbeArgs) -> Result<Status> {
     if let Some(ProbeCommand::Serve(s)) = &a.serve {
         return run_serve(s);
     }
     let s = settings(a)?;
     let view = View {
-        json: a.json,
-        timestamp: a.timestamp,
+        format: if a.json {
+            Format::Json
+        } else {
+            Format::Text {
+                timestamp: a.timestamp,
+            }
+        },
         verbose: a.verbose,
         rst: a.rst,
     };
@@ -343,7 +361,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         out.flush()
     })
     .map_err(|e| probe_error(e, &s))?;
-    render_report(&mut out, &report, view.json)?;
+    render_report(&mut out, &report, view.format == Format::Json)?;
     out.flush()?;
     Ok(if report.passed() {
         Status::Success
@@ -364,7 +382,7 @@ fn stamp() -> String {
 fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io::Result<()> {
     let target = s.target;
     match e {
-        Event::Started if view.json => Ok(()),
+        Event::Started if view.format == Format::Json => Ok(()),
         Event::Started => {
             let how = match s.close {
                 CloseWith::Rst => "closing with RST",
@@ -377,7 +395,7 @@ fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io:
                 s.connect.timeout.as_secs_f64()
             )
         }
-        Event::Attempt(at) if view.json => {
+        Event::Attempt(at) if view.format == Format::Json => {
             let v = json!({
                 "schema": SCHEMA,
                 "type": "attempt",
@@ -394,7 +412,7 @@ fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io:
             writeln!(out)
         }
         Event::Attempt(at) => {
-            let stamp = if view.timestamp {
+            let stamp = if view.format == (Format::Text { timestamp: true }) {
                 stamp()
             } else {
                 String::new()
@@ -466,6 +484,7 @@ fn render_report(out: &mut Out, r: &Report, json: bool) -> std::io::Result<()> {
 }
 
 fn attempt_line(n: u64, target: SocketAddr, o: &Outcome) -> String {
+    use std::fmt::Write as _;
     let ms = |us: f64| us / 1e3;
     match o {
         Outcome::Open {
@@ -480,7 +499,7 @@ fn attempt_line(n: u64, target: SocketAddr, o: &Outcome) -> String {
             );
             match peer {
                 Some(PeerMove::Data { bytes }) => {
-                    s.push_str(&format!(", peer spoke first ({bytes} bytes)"))
+                    let _ = write!(s, ", peer spoke first ({bytes} bytes)");
                 }
                 Some(PeerMove::Fin) => s.push_str(", then the peer closed (FIN)"),
                 None => {}
@@ -638,6 +657,9 @@ fn finding_text(f: &Finding) -> String {
 }
 
 /// `probe serve`'s [`serve::Settings`] from its flags.
+///
+/// # Errors
+/// A usage error (exit 2) of one line that names the flag or the address.
 pub fn serve_settings(a: &ServeArgs) -> Result<serve::Settings> {
     if a.count == Some(0) {
         return Err(usage(
@@ -1006,7 +1028,10 @@ mod tests {
             ),
         ] {
             let e = probe_settings(argv).expect_err(&format!("{argv:?}"));
-            assert!(e.downcast_ref::<crate::UsageError>().is_some(), "{argv:?}: exit 2");
+            assert!(
+                e.downcast_ref::<crate::UsageError>().is_some(),
+                "{argv:?}: exit 2"
+            );
             assert_eq!(e.to_string(), said, "{argv:?}");
         }
         for (argv, said) in [

@@ -1,5 +1,5 @@
 //! Behaviour tests on an open connection: keepalive death detection,
-//! TCP_USER_TIMEOUT, how the peer closes after our data, the four-way close
+//! `TCP_USER_TIMEOUT`, how the peer closes after our data, the four-way close
 //! seen from our half-close, and an abortive close.
 //!
 //! Each returns a [`Finding`]: what happened, when (seconds since the test
@@ -70,7 +70,7 @@ pub enum Finding {
         verdict: Verdict,
         after_s: f64,
         expected_dead_s: f64,
-        /// Unanswered keepalive probes the kernel counted (TCP_INFO).
+        /// Unanswered keepalive probes the kernel counted (`TCP_INFO`).
         probes: u8,
         error: Option<String>,
     },
@@ -159,9 +159,12 @@ fn hold_connection(
     Ok((Verdict::Alive, None))
 }
 
-/// SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, then hold the idle
+/// `SO_KEEPALIVE` with `TCP_KEEPIDLE/KEEPINTVL/KEEPCNT`, then hold the idle
 /// connection. The kernel declares the peer dead after about
 /// IDLE + INTVL x CNT seconds of silence.
+///
+/// # Errors
+/// A socket call failed in a way that says nothing about the peer.
 pub fn keepalive(
     s: &Socket,
     idle: u32,
@@ -186,8 +189,11 @@ pub fn keepalive(
     })
 }
 
-/// TCP_USER_TIMEOUT: send `data` and hold; unacknowledged data older than
+/// `TCP_USER_TIMEOUT`: send `data` and hold; unacknowledged data older than
 /// the timeout makes the kernel abort the connection.
+///
+/// # Errors
+/// A socket call failed in a way that says nothing about the peer.
 pub fn user_timeout(s: &Socket, ms: u32, data: &[u8], hold: Duration) -> io::Result<Finding> {
     s.set_tcp_user_timeout(Some(Duration::from_millis(u64::from(ms))))?;
     let mut w: &Socket = s;
@@ -264,6 +270,9 @@ fn peer_gone(e: &io::Error) -> bool {
 }
 
 /// Send `data`, then wait up to `wait` for the peer to end the connection.
+///
+/// # Errors
+/// A socket call failed in a way that says nothing about the peer.
 pub fn expect_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Finding> {
     let mut w: &Socket = s;
     let t0 = Instant::now();
@@ -288,6 +297,9 @@ pub fn expect_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Findi
 
 /// Send `data`, shut down our sending side (FIN), and watch what the peer
 /// does: data after our FIN, then its own FIN (the four-way close).
+///
+/// # Errors
+/// A socket call failed in a way that says nothing about the peer.
 pub fn half_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Finding> {
     let mut w: &Socket = s;
     let sent = write_all_nonblocking(&mut w, s, data).and_then(|()| s.shutdown(Shutdown::Write));

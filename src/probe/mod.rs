@@ -1,7 +1,7 @@
 //! `nettool probe`: how does a peer answer a TCP connection?
 //!
 //! One attempt = a non-blocking connect timed in user space, with
-//! IP_RECVERR so an ICMP error is told apart from a RST (the kernel gives
+//! `IP_RECVERR` so an ICMP error is told apart from a RST (the kernel gives
 //! both as a connect error; the error queue says which, with the ICMP type,
 //! code and sender). Then a short look at the open connection (does the
 //! peer reset it, close it, or greet us?), optional behaviour tests
@@ -37,7 +37,7 @@ use crate::sys::{self, QueuedError, TcpInfo, errno};
 pub enum Outcome {
     /// The three-way handshake completed.
     Open {
-        /// connect() to writable, user space, microseconds.
+        /// `connect()` to writable, user space, microseconds.
         handshake_us: f64,
         /// The kernel's own smoothed RTT right after the handshake.
         kernel_rtt_us: u32,
@@ -256,11 +256,18 @@ fn new_socket(target: SocketAddr, o: &ConnectOpts) -> io::Result<Socket> {
 /// interface exists, the source address is ours and of the target's
 /// family) without sending anything, so that a bad `-I` or `-s` is an
 /// error before the first attempt.
+///
+/// # Errors
+/// The socket's: `ENODEV` for `-I`, `EADDRNOTAVAIL` for `-s`, ...
 pub fn check_setup(target: SocketAddr, o: &ConnectOpts) -> io::Result<()> {
     new_socket(target, o).map(drop)
 }
 
 /// One connection attempt.
+///
+/// # Errors
+/// Setting up the socket failed (as [`check_setup`]), or waiting on it
+/// did; a connection that fails is an [`Outcome`], not an error.
 pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
     let s = new_socket(target, o)?;
     let addr: SockAddr = target.into();
@@ -379,8 +386,8 @@ fn watch(s: &Socket, d: Duration) -> io::Result<Watch> {
     }
 }
 
-/// Close a connection: abortively (RST, no TIME_WAIT on our side) or
-/// gracefully (FIN; our side then holds TIME_WAIT for 2MSL).
+/// Close a connection: abortively (RST, no `TIME_WAIT` on our side) or
+/// gracefully (FIN; our side then holds `TIME_WAIT` for `2MSL`).
 pub fn close(s: Socket, rst: bool) {
     if rst {
         let _ = s.set_linger(Some(Duration::ZERO));
@@ -497,7 +504,7 @@ mod tests {
 
     #[test]
     fn summary_percentiles() {
-        let s = Summary::of(&(1..=100).map(|x| x as f64 * 1000.0).collect::<Vec<_>>()).unwrap();
+        let s = Summary::of(&(1..=100).map(|x| f64::from(x) * 1000.0).collect::<Vec<_>>()).unwrap();
         assert_eq!((s.min_ms, s.max_ms, s.p95_ms), (1.0, 100.0, 95.0));
         assert!((s.avg_ms - 50.5).abs() < 1e-9);
         assert!(Summary::of(&[]).is_none());

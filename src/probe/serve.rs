@@ -1,6 +1,6 @@
 //! `nettool probe serve`: a peer with a known behaviour to probe against,
-//! the server half of socket/bind/listen/accept. SO_REUSEADDR is set so a
-//! restart never fails on a TIME_WAIT left by the previous run.
+//! the server half of socket/bind/listen/accept. `SO_REUSEADDR` is set so a
+//! restart never fails on a `TIME_WAIT` left by the previous run.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -56,6 +56,9 @@ impl Behavior {
 }
 
 /// A bound listener for `serve`.
+///
+/// # Errors
+/// The socket's, e.g. the address is in use or not ours.
 pub fn listen(addr: SocketAddr, behavior: Behavior) -> io::Result<Socket> {
     let domain = if addr.is_ipv6() {
         Domain::IPV6
@@ -255,7 +258,7 @@ const SAY_EVERY: Duration = Duration::from_secs(1);
 fn leaves_it_queued(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(errno::EMFILE) | Some(errno::ENFILE) | Some(errno::ENOBUFS) | Some(errno::ENOMEM)
+        Some(errno::EMFILE | errno::ENFILE | errno::ENOBUFS | errno::ENOMEM)
     )
 }
 
@@ -316,14 +319,13 @@ impl AcceptFailures {
         if !self.due(now) {
             return (None, sleep);
         }
-        let line = match self.last_said {
-            Some(_) => self.take_unsaid().map(|l| format!("{l}; still listening")),
-            None => {
-                self.take_unsaid();
-                Some(format!(
-                    "accept failed: {e}; still listening (while it fails: one line a second, with a count)"
-                ))
-            }
+        let line = if self.last_said.is_some() {
+            self.take_unsaid().map(|l| format!("{l}; still listening"))
+        } else {
+            self.take_unsaid();
+            Some(format!(
+                "accept failed: {e}; still listening (while it fails: one line a second, with a count)"
+            ))
         };
         self.last_said = Some(now);
         (line, sleep)
@@ -589,7 +591,7 @@ mod tests {
         assert_eq!(f.accepted(t0 + Duration::from_millis(2470)), None);
         // The 45 failed from 2.01 s to 2.46 s: that span, not the 1 s
         // since the last line.
-        let back = f.accepted(t0 + Duration::from_millis(3000)).unwrap();
+        let back = f.accepted(t0 + Duration::from_secs(3)).unwrap();
         assert!(
             back.starts_with("accept failed 45 more times in 0.5 s"),
             "{back}"

@@ -21,14 +21,14 @@ use crate::sys::{self, TcpInfo};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CloseWith {
-    /// Gracefully: our side then holds TIME_WAIT for 2MSL.
+    /// Gracefully: our side then holds `TIME_WAIT` for `2MSL`.
     Fin,
-    /// Abortively (SO_LINGER 0): no TIME_WAIT on our side.
+    /// Abortively (`SO_LINGER` 0): no `TIME_WAIT` on our side.
     Rst,
 }
 
-/// The keepalive test's knobs: TCP_KEEPIDLE, TCP_KEEPINTVL (seconds) and
-/// TCP_KEEPCNT (probes).
+/// The keepalive test's knobs: `TCP_KEEPIDLE`, `TCP_KEEPINTVL` (seconds) and
+/// `TCP_KEEPCNT` (probes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keepalive {
     pub idle: u32,
@@ -41,7 +41,7 @@ pub struct Keepalive {
 pub enum AfterSend {
     /// Send the data (if any) and close.
     Nothing,
-    /// TCP_USER_TIMEOUT of this many milliseconds, then hold.
+    /// `TCP_USER_TIMEOUT` of this many milliseconds, then hold.
     UserTimeout { ms: u32 },
     /// Shut down our side and watch the four-way close.
     HalfClose,
@@ -66,7 +66,7 @@ pub struct Settings {
     /// Data to send on each open connection.
     pub send: Vec<u8>,
     pub close: CloseWith,
-    /// Read TCP_INFO again just before each close.
+    /// Read `TCP_INFO` again just before each close.
     pub info_at_close: bool,
 }
 
@@ -77,9 +77,9 @@ pub struct Attempted {
     pub seq: u64,
     pub local: Option<SocketAddr>,
     pub outcome: Outcome,
-    /// TCP_INFO right after the handshake (or the wait, when filtered).
+    /// `TCP_INFO` right after the handshake (or the wait, when filtered).
     pub info: Option<TcpInfo>,
-    /// TCP_INFO just before the close, when asked for.
+    /// `TCP_INFO` just before the close, when asked for.
     pub info_at_close: Option<TcpInfo>,
     pub findings: Vec<Finding>,
     /// How the connection was closed, when it was open.
@@ -103,7 +103,7 @@ pub struct Report {
     pub open: u64,
     pub failed: u64,
     pub loss_pct: f64,
-    /// Handshake times, user space, connect() to writable.
+    /// Handshake times, user space, `connect()` to writable.
     pub handshake: Option<Summary>,
     /// The kernel's smoothed RTT after each handshake.
     pub kernel_rtt: Option<Summary>,
