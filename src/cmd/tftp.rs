@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::cli::{TftpArgs, TftpCommon, TftpGetArgs, TftpMode, TftpOp, TftpPutArgs};
+use crate::tftp::Event;
 use crate::tftp::session::{
     self, Config, Download, Mode, Requested, Sink, Source, TftpError, Upload,
 };
@@ -513,12 +514,18 @@ fn progress_bar(c: &TftpCommon) -> Option<indicatif::ProgressBar> {
     })
 }
 
-fn show_progress(bar: &Option<indicatif::ProgressBar>, done: u64, total: Option<u64>) {
-    if let Some(b) = bar {
-        if let Some(t) = total {
-            b.set_length(t);
+fn show(bar: &Option<indicatif::ProgressBar>, e: Event) {
+    match e {
+        Event::Progress { done, total } => {
+            if let Some(b) = bar {
+                if let Some(t) = total {
+                    b.set_length(t);
+                }
+                b.set_position(done);
+            }
         }
-        b.set_position(done);
+        Event::Sent { to, packet } => crate::say!("-> {to}  {packet}"),
+        Event::Received { from, packet } => crate::say!("<- {from}  {packet}"),
     }
 }
 
@@ -600,11 +607,10 @@ fn get(a: &TftpGetArgs) -> Result<Status> {
         .context("cannot open a UDP socket")?;
 
     let bar = progress_bar(c);
-    let mut progress = |done, total| show_progress(&bar, done, total);
-    let mut trace = |line: String| crate::say!("{line}");
+    let mut events = |e: Event| show(&bar, e);
     let hooks = Hooks {
-        progress: &mut progress,
-        trace: if c.verbose { Some(&mut trace) } else { None },
+        events: &mut events,
+        trace: c.verbose,
     };
     let machine = Download::new(cfg, server);
     // From here on SIGINT/SIGTERM end the transfer cleanly.
@@ -710,11 +716,10 @@ fn put(a: &TftpPutArgs) -> Result<Status> {
     let sock = transport::socket_for(server, c.blksize.unwrap_or(512), c.windowsize.unwrap_or(1))
         .context("cannot open a UDP socket")?;
     let bar = progress_bar(c);
-    let mut progress = |done, total| show_progress(&bar, done, total);
-    let mut trace = |line: String| crate::say!("{line}");
+    let mut events = |e: Event| show(&bar, e);
     let hooks = Hooks {
-        progress: &mut progress,
-        trace: if c.verbose { Some(&mut trace) } else { None },
+        events: &mut events,
+        trace: c.verbose,
     };
     let watch = crate::sys::watch_termination().context("cannot catch SIGINT and SIGTERM")?;
     let result = transport::upload(

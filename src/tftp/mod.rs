@@ -12,3 +12,21 @@ pub mod transport;
 
 #[cfg(test)]
 mod tests;
+
+/// What a transfer reports while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Bytes done so far, and the total when known: every MiB, and once
+    /// at the end.
+    Progress { done: u64, total: Option<u64> },
+    /// With tracing on: a packet went out, described in one line.
+    Sent {
+        to: std::net::SocketAddr,
+        packet: String,
+    },
+    /// With tracing on: a packet came in.
+    Received {
+        from: std::net::SocketAddr,
+        packet: String,
+    },
+}

@@ -555,7 +555,17 @@ pub struct Download {
     wrap_to_one: bool,
     decoder: Option<netascii::Decoder>,
     scratch: Vec<u8>,
+    /// Octet data of the datagram just handled, not written yet.
+    deliver: Option<Deliver>,
 }
+
+/// An action for the driver: write bytes `a..b` of the datagram just
+/// handled to the sink. Octet data is a piece of the datagram itself, so
+/// the session only names it; the driver copies it once the ACK is out,
+/// and the copy (up to 64 KiB) overlaps the server's turnaround instead of
+/// delaying the ACK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deliver(pub std::ops::Range<usize>);
 
 impl Download {
     pub fn new(cfg: Config, server: SocketAddr) -> Download {
@@ -570,6 +580,7 @@ impl Download {
             wrap_to_one: false,
             decoder,
             scratch: Vec::new(),
+            deliver: None,
         }
     }
 
@@ -613,6 +624,12 @@ impl Download {
         self.phase = Phase::Done;
     }
 
+    /// The octet data the last [`handle`](Self::handle) delivered, to
+    /// write to the sink now.
+    pub fn take_delivery(&mut self) -> Option<Deliver> {
+        self.deliver.take()
+    }
+
     /// Blocks still to come before we acknowledge: 1 in lock-step, and at
     /// the last block of a window.
     pub fn blocks_to_ack(&self) -> u64 {
@@ -638,12 +655,34 @@ impl Download {
         }
     }
 
+    /// Handle a datagram and write everything it delivers to `sink`
+    /// ([`handle`](Self::handle) with its [`Deliver`] done at once).
     pub fn on_datagram(
         &mut self,
         from: SocketAddr,
         bytes: &[u8],
         sink: &mut dyn Sink,
     ) -> Result<(), TftpError> {
+        let r = self.handle(from, bytes, sink);
+        // Delivered is written, even when the session failed after it.
+        if let Some(Deliver(range)) = self.take_delivery() {
+            sink.write(&bytes[range])?;
+        }
+        r
+    }
+
+    /// Handle a datagram. Data that is not a piece of it (netascii's
+    /// translation) goes to `sink` at once; octet data is left as a
+    /// [`Deliver`] action to [`take_delivery`](Self::take_delivery), once
+    /// the outbox is out. Take it even when this fails: a tsize mismatch
+    /// is found after the last block was delivered.
+    pub fn handle(
+        &mut self,
+        from: SocketAddr,
+        bytes: &[u8],
+        sink: &mut dyn Sink,
+    ) -> Result<(), TftpError> {
+        debug_assert!(self.deliver.is_none(), "the last delivery not taken");
         if self.phase == Phase::Done || !self.c.accept_source(from) {
             return Ok(());
         }
@@ -654,7 +693,7 @@ impl Download {
                 Ok(Packet::Data { block, data })
                     if data.len() <= usize::from(self.c.neg.blksize) =>
                 {
-                    return self.on_data(block, data, sink);
+                    return self.on_data(block, data, bytes.len() - data.len(), sink);
                 }
                 // The server says it is over: no need to stay.
                 Ok(Packet::Error { .. }) => self.phase = Phase::Done,
@@ -697,7 +736,9 @@ impl Download {
                 }
                 Ok(())
             }
-            Packet::Data { block, data } => self.on_data(block, data, sink),
+            Packet::Data { block, data } => {
+                self.on_data(block, data, bytes.len() - data.len(), sink)
+            }
             _ => Err(self.c.abort(
                 ErrorCode::IllegalOperation,
                 "unexpected packet",
@@ -706,10 +747,12 @@ impl Download {
         }
     }
 
+    /// DATA `wire_block`; `data` is bytes `at..` of the datagram.
     fn on_data(
         &mut self,
         wire_block: u16,
         data: &[u8],
+        at: usize,
         sink: &mut dyn Sink,
     ) -> Result<(), TftpError> {
         if self.phase == Phase::Requesting {
@@ -751,7 +794,7 @@ impl Download {
                         TftpError::TooLarge { limit, why },
                     ));
                 }
-                self.deliver(data, sink)?;
+                self.deliver(data, at, sink)?;
                 self.c.stats.wire_bytes += wire_len;
                 self.c.stats.blocks += 1;
                 self.done = b;
@@ -823,10 +866,12 @@ impl Download {
         )
     }
 
-    fn deliver(&mut self, data: &[u8], sink: &mut dyn Sink) -> Result<(), TftpError> {
+    /// Deliver `data`, bytes `at..` of the datagram: octet data as a
+    /// [`Deliver`] action, netascii's translation to `sink` at once.
+    fn deliver(&mut self, data: &[u8], at: usize, sink: &mut dyn Sink) -> Result<(), TftpError> {
         match &mut self.decoder {
             None => {
-                sink.write(data)?;
+                self.deliver = Some(Deliver(at..at + data.len()));
                 self.c.stats.bytes += data.len() as u64;
             }
             Some(d) => {
