@@ -81,7 +81,7 @@ impl Negotiated {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub filename: String,
     pub mode: Mode,
