@@ -32,6 +32,9 @@ pub struct Settings {
     pub without_options: Option<usize>,
 }
 
+/// # Errors
+/// A usage error (exit status 2) for bad arguments or a local side that
+/// cannot be set up; the failed transfer otherwise.
 pub fn run(a: &TftpArgs) -> Result<Status> {
     let s = settings(a)?;
     if s.verbose
@@ -82,23 +85,20 @@ pub fn settings(a: &TftpArgs) -> Result<Settings> {
 }
 
 fn get_settings(a: &TftpGetArgs) -> Result<Settings> {
-    let (host, port, remote, local) = match parse_url(&a.host)? {
-        Some((h, p, path)) => {
-            if a.local.is_some() {
-                return Err(usage(
-                    "with a tftp:// URL give at most one more argument, LOCAL",
-                ));
-            }
-            (h, p, path, a.file.clone())
+    let (host, port, remote, local) = if let Some((h, p, path)) = parse_url(&a.host)? {
+        if a.local.is_some() {
+            return Err(usage(
+                "with a tftp:// URL give at most one more argument, LOCAL",
+            ));
         }
-        None => {
-            let (h, p) = split_host(&a.host)?;
-            let file = a
-                .file
-                .clone()
-                .ok_or_else(|| usage("which file? write: nettool tftp get HOST FILE [LOCAL]"))?;
-            (h, p, file, a.local.clone())
-        }
+        (h, p, path, a.file.clone())
+    } else {
+        let (h, p) = split_host(&a.host)?;
+        let file = a
+            .file
+            .clone()
+            .ok_or_else(|| usage("which file? write: nettool tftp get HOST FILE [LOCAL]"))?;
+        (h, p, file, a.local.clone())
     };
     let to_stdout = local.as_deref() == Some("-");
     if remote.is_empty() {
@@ -138,7 +138,7 @@ fn get_settings(a: &TftpGetArgs) -> Result<Settings> {
 /// a dangling link (without `--force`), a directory, or an existing file
 /// (without `--force`).
 fn check_target(target: &std::path::Path, force: bool) -> Result<()> {
-    let name = target.file_name().map_or(0, |n| n.len());
+    let name = target.file_name().map_or(0, std::ffi::OsStr::len);
     if name > NAME_MAX {
         return Err(usage(format!(
             "the local file name is {name} bytes long, and a file name takes at most {NAME_MAX}: name a shorter LOCAL"
@@ -168,12 +168,11 @@ fn check_target(target: &std::path::Path, force: bool) -> Result<()> {
 }
 
 fn put_settings(a: &TftpPutArgs) -> Result<Settings> {
-    let (host, port, remote_from_url) = match parse_url(&a.host)? {
-        Some((h, p, path)) => (h, p, Some(path)),
-        None => {
-            let (h, p) = split_host(&a.host)?;
-            (h, p, None)
-        }
+    let (host, port, remote_from_url) = if let Some((h, p, path)) = parse_url(&a.host)? {
+        (h, p, Some(path))
+    } else {
+        let (h, p) = split_host(&a.host)?;
+        (h, p, None)
     };
     if remote_from_url.is_some() && a.remote.is_some() {
         return Err(usage(
@@ -502,10 +501,10 @@ mod tests {
     /// `tftp` argv -> settings, or the one-line error.
     fn parsed(argv: &[&str]) -> Result<Settings, String> {
         let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
-        let Command::Tftp(args) = cli.command else {
+        let Command::Tftp(tftp) = cli.command else {
             panic!("not tftp: {argv:?}")
         };
-        settings(&args).map_err(|e| {
+        settings(&tftp).map_err(|e| {
             assert!(
                 e.downcast_ref::<crate::UsageError>().is_some(),
                 "a usage error: {e}"

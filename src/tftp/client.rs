@@ -213,30 +213,26 @@ fn get(s: &Settings, to: &Destination, on_event: &mut dyn FnMut(Event)) -> Resul
         events: &mut *on_event,
         trace: s.trace,
     };
-    let result = match file {
-        Some((mut sink, keep_partial)) => {
-            let r = transport::download(&sock, machine, &mut sink, s.busy_poll, hooks);
-            if r.is_err()
-                && let Some(kept) = sink.abandon(keep_partial)
-            {
-                on_event(Event::Kept {
-                    path: kept.path,
-                    instead: kept.instead,
-                });
-            }
-            r
+    let result = if let Some((mut sink, keep_partial)) = file {
+        let r = transport::download(&sock, machine, &mut sink, s.busy_poll, hooks);
+        if r.is_err()
+            && let Some(kept) = sink.abandon(keep_partial)
+        {
+            on_event(Event::Kept {
+                path: kept.path,
+                instead: kept.instead,
+            });
         }
-        None => {
-            let out = io::stdout()
-                .as_fd()
-                .try_clone_to_owned()
-                .map_err(Error::Stdout)?;
-            let mut sink = StdoutSink(Some(Deferred::new(File::from(out))));
-            // Stopped by a signal, what is still buffered is dropped:
-            // writing it could block on a full pipe again, past the
-            // user's Ctrl-C.
-            transport::download(&sock, machine, &mut sink, s.busy_poll, hooks)
-        }
+        r
+    } else {
+        let out = io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(Error::Stdout)?;
+        let mut sink = StdoutSink(Some(Deferred::new(File::from(out))));
+        // Stopped by a signal, what is still buffered is dropped: writing
+        // it could block on a full pipe again, past the user's Ctrl-C.
+        transport::download(&sock, machine, &mut sink, s.busy_poll, hooks)
     };
     // The transfer is over: Ctrl-C is the default again.
     drop(watch);

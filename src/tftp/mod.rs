@@ -11,7 +11,7 @@ pub mod client;
 pub mod netascii;
 pub mod pace;
 pub mod session;
-pub mod sink;
+pub(crate) mod sink;
 pub mod transport;
 
 pub use client::{

@@ -243,7 +243,7 @@ impl WindowNap {
             } else if s < self.span {
                 (self.span + s) / 2
             } else {
-                self.span + (s - self.span) / 16
+                self.span + s.saturating_sub(self.span) / 16
             };
         }
         self.napped = false;

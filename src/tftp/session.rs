@@ -130,11 +130,19 @@ pub enum TftpError {
     Io(#[from] std::io::Error),
 }
 
-/// Where downloaded bytes go.
+/// Where downloaded bytes go. A method that fails stops the transfer,
+/// and the server is told (ERROR 3 for a full disk, else ERROR 0).
 pub trait Sink {
+    /// Take `data`, the next bytes of the file.
+    ///
+    /// # Errors
+    /// The local write failed.
     fn write(&mut self, data: &[u8]) -> std::io::Result<()>;
     /// Every byte is in: commit (a file is renamed into place here, before
     /// the dally).
+    ///
+    /// # Errors
+    /// The file could not be committed.
     fn complete(&mut self) -> std::io::Result<()> {
         Ok(())
     }
@@ -143,6 +151,9 @@ pub trait Sink {
     /// should not delay the ACK. `lull`: the server turns around now (the
     /// ACK asked for the next block or window); otherwise more blocks of
     /// the window are due at once, and only a large backlog should go.
+    ///
+    /// # Errors
+    /// The local write failed.
     fn idle(&mut self, lull: bool) -> std::io::Result<()> {
         let _ = lull;
         Ok(())
@@ -156,9 +167,13 @@ impl Sink for Vec<u8> {
     }
 }
 
-/// Where uploaded bytes come from.
+/// Where uploaded bytes come from. A failed read stops the transfer, and
+/// the server is told.
 pub trait Source {
     /// Fill `buf` with up to `max` bytes; fewer only at end of file.
+    ///
+    /// # Errors
+    /// The local read failed, or the file changed size ([`SizeChanged`]).
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<()>;
 }
 
@@ -657,6 +672,10 @@ impl Download {
 
     /// Handle a datagram and write everything it delivers to `sink`
     /// ([`handle`](Self::handle) with its [`Deliver`] done at once).
+    ///
+    /// # Errors
+    /// The transfer is over: the server failed it or broke the protocol
+    /// (the ERROR that tells it so is queued), or `sink` failed.
     pub fn on_datagram(
         &mut self,
         from: SocketAddr,
@@ -676,6 +695,9 @@ impl Download {
     /// [`Deliver`] action to [`take_delivery`](Self::take_delivery), once
     /// the outbox is out. Take it even when this fails: a tsize mismatch
     /// is found after the last block was delivered.
+    ///
+    /// # Errors
+    /// As [`on_datagram`](Self::on_datagram)'s.
     pub fn handle(
         &mut self,
         from: SocketAddr,
@@ -885,6 +907,9 @@ impl Download {
     }
 
     /// Nothing arrived within `wait()`.
+    ///
+    /// # Errors
+    /// The tries are used up.
     pub fn on_timeout(&mut self) -> Result<(), TftpError> {
         match self.phase {
             Phase::Done => Ok(()),
@@ -1015,6 +1040,11 @@ impl Upload {
         Ok(())
     }
 
+    /// Handle a datagram; the blocks it lets go out are read from `src`.
+    ///
+    /// # Errors
+    /// The transfer is over: the server failed it or broke the protocol
+    /// (the ERROR that tells it so is queued), or `src` failed.
     pub fn on_datagram(
         &mut self,
         from: SocketAddr,
@@ -1047,28 +1077,24 @@ impl Upload {
             }
             Packet::Ack { block } if self.phase == Phase::Transferring => {
                 let sent = self.window.len() as u64;
-                match Common::unwrap_block(self.acked, block, sent, false) {
-                    Some(b) => {
-                        let advanced = b - self.acked;
-                        self.window.drain(..advanced as usize);
-                        self.acked = b;
-                        self.c.stats.blocks += advanced;
-                        self.c.tries = 0;
-                        if self.last_block == Some(b) {
-                            self.phase = Phase::Done;
-                            return Ok(());
-                        }
-                        // RFC 7440: an ACK inside the window moves its start
-                        // there; the rest is sent again from that point.
-                        self.send_window(src)
-                    }
-                    None => {
-                        // A duplicate ACK: never answered with DATA (no
-                        // Sorcerer's Apprentice); a timeout resends.
-                        self.c.stats.duplicates += 1;
-                        Ok(())
-                    }
+                let Some(b) = Common::unwrap_block(self.acked, block, sent, false) else {
+                    // A duplicate ACK: never answered with DATA (no
+                    // Sorcerer's Apprentice); a timeout resends.
+                    self.c.stats.duplicates += 1;
+                    return Ok(());
+                };
+                let advanced = b - self.acked;
+                self.window.drain(..advanced as usize);
+                self.acked = b;
+                self.c.stats.blocks += advanced;
+                self.c.tries = 0;
+                if self.last_block == Some(b) {
+                    self.phase = Phase::Done;
+                    return Ok(());
                 }
+                // RFC 7440: an ACK inside the window moves its start there;
+                // the rest is sent again from that point.
+                self.send_window(src)
             }
             Packet::Ack { .. } | Packet::Oack { .. } => {
                 self.c.stats.duplicates += 1;
@@ -1088,6 +1114,10 @@ impl Upload {
         self.send_window(src)
     }
 
+    /// Nothing arrived within `wait()`: send the window again.
+    ///
+    /// # Errors
+    /// The tries are used up, or `src` failed.
     pub fn on_timeout(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
         match self.phase {
             Phase::Done | Phase::Dallying => Ok(()),

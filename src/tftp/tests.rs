@@ -455,7 +455,7 @@ struct GetClient {
 
 impl Client for GetClient {
     fn start(&mut self) {
-        self.m.start()
+        self.m.start();
     }
     fn outbox(&mut self) -> &mut Outbox {
         self.m.outbox()
@@ -478,7 +478,7 @@ struct PutClient {
 
 impl Client for PutClient {
     fn start(&mut self) {
-        self.m.start()
+        self.m.start();
     }
     fn outbox(&mut self) -> &mut Outbox {
         self.m.outbox()
@@ -1343,7 +1343,7 @@ fn get_endless_transfer_beyond_tsize_stops_with_error_3() {
     assert!(matches!(&drain(d.outbox())[..], [(_, Sent::Error(3, _))]));
 }
 
-/// Found by the tftp_download fuzz target: with --max-size above the
+/// Found by the `tftp_download` fuzz target: with --max-size above the
 /// announced tsize, the tsize was not a limit, so a server could send up
 /// to --max-size bytes into the file before the size check at the end.
 #[test]
@@ -1944,7 +1944,7 @@ fn put_hostile_answers() {
 // ---------------------------------------------------------------------------
 // Random schedules
 
-/// SplitMix64: a whole schedule from one seed.
+/// `SplitMix64`: a whole schedule from one seed.
 struct Rng(u64);
 
 impl Rng {

@@ -38,6 +38,9 @@ pub struct Hooks<'a> {
 /// A UDP socket for talking to `server`, with a receive buffer big enough
 /// for a whole window (`windowsize x (blksize + 4)` plus headroom: with the
 /// default buffer, large windows overflow it and the transfer collapses).
+///
+/// # Errors
+/// The socket cannot be made, bound, or set to report ICMP errors.
 pub fn socket_for(server: SocketAddr, blksize: u16, windowsize: u16) -> io::Result<UdpSocket> {
     let domain = if server.is_ipv6() {
         Domain::IPV6
@@ -62,16 +65,18 @@ pub fn socket_for(server: SocketAddr, blksize: u16, windowsize: u16) -> io::Resu
 /// One line describing a packet, for `--verbose`.
 pub fn describe(bytes: &[u8]) -> String {
     match Packet::parse(bytes) {
-        Ok(Packet::Rrq {
-            filename,
-            mode,
-            options,
-        })
-        | Ok(Packet::Wrq {
-            filename,
-            mode,
-            options,
-        }) => {
+        Ok(
+            Packet::Rrq {
+                filename,
+                mode,
+                options,
+            }
+            | Packet::Wrq {
+                filename,
+                mode,
+                options,
+            },
+        ) => {
             let op = if bytes.get(1) == Some(&1) {
                 "RRQ"
             } else {
@@ -479,6 +484,10 @@ struct Driver<'a, 'h> {
 /// `busy_poll`: the most to poll the socket before sleeping at each
 /// wait we answer at once (see [`BusyPoll`]); zero never polls, and never
 /// naps through a window either ([`WindowNap`]).
+///
+/// # Errors
+/// Whatever ended the transfer early: the server, a timeout, a local
+/// write, a signal.
 pub fn download(
     sock: &UdpSocket,
     mut m: Download,
@@ -492,6 +501,10 @@ pub fn download(
     drive(sock, &mut Get { m, sink }, busy, nap, hooks)
 }
 
+/// [`download`]'s other direction: `src` holds `size` bytes, when known.
+///
+/// # Errors
+/// As [`download`]'s, with a local read for the write.
 pub fn upload(
     sock: &UdpSocket,
     mut m: Upload,
@@ -537,10 +550,10 @@ fn recv_by(
     if left.is_zero() {
         return Err(io::ErrorKind::TimedOut.into());
     }
-    let want = left.clamp(MIN_TIMEOUT, wait.max(MIN_TIMEOUT));
-    if want + MIN_TIMEOUT < *timeout_set || want > *timeout_set + MIN_TIMEOUT {
-        sock.set_read_timeout(Some(want))?;
-        *timeout_set = want;
+    let timeout = left.clamp(MIN_TIMEOUT, wait.max(MIN_TIMEOUT));
+    if timeout + MIN_TIMEOUT < *timeout_set || timeout > *timeout_set + MIN_TIMEOUT {
+        sock.set_read_timeout(Some(timeout))?;
+        *timeout_set = timeout;
     }
     sock.recv_from(buf)
 }
@@ -655,8 +668,7 @@ impl Driver<'_, '_> {
     }
 
     /// Wait for the next datagram of window `w`: from a nap or a tail poll
-    /// in a window, else a busy poll when the packet is one we answer at
-    /// once, else asleep on the socket until the deadline. Also when it
+    /// in a window, else the usual way ([`one`](Self::one)). Also when it
     /// came.
     fn receive(
         &mut self,
@@ -671,45 +683,50 @@ impl Driver<'_, '_> {
             .next(self.sock, &mut inbox.batch, w, self.deadline, budget)
         {
             Some(got) => got,
-            None => {
-                let polled = if answer_due && !budget.is_zero() {
-                    let left = self.deadline.saturating_duration_since(waiting);
-                    let (sock, buf) = (self.sock, &mut inbox.buf);
-                    poll(budget.min(left), || {
-                        crate::sys::recv_from_now(sock.as_fd(), buf)
-                    })
-                } else {
-                    None
-                };
-                match polled {
-                    Some(got) => {
-                        if got.is_ok() {
-                            self.busy.answered();
-                        }
-                        got
-                    }
-                    None => {
-                        let got = recv_by(
-                            self.sock,
-                            &mut inbox.buf,
-                            self.deadline,
-                            self.wait,
-                            &mut self.timeout_set,
-                        );
-                        if answer_due {
-                            self.busy.slept(got.is_ok().then(|| waiting.elapsed()));
-                        }
-                        got
-                    }
-                }
-                .map(|(n, from)| (Got::Buf(n), from))
-            }
+            None => self
+                .one(&mut inbox.buf, answer_due, waiting, budget)
+                .map(|(n, from)| (Got::Buf(n), from)),
         };
         let received = Instant::now();
         if self.busy.round_over() {
             self.busy.end_round(crate::sys::involuntary_switches());
         }
         (got, received)
+    }
+
+    /// The usual wait, into `buf`: a busy poll of up to `budget` first
+    /// when the packet is one we answer at once (`answer_due`), then
+    /// asleep on the socket until the deadline. `waiting`: since when.
+    fn one(
+        &mut self,
+        buf: &mut [u8],
+        answer_due: bool,
+        waiting: Instant,
+        budget: Duration,
+    ) -> io::Result<(usize, SocketAddr)> {
+        if answer_due && !budget.is_zero() {
+            let left = self.deadline.saturating_duration_since(waiting);
+            let sock = self.sock;
+            if let Some(got) = poll(budget.min(left), || {
+                crate::sys::recv_from_now(sock.as_fd(), buf)
+            }) {
+                if got.is_ok() {
+                    self.busy.answered();
+                }
+                return got;
+            }
+        }
+        let got = recv_by(
+            self.sock,
+            buf,
+            self.deadline,
+            self.wait,
+            &mut self.timeout_set,
+        );
+        if answer_due {
+            self.busy.slept(got.is_ok().then(|| waiting.elapsed()));
+        }
+        got
     }
 
     /// The datagram `bytes` from `from` (at `at`, taken `received`, with
