@@ -10,6 +10,7 @@
 //! and not at the lab.
 
 mod lab;
+mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -21,23 +22,24 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use lab::{Host, Out, Star, macs_in, v4};
+use lab::{Host, Star, macs_in, v4};
+use util::Output;
 
 // ---------------------------------------------------------------------------
 // Helpers
 
 /// `nettool arp ARGS...` inside `host`.
 #[track_caller]
-fn arp(host: &Host, args: &[&str]) -> Out {
+fn arp(host: &Host, args: &[&str]) -> Output {
     let mut all = vec!["arp"];
     all.extend_from_slice(args);
     host.nettool(&all)
 }
 
 #[track_caller]
-fn assert_exit(out: &Out, code: i32, guards: &str) {
+fn assert_exit(out: &Output, code: i32, guards: &str) {
     assert_eq!(
-        out.code,
+        out.code(),
         Some(code),
         "{guards}: expected exit {code}\n{out}"
     );
@@ -45,8 +47,8 @@ fn assert_exit(out: &Out, code: i32, guards: &str) {
 
 /// Asserts stderr is exactly one non-empty line and returns it.
 #[track_caller]
-fn one_stderr_line<'a>(out: &'a Out, guards: &str) -> &'a str {
-    let lines = out.stderr_lines();
+fn one_stderr_line<'a>(out: &'a Output, guards: &str) -> &'a str {
+    let lines = out.stderr_nonblank_lines();
     assert_eq!(
         lines.len(),
         1,
@@ -931,7 +933,7 @@ fn uid_mapped(uid: u64) -> bool {
 }
 
 #[track_caller]
-fn assert_needs_cap_net_raw(out: &Out, guards: &str) {
+fn assert_needs_cap_net_raw(out: &Output, guards: &str) {
     assert_exit(out, 2, guards);
     let line = one_stderr_line(out, guards);
     assert!(line.contains("CAP_NET_RAW"), "{guards}\n{out}");
@@ -945,7 +947,6 @@ fn without_cap_net_raw_exit_2_and_say_how_to_grant_it() {
         return;
     };
     let pair = lab.pair();
-    let bin = lab::nettool_bin().to_str().unwrap();
     let probe = [
         "arp",
         "-c",
@@ -957,22 +958,31 @@ fn without_cap_net_raw_exit_2_and_say_how_to_grant_it() {
         "198.51.100.2",
     ];
     // Root, with every capability but CAP_NET_RAW: only that one is missing.
-    let mut args = vec!["--bounding-set=-net_raw", "--inh-caps=-net_raw", "--", bin];
-    args.extend_from_slice(&probe);
-    let out = pair.a.run("setpriv", &args);
+    let out = pair
+        .a
+        .nettool_cmd(&probe)
+        .wrapped(&[
+            "setpriv",
+            "--bounding-set=-net_raw",
+            "--inh-caps=-net_raw",
+            "--",
+        ])
+        .run();
     assert_needs_cap_net_raw(&out, "root without CAP_NET_RAW");
     // An ordinary user, no capabilities at all.
     if uid_mapped(65534) {
-        let mut args = vec![
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--",
-            bin,
-        ];
-        args.extend_from_slice(&probe);
-        let out = pair.a.run("setpriv", &args);
+        let out = pair
+            .a
+            .nettool_cmd(&probe)
+            .wrapped(&[
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--",
+            ])
+            .run();
         assert_needs_cap_net_raw(&out, "user nobody");
     }
 }
@@ -1101,7 +1111,7 @@ fn cache_view_json_and_interface_filter() {
             "permanent",
         ],
     );
-    let entries = |out: &Out| -> Vec<(String, String, String)> {
+    let entries = |out: &Output| -> Vec<(String, String, String)> {
         let doc = out.json();
         assert_eq!(string(&doc, "schema"), "nettool.arp.cache/1", "{doc}");
         array(&doc, "entries")
@@ -1277,12 +1287,11 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// Runs `nettool ARGS...` in `ns` and samples its peak RSS while it runs.
+/// Runs `nettool ARGS...` in `host` and samples its peak RSS while it runs.
 /// A run that passes `kill_above` KiB (or 30 s) is killed there: a test
 /// that finds a leak must not take the machine down with it.
-fn nettool_measured(ns: &str, args: &[&str], kill_above: u64) -> (Out, u64) {
-    let bin = lab::nettool_bin().to_str().expect("UTF-8 path");
-    let mut bg = lab::spawn_in(ns, bin, args);
+fn nettool_measured(host: &Host, args: &[&str], kill_above: u64) -> (Output, u64) {
+    let mut bg = host.nettool_cmd(args).spawn();
     let pid = bg.pid();
     let start = Instant::now();
     let mut peak = 0;
@@ -1322,13 +1331,13 @@ fn probe_under_a_flood_of_forged_replies_stays_small_in_memory_and_output() {
     let base = ["arp", "-c", "20", "-i", "0.2", "-I", iface];
     let mut quiet = base.to_vec();
     quiet.extend(["-q", "198.51.100.2"]);
-    let (q, q_peak) = nettool_measured(&pair.a.ns, &quiet, 4 * LIMIT_KIB);
+    let (q, q_peak) = nettool_measured(&pair.a, &quiet, 4 * LIMIT_KIB);
     let mut json = base.to_vec();
     json.extend(["--json", "198.51.100.2"]);
-    let (j, j_peak) = nettool_measured(&pair.a.ns, &json, 4 * LIMIT_KIB);
+    let (j, j_peak) = nettool_measured(&pair.a, &json, 4 * LIMIT_KIB);
     let mut lines = base.to_vec();
     lines.push("198.51.100.2");
-    let (l, l_peak) = nettool_measured(&pair.a.ns, &lines, 4 * LIMIT_KIB);
+    let (l, l_peak) = nettool_measured(&pair.a, &lines, 4 * LIMIT_KIB);
     stop.store(true, Ordering::Relaxed);
     let sent = forger.join().expect("forger");
     eprintln!(
@@ -1644,7 +1653,7 @@ fn sweep_forger(
 #[track_caller]
 fn assert_forger_ran_and_saw_the_early_ones_asked(
     forger: std::thread::JoinHandle<(u32, bool, BTreeSet<Ipv4Addr>)>,
-    out: &Out,
+    out: &Output,
 ) {
     let (early, saw_12, asked) = forger.join().expect("forger");
     assert_eq!((early, saw_12), (1, true), "the forger ran\n{out}");

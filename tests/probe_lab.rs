@@ -13,6 +13,7 @@
 //! IDLE + INTVL x CNT), never exact kernel timer values.
 
 mod lab;
+mod util;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
@@ -22,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use lab::{Bg, Host, Out};
+use lab::Host;
+use util::{Bg, Output};
 
 /// The port every peer listens on (each test has its own namespaces).
 const PORT: u16 = 7000;
@@ -42,7 +44,7 @@ fn t6(port: u16) -> String {
 
 /// `nettool probe ARGS...` inside `a`.
 #[track_caller]
-fn probe(a: &Host, args: &[&str]) -> Out {
+fn probe(a: &Host, args: &[&str]) -> Output {
     let mut all = vec!["probe"];
     all.extend_from_slice(args);
     a.nettool(&all)
@@ -50,8 +52,8 @@ fn probe(a: &Host, args: &[&str]) -> Out {
 
 /// One `-c 1` probe run twice at the same time: as text and as `--json`.
 struct Probed {
-    text: Out,
-    json: Out,
+    text: Output,
+    json: Output,
     /// The `--json` attempt record.
     attempt: Value,
     /// The `--json` summary record.
@@ -96,7 +98,7 @@ const SCHEMA: &str = "nettool.probe/1";
 /// `--json` output as its records, one per line; each must carry
 /// [`SCHEMA`].
 #[track_caller]
-fn records(out: &Out) -> Vec<Value> {
+fn records(out: &Output) -> Vec<Value> {
     out.stdout
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -156,7 +158,7 @@ fn probe_both(a: &Host, args: &[&str]) -> Probed {
 fn assert_outcome(p: &Probed, target: &str, label: &str, result: &str, exit: i32) {
     for out in [&p.text, &p.json] {
         assert_eq!(
-            out.code,
+            out.code(),
             Some(exit),
             "expected exit {exit} ({result})\n{out}"
         );
@@ -193,7 +195,7 @@ fn assert_icmp(p: &Probed, version: u8, icmp_type: u8, code: u8, from: &str) {
     let icmp = &p.outcome()["icmp"];
     assert_eq!(icmp["version"], version, "icmp.version\n{}", p.json);
     assert_eq!(icmp["type"], icmp_type, "icmp.type\n{}", p.json);
-    assert_eq!(icmp["code"], code, "icmp.code\n{}", p.json);
+    assert_eq!(icmp["code"], code, "icmp.code()\n{}", p.json);
     assert_eq!(icmp["from"], from, "icmp.from (the sender)\n{}", p.json);
     let v = if version == 6 { "ICMPv6" } else { "ICMP" };
     let evidence = format!("{v} type {icmp_type} code {code} from {from}");
@@ -256,13 +258,10 @@ fn wait_tcp(ns: &str, port: u16, state: &str, n: usize) -> bool {
 /// this returns (on [::]:PORT, which takes IPv4 too).
 #[track_caller]
 fn serve(b: &Host, behavior: &str) -> Bg {
-    let bin = lab::nettool_bin().to_str().expect("UTF-8 binary path");
     let port = PORT.to_string();
-    let server = lab::spawn_in(
-        &b.ns,
-        bin,
-        &["probe", "serve", &port, "--behavior", behavior],
-    );
+    let server = b
+        .nettool_cmd(&["probe", "serve", &port, "--behavior", behavior])
+        .spawn();
     if !wait_tcp(&b.ns, PORT, LISTEN, 1) {
         panic!(
             "`probe serve` is not listening after 5 s\n{}",
@@ -559,7 +558,7 @@ fn no_route_is_network_unreachable_immediately() {
     let Some(lab) = lab::require() else { return };
     let pair = lab.pair();
     let no_route = lab::run_in(&pair.a.ns, "ip", &["route", "get", "203.0.113.9"]);
-    assert_ne!(no_route.code, Some(0), "A must have no route\n{no_route}");
+    assert_ne!(no_route.code(), Some(0), "A must have no route\n{no_route}");
     let t = "203.0.113.9:7000";
     let p = probe_both(&pair.a, &["-c", "1", t]);
     assert_outcome(&p, t, "network unreachable", "network_unreachable", 1);
@@ -687,12 +686,10 @@ fn expect_close_with_a_peer_gone_at_accept_is_reported_not_an_error() {
 fn serve_logs_each_connection_and_exits_after_count() {
     let Some(lab) = lab::require() else { return };
     let pair = lab.pair();
-    let bin = lab::nettool_bin().to_str().expect("UTF-8 binary path");
     let port = PORT.to_string();
-    let mut server = lab::spawn_in(
-        &pair.b.ns,
-        bin,
-        &[
+    let mut server = pair
+        .b
+        .nettool_cmd(&[
             "probe",
             "serve",
             &port,
@@ -700,8 +697,8 @@ fn serve_logs_each_connection_and_exits_after_count() {
             "half-close",
             "--count",
             "2",
-        ],
-    );
+        ])
+        .spawn();
     assert!(wait_tcp(&pair.b.ns, PORT, LISTEN, 1), "serve listens");
     let t = t4(PORT);
     let p = probe_both(&pair.a, &["-c", "1", "--half-close", "--send", "hello", &t]);
@@ -715,7 +712,7 @@ fn serve_logs_each_connection_and_exits_after_count() {
         !served.timed_out,
         "--count 2: serve should exit after its second connection\n{served}"
     );
-    assert_eq!(served.code, Some(0), "{served}");
+    assert_eq!(served.code(), Some(0), "{served}");
     assert_eq!(
         served.stdout.matches("read 5 bytes until its FIN").count(),
         2,
@@ -800,7 +797,7 @@ fn time_wait_rows(a: &Host) -> Vec<Value> {
         .unwrap_or_else(|| panic!("sockstat JSON lacks `sockets`\n{out}"))
         .clone();
     assert_eq!(
-        out.code,
+        out.code(),
         Some(if rows.is_empty() { 1 } else { 0 }),
         "sockstat exit: 0 with rows, 1 without\n{out}"
     );
@@ -829,7 +826,7 @@ fn rst_close_leaves_no_time_wait_graceful_close_leaves_one() {
 
     // -c 1 closes with FIN: we close first, so the TIME_WAIT is ours.
     let out = probe(&pair.a, &["-c", "1", &t]);
-    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(out.code(), Some(0), "{out}");
     assert!(out.stdout.contains("closing with FIN"), "{out}");
     let deadline = Instant::now() + Duration::from_secs(2);
     let rows = loop {
@@ -957,9 +954,9 @@ fn user_timeout_aborts_when_sent_data_stays_unacknowledged() {
 
 /// Asserts a usage error: exit 2, one line on stderr, nothing on stdout.
 #[track_caller]
-fn assert_usage_error(out: &Out, mentions: &str) {
-    assert_eq!(out.code, Some(2), "usage error: exit 2\n{out}");
-    let lines = out.stderr_lines();
+fn assert_usage_error(out: &Output, mentions: &str) {
+    assert_eq!(out.code(), Some(2), "usage error: exit 2\n{out}");
+    let lines = out.stderr_nonblank_lines();
     assert_eq!(lines.len(), 1, "exactly one line on stderr\n{out}");
     assert!(
         lines[0].contains(mentions),
@@ -1010,7 +1007,7 @@ fn json_lines_each_carry_the_schema() {
     for (port, exit) in [(PORT, 0), (PORT + 1, 1)] {
         let t = t4(port);
         let out = probe(&pair.a, &["--json", "-v", "-c", "2", "-i", "0.05", &t]);
-        assert_eq!(out.code, Some(exit), "{out}");
+        assert_eq!(out.code(), Some(exit), "{out}");
         let recs = records(&out);
         assert_eq!(recs.len(), 3, "two attempts, then the summary\n{out}");
         for (r, kind) in recs.iter().zip(["attempt", "attempt", "summary"]) {
@@ -1125,10 +1122,9 @@ fn serve_at_its_descriptor_limit_backs_off_and_says_so_once_a_second() {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let stdout = tempfile::tempfile().expect("temp file");
     let stderr = tempfile::tempfile().expect("temp file");
-    let mut server = std::process::Command::new("sh")
-        .args(["-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
-        .arg(lab::nettool_bin())
-        .args(["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+    let mut server = util::nettool(&["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+        .wrapped(&["sh", "-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
+        .command()
         .stdin(std::process::Stdio::null())
         .stdout(stdout.try_clone().expect("dup"))
         .stderr(stderr.try_clone().expect("dup"))
@@ -1247,7 +1243,7 @@ fn link_local_targets_need_their_interface() {
         vec!["-c", "1", "-I", pair.a.iface.as_str(), bare.as_str()],
     ] {
         let out = probe(&pair.a, &args);
-        assert_eq!(out.code, Some(0), "{out}");
+        assert_eq!(out.code(), Some(0), "{out}");
         assert!(out.stdout.contains(" open "), "{out}");
     }
     assert_usage_error(
@@ -1271,27 +1267,19 @@ fn link_local_scopes_resolve_in_the_namespace_not_in_sysfs() {
         lab::ip(&host.ns, &["addr", "add", ll, "dev", &host.iface, "nodad"]);
     }
     let _server = serve(&pair.b, "accept");
-    let bin = lab::nettool_bin().to_str().expect("UTF-8 binary path");
-    let nsenter = |target: &str| {
-        let out = std::process::Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", pair.a.ns))
-            .args([bin, "probe", "-c", "1", target])
-            .output()
-            .expect("run nsenter");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    let (code, stdout, stderr) = nsenter(&format!("[fe80::2%{}]:{PORT}", pair.a.iface));
-    assert_eq!(code, Some(0), "by name under nsenter\n{stdout}{stderr}");
-    assert!(stdout.contains(" open "), "{stdout}{stderr}");
+    // Under nsenter, not `ip netns exec`: /sys stays the root namespace's.
+    let nsenter = format!("--net=/run/netns/{}", pair.a.ns);
+    let target = format!("[fe80::2%{}]:{PORT}", pair.a.iface);
+    let out = util::nettool(&["probe", "-c", "1", &target])
+        .wrapped(&["nsenter", &nsenter])
+        .run();
+    assert_eq!(out.code(), Some(0), "by name under nsenter{out:?}");
+    assert!(out.stdout.contains(" open "), "{out:?}");
 
     let link = lab::ip_json(&pair.a.ns, &["link", "show", &pair.a.iface]);
     let index = link[0]["ifindex"].as_u64().expect("ifindex");
     let out = probe(&pair.a, &["-c", "1", &format!("[fe80::2%{index}]:{PORT}")]);
-    assert_eq!(out.code, Some(0), "by index\n{out}");
+    assert_eq!(out.code(), Some(0), "by index\n{out}");
     assert_usage_error(
         &probe(&pair.a, &["-c", "1", &format!("[fe80::2%999999]:{PORT}")]),
         "no interface with index 999999 here",
@@ -1308,10 +1296,9 @@ fn serve_stopped_while_accepts_fail_says_the_failures_not_yet_said() {
         .expect("a free loopback port")
         .port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut server = std::process::Command::new("sh")
-        .args(["-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
-        .arg(lab::nettool_bin())
-        .args(["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+    let mut server = util::nettool(&["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+        .wrapped(&["sh", "-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
+        .command()
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -1005,10 +1005,7 @@ fn ss_row(line: &str) -> Option<(String, SocketAddr, SocketAddr, String)> {
 #[test]
 fn same_sockets_as_ss_reports() {
     if which("ss").is_none() {
-        skip_or_fail(
-            "same_sockets_as_ss_reports",
-            "ss (iproute2) is not installed",
-        );
+        skip_or_fail("ss (iproute2) is not installed");
         return;
     }
     let z = zoo();
@@ -1080,17 +1077,11 @@ fn reachable_by_others(path: &std::path::Path) -> bool {
 #[test]
 fn processes_column_without_privilege_shows_dash_and_one_note() {
     let Some(setpriv) = which("setpriv") else {
-        skip_or_fail(
-            "processes_column_without_privilege_shows_dash_and_one_note",
-            "setpriv (util-linux) is not installed",
-        );
+        skip_or_fail("setpriv (util-linux) is not installed");
         return;
     };
     if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
-        skip_or_fail(
-            "processes_column_without_privilege_shows_dash_and_one_note",
-            "needs root to own a socket nobody cannot inspect",
-        );
+        skip_or_fail("needs root to own a socket nobody cannot inspect");
         return;
     }
     // nobody must be able to reach the binary: use cargo's when every
@@ -1189,13 +1180,13 @@ struct AsNobody {
 }
 
 impl AsNobody {
-    fn new(test: &str) -> Option<AsNobody> {
+    fn new() -> Option<AsNobody> {
         let Some(setpriv) = which("setpriv") else {
-            skip_or_fail(test, "setpriv (util-linux) is not installed");
+            skip_or_fail("setpriv (util-linux) is not installed");
             return None;
         };
         if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
-            skip_or_fail(test, "needs root to act as uid 65534");
+            skip_or_fail("needs root to act as uid 65534");
             return None;
         }
         let (exe, copy_dir) = if reachable_by_others(util::bin()) {
@@ -1239,8 +1230,7 @@ impl Drop for KillOnDrop {
 
 #[test]
 fn unix_socket_of_another_user_shows_that_user_or_unknown() {
-    const TEST: &str = "unix_socket_of_another_user_shows_that_user_or_unknown";
-    let Some(nobody) = AsNobody::new(TEST) else {
+    let Some(nobody) = AsNobody::new() else {
         return;
     };
     // A python3 that nobody may run (not one under root's home).
@@ -1250,7 +1240,7 @@ fn unix_socket_of_another_user_shows_that_user_or_unknown() {
             .find(|p| p.is_file() && reachable_by_others(p))
     });
     let Some(python) = python else {
-        return skip_or_fail(TEST, "no python3 that uid 65534 may run");
+        return skip_or_fail("no python3 that uid 65534 may run");
     };
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -1317,8 +1307,7 @@ fn unix_socket_of_another_user_shows_that_user_or_unknown() {
 
 #[test]
 fn unreadable_proc_table_as_non_root_exits_2_with_one_line() {
-    const TEST: &str = "unreadable_proc_table_as_non_root_exits_2_with_one_line";
-    let Some(nobody) = AsNobody::new(TEST) else {
+    let Some(nobody) = AsNobody::new() else {
         return;
     };
     let root = tempfile::tempdir().unwrap();
