@@ -195,7 +195,7 @@ fn assert_icmp(p: &Probed, version: u8, icmp_type: u8, code: u8, from: &str) {
     let icmp = &p.outcome()["icmp"];
     assert_eq!(icmp["version"], version, "icmp.version\n{}", p.json);
     assert_eq!(icmp["type"], icmp_type, "icmp.type\n{}", p.json);
-    assert_eq!(icmp["code"], code, "icmp.code()\n{}", p.json);
+    assert_eq!(icmp["code"], code, "icmp.code\n{}", p.json);
     assert_eq!(icmp["from"], from, "icmp.from (the sender)\n{}", p.json);
     let v = if version == 6 { "ICMPv6" } else { "ICMP" };
     let evidence = format!("{v} type {icmp_type} code {code} from {from}");
@@ -398,107 +398,6 @@ fn open_port_v6_is_open() {
     assert!(num(p.outcome(), "kernel_rtt_us") > 0.0, "{}", p.json);
 }
 
-#[test]
-fn nothing_listening_is_refused_by_rst() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", &t]);
-    assert_outcome(&p, &t, "refused (RST)", "refused_rst", 1);
-    assert!(p.line().contains("nothing listens"), "{}", p.text);
-}
-
-#[test]
-fn nothing_listening_v6_is_refused_by_rst() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair_v6();
-    let t = t6(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", &t]);
-    assert_outcome(&p, &t, "refused (RST)", "refused_rst", 1);
-}
-
-/// A listener is there: the RST can only be the firewall's.
-#[test]
-fn firewall_tcp_reset_is_refused_by_rst() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "accept");
-    firewall(&pair.b, &["tcp dport 7000 reject with tcp reset"]);
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
-    assert_outcome(&p, &t, "refused (RST)", "refused_rst", 1);
-}
-
-#[test]
-fn icmp_port_unreachable_is_refused_by_icmp_with_the_sender() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "accept");
-    no_icmp_ratelimit(&pair.b);
-    firewall(
-        &pair.b,
-        &["tcp dport 7000 reject with icmp type port-unreachable"],
-    );
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
-    assert_outcome(&p, &t, "refused (ICMP port unreachable)", "refused_icmp", 1);
-    assert_icmp(&p, 4, 3, 3, "198.51.100.2");
-}
-
-/// Both ways nft writes an ICMPv6 port unreachable: `icmpv6` and the
-/// family-neutral `icmpx`.
-#[test]
-fn icmpv6_port_unreachable_is_refused_by_icmp_with_the_sender() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair_v6();
-    no_icmp_ratelimit(&pair.b);
-    firewall(
-        &pair.b,
-        &[
-            "tcp dport 7001 reject with icmpv6 type port-unreachable",
-            "tcp dport 7002 reject with icmpx type port-unreachable",
-        ],
-    );
-    for port in [7001, 7002] {
-        let t = t6(port);
-        let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
-        assert_outcome(&p, &t, "refused (ICMP port unreachable)", "refused_icmp", 1);
-        assert_icmp(&p, 6, 1, 4, "2001:db8::2");
-    }
-}
-
-#[test]
-fn icmp_host_unreachable_is_host_unreachable_type_3_code_1() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "accept");
-    no_icmp_ratelimit(&pair.b);
-    firewall(
-        &pair.b,
-        &["tcp dport 7000 reject with icmp type host-unreachable"],
-    );
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
-    assert_outcome(&p, &t, "host unreachable", "host_unreachable", 1);
-    assert_icmp(&p, 4, 3, 1, "198.51.100.2");
-}
-
-#[test]
-fn icmp_admin_prohibited_is_administratively_prohibited_type_3_code_13() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "accept");
-    no_icmp_ratelimit(&pair.b);
-    firewall(
-        &pair.b,
-        &["tcp dport 7000 reject with icmp type admin-prohibited"],
-    );
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
-    assert_outcome(&p, &t, "administratively prohibited", "admin_prohibited", 1);
-    assert_icmp(&p, 4, 3, 13, "198.51.100.2");
-}
-
 /// Dropped SYNs: filtered once -W is over, not later, after at least one
 /// SYN retransmit (the first comes after the initial RTO of 1 s).
 #[track_caller]
@@ -529,26 +428,212 @@ fn assert_filtered(p: &Probed, target: &str) {
     );
 }
 
-#[test]
-fn dropped_syns_are_filtered_within_the_timeout() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "accept");
-    firewall(&pair.b, &["tcp dport 7000 drop"]);
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "1.5", &t]);
-    assert_filtered(&p, &t);
+/// How B answers a SYN, and what the probe must make of it.
+struct Answer {
+    name: &'static str,
+    v6: bool,
+    /// `probe serve` listens in B: a refusal can only be the firewall's.
+    listener: bool,
+    /// nft rules on B's input.
+    rules: &'static [&'static str],
+    /// The ports probed, one run each (the rules may treat them apart).
+    ports: &'static [u16],
+    /// `-W`, when not the default.
+    wait: Option<&'static str>,
+    want: Want,
 }
 
+enum Want {
+    /// Text `label`, JSON `result`, exit 1; with ICMP evidence (version,
+    /// type, code from B) when `icmp` is given, and then with B's ICMP
+    /// rate limit off so that every reject gets its ICMP error.
+    Refused {
+        label: &'static str,
+        result: &'static str,
+        icmp: Option<(u8, u8, u8)>,
+        /// A phrase the attempt line holds.
+        says: Option<&'static str>,
+    },
+    /// [`assert_filtered`] (give `-W 1.5`).
+    Filtered,
+}
+
+impl util::Case for Answer {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+const ANSWERS: &[Answer] = &[
+    Answer {
+        name: "nothing listening is refused by RST",
+        v6: false,
+        listener: false,
+        rules: &[],
+        ports: &[PORT],
+        wait: None,
+        want: Want::Refused {
+            label: "refused (RST)",
+            result: "refused_rst",
+            icmp: None,
+            says: Some("nothing listens"),
+        },
+    },
+    Answer {
+        name: "nothing listening, IPv6, is refused by RST",
+        v6: true,
+        listener: false,
+        rules: &[],
+        ports: &[PORT],
+        wait: None,
+        want: Want::Refused {
+            label: "refused (RST)",
+            result: "refused_rst",
+            icmp: None,
+            says: None,
+        },
+    },
+    Answer {
+        name: "a firewall's TCP reset is refused by RST",
+        v6: false,
+        listener: true,
+        rules: &["tcp dport 7000 reject with tcp reset"],
+        ports: &[PORT],
+        wait: Some("2"),
+        want: Want::Refused {
+            label: "refused (RST)",
+            result: "refused_rst",
+            icmp: None,
+            says: None,
+        },
+    },
+    Answer {
+        name: "ICMP port unreachable is refused by ICMP with the sender",
+        v6: false,
+        listener: true,
+        rules: &["tcp dport 7000 reject with icmp type port-unreachable"],
+        ports: &[PORT],
+        wait: Some("2"),
+        want: Want::Refused {
+            label: "refused (ICMP port unreachable)",
+            result: "refused_icmp",
+            icmp: Some((4, 3, 3)),
+            says: None,
+        },
+    },
+    // Both ways nft writes an ICMPv6 port unreachable: `icmpv6` and the
+    // family-neutral `icmpx`.
+    Answer {
+        name: "ICMPv6 port unreachable is refused by ICMP with the sender",
+        v6: true,
+        listener: false,
+        rules: &[
+            "tcp dport 7001 reject with icmpv6 type port-unreachable",
+            "tcp dport 7002 reject with icmpx type port-unreachable",
+        ],
+        ports: &[7001, 7002],
+        wait: Some("2"),
+        want: Want::Refused {
+            label: "refused (ICMP port unreachable)",
+            result: "refused_icmp",
+            icmp: Some((6, 1, 4)),
+            says: None,
+        },
+    },
+    Answer {
+        name: "ICMP host unreachable is host unreachable, type 3 code 1",
+        v6: false,
+        listener: true,
+        rules: &["tcp dport 7000 reject with icmp type host-unreachable"],
+        ports: &[PORT],
+        wait: Some("2"),
+        want: Want::Refused {
+            label: "host unreachable",
+            result: "host_unreachable",
+            icmp: Some((4, 3, 1)),
+            says: None,
+        },
+    },
+    Answer {
+        name: "ICMP admin prohibited is administratively prohibited, type 3 code 13",
+        v6: false,
+        listener: true,
+        rules: &["tcp dport 7000 reject with icmp type admin-prohibited"],
+        ports: &[PORT],
+        wait: Some("2"),
+        want: Want::Refused {
+            label: "administratively prohibited",
+            result: "admin_prohibited",
+            icmp: Some((4, 3, 13)),
+            says: None,
+        },
+    },
+    Answer {
+        name: "dropped SYNs are filtered within the timeout",
+        v6: false,
+        listener: true,
+        rules: &["tcp dport 7000 drop"],
+        ports: &[PORT],
+        wait: Some("1.5"),
+        want: Want::Filtered,
+    },
+    Answer {
+        name: "dropped SYNs, IPv6, are filtered within the timeout",
+        v6: true,
+        listener: true,
+        rules: &["tcp dport 7000 drop"],
+        ports: &[PORT],
+        wait: Some("1.5"),
+        want: Want::Filtered,
+    },
+];
+
+/// Refused (by RST or ICMP, with the ICMP sender) or filtered: each way B
+/// answers a SYN, on a pair of its own.
 #[test]
-fn dropped_syns_v6_are_filtered_within_the_timeout() {
+fn each_answer_to_the_syn_is_classified() {
     let Some(lab) = lab::require() else { return };
-    let pair = lab.pair_v6();
-    let _server = serve(&pair.b, "accept");
-    firewall(&pair.b, &["tcp dport 7000 drop"]);
-    let t = t6(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "1.5", &t]);
-    assert_filtered(&p, &t);
+    util::run_cases(ANSWERS, |case| {
+        let pair = if case.v6 { lab.pair_v6() } else { lab.pair() };
+        let _server = case.listener.then(|| serve(&pair.b, "accept"));
+        if let Want::Refused { icmp: Some(_), .. } = case.want {
+            no_icmp_ratelimit(&pair.b);
+        }
+        if !case.rules.is_empty() {
+            firewall(&pair.b, case.rules);
+        }
+        for &port in case.ports {
+            let t = if case.v6 { t6(port) } else { t4(port) };
+            let mut args = vec!["-c", "1"];
+            if let Some(w) = case.wait {
+                args.extend(["-W", w]);
+            }
+            args.push(&t);
+            let p = probe_both(&pair.a, &args);
+            match case.want {
+                Want::Refused {
+                    label,
+                    result,
+                    icmp,
+                    says,
+                } => {
+                    assert_outcome(&p, &t, label, result, 1);
+                    if let Some((version, icmp_type, code)) = icmp {
+                        let from = if case.v6 {
+                            "2001:db8::2"
+                        } else {
+                            "198.51.100.2"
+                        };
+                        assert_icmp(&p, version, icmp_type, code, from);
+                    }
+                    if let Some(says) = says {
+                        assert!(p.line().contains(says), "{}", p.text);
+                    }
+                }
+                Want::Filtered => assert_filtered(&p, &t),
+            }
+        }
+    });
 }
 
 /// 203.0.113.9 has no route in A (which has only its /24 and no default):
