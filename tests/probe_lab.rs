@@ -748,23 +748,6 @@ fn half_close_with_a_peer_gone_at_accept_is_reported_not_an_error() {
     );
 }
 
-#[test]
-fn expect_close_with_a_peer_gone_at_accept_is_reported_not_an_error() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let peer = closing_peer(&pair.b, 2, Reads::Bytes(0), false);
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "--send", "hi", "--expect-close", &t]);
-    assert_eq!(peer.join().expect("closing peer"), [0, 0]);
-    assert_outcome(&p, &t, "open", "open", 0);
-    let f = p.finding("expect_close");
-    assert!(
-        f["how"] == "fin" || f["how"] == "rst",
-        "the peer closed: FIN (then RST for our data)\n{}",
-        p.json
-    );
-}
-
 /// `serve --count N` says what it did with each connection and exits
 /// after the Nth, for the behaviours served on a thread per connection.
 #[test]
@@ -805,63 +788,133 @@ fn serve_logs_each_connection_and_exits_after_count() {
     );
 }
 
-/// `serve --behavior echo` waits for our FIN, so it never closes first.
-#[test]
-fn expect_close_against_echo_peer_did_not_close() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "echo");
-    let t = t4(PORT);
-    let p = probe_both(
-        &pair.a,
-        &["-c", "1", "-W", "1", "--send", "hi", "--expect-close", &t],
-    );
-    assert_outcome(&p, &t, "open", "open", 1);
-    let f = p.finding("expect_close");
-    assert_eq!(f["how"], "none", "{}", p.json);
-    assert_eq!(f["bytes_received"], 2, "our \"hi\" echoed\n{}", p.json);
-    assert!(
-        p.text.stdout.contains("peer did not close within"),
-        "{}",
-        p.text
-    );
+/// The peer of an `--expect-close` case.
+enum Closer {
+    /// `probe serve --behavior echo`: it waits for our FIN, so it never
+    /// closes first.
+    Echo,
+    /// [`closing_peer`] for two connections, reading `reads` and closing
+    /// with RST when `rst`; it must say it read `read` bytes on each.
+    Peer {
+        reads: Reads,
+        rst: bool,
+        read: usize,
+    },
 }
 
-#[test]
-fn expect_close_sees_a_graceful_close_fin() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let peer = closing_peer(&pair.b, 2, Reads::Bytes(2), false);
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "--send", "hi", "--expect-close", &t]);
-    assert_eq!(peer.join().expect("closing peer"), [2, 2]);
-    assert_outcome(&p, &t, "open", "open", 0);
-    let f = p.finding("expect_close");
-    assert_eq!(f["how"], "fin", "{}", p.json);
-    assert_eq!(f["bytes_received"], 0, "{}", p.json);
-    assert!(
-        p.text.stdout.contains("peer closed gracefully (FIN)"),
-        "{}",
-        p.text
-    );
+/// `--send hi --expect-close` against a peer that closes (or not) its way.
+struct ExpectClose {
+    name: &'static str,
+    closer: Closer,
+    /// `-W`, when not the default.
+    wait: Option<&'static str>,
+    exit: i32,
+    /// The finding's `how`: one of these.
+    how: &'static [&'static str],
+    /// The finding's `bytes_received`, when checked.
+    bytes_received: Option<u64>,
+    /// A phrase the text output holds.
+    says: Option<&'static str>,
 }
 
+impl util::Case for ExpectClose {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+const EXPECT_CLOSES: &[ExpectClose] = &[
+    ExpectClose {
+        name: "against an echo peer: did not close",
+        closer: Closer::Echo,
+        wait: Some("1"),
+        exit: 1,
+        how: &["none"],
+        // Our "hi", echoed.
+        bytes_received: Some(2),
+        says: Some("peer did not close within"),
+    },
+    ExpectClose {
+        name: "a graceful close (FIN)",
+        closer: Closer::Peer {
+            reads: Reads::Bytes(2),
+            rst: false,
+            read: 2,
+        },
+        wait: None,
+        exit: 0,
+        how: &["fin"],
+        bytes_received: Some(0),
+        says: Some("peer closed gracefully (FIN)"),
+    },
+    ExpectClose {
+        name: "an abortive close (RST)",
+        closer: Closer::Peer {
+            reads: Reads::Bytes(2),
+            rst: true,
+            read: 2,
+        },
+        wait: None,
+        exit: 0,
+        how: &["rst"],
+        bytes_received: None,
+        says: Some("peer closed abortively (RST)"),
+    },
+    // A peer that closes (FIN) at once, before our data: our data then
+    // draws its RST. The behaviour test must report that, not end the run
+    // with a socket error (no attempt line, no summary).
+    ExpectClose {
+        name: "a peer gone at accept is reported, not an error",
+        closer: Closer::Peer {
+            reads: Reads::Bytes(0),
+            rst: false,
+            read: 0,
+        },
+        wait: None,
+        exit: 0,
+        // The peer closed: FIN (then RST for our data).
+        how: &["fin", "rst"],
+        bytes_received: None,
+        says: None,
+    },
+];
+
 #[test]
-fn expect_close_sees_an_abortive_close_rst() {
+fn expect_close_reports_how_the_peer_closed() {
     let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let peer = closing_peer(&pair.b, 2, Reads::Bytes(2), true);
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "--send", "hi", "--expect-close", &t]);
-    assert_eq!(peer.join().expect("closing peer"), [2, 2]);
-    assert_outcome(&p, &t, "open", "open", 0);
-    let f = p.finding("expect_close");
-    assert_eq!(f["how"], "rst", "{}", p.json);
-    assert!(
-        p.text.stdout.contains("peer closed abortively (RST)"),
-        "{}",
-        p.text
-    );
+    util::run_cases(EXPECT_CLOSES, |case| {
+        let pair = lab.pair();
+        let (_server, peer) = match case.closer {
+            Closer::Echo => (Some(serve(&pair.b, "echo")), None),
+            Closer::Peer { reads, rst, read } => {
+                (None, Some((closing_peer(&pair.b, 2, reads, rst), read)))
+            }
+        };
+        let t = t4(PORT);
+        let mut args = vec!["-c", "1"];
+        if let Some(w) = case.wait {
+            args.extend(["-W", w]);
+        }
+        args.extend(["--send", "hi", "--expect-close", &t]);
+        let p = probe_both(&pair.a, &args);
+        if let Some((peer, read)) = peer {
+            assert_eq!(peer.join().expect("closing peer"), [read, read]);
+        }
+        assert_outcome(&p, &t, "open", "open", case.exit);
+        let f = p.finding("expect_close");
+        assert!(
+            case.how.iter().any(|h| f["how"] == *h),
+            "how: one of {:?}\n{}",
+            case.how,
+            p.json
+        );
+        if let Some(n) = case.bytes_received {
+            assert_eq!(f["bytes_received"], n, "{}", p.json);
+        }
+        if let Some(says) = case.says {
+            assert!(p.text.stdout.contains(says), "{}", p.text);
+        }
+    });
 }
 
 /// TIME_WAIT rows in A towards B's `PORT`, from `nettool sockstat`.
