@@ -695,34 +695,50 @@ fn prepare_gratuitous(pair: &lab::Pair) {
     );
 }
 
-fn announce_updates_peer_cache(flag: &str) {
+/// An announcement: `flag` (`-U`, `-A`) from A.
+struct Announce {
+    name: &'static str,
+    flag: &'static str,
+}
+
+impl util::Case for Announce {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[test]
+fn announcements_update_the_peers_cache() {
     let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    prepare_gratuitous(&pair);
-    let a_mac = pair.a.mac();
-    let out = arp(
-        &pair.a,
-        &[flag, "-c", "1", "-I", &pair.a.iface, "-s", "198.51.100.1"],
-    );
-    assert_exit(&out, 0, &format!("announce with {flag}"));
-    let learned = wait_for(Duration::from_secs(1), || {
-        lab::neigh_mac(&pair.b.ns, "198.51.100.1")
+    let announcements = [
+        Announce {
+            name: "unsolicited request (-U)",
+            flag: "-U",
+        },
+        Announce {
+            name: "unsolicited reply (-A)",
+            flag: "-A",
+        },
+    ];
+    util::run_cases(&announcements, |case| {
+        let flag = case.flag;
+        let pair = lab.pair();
+        prepare_gratuitous(&pair);
+        let a_mac = pair.a.mac();
+        let out = arp(
+            &pair.a,
+            &[flag, "-c", "1", "-I", &pair.a.iface, "-s", "198.51.100.1"],
+        );
+        assert_exit(&out, 0, &format!("announce with {flag}"));
+        let learned = wait_for(Duration::from_secs(1), || {
+            lab::neigh_mac(&pair.b.ns, "198.51.100.1")
+        });
+        assert_eq!(
+            learned.as_deref(),
+            Some(a_mac.as_str()),
+            "after `arp {flag}` B's cache should hold A's MAC\n{out}"
+        );
     });
-    assert_eq!(
-        learned.as_deref(),
-        Some(a_mac.as_str()),
-        "after `arp {flag}` B's cache should hold A's MAC\n{out}"
-    );
-}
-
-#[test]
-fn unsolicited_request_dash_u_updates_the_peers_cache() {
-    announce_updates_peer_cache("-U");
-}
-
-#[test]
-fn unsolicited_reply_dash_a_updates_the_peers_cache() {
-    announce_updates_peer_cache("-A");
 }
 
 // ---------------------------------------------------------------------------
@@ -765,13 +781,25 @@ fn sweep_json_has_the_documented_shape() {
     assert_eq!(num(&doc, "responded"), 30.0);
 }
 
-#[test]
-fn sweep_at_the_fast_documented_setting_still_finds_every_host() {
-    let Some(lab) = lab::require() else { return };
-    let star = lab.star(32);
-    let out = arp(
-        &star.client,
-        &[
+/// A `--json` sweep from the client of a star of `hosts`, with `args`
+/// (`IFACE` is the client's interface).
+struct Sweep {
+    name: &'static str,
+    hosts: usize,
+    args: &'static [&'static str],
+}
+
+impl util::Case for Sweep {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+const SWEEPS: &[Sweep] = &[
+    Sweep {
+        name: "at the fast documented setting",
+        hosts: 32,
+        args: &[
             "--json",
             "--rate",
             "20000",
@@ -780,32 +808,41 @@ fn sweep_at_the_fast_documented_setting_still_finds_every_host() {
             "--timeout",
             "0.05",
             "-I",
-            &star.client.iface,
+            "IFACE",
             "198.51.100.0/24",
         ],
-    );
-    assert_exit(&out, 0, "fast sweep");
-    assert_eq!(
-        sweep_json_hosts(&out.json()),
-        expected_hosts(&star),
-        "\n{out}"
-    );
-}
+    },
+    Sweep {
+        name: "--localnet: the interface's network",
+        hosts: 3,
+        args: &["--json", "--localnet", "-I", "IFACE"],
+    },
+];
 
 #[test]
-fn localnet_sweeps_the_interfaces_network() {
+fn sweeps_find_every_host() {
     let Some(lab) = lab::require() else { return };
-    let star = lab.star(3);
-    let out = arp(
-        &star.client,
-        &["--json", "--localnet", "-I", &star.client.iface],
-    );
-    assert_exit(&out, 0, "--localnet");
-    assert_eq!(
-        sweep_json_hosts(&out.json()),
-        expected_hosts(&star),
-        "\n{out}"
-    );
+    util::run_cases(SWEEPS, |case| {
+        let star = lab.star(case.hosts);
+        let args: Vec<&str> = case
+            .args
+            .iter()
+            .map(|&a| {
+                if a == "IFACE" {
+                    star.client.iface.as_str()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let out = arp(&star.client, &args);
+        assert_exit(&out, 0, case.name);
+        assert_eq!(
+            sweep_json_hosts(&out.json()),
+            expected_hosts(&star),
+            "\n{out}"
+        );
+    });
 }
 
 #[test]
@@ -987,57 +1024,130 @@ fn without_cap_net_raw_exit_2_and_say_how_to_grant_it() {
     }
 }
 
-#[test]
-fn loopback_interface_is_refused_as_not_doing_arp() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let out = arp(&pair.a, &["-c", "1", "-I", "lo", "198.51.100.2"]);
-    assert_exit(&out, 2, "-I lo");
-    let line = one_stderr_line(&out, "-I lo");
-    assert!(line.contains("does not do ARP"), "{out}");
+/// What a [`Refusal`] case changes in A first.
+enum Setup {
+    Nothing,
+    /// This kernel has no dummy interfaces: a veth with both ends in A,
+    /// left down, is an interface that does ARP and is down. Its name
+    /// replaces `DOWN` in the case's words.
+    DownInterface,
+    /// A route to 203.0.113.0/24 via B (198.51.100.2).
+    GatewayToB,
 }
 
-#[test]
-fn interface_that_is_down_is_refused() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    // This kernel has no dummy interfaces: a veth with both ends in A, left
-    // down, is an interface that does ARP and is down.
-    let (down, peer) = (lab::unique_name(), lab::unique_name());
-    lab::ip(
-        &pair.a.ns,
-        &["link", "add", &down, "type", "veth", "peer", "name", &peer],
-    );
-    let out = arp(&pair.a, &["-c", "1", "-I", &down, "198.51.100.2"]);
-    assert_exit(&out, 2, "interface down");
-    let line = one_stderr_line(&out, "interface down");
-    assert!(line.contains("down"), "{out}");
-    assert!(line.contains(&down), "names the interface\n{out}");
+/// A probe refused before anything is sent: exit 2 and one line on
+/// stderr that says why.
+struct Refusal {
+    /// Also what the case guards, in its messages.
+    name: &'static str,
+    setup: Setup,
+    args: &'static [&'static str],
+    /// Phrases the line holds.
+    says: &'static [&'static str],
+    /// Phrases the line holds, in any case.
+    says_in_any_case: &'static [&'static str],
+    /// Phrases the line must not hold.
+    never_says: &'static [&'static str],
+    /// Phrases stdout must not hold.
+    stdout_lacks: &'static [&'static str],
 }
 
-#[test]
-fn target_behind_a_gateway_is_refused_naming_the_gateway() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    lab::ip(
-        &pair.a.ns,
-        &["route", "add", "203.0.113.0/24", "via", "198.51.100.2"],
-    );
-    let out = arp(&pair.a, &["-c", "1", "203.0.113.5"]);
-    assert_exit(&out, 2, "target off-link");
-    let line = one_stderr_line(&out, "target off-link");
-    assert!(line.contains("198.51.100.2"), "names the gateway\n{out}");
-    assert!(!out.stdout.contains("reply from"), "{out}");
+impl util::Case for Refusal {
+    fn name(&self) -> &str {
+        self.name
+    }
 }
 
+const REFUSALS: &[Refusal] = &[
+    Refusal {
+        name: "-I lo does not do ARP",
+        setup: Setup::Nothing,
+        args: &["-c", "1", "-I", "lo", "198.51.100.2"],
+        says: &["does not do ARP"],
+        says_in_any_case: &[],
+        never_says: &[],
+        stdout_lacks: &[],
+    },
+    Refusal {
+        name: "interface down, named",
+        setup: Setup::DownInterface,
+        args: &["-c", "1", "-I", "DOWN", "198.51.100.2"],
+        says: &["down", "DOWN"],
+        says_in_any_case: &[],
+        never_says: &[],
+        stdout_lacks: &[],
+    },
+    Refusal {
+        name: "target off-link, naming the gateway",
+        setup: Setup::GatewayToB,
+        args: &["-c", "1", "203.0.113.5"],
+        says: &["198.51.100.2"],
+        says_in_any_case: &[],
+        never_says: &[],
+        stdout_lacks: &["reply from"],
+    },
+    Refusal {
+        name: "no route",
+        setup: Setup::Nothing,
+        args: &["-c", "1", "203.0.113.5"],
+        says: &[],
+        says_in_any_case: &["no route"],
+        never_says: &[],
+        stdout_lacks: &[],
+    },
+    Refusal {
+        name: "address:port, not IPv6",
+        setup: Setup::Nothing,
+        args: &["-c", "1", "198.51.100.2:80"],
+        says: &["not address:port", "198.51.100.2"],
+        says_in_any_case: &[],
+        never_says: &["IPv6"],
+        stdout_lacks: &[],
+    },
+];
+
 #[test]
-fn target_without_a_route_is_refused() {
+fn targets_and_interfaces_that_cannot_work_are_refused_with_one_line() {
     let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let out = arp(&pair.a, &["-c", "1", "203.0.113.5"]);
-    assert_exit(&out, 2, "no route");
-    let line = one_stderr_line(&out, "no route");
-    assert!(line.to_ascii_lowercase().contains("no route"), "{out}");
+    util::run_cases(REFUSALS, |case| {
+        let pair = lab.pair();
+        let mut down = String::new();
+        match case.setup {
+            Setup::Nothing => {}
+            Setup::DownInterface => {
+                let peer = lab::unique_name();
+                down = lab::unique_name();
+                lab::ip(
+                    &pair.a.ns,
+                    &["link", "add", &down, "type", "veth", "peer", "name", &peer],
+                );
+            }
+            Setup::GatewayToB => {
+                lab::ip(
+                    &pair.a.ns,
+                    &["route", "add", "203.0.113.0/24", "via", "198.51.100.2"],
+                );
+            }
+        }
+        let word = |w: &str| w.replace("DOWN", &down);
+        let args: Vec<String> = case.args.iter().map(|a| word(a)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = arp(&pair.a, &args);
+        assert_exit(&out, 2, case.name);
+        let line = one_stderr_line(&out, case.name);
+        for w in case.says {
+            assert!(line.contains(&word(w)), "says {:?}\n{out}", word(w));
+        }
+        for w in case.says_in_any_case {
+            assert!(line.to_ascii_lowercase().contains(w), "says {w:?}\n{out}");
+        }
+        for w in case.never_says {
+            assert!(!line.contains(w), "does not say {w:?}: {line}");
+        }
+        for w in case.stdout_lacks {
+            assert!(!out.stdout.contains(w), "{out}");
+        }
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -1810,18 +1920,6 @@ fn unknown_interface_is_one_line_naming_the_interfaces_that_exist() {
         );
         assert!(out.stdout.is_empty(), "{what}: nothing on stdout\n{out}");
     }
-}
-
-#[test]
-fn address_with_a_port_is_refused_as_address_port_not_ipv6() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let out = arp(&pair.a, &["-c", "1", "198.51.100.2:80"]);
-    assert_exit(&out, 2, "address:port");
-    let line = one_stderr_line(&out, "address:port");
-    assert!(!line.contains("IPv6"), "{line}");
-    assert!(line.contains("not address:port"), "{line}");
-    assert!(line.contains("198.51.100.2"), "{line}");
 }
 
 #[test]
