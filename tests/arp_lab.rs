@@ -701,12 +701,6 @@ struct Announce {
     flag: &'static str,
 }
 
-impl util::Case for Announce {
-    fn name(&self) -> &str {
-        self.name
-    }
-}
-
 #[test]
 fn announcements_update_the_peers_cache() {
     let Some(lab) = lab::require() else { return };
@@ -720,25 +714,29 @@ fn announcements_update_the_peers_cache() {
             flag: "-A",
         },
     ];
-    util::run_cases(&announcements, |case| {
-        let flag = case.flag;
-        let pair = lab.pair();
-        prepare_gratuitous(&pair);
-        let a_mac = pair.a.mac();
-        let out = arp(
-            &pair.a,
-            &[flag, "-c", "1", "-I", &pair.a.iface, "-s", "198.51.100.1"],
-        );
-        assert_exit(&out, 0, &format!("announce with {flag}"));
-        let learned = wait_for(Duration::from_secs(1), || {
-            lab::neigh_mac(&pair.b.ns, "198.51.100.1")
-        });
-        assert_eq!(
-            learned.as_deref(),
-            Some(a_mac.as_str()),
-            "after `arp {flag}` B's cache should hold A's MAC\n{out}"
-        );
-    });
+    util::run_cases(
+        &announcements,
+        |c| c.name,
+        |case| {
+            let flag = case.flag;
+            let pair = lab.pair();
+            prepare_gratuitous(&pair);
+            let a_mac = pair.a.mac();
+            let out = arp(
+                &pair.a,
+                &[flag, "-c", "1", "-I", &pair.a.iface, "-s", "198.51.100.1"],
+            );
+            assert_exit(&out, 0, &format!("announce with {flag}"));
+            let learned = wait_for(Duration::from_secs(1), || {
+                lab::neigh_mac(&pair.b.ns, "198.51.100.1")
+            });
+            assert_eq!(
+                learned.as_deref(),
+                Some(a_mac.as_str()),
+                "after `arp {flag}` B's cache should hold A's MAC\n{out}"
+            );
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -789,12 +787,6 @@ struct Sweep {
     args: &'static [&'static str],
 }
 
-impl util::Case for Sweep {
-    fn name(&self) -> &str {
-        self.name
-    }
-}
-
 const SWEEPS: &[Sweep] = &[
     Sweep {
         name: "at the fast documented setting",
@@ -822,27 +814,31 @@ const SWEEPS: &[Sweep] = &[
 #[test]
 fn sweeps_find_every_host() {
     let Some(lab) = lab::require() else { return };
-    util::run_cases(SWEEPS, |case| {
-        let star = lab.star(case.hosts);
-        let args: Vec<&str> = case
-            .args
-            .iter()
-            .map(|&a| {
-                if a == "IFACE" {
-                    star.client.iface.as_str()
-                } else {
-                    a
-                }
-            })
-            .collect();
-        let out = arp(&star.client, &args);
-        assert_exit(&out, 0, case.name);
-        assert_eq!(
-            sweep_json_hosts(&out.json()),
-            expected_hosts(&star),
-            "\n{out}"
-        );
-    });
+    util::run_cases(
+        SWEEPS,
+        |c| c.name,
+        |case| {
+            let star = lab.star(case.hosts);
+            let args: Vec<&str> = case
+                .args
+                .iter()
+                .map(|&a| {
+                    if a == "IFACE" {
+                        star.client.iface.as_str()
+                    } else {
+                        a
+                    }
+                })
+                .collect();
+            let out = arp(&star.client, &args);
+            assert_exit(&out, 0, case.name);
+            assert_eq!(
+                sweep_json_hosts(&out.json()),
+                expected_hosts(&star),
+                "\n{out}"
+            );
+        },
+    );
 }
 
 #[test]
@@ -1052,12 +1048,6 @@ struct Refusal {
     stdout_lacks: &'static [&'static str],
 }
 
-impl util::Case for Refusal {
-    fn name(&self) -> &str {
-        self.name
-    }
-}
-
 const REFUSALS: &[Refusal] = &[
     Refusal {
         name: "-I lo does not do ARP",
@@ -1109,45 +1099,49 @@ const REFUSALS: &[Refusal] = &[
 #[test]
 fn targets_and_interfaces_that_cannot_work_are_refused_with_one_line() {
     let Some(lab) = lab::require() else { return };
-    util::run_cases(REFUSALS, |case| {
-        let pair = lab.pair();
-        let mut down = String::new();
-        match case.setup {
-            Setup::Nothing => {}
-            Setup::DownInterface => {
-                let peer = lab::unique_name();
-                down = lab::unique_name();
-                lab::ip(
-                    &pair.a.ns,
-                    &["link", "add", &down, "type", "veth", "peer", "name", &peer],
-                );
+    util::run_cases(
+        REFUSALS,
+        |c| c.name,
+        |case| {
+            let pair = lab.pair();
+            let mut down = String::new();
+            match case.setup {
+                Setup::Nothing => {}
+                Setup::DownInterface => {
+                    let peer = lab::unique_name();
+                    down = lab::unique_name();
+                    lab::ip(
+                        &pair.a.ns,
+                        &["link", "add", &down, "type", "veth", "peer", "name", &peer],
+                    );
+                }
+                Setup::GatewayToB => {
+                    lab::ip(
+                        &pair.a.ns,
+                        &["route", "add", "203.0.113.0/24", "via", "198.51.100.2"],
+                    );
+                }
             }
-            Setup::GatewayToB => {
-                lab::ip(
-                    &pair.a.ns,
-                    &["route", "add", "203.0.113.0/24", "via", "198.51.100.2"],
-                );
+            let word = |w: &str| w.replace("DOWN", &down);
+            let args: Vec<String> = case.args.iter().map(|a| word(a)).collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = arp(&pair.a, &args);
+            assert_exit(&out, 2, case.name);
+            let line = one_stderr_line(&out, case.name);
+            for w in case.says {
+                assert!(line.contains(&word(w)), "says {:?}\n{out}", word(w));
             }
-        }
-        let word = |w: &str| w.replace("DOWN", &down);
-        let args: Vec<String> = case.args.iter().map(|a| word(a)).collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = arp(&pair.a, &args);
-        assert_exit(&out, 2, case.name);
-        let line = one_stderr_line(&out, case.name);
-        for w in case.says {
-            assert!(line.contains(&word(w)), "says {:?}\n{out}", word(w));
-        }
-        for w in case.says_in_any_case {
-            assert!(line.to_ascii_lowercase().contains(w), "says {w:?}\n{out}");
-        }
-        for w in case.never_says {
-            assert!(!line.contains(w), "does not say {w:?}: {line}");
-        }
-        for w in case.stdout_lacks {
-            assert!(!out.stdout.contains(w), "{out}");
-        }
-    });
+            for w in case.says_in_any_case {
+                assert!(line.to_ascii_lowercase().contains(w), "says {w:?}\n{out}");
+            }
+            for w in case.never_says {
+                assert!(!line.contains(w), "does not say {w:?}: {line}");
+            }
+            for w in case.stdout_lacks {
+                assert!(!out.stdout.contains(w), "{out}");
+            }
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------

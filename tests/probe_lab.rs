@@ -458,12 +458,6 @@ enum Want {
     Filtered,
 }
 
-impl util::Case for Answer {
-    fn name(&self) -> &str {
-        self.name
-    }
-}
-
 const ANSWERS: &[Answer] = &[
     Answer {
         name: "nothing listening is refused by RST",
@@ -593,47 +587,51 @@ const ANSWERS: &[Answer] = &[
 #[test]
 fn each_answer_to_the_syn_is_classified() {
     let Some(lab) = lab::require() else { return };
-    util::run_cases(ANSWERS, |case| {
-        let pair = if case.v6 { lab.pair_v6() } else { lab.pair() };
-        let _server = case.listener.then(|| serve(&pair.b, "accept"));
-        if let Want::Refused { icmp: Some(_), .. } = case.want {
-            no_icmp_ratelimit(&pair.b);
-        }
-        if !case.rules.is_empty() {
-            firewall(&pair.b, case.rules);
-        }
-        for &port in case.ports {
-            let t = if case.v6 { t6(port) } else { t4(port) };
-            let mut args = vec!["-c", "1"];
-            if let Some(w) = case.wait {
-                args.extend(["-W", w]);
+    util::run_cases(
+        ANSWERS,
+        |c| c.name,
+        |case| {
+            let pair = if case.v6 { lab.pair_v6() } else { lab.pair() };
+            let _server = case.listener.then(|| serve(&pair.b, "accept"));
+            if let Want::Refused { icmp: Some(_), .. } = case.want {
+                no_icmp_ratelimit(&pair.b);
             }
-            args.push(&t);
-            let p = probe_both(&pair.a, &args);
-            match case.want {
-                Want::Refused {
-                    label,
-                    result,
-                    icmp,
-                    says,
-                } => {
-                    assert_outcome(&p, &t, label, result, 1);
-                    if let Some((version, icmp_type, code)) = icmp {
-                        let from = if case.v6 {
-                            "2001:db8::2"
-                        } else {
-                            "198.51.100.2"
-                        };
-                        assert_icmp(&p, version, icmp_type, code, from);
-                    }
-                    if let Some(says) = says {
-                        assert!(p.line().contains(says), "{}", p.text);
-                    }
+            if !case.rules.is_empty() {
+                firewall(&pair.b, case.rules);
+            }
+            for &port in case.ports {
+                let t = if case.v6 { t6(port) } else { t4(port) };
+                let mut args = vec!["-c", "1"];
+                if let Some(w) = case.wait {
+                    args.extend(["-W", w]);
                 }
-                Want::Filtered => assert_filtered(&p, &t),
+                args.push(&t);
+                let p = probe_both(&pair.a, &args);
+                match case.want {
+                    Want::Refused {
+                        label,
+                        result,
+                        icmp,
+                        says,
+                    } => {
+                        assert_outcome(&p, &t, label, result, 1);
+                        if let Some((version, icmp_type, code)) = icmp {
+                            let from = if case.v6 {
+                                "2001:db8::2"
+                            } else {
+                                "198.51.100.2"
+                            };
+                            assert_icmp(&p, version, icmp_type, code, from);
+                        }
+                        if let Some(says) = says {
+                            assert!(p.line().contains(says), "{}", p.text);
+                        }
+                    }
+                    Want::Filtered => assert_filtered(&p, &t),
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 /// 203.0.113.9 has no route in A (which has only its /24 and no default):
@@ -817,12 +815,6 @@ struct ExpectClose {
     says: Option<&'static str>,
 }
 
-impl util::Case for ExpectClose {
-    fn name(&self) -> &str {
-        self.name
-    }
-}
-
 const EXPECT_CLOSES: &[ExpectClose] = &[
     ExpectClose {
         name: "against an echo peer: did not close",
@@ -882,39 +874,43 @@ const EXPECT_CLOSES: &[ExpectClose] = &[
 #[test]
 fn expect_close_reports_how_the_peer_closed() {
     let Some(lab) = lab::require() else { return };
-    util::run_cases(EXPECT_CLOSES, |case| {
-        let pair = lab.pair();
-        let (_server, peer) = match case.closer {
-            Closer::Echo => (Some(serve(&pair.b, "echo")), None),
-            Closer::Peer { reads, rst, read } => {
-                (None, Some((closing_peer(&pair.b, 2, reads, rst), read)))
+    util::run_cases(
+        EXPECT_CLOSES,
+        |c| c.name,
+        |case| {
+            let pair = lab.pair();
+            let (_server, peer) = match case.closer {
+                Closer::Echo => (Some(serve(&pair.b, "echo")), None),
+                Closer::Peer { reads, rst, read } => {
+                    (None, Some((closing_peer(&pair.b, 2, reads, rst), read)))
+                }
+            };
+            let t = t4(PORT);
+            let mut args = vec!["-c", "1"];
+            if let Some(w) = case.wait {
+                args.extend(["-W", w]);
             }
-        };
-        let t = t4(PORT);
-        let mut args = vec!["-c", "1"];
-        if let Some(w) = case.wait {
-            args.extend(["-W", w]);
-        }
-        args.extend(["--send", "hi", "--expect-close", &t]);
-        let p = probe_both(&pair.a, &args);
-        if let Some((peer, read)) = peer {
-            assert_eq!(peer.join().expect("closing peer"), [read, read]);
-        }
-        assert_outcome(&p, &t, "open", "open", case.exit);
-        let f = p.finding("expect_close");
-        assert!(
-            case.how.iter().any(|h| f["how"] == *h),
-            "how: one of {:?}\n{}",
-            case.how,
-            p.json
-        );
-        if let Some(n) = case.bytes_received {
-            assert_eq!(f["bytes_received"], n, "{}", p.json);
-        }
-        if let Some(says) = case.says {
-            assert!(p.text.stdout.contains(says), "{}", p.text);
-        }
-    });
+            args.extend(["--send", "hi", "--expect-close", &t]);
+            let p = probe_both(&pair.a, &args);
+            if let Some((peer, read)) = peer {
+                assert_eq!(peer.join().expect("closing peer"), [read, read]);
+            }
+            assert_outcome(&p, &t, "open", "open", case.exit);
+            let f = p.finding("expect_close");
+            assert!(
+                case.how.iter().any(|h| f["how"] == *h),
+                "how: one of {:?}\n{}",
+                case.how,
+                p.json
+            );
+            if let Some(n) = case.bytes_received {
+                assert_eq!(f["bytes_received"], n, "{}", p.json);
+            }
+            if let Some(says) = case.says {
+                assert!(p.text.stdout.contains(says), "{}", p.text);
+            }
+        },
+    );
 }
 
 /// TIME_WAIT rows in A towards B's `PORT`, from `nettool sockstat`.

@@ -1030,19 +1030,14 @@ pub fn assert_text_eq(what: &str, expected: &str, actual: &str) {
     }
 }
 
-/// One case of a table-driven test: a value with a name.
-pub trait Case: Sync {
-    /// A few words naming the case, shown when it fails.
-    fn name(&self) -> &str;
-}
-
-/// Runs `check` on every case in turn, each on its own thread named
-/// `<test>::<case>`, so that the panic of a failing case names it; after
+/// Runs `check` on every case of a table in turn, each on its own thread
+/// named `<test>::<case>` (`name` gives a case's few words), so that the
+/// panic of a failing case names it; after
 /// all have run, fails naming every case that failed. Cases run one after
 /// another, as separate tests would on this 2-core machine at most two at a
 /// time: a lab case that times a network event is not slowed by the others.
 #[track_caller]
-pub fn run_cases<C: Case>(cases: &[C], check: impl Fn(&C) + Sync) {
+pub fn run_cases<C: Sync>(cases: &[C], name: fn(&C) -> &str, check: impl Fn(&C) + Sync) {
     let test = std::thread::current()
         .name()
         .unwrap_or("<unnamed test>")
@@ -1052,12 +1047,12 @@ pub fn run_cases<C: Case>(cases: &[C], check: impl Fn(&C) + Sync) {
     std::thread::scope(|scope| {
         for case in cases {
             let outcome = std::thread::Builder::new()
-                .name(format!("{test}::{}", case.name()))
+                .name(format!("{test}::{}", name(case)))
                 .spawn_scoped(scope, move || check(case))
                 .expect("spawn a thread for a case")
                 .join();
             if outcome.is_err() {
-                failed.push(case.name());
+                failed.push(name(case));
             }
         }
     });
