@@ -1149,7 +1149,7 @@ fn targets_and_interfaces_that_cannot_work_are_refused_with_one_line() {
 
 /// Probes B from A, then makes A's kernel resolve B itself (one UDP
 /// datagram to B's discard port): a probe over a packet socket does not
-/// create a kernel neighbour entry unless arp_accept is set.
+/// create a kernel neighbour entry unless `arp_accept` is set.
 fn populate_a_cache(pair: &lab::Pair) {
     let probe = arp(&pair.a, &["-c", "1", "-I", &pair.a.iface, "198.51.100.2"]);
     assert_exit(&probe, 0, "probe before the cache view");
@@ -1548,9 +1548,9 @@ fn the_arp_socket_passes_64_bytes_of_a_frame_and_counts_kernel_drops() {
             socket_fd: Some(fd),
             ..pnet_datalink::Config::default()
         };
-        let (_tx, mut rx) = match pnet_datalink::channel(&ni, config) {
-            Ok(pnet_datalink::Channel::Ethernet(tx, rx)) => (tx, rx),
-            _ => panic!("no raw channel"),
+        let Ok(pnet_datalink::Channel::Ethernet(_tx, mut rx)) = pnet_datalink::channel(&ni, config)
+        else {
+            panic!("no raw channel")
         };
         let _ = ready.send(());
         // Nothing is read while the flood comes.

@@ -1,7 +1,7 @@
 //! `nettool probe` against real kernels in the network lab (tests/lab).
 //!
 //! Every test builds its own pair of namespaces (A 198.51.100.1 and
-//! 2001:db8::1, B 198.51.100.2 and 2001:db8::2), runs nettool only inside
+//! `2001:db8::1`, B 198.51.100.2 and `2001:db8::2`), runs nettool only inside
 //! A, and shapes B's answers with a real peer (`nettool probe serve`, or a
 //! tiny peer written here for closes no `serve` behaviour makes) and nft
 //! rules in B. Nothing is sent outside the pair (shared/LAB.md).
@@ -304,7 +304,7 @@ enum Reads {
 /// A peer written here, in B on `PORT`, for closes no `probe serve`
 /// behaviour makes: it accepts `n` connections one after another, reads
 /// as `reads` says (for at most 5 s), then closes: with FIN, or with RST
-/// (SO_LINGER 0). Listening when this returns; the thread gives the bytes
+/// (`SO_LINGER` 0). Listening when this returns; the thread gives the bytes
 /// read per connection.
 fn closing_peer(b: &Host, n: usize, reads: Reads, rst: bool) -> thread::JoinHandle<Vec<usize>> {
     let addr = SocketAddr::new(b.ip.into(), PORT);
@@ -635,7 +635,7 @@ fn each_answer_to_the_syn_is_classified() {
 }
 
 /// 203.0.113.9 has no route in A (which has only its /24 and no default):
-/// our own kernel refuses at connect(), nothing is sent.
+/// our own kernel refuses at `connect()`, nothing is sent.
 #[test]
 fn no_route_is_network_unreachable_immediately() {
     let Some(lab) = lab::require() else { return };
@@ -913,7 +913,7 @@ fn expect_close_reports_how_the_peer_closed() {
     );
 }
 
-/// TIME_WAIT rows in A towards B's `PORT`, from `nettool sockstat`.
+/// `TIME_WAIT` rows in A towards B's `PORT`, from `nettool sockstat`.
 #[track_caller]
 fn time_wait_rows(a: &Host) -> Vec<Value> {
     let port = PORT.to_string();
@@ -932,7 +932,7 @@ fn time_wait_rows(a: &Host) -> Vec<Value> {
         .clone();
     assert_eq!(
         out.code(),
-        Some(if rows.is_empty() { 1 } else { 0 }),
+        Some(i32::from(rows.is_empty())),
         "sockstat exit: 0 with rows, 1 without\n{out}"
     );
     rows
@@ -1130,7 +1130,7 @@ fn negative_interval_as_two_words_exits_2_with_one_line() {
     assert_usage_error(&out, "-1");
 }
 
-/// Every `--json` line, attempts (open or refused, with TCP_INFO) and the
+/// Every `--json` line, attempts (open or refused, with `TCP_INFO`) and the
 /// summary, carries `"schema": "nettool.probe/1"` like every other JSON
 /// output of nettool.
 #[test]

@@ -1,6 +1,6 @@
 //! `nettool sockstat` against real kernel sockets on loopback.
 //!
-//! Every test makes its own sockets on 127.0.0.1 / ::1 and picks out its own
+//! Every test makes its own sockets on 127.0.0.1 / `::1` and picks out its own
 //! rows by port, 4-tuple or inode: the machine is never assumed quiet (a
 //! benchmark may hold 80k loopback connections while these run). Queries
 //! narrow by `--state` (which netlink hands to the kernel) and `-l` where
@@ -38,7 +38,7 @@ fn sockstat(args: &[&str]) -> Output {
 fn rows(args: &[&str]) -> Vec<Row> {
     let out = sockstat(args);
     let rows = out.rows();
-    let want = if rows.is_empty() { 1 } else { 0 };
+    let want = i32::from(rows.is_empty());
     out.expect_code(want);
     // The one message allowed: a /proc line skipped. Any process (this one
     // included: see unix_name_with_newline_cannot_forge_a_row) may own a
@@ -170,9 +170,9 @@ fn connected_pair(l: &TcpListener) -> (TcpStream, TcpStream) {
     (client, server)
 }
 
-/// Leave a TIME_WAIT on `l`'s port: connect, then the server side closes
+/// Leave a `TIME_WAIT` on `l`'s port: connect, then the server side closes
 /// first, then the client. Returns (server addr, client addr) of the
-/// TIME_WAIT, which has the server's address as local.
+/// `TIME_WAIT`, which has the server's address as local.
 fn make_time_wait(l: &TcpListener) -> (SocketAddr, SocketAddr) {
     let (mut client, server) = connected_pair(l);
     let (srv, cli) = (server.local_addr().unwrap(), client.local_addr().unwrap());
@@ -878,7 +878,7 @@ impl Zoo {
         v
     }
 
-    /// Is this row one of ours: by inode, or a TIME_WAIT by its 4-tuple.
+    /// Is this row one of ours: by inode, or a `TIME_WAIT` by its 4-tuple.
     fn owns(&self, r: &Row) -> bool {
         if r.inode != 0 {
             return self.inodes.contains(&r.inode);
@@ -964,10 +964,10 @@ fn netlink_and_proc_sources_give_the_same_rows() {
 /// terms. The mapping:
 /// - netid `tcp`/`udp` stays; nettool's `tcp6`/`udp6` are folded to it,
 ///   since ss names the protocol only.
-/// - states: `ESTAB` -> ESTABLISHED, `TIME-WAIT` -> TIME_WAIT,
-///   `FIN-WAIT-1` -> FIN_WAIT1, `FIN-WAIT-2` -> FIN_WAIT2, `CLOSE-WAIT` ->
-///   CLOSE_WAIT, `SYN-SENT` -> SYN_SENT, `SYN-RECV` -> SYN_RECV, `LAST-ACK`
-///   -> LAST_ACK; `LISTEN`, `CLOSING` and (for UDP) `UNCONN` are the same;
+/// - states: `ESTAB` -> ESTABLISHED, `TIME-WAIT` -> `TIME_WAIT`,
+///   `FIN-WAIT-1` -> `FIN_WAIT1`, `FIN-WAIT-2` -> `FIN_WAIT2`, `CLOSE-WAIT` ->
+///   `CLOSE_WAIT`, `SYN-SENT` -> `SYN_SENT`, `SYN-RECV` -> `SYN_RECV`, `LAST-ACK`
+///   -> `LAST_ACK`; `LISTEN`, `CLOSING` and (for UDP) `UNCONN` are the same;
 ///   a TCP `UNCONN` is nettool's CLOSE.
 /// - addresses: `[v6]` loses its brackets; `[::ffff:127.0.0.1]` is the
 ///   IPv4 127.0.0.1, as nettool shows it; an address `*` is the IPv6 any
@@ -990,7 +990,7 @@ fn ss_row(line: &str) -> Option<(String, SocketAddr, SocketAddr, String)> {
         };
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
+            v4 @ IpAddr::V4(_) => v4,
         };
         Some(SocketAddr::new(ip, port))
     };

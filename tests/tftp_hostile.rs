@@ -216,7 +216,7 @@ impl Conn {
         for _ in 0..10 {
             self.send(packet);
             match self.reply(block, Duration::from_millis(300)) {
-                Reply::Nothing => continue,
+                Reply::Nothing => {}
                 r => return r,
             }
         }
@@ -1702,8 +1702,11 @@ fn sigint_ends_a_json_report_blocked_on_a_full_stdout_after_the_transfer() {
     let status = util::wait_bounded(&mut child, Duration::from_secs(3), "SIGINT");
     srv.finish();
     drop(reader);
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGINT),
+        "{status:?}"
+    );
 }
 
 #[test]

@@ -18,7 +18,7 @@ mod tftpd;
 mod util;
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -64,8 +64,7 @@ fn seed(test: &str, default: u64) -> u64 {
         Ok(v) => {
             let v = v.trim();
             v.strip_prefix("0x")
-                .map(|h| u64::from_str_radix(h, 16))
-                .unwrap_or_else(|| v.parse())
+                .map_or_else(|| v.parse(), |h| u64::from_str_radix(h, 16))
                 .unwrap_or_else(|e| panic!("TFTP_LOSS_SEED={v:?}: {e}"))
         }
         Err(_) => default,
@@ -365,7 +364,7 @@ impl Relay {
     fn dump(&self) -> String {
         let mut s = format!("relay {} log:\n", self.addr);
         for e in self.log() {
-            s.push_str(&format!("  {e}\n"));
+            let _ = writeln!(s, "  {e}");
         }
         s
     }
@@ -858,7 +857,7 @@ fn random_loss_windowed_atftpd() {
 
 /// A windowed upload whose window ACK is lost: the client times out and
 /// resends the window from the block after the last ACK; atftpd, seeing
-/// the first block of the window it already ACKed again, ACKs it once
+/// the first block of the window it already acknowledged again, ACKs it once
 /// more ("got wrong block, sending extra ACK") and the upload goes on.
 #[test]
 fn windowed_put_lost_window_ack_atftpd() {
@@ -914,7 +913,7 @@ fn windowed_put_lost_window_ack_atftpd() {
     assert_eq!(acks16[0].action, Action::Dropped, "{dump}");
     eprintln!(
         "[{T}] atftpd repeated its lost ACK 16 after {:.2?}; the client resent the window {} time(s)",
-        acks16[1].at - acks16[0].at,
+        acks16[1].at.saturating_sub(acks16[0].at),
         log.iter()
             .filter(|e| e.dir == Dir::C2S && is_data(&e.bytes, 9))
             .count()
@@ -1008,7 +1007,7 @@ fn duplicate_every_third_packet_atftpd() {
             // the relay's duplicates and the server's own resends (atftpd
             // answers a duplicate ACK with DATA again). The client can
             // count no more than these.
-            let mut copies: std::collections::HashMap<&[u8], u64> = Default::default();
+            let mut copies: HashMap<&[u8], u64> = HashMap::default();
             let log = relay.log();
             for e in log
                 .iter()

@@ -89,7 +89,7 @@ fn args<'a>(head: &[&'a str], ask: &Ask, tail: &[&'a str]) -> Vec<String> {
     head.iter()
         .chain(ask.args)
         .chain(tail)
-        .map(|s| s.to_string())
+        .map(ToString::to_string)
         .collect()
 }
 
@@ -365,7 +365,11 @@ fn rollover(srv: &Server, steps: &[(bool, &[&str])]) {
             "{} {} 40 MiB at blksize 512{}",
             srv.kind,
             if *get { "get" } else { "put" },
-            flags.iter().map(|f| format!(" {f}")).collect::<String>()
+            flags.iter().fold(String::new(), |mut s, f| {
+                s.push(' ');
+                s.push_str(f);
+                s
+            })
         );
         let local = format!("big-{i}.bin");
         let mut a = vec!["tftp", if *get { "get" } else { "put" }, "--json"];

@@ -28,6 +28,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::MetadataExt;
@@ -82,7 +83,9 @@ fn live() -> &'static Mutex<HashSet<String>> {
 
 fn lock_live() -> std::sync::MutexGuard<'static, HashSet<String>> {
     // A panicking test must not poison the lab for the others.
-    live().lock().unwrap_or_else(|e| e.into_inner())
+    live()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A fresh name `nt-<pid>-<n>`, usable for a namespace or an interface
@@ -170,26 +173,26 @@ impl Lab {
     }
 
     /// An empty lab network, for custom topologies.
-    pub fn net(&self) -> Net {
+    pub fn net(self) -> Net {
         Net::default()
     }
 
     /// Two namespaces A and B joined by a veth pair: A 198.51.100.1/24,
     /// B 198.51.100.2/24, `lo` and the links up.
-    pub fn pair(&self) -> Pair {
+    pub fn pair(self) -> Pair {
         build_pair(false)
     }
 
-    /// [`Lab::pair`] plus 2001:db8::1/64 (A) and 2001:db8::2/64 (B), added
+    /// [`Lab::pair`] plus `2001:db8::1/64` (A) and `2001:db8::2/64` (B), added
     /// with `nodad` so they are usable at once.
-    pub fn pair_v6(&self) -> Pair {
+    pub fn pair_v6(self) -> Pair {
         build_pair(true)
     }
 
     /// A hub namespace with a bridge; `n` host namespaces, host `i` with
     /// 198.51.100.(10+i)/24 on a veth whose other end is a bridge port; and a
     /// client namespace with 198.51.100.1/24, where the tool under test runs.
-    pub fn star(&self, n: usize) -> Star {
+    pub fn star(self, n: usize) -> Star {
         assert!(
             n <= 240,
             "lab: star({n}): at most 240 hosts fit in 198.51.100.10-250"
@@ -201,7 +204,7 @@ impl Lab {
     /// A star whose hosts have the given addresses (all /24), in order.
     /// Repeating an address gives two hosts that both answer for it: the
     /// kernel does no duplicate address detection for IPv4.
-    pub fn star_with(&self, addrs: &[Ipv4Addr]) -> Star {
+    pub fn star_with(self, addrs: &[Ipv4Addr]) -> Star {
         build_star(addrs)
     }
 }
@@ -536,8 +539,10 @@ impl Drop for Net {
         let script: String = self
             .namespaces
             .iter()
-            .map(|ns| format!("netns del {ns}\n"))
-            .collect();
+            .fold(String::new(), |mut script, ns| {
+                let _ = writeln!(script, "netns del {ns}");
+                script
+            });
         // Errors are ignored: the namespace may never have been made.
         let _ = run_command(
             {
@@ -741,9 +746,9 @@ fn wait_ready(plan: &Plan) {
 /// Two hosts on one veth link; dropping it removes both namespaces.
 pub struct Pair {
     pub net: Net,
-    /// 198.51.100.1 (and 2001:db8::1 with `pair_v6`).
+    /// 198.51.100.1 (and `2001:db8::1` with `pair_v6`).
     pub a: Host,
-    /// 198.51.100.2 (and 2001:db8::2 with `pair_v6`).
+    /// 198.51.100.2 (and `2001:db8::2` with `pair_v6`).
     pub b: Host,
 }
 

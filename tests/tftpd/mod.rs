@@ -1,12 +1,12 @@
 //! Real TFTP servers for the integration tests: tftpd-hpa (`in.tftpd`) and
-//! atftpd, each started in the foreground on 127.0.0.1 (or ::1) and a free
+//! atftpd, each started in the foreground on 127.0.0.1 (or `::1`) and a free
 //! high port, serving a fresh temporary directory; plus work directories
 //! for the client and byte-comparison helpers. The client, `nettool`, runs
 //! through the one harness in `tests/util`.
 //!
 //! Invariants:
 //! - Traffic stays on loopback (shared/LAB.md): servers bind 127.0.0.1 or
-//!   ::1 only, and every address is a literal.
+//!   `::1` only, and every address is a literal.
 //! - A [`Server`] is returned only once its own process holds the UDP port
 //!   (checked in /proc: the socket inode bound to the port is one of the
 //!   server's file descriptors), so the first request is never lost.
@@ -80,19 +80,17 @@ fn executable(p: &Path) -> bool {
 /// `in.tftpd` from tftpd-hpa: `$IN_TFTPD`, else /usr/sbin/in.tftpd.
 fn hpa_binary() -> Option<PathBuf> {
     let p = std::env::var_os("IN_TFTPD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/sbin/in.tftpd"));
+        .map_or_else(|| PathBuf::from("/usr/sbin/in.tftpd"), PathBuf::from);
     executable(&p).then_some(p)
 }
 
 /// atftpd: `$ATFTPD`, else the copy scripts/test.sh unpacks into
 /// `target/atftpd/` (its Debian package conflicts with tftpd-hpa's).
 fn atftpd_binary() -> Option<PathBuf> {
-    let p = std::env::var_os("ATFTPD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/atftpd/usr/sbin/atftpd")
-        });
+    let p = std::env::var_os("ATFTPD").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/atftpd/usr/sbin/atftpd"),
+        PathBuf::from,
+    );
     executable(&p).then_some(p)
 }
 
@@ -120,7 +118,7 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub kind: Kind,
-    /// Listen on ::1 instead of 127.0.0.1 (tftpd-hpa only).
+    /// Listen on `::1` instead of 127.0.0.1 (tftpd-hpa only).
     pub ipv6: bool,
     /// Options the server must never accept (tftpd-hpa `-r`, atftpd
     /// `--no-OPTION`).
@@ -188,11 +186,13 @@ impl fmt::Debug for Server {
 pub fn free_udp_port(ip: std::net::IpAddr) -> u16 {
     UdpSocket::bind((ip, 0))
         .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("cannot bind a UDP socket on {ip}: {e}"))
+        .map_or_else(
+            |e| panic!("cannot bind a UDP socket on {ip}: {e}"),
+            |a| a.port(),
+        )
 }
 
-/// Whether this machine can bind UDP on ::1.
+/// Whether this machine can bind UDP on `::1`.
 pub fn have_ipv6_loopback() -> bool {
     UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
 }
@@ -363,7 +363,7 @@ impl Server {
             if Instant::now() > deadline {
                 match got {
                     Some(g) => {
-                        assert_same_bytes(&format!("{what}: {self:?}: file {name}"), &g, want)
+                        assert_same_bytes(&format!("{what}: {self:?}: file {name}"), &g, want);
                     }
                     None => panic!("{what}: {self:?}: file {name} was never created"),
                 }

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{Read, Seek, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -457,7 +457,7 @@ fn clip(s: &str, max: usize) -> String {
         }
     }
     if end < s.len() {
-        out.push_str(&format!("\n... ({} more bytes)", s.len() - end));
+        let _ = write!(out, "\n... ({} more bytes)", s.len() - end);
     }
     out
 }
@@ -973,13 +973,13 @@ pub fn assert_same_set<T: Ord + fmt::Debug>(
     }
     let mut msg = format!("{what}: {left_name} and {right_name} differ\n");
     for x in left.difference(right) {
-        msg.push_str(&format!("  only in {left_name}: {x:?}\n"));
+        let _ = writeln!(msg, "  only in {left_name}: {x:?}");
     }
     for x in right.difference(left) {
-        msg.push_str(&format!("  only in {right_name}: {x:?}\n"));
+        let _ = writeln!(msg, "  only in {right_name}: {x:?}");
     }
     for x in left.intersection(right) {
-        msg.push_str(&format!("  in both: {x:?}\n"));
+        let _ = writeln!(msg, "  in both: {x:?}");
     }
     panic!("{msg}");
 }
@@ -1005,14 +1005,14 @@ pub fn diff_lines(expected: &str, actual: &str) -> String {
     let mut out = String::new();
     while i < n || j < m {
         if i < n && j < m && a[i] == b[j] {
-            out.push_str(&format!("  {}\n", a[i]));
+            let _ = writeln!(out, "  {}", a[i]);
             i += 1;
             j += 1;
         } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("+ {}\n", b[j]));
+            let _ = writeln!(out, "+ {}", b[j]);
             j += 1;
         } else {
-            out.push_str(&format!("- {}\n", a[i]));
+            let _ = writeln!(out, "- {}", a[i]);
             i += 1;
         }
     }
@@ -1022,12 +1022,11 @@ pub fn diff_lines(expected: &str, actual: &str) -> String {
 /// Assert two texts are equal, showing a line diff when not.
 #[track_caller]
 pub fn assert_text_eq(what: &str, expected: &str, actual: &str) {
-    if expected != actual {
-        panic!(
-            "{what} differs (- expected, + actual):\n{}",
-            diff_lines(expected, actual)
-        );
-    }
+    assert!(
+        expected == actual,
+        "{what} differs (- expected, + actual):\n{}",
+        diff_lines(expected, actual)
+    );
 }
 
 /// Runs `check` on every case of a table in turn, each on its own thread
