@@ -21,7 +21,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use util::{
     Ep, Output, Row, TRANSITION, assert_same_set, fd_num, inode_of, nettool, own_comm, show_rows,
-    skip_or_fail, wait_until,
+    skip_or_fail, wait_until, which,
 };
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -1004,10 +1004,10 @@ fn ss_row(line: &str) -> Option<(String, SocketAddr, SocketAddr, String)> {
 
 #[test]
 fn same_sockets_as_ss_reports() {
-    if which("ss").is_none() {
+    let Some(ss) = which("ss") else {
         skip_or_fail("ss (iproute2) is not installed");
         return;
-    }
+    };
     let z = zoo();
     let tuples: BTreeSet<(SocketAddr, SocketAddr)> =
         z.expected.iter().map(|(_, l, r, _)| (*l, *r)).collect();
@@ -1019,7 +1019,7 @@ fn same_sockets_as_ss_reports() {
         .map(|p| format!("sport = :{p}"))
         .collect::<Vec<_>>()
         .join(" or ");
-    let ss = std::process::Command::new("ss")
+    let ss = std::process::Command::new(ss)
         .args(["-tuanH", &format!("( {filter} )")])
         .output()
         .unwrap();
@@ -1058,14 +1058,6 @@ fn same_sockets_as_ss_reports() {
         "nettool",
         &from_nettool,
     );
-}
-
-fn which(prog: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| std::path::Path::new(d).join(prog))
-        .find(|p| p.is_file())
 }
 
 /// Every directory above `path` has o+x and the file has o+x.

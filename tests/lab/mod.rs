@@ -27,7 +27,6 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashSet};
-
 use std::fmt::Write as _;
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
