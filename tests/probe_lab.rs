@@ -1086,19 +1086,6 @@ fn user_timeout_aborts_when_sent_data_stays_unacknowledged() {
 // ---------------------------------------------------------------------------
 // Bad input: exit 2, one line, nothing sent
 
-/// Asserts a usage error: exit 2, one line on stderr, nothing on stdout.
-#[track_caller]
-fn assert_usage_error(out: &Output, mentions: &str) {
-    assert_eq!(out.code(), Some(2), "usage error: exit 2\n{out}");
-    let lines = out.stderr_nonblank_lines();
-    assert_eq!(lines.len(), 1, "exactly one line on stderr\n{out}");
-    assert!(
-        lines[0].contains(mentions),
-        "the line should mention {mentions:?}\n{out}"
-    );
-    assert!(out.stdout.is_empty(), "nothing on stdout\n{out}");
-}
-
 /// Run inside A all the same: were a check missing, the probe must not
 /// reach any real network.
 #[test]
@@ -1115,7 +1102,7 @@ fn bad_input_exits_2_with_one_line() {
     ] {
         let mut all = vec!["-c", "1"];
         all.extend_from_slice(&args);
-        assert_usage_error(&probe(&pair.a, &all), mentions);
+        probe(&pair.a, &all).expect_usage_error(mentions);
     }
 }
 
@@ -1127,7 +1114,7 @@ fn negative_interval_as_two_words_exits_2_with_one_line() {
     let pair = lab.pair();
     let t = t4(PORT);
     let out = probe(&pair.a, &["-c", "1", "-i", "-1", &t]);
-    assert_usage_error(&out, "-1");
+    out.expect_usage_error("-1");
 }
 
 /// Every `--json` line, attempts (open or refused, with `TCP_INFO`) and the
@@ -1195,7 +1182,7 @@ fn flags_that_cannot_work_exit_2_before_the_first_attempt() {
     ] {
         let mut all = vec!["-c", "1"];
         all.extend_from_slice(&args);
-        assert_usage_error(&probe(&pair.a, &all), mentions);
+        probe(&pair.a, &all).expect_usage_error(mentions);
     }
 }
 
@@ -1367,10 +1354,9 @@ fn link_local_targets_need_their_interface() {
     }
     let _server = serve(&pair.b, "accept");
     let bare = format!("[fe80::2]:{PORT}");
-    assert_usage_error(
-        &probe(&pair.a, &["-c", "1", &bare]),
-        &format!("fe80::2 is link-local: name the interface, [fe80::2%IFACE]:{PORT} or -I IFACE"),
-    );
+    probe(&pair.a, &["-c", "1", &bare]).expect_usage_error(&format!(
+        "fe80::2 is link-local: name the interface, [fe80::2%IFACE]:{PORT} or -I IFACE"
+    ));
     let by_scope = format!("[fe80::2%{}]:{PORT}", pair.a.iface);
     for args in [
         vec!["-c", "1", by_scope.as_str()],
@@ -1380,10 +1366,8 @@ fn link_local_targets_need_their_interface() {
         assert_eq!(out.code(), Some(0), "{out}");
         assert!(out.stdout.contains(" open "), "{out}");
     }
-    assert_usage_error(
-        &probe(&pair.a, &["-c", "1", &format!("[fe80::2%nt-none0]:{PORT}")]),
-        "no interface named 'nt-none0' here",
-    );
+    probe(&pair.a, &["-c", "1", &format!("[fe80::2%nt-none0]:{PORT}")])
+        .expect_usage_error("no interface named 'nt-none0' here");
 }
 
 /// A `%scope` is looked up in the namespace nettool runs in, also when it
@@ -1414,10 +1398,8 @@ fn link_local_scopes_resolve_in_the_namespace_not_in_sysfs() {
     let index = link[0]["ifindex"].as_u64().expect("ifindex");
     let out = probe(&pair.a, &["-c", "1", &format!("[fe80::2%{index}]:{PORT}")]);
     assert_eq!(out.code(), Some(0), "by index\n{out}");
-    assert_usage_error(
-        &probe(&pair.a, &["-c", "1", &format!("[fe80::2%999999]:{PORT}")]),
-        "no interface with index 999999 here",
-    );
+    probe(&pair.a, &["-c", "1", &format!("[fe80::2%999999]:{PORT}")])
+        .expect_usage_error("no interface with index 999999 here");
 }
 
 /// Failures not yet said when serve stops are said: Ctrl-C in the middle

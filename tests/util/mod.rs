@@ -316,18 +316,13 @@ pub fn run_command(
     if let Some(f) = feeder {
         let _ = f.join();
     }
-    let stdout_bytes = read_back(&mut stdout);
-    let stderr_bytes = read_back(&mut stderr);
-    let out = Output {
+    let out = Output::read_back(
         cmdline,
         status,
-        stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
-        stdout_bytes,
-        stderr: String::from_utf8_lossy(&stderr_bytes).into_owned(),
-        stderr_utf8: std::str::from_utf8(&stderr_bytes).is_ok(),
+        [&mut stdout, &mut stderr],
         elapsed,
         timed_out,
-    };
+    );
     if tracing() {
         eprintln!("trace:{out}");
     }
@@ -338,13 +333,6 @@ pub fn run_command(
 /// output (and, in the lab, what the readiness wait is waiting for).
 pub fn tracing() -> bool {
     std::env::var_os("NETTOOL_LAB_TRACE").is_some()
-}
-
-fn read_back(file: &mut std::fs::File) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    file.rewind().expect("rewind output file");
-    file.read_to_end(&mut bytes).expect("read output file");
-    bytes
 }
 
 /// A process running in the background with its output going to files;
@@ -398,18 +386,13 @@ impl Bg {
         let timed_out = matches!(child.try_wait(), Ok(None));
         let _ = child.kill();
         let status = child.wait().expect("wait for background child");
-        let stdout_bytes = read_back(&mut self.stdout);
-        let stderr_bytes = read_back(&mut self.stderr);
-        Output {
-            cmdline: std::mem::take(&mut self.cmdline),
+        Output::read_back(
+            std::mem::take(&mut self.cmdline),
             status,
-            stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
-            stdout_bytes,
-            stderr: String::from_utf8_lossy(&stderr_bytes).into_owned(),
-            stderr_utf8: std::str::from_utf8(&stderr_bytes).is_ok(),
-            elapsed: self.start.elapsed(),
+            [&mut self.stdout, &mut self.stderr],
+            self.start.elapsed(),
             timed_out,
-        }
+        )
     }
 }
 
@@ -496,6 +479,33 @@ impl fmt::Debug for Output {
 }
 
 impl Output {
+    /// What a finished child did, its stdout and stderr read back from the
+    /// files it wrote them to.
+    fn read_back(
+        cmdline: String,
+        status: ExitStatus,
+        files: [&mut std::fs::File; 2],
+        elapsed: Duration,
+        timed_out: bool,
+    ) -> Output {
+        let [stdout_bytes, stderr_bytes] = files.map(|file| {
+            let mut bytes = Vec::new();
+            file.rewind().expect("rewind output file");
+            file.read_to_end(&mut bytes).expect("read output file");
+            bytes
+        });
+        Output {
+            cmdline,
+            status,
+            stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
+            stdout_bytes,
+            stderr: String::from_utf8_lossy(&stderr_bytes).into_owned(),
+            stderr_utf8: std::str::from_utf8(&stderr_bytes).is_ok(),
+            elapsed,
+            timed_out,
+        }
+    }
+
     /// The exit code; `None` if a signal ended it.
     pub fn code(&self) -> Option<i32> {
         self.status.code()
@@ -538,6 +548,21 @@ impl Output {
         self
     }
 
+    /// A usage error: exit 2, exactly one line on stderr that mentions
+    /// `mentions`, nothing on stdout.
+    #[track_caller]
+    pub fn expect_usage_error(&self, mentions: &str) -> &Output {
+        assert_eq!(self.code(), Some(2), "usage error: exit 2{self:?}");
+        let lines = self.stderr_nonblank_lines();
+        assert_eq!(lines.len(), 1, "exactly one line on stderr{self:?}");
+        assert!(
+            lines[0].contains(mentions),
+            "the line should mention {mentions:?}{self:?}"
+        );
+        assert!(self.stdout.is_empty(), "nothing on stdout{self:?}");
+        self
+    }
+
     /// Every line of stderr.
     pub fn stderr_lines(&self) -> Vec<&str> {
         self.stderr.lines().collect()
@@ -562,13 +587,7 @@ impl Output {
     /// field against the schema.
     #[track_caller]
     pub fn rows(&self) -> Vec<Row> {
-        let doc: Value = serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}){self:?}"));
-        assert_eq!(
-            doc.get("schema").and_then(Value::as_str),
-            Some("nettool.sockstat/1"),
-            "wrong or missing schema{self:?}"
-        );
+        let doc = self.document("nettool.sockstat/1");
         let sockets = doc
             .get("sockets")
             .and_then(Value::as_array)
@@ -617,11 +636,17 @@ impl Output {
     /// The summary document of `-s --json`.
     #[track_caller]
     pub fn summary_json(&self) -> Value {
+        self.document("nettool.sockstat.summary/1")
+    }
+
+    /// stdout as one JSON document whose `schema` is `schema`.
+    #[track_caller]
+    fn document(&self, schema: &str) -> Value {
         let doc: Value = serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}){self:?}"));
         assert_eq!(
             doc.get("schema").and_then(Value::as_str),
-            Some("nettool.sockstat.summary/1"),
+            Some(schema),
             "wrong or missing schema{self:?}"
         );
         doc
