@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use crate::wire::MacAddr;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Entry {
     pub ip: Ipv4Addr,
     /// `None` while the entry is incomplete (a request is pending or went

@@ -27,7 +27,7 @@ pub trait Link {
 }
 
 /// Frames dropped unread, and where.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Drops {
     /// By the kernel: the socket's receive queue was full.
     pub kernel: u64,

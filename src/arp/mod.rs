@@ -1,17 +1,26 @@
 //! `nettool arp`: ARP requests over a raw datalink channel (like arping),
 //! subnet sweeps (like arp-scan) and the kernel's ARP cache.
 //!
-//! Flow: the CLI resolves the interface and source (route lookup, no
-//! privilege) -> `PnetLink::open` (the one privileged step; capabilities
-//! are dropped right after) -> [`run_probe`] or [`sweep::run`] drive the
-//! pure logic in [`probe`] with frames and timestamps from the link.
+//! Flow: [`Settings`] (plain data from the flags) -> a call in [`run`]
+//! resolves the interface and source (route lookup, no privilege) ->
+//! `PnetLink::open` (the one privileged step; capabilities are dropped
+//! right after) -> [`run_probe`] or [`sweep::run`] drive the pure logic in
+//! [`probe`] with frames and timestamps from the link, telling the caller
+//! what happens through events -> a typed report ([`report`]).
 
 pub mod cache;
 pub mod link;
 pub mod oui;
 pub mod probe;
+pub mod report;
 pub mod route;
+pub mod run;
+pub mod settings;
 pub mod sweep;
+
+pub use settings::{
+    AnnounceSettings, CacheSettings, Job, Networks, OurAddr, ProbeSettings, Settings, SweepSettings,
+};
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -58,6 +67,26 @@ pub enum ArpError {
         iface: String,
         source: std::io::Error,
     },
+    #[error("no interface that does ARP is up: name one with -I")]
+    NoArpInterface,
+    #[error(
+        "{net} on {iface} is wider than /{}: sweep a narrower range by CIDR instead",
+        sweep::MAX_SWEEP_PREFIX
+    )]
+    LocalNetTooWide { net: sweep::Net, iface: String },
+}
+
+/// Why a call in [`run`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Before anything was sent: what to do about it is said.
+    #[error(transparent)]
+    Setup(#[from] ArpError),
+    /// The link failed while sending or receiving.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("cannot read /proc/net/arp: {0}")]
+    Cache(std::io::Error),
 }
 
 const IFF_UP: u32 = libc::IFF_UP as u32;
@@ -91,6 +120,33 @@ impl Iface {
             })
             .or(self.v4.first())
             .map(|(a, _)| *a)
+    }
+
+    /// `ip` if it is one of our addresses, else the error naming them.
+    pub fn ours(&self, ip: Ipv4Addr) -> Result<Ipv4Addr, ArpError> {
+        if self.v4.iter().any(|(a, _)| *a == ip) {
+            return Ok(ip);
+        }
+        Err(ArpError::ForeignSource {
+            addr: ip,
+            iface: self.name().to_string(),
+            have: self.have(),
+        })
+    }
+
+    /// Our networks, "a/len, b/len", or "none".
+    fn have(&self) -> String {
+        let v: Vec<String> = self.v4.iter().map(|(a, l)| format!("{a}/{l}")).collect();
+        if v.is_empty() {
+            "none".into()
+        } else {
+            v.join(", ")
+        }
+    }
+
+    /// The error for an interface without an IPv4 address.
+    pub fn no_source(&self) -> ArpError {
+        ArpError::NoSource(self.name().to_string())
     }
 }
 
@@ -184,6 +240,18 @@ pub fn interface_for(target: Ipv4Addr, only: Option<&str>) -> Result<Iface, ArpE
     interface(&r.iface)
 }
 
+/// The interface of the default route, else the first that can do ARP.
+pub fn default_interface() -> Result<Iface, ArpError> {
+    let routes = route::read_routes().unwrap_or_default();
+    if let Some(r) = routes.iter().find(|r| r.prefix_len() == 0) {
+        return interface(&r.iface);
+    }
+    pnet_datalink::interfaces()
+        .into_iter()
+        .find_map(|i| interface(&i.name).ok())
+        .ok_or(ArpError::NoArpInterface)
+}
+
 /// What the probe loop is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -207,9 +275,14 @@ pub struct ProbeConfig {
     pub first: bool,
 }
 
-/// Something the loop reports as it happens.
+/// Something a probe or an announcement reports as it happens.
 #[derive(Debug)]
 pub enum Event {
+    /// The channel is open on `interface` and nothing is sent yet.
+    Ready {
+        interface: String,
+        me: Me,
+    },
     Reply {
         from: Ipv4Addr,
         reply: Reply,
@@ -225,12 +298,14 @@ pub enum Event {
 }
 
 /// Run requests and collect replies until the count, the deadline, the
-/// first reply (`-f`, `-D`) or Ctrl-C. After the last request the loop
-/// waits one more interval for its answer, unless it has already come.
+/// first reply (`-f`, `-D`) or `stop()` (Ctrl-C). After the last request
+/// the loop waits one more interval for its answer, unless it has already
+/// come.
 pub fn run_probe(
     link: &mut dyn Link,
     cfg: &ProbeConfig,
     on_event: &mut dyn FnMut(&Event),
+    stop: &dyn Fn() -> bool,
 ) -> std::io::Result<Tracker> {
     let start = Instant::now();
     let deadline = cfg.deadline.map(|d| start + d);
@@ -244,7 +319,7 @@ pub fn run_probe(
     };
     loop {
         let now = Instant::now();
-        if crate::sys::interrupted() || deadline.is_some_and(|d| now >= d) {
+        if stop() || deadline.is_some_and(|d| now >= d) {
             break;
         }
         let all_sent = cfg.count.is_some_and(|c| t.sent >= c);

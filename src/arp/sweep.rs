@@ -12,9 +12,17 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+
 use super::link::Link;
 use super::probe::{self, BadMac, MAX_MACS, Me, Reject, Sample};
 use crate::wire::MacAddr;
+
+/// Largest sweep: a /16.
+pub const MAX_SWEEP_PREFIX: u8 = 16;
+
+/// Most further rounds a sweep makes (arp-scan's default is 2 in all).
+pub const MAX_RETRIES: u32 = 100;
 
 /// An IPv4 network, `addr/len`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +83,15 @@ impl std::fmt::Display for Net {
     }
 }
 
+/// As text, the way it is displayed.
+impl Serialize for Net {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Pacing and retries.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Plan {
     /// Requests per second.
     pub rate: u32,
@@ -87,7 +102,7 @@ pub struct Plan {
 }
 
 /// One host that answered.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Host {
     pub ip: Ipv4Addr,
     pub mac: MacAddr,
