@@ -396,4 +396,92 @@ mod tests {
         let sixteen: Vec<String> = (0..16).map(|i| format!("v{i}")).collect();
         assert!(!names_capped(sixteen.iter().map(String::as_str)).contains("more"));
     }
+
+    /// A peer that answers every request for `ip`, from each of `macs`.
+    struct Peer {
+        ip: Ipv4Addr,
+        macs: Vec<MacAddr>,
+        queue: std::collections::VecDeque<Vec<u8>>,
+    }
+
+    impl Link for Peer {
+        fn send(&mut self, frame: &[u8]) -> std::io::Result<Instant> {
+            let me = Me {
+                mac: MacAddr(frame[6..12].try_into().unwrap()),
+                ip: Ipv4Addr::new(frame[28], frame[29], frame[30], frame[31]),
+            };
+            for mac in &self.macs {
+                let peer = Me {
+                    mac: *mac,
+                    ip: self.ip,
+                };
+                let reply = probe::frame(
+                    me.mac,
+                    peer,
+                    crate::wire::arp::Operation::Reply,
+                    me.mac,
+                    me.ip,
+                );
+                self.queue.push_back(reply.to_vec());
+            }
+            Ok(Instant::now())
+        }
+        fn recv(&mut self, until: Instant) -> std::io::Result<Option<(Vec<u8>, Instant)>> {
+            if let Some(f) = self.queue.pop_front() {
+                return Ok(Some((f, Instant::now())));
+            }
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn a_probe_tells_each_reply_as_it_comes_and_counts_them() {
+        let target = Ipv4Addr::new(198, 51, 100, 2);
+        let b = MacAddr([2, 0, 0, 0, 0, 2]);
+        let c = MacAddr([2, 0, 0, 0, 0, 3]);
+        let mut peer = Peer {
+            ip: target,
+            macs: vec![b, c],
+            queue: std::collections::VecDeque::new(),
+        };
+        let cfg = ProbeConfig {
+            mode: Mode::Probe,
+            me: Me {
+                mac: MacAddr([2, 0, 0, 0, 0, 1]),
+                ip: Ipv4Addr::new(198, 51, 100, 1),
+            },
+            target,
+            count: Some(2),
+            interval: Duration::from_millis(5),
+            deadline: Some(Duration::from_secs(5)),
+            first: false,
+        };
+        let mut seen = Vec::new();
+        let t = run_probe(
+            &mut peer,
+            &cfg,
+            &mut |ev| {
+                if let Event::Reply { from, reply } = ev {
+                    seen.push((*from, reply.mac, reply.duplicate(), reply.unsolicited));
+                }
+            },
+            &|| false,
+        )
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (target, b, false, false),
+                (target, c, true, false),
+                (target, b, true, false),
+            ]
+        );
+        // The run ends at the last request's first answer.
+        assert_eq!((t.sent, t.received), (2, 2));
+        assert_eq!(t.macs, [(b, 2), (c, 1)]);
+        // Stopped before the first request: nothing is sent.
+        let t = run_probe(&mut peer, &cfg, &mut |_| {}, &|| true).unwrap();
+        assert_eq!(t.sent, 0);
+    }
 }

@@ -183,3 +183,72 @@ pub struct CacheRow {
     /// The address's name in /etc/hosts (never without `numeric` off).
     pub name: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn a_probe_report_serializes_macs_as_text_and_reasons_as_words() {
+        let b = MacAddr([2, 0, 0, 0, 0, 2]);
+        let mut t = Tracker::default();
+        let t0 = Instant::now();
+        t.on_send(t0);
+        let reply = t.on_reply(b, t0 + Duration::from_millis(2));
+        t.on_invalid(MacAddr::ZERO, BadMac::Zero);
+        let me = Me {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            ip: Ipv4Addr::new(198, 51, 100, 1),
+        };
+        let from = Ipv4Addr::new(198, 51, 100, 2);
+        let r = ProbeReport::new(
+            false,
+            "veth0".into(),
+            me,
+            from,
+            vec![Listed { from, reply }],
+            t,
+        );
+        assert!(r.in_use());
+        assert!(r.loss_pct().abs() < 1e-9);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["source"]["mac"], "02:00:00:00:00:01");
+        assert_eq!(v["replies"][0]["reply"]["mac"], "02:00:00:00:00:02");
+        assert_eq!(v["macs"][0][0], "02:00:00:00:00:02");
+        assert_eq!(v["invalid"]["first"][0][1], "zero");
+        assert_eq!(v["invalid"]["count"], 1);
+        assert_eq!(v["rtt"]["min_ms"], 2.0);
+    }
+
+    #[test]
+    fn a_sweep_report_names_networks_as_text_and_flattens_hosts() {
+        let host = Host {
+            ip: Ipv4Addr::new(198, 51, 100, 2),
+            mac: MacAddr([2, 0, 0, 0, 0, 2]),
+            rtt: Duration::from_millis(1),
+            others: vec![],
+            others_not_kept: 0,
+        };
+        let outcome = Outcome {
+            hosts: vec![host],
+            scanned: 254,
+            sent: 300,
+            elapsed: Duration::from_secs(1),
+            unsolicited: Sample::default(),
+            invalid: Sample::default(),
+            dropped: Drops::default(),
+        };
+        let me = Me {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            ip: Ipv4Addr::new(198, 51, 100, 1),
+        };
+        let net = Net::parse("198.51.100.9/24").unwrap();
+        let r = SweepReport::new("veth0".into(), me, vec![net], outcome);
+        assert_eq!(r.hosts[0].vendor, "(locally administered)");
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["networks"][0], "198.51.100.0/24");
+        assert_eq!(v["hosts"][0]["ip"], "198.51.100.2");
+        assert_eq!(v["hosts"][0]["vendor"], "(locally administered)");
+    }
+}
