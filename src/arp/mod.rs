@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use pnet_datalink::NetworkInterface;
 
+use crate::addr::Cidr;
 use crate::wire::MacAddr;
 use link::Link;
 use probe::{BadMac, Me, Reject, Reply, Tracker};
@@ -73,7 +74,11 @@ pub enum ArpError {
         "{net} on {iface} is wider than /{}: sweep a narrower range by CIDR instead",
         sweep::MAX_SWEEP_PREFIX
     )]
-    LocalNetTooWide { net: sweep::Net, iface: String },
+    LocalNetTooWide { net: Cidr, iface: String },
+    #[error("{0} is not an IPv4 network: ARP is IPv4 only")]
+    NotIpv4(Cidr),
+    #[error("no network to sweep: give one as ADDR/LEN")]
+    NoNetwork,
 }
 
 /// Why a call in [`run`] failed.
@@ -112,11 +117,7 @@ impl Iface {
         self.v4
             .iter()
             .find(|(a, len)| {
-                sweep::Net {
-                    addr: *a,
-                    len: *len,
-                }
-                .contains(target)
+                Cidr::new(IpAddr::V4(*a), *len).is_ok_and(|n| n.contains(IpAddr::V4(target)))
             })
             .or(self.v4.first())
             .map(|(a, _)| *a)

@@ -12,7 +12,8 @@ use serde::Serialize;
 use super::cache::Entry;
 use super::link::Drops;
 use super::probe::{BadMac, Me, Reply, RttStats, Sample, Tracker};
-use super::sweep::{Host, Net, Outcome};
+use super::sweep::{Host, Outcome};
+use crate::addr::Cidr;
 use crate::wire::MacAddr;
 
 /// A MAC is written as text, `02:11:22:33:44:55`. (Here rather than in
@@ -21,6 +22,10 @@ impl Serialize for MacAddr {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+fn as_text<S: serde::Serializer>(nets: &[Cidr], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(nets.iter().map(ToString::to_string))
 }
 
 /// A probe (`Probe`) or duplicate address detection (`-D`).
@@ -109,7 +114,9 @@ pub struct AnnounceReport {
 pub struct SweepReport {
     pub interface: String,
     pub source: Me,
-    pub networks: Vec<Net>,
+    /// Written as their networks, `198.51.100.0/24`.
+    #[serde(serialize_with = "as_text")]
+    pub networks: Vec<Cidr>,
     /// Sorted by address.
     pub hosts: Vec<Found>,
     /// Addresses asked (the networks' hosts less our own).
@@ -137,7 +144,7 @@ impl SweepReport {
     pub(super) fn new(
         interface: String,
         source: Me,
-        networks: Vec<Net>,
+        networks: Vec<Cidr>,
         o: Outcome,
     ) -> SweepReport {
         let vendors = super::oui::vendors(
@@ -243,7 +250,7 @@ mod tests {
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
             ip: Ipv4Addr::new(198, 51, 100, 1),
         };
-        let net = Net::parse("198.51.100.9/24").unwrap();
+        let net = Cidr::parse("198.51.100.9/24").unwrap();
         let r = SweepReport::new("veth0".into(), me, vec![net], outcome);
         assert_eq!(r.hosts[0].vendor, "(locally administered)");
         let v = serde_json::to_value(&r).unwrap();

@@ -5,7 +5,7 @@
 //! typed report. None of them prints or installs a signal handler: `stop`
 //! is polled, and the caller decides what stops the run.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::link::PnetLink;
 use super::probe::Me;
@@ -13,8 +13,9 @@ use super::report::{AnnounceReport, CacheReport, CacheRow, Listed, ProbeReport, 
 use super::settings::{
     AnnounceSettings, CacheSettings, Networks, OurAddr, ProbeSettings, SweepSettings,
 };
-use super::sweep::{self, MAX_SWEEP_PREFIX, Net, Plan};
+use super::sweep::{self, MAX_SWEEP_PREFIX, Plan};
 use super::{ArpError, Error, Event, Mode, ProbeConfig, cache, run_probe};
+use crate::addr::Cidr;
 use crate::sockstat::names::Names;
 
 /// Probe `s.target` (arping), or check it is free (`-D`). Events:
@@ -148,9 +149,10 @@ pub fn sweep(
 ) -> Result<SweepReport, Error> {
     let (iface, nets) = match &s.networks {
         Networks::Given(nets) => {
+            let first = first_ipv4(nets)?;
             let iface = match &s.interface {
                 Some(name) => super::interface(name)?,
-                None => super::interface_for(nets[0].network(), None)?,
+                None => super::interface_for(first, None)?,
             };
             (iface, nets.clone())
         }
@@ -159,18 +161,16 @@ pub fn sweep(
                 Some(name) => super::interface(name)?,
                 None => super::default_interface()?,
             };
-            let nets: Vec<Net> = iface
+            // An interface's IPv4 prefix is at most /32: none is left out.
+            let nets: Vec<Cidr> = iface
                 .v4
                 .iter()
-                .map(|(addr, len)| Net {
-                    addr: *addr,
-                    len: *len,
-                })
+                .filter_map(|(addr, len)| Cidr::new(IpAddr::V4(*addr), *len).ok())
                 .collect();
             if nets.is_empty() {
                 return Err(iface.no_source().into());
             }
-            if let Some(n) = nets.iter().find(|n| n.len < MAX_SWEEP_PREFIX) {
+            if let Some(n) = nets.iter().find(|n| n.prefix_len() < MAX_SWEEP_PREFIX) {
                 return Err(ArpError::LocalNetTooWide {
                     net: *n,
                     iface: iface.name().to_string(),
@@ -183,13 +183,14 @@ pub fn sweep(
     let ip = match s.source {
         Some(ip) => iface.ours(ip)?,
         None => iface
-            .source_for(nets[0].network())
+            .source_for(first_ipv4(&nets)?)
             .ok_or_else(|| iface.no_source())?,
     };
     let me = Me { mac: iface.mac, ip };
     let mut targets: Vec<Ipv4Addr> = nets
         .iter()
-        .flat_map(|n| n.hosts())
+        .filter_map(|n| n.ipv4_hosts())
+        .flatten()
         .filter(|ip| !iface.v4.iter().any(|(mine, _)| mine == ip))
         .collect();
     targets.sort();
@@ -213,6 +214,17 @@ pub fn sweep(
         nets,
         outcome,
     ))
+}
+
+/// The first network's address, checking there is one and that every
+/// network is IPv4 (as the settings from the flags always are).
+fn first_ipv4(nets: &[Cidr]) -> Result<Ipv4Addr, ArpError> {
+    if let Some(n) = nets.iter().find(|n| sweep::ipv4_network(**n).is_none()) {
+        return Err(ArpError::NotIpv4(*n));
+    }
+    nets.first()
+        .and_then(|n| sweep::ipv4_network(*n))
+        .ok_or(ArpError::NoNetwork)
 }
 
 /// The kernel's ARP cache, sorted by address, only `s.interface`'s entries

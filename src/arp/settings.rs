@@ -7,7 +7,8 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use super::sweep::{Net, Plan};
+use super::sweep::Plan;
+use crate::addr::Cidr;
 
 /// One `nettool arp` run.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,9 +89,9 @@ pub struct SweepSettings {
 /// Which networks a sweep asks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Networks {
-    /// Given on the command line, each at most
+    /// Given on the command line: IPv4, each at most
     /// /[`super::sweep::MAX_SWEEP_PREFIX`] wide.
-    Given(Vec<Net>),
+    Given(Vec<Cidr>),
     /// `--localnet`: every IPv4 network on the interface.
     Local,
 }

@@ -9,13 +9,14 @@
 //! counted the same way. Memory is bounded by the number of targets.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::link::Link;
 use super::probe::{self, BadMac, MAX_MACS, Me, Reject, Sample};
+use crate::addr::Cidr;
 use crate::wire::MacAddr;
 
 /// Largest sweep: a /16.
@@ -24,69 +25,12 @@ pub const MAX_SWEEP_PREFIX: u8 = 16;
 /// Most further rounds a sweep makes (arp-scan's default is 2 in all).
 pub const MAX_RETRIES: u32 = 100;
 
-/// An IPv4 network, `addr/len`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Net {
-    pub addr: Ipv4Addr,
-    pub len: u8,
-}
-
-impl Net {
-    pub fn parse(s: &str) -> Result<Net, String> {
-        let bad = || format!("'{s}' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24");
-        let (a, l) = s.split_once('/').ok_or_else(bad)?;
-        let addr: Ipv4Addr = a.parse().map_err(|_| bad())?;
-        let len: u8 = l.parse().map_err(|_| bad())?;
-        if len > 32 {
-            return Err(bad());
-        }
-        Ok(Net { addr, len })
-    }
-
-    fn mask(self) -> u32 {
-        if self.len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - self.len)
-        }
-    }
-
-    pub fn network(self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) & self.mask())
-    }
-
-    pub fn contains(self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & self.mask() == u32::from(self.addr) & self.mask()
-    }
-
-    /// Usable host addresses: all but the network and broadcast addresses,
-    /// except on /31 and /32 where every address is a host.
-    pub fn hosts(self) -> impl Iterator<Item = Ipv4Addr> {
-        let base = u32::from(self.network());
-        let size: u64 = 1u64 << (32 - u32::from(self.len));
-        let (first, last) = if self.len >= 31 {
-            (0, size - 1)
-        } else {
-            (1, size - 2)
-        };
-        (first..=last).map(move |i| Ipv4Addr::from(base.wrapping_add(i as u32)))
-    }
-
-    pub fn size(self) -> u64 {
-        1u64 << (32 - u32::from(self.len))
-    }
-}
-
-impl std::fmt::Display for Net {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.network(), self.len)
-    }
-}
-
-/// As text, the way it is displayed.
-impl Serialize for Net {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+/// The network address of an IPv4 network; `None` for IPv6, which ARP
+/// cannot sweep.
+pub fn ipv4_network(net: Cidr) -> Option<Ipv4Addr> {
+    match net.network() {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
     }
 }
 
@@ -275,19 +219,18 @@ mod tests {
 
     #[test]
     fn networks_and_hosts() {
-        let n = Net::parse("198.51.100.77/24").unwrap();
+        let n = Cidr::parse("198.51.100.77/24").unwrap();
         assert_eq!(n.to_string(), "198.51.100.0/24");
-        let hosts: Vec<_> = n.hosts().collect();
+        assert_eq!(ipv4_network(n), Some(Ipv4Addr::new(198, 51, 100, 0)));
+        assert_eq!(ipv4_network(Cidr::parse("2001:db8::/64").unwrap()), None);
+        let hosts: Vec<_> = n.ipv4_hosts().unwrap().collect();
         assert_eq!(hosts.len(), 254);
         assert_eq!(hosts[0], Ipv4Addr::new(198, 51, 100, 1));
         assert_eq!(hosts[253], Ipv4Addr::new(198, 51, 100, 254));
-        assert_eq!(Net::parse("198.51.100.4/31").unwrap().hosts().count(), 2);
-        assert_eq!(Net::parse("198.51.100.4/32").unwrap().hosts().count(), 1);
-        assert!(n.contains(Ipv4Addr::new(198, 51, 100, 200)));
-        assert!(!n.contains(Ipv4Addr::new(198, 51, 101, 1)));
-        for bad in ["198.51.100.0", "198.51.100.0/33", "x/24", "198.51.100.0/"] {
-            assert!(Net::parse(bad).is_err(), "{bad}");
-        }
+    }
+
+    fn hosts_of(net: &str) -> impl Iterator<Item = Ipv4Addr> {
+        Cidr::parse(net).unwrap().ipv4_hosts().unwrap()
     }
 
     /// A simulated segment: hosts that answer every request for their
@@ -351,9 +294,7 @@ mod tests {
             queue: VecDeque::new(),
             asked: Vec::new(),
         };
-        let targets: Vec<_> = Net::parse("198.51.100.0/27")
-            .unwrap()
-            .hosts()
+        let targets: Vec<_> = hosts_of("198.51.100.0/27")
             .filter(|a| *a != me.ip)
             .collect();
         let plan = Plan {
@@ -419,9 +360,7 @@ mod tests {
             .into(),
             asked: Vec::new(),
         };
-        let targets: Vec<_> = Net::parse("198.51.100.0/27")
-            .unwrap()
-            .hosts()
+        let targets: Vec<_> = hosts_of("198.51.100.0/27")
             .filter(|a| *a != me.ip)
             .collect();
         let plan = Plan {

@@ -4,18 +4,22 @@
 use std::cell::Cell;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
 
+use super::usage;
+use crate::Status;
+use crate::addr::{self, Cidr, Host};
 use crate::arp::link::Drops;
 use crate::arp::probe::{MAX_MACS, NAMED, Sample};
 use crate::arp::report::{AnnounceReport, CacheReport, ProbeReport, SweepReport};
 use crate::arp::run::{self, SweepEvent};
-use crate::arp::sweep::{MAX_RETRIES, MAX_SWEEP_PREFIX, Net, Plan};
+use crate::arp::sweep::{MAX_RETRIES, MAX_SWEEP_PREFIX, Plan};
 use crate::arp::{
     self, AnnounceSettings, CacheSettings, Event, Job, Networks, OurAddr, ProbeSettings, Settings,
     SweepSettings,
@@ -24,15 +28,10 @@ use crate::cli::ArpArgs;
 use crate::output::table::{Align, Table};
 use crate::output::{self, Out};
 use crate::wire::MacAddr;
-use crate::{Status, UsageError};
 
 /// The clock every RTT comes from, said in the summary and the JSON.
 const CLOCK: &str =
     "CLOCK_MONOTONIC in user space, from the request handed to the kernel to the reply read";
-
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    UsageError(msg.into()).into()
-}
 
 /// A library error for the user: setup problems are usage errors (exit
 /// 2), a link failing mid-run is exit 1.
@@ -44,33 +43,55 @@ fn fail(e: arp::Error) -> anyhow::Error {
     }
 }
 
-fn seconds(flag: &str, v: &str) -> Result<Duration> {
-    match v.parse::<f64>() {
-        Ok(s) if s.is_finite() && (0.001..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+/// Seconds for `-i` and `-w`.
+const SECONDS: RangeInclusive<f64> = 0.001..=86_400.0;
+
+/// `v` (as the user wrote it: `text`) checked by the shared validator;
+/// the error keeps arp's words, with an example.
+fn seconds(flag: &str, v: Option<f64>, text: &str) -> Result<Duration> {
+    v.and_then(|v| super::seconds(flag, v, SECONDS, false).ok())
+        .ok_or_else(|| {
+            usage(format!(
+                "{flag} {text}: give 0.001 to 86400 seconds, fractions allowed (e.g. 0.2)"
+            ))
+        })
+}
+
+/// An IPv4 address, read by the address module. An address with a port,
+/// IPv6 and names are refused, each in its own words.
+fn parse_ipv4(s: &str) -> Result<Ipv4Addr> {
+    if let Ok(addr::Split {
+        host,
+        port: Some(_),
+        bracketed: false,
+    }) = addr::split_host_port(s)
+        && let Ok(Host::Ip(IpAddr::V4(ip))) = Host::parse(host)
+    {
+        return Err(usage(format!(
+            "'{s}': ARP takes an address, not address:port: give {ip}"
+        )));
+    }
+    match Host::parse(s) {
+        Ok(Host::Ip(IpAddr::V4(ip))) => Ok(ip),
+        _ if s.contains(':') => Err(usage(format!(
+            "{s} is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)"
+        ))),
         _ => Err(usage(format!(
-            "{flag} {v}: give 0.001 to 86400 seconds, fractions allowed (e.g. 0.2)"
+            "'{s}' is not an IPv4 address or network: write e.g. 198.51.100.2 or 198.51.100.0/24 (names are not resolved)"
         ))),
     }
 }
 
-fn parse_ipv4(s: &str) -> Result<Ipv4Addr> {
-    if let Some((addr, _port)) = s.rsplit_once(':')
-        && let Ok(addr) = addr.parse::<Ipv4Addr>()
-    {
-        return Err(usage(format!(
-            "'{s}': ARP takes an address, not address:port: give {addr}"
-        )));
-    }
-    if s.parse::<std::net::Ipv6Addr>().is_ok() || s.contains(':') {
-        return Err(usage(format!(
-            "{s} is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)"
-        )));
-    }
-    s.parse().map_err(|_| {
-        usage(format!(
-            "'{s}' is not an IPv4 address or network: write e.g. 198.51.100.2 or 198.51.100.0/24 (names are not resolved)"
-        ))
-    })
+/// An IPv4 network, `ADDR/LEN`.
+fn parse_ipv4_net(s: &str) -> Result<Cidr> {
+    Cidr::parse(s)
+        .ok()
+        .filter(|n| n.addr().is_ipv4())
+        .ok_or_else(|| {
+            usage(format!(
+                "'{s}' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24"
+            ))
+        })
 }
 
 /// The validated settings of one run, from the flags. Everything that
@@ -79,7 +100,7 @@ fn parse_ipv4(s: &str) -> Result<Ipv4Addr> {
 /// and NOARP entries).
 ///
 /// # Errors
-/// A [`UsageError`] saying which flag is wrong and what to give.
+/// A [`UsageError`](crate::UsageError) saying which flag is wrong and what to give.
 pub fn settings(a: &ArpArgs) -> Result<Settings> {
     if a.count == Some(0) {
         return Err(usage("-c 0: give a count of at least 1"));
@@ -110,8 +131,8 @@ pub fn settings(a: &ArpArgs) -> Result<Settings> {
         match &a.target {
             None => Job::Cache(cache_settings(a)?),
             Some(t) if t.contains('/') => {
-                let net = Net::parse(t).map_err(usage)?;
-                if net.len < MAX_SWEEP_PREFIX {
+                let net = parse_ipv4_net(t)?;
+                if net.prefix_len() < MAX_SWEEP_PREFIX {
                     return Err(usage(format!(
                         "{t} has {} addresses: sweeps go up to /{MAX_SWEEP_PREFIX}; sweep a narrower range",
                         net.size()
@@ -212,19 +233,21 @@ fn source(a: &ArpArgs) -> Result<Option<Ipv4Addr>> {
 fn interval(a: &ArpArgs) -> Result<Duration> {
     a.interval
         .as_deref()
-        .map_or(Ok(Duration::from_secs(1)), |v| seconds("-i", v))
+        .map_or(Ok(Duration::from_secs(1)), |v| {
+            seconds("-i", v.parse().ok(), v)
+        })
 }
 
 fn deadline(a: &ArpArgs) -> Result<Option<Duration>> {
     a.deadline
-        .map(|d| seconds("-w", &d.to_string()))
+        .map(|d| seconds("-w", Some(d), &d.to_string()))
         .transpose()
 }
 
 /// Parse, validate, run, render.
 ///
 /// # Errors
-/// Bad flags and setup problems are [`UsageError`]s (exit 2); a link or
+/// Bad flags and setup problems are [`UsageError`](crate::UsageError)s (exit 2); a link or
 /// stdout failing mid-run is exit 1 (a closed pipe is exit 0 in `main`).
 pub fn run(a: &ArpArgs) -> Result<Status> {
     let s = settings(a)?;
@@ -627,7 +650,7 @@ fn sweep_json(r: &SweepReport) -> serde_json::Value {
         .iter()
         .map(|(ip, m, why)| json!({"ip": ip, "mac": m.to_string(), "reason": why.as_str()}))
         .collect();
-    let networks: Vec<String> = r.networks.iter().map(Net::to_string).collect();
+    let networks: Vec<String> = r.networks.iter().map(Cidr::to_string).collect();
     json!({
         "schema": "nettool.arp.sweep/1",
         "interface": r.interface,
@@ -683,7 +706,7 @@ fn sweep_table(r: &SweepReport) -> Table {
 }
 
 fn write_sweep_summary(out: &mut dyn Write, r: &SweepReport) -> std::io::Result<()> {
-    let networks: Vec<String> = r.networks.iter().map(Net::to_string).collect();
+    let networks: Vec<String> = r.networks.iter().map(Cidr::to_string).collect();
     writeln!(
         out,
         "{} of {} addresses answered on {} ({}) in {:.2} s, {} requests sent",
@@ -788,6 +811,7 @@ fn cache_table(r: &CacheReport) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::UsageError;
     use crate::cli::{Cli, Command};
     use clap::Parser;
 
@@ -926,7 +950,7 @@ mod tests {
         assert_eq!(
             s,
             lines(Job::Sweep(SweepSettings {
-                networks: Networks::Given(vec![Net::parse("198.51.100.77/24").unwrap()]),
+                networks: Networks::Given(vec![Cidr::parse("198.51.100.77/24").unwrap()]),
                 interface: None,
                 source: None,
                 plan,
@@ -1019,6 +1043,18 @@ mod tests {
             (
                 &["2001:db8::1"],
                 "2001:db8::1 is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)",
+            ),
+            (
+                &["2001:db8::/64"],
+                "'2001:db8::/64' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24",
+            ),
+            (
+                &["[198.51.100.2]:80"],
+                "[198.51.100.2]:80 is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)",
+            ),
+            (
+                &["198.51.100.2%lo"],
+                "'198.51.100.2%lo' is not an IPv4 address or network: write e.g. 198.51.100.2 or 198.51.100.0/24 (names are not resolved)",
             ),
             (
                 &["host.example"],
