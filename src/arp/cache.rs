@@ -71,6 +71,10 @@ pub fn parse<R: BufRead>(r: R, warn: &mut dyn FnMut(String)) -> Vec<Entry> {
     out
 }
 
+/// This network namespace's cache, from /proc/net/arp.
+///
+/// # Errors
+/// The file cannot be opened.
 pub fn read(warn: &mut dyn FnMut(String)) -> std::io::Result<Vec<Entry>> {
     let f = std::fs::File::open("/proc/net/arp")?;
     Ok(parse(std::io::BufReader::new(f), warn))

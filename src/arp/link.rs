@@ -1,6 +1,6 @@
 //! The datalink channel: send Ethernet frames, receive ARP frames with the
 //! time they were read. `PnetLink` is the real one (pnet's datalink channel
-//! over an AF_PACKET socket that sees only ARP); tests can drive the probe
+//! over an `AF_PACKET` socket that sees only ARP); tests can drive the probe
 //! logic without it.
 
 use std::io;
@@ -16,8 +16,15 @@ use super::ArpError;
 pub trait Link {
     /// Send one frame; returns the time just before it was handed to the
     /// kernel.
+    ///
+    /// # Errors
+    /// The kernel refusing the frame (a full transmit queue is waited out
+    /// first).
     fn send(&mut self, frame: &[u8]) -> io::Result<Instant>;
     /// The next received frame and when it was read, or `None` at `until`.
+    ///
+    /// # Errors
+    /// The socket failing: the reader has stopped.
     fn recv(&mut self, until: Instant) -> io::Result<Option<(Vec<u8>, Instant)>>;
     /// Frames received but dropped unread so far (a flood faster than we
     /// read), by the kernel and by our own queue.
@@ -55,7 +62,7 @@ type Received = io::Result<(Vec<u8>, Instant)>;
 /// pnet's channel, with a reader thread that timestamps frames the moment
 /// `recv` returns them, so the RTT does not include our own processing.
 /// The queue between them holds [`QUEUE_FRAMES`]; what overflows is
-/// dropped and counted ([`Link::dropped`]).
+/// dropped and counted ([`Link::drops`]).
 pub struct PnetLink {
     tx: Box<dyn DataLinkSender>,
     rx: mpsc::Receiver<Received>,
@@ -70,7 +77,11 @@ pub struct PnetLink {
 
 impl PnetLink {
     /// Open the channel: promiscuous mode off, a read timeout so nothing
-    /// ever blocks forever. This is the only step that needs CAP_NET_RAW.
+    /// ever blocks forever. This is the only step that needs `CAP_NET_RAW`.
+    ///
+    /// # Errors
+    /// [`ArpError::NoPrivilege`] without `CAP_NET_RAW`, else
+    /// [`ArpError::Channel`].
     pub fn open(iface: &NetworkInterface) -> Result<PnetLink, ArpError> {
         let fd = crate::sys::arp_packet_socket().map_err(|e| open_error(iface, e))?;
         let config = Config {
@@ -156,7 +167,7 @@ fn offer(send: &mpsc::SyncSender<Received>, item: Received, drops: &AtomicU64) -
 
 fn open_error(iface: &NetworkInterface, e: io::Error) -> ArpError {
     match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => ArpError::NoPrivilege,
+        Some(libc::EPERM | libc::EACCES) => ArpError::NoPrivilege,
         _ => ArpError::Channel {
             iface: iface.name.clone(),
             source: e,

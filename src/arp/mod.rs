@@ -22,6 +22,7 @@ pub use settings::{
     AnnounceSettings, CacheSettings, Job, Networks, OurAddr, ProbeSettings, Settings, SweepSettings,
 };
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -123,7 +124,10 @@ impl Iface {
             .map(|(a, _)| *a)
     }
 
-    /// `ip` if it is one of our addresses, else the error naming them.
+    /// `ip` if it is one of our addresses.
+    ///
+    /// # Errors
+    /// [`ArpError::ForeignSource`], naming the addresses we have.
     pub fn ours(&self, ip: Ipv4Addr) -> Result<Ipv4Addr, ArpError> {
         if self.v4.iter().any(|(a, _)| *a == ip) {
             return Ok(ip);
@@ -172,13 +176,16 @@ fn names_capped<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
     }
     let mut text = names.take(NAMED_INTERFACES).collect::<Vec<_>>().join(", ");
     if total > NAMED_INTERFACES {
-        text.push_str(&format!(" and {} more", total - NAMED_INTERFACES));
+        let _ = write!(text, " and {} more", total - NAMED_INTERFACES);
     }
     text
 }
 
 /// Check that an interface named `name` exists (any kind: the cache view
 /// shows loopback and NOARP entries too).
+///
+/// # Errors
+/// [`ArpError::NoSuchInterface`], naming those that exist.
 pub fn check_interface_exists(name: &str) -> Result<(), ArpError> {
     let all = pnet_datalink::interfaces();
     if all.iter().any(|i| i.name == name) {
@@ -189,6 +196,9 @@ pub fn check_interface_exists(name: &str) -> Result<(), ArpError> {
 }
 
 /// Find `name` and check it can do ARP.
+///
+/// # Errors
+/// It does not exist, is loopback, NOARP, has no MAC, or is down.
 pub fn interface(name: &str) -> Result<Iface, ArpError> {
     let all = pnet_datalink::interfaces();
     let raw = match all.iter().find(|i| i.name == name) {
@@ -221,6 +231,9 @@ pub fn interface(name: &str) -> Result<Iface, ArpError> {
 
 /// The interface the kernel routes `target` through, refusing targets that
 /// are behind a gateway.
+///
+/// # Errors
+/// No route, a route via a gateway, or an interface that cannot do ARP.
 pub fn interface_for(target: Ipv4Addr, only: Option<&str>) -> Result<Iface, ArpError> {
     let routes = route::read_routes().unwrap_or_default();
     let Some(r) = route::lookup(&routes, target, only) else {
@@ -242,6 +255,9 @@ pub fn interface_for(target: Ipv4Addr, only: Option<&str>) -> Result<Iface, ArpE
 }
 
 /// The interface of the default route, else the first that can do ARP.
+///
+/// # Errors
+/// The default route's interface cannot do ARP, or no interface can.
 pub fn default_interface() -> Result<Iface, ArpError> {
     let routes = route::read_routes().unwrap_or_default();
     if let Some(r) = routes.iter().find(|r| r.prefix_len() == 0) {
@@ -302,6 +318,9 @@ pub enum Event {
 /// first reply (`-f`, `-D`) or `stop()` (Ctrl-C). After the last request
 /// the loop waits one more interval for its answer, unless it has already
 /// come.
+///
+/// # Errors
+/// The link failing to send or receive.
 pub fn run_probe(
     link: &mut dyn Link,
     cfg: &ProbeConfig,

@@ -135,6 +135,9 @@ pub enum Reject {
 /// that is not ours, and a sender MAC that is a host's (not zero, not
 /// broadcast, group bit clear). The sender IP is checked by the caller
 /// (a probe wants its target, a sweep any address it asked for).
+///
+/// # Errors
+/// The first rule the frame breaks, as a [`Reject`].
 pub fn validate(bytes: &[u8], me: Me) -> Result<arp::Repr, Reject> {
     let f = Frame::new_checked(bytes).map_err(|_| Reject::Short)?;
     if f.ethertype() != ETHERTYPE_ARP {

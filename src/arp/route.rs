@@ -85,6 +85,9 @@ pub fn lookup<'a>(routes: &'a [Route], ip: Ipv4Addr, iface: Option<&str>) -> Opt
 }
 
 /// Read the routing table of this network namespace.
+///
+/// # Errors
+/// /proc/net/route cannot be opened.
 pub fn read_routes() -> std::io::Result<Vec<Route>> {
     let f = std::fs::File::open("/proc/net/route")?;
     Ok(parse_routes(std::io::BufReader::new(f)))

@@ -22,6 +22,11 @@ use crate::sockstat::names::Names;
 /// [`Event::Ready`], then every reply and every invalid reply for the
 /// target (their `listed` says whether to show them one by one; the
 /// report keeps the listed replies).
+///
+/// # Errors
+/// [`Error::Setup`] before anything is sent (no route, no such interface,
+/// a source that is not ours, no privilege), [`Error::Io`] when the link
+/// fails.
 pub fn probe(
     s: &ProbeSettings,
     on_event: &mut dyn FnMut(&Event),
@@ -80,6 +85,9 @@ pub fn probe(
 
 /// Announce an address of ours (`-U`, `-A`). The one event is
 /// [`Event::Ready`]: no replies are expected.
+///
+/// # Errors
+/// As [`probe`].
 pub fn announce(
     s: &AnnounceSettings,
     on_event: &mut dyn FnMut(&Event),
@@ -142,6 +150,10 @@ pub enum SweepEvent {
 }
 
 /// Sweep the networks of `s` (arp-scan). Our own addresses are not asked.
+///
+/// # Errors
+/// As [`probe`]; also a `--localnet` network wider than
+/// /[`MAX_SWEEP_PREFIX`].
 pub fn sweep(
     s: &SweepSettings,
     on_event: &mut dyn FnMut(&SweepEvent),
@@ -230,6 +242,9 @@ fn first_ipv4(nets: &[Cidr]) -> Result<Ipv4Addr, ArpError> {
 /// The kernel's ARP cache, sorted by address, only `s.interface`'s entries
 /// if given (its existence is checked by the settings). Lines of
 /// /proc/net/arp that do not parse are skipped and told to `warn`.
+///
+/// # Errors
+/// [`Error::Cache`] when /proc/net/arp cannot be read.
 pub fn cache_view(s: &CacheSettings, warn: &mut dyn FnMut(String)) -> Result<CacheReport, Error> {
     let mut entries = cache::read(warn).map_err(Error::Cache)?;
     if let Some(name) = &s.interface {

@@ -121,6 +121,9 @@ impl Seen {
 /// Sweep `targets` through `link`. `progress(sent, total)` is called as
 /// requests go out; `stop()` is polled so Ctrl-C ends the sweep early with
 /// what was found.
+///
+/// # Errors
+/// The link failing to send or receive.
 pub fn run(
     link: &mut dyn Link,
     me: Me,
@@ -215,7 +218,7 @@ pub fn run(
 mod tests {
     use super::*;
     use crate::wire::arp::Operation;
-    use std::collections::VecDeque;
+    use std::collections::{HashSet, VecDeque};
 
     #[test]
     fn networks_and_hosts() {
@@ -238,7 +241,7 @@ mod tests {
     struct Segment {
         me: Me,
         hosts: Vec<(Ipv4Addr, MacAddr)>,
-        drop_first: std::collections::HashSet<Ipv4Addr>,
+        drop_first: HashSet<Ipv4Addr>,
         queue: VecDeque<Vec<u8>>,
         asked: Vec<Ipv4Addr>,
     }
@@ -264,13 +267,11 @@ mod tests {
             Ok(Instant::now())
         }
         fn recv(&mut self, until: Instant) -> std::io::Result<Option<(Vec<u8>, Instant)>> {
-            match self.queue.pop_front() {
-                Some(f) => Ok(Some((f, Instant::now()))),
-                None => {
-                    std::thread::sleep(until.saturating_duration_since(Instant::now()));
-                    Ok(None)
-                }
+            if let Some(f) = self.queue.pop_front() {
+                return Ok(Some((f, Instant::now())));
             }
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+            Ok(None)
         }
     }
 
@@ -317,7 +318,7 @@ mod tests {
             ]
         );
         // Round two asked only the addresses that had not answered.
-        assert_eq!(out.sent as usize, targets.len() + targets.len() - 2);
+        assert_eq!(out.sent, 2 * targets.len() as u64 - 2);
         assert_eq!(out.scanned, 29);
         assert_eq!(out.unsolicited.count, 0);
     }
@@ -331,7 +332,7 @@ mod tests {
         let ip = |n| Ipv4Addr::new(198, 51, 100, n);
         let mac = |n| MacAddr([2, 0, 0, 0, 1, n]);
         let forger = MacAddr([2, 0xf0, 0, 0, 0, 1]);
-        let forged = |sender: MacAddr, addr: Ipv4Addr| {
+        let forge = |sender: MacAddr, addr: Ipv4Addr| {
             probe::frame(
                 me.mac,
                 Me {
@@ -350,12 +351,12 @@ mod tests {
         let mut seg = Segment {
             me,
             hosts: vec![(ip(10), mac(10)), (ip(12), mac(12))],
-            drop_first: Default::default(),
+            drop_first: HashSet::default(),
             queue: [
-                forged(forger, ip(20)),
-                forged(forger, ip(12)),
-                forged(forger, ip(200)),
-                forged(MacAddr::ZERO, ip(10)),
+                forge(forger, ip(20)),
+                forge(forger, ip(12)),
+                forge(forger, ip(200)),
+                forge(MacAddr::ZERO, ip(10)),
             ]
             .into(),
             asked: Vec::new(),
@@ -403,7 +404,7 @@ mod tests {
         let mut seg = Segment {
             me,
             hosts,
-            drop_first: Default::default(),
+            drop_first: HashSet::default(),
             queue: VecDeque::new(),
             asked: Vec::new(),
         };
