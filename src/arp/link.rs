@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use pnet_datalink::{Channel, Config, DataLinkSender, NetworkInterface};
 
 use super::ArpError;
+use crate::sys::errno::{EACCES, ENOBUFS, EPERM};
 
 pub trait Link {
     /// Send one frame; returns the time just before it was handed to the
@@ -167,7 +168,7 @@ fn offer(send: &mpsc::SyncSender<Received>, item: Received, drops: &AtomicU64) -
 
 fn open_error(iface: &NetworkInterface, e: io::Error) -> ArpError {
     match e.raw_os_error() {
-        Some(libc::EPERM | libc::EACCES) => ArpError::NoPrivilege,
+        Some(EPERM | EACCES) => ArpError::NoPrivilege,
         _ => ArpError::Channel {
             iface: iface.name.clone(),
             source: e,
@@ -191,14 +192,14 @@ impl Link for PnetLink {
             let at = Instant::now();
             match self.tx.send_to(frame, None) {
                 Some(Ok(())) => return Ok(at),
-                Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                Some(Err(e)) if e.raw_os_error() == Some(ENOBUFS) => {
                     std::thread::sleep(std::time::Duration::from_millis(5));
                 }
                 Some(Err(e)) => return Err(e),
                 None => return Err(io::Error::other("frame too large for the send buffer")),
             }
         }
-        Err(io::Error::from_raw_os_error(libc::ENOBUFS))
+        Err(io::Error::from_raw_os_error(ENOBUFS))
     }
 
     fn recv(&mut self, until: Instant) -> io::Result<Option<(Vec<u8>, Instant)>> {

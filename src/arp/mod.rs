@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use pnet_datalink::NetworkInterface;
 
 use crate::addr::Cidr;
+use crate::sys::iface::{IFF_LOOPBACK, IFF_NOARP, IFF_UP};
 use crate::wire::MacAddr;
 use link::Link;
 use probe::{BadMac, Me, Reject, Reply, Tracker};
@@ -94,10 +95,6 @@ pub enum Error {
     #[error("cannot read /proc/net/arp: {0}")]
     Cache(std::io::Error),
 }
-
-const IFF_UP: u32 = libc::IFF_UP as u32;
-const IFF_LOOPBACK: u32 = libc::IFF_LOOPBACK as u32;
-const IFF_NOARP: u32 = libc::IFF_NOARP as u32;
 
 /// An interface that can do ARP, with its MAC and IPv4 networks.
 #[derive(Debug, Clone)]
