@@ -297,6 +297,10 @@ pub enum Event {
         interface: String,
         me: Me,
     },
+    /// A request (or announcement) went out: the `sent`th.
+    Sent {
+        sent: u64,
+    },
     Reply {
         from: Ipv4Addr,
         reply: Reply,
@@ -348,6 +352,7 @@ pub fn run_probe(
         if !all_sent && now >= next_send {
             let at = link.send(&frame)?;
             t.on_send(at);
+            on_event(&Event::Sent { sent: t.sent });
             next_send += cfg.interval;
             wait_until = at + cfg.interval;
             continue;
@@ -475,13 +480,16 @@ mod tests {
             first: false,
         };
         let mut seen = Vec::new();
+        let mut sent_at = Vec::new();
         let t = run_probe(
             &mut peer,
             &cfg,
-            &mut |ev| {
-                if let Event::Reply { from, reply } = ev {
+            &mut |ev| match ev {
+                Event::Reply { from, reply } => {
                     seen.push((*from, reply.mac, reply.duplicate(), reply.unsolicited));
                 }
+                Event::Sent { sent } => sent_at.push((*sent, seen.len())),
+                _ => {}
             },
             &|| false,
         )
@@ -494,6 +502,8 @@ mod tests {
                 (target, b, true, false),
             ]
         );
+        // Each request is told before its answers.
+        assert_eq!(sent_at, [(1, 0), (2, 2)]);
         // The run ends at the last request's first answer.
         assert_eq!((t.sent, t.received), (2, 2));
         assert_eq!(t.macs, [(b, 2), (c, 1)]);

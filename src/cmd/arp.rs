@@ -326,15 +326,15 @@ fn drop_line(d: Drops) -> Option<String> {
 
 const INVALID_WHY: &str = "a sender MAC that is zero, broadcast or multicast is no host's";
 
-/// The line for one event of a probe on `iface`, if it is shown.
+/// The line for one event of a probe on `iface`: the header, and the
+/// first few replies of each request (the rest are counted).
 fn event_line(target: Ipv4Addr, iface: &str, ev: &Event) -> Option<String> {
-    if !listed(ev) {
-        return None;
-    }
     Some(match ev {
         Event::Ready { me, .. } => {
             format!("ARPING {target} from {} [{}] on {iface}", me.ip, me.mac)
         }
+        Event::Sent { .. } | Event::Invalid { listed: false, .. } => return None,
+        Event::Reply { reply, .. } if !reply.listed => return None,
         Event::Reply { from, reply } => {
             let mut line = format!("reply from {from} [{}] on {iface}", reply.mac);
             if let Some(rtt) = reply.rtt {
@@ -444,15 +444,6 @@ fn probe_json(r: &ProbeReport) -> serde_json::Value {
         "clock": CLOCK,
         "in_use": if r.dad { Some(r.in_use()) } else { None },
     })
-}
-
-/// Whether the loop's event is one of the first few, shown one by one.
-fn listed(ev: &Event) -> bool {
-    match ev {
-        Event::Ready { .. } => true,
-        Event::Reply { reply, .. } => reply.listed,
-        Event::Invalid { listed, .. } => *listed,
-    }
 }
 
 fn write_summary(out: &mut dyn Write, r: &ProbeReport, lines: bool) -> std::io::Result<()> {
