@@ -18,12 +18,6 @@ use crate::wire::MacAddr;
 
 /// A MAC is written as text, `02:11:22:33:44:55`. (Here rather than in
 /// `wire/`, which another change owns; it belongs beside `MacAddr`.)
-impl Serialize for MacAddr {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 fn as_text<S: serde::Serializer>(nets: &[Cidr], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(nets.iter().map(ToString::to_string))
 }
