@@ -352,6 +352,10 @@ impl Tracker {
 }
 
 /// The share of `sent` requests that got no answer, in percent.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "packet counts stay far below 2^52"
+)]
 pub fn loss_pct(sent: u64, received: u64) -> f64 {
     if sent == 0 {
         0.0

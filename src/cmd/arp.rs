@@ -555,6 +555,10 @@ fn write_announce(out: &mut dyn Write, r: &AnnounceReport, s: &Settings) -> Resu
 }
 
 /// A progress bar on a terminal, for sweeps that take over a second.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "an estimate from target and retry counts far below 2^52"
+)]
 fn progress_bar(s: &Settings, targets: usize, plan: Plan) -> Option<indicatif::ProgressBar> {
     let rounds = (u64::from(plan.retries) + 1) as f64;
     let estimate =

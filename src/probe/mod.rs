@@ -414,6 +414,12 @@ impl Summary {
         v.sort_by(f64::total_cmp);
         let s = crate::output::stats::Spread::of_ms(&v)?;
         // Nearest-rank p95.
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a rank in 1..=len: positive, clamped, len far below 2^52"
+        )]
         let rank = ((0.95 * v.len() as f64).ceil() as usize).clamp(1, v.len());
         Some(Summary {
             min_ms: s.min_ms,

@@ -19,6 +19,10 @@ pub enum Behavior {
     /// Echo every byte back until the peer closes, then close.
     Echo,
     /// Accept and reset at once (SO_LINGER 0 then close: RST, not FIN).
+    #[allow(
+        clippy::doc_markdown,
+        reason = "clap help text: backticks would show in --help, man pages, completions"
+    )]
     Rst,
     /// Read until the peer's FIN, then answer how many bytes arrived, then
     /// close: the second half of a four-way close.

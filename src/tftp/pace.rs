@@ -410,7 +410,7 @@ mod busy_poll_tests {
         for _ in 1..BusyPoll::ROUND {
             b.answered();
         }
-        b.end_round(5000 + BusyPoll::ROUND as u64);
+        b.end_round(5000 + u64::from(BusyPoll::ROUND));
         assert_eq!(b.budget(), Duration::ZERO);
         let mut waits = 0;
         while b.budget().is_zero() {
@@ -528,7 +528,7 @@ mod window_nap_tests {
         );
         n.woke(100 * US, 100 * US);
         n.woke(100 * US, 100 * US);
-        assert_eq!(n.late, Some(20 * US - WindowNap::LATE_STEP));
+        assert_eq!(n.late, (20 * US).checked_sub(WindowNap::LATE_STEP));
     }
 
     #[test]

@@ -278,7 +278,9 @@ pub struct SizeChanged(pub String);
 
 /// The reason an ERROR gives for a local failure: fixed words, no path.
 pub fn local_reason(e: &std::io::Error, write: bool) -> String {
-    if e.get_ref().is_some_and(|inner| inner.is::<SizeChanged>()) {
+    if e.get_ref()
+        .is_some_and(<dyn std::error::Error + Send + Sync>::is::<SizeChanged>)
+    {
         return "local file changed size".into();
     }
     let op = if write { "write" } else { "read" };
@@ -454,7 +456,12 @@ impl Common {
             let bad = match (key.as_str(), num) {
                 ("blksize", Some(n)) => match asked.blksize {
                     Some(a) if (8..=u64::from(a)).contains(&n) => {
-                        neg.blksize = n as u16;
+                        #[allow(
+                            clippy::cast_possible_truncation,
+                            reason = "n <= a, a u16: checked by the guard"
+                        )]
+                        let n = n as u16;
+                        neg.blksize = n;
                         None
                     }
                     Some(a) => Some(format!("blksize {n} (asked {a}; must be 8..={a})")),
@@ -462,7 +469,12 @@ impl Common {
                 },
                 ("windowsize", Some(n)) => match asked.windowsize {
                     Some(a) if (1..=u64::from(a)).contains(&n) => {
-                        neg.windowsize = n as u16;
+                        #[allow(
+                            clippy::cast_possible_truncation,
+                            reason = "n <= a, a u16: checked by the guard"
+                        )]
+                        let n = n as u16;
+                        neg.windowsize = n;
                         None
                     }
                     Some(a) => Some(format!("windowsize {n} (asked {a}; must be 1..={a})")),
@@ -545,6 +557,10 @@ impl Common {
         (b <= hi).then_some(b)
     }
 
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "TFTP block numbers wrap mod 2^16 (or 65535 to 1); reduced first"
+    )]
     fn wire(b: u64, wrap_to_one: bool) -> u16 {
         if wrap_to_one && b > 65535 {
             ((b - 1) % 65535 + 1) as u16
@@ -1084,6 +1100,10 @@ impl Upload {
                     return Ok(());
                 };
                 let advanced = b - self.acked;
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "advanced <= sent, the window's length (per block: no check)"
+                )]
                 self.window.drain(..advanced as usize);
                 self.acked = b;
                 self.c.stats.blocks += advanced;
