@@ -87,11 +87,19 @@ fn error(code: u16, message: &str) -> Vec<u8> {
 
 /// A file whose bytes all differ from their neighbours, so a block in the
 /// wrong place shows.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "a byte pattern: wraps mod 256 on purpose"
+)]
 fn file_of(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
 }
 
 /// Wire number of internal block `k`.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "TFTP block numbers wrap mod 2^16 (or 65535 to 1); reduced first"
+)]
 fn wire(k: u64, wrap_to_one: bool) -> u16 {
     if wrap_to_one && k > 65535 {
         ((k - 1) % 65535 + 1) as u16
@@ -193,6 +201,10 @@ trait Peer {
 /// Serves one file to an RRQ, lock-step or windowed (RFC 7440: an ACK
 /// restarts the window after the block it names; a lock-step server ignores
 /// a duplicate ACK and resends only on its timeout).
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "a test server's independent progress flags"
+)]
 struct GetServer {
     file: Vec<u8>,
     blksize: usize,
@@ -233,7 +245,7 @@ impl GetServer {
     }
 
     fn block(&self, k: u64) -> Vec<u8> {
-        let start = ((k - 1) as usize * self.blksize).min(self.file.len());
+        let start = (usize::try_from(k - 1).unwrap() * self.blksize).min(self.file.len());
         let end = (start + self.blksize).min(self.file.len());
         data(wire(k, self.wrap_to_one), &self.file[start..end])
     }
@@ -244,16 +256,12 @@ impl GetServer {
     }
 
     fn first(&mut self) -> Vec<Vec<u8>> {
-        match &self.oack {
-            Some(o) => {
-                let o: Vec<(&str, &str)> =
-                    o.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                vec![oack(&o)]
-            }
-            None => {
-                self.opened = true;
-                self.window_from(1)
-            }
+        if let Some(o) = &self.oack {
+            let o: Vec<(&str, &str)> = o.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            vec![oack(&o)]
+        } else {
+            self.opened = true;
+            self.window_from(1)
         }
     }
 }
@@ -309,6 +317,10 @@ impl Peer for GetServer {
 /// Receives one file from a WRQ. Re-ACKs a duplicate of the block it last
 /// acknowledged (as RFC 1350 receivers do: the trigger of the Sorcerer's
 /// Apprentice in a naive sender), ACKs once per gap in windowed mode.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "a test server's independent progress flags"
+)]
 struct PutServer {
     blksize: usize,
     window: u64,
@@ -737,8 +749,8 @@ fn get_cases() -> Vec<GetCase> {
     let with = |name, blksize: usize, window: u64, len: usize| GetCase {
         name,
         options: opts(
-            Some(blksize as u16),
-            (window > 1).then_some(window as u16),
+            Some(u16::try_from(blksize).unwrap()),
+            (window > 1).then_some(u16::try_from(window).unwrap()),
             Some(0),
         ),
         blksize,
@@ -857,7 +869,7 @@ fn get_every_data_twice_is_written_once_and_reacked() {
         let (log, c) = case.run(&mut twice);
         log.result.as_ref().unwrap();
         assert_eq!(c.file, file_of(case.len), "{}", case.name);
-        let blocks = (case.len / case.blksize) as u16 + 1;
+        let blocks = u16::try_from(case.len / case.blksize).unwrap() + 1;
         let st = c.m.stats();
         assert_eq!(st.duplicates, u64::from(blocks), "{}", case.name);
         assert_eq!(st.blocks, u64::from(blocks));
@@ -878,7 +890,12 @@ fn get_every_data_twice_is_written_once_and_reacked() {
 #[test]
 fn get_window_reordered_blocks_are_never_delivered_out_of_order() {
     let file = file_of(52); // blocks 1..=7 at blksize 8, 7th is 4 bytes
-    let block = |k: usize| data(k as u16, &file[(k - 1) * 8..(k * 8).min(52)]);
+    let block = |k: usize| {
+        data(
+            u16::try_from(k).unwrap(),
+            &file[(k - 1) * 8..(k * 8).min(52)],
+        )
+    };
     let mut d = Download::new(config(opts(Some(8), Some(4), None)), server());
     d.start();
     let mut out = Vec::new();
@@ -1468,7 +1485,7 @@ fn get_garbage_in_the_dally_changes_nothing() {
 const ROLLOVER_BLOCKS: u64 = 70_000;
 
 fn rollover_get(wrap_to_one: bool) -> (Log, GetClient, Vec<u8>) {
-    let len = (ROLLOVER_BLOCKS as usize - 1) * 8 + 5;
+    let len = usize::try_from(ROLLOVER_BLOCKS - 1).unwrap() * 8 + 5;
     let file = file_of(len);
     let mut srv = GetServer::new(file.clone(), 8, 1).with_oack(&[("blksize", "8")]);
     srv.wrap_to_one = wrap_to_one;
@@ -1514,7 +1531,7 @@ fn get_follows_a_server_that_wraps_to_one() {
 #[test]
 fn get_window_rollover_with_block_65536_lost_keeps_the_file() {
     // Windowsize 3: block 65536 opens a window (65536 = 3 * 21845 + 1).
-    let len = (ROLLOVER_BLOCKS as usize - 1) * 8 + 5;
+    let len = usize::try_from(ROLLOVER_BLOCKS - 1).unwrap() * 8 + 5;
     let file = file_of(len);
     let mut srv =
         GetServer::new(file.clone(), 8, 3).with_oack(&[("blksize", "8"), ("windowsize", "3")]);
@@ -1541,8 +1558,8 @@ fn get_wrap_to_one_is_detected_on_the_first_data_after_65535() {
     let mut out = Vec::new();
     d.on_datagram(tid(), &oack(&[("blksize", "8")]), &mut out)
         .unwrap();
-    for k in 1..=65535u64 {
-        d.on_datagram(tid(), &data(k as u16, &[k as u8; 8]), &mut out)
+    for k in 1..=65535u16 {
+        d.on_datagram(tid(), &data(k, &[(k & 0xff) as u8; 8]), &mut out)
             .unwrap();
     }
     drain(d.outbox());
@@ -1578,7 +1595,7 @@ fn netascii_get_decodes_line_ends_split_across_blocks() {
             split_cr += 1;
         }
         for fate in [Fate::Deliver, Fate::Twice] {
-            let mut cfg = config(opts(Some(blksize as u16), None, None));
+            let mut cfg = config(opts(Some(u16::try_from(blksize).unwrap()), None, None));
             cfg.mode = Mode::Netascii;
             let mut c = get_client(cfg);
             let bs = blksize.to_string();
@@ -1611,7 +1628,7 @@ fn netascii_put_encodes_line_ends() {
     let mut want = Vec::new();
     netascii::encode(&local, &mut want);
     for blksize in 8..=12usize {
-        let mut cfg = config(opts(Some(blksize as u16), None, None));
+        let mut cfg = config(opts(Some(u16::try_from(blksize).unwrap()), None, None));
         cfg.mode = Mode::Netascii;
         let mut c = put_client(cfg, &local);
         let bs = blksize.to_string();
@@ -1631,8 +1648,8 @@ fn put_case(blksize: usize, window: u64, len: usize, options: bool) -> (Config, 
         return (config(Requested::default()), PutServer::new(512, 1));
     }
     let o = opts(
-        Some(blksize as u16),
-        (window > 1).then_some(window as u16),
+        Some(u16::try_from(blksize).unwrap()),
+        (window > 1).then_some(u16::try_from(window).unwrap()),
         Some(len as u64),
     );
     let (bs, ws, ts) = (blksize.to_string(), window.to_string(), len.to_string());
@@ -1877,7 +1894,7 @@ fn put_of_zero_bytes_sends_one_empty_data() {
 
 #[test]
 fn put_rollover_wraps_to_zero() {
-    let len = (ROLLOVER_BLOCKS as usize - 1) * 8 + 3;
+    let len = usize::try_from(ROLLOVER_BLOCKS - 1).unwrap() * 8 + 3;
     let file = file_of(len);
     let mut c = put_client(config(opts(Some(8), None, None)), &file);
     let mut srv = PutServer::new(8, 1).with_oack(&[("blksize", "8")]);
@@ -1980,7 +1997,7 @@ proptest! {
     ) {
         let (options, blksize, window, len, oack) = if options {
             (
-                opts(Some(blksize as u16), (window > 1).then_some(window as u16), Some(0)),
+                opts(Some(u16::try_from(blksize).unwrap()), (window > 1).then_some(u16::try_from(window).unwrap()), Some(0)),
                 blksize,
                 window,
                 len,
@@ -2037,7 +2054,12 @@ proptest! {
 #[test]
 fn blocks_to_ack_counts_down_each_window() {
     let file = file_of(70); // blocks 1..=9 at blksize 8, the 9th 6 bytes
-    let block = |k: usize| data(k as u16, &file[(k - 1) * 8..(k * 8).min(70)]);
+    let block = |k: usize| {
+        data(
+            u16::try_from(k).unwrap(),
+            &file[(k - 1) * 8..(k * 8).min(70)],
+        )
+    };
     let mut d = Download::new(config(opts(Some(8), Some(4), None)), server());
     d.start();
     let mut out = Vec::new();
