@@ -458,6 +458,10 @@ fn probe_reply_lines_show_the_peers_mac_and_the_summary() {
 }
 
 #[test]
+#[allow(
+    clippy::float_cmp,
+    reason = "exact values read back from JSON: integer counts, 0 or 100 percent"
+)]
 fn probe_json_has_the_documented_shape() {
     let Some(lab) = lab::require() else { return };
     let pair = lab.pair();
@@ -526,6 +530,10 @@ fn probe_of_a_silent_address_exits_1_after_count_times_interval() {
 }
 
 #[test]
+#[allow(
+    clippy::float_cmp,
+    reason = "exact values read back from JSON: integer counts, 0 or 100 percent"
+)]
 fn probe_json_of_a_silent_address_has_no_replies_and_null_rtt() {
     let Some(lab) = lab::require() else { return };
     let pair = lab.pair();
@@ -758,6 +766,10 @@ fn sweep_of_a_star_of_32_finds_every_host_and_nothing_else() {
 }
 
 #[test]
+#[allow(
+    clippy::float_cmp,
+    reason = "exact values read back from JSON: integer counts, 0 or 100 percent"
+)]
 fn sweep_json_has_the_documented_shape() {
     let Some(lab) = lab::require() else { return };
     let star = lab.star(30);
@@ -842,6 +854,10 @@ fn sweeps_find_every_host() {
 }
 
 #[test]
+#[allow(
+    clippy::float_cmp,
+    reason = "exact values read back from JSON: integer counts, 0 or 100 percent"
+)]
 fn sweep_with_nobody_answering_exits_1() {
     let Some(lab) = lab::require() else { return };
     let star = lab.star(0);
@@ -866,6 +882,10 @@ fn sweep_with_nobody_answering_exits_1() {
 // A spoofer: two hosts answer for one address
 
 #[test]
+#[allow(
+    clippy::float_cmp,
+    reason = "exact values read back from JSON: integer counts, 0 or 100 percent"
+)]
 fn probe_flags_two_macs_for_one_address_as_duplicate() {
     let Some(lab) = lab::require() else { return };
     let star = lab.star_with(&[v4(2), v4(2)]);
@@ -1359,6 +1379,12 @@ fn flood(
     while !stop.load(Ordering::Relaxed) && sent < limit && start.elapsed() < Duration::from_secs(60)
     {
         // In batches of 1 ms worth, on schedule.
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a frame count from elapsed time: small, never negative"
+        )]
         let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
         if sent >= due {
             std::thread::sleep(Duration::from_millis(1));
@@ -1412,9 +1438,19 @@ fn nettool_measured(host: &Host, args: &[&str], kill_above: u64) -> (Output, u64
 }
 
 #[test]
+#[allow(
+    clippy::float_cmp,
+    reason = "exact values read back from JSON: integer counts, 0 or 100 percent"
+)]
 fn probe_under_a_flood_of_forged_replies_stays_small_in_memory_and_output() {
     // Guards: an unbounded reader queue, per-reply lists of every MAC seen,
     // and a summary naming them all (912 MiB, 413 MB of JSON at 50k/s).
+    // Peak RSS seen here in a debug build: about 7.9 MiB (8.4 MiB before
+    // the kernel cut frames to 64 bytes: in this flood the prober keeps up
+    // and the queue never fills, so the cut is checked directly by
+    // the_arp_socket_passes_64_bytes_of_a_frame_and_counts_kernel_drops). A
+    // queue full of whole 1514-byte frames would add about 7 MiB.
+    const LIMIT_KIB: u64 = 16 * 1024;
     let Some(lab) = lab::require() else { return };
     let pair = lab.pair();
     let to = (mac_bytes(&pair.a.mac()), pair.a.ip);
@@ -1425,12 +1461,6 @@ fn probe_under_a_flood_of_forged_replies_stays_small_in_memory_and_output() {
             flood(&iface, v4(2), to, 50_000, 1_500_000, &stop)
         })
     };
-    // Peak RSS seen here in a debug build: about 7.9 MiB (8.4 MiB before
-    // the kernel cut frames to 64 bytes: in this flood the prober keeps up
-    // and the queue never fills, so the cut is checked directly by
-    // the_arp_socket_passes_64_bytes_of_a_frame_and_counts_kernel_drops). A
-    // queue full of whole 1514-byte frames would add about 7 MiB.
-    const LIMIT_KIB: u64 = 16 * 1024;
     let iface = pair.a.iface.as_str();
     let base = ["arp", "-c", "20", "-i", "0.2", "-I", iface];
     let mut quiet = base.to_vec();
@@ -1592,6 +1622,11 @@ fn the_arp_socket_passes_64_bytes_of_a_frame_and_counts_kernel_drops() {
 }
 
 #[test]
+#[allow(
+    clippy::float_cmp,
+    reason = "exact values read back from JSON: integer counts, 0 or 100 percent"
+)]
+#[allow(clippy::too_many_lines, reason = "one scenario, told in order")]
 fn replies_with_a_zero_broadcast_or_multicast_sender_mac_are_invalid() {
     // Guards: such replies counted as valid answers (and as duplicates).
     let Some(lab) = lab::require() else { return };
@@ -1719,7 +1754,7 @@ fn sweep_forger(
         let mut saw_12 = false;
         // Every address the sweep asked for, to check that an early
         // (forged) answer did not stop it being asked.
-        let mut asked = BTreeSet::new();
+        let mut requested = BTreeSet::new();
         while !stop.load(Ordering::Relaxed) {
             let Ok(f) = rx.next() else { continue };
             let Some((asker, from, target)) = parse_request(f) else {
@@ -1728,7 +1763,7 @@ fn sweep_forger(
             if from != v4(1) {
                 continue;
             }
-            asked.insert(target);
+            requested.insert(target);
             // At the sweep's first request: .100 (never asked), .25
             // and .11 (not asked yet) "answer", three times each.
             if target == v4(2) && early == 0 {
@@ -1745,7 +1780,7 @@ fn sweep_forger(
                 saw_12 = true;
             }
         }
-        (early, saw_12, asked)
+        (early, saw_12, requested)
     });
     wait_ready(&is_ready);
     forger

@@ -262,12 +262,11 @@ fn serve(b: &Host, behavior: &str) -> Bg {
     let server = b
         .nettool_cmd(&["probe", "serve", &port, "--behavior", behavior])
         .spawn();
-    if !wait_tcp(&b.ns, PORT, LISTEN, 1) {
-        panic!(
-            "`probe serve` is not listening after 5 s\n{}",
-            server.stop()
-        );
-    }
+    assert!(
+        wait_tcp(&b.ns, PORT, LISTEN, 1),
+        "`probe serve` is not listening after 5 s\n{}",
+        server.stop()
+    );
     server
 }
 
@@ -308,13 +307,13 @@ enum Reads {
 /// read per connection.
 fn closing_peer(b: &Host, n: usize, reads: Reads, rst: bool) -> thread::JoinHandle<Vec<usize>> {
     let addr = SocketAddr::new(b.ip.into(), PORT);
-    let (ready, listening) = mpsc::channel();
+    let (ready_tx, listening) = mpsc::channel();
     let peer = lab::thread_in(&b.ns, move || {
         let listener = TcpListener::bind(addr).expect("closing peer: bind");
         listener
             .set_nonblocking(true)
             .expect("closing peer: nonblocking listener");
-        ready.send(()).expect("closing peer: report ready");
+        ready_tx.send(()).expect("closing peer: report ready");
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut seen = Vec::new();
         while seen.len() < n && Instant::now() < deadline {
@@ -773,16 +772,16 @@ fn serve_logs_each_connection_and_exits_after_count() {
     while server.running() && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
     }
-    let served = server.stop();
+    let exited = server.stop();
     assert!(
-        !served.timed_out,
-        "--count 2: serve should exit after its second connection\n{served}"
+        !exited.timed_out,
+        "--count 2: serve should exit after its second connection\n{exited}"
     );
-    assert_eq!(served.code(), Some(0), "{served}");
+    assert_eq!(exited.code(), Some(0), "{exited}");
     assert_eq!(
-        served.stdout.matches("read 5 bytes until its FIN").count(),
+        exited.stdout.matches("read 5 bytes until its FIN").count(),
         2,
-        "one line per connection: our 5 bytes, then our FIN\n{served}"
+        "one line per connection: our 5 bytes, then our FIN\n{exited}"
     );
 }
 
@@ -982,6 +981,10 @@ fn rst_close_leaves_no_time_wait_graceful_close_leaves_one() {
 /// keepalive probes go unanswered and the kernel gives up after about
 /// IDLE + INTVL x CNT = 1 + 1 x 3 = 4 s.
 #[test]
+#[allow(
+    clippy::float_cmp,
+    reason = "exact values read back from JSON: whole-number settings"
+)]
 fn keepalive_declares_a_silenced_peer_dead_after_idle_plus_intvl_x_cnt() {
     let Some(lab) = lab::require() else { return };
     let pair = lab.pair();
@@ -1042,6 +1045,10 @@ fn keepalive_finds_a_silent_but_live_peer_alive() {
 }
 
 #[test]
+#[allow(
+    clippy::float_cmp,
+    reason = "exact values read back from JSON: whole-number settings"
+)]
 fn user_timeout_aborts_when_sent_data_stays_unacknowledged() {
     let Some(lab) = lab::require() else { return };
     let pair = lab.pair();
@@ -1236,6 +1243,13 @@ fn accept_failures(stderr: &str) -> Vec<u64> {
 /// for, keeps listening, and accepts again soon after descriptors free up.
 #[test]
 fn serve_at_its_descriptor_limit_backs_off_and_says_so_once_a_second() {
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
@@ -1251,13 +1265,6 @@ fn serve_at_its_descriptor_limit_backs_off_and_says_so_once_a_second() {
         .stderr(stderr.try_clone().expect("dup"))
         .spawn()
         .expect("start serve");
-    struct Kill<'a>(&'a mut std::process::Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let pid = server.id();
     let server = Kill(&mut server);
     let read = |f: &std::fs::File| {

@@ -516,8 +516,8 @@ fn ipv4_mapped_accepted_socket_is_tcp6_with_plain_ipv4_addresses() {
 
 #[test]
 fn tcp_close_sequence_fin_wait2_close_wait_then_time_wait() {
-    let l = listener_v4(8);
-    let (client, server) = connected_pair(&l);
+    let listener = listener_v4(8);
+    let (client, server) = connected_pair(&listener);
     let srv = server.local_addr().unwrap();
     let cli = client.local_addr().unwrap();
     let (c_inode, c_fd) = (inode_of(&client), fd_num(&client));
@@ -741,6 +741,10 @@ struct Zoo {
     _keep: Vec<Box<dyn std::any::Any>>,
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "every socket kind of the zoo, made in one place"
+)]
 fn zoo() -> Zoo {
     let any4: SocketAddr = "0.0.0.0:0".parse().unwrap();
     let mut expected = BTreeSet::new();
@@ -872,6 +876,10 @@ impl Zoo {
     /// family kind: everything on 127.0.0.1 (IPv4-mapped included), and the
     /// IPv6 tables. Narrowing by --src keeps the output small when the
     /// machine holds 80k sockets elsewhere.
+    #[allow(
+        clippy::unused_self,
+        reason = "the rows this zoo's sockets are among: asked of the zoo"
+    )]
     fn inet_rows(&self, extra: &[&str]) -> Vec<Row> {
         let mut v = rows(&[&["-tuan", "--json", "--src", "127.0.0.1"], extra].concat());
         v.extend(rows(&[&["-tuan", "-6", "--json"], extra].concat()));

@@ -91,13 +91,26 @@ fn parse_request(b: &[u8]) -> Option<Request> {
 }
 
 /// Bytes that show where they came from.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "a byte pattern: wraps mod 256 on purpose"
+)]
 fn file_of(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
 }
 
 fn block_of(file: &[u8], blksize: usize, k: u64) -> &[u8] {
-    let start = ((k - 1) as usize * blksize).min(file.len());
+    let start = (usize::try_from(k - 1).unwrap() * blksize).min(file.len());
     &file[start..(start + blksize).min(file.len())]
+}
+
+/// The wire number of block `k`.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "TFTP block numbers wrap mod 2^16"
+)]
+fn blk(k: u64) -> u16 {
+    k as u16
 }
 
 fn blocks_in(file: &[u8], blksize: usize) -> u64 {
@@ -226,7 +239,7 @@ impl Conn {
     /// Serve blocks `first..=last` of `file`, lock-step.
     fn serve(&self, file: &[u8], blksize: usize, first: u64, last: u64) -> bool {
         (first..=last).all(|k| {
-            self.until_acked(&data(k as u16, block_of(file, blksize, k)), k as u16) == Reply::Ack
+            self.until_acked(&data(blk(k), block_of(file, blksize, k)), blk(k)) == Reply::Ack
         })
     }
 }
@@ -472,7 +485,7 @@ fn reordered_and_duplicated_blocks_leave_the_file_identical() {
     let srv = serve(move |s| {
         let (client, _) = s.request(Duration::from_secs(3)).unwrap();
         let c = s.open(client);
-        let d = |k: u64| data(k as u16, block_of(&f, 512, k));
+        let d = |k: u64| data(blk(k), block_of(&f, 512, k));
         c.send(&d(1));
         c.send(&d(1));
         assert_eq!(c.reply(1, Duration::from_secs(1)), Reply::Ack);
@@ -553,7 +566,7 @@ fn endless_stream_beyond_the_announced_tsize_is_cut_off() {
         // Full blocks, forever (well, 200).
         for k in 1..=200u64 {
             *sent2.lock().unwrap() = k;
-            match c.until_acked(&data(k as u16, &[0x5A; 512]), k as u16) {
+            match c.until_acked(&data(blk(k), &[0x5A; 512]), blk(k)) {
                 Reply::Ack => {}
                 _ => break,
             }
@@ -854,10 +867,10 @@ fn serve_windows(s: &mut Script, file: &[u8], mut extra: impl FnMut(u64, &Conn, 
         std::thread::sleep(Duration::from_micros(300));
         let end = (next + 15).min(last);
         for k in next..=end {
-            c.send(&data(k as u16, block_of(file, 512, k)));
+            c.send(&data(blk(k), block_of(file, 512, k)));
             extra(k, &c, &other);
         }
-        if c.reply(end as u16, Duration::from_secs(1)) != Reply::Ack {
+        if c.reply(blk(end), Duration::from_secs(1)) != Reply::Ack {
             return false;
         }
         next = end + 1;
@@ -876,8 +889,8 @@ fn napped_windows_handle_an_impostor_and_duplicates_one_by_one() {
         let served = serve_windows(s, &f, |k, c, other| {
             if k % 16 == 7 {
                 // An impostor's block, and a duplicate of one just sent.
-                other.send(&data(k as u16 + 1, &[0xEE; 512]));
-                c.send(&data(k as u16 - 2, block_of(&f, 512, k - 2)));
+                other.send(&data(blk(k) + 1, &[0xEE; 512]));
+                c.send(&data(blk(k) - 2, block_of(&f, 512, k - 2)));
             }
         });
         assert!(served, "the client stopped acknowledging windows");
@@ -916,7 +929,7 @@ fn oversized_data_inside_a_napped_window_is_error_4_with_its_size() {
     let srv = serve(move |s| {
         serve_windows(s, &file, |k, c, _| {
             if k == 30 * 16 + 5 {
-                c.send(&data(k as u16 + 1, &[0x41; 3000]));
+                c.send(&data(blk(k) + 1, &[0x41; 3000]));
             }
         });
     });
@@ -1072,7 +1085,8 @@ fn upload_with_change(change: impl FnOnce() + Send + 'static) -> (Server, Arc<Mu
             match opcode(&b) {
                 3 if number(&b) == next => {
                     got2.lock().unwrap().extend_from_slice(&b[4..]);
-                    c.send(&[0, 4, (next >> 8) as u8, next as u8]);
+                    let [hi, lo] = next.to_be_bytes();
+                    c.send(&[0, 4, hi, lo]);
                     next += 1;
                     if b.len() < 4 + 512 {
                         break;
@@ -1113,7 +1127,7 @@ fn put_tsize_of_a_file_that_grows_underneath_fails_and_tells_the_server() {
     let l = local.clone();
     let (srv, got) = upload_with_change(move || {
         let mut f = fs::OpenOptions::new().append(true).open(&l).unwrap();
-        std::io::Write::write_all(&mut f, &[0x77; 140_000]).unwrap();
+        std::io::Write::write_all(&mut f, &vec![0x77; 140_000]).unwrap();
     });
     let run = put_tsize(dir.path(), srv.port());
     let rx = srv.finish();
@@ -1366,7 +1380,7 @@ fn sigint_mid_upload_exits_130_and_tells_the_server() {
         while next <= 3 {
             let b = c.recv(Duration::from_secs(3)).expect("DATA");
             if opcode(&b) == 3 && number(&b) == next {
-                c.send(&[0, 4, 0, next as u8]);
+                c.send(&[0, 4, 0, u8::try_from(next).unwrap()]);
                 next += 1;
             }
         }
@@ -1415,7 +1429,7 @@ fn sigint_while_stdout_is_blocked_still_exits_130_and_tells_the_server() {
         let c = s.open(client);
         for k in 1..=blocks_in(&file, 512) {
             *s2.lock().unwrap() = k;
-            if c.until_acked(&data(k as u16, block_of(&file, 512, k)), k as u16) != Reply::Ack {
+            if c.until_acked(&data(blk(k), block_of(&file, 512, k)), blk(k)) != Reply::Ack {
                 break;
             }
         }
@@ -1525,6 +1539,10 @@ fn keep_partial_with_nothing_received_leaves_an_existing_part_file_alone() {
 }
 
 #[test]
+#[allow(
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "the exact name nettool gives its kept file"
+)]
 fn keep_partial_never_replaces_an_existing_part_file() {
     let file = file_of(3000);
     let srv = error_after_two_blocks(file.clone());
@@ -1729,7 +1747,7 @@ fn sigint_during_the_busy_poll_before_a_long_wait_still_exits_at_once() {
         let pid = p2.load(Ordering::SeqCst);
         assert_ne!(pid, 0, "the client's pid is known before its request");
         // SAFETY: kill with a pid and a signal number.
-        let rc = unsafe { libc::kill(pid as i32, libc::SIGINT) };
+        let rc = unsafe { libc::kill(i32::try_from(pid).unwrap(), libc::SIGINT) };
         assert_eq!(rc, 0);
         *s2.lock().unwrap() = Some(Instant::now());
         // Silence.

@@ -336,7 +336,7 @@ impl Relay {
             timers: VecDeque::new(),
             readers: Vec::new(),
         };
-        threads.push(thread::spawn(move || core.run(rx)));
+        threads.push(thread::spawn(move || core.run(&rx)));
         Relay {
             addr,
             stop,
@@ -420,7 +420,7 @@ struct Core {
 }
 
 impl Core {
-    fn run(mut self, rx: Receiver<Datagram>) {
+    fn run(mut self, rx: &Receiver<Datagram>) {
         while !self.stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             let mut wait = Duration::from_millis(20);
@@ -433,7 +433,7 @@ impl Core {
                 }
             }
             match rx.recv_timeout(wait) {
-                Ok(d) => self.on_datagram(d),
+                Ok(d) => self.on_datagram(&d),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -444,7 +444,7 @@ impl Core {
         }
     }
 
-    fn on_datagram(&mut self, d: Datagram) {
+    fn on_datagram(&mut self, d: &Datagram) {
         match d.via {
             Via::Front | Via::Transfer(_) => {
                 if self.client.is_none() && d.via == Via::Front {
@@ -460,7 +460,7 @@ impl Core {
                     }
                     _ => (self.server, 0),
                 };
-                self.impair(0, to, Via::Upstream, d.bytes, server_port);
+                self.impair(0, to, Via::Upstream, &d.bytes, server_port);
             }
             Via::Upstream => {
                 let Some(client) = self.client else { return };
@@ -481,7 +481,7 @@ impl Core {
                     self.tids.lock().unwrap().push((sp, rp));
                 }
                 let rp = self.transfers[&sp].local_addr().unwrap().port();
-                self.impair(1, client, Via::Transfer(rp), d.bytes, sp);
+                self.impair(1, client, Via::Transfer(rp), &d.bytes, sp);
             }
         }
     }
@@ -508,7 +508,7 @@ impl Core {
     }
 
     /// Apply direction `dir`'s impairments to one packet.
-    fn impair(&mut self, dir: usize, to: SocketAddr, via: Via, bytes: Vec<u8>, sp: u16) {
+    fn impair(&mut self, dir: usize, to: SocketAddr, via: Via, bytes: &[u8], sp: u16) {
         let st = &mut self.dirs[dir];
         st.count += 1;
         let n = st.count;
@@ -516,7 +516,7 @@ impl Core {
         // seed and N.
         let random_loss = st.rng.chance(st.imp.loss_pct);
         let matched = match &mut st.imp.drop_matching {
-            Some((m, left)) if *left > 0 && m(&bytes) => {
+            Some((m, left)) if *left > 0 && m(bytes) => {
                 *left -= 1;
                 true
             }
@@ -524,31 +524,31 @@ impl Core {
         };
         let dropped = st.imp.drop_after.is_some_and(|a| n > a) || matched || random_loss;
         if dropped {
-            self.record(dir, n, sp, &bytes, Action::Dropped);
+            self.record(dir, n, sp, bytes, Action::Dropped);
             return;
         }
         if let Some(&(_, d)) = st.imp.delay.iter().find(|(k, _)| *k == n) {
             self.timers
-                .push_back((Instant::now() + d, dir, to, via, bytes.clone(), sp));
-            self.record(dir, n, sp, &bytes, Action::Delayed(d));
+                .push_back((Instant::now() + d, dir, to, via, bytes.to_vec(), sp));
+            self.record(dir, n, sp, bytes, Action::Delayed(d));
             return;
         }
         if st.imp.reorder_every.is_some_and(|k| n % k == 0) && st.held.is_none() {
-            st.held = Some((Instant::now(), to, via, bytes.clone(), sp));
-            self.record(dir, n, sp, &bytes, Action::Held);
+            st.held = Some((Instant::now(), to, via, bytes.to_vec(), sp));
+            self.record(dir, n, sp, bytes, Action::Held);
             return;
         }
         let dup = st.imp.dup_every.is_some_and(|k| n % k == 0);
         let held = st.held.take();
-        self.send(to, via, &bytes);
+        self.send(to, via, bytes);
         if dup {
-            self.send(to, via, &bytes);
+            self.send(to, via, bytes);
         }
         self.record(
             dir,
             n,
             sp,
-            &bytes,
+            bytes,
             if dup {
                 Action::Duplicated
             } else {
@@ -1113,7 +1113,7 @@ fn final_ack_lost_client_dallies() {
     let Some(srv) = hpa() else { return };
     let _ = seed(T, 0);
     let size = 5 * 1468 + 100;
-    let last = (size / 1468 + 1) as u16;
+    let last = u16::try_from(size / 1468 + 1).unwrap();
     let data = pattern(size, 9);
     srv.add_file("dally.bin", &data);
     let wd = workdir();
@@ -1203,7 +1203,7 @@ fn final_ack_lost_on_put() {
     };
     let _ = seed(T, 0);
     let size = 3 * 1468;
-    let last = (size / 1468 + 1) as u16; // an empty final block
+    let last = u16::try_from(size / 1468 + 1).unwrap(); // an empty final block
     let data = pattern(size, 10);
     let wd = workdir();
     std::fs::write(wd.path().join("src.bin"), &data).unwrap();

@@ -75,7 +75,7 @@ const WINDOWED: &[Ask] = &[
 
 /// The sizes around block boundaries for a blksize.
 fn sizes(blksize: u64) -> Vec<usize> {
-    let b = blksize as usize;
+    let b = usize::try_from(blksize).unwrap();
     let mut v = vec![0, 1, 511, 512, 513, 2 * b];
     if b != 512 {
         v.extend([b - 1, b, b + 1]);

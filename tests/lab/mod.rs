@@ -163,6 +163,10 @@ fn tool(program: &str) -> Command {
     Command::new(which(program).unwrap_or_else(|| PathBuf::from(program)))
 }
 
+#[allow(
+    clippy::unused_self,
+    reason = "a Lab is proof that namespaces work: the builders take it for that"
+)]
 impl Lab {
     /// Whether a network namespace can be made here (checked once per
     /// process by making one and deleting it); the error says why not.
@@ -196,7 +200,7 @@ impl Lab {
             n <= 240,
             "lab: star({n}): at most 240 hosts fit in 198.51.100.10-250"
         );
-        let addrs: Vec<Ipv4Addr> = (0..n).map(|i| v4(10 + i as u8)).collect();
+        let addrs: Vec<Ipv4Addr> = (10..=250).take(n).map(v4).collect();
         build_star(&addrs)
     }
 
@@ -517,6 +521,10 @@ impl Net {
 
     /// Adds a veth pair between two namespaces of this network, both ends
     /// up, no addresses; returns the names of the ends. Waits until it is up.
+    #[allow(
+        clippy::unused_self,
+        reason = "a link of this network: its namespaces' removal takes it along"
+    )]
     pub fn veth(&mut self, ns_a: &str, ns_b: &str) -> (String, String) {
         assert_ours(ns_a);
         assert_ours(ns_b);
@@ -591,7 +599,9 @@ fn kill_processes_in(namespaces: &[String]) {
             .and_then(|s| s.strip_prefix("net:["))
             .and_then(|s| s.strip_suffix(']'))
             .and_then(|s| s.parse::<u64>().ok());
-        if inode.is_some_and(|i| inodes.contains(&i)) && pid != std::process::id() as i32 {
+        if inode.is_some_and(|i| inodes.contains(&i))
+            && u32::try_from(pid) != Ok(std::process::id())
+        {
             // SAFETY: kill(2) with a pid read from /proc; no memory involved.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
@@ -751,7 +761,7 @@ pub struct Pair {
     pub b: Host,
 }
 
-fn build_pair(ipv6: bool) -> Pair {
+fn build_pair(with_v6: bool) -> Pair {
     let mut net = Net::default();
     let mut plan = Plan::default();
     let ns = net.plan_namespaces(&mut plan, 2);
@@ -761,9 +771,9 @@ fn build_pair(ipv6: bool) -> Pair {
     // tool reading operstate would call it down): so A's end gets 3.
     let (ia, ib) = Net::plan_veth(&mut plan, &ns[0], &ns[1], Some(3));
     let mut hosts = Vec::new();
-    for (i, (ns, iface)) in [(&ns[0], ia), (&ns[1], ib)].into_iter().enumerate() {
-        let ip = v4(1 + i as u8);
-        let ip6 = ipv6.then(|| v6(1 + i as u16));
+    for (last, (ns, iface)) in (1u8..).zip([(&ns[0], ia), (&ns[1], ib)]) {
+        let ip = v4(last);
+        let ip6 = with_v6.then(|| v6(u16::from(last)));
         plan.inside(ns, format!("addr add {ip}/24 dev {iface}"));
         if let Some(ip6) = ip6 {
             plan.inside(ns, format!("addr add {ip6}/64 dev {iface} nodad"));

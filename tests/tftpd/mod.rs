@@ -208,6 +208,10 @@ impl Server {
         Spec::new(Kind::Atftpd).start()
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "each server's command line, side by side"
+    )]
     fn start(spec: &Spec) -> Option<Server> {
         let bin = match spec.kind {
             Kind::Hpa => match hpa_binary() {
@@ -481,8 +485,8 @@ fn children_of(parent: u32) -> Vec<u32> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // "pid (comm) state ppid ...": comm may hold spaces and parens.
         let after = &stat[stat.rfind(')')? + 1..];
-        let ppid: u32 = after.split_whitespace().nth(1)?.parse().ok()?;
-        (ppid == parent).then_some(pid)
+        let parent_pid: u32 = after.split_whitespace().nth(1)?.parse().ok()?;
+        (parent_pid == parent).then_some(pid)
     })
     .collect()
 }

@@ -783,14 +783,19 @@ const ROW_KEYS: [&str; 13] = [
 ];
 
 fn endpoint(v: &Value) -> Result<Ep, String> {
-    let o = v.as_object().ok_or("endpoint is not an object")?;
-    let mut keys: Vec<&str> = o.keys().map(String::as_str).collect();
+    let obj = v.as_object().ok_or("endpoint is not an object")?;
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
     if keys != ["abstract", "address", "path", "port"] {
         return Err(format!("endpoint keys {keys:?}"));
     }
-    let s = |k: &str| o[k].as_str().map(str::to_string);
-    match (s("address"), o["port"].as_u64(), s("path"), s("abstract")) {
+    let text = |k: &str| obj[k].as_str().map(str::to_string);
+    match (
+        text("address"),
+        obj["port"].as_u64(),
+        text("path"),
+        text("abstract"),
+    ) {
         (Some(a), Some(p), None, None) => {
             let ip: IpAddr = a.parse().map_err(|e| format!("address {a:?}: {e}"))?;
             let port = u16::try_from(p).map_err(|_| format!("port {p}"))?;
@@ -1011,6 +1016,10 @@ pub fn assert_same_set<T: Ord + fmt::Debug>(
 
 /// A line diff of `expected` against `actual` (`-` expected only, `+`
 /// actual only), from their longest common subsequence of lines.
+#[allow(
+    clippy::many_single_char_names,
+    reason = "the textbook names of the LCS table"
+)]
 pub fn diff_lines(expected: &str, actual: &str) -> String {
     let a: Vec<&str> = expected.lines().collect();
     let b: Vec<&str> = actual.lines().collect();
