@@ -6,6 +6,7 @@
 //! colour, no borders, one row per line, safe for `awk` and `grep`).
 //! The plain path streams from the arena so that 80k rows stay cheap.
 
+pub mod sockstat;
 pub mod stats;
 pub mod table;
 

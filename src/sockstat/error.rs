@@ -26,4 +26,7 @@ pub enum Error {
     /// not built); the caller may fall back to /proc.
     #[error("the kernel has no sock_diag support for {table}")]
     NetlinkUnsupported { table: &'static str },
+    /// The proc root could not be listed for the owner scan (`-p`).
+    #[error(transparent)]
+    Owners(io::Error),
 }

@@ -251,7 +251,7 @@ pub fn parse_addr(s: &str) -> Result<AddrSpec, String> {
 }
 
 /// Address and port filters applied to rows after the source.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowFilter {
     pub sport: Option<PortRange>,
     pub dport: Option<PortRange>,
