@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # iproute2: ss (cross-check) and ip netns; util-linux: setpriv (unprivileged
 # runs); nftables, net-tools: lab rules and netstat; arping and arp-scan:
 # independent witnesses in the ARP lab; ieee-data: vendor names;
-# tftpd-hpa: a real TFTP server (and libpcre2/libwrap for atftpd, below).
+# tftpd-hpa: a real TFTP server (and libpcre2/libwrap for atftpd, below);
+# prometheus: promtool checks the metrics text.
 packages=(iproute2 util-linux nftables net-tools procps arping arp-scan ieee-data
-    tftpd-hpa libwrap0 libpcre2-8-0)
+    tftpd-hpa libwrap0 libpcre2-8-0 prometheus)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,7 @@
 //! The library holds everything; `main.rs` only parses, dispatches and
 //! maps errors to exit codes. See ARCHITECTURE.md for the map.
 
+pub mod addr;
 pub mod arp;
 pub mod cli;
 pub mod cmd;

@@ -1,4 +1,5 @@
-//! Rendering shared by every subcommand: aligned tables and JSON.
+//! Rendering shared by every subcommand: aligned tables, JSON and the
+//! Prometheus text format (`prometheus.rs`).
 //!
 //! Tables are built cell by cell into one text arena (no `String` per
 //! cell), then written either with comfy-table (on a terminal: bold header,
@@ -6,6 +7,7 @@
 //! colour, no borders, one row per line, safe for `awk` and `grep`).
 //! The plain path streams from the arena so that 80k rows stay cheap.
 
+pub mod prometheus;
 pub mod sockstat;
 pub mod stats;
 pub mod table;

@@ -1,0 +1,329 @@
+//! The Prometheus text exposition format (version 0.0.4), as node_exporter's
+//! textfile collector and `promtool check metrics` read it.
+//!
+//! A report becomes metric families: each family's `# HELP` and `# TYPE`
+//! once, then its samples, families never interleaved or repeated (the
+//! format forbids both). Names and label names are checked when written, so
+//! a renderer bug is an error, not a file Prometheus rejects; label values
+//! and help text are escaped. No timestamps: the textfile collector refuses
+//! them.
+
+use std::fmt::Write as _;
+
+/// A family's type, as the `# TYPE` line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only goes up (reset at restart); the name ends in `_total`.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+        }
+    }
+}
+
+/// What a renderer asked for that the format cannot hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpositionError {
+    #[error("'{0}' is not a valid metric name")]
+    BadName(String),
+    #[error("'{0}' is not a valid label name")]
+    BadLabel(String),
+    #[error("metric family '{0}' written twice")]
+    Repeated(String),
+    #[error("counter '{0}' must end in _total")]
+    CounterName(String),
+}
+
+/// The exposition text being built, family by family.
+#[derive(Debug, Default)]
+pub struct Exposition {
+    text: String,
+    families: Vec<String>,
+}
+
+/// One family being written: add its samples, then drop it.
+pub struct Family<'a> {
+    text: &'a mut String,
+    name: &'a str,
+}
+
+impl Exposition {
+    pub fn new() -> Exposition {
+        Exposition::default()
+    }
+
+    /// Start family `name` with its HELP and TYPE lines.
+    pub fn family(
+        &mut self,
+        name: &'static str,
+        help: &str,
+        kind: Kind,
+    ) -> Result<Family<'_>, ExpositionError> {
+        if !valid_name(name) {
+            return Err(ExpositionError::BadName(name.to_string()));
+        }
+        if kind == Kind::Counter && !name.ends_with("_total") {
+            return Err(ExpositionError::CounterName(name.to_string()));
+        }
+        if self.families.iter().any(|f| f == name) {
+            return Err(ExpositionError::Repeated(name.to_string()));
+        }
+        self.families.push(name.to_string());
+        self.text.push_str("# HELP ");
+        self.text.push_str(name);
+        self.text.push(' ');
+        escape_into(&mut self.text, help, false);
+        self.text.push('\n');
+        let _ = writeln!(self.text, "# TYPE {name} {}", kind.as_str());
+        Ok(Family {
+            text: &mut self.text,
+            name,
+        })
+    }
+
+    /// The text, ending in a newline after the last sample (or empty).
+    pub fn finish(self) -> String {
+        self.text
+    }
+}
+
+impl Family<'_> {
+    /// One sample: `name{labels} value`. Label order is kept as given.
+    pub fn sample(&mut self, labels: &[(&str, &str)], value: f64) -> Result<(), ExpositionError> {
+        if let Some((bad, _)) = labels.iter().find(|(l, _)| !valid_label(l)) {
+            return Err(ExpositionError::BadLabel((*bad).to_string()));
+        }
+        self.text.push_str(self.name);
+        if !labels.is_empty() {
+            self.text.push('{');
+            for (i, (label, value)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.text.push(',');
+                }
+                self.text.push_str(label);
+                self.text.push_str("=\"");
+                escape_into(self.text, value, true);
+                self.text.push('"');
+            }
+            self.text.push('}');
+        }
+        self.text.push(' ');
+        push_value(self.text, value);
+        self.text.push('\n');
+        Ok(())
+    }
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+fn valid_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b':')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+}
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, and not `__`-prefixed (reserved for
+/// Prometheus itself).
+fn valid_label(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    !s.starts_with("__")
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Backslash and newline escaped everywhere; the double quote too inside a
+/// label value.
+fn escape_into(out: &mut String, s: &str, quote: bool) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if quote => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Integers without a fraction or exponent (counters stay exact up to
+/// 2^53), other values as Rust's shortest round-trip form, and the three
+/// specials as Prometheus spells them.
+fn push_value(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+        // Exact: |v| < 2^53 is an integer an i64 holds.
+        let _ = write!(out, "{}", v as i64);
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_with_help_type_and_samples() {
+        let mut e = Exposition::new();
+        let mut f = e
+            .family(
+                "nettool_sockets",
+                "Sockets by protocol and TCP state.",
+                Kind::Gauge,
+            )
+            .unwrap();
+        f.sample(&[("proto", "tcp"), ("state", "LISTEN")], 3.0)
+            .unwrap();
+        f.sample(&[("proto", "tcp"), ("state", "ESTABLISHED")], 12.0)
+            .unwrap();
+        let mut f = e
+            .family(
+                "nettool_probe_duration_seconds",
+                "Time to the answer.",
+                Kind::Gauge,
+            )
+            .unwrap();
+        f.sample(&[], 0.000_125).unwrap();
+        let mut f = e
+            .family(
+                "nettool_retransmits_total",
+                "Segments sent again.",
+                Kind::Counter,
+            )
+            .unwrap();
+        f.sample(&[], 1e20).unwrap();
+        assert_eq!(
+            e.finish(),
+            "# HELP nettool_sockets Sockets by protocol and TCP state.\n\
+             # TYPE nettool_sockets gauge\n\
+             nettool_sockets{proto=\"tcp\",state=\"LISTEN\"} 3\n\
+             nettool_sockets{proto=\"tcp\",state=\"ESTABLISHED\"} 12\n\
+             # HELP nettool_probe_duration_seconds Time to the answer.\n\
+             # TYPE nettool_probe_duration_seconds gauge\n\
+             nettool_probe_duration_seconds 0.000125\n\
+             # HELP nettool_retransmits_total Segments sent again.\n\
+             # TYPE nettool_retransmits_total counter\n\
+             nettool_retransmits_total 100000000000000000000\n"
+        );
+    }
+
+    #[test]
+    fn label_values_and_help_are_escaped() {
+        let mut e = Exposition::new();
+        let mut f = e
+            .family(
+                "nettool_x",
+                "A \\ help\nsecond line \"quoted\"",
+                Kind::Gauge,
+            )
+            .unwrap();
+        f.sample(&[("comm", "a\"b\\c\nd")], 1.0).unwrap();
+        assert_eq!(
+            e.finish(),
+            "# HELP nettool_x A \\\\ help\\nsecond line \"quoted\"\n\
+             # TYPE nettool_x gauge\n\
+             nettool_x{comm=\"a\\\"b\\\\c\\nd\"} 1\n"
+        );
+    }
+
+    #[test]
+    fn special_values() {
+        let mut e = Exposition::new();
+        let mut f = e.family("nettool_v", "v", Kind::Gauge).unwrap();
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.5, 0.0, -3.0] {
+            f.sample(&[], v).unwrap();
+        }
+        assert_eq!(
+            e.finish(),
+            "# HELP nettool_v v\n# TYPE nettool_v gauge\n\
+             nettool_v NaN\nnettool_v +Inf\nnettool_v -Inf\n\
+             nettool_v -0.5\nnettool_v 0\nnettool_v -3\n"
+        );
+    }
+
+    #[test]
+    fn what_the_format_cannot_hold_is_an_error() {
+        let mut e = Exposition::new();
+        assert_eq!(
+            e.family("1bad", "h", Kind::Gauge).err(),
+            Some(ExpositionError::BadName("1bad".into()))
+        );
+        assert_eq!(
+            e.family("nettool_resets", "h", Kind::Counter).err(),
+            Some(ExpositionError::CounterName("nettool_resets".into()))
+        );
+        let mut f = e.family("nettool_ok", "h", Kind::Gauge).unwrap();
+        assert_eq!(
+            f.sample(&[("__name", "x")], 1.0),
+            Err(ExpositionError::BadLabel("__name".into()))
+        );
+        assert_eq!(
+            f.sample(&[("bad-label", "x")], 1.0),
+            Err(ExpositionError::BadLabel("bad-label".into()))
+        );
+        assert_eq!(
+            e.family("nettool_ok", "h", Kind::Gauge).err(),
+            Some(ExpositionError::Repeated("nettool_ok".into()))
+        );
+        // Nothing of a refused sample was written.
+        assert_eq!(e.finish(), "# HELP nettool_ok h\n# TYPE nettool_ok gauge\n");
+    }
+
+    /// promtool, when installed, agrees that the text is valid.
+    #[test]
+    fn promtool_accepts_the_text() {
+        let Some(promtool) = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+        else {
+            assert!(
+                !crate::in_ci(),
+                "promtool is not installed (apt install prometheus)"
+            );
+            return;
+        };
+        let mut e = Exposition::new();
+        let mut f = e
+            .family("nettool_sockets", "Sockets by state.", Kind::Gauge)
+            .unwrap();
+        f.sample(&[("state", "TIME_WAIT"), ("comm", "we\"ird\\")], 2.0)
+            .unwrap();
+        let mut f = e
+            .family("nettool_drops_total", "Frames dropped.", Kind::Counter)
+            .unwrap();
+        f.sample(&[], 7.0).unwrap();
+        let mut child = std::process::Command::new(promtool)
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(e.finish().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
