@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::Status;
 use crate::cli::SockstatArgs;
 use crate::output::{self, Out};
 use crate::sockstat::display::Display;
 use crate::sockstat::filter::{self, RowFilter, StateSel};
 use crate::sockstat::names::{Names, Users};
 use crate::sockstat::{self as ss, Event, Query, Report, Tables};
-use crate::{Status, UsageError};
+
+use super::{seconds, usage};
 
 /// Validated settings: the library's, and how to show its report.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +45,7 @@ pub fn settings(
     a: &SockstatArgs,
     services: &dyn Fn(&str) -> Option<u16>,
     proc_root: PathBuf,
-) -> Result<Settings, UsageError> {
+) -> Result<Settings> {
     let any_kind = a.tcp || a.udp || a.raw || a.unix;
     let tables = Tables {
         tcp: a.tcp || !any_kind,
@@ -55,7 +57,7 @@ pub fn settings(
         v6: !a.ipv4,
     };
     let states = if !a.state.is_empty() {
-        StateSel::Set(filter::parse_states(&a.state).map_err(UsageError)?)
+        StateSel::Set(filter::parse_states(&a.state).map_err(usage)?)
     } else if a.all || a.summary {
         StateSel::All
     } else if a.listening {
@@ -63,16 +65,14 @@ pub fn settings(
     } else {
         StateSel::NonListening
     };
-    let port = |s: &Option<String>, flag: &str| -> Result<_, UsageError> {
+    let port = |s: &Option<String>, flag: &str| -> Result<_> {
         s.as_deref()
-            .map(|v| {
-                filter::parse_port(v, services).map_err(|e| UsageError(format!("{flag}: {e}")))
-            })
+            .map(|v| filter::parse_port(v, services).map_err(|e| usage(format!("{flag}: {e}"))))
             .transpose()
     };
-    let addr = |s: &Option<String>, flag: &str| -> Result<_, UsageError> {
+    let addr = |s: &Option<String>, flag: &str| -> Result<_> {
         s.as_deref()
-            .map(|v| filter::parse_addr(v).map_err(|e| UsageError(format!("{flag}: {e}"))))
+            .map(|v| filter::parse_addr(v).map_err(|e| usage(format!("{flag}: {e}"))))
             .transpose()
     };
     let rows = RowFilter {
@@ -81,12 +81,7 @@ pub fn settings(
         src: addr(&a.src, "--src")?,
         dst: addr(&a.dst, "--dst")?,
     };
-    if !(a.dns_timeout.is_finite() && a.dns_timeout > 0.0 && a.dns_timeout <= 3600.0) {
-        return Err(UsageError(format!(
-            "--dns-timeout {}: give seconds between 0 and 3600, e.g. 2 or 0.5",
-            a.dns_timeout
-        )));
-    }
+    let dns = seconds("--dns-timeout", a.dns_timeout, 0.001..=3600.0, false)?;
     Ok(Settings {
         sockstat: ss::Settings {
             query: Query {
@@ -102,7 +97,7 @@ pub fn settings(
         json: a.json,
         numeric: a.numeric,
         extended: a.extended,
-        dns: a.dns.then(|| Duration::from_secs_f64(a.dns_timeout)),
+        dns: a.dns.then_some(dns),
     })
 }
 
@@ -178,7 +173,7 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
 
 /// A proc root that will be read must be a directory: a missing one would
 /// otherwise read as a machine without sockets (exit 1, no word).
-fn check_proc_root(s: &ss::Settings) -> Result<(), UsageError> {
+fn check_proc_root(s: &ss::Settings) -> Result<()> {
     let root = &s.query.proc_root;
     let default = root == Path::new("/proc");
     let used = !default || s.query.source == ss::SourceKind::Proc || s.summary || s.processes;
@@ -190,7 +185,7 @@ fn check_proc_root(s: &ss::Settings) -> Result<(), UsageError> {
             return Ok(());
         }
         // An empty directory, or PROC_ROOT=/proc/net: it would list nothing.
-        return Err(UsageError(format!(
+        return Err(usage(format!(
             "{} has no net/ directory: point {} at a proc tree (a directory with net/tcp, net/unix, ...){}",
             root.display(),
             if default { "/proc" } else { "PROC_ROOT" },
@@ -202,7 +197,7 @@ fn check_proc_root(s: &ss::Settings) -> Result<(), UsageError> {
     } else {
         "does not exist"
     };
-    Err(UsageError(if default {
+    Err(usage(if default {
         format!("/proc {what}: mount procfs there, or use --source netlink without -p and -s")
     } else {
         format!(
@@ -217,12 +212,11 @@ fn check_proc_root(s: &ss::Settings) -> Result<(), UsageError> {
 fn setup_error(e: ss::Error) -> anyhow::Error {
     match &e {
         ss::Error::Read { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
-            UsageError(format!(
+            usage(format!(
                 "{e}: run as root, or as a user who may read the socket tables"
             ))
-            .into()
         }
-        ss::Error::NotATable { .. } => UsageError(e.to_string()).into(),
+        ss::Error::NotATable { .. } => usage(e.to_string()),
         _ => e.into(),
     }
 }
@@ -230,6 +224,7 @@ fn setup_error(e: ss::Error) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addr::Cidr;
     use crate::cli::{Cli, Command};
     use crate::sockstat::StateSet;
     use crate::sockstat::filter::{AddrSpec, PortRange};
@@ -240,7 +235,7 @@ mod tests {
         (name == "ssh").then_some(22)
     }
 
-    fn parse(argv: &[&str]) -> Result<Settings, UsageError> {
+    fn parse(argv: &[&str]) -> Result<Settings> {
         let cli = Cli::try_parse_from(["nettool", "sockstat"].iter().chain(argv))
             .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
         let Command::Sockstat(a) = cli.command else {
@@ -332,11 +327,11 @@ mod tests {
             sport: Some(PortRange { lo: 22, hi: 22 }),
             dport: Some(PortRange { lo: 1000, hi: 2000 }),
             src: Some(AddrSpec {
-                net: Some(("198.51.100.0".parse().unwrap(), 24)),
+                net: Some(Cidr::parse("198.51.100.0/24").unwrap()),
                 port: None,
             }),
             dst: Some(AddrSpec {
-                net: Some(("2001:db8::1".parse().unwrap(), 128)),
+                net: Some(Cidr::host("2001:db8::1".parse().unwrap())),
                 port: Some(443),
             }),
         };
@@ -416,10 +411,12 @@ mod tests {
             ),
             (
                 &["--dns", "--dns-timeout", "0"],
-                "--dns-timeout 0: give seconds between 0 and 3600, e.g. 2 or 0.5",
+                "--dns-timeout 0: give 0.001 to 3600 seconds (fractions allowed)",
             ),
         ] {
-            assert_eq!(parse(argv).unwrap_err().to_string(), error, "{argv:?}");
+            let e = parse(argv).unwrap_err();
+            assert!(e.downcast_ref::<crate::UsageError>().is_some(), "{argv:?}");
+            assert_eq!(e.to_string(), error, "{argv:?}");
         }
     }
 }
