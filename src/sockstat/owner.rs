@@ -8,9 +8,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use procfs::process::Process;
 
 /// One holder of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +91,9 @@ pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
         for (inode, pid, fd) in part.hits {
             map.by_inode.entry(inode).or_default().push((pid, fd));
             if let std::collections::hash_map::Entry::Vacant(v) = map.commands.entry(pid)
-                && let Ok(comm) = fs::read_to_string(proc_root.join(pid.to_string()).join("comm"))
+                && let Some(comm) = command(proc_root, pid)
             {
-                v.insert(comm.trim_end_matches('\n').to_string());
+                v.insert(comm);
             }
         }
     }
@@ -100,6 +102,19 @@ pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
         holders.sort_unstable();
     }
     Ok(map)
+}
+
+/// The command name of `pid` (`<proc>/PID/comm`, through procfs's
+/// process handle); `None` if the process is gone or the name unreadable.
+fn command(proc_root: &Path, pid: u32) -> Option<String> {
+    let process = Process::new_with_root(proc_root.join(pid.to_string())).ok()?;
+    let mut comm = String::new();
+    process
+        .open_relative("comm")
+        .ok()?
+        .read_to_string(&mut comm)
+        .ok()?;
+    Some(comm.trim_end_matches('\n').to_string())
 }
 
 /// What one worker found.
