@@ -41,6 +41,9 @@ fn proc_root() -> PathBuf {
 
 /// The flags as settings. `services` names ports for `--sport ssh`;
 /// `proc_root` is where /proc is (see [`proc_root`]).
+///
+/// # Errors
+/// A usage error (exit 2) of one line naming the flag and the valid forms.
 pub fn settings(
     a: &SockstatArgs,
     services: &dyn Fn(&str) -> Option<u16>,

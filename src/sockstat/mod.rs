@@ -3,7 +3,7 @@
 //! [`run`] is the library call: [`Settings`] in, a typed [`Report`] out,
 //! warnings through an [`Event`] callback as they happen. Inside:
 //! [`Query`] (which tables, which states) -> a source fills a
-//! `Vec<Socket>` (netlink sock_diag, or the /proc/net text tables) ->
+//! `Vec<Socket>` (netlink `sock_diag`, or the /proc/net text tables) ->
 //! [`filter`] keeps the rows asked for -> either the [`summary`], or UNIX
 //! peers named and [`owner`] mapping the survivors' inodes to processes.
 //! The state filter is given to the source so that netlink can hand it to
@@ -51,7 +51,7 @@ impl Tables {
         v6: true,
     };
 
-    /// The inet tables asked for, as (proto, is_v6) pairs.
+    /// The inet tables asked for, as `(proto, is_v6)` pairs.
     pub fn inet(&self) -> impl Iterator<Item = (Proto, bool)> + '_ {
         [
             (Proto::Tcp, self.tcp),
@@ -69,7 +69,7 @@ impl Tables {
     }
 }
 
-/// A set of states, as the bitmask sock_diag takes (`1 << state`).
+/// A set of states, as the bitmask `sock_diag` takes (`1 << state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateSet(pub u32);
 
@@ -85,7 +85,7 @@ impl StateSet {
         s
     }
 
-    /// Add a state. SYN_RECV also adds NEW_SYN_RECV, the request-socket
+    /// Add a state. `SYN_RECV` also adds `NEW_SYN_RECV`, the request-socket
     /// state the kernel reports half-open connections in.
     pub fn insert(&mut self, st: TcpState) {
         self.0 |= st.bit();
@@ -131,6 +131,10 @@ pub struct Query {
 
 /// Read every socket the query asks for. Per-line problems in /proc tables
 /// are reported through `warn` and skipped.
+///
+/// # Errors
+/// A table that cannot be opened or is not a regular file, or a netlink
+/// dump that fails where no fallback to /proc is allowed.
 pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, Error> {
     let use_netlink = match q.source {
         SourceKind::Proc => false,
@@ -208,6 +212,10 @@ pub enum Event {
 }
 
 /// List the sockets `s` asks for, or summarise them (`s.summary`).
+///
+/// # Errors
+/// As [`collect`], and [`Error::Owners`] when the proc root cannot be
+/// listed for `-p`.
 pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Error> {
     let mut warn = |w: String| on_event(Event::Warning(w));
     let mut sockets = collect(&s.query, &mut warn)?;

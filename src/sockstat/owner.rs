@@ -66,6 +66,10 @@ fn socket_inode(link: &[u8]) -> Option<u64> {
 /// Scan every process under `proc_root` for fds pointing at `wanted`.
 /// Processes are shared out to a few threads (the scan is one syscall per
 /// descriptor, so it is the whole cost of `-p`).
+///
+/// # Errors
+/// Only when `proc_root` itself cannot be listed; a process that cannot
+/// be inspected is counted in [`OwnerMap::unreadable`].
 pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
     let mut map = OwnerMap::default();
     if wanted.is_empty() {
@@ -76,7 +80,7 @@ pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
         .collect();
     let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+        .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 4)
         .min(pids.len().max(1));
     let next = AtomicUsize::new(0);

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
-use super::model::{Endpoint, Proto, Socket, TimerKind, UnixName};
+use super::model::{Endpoint, Proto, Socket, TimerKind, UnixKind, UnixName};
 use super::owner::OwnerMap;
 use super::summary::Summary;
 
@@ -154,7 +154,7 @@ impl<'a> SocketRecord<'a> {
                     expires_ms: t.expires_ms,
                     retransmits: t.retrans,
                 }),
-            unix_type: s.unix_kind.map(|k| k.name()),
+            unix_type: s.unix_kind.map(UnixKind::name),
             // The kernel says 0 for a peer it cannot name (not accepted yet, or gone).
             peer_inode: s.peer_inode.filter(|&p| p != 0),
             processes: owners.map(|m| {
