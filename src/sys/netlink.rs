@@ -11,7 +11,7 @@ use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-/// A receive buffer size that holds any sock_diag dump datagram with room to
+/// A receive buffer size that holds any `sock_diag` dump datagram with room to
 /// spare: the kernel sizes dump datagrams to the reader's past `recv`
 /// lengths, capped at 32 KiB (more only for a single oversized message).
 pub const RECV_BUF_LEN: usize = 256 * 1024;
@@ -23,6 +23,12 @@ pub struct SockDiag {
 }
 
 impl SockDiag {
+    /// Open the socket.
+    ///
+    /// # Errors
+    ///
+    /// What `socket` failed with: out of descriptors, or no netlink in
+    /// this kernel.
     pub fn open() -> io::Result<SockDiag> {
         // SAFETY: socket(2) takes no pointers; any return value is handled.
         let fd = unsafe {
@@ -42,6 +48,10 @@ impl SockDiag {
     }
 
     /// Send one request datagram to the kernel.
+    ///
+    /// # Errors
+    ///
+    /// What `sendto` failed with, or a short send.
     pub fn send(&self, req: &[u8]) -> io::Result<()> {
         let kernel = kernel_addr();
         loop {
@@ -60,7 +70,7 @@ impl SockDiag {
             };
             if n >= 0 {
                 // Netlink datagrams go whole or not at all; check anyway.
-                return if n as usize == req.len() {
+                return if usize::try_from(n) == Ok(req.len()) {
                     Ok(())
                 } else {
                     Err(io::Error::other("netlink request sent short"))
@@ -78,6 +88,11 @@ impl SockDiag {
     /// Datagrams from other senders (a user process may write to our port)
     /// are dropped. A datagram larger than `buf` is an error, not a silent
     /// loss of sockets.
+    ///
+    /// # Errors
+    ///
+    /// What `recvfrom` failed with (`ENOBUFS`: the kernel dropped replies),
+    /// or a datagram larger than `buf`.
     pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<&'b [u8]> {
         loop {
             let mut from = kernel_addr();
@@ -93,17 +108,16 @@ impl SockDiag {
                     buf.len(),
                     libc::MSG_TRUNC,
                     (&raw mut from).cast(),
-                    &mut from_len,
+                    &raw mut from_len,
                 )
             };
-            if n < 0 {
+            let Ok(n) = usize::try_from(n) else {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
-            }
-            let n = n as usize;
+            };
             if n > buf.len() {
                 return Err(io::Error::other(format!(
                     "netlink reply of {n} bytes does not fit a {} byte buffer",
@@ -119,9 +133,9 @@ impl SockDiag {
     }
 }
 
-/// Whether an errno from a sock_diag request means "no handler for this
+/// Whether an errno from a `sock_diag` request means "no handler for this
 /// family or protocol" (module not built or not loadable) rather than a
-/// failure: the caller may read /proc instead.
+/// failure: the caller may read `/proc` instead.
 pub fn is_no_handler(errno: i32) -> bool {
     matches!(
         errno,
@@ -139,5 +153,5 @@ fn kernel_addr() -> libc::sockaddr_nl {
 }
 
 fn sockaddr_nl_len() -> libc::socklen_t {
-    mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t
+    super::sockaddr::socklen::<libc::sockaddr_nl>()
 }

@@ -1,0 +1,8 @@
+//! errno values callers outside `sys` match on (`io::Error::raw_os_error`)
+//! or build errors from, so they need not name libc.
+
+pub use libc::{
+    EACCES, EADDRINUSE, EADDRNOTAVAIL, ECONNABORTED, ECONNREFUSED, ECONNRESET, EHOSTUNREACH,
+    EINPROGRESS, EIO, EMFILE, ENETUNREACH, ENFILE, ENOBUFS, ENODEV, ENOENT, ENOMEM, ENOTCONN,
+    EPERM, EPIPE, ETIMEDOUT,
+};
