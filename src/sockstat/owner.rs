@@ -110,14 +110,19 @@ pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
 
 /// The command name of `pid` (`<proc>/PID/comm`, through procfs's
 /// process handle); `None` if the process is gone or the name unreadable.
+/// The kernel's names are at most 15 bytes; a fixture's longer file is
+/// read up to a page. (`Take` also spares the size probe, an fstat and
+/// an lseek, that `File::read_to_string` makes for every process.)
 fn command(proc_root: &Path, pid: u32) -> Option<String> {
     let process = Process::new_with_root(proc_root.join(pid.to_string())).ok()?;
-    let mut comm = String::new();
+    let mut comm = Vec::with_capacity(32);
     process
         .open_relative("comm")
         .ok()?
-        .read_to_string(&mut comm)
+        .take(4096)
+        .read_to_end(&mut comm)
         .ok()?;
+    let comm = String::from_utf8(comm).ok()?;
     Some(comm.trim_end_matches('\n').to_string())
 }
 
