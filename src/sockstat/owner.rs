@@ -190,6 +190,24 @@ mod tests {
     }
 
     #[test]
+    fn command_names_from_a_fixture_root() {
+        let root = tempfile::tempdir().unwrap();
+        let comm = |pid: u32, bytes: &[u8]| {
+            fs::create_dir_all(root.path().join(pid.to_string())).unwrap();
+            fs::write(root.path().join(format!("{pid}/comm")), bytes).unwrap();
+        };
+        comm(1, b"sshd\n");
+        comm(2, b"\xff\xfe\n");
+        comm(3, &[b'x'; 5000]);
+        fs::create_dir_all(root.path().join("4")).unwrap();
+        assert_eq!(command(root.path(), 1).as_deref(), Some("sshd"));
+        assert_eq!(command(root.path(), 2), None, "not UTF-8");
+        assert_eq!(command(root.path(), 3).map(|c| c.len()), Some(4096));
+        assert_eq!(command(root.path(), 4), None, "no comm file");
+        assert_eq!(command(root.path(), 5), None, "no such process");
+    }
+
+    #[test]
     fn fixture_root_with_symlinks() {
         let root = tempfile::tempdir().unwrap();
         let fd = root.path().join("4242/fd");
