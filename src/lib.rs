@@ -42,9 +42,33 @@ impl Status {
     }
 }
 
-/// Under CI (the `CI` variable set to anything non-empty) a unit test that
-/// cannot run fails instead of skipping.
-#[cfg(test)]
-pub(crate) fn in_ci() -> bool {
+/// Whether the tests run under CI: the `CI` variable set to anything
+/// non-empty. There a test that cannot run (no root, a missing program)
+/// fails instead of skipping. The one definition for the unit tests and
+/// the integration tests (`tests/util`); not part of the tool.
+#[doc(hidden)]
+pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// A test that cannot run here (no root, a missing program) ends with
+/// this. Outside CI: one line `SKIP <test>: <why>` that `cargo test` shows
+/// even for a passing test, and it returns (the caller then returns). Under
+/// CI ([`in_ci`]): a panic, because a skipped test is not a passed one.
+///
+/// `<test>` is the test's name: libtest names each test's thread after it.
+/// The line is written to the process's stderr directly, because libtest
+/// captures only what the `print!` family of macros writes, and shows that
+/// for failing tests alone. Test support, not part of the tool.
+#[doc(hidden)]
+#[track_caller]
+pub fn skip_or_fail(why: impl std::fmt::Display) {
+    use std::io::Write;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("<unnamed test>");
+    assert!(
+        !in_ci(),
+        "{test} cannot run, and CI is set, so this is a failure, not a skip: {why}"
+    );
+    let _ = writeln!(std::io::stderr(), "SKIP {test}: {why}");
 }

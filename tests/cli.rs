@@ -1,16 +1,13 @@
 //! The CLI as a whole: clap's own consistency checks, the checked-in
 //! completions and man pages, and the exit-status contract.
 
+mod util;
+
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
+use std::time::Duration;
 
-fn nettool(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_nettool"))
-        .args(args)
-        .output()
-        .expect("run nettool")
-}
+use util::nettool;
 
 #[test]
 fn clap_debug_assert() {
@@ -118,14 +115,13 @@ fn usage_errors_exit_2_with_one_line() {
         &["sockstat", "--sport", "99999"],
         &["frobnicate"],
     ] {
-        let out = nettool(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(out.stdout.is_empty(), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        let out = nettool(args).run();
+        assert_eq!(out.code(), Some(2), "{out:?}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+        assert!(!out.stderr.contains("panicked"), "{out:?}");
     }
-    let out = nettool(&["sockstat", "--state", "nope"]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = nettool(&["sockstat", "--state", "nope"]).run();
+    let err = &out.stderr;
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains("established") && err.contains("time-wait"),
@@ -136,42 +132,24 @@ fn usage_errors_exit_2_with_one_line() {
 #[test]
 fn help_and_version_exit_0() {
     for args in [&["--help"][..], &["--version"], &["sockstat", "--help"]] {
-        let out = nettool(args);
-        assert_eq!(out.status.code(), Some(0), "{args:?}");
-        assert!(!out.stdout.is_empty());
+        let out = nettool(args).run();
+        assert_eq!(out.code(), Some(0), "{out:?}");
+        assert!(!out.stdout.is_empty(), "{out:?}");
     }
 }
 
 #[test]
 fn generate_is_hidden() {
-    let out = nettool(&["--help"]);
-    let help = String::from_utf8_lossy(&out.stdout);
+    let out = nettool(&["--help"]).run();
+    let help = &out.stdout;
     assert!(help.contains("sockstat"));
     assert!(!help.contains("generate"), "{help}");
 }
 
 /// `nettool ARGS...`, killed after 5 s: a bad argument that slips through
 /// to `probe serve` would listen until killed.
-fn nettool_within_5s(args: &[&str]) -> (Option<i32>, String, String) {
-    use std::time::{Duration, Instant};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nettool"))
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run nettool");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while child.try_wait().expect("try_wait").is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let out = child.wait_with_output().expect("wait for nettool");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn nettool_within_5s(args: &[&str]) -> util::Output {
+    nettool(args).timeout(Duration::from_secs(5)).run()
 }
 
 /// Bad `probe` and `probe serve` arguments: exit 2 with one line on
@@ -220,17 +198,9 @@ fn probe_argument_errors_exit_2_with_one_line() {
             "--count",
         ),
     ] {
-        let (code, stdout, stderr) = nettool_within_5s(args);
-        assert_eq!(code, Some(2), "{args:?}: exit 2\n{stdout}{stderr}");
-        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "{args:?}: one line on stderr\n{stderr}");
-        assert!(
-            lines[0].contains(mentions),
-            "{args:?}: the line should mention {mentions:?}\n{stderr}"
-        );
-        assert!(stdout.is_empty(), "{args:?}: nothing on stdout\n{stdout}");
+        nettool_within_5s(args).expect_usage_error(mentions);
     }
     // 65536 is a port out of range, not a missing one.
-    let (_, _, stderr) = nettool_within_5s(&["probe", "serve", "127.0.0.1:65536"]);
-    assert!(!stderr.contains("has no port"), "{stderr}");
+    let out = nettool_within_5s(&["probe", "serve", "127.0.0.1:65536"]);
+    assert!(!out.stderr.contains("has no port"), "{out:?}");
 }

@@ -1,7 +1,7 @@
 //! `nettool probe` against real kernels in the network lab (tests/lab).
 //!
 //! Every test builds its own pair of namespaces (A 198.51.100.1 and
-//! 2001:db8::1, B 198.51.100.2 and 2001:db8::2), runs nettool only inside
+//! `2001:db8::1`, B 198.51.100.2 and `2001:db8::2`), runs nettool only inside
 //! A, and shapes B's answers with a real peer (`nettool probe serve`, or a
 //! tiny peer written here for closes no `serve` behaviour makes) and nft
 //! rules in B. Nothing is sent outside the pair (shared/LAB.md).
@@ -13,6 +13,7 @@
 //! IDLE + INTVL x CNT), never exact kernel timer values.
 
 mod lab;
+mod util;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
@@ -22,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use lab::{Bg, Host, Out};
+use lab::Host;
+use util::{Bg, Output};
 
 /// The port every peer listens on (each test has its own namespaces).
 const PORT: u16 = 7000;
@@ -42,7 +44,7 @@ fn t6(port: u16) -> String {
 
 /// `nettool probe ARGS...` inside `a`.
 #[track_caller]
-fn probe(a: &Host, args: &[&str]) -> Out {
+fn probe(a: &Host, args: &[&str]) -> Output {
     let mut all = vec!["probe"];
     all.extend_from_slice(args);
     a.nettool(&all)
@@ -50,8 +52,8 @@ fn probe(a: &Host, args: &[&str]) -> Out {
 
 /// One `-c 1` probe run twice at the same time: as text and as `--json`.
 struct Probed {
-    text: Out,
-    json: Out,
+    text: Output,
+    json: Output,
     /// The `--json` attempt record.
     attempt: Value,
     /// The `--json` summary record.
@@ -96,7 +98,7 @@ const SCHEMA: &str = "nettool.probe/1";
 /// `--json` output as its records, one per line; each must carry
 /// [`SCHEMA`].
 #[track_caller]
-fn records(out: &Out) -> Vec<Value> {
+fn records(out: &Output) -> Vec<Value> {
     out.stdout
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -156,7 +158,7 @@ fn probe_both(a: &Host, args: &[&str]) -> Probed {
 fn assert_outcome(p: &Probed, target: &str, label: &str, result: &str, exit: i32) {
     for out in [&p.text, &p.json] {
         assert_eq!(
-            out.code,
+            out.code(),
             Some(exit),
             "expected exit {exit} ({result})\n{out}"
         );
@@ -256,13 +258,10 @@ fn wait_tcp(ns: &str, port: u16, state: &str, n: usize) -> bool {
 /// this returns (on [::]:PORT, which takes IPv4 too).
 #[track_caller]
 fn serve(b: &Host, behavior: &str) -> Bg {
-    let bin = lab::nettool_bin().to_str().expect("UTF-8 binary path");
     let port = PORT.to_string();
-    let server = lab::spawn_in(
-        &b.ns,
-        bin,
-        &["probe", "serve", &port, "--behavior", behavior],
-    );
+    let server = b
+        .nettool_cmd(&["probe", "serve", &port, "--behavior", behavior])
+        .spawn();
     if !wait_tcp(&b.ns, PORT, LISTEN, 1) {
         panic!(
             "`probe serve` is not listening after 5 s\n{}",
@@ -305,7 +304,7 @@ enum Reads {
 /// A peer written here, in B on `PORT`, for closes no `probe serve`
 /// behaviour makes: it accepts `n` connections one after another, reads
 /// as `reads` says (for at most 5 s), then closes: with FIN, or with RST
-/// (SO_LINGER 0). Listening when this returns; the thread gives the bytes
+/// (`SO_LINGER` 0). Listening when this returns; the thread gives the bytes
 /// read per connection.
 fn closing_peer(b: &Host, n: usize, reads: Reads, rst: bool) -> thread::JoinHandle<Vec<usize>> {
     let addr = SocketAddr::new(b.ip.into(), PORT);
@@ -399,107 +398,6 @@ fn open_port_v6_is_open() {
     assert!(num(p.outcome(), "kernel_rtt_us") > 0.0, "{}", p.json);
 }
 
-#[test]
-fn nothing_listening_is_refused_by_rst() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", &t]);
-    assert_outcome(&p, &t, "refused (RST)", "refused_rst", 1);
-    assert!(p.line().contains("nothing listens"), "{}", p.text);
-}
-
-#[test]
-fn nothing_listening_v6_is_refused_by_rst() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair_v6();
-    let t = t6(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", &t]);
-    assert_outcome(&p, &t, "refused (RST)", "refused_rst", 1);
-}
-
-/// A listener is there: the RST can only be the firewall's.
-#[test]
-fn firewall_tcp_reset_is_refused_by_rst() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "accept");
-    firewall(&pair.b, &["tcp dport 7000 reject with tcp reset"]);
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
-    assert_outcome(&p, &t, "refused (RST)", "refused_rst", 1);
-}
-
-#[test]
-fn icmp_port_unreachable_is_refused_by_icmp_with_the_sender() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "accept");
-    no_icmp_ratelimit(&pair.b);
-    firewall(
-        &pair.b,
-        &["tcp dport 7000 reject with icmp type port-unreachable"],
-    );
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
-    assert_outcome(&p, &t, "refused (ICMP port unreachable)", "refused_icmp", 1);
-    assert_icmp(&p, 4, 3, 3, "198.51.100.2");
-}
-
-/// Both ways nft writes an ICMPv6 port unreachable: `icmpv6` and the
-/// family-neutral `icmpx`.
-#[test]
-fn icmpv6_port_unreachable_is_refused_by_icmp_with_the_sender() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair_v6();
-    no_icmp_ratelimit(&pair.b);
-    firewall(
-        &pair.b,
-        &[
-            "tcp dport 7001 reject with icmpv6 type port-unreachable",
-            "tcp dport 7002 reject with icmpx type port-unreachable",
-        ],
-    );
-    for port in [7001, 7002] {
-        let t = t6(port);
-        let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
-        assert_outcome(&p, &t, "refused (ICMP port unreachable)", "refused_icmp", 1);
-        assert_icmp(&p, 6, 1, 4, "2001:db8::2");
-    }
-}
-
-#[test]
-fn icmp_host_unreachable_is_host_unreachable_type_3_code_1() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "accept");
-    no_icmp_ratelimit(&pair.b);
-    firewall(
-        &pair.b,
-        &["tcp dport 7000 reject with icmp type host-unreachable"],
-    );
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
-    assert_outcome(&p, &t, "host unreachable", "host_unreachable", 1);
-    assert_icmp(&p, 4, 3, 1, "198.51.100.2");
-}
-
-#[test]
-fn icmp_admin_prohibited_is_administratively_prohibited_type_3_code_13() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "accept");
-    no_icmp_ratelimit(&pair.b);
-    firewall(
-        &pair.b,
-        &["tcp dport 7000 reject with icmp type admin-prohibited"],
-    );
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "2", &t]);
-    assert_outcome(&p, &t, "administratively prohibited", "admin_prohibited", 1);
-    assert_icmp(&p, 4, 3, 13, "198.51.100.2");
-}
-
 /// Dropped SYNs: filtered once -W is over, not later, after at least one
 /// SYN retransmit (the first comes after the initial RTO of 1 s).
 #[track_caller]
@@ -530,36 +428,220 @@ fn assert_filtered(p: &Probed, target: &str) {
     );
 }
 
-#[test]
-fn dropped_syns_are_filtered_within_the_timeout() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "accept");
-    firewall(&pair.b, &["tcp dport 7000 drop"]);
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "1.5", &t]);
-    assert_filtered(&p, &t);
+/// How B answers a SYN, and what the probe must make of it.
+struct Answer {
+    name: &'static str,
+    v6: bool,
+    /// `probe serve` listens in B: a refusal can only be the firewall's.
+    listener: bool,
+    /// nft rules on B's input.
+    rules: &'static [&'static str],
+    /// The ports probed, one run each (the rules may treat them apart).
+    ports: &'static [u16],
+    /// `-W`, when not the default.
+    wait: Option<&'static str>,
+    want: Want,
 }
 
+enum Want {
+    /// Text `label`, JSON `result`, exit 1; with ICMP evidence (version,
+    /// type, code from B) when `icmp` is given, and then with B's ICMP
+    /// rate limit off so that every reject gets its ICMP error.
+    Refused {
+        label: &'static str,
+        result: &'static str,
+        icmp: Option<(u8, u8, u8)>,
+        /// A phrase the attempt line holds.
+        says: Option<&'static str>,
+    },
+    /// [`assert_filtered`] (give `-W 1.5`).
+    Filtered,
+}
+
+const ANSWERS: &[Answer] = &[
+    Answer {
+        name: "nothing listening is refused by RST",
+        v6: false,
+        listener: false,
+        rules: &[],
+        ports: &[PORT],
+        wait: None,
+        want: Want::Refused {
+            label: "refused (RST)",
+            result: "refused_rst",
+            icmp: None,
+            says: Some("nothing listens"),
+        },
+    },
+    Answer {
+        name: "nothing listening, IPv6, is refused by RST",
+        v6: true,
+        listener: false,
+        rules: &[],
+        ports: &[PORT],
+        wait: None,
+        want: Want::Refused {
+            label: "refused (RST)",
+            result: "refused_rst",
+            icmp: None,
+            says: None,
+        },
+    },
+    Answer {
+        name: "a firewall's TCP reset is refused by RST",
+        v6: false,
+        listener: true,
+        rules: &["tcp dport 7000 reject with tcp reset"],
+        ports: &[PORT],
+        wait: Some("2"),
+        want: Want::Refused {
+            label: "refused (RST)",
+            result: "refused_rst",
+            icmp: None,
+            says: None,
+        },
+    },
+    Answer {
+        name: "ICMP port unreachable is refused by ICMP with the sender",
+        v6: false,
+        listener: true,
+        rules: &["tcp dport 7000 reject with icmp type port-unreachable"],
+        ports: &[PORT],
+        wait: Some("2"),
+        want: Want::Refused {
+            label: "refused (ICMP port unreachable)",
+            result: "refused_icmp",
+            icmp: Some((4, 3, 3)),
+            says: None,
+        },
+    },
+    // Both ways nft writes an ICMPv6 port unreachable: `icmpv6` and the
+    // family-neutral `icmpx`.
+    Answer {
+        name: "ICMPv6 port unreachable is refused by ICMP with the sender",
+        v6: true,
+        listener: false,
+        rules: &[
+            "tcp dport 7001 reject with icmpv6 type port-unreachable",
+            "tcp dport 7002 reject with icmpx type port-unreachable",
+        ],
+        ports: &[7001, 7002],
+        wait: Some("2"),
+        want: Want::Refused {
+            label: "refused (ICMP port unreachable)",
+            result: "refused_icmp",
+            icmp: Some((6, 1, 4)),
+            says: None,
+        },
+    },
+    Answer {
+        name: "ICMP host unreachable is host unreachable, type 3 code 1",
+        v6: false,
+        listener: true,
+        rules: &["tcp dport 7000 reject with icmp type host-unreachable"],
+        ports: &[PORT],
+        wait: Some("2"),
+        want: Want::Refused {
+            label: "host unreachable",
+            result: "host_unreachable",
+            icmp: Some((4, 3, 1)),
+            says: None,
+        },
+    },
+    Answer {
+        name: "ICMP admin prohibited is administratively prohibited, type 3 code 13",
+        v6: false,
+        listener: true,
+        rules: &["tcp dport 7000 reject with icmp type admin-prohibited"],
+        ports: &[PORT],
+        wait: Some("2"),
+        want: Want::Refused {
+            label: "administratively prohibited",
+            result: "admin_prohibited",
+            icmp: Some((4, 3, 13)),
+            says: None,
+        },
+    },
+    Answer {
+        name: "dropped SYNs are filtered within the timeout",
+        v6: false,
+        listener: true,
+        rules: &["tcp dport 7000 drop"],
+        ports: &[PORT],
+        wait: Some("1.5"),
+        want: Want::Filtered,
+    },
+    Answer {
+        name: "dropped SYNs, IPv6, are filtered within the timeout",
+        v6: true,
+        listener: true,
+        rules: &["tcp dport 7000 drop"],
+        ports: &[PORT],
+        wait: Some("1.5"),
+        want: Want::Filtered,
+    },
+];
+
+/// Refused (by RST or ICMP, with the ICMP sender) or filtered: each way B
+/// answers a SYN, on a pair of its own.
 #[test]
-fn dropped_syns_v6_are_filtered_within_the_timeout() {
+fn each_answer_to_the_syn_is_classified() {
     let Some(lab) = lab::require() else { return };
-    let pair = lab.pair_v6();
-    let _server = serve(&pair.b, "accept");
-    firewall(&pair.b, &["tcp dport 7000 drop"]);
-    let t = t6(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "-W", "1.5", &t]);
-    assert_filtered(&p, &t);
+    util::run_cases(
+        ANSWERS,
+        |c| c.name,
+        |case| {
+            let pair = if case.v6 { lab.pair_v6() } else { lab.pair() };
+            let _server = case.listener.then(|| serve(&pair.b, "accept"));
+            if let Want::Refused { icmp: Some(_), .. } = case.want {
+                no_icmp_ratelimit(&pair.b);
+            }
+            if !case.rules.is_empty() {
+                firewall(&pair.b, case.rules);
+            }
+            for &port in case.ports {
+                let t = if case.v6 { t6(port) } else { t4(port) };
+                let mut args = vec!["-c", "1"];
+                if let Some(w) = case.wait {
+                    args.extend(["-W", w]);
+                }
+                args.push(&t);
+                let p = probe_both(&pair.a, &args);
+                match case.want {
+                    Want::Refused {
+                        label,
+                        result,
+                        icmp,
+                        says,
+                    } => {
+                        assert_outcome(&p, &t, label, result, 1);
+                        if let Some((version, icmp_type, code)) = icmp {
+                            let from = if case.v6 {
+                                "2001:db8::2"
+                            } else {
+                                "198.51.100.2"
+                            };
+                            assert_icmp(&p, version, icmp_type, code, from);
+                        }
+                        if let Some(says) = says {
+                            assert!(p.line().contains(says), "{}", p.text);
+                        }
+                    }
+                    Want::Filtered => assert_filtered(&p, &t),
+                }
+            }
+        },
+    );
 }
 
 /// 203.0.113.9 has no route in A (which has only its /24 and no default):
-/// our own kernel refuses at connect(), nothing is sent.
+/// our own kernel refuses at `connect()`, nothing is sent.
 #[test]
 fn no_route_is_network_unreachable_immediately() {
     let Some(lab) = lab::require() else { return };
     let pair = lab.pair();
     let no_route = lab::run_in(&pair.a.ns, "ip", &["route", "get", "203.0.113.9"]);
-    assert_ne!(no_route.code, Some(0), "A must have no route\n{no_route}");
+    assert_ne!(no_route.code(), Some(0), "A must have no route\n{no_route}");
     let t = "203.0.113.9:7000";
     let p = probe_both(&pair.a, &["-c", "1", t]);
     assert_outcome(&p, t, "network unreachable", "network_unreachable", 1);
@@ -664,35 +746,16 @@ fn half_close_with_a_peer_gone_at_accept_is_reported_not_an_error() {
     );
 }
 
-#[test]
-fn expect_close_with_a_peer_gone_at_accept_is_reported_not_an_error() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let peer = closing_peer(&pair.b, 2, Reads::Bytes(0), false);
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "--send", "hi", "--expect-close", &t]);
-    assert_eq!(peer.join().expect("closing peer"), [0, 0]);
-    assert_outcome(&p, &t, "open", "open", 0);
-    let f = p.finding("expect_close");
-    assert!(
-        f["how"] == "fin" || f["how"] == "rst",
-        "the peer closed: FIN (then RST for our data)\n{}",
-        p.json
-    );
-}
-
 /// `serve --count N` says what it did with each connection and exits
 /// after the Nth, for the behaviours served on a thread per connection.
 #[test]
 fn serve_logs_each_connection_and_exits_after_count() {
     let Some(lab) = lab::require() else { return };
     let pair = lab.pair();
-    let bin = lab::nettool_bin().to_str().expect("UTF-8 binary path");
     let port = PORT.to_string();
-    let mut server = lab::spawn_in(
-        &pair.b.ns,
-        bin,
-        &[
+    let mut server = pair
+        .b
+        .nettool_cmd(&[
             "probe",
             "serve",
             &port,
@@ -700,8 +763,8 @@ fn serve_logs_each_connection_and_exits_after_count() {
             "half-close",
             "--count",
             "2",
-        ],
-    );
+        ])
+        .spawn();
     assert!(wait_tcp(&pair.b.ns, PORT, LISTEN, 1), "serve listens");
     let t = t4(PORT);
     let p = probe_both(&pair.a, &["-c", "1", "--half-close", "--send", "hello", &t]);
@@ -715,7 +778,7 @@ fn serve_logs_each_connection_and_exits_after_count() {
         !served.timed_out,
         "--count 2: serve should exit after its second connection\n{served}"
     );
-    assert_eq!(served.code, Some(0), "{served}");
+    assert_eq!(served.code(), Some(0), "{served}");
     assert_eq!(
         served.stdout.matches("read 5 bytes until its FIN").count(),
         2,
@@ -723,66 +786,134 @@ fn serve_logs_each_connection_and_exits_after_count() {
     );
 }
 
-/// `serve --behavior echo` waits for our FIN, so it never closes first.
+/// The peer of an `--expect-close` case.
+enum Closer {
+    /// `probe serve --behavior echo`: it waits for our FIN, so it never
+    /// closes first.
+    Echo,
+    /// [`closing_peer`] for two connections, reading `reads` and closing
+    /// with RST when `rst`; it must say it read `read` bytes on each.
+    Peer {
+        reads: Reads,
+        rst: bool,
+        read: usize,
+    },
+}
+
+/// `--send hi --expect-close` against a peer that closes (or not) its way.
+struct ExpectClose {
+    name: &'static str,
+    closer: Closer,
+    /// `-W`, when not the default.
+    wait: Option<&'static str>,
+    exit: i32,
+    /// The finding's `how`: one of these.
+    how: &'static [&'static str],
+    /// The finding's `bytes_received`, when checked.
+    bytes_received: Option<u64>,
+    /// A phrase the text output holds.
+    says: Option<&'static str>,
+}
+
+const EXPECT_CLOSES: &[ExpectClose] = &[
+    ExpectClose {
+        name: "against an echo peer: did not close",
+        closer: Closer::Echo,
+        wait: Some("1"),
+        exit: 1,
+        how: &["none"],
+        // Our "hi", echoed.
+        bytes_received: Some(2),
+        says: Some("peer did not close within"),
+    },
+    ExpectClose {
+        name: "a graceful close (FIN)",
+        closer: Closer::Peer {
+            reads: Reads::Bytes(2),
+            rst: false,
+            read: 2,
+        },
+        wait: None,
+        exit: 0,
+        how: &["fin"],
+        bytes_received: Some(0),
+        says: Some("peer closed gracefully (FIN)"),
+    },
+    ExpectClose {
+        name: "an abortive close (RST)",
+        closer: Closer::Peer {
+            reads: Reads::Bytes(2),
+            rst: true,
+            read: 2,
+        },
+        wait: None,
+        exit: 0,
+        how: &["rst"],
+        bytes_received: None,
+        says: Some("peer closed abortively (RST)"),
+    },
+    // A peer that closes (FIN) at once, before our data: our data then
+    // draws its RST. The behaviour test must report that, not end the run
+    // with a socket error (no attempt line, no summary).
+    ExpectClose {
+        name: "a peer gone at accept is reported, not an error",
+        closer: Closer::Peer {
+            reads: Reads::Bytes(0),
+            rst: false,
+            read: 0,
+        },
+        wait: None,
+        exit: 0,
+        // The peer closed: FIN (then RST for our data).
+        how: &["fin", "rst"],
+        bytes_received: None,
+        says: None,
+    },
+];
+
 #[test]
-fn expect_close_against_echo_peer_did_not_close() {
+fn expect_close_reports_how_the_peer_closed() {
     let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let _server = serve(&pair.b, "echo");
-    let t = t4(PORT);
-    let p = probe_both(
-        &pair.a,
-        &["-c", "1", "-W", "1", "--send", "hi", "--expect-close", &t],
-    );
-    assert_outcome(&p, &t, "open", "open", 1);
-    let f = p.finding("expect_close");
-    assert_eq!(f["how"], "none", "{}", p.json);
-    assert_eq!(f["bytes_received"], 2, "our \"hi\" echoed\n{}", p.json);
-    assert!(
-        p.text.stdout.contains("peer did not close within"),
-        "{}",
-        p.text
+    util::run_cases(
+        EXPECT_CLOSES,
+        |c| c.name,
+        |case| {
+            let pair = lab.pair();
+            let (_server, peer) = match case.closer {
+                Closer::Echo => (Some(serve(&pair.b, "echo")), None),
+                Closer::Peer { reads, rst, read } => {
+                    (None, Some((closing_peer(&pair.b, 2, reads, rst), read)))
+                }
+            };
+            let t = t4(PORT);
+            let mut args = vec!["-c", "1"];
+            if let Some(w) = case.wait {
+                args.extend(["-W", w]);
+            }
+            args.extend(["--send", "hi", "--expect-close", &t]);
+            let p = probe_both(&pair.a, &args);
+            if let Some((peer, read)) = peer {
+                assert_eq!(peer.join().expect("closing peer"), [read, read]);
+            }
+            assert_outcome(&p, &t, "open", "open", case.exit);
+            let f = p.finding("expect_close");
+            assert!(
+                case.how.iter().any(|h| f["how"] == *h),
+                "how: one of {:?}\n{}",
+                case.how,
+                p.json
+            );
+            if let Some(n) = case.bytes_received {
+                assert_eq!(f["bytes_received"], n, "{}", p.json);
+            }
+            if let Some(says) = case.says {
+                assert!(p.text.stdout.contains(says), "{}", p.text);
+            }
+        },
     );
 }
 
-#[test]
-fn expect_close_sees_a_graceful_close_fin() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let peer = closing_peer(&pair.b, 2, Reads::Bytes(2), false);
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "--send", "hi", "--expect-close", &t]);
-    assert_eq!(peer.join().expect("closing peer"), [2, 2]);
-    assert_outcome(&p, &t, "open", "open", 0);
-    let f = p.finding("expect_close");
-    assert_eq!(f["how"], "fin", "{}", p.json);
-    assert_eq!(f["bytes_received"], 0, "{}", p.json);
-    assert!(
-        p.text.stdout.contains("peer closed gracefully (FIN)"),
-        "{}",
-        p.text
-    );
-}
-
-#[test]
-fn expect_close_sees_an_abortive_close_rst() {
-    let Some(lab) = lab::require() else { return };
-    let pair = lab.pair();
-    let peer = closing_peer(&pair.b, 2, Reads::Bytes(2), true);
-    let t = t4(PORT);
-    let p = probe_both(&pair.a, &["-c", "1", "--send", "hi", "--expect-close", &t]);
-    assert_eq!(peer.join().expect("closing peer"), [2, 2]);
-    assert_outcome(&p, &t, "open", "open", 0);
-    let f = p.finding("expect_close");
-    assert_eq!(f["how"], "rst", "{}", p.json);
-    assert!(
-        p.text.stdout.contains("peer closed abortively (RST)"),
-        "{}",
-        p.text
-    );
-}
-
-/// TIME_WAIT rows in A towards B's `PORT`, from `nettool sockstat`.
+/// `TIME_WAIT` rows in A towards B's `PORT`, from `nettool sockstat`.
 #[track_caller]
 fn time_wait_rows(a: &Host) -> Vec<Value> {
     let port = PORT.to_string();
@@ -800,8 +931,8 @@ fn time_wait_rows(a: &Host) -> Vec<Value> {
         .unwrap_or_else(|| panic!("sockstat JSON lacks `sockets`\n{out}"))
         .clone();
     assert_eq!(
-        out.code,
-        Some(if rows.is_empty() { 1 } else { 0 }),
+        out.code(),
+        Some(i32::from(rows.is_empty())),
         "sockstat exit: 0 with rows, 1 without\n{out}"
     );
     rows
@@ -829,7 +960,7 @@ fn rst_close_leaves_no_time_wait_graceful_close_leaves_one() {
 
     // -c 1 closes with FIN: we close first, so the TIME_WAIT is ours.
     let out = probe(&pair.a, &["-c", "1", &t]);
-    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(out.code(), Some(0), "{out}");
     assert!(out.stdout.contains("closing with FIN"), "{out}");
     let deadline = Instant::now() + Duration::from_secs(2);
     let rows = loop {
@@ -955,19 +1086,6 @@ fn user_timeout_aborts_when_sent_data_stays_unacknowledged() {
 // ---------------------------------------------------------------------------
 // Bad input: exit 2, one line, nothing sent
 
-/// Asserts a usage error: exit 2, one line on stderr, nothing on stdout.
-#[track_caller]
-fn assert_usage_error(out: &Out, mentions: &str) {
-    assert_eq!(out.code, Some(2), "usage error: exit 2\n{out}");
-    let lines = out.stderr_lines();
-    assert_eq!(lines.len(), 1, "exactly one line on stderr\n{out}");
-    assert!(
-        lines[0].contains(mentions),
-        "the line should mention {mentions:?}\n{out}"
-    );
-    assert!(out.stdout.is_empty(), "nothing on stdout\n{out}");
-}
-
 /// Run inside A all the same: were a check missing, the probe must not
 /// reach any real network.
 #[test]
@@ -984,7 +1102,7 @@ fn bad_input_exits_2_with_one_line() {
     ] {
         let mut all = vec!["-c", "1"];
         all.extend_from_slice(&args);
-        assert_usage_error(&probe(&pair.a, &all), mentions);
+        probe(&pair.a, &all).expect_usage_error(mentions);
     }
 }
 
@@ -996,10 +1114,10 @@ fn negative_interval_as_two_words_exits_2_with_one_line() {
     let pair = lab.pair();
     let t = t4(PORT);
     let out = probe(&pair.a, &["-c", "1", "-i", "-1", &t]);
-    assert_usage_error(&out, "-1");
+    out.expect_usage_error("-1");
 }
 
-/// Every `--json` line, attempts (open or refused, with TCP_INFO) and the
+/// Every `--json` line, attempts (open or refused, with `TCP_INFO`) and the
 /// summary, carries `"schema": "nettool.probe/1"` like every other JSON
 /// output of nettool.
 #[test]
@@ -1010,7 +1128,7 @@ fn json_lines_each_carry_the_schema() {
     for (port, exit) in [(PORT, 0), (PORT + 1, 1)] {
         let t = t4(port);
         let out = probe(&pair.a, &["--json", "-v", "-c", "2", "-i", "0.05", &t]);
-        assert_eq!(out.code, Some(exit), "{out}");
+        assert_eq!(out.code(), Some(exit), "{out}");
         let recs = records(&out);
         assert_eq!(recs.len(), 3, "two attempts, then the summary\n{out}");
         for (r, kind) in recs.iter().zip(["attempt", "attempt", "summary"]) {
@@ -1064,7 +1182,7 @@ fn flags_that_cannot_work_exit_2_before_the_first_attempt() {
     ] {
         let mut all = vec!["-c", "1"];
         all.extend_from_slice(&args);
-        assert_usage_error(&probe(&pair.a, &all), mentions);
+        probe(&pair.a, &all).expect_usage_error(mentions);
     }
 }
 
@@ -1125,10 +1243,9 @@ fn serve_at_its_descriptor_limit_backs_off_and_says_so_once_a_second() {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let stdout = tempfile::tempfile().expect("temp file");
     let stderr = tempfile::tempfile().expect("temp file");
-    let mut server = std::process::Command::new("sh")
-        .args(["-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
-        .arg(lab::nettool_bin())
-        .args(["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+    let mut server = util::nettool(&["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+        .wrapped(&["sh", "-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
+        .command()
         .stdin(std::process::Stdio::null())
         .stdout(stdout.try_clone().expect("dup"))
         .stderr(stderr.try_clone().expect("dup"))
@@ -1237,23 +1354,20 @@ fn link_local_targets_need_their_interface() {
     }
     let _server = serve(&pair.b, "accept");
     let bare = format!("[fe80::2]:{PORT}");
-    assert_usage_error(
-        &probe(&pair.a, &["-c", "1", &bare]),
-        &format!("fe80::2 is link-local: name the interface, [fe80::2%IFACE]:{PORT} or -I IFACE"),
-    );
+    probe(&pair.a, &["-c", "1", &bare]).expect_usage_error(&format!(
+        "fe80::2 is link-local: name the interface, [fe80::2%IFACE]:{PORT} or -I IFACE"
+    ));
     let by_scope = format!("[fe80::2%{}]:{PORT}", pair.a.iface);
     for args in [
         vec!["-c", "1", by_scope.as_str()],
         vec!["-c", "1", "-I", pair.a.iface.as_str(), bare.as_str()],
     ] {
         let out = probe(&pair.a, &args);
-        assert_eq!(out.code, Some(0), "{out}");
+        assert_eq!(out.code(), Some(0), "{out}");
         assert!(out.stdout.contains(" open "), "{out}");
     }
-    assert_usage_error(
-        &probe(&pair.a, &["-c", "1", &format!("[fe80::2%nt-none0]:{PORT}")]),
-        "no interface named 'nt-none0' here",
-    );
+    probe(&pair.a, &["-c", "1", &format!("[fe80::2%nt-none0]:{PORT}")])
+        .expect_usage_error("no interface named 'nt-none0' here");
 }
 
 /// A `%scope` is looked up in the namespace nettool runs in, also when it
@@ -1271,31 +1385,21 @@ fn link_local_scopes_resolve_in_the_namespace_not_in_sysfs() {
         lab::ip(&host.ns, &["addr", "add", ll, "dev", &host.iface, "nodad"]);
     }
     let _server = serve(&pair.b, "accept");
-    let bin = lab::nettool_bin().to_str().expect("UTF-8 binary path");
-    let nsenter = |target: &str| {
-        let out = std::process::Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", pair.a.ns))
-            .args([bin, "probe", "-c", "1", target])
-            .output()
-            .expect("run nsenter");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    let (code, stdout, stderr) = nsenter(&format!("[fe80::2%{}]:{PORT}", pair.a.iface));
-    assert_eq!(code, Some(0), "by name under nsenter\n{stdout}{stderr}");
-    assert!(stdout.contains(" open "), "{stdout}{stderr}");
+    // Under nsenter, not `ip netns exec`: /sys stays the root namespace's.
+    let nsenter = format!("--net=/run/netns/{}", pair.a.ns);
+    let target = format!("[fe80::2%{}]:{PORT}", pair.a.iface);
+    let out = util::nettool(&["probe", "-c", "1", &target])
+        .wrapped(&["nsenter", &nsenter])
+        .run();
+    assert_eq!(out.code(), Some(0), "by name under nsenter{out:?}");
+    assert!(out.stdout.contains(" open "), "{out:?}");
 
     let link = lab::ip_json(&pair.a.ns, &["link", "show", &pair.a.iface]);
     let index = link[0]["ifindex"].as_u64().expect("ifindex");
     let out = probe(&pair.a, &["-c", "1", &format!("[fe80::2%{index}]:{PORT}")]);
-    assert_eq!(out.code, Some(0), "by index\n{out}");
-    assert_usage_error(
-        &probe(&pair.a, &["-c", "1", &format!("[fe80::2%999999]:{PORT}")]),
-        "no interface with index 999999 here",
-    );
+    assert_eq!(out.code(), Some(0), "by index\n{out}");
+    probe(&pair.a, &["-c", "1", &format!("[fe80::2%999999]:{PORT}")])
+        .expect_usage_error("no interface with index 999999 here");
 }
 
 /// Failures not yet said when serve stops are said: Ctrl-C in the middle
@@ -1308,10 +1412,9 @@ fn serve_stopped_while_accepts_fail_says_the_failures_not_yet_said() {
         .expect("a free loopback port")
         .port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut server = std::process::Command::new("sh")
-        .args(["-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
-        .arg(lab::nettool_bin())
-        .args(["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+    let mut server = util::nettool(&["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+        .wrapped(&["sh", "-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
+        .command()
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

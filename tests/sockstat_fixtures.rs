@@ -993,29 +993,11 @@ fn process_name_control_characters_cannot_forge_rows() {
 }
 
 /// Run with a wall-clock bound: a run that hangs is killed and reported.
+#[track_caller]
 fn run_bounded(cmd: util::Nettool, limit: std::time::Duration) -> Output {
-    let describe = cmd.describe();
-    let mut child = cmd
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    util::wait_bounded(
-        &mut child,
-        limit,
-        &format!("`{describe}` started: it hangs"),
-    );
-    let out = child.wait_with_output().unwrap();
-    Output {
-        cmdline: describe,
-        status: out.status,
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-        elapsed: started.elapsed(),
-    }
+    let out = cmd.timeout(limit).run();
+    assert!(!out.timed_out, "it hangs{out:?}");
+    out
 }
 
 #[test]

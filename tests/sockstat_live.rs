@@ -1,6 +1,6 @@
 //! `nettool sockstat` against real kernel sockets on loopback.
 //!
-//! Every test makes its own sockets on 127.0.0.1 / ::1 and picks out its own
+//! Every test makes its own sockets on 127.0.0.1 / `::1` and picks out its own
 //! rows by port, 4-tuple or inode: the machine is never assumed quiet (a
 //! benchmark may hold 80k loopback connections while these run). Queries
 //! narrow by `--state` (which netlink hands to the kernel) and `-l` where
@@ -21,7 +21,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use util::{
     Ep, Output, Row, TRANSITION, assert_same_set, fd_num, inode_of, nettool, own_comm, show_rows,
-    skip_or_fail, wait_until,
+    skip_or_fail, wait_until, which,
 };
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -38,7 +38,7 @@ fn sockstat(args: &[&str]) -> Output {
 fn rows(args: &[&str]) -> Vec<Row> {
     let out = sockstat(args);
     let rows = out.rows();
-    let want = if rows.is_empty() { 1 } else { 0 };
+    let want = i32::from(rows.is_empty());
     out.expect_code(want);
     // The one message allowed: a /proc line skipped. Any process (this one
     // included: see unix_name_with_newline_cannot_forge_a_row) may own a
@@ -170,9 +170,9 @@ fn connected_pair(l: &TcpListener) -> (TcpStream, TcpStream) {
     (client, server)
 }
 
-/// Leave a TIME_WAIT on `l`'s port: connect, then the server side closes
+/// Leave a `TIME_WAIT` on `l`'s port: connect, then the server side closes
 /// first, then the client. Returns (server addr, client addr) of the
-/// TIME_WAIT, which has the server's address as local.
+/// `TIME_WAIT`, which has the server's address as local.
 fn make_time_wait(l: &TcpListener) -> (SocketAddr, SocketAddr) {
     let (mut client, server) = connected_pair(l);
     let (srv, cli) = (server.local_addr().unwrap(), client.local_addr().unwrap());
@@ -878,7 +878,7 @@ impl Zoo {
         v
     }
 
-    /// Is this row one of ours: by inode, or a TIME_WAIT by its 4-tuple.
+    /// Is this row one of ours: by inode, or a `TIME_WAIT` by its 4-tuple.
     fn owns(&self, r: &Row) -> bool {
         if r.inode != 0 {
             return self.inodes.contains(&r.inode);
@@ -964,10 +964,10 @@ fn netlink_and_proc_sources_give_the_same_rows() {
 /// terms. The mapping:
 /// - netid `tcp`/`udp` stays; nettool's `tcp6`/`udp6` are folded to it,
 ///   since ss names the protocol only.
-/// - states: `ESTAB` -> ESTABLISHED, `TIME-WAIT` -> TIME_WAIT,
-///   `FIN-WAIT-1` -> FIN_WAIT1, `FIN-WAIT-2` -> FIN_WAIT2, `CLOSE-WAIT` ->
-///   CLOSE_WAIT, `SYN-SENT` -> SYN_SENT, `SYN-RECV` -> SYN_RECV, `LAST-ACK`
-///   -> LAST_ACK; `LISTEN`, `CLOSING` and (for UDP) `UNCONN` are the same;
+/// - states: `ESTAB` -> ESTABLISHED, `TIME-WAIT` -> `TIME_WAIT`,
+///   `FIN-WAIT-1` -> `FIN_WAIT1`, `FIN-WAIT-2` -> `FIN_WAIT2`, `CLOSE-WAIT` ->
+///   `CLOSE_WAIT`, `SYN-SENT` -> `SYN_SENT`, `SYN-RECV` -> `SYN_RECV`, `LAST-ACK`
+///   -> `LAST_ACK`; `LISTEN`, `CLOSING` and (for UDP) `UNCONN` are the same;
 ///   a TCP `UNCONN` is nettool's CLOSE.
 /// - addresses: `[v6]` loses its brackets; `[::ffff:127.0.0.1]` is the
 ///   IPv4 127.0.0.1, as nettool shows it; an address `*` is the IPv6 any
@@ -990,7 +990,7 @@ fn ss_row(line: &str) -> Option<(String, SocketAddr, SocketAddr, String)> {
         };
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
+            v4 @ IpAddr::V4(_) => v4,
         };
         Some(SocketAddr::new(ip, port))
     };
@@ -1004,13 +1004,10 @@ fn ss_row(line: &str) -> Option<(String, SocketAddr, SocketAddr, String)> {
 
 #[test]
 fn same_sockets_as_ss_reports() {
-    if which("ss").is_none() {
-        skip_or_fail(
-            "same_sockets_as_ss_reports",
-            "ss (iproute2) is not installed",
-        );
+    let Some(ss) = which("ss") else {
+        skip_or_fail("ss (iproute2) is not installed");
         return;
-    }
+    };
     let z = zoo();
     let tuples: BTreeSet<(SocketAddr, SocketAddr)> =
         z.expected.iter().map(|(_, l, r, _)| (*l, *r)).collect();
@@ -1022,7 +1019,7 @@ fn same_sockets_as_ss_reports() {
         .map(|p| format!("sport = :{p}"))
         .collect::<Vec<_>>()
         .join(" or ");
-    let ss = std::process::Command::new("ss")
+    let ss = std::process::Command::new(ss)
         .args(["-tuanH", &format!("( {filter} )")])
         .output()
         .unwrap();
@@ -1063,14 +1060,6 @@ fn same_sockets_as_ss_reports() {
     );
 }
 
-fn which(prog: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| std::path::Path::new(d).join(prog))
-        .find(|p| p.is_file())
-}
-
 /// Every directory above `path` has o+x and the file has o+x.
 fn reachable_by_others(path: &std::path::Path) -> bool {
     let mode = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.mode());
@@ -1080,17 +1069,11 @@ fn reachable_by_others(path: &std::path::Path) -> bool {
 #[test]
 fn processes_column_without_privilege_shows_dash_and_one_note() {
     let Some(setpriv) = which("setpriv") else {
-        skip_or_fail(
-            "processes_column_without_privilege_shows_dash_and_one_note",
-            "setpriv (util-linux) is not installed",
-        );
+        skip_or_fail("setpriv (util-linux) is not installed");
         return;
     };
     if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
-        skip_or_fail(
-            "processes_column_without_privilege_shows_dash_and_one_note",
-            "needs root to own a socket nobody cannot inspect",
-        );
+        skip_or_fail("needs root to own a socket nobody cannot inspect");
         return;
     }
     // nobody must be able to reach the binary: use cargo's when every
@@ -1189,13 +1172,13 @@ struct AsNobody {
 }
 
 impl AsNobody {
-    fn new(test: &str) -> Option<AsNobody> {
+    fn new() -> Option<AsNobody> {
         let Some(setpriv) = which("setpriv") else {
-            skip_or_fail(test, "setpriv (util-linux) is not installed");
+            skip_or_fail("setpriv (util-linux) is not installed");
             return None;
         };
         if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
-            skip_or_fail(test, "needs root to act as uid 65534");
+            skip_or_fail("needs root to act as uid 65534");
             return None;
         }
         let (exe, copy_dir) = if reachable_by_others(util::bin()) {
@@ -1239,8 +1222,7 @@ impl Drop for KillOnDrop {
 
 #[test]
 fn unix_socket_of_another_user_shows_that_user_or_unknown() {
-    const TEST: &str = "unix_socket_of_another_user_shows_that_user_or_unknown";
-    let Some(nobody) = AsNobody::new(TEST) else {
+    let Some(nobody) = AsNobody::new() else {
         return;
     };
     // A python3 that nobody may run (not one under root's home).
@@ -1250,7 +1232,7 @@ fn unix_socket_of_another_user_shows_that_user_or_unknown() {
             .find(|p| p.is_file() && reachable_by_others(p))
     });
     let Some(python) = python else {
-        return skip_or_fail(TEST, "no python3 that uid 65534 may run");
+        return skip_or_fail("no python3 that uid 65534 may run");
     };
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -1317,8 +1299,7 @@ fn unix_socket_of_another_user_shows_that_user_or_unknown() {
 
 #[test]
 fn unreadable_proc_table_as_non_root_exits_2_with_one_line() {
-    const TEST: &str = "unreadable_proc_table_as_non_root_exits_2_with_one_line";
-    let Some(nobody) = AsNobody::new(TEST) else {
+    let Some(nobody) = AsNobody::new() else {
         return;
     };
     let root = tempfile::tempdir().unwrap();

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nettool");
+use util::Output;
 
 // ---------------------------------------------------------------------------
 // Packets
@@ -216,7 +216,7 @@ impl Conn {
         for _ in 0..10 {
             self.send(packet);
             match self.reply(block, Duration::from_millis(300)) {
-                Reply::Nothing => continue,
+                Reply::Nothing => {}
                 r => return r,
             }
         }
@@ -323,78 +323,31 @@ fn errors(rx: &[Rx]) -> Vec<u16> {
 // ---------------------------------------------------------------------------
 // Running the binary
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-/// `nettool ARGS` in `cwd`, bounded in time; never a panic.
-fn nettool(cwd: &Path, args: &[&str]) -> Run {
-    let out = tempfile::tempdir().unwrap();
-    let (so, se) = (out.path().join("stdout"), out.path().join("stderr"));
-    let start = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(args)
+/// `nettool ARGS` in `cwd`, bounded in time: it must exit by itself, and
+/// never by a panic.
+#[track_caller]
+fn nettool(cwd: &Path, args: &[&str]) -> Output {
+    let run = util::nettool(args)
         .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&so).unwrap())
-        .stderr(fs::File::create(&se).unwrap())
-        .spawn()
-        .unwrap();
-    let status = util::wait_bounded(
-        &mut child,
-        Duration::from_secs(20),
-        &format!("{args:?} started"),
-    );
-    let elapsed = start.elapsed();
-    let stdout = fs::read_to_string(&so).unwrap();
-    let stderr = fs::read_to_string(&se).unwrap();
+        .timeout(Duration::from_secs(20))
+        .run();
+    assert!(!run.timed_out, "nettool still running after 20 s{run:?}");
+    assert!(!run.stderr.contains("panicked"), "nettool panicked{run:?}");
     assert!(
-        !stderr.contains("panicked"),
-        "nettool {args:?} panicked:\n{stderr}"
+        run.code().is_some(),
+        "exited, not killed by a signal{run:?}"
     );
-    Run {
-        code: status.code().expect("exited, not killed by a signal"),
-        stdout,
-        stderr,
-        elapsed,
-    }
+    run
 }
 
 /// `tftp get 127.0.0.1:PORT REMOTE [LOCAL] --timeout 0.2 --retries 3 EXTRA`.
-fn get(cwd: &Path, port: u16, remote: &str, local: Option<&str>, extra: &[&str]) -> Run {
+fn get(cwd: &Path, port: u16, remote: &str, local: Option<&str>, extra: &[&str]) -> Output {
     let host = format!("127.0.0.1:{port}");
     let mut args = vec!["tftp", "get", host.as_str(), remote];
     args.extend(local);
     args.extend(["--timeout", "0.2", "--retries", "3"]);
     args.extend(extra);
     nettool(cwd, &args)
-}
-
-impl Run {
-    /// Exit status `code` and one line on stderr naming the cause.
-    fn failed(&self, code: i32, needles: &[&str]) {
-        assert_eq!(self.code, code, "exit status; stderr:\n{}", self.stderr);
-        assert_eq!(
-            self.stderr.lines().count(),
-            1,
-            "one line on stderr:\n{}",
-            self.stderr
-        );
-        for n in needles {
-            assert!(
-                self.stderr.to_lowercase().contains(&n.to_lowercase()),
-                "stderr lacks {n:?}:\n{}",
-                self.stderr
-            );
-        }
-    }
-
-    fn ok(&self) {
-        assert_eq!(self.code, 0, "exit status; stderr:\n{}", self.stderr);
-    }
 }
 
 /// Names in `dir`, sorted.
@@ -502,9 +455,9 @@ fn garbage_in_the_dally_does_not_fail_a_complete_download() {
     srv.finish();
     let present = dir.path().join("out.bin").exists();
     assert!(
-        (run.code == 0) == present,
-        "exit {} but out.bin {}: {}",
-        run.code,
+        (run.code() == Some(0)) == present,
+        "exit {:?} but out.bin {}: {}",
+        run.code(),
         if present { "is there" } else { "is missing" },
         run.stderr
     );
@@ -562,7 +515,7 @@ fn oversized_data_is_error_4_and_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
     let rx = srv.finish();
-    run.failed(1, &["protocol violation", "600 bytes", "blksize 512"]);
+    run.expect_error_line(1, &["protocol violation", "600 bytes", "blksize 512"]);
     assert_eq!(errors(&rx), [4]);
     assert_eq!(listing(dir.path()), [] as [&str; 0], "no file, no .part");
 }
@@ -580,7 +533,7 @@ fn garbage_opcode_mid_transfer_is_a_protocol_error_and_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
     let rx = srv.finish();
-    run.failed(1, &["protocol violation", "unknown opcode"]);
+    run.expect_error_line(1, &["protocol violation", "unknown opcode"]);
     assert_eq!(errors(&rx), [4]);
     assert_eq!(listing(dir.path()), [] as [&str; 0]);
 }
@@ -609,7 +562,7 @@ fn endless_stream_beyond_the_announced_tsize_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     let run = get(dir.path(), srv.port(), "big.bin", Some("out.bin"), &[]);
     let rx = srv.finish();
-    run.failed(1, &["more than 1000 bytes", "tsize"]);
+    run.expect_error_line(1, &["more than 1000 bytes", "tsize"]);
     assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
     assert_eq!(
         *sent.lock().unwrap(),
@@ -636,7 +589,7 @@ fn server_error_mid_transfer_fails_and_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
     let rx = srv.finish();
-    run.failed(1, &["server error 2", "access violation", "quota exceeded"]);
+    run.expect_error_line(1, &["server error 2", "access violation", "quota exceeded"]);
     assert_eq!(errors(&rx), [] as [u16; 0], "an ERROR is not answered");
     assert_eq!(listing(dir.path()), [] as [&str; 0]);
 }
@@ -654,7 +607,7 @@ fn keep_partial_keeps_what_arrived_as_local_part() {
         &["--keep-partial"],
     );
     srv.finish();
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code(), Some(1), "{run:?}");
     assert!(run.stderr.contains("out.bin.part"), "{}", run.stderr);
     assert!(run.stderr.contains("server error 2"), "{}", run.stderr);
     assert_eq!(listing(dir.path()), ["out.bin.part"]);
@@ -677,7 +630,7 @@ fn missing_remote_file_does_not_truncate_the_local_one() {
         &["--force"],
     );
     srv.finish();
-    run.failed(1, &["server error 1", "file not found"]);
+    run.expect_error_line(1, &["server error 1", "file not found"]);
     assert_eq!(
         fs::read(dir.path().join("out.bin")).unwrap(),
         b"precious old content"
@@ -693,7 +646,7 @@ fn existing_local_file_without_force_is_refused_before_any_packet() {
     let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
     std::thread::sleep(Duration::from_millis(50));
     let rx = srv.finish();
-    run.failed(2, &["out.bin exists", "--force"]);
+    run.expect_error_line(2, &["out.bin exists", "--force"]);
     assert!(rx.is_empty(), "the server heard {rx:?}");
     assert_eq!(fs::read(dir.path().join("out.bin")).unwrap(), b"keep me");
     assert_eq!(listing(dir.path()), ["out.bin"]);
@@ -733,7 +686,7 @@ fn remote_names_without_a_file_name_are_usage_errors() {
         let run = get(dir.path(), srv.port(), remote, None, &[]);
         std::thread::sleep(Duration::from_millis(20));
         let rx = srv.finish();
-        run.failed(2, &["no usable local file name"]);
+        run.expect_error_line(2, &["no usable local file name"]);
         assert!(rx.is_empty(), "{remote}: the server heard {rx:?}");
         assert_eq!(listing(dir.path()), [] as [&str; 0], "{remote}");
     }
@@ -749,7 +702,7 @@ fn server_silent_after_block_3_times_out_in_bounded_time() {
     let dir = tempfile::tempdir().unwrap();
     let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
     let rx = srv.finish();
-    run.failed(1, &["no answer", "after 4 tries"]);
+    run.expect_error_line(1, &["no answer", "after 4 tries"]);
     // 0.2 + 0.4 + 0.8 + 0.8 s of waiting.
     assert!(
         run.elapsed >= Duration::from_millis(1800) && run.elapsed < Duration::from_secs(5),
@@ -775,7 +728,7 @@ fn oack_with_an_unrequested_option_is_refused_with_error_8() {
     let dir = tempfile::tempdir().unwrap();
     let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
     let rx = srv.finish();
-    run.failed(1, &["option", "'evil'", "never asked"]);
+    run.expect_error_line(1, &["option", "'evil'", "never asked"]);
     assert_eq!(errors(&rx), [8]);
     assert_eq!(listing(dir.path()), [] as [&str; 0]);
 }
@@ -835,7 +788,7 @@ fn nothing_listening_is_reported_quickly() {
     };
     let dir = tempfile::tempdir().unwrap();
     let run = get(dir.path(), port, "fw.bin", Some("out.bin"), &[]);
-    run.failed(1, &["nothing is listening", &format!("127.0.0.1:{port}")]);
+    run.expect_error_line(1, &["nothing is listening", &format!("127.0.0.1:{port}")]);
     assert!(run.elapsed < Duration::from_secs(1), "{:?}", run.elapsed);
     assert_eq!(listing(dir.path()), [] as [&str; 0]);
 }
@@ -843,7 +796,7 @@ fn nothing_listening_is_reported_quickly() {
 #[test]
 fn ipv6_loopback_transfer_with_an_impostor() {
     if UdpSocket::bind("[::1]:0").is_err() {
-        eprintln!("no IPv6 loopback here: skipped");
+        util::skip_or_fail("cannot bind UDP on ::1 here (IPv6 disabled on lo?)");
         return;
     }
     let file = file_of(2000);
@@ -976,7 +929,7 @@ fn oversized_data_inside_a_napped_window_is_error_4_with_its_size() {
         &["--blksize", "512", "--windowsize", "16"],
     );
     let rx = srv.finish();
-    run.failed(1, &["protocol violation", "3000 bytes", "blksize 512"]);
+    run.expect_error_line(1, &["protocol violation", "3000 bytes", "blksize 512"]);
     assert_eq!(errors(&rx), [4]);
     assert_eq!(listing(dir.path()), [] as [&str; 0], "no file, no .part");
 }
@@ -987,9 +940,9 @@ fn oversized_data_inside_a_napped_window_is_error_4_with_its_size() {
 /// `nettool ARGS` in `cwd`, started now; the caller ends it.
 fn spawn(cwd: &Path, args: &[&str]) -> (std::process::Child, tempfile::TempDir) {
     let out = tempfile::tempdir().unwrap();
-    let child = Command::new(BIN)
-        .args(args)
+    let child = util::nettool(args)
         .current_dir(cwd)
+        .command()
         .stdin(Stdio::null())
         .stdout(fs::File::create(out.path().join("stdout")).unwrap())
         .stderr(fs::File::create(out.path().join("stderr")).unwrap())
@@ -1087,7 +1040,7 @@ fn keep_partial_after_a_tsize_mismatch_keeps_the_last_acknowledged_block() {
         &["--keep-partial"],
     );
     srv.finish();
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code(), Some(1), "{run:?}");
     assert!(run.stderr.contains("tsize 3000"), "{}", run.stderr);
     assert_eq!(listing(dir.path()), ["out.bin.part"]);
     let part = fs::read(dir.path().join("out.bin.part")).unwrap();
@@ -1133,7 +1086,7 @@ fn upload_with_change(change: impl FnOnce() + Send + 'static) -> (Server, Arc<Mu
     (srv, got)
 }
 
-fn put_tsize(dir: &Path, port: u16) -> Run {
+fn put_tsize(dir: &Path, port: u16) -> Output {
     let host = format!("127.0.0.1:{port}");
     nettool(
         dir,
@@ -1164,7 +1117,7 @@ fn put_tsize_of_a_file_that_grows_underneath_fails_and_tells_the_server() {
     });
     let run = put_tsize(dir.path(), srv.port());
     let rx = srv.finish();
-    run.failed(1, &["local.bin", "grew", "10340"]);
+    run.expect_error_line(1, &["local.bin", "grew", "10340"]);
     assert_eq!(errors(&rx), [0], "an ERROR went to the server");
     assert_eq!(
         error_texts(&rx),
@@ -1195,7 +1148,7 @@ fn put_tsize_of_a_file_that_shrinks_underneath_fails_and_tells_the_server() {
     });
     let run = put_tsize(dir.path(), srv.port());
     let rx = srv.finish();
-    run.failed(1, &["local.bin", "shrank", "10340"]);
+    run.expect_error_line(1, &["local.bin", "shrank", "10340"]);
     assert_eq!(errors(&rx), [0], "an ERROR went to the server");
     assert_eq!(
         error_texts(&rx),
@@ -1232,7 +1185,7 @@ fn a_local_name_past_255_bytes_is_refused_before_any_packet() {
     // The default local name, from the remote path, too.
     for (remote, local) in [("fw.bin", Some(name.as_str())), (name.as_str(), None)] {
         let run = get(dir.path(), srv.port(), remote, local, &[]);
-        run.failed(2, &["256 bytes", "at most 255"]);
+        run.expect_error_line(2, &["256 bytes", "at most 255"]);
     }
     std::thread::sleep(Duration::from_millis(20));
     let rx = srv.finish();
@@ -1253,7 +1206,7 @@ fn keep_partial_with_a_255_byte_name_still_keeps_the_data() {
         &["--keep-partial"],
     );
     srv.finish();
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code(), Some(1), "{run:?}");
     let kept = listing(dir.path());
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert!(run.stderr.contains(&kept[0]), "{}", run.stderr);
@@ -1268,7 +1221,7 @@ fn dangling_symlink_as_local_is_refused_before_any_packet() {
     let run = get(dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
     std::thread::sleep(Duration::from_millis(20));
     let rx = srv.finish();
-    run.failed(2, &["out.bin", "symbolic link", "--force"]);
+    run.expect_error_line(2, &["out.bin", "symbolic link", "--force"]);
     assert!(rx.is_empty(), "the server heard {rx:?}");
     assert_eq!(listing(dir.path()), ["out.bin"]);
 }
@@ -1279,7 +1232,7 @@ struct SmallDisk {
 }
 
 impl SmallDisk {
-    fn mount(test: &str) -> Option<SmallDisk> {
+    fn mount() -> Option<SmallDisk> {
         let dir = tempfile::tempdir().unwrap();
         let ok = Command::new("mount")
             .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
@@ -1288,7 +1241,7 @@ impl SmallDisk {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            util::skip_or_fail(test, "cannot mount a tmpfs (needs root)");
+            util::skip_or_fail("cannot mount a tmpfs (needs root)");
             return None;
         }
         Some(SmallDisk { dir })
@@ -1303,8 +1256,7 @@ impl Drop for SmallDisk {
 
 #[test]
 fn disk_full_mid_download_sends_error_3_and_leaves_no_file() {
-    const T: &str = "disk_full_mid_download_sends_error_3_and_leaves_no_file";
-    let Some(disk) = SmallDisk::mount(T) else {
+    let Some(disk) = SmallDisk::mount() else {
         return;
     };
     let file = file_of(300 << 10);
@@ -1316,7 +1268,7 @@ fn disk_full_mid_download_sends_error_3_and_leaves_no_file() {
     });
     let run = get(disk.dir.path(), srv.port(), "fw.bin", Some("out.bin"), &[]);
     let rx = srv.finish();
-    run.failed(1, &["no space left on device"]);
+    run.expect_error_line(1, &["no space left on device"]);
     assert_eq!(errors(&rx), [3], "ERROR 3 (disk full) went to the server");
     assert_eq!(listing(disk.dir.path()), [] as [&str; 0]);
 }
@@ -1332,14 +1284,14 @@ fn put_with_an_empty_or_oversized_remote_name_is_refused_up_front() {
         let run = nettool(dir.path(), &["tftp", "put", &host, "local.bin", remote]);
         std::thread::sleep(Duration::from_millis(20));
         let rx = srv.finish();
-        run.failed(2, &["remote"]);
+        run.expect_error_line(2, &["remote"]);
         assert!(rx.is_empty(), "{}: the server heard {rx:?}", remote.len());
         // And for get.
         let srv = serve(|_| {});
         let run = get(dir.path(), srv.port(), remote, Some("-"), &[]);
         std::thread::sleep(Duration::from_millis(20));
         let rx = srv.finish();
-        run.failed(2, &["remote"]);
+        run.expect_error_line(2, &["remote"]);
         assert!(rx.is_empty(), "{}: the server heard {rx:?}", remote.len());
     }
 }
@@ -1361,7 +1313,6 @@ fn a_remote_directory_name_can_go_to_stdout() {
 
 #[test]
 fn a_directory_without_write_permission_is_a_setup_error_naming_it() {
-    const T: &str = "a_directory_without_write_permission_is_a_setup_error_naming_it";
     use std::os::unix::fs::PermissionsExt;
     let srv = serve(|_| {});
     let top = tempfile::tempdir().unwrap();
@@ -1373,33 +1324,27 @@ fn a_directory_without_write_permission_is_a_setup_error_naming_it() {
     let target = ro.join("out.bin");
     let target = target.to_str().unwrap();
     // Root writes anywhere: run as nobody.
-    let args = [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "--",
-        BIN,
-        "tftp",
-        "get",
-        &host,
-        "fw.bin",
-        target,
-    ];
-    let out = match Command::new("setpriv").args(args).output() {
-        Ok(o) => o,
-        Err(e) => {
-            util::skip_or_fail(T, &format!("cannot run setpriv: {e}"));
-            return;
-        }
-    };
-    std::thread::sleep(Duration::from_millis(20));
-    let rx = srv.finish();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("setpriv:") {
-        util::skip_or_fail(T, &format!("setpriv failed: {stderr}"));
+    if util::which("setpriv").is_none() {
+        util::skip_or_fail("cannot run setpriv: not installed (util-linux)");
         return;
     }
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let out = util::nettool(&["tftp", "get", &host, "fw.bin", target])
+        .wrapped(&[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+        ])
+        .run();
+    std::thread::sleep(Duration::from_millis(20));
+    let rx = srv.finish();
+    let stderr = &out.stderr;
+    if stderr.contains("setpriv:") {
+        util::skip_or_fail(format!("setpriv failed: {stderr}"));
+        return;
+    }
+    assert_eq!(out.code(), Some(2), "{stderr}");
     assert!(stderr.contains(ro.to_str().unwrap()), "{stderr}");
     assert!(
         stderr.to_lowercase().contains("permission denied"),
@@ -1480,9 +1425,9 @@ fn sigint_while_stdout_is_blocked_still_exits_130_and_tells_the_server() {
     let err = dir.path().join("stderr");
     // stdout: a pipe nobody reads, so nettool's writes block once it is
     // full (64 KiB).
-    let mut child = Command::new(BIN)
-        .args(["tftp", "get", &host, "fw.bin", "-", "--timeout", "5"])
+    let mut child = util::nettool(&["tftp", "get", &host, "fw.bin", "-", "--timeout", "5"])
         .current_dir(dir.path())
+        .command()
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(fs::File::create(&err).unwrap())
@@ -1530,9 +1475,9 @@ fn sigint_while_reading_a_stalled_stdin_exits_130_and_tells_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let host = format!("127.0.0.1:{}", srv.port());
     let err = dir.path().join("stderr");
-    let mut child = Command::new(BIN)
-        .args(["tftp", "put", &host, "-", "up.bin", "--timeout", "5"])
+    let mut child = util::nettool(&["tftp", "put", &host, "-", "up.bin", "--timeout", "5"])
         .current_dir(dir.path())
+        .command()
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(fs::File::create(&err).unwrap())
@@ -1571,7 +1516,7 @@ fn keep_partial_with_nothing_received_leaves_an_existing_part_file_alone() {
         &["--keep-partial"],
     );
     srv.finish();
-    run.failed(1, &["server error 1", "file not found"]);
+    run.expect_error_line(1, &["server error 1", "file not found"]);
     assert_eq!(
         fs::read(dir.path().join("out.bin.part")).unwrap(),
         b"resume me"
@@ -1593,7 +1538,7 @@ fn keep_partial_never_replaces_an_existing_part_file() {
         &["--keep-partial"],
     );
     srv.finish();
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code(), Some(1), "{run:?}");
     assert!(run.stderr.contains("server error 2"), "{}", run.stderr);
     assert!(
         fs::read(dir.path().join("out.bin.part")).unwrap() == b"resume me",
@@ -1649,7 +1594,7 @@ fn a_plain_request_of_513_bytes_is_refused_before_any_packet() {
     let run = get(dir.path(), srv.port(), &name, Some("out.bin"), &[]);
     std::thread::sleep(Duration::from_millis(20));
     let rx = srv.finish();
-    run.failed(2, &["513", "512"]);
+    run.expect_error_line(2, &["513", "512"]);
     assert!(rx.is_empty(), "the server heard {rx:?}");
     // And for put (a WRQ is as long).
     let srv = serve(|_| {});
@@ -1658,7 +1603,7 @@ fn a_plain_request_of_513_bytes_is_refused_before_any_packet() {
     let run = nettool(dir.path(), &["tftp", "put", &host, "local.bin", &name]);
     std::thread::sleep(Duration::from_millis(20));
     let rx = srv.finish();
-    run.failed(2, &["513", "512"]);
+    run.expect_error_line(2, &["513", "512"]);
     assert!(rx.is_empty(), "the server heard {rx:?}");
 }
 
@@ -1670,15 +1615,15 @@ fn local_checks_come_before_the_host_is_resolved() {
     let dir = tempfile::tempdir().unwrap();
     let long = name_for_request_of(600);
     let run = nettool(dir.path(), &["tftp", "get", host, &long, "out.bin"]);
-    run.failed(2, &["600", "512"]);
+    run.expect_error_line(2, &["600", "512"]);
     let run = nettool(
         dir.path(),
         &["tftp", "get", host, "fw.bin", "no-such-dir/out.bin"],
     );
-    run.failed(2, &["cannot create a file in no-such-dir"]);
+    run.expect_error_line(2, &["cannot create a file in no-such-dir"]);
     fs::write(dir.path().join("local.bin"), b"x").unwrap();
     let run = nettool(dir.path(), &["tftp", "put", host, "local.bin", &long]);
-    run.failed(2, &["600", "512"]);
+    run.expect_error_line(2, &["600", "512"]);
 }
 
 #[test]
@@ -1737,9 +1682,9 @@ fn sigint_ends_a_json_report_blocked_on_a_full_stdout_after_the_transfer() {
     while writer.write(&chunk).is_ok() {}
     unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
     let err = dir.path().join("stderr");
-    let mut child = Command::new(BIN)
-        .args(["tftp", "get", &host, "fw.bin", "out.bin", "--json"])
+    let mut child = util::nettool(&["tftp", "get", &host, "fw.bin", "out.bin", "--json"])
         .current_dir(dir.path())
+        .command()
         .stdin(Stdio::null())
         .stdout(writer)
         .stderr(fs::File::create(&err).unwrap())
@@ -1757,8 +1702,11 @@ fn sigint_ends_a_json_report_blocked_on_a_full_stdout_after_the_transfer() {
     let status = util::wait_bounded(&mut child, Duration::from_secs(3), "SIGINT");
     srv.finish();
     drop(reader);
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGINT),
+        "{status:?}"
+    );
 }
 
 #[test]

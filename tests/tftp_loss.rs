@@ -15,9 +15,10 @@
 //! prints every relayed packet.
 
 mod tftpd;
+mod util;
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -25,7 +26,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use tftpd::{Kind, Server, Spec, assert_same_bytes, listing, nettool, pattern, workdir};
+use tftpd::{Kind, Server, Spec, assert_same_bytes, listing, pattern, workdir};
+use util::{Output, nettool};
 
 // ---------------------------------------------------------------------------
 // PRNG and seeds
@@ -62,8 +64,7 @@ fn seed(test: &str, default: u64) -> u64 {
         Ok(v) => {
             let v = v.trim();
             v.strip_prefix("0x")
-                .map(|h| u64::from_str_radix(h, 16))
-                .unwrap_or_else(|| v.parse())
+                .map_or_else(|| v.parse(), |h| u64::from_str_radix(h, 16))
                 .unwrap_or_else(|e| panic!("TFTP_LOSS_SEED={v:?}: {e}"))
         }
         Err(_) => default,
@@ -363,7 +364,7 @@ impl Relay {
     fn dump(&self) -> String {
         let mut s = format!("relay {} log:\n", self.addr);
         for e in self.log() {
-            s.push_str(&format!("  {e}\n"));
+            let _ = writeln!(s, "  {e}");
         }
         s
     }
@@ -636,7 +637,7 @@ fn transfer_run(
     extra: &[&str],
     imp: (Impair, Impair),
     seed: u64,
-) -> (Relay, tftpd::Run) {
+) -> (Relay, Output) {
     let data = pattern(size, seed ^ size as u64);
     let wd = workdir();
     let name = format!("{test}-{op:?}.bin").to_lowercase();
@@ -655,7 +656,7 @@ fn transfer_run(
             a.extend([ra.as_str(), "local.bin", &name]);
         }
     }
-    let run = nettool(wd.path(), &a);
+    let run = nettool(&a).current_dir(wd.path()).run();
     assert_eq!(
         run.code(),
         Some(0),
@@ -726,10 +727,9 @@ fn relay_clean_path_and_tid_mapping() {
     srv.add_file("clean.bin", &data);
     let wd = workdir();
     let relay = Relay::start(srv.addr(), Impair::default(), Impair::default(), 0);
-    let run = nettool(
-        wd.path(),
-        &["tftp", "get", "-v", &relay.addr(), "clean.bin"],
-    );
+    let run = nettool(&["tftp", "get", "-v", &relay.addr(), "clean.bin"])
+        .current_dir(wd.path())
+        .run();
     run.expect_code(0);
     assert_same_bytes(
         "clean relay get",
@@ -857,7 +857,7 @@ fn random_loss_windowed_atftpd() {
 
 /// A windowed upload whose window ACK is lost: the client times out and
 /// resends the window from the block after the last ACK; atftpd, seeing
-/// the first block of the window it already ACKed again, ACKs it once
+/// the first block of the window it already acknowledged again, ACKs it once
 /// more ("got wrong block, sending extra ACK") and the upload goes on.
 #[test]
 fn windowed_put_lost_window_ack_atftpd() {
@@ -876,24 +876,23 @@ fn windowed_put_lost_window_ack_atftpd() {
         },
         0,
     );
-    let run = nettool(
-        wd.path(),
-        &[
-            "tftp",
-            "put",
-            "--blksize",
-            "1468",
-            "--windowsize",
-            "8",
-            "--timeout",
-            "0.3",
-            "--retries",
-            "6",
-            &relay.addr(),
-            "src.bin",
-            "window-up.bin",
-        ],
-    );
+    let run = nettool(&[
+        "tftp",
+        "put",
+        "--blksize",
+        "1468",
+        "--windowsize",
+        "8",
+        "--timeout",
+        "0.3",
+        "--retries",
+        "6",
+        &relay.addr(),
+        "src.bin",
+        "window-up.bin",
+    ])
+    .current_dir(wd.path())
+    .run();
     let dump = relay.dump();
     assert_eq!(
         run.code(),
@@ -914,7 +913,7 @@ fn windowed_put_lost_window_ack_atftpd() {
     assert_eq!(acks16[0].action, Action::Dropped, "{dump}");
     eprintln!(
         "[{T}] atftpd repeated its lost ACK 16 after {:.2?}; the client resent the window {} time(s)",
-        acks16[1].at - acks16[0].at,
+        acks16[1].at.saturating_sub(acks16[0].at),
         log.iter()
             .filter(|e| e.dir == Dir::C2S && is_data(&e.bytes, 9))
             .count()
@@ -1008,7 +1007,7 @@ fn duplicate_every_third_packet_atftpd() {
             // the relay's duplicates and the server's own resends (atftpd
             // answers a duplicate ACK with DATA again). The client can
             // count no more than these.
-            let mut copies: std::collections::HashMap<&[u8], u64> = Default::default();
+            let mut copies: HashMap<&[u8], u64> = HashMap::default();
             let log = relay.log();
             for e in log
                 .iter()
@@ -1127,21 +1126,20 @@ fn final_ack_lost_client_dallies() {
         Impair::default(),
         0,
     );
-    let run = nettool(
-        wd.path(),
-        &[
-            "tftp",
-            "get",
-            "--blksize",
-            "1468",
-            "--timeout",
-            "0.05",
-            "--dally",
-            "0.5",
-            &relay.addr(),
-            "dally.bin",
-        ],
-    );
+    let run = nettool(&[
+        "tftp",
+        "get",
+        "--blksize",
+        "1468",
+        "--timeout",
+        "0.05",
+        "--dally",
+        "0.5",
+        &relay.addr(),
+        "dally.bin",
+    ])
+    .current_dir(wd.path())
+    .run();
     run.expect_code(0);
     assert_same_bytes(
         T,
@@ -1218,20 +1216,19 @@ fn final_ack_lost_on_put() {
         },
         0,
     );
-    let run = nettool(
-        wd.path(),
-        &[
-            "tftp",
-            "put",
-            "--blksize",
-            "1468",
-            "--timeout",
-            "0.05",
-            &relay.addr(),
-            "src.bin",
-            "dally-up.bin",
-        ],
-    );
+    let run = nettool(&[
+        "tftp",
+        "put",
+        "--blksize",
+        "1468",
+        "--timeout",
+        "0.05",
+        &relay.addr(),
+        "src.bin",
+        "dally-up.bin",
+    ])
+    .current_dir(wd.path())
+    .run();
     assert_eq!(run.code(), Some(0), "{run:?}\n{}", relay.dump());
     srv.expect_file("dally-up.bin", &data, T);
     let log = relay.log();
@@ -1267,22 +1264,21 @@ fn server_goes_silent() {
             0,
         );
         // Waits: 0.05, 0.1, 0.2, 0.2, 0.2 (doubling, capped at 4x) = 0.75 s.
-        let run = nettool(
-            wd.path(),
-            &[
-                "tftp",
-                "get",
-                "--blksize",
-                "1468",
-                "--timeout",
-                "0.05",
-                "--retries",
-                "4",
-                &relay.addr(),
-                "silent.bin",
-                "LOCAL",
-            ],
-        );
+        let run = nettool(&[
+            "tftp",
+            "get",
+            "--blksize",
+            "1468",
+            "--timeout",
+            "0.05",
+            "--retries",
+            "4",
+            &relay.addr(),
+            "silent.bin",
+            "LOCAL",
+        ])
+        .current_dir(wd.path())
+        .run();
         let dump = relay.dump();
         run.expect_code(1);
         let tids = relay.tids();
@@ -1333,19 +1329,18 @@ fn server_silent_from_the_start() {
     );
     // Each round waits 0.05 + 0.1 + 0.2 s; two rounds (with options, then
     // without): 0.7 s.
-    let run = nettool(
-        wd.path(),
-        &[
-            "tftp",
-            "get",
-            "--timeout",
-            "0.05",
-            "--retries",
-            "2",
-            &relay.addr(),
-            "never.bin",
-        ],
-    );
+    let run = nettool(&[
+        "tftp",
+        "get",
+        "--timeout",
+        "0.05",
+        "--retries",
+        "2",
+        &relay.addr(),
+        "never.bin",
+    ])
+    .current_dir(wd.path())
+    .run();
     let dump = relay.dump();
     run.expect_code(1);
     let want = format!("no answer from {}", relay.addr());
@@ -1399,22 +1394,21 @@ fn server_goes_silent_on_put() {
         },
         0,
     );
-    let run = nettool(
-        wd.path(),
-        &[
-            "tftp",
-            "put",
-            "--blksize",
-            "1468",
-            "--timeout",
-            "0.05",
-            "--retries",
-            "3",
-            &relay.addr(),
-            "src.bin",
-            "silent-up.bin",
-        ],
-    );
+    let run = nettool(&[
+        "tftp",
+        "put",
+        "--blksize",
+        "1468",
+        "--timeout",
+        "0.05",
+        "--retries",
+        "3",
+        &relay.addr(),
+        "src.bin",
+        "silent-up.bin",
+    ])
+    .current_dir(wd.path())
+    .run();
     let dump = relay.dump();
     run.expect_code(1);
     let tids = relay.tids();
@@ -1468,21 +1462,20 @@ fn first_answer_lost_second_server_transfer_refused() {
         },
         0,
     );
-    let run = nettool(
-        wd.path(),
-        &[
-            "tftp",
-            "get",
-            "--blksize",
-            "1468",
-            "--timeout",
-            "0.05",
-            "--dally",
-            "0.5",
-            &relay.addr(),
-            "twice.bin",
-        ],
-    );
+    let run = nettool(&[
+        "tftp",
+        "get",
+        "--blksize",
+        "1468",
+        "--timeout",
+        "0.05",
+        "--dally",
+        "0.5",
+        &relay.addr(),
+        "twice.bin",
+    ])
+    .current_dir(wd.path())
+    .run();
     let dump = relay.dump();
     assert_eq!(run.code(), Some(0), "{run:?}\n{dump}");
     assert_same_bytes(

@@ -10,7 +10,8 @@ mod tftpd;
 mod util;
 
 use serde_json::Value;
-use tftpd::{Kind, Server, Spec, assert_same_bytes, listing, nettool, pattern, workdir};
+use tftpd::{Kind, Server, Spec, assert_same_bytes, listing, pattern, workdir};
+use util::{Output, nettool};
 
 /// One way of asking: the flags, the blksize they lead to, and the
 /// windowsize each server must end up with.
@@ -88,13 +89,13 @@ fn args<'a>(head: &[&'a str], ask: &Ask, tail: &[&'a str]) -> Vec<String> {
     head.iter()
         .chain(ask.args)
         .chain(tail)
-        .map(|s| s.to_string())
+        .map(ToString::to_string)
         .collect()
 }
 
 /// The `negotiated` object of a `--json` record.
 #[track_caller]
-fn negotiated(run: &tftpd::Run) -> Value {
+fn negotiated(run: &Output) -> Value {
     let j = run.json();
     assert_eq!(j["schema"], "nettool.tftp/1", "{run:?}");
     j["negotiated"].clone()
@@ -102,7 +103,7 @@ fn negotiated(run: &tftpd::Run) -> Value {
 
 /// Check what was agreed against what each server does with `ask`.
 #[track_caller]
-fn check_negotiated(srv: &Server, ask: &Ask, op: &str, run: &tftpd::Run) {
+fn check_negotiated(srv: &Server, ask: &Ask, op: &str, run: &Output) {
     let n = negotiated(run);
     let want_ws = match srv.kind {
         Kind::Hpa => 1,
@@ -143,10 +144,9 @@ fn sizes_and_options(srv: &Server, asks: &[Ask]) {
 
             // get: LOCAL defaults to the remote name.
             let wd = workdir();
-            let run = nettool(
-                wd.path(),
-                &args(&["tftp", "get", "--json"], ask, &[&addr, &name]),
-            );
+            let run = nettool(&args(&["tftp", "get", "--json"], ask, &[&addr, &name]))
+                .current_dir(wd.path())
+                .run();
             run.expect_code(0);
             let got = std::fs::read(wd.path().join(&name))
                 .unwrap_or_else(|e| panic!("{what}: get left no file ({e}){run:?}"));
@@ -157,10 +157,9 @@ fn sizes_and_options(srv: &Server, asks: &[Ask]) {
 
             // put: the server's copy must equal the source.
             let up = format!("up-{name}");
-            let run = nettool(
-                wd.path(),
-                &args(&["tftp", "put", "--json"], ask, &[&addr, &name, &up]),
-            );
+            let run = nettool(&args(&["tftp", "put", "--json"], ask, &[&addr, &name, &up]))
+                .current_dir(wd.path())
+                .run();
             run.expect_code(0);
             srv.expect_file(&up, &data, &format!("{what}: put"));
             check_negotiated(srv, ask, "put", &run);
@@ -196,7 +195,9 @@ fn tsize(srv: &Server) {
         let data = pattern(size, size as u64 + 77);
         srv.add_file(&name, &data);
 
-        let run = nettool(wd.path(), &["tftp", "get", "--json", &addr, &name]);
+        let run = nettool(&["tftp", "get", "--json", &addr, &name])
+            .current_dir(wd.path())
+            .run();
         run.expect_code(0);
         assert_eq!(
             negotiated(&run)["tsize"].as_u64(),
@@ -206,10 +207,9 @@ fn tsize(srv: &Server) {
         assert_same_bytes(&what, &std::fs::read(wd.path().join(&name)).unwrap(), &data);
 
         let local = format!("no-tsize-{name}");
-        let run = nettool(
-            wd.path(),
-            &["tftp", "get", "--json", "--no-tsize", &addr, &name, &local],
-        );
+        let run = nettool(&["tftp", "get", "--json", "--no-tsize", &addr, &name, &local])
+            .current_dir(wd.path())
+            .run();
         run.expect_code(0);
         let n = negotiated(&run);
         assert!(n["tsize"].is_null(), "{what}: --no-tsize{run:?}");
@@ -221,10 +221,9 @@ fn tsize(srv: &Server) {
         );
 
         let up = format!("tsize-up-{name}");
-        let run = nettool(
-            wd.path(),
-            &["tftp", "put", "--json", "--tsize", &addr, &name, &up],
-        );
+        let run = nettool(&["tftp", "put", "--json", "--tsize", &addr, &name, &up])
+            .current_dir(wd.path())
+            .run();
         run.expect_code(0);
         assert_eq!(
             negotiated(&run)["tsize"].as_u64(),
@@ -293,11 +292,11 @@ fn get_json(
     local: &str,
     flags: &[&str],
     want: &[u8],
-) -> tftpd::Run {
+) -> Output {
     let mut a = vec!["tftp", "get", "--json"];
     a.extend_from_slice(flags);
     a.extend_from_slice(&[addr, remote, local]);
-    let run = nettool(wd, &a);
+    let run = nettool(&a).current_dir(wd).run();
     run.expect_code(0);
     assert_same_bytes(local, &std::fs::read(wd.join(local)).unwrap(), want);
     run
@@ -366,7 +365,11 @@ fn rollover(srv: &Server, steps: &[(bool, &[&str])]) {
             "{} {} 40 MiB at blksize 512{}",
             srv.kind,
             if *get { "get" } else { "put" },
-            flags.iter().map(|f| format!(" {f}")).collect::<String>()
+            flags.iter().fold(String::new(), |mut s, f| {
+                s.push(' ');
+                s.push_str(f);
+                s
+            })
         );
         let local = format!("big-{i}.bin");
         let mut a = vec!["tftp", if *get { "get" } else { "put" }, "--json"];
@@ -377,7 +380,7 @@ fn rollover(srv: &Server, steps: &[(bool, &[&str])]) {
             std::fs::write(wd.path().join(&local), &data).unwrap();
             a.extend([addr.as_str(), &local, &local]);
         }
-        let run = nettool(wd.path(), &a);
+        let run = nettool(&a).current_dir(wd.path()).run();
         run.expect_code(0);
         let j = run.json();
         assert_eq!(j["blocks"].as_u64(), Some(81_921), "{what}{run:?}");
@@ -468,7 +471,7 @@ fn netascii(srv: &Server) {
         let mut a = vec!["tftp", "get", "--json", "-m", "netascii"];
         a.extend_from_slice(extra);
         a.extend([addr.as_str(), "text.txt", &local]);
-        let run = nettool(wd.path(), &a);
+        let run = nettool(&a).current_dir(wd.path()).run();
         run.expect_code(0);
         // The wire carried the netascii form; the local file is exactly
         // the server's text again (newlines are LF here).
@@ -481,19 +484,18 @@ fn netascii(srv: &Server) {
         assert_same_bytes(&what, &got, &text);
     }
 
-    let run = nettool(
-        wd.path(),
-        &[
-            "tftp",
-            "put",
-            "--json",
-            "-m",
-            "netascii",
-            &addr,
-            "text-0.txt",
-            "text-up.txt",
-        ],
-    );
+    let run = nettool(&[
+        "tftp",
+        "put",
+        "--json",
+        "-m",
+        "netascii",
+        &addr,
+        "text-0.txt",
+        "text-up.txt",
+    ])
+    .current_dir(wd.path())
+    .run();
     run.expect_code(0);
     assert_eq!(run.json()["wire_bytes"].as_u64(), Some(wire_len), "{run:?}");
     srv.expect_file("text-up.txt", &text, &format!("{} netascii put", srv.kind));
@@ -516,7 +518,9 @@ fn atftpd_netascii_exact_bytes() {
 fn missing_file(srv: &Server) {
     let addr = srv.host_port();
     let wd = workdir();
-    let run = nettool(wd.path(), &["tftp", "get", &addr, "no-such-file.bin"]);
+    let run = nettool(&["tftp", "get", &addr, "no-such-file.bin"])
+        .current_dir(wd.path())
+        .run();
     run.expect_code(1);
     assert!(
         run.stderr.contains("file not found"),
@@ -532,17 +536,16 @@ fn missing_file(srv: &Server) {
 
     let keep = b"precious local bytes\n";
     std::fs::write(wd.path().join("keep.bin"), keep).unwrap();
-    let run = nettool(
-        wd.path(),
-        &[
-            "tftp",
-            "get",
-            "--force",
-            &addr,
-            "no-such-file.bin",
-            "keep.bin",
-        ],
-    );
+    let run = nettool(&[
+        "tftp",
+        "get",
+        "--force",
+        &addr,
+        "no-such-file.bin",
+        "keep.bin",
+    ])
+    .current_dir(wd.path())
+    .run();
     run.expect_code(1);
     assert!(run.stderr.contains("file not found"), "{run:?}");
     assert_eq!(listing(wd.path()), vec!["keep.bin"], "{}", srv.kind);
@@ -574,12 +577,14 @@ fn urls_and_stdio(srv: &Server) {
     let wd = workdir();
 
     let url = format!("tftp://{addr}/dir-less.bin");
-    let run = nettool(wd.path(), &["tftp", "get", &url]);
+    let run = nettool(&["tftp", "get", &url]).current_dir(wd.path()).run();
     run.expect_code(0);
     let got = std::fs::read(wd.path().join("dir-less.bin")).expect("URL get wrote its file");
     assert_same_bytes(&format!("{} URL get", srv.kind), &got, &data);
 
-    let run = nettool(wd.path(), &["tftp", "get", &url, "named.bin"]);
+    let run = nettool(&["tftp", "get", &url, "named.bin"])
+        .current_dir(wd.path())
+        .run();
     run.expect_code(0);
     assert_same_bytes(
         &format!("{} URL get to LOCAL", srv.kind),
@@ -588,7 +593,9 @@ fn urls_and_stdio(srv: &Server) {
     );
 
     let up_url = format!("tftp://{addr}/url-up.bin");
-    let run = nettool(wd.path(), &["tftp", "put", &up_url, "named.bin"]);
+    let run = nettool(&["tftp", "put", &up_url, "named.bin"])
+        .current_dir(wd.path())
+        .run();
     run.expect_code(0);
     srv.expect_file("url-up.bin", &data, &format!("{} URL put", srv.kind));
 
@@ -613,11 +620,11 @@ fn urls_and_stdio(srv: &Server) {
             ],
         ),
     ] {
-        let run = nettool(out.path(), &a);
+        let run = nettool(&a).current_dir(out.path()).binary_stdout().run();
         run.expect_code(0);
         assert_same_bytes(
             &format!("{} get {how} (stdout)", srv.kind),
-            &run.stdout,
+            &run.stdout_bytes,
             &data,
         );
         assert!(
@@ -627,11 +634,10 @@ fn urls_and_stdio(srv: &Server) {
         );
     }
 
-    let run = tftpd::nettool_with_stdin(
-        out.path(),
-        &["tftp", "put", &addr, "-", "stdin-up.bin"],
-        Some(&data),
-    );
+    let run = nettool(&["tftp", "put", &addr, "-", "stdin-up.bin"])
+        .current_dir(out.path())
+        .stdin(&data)
+        .run();
     run.expect_code(0);
     srv.expect_file(
         "stdin-up.bin",
@@ -656,10 +662,7 @@ fn atftpd_url_stdout_and_stdin() {
 fn hpa_ipv6_loopback() {
     if !tftpd::have_ipv6_loopback() {
         // Under CI this fails: a test that cannot run is not a pass.
-        util::skip_or_fail(
-            "hpa_ipv6_loopback",
-            "cannot bind UDP on ::1 here (IPv6 disabled on lo?)",
-        );
+        util::skip_or_fail("cannot bind UDP on ::1 here (IPv6 disabled on lo?)");
         return;
     }
     let Some(srv) = Spec::new(Kind::Hpa).ipv6().start() else {
@@ -703,7 +706,7 @@ fn hpa_ipv6_loopback() {
             ],
         ),
     ] {
-        let run = nettool(wd.path(), &a);
+        let run = nettool(&a).current_dir(wd.path()).run();
         run.expect_code(0);
         let local = a.last().unwrap();
         assert_same_bytes(
@@ -712,7 +715,9 @@ fn hpa_ipv6_loopback() {
             &data,
         );
     }
-    let run = nettool(wd.path(), &["tftp", "put", &addr, "a.bin", "six-up.bin"]);
+    let run = nettool(&["tftp", "put", &addr, "a.bin", "six-up.bin"])
+        .current_dir(wd.path())
+        .run();
     run.expect_code(0);
     srv.expect_file("six-up.bin", &data, "IPv6 put");
 }
@@ -738,15 +743,15 @@ fn fixture_servers_stop_on_drop() {
 /// fail cleanly with nothing left behind.
 #[test]
 fn hpa_verbose_trace_to_closed_stderr() {
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::Duration;
     let Some(srv) = Server::hpa() else { return };
     let data = pattern(64 * 512 + 9, 15);
     srv.add_file("traced.bin", &data);
     let wd = workdir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nettool"))
-        .args(["tftp", "get", "-v", &srv.host_port(), "traced.bin"])
+    let mut child = nettool(&["tftp", "get", "-v", &srv.host_port(), "traced.bin"])
         .current_dir(wd.path())
+        .command()
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -782,7 +787,7 @@ fn hpa_verbose_trace_to_closed_stderr() {
 /// of the file in whole blocks.
 #[test]
 fn hpa_signal_mid_download_cleans_up() {
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::{Duration, Instant};
     let Some(srv) = Server::hpa() else { return };
     let data = pattern(32 << 20, 21);
@@ -800,9 +805,9 @@ fn hpa_signal_mid_download_cleans_up() {
         if keep {
             args.push("--keep-partial".into());
         }
-        let child = Command::new(env!("CARGO_BIN_EXE_nettool"))
-            .args(&args)
+        let child = nettool(&args)
             .current_dir(wd.path())
+            .command()
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -827,7 +832,7 @@ fn hpa_signal_mid_download_cleans_up() {
         };
         let pid = child.id().to_string();
         assert!(
-            Command::new("kill")
+            std::process::Command::new("kill")
                 .args([signal, pid.as_str()])
                 .status()
                 .unwrap()

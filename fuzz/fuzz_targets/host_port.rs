@@ -1,11 +1,12 @@
-//! The host/port/URL/name parsers of tftp and the sweep network parser:
+//! The host/port/URL/name parsers of tftp and the CIDR parser (arp sweeps):
 //! any text is parsed or refused with a message, never a panic; what
-//! parses keeps its promises. (probe's target parser is left out: it asks
-//! the resolver for names, and a fuzzer must send nothing anywhere.)
+//! parses keeps its promises. (probe's target is fuzzed up to the split:
+//! resolving a name would ask DNS, and a fuzzer must send nothing anywhere.)
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nettool::arp::sweep::Net;
+use nettool::addr::{Cidr, Host};
+use nettool::cmd::probe::split_target;
 use nettool::cmd::tftp::{default_local_name, parse_url, split_host};
 
 fuzz_target!(|s: &str| {
@@ -20,9 +21,18 @@ fuzz_target!(|s: &str| {
         assert!(!name.is_empty() && name != "." && name != "..");
         assert!(!name.contains('/'));
     }
-    if let Ok(net) = Net::parse(s) {
+    if let Ok(net) = Cidr::parse(s) {
         assert!(net.contains(net.network()));
-        let _ = net.hosts().take(4).count();
+        if let Some(hosts) = net.ipv4_hosts() {
+            let _ = hosts.take(4).count();
+        }
         let _ = net.size();
+    }
+    if let Ok((host, port)) = split_target(s) {
+        assert_ne!(port, 0);
+        if let Host::Name(name) = host {
+            // Only a name goes to the resolver: never text with ':' or '%'.
+            assert!(!name.is_empty() && !name.contains([':', '%']));
+        }
     }
 });

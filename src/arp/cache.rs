@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use crate::wire::MacAddr;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Entry {
     pub ip: Ipv4Addr,
     /// `None` while the entry is incomplete (a request is pending or went
@@ -71,6 +71,10 @@ pub fn parse<R: BufRead>(r: R, warn: &mut dyn FnMut(String)) -> Vec<Entry> {
     out
 }
 
+/// This network namespace's cache, from /proc/net/arp.
+///
+/// # Errors
+/// The file cannot be opened.
 pub fn read(warn: &mut dyn FnMut(String)) -> std::io::Result<Vec<Entry>> {
     let f = std::fs::File::open("/proc/net/arp")?;
     Ok(parse(std::io::BufReader::new(f), warn))

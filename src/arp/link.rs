@@ -1,6 +1,6 @@
 //! The datalink channel: send Ethernet frames, receive ARP frames with the
 //! time they were read. `PnetLink` is the real one (pnet's datalink channel
-//! over an AF_PACKET socket that sees only ARP); tests can drive the probe
+//! over an `AF_PACKET` socket that sees only ARP); tests can drive the probe
 //! logic without it.
 
 use std::io;
@@ -12,12 +12,20 @@ use std::time::{Duration, Instant};
 use pnet_datalink::{Channel, Config, DataLinkSender, NetworkInterface};
 
 use super::ArpError;
+use crate::sys::errno::{EACCES, ENOBUFS, EPERM};
 
 pub trait Link {
     /// Send one frame; returns the time just before it was handed to the
     /// kernel.
+    ///
+    /// # Errors
+    /// The kernel refusing the frame (a full transmit queue is waited out
+    /// first).
     fn send(&mut self, frame: &[u8]) -> io::Result<Instant>;
     /// The next received frame and when it was read, or `None` at `until`.
+    ///
+    /// # Errors
+    /// The socket failing: the reader has stopped.
     fn recv(&mut self, until: Instant) -> io::Result<Option<(Vec<u8>, Instant)>>;
     /// Frames received but dropped unread so far (a flood faster than we
     /// read), by the kernel and by our own queue.
@@ -27,7 +35,7 @@ pub trait Link {
 }
 
 /// Frames dropped unread, and where.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Drops {
     /// By the kernel: the socket's receive queue was full.
     pub kernel: u64,
@@ -55,7 +63,7 @@ type Received = io::Result<(Vec<u8>, Instant)>;
 /// pnet's channel, with a reader thread that timestamps frames the moment
 /// `recv` returns them, so the RTT does not include our own processing.
 /// The queue between them holds [`QUEUE_FRAMES`]; what overflows is
-/// dropped and counted ([`Link::dropped`]).
+/// dropped and counted ([`Link::drops`]).
 pub struct PnetLink {
     tx: Box<dyn DataLinkSender>,
     rx: mpsc::Receiver<Received>,
@@ -70,7 +78,11 @@ pub struct PnetLink {
 
 impl PnetLink {
     /// Open the channel: promiscuous mode off, a read timeout so nothing
-    /// ever blocks forever. This is the only step that needs CAP_NET_RAW.
+    /// ever blocks forever. This is the only step that needs `CAP_NET_RAW`.
+    ///
+    /// # Errors
+    /// [`ArpError::NoPrivilege`] without `CAP_NET_RAW`, else
+    /// [`ArpError::Channel`].
     pub fn open(iface: &NetworkInterface) -> Result<PnetLink, ArpError> {
         let fd = crate::sys::arp_packet_socket().map_err(|e| open_error(iface, e))?;
         let config = Config {
@@ -156,7 +168,7 @@ fn offer(send: &mpsc::SyncSender<Received>, item: Received, drops: &AtomicU64) -
 
 fn open_error(iface: &NetworkInterface, e: io::Error) -> ArpError {
     match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => ArpError::NoPrivilege,
+        Some(EPERM | EACCES) => ArpError::NoPrivilege,
         _ => ArpError::Channel {
             iface: iface.name.clone(),
             source: e,
@@ -180,14 +192,14 @@ impl Link for PnetLink {
             let at = Instant::now();
             match self.tx.send_to(frame, None) {
                 Some(Ok(())) => return Ok(at),
-                Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                Some(Err(e)) if e.raw_os_error() == Some(ENOBUFS) => {
                     std::thread::sleep(std::time::Duration::from_millis(5));
                 }
                 Some(Err(e)) => return Err(e),
                 None => return Err(io::Error::other("frame too large for the send buffer")),
             }
         }
-        Err(io::Error::from_raw_os_error(libc::ENOBUFS))
+        Err(io::Error::from_raw_os_error(ENOBUFS))
     }
 
     fn recv(&mut self, until: Instant) -> io::Result<Option<(Vec<u8>, Instant)>> {

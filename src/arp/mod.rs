@@ -1,23 +1,35 @@
 //! `nettool arp`: ARP requests over a raw datalink channel (like arping),
 //! subnet sweeps (like arp-scan) and the kernel's ARP cache.
 //!
-//! Flow: the CLI resolves the interface and source (route lookup, no
-//! privilege) -> `PnetLink::open` (the one privileged step; capabilities
-//! are dropped right after) -> [`run_probe`] or [`sweep::run`] drive the
-//! pure logic in [`probe`] with frames and timestamps from the link.
+//! Flow: [`Settings`] (plain data from the flags) -> a call in [`run`]
+//! resolves the interface and source (route lookup, no privilege) ->
+//! `PnetLink::open` (the one privileged step; capabilities are dropped
+//! right after) -> [`run_probe`] or [`sweep::run`] drive the pure logic in
+//! [`probe`] with frames and timestamps from the link, telling the caller
+//! what happens through events -> a typed report ([`report`]).
 
 pub mod cache;
 pub mod link;
 pub mod oui;
 pub mod probe;
+pub mod report;
 pub mod route;
+pub mod run;
+pub mod settings;
 pub mod sweep;
 
+pub use settings::{
+    AnnounceSettings, CacheSettings, Job, Networks, OurAddr, ProbeSettings, Settings, SweepSettings,
+};
+
+use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use pnet_datalink::NetworkInterface;
 
+use crate::addr::Cidr;
+use crate::sys::iface::{IFF_LOOPBACK, IFF_NOARP, IFF_UP};
 use crate::wire::MacAddr;
 use link::Link;
 use probe::{BadMac, Me, Reject, Reply, Tracker};
@@ -58,11 +70,31 @@ pub enum ArpError {
         iface: String,
         source: std::io::Error,
     },
+    #[error("no interface that does ARP is up: name one with -I")]
+    NoArpInterface,
+    #[error(
+        "{net} on {iface} is wider than /{}: sweep a narrower range by CIDR instead",
+        sweep::MAX_SWEEP_PREFIX
+    )]
+    LocalNetTooWide { net: Cidr, iface: String },
+    #[error("{0} is not an IPv4 network: ARP is IPv4 only")]
+    NotIpv4(Cidr),
+    #[error("no network to sweep: give one as ADDR/LEN")]
+    NoNetwork,
 }
 
-const IFF_UP: u32 = libc::IFF_UP as u32;
-const IFF_LOOPBACK: u32 = libc::IFF_LOOPBACK as u32;
-const IFF_NOARP: u32 = libc::IFF_NOARP as u32;
+/// Why a call in [`run`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Before anything was sent: what to do about it is said.
+    #[error(transparent)]
+    Setup(#[from] ArpError),
+    /// The link failed while sending or receiving.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("cannot read /proc/net/arp: {0}")]
+    Cache(std::io::Error),
+}
 
 /// An interface that can do ARP, with its MAC and IPv4 networks.
 #[derive(Debug, Clone)]
@@ -83,14 +115,40 @@ impl Iface {
         self.v4
             .iter()
             .find(|(a, len)| {
-                sweep::Net {
-                    addr: *a,
-                    len: *len,
-                }
-                .contains(target)
+                Cidr::new(IpAddr::V4(*a), *len).is_ok_and(|n| n.contains(IpAddr::V4(target)))
             })
             .or(self.v4.first())
             .map(|(a, _)| *a)
+    }
+
+    /// `ip` if it is one of our addresses.
+    ///
+    /// # Errors
+    /// [`ArpError::ForeignSource`], naming the addresses we have.
+    pub fn ours(&self, ip: Ipv4Addr) -> Result<Ipv4Addr, ArpError> {
+        if self.v4.iter().any(|(a, _)| *a == ip) {
+            return Ok(ip);
+        }
+        Err(ArpError::ForeignSource {
+            addr: ip,
+            iface: self.name().to_string(),
+            have: self.have(),
+        })
+    }
+
+    /// Our networks, "a/len, b/len", or "none".
+    fn have(&self) -> String {
+        let v: Vec<String> = self.v4.iter().map(|(a, l)| format!("{a}/{l}")).collect();
+        if v.is_empty() {
+            "none".into()
+        } else {
+            v.join(", ")
+        }
+    }
+
+    /// The error for an interface without an IPv4 address.
+    pub fn no_source(&self) -> ArpError {
+        ArpError::NoSource(self.name().to_string())
     }
 }
 
@@ -115,13 +173,16 @@ fn names_capped<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
     }
     let mut text = names.take(NAMED_INTERFACES).collect::<Vec<_>>().join(", ");
     if total > NAMED_INTERFACES {
-        text.push_str(&format!(" and {} more", total - NAMED_INTERFACES));
+        let _ = write!(text, " and {} more", total - NAMED_INTERFACES);
     }
     text
 }
 
 /// Check that an interface named `name` exists (any kind: the cache view
 /// shows loopback and NOARP entries too).
+///
+/// # Errors
+/// [`ArpError::NoSuchInterface`], naming those that exist.
 pub fn check_interface_exists(name: &str) -> Result<(), ArpError> {
     let all = pnet_datalink::interfaces();
     if all.iter().any(|i| i.name == name) {
@@ -132,6 +193,9 @@ pub fn check_interface_exists(name: &str) -> Result<(), ArpError> {
 }
 
 /// Find `name` and check it can do ARP.
+///
+/// # Errors
+/// It does not exist, is loopback, NOARP, has no MAC, or is down.
 pub fn interface(name: &str) -> Result<Iface, ArpError> {
     let all = pnet_datalink::interfaces();
     let raw = match all.iter().find(|i| i.name == name) {
@@ -164,6 +228,9 @@ pub fn interface(name: &str) -> Result<Iface, ArpError> {
 
 /// The interface the kernel routes `target` through, refusing targets that
 /// are behind a gateway.
+///
+/// # Errors
+/// No route, a route via a gateway, or an interface that cannot do ARP.
 pub fn interface_for(target: Ipv4Addr, only: Option<&str>) -> Result<Iface, ArpError> {
     let routes = route::read_routes().unwrap_or_default();
     let Some(r) = route::lookup(&routes, target, only) else {
@@ -182,6 +249,21 @@ pub fn interface_for(target: Ipv4Addr, only: Option<&str>) -> Result<Iface, ArpE
         });
     }
     interface(&r.iface)
+}
+
+/// The interface of the default route, else the first that can do ARP.
+///
+/// # Errors
+/// The default route's interface cannot do ARP, or no interface can.
+pub fn default_interface() -> Result<Iface, ArpError> {
+    let routes = route::read_routes().unwrap_or_default();
+    if let Some(r) = routes.iter().find(|r| r.prefix_len() == 0) {
+        return interface(&r.iface);
+    }
+    pnet_datalink::interfaces()
+        .into_iter()
+        .find_map(|i| interface(&i.name).ok())
+        .ok_or(ArpError::NoArpInterface)
 }
 
 /// What the probe loop is doing.
@@ -207,9 +289,18 @@ pub struct ProbeConfig {
     pub first: bool,
 }
 
-/// Something the loop reports as it happens.
+/// Something a probe or an announcement reports as it happens.
 #[derive(Debug)]
 pub enum Event {
+    /// The channel is open on `interface` and nothing is sent yet.
+    Ready {
+        interface: String,
+        me: Me,
+    },
+    /// A request (or announcement) went out: the `sent`th.
+    Sent {
+        sent: u64,
+    },
     Reply {
         from: Ipv4Addr,
         reply: Reply,
@@ -225,12 +316,17 @@ pub enum Event {
 }
 
 /// Run requests and collect replies until the count, the deadline, the
-/// first reply (`-f`, `-D`) or Ctrl-C. After the last request the loop
-/// waits one more interval for its answer, unless it has already come.
+/// first reply (`-f`, `-D`) or `stop()` (Ctrl-C). After the last request
+/// the loop waits one more interval for its answer, unless it has already
+/// come.
+///
+/// # Errors
+/// The link failing to send or receive.
 pub fn run_probe(
     link: &mut dyn Link,
     cfg: &ProbeConfig,
     on_event: &mut dyn FnMut(&Event),
+    stop: &dyn Fn() -> bool,
 ) -> std::io::Result<Tracker> {
     let start = Instant::now();
     let deadline = cfg.deadline.map(|d| start + d);
@@ -244,7 +340,7 @@ pub fn run_probe(
     };
     loop {
         let now = Instant::now();
-        if crate::sys::interrupted() || deadline.is_some_and(|d| now >= d) {
+        if stop() || deadline.is_some_and(|d| now >= d) {
             break;
         }
         let all_sent = cfg.count.is_some_and(|c| t.sent >= c);
@@ -256,6 +352,7 @@ pub fn run_probe(
         if !all_sent && now >= next_send {
             let at = link.send(&frame)?;
             t.on_send(at);
+            on_event(&Event::Sent { sent: t.sent });
             next_send += cfg.interval;
             wait_until = at + cfg.interval;
             continue;
@@ -320,5 +417,98 @@ mod tests {
         assert_eq!(names_capped(std::iter::empty::<&str>()), "none");
         let sixteen: Vec<String> = (0..16).map(|i| format!("v{i}")).collect();
         assert!(!names_capped(sixteen.iter().map(String::as_str)).contains("more"));
+    }
+
+    /// A peer that answers every request for `ip`, from each of `macs`.
+    struct Peer {
+        ip: Ipv4Addr,
+        macs: Vec<MacAddr>,
+        queue: std::collections::VecDeque<Vec<u8>>,
+    }
+
+    impl Link for Peer {
+        fn send(&mut self, frame: &[u8]) -> std::io::Result<Instant> {
+            let me = Me {
+                mac: MacAddr(frame[6..12].try_into().unwrap()),
+                ip: Ipv4Addr::new(frame[28], frame[29], frame[30], frame[31]),
+            };
+            for mac in &self.macs {
+                let peer = Me {
+                    mac: *mac,
+                    ip: self.ip,
+                };
+                let reply = probe::frame(
+                    me.mac,
+                    peer,
+                    crate::wire::arp::Operation::Reply,
+                    me.mac,
+                    me.ip,
+                );
+                self.queue.push_back(reply.to_vec());
+            }
+            Ok(Instant::now())
+        }
+        fn recv(&mut self, until: Instant) -> std::io::Result<Option<(Vec<u8>, Instant)>> {
+            if let Some(f) = self.queue.pop_front() {
+                return Ok(Some((f, Instant::now())));
+            }
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn a_probe_tells_each_reply_as_it_comes_and_counts_them() {
+        let target = Ipv4Addr::new(198, 51, 100, 2);
+        let b = MacAddr([2, 0, 0, 0, 0, 2]);
+        let c = MacAddr([2, 0, 0, 0, 0, 3]);
+        let mut peer = Peer {
+            ip: target,
+            macs: vec![b, c],
+            queue: std::collections::VecDeque::new(),
+        };
+        let cfg = ProbeConfig {
+            mode: Mode::Probe,
+            me: Me {
+                mac: MacAddr([2, 0, 0, 0, 0, 1]),
+                ip: Ipv4Addr::new(198, 51, 100, 1),
+            },
+            target,
+            count: Some(2),
+            interval: Duration::from_millis(5),
+            deadline: Some(Duration::from_secs(5)),
+            first: false,
+        };
+        let mut seen = Vec::new();
+        let mut sent_at = Vec::new();
+        let t = run_probe(
+            &mut peer,
+            &cfg,
+            &mut |ev| match ev {
+                Event::Reply { from, reply } => {
+                    seen.push((*from, reply.mac, reply.duplicate(), reply.unsolicited));
+                }
+                Event::Sent { sent } => sent_at.push((*sent, seen.len())),
+                _ => {}
+            },
+            &|| false,
+        )
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (target, b, false, false),
+                (target, c, true, false),
+                (target, b, true, false),
+            ]
+        );
+        // Each request is told before its answers.
+        assert_eq!(sent_at, [(1, 0), (2, 2)]);
+        // The run ends at the last request's first answer.
+        assert_eq!((t.sent, t.received), (2, 2));
+        assert_eq!(t.macs, [(b, 2), (c, 1)]);
+        // Stopped before the first request: nothing is sent.
+        let t = run_probe(&mut peer, &cfg, &mut |_| {}, &|| true).unwrap();
+        assert_eq!(t.sent, 0);
     }
 }

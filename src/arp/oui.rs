@@ -2,6 +2,7 @@
 //! `ieee-data` package installs it. Only the prefixes asked for are kept.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use crate::wire::MacAddr;
 pub const OUI_TXT: &str = "/usr/share/ieee-data/oui.txt";
 
 /// What the Vendor column says for `mac`.
-pub fn label(mac: MacAddr, vendors: &HashMap<[u8; 3], String>) -> String {
+pub fn label<S: BuildHasher>(mac: MacAddr, vendors: &HashMap<[u8; 3], String, S>) -> String {
     if let Some(v) = vendors.get(&mac.oui()) {
         return v.clone();
     }
@@ -23,7 +24,10 @@ pub fn label(mac: MacAddr, vendors: &HashMap<[u8; 3], String>) -> String {
 
 /// Look up the vendors of `wanted` prefixes in an oui.txt-format reader:
 /// lines `00-05-5D   (hex)\t\tD-LINK SYSTEMS, INC.`.
-pub fn lookup<R: BufRead>(r: R, wanted: &HashSet<[u8; 3]>) -> HashMap<[u8; 3], String> {
+pub fn lookup<R: BufRead, S: BuildHasher>(
+    r: R,
+    wanted: &HashSet<[u8; 3], S>,
+) -> HashMap<[u8; 3], String> {
     let mut out = HashMap::new();
     if wanted.is_empty() {
         return out;

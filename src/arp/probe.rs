@@ -5,13 +5,15 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+
 use crate::output::stats::Spread;
 use crate::wire::MacAddr;
 use crate::wire::arp::{self, Operation, Packet};
 use crate::wire::ethernet::{self, ETHERTYPE_ARP, Frame, MIN_FRAME_LEN};
 
 /// Our side of the exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Me {
     pub mac: MacAddr,
     /// 0.0.0.0 in duplicate address detection.
@@ -83,7 +85,8 @@ pub fn announcement(me: Me, as_reply: bool) -> [u8; MIN_FRAME_LEN] {
 
 /// Why a sender MAC cannot be a host's: such a reply is invalid, counted
 /// and shown as such, never taken for an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BadMac {
     Zero,
     Broadcast,
@@ -132,6 +135,9 @@ pub enum Reject {
 /// that is not ours, and a sender MAC that is a host's (not zero, not
 /// broadcast, group bit clear). The sender IP is checked by the caller
 /// (a probe wants its target, a sweep any address it asked for).
+///
+/// # Errors
+/// The first rule the frame breaks, as a [`Reject`].
 pub fn validate(bytes: &[u8], me: Me) -> Result<arp::Repr, Reject> {
     let f = Frame::new_checked(bytes).map_err(|_| Reject::Short)?;
     if f.ethertype() != ETHERTYPE_ARP {
@@ -167,7 +173,7 @@ pub const MAX_MACS: usize = 64;
 pub const NAMED: usize = 8;
 
 /// A count with its first few distinct items ([`NAMED`]) kept as examples.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sample<T> {
     /// Every item, repeats included.
     pub count: u64,
@@ -205,7 +211,7 @@ impl<T: PartialEq> Sample<T> {
 }
 
 /// What one valid reply was.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reply {
     pub mac: MacAddr,
     /// From the latest request's send time to this reply's read time.
@@ -341,11 +347,16 @@ impl Tracker {
     }
 
     pub fn loss_pct(&self) -> f64 {
-        if self.sent == 0 {
-            0.0
-        } else {
-            100.0 * (self.sent - self.received.min(self.sent)) as f64 / self.sent as f64
-        }
+        loss_pct(self.sent, self.received)
+    }
+}
+
+/// The share of `sent` requests that got no answer, in percent.
+pub fn loss_pct(sent: u64, received: u64) -> f64 {
+    if sent == 0 {
+        0.0
+    } else {
+        100.0 * (sent - received.min(sent)) as f64 / sent as f64
     }
 }
 

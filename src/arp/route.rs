@@ -3,25 +3,27 @@
 //! lowest metric), and the interfaces' own addresses.
 
 use std::io::BufRead;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::addr::Cidr;
 
 /// One row of the IPv4 routing table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub iface: String,
-    pub dest: Ipv4Addr,
-    pub mask: Ipv4Addr,
+    /// The destination network, from its address and netmask.
+    pub dest: Cidr,
     /// `None` for a directly connected network.
     pub gateway: Option<Ipv4Addr>,
     pub metric: u32,
 }
 
 impl Route {
-    pub fn prefix_len(&self) -> u32 {
-        u32::from(self.mask).count_ones()
+    pub fn prefix_len(&self) -> u8 {
+        self.dest.prefix_len()
     }
     pub fn matches(&self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & u32::from(self.mask) == u32::from(self.dest) & u32::from(self.mask)
+        self.dest.contains(IpAddr::V4(ip))
     }
 }
 
@@ -62,8 +64,7 @@ pub fn parse_routes<R: BufRead>(r: R) -> Vec<Route> {
         }
         out.push(Route {
             iface: f[0].to_string(),
-            dest,
-            mask,
+            dest: Cidr::from_mask(dest, mask),
             gateway: (flags & RTF_GATEWAY != 0 && !gw.is_unspecified()).then_some(gw),
             metric,
         });
@@ -84,6 +85,9 @@ pub fn lookup<'a>(routes: &'a [Route], ip: Ipv4Addr, iface: Option<&str>) -> Opt
 }
 
 /// Read the routing table of this network namespace.
+///
+/// # Errors
+/// /proc/net/route cannot be opened.
 pub fn read_routes() -> std::io::Result<Vec<Route>> {
     let f = std::fs::File::open("/proc/net/route")?;
     Ok(parse_routes(std::io::BufReader::new(f)))

@@ -9,74 +9,33 @@
 //! counted the same way. Memory is bounded by the number of targets.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
+
+use serde::Serialize;
 
 use super::link::Link;
 use super::probe::{self, BadMac, MAX_MACS, Me, Reject, Sample};
+use crate::addr::Cidr;
 use crate::wire::MacAddr;
 
-/// An IPv4 network, `addr/len`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Net {
-    pub addr: Ipv4Addr,
-    pub len: u8,
-}
+/// Largest sweep: a /16.
+pub const MAX_SWEEP_PREFIX: u8 = 16;
 
-impl Net {
-    pub fn parse(s: &str) -> Result<Net, String> {
-        let bad = || format!("'{s}' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24");
-        let (a, l) = s.split_once('/').ok_or_else(bad)?;
-        let addr: Ipv4Addr = a.parse().map_err(|_| bad())?;
-        let len: u8 = l.parse().map_err(|_| bad())?;
-        if len > 32 {
-            return Err(bad());
-        }
-        Ok(Net { addr, len })
-    }
+/// Most further rounds a sweep makes (arp-scan's default is 2 in all).
+pub const MAX_RETRIES: u32 = 100;
 
-    fn mask(self) -> u32 {
-        if self.len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - self.len)
-        }
-    }
-
-    pub fn network(self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) & self.mask())
-    }
-
-    pub fn contains(self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & self.mask() == u32::from(self.addr) & self.mask()
-    }
-
-    /// Usable host addresses: all but the network and broadcast addresses,
-    /// except on /31 and /32 where every address is a host.
-    pub fn hosts(self) -> impl Iterator<Item = Ipv4Addr> {
-        let base = u32::from(self.network());
-        let size: u64 = 1u64 << (32 - u32::from(self.len));
-        let (first, last) = if self.len >= 31 {
-            (0, size - 1)
-        } else {
-            (1, size - 2)
-        };
-        (first..=last).map(move |i| Ipv4Addr::from(base.wrapping_add(i as u32)))
-    }
-
-    pub fn size(self) -> u64 {
-        1u64 << (32 - u32::from(self.len))
-    }
-}
-
-impl std::fmt::Display for Net {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.network(), self.len)
+/// The network address of an IPv4 network; `None` for IPv6, which ARP
+/// cannot sweep.
+pub fn ipv4_network(net: Cidr) -> Option<Ipv4Addr> {
+    match net.network() {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
     }
 }
 
 /// Pacing and retries.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Plan {
     /// Requests per second.
     pub rate: u32,
@@ -87,7 +46,7 @@ pub struct Plan {
 }
 
 /// One host that answered.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Host {
     pub ip: Ipv4Addr,
     pub mac: MacAddr,
@@ -162,6 +121,9 @@ impl Seen {
 /// Sweep `targets` through `link`. `progress(sent, total)` is called as
 /// requests go out; `stop()` is polled so Ctrl-C ends the sweep early with
 /// what was found.
+///
+/// # Errors
+/// The link failing to send or receive.
 pub fn run(
     link: &mut dyn Link,
     me: Me,
@@ -256,23 +218,22 @@ pub fn run(
 mod tests {
     use super::*;
     use crate::wire::arp::Operation;
-    use std::collections::VecDeque;
+    use std::collections::{HashSet, VecDeque};
 
     #[test]
     fn networks_and_hosts() {
-        let n = Net::parse("198.51.100.77/24").unwrap();
+        let n = Cidr::parse("198.51.100.77/24").unwrap();
         assert_eq!(n.to_string(), "198.51.100.0/24");
-        let hosts: Vec<_> = n.hosts().collect();
+        assert_eq!(ipv4_network(n), Some(Ipv4Addr::new(198, 51, 100, 0)));
+        assert_eq!(ipv4_network(Cidr::parse("2001:db8::/64").unwrap()), None);
+        let hosts: Vec<_> = n.ipv4_hosts().unwrap().collect();
         assert_eq!(hosts.len(), 254);
         assert_eq!(hosts[0], Ipv4Addr::new(198, 51, 100, 1));
         assert_eq!(hosts[253], Ipv4Addr::new(198, 51, 100, 254));
-        assert_eq!(Net::parse("198.51.100.4/31").unwrap().hosts().count(), 2);
-        assert_eq!(Net::parse("198.51.100.4/32").unwrap().hosts().count(), 1);
-        assert!(n.contains(Ipv4Addr::new(198, 51, 100, 200)));
-        assert!(!n.contains(Ipv4Addr::new(198, 51, 101, 1)));
-        for bad in ["198.51.100.0", "198.51.100.0/33", "x/24", "198.51.100.0/"] {
-            assert!(Net::parse(bad).is_err(), "{bad}");
-        }
+    }
+
+    fn hosts_of(net: &str) -> impl Iterator<Item = Ipv4Addr> {
+        Cidr::parse(net).unwrap().ipv4_hosts().unwrap()
     }
 
     /// A simulated segment: hosts that answer every request for their
@@ -280,7 +241,7 @@ mod tests {
     struct Segment {
         me: Me,
         hosts: Vec<(Ipv4Addr, MacAddr)>,
-        drop_first: std::collections::HashSet<Ipv4Addr>,
+        drop_first: HashSet<Ipv4Addr>,
         queue: VecDeque<Vec<u8>>,
         asked: Vec<Ipv4Addr>,
     }
@@ -306,13 +267,11 @@ mod tests {
             Ok(Instant::now())
         }
         fn recv(&mut self, until: Instant) -> std::io::Result<Option<(Vec<u8>, Instant)>> {
-            match self.queue.pop_front() {
-                Some(f) => Ok(Some((f, Instant::now()))),
-                None => {
-                    std::thread::sleep(until.saturating_duration_since(Instant::now()));
-                    Ok(None)
-                }
+            if let Some(f) = self.queue.pop_front() {
+                return Ok(Some((f, Instant::now())));
             }
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+            Ok(None)
         }
     }
 
@@ -336,9 +295,7 @@ mod tests {
             queue: VecDeque::new(),
             asked: Vec::new(),
         };
-        let targets: Vec<_> = Net::parse("198.51.100.0/27")
-            .unwrap()
-            .hosts()
+        let targets: Vec<_> = hosts_of("198.51.100.0/27")
             .filter(|a| *a != me.ip)
             .collect();
         let plan = Plan {
@@ -361,7 +318,7 @@ mod tests {
             ]
         );
         // Round two asked only the addresses that had not answered.
-        assert_eq!(out.sent as usize, targets.len() + targets.len() - 2);
+        assert_eq!(out.sent, 2 * targets.len() as u64 - 2);
         assert_eq!(out.scanned, 29);
         assert_eq!(out.unsolicited.count, 0);
     }
@@ -375,7 +332,7 @@ mod tests {
         let ip = |n| Ipv4Addr::new(198, 51, 100, n);
         let mac = |n| MacAddr([2, 0, 0, 0, 1, n]);
         let forger = MacAddr([2, 0xf0, 0, 0, 0, 1]);
-        let forged = |sender: MacAddr, addr: Ipv4Addr| {
+        let forge = |sender: MacAddr, addr: Ipv4Addr| {
             probe::frame(
                 me.mac,
                 Me {
@@ -394,19 +351,17 @@ mod tests {
         let mut seg = Segment {
             me,
             hosts: vec![(ip(10), mac(10)), (ip(12), mac(12))],
-            drop_first: Default::default(),
+            drop_first: HashSet::default(),
             queue: [
-                forged(forger, ip(20)),
-                forged(forger, ip(12)),
-                forged(forger, ip(200)),
-                forged(MacAddr::ZERO, ip(10)),
+                forge(forger, ip(20)),
+                forge(forger, ip(12)),
+                forge(forger, ip(200)),
+                forge(MacAddr::ZERO, ip(10)),
             ]
             .into(),
             asked: Vec::new(),
         };
-        let targets: Vec<_> = Net::parse("198.51.100.0/27")
-            .unwrap()
-            .hosts()
+        let targets: Vec<_> = hosts_of("198.51.100.0/27")
             .filter(|a| *a != me.ip)
             .collect();
         let plan = Plan {
@@ -449,7 +404,7 @@ mod tests {
         let mut seg = Segment {
             me,
             hosts,
-            drop_first: Default::default(),
+            drop_first: HashSet::default(),
             queue: VecDeque::new(),
             asked: Vec::new(),
         };

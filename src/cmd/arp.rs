@@ -1,118 +1,107 @@
-//! `nettool arp`: flags -> probe, sweep or cache view -> lines, table or
-//! JSON.
+//! `nettool arp`: flags -> [`Settings`] -> a call in `arp::run` (probe,
+//! announce, sweep or cache view) -> lines, table or JSON from its report.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
 
+use super::usage;
+use crate::Status;
+use crate::addr::{self, Cidr, Host};
 use crate::arp::link::Drops;
-use crate::arp::probe::{MAX_MACS, Me, NAMED, RttStats, Sample};
-use crate::arp::sweep::{self, Net, Plan};
-use crate::arp::{self, ArpError, Event, Iface, Mode, ProbeConfig, cache, link::PnetLink, oui};
+use crate::arp::probe::{MAX_MACS, NAMED, Sample};
+use crate::arp::report::{AnnounceReport, CacheReport, ProbeReport, SweepReport};
+use crate::arp::run::{self, SweepEvent};
+use crate::arp::sweep::{MAX_RETRIES, MAX_SWEEP_PREFIX, Plan};
+use crate::arp::{
+    self, AnnounceSettings, CacheSettings, Event, Job, Networks, OurAddr, ProbeSettings, Settings,
+    SweepSettings,
+};
 use crate::cli::ArpArgs;
 use crate::output::table::{Align, Table};
 use crate::output::{self, Out};
-use crate::sockstat::names::Names;
 use crate::wire::MacAddr;
-use crate::{Status, UsageError};
 
 /// The clock every RTT comes from, said in the summary and the JSON.
 const CLOCK: &str =
     "CLOCK_MONOTONIC in user space, from the request handed to the kernel to the reply read";
 
-/// Most further rounds a sweep makes (arp-scan's default is 2 in all).
-const MAX_RETRIES: u32 = 100;
-
-/// Largest sweep: a /16.
-const MAX_SWEEP_PREFIX: u8 = 16;
-
-enum Job {
-    Cache { iface: Option<String> },
-    Probe { target: Ipv4Addr },
-    Announce { addr: Option<Ipv4Addr> },
-    Sweep { nets: Vec<Net> },
-    LocalNet,
+/// A library error for the user: setup problems are usage errors (exit
+/// 2), a link failing mid-run is exit 1.
+fn fail(e: arp::Error) -> anyhow::Error {
+    match e {
+        arp::Error::Setup(e) => usage(e.to_string()),
+        arp::Error::Io(e) => e.into(),
+        e @ arp::Error::Cache(_) => e.into(),
+    }
 }
 
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    UsageError(msg.into()).into()
+/// Seconds for `-i` and `-w`.
+const SECONDS: RangeInclusive<f64> = 0.001..=86_400.0;
+
+/// `v` (as the user wrote it: `text`) checked by the shared validator;
+/// the error keeps arp's words, with an example.
+fn seconds(flag: &str, v: Option<f64>, text: &str) -> Result<Duration> {
+    v.and_then(|v| super::seconds(flag, v, SECONDS, false).ok())
+        .ok_or_else(|| {
+            usage(format!(
+                "{flag} {text}: give 0.001 to 86400 seconds, fractions allowed (e.g. 0.2)"
+            ))
+        })
 }
 
-fn setup(e: ArpError) -> anyhow::Error {
-    UsageError(e.to_string()).into()
-}
-
-fn seconds(flag: &str, v: &str) -> Result<Duration> {
-    match v.parse::<f64>() {
-        Ok(s) if s.is_finite() && (0.001..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+/// An IPv4 address, read by the address module. An address with a port,
+/// IPv6 and names are refused, each in its own words.
+fn parse_ipv4(s: &str) -> Result<Ipv4Addr> {
+    if let Ok(addr::Split {
+        host,
+        port: Some(_),
+        bracketed: false,
+    }) = addr::split_host_port(s)
+        && let Ok(Host::Ip(IpAddr::V4(ip))) = Host::parse(host)
+    {
+        return Err(usage(format!(
+            "'{s}': ARP takes an address, not address:port: give {ip}"
+        )));
+    }
+    match Host::parse(s) {
+        Ok(Host::Ip(IpAddr::V4(ip))) => Ok(ip),
+        _ if s.contains(':') => Err(usage(format!(
+            "{s} is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)"
+        ))),
         _ => Err(usage(format!(
-            "{flag} {v}: give 0.001 to 86400 seconds, fractions allowed (e.g. 0.2)"
+            "'{s}' is not an IPv4 address or network: write e.g. 198.51.100.2 or 198.51.100.0/24 (names are not resolved)"
         ))),
     }
 }
 
-fn parse_ipv4(s: &str) -> Result<Ipv4Addr> {
-    if let Some((addr, _port)) = s.rsplit_once(':')
-        && let Ok(addr) = addr.parse::<Ipv4Addr>()
-    {
-        return Err(usage(format!(
-            "'{s}': ARP takes an address, not address:port: give {addr}"
-        )));
-    }
-    if s.parse::<std::net::Ipv6Addr>().is_ok() || s.contains(':') {
-        return Err(usage(format!(
-            "{s} is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)"
-        )));
-    }
-    s.parse().map_err(|_| {
-        usage(format!(
-            "'{s}' is not an IPv4 address or network: write e.g. 198.51.100.2 or 198.51.100.0/24 (names are not resolved)"
-        ))
-    })
+/// An IPv4 network, `ADDR/LEN`.
+fn parse_ipv4_net(s: &str) -> Result<Cidr> {
+    Cidr::parse(s)
+        .ok()
+        .filter(|n| n.addr().is_ipv4())
+        .ok_or_else(|| {
+            usage(format!(
+                "'{s}' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24"
+            ))
+        })
 }
 
-fn job(a: &ArpArgs) -> Result<Job> {
-    if a.localnet {
-        return Ok(Job::LocalNet);
-    }
-    if a.unsolicited || a.answer {
-        let addr = match (&a.source, &a.target) {
-            (Some(s), _) | (None, Some(s)) => Some(parse_ipv4(s)?),
-            (None, None) => None,
-        };
-        return Ok(Job::Announce { addr });
-    }
-    match &a.target {
-        None => Ok(Job::Cache {
-            iface: a.interval.clone().or_else(|| a.interface.clone()),
-        }),
-        Some(t) if t.contains('/') => {
-            let net = Net::parse(t).map_err(usage)?;
-            if net.len < MAX_SWEEP_PREFIX {
-                return Err(usage(format!(
-                    "{t} has {} addresses: sweeps go up to /{MAX_SWEEP_PREFIX}; sweep a narrower range",
-                    net.size()
-                )));
-            }
-            Ok(Job::Sweep { nets: vec![net] })
-        }
-        Some(t) => {
-            if a.cache {
-                return Err(usage("-a shows the cache: give no TARGET with it"));
-            }
-            Ok(Job::Probe {
-                target: parse_ipv4(t)?,
-            })
-        }
-    }
-}
-
-pub fn run(a: &ArpArgs) -> Result<Status> {
+/// The validated settings of one run, from the flags. Everything that
+/// needs no look at the system is checked here; the cache view's
+/// interface is checked to exist too (any kind: the cache shows loopback
+/// and NOARP entries).
+///
+/// # Errors
+/// A [`UsageError`](crate::UsageError) saying which flag is wrong and what to give.
+pub fn settings(a: &ArpArgs) -> Result<Settings> {
     if a.count == Some(0) {
         return Err(usage("-c 0: give a count of at least 1"));
     }
@@ -134,122 +123,140 @@ pub fn run(a: &ArpArgs) -> Result<Status> {
             a.retries
         )));
     }
-    match job(a)? {
-        Job::Cache { iface } => {
-            if let Some(name) = &iface {
-                arp::check_interface_exists(name).map_err(|e| {
-                    let mut msg = e.to_string();
-                    if a.interval.as_deref() == Some(name.as_str()) && name.parse::<f64>().is_ok() {
-                        msg.push_str(
-                            " (-i is the seconds between requests only when probing a TARGET; \
-                             without one it names the interface whose cache entries to show)",
-                        );
-                    }
-                    usage(msg)
-                })?;
+    let job = if a.localnet {
+        sweep_settings(a, Networks::Local)?
+    } else if a.unsolicited || a.answer {
+        announce_settings(a)?
+    } else {
+        match &a.target {
+            None => Job::Cache(cache_settings(a)?),
+            Some(t) if t.contains('/') => {
+                let net = parse_ipv4_net(t)?;
+                if net.prefix_len() < MAX_SWEEP_PREFIX {
+                    return Err(usage(format!(
+                        "{t} has {} addresses: sweeps go up to /{MAX_SWEEP_PREFIX}; sweep a narrower range",
+                        net.size()
+                    )));
+                }
+                sweep_settings(a, Networks::Given(vec![net]))?
             }
-            show_cache(a, iface.as_deref())
-        }
-        Job::Probe { target } => probe(a, target),
-        Job::Announce { addr } => announce(a, addr),
-        Job::Sweep { nets } => {
-            let iface = match &a.interface {
-                Some(name) => arp::interface(name).map_err(setup)?,
-                None => arp::interface_for(nets[0].network(), None).map_err(setup)?,
-            };
-            sweep_nets(a, iface, nets)
-        }
-        Job::LocalNet => {
-            let iface = match &a.interface {
-                Some(name) => arp::interface(name).map_err(setup)?,
-                None => default_interface()?,
-            };
-            let nets: Vec<Net> = iface
-                .v4
-                .iter()
-                .map(|(addr, len)| Net {
-                    addr: *addr,
-                    len: *len,
+            Some(t) => {
+                if a.cache {
+                    return Err(usage("-a shows the cache: give no TARGET with it"));
+                }
+                let target = parse_ipv4(t)?;
+                Job::Probe(ProbeSettings {
+                    target,
+                    dad: a.dad,
+                    interface: a.interface.clone(),
+                    // Duplicate address detection asks from 0.0.0.0.
+                    source: if a.dad { None } else { source(a)? },
+                    count: a.count,
+                    interval: interval(a)?,
+                    deadline: deadline(a)?,
+                    first: a.first,
                 })
-                .collect();
-            if nets.is_empty() {
-                return Err(setup(ArpError::NoSource(iface.name().to_string())));
             }
-            if let Some(n) = nets.iter().find(|n| n.len < MAX_SWEEP_PREFIX) {
-                return Err(usage(format!(
-                    "{n} on {} is wider than /{MAX_SWEEP_PREFIX}: sweep a narrower range by CIDR instead",
-                    iface.name()
-                )));
-            }
-            sweep_nets(a, iface, nets)
         }
-    }
+    };
+    Ok(Settings {
+        job,
+        json: a.json,
+        quiet: a.quiet,
+    })
 }
 
-/// The interface of the default route, else the first that can do ARP.
-fn default_interface() -> Result<Iface> {
-    let routes = arp::route::read_routes().unwrap_or_default();
-    if let Some(r) = routes.iter().find(|r| r.prefix_len() == 0) {
-        return arp::interface(&r.iface).map_err(setup);
+fn announce_settings(a: &ArpArgs) -> Result<Job> {
+    let addr = match (&a.source, &a.target) {
+        (Some(s), _) | (None, Some(s)) => Some(parse_ipv4(s)?),
+        (None, None) => None,
+    };
+    let addr = match (addr, &a.interface) {
+        (Some(addr), interface) => OurAddr::Given {
+            addr,
+            interface: interface.clone(),
+        },
+        (None, Some(name)) => OurAddr::FirstOf(name.clone()),
+        (None, None) => {
+            return Err(usage(
+                "-U/-A announce an address of ours: give it with -s ADDR (and -I IFACE)",
+            ));
+        }
+    };
+    Ok(Job::Announce(AnnounceSettings {
+        addr,
+        as_reply: a.answer,
+        count: a.count,
+        interval: interval(a)?,
+        deadline: deadline(a)?,
+    }))
+}
+
+fn sweep_settings(a: &ArpArgs, networks: Networks) -> Result<Job> {
+    Ok(Job::Sweep(SweepSettings {
+        networks,
+        interface: a.interface.clone(),
+        source: source(a)?,
+        plan: Plan {
+            rate: a.rate,
+            retries: a.retries,
+            timeout: Duration::from_secs_f64(a.timeout),
+        },
+    }))
+}
+
+/// Without a target `-i` names the interface, as `arp -i` does.
+fn cache_settings(a: &ArpArgs) -> Result<CacheSettings> {
+    let interface = a.interval.clone().or_else(|| a.interface.clone());
+    if let Some(name) = &interface {
+        arp::check_interface_exists(name).map_err(|e| {
+            let mut msg = e.to_string();
+            if a.interval.as_deref() == Some(name.as_str()) && name.parse::<f64>().is_ok() {
+                msg.push_str(
+                    " (-i is the seconds between requests only when probing a TARGET; \
+                     without one it names the interface whose cache entries to show)",
+                );
+            }
+            usage(msg)
+        })?;
     }
-    pnet_datalink::interfaces()
-        .into_iter()
-        .find_map(|i| arp::interface(&i.name).ok())
-        .ok_or_else(|| usage("no interface that does ARP is up: name one with -I"))
+    Ok(CacheSettings {
+        interface,
+        numeric: a.numeric,
+    })
+}
+
+fn source(a: &ArpArgs) -> Result<Option<Ipv4Addr>> {
+    a.source.as_deref().map(parse_ipv4).transpose()
 }
 
 fn interval(a: &ArpArgs) -> Result<Duration> {
     a.interval
         .as_deref()
-        .map_or(Ok(Duration::from_secs(1)), |v| seconds("-i", v))
+        .map_or(Ok(Duration::from_secs(1)), |v| {
+            seconds("-i", v.parse().ok(), v)
+        })
 }
 
 fn deadline(a: &ArpArgs) -> Result<Option<Duration>> {
     a.deadline
-        .map(|d| seconds("-w", &d.to_string()))
+        .map(|d| seconds("-w", Some(d), &d.to_string()))
         .transpose()
 }
 
-/// Resolve the interface and our address for a target, checking `-s`.
-fn resolve(a: &ArpArgs, target: Ipv4Addr, dad: bool) -> Result<(Iface, Me)> {
-    let iface = arp::interface_for(target, a.interface.as_deref()).map_err(setup)?;
-    let ip = if dad {
-        Ipv4Addr::UNSPECIFIED
-    } else {
-        match &a.source {
-            Some(s) => ours(&iface, parse_ipv4(s)?)?,
-            None => iface
-                .source_for(target)
-                .ok_or_else(|| setup(ArpError::NoSource(iface.name().to_string())))?,
-        }
-    };
-    let me = Me { mac: iface.mac, ip };
-    Ok((iface, me))
-}
-
-/// `ip` if it is one of `iface`'s addresses, else the error naming them.
-fn ours(iface: &Iface, ip: Ipv4Addr) -> Result<Ipv4Addr> {
-    if iface.v4.iter().any(|(a, _)| *a == ip) {
-        return Ok(ip);
+/// Parse, validate, run, render.
+///
+/// # Errors
+/// Bad flags and setup problems are [`UsageError`](crate::UsageError)s (exit 2); a link or
+/// stdout failing mid-run is exit 1 (a closed pipe is exit 0 in `main`).
+pub fn run(a: &ArpArgs) -> Result<Status> {
+    let s = settings(a)?;
+    match &s.job {
+        Job::Probe(p) => probe(&s, p),
+        Job::Announce(p) => announce(&s, p),
+        Job::Sweep(p) => sweep(&s, p),
+        Job::Cache(c) => show_cache(&s, c),
     }
-    Err(setup(ArpError::ForeignSource {
-        addr: ip,
-        iface: iface.name().to_string(),
-        have: have(iface),
-    }))
-}
-
-fn have(iface: &Iface) -> String {
-    let v: Vec<String> = iface.v4.iter().map(|(a, l)| format!("{a}/{l}")).collect();
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(", ")
-    }
-}
-
-fn open(iface: &Iface) -> Result<PnetLink> {
-    PnetLink::open(&iface.raw).map_err(setup)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -319,509 +326,740 @@ fn drop_line(d: Drops) -> Option<String> {
 
 const INVALID_WHY: &str = "a sender MAC that is zero, broadcast or multicast is no host's";
 
-fn probe(a: &ArpArgs, target: Ipv4Addr) -> Result<Status> {
-    let mode = if a.dad { Mode::Dad } else { Mode::Probe };
-    let (iface, me) = resolve(a, target, a.dad)?;
-    let cfg = ProbeConfig {
-        mode,
-        me,
-        target,
-        count: a.count,
-        interval: interval(a)?,
-        deadline: deadline(a)?,
-        first: a.first,
-    };
-    let mut link = open(&iface)?;
-    crate::sys::catch_interrupt();
-    let mut out = Out::stdout();
-    let name = iface.name().to_string();
-    let lines = !a.json && !a.quiet;
-    if lines {
-        writeln!(out, "ARPING {target} from {} [{}] on {name}", me.ip, me.mac)?;
-        out.flush()?;
-    }
-    // Only listed replies (the first few per request) are kept or shown:
-    // the rest are counted by the tracker.
-    let mut replies = Vec::new();
-    let mut write_err = None;
-    let tracker = arp::run_probe(&mut link, &cfg, &mut |ev| {
-        if !listed(ev) {
-            return;
+/// The line for one event of a probe on `iface`: the header, and the
+/// first few replies of each request (the rest are counted).
+fn event_line(target: Ipv4Addr, iface: &str, ev: &Event) -> Option<String> {
+    Some(match ev {
+        Event::Ready { me, .. } => {
+            format!("ARPING {target} from {} [{}] on {iface}", me.ip, me.mac)
         }
-        let line = match ev {
-            Event::Reply { from, reply } => {
-                let mut line = format!("reply from {from} [{}] on {name}", reply.mac);
-                if let Some(rtt) = reply.rtt {
-                    let _ = write!(line, "  {:.3} ms", ms(rtt));
-                }
-                if reply.unsolicited {
-                    line.push_str("  (unsolicited: no request of ours was waiting)");
-                }
-                if reply.duplicate() {
-                    let _ = write!(
-                        line,
-                        "  DUPLICATE: {from} is also answered by {} (address conflict or ARP spoofing)",
-                        named_macs(&reply.others, reply.others_count, reply.others_at_least)
-                    );
-                }
-                replies.push(JsonReply {
-                    ip: *from,
-                    mac: reply.mac.to_string(),
-                    rtt_ms: reply.rtt.map(ms),
-                    unsolicited: reply.unsolicited,
-                    duplicate: reply.duplicate(),
-                    also_answered_by: reply.others.iter().map(MacAddr::to_string).collect(),
-                    also_answered_by_more: reply.others_count.saturating_sub(reply.others.len()),
-                    also_answered_by_at_least: reply.others_at_least,
-                });
-                line
+        Event::Sent { .. } | Event::Invalid { listed: false, .. } => return None,
+        Event::Reply { reply, .. } if !reply.listed => return None,
+        Event::Reply { from, reply } => {
+            let mut line = format!("reply from {from} [{}] on {iface}", reply.mac);
+            if let Some(rtt) = reply.rtt {
+                let _ = write!(line, "  {:.3} ms", ms(rtt));
             }
-            Event::Invalid { from, mac, why, .. } => format!(
-                "invalid reply from {from} [{mac}] on {name}: a {} sender MAC is no host's (not taken as an answer)",
-                why.as_str()
-            ),
-        };
-        if lines
-            && write_err.is_none()
-            && let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush())
-        {
-            write_err = Some(e);
+            if reply.unsolicited {
+                line.push_str("  (unsolicited: no request of ours was waiting)");
+            }
+            if reply.duplicate() {
+                let _ = write!(
+                    line,
+                    "  DUPLICATE: {from} is also answered by {} (address conflict or ARP spoofing)",
+                    named_macs(&reply.others, reply.others_count, reply.others_at_least)
+                );
+            }
+            line
         }
-    })?;
+        Event::Invalid { from, mac, why, .. } => format!(
+            "invalid reply from {from} [{mac}] on {iface}: a {} sender MAC is no host's (not taken as an answer)",
+            why.as_str()
+        ),
+    })
+}
+
+fn probe(s: &Settings, p: &ProbeSettings) -> Result<Status> {
+    let mut out = Out::stdout();
+    let lines = !s.json && !s.quiet;
+    let mut name = String::new();
+    let mut write_err = None;
+    // A header that cannot be written ends the run before the first
+    // request; a reply line that cannot, only the lines.
+    let header_failed = Cell::new(false);
+    let report = run::probe(
+        p,
+        &mut |ev| {
+            if let Event::Ready { interface, .. } = ev {
+                crate::sys::catch_interrupt();
+                name.clone_from(interface);
+            }
+            if !lines || write_err.is_some() {
+                return;
+            }
+            let Some(line) = event_line(p.target, &name, ev) else {
+                return;
+            };
+            if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+                header_failed.set(matches!(ev, Event::Ready { .. }));
+                write_err = Some(e);
+            }
+        },
+        &|| header_failed.get() || crate::sys::interrupted(),
+    )
+    .map_err(fail)?;
     if let Some(e) = write_err {
         return Err(e.into());
     }
-    let stats = tracker.stats();
-    let in_use = tracker.received > 0;
-    if a.json {
-        let v = json!({
-            "schema": "nettool.arp/1",
-            "mode": if a.dad { "dad" } else { "probe" },
-            "interface": name,
-            "source": { "ip": me.ip, "mac": me.mac.to_string() },
-            "target": target,
-            "sent": tracker.sent,
-            "received": tracker.received,
-            "loss_pct": tracker.loss_pct(),
-            "replies": replies,
-            "replies_not_listed": tracker.unlisted,
-            "macs": tracker.macs.iter().map(|(m, n)| json!({"mac": m.to_string(), "replies": n})).collect::<Vec<_>>(),
-            "distinct_macs": tracker.macs.len(),
-            // Past MAX_MACS, replies are counted, not MACs.
-            "distinct_macs_at_least": tracker.not_kept > 0,
-            "replies_from_macs_not_kept": tracker.not_kept,
-            "invalid": {
-                "count": tracker.invalid.count,
-                "first": tracker.invalid.first.iter().map(|(m, why)| json!({"mac": m.to_string(), "reason": why.as_str()})).collect::<Vec<_>>(),
-            },
-            "dropped_frames": tracker.dropped.total(),
-            "dropped_by_kernel": tracker.dropped.kernel,
-            "rtt": stats,
-            "clock": CLOCK,
-            "in_use": if a.dad { Some(in_use) } else { None },
-        });
-        output::json(&mut out, &v)?;
+    if s.json {
+        output::json(&mut out, &probe_json(&report))?;
     } else {
-        write_summary(&mut out, target, &tracker, stats, a.dad, lines)?;
+        write_summary(&mut out, &report, lines)?;
     }
     out.flush()?;
-    Ok(match (a.dad, in_use) {
+    Ok(match (report.dad, report.in_use()) {
         (true, false) | (false, true) => Status::Success,
         _ => Status::NotFound,
     })
 }
 
-/// Whether the loop's event is one of the first few, shown one by one.
-fn listed(ev: &Event) -> bool {
-    match ev {
-        Event::Reply { reply, .. } => reply.listed,
-        Event::Invalid { listed, .. } => *listed,
-    }
+fn probe_json(r: &ProbeReport) -> serde_json::Value {
+    let replies: Vec<JsonReply> = r
+        .replies
+        .iter()
+        .map(|l| JsonReply {
+            ip: l.from,
+            mac: l.reply.mac.to_string(),
+            rtt_ms: l.reply.rtt.map(ms),
+            unsolicited: l.reply.unsolicited,
+            duplicate: l.reply.duplicate(),
+            also_answered_by: l.reply.others.iter().map(MacAddr::to_string).collect(),
+            also_answered_by_more: l.reply.others_count.saturating_sub(l.reply.others.len()),
+            also_answered_by_at_least: l.reply.others_at_least,
+        })
+        .collect();
+    json!({
+        "schema": "nettool.arp/1",
+        "mode": if r.dad { "dad" } else { "probe" },
+        "interface": r.interface,
+        "source": { "ip": r.source.ip, "mac": r.source.mac.to_string() },
+        "target": r.target,
+        "sent": r.sent,
+        "received": r.received,
+        "loss_pct": r.loss_pct(),
+        "replies": replies,
+        "replies_not_listed": r.unlisted,
+        "macs": r.macs.iter().map(|(m, n)| json!({"mac": m.to_string(), "replies": n})).collect::<Vec<_>>(),
+        "distinct_macs": r.macs.len(),
+        // Past MAX_MACS, replies are counted, not MACs.
+        "distinct_macs_at_least": r.not_kept > 0,
+        "replies_from_macs_not_kept": r.not_kept,
+        "invalid": {
+            "count": r.invalid.count,
+            "first": r.invalid.first.iter().map(|(m, why)| json!({"mac": m.to_string(), "reason": why.as_str()})).collect::<Vec<_>>(),
+        },
+        "dropped_frames": r.dropped.total(),
+        "dropped_by_kernel": r.dropped.kernel,
+        "rtt": r.rtt,
+        "clock": CLOCK,
+        "in_use": if r.dad { Some(r.in_use()) } else { None },
+    })
 }
 
-fn write_summary(
-    out: &mut dyn Write,
-    target: Ipv4Addr,
-    t: &arp::probe::Tracker,
-    stats: Option<RttStats>,
-    dad: bool,
-    lines: bool,
-) -> std::io::Result<()> {
+fn write_summary(out: &mut dyn Write, r: &ProbeReport, lines: bool) -> std::io::Result<()> {
+    let target = r.target;
     writeln!(out, "--- {target} ARP statistics ---")?;
     writeln!(
         out,
         "{} sent, {} received, {:.0}% loss",
-        t.sent,
-        t.received,
-        t.loss_pct()
+        r.sent,
+        r.received,
+        r.loss_pct()
     )?;
-    if let Some(s) = stats {
+    if let Some(s) = r.rtt {
         writeln!(
             out,
             "rtt min/avg/max/mdev = {:.3}/{:.3}/{:.3}/{:.3} ms ({CLOCK})",
             s.min_ms, s.avg_ms, s.max_ms, s.mdev_ms
         )?;
     }
-    if t.macs.len() > 1 {
-        let named: Vec<String> = t
+    if r.macs.len() > 1 {
+        let named: Vec<String> = r
             .macs
             .iter()
             .take(NAMED)
             .map(|(m, n)| format!("{m} ({n} replies)"))
             .collect();
-        let count = if t.not_kept > 0 {
-            format!("more than {}", t.macs.len())
+        let count = if r.not_kept > 0 {
+            format!("more than {}", r.macs.len())
         } else {
-            t.macs.len().to_string()
+            r.macs.len().to_string()
         };
         write!(
             out,
             "WARNING: duplicate: {count} distinct MACs answered for {target} ({}): two hosts claim the address, or one is spoofing ARP",
-            examples(&named, t.not_kept == 0 && t.macs.len() <= NAMED)
+            examples(&named, r.not_kept == 0 && r.macs.len() <= NAMED)
         )?;
-        if t.not_kept > 0 {
+        if r.not_kept > 0 {
             write!(
                 out,
                 "; {} replies came from MACs past the first {MAX_MACS}, counted but not remembered",
-                t.not_kept
+                r.not_kept
             )?;
         }
         writeln!(out)?;
     }
-    if lines && t.unlisted > 0 {
+    if lines && r.unlisted > 0 {
         writeln!(
             out,
             "{} further replies not listed (at most {NAMED} are listed per request)",
-            t.unlisted
+            r.unlisted
         )?;
     }
-    if t.invalid.count > 0 {
+    if r.invalid.count > 0 {
         writeln!(
             out,
             "{} invalid replies for {target}, not taken as answers ({INVALID_WHY})",
-            t.invalid.count
+            r.invalid.count
         )?;
     }
-    if let Some(line) = drop_line(t.dropped) {
+    if let Some(line) = drop_line(r.dropped) {
         writeln!(out, "{line}")?;
     }
-    if dad {
-        match t.macs.first() {
+    if r.dad {
+        match r.macs.first() {
             Some((m, _)) => writeln!(out, "{target} is in use by {m}")?,
-            None => writeln!(out, "{target} is free: no reply to {} probes", t.sent)?,
+            None => writeln!(out, "{target} is free: no reply to {} probes", r.sent)?,
         }
     }
     Ok(())
 }
 
-fn announce(a: &ArpArgs, addr: Option<Ipv4Addr>) -> Result<Status> {
-    let iface = match (&a.interface, addr) {
-        (Some(name), _) => arp::interface(name).map_err(setup)?,
-        (None, Some(ip)) => arp::interface_for(ip, None).map_err(setup)?,
-        (None, None) => {
-            return Err(usage(
-                "-U/-A announce an address of ours: give it with -s ADDR (and -I IFACE)",
-            ));
-        }
-    };
-    let ip = match addr {
-        Some(ip) => ours(&iface, ip)?,
-        None => *iface
-            .v4
-            .first()
-            .map(|(a, _)| a)
-            .ok_or_else(|| setup(ArpError::NoSource(iface.name().to_string())))?,
-    };
-    let me = Me { mac: iface.mac, ip };
-    let cfg = ProbeConfig {
-        mode: Mode::Announce { as_reply: a.answer },
-        me,
-        target: ip,
-        count: a.count,
-        interval: interval(a)?,
-        deadline: deadline(a)?,
-        first: false,
-    };
-    let mut link = open(&iface)?;
-    crate::sys::catch_interrupt();
-    let t = arp::run_probe(&mut link, &cfg, &mut |_| {})?;
-    let kind = if a.answer { "reply" } else { "request" };
+fn announce(s: &Settings, p: &AnnounceSettings) -> Result<Status> {
+    let r = run::announce(
+        p,
+        &mut |ev| {
+            if let Event::Ready { .. } = ev {
+                crate::sys::catch_interrupt();
+            }
+        },
+        &crate::sys::interrupted,
+    )
+    .map_err(fail)?;
     let mut out = Out::stdout();
-    if a.json {
-        let v = json!({
-            "schema": "nettool.arp/1",
-            "mode": "announce",
-            "interface": iface.name(),
-            "source": { "ip": ip, "mac": me.mac.to_string() },
-            "operation": kind,
-            "sent": t.sent,
-        });
-        output::json(&mut out, &v)?;
-    } else if !a.quiet {
-        writeln!(
-            out,
-            "sent {} gratuitous ARP {kind}(s) announcing {ip} is at {} on {}",
-            t.sent,
-            me.mac,
-            iface.name()
-        )?;
-    }
+    write_announce(&mut out, &r, s)?;
     out.flush()?;
     Ok(Status::Success)
 }
 
-fn sweep_nets(a: &ArpArgs, iface: Iface, nets: Vec<Net>) -> Result<Status> {
-    let src = match &a.source {
-        Some(s) => ours(&iface, parse_ipv4(s)?)?,
-        None => iface
-            .source_for(nets[0].network())
-            .ok_or_else(|| setup(ArpError::NoSource(iface.name().to_string())))?,
-    };
-    let me = Me {
-        mac: iface.mac,
-        ip: src,
-    };
-    let mut targets: Vec<Ipv4Addr> = nets
-        .iter()
-        .flat_map(|n| n.hosts())
-        .filter(|ip| !iface.v4.iter().any(|(mine, _)| mine == ip))
-        .collect();
-    targets.sort();
-    targets.dedup();
-    let plan = Plan {
-        rate: a.rate,
-        retries: a.retries,
-        timeout: Duration::from_secs_f64(a.timeout),
-    };
-    let mut link = open(&iface)?;
-    crate::sys::catch_interrupt();
+fn write_announce(out: &mut dyn Write, r: &AnnounceReport, s: &Settings) -> Result<()> {
+    let kind = if r.as_reply { "reply" } else { "request" };
+    if s.json {
+        let v = json!({
+            "schema": "nettool.arp/1",
+            "mode": "announce",
+            "interface": r.interface,
+            "source": { "ip": r.source.ip, "mac": r.source.mac.to_string() },
+            "operation": kind,
+            "sent": r.sent,
+        });
+        output::json(out, &v)?;
+    } else if !s.quiet {
+        writeln!(
+            out,
+            "sent {} gratuitous ARP {kind}(s) announcing {} is at {} on {}",
+            r.sent, r.source.ip, r.source.mac, r.interface
+        )?;
+    }
+    Ok(())
+}
 
-    // A progress bar on a terminal, for sweeps that take over a second.
+/// A progress bar on a terminal, for sweeps that take over a second.
+fn progress_bar(s: &Settings, targets: usize, plan: Plan) -> Option<indicatif::ProgressBar> {
     let rounds = (u64::from(plan.retries) + 1) as f64;
     let estimate =
-        targets.len() as f64 / f64::from(plan.rate) * rounds + plan.timeout.as_secs_f64() * rounds;
-    let bar =
-        (std::io::stderr().is_terminal() && !a.json && !a.quiet && estimate > 1.0).then(|| {
-            let total = targets.len() as u64 * (u64::from(plan.retries) + 1);
-            let b = indicatif::ProgressBar::new(total);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} sweeping {pos}/{len} requests [{bar:30}] {eta} left",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            b
-        });
-    let outcome = sweep::run(
-        &mut link,
-        me,
-        &targets,
-        plan,
-        &mut |sent, _| {
-            if let Some(b) = &bar {
-                b.set_position(sent);
+        targets as f64 / f64::from(plan.rate) * rounds + plan.timeout.as_secs_f64() * rounds;
+    (std::io::stderr().is_terminal() && !s.json && !s.quiet && estimate > 1.0).then(|| {
+        let total = targets as u64 * (u64::from(plan.retries) + 1);
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} sweeping {pos}/{len} requests [{bar:30}] {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    })
+}
+
+fn sweep(s: &Settings, p: &SweepSettings) -> Result<Status> {
+    let mut bar = None;
+    let report = run::sweep(
+        p,
+        &mut |ev| match ev {
+            SweepEvent::Ready { targets, plan } => {
+                crate::sys::catch_interrupt();
+                bar = progress_bar(s, *targets, *plan);
+            }
+            SweepEvent::Sent { sent, .. } => {
+                if let Some(b) = &bar {
+                    b.set_position(*sent);
+                }
             }
         },
         &crate::sys::interrupted,
-    )?;
+    )
+    .map_err(fail)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let vendors = oui::vendors(
-        outcome
-            .hosts
-            .iter()
-            .flat_map(|h| std::iter::once(h.mac).chain(h.others.iter().copied())),
-    );
     let mut out = Out::stdout();
-    let nets_text: Vec<String> = nets.iter().map(Net::to_string).collect();
-    if a.json {
-        let hosts: Vec<_> = outcome
-            .hosts
-            .iter()
-            .map(|h| {
-                json!({
-                    "ip": h.ip,
-                    "mac": h.mac.to_string(),
-                    "vendor": oui::label(h.mac, &vendors),
-                    "rtt_ms": ms(h.rtt),
-                    "duplicate": !h.others.is_empty(),
-                    "macs": std::iter::once(h.mac).chain(h.others.iter().copied()).map(|m| m.to_string()).collect::<Vec<_>>(),
-                    "macs_at_least": h.others_not_kept > 0,
-                    "replies_from_macs_not_kept": h.others_not_kept,
-                })
-            })
-            .collect();
-        let unsolicited: Vec<_> = outcome
-            .unsolicited
-            .first
-            .iter()
-            .map(|(ip, m)| json!({"ip": ip, "mac": m.to_string()}))
-            .collect();
-        let invalid: Vec<_> = outcome
-            .invalid
-            .first
-            .iter()
-            .map(|(ip, m, why)| json!({"ip": ip, "mac": m.to_string(), "reason": why.as_str()}))
-            .collect();
-        let v = json!({
-            "schema": "nettool.arp.sweep/1",
-            "interface": iface.name(),
-            "source": { "ip": src, "mac": me.mac.to_string() },
-            "networks": nets_text,
-            "hosts": hosts,
-            "scanned": outcome.scanned,
-            "responded": outcome.hosts.len(),
-            "sent": outcome.sent,
-            "elapsed_ms": ms(outcome.elapsed),
-            "unsolicited": { "count": outcome.unsolicited.count, "first": unsolicited },
-            "invalid": { "count": outcome.invalid.count, "first": invalid },
-            "dropped_frames": outcome.dropped.total(),
-            "dropped_by_kernel": outcome.dropped.kernel,
-            "clock": CLOCK,
-        });
-        output::json(&mut out, &v)?;
+    if s.json {
+        output::json(&mut out, &sweep_json(&report))?;
     } else {
-        if !a.quiet {
-            let mut t = Table::new(&[
-                ("IP", Align::Left),
-                ("MAC", Align::Left),
-                ("Vendor", Align::Left),
-                ("RTT", Align::Right),
-                ("Dup", Align::Left),
-            ]);
-            for h in &outcome.hosts {
-                t.cell(|b| {
-                    let _ = write!(b, "{}", h.ip);
-                });
-                t.cell(|b| {
-                    let _ = write!(b, "{}", h.mac);
-                });
-                t.cell_str(&oui::label(h.mac, &vendors));
-                t.cell(|b| {
-                    let _ = write!(b, "{:.3} ms", ms(h.rtt));
-                });
-                t.cell(|b| {
-                    if h.others.is_empty() {
-                        b.push('-');
-                    } else {
-                        let named = &h.others[..h.others.len().min(NAMED)];
-                        let _ = write!(
-                            b,
-                            "DUPLICATE: also {}",
-                            named_macs(named, h.others.len(), h.others_not_kept > 0)
-                        );
-                    }
-                });
-            }
+        if !s.quiet {
             let tty = out.tty;
-            t.write(&mut out, tty)?;
+            sweep_table(&report).write(&mut out, tty)?;
         }
-        writeln!(
-            out,
-            "{} of {} addresses answered on {} ({}) in {:.2} s, {} requests sent",
-            outcome.hosts.len(),
-            outcome.scanned,
-            iface.name(),
-            nets_text.join(", "),
-            outcome.elapsed.as_secs_f64(),
-            outcome.sent
-        )?;
-        let u = &outcome.unsolicited;
-        if u.count > 0 {
-            writeln!(
-                out,
-                "{} unsolicited replies, not hosts: they answered no request of ours (for an address not asked yet, or never asked) ({})",
-                u.count,
-                sample_examples(u, |(ip, m)| format!("{ip} [{m}]"))
-            )?;
-        }
-        let inv = &outcome.invalid;
-        if inv.count > 0 {
-            writeln!(
-                out,
-                "{} invalid replies, not hosts: {INVALID_WHY} ({})",
-                inv.count,
-                sample_examples(inv, |(ip, m, why)| format!("{ip} [{m}] {}", why.as_str()))
-            )?;
-        }
-        if let Some(line) = drop_line(outcome.dropped) {
-            writeln!(out, "{line}")?;
-        }
+        write_sweep_summary(&mut out, &report)?;
     }
     out.flush()?;
-    Ok(if outcome.hosts.is_empty() {
+    Ok(if report.hosts.is_empty() {
         Status::NotFound
     } else {
         Status::Success
     })
 }
 
-fn show_cache(a: &ArpArgs, iface: Option<&str>) -> Result<Status> {
-    let mut warn = |w: String| crate::say!("nettool: {w}");
-    let mut entries =
-        cache::read(&mut warn).map_err(|e| anyhow::anyhow!("cannot read /proc/net/arp: {e}"))?;
-    if let Some(name) = iface {
-        entries.retain(|e| e.iface == name);
-    }
-    entries.sort_by_key(|e| e.ip);
-    let names = if a.numeric {
-        None
-    } else {
-        Some(Names::load(std::path::Path::new("/etc")))
-    };
-    let mut out = Out::stdout();
-    if a.json {
-        let v: Vec<_> = entries
-            .iter()
-            .map(|e| {
-                json!({
-                    "ip": e.ip,
-                    "mac": e.mac.map(|m| m.to_string()),
-                    "hw_type": e.hw_type,
-                    "flags": e.flag_names(),
-                    "interface": e.iface,
-                })
+fn sweep_json(r: &SweepReport) -> serde_json::Value {
+    let hosts: Vec<_> = r
+        .hosts
+        .iter()
+        .map(|f| {
+            let h = &f.host;
+            json!({
+                "ip": h.ip,
+                "mac": h.mac.to_string(),
+                "vendor": f.vendor,
+                "rtt_ms": ms(h.rtt),
+                "duplicate": !h.others.is_empty(),
+                "macs": std::iter::once(h.mac).chain(h.others.iter().copied()).map(|m| m.to_string()).collect::<Vec<_>>(),
+                "macs_at_least": h.others_not_kept > 0,
+                "replies_from_macs_not_kept": h.others_not_kept,
             })
-            .collect();
-        output::json(
-            &mut out,
-            &json!({"schema": "nettool.arp.cache/1", "entries": v}),
-        )?;
-    } else {
-        let mut cols = vec![("Address", Align::Left)];
-        if names.is_some() {
-            cols.push(("Name", Align::Left));
-        }
-        cols.extend([
-            ("HWaddress", Align::Left),
-            ("Flags", Align::Left),
-            ("Iface", Align::Left),
-        ]);
-        let mut t = Table::new(&cols);
-        for e in &entries {
-            t.cell(|b| {
-                let _ = write!(b, "{}", e.ip);
-            });
-            if let Some(n) = &names {
-                t.cell_str(n.host(e.ip.into()).unwrap_or("-"));
+        })
+        .collect();
+    let unsolicited: Vec<_> = r
+        .unsolicited
+        .first
+        .iter()
+        .map(|(ip, m)| json!({"ip": ip, "mac": m.to_string()}))
+        .collect();
+    let invalid: Vec<_> = r
+        .invalid
+        .first
+        .iter()
+        .map(|(ip, m, why)| json!({"ip": ip, "mac": m.to_string(), "reason": why.as_str()}))
+        .collect();
+    let networks: Vec<String> = r.networks.iter().map(Cidr::to_string).collect();
+    json!({
+        "schema": "nettool.arp.sweep/1",
+        "interface": r.interface,
+        "source": { "ip": r.source.ip, "mac": r.source.mac.to_string() },
+        "networks": networks,
+        "hosts": hosts,
+        "scanned": r.scanned,
+        "responded": r.hosts.len(),
+        "sent": r.sent,
+        "elapsed_ms": ms(r.elapsed),
+        "unsolicited": { "count": r.unsolicited.count, "first": unsolicited },
+        "invalid": { "count": r.invalid.count, "first": invalid },
+        "dropped_frames": r.dropped.total(),
+        "dropped_by_kernel": r.dropped.kernel,
+        "clock": CLOCK,
+    })
+}
+
+fn sweep_table(r: &SweepReport) -> Table {
+    let mut t = Table::new(&[
+        ("IP", Align::Left),
+        ("MAC", Align::Left),
+        ("Vendor", Align::Left),
+        ("RTT", Align::Right),
+        ("Dup", Align::Left),
+    ]);
+    for f in &r.hosts {
+        let h = &f.host;
+        t.cell(|b| {
+            let _ = write!(b, "{}", h.ip);
+        });
+        t.cell(|b| {
+            let _ = write!(b, "{}", h.mac);
+        });
+        t.cell_str(&f.vendor);
+        t.cell(|b| {
+            let _ = write!(b, "{:.3} ms", ms(h.rtt));
+        });
+        t.cell(|b| {
+            if h.others.is_empty() {
+                b.push('-');
+            } else {
+                let named = &h.others[..h.others.len().min(NAMED)];
+                let _ = write!(
+                    b,
+                    "DUPLICATE: also {}",
+                    named_macs(named, h.others.len(), h.others_not_kept > 0)
+                );
             }
-            t.cell(|b| match e.mac {
-                Some(m) => {
-                    let _ = write!(b, "{m}");
-                }
-                None => b.push_str("(incomplete)"),
-            });
-            t.cell_str(&e.flag_names().join(","));
-            t.cell_str(&e.iface);
-        }
+        });
+    }
+    t
+}
+
+fn write_sweep_summary(out: &mut dyn Write, r: &SweepReport) -> std::io::Result<()> {
+    let networks: Vec<String> = r.networks.iter().map(Cidr::to_string).collect();
+    writeln!(
+        out,
+        "{} of {} addresses answered on {} ({}) in {:.2} s, {} requests sent",
+        r.hosts.len(),
+        r.scanned,
+        r.interface,
+        networks.join(", "),
+        r.elapsed.as_secs_f64(),
+        r.sent
+    )?;
+    let u = &r.unsolicited;
+    if u.count > 0 {
+        writeln!(
+            out,
+            "{} unsolicited replies, not hosts: they answered no request of ours (for an address not asked yet, or never asked) ({})",
+            u.count,
+            sample_examples(u, |(ip, m)| format!("{ip} [{m}]"))
+        )?;
+    }
+    let inv = &r.invalid;
+    if inv.count > 0 {
+        writeln!(
+            out,
+            "{} invalid replies, not hosts: {INVALID_WHY} ({})",
+            inv.count,
+            sample_examples(inv, |(ip, m, why)| format!("{ip} [{m}] {}", why.as_str()))
+        )?;
+    }
+    if let Some(line) = drop_line(r.dropped) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+fn show_cache(s: &Settings, c: &CacheSettings) -> Result<Status> {
+    let mut warn = |w: String| crate::say!("nettool: {w}");
+    let report = run::cache_view(c, &mut warn).map_err(fail)?;
+    let mut out = Out::stdout();
+    if s.json {
+        output::json(&mut out, &cache_json(&report))?;
+    } else {
         let tty = out.tty;
-        t.write(&mut out, tty)?;
+        cache_table(&report).write(&mut out, tty)?;
     }
     out.flush()?;
-    Ok(if entries.is_empty() {
+    Ok(if report.entries.is_empty() {
         Status::NotFound
     } else {
         Status::Success
     })
+}
+
+fn cache_json(r: &CacheReport) -> serde_json::Value {
+    let v: Vec<_> = r
+        .entries
+        .iter()
+        .map(|row| {
+            let e = &row.entry;
+            json!({
+                "ip": e.ip,
+                "mac": e.mac.map(|m| m.to_string()),
+                "hw_type": e.hw_type,
+                "flags": e.flag_names(),
+                "interface": e.iface,
+            })
+        })
+        .collect();
+    json!({"schema": "nettool.arp.cache/1", "entries": v})
+}
+
+fn cache_table(r: &CacheReport) -> Table {
+    let mut cols = vec![("Address", Align::Left)];
+    if !r.numeric {
+        cols.push(("Name", Align::Left));
+    }
+    cols.extend([
+        ("HWaddress", Align::Left),
+        ("Flags", Align::Left),
+        ("Iface", Align::Left),
+    ]);
+    let mut t = Table::new(&cols);
+    for row in &r.entries {
+        let e = &row.entry;
+        t.cell(|b| {
+            let _ = write!(b, "{}", e.ip);
+        });
+        if !r.numeric {
+            t.cell_str(row.name.as_deref().unwrap_or("-"));
+        }
+        t.cell(|b| match e.mac {
+            Some(m) => {
+                let _ = write!(b, "{m}");
+            }
+            None => b.push_str("(incomplete)"),
+        });
+        t.cell_str(&e.flag_names().join(","));
+        t.cell_str(&e.iface);
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::UsageError;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    /// `nettool arp ARGV...` -> its settings. Interface names are not
+    /// looked at except in the cache view, which checks `lo` exists.
+    fn settings_of(argv: &[&str]) -> Result<Settings> {
+        let cli = Cli::try_parse_from(["nettool", "arp"].iter().chain(argv))
+            .unwrap_or_else(|e| panic!("clap refused {argv:?}: {e}"));
+        let Command::Arp(a) = cli.command else {
+            panic!("not arp: {argv:?}")
+        };
+        settings(&a)
+    }
+
+    fn ok(argv: &[&str]) -> Settings {
+        settings_of(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"))
+    }
+
+    fn ip(d: u8) -> Ipv4Addr {
+        Ipv4Addr::new(198, 51, 100, d)
+    }
+
+    fn lines(job: Job) -> Settings {
+        Settings {
+            job,
+            json: false,
+            quiet: false,
+        }
+    }
+
+    #[test]
+    fn a_probe_with_count_deadline_interval_and_interface() {
+        assert_eq!(
+            ok(&[
+                "-c",
+                "3",
+                "-w",
+                "5",
+                "-i",
+                "0.2",
+                "-I",
+                "veth0",
+                "198.51.100.2"
+            ]),
+            lines(Job::Probe(ProbeSettings {
+                target: ip(2),
+                dad: false,
+                interface: Some("veth0".into()),
+                source: None,
+                count: Some(3),
+                interval: Duration::from_millis(200),
+                deadline: Some(Duration::from_secs(5)),
+                first: false,
+            }))
+        );
+        let s = ok(&["-q", "-f", "-s", "198.51.100.1", "198.51.100.2"]);
+        assert!(s.quiet && !s.json);
+        let Job::Probe(p) = s.job else {
+            panic!("{s:?}")
+        };
+        assert_eq!((p.source, p.first, p.count), (Some(ip(1)), true, None));
+        assert_eq!((p.interval, p.deadline), (Duration::from_secs(1), None));
+    }
+
+    #[test]
+    fn dad_asks_from_no_source_whatever_dash_s_says() {
+        assert_eq!(
+            ok(&["-D", "-c", "2", "-s", "198.51.100.9", "198.51.100.7"]),
+            lines(Job::Probe(ProbeSettings {
+                target: ip(7),
+                dad: true,
+                interface: None,
+                source: None,
+                count: Some(2),
+                interval: Duration::from_secs(1),
+                deadline: None,
+                first: false,
+            }))
+        );
+    }
+
+    #[test]
+    fn announcements_name_the_address_or_the_interface() {
+        let announce = |addr, as_reply| {
+            lines(Job::Announce(AnnounceSettings {
+                addr,
+                as_reply,
+                count: Some(1),
+                interval: Duration::from_secs(1),
+                deadline: None,
+            }))
+        };
+        assert_eq!(
+            ok(&["-U", "-c", "1", "-s", "198.51.100.1", "-I", "veth0"]),
+            announce(
+                OurAddr::Given {
+                    addr: ip(1),
+                    interface: Some("veth0".into())
+                },
+                false
+            )
+        );
+        // -s wins over TARGET; without -I the route to it decides.
+        assert_eq!(
+            ok(&["-U", "-c", "1", "-s", "198.51.100.1", "198.51.100.2"]),
+            announce(
+                OurAddr::Given {
+                    addr: ip(1),
+                    interface: None
+                },
+                false
+            )
+        );
+        assert_eq!(
+            ok(&["-A", "-c", "1", "-I", "veth0"]),
+            announce(OurAddr::FirstOf("veth0".into()), true)
+        );
+    }
+
+    #[test]
+    fn a_sweep_of_a_cidr_and_of_the_local_networks() {
+        let plan = Plan {
+            rate: 500,
+            retries: 2,
+            timeout: Duration::from_millis(500),
+        };
+        let s = ok(&[
+            "--rate",
+            "500",
+            "--retries",
+            "2",
+            "--timeout",
+            "0.5",
+            "198.51.100.77/24",
+        ]);
+        assert_eq!(
+            s,
+            lines(Job::Sweep(SweepSettings {
+                networks: Networks::Given(vec![Cidr::parse("198.51.100.77/24").unwrap()]),
+                interface: None,
+                source: None,
+                plan,
+            }))
+        );
+        let Job::Sweep(SweepSettings {
+            networks: Networks::Given(nets),
+            ..
+        }) = &s.job
+        else {
+            panic!("{s:?}")
+        };
+        assert_eq!(nets[0].to_string(), "198.51.100.0/24");
+        assert_eq!(
+            ok(&["--localnet", "-I", "veth0", "-s", "198.51.100.1", "--json"]),
+            Settings {
+                job: Job::Sweep(SweepSettings {
+                    networks: Networks::Local,
+                    interface: Some("veth0".into()),
+                    source: Some(ip(1)),
+                    plan: Plan {
+                        rate: 2000,
+                        retries: 1,
+                        timeout: Duration::from_millis(250),
+                    },
+                }),
+                json: true,
+                quiet: false,
+            }
+        );
+    }
+
+    #[test]
+    fn the_cache_view_with_and_without_an_interface() {
+        assert_eq!(
+            ok(&["-a"]),
+            lines(Job::Cache(CacheSettings {
+                interface: None,
+                numeric: false,
+            }))
+        );
+        // Without a target -i names the interface, as `arp -i` does.
+        for argv in [&["-a", "-n", "-i", "lo"][..], &["-n", "-I", "lo"]] {
+            assert_eq!(
+                ok(argv),
+                lines(Job::Cache(CacheSettings {
+                    interface: Some("lo".into()),
+                    numeric: true,
+                })),
+                "{argv:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_flags_are_one_line_saying_what_to_give() {
+        for (argv, want) in [
+            (
+                &["-c", "0", "198.51.100.2"][..],
+                "-c 0: give a count of at least 1",
+            ),
+            (
+                &["-c", "1", "198.51.100.2:80"],
+                "'198.51.100.2:80': ARP takes an address, not address:port: give 198.51.100.2",
+            ),
+            (
+                &["-i", "0", "198.51.100.2"],
+                "-i 0: give 0.001 to 86400 seconds, fractions allowed (e.g. 0.2)",
+            ),
+            (
+                &["-w", "-1", "198.51.100.2"],
+                "-w -1: give 0.001 to 86400 seconds, fractions allowed (e.g. 0.2)",
+            ),
+            (
+                &["198.51.0.0/15"],
+                "198.51.0.0/15 has 131072 addresses: sweeps go up to /16; sweep a narrower range",
+            ),
+            (
+                &["198.51.100.0/33"],
+                "'198.51.100.0/33' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24",
+            ),
+            (
+                &["--retries", "101", "198.51.100.0/30"],
+                "--retries 101: give 0 to 100 further rounds",
+            ),
+            (
+                &["-a", "198.51.100.2"],
+                "-a shows the cache: give no TARGET with it",
+            ),
+            (
+                &["2001:db8::1"],
+                "2001:db8::1 is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)",
+            ),
+            (
+                &["2001:db8::/64"],
+                "'2001:db8::/64' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24",
+            ),
+            (
+                &["[198.51.100.2]:80"],
+                "[198.51.100.2]:80 is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)",
+            ),
+            (
+                &["198.51.100.2%lo"],
+                "'198.51.100.2%lo' is not an IPv4 address or network: write e.g. 198.51.100.2 or 198.51.100.0/24 (names are not resolved)",
+            ),
+            (
+                &["host.example"],
+                "'host.example' is not an IPv4 address or network: write e.g. 198.51.100.2 or 198.51.100.0/24 (names are not resolved)",
+            ),
+            // What to announce is asked before -i is read.
+            (
+                &["-U", "-i", "x"],
+                "-U/-A announce an address of ours: give it with -s ADDR (and -I IFACE)",
+            ),
+        ] {
+            let e = settings_of(argv).expect_err(&format!("{argv:?}"));
+            assert!(e.downcast_ref::<UsageError>().is_some(), "{argv:?}: exit 2");
+            assert_eq!(e.to_string(), want, "{argv:?}");
+        }
+    }
 }

@@ -1,95 +1,104 @@
-//! `nettool probe`: flags -> attempts -> one line each (or JSON lines) ->
-//! summary; and `nettool probe serve`.
+//! `nettool probe`: flags -> [`Settings`] -> [`probe::run`] -> one line
+//! (or JSON line) per attempt as its event comes, then the summary from
+//! the [`Report`]; and `nettool probe serve` over [`serve::run`].
 
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr, SocketAddrV6, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 
+use crate::Status;
+use crate::addr::{self, AddrError, Host};
 use crate::cli::{ProbeArgs, ProbeCommand, ServeArgs};
+use crate::cmd::{seconds, usage};
 use crate::output::Out;
-use crate::probe::behave::{self, Finding};
-use crate::probe::serve::{self, Served};
-use crate::probe::{self as pr, ConnectOpts, Outcome, PeerMove, Summary};
+use crate::probe::behave::{Finding, PeerClose, Verdict};
+use crate::probe::serve::{self, ServeError};
+use crate::probe::{
+    self, AfterSend, CloseWith, ConnectOpts, Event, Keepalive, Outcome, PeerMove, ProbeError,
+    Report, Settings,
+};
 use crate::sys::TcpInfo;
-use crate::{Status, UsageError};
 
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    UsageError(msg.into()).into()
+/// Every wait probe takes: below a millisecond a wait rounds to nothing,
+/// 0 (where allowed) or at least 0.001.
+fn secs(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
+    seconds(flag, v, 0.001..=86_400.0, allow_zero)
 }
 
-fn secs(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
-    // Below a millisecond a wait rounds to nothing: 0 (where allowed) or
-    // at least 0.001.
-    if v.is_finite() && ((0.001..=86_400.0).contains(&v) || (allow_zero && v == 0.0)) {
-        Ok(Duration::from_secs_f64(v))
-    } else {
-        // 1e300 as 1e300, not as its 301 digits.
-        let shown = if v.abs() >= 1e9 {
-            format!("{v:e}")
-        } else {
-            v.to_string()
-        };
-        Err(usage(format!(
-            "{flag} {shown}: give {}0.001 to 86400 seconds (fractions allowed)",
-            if allow_zero { "0, or " } else { "" }
-        )))
-    }
+/// `HOST:PORT` / `[V6]:PORT` as written: the host, not yet resolved nor
+/// its zone looked up, and the port. Pure text (fuzzed).
+///
+/// # Errors
+/// A usage error that quotes the argument: no port, a bad port, no host.
+pub fn split_target(s: &str) -> Result<(Host<'_>, u16)> {
+    let bracket = || usage(format!("'{s}': write [IPV6]:PORT"));
+    let split = addr::split_host_port(s).map_err(|_| bracket())?;
+    let Some(port) = split.port else {
+        if split.bracketed {
+            return Err(bracket());
+        }
+        return Err(usage(format!(
+            "'{s}' has no port: write HOST:PORT or [IPV6]:PORT"
+        )));
+    };
+    let port = addr::parse_port(port, false).map_err(|e| usage(e.to_string()))?;
+    let host = Host::parse(split.host).map_err(|e| match e {
+        AddrError::NoHost => usage(format!("'{s}' has no host")),
+        AddrError::ZoneWithoutIpv6 => usage(format!("'{}': {e}", split.host)),
+        e => usage(e.to_string()),
+    })?;
+    Ok((host, port))
 }
 
 /// `HOST:PORT` / `[V6]:PORT` -> address, resolving names only when a name
 /// was given.
+///
+/// # Errors
+/// A usage error: the text is no target, its zone names no interface
+/// here, the address is not of the family asked for, or the name does not
+/// resolve (to one of that family).
 pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
-    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (h, p) = rest
-            .split_once("]:")
-            .ok_or_else(|| usage(format!("'{s}': write [IPV6]:PORT")))?;
-        (h, p)
-    } else {
-        s.rsplit_once(':')
-            .filter(|(h, _)| !h.contains(':'))
-            .ok_or_else(|| usage(format!("'{s}' has no port: write HOST:PORT or [IPV6]:PORT")))?
-    };
-    let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
-    let port: u16 = match port.parse::<u32>() {
-        Ok(p) if digits && (1..=65535).contains(&p) => p as u16,
-        _ => return Err(usage(format!("port '{port}' is not valid: give 1-65535"))),
-    };
-    // A scoped IPv6 literal, fe80::1%eth0 or fe80::1%2: a number must name
-    // an interface of this namespace too.
-    if let Some((ip, scope_id)) = super::parse_zoned_v6(host)? {
-        if v4 {
-            return Err(usage(format!("{ip} does not match -4")));
+    let (host, port) = split_target(s)?;
+    match host {
+        // A scoped IPv6 literal, fe80::1%eth0 or fe80::1%2: a number must
+        // name an interface of this namespace too.
+        Host::Zoned { ip, zone } => {
+            let scope_id = addr::zone_index(zone);
+            // A name that is no interface is said first, then the family,
+            // then an index that is none.
+            if v4 && !matches!(scope_id, Err(AddrError::NoSuchInterface(_))) {
+                return Err(usage(format!("{ip} does not match -4")));
+            }
+            let scope_id = scope_id.map_err(|e| {
+                // The host as written, as the other messages quote it.
+                let text = addr::split_host_port(s).map_or(s, |x| x.host);
+                usage(format!("'{text}': {e}"))
+            })?;
+            Ok(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope_id)))
         }
-        if crate::sys::interface_name(scope_id).is_none() {
-            return Err(usage(format!(
-                "'{host}': no interface with index {scope_id} here (see `ip link`)"
-            )));
+        Host::Ip(ip) => {
+            if (v4 && ip.is_ipv6()) || (v6 && ip.is_ipv4()) {
+                return Err(usage(format!(
+                    "{ip} does not match -{}",
+                    if v4 { 4 } else { 6 }
+                )));
+            }
+            Ok(SocketAddr::new(ip, port))
         }
-        return Ok(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope_id)));
-    }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        if (v4 && ip.is_ipv6()) || (v6 && ip.is_ipv4()) {
-            return Err(usage(format!(
-                "{ip} does not match -{}",
-                if v4 { 4 } else { 6 }
-            )));
+        Host::Name(host) => {
+            let addrs: Vec<SocketAddr> = (host, port)
+                .to_socket_addrs()
+                .map_err(|e| usage(format!("cannot resolve '{host}': {e}")))?
+                .collect();
+            addrs
+                .into_iter()
+                .find(|a| (!v4 || a.is_ipv4()) && (!v6 || a.is_ipv6()))
+                .ok_or_else(|| usage(format!("'{host}' has no address of the asked family")))
         }
-        return Ok(SocketAddr::new(ip, port));
     }
-    if host.is_empty() {
-        return Err(usage(format!("'{s}' has no host")));
-    }
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| usage(format!("cannot resolve '{host}': {e}")))?
-        .collect();
-    addrs
-        .into_iter()
-        .find(|a| (!v4 || a.is_ipv4()) && (!v6 || a.is_ipv6()))
-        .ok_or_else(|| usage(format!("'{host}' has no address of the asked family")))
 }
 
 /// A link-local IPv6 address names a link only with its interface: the
@@ -134,12 +143,8 @@ fn unicast(addr: SocketAddr, doing: &str) -> Result<SocketAddr> {
 /// IPv4.
 fn listen_addr(s: &str) -> Result<SocketAddr> {
     let addr = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        match s.parse::<u32>() {
-            Ok(p) if (1..=65535).contains(&p) => {
-                SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, p as u16))
-            }
-            _ => return Err(usage(format!("port '{s}' is not valid: give 1-65535"))),
-        }
+        let port = addr::parse_port(s, false).map_err(|e| usage(e.to_string()))?;
+        SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port))
     } else if !s.contains(':') {
         return Err(usage(format!(
             "'{s}' is not a port: give PORT (1-65535), ADDR:PORT or [IPV6]:PORT"
@@ -150,7 +155,7 @@ fn listen_addr(s: &str) -> Result<SocketAddr> {
     scoped(unicast(addr, "listen on")?, None, "")
 }
 
-fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
+fn keepalive_spec(s: &str) -> Result<Keepalive> {
     let v: Vec<u32> = s
         .split(',')
         .map(|x| x.trim().parse::<u32>())
@@ -163,10 +168,12 @@ fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
     // The kernel's limits: TCP_KEEPIDLE and TCP_KEEPINTVL up to 32767 s,
     // TCP_KEEPCNT up to 127.
     match v.as_slice() {
-        [i, n, c]
-            if (1..=32767).contains(i) && (1..=32767).contains(n) && (1..=127).contains(c) =>
+        &[idle, intvl, cnt]
+            if (1..=32767).contains(&idle)
+                && (1..=32767).contains(&intvl)
+                && (1..=127).contains(&cnt) =>
         {
-            Ok((*i, *n, *c))
+            Ok(Keepalive { idle, intvl, cnt })
         }
         _ => Err(usage(format!(
             "--keepalive '{s}': IDLE and INTVL 1-32767 seconds, CNT 1-127 probes"
@@ -174,7 +181,7 @@ fn keepalive_spec(s: &str) -> Result<(u32, u32, u32)> {
     }
 }
 
-/// TCP_USER_TIMEOUT is an int of milliseconds; 0 would mean the kernel's
+/// `TCP_USER_TIMEOUT` is an int of milliseconds; 0 would mean the kernel's
 /// default, which tests nothing.
 const MAX_USER_TIMEOUT_MS: u32 = i32::MAX as u32;
 
@@ -200,12 +207,14 @@ const SCHEMA: &str = "nettool.probe/1";
 /// RST, a FIN, a banner): enough for a peer that resets or greets at once.
 const WATCH: Duration = Duration::from_millis(25);
 
-pub fn run(a: &ProbeArgs) -> Result<Status> {
-    if let Some(ProbeCommand::Serve(s)) = &a.serve {
-        return run_serve(s);
-    }
+/// The probe's [`Settings`] from the flags, checked in the order the
+/// user is told about them: the flags first, then the target (reading it
+/// may resolve a name), then the flags that depend on the target.
+///
+/// # Errors
+/// A usage error (exit 2) of one line that names the flag or the target.
+pub fn settings(a: &ProbeArgs) -> Result<Settings> {
     let target_text = a.target.as_deref().ok_or_else(|| usage("give HOST:PORT"))?;
-    // The flags first: reading the target may resolve a name.
     match a.interface.as_deref() {
         Some("") => return Err(usage("-I '': give an interface name, e.g. -I eth0")),
         // SO_BINDTODEVICE would quietly cut a longer name to IFNAMSIZ - 1.
@@ -263,203 +272,219 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
     // attempt on our side, and thousands of them exhaust the ephemeral
     // ports to one peer.
     let rst_close = a.rst || (interval.is_zero() && !a.graceful);
-    let opts = ConnectOpts {
-        timeout,
-        iface: a.interface.clone(),
-        source,
-        // Watch for the peer's first move, never longer than the gap
-        // between attempts.
-        observe: if a.count > 1 {
-            interval.min(WATCH)
-        } else {
-            WATCH
+    let after_send = match a.user_timeout {
+        Some(ms) => AfterSend::UserTimeout { ms },
+        None if a.half_close => AfterSend::HalfClose,
+        None if a.expect_close => AfterSend::ExpectClose,
+        None => AfterSend::Nothing,
+    };
+    Ok(Settings {
+        target,
+        count: a.count,
+        interval,
+        connect: ConnectOpts {
+            timeout,
+            iface: a.interface.clone(),
+            source,
+            // Watch for the peer's first move, never longer than the gap
+            // between attempts.
+            observe: if a.count > 1 {
+                interval.min(WATCH)
+            } else {
+                WATCH
+            },
         },
+        keepalive,
+        after_send,
+        hold,
+        send: a.send.clone().unwrap_or_default().into_bytes(),
+        close: if rst_close {
+            CloseWith::Rst
+        } else {
+            CloseWith::Fin
+        },
+        info_at_close: a.verbose,
+    })
+}
+
+/// Lines of text (`-D`: each attempt's with a timestamp), or JSON lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text { timestamp: bool },
+    Json,
+}
+
+/// How attempts and the summary are shown: the flags that change only
+/// the rendering.
+struct View {
+    format: Format,
+    verbose: bool,
+    /// `--rst` itself (not the RST chosen for `-i 0`): said on each line.
+    rst: bool,
+}
+
+/// Why the probe stopped, for the user: setup problems in terms of the
+/// flags (exit 2); an output error as itself, so a closed pipe stays
+/// quiet.
+fn probe_error(e: ProbeError, s: &Settings) -> anyhow::Error {
+    match e {
+        ProbeError::Setup { target, error } => setup_error(&error, target, &s.connect),
+        ProbeError::Test(e) | ProbeError::Output(e) => e.into(),
+    }
+}
+
+/// `nettool probe` and `nettool probe serve`: 0 when every attempt
+/// connected and no behaviour test failed, 1 otherwise.
+///
+/// # Errors
+/// Usage and setup errors (exit 2), a failure on our side, or a closed
+/// stdout (which `main` keeps quiet).
+pub fn run(a: &ProbeArgs) -> Result<Status> {
+    if let Some(ProbeCommand::Serve(s)) = &a.serve {
+        return run_serve(s);
+    }
+    let s = settings(a)?;
+    let view = View {
+        format: if a.json {
+            Format::Json
+        } else {
+            Format::Text {
+                timestamp: a.timestamp,
+            }
+        },
+        verbose: a.verbose,
+        rst: a.rst,
     };
-    pr::check_setup(target, &opts).map_err(|e| setup_error(&e, target, &opts))?;
-    crate::sys::catch_interrupt();
     let mut out = Out::stdout();
-    let stamp = |ts: bool| -> String {
-        if !ts {
-            return String::new();
-        }
-        let d = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        format!("[{}.{:06}] ", d.as_secs(), d.subsec_micros())
-    };
-    if !a.json {
-        let how = if rst_close {
-            "closing with RST"
-        } else {
-            "closing with FIN"
-        };
-        writeln!(
-            out,
-            "PROBE {target}: {} attempts, timeout {:.1} s, {how}",
-            a.count,
-            timeout.as_secs_f64()
-        )?;
-        out.flush()?;
-    }
-    let mut handshakes = Vec::new();
-    let mut rtts = Vec::new();
-    let (mut open, mut failed, mut peer_failed) = (0u64, 0u64, false);
-    let started = Instant::now();
-    for n in 1..=a.count {
-        if crate::sys::interrupted() {
-            break;
-        }
-        let t_attempt = Instant::now();
-        let at = match pr::attempt(target, &opts) {
-            Ok(at) => at,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => break,
-            Err(e) => return Err(setup_error(&e, target, &opts)),
-        };
-        let mut findings: Vec<Finding> = Vec::new();
-        let mut close_info: Option<TcpInfo> = None;
-        if let Some(s) = at.socket {
-            let data = a.send.clone().unwrap_or_default().into_bytes();
-            if let Some((i, n2, c)) = keepalive {
-                let expected = Duration::from_secs(u64::from(i) + u64::from(n2) * u64::from(c));
-                let hold = hold.unwrap_or(expected + expected / 2 + Duration::from_secs(2));
-                findings.push(behave::keepalive(&s, i, n2, c, hold)?);
-            }
-            if let Some(ms) = a.user_timeout {
-                let hold = hold
-                    .unwrap_or(Duration::from_millis(u64::from(ms)) * 2 + Duration::from_secs(2));
-                findings.push(behave::user_timeout(&s, ms, &data, hold)?);
-            } else if a.half_close {
-                findings.push(behave::half_close(&s, &data, timeout)?);
-            } else if a.expect_close {
-                findings.push(behave::expect_close(&s, &data, timeout)?);
-            } else if !data.is_empty() {
-                use std::io::Write as _;
-                let mut w: &socket2::Socket = &s;
-                let _ = w.write_all(&data);
-            }
-            if a.verbose {
-                close_info = crate::sys::tcp_info(std::os::fd::AsFd::as_fd(&s)).ok();
-            }
-            pr::close(s, rst_close);
-        }
-        peer_failed |= findings.iter().any(Finding::is_failure);
-        match &at.outcome {
-            Outcome::Open {
-                handshake_us,
-                kernel_rtt_us,
-                ..
-            } => {
-                open += 1;
-                handshakes.push(*handshake_us);
-                rtts.push(f64::from(*kernel_rtt_us));
-            }
-            _ => failed += 1,
-        }
-        if a.json {
-            let v = json!({
-                "schema": SCHEMA,
-                "type": "attempt",
-                "seq": n,
-                "target": target.to_string(),
-                "local": at.local.map(|l| l.to_string()),
-                "outcome": at.outcome,
-                "tcp_info": at.info.filter(|_| a.verbose),
-                "tcp_info_at_close": close_info,
-                "behaviour": findings,
-                "closed_with": if at.outcome.is_open() { Some(if rst_close { "rst" } else { "fin" }) } else { None },
-            });
-            serde_json::to_writer(&mut out, &v)?;
-            writeln!(out)?;
-        } else {
-            writeln!(
-                out,
-                "{}{}",
-                stamp(a.timestamp),
-                attempt_line(n, target, &at.outcome)
-            )?;
-            if a.verbose {
-                if let Some(i) = at.info.filter(|_| at.outcome.is_open()) {
-                    writeln!(out, "    TCP_INFO after handshake: {}", info_text(&i))?;
-                }
-                if let Some(i) = close_info {
-                    writeln!(out, "    TCP_INFO before close:    {}", info_text(&i))?;
-                }
-            }
-            for f in &findings {
-                writeln!(out, "    {}", finding_text(f))?;
-            }
-            if at.outcome.is_open() && (a.rst || rst_close && a.verbose) {
-                writeln!(
-                    out,
-                    "    closed with RST (SO_LINGER 0): no FIN exchange, no TIME_WAIT on our side"
-                )?;
-            }
-        }
-        out.flush()?;
-        if n < a.count {
-            let next = t_attempt + interval;
-            while Instant::now() < next && !crate::sys::interrupted() {
-                std::thread::sleep((next - Instant::now()).min(Duration::from_millis(100)));
-            }
-        }
-    }
-    let attempts = open + failed;
-    let loss = if attempts == 0 {
-        0.0
-    } else {
-        100.0 * failed as f64 / attempts as f64
-    };
-    let hs = Summary::of(&handshakes);
-    let rtt = Summary::of(&rtts);
-    let elapsed = started.elapsed().as_secs_f64();
-    if a.json {
-        let v = json!({
-            "schema": SCHEMA,
-            "type": "summary",
-            "target": target.to_string(),
-            "attempts": attempts,
-            "open": open,
-            "failed": failed,
-            "loss_pct": loss,
-            "handshake": hs,
-            "kernel_rtt": rtt,
-            "elapsed_s": elapsed,
-            "attempts_per_second": attempts as f64 / elapsed.max(1e-9),
-            "clock": "CLOCK_MONOTONIC in user space, connect() to writable",
-        });
-        serde_json::to_writer(&mut out, &v)?;
-        writeln!(out)?;
-    } else {
-        writeln!(out, "--- {target} probe statistics ---")?;
-        writeln!(
-            out,
-            "{attempts} attempts, {open} open, {failed} failed, {loss:.0}% loss, {:.2} s",
-            elapsed
-        )?;
-        if let Some(h) = hs {
-            writeln!(
-                out,
-                "handshake min/avg/max/mdev/p95 = {:.3}/{:.3}/{:.3}/{:.3}/{:.3} ms (user space, connect() to writable)",
-                h.min_ms, h.avg_ms, h.max_ms, h.mdev_ms, h.p95_ms
-            )?;
-        }
-        if let Some(r) = rtt {
-            writeln!(
-                out,
-                "kernel rtt (TCP_INFO) min/avg/max = {:.3}/{:.3}/{:.3} ms",
-                r.min_ms, r.avg_ms, r.max_ms
-            )?;
-        }
-    }
+    let report = probe::run(&s, &mut |e| {
+        render_event(&mut out, &s, &view, &e)?;
+        out.flush()
+    })
+    .map_err(|e| probe_error(e, &s))?;
+    render_report(&mut out, &report, view.format == Format::Json)?;
     out.flush()?;
-    Ok(if failed == 0 && !peer_failed && attempts > 0 {
+    Ok(if report.passed() {
         Status::Success
     } else {
         Status::NotFound
     })
 }
 
+/// `[secs.micros] ` of the wall clock, for `-D`.
+fn stamp() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("[{}.{:06}] ", d.as_secs(), d.subsec_micros())
+}
+
+/// The header, or an attempt's line(s) / JSON line, as it happens.
+fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io::Result<()> {
+    let target = s.target;
+    match e {
+        Event::Started if view.format == Format::Json => Ok(()),
+        Event::Started => {
+            let how = match s.close {
+                CloseWith::Rst => "closing with RST",
+                CloseWith::Fin => "closing with FIN",
+            };
+            writeln!(
+                out,
+                "PROBE {target}: {} attempts, timeout {:.1} s, {how}",
+                s.count,
+                s.connect.timeout.as_secs_f64()
+            )
+        }
+        Event::Attempt(at) if view.format == Format::Json => {
+            let v = json!({
+                "schema": SCHEMA,
+                "type": "attempt",
+                "seq": at.seq,
+                "target": target.to_string(),
+                "local": at.local.map(|l| l.to_string()),
+                "outcome": at.outcome,
+                "tcp_info": at.info.filter(|_| view.verbose),
+                "tcp_info_at_close": at.info_at_close,
+                "behaviour": at.findings,
+                "closed_with": at.closed_with,
+            });
+            serde_json::to_writer(&mut *out, &v)?;
+            writeln!(out)
+        }
+        Event::Attempt(at) => {
+            let stamp = if view.format == (Format::Text { timestamp: true }) {
+                stamp()
+            } else {
+                String::new()
+            };
+            writeln!(out, "{stamp}{}", attempt_line(at.seq, target, &at.outcome))?;
+            if view.verbose {
+                if let Some(i) = at.info.filter(|_| at.outcome.is_open()) {
+                    writeln!(out, "    TCP_INFO after handshake: {}", info_text(&i))?;
+                }
+                if let Some(i) = at.info_at_close {
+                    writeln!(out, "    TCP_INFO before close:    {}", info_text(&i))?;
+                }
+            }
+            for f in &at.findings {
+                writeln!(out, "    {}", finding_text(f))?;
+            }
+            if at.closed_with == Some(CloseWith::Rst) && (view.rst || view.verbose) {
+                writeln!(
+                    out,
+                    "    closed with RST (SO_LINGER 0): no FIN exchange, no TIME_WAIT on our side"
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The closing summary.
+fn render_report(out: &mut Out, r: &Report, json: bool) -> std::io::Result<()> {
+    if json {
+        let v = json!({
+            "schema": SCHEMA,
+            "type": "summary",
+            "target": r.target.to_string(),
+            "attempts": r.attempts,
+            "open": r.open,
+            "failed": r.failed,
+            "loss_pct": r.loss_pct,
+            "handshake": r.handshake,
+            "kernel_rtt": r.kernel_rtt,
+            "elapsed_s": r.elapsed_s,
+            "attempts_per_second": r.attempts_per_second,
+            "clock": "CLOCK_MONOTONIC in user space, connect() to writable",
+        });
+        serde_json::to_writer(&mut *out, &v)?;
+        return writeln!(out);
+    }
+    writeln!(out, "--- {} probe statistics ---", r.target)?;
+    writeln!(
+        out,
+        "{} attempts, {} open, {} failed, {:.0}% loss, {:.2} s",
+        r.attempts, r.open, r.failed, r.loss_pct, r.elapsed_s
+    )?;
+    if let Some(h) = r.handshake {
+        writeln!(
+            out,
+            "handshake min/avg/max/mdev/p95 = {:.3}/{:.3}/{:.3}/{:.3}/{:.3} ms (user space, connect() to writable)",
+            h.min_ms, h.avg_ms, h.max_ms, h.mdev_ms, h.p95_ms
+        )?;
+    }
+    if let Some(r) = r.kernel_rtt {
+        writeln!(
+            out,
+            "kernel rtt (TCP_INFO) min/avg/max = {:.3}/{:.3}/{:.3} ms",
+            r.min_ms, r.avg_ms, r.max_ms
+        )?;
+    }
+    Ok(())
+}
+
 fn attempt_line(n: u64, target: SocketAddr, o: &Outcome) -> String {
+    use std::fmt::Write as _;
     let ms = |us: f64| us / 1e3;
     match o {
         Outcome::Open {
@@ -474,7 +499,7 @@ fn attempt_line(n: u64, target: SocketAddr, o: &Outcome) -> String {
             );
             match peer {
                 Some(PeerMove::Data { bytes }) => {
-                    s.push_str(&format!(", peer spoke first ({bytes} bytes)"))
+                    let _ = write!(s, ", peer spoke first ({bytes} bytes)");
                 }
                 Some(PeerMove::Fin) => s.push_str(", then the peer closed (FIN)"),
                 None => {}
@@ -564,18 +589,18 @@ fn finding_text(f: &Finding) -> String {
             expected_dead_s,
             probes,
             error,
-        } => match *verdict {
-            "alive" => format!(
+        } => match verdict {
+            Verdict::Alive => format!(
                 "keepalive: peer alive after {after_s:.2} s (dead would be declared after {expected_dead_s:.0} s)"
             ),
-            "dead" => format!(
+            Verdict::Dead => format!(
                 "keepalive: peer declared dead after {after_s:.2} s (expected IDLE + INTVL x CNT = {expected_dead_s:.0} s), {probes} probes unanswered (TCP_INFO), {}",
                 error.as_deref().unwrap_or("ETIMEDOUT")
             ),
-            "reset" => format!(
+            Verdict::Reset => format!(
                 "keepalive: connection reset after {after_s:.2} s (a probe was answered with RST: the peer lost the connection)"
             ),
-            _ => format!("keepalive: the peer closed (FIN) after {after_s:.2} s"),
+            Verdict::Closed => format!("keepalive: the peer closed (FIN) after {after_s:.2} s"),
         },
         Finding::UserTimeout {
             verdict,
@@ -583,29 +608,29 @@ fn finding_text(f: &Finding) -> String {
             timeout_ms,
             unacked,
             error,
-        } => match *verdict {
-            "alive" => format!(
+        } => match verdict {
+            Verdict::Alive => format!(
                 "user timeout {timeout_ms} ms: connection still alive after {after_s:.2} s ({unacked} segments unacknowledged)"
             ),
             _ => format!(
                 "user timeout {timeout_ms} ms: connection aborted after {after_s:.2} s with data unacknowledged ({})",
-                error.as_deref().unwrap_or(verdict)
+                error.as_deref().unwrap_or(verdict.as_str())
             ),
         },
         Finding::ExpectClose {
             how,
             after_s,
             bytes_received,
-        } => match *how {
-            "fin" => format!(
+        } => match how {
+            PeerClose::Fin => format!(
                 "peer closed gracefully (FIN) {:.3} ms after our data, having sent {bytes_received} bytes",
                 after_s * 1e3
             ),
-            "rst" => format!(
+            PeerClose::Rst => format!(
                 "peer closed abortively (RST) {:.3} ms after our data, having sent {bytes_received} bytes",
                 after_s * 1e3
             ),
-            _ => format!(
+            PeerClose::None => format!(
                 "peer did not close within {after_s:.2} s ({bytes_received} bytes received)"
             ),
         },
@@ -631,14 +656,11 @@ fn finding_text(f: &Finding) -> String {
     }
 }
 
-/// A kept connection whose peer has not closed or reset it.
-fn peer_still_there(c: &TcpStream) -> bool {
-    use std::os::fd::AsFd;
-    crate::sys::poll_one(c.as_fd(), libc::POLLRDHUP, Some(Duration::ZERO))
-        .is_ok_and(|ev| ev & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) == 0)
-}
-
-fn run_serve(a: &ServeArgs) -> Result<Status> {
+/// `probe serve`'s [`serve::Settings`] from its flags.
+///
+/// # Errors
+/// A usage error (exit 2) of one line that names the flag or the address.
+pub fn serve_settings(a: &ServeArgs) -> Result<serve::Settings> {
     if a.count == Some(0) {
         return Err(usage(
             "--count 0: give at least 1 connection, or leave --count out to serve until Ctrl-C",
@@ -649,110 +671,53 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
             "--count counts accepted connections, and no-accept accepts none: leave --count out (Ctrl-C ends it)",
         ));
     }
-    let addr = listen_addr(&a.listen)?;
-    let listener = match serve::listen(addr, a.behavior) {
-        Ok(l) => l,
-        Err(e) if addr.ip().is_unspecified() && addr.is_ipv6() => {
-            // No IPv6 here: fall back to IPv4 any.
-            let v4 = SocketAddr::from(([0, 0, 0, 0], addr.port()));
-            serve::listen(v4, a.behavior)
-                .map_err(|e4| usage(format!("cannot listen on {addr} ({e}) or {v4} ({e4})")))?
+    Ok(serve::Settings {
+        listen: listen_addr(&a.listen)?,
+        behavior: a.behavior,
+        count: a.count,
+    })
+}
+
+/// A line on stdout, flushed; the stdout lock is taken per line, as
+/// connection threads print too.
+fn say_line(line: &dyn std::fmt::Display) -> std::io::Result<()> {
+    let mut o = std::io::stdout().lock();
+    writeln!(o, "{line}")?;
+    o.flush()
+}
+
+fn run_serve(a: &ServeArgs) -> Result<Status> {
+    let s = serve_settings(a)?;
+    let end = serve::run(&s, |e| match e {
+        serve::Event::Listening { local, behavior } => say_line(&format_args!(
+            "listening on {local}, behavior {behavior:?}, SO_REUSEADDR on"
+        )),
+        serve::Event::NeverAccepting => say_line(
+            &"never accepting: the accept queue (backlog 1) fills after 2 connections; later SYNs go unanswered",
+        ),
+        serve::Event::Connection(handled) => say_line(&handled),
+        serve::Event::AcceptTrouble { line, stopping } => {
+            let stopped = if stopping { "; stopped" } else { "" };
+            crate::say!("nettool: {line}{stopped}");
+            Ok(())
         }
-        Err(e) => return Err(usage(format!("cannot listen on {addr}: {e}"))),
-    };
-    let local = listener
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket())
-        .unwrap_or(addr);
-    // Connection threads print too: take the stdout lock per line, never
-    // across the accept loop.
-    let say = |line: &str| -> std::io::Result<()> {
-        let mut o = std::io::stdout().lock();
-        writeln!(o, "{line}")?;
-        o.flush()
-    };
-    say(&format!(
-        "listening on {local}, behavior {:?}, SO_REUSEADDR on",
-        a.behavior
-    ))?;
-    let Some(behavior) = a.behavior.served() else {
-        say(
-            "never accepting: the accept queue (backlog 1) fills after 2 connections; later SYNs go unanswered",
-        )?;
-        crate::sys::catch_interrupt();
-        while !crate::sys::interrupted() {
-            std::thread::sleep(Duration::from_millis(100));
+    })
+    .map_err(|e| -> anyhow::Error {
+        match e {
+            e @ (ServeError::Listen { .. } | ServeError::ListenAny { .. }) => usage(e.to_string()),
+            ServeError::Accept(e) | ServeError::Output(e) => e.into(),
+            e => e.into(),
         }
-        return Ok(Status::Success);
-    };
-    let listener: std::net::TcpListener = listener.into();
-    let mut keep: Vec<TcpStream> = Vec::new();
-    let mut served = 0u64;
-    let mut threads = Vec::new();
-    let mut failures = serve::AcceptFailures::default();
-    // Without SA_RESTART: Ctrl-C or SIGTERM ends a blocked accept, so the
-    // failures not yet said are said before serve exits.
-    crate::sys::catch_termination().context("cannot catch SIGINT and SIGTERM")?;
-    let signal = loop {
-        if let Some(signal) = crate::sys::termination() {
-            break Some(signal);
+    })?;
+    match end {
+        serve::End::Done => Ok(Status::Success),
+        serve::End::Signal(signal) => {
+            // Connections in progress are cut, as the signal's default
+            // would.
+            let _ = std::io::stdout().flush();
+            std::process::exit(128 + signal);
         }
-        let (conn, peer) = match listener.accept() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            // Out of descriptors or memory, or a connection gone before we
-            // took it: keep serving, back off, and say so now and then.
-            Err(e) if serve::keeps_serving(&e) => {
-                let (line, sleep) = failures.failed(Instant::now(), &e);
-                if let Some(line) = line {
-                    crate::say!("nettool: {line}");
-                }
-                // Silent connections whose peer left give descriptors back.
-                keep.retain(peer_still_there);
-                std::thread::sleep(sleep);
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if let Some(line) = failures.accepted(Instant::now()) {
-            crate::say!("nettool: {line}");
-        }
-        served += 1;
-        if matches!(behavior, Served::Silent | Served::Rst) {
-            // Silent connections are kept open; drop those whose peer left.
-            keep.retain(peer_still_there);
-            say(&serve::handle(conn, peer, behavior, &mut keep))?;
-        } else {
-            // Finished connections give their threads back at once: a long
-            // run must not pile up thread stacks until spawning fails.
-            threads.retain(|t: &std::thread::JoinHandle<()>| !t.is_finished());
-            let spawned = std::thread::Builder::new()
-                .stack_size(64 * 1024)
-                .spawn(move || {
-                    let line = serve::handle(conn, peer, behavior, &mut Vec::new());
-                    let mut o = std::io::stdout().lock();
-                    let _ = writeln!(o, "{line}");
-                    let _ = o.flush();
-                });
-            threads.push(spawned.context("cannot start a thread for the connection")?);
-        }
-        if a.count.is_some_and(|c| served >= c) {
-            break None;
-        }
-    };
-    if let Some(line) = failures.finish() {
-        crate::say!("nettool: {line}; stopped");
     }
-    if let Some(signal) = signal {
-        // Connections in progress are cut, as the signal's default would.
-        let _ = std::io::stdout().flush();
-        std::process::exit(128 + signal);
-    }
-    for t in threads {
-        let _ = t.join();
-    }
-    Ok(Status::Success)
 }
 
 #[cfg(test)]
@@ -821,11 +786,270 @@ mod tests {
             assert!(parse_target(bad, false, false).is_err(), "{bad}");
         }
         assert!(parse_target("[fe80::1%1]:80", true, false).is_err());
-        assert_eq!(keepalive_spec("1,1,3").unwrap(), (1, 1, 3));
+        for (bad, v4, said) in [
+            ("[::1", false, "'[::1': write [IPV6]:PORT"),
+            ("[::1]", false, "'[::1]': write [IPV6]:PORT"),
+            (":80", false, "':80' has no host"),
+            ("x:+1", false, "port '+1' is not valid: give 1-65535"),
+            (
+                "x%y:80",
+                false,
+                "'x%y': only an IPv6 address takes a %ZONE (an interface), e.g. fe80::1%eth0",
+            ),
+            (
+                "[fe80::1%nt-no-such-if]:80",
+                true,
+                "'fe80::1%nt-no-such-if': no interface named 'nt-no-such-if' here (see `ip link`)",
+            ),
+            (
+                "[FE80::0001%4000000000]:80",
+                false,
+                "'FE80::0001%4000000000': no interface with index 4000000000 here (see `ip link`)",
+            ),
+            ("[fe80::1%4000000000]:80", true, "fe80::1 does not match -4"),
+            ("[2001:db8::2]:80", true, "2001:db8::2 does not match -4"),
+            // Text with a ':' is an address or a mistake, never a name.
+            ("[zz::]:80", false, "'zz::' is not an IPv6 address"),
+        ] {
+            let e = parse_target(bad, v4, false).unwrap_err();
+            assert_eq!(e.to_string(), said, "{bad}");
+        }
+        assert_eq!(
+            keepalive_spec("1,1,3").unwrap(),
+            Keepalive {
+                idle: 1,
+                intvl: 1,
+                cnt: 3
+            }
+        );
         assert!(
             keepalive_spec("1,1").is_err()
                 && keepalive_spec("0,1,1").is_err()
                 && keepalive_spec("a,b,c").is_err()
         );
+    }
+
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn args(argv: &[&str]) -> ProbeArgs {
+        let mut all = vec!["nettool", "probe"];
+        all.extend_from_slice(argv);
+        match Cli::try_parse_from(all).expect("clap accepts it").command {
+            Command::Probe(a) => a,
+            c => panic!("not probe: {c:?}"),
+        }
+    }
+
+    fn probe_settings(argv: &[&str]) -> Result<Settings> {
+        settings(&args(argv))
+    }
+
+    fn serve_args(argv: &[&str]) -> Result<serve::Settings> {
+        match args(argv).serve {
+            Some(ProbeCommand::Serve(s)) => serve_settings(&s),
+            None => panic!("not serve: {argv:?}"),
+        }
+    }
+
+    /// The defaults around a target, as `nettool probe TARGET` has them.
+    fn plain(target: &str) -> Settings {
+        Settings {
+            target: target.parse().unwrap(),
+            count: 4,
+            interval: Duration::from_secs(1),
+            connect: ConnectOpts {
+                timeout: Duration::from_secs(3),
+                iface: None,
+                source: None,
+                observe: WATCH,
+            },
+            keepalive: None,
+            after_send: AfterSend::Nothing,
+            hold: None,
+            send: Vec::new(),
+            close: CloseWith::Fin,
+            info_at_close: false,
+        }
+    }
+
+    #[test]
+    fn settings_from_argv() {
+        assert_eq!(
+            probe_settings(&["-c", "3", "-i", "0.2", "198.51.100.2:22"]).unwrap(),
+            Settings {
+                count: 3,
+                interval: Duration::from_millis(200),
+                ..plain("198.51.100.2:22")
+            }
+        );
+        // Back to back closes with RST; the watch is never longer than
+        // the gap between attempts.
+        let mut fast = plain("[2001:db8::2]:7000");
+        fast.count = 1000;
+        fast.interval = Duration::ZERO;
+        fast.connect.observe = Duration::ZERO;
+        fast.close = CloseWith::Rst;
+        assert_eq!(
+            probe_settings(&["-c", "1000", "-i", "0", "[2001:db8::2]:7000"]).unwrap(),
+            fast
+        );
+        fast.close = CloseWith::Fin;
+        assert_eq!(
+            probe_settings(&["-c", "1000", "-i", "0", "--graceful", "[2001:db8::2]:7000"]).unwrap(),
+            fast
+        );
+        let mut tests = plain("198.51.100.2:7000");
+        tests.count = 1;
+        tests.keepalive = Some(Keepalive {
+            idle: 1,
+            intvl: 2,
+            cnt: 3,
+        });
+        tests.after_send = AfterSend::UserTimeout { ms: 1500 };
+        tests.hold = Some(Duration::from_secs(10));
+        tests.send = b"hello".to_vec();
+        tests.close = CloseWith::Rst;
+        tests.info_at_close = true;
+        tests.connect.timeout = Duration::from_millis(500);
+        tests.connect.source = Some("198.51.100.1".parse().unwrap());
+        assert_eq!(
+            probe_settings(&[
+                "-c",
+                "1",
+                "-W",
+                "0.5",
+                "-v",
+                "--rst",
+                "-s",
+                "198.51.100.1",
+                "--keepalive",
+                "1,2,3",
+                "--user-timeout",
+                "1500",
+                "--hold",
+                "10",
+                "--send",
+                "hello",
+                "198.51.100.2:7000",
+            ])
+            .unwrap(),
+            tests
+        );
+        let mut half = plain("198.51.100.2:7000");
+        half.send = b"x".to_vec();
+        half.after_send = AfterSend::HalfClose;
+        assert_eq!(
+            probe_settings(&["--half-close", "--send", "x", "198.51.100.2:7000"]).unwrap(),
+            half
+        );
+        half.after_send = AfterSend::ExpectClose;
+        assert_eq!(
+            probe_settings(&["--expect-close", "--send", "x", "198.51.100.2:7000"]).unwrap(),
+            half
+        );
+        assert_eq!(
+            serve_args(&["serve", "7000"]).unwrap(),
+            serve::Settings {
+                listen: "[::]:7000".parse().unwrap(),
+                behavior: serve::Behavior::Accept,
+                count: None,
+            }
+        );
+        assert_eq!(
+            serve_args(&[
+                "serve",
+                "127.0.0.1:7000",
+                "--behavior",
+                "rst",
+                "--count",
+                "2"
+            ])
+            .unwrap(),
+            serve::Settings {
+                listen: "127.0.0.1:7000".parse().unwrap(),
+                behavior: serve::Behavior::Rst,
+                count: Some(2),
+            }
+        );
+    }
+
+    #[test]
+    fn bad_argv_is_one_line_that_says_why() {
+        for (argv, said) in [
+            (
+                &["-c", "0", "198.51.100.2:22"][..],
+                "-c 0: give at least 1 attempt",
+            ),
+            (
+                &["-i", "1e300", "198.51.100.2:22"],
+                "-i 1e300: give 0, or 0.001 to 86400 seconds (fractions allowed)",
+            ),
+            (
+                &["-W", "0", "198.51.100.2:22"],
+                "-W 0: give 0.001 to 86400 seconds (fractions allowed)",
+            ),
+            (
+                &["198.51.100.2"],
+                "'198.51.100.2' has no port: write HOST:PORT or [IPV6]:PORT",
+            ),
+            (&["198.51.100.2:0"], "port '0' is not valid: give 1-65535"),
+            (
+                &["--keepalive", "1,1", "198.51.100.2:22"],
+                "--keepalive '1,1': IDLE and INTVL 1-32767 seconds, CNT 1-127 probes",
+            ),
+            (
+                &["-I", "", "[::1"],
+                "-I '': give an interface name, e.g. -I eth0",
+            ),
+            (
+                &["-s", "2001:db8::1", "198.51.100.2:22"],
+                "-s 2001:db8::1 and 198.51.100.2:22 are of different address families: give a source of the target's",
+            ),
+            (
+                &["224.0.0.1:7000"],
+                "cannot probe 224.0.0.1: a multicast address; TCP needs a unicast address",
+            ),
+            (
+                &["[fe80::1]:22"],
+                "fe80::1 is link-local: name the interface, [fe80::1%IFACE]:22 or -I IFACE",
+            ),
+            (
+                &["--hold", "1", "198.51.100.2:22"],
+                "--hold is how long --keepalive or --user-timeout hold the connection: give one of them",
+            ),
+            (
+                &["--user-timeout", "1000", "198.51.100.2:22"],
+                "--user-timeout needs --send DATA: the timeout is for sent data left unacknowledged",
+            ),
+            (
+                &["--expect-close", "198.51.100.2:22"],
+                "--expect-close needs --send DATA",
+            ),
+        ] {
+            let e = probe_settings(argv).expect_err(&format!("{argv:?}"));
+            assert!(
+                e.downcast_ref::<crate::UsageError>().is_some(),
+                "{argv:?}: exit 2"
+            );
+            assert_eq!(e.to_string(), said, "{argv:?}");
+        }
+        for (argv, said) in [
+            (
+                &["serve", "7000", "--count", "0"][..],
+                "--count 0: give at least 1 connection, or leave --count out to serve until Ctrl-C",
+            ),
+            (
+                &["serve", "+7000"],
+                "'+7000' is not a port: give PORT (1-65535), ADDR:PORT or [IPV6]:PORT",
+            ),
+            (
+                &["serve", "255.255.255.255:7000"],
+                "cannot listen on 255.255.255.255: a broadcast address; TCP needs a unicast address",
+            ),
+        ] {
+            let e = serve_args(argv).expect_err(&format!("{argv:?}"));
+            assert_eq!(e.to_string(), said, "{argv:?}");
+        }
     }
 }

@@ -118,13 +118,13 @@ impl Table {
                 let last = c + 1 == cols;
                 match self.align[c] {
                     Align::Right => {
-                        line.extend(std::iter::repeat_n(' ', pad));
+                        push_spaces(line, pad);
                         line.push_str(text);
                     }
                     Align::Left => {
                         line.push_str(text);
                         if !last {
-                            line.extend(std::iter::repeat_n(' ', pad));
+                            push_spaces(line, pad);
                         }
                     }
                 }
@@ -171,6 +171,17 @@ impl Table {
             out.write_all(b"\n")?;
         }
         Ok(())
+    }
+}
+
+/// `n` spaces, copied from a constant in slices: padding 40k rows must not
+/// depend on whether the compiler inlines a `repeat_n` iterator.
+fn push_spaces(line: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        line.push_str(&SPACES[..k]);
+        n -= k;
     }
 }
 

@@ -1,5 +1,5 @@
 //! Behaviour tests on an open connection: keepalive death detection,
-//! TCP_USER_TIMEOUT, how the peer closes after our data, the four-way close
+//! `TCP_USER_TIMEOUT`, how the peer closes after our data, the four-way close
 //! seen from our half-close, and an abortive close.
 //!
 //! Each returns a [`Finding`]: what happened, when (seconds since the test
@@ -13,31 +13,76 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use socket2::{Socket, TcpKeepalive};
 
-use crate::sys;
+use crate::sys::{
+    self, errno,
+    poll::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP},
+};
+
+/// What a held connection came to (keepalive, user timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Still there when the hold ended.
+    Alive,
+    /// The kernel gave up on it (keepalive or user timeout: ETIMEDOUT).
+    Dead,
+    /// The peer answered with RST: it lost the connection.
+    Reset,
+    /// The peer closed it (FIN).
+    Closed,
+}
+
+impl Verdict {
+    /// The word, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Alive => "alive",
+            Verdict::Dead => "dead",
+            Verdict::Reset => "reset",
+            Verdict::Closed => "closed",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the peer ended the connection after our data, if it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerClose {
+    /// Gracefully: its FIN.
+    Fin,
+    /// Abortively: a RST.
+    Rst,
+    /// Not within the wait.
+    None,
+}
 
 /// The outcome of one behaviour test.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "test", rename_all = "snake_case")]
 pub enum Finding {
     Keepalive {
-        /// `alive` or `dead` or `reset` or `closed`.
-        verdict: &'static str,
+        verdict: Verdict,
         after_s: f64,
         expected_dead_s: f64,
-        /// Unanswered keepalive probes the kernel counted (TCP_INFO).
+        /// Unanswered keepalive probes the kernel counted (`TCP_INFO`).
         probes: u8,
         error: Option<String>,
     },
     UserTimeout {
-        verdict: &'static str,
+        verdict: Verdict,
         after_s: f64,
         timeout_ms: u32,
         unacked: u32,
         error: Option<String>,
     },
     ExpectClose {
-        /// `fin` (graceful), `rst` (abortive) or `none`.
-        how: &'static str,
+        how: PeerClose,
         after_s: f64,
         bytes_received: usize,
     },
@@ -55,9 +100,9 @@ impl Finding {
     pub fn is_failure(&self) -> bool {
         match self {
             Finding::Keepalive { verdict, .. } | Finding::UserTimeout { verdict, .. } => {
-                *verdict != "alive"
+                *verdict != Verdict::Alive
             }
-            Finding::ExpectClose { how, .. } => *how == "none",
+            Finding::ExpectClose { how, .. } => *how == PeerClose::None,
             Finding::HalfClose { .. } => false,
         }
     }
@@ -74,49 +119,52 @@ fn hold_connection(
     hold: Duration,
     t0: Instant,
     max_probes: &mut u8,
-) -> io::Result<(&'static str, Option<String>)> {
+) -> io::Result<(Verdict, Option<String>)> {
     let mut buf = [0u8; 4096];
     let mut r: &Socket = s;
     while t0.elapsed() < hold && !sys::interrupted() {
         let left = hold.saturating_sub(t0.elapsed());
         let ev = match sys::poll_one(
             s.as_fd(),
-            libc::POLLIN | libc::POLLRDHUP,
+            POLLIN | POLLRDHUP,
             Some(left.min(Duration::from_millis(100))),
         ) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => break,
             r => r?,
         };
         *max_probes = (*max_probes).max(probes(s));
-        if ev & (libc::POLLERR | libc::POLLHUP) != 0 {
+        if ev & (POLLERR | POLLHUP) != 0 {
             let e = s.take_error()?;
             let verdict = match e.as_ref().and_then(io::Error::raw_os_error) {
-                Some(libc::ECONNRESET) => "reset",
-                _ => "dead",
+                Some(errno::ECONNRESET) => Verdict::Reset,
+                _ => Verdict::Dead,
             };
             return Ok((verdict, e.map(|e| e.to_string())));
         }
-        if ev & libc::POLLIN != 0 {
+        if ev & POLLIN != 0 {
             match r.read(&mut buf) {
-                Ok(0) => return Ok(("closed", None)),
+                Ok(0) => return Ok((Verdict::Closed, None)),
                 Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(libc::ETIMEDOUT) => {
-                    return Ok(("dead", Some(e.to_string())));
+                Err(e) if e.raw_os_error() == Some(errno::ETIMEDOUT) => {
+                    return Ok((Verdict::Dead, Some(e.to_string())));
                 }
-                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
-                    return Ok(("reset", Some(e.to_string())));
+                Err(e) if e.raw_os_error() == Some(errno::ECONNRESET) => {
+                    return Ok((Verdict::Reset, Some(e.to_string())));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
         }
     }
-    Ok(("alive", None))
+    Ok((Verdict::Alive, None))
 }
 
-/// SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, then hold the idle
+/// `SO_KEEPALIVE` with `TCP_KEEPIDLE/KEEPINTVL/KEEPCNT`, then hold the idle
 /// connection. The kernel declares the peer dead after about
 /// IDLE + INTVL x CNT seconds of silence.
+///
+/// # Errors
+/// A socket call failed in a way that says nothing about the peer.
 pub fn keepalive(
     s: &Socket,
     idle: u32,
@@ -141,15 +189,18 @@ pub fn keepalive(
     })
 }
 
-/// TCP_USER_TIMEOUT: send `data` and hold; unacknowledged data older than
+/// `TCP_USER_TIMEOUT`: send `data` and hold; unacknowledged data older than
 /// the timeout makes the kernel abort the connection.
+///
+/// # Errors
+/// A socket call failed in a way that says nothing about the peer.
 pub fn user_timeout(s: &Socket, ms: u32, data: &[u8], hold: Duration) -> io::Result<Finding> {
     s.set_tcp_user_timeout(Some(Duration::from_millis(u64::from(ms))))?;
     let mut w: &Socket = s;
     let t0 = Instant::now();
     let mut max_probes = 0;
     let (verdict, error) = match write_all_nonblocking(&mut w, s, data) {
-        Err(e) if peer_gone(&e) => ("reset", Some(e.to_string())),
+        Err(e) if peer_gone(&e) => (Verdict::Reset, Some(e.to_string())),
         Err(e) => return Err(e),
         Ok(()) => hold_connection(s, hold, t0, &mut max_probes)?,
     };
@@ -168,7 +219,7 @@ fn write_all_nonblocking(w: &mut &Socket, s: &Socket, mut data: &[u8]) -> io::Re
         match w.write(data) {
             Ok(n) => data = &data[n..],
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                sys::poll_one(s.as_fd(), libc::POLLOUT, Some(Duration::from_secs(1)))?;
+                sys::poll_one(s.as_fd(), POLLOUT, Some(Duration::from_secs(1)))?;
             }
             Err(e) => return Err(e),
         }
@@ -181,16 +232,16 @@ fn read_until_close(
     s: &Socket,
     t0: Instant,
     wait: Duration,
-) -> io::Result<(usize, &'static str, f64)> {
+) -> io::Result<(usize, PeerClose, f64)> {
     let mut r: &Socket = s;
     let mut buf = [0u8; 8192];
     let mut total = 0;
     loop {
         let left = wait.saturating_sub(t0.elapsed());
         if left.is_zero() || sys::interrupted() {
-            return Ok((total, "none", t0.elapsed().as_secs_f64()));
+            return Ok((total, PeerClose::None, t0.elapsed().as_secs_f64()));
         }
-        let ev = match sys::poll_one(s.as_fd(), libc::POLLIN | libc::POLLRDHUP, Some(left)) {
+        let ev = match sys::poll_one(s.as_fd(), POLLIN | POLLRDHUP, Some(left)) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             r => r?,
         };
@@ -198,10 +249,10 @@ fn read_until_close(
             continue;
         }
         match r.read(&mut buf) {
-            Ok(0) => return Ok((total, "fin", t0.elapsed().as_secs_f64())),
+            Ok(0) => return Ok((total, PeerClose::Fin, t0.elapsed().as_secs_f64())),
             Ok(n) => total += n,
-            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
-                return Ok((total, "rst", t0.elapsed().as_secs_f64()));
+            Err(e) if e.raw_os_error() == Some(errno::ECONNRESET) => {
+                return Ok((total, PeerClose::Rst, t0.elapsed().as_secs_f64()));
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
@@ -214,18 +265,21 @@ fn read_until_close(
 fn peer_gone(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(libc::EPIPE) | Some(libc::ECONNRESET) | Some(libc::ENOTCONN)
+        Some(errno::EPIPE | errno::ECONNRESET | errno::ENOTCONN)
     )
 }
 
 /// Send `data`, then wait up to `wait` for the peer to end the connection.
+///
+/// # Errors
+/// A socket call failed in a way that says nothing about the peer.
 pub fn expect_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Finding> {
     let mut w: &Socket = s;
     let t0 = Instant::now();
     match write_all_nonblocking(&mut w, s, data) {
         Err(e) if peer_gone(&e) => {
             return Ok(Finding::ExpectClose {
-                how: "rst",
+                how: PeerClose::Rst,
                 after_s: t0.elapsed().as_secs_f64(),
                 bytes_received: 0,
             });
@@ -243,6 +297,9 @@ pub fn expect_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Findi
 
 /// Send `data`, shut down our sending side (FIN), and watch what the peer
 /// does: data after our FIN, then its own FIN (the four-way close).
+///
+/// # Errors
+/// A socket call failed in a way that says nothing about the peer.
 pub fn half_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Finding> {
     let mut w: &Socket = s;
     let sent = write_all_nonblocking(&mut w, s, data).and_then(|()| s.shutdown(Shutdown::Write));
@@ -261,7 +318,56 @@ pub fn half_close(s: &Socket, data: &[u8], wait: Duration) -> io::Result<Finding
     let (bytes, how, after) = read_until_close(s, t0, wait)?;
     Ok(Finding::HalfClose {
         bytes_after_our_fin: bytes,
-        peer_fin_after_s: (how == "fin").then_some(after),
-        reset: how == "rst",
+        peer_fin_after_s: (how == PeerClose::Fin).then_some(after),
+        reset: how == PeerClose::Rst,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words in JSON are those the strings were.
+    #[test]
+    fn findings_serialize_their_outcomes_as_words() {
+        let ka = |verdict| Finding::Keepalive {
+            verdict,
+            after_s: 1.0,
+            expected_dead_s: 4.0,
+            probes: 3,
+            error: None,
+        };
+        for (v, word) in [
+            (Verdict::Alive, "alive"),
+            (Verdict::Dead, "dead"),
+            (Verdict::Reset, "reset"),
+            (Verdict::Closed, "closed"),
+        ] {
+            assert_eq!(v.to_string(), word);
+            let json = serde_json::to_string(&ka(v)).unwrap();
+            assert!(
+                json.starts_with(&format!(r#"{{"test":"keepalive","verdict":"{word}","#)),
+                "{json}"
+            );
+        }
+        for (how, word) in [
+            (PeerClose::Fin, "fin"),
+            (PeerClose::Rst, "rst"),
+            (PeerClose::None, "none"),
+        ] {
+            let f = Finding::ExpectClose {
+                how,
+                after_s: 0.5,
+                bytes_received: 2,
+            };
+            assert_eq!(
+                serde_json::to_string(&f).unwrap(),
+                format!(
+                    r#"{{"test":"expect_close","how":"{word}","after_s":0.5,"bytes_received":2}}"#
+                )
+            );
+            assert_eq!(f.is_failure(), how == PeerClose::None);
+        }
+        assert!(!ka(Verdict::Alive).is_failure() && ka(Verdict::Dead).is_failure());
+    }
 }

@@ -1,14 +1,23 @@
 //! `nettool probe`: how does a peer answer a TCP connection?
 //!
 //! One attempt = a non-blocking connect timed in user space, with
-//! IP_RECVERR so an ICMP error is told apart from a RST (the kernel gives
+//! `IP_RECVERR` so an ICMP error is told apart from a RST (the kernel gives
 //! both as a connect error; the error queue says which, with the ICMP type,
 //! code and sender). Then a short look at the open connection (does the
 //! peer reset it, close it, or greet us?), optional behaviour tests
 //! ([`behave`]), and a close: graceful (FIN) or abortive (RST).
+//!
+//! [`run`] makes the attempts of a [`Settings`] with their pacing, emits an
+//! [`Event`] per attempt and returns a [`Report`]; [`serve`] is the peer
+//! to probe against.
 
 pub mod behave;
 pub mod serve;
+mod session;
+
+pub use session::{
+    AfterSend, Attempted, CloseWith, Event, Keepalive, ProbeError, Report, Settings, run,
+};
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -18,7 +27,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::sys::{self, QueuedError, TcpInfo};
+use crate::sys::errqueue::{SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6};
+use crate::sys::poll::{POLLIN, POLLOUT, POLLRDHUP};
+use crate::sys::{self, QueuedError, TcpInfo, errno};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,7 +37,7 @@ use crate::sys::{self, QueuedError, TcpInfo};
 pub enum Outcome {
     /// The three-way handshake completed.
     Open {
-        /// connect() to writable, user space, microseconds.
+        /// `connect()` to writable, user space, microseconds.
         handshake_us: f64,
         /// The kernel's own smoothed RTT right after the handshake.
         kernel_rtt_us: u32,
@@ -131,7 +142,7 @@ pub enum PeerMove {
 }
 
 /// Settings of an attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConnectOpts {
     pub timeout: Duration,
     pub iface: Option<String>,
@@ -144,54 +155,66 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// What an ICMP destination-unreachable message says about a connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IcmpKind {
+    PortUnreachable,
+    NetUnreachable,
+    HostUnreachable,
+    /// Administratively prohibited, by a router or the host.
+    Prohibited,
+    Other,
+}
+
+impl IcmpKind {
+    /// RFC 792 type 3 / RFC 4443 type 1 codes.
+    fn of(i: &Icmp) -> IcmpKind {
+        match (i.version, i.icmp_type, i.code) {
+            (4, 3, 3) | (6, 1, 4) => IcmpKind::PortUnreachable,
+            (4, 3, 0 | 6 | 11) | (6, 1, 0) => IcmpKind::NetUnreachable,
+            (4, 3, 1 | 7 | 12) | (6, 1, 3) => IcmpKind::HostUnreachable,
+            (4, 3, 9 | 10 | 13) | (6, 1, 1 | 5 | 6) => IcmpKind::Prohibited,
+            _ => IcmpKind::Other,
+        }
+    }
+}
+
 /// Classify a connect error with what the error queue says.
 fn classify(err: &io::Error, queued: Option<QueuedError>, after: Duration) -> Outcome {
     let after_us = us(after);
     let icmp = queued
-        .filter(|q| q.origin == libc::SO_EE_ORIGIN_ICMP || q.origin == libc::SO_EE_ORIGIN_ICMP6)
+        .filter(|q| q.origin == SO_EE_ORIGIN_ICMP || q.origin == SO_EE_ORIGIN_ICMP6)
         .map(|q| Icmp {
-            version: if q.origin == libc::SO_EE_ORIGIN_ICMP6 {
-                6
-            } else {
-                4
-            },
+            version: if q.origin == SO_EE_ORIGIN_ICMP6 { 6 } else { 4 },
             icmp_type: q.icmp_type,
             code: q.icmp_code,
             from: q.offender,
         });
     if let Some(i) = icmp {
-        // RFC 792 type 3 / RFC 4443 type 1 codes.
-        let kind = match (i.version, i.icmp_type, i.code) {
-            (4, 3, 3) | (6, 1, 4) => 'p',
-            (4, 3, 0) | (4, 3, 6) | (4, 3, 11) | (6, 1, 0) => 'n',
-            (4, 3, 1) | (4, 3, 7) | (4, 3, 12) | (6, 1, 3) => 'h',
-            (4, 3, 9) | (4, 3, 10) | (4, 3, 13) | (6, 1, 1) | (6, 1, 5) | (6, 1, 6) => 'a',
-            _ => '?',
-        };
-        return match kind {
-            'p' => Outcome::RefusedIcmp { after_us, icmp: i },
-            'n' => Outcome::NetworkUnreachable {
+        return match IcmpKind::of(&i) {
+            IcmpKind::PortUnreachable => Outcome::RefusedIcmp { after_us, icmp: i },
+            IcmpKind::NetUnreachable => Outcome::NetworkUnreachable {
                 after_us,
                 icmp: Some(i),
             },
-            'h' => Outcome::HostUnreachable {
+            IcmpKind::HostUnreachable => Outcome::HostUnreachable {
                 after_us,
                 icmp: Some(i),
             },
-            'a' => Outcome::AdminProhibited { after_us, icmp: i },
-            _ => Outcome::Error {
+            IcmpKind::Prohibited => Outcome::AdminProhibited { after_us, icmp: i },
+            IcmpKind::Other => Outcome::Error {
                 after_us,
                 error: format!("{err} ({i})"),
             },
         };
     }
     match err.raw_os_error() {
-        Some(libc::ECONNREFUSED) => Outcome::RefusedRst { after_us },
-        Some(libc::ENETUNREACH) => Outcome::NetworkUnreachable {
+        Some(errno::ECONNREFUSED) => Outcome::RefusedRst { after_us },
+        Some(errno::ENETUNREACH) => Outcome::NetworkUnreachable {
             after_us,
             icmp: None,
         },
-        Some(libc::EHOSTUNREACH) => Outcome::HostUnreachable {
+        Some(errno::EHOSTUNREACH) => Outcome::HostUnreachable {
             after_us,
             icmp: None,
         },
@@ -233,18 +256,25 @@ fn new_socket(target: SocketAddr, o: &ConnectOpts) -> io::Result<Socket> {
 /// interface exists, the source address is ours and of the target's
 /// family) without sending anything, so that a bad `-I` or `-s` is an
 /// error before the first attempt.
+///
+/// # Errors
+/// The socket's: `ENODEV` for `-I`, `EADDRNOTAVAIL` for `-s`, ...
 pub fn check_setup(target: SocketAddr, o: &ConnectOpts) -> io::Result<()> {
     new_socket(target, o).map(drop)
 }
 
 /// One connection attempt.
+///
+/// # Errors
+/// Setting up the socket failed (as [`check_setup`]), or waiting on it
+/// did; a connection that fails is an [`Outcome`], not an error.
 pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
     let s = new_socket(target, o)?;
     let addr: SockAddr = target.into();
     let t0 = Instant::now();
     let started = match s.connect(&addr) {
         Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => Ok(()),
         Err(e) => Err(e),
     };
     if let Err(e) = started {
@@ -257,7 +287,7 @@ pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
             socket: None,
         });
     }
-    let revents = sys::poll_one(s.as_fd(), libc::POLLOUT, Some(o.timeout))?;
+    let revents = sys::poll_one(s.as_fd(), POLLOUT, Some(o.timeout))?;
     let t1 = Instant::now();
     let waited = t1 - t0;
     if revents == 0 {
@@ -273,7 +303,7 @@ pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
         });
     }
     if let Some(e) = s.take_error()? {
-        if e.raw_os_error() == Some(libc::ECONNRESET) {
+        if e.raw_os_error() == Some(errno::ECONNRESET) {
             // The handshake completed and the RST came before we looked.
             return Ok(Attempt {
                 outcome: Outcome::ResetAfterAccept {
@@ -342,7 +372,7 @@ fn watch(s: &Socket, d: Duration) -> io::Result<Watch> {
         return Ok(Watch::Quiet);
     }
     let t0 = Instant::now();
-    let ev = sys::poll_one(s.as_fd(), libc::POLLIN | libc::POLLRDHUP, Some(d))?;
+    let ev = sys::poll_one(s.as_fd(), POLLIN | POLLRDHUP, Some(d))?;
     if ev == 0 {
         return Ok(Watch::Quiet);
     }
@@ -350,14 +380,14 @@ fn watch(s: &Socket, d: Duration) -> io::Result<Watch> {
     match s.peek(&mut buf) {
         Ok(0) => Ok(Watch::Moved(PeerMove::Fin)),
         Ok(n) => Ok(Watch::Moved(PeerMove::Data { bytes: n })),
-        Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => Ok(Watch::Reset(t0.elapsed())),
+        Err(e) if e.raw_os_error() == Some(errno::ECONNRESET) => Ok(Watch::Reset(t0.elapsed())),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Watch::Quiet),
         Err(e) => Err(e),
     }
 }
 
-/// Close a connection: abortively (RST, no TIME_WAIT on our side) or
-/// gracefully (FIN; our side then holds TIME_WAIT for 2MSL).
+/// Close a connection: abortively (RST, no `TIME_WAIT` on our side) or
+/// gracefully (FIN; our side then holds `TIME_WAIT` for `2MSL`).
 pub fn close(s: Socket, rst: bool) {
     if rst {
         let _ = s.set_linger(Some(Duration::ZERO));
@@ -432,11 +462,11 @@ mod tests {
 
     #[test]
     fn icmp_codes_are_classified() {
-        let e = io::Error::from_raw_os_error(libc::EHOSTUNREACH);
+        let e = io::Error::from_raw_os_error(errno::EHOSTUNREACH);
         let q = |t, c| {
             Some(QueuedError {
-                errno: libc::EHOSTUNREACH,
-                origin: libc::SO_EE_ORIGIN_ICMP,
+                errno: errno::EHOSTUNREACH,
+                origin: SO_EE_ORIGIN_ICMP,
                 icmp_type: t,
                 icmp_code: c,
                 offender: Some(IpAddr::from([203, 0, 113, 1])),
@@ -460,12 +490,12 @@ mod tests {
             classify(&e, q(3, 13), d),
             Outcome::AdminProhibited { .. }
         ));
-        let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        let refused = io::Error::from_raw_os_error(errno::ECONNREFUSED);
         assert!(matches!(
             classify(&refused, None, d),
             Outcome::RefusedRst { .. }
         ));
-        let netu = io::Error::from_raw_os_error(libc::ENETUNREACH);
+        let netu = io::Error::from_raw_os_error(errno::ENETUNREACH);
         assert!(matches!(
             classify(&netu, None, d),
             Outcome::NetworkUnreachable { icmp: None, .. }
@@ -474,7 +504,7 @@ mod tests {
 
     #[test]
     fn summary_percentiles() {
-        let s = Summary::of(&(1..=100).map(|x| x as f64 * 1000.0).collect::<Vec<_>>()).unwrap();
+        let s = Summary::of(&(1..=100).map(|x| f64::from(x) * 1000.0).collect::<Vec<_>>()).unwrap();
         assert_eq!((s.min_ms, s.max_ms, s.p95_ms), (1.0, 100.0, 95.0));
         assert!((s.avg_ms - 50.5).abs() < 1e-9);
         assert!(Summary::of(&[]).is_none());

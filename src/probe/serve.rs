@@ -1,6 +1,6 @@
 //! `nettool probe serve`: a peer with a known behaviour to probe against,
-//! the server half of socket/bind/listen/accept. SO_REUSEADDR is set so a
-//! restart never fails on a TIME_WAIT left by the previous run.
+//! the server half of socket/bind/listen/accept. `SO_REUSEADDR` is set so a
+//! restart never fails on a `TIME_WAIT` left by the previous run.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::sys::errno;
+use crate::sys::poll::{POLLERR, POLLHUP, POLLRDHUP};
 
 /// What the server does with each connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -55,6 +56,9 @@ impl Behavior {
 }
 
 /// A bound listener for `serve`.
+///
+/// # Errors
+/// The socket's, e.g. the address is in use or not ours.
 pub fn listen(addr: SocketAddr, behavior: Behavior) -> io::Result<Socket> {
     let domain = if addr.is_ipv6() {
         Domain::IPV6
@@ -76,62 +80,144 @@ pub fn listen(addr: SocketAddr, behavior: Behavior) -> io::Result<Socket> {
     Ok(s)
 }
 
-/// Handle one accepted connection; returns a line saying what happened.
+/// How a connection's reading ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// The peer's FIN.
+    Fin,
+    /// The peer's RST.
+    Rst,
+    ReadError,
+    /// Echoing back failed.
+    WriteError,
+}
+
+impl std::fmt::Display for ReadEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ReadEnd::Fin => "its FIN",
+            ReadEnd::Rst => "its RST",
+            ReadEnd::ReadError => "a read error",
+            ReadEnd::WriteError => "a write error",
+        })
+    }
+}
+
+/// What was done with one connection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Handling {
+    /// Reset (RST) at once.
+    Reset,
+    /// Kept open, never read.
+    Silent,
+    /// Read until the peer ended it, then closed with FIN.
+    Read {
+        bytes: usize,
+        end: ReadEnd,
+        /// From the accept to the end of reading.
+        after_s: f64,
+        echoed: bool,
+        /// Bytes sent after the peer's FIN (half-close).
+        replied: Option<usize>,
+    },
+}
+
+/// One accepted connection and what was done with it; shown as the line
+/// serve prints.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Handled {
+    pub peer: SocketAddr,
+    pub handling: Handling,
+}
+
+impl std::fmt::Display for Handled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let peer = self.peer;
+        match self.handling {
+            Handling::Reset => write!(f, "{peer}: accepted, reset (RST) at once"),
+            Handling::Silent => write!(
+                f,
+                "{peer}: accepted, staying silent (never reading, never closing)"
+            ),
+            Handling::Read {
+                bytes,
+                end,
+                after_s,
+                echoed,
+                replied,
+            } => {
+                write!(
+                    f,
+                    "{peer}: accepted, read {bytes} bytes until {end} after {after_s:.3} s"
+                )?;
+                if echoed {
+                    f.write_str(", echoed them")?;
+                }
+                if let Some(n) = replied {
+                    write!(f, ", then sent {n} bytes after its FIN")?;
+                }
+                f.write_str(", closed (FIN)")
+            }
+        }
+    }
+}
+
+/// Handle one accepted connection; a silent one is pushed onto `keep`.
 pub fn handle(
     conn: TcpStream,
     peer: SocketAddr,
     behavior: Served,
     keep: &mut Vec<TcpStream>,
-) -> String {
+) -> Handled {
     let t0 = Instant::now();
-    let secs = |t: Instant| t.elapsed().as_secs_f64();
-    match behavior {
+    let handling = match behavior {
         Served::Rst => {
             let s = Socket::from(conn);
             let _ = s.set_linger(Some(Duration::ZERO));
             drop(s);
-            format!("{peer}: accepted, reset (RST) at once")
+            Handling::Reset
         }
         Served::Silent => {
             keep.push(conn);
-            format!("{peer}: accepted, staying silent (never reading, never closing)")
+            Handling::Silent
         }
         Served::Accept | Served::Echo | Served::HalfClose => {
             let mut c = conn;
             let mut buf = [0u8; 16384];
-            let mut total = 0usize;
+            let mut bytes = 0usize;
             let end = loop {
                 match c.read(&mut buf) {
-                    Ok(0) => break "its FIN",
+                    Ok(0) => break ReadEnd::Fin,
                     Ok(n) => {
-                        total += n;
+                        bytes += n;
                         if behavior == Served::Echo && c.write_all(&buf[..n]).is_err() {
-                            break "a write error";
+                            break ReadEnd::WriteError;
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break "its RST",
-                    Err(_) => break "a read error",
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break ReadEnd::Rst,
+                    Err(_) => break ReadEnd::ReadError,
                 }
             };
-            let mut line = format!(
-                "{peer}: accepted, read {total} bytes until {end} after {:.3} s",
-                secs(t0)
-            );
-            if behavior == Served::Echo {
-                line.push_str(", echoed them");
-            }
-            if behavior == Served::HalfClose && end == "its FIN" {
-                let reply = format!("received {total} bytes\n");
+            let after_s = t0.elapsed().as_secs_f64();
+            let mut replied = None;
+            if behavior == Served::HalfClose && end == ReadEnd::Fin {
+                let reply = format!("received {bytes} bytes\n");
                 if c.write_all(reply.as_bytes()).is_ok() {
-                    line.push_str(&format!(", then sent {} bytes after its FIN", reply.len()));
+                    replied = Some(reply.len());
                 }
             }
             let _ = c.shutdown(Shutdown::Write);
-            line.push_str(", closed (FIN)");
-            line
+            Handling::Read {
+                bytes,
+                end,
+                after_s,
+                echoed: behavior == Served::Echo,
+                replied,
+            }
         }
-    }
+    };
+    Handled { peer, handling }
 }
 
 /// Accept failures: when out of descriptors (or memory) the kernel keeps
@@ -172,7 +258,7 @@ const SAY_EVERY: Duration = Duration::from_secs(1);
 fn leaves_it_queued(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(errno::EMFILE) | Some(errno::ENFILE) | Some(errno::ENOBUFS) | Some(errno::ENOMEM)
+        Some(errno::EMFILE | errno::ENFILE | errno::ENOBUFS | errno::ENOMEM)
     )
 }
 
@@ -233,14 +319,13 @@ impl AcceptFailures {
         if !self.due(now) {
             return (None, sleep);
         }
-        let line = match self.last_said {
-            Some(_) => self.take_unsaid().map(|l| format!("{l}; still listening")),
-            None => {
-                self.take_unsaid();
-                Some(format!(
-                    "accept failed: {e}; still listening (while it fails: one line a second, with a count)"
-                ))
-            }
+        let line = if self.last_said.is_some() {
+            self.take_unsaid().map(|l| format!("{l}; still listening"))
+        } else {
+            self.take_unsaid();
+            Some(format!(
+                "accept failed: {e}; still listening (while it fails: one line a second, with a count)"
+            ))
         };
         self.last_said = Some(now);
         (line, sleep)
@@ -269,6 +354,196 @@ impl AcceptFailures {
     pub fn finish(&mut self) -> Option<String> {
         self.take_unsaid()
     }
+}
+
+/// A validated `probe serve`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Where to listen; `[::]` falls back to `0.0.0.0` without IPv6.
+    pub listen: SocketAddr,
+    pub behavior: Behavior,
+    /// Stop after this many accepted connections (none for `NoAccept`).
+    pub count: Option<u64>,
+}
+
+/// What [`run`] says while it serves. Connection events come from the
+/// connection threads too.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Listening {
+        local: SocketAddr,
+        behavior: Behavior,
+    },
+    /// `NoAccept`: nothing more will happen until Ctrl-C.
+    NeverAccepting,
+    Connection(Handled),
+    /// Accepts failing, or working again: a line for stderr, at most one
+    /// a second. `stopping`: the last one, said as serve stops.
+    AcceptTrouble {
+        line: String,
+        stopping: bool,
+    },
+}
+
+/// How serving ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// `--count` connections served (and finished), or Ctrl-C while never
+    /// accepting.
+    Done,
+    /// SIGINT or SIGTERM (this number) stopped the accept loop;
+    /// connections in progress were left as they were.
+    Signal(i32),
+}
+
+/// Why serving stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {error}")]
+    Listen { addr: SocketAddr, error: io::Error },
+    /// Neither IPv6 nor, as the fallback, IPv4 any.
+    #[error("cannot listen on {addr} ({error}) or {v4} ({error4})")]
+    ListenAny {
+        addr: SocketAddr,
+        error: io::Error,
+        v4: SocketAddr,
+        error4: io::Error,
+    },
+    #[error("cannot catch SIGINT and SIGTERM")]
+    Signals(#[source] io::Error),
+    #[error("cannot start a thread for the connection")]
+    Thread(#[source] io::Error),
+    /// accept failed in a way that serving cannot go on after.
+    #[error(transparent)]
+    Accept(io::Error),
+    /// The event callback failed (e.g. stdout closed).
+    #[error(transparent)]
+    Output(io::Error),
+}
+
+/// Listen on `addr`, or on IPv4 any when `addr` is IPv6 any and this host
+/// has no IPv6.
+fn listen_or_fall_back(addr: SocketAddr, behavior: Behavior) -> Result<Socket, ServeError> {
+    match listen(addr, behavior) {
+        Ok(l) => Ok(l),
+        Err(error) if addr.ip().is_unspecified() && addr.is_ipv6() => {
+            let v4 = SocketAddr::from(([0, 0, 0, 0], addr.port()));
+            listen(v4, behavior).map_err(|error4| ServeError::ListenAny {
+                addr,
+                error,
+                v4,
+                error4,
+            })
+        }
+        Err(error) => Err(ServeError::Listen { addr, error }),
+    }
+}
+
+/// A kept connection whose peer has not closed or reset it.
+fn peer_still_there(c: &TcpStream) -> bool {
+    use std::os::fd::AsFd;
+    crate::sys::poll_one(c.as_fd(), POLLRDHUP, Some(Duration::ZERO))
+        .is_ok_and(|ev| ev & (POLLRDHUP | POLLHUP | POLLERR) == 0)
+}
+
+/// Serve `s` until its count is reached or a signal comes, calling
+/// `on_event` as things happen (from connection threads too: their
+/// callback errors are dropped, as a connection's line is all they say).
+///
+/// # Errors
+/// [`ServeError::Listen`]/[`ServeError::ListenAny`] before anything is
+/// emitted; the others when serving cannot go on.
+pub fn run<F>(s: &Settings, on_event: F) -> Result<End, ServeError>
+where
+    F: Fn(Event) -> io::Result<()> + Send + Sync + 'static,
+{
+    let listener = listen_or_fall_back(s.listen, s.behavior)?;
+    let local = listener
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .unwrap_or(s.listen);
+    let on_event = std::sync::Arc::new(on_event);
+    let emit = |e| on_event(e).map_err(ServeError::Output);
+    emit(Event::Listening {
+        local,
+        behavior: s.behavior,
+    })?;
+    let Some(behavior) = s.behavior.served() else {
+        emit(Event::NeverAccepting)?;
+        crate::sys::catch_interrupt();
+        while !crate::sys::interrupted() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        return Ok(End::Done);
+    };
+    let listener: std::net::TcpListener = listener.into();
+    let mut keep: Vec<TcpStream> = Vec::new();
+    let mut served = 0u64;
+    let mut threads = Vec::new();
+    let mut failures = AcceptFailures::default();
+    let trouble = |line, stopping| Event::AcceptTrouble { line, stopping };
+    // Without SA_RESTART: Ctrl-C or SIGTERM ends a blocked accept, so the
+    // failures not yet said are said before serve exits.
+    crate::sys::catch_termination().map_err(ServeError::Signals)?;
+    let signal = loop {
+        if let Some(signal) = crate::sys::termination() {
+            break Some(signal);
+        }
+        let (conn, peer) = match listener.accept() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // Out of descriptors or memory, or a connection gone before we
+            // took it: keep serving, back off, and say so now and then.
+            Err(e) if keeps_serving(&e) => {
+                let (line, sleep) = failures.failed(Instant::now(), &e);
+                if let Some(line) = line {
+                    emit(trouble(line, false))?;
+                }
+                // Silent connections whose peer left give descriptors back.
+                keep.retain(peer_still_there);
+                std::thread::sleep(sleep);
+                continue;
+            }
+            Err(e) => return Err(ServeError::Accept(e)),
+        };
+        if let Some(line) = failures.accepted(Instant::now()) {
+            emit(trouble(line, false))?;
+        }
+        served += 1;
+        if matches!(behavior, Served::Silent | Served::Rst) {
+            // Silent connections are kept open; drop those whose peer left.
+            keep.retain(peer_still_there);
+            emit(Event::Connection(handle(conn, peer, behavior, &mut keep)))?;
+        } else {
+            // Finished connections give their threads back at once: a long
+            // run must not pile up thread stacks until spawning fails.
+            threads.retain(|t: &std::thread::JoinHandle<()>| !t.is_finished());
+            let on_event = std::sync::Arc::clone(&on_event);
+            let spawned = std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    let handled = handle(conn, peer, behavior, &mut Vec::new());
+                    let _ = on_event(Event::Connection(handled));
+                });
+            threads.push(spawned.map_err(ServeError::Thread)?);
+        }
+        if s.count.is_some_and(|c| served >= c) {
+            break None;
+        }
+    };
+    if let Some(line) = failures.finish() {
+        emit(trouble(line, true))?;
+    }
+    if let Some(signal) = signal {
+        // Connections in progress are cut by the caller's exit, as the
+        // signal's default would.
+        return Ok(End::Signal(signal));
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    Ok(End::Done)
 }
 
 #[cfg(test)]
@@ -316,7 +591,7 @@ mod tests {
         assert_eq!(f.accepted(t0 + Duration::from_millis(2470)), None);
         // The 45 failed from 2.01 s to 2.46 s: that span, not the 1 s
         // since the last line.
-        let back = f.accepted(t0 + Duration::from_millis(3000)).unwrap();
+        let back = f.accepted(t0 + Duration::from_secs(3)).unwrap();
         assert!(
             back.starts_with("accept failed 45 more times in 0.5 s"),
             "{back}"
@@ -376,5 +651,67 @@ mod tests {
             "{end}"
         );
         assert_eq!(f.finish(), None);
+    }
+
+    /// The lines serve prints, from the typed record.
+    #[test]
+    fn handled_connections_read_as_before() {
+        let peer: SocketAddr = "198.51.100.1:40000".parse().unwrap();
+        let line = |handling| Handled { peer, handling }.to_string();
+        assert_eq!(
+            line(Handling::Reset),
+            "198.51.100.1:40000: accepted, reset (RST) at once"
+        );
+        assert_eq!(
+            line(Handling::Silent),
+            "198.51.100.1:40000: accepted, staying silent (never reading, never closing)"
+        );
+        assert_eq!(
+            line(Handling::Read {
+                bytes: 5,
+                end: ReadEnd::Fin,
+                after_s: 0.0123,
+                echoed: false,
+                replied: Some(17),
+            }),
+            "198.51.100.1:40000: accepted, read 5 bytes until its FIN after 0.012 s, then sent 17 bytes after its FIN, closed (FIN)"
+        );
+        assert_eq!(
+            line(Handling::Read {
+                bytes: 3,
+                end: ReadEnd::WriteError,
+                after_s: 1.0,
+                echoed: true,
+                replied: None,
+            }),
+            "198.51.100.1:40000: accepted, read 3 bytes until a write error after 1.000 s, echoed them, closed (FIN)"
+        );
+    }
+
+    /// A half-close peer on loopback: our FIN, its answer, its FIN.
+    #[test]
+    fn half_close_answers_after_the_fin() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (conn, peer) = l.accept().unwrap();
+        c.write_all(b"hello").unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let h = handle(conn, peer, Served::HalfClose, &mut Vec::new());
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        assert_eq!(answer, "received 5 bytes\n");
+        assert!(
+            matches!(
+                h.handling,
+                Handling::Read {
+                    bytes: 5,
+                    end: ReadEnd::Fin,
+                    echoed: false,
+                    replied: Some(17),
+                    ..
+                }
+            ),
+            "{h:?}"
+        );
     }
 }

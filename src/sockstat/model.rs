@@ -42,24 +42,26 @@ impl Proto {
     }
 }
 
-/// A TCP state as the kernel numbers it. UDP, raw and UNIX sockets reuse
-/// the same numbers: `Established` for connected, `Close` for unconnected,
-/// `Listen` for a listening UNIX socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum TcpState {
-    Established = 1,
-    SynSent = 2,
-    SynRecv = 3,
-    FinWait1 = 4,
-    FinWait2 = 5,
-    TimeWait = 6,
-    Close = 7,
-    CloseWait = 8,
-    LastAck = 9,
-    Listen = 10,
-    Closing = 11,
-    NewSynRecv = 12,
+crate::wire::enum_with_unknown! {
+    /// A TCP state as the kernel numbers it. UDP, raw and UNIX sockets reuse
+    /// the same numbers: `Established` for connected, `Close` for unconnected,
+    /// `Listen` for a listening UNIX socket. Sources keep only the named
+    /// states ([`TcpState::from_kernel`]), so rows never hold `Unknown`.
+    #[derive(PartialOrd, Ord)]
+    pub enum TcpState(u8) {
+        Established = 1,
+        SynSent = 2,
+        SynRecv = 3,
+        FinWait1 = 4,
+        FinWait2 = 5,
+        TimeWait = 6,
+        Close = 7,
+        CloseWait = 8,
+        LastAck = 9,
+        Listen = 10,
+        Closing = 11,
+        NewSynRecv = 12,
+    }
 }
 
 impl TcpState {
@@ -77,27 +79,19 @@ impl TcpState {
         TcpState::Closing,
     ];
 
+    /// The state numbered `n`; `None` for a number without a name.
+    #[inline]
     pub fn from_kernel(n: u8) -> Option<TcpState> {
-        Some(match n {
-            1 => TcpState::Established,
-            2 => TcpState::SynSent,
-            3 => TcpState::SynRecv,
-            4 => TcpState::FinWait1,
-            5 => TcpState::FinWait2,
-            6 => TcpState::TimeWait,
-            7 => TcpState::Close,
-            8 => TcpState::CloseWait,
-            9 => TcpState::LastAck,
-            10 => TcpState::Listen,
-            11 => TcpState::Closing,
-            12 => TcpState::NewSynRecv,
-            _ => return None,
-        })
+        match TcpState::from(n) {
+            TcpState::Unknown(_) => None,
+            known => Some(known),
+        }
     }
 
-    /// Bit of this state in a sock_diag `idiag_states` mask.
+    /// Bit of this state in a `sock_diag` `idiag_states` mask (none for an
+    /// unknown number past the mask's 32 bits).
     pub fn bit(self) -> u32 {
-        1 << (self as u8)
+        1u32.checked_shl(u32::from(u8::from(self))).unwrap_or(0)
     }
 
     /// The name netstat prints (and `--state` accepts, case-insensitive,
@@ -115,6 +109,7 @@ impl TcpState {
             TcpState::LastAck => "LAST_ACK",
             TcpState::Listen => "LISTEN",
             TcpState::Closing => "CLOSING",
+            TcpState::Unknown(_) => "UNKNOWN",
         }
     }
 
@@ -132,6 +127,7 @@ impl TcpState {
             TcpState::LastAck => "last-ack",
             TcpState::Listen => "listen",
             TcpState::Closing => "closing",
+            TcpState::Unknown(_) => "unknown",
         }
     }
 }
@@ -321,6 +317,7 @@ pub fn unmap(ip: IpAddr) -> IpAddr {
 
 /// Build an endpoint from raw address bytes as the kernel stores them
 /// (network order), unmapping IPv4-mapped IPv6.
+#[inline]
 pub fn inet_endpoint(v6: bool, addr: [u8; 16], port: u16) -> Endpoint {
     let ip = if v6 {
         unmap(IpAddr::V6(Ipv6Addr::from(addr)))
@@ -349,9 +346,15 @@ mod tests {
     #[test]
     fn state_numbers_round_trip() {
         for s in TcpState::ALL {
-            assert_eq!(TcpState::from_kernel(s as u8), Some(s));
+            assert_eq!(TcpState::from_kernel(u8::from(s)), Some(s));
         }
         assert_eq!(TcpState::from_kernel(0), None);
         assert_eq!(TcpState::from_kernel(13), None);
+        // ALL is in kernel order, 1 to 11.
+        let mut named: Vec<(TcpState, u8)> = TcpState::ALL.into_iter().zip(1..).collect();
+        named.push((TcpState::NewSynRecv, 12));
+        crate::wire::tests::assert_numeric_enum(&named, 0..=u8::MAX, TcpState::Unknown);
+        assert_eq!(TcpState::NewSynRecv.bit(), 1 << 12);
+        assert_eq!(TcpState::from(200).bit(), 0);
     }
 }

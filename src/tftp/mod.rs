@@ -1,14 +1,22 @@
 //! `nettool tftp`: a TFTP client written from the RFCs (1350, 1123 4.2.3,
 //! 2347, 2348, 2349, 7440).
 //!
-//! `session` is the protocol as a sans-I/O state machine; `transport`
-//! runs it over a UDP socket; `netascii` translates line ends. Packets are
-//! encoded and decoded by `crate::wire::tftp`.
+//! [`transfer`] runs a get or a put from [`Settings`] (`client`); the local
+//! side is in `sink`. `session` is the protocol as a sans-I/O state
+//! machine; `transport` runs it over a UDP socket, with `pace` deciding
+//! when to poll and when to sleep; `netascii` translates line ends.
+//! Packets are encoded and decoded by `crate::wire::tftp`.
 
+pub mod client;
 pub mod netascii;
 pub mod pace;
 pub mod session;
+pub(crate) mod sink;
 pub mod transport;
+
+pub use client::{
+    Destination, Direction, Error, Event, Operation, Origin, Report, Settings, transfer,
+};
 
 #[cfg(test)]
 mod tests;

@@ -10,31 +10,18 @@ use std::time::Duration;
 
 /// Busy-polling for the server's next packet before going to sleep.
 ///
-/// In lock-step (windowsize 1) every block is a round trip: we send, then
-/// wait a few tens of microseconds for the answer. Sleeping through that
-/// wait costs a context switch and a wake-up per block, and on a virtual
-/// machine whose idle CPUs halt (no guest halt-polling) the wake-up is an
-/// inter-processor interrupt through the hypervisor. On the benchmark
-/// machine (benches/RESULTS-tftp.md), polling the socket for up to 100 us
-/// instead made lock-step transfers 1.7x (64 KiB blocks) to 3.4x (512)
-/// faster than sleeping, *and* cheaper in CPU, since the sleep/wake path
-/// costs more than the short poll.
+/// In lock-step every block is a round trip of some tens of microseconds,
+/// and sleeping through it costs a context switch and a wake-up per block
+/// (on a virtual machine, an interrupt through the hypervisor). Polling
+/// instead is both faster and cheaper in CPU (benches/RESULTS.md).
 ///
-/// The poll budget adapts the way the kernel's haltpoll governor does: an
-/// answer that came soon after we gave up grows it (up to `max`); a wait
-/// longer than `max` halves it, down to not polling at all, so a slow or
-/// distant server costs almost nothing. With polling off, one wait in 64
-/// polls for `max` again (a sleeping wait cannot tell a quick server from
-/// a slow one: its length includes our own wake-up); timeouts change
-/// nothing, so a lost packet does not turn polling off. When the server shares our CPU,
-/// polling only keeps it from running: a round of polls with many
-/// involuntary context switches (the kernel preempting us for it) stops
-/// polling for a while (longer each time it happens again).
-///
-/// A windowed download polls for the last block of each window, the one
-/// we answer at once with the ACK the server is waiting for; the blocks
-/// before it [`WindowNap`] sleeps through (in windows of 8 blocks or
-/// more), or they are waited for on the socket.
+/// The budget adapts like the kernel's haltpoll governor: an answer soon
+/// after giving up grows it (up to `max`), a longer wait halves it, down
+/// to not polling; then one wait in 64 probes at `max` (a sleeping wait
+/// cannot tell a quick server from a slow one). Timeouts change nothing.
+/// A round of polls with many involuntary context switches means the
+/// server shares our CPU: polling stops for a while, longer each time.
+/// In a windowed download only the window's last block is polled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BusyPoll {
     max: Duration,
@@ -178,41 +165,22 @@ impl BusyPoll {
 
 /// Sleeping through a window on a timer, instead of waking for its blocks.
 ///
-/// In a windowed download the server sends a whole window back to back,
-/// a few microseconds per block on loopback. Waiting for each block on the
-/// socket, we fall asleep whenever we catch up, and each block that finds
-/// us asleep must wake us: the server's CPU does that wake-up, on a
-/// virtual machine an inter-processor interrupt through the hypervisor,
-/// several microseconds taken from its sending. Polling the whole window
-/// instead spares the server, but our CPU time becomes the transfer's
-/// wall time.
+/// A server sends a window back to back, and each block that finds us
+/// asleep on the socket costs the server a wake-up (on a virtual machine,
+/// an interrupt through the hypervisor) taken from its sending. Asleep on
+/// a timer, nobody waits on the socket: the blocks queue up, one
+/// `recvmmsg` takes them in, and we nap again in chunks of at most
+/// `CHUNK` until shortly before the last block is due, then
+/// poll (the [`BusyPoll`] budget) so its ACK leaves at once. Against
+/// atftpd at windowsize 16 and 64 this is faster, with less CPU on both
+/// sides, than waking per block or polling the window (benches/RESULTS.md).
 ///
-/// So after the ACK that opens a window we sleep on a timer: the socket
-/// has no sleeper then, and the server's blocks queue up without waking
-/// anyone. On waking we take everything queued in one `recvmmsg`, and
-/// nap again, in chunks of at most [`CHUNK`](Self::CHUNK) so the backlog
-/// stays short, until shortly before the window's last block is due; then
-/// we poll for the rest (with the [`BusyPoll`] budget), so its ACK leaves
-/// at once.
-///
-/// When the last block is due is learned, as `span`: the time from our
-/// ACK to the window's last block, a low estimate (a shorter window pulls
-/// it halfway down, a longer one 1/16 of the way up). A nap that finds
-/// the window's last block already waiting overslept: the server sat
-/// idle waiting for our ACK, so `span` drops by 1/8 and that window
-/// teaches nothing more (nor does one cut short by a loss). Timers end
-/// late, by ~20-40 us on the benchmark machine, more under load; the
-/// lateness is tracked (a running median, each sample capped so that a
-/// preemption cannot stop the naps) and subtracted. Against atftpd at windowsize 16 and 64 this made
-/// nettool 10-25% faster, took about a sixth less of the server's CPU
-/// per MiB, and far less of ours than polling the whole window
-/// (benches/RESULTS-tftp.md).
-///
-/// It applies only where it can pay: windows of at least
-/// [`MIN_WINDOW`](Self::MIN_WINDOW) blocks (a smaller window is over
-/// before a timer could end), and windows shorter than
-/// [`MAX_SPAN`](Self::MAX_SPAN) (beyond that a wake-up per block is
-/// cheap next to the round trip).
+/// `span`, from our ACK to the window's last block, is learned low: a
+/// shorter window pulls it halfway down, a longer one 1/16 of the way up;
+/// a nap that finds the last block already waiting overslept, and cuts it
+/// by 1/8. Timer lateness (a running median of capped samples) is taken
+/// off each nap. Only windows of at least [`MIN_WINDOW`](Self::MIN_WINDOW)
+/// blocks and shorter than `MAX_SPAN` are napped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowNap {
     on: bool,
@@ -275,7 +243,7 @@ impl WindowNap {
             } else if s < self.span {
                 (self.span + s) / 2
             } else {
-                self.span + (s - self.span) / 16
+                self.span + s.saturating_sub(self.span) / 16
             };
         }
         self.napped = false;

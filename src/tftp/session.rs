@@ -81,7 +81,7 @@ impl Negotiated {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub filename: String,
     pub mode: Mode,
@@ -130,11 +130,19 @@ pub enum TftpError {
     Io(#[from] std::io::Error),
 }
 
-/// Where downloaded bytes go.
+/// Where downloaded bytes go. A method that fails stops the transfer,
+/// and the server is told (ERROR 3 for a full disk, else ERROR 0).
 pub trait Sink {
+    /// Take `data`, the next bytes of the file.
+    ///
+    /// # Errors
+    /// The local write failed.
     fn write(&mut self, data: &[u8]) -> std::io::Result<()>;
     /// Every byte is in: commit (a file is renamed into place here, before
     /// the dally).
+    ///
+    /// # Errors
+    /// The file could not be committed.
     fn complete(&mut self) -> std::io::Result<()> {
         Ok(())
     }
@@ -143,6 +151,9 @@ pub trait Sink {
     /// should not delay the ACK. `lull`: the server turns around now (the
     /// ACK asked for the next block or window); otherwise more blocks of
     /// the window are due at once, and only a large backlog should go.
+    ///
+    /// # Errors
+    /// The local write failed.
     fn idle(&mut self, lull: bool) -> std::io::Result<()> {
         let _ = lull;
         Ok(())
@@ -156,9 +167,13 @@ impl Sink for Vec<u8> {
     }
 }
 
-/// Where uploaded bytes come from.
+/// Where uploaded bytes come from. A failed read stops the transfer, and
+/// the server is told.
 pub trait Source {
     /// Fill `buf` with up to `max` bytes; fewer only at end of file.
+    ///
+    /// # Errors
+    /// The local read failed, or the file changed size ([`SizeChanged`]).
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<()>;
 }
 
@@ -555,7 +570,17 @@ pub struct Download {
     wrap_to_one: bool,
     decoder: Option<netascii::Decoder>,
     scratch: Vec<u8>,
+    /// Octet data of the datagram just handled, not written yet.
+    deliver: Option<Deliver>,
 }
+
+/// An action for the driver: write bytes `a..b` of the datagram just
+/// handled to the sink. Octet data is a piece of the datagram itself, so
+/// the session only names it; the driver copies it once the ACK is out,
+/// and the copy (up to 64 KiB) overlaps the server's turnaround instead of
+/// delaying the ACK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deliver(pub std::ops::Range<usize>);
 
 impl Download {
     pub fn new(cfg: Config, server: SocketAddr) -> Download {
@@ -570,6 +595,7 @@ impl Download {
             wrap_to_one: false,
             decoder,
             scratch: Vec::new(),
+            deliver: None,
         }
     }
 
@@ -613,6 +639,12 @@ impl Download {
         self.phase = Phase::Done;
     }
 
+    /// The octet data the last [`handle`](Self::handle) delivered, to
+    /// write to the sink now.
+    pub fn take_delivery(&mut self) -> Option<Deliver> {
+        self.deliver.take()
+    }
+
     /// Blocks still to come before we acknowledge: 1 in lock-step, and at
     /// the last block of a window.
     pub fn blocks_to_ack(&self) -> u64 {
@@ -638,12 +670,41 @@ impl Download {
         }
     }
 
+    /// Handle a datagram and write everything it delivers to `sink`
+    /// ([`handle`](Self::handle) with its [`Deliver`] done at once).
+    ///
+    /// # Errors
+    /// The transfer is over: the server failed it or broke the protocol
+    /// (the ERROR that tells it so is queued), or `sink` failed.
     pub fn on_datagram(
         &mut self,
         from: SocketAddr,
         bytes: &[u8],
         sink: &mut dyn Sink,
     ) -> Result<(), TftpError> {
+        let r = self.handle(from, bytes, sink);
+        // Delivered is written, even when the session failed after it.
+        if let Some(Deliver(range)) = self.take_delivery() {
+            sink.write(&bytes[range])?;
+        }
+        r
+    }
+
+    /// Handle a datagram. Data that is not a piece of it (netascii's
+    /// translation) goes to `sink` at once; octet data is left as a
+    /// [`Deliver`] action to [`take_delivery`](Self::take_delivery), once
+    /// the outbox is out. Take it even when this fails: a tsize mismatch
+    /// is found after the last block was delivered.
+    ///
+    /// # Errors
+    /// As [`on_datagram`](Self::on_datagram)'s.
+    pub fn handle(
+        &mut self,
+        from: SocketAddr,
+        bytes: &[u8],
+        sink: &mut dyn Sink,
+    ) -> Result<(), TftpError> {
+        debug_assert!(self.deliver.is_none(), "the last delivery not taken");
         if self.phase == Phase::Done || !self.c.accept_source(from) {
             return Ok(());
         }
@@ -654,7 +715,7 @@ impl Download {
                 Ok(Packet::Data { block, data })
                     if data.len() <= usize::from(self.c.neg.blksize) =>
                 {
-                    return self.on_data(block, data, sink);
+                    return self.on_data(block, data, bytes.len() - data.len(), sink);
                 }
                 // The server says it is over: no need to stay.
                 Ok(Packet::Error { .. }) => self.phase = Phase::Done,
@@ -697,7 +758,9 @@ impl Download {
                 }
                 Ok(())
             }
-            Packet::Data { block, data } => self.on_data(block, data, sink),
+            Packet::Data { block, data } => {
+                self.on_data(block, data, bytes.len() - data.len(), sink)
+            }
             _ => Err(self.c.abort(
                 ErrorCode::IllegalOperation,
                 "unexpected packet",
@@ -706,10 +769,12 @@ impl Download {
         }
     }
 
+    /// DATA `wire_block`; `data` is bytes `at..` of the datagram.
     fn on_data(
         &mut self,
         wire_block: u16,
         data: &[u8],
+        at: usize,
         sink: &mut dyn Sink,
     ) -> Result<(), TftpError> {
         if self.phase == Phase::Requesting {
@@ -751,7 +816,7 @@ impl Download {
                         TftpError::TooLarge { limit, why },
                     ));
                 }
-                self.deliver(data, sink)?;
+                self.deliver(data, at, sink)?;
                 self.c.stats.wire_bytes += wire_len;
                 self.c.stats.blocks += 1;
                 self.done = b;
@@ -823,10 +888,12 @@ impl Download {
         )
     }
 
-    fn deliver(&mut self, data: &[u8], sink: &mut dyn Sink) -> Result<(), TftpError> {
+    /// Deliver `data`, bytes `at..` of the datagram: octet data as a
+    /// [`Deliver`] action, netascii's translation to `sink` at once.
+    fn deliver(&mut self, data: &[u8], at: usize, sink: &mut dyn Sink) -> Result<(), TftpError> {
         match &mut self.decoder {
             None => {
-                sink.write(data)?;
+                self.deliver = Some(Deliver(at..at + data.len()));
                 self.c.stats.bytes += data.len() as u64;
             }
             Some(d) => {
@@ -840,6 +907,9 @@ impl Download {
     }
 
     /// Nothing arrived within `wait()`.
+    ///
+    /// # Errors
+    /// The tries are used up.
     pub fn on_timeout(&mut self) -> Result<(), TftpError> {
         match self.phase {
             Phase::Done => Ok(()),
@@ -970,6 +1040,11 @@ impl Upload {
         Ok(())
     }
 
+    /// Handle a datagram; the blocks it lets go out are read from `src`.
+    ///
+    /// # Errors
+    /// The transfer is over: the server failed it or broke the protocol
+    /// (the ERROR that tells it so is queued), or `src` failed.
     pub fn on_datagram(
         &mut self,
         from: SocketAddr,
@@ -1002,28 +1077,24 @@ impl Upload {
             }
             Packet::Ack { block } if self.phase == Phase::Transferring => {
                 let sent = self.window.len() as u64;
-                match Common::unwrap_block(self.acked, block, sent, false) {
-                    Some(b) => {
-                        let advanced = b - self.acked;
-                        self.window.drain(..advanced as usize);
-                        self.acked = b;
-                        self.c.stats.blocks += advanced;
-                        self.c.tries = 0;
-                        if self.last_block == Some(b) {
-                            self.phase = Phase::Done;
-                            return Ok(());
-                        }
-                        // RFC 7440: an ACK inside the window moves its start
-                        // there; the rest is sent again from that point.
-                        self.send_window(src)
-                    }
-                    None => {
-                        // A duplicate ACK: never answered with DATA (no
-                        // Sorcerer's Apprentice); a timeout resends.
-                        self.c.stats.duplicates += 1;
-                        Ok(())
-                    }
+                let Some(b) = Common::unwrap_block(self.acked, block, sent, false) else {
+                    // A duplicate ACK: never answered with DATA (no
+                    // Sorcerer's Apprentice); a timeout resends.
+                    self.c.stats.duplicates += 1;
+                    return Ok(());
+                };
+                let advanced = b - self.acked;
+                self.window.drain(..advanced as usize);
+                self.acked = b;
+                self.c.stats.blocks += advanced;
+                self.c.tries = 0;
+                if self.last_block == Some(b) {
+                    self.phase = Phase::Done;
+                    return Ok(());
                 }
+                // RFC 7440: an ACK inside the window moves its start there;
+                // the rest is sent again from that point.
+                self.send_window(src)
             }
             Packet::Ack { .. } | Packet::Oack { .. } => {
                 self.c.stats.duplicates += 1;
@@ -1043,6 +1114,10 @@ impl Upload {
         self.send_window(src)
     }
 
+    /// Nothing arrived within `wait()`: send the window again.
+    ///
+    /// # Errors
+    /// The tries are used up, or `src` failed.
     pub fn on_timeout(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
         match self.phase {
             Phase::Done | Phase::Dallying => Ok(()),

@@ -17,7 +17,7 @@ use proptest::prelude::*;
 
 use super::netascii;
 use super::session::{
-    Config, Download, Mode, Outbox, Phase, Requested, Source, Stats, TftpError, Upload,
+    Config, Deliver, Download, Mode, Outbox, Phase, Requested, Source, Stats, TftpError, Upload,
 };
 use crate::wire::tftp::{ErrorCode, Packet};
 
@@ -455,7 +455,7 @@ struct GetClient {
 
 impl Client for GetClient {
     fn start(&mut self) {
-        self.m.start()
+        self.m.start();
     }
     fn outbox(&mut self) -> &mut Outbox {
         self.m.outbox()
@@ -478,7 +478,7 @@ struct PutClient {
 
 impl Client for PutClient {
     fn start(&mut self) {
-        self.m.start()
+        self.m.start();
     }
     fn outbox(&mut self) -> &mut Outbox {
         self.m.outbox()
@@ -1343,7 +1343,7 @@ fn get_endless_transfer_beyond_tsize_stops_with_error_3() {
     assert!(matches!(&drain(d.outbox())[..], [(_, Sent::Error(3, _))]));
 }
 
-/// Found by the tftp_download fuzz target: with --max-size above the
+/// Found by the `tftp_download` fuzz target: with --max-size above the
 /// announced tsize, the tsize was not a limit, so a server could send up
 /// to --max-size bytes into the file before the size check at the end.
 #[test]
@@ -1944,7 +1944,7 @@ fn put_hostile_answers() {
 // ---------------------------------------------------------------------------
 // Random schedules
 
-/// SplitMix64: a whole schedule from one seed.
+/// `SplitMix64`: a whole schedule from one seed.
 struct Rng(u64);
 
 impl Rng {
@@ -2067,4 +2067,50 @@ fn blocks_to_ack_counts_down_each_window() {
     assert_eq!(l.blocks_to_ack(), 1);
     l.on_datagram(tid(), &block(1), &mut out).unwrap();
     assert_eq!(l.blocks_to_ack(), 1);
+}
+
+/// The transport writes octet data only once the ACK is out: `handle`
+/// names it as bytes `a..b` of the datagram (a `Deliver`) and writes
+/// nothing; netascii's translation, which is not a piece of the datagram,
+/// goes to the sink at once.
+#[test]
+fn handle_names_octet_data_as_a_piece_of_the_datagram() {
+    let (mut d, mut out) = get_after_oack(opts(Some(8), None, Some(0)), &[("blksize", "8")]);
+    let block = data(1, b"abcdefgh");
+    d.handle(tid(), &block, &mut out).unwrap();
+    assert!(out.is_empty(), "nothing written yet: {out:?}");
+    assert_eq!(drain(d.outbox()), [(tid(), Sent::Ack(1))], "the ACK first");
+    assert_eq!(d.take_delivery(), Some(Deliver(4..12)));
+    assert_eq!(d.take_delivery(), None, "taken once");
+    assert_eq!(d.stats().bytes, 8);
+    // A duplicate delivers nothing.
+    d.handle(tid(), &block, &mut out).unwrap();
+    assert_eq!(d.take_delivery(), None);
+
+    let mut cfg = config(opts(Some(8), None, None));
+    cfg.mode = Mode::Netascii;
+    let mut n = Download::new(cfg, server());
+    n.start();
+    n.handle(tid(), &oack(&[("blksize", "8")]), &mut out)
+        .unwrap();
+    n.handle(tid(), &data(1, b"ab\r\ncd\r\n"), &mut out)
+        .unwrap();
+    assert_eq!(n.take_delivery(), None);
+    assert_eq!(out, b"ab\ncd\n");
+}
+
+/// A tsize mismatch is found at the last block, after it was delivered:
+/// the delivery is still there to take, so every acknowledged byte
+/// reaches the sink.
+#[test]
+fn a_failed_last_block_still_leaves_its_delivery() {
+    let (mut d, mut out) = get_after_oack(
+        opts(Some(8), None, Some(0)),
+        &[("blksize", "8"), ("tsize", "20")],
+    );
+    d.handle(tid(), &data(1, b"abcdefgh"), &mut out).unwrap();
+    assert_eq!(d.take_delivery(), Some(Deliver(4..12)));
+    let e = d.handle(tid(), &data(2, b"xy"), &mut out).unwrap_err();
+    assert!(matches!(e, TftpError::SizeMismatch { .. }), "{e}");
+    assert_eq!(d.take_delivery(), Some(Deliver(4..6)));
 }

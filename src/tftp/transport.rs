@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::Event;
 use super::pace::{BusyPoll, WindowNap};
-use super::session::{Download, Negotiated, Phase, Sink, Source, Stats, TftpError, Upload};
+use super::session::{
+    Deliver, Download, Negotiated, Phase, Sink, Source, Stats, TftpError, Upload,
+};
 use crate::wire::tftp::Packet;
 
 /// The outcome of a finished transfer.
@@ -25,17 +28,19 @@ pub struct Report {
     pub naps: WindowNap,
 }
 
-/// Callbacks the transport reports through.
+/// How the transport reports: `events` gets the progress, and with
+/// `trace` (`--verbose`) every packet.
 pub struct Hooks<'a> {
-    /// Bytes done so far, and the total when known.
-    pub progress: &'a mut dyn FnMut(u64, Option<u64>),
-    /// With `--verbose`: one line per packet.
-    pub trace: Option<&'a mut dyn FnMut(String)>,
+    pub events: &'a mut dyn FnMut(Event),
+    pub trace: bool,
 }
 
 /// A UDP socket for talking to `server`, with a receive buffer big enough
 /// for a whole window (`windowsize x (blksize + 4)` plus headroom: with the
 /// default buffer, large windows overflow it and the transfer collapses).
+///
+/// # Errors
+/// The socket cannot be made, bound, or set to report ICMP errors.
 pub fn socket_for(server: SocketAddr, blksize: u16, windowsize: u16) -> io::Result<UdpSocket> {
     let domain = if server.is_ipv6() {
         Domain::IPV6
@@ -60,16 +65,18 @@ pub fn socket_for(server: SocketAddr, blksize: u16, windowsize: u16) -> io::Resu
 /// One line describing a packet, for `--verbose`.
 pub fn describe(bytes: &[u8]) -> String {
     match Packet::parse(bytes) {
-        Ok(Packet::Rrq {
-            filename,
-            mode,
-            options,
-        })
-        | Ok(Packet::Wrq {
-            filename,
-            mode,
-            options,
-        }) => {
+        Ok(
+            Packet::Rrq {
+                filename,
+                mode,
+                options,
+            }
+            | Packet::Wrq {
+                filename,
+                mode,
+                options,
+            },
+        ) => {
             let op = if bytes.get(1) == Some(&1) {
                 "RRQ"
             } else {
@@ -101,7 +108,7 @@ trait Machine {
     fn outbox(&mut self) -> &mut super::session::Outbox;
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TftpError>;
     /// The answer to `bytes` (the datagram just handled, passed again) is
-    /// out: finish delivering it.
+    /// out: carry out what the session left to deliver from it.
     fn acked(&mut self, bytes: &[u8]) -> io::Result<()> {
         let _ = bytes;
         Ok(())
@@ -132,36 +139,6 @@ trait Machine {
 struct Get<'a> {
     m: Download,
     sink: &'a mut dyn Sink,
-    /// The part of the last datagram the session delivered, not yet
-    /// handed to the sink (see [`Held`]).
-    held: Option<std::ops::Range<usize>>,
-}
-
-/// The sink the session delivers to: data that is a piece of the datagram
-/// itself (octet mode) is only noted, and copied into the real sink once
-/// the ACK is out (`Machine::acked`), so that the copy (a whole block,
-/// up to 64 KiB) overlaps the server's turnaround instead of delaying the
-/// ACK. Anything else, such as netascii's translation, goes through at
-/// once, after whatever is held, so the order never changes.
-struct Held<'s, 'b> {
-    sink: &'s mut dyn Sink,
-    datagram: &'b [u8],
-    held: Option<std::ops::Range<usize>>,
-}
-
-impl Sink for Held<'_, '_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        let at = (data.as_ptr() as usize).wrapping_sub(self.datagram.as_ptr() as usize);
-        let inside = at <= self.datagram.len() && data.len() <= self.datagram.len() - at;
-        if inside && self.held.is_none() {
-            self.held = Some(at..at + data.len());
-            return Ok(());
-        }
-        if let Some(r) = self.held.take() {
-            self.sink.write(&self.datagram[r])?;
-        }
-        self.sink.write(data)
-    }
 }
 
 impl Machine for Get<'_> {
@@ -178,18 +155,11 @@ impl Machine for Get<'_> {
         self.m.outbox()
     }
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TftpError> {
-        let mut sink = Held {
-            sink: &mut *self.sink,
-            datagram: bytes,
-            held: None,
-        };
-        let r = self.m.on_datagram(from, bytes, &mut sink);
-        self.held = sink.held;
-        r
+        self.m.handle(from, bytes, &mut *self.sink)
     }
     fn acked(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self.held.take() {
-            Some(r) => self.sink.write(&bytes[r]),
+        match self.m.take_delivery() {
+            Some(Deliver(range)) => self.sink.write(&bytes[range]),
             None => Ok(()),
         }
     }
@@ -197,7 +167,6 @@ impl Machine for Get<'_> {
         self.m.on_timeout()
     }
     fn complete(&mut self) -> io::Result<()> {
-        debug_assert!(self.held.is_none(), "data held back at the end");
         self.sink.complete()
     }
     fn idle(&mut self, lull: bool) -> io::Result<()> {
@@ -283,100 +252,6 @@ impl Machine for Put<'_> {
     }
 }
 
-/// `busy_poll`: the most to poll the socket before sleeping at each
-/// wait we answer at once (see [`BusyPoll`]); zero never polls, and never
-/// naps through a window either ([`WindowNap`]).
-pub fn download(
-    sock: &UdpSocket,
-    mut m: Download,
-    sink: &mut dyn Sink,
-    busy_poll: Duration,
-    hooks: Hooks<'_>,
-) -> Result<Report, TftpError> {
-    m.start();
-    let busy = busy(busy_poll);
-    let nap = WindowNap::new(!busy.max().is_zero());
-    let mut get = Get {
-        m,
-        sink,
-        held: None,
-    };
-    drive(sock, &mut get, busy, nap, hooks)
-}
-
-pub fn upload(
-    sock: &UdpSocket,
-    mut m: Upload,
-    src: &mut dyn Source,
-    size: Option<u64>,
-    busy_poll: Duration,
-    hooks: Hooks<'_>,
-) -> Result<Report, TftpError> {
-    m.start();
-    drive(
-        sock,
-        &mut Put { m, src, size },
-        busy(busy_poll),
-        WindowNap::new(false),
-        hooks,
-    )
-}
-
-/// With one CPU the server can only answer while we are not polling.
-fn busy(max: Duration) -> BusyPoll {
-    if crate::sys::online_cpus() < 2 {
-        BusyPoll::new(Duration::ZERO)
-    } else {
-        BusyPoll::new(max)
-    }
-}
-
-/// The shortest socket timeout we set, and the slack before we change it.
-const MIN_TIMEOUT: Duration = Duration::from_millis(1);
-
-/// Sleep for a datagram, no later than `deadline`: polling, strangers and
-/// duplicates may have used part of the wait. The socket timeout
-/// (`timeout_set`, at most `wait`) changes only when it is more than
-/// `MIN_TIMEOUT` off, so a steady transfer makes no extra syscall.
-fn recv_by(
-    sock: &UdpSocket,
-    buf: &mut [u8],
-    deadline: Instant,
-    wait: Duration,
-    timeout_set: &mut Duration,
-) -> io::Result<(usize, SocketAddr)> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(io::ErrorKind::TimedOut.into());
-    }
-    let want = left.clamp(MIN_TIMEOUT, wait.max(MIN_TIMEOUT));
-    if want + MIN_TIMEOUT < *timeout_set || want > *timeout_set + MIN_TIMEOUT {
-        sock.set_read_timeout(Some(want))?;
-        *timeout_set = want;
-    }
-    sock.recv_from(buf)
-}
-
-/// Call `try_now` until it has something, for up to `budget`; `None` if
-/// it never had.
-fn poll<T>(
-    budget: Duration,
-    mut try_now: impl FnMut() -> io::Result<Option<T>>,
-) -> Option<io::Result<T>> {
-    let start = Instant::now();
-    loop {
-        match try_now() {
-            Ok(Some(got)) => return Some(Ok(got)),
-            Ok(None) => {}
-            Err(e) => return Some(Err(e)),
-        }
-        if start.elapsed() >= budget {
-            return None;
-        }
-        std::hint::spin_loop();
-    }
-}
-
 /// Where a received datagram is.
 #[derive(Debug, Clone, Copy)]
 enum Got {
@@ -443,11 +318,33 @@ impl Batch {
     }
 }
 
-/// A windowed download's waits: the nap policy, the batch its naps and
-/// tail polls fill, and the window under way.
+/// Where datagrams land: the receive buffer of single receives, and the
+/// batch that naps and tail polls fill. Apart from the [`Driver`], so a
+/// datagram can be handled while it still lies here.
+struct Inbox {
+    buf: Vec<u8>,
+    batch: Batch,
+}
+
+impl Inbox {
+    fn new() -> Self {
+        Inbox {
+            buf: vec![0u8; 65536],
+            batch: Batch::new(),
+        }
+    }
+
+    fn bytes(&self, at: Got) -> &[u8] {
+        match at {
+            Got::Buf(n) => &self.buf[..n],
+            Got::Batch(i, n) => self.batch.bytes(i, n),
+        }
+    }
+}
+
+/// A windowed download's waits: the nap policy, and the window under way.
 struct Windows {
     nap: WindowNap,
-    batch: Batch,
     /// When the current window opened (our ACK went out), if it did.
     began: Option<Instant>,
     /// The batch being handed out was filled on waking from a nap.
@@ -458,30 +355,29 @@ impl Windows {
     fn new(nap: WindowNap) -> Self {
         Windows {
             nap,
-            batch: Batch::new(),
             began: None,
             after_nap: false,
         }
     }
 
-    /// The next datagram of a window of `windowsize` that still lacks
-    /// `left` blocks: one already taken in, or (in a window worth napping
-    /// through) what a nap brings, or once napped, what a poll of up to
-    /// `budget` brings for the window's tail. `None`: wait the usual way.
+    /// The next datagram of the window `w`: one already taken in, or (in a
+    /// window worth napping through) what a nap brings into `batch`, or
+    /// once napped, what a poll of up to `budget` brings for the window's
+    /// tail. `None`: wait the usual way.
     fn next(
         &mut self,
         sock: &UdpSocket,
-        left: u64,
-        windowsize: u16,
+        batch: &mut Batch,
+        w: Window,
         deadline: Instant,
         budget: Duration,
     ) -> Option<io::Result<(Got, SocketAddr)>> {
-        if let Some(got) = self.batch.pop() {
+        if let Some(got) = batch.pop() {
             return Some(Ok(got));
         }
         self.after_nap = false;
         let began = self.began?;
-        if left == 0 || !self.naps_in(windowsize) {
+        if w.left == 0 || !self.naps_in(w.size) {
             return None;
         }
         let now = Instant::now();
@@ -493,24 +389,23 @@ impl Windows {
                 }
                 std::thread::sleep(t);
                 self.nap.woke(t, now.elapsed());
-                match self.batch.fill(sock, windowsize) {
+                match batch.fill(sock, w.size) {
                     Ok(_) => {}
                     Err(e) => return Some(Err(e)),
                 }
                 self.after_nap = true;
-                if let Some(got) = self.batch.pop() {
+                if let Some(got) = batch.pop() {
                     return Some(Ok(got));
                 }
             }
         }
         // The last block is the ordinary busy poll's (it counts that wait).
-        if !self.nap.tail() || left < 2 || budget.is_zero() {
+        if !self.nap.tail() || w.left < 2 || budget.is_zero() {
             return None;
         }
         let budget = budget.min(deadline.saturating_duration_since(Instant::now()));
-        let batch = &mut self.batch;
         poll(budget, || {
-            Ok(match batch.fill(sock, windowsize)? {
+            Ok(match batch.fill(sock, w.size)? {
                 0 => None,
                 _ => batch.pop(),
             })
@@ -546,8 +441,8 @@ impl Windows {
     /// Slow work (disk writes) can be done now: outside a window we nap
     /// through, or at its start. Mid-window the blocks keep coming and
     /// the last must be answered at once.
-    fn lull(&self, left: u64, windowsize: u16) -> bool {
-        !self.naps_in(windowsize) || left == 0 || left >= u64::from(windowsize)
+    fn lull(&self, w: Window) -> bool {
+        !self.naps_in(w.size) || w.left == 0 || w.left >= u64::from(w.size)
     }
 
     /// Windows of `windowsize` are napped through.
@@ -556,252 +451,444 @@ impl Windows {
     }
 }
 
-fn flush(
+/// The window a wait is in: the negotiated `size`, and the blocks it still
+/// lacks (zero outside a windowed download's transfer).
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    left: u64,
+    size: u16,
+}
+
+/// The loop's state between steps: the machine, the socket, the waiting
+/// policies and the timer.
+struct Driver<'a, 'h> {
+    sock: &'a UdpSocket,
+    m: &'a mut dyn Machine,
+    hooks: Hooks<'h>,
+    busy: BusyPoll,
+    windows: Windows,
+    /// The machine's current wait, and when it ends.
+    wait: Duration,
+    deadline: Instant,
+    /// The socket's receive timeout (see [`recv_by`]).
+    timeout_set: Duration,
+    start: Instant,
+    /// When the last data block was in (get) or acknowledged (put).
+    completed: Option<Duration>,
+    /// Blocks and phase after the last datagram that moved them.
+    last_progress: (u64, Phase),
+    /// Bytes at the last progress report.
+    last_reported: u64,
+}
+
+/// `busy_poll`: the most to poll the socket before sleeping at each
+/// wait we answer at once (see [`BusyPoll`]); zero never polls, and never
+/// naps through a window either ([`WindowNap`]).
+///
+/// # Errors
+/// Whatever ended the transfer early: the server, a timeout, a local
+/// write, a signal.
+pub fn download(
     sock: &UdpSocket,
-    m: &mut dyn Machine,
-    trace: &mut Option<&mut dyn FnMut(String)>,
-) -> Result<(), TftpError> {
-    for (to, bytes) in m.outbox().drain(..) {
-        if let Some(t) = trace.as_mut() {
-            t(format!("-> {to}  {}", describe(&bytes)));
+    mut m: Download,
+    sink: &mut dyn Sink,
+    busy_poll: Duration,
+    hooks: Hooks<'_>,
+) -> Result<Report, TftpError> {
+    m.start();
+    let busy = busy(busy_poll);
+    let nap = WindowNap::new(!busy.max().is_zero());
+    drive(sock, &mut Get { m, sink }, busy, nap, hooks)
+}
+
+/// [`download`]'s other direction: `src` holds `size` bytes, when known.
+///
+/// # Errors
+/// As [`download`]'s, with a local read for the write.
+pub fn upload(
+    sock: &UdpSocket,
+    mut m: Upload,
+    src: &mut dyn Source,
+    size: Option<u64>,
+    busy_poll: Duration,
+    hooks: Hooks<'_>,
+) -> Result<Report, TftpError> {
+    m.start();
+    drive(
+        sock,
+        &mut Put { m, src, size },
+        busy(busy_poll),
+        WindowNap::new(false),
+        hooks,
+    )
+}
+
+/// With one CPU the server can only answer while we are not polling.
+fn busy(max: Duration) -> BusyPoll {
+    if crate::sys::online_cpus() < 2 {
+        BusyPoll::new(Duration::ZERO)
+    } else {
+        BusyPoll::new(max)
+    }
+}
+
+/// The shortest socket timeout we set, and the slack before we change it.
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// Sleep for a datagram, no later than `deadline`: polling, strangers and
+/// duplicates may have used part of the wait. The socket timeout
+/// (`timeout_set`, at most `wait`) changes only when it is more than
+/// `MIN_TIMEOUT` off, so a steady transfer makes no extra syscall.
+fn recv_by(
+    sock: &UdpSocket,
+    buf: &mut [u8],
+    deadline: Instant,
+    wait: Duration,
+    timeout_set: &mut Duration,
+) -> io::Result<(usize, SocketAddr)> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::ErrorKind::TimedOut.into());
+    }
+    let timeout = left.clamp(MIN_TIMEOUT, wait.max(MIN_TIMEOUT));
+    if timeout + MIN_TIMEOUT < *timeout_set || timeout > *timeout_set + MIN_TIMEOUT {
+        sock.set_read_timeout(Some(timeout))?;
+        *timeout_set = timeout;
+    }
+    sock.recv_from(buf)
+}
+
+/// Call `try_now` until it has something, for up to `budget`; `None` if
+/// it never had.
+fn poll<T>(
+    budget: Duration,
+    mut try_now: impl FnMut() -> io::Result<Option<T>>,
+) -> Option<io::Result<T>> {
+    let start = Instant::now();
+    loop {
+        match try_now() {
+            Ok(Some(got)) => return Some(Ok(got)),
+            Ok(None) => {}
+            Err(e) => return Some(Err(e)),
         }
-        loop {
-            match sock.send_to(&bytes, to) {
-                Ok(_) => {}
-                // A refused send reports an earlier ICMP error; the receive
-                // path names it.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    match crate::sys::termination() {
-                        Some(signal) => return Err(TftpError::Interrupted(signal)),
-                        None => continue,
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
-            break;
+        if start.elapsed() >= budget {
+            return None;
         }
-    }
-    Ok(())
-}
-
-/// [`flush`], and when a signal cut a send short, tell the server.
-fn sent(
-    sock: &UdpSocket,
-    m: &mut dyn Machine,
-    trace: &mut Option<&mut dyn FnMut(String)>,
-) -> Result<(), TftpError> {
-    match flush(sock, m, trace) {
-        Err(TftpError::Interrupted(signal)) => {
-            m.cancel(signal);
-            let _ = flush(sock, m, trace);
-            Err(TftpError::Interrupted(signal))
-        }
-        r => r,
+        std::hint::spin_loop();
     }
 }
 
-/// A local read or write failed (`e`): tell the server, then give up.
-fn local_failure(
-    sock: &UdpSocket,
-    m: &mut dyn Machine,
-    trace: &mut Option<&mut dyn FnMut(String)>,
-    e: io::Error,
-) -> TftpError {
-    // A write blocked on a pipe gives way to SIGINT/SIGTERM: that is the
-    // signal's stop, not a failure.
-    if e.kind() == io::ErrorKind::Interrupted
-        && let Some(signal) = crate::sys::termination()
-    {
-        m.cancel(signal);
-        let _ = flush(sock, m, trace);
-        return TftpError::Interrupted(signal);
-    }
-    m.local_failure(&e);
-    // The local error is the one to report, even if the ERROR is lost.
-    let _ = flush(sock, m, trace);
-    TftpError::Io(e)
-}
-
-/// What the machine returned, with a local failure (the only `Io` errors
-/// a machine returns: its sink or source failed) told to the server.
-fn told(
-    sock: &UdpSocket,
-    m: &mut dyn Machine,
-    trace: &mut Option<&mut dyn FnMut(String)>,
-    r: Result<(), TftpError>,
-) -> Result<(), TftpError> {
-    match r {
-        Err(TftpError::Io(e)) => Err(local_failure(sock, m, trace, e)),
-        r => r,
-    }
-}
-
+/// Send and settle, wait for a datagram, handle it (or the timeout), over
+/// and over: each step is a [`Driver`] method.
 fn drive(
     sock: &UdpSocket,
     m: &mut dyn Machine,
-    mut busy: BusyPoll,
+    busy: BusyPoll,
     nap: WindowNap,
-    mut hooks: Hooks<'_>,
+    hooks: Hooks<'_>,
 ) -> Result<Report, TftpError> {
     let start = Instant::now();
-    let mut windows = Windows::new(nap);
-    let mut buf = vec![0u8; 65536];
-    let mut wait = m.wait();
-    let mut timeout_set = wait.max(MIN_TIMEOUT);
+    let mut inbox = Inbox::new();
+    let wait = m.wait();
+    let timeout_set = wait.max(MIN_TIMEOUT);
     sock.set_read_timeout(Some(timeout_set))?;
-    let mut deadline = Instant::now() + wait;
-    let mut completed: Option<Duration> = None;
-    let mut last_progress = (0u64, m.phase());
-    let mut last_reported = 0u64;
+    let last_progress = (0u64, m.phase());
+    let mut d = Driver {
+        sock,
+        m,
+        hooks,
+        busy,
+        windows: Windows::new(nap),
+        wait,
+        deadline: Instant::now() + wait,
+        timeout_set,
+        start,
+        completed: None,
+        last_progress,
+        last_reported: 0,
+    };
     // A signal before the request went out: nothing to tell anyone.
     if let Some(signal) = crate::sys::termination() {
         return Err(TftpError::Interrupted(signal));
     }
-    loop {
-        sent(sock, m, &mut hooks.trace)?;
-        let left = m.window_left();
-        let windowsize = m.negotiated().windowsize;
+    while let Some(w) = d.settle()? {
+        let (got, received) = d.receive(&mut inbox, w);
+        let fired = match got {
+            Ok((at, from)) => d.handle(at, from, inbox.bytes(at), received, w.left)?,
+            Err(e) => d.failed(e)?,
+        };
+        if fired {
+            d.timeout()?;
+        }
+    }
+    Ok(d.report())
+}
+
+impl Driver<'_, '_> {
+    /// Send what the machine queued, then the slow work its answer allows
+    /// (disk writes; at the end, committing the file), and a signal's
+    /// stop. The window the next wait is in, or `None` when it is over.
+    fn settle(&mut self) -> Result<Option<Window>, TftpError> {
+        self.sent()?;
+        let w = Window {
+            left: self.m.window_left(),
+            size: self.m.negotiated().windowsize,
+        };
         // The ACK is out; now the disk, while the server sends the next
         // block (or in a window we nap through, the next window).
-        if let Err(e) = m.idle(windows.lull(left, windowsize)) {
-            return Err(local_failure(sock, m, &mut hooks.trace, e));
+        if let Err(e) = self.m.idle(self.windows.lull(w)) {
+            return Err(self.local_failure(e));
         }
-        let phase = m.phase();
-        if matches!(phase, Phase::Dallying | Phase::Done) && completed.is_none() {
-            completed = Some(start.elapsed());
-            if let Err(e) = m.complete() {
-                return Err(local_failure(sock, m, &mut hooks.trace, e));
+        let phase = self.m.phase();
+        if matches!(phase, Phase::Dallying | Phase::Done) && self.completed.is_none() {
+            self.completed = Some(self.start.elapsed());
+            if let Err(e) = self.m.complete() {
+                return Err(self.local_failure(e));
             }
-            (hooks.progress)(m.stats().bytes, m.total());
+            self.progress(self.m.stats().bytes);
         }
         if phase == Phase::Done {
-            break;
+            return Ok(None);
         }
         // SIGINT or SIGTERM: stop, and tell the server. In the dally the
         // file is complete and committed already: just stop.
         if let Some(signal) = crate::sys::termination() {
-            if completed.is_some() {
-                break;
+            if self.completed.is_some() {
+                return Ok(None);
             }
-            m.cancel(signal);
-            let _ = flush(sock, m, &mut hooks.trace);
+            self.m.cancel(signal);
+            let _ = self.flush();
             return Err(TftpError::Interrupted(signal));
         }
-        if m.wait() != wait {
-            wait = m.wait();
-            deadline = Instant::now() + wait;
+        if self.m.wait() != self.wait {
+            self.wait = self.m.wait();
+            self.deadline = Instant::now() + self.wait;
         }
-        // A packet we answer at once comes soon: poll before sleeping.
-        let answer_due = m.answer_due();
+        Ok(Some(w))
+    }
+
+    /// Wait for the next datagram of window `w`: from a nap or a tail poll
+    /// in a window, else the usual way ([`one`](Self::one)). Also when it
+    /// came.
+    fn receive(
+        &mut self,
+        inbox: &mut Inbox,
+        w: Window,
+    ) -> (io::Result<(Got, SocketAddr)>, Instant) {
+        let answer_due = self.m.answer_due();
         let waiting = Instant::now();
-        let got = windows.next(sock, left, windowsize, deadline, busy.budget());
-        let got = match got {
+        let budget = self.busy.budget();
+        let got = match self
+            .windows
+            .next(self.sock, &mut inbox.batch, w, self.deadline, budget)
+        {
             Some(got) => got,
-            None => {
-                let polled = if answer_due && !busy.budget().is_zero() {
-                    let left = deadline.saturating_duration_since(waiting);
-                    poll(busy.budget().min(left), || {
-                        crate::sys::recv_from_now(sock.as_fd(), &mut buf)
-                    })
-                } else {
-                    None
-                };
-                match polled {
-                    Some(got) => {
-                        if got.is_ok() {
-                            busy.answered();
-                        }
-                        got
-                    }
-                    None => {
-                        let got = recv_by(sock, &mut buf, deadline, wait, &mut timeout_set);
-                        if answer_due {
-                            busy.slept(got.is_ok().then(|| waiting.elapsed()));
-                        }
-                        got
-                    }
-                }
-                .map(|(n, from)| (Got::Buf(n), from))
-            }
+            None => self
+                .one(&mut inbox.buf, answer_due, waiting, budget)
+                .map(|(n, from)| (Got::Buf(n), from)),
         };
         let received = Instant::now();
-        if busy.round_over() {
-            busy.end_round(crate::sys::involuntary_switches());
+        if self.busy.round_over() {
+            self.busy.end_round(crate::sys::involuntary_switches());
         }
-        let fired = match got {
-            Ok((at, from)) => {
-                let bytes = match at {
-                    Got::Buf(n) => &buf[..n],
-                    Got::Batch(i, n) => windows.batch.bytes(i, n),
-                };
-                if let Some(t) = hooks.trace.as_mut() {
-                    t(format!("<- {from}  {}", describe(bytes)));
+        (got, received)
+    }
+
+    /// The usual wait, into `buf`: a busy poll of up to `budget` first
+    /// when the packet is one we answer at once (`answer_due`), then
+    /// asleep on the socket until the deadline. `waiting`: since when.
+    fn one(
+        &mut self,
+        buf: &mut [u8],
+        answer_due: bool,
+        waiting: Instant,
+        budget: Duration,
+    ) -> io::Result<(usize, SocketAddr)> {
+        if answer_due && !budget.is_zero() {
+            let left = self.deadline.saturating_duration_since(waiting);
+            let sock = self.sock;
+            if let Some(got) = poll(budget.min(left), || {
+                crate::sys::recv_from_now(sock.as_fd(), buf)
+            }) {
+                if got.is_ok() {
+                    self.busy.answered();
                 }
-                let r = m.datagram(from, bytes);
-                // The ACK goes out first; the copy and the bookkeeping can
-                // wait for it.
-                sent(sock, m, &mut hooks.trace)?;
-                // Whatever was delivered is written, even when the machine
-                // failed after it (a tsize mismatch at the last block):
-                // every acknowledged byte reaches the sink.
-                let written = m.acked(bytes);
-                windows.handled(at, received, left, m.window_left());
-                told(sock, m, &mut hooks.trace, r)?;
-                if let Err(e) = written {
-                    return Err(local_failure(sock, m, &mut hooks.trace, e));
-                }
-                let now = Instant::now();
-                let now_progress = (m.stats().blocks, m.phase());
-                if now_progress != last_progress {
-                    last_progress = now_progress;
-                    deadline = now + m.wait();
-                    let bytes = m.stats().bytes;
-                    if bytes >= last_reported + (1 << 20) {
-                        last_reported = bytes;
-                        (hooks.progress)(bytes, m.total());
-                    }
-                }
-                // Strangers and duplicates must not hold the timer off.
-                now >= deadline
+                return got;
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                true
+        }
+        let got = recv_by(
+            self.sock,
+            buf,
+            self.deadline,
+            self.wait,
+            &mut self.timeout_set,
+        );
+        if answer_due {
+            self.busy.slept(got.is_ok().then(|| waiting.elapsed()));
+        }
+        got
+    }
+
+    /// The datagram `bytes` from `from` (at `at`, taken `received`, with
+    /// `left` blocks of the window due) goes to the machine; its answer
+    /// goes out before the data is written. Whether the timer fired.
+    fn handle(
+        &mut self,
+        at: Got,
+        from: SocketAddr,
+        bytes: &[u8],
+        received: Instant,
+        left: u64,
+    ) -> Result<bool, TftpError> {
+        if self.hooks.trace {
+            (self.hooks.events)(Event::Received {
+                from,
+                packet: describe(bytes),
+            });
+        }
+        let r = self.m.datagram(from, bytes);
+        // The ACK goes out first; the copy and the bookkeeping can wait
+        // for it.
+        self.sent()?;
+        // Whatever was delivered is written, even when the machine failed
+        // after it (a tsize mismatch at the last block): every
+        // acknowledged byte reaches the sink.
+        let written = self.m.acked(bytes);
+        self.windows
+            .handled(at, received, left, self.m.window_left());
+        self.told(r)?;
+        if let Err(e) = written {
+            return Err(self.local_failure(e));
+        }
+        let now = Instant::now();
+        let now_progress = (self.m.stats().blocks, self.m.phase());
+        if now_progress != self.last_progress {
+            self.last_progress = now_progress;
+            self.deadline = now + self.m.wait();
+            let bytes = self.m.stats().bytes;
+            if bytes >= self.last_reported + (1 << 20) {
+                self.last_reported = bytes;
+                self.progress(bytes);
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+        }
+        // Strangers and duplicates must not hold the timer off.
+        Ok(now >= self.deadline)
+    }
+
+    /// The receive failed with `e`: whether that is the timer firing, an
+    /// error to ignore, or the end.
+    fn failed(&mut self, e: io::Error) -> Result<bool, TftpError> {
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Ok(true),
+            io::ErrorKind::Interrupted => Ok(false),
+            io::ErrorKind::ConnectionRefused => {
                 // Only an error about the server counts: an ERROR 5 sent to
                 // a stranger whose port is gone must not end the transfer.
-                let about = crate::sys::take_queued_error(sock.as_fd()).and_then(|q| q.dest);
-                if about.is_none_or(|d| d == m.server()) {
-                    return Err(TftpError::PortUnreachable(m.server()));
+                let about = crate::sys::take_queued_error(self.sock.as_fd()).and_then(|q| q.dest);
+                if about.is_none_or(|d| d == self.m.server()) {
+                    return Err(TftpError::PortUnreachable(self.m.server()));
                 }
-                false
+                Ok(false)
             }
-            Err(e) => return Err(e.into()),
-        };
-        if fired {
-            let r = m.timeout();
-            if r.is_err() {
-                sent(sock, m, &mut hooks.trace)?;
-            }
-            told(sock, m, &mut hooks.trace, r)?;
-            windows.timed_out(m.window_left());
-            deadline = Instant::now() + m.wait();
+            _ => Err(e.into()),
         }
     }
-    Ok(Report {
-        stats: m.stats(),
-        negotiated: m.negotiated(),
-        elapsed: completed.unwrap_or_else(|| start.elapsed()),
-        waits: busy,
-        naps: windows.nap,
-    })
+
+    /// Nothing came in time: the machine resends or gives up.
+    fn timeout(&mut self) -> Result<(), TftpError> {
+        let r = self.m.timeout();
+        if r.is_err() {
+            self.sent()?;
+        }
+        self.told(r)?;
+        self.windows.timed_out(self.m.window_left());
+        self.deadline = Instant::now() + self.m.wait();
+        Ok(())
+    }
+
+    fn progress(&mut self, done: u64) {
+        let total = self.m.total();
+        (self.hooks.events)(Event::Progress { done, total });
+    }
+
+    fn report(self) -> Report {
+        Report {
+            stats: self.m.stats(),
+            negotiated: self.m.negotiated(),
+            elapsed: self.completed.unwrap_or_else(|| self.start.elapsed()),
+            waits: self.busy,
+            naps: self.windows.nap,
+        }
+    }
+
+    /// Send the outbox.
+    fn flush(&mut self) -> Result<(), TftpError> {
+        for (to, bytes) in self.m.outbox().drain(..) {
+            if self.hooks.trace {
+                (self.hooks.events)(Event::Sent {
+                    to,
+                    packet: describe(&bytes),
+                });
+            }
+            loop {
+                match self.sock.send_to(&bytes, to) {
+                    Ok(_) => {}
+                    // A refused send reports an earlier ICMP error; the
+                    // receive path names it.
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                        match crate::sys::termination() {
+                            Some(signal) => return Err(TftpError::Interrupted(signal)),
+                            None => continue,
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`flush`](Self::flush), and when a signal cut a send short, tell
+    /// the server.
+    fn sent(&mut self) -> Result<(), TftpError> {
+        match self.flush() {
+            Err(TftpError::Interrupted(signal)) => {
+                self.m.cancel(signal);
+                let _ = self.flush();
+                Err(TftpError::Interrupted(signal))
+            }
+            r => r,
+        }
+    }
+
+    /// A local read or write failed (`e`): tell the server, then give up.
+    fn local_failure(&mut self, e: io::Error) -> TftpError {
+        // A write blocked on a pipe gives way to SIGINT/SIGTERM: that is
+        // the signal's stop, not a failure.
+        if e.kind() == io::ErrorKind::Interrupted
+            && let Some(signal) = crate::sys::termination()
+        {
+            self.m.cancel(signal);
+            let _ = self.flush();
+            return TftpError::Interrupted(signal);
+        }
+        self.m.local_failure(&e);
+        // The local error is the one to report, even if the ERROR is lost.
+        let _ = self.flush();
+        TftpError::Io(e)
+    }
+
+    /// What the machine returned, with a local failure (the only `Io`
+    /// errors a machine returns: its sink or source failed) told to the
+    /// server.
+    fn told(&mut self, r: Result<(), TftpError>) -> Result<(), TftpError> {
+        match r {
+            Err(TftpError::Io(e)) => Err(self.local_failure(e)),
+            r => r,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -843,32 +930,5 @@ mod batch_tests {
         assert_eq!(batch.bytes(i, n), &[4; 8]);
         assert_eq!(batch.fill(&rx, 16).unwrap(), 0, "nothing queued");
         assert!(batch.pop().is_none());
-    }
-}
-
-#[cfg(test)]
-mod held_tests {
-    use super::Held;
-    use crate::tftp::session::Sink;
-
-    #[test]
-    fn a_piece_of_the_datagram_waits_and_the_order_is_kept() {
-        let datagram = b"\x00\x03\x00\x01hello".to_vec();
-        let elsewhere = b"hello".to_vec();
-        let mut out: Vec<u8> = Vec::new();
-        let mut h = Held {
-            sink: &mut out,
-            datagram: &datagram,
-            held: None,
-        };
-        // Equal bytes elsewhere in memory are not a piece of it.
-        h.write(&elsewhere).unwrap();
-        assert_eq!(h.held, None, "written at once");
-        h.write(&datagram[4..]).unwrap();
-        assert_eq!(h.held, Some(4..9), "noted, not copied");
-        // Anything else goes through, after what is held.
-        h.write(b", world").unwrap();
-        assert_eq!(h.held, None);
-        assert_eq!(out, b"hellohello, world");
     }
 }

@@ -13,37 +13,50 @@
 
 use std::net::Ipv4Addr;
 
-use super::{MacAddr, WireError};
+use super::{Field, MacAddr, WireError};
 
-/// Fixed part: htype, ptype, hlen, plen, oper.
-const FIXED_LEN: usize = 8;
 /// An Ethernet/IPv4 ARP packet.
 pub const PACKET_LEN: usize = 28;
 
 pub const HTYPE_ETHERNET: u16 = 1;
 pub const PTYPE_IPV4: u16 = 0x0800;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Request,
-    Reply,
-    Unknown(u16),
+/// Where the fields lie. The four addresses follow the fixed part, their
+/// lengths given by `hlen` and `plen`.
+mod field {
+    use crate::wire::Field;
+
+    pub const HTYPE: Field = 0..2;
+    pub const PTYPE: Field = 2..4;
+    pub const HLEN: usize = 4;
+    pub const PLEN: usize = 5;
+    pub const OPER: Field = 6..8;
+    /// The fixed part: htype, ptype, hlen, plen, oper.
+    pub const FIXED_LEN: usize = 8;
+
+    /// Sender hardware address.
+    pub fn sha(hlen: usize, _plen: usize) -> Field {
+        FIXED_LEN..FIXED_LEN + hlen
+    }
+    /// Sender protocol address.
+    pub fn spa(hlen: usize, plen: usize) -> Field {
+        FIXED_LEN + hlen..FIXED_LEN + hlen + plen
+    }
+    /// Target hardware address.
+    pub fn tha(hlen: usize, plen: usize) -> Field {
+        FIXED_LEN + hlen + plen..FIXED_LEN + 2 * hlen + plen
+    }
+    /// Target protocol address.
+    pub fn tpa(hlen: usize, plen: usize) -> Field {
+        FIXED_LEN + 2 * hlen + plen..FIXED_LEN + 2 * (hlen + plen)
+    }
 }
 
-impl Operation {
-    pub fn from_u16(n: u16) -> Operation {
-        match n {
-            1 => Operation::Request,
-            2 => Operation::Reply,
-            n => Operation::Unknown(n),
-        }
-    }
-    pub fn to_u16(self) -> u16 {
-        match self {
-            Operation::Request => 1,
-            Operation::Reply => 2,
-            Operation::Unknown(n) => n,
-        }
+super::enum_with_unknown! {
+    /// The ARP operation (`oper`).
+    pub enum Operation(u16) {
+        Request = 1,
+        Reply = 2,
     }
 }
 
@@ -55,13 +68,16 @@ pub struct Packet<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Check the fixed part and that the addresses hlen/plen announce fit.
+    ///
+    /// # Errors
+    /// `Truncated` when either does not.
     pub fn new_checked(buffer: T) -> Result<Packet<T>, WireError> {
         let b = buffer.as_ref();
-        if b.len() < FIXED_LEN {
+        if b.len() < field::FIXED_LEN {
             return Err(WireError::Truncated("ARP fixed header is 8 bytes"));
         }
-        let need = FIXED_LEN + 2 * (usize::from(b[4]) + usize::from(b[5]));
-        if b.len() < need {
+        let (hlen, plen) = (usize::from(b[field::HLEN]), usize::from(b[field::PLEN]));
+        if b.len() < field::tpa(hlen, plen).end {
             return Err(WireError::Truncated("ARP addresses run past the end"));
         }
         Ok(Packet { buffer })
@@ -70,50 +86,44 @@ impl<T: AsRef<[u8]>> Packet<T> {
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
     }
-    fn u16_at(&self, at: usize) -> u16 {
-        u16::from_be_bytes([self.b()[at], self.b()[at + 1]])
+    fn u16_at(&self, f: Field) -> u16 {
+        let b = &self.b()[f];
+        u16::from_be_bytes([b[0], b[1]])
     }
     pub fn htype(&self) -> u16 {
-        self.u16_at(0)
+        self.u16_at(field::HTYPE)
     }
     pub fn ptype(&self) -> u16 {
-        self.u16_at(2)
+        self.u16_at(field::PTYPE)
     }
     pub fn hlen(&self) -> u8 {
-        self.b()[4]
+        self.b()[field::HLEN]
     }
     pub fn plen(&self) -> u8 {
-        self.b()[5]
+        self.b()[field::PLEN]
     }
     pub fn operation(&self) -> Operation {
-        Operation::from_u16(self.u16_at(6))
+        Operation::from(self.u16_at(field::OPER))
     }
-    fn field(&self, index: usize) -> &[u8] {
-        let (h, p) = (usize::from(self.hlen()), usize::from(self.plen()));
-        let starts = [
-            FIXED_LEN,
-            FIXED_LEN + h,
-            FIXED_LEN + h + p,
-            FIXED_LEN + 2 * h + p,
-        ];
-        let lens = [h, p, h, p];
-        &self.b()[starts[index]..starts[index] + lens[index]]
+    /// One of the address fields, placed by this packet's hlen and plen.
+    fn address(&self, at: fn(usize, usize) -> Field) -> &[u8] {
+        &self.b()[at(usize::from(self.hlen()), usize::from(self.plen()))]
     }
     /// Sender hardware address.
     pub fn sha(&self) -> &[u8] {
-        self.field(0)
+        self.address(field::sha)
     }
     /// Sender protocol address.
     pub fn spa(&self) -> &[u8] {
-        self.field(1)
+        self.address(field::spa)
     }
     /// Target hardware address.
     pub fn tha(&self) -> &[u8] {
-        self.field(2)
+        self.address(field::tha)
     }
     /// Target protocol address.
     pub fn tpa(&self) -> &[u8] {
-        self.field(3)
+        self.address(field::tpa)
     }
 }
 
@@ -129,6 +139,9 @@ pub struct Repr {
 
 impl Repr {
     /// Parse, insisting on htype 1, ptype 0x0800, hlen 6, plen 4.
+    ///
+    /// # Errors
+    /// `Malformed` for any other hardware or protocol type or length.
     pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>) -> Result<Repr, WireError> {
         if p.htype() != HTYPE_ETHERNET {
             return Err(WireError::Malformed("hardware type is not Ethernet (1)"));
@@ -150,19 +163,23 @@ impl Repr {
     }
 
     /// Write the 28-byte packet at the start of `buf`.
+    ///
+    /// # Errors
+    /// `Truncated` when `buf` is shorter.
     pub fn emit(&self, buf: &mut [u8]) -> Result<(), WireError> {
         let b = buf
             .get_mut(..PACKET_LEN)
             .ok_or(WireError::Truncated("ARP packet needs 28 bytes"))?;
-        b[0..2].copy_from_slice(&HTYPE_ETHERNET.to_be_bytes());
-        b[2..4].copy_from_slice(&PTYPE_IPV4.to_be_bytes());
-        b[4] = 6;
-        b[5] = 4;
-        b[6..8].copy_from_slice(&self.operation.to_u16().to_be_bytes());
-        b[8..14].copy_from_slice(&self.sender_mac.0);
-        b[14..18].copy_from_slice(&self.sender_ip.octets());
-        b[18..24].copy_from_slice(&self.target_mac.0);
-        b[24..28].copy_from_slice(&self.target_ip.octets());
+        let (hlen, plen) = (6, 4);
+        b[field::HTYPE].copy_from_slice(&HTYPE_ETHERNET.to_be_bytes());
+        b[field::PTYPE].copy_from_slice(&PTYPE_IPV4.to_be_bytes());
+        b[field::HLEN] = 6;
+        b[field::PLEN] = 4;
+        b[field::OPER].copy_from_slice(&u16::from(self.operation).to_be_bytes());
+        b[field::sha(hlen, plen)].copy_from_slice(&self.sender_mac.0);
+        b[field::spa(hlen, plen)].copy_from_slice(&self.sender_ip.octets());
+        b[field::tha(hlen, plen)].copy_from_slice(&self.target_mac.0);
+        b[field::tpa(hlen, plen)].copy_from_slice(&self.target_ip.octets());
         Ok(())
     }
 }
@@ -231,6 +248,12 @@ mod tests {
     }
 
     #[test]
+    fn operation_numbers() {
+        let named = [(Operation::Request, 1), (Operation::Reply, 2)];
+        crate::wire::tests::assert_numeric_enum(&named, 0..=u16::MAX, Operation::Unknown);
+    }
+
+    #[test]
     fn malformed_packets_are_rejected() {
         let good = whole("arp-reply.hex")[14..42].to_vec();
         for n in 0..PACKET_LEN {
@@ -242,14 +265,21 @@ mod tests {
             b
         };
         // hlen 7 makes the addresses run past the end of 28 bytes.
-        assert!(Packet::new_checked(&with(4, 7)[..]).is_err());
-        for bad in [with(1, 6), with(2, 0x86), with(4, 4), with(5, 16)] {
+        assert!(Packet::new_checked(&with(field::HLEN, 7)[..]).is_err());
+        let (htype, ptype) = (field::HTYPE.start, field::PTYPE.start);
+        for bad in [
+            with(htype + 1, 6),
+            with(ptype, 0x86),
+            with(field::HLEN, 4),
+            with(field::PLEN, 16),
+        ] {
             let parsed = Packet::new_checked(&bad[..])
                 .map_err(|_| ())
                 .and_then(|p| Repr::parse(&p).map_err(|_| ()));
             assert!(parsed.is_err(), "{bad:02x?}");
         }
-        let op = Repr::parse(&Packet::new_checked(&with(7, 9)[..]).unwrap()).unwrap();
+        let oper_low = field::OPER.end - 1;
+        let op = Repr::parse(&Packet::new_checked(&with(oper_low, 9)[..]).unwrap()).unwrap();
         assert_eq!(op.operation, Operation::Unknown(9));
         assert!(
             Repr::parse(&Packet::new_checked(&good[..]).unwrap())
@@ -278,7 +308,7 @@ mod tests {
         #[test]
         fn parse_emit_round_trip(op in 1u16..3, smac: [u8; 6], sip: [u8; 4], tmac: [u8; 6], tip: [u8; 4]) {
             let r = Repr {
-                operation: Operation::from_u16(op),
+                operation: Operation::from(op),
                 sender_mac: MacAddr(smac),
                 sender_ip: sip.into(),
                 target_mac: MacAddr(tmac),

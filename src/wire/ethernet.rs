@@ -1,9 +1,18 @@
 //! Ethernet II frames: 6-byte destination, 6-byte source, 2-byte
 //! ethertype, payload. The 4-byte FCS is not seen by raw sockets.
 
-use super::{MacAddr, WireError};
+use super::{Field, MacAddr, WireError};
 
-pub const HEADER_LEN: usize = 14;
+/// Where the header's fields lie.
+mod field {
+    use crate::wire::Field;
+
+    pub const DESTINATION: Field = 0..6;
+    pub const SOURCE: Field = 6..12;
+    pub const ETHERTYPE: Field = 12..14;
+}
+
+pub const HEADER_LEN: usize = field::ETHERTYPE.end;
 /// Smallest frame on the wire without FCS: 14 + 46 bytes of payload; the
 /// NIC or the kernel pads shorter frames.
 pub const MIN_FRAME_LEN: usize = 60;
@@ -19,6 +28,9 @@ pub struct Frame<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Frame<T> {
     /// Wrap `buffer` after checking it holds at least a header.
+    ///
+    /// # Errors
+    /// `Truncated` when it does not.
     pub fn new_checked(buffer: T) -> Result<Frame<T>, WireError> {
         if buffer.as_ref().len() < HEADER_LEN {
             return Err(WireError::Truncated("Ethernet header is 14 bytes"));
@@ -26,17 +38,21 @@ impl<T: AsRef<[u8]>> Frame<T> {
         Ok(Frame { buffer })
     }
 
+    fn mac(&self, f: Field) -> MacAddr {
+        MacAddr(self.buffer.as_ref()[f].try_into().unwrap_or_default())
+    }
+
     pub fn dst(&self) -> MacAddr {
-        MacAddr(self.buffer.as_ref()[0..6].try_into().unwrap_or_default())
+        self.mac(field::DESTINATION)
     }
 
     pub fn src(&self) -> MacAddr {
-        MacAddr(self.buffer.as_ref()[6..12].try_into().unwrap_or_default())
+        self.mac(field::SOURCE)
     }
 
     pub fn ethertype(&self) -> u16 {
-        let b = self.buffer.as_ref();
-        u16::from_be_bytes([b[12], b[13]])
+        let b = &self.buffer.as_ref()[field::ETHERTYPE];
+        u16::from_be_bytes([b[0], b[1]])
     }
 
     /// Everything after the header, padding included.
@@ -51,13 +67,13 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
     pub fn set_dst(&mut self, m: MacAddr) {
-        self.buffer.as_mut()[0..6].copy_from_slice(&m.0);
+        self.buffer.as_mut()[field::DESTINATION].copy_from_slice(&m.0);
     }
     pub fn set_src(&mut self, m: MacAddr) {
-        self.buffer.as_mut()[6..12].copy_from_slice(&m.0);
+        self.buffer.as_mut()[field::SOURCE].copy_from_slice(&m.0);
     }
     pub fn set_ethertype(&mut self, t: u16) {
-        self.buffer.as_mut()[12..14].copy_from_slice(&t.to_be_bytes());
+        self.buffer.as_mut()[field::ETHERTYPE].copy_from_slice(&t.to_be_bytes());
     }
     pub fn payload_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[HEADER_LEN..]

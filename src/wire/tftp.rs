@@ -14,60 +14,47 @@
 
 use super::WireError;
 
-pub const OP_RRQ: u16 = 1;
-pub const OP_WRQ: u16 = 2;
-pub const OP_DATA: u16 = 3;
-pub const OP_ACK: u16 = 4;
-pub const OP_ERROR: u16 = 5;
-pub const OP_OACK: u16 = 6;
+super::enum_with_unknown! {
+    /// The first two bytes of every packet.
+    pub enum Opcode(u16) {
+        Rrq = 1,
+        Wrq = 2,
+        Data = 3,
+        Ack = 4,
+        Error = 5,
+        Oack = 6,
+    }
+}
 
 /// The largest datagram any TFTP peer may send: DATA at blksize 65464.
 pub const MAX_PACKET: usize = 4 + 65464;
 
-/// Error codes of RFC 1350 and RFC 2347.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    NotDefined,
-    FileNotFound,
-    AccessViolation,
-    DiskFull,
-    IllegalOperation,
-    UnknownTid,
-    FileExists,
-    NoSuchUser,
-    OptionRefused,
-    Other(u16),
+super::enum_with_unknown! {
+    /// Error codes of RFC 1350 and RFC 2347.
+    pub enum ErrorCode(u16) {
+        NotDefined = 0,
+        FileNotFound = 1,
+        AccessViolation = 2,
+        DiskFull = 3,
+        IllegalOperation = 4,
+        UnknownTid = 5,
+        FileExists = 6,
+        NoSuchUser = 7,
+        OptionRefused = 8,
+    }
 }
 
 impl ErrorCode {
+    /// `ErrorCode::from(n)`.
+    #[inline]
     pub fn from_u16(n: u16) -> ErrorCode {
-        match n {
-            0 => ErrorCode::NotDefined,
-            1 => ErrorCode::FileNotFound,
-            2 => ErrorCode::AccessViolation,
-            3 => ErrorCode::DiskFull,
-            4 => ErrorCode::IllegalOperation,
-            5 => ErrorCode::UnknownTid,
-            6 => ErrorCode::FileExists,
-            7 => ErrorCode::NoSuchUser,
-            8 => ErrorCode::OptionRefused,
-            n => ErrorCode::Other(n),
-        }
+        ErrorCode::from(n)
     }
 
+    /// `u16::from(self)`.
+    #[inline]
     pub fn to_u16(self) -> u16 {
-        match self {
-            ErrorCode::NotDefined => 0,
-            ErrorCode::FileNotFound => 1,
-            ErrorCode::AccessViolation => 2,
-            ErrorCode::DiskFull => 3,
-            ErrorCode::IllegalOperation => 4,
-            ErrorCode::UnknownTid => 5,
-            ErrorCode::FileExists => 6,
-            ErrorCode::NoSuchUser => 7,
-            ErrorCode::OptionRefused => 8,
-            ErrorCode::Other(n) => n,
-        }
+        u16::from(self)
     }
 
     /// What the code means, in words.
@@ -82,7 +69,7 @@ impl ErrorCode {
             ErrorCode::FileExists => "file already exists",
             ErrorCode::NoSuchUser => "no such user",
             ErrorCode::OptionRefused => "option negotiation refused",
-            ErrorCode::Other(_) => "unknown error code",
+            ErrorCode::Unknown(_) => "unknown error code",
         }
     }
 }
@@ -147,6 +134,11 @@ fn pairs<'a>(items: &[&'a str]) -> Result<Vec<(&'a str, &'a str)>, WireError> {
 }
 
 impl<'a> Packet<'a> {
+    /// The packet in `b`, one whole datagram.
+    ///
+    /// # Errors
+    /// `Truncated` or `Malformed` when `b` is not a packet this module
+    /// knows: an unknown opcode, a missing NUL, a bad option list.
     pub fn parse(b: &'a [u8]) -> Result<Packet<'a>, WireError> {
         if b.len() < 2 {
             return Err(WireError::Truncated("no opcode"));
@@ -154,7 +146,7 @@ impl<'a> Packet<'a> {
         if b.len() > MAX_PACKET {
             return Err(WireError::Malformed("larger than any TFTP packet"));
         }
-        let op = u16::from_be_bytes([b[0], b[1]]);
+        let op = Opcode::from(u16::from_be_bytes([b[0], b[1]]));
         let rest = &b[2..];
         let u16_at = |r: &[u8]| -> Result<u16, WireError> {
             match r {
@@ -163,7 +155,7 @@ impl<'a> Packet<'a> {
             }
         };
         match op {
-            OP_RRQ | OP_WRQ => {
+            Opcode::Rrq | Opcode::Wrq => {
                 let s = strings(rest)?;
                 if s.len() < 2 {
                     return Err(WireError::Truncated("request needs filename and mode"));
@@ -172,7 +164,7 @@ impl<'a> Packet<'a> {
                     return Err(WireError::Malformed("empty filename"));
                 }
                 let options = pairs(&s[2..])?;
-                Ok(if op == OP_RRQ {
+                Ok(if op == Opcode::Rrq {
                     Packet::Rrq {
                         filename: s[0],
                         mode: s[1],
@@ -186,11 +178,11 @@ impl<'a> Packet<'a> {
                     }
                 })
             }
-            OP_DATA => Ok(Packet::Data {
+            Opcode::Data => Ok(Packet::Data {
                 block: u16_at(rest)?,
                 data: &rest[2..],
             }),
-            OP_ACK => {
+            Opcode::Ack => {
                 if rest.len() != 2 {
                     return Err(if rest.len() < 2 {
                         WireError::Truncated("ACK is 4 bytes")
@@ -202,7 +194,7 @@ impl<'a> Packet<'a> {
                     block: u16_at(rest)?,
                 })
             }
-            OP_ERROR => {
+            Opcode::Error => {
                 let code = ErrorCode::from_u16(u16_at(rest)?);
                 let msg = &rest[2..];
                 // Some servers omit the final NUL: accept it, the text is
@@ -212,10 +204,10 @@ impl<'a> Packet<'a> {
                 let message = std::str::from_utf8(&msg[..end]).unwrap_or("(message is not UTF-8)");
                 Ok(Packet::Error { code, message })
             }
-            OP_OACK => Ok(Packet::Oack {
+            Opcode::Oack => Ok(Packet::Oack {
                 options: pairs(&strings(rest)?)?,
             }),
-            _ => Err(WireError::Malformed("unknown opcode")),
+            Opcode::Unknown(_) => Err(WireError::Malformed("unknown opcode")),
         }
     }
 
@@ -237,11 +229,11 @@ impl<'a> Packet<'a> {
                 options,
             } => {
                 let op = if matches!(self, Packet::Rrq { .. }) {
-                    OP_RRQ
+                    Opcode::Rrq
                 } else {
-                    OP_WRQ
+                    Opcode::Wrq
                 };
-                out.extend_from_slice(&op.to_be_bytes());
+                out.extend_from_slice(&u16::from(op).to_be_bytes());
                 put_str(out, filename);
                 put_str(out, mode);
                 for (k, v) in options {
@@ -250,21 +242,21 @@ impl<'a> Packet<'a> {
                 }
             }
             Packet::Data { block, data } => {
-                out.extend_from_slice(&OP_DATA.to_be_bytes());
+                out.extend_from_slice(&u16::from(Opcode::Data).to_be_bytes());
                 out.extend_from_slice(&block.to_be_bytes());
                 out.extend_from_slice(data);
             }
             Packet::Ack { block } => {
-                out.extend_from_slice(&OP_ACK.to_be_bytes());
+                out.extend_from_slice(&u16::from(Opcode::Ack).to_be_bytes());
                 out.extend_from_slice(&block.to_be_bytes());
             }
             Packet::Error { code, message } => {
-                out.extend_from_slice(&OP_ERROR.to_be_bytes());
-                out.extend_from_slice(&code.to_u16().to_be_bytes());
+                out.extend_from_slice(&u16::from(Opcode::Error).to_be_bytes());
+                out.extend_from_slice(&u16::from(*code).to_be_bytes());
                 put_str(out, message);
             }
             Packet::Oack { options } => {
-                out.extend_from_slice(&OP_OACK.to_be_bytes());
+                out.extend_from_slice(&u16::from(Opcode::Oack).to_be_bytes());
                 for (k, v) in options {
                     put_str(out, k);
                     put_str(out, v);
@@ -283,15 +275,16 @@ impl<'a> Packet<'a> {
 /// A DATA header in front of `data`, written into `out` (cleared first).
 pub fn data_into(out: &mut Vec<u8>, block: u16, data: &[u8]) {
     out.clear();
-    out.extend_from_slice(&OP_DATA.to_be_bytes());
+    out.extend_from_slice(&u16::from(Opcode::Data).to_be_bytes());
     out.extend_from_slice(&block.to_be_bytes());
     out.extend_from_slice(data);
 }
 
 /// The 4-byte ACK for `block`.
 pub fn ack(block: u16) -> [u8; 4] {
-    let b = block.to_be_bytes();
-    [0, OP_ACK as u8, b[0], b[1]]
+    let [op0, op1] = u16::from(Opcode::Ack).to_be_bytes();
+    let [b0, b1] = block.to_be_bytes();
+    [op0, op1, b0, b1]
 }
 
 #[cfg(test)]
@@ -347,7 +340,7 @@ mod tests {
                 message: "File not found",
             },
             Packet::Error {
-                code: ErrorCode::Other(42),
+                code: ErrorCode::Unknown(42),
                 message: "",
             },
             Packet::Oack {
@@ -362,6 +355,37 @@ mod tests {
         let mut buf = vec![9, 9];
         data_into(&mut buf, 2, b"xy");
         assert_eq!(buf, [0, 3, 0, 2, b'x', b'y']);
+    }
+
+    #[test]
+    fn opcode_and_error_code_numbers() {
+        use crate::wire::tests::assert_numeric_enum;
+        let ops = [
+            (Opcode::Rrq, 1),
+            (Opcode::Wrq, 2),
+            (Opcode::Data, 3),
+            (Opcode::Ack, 4),
+            (Opcode::Error, 5),
+            (Opcode::Oack, 6),
+        ];
+        assert_numeric_enum(&ops, 0..=u16::MAX, Opcode::Unknown);
+        let codes = [
+            (ErrorCode::NotDefined, 0),
+            (ErrorCode::FileNotFound, 1),
+            (ErrorCode::AccessViolation, 2),
+            (ErrorCode::DiskFull, 3),
+            (ErrorCode::IllegalOperation, 4),
+            (ErrorCode::UnknownTid, 5),
+            (ErrorCode::FileExists, 6),
+            (ErrorCode::NoSuchUser, 7),
+            (ErrorCode::OptionRefused, 8),
+        ];
+        assert_numeric_enum(&codes, 0..=u16::MAX, ErrorCode::Unknown);
+        for n in 0..=u16::MAX {
+            let code = ErrorCode::from_u16(n);
+            assert_eq!((code, code.to_u16()), (ErrorCode::from(n), n));
+        }
+        assert_eq!(ErrorCode::from(9).meaning(), "unknown error code");
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //!   directly inside a namespace of this lab: nothing is ever created in, or
 //!   moved out of, the root namespace.
 //! - Commands run only inside namespaces this process created and has not
-//!   yet removed ([`run_in`] panics otherwise): the lab's safety rule made a
-//!   check instead of a convention.
+//!   yet removed ([`run_in`] and [`Host::nettool`] panic otherwise, and
+//!   `util::Nettool::in_netns` takes only `nt-<pid>-<n>` names): the lab's
+//!   safety rule made a check instead of a convention.
 //! - The [`Net`] that owns the namespaces kills every process still inside
 //!   them and deletes them on drop, also when the test panics. Deleting a
 //!   namespace deletes its interfaces.
@@ -17,13 +18,17 @@
 //!   every link is up and every bridge port forwards, so the first packet a
 //!   test sends is not dropped by a link still coming up.
 //!
-//! Use: `mod lab;` then `let Some(lab) = lab::require() else { return };`.
+//! nettool itself runs through the one harness in `tests/util`
+//! ([`Host::nettool`], or `util::nettool(ARGS).in_netns(NS)`).
+//!
+//! Use: `mod util; mod lab;` then
+//! `let Some(lab) = lab::require() else { return };`.
 //! Each test binary uses only part of this module.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
-use std::io::{Read, Seek, Write};
+use std::fmt::Write as _;
+use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -34,6 +39,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::util::{
+    Bg, Nettool, Output, nettool, run_command, shell_words, skip_or_fail, tracing, which,
+};
 
 /// Where `ip netns add` keeps its namespace files.
 const NETNS_DIR: &str = "/run/netns";
@@ -60,11 +69,6 @@ pub const fn v6(last: u16) -> Ipv6Addr {
     Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last)
 }
 
-/// Path of the binary under test.
-pub fn nettool_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_nettool"))
-}
-
 // ---------------------------------------------------------------------------
 // Names and the registry of live namespaces
 
@@ -78,7 +82,9 @@ fn live() -> &'static Mutex<HashSet<String>> {
 
 fn lock_live() -> std::sync::MutexGuard<'static, HashSet<String>> {
     // A panicking test must not poison the lab for the others.
-    live().lock().unwrap_or_else(|e| e.into_inner())
+    live()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A fresh name `nt-<pid>-<n>`, usable for a namespace or an interface
@@ -116,32 +122,20 @@ fn assert_ours(ns: &str) {
 #[derive(Clone, Copy, Debug)]
 pub struct Lab(());
 
-/// The lab if this process may build namespaces. Otherwise: outside CI, one
-/// loud line on stderr and `None` (the caller returns: the test is skipped);
-/// under CI (`CI` set) a panic, because a skipped lab test is not a passed one.
+/// The lab if this process may build namespaces. Otherwise
+/// [`skip_or_fail`]: outside CI one `SKIP` line and `None` (the caller
+/// returns: the test is skipped); under CI a panic.
 pub fn require() -> Option<Lab> {
     match Lab::available() {
         Ok(()) => Some(Lab(())),
-        Err(why) if std::env::var_os("CI").is_some() => {
-            panic!(
-                "lab test cannot run under CI (CI is set, so this is a failure, not a skip): {why}"
-            )
-        }
         Err(why) => {
-            loud(&format!(
-                "lab test SKIPPED: needs CAP_NET_ADMIN/CAP_NET_RAW: run as root or under \
+            skip_or_fail(format!(
+                "the lab needs CAP_NET_ADMIN/CAP_NET_RAW: run as root or under \
                  `unshare --user --map-root-user --net --mount` with a tmpfs on {NETNS_DIR} ({why})"
             ));
             None
         }
     }
-}
-
-/// One line straight to file descriptor 2: `eprintln!` inside a test is
-/// captured by the test runner and shown only for failing tests, and a
-/// skip must be seen.
-fn loud(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Like [`require`], for a test that also needs an outside program (such as
@@ -156,25 +150,11 @@ pub fn require_with(programs: &[&str]) -> Option<Lab> {
     if missing.is_empty() {
         return Some(lab);
     }
-    let why = format!(
+    skip_or_fail(format!(
         "missing program(s) {}: apt-get install -y iproute2 nftables arping arp-scan",
         missing.join(", ")
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("lab test cannot run under CI: {why}");
-    }
-    loud(&format!("lab test SKIPPED: {why}"));
+    ));
     None
-}
-
-/// The full path of `program` found on `PATH` (plus the sbin directories,
-/// which a non-root `PATH` may lack).
-pub fn which(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
 }
 
 /// A command for one of iproute2's programs, found in the sbin directories
@@ -192,26 +172,26 @@ impl Lab {
     }
 
     /// An empty lab network, for custom topologies.
-    pub fn net(&self) -> Net {
+    pub fn net(self) -> Net {
         Net::default()
     }
 
     /// Two namespaces A and B joined by a veth pair: A 198.51.100.1/24,
     /// B 198.51.100.2/24, `lo` and the links up.
-    pub fn pair(&self) -> Pair {
+    pub fn pair(self) -> Pair {
         build_pair(false)
     }
 
-    /// [`Lab::pair`] plus 2001:db8::1/64 (A) and 2001:db8::2/64 (B), added
+    /// [`Lab::pair`] plus `2001:db8::1/64` (A) and `2001:db8::2/64` (B), added
     /// with `nodad` so they are usable at once.
-    pub fn pair_v6(&self) -> Pair {
+    pub fn pair_v6(self) -> Pair {
         build_pair(true)
     }
 
     /// A hub namespace with a bridge; `n` host namespaces, host `i` with
     /// 198.51.100.(10+i)/24 on a veth whose other end is a bridge port; and a
     /// client namespace with 198.51.100.1/24, where the tool under test runs.
-    pub fn star(&self, n: usize) -> Star {
+    pub fn star(self, n: usize) -> Star {
         assert!(
             n <= 240,
             "lab: star({n}): at most 240 hosts fit in 198.51.100.10-250"
@@ -223,7 +203,7 @@ impl Lab {
     /// A star whose hosts have the given addresses (all /24), in order.
     /// Repeating an address gives two hosts that both answer for it: the
     /// kernel does no duplicate address detection for IPv4.
-    pub fn star_with(&self, addrs: &[Ipv4Addr]) -> Star {
+    pub fn star_with(self, addrs: &[Ipv4Addr]) -> Star {
         build_star(addrs)
     }
 }
@@ -255,147 +235,6 @@ fn probe_namespaces() -> Result<(), String> {
 // ---------------------------------------------------------------------------
 // Running commands inside a namespace
 
-/// What a finished command did.
-#[derive(Clone, Debug)]
-pub struct Out {
-    /// The command line, for messages.
-    pub cmdline: String,
-    /// The exit code; `None` if a signal ended it.
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    /// From spawn to exit.
-    pub elapsed: Duration,
-    /// Killed by the harness after its timeout.
-    pub timed_out: bool,
-}
-
-impl Out {
-    /// Asserts exit 0 and returns self.
-    #[track_caller]
-    pub fn ok(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "command failed:\n{self}");
-        self
-    }
-
-    /// stdout parsed as one JSON value.
-    #[track_caller]
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}):\n{self}"))
-    }
-
-    /// The non-empty lines of stderr.
-    pub fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect()
-    }
-}
-
-impl fmt::Display for Out {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "$ {}", self.cmdline)?;
-        match self.code {
-            Some(c) => write!(f, "exit {c}")?,
-            None => write!(f, "killed by a signal")?,
-        }
-        if self.timed_out {
-            write!(f, " (timed out)")?;
-        }
-        writeln!(f, " after {:.3} s", self.elapsed.as_secs_f64())?;
-        writeln!(f, "--- stdout ---\n{}", self.stdout.trim_end())?;
-        write!(f, "--- stderr ---\n{}", self.stderr.trim_end())
-    }
-}
-
-fn shell_words<S: AsRef<str>>(words: &[S]) -> String {
-    words
-        .iter()
-        .map(|w| {
-            let w = w.as_ref();
-            if !w.is_empty()
-                && w.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:=+,@%".contains(&b))
-            {
-                w.to_string()
-            } else {
-                format!("'{}'", w.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Runs `command` to completion with `stdin` (or none), killing it after
-/// `timeout`. Output goes to anonymous files, so a chatty child never blocks
-/// on a full pipe.
-fn run_command(
-    mut command: Command,
-    cmdline: String,
-    stdin: Option<&str>,
-    timeout: Duration,
-) -> Out {
-    let mut stdout = tempfile::tempfile().expect("temp file for stdout");
-    let mut stderr = tempfile::tempfile().expect("temp file for stderr");
-    command
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(stdout.try_clone().expect("dup stdout file"))
-        .stderr(stderr.try_clone().expect("dup stderr file"));
-    let start = Instant::now();
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("lab: cannot run `{cmdline}`: {e}"));
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("piped stdin");
-        // A child that exits without reading is not our error: its status says.
-        let _ = pipe.write_all(input.as_bytes());
-    }
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for child") {
-            break status;
-        }
-        if start.elapsed() > timeout {
-            timed_out = true;
-            let _ = child.kill();
-            break child.wait().expect("wait for killed child");
-        }
-        thread::sleep(Duration::from_millis(2));
-    };
-    let elapsed = start.elapsed();
-    let out = Out {
-        cmdline,
-        code: status.code(),
-        stdout: read_back(&mut stdout),
-        stderr: read_back(&mut stderr),
-        elapsed,
-        timed_out,
-    };
-    if tracing() {
-        eprintln!("lab trace:\n{out}");
-    }
-    out
-}
-
-/// `NETTOOL_LAB_TRACE=1`: print every command the lab runs, with its
-/// output, and what the readiness wait is waiting for.
-fn tracing() -> bool {
-    std::env::var_os("NETTOOL_LAB_TRACE").is_some()
-}
-
-fn read_back(file: &mut std::fs::File) -> String {
-    let mut bytes = Vec::new();
-    file.rewind().expect("rewind output file");
-    file.read_to_end(&mut bytes).expect("read output file");
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 fn netns_exec(ns: &str, cmd: &str, args: &[&str]) -> (Command, String) {
     let mut command = tool("ip");
     command.args(["netns", "exec", ns, cmd]).args(args);
@@ -406,9 +245,11 @@ fn netns_exec(ns: &str, cmd: &str, args: &[&str]) -> (Command, String) {
     (command, cmdline)
 }
 
-/// `ip netns exec NS CMD ARGS...`, waited for (at most [`DEFAULT_TIMEOUT`]).
+/// `ip netns exec NS CMD ARGS...` for a program other than nettool (which
+/// runs with `util::nettool(ARGS).in_netns(NS)` or [`Host::nettool`]),
+/// waited for (at most [`DEFAULT_TIMEOUT`]).
 #[track_caller]
-pub fn run_in(ns: &str, cmd: &str, args: &[&str]) -> Out {
+pub fn run_in(ns: &str, cmd: &str, args: &[&str]) -> Output {
     run_in_opts(ns, cmd, args, None, DEFAULT_TIMEOUT)
 }
 
@@ -420,22 +261,15 @@ pub fn run_in_opts(
     args: &[&str],
     stdin: Option<&str>,
     timeout: Duration,
-) -> Out {
+) -> Output {
     assert_ours(ns);
     let (command, cmdline) = netns_exec(ns, cmd, args);
-    run_command(command, cmdline, stdin, timeout)
-}
-
-/// `nettool ARGS...` run inside `ns`.
-#[track_caller]
-pub fn nettool_in(ns: &str, args: &[&str]) -> Out {
-    let bin = nettool_bin().to_str().expect("UTF-8 binary path");
-    run_in(ns, bin, args)
+    run_command(command, cmdline, stdin.map(str::as_bytes), timeout)
 }
 
 /// `ip -n NS ARGS...`; panics (with the output) unless it succeeds.
 #[track_caller]
-pub fn ip(ns: &str, args: &[&str]) -> Out {
+pub fn ip(ns: &str, args: &[&str]) -> Output {
     assert_ours(ns);
     let mut command = tool("ip");
     command.args(["-n", ns]).args(args);
@@ -537,74 +371,14 @@ pub fn neigh_mac(ns: &str, addr: &str) -> Option<String> {
         .find_map(|e| e["lladdr"].as_str().map(str::to_ascii_lowercase))
 }
 
-/// A process running in a namespace, killed (and reaped) on drop.
-pub struct Bg {
-    child: Option<Child>,
-    cmdline: String,
-    stdout: std::fs::File,
-    stderr: std::fs::File,
-    start: Instant,
-}
-
-/// Starts `ip netns exec NS CMD ARGS...` in the background. `ip` execs the
-/// command in place, so the child's pid is the command's.
+/// Starts `ip netns exec NS CMD ARGS...` in the background (for nettool:
+/// `util::nettool(ARGS).in_netns(NS).spawn()`). `ip` execs the command in
+/// place, so the child's pid is the command's.
 #[track_caller]
 pub fn spawn_in(ns: &str, cmd: &str, args: &[&str]) -> Bg {
     assert_ours(ns);
-    let (mut command, cmdline) = netns_exec(ns, cmd, args);
-    let stdout = tempfile::tempfile().expect("temp file for stdout");
-    let stderr = tempfile::tempfile().expect("temp file for stderr");
-    command
-        .stdin(Stdio::null())
-        .stdout(stdout.try_clone().expect("dup stdout file"))
-        .stderr(stderr.try_clone().expect("dup stderr file"));
-    let child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("lab: cannot start `{cmdline}`: {e}"));
-    Bg {
-        child: Some(child),
-        cmdline,
-        stdout,
-        stderr,
-        start: Instant::now(),
-    }
-}
-
-impl Bg {
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running child").id()
-    }
-
-    /// Whether it is still running.
-    pub fn running(&mut self) -> bool {
-        let child = self.child.as_mut().expect("running child");
-        matches!(child.try_wait(), Ok(None))
-    }
-
-    /// Kills it (if still running) and returns what it did.
-    pub fn stop(mut self) -> Out {
-        let mut child = self.child.take().expect("running child");
-        let timed_out = matches!(child.try_wait(), Ok(None));
-        let _ = child.kill();
-        let status = child.wait().expect("wait for background child");
-        Out {
-            cmdline: std::mem::take(&mut self.cmdline),
-            code: status.code(),
-            stdout: read_back(&mut self.stdout),
-            stderr: read_back(&mut self.stderr),
-            elapsed: self.start.elapsed(),
-            timed_out,
-        }
-    }
-}
-
-impl Drop for Bg {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+    let (command, cmdline) = netns_exec(ns, cmd, args);
+    Bg::start(command, cmdline)
 }
 
 /// Runs `f` on a new thread that has joined the network namespace `ns`, so
@@ -661,14 +435,22 @@ pub struct Host {
 impl Host {
     /// `ip netns exec NS CMD ARGS...`.
     #[track_caller]
-    pub fn run(&self, cmd: &str, args: &[&str]) -> Out {
+    pub fn run(&self, cmd: &str, args: &[&str]) -> Output {
         run_in(&self.ns, cmd, args)
     }
 
-    /// `nettool ARGS...` inside this host.
+    /// `nettool ARGS...` inside this host, killed after
+    /// [`DEFAULT_TIMEOUT`]: [`Host::nettool_cmd`] run.
     #[track_caller]
-    pub fn nettool(&self, args: &[&str]) -> Out {
-        nettool_in(&self.ns, args)
+    pub fn nettool(&self, args: &[&str]) -> Output {
+        self.nettool_cmd(args).run()
+    }
+
+    /// `nettool ARGS...` to run inside this host, for more settings.
+    #[track_caller]
+    pub fn nettool_cmd(&self, args: &[&str]) -> Nettool {
+        assert_ours(&self.ns);
+        nettool(args).in_netns(&self.ns).timeout(DEFAULT_TIMEOUT)
     }
 
     /// The MAC of this host's lab interface.
@@ -756,8 +538,10 @@ impl Drop for Net {
         let script: String = self
             .namespaces
             .iter()
-            .map(|ns| format!("netns del {ns}\n"))
-            .collect();
+            .fold(String::new(), |mut script, ns| {
+                let _ = writeln!(script, "netns del {ns}");
+                script
+            });
         // Errors are ignored: the namespace may never have been made.
         let _ = run_command(
             {
@@ -766,7 +550,7 @@ impl Drop for Net {
                 c
             },
             "ip -force -batch - (netns del ...)".into(),
-            Some(&script),
+            Some(script.as_bytes()),
             DEFAULT_TIMEOUT,
         );
         let mut live = lock_live();
@@ -875,11 +659,11 @@ fn batch(ns: Option<&str>, lines: &[String]) {
     let out = run_command(
         command,
         "ip -batch -".into(),
-        Some(&script),
+        Some(script.as_bytes()),
         DEFAULT_TIMEOUT,
     );
     assert_eq!(
-        out.code,
+        out.code(),
         Some(0),
         "lab: ip batch failed:\n{out}\n--- script ---\n{script}"
     );
@@ -961,9 +745,9 @@ fn wait_ready(plan: &Plan) {
 /// Two hosts on one veth link; dropping it removes both namespaces.
 pub struct Pair {
     pub net: Net,
-    /// 198.51.100.1 (and 2001:db8::1 with `pair_v6`).
+    /// 198.51.100.1 (and `2001:db8::1` with `pair_v6`).
     pub a: Host,
-    /// 198.51.100.2 (and 2001:db8::2 with `pair_v6`).
+    /// 198.51.100.2 (and `2001:db8::2` with `pair_v6`).
     pub b: Host,
 }
 

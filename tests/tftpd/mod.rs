@@ -1,11 +1,12 @@
 //! Real TFTP servers for the integration tests: tftpd-hpa (`in.tftpd`) and
-//! atftpd, each started in the foreground on 127.0.0.1 (or ::1) and a free
-//! high port, serving a fresh temporary directory; plus a runner for the
-//! `nettool` binary and byte-comparison helpers.
+//! atftpd, each started in the foreground on 127.0.0.1 (or `::1`) and a free
+//! high port, serving a fresh temporary directory; plus work directories
+//! for the client and byte-comparison helpers. The client, `nettool`, runs
+//! through the one harness in `tests/util`.
 //!
 //! Invariants:
 //! - Traffic stays on loopback (shared/LAB.md): servers bind 127.0.0.1 or
-//!   ::1 only, and every address is a literal.
+//!   `::1` only, and every address is a literal.
 //! - A [`Server`] is returned only once its own process holds the UDP port
 //!   (checked in /proc: the socket inode bound to the port is one of the
 //!   server's file descriptors), so the first request is never lost.
@@ -13,27 +14,30 @@
 //!   tftpd-hpa forked (found by their parent PID), also when the test
 //!   panics.
 //! - A missing server binary (or no root, which tftpd-hpa's chroot needs)
-//!   skips the test with one loud line outside CI and fails it under CI.
+//!   skips the test with one `SKIP` line outside CI and fails it under CI
+//!   (`util::skip_or_fail`).
 //! - Both retransmit fast: tftpd-hpa after 50 ms (`-T`, [`Spec::retransmit_us`]),
 //!   atftpd after 1 s (`--retry-timeout 1`, its minimum).
 //!
-//! Use: `mod tftpd;` then `let Some(srv) = tftpd::Server::hpa() else { return };`.
+//! Use: `mod util; mod tftpd;` then
+//! `let Some(srv) = tftpd::Server::hpa() else { return };`.
 //! `TFTPD_TRACE=1` makes atftpd log every packet ([`Server::log`]).
 //! Each test binary uses only part of this module.
 #![allow(dead_code)]
 
 use std::collections::HashSet;
-use std::ffi::OsStr;
 use std::fmt;
-use std::io::{Read, Write};
+
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+use crate::util::skip_or_fail;
 
 /// tftpd-hpa's default first retransmission timeout here, in microseconds
 /// (`-T`): short, so that loss tests recover fast.
@@ -42,26 +46,15 @@ pub const HPA_RETRANSMIT_US: u32 = 50_000;
 /// How long a server may take to bind its port.
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long one `nettool` run may take before it is killed.
-pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-
 // ---------------------------------------------------------------------------
 // Environment: CI, root, binaries
 
-/// Under CI (`CI` set and not "false"/"0") a test that cannot run fails.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// Skip (outside CI) or fail (under CI) because `why`. Returns `None` so
-/// that callers can `return` it.
+/// Skip (outside CI) or fail (under CI) because `why` (see
+/// [`skip_or_fail`]). Returns `None` so that callers can `return` it.
 pub fn unavailable<T>(why: &str) -> Option<T> {
-    if in_ci() {
-        panic!("TFTP server test cannot run under CI: {why}");
-    }
-    eprintln!(
-        "!!! SKIPPED TFTP server test: {why} (run scripts/test.sh as root to install the servers)"
-    );
+    skip_or_fail(format!(
+        "TFTP server: {why} (run scripts/test.sh as root to install the servers)"
+    ));
     None
 }
 
@@ -87,19 +80,17 @@ fn executable(p: &Path) -> bool {
 /// `in.tftpd` from tftpd-hpa: `$IN_TFTPD`, else /usr/sbin/in.tftpd.
 fn hpa_binary() -> Option<PathBuf> {
     let p = std::env::var_os("IN_TFTPD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/sbin/in.tftpd"));
+        .map_or_else(|| PathBuf::from("/usr/sbin/in.tftpd"), PathBuf::from);
     executable(&p).then_some(p)
 }
 
 /// atftpd: `$ATFTPD`, else the copy scripts/test.sh unpacks into
 /// `target/atftpd/` (its Debian package conflicts with tftpd-hpa's).
 fn atftpd_binary() -> Option<PathBuf> {
-    let p = std::env::var_os("ATFTPD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/atftpd/usr/sbin/atftpd")
-        });
+    let p = std::env::var_os("ATFTPD").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/atftpd/usr/sbin/atftpd"),
+        PathBuf::from,
+    );
     executable(&p).then_some(p)
 }
 
@@ -127,7 +118,7 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub kind: Kind,
-    /// Listen on ::1 instead of 127.0.0.1 (tftpd-hpa only).
+    /// Listen on `::1` instead of 127.0.0.1 (tftpd-hpa only).
     pub ipv6: bool,
     /// Options the server must never accept (tftpd-hpa `-r`, atftpd
     /// `--no-OPTION`).
@@ -195,11 +186,13 @@ impl fmt::Debug for Server {
 pub fn free_udp_port(ip: std::net::IpAddr) -> u16 {
     UdpSocket::bind((ip, 0))
         .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("cannot bind a UDP socket on {ip}: {e}"))
+        .map_or_else(
+            |e| panic!("cannot bind a UDP socket on {ip}: {e}"),
+            |a| a.port(),
+        )
 }
 
-/// Whether this machine can bind UDP on ::1.
+/// Whether this machine can bind UDP on `::1`.
 pub fn have_ipv6_loopback() -> bool {
     UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
 }
@@ -370,7 +363,7 @@ impl Server {
             if Instant::now() > deadline {
                 match got {
                     Some(g) => {
-                        assert_same_bytes(&format!("{what}: {self:?}: file {name}"), &g, want)
+                        assert_same_bytes(&format!("{what}: {self:?}: file {name}"), &g, want);
                     }
                     None => panic!("{what}: {self:?}: file {name} was never created"),
                 }
@@ -495,129 +488,7 @@ fn children_of(parent: u32) -> Vec<u32> {
 }
 
 // ---------------------------------------------------------------------------
-// Running nettool
-
-/// What one `nettool` run produced.
-pub struct Run {
-    pub cmdline: String,
-    pub status: ExitStatus,
-    pub stdout: Vec<u8>,
-    pub stderr: String,
-    pub elapsed: Duration,
-}
-
-impl Run {
-    pub fn code(&self) -> Option<i32> {
-        self.status.code()
-    }
-
-    /// Panic, showing the whole run, unless it exited with `code`.
-    #[track_caller]
-    pub fn expect_code(&self, code: i32) -> &Run {
-        assert_eq!(self.code(), Some(code), "unexpected exit status{self:?}");
-        self
-    }
-
-    /// stdout as JSON (`--json`).
-    #[track_caller]
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}){self:?}"))
-    }
-}
-
-impl fmt::Debug for Run {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let out = String::from_utf8_lossy(&self.stdout);
-        let out: String = out.chars().take(2000).collect();
-        let err: String = self.stderr.chars().take(4000).collect();
-        write!(
-            f,
-            "\n$ {}\nexit: {:?} (after {:.3?})\n--- stdout ({} bytes) ---\n{}\n--- stderr ---\n{}\n--------------",
-            self.cmdline,
-            self.status.code(),
-            self.elapsed,
-            self.stdout.len(),
-            out.escape_debug(),
-            err
-        )
-    }
-}
-
-/// Run `nettool ARGS` in `cwd` (stdin empty) and capture everything; killed
-/// after [`RUN_TIMEOUT`].
-pub fn nettool<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Run {
-    nettool_with_stdin(cwd, args, None)
-}
-
-/// As [`nettool`], feeding `stdin`.
-pub fn nettool_with_stdin<S: AsRef<OsStr>>(cwd: &Path, args: &[S], stdin: Option<&[u8]>) -> Run {
-    let cmdline = std::iter::once("nettool".to_string())
-        .chain(
-            args.iter()
-                .map(|a| a.as_ref().to_string_lossy().into_owned()),
-        )
-        .collect::<Vec<_>>()
-        .join(" ");
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nettool"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmdline}: {e}"));
-    let feeder = stdin.map(|bytes| {
-        let bytes = bytes.to_vec();
-        let mut w = child.stdin.take().expect("stdin pipe");
-        thread::spawn(move || {
-            let _ = w.write_all(&bytes);
-        })
-    });
-    let mut out_pipe = child.stdout.take().expect("stdout pipe");
-    let mut err_pipe = child.stderr.take().expect("stderr pipe");
-    let out_t = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let err_t = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait for nettool") {
-            break st;
-        }
-        if started.elapsed() > RUN_TIMEOUT {
-            let _ = child.kill();
-            let st = child.wait().expect("wait for nettool");
-            let err = err_t.join().unwrap_or_default();
-            panic!(
-                "{cmdline}: still running after {RUN_TIMEOUT:?}, killed ({st}); stderr:\n{}",
-                String::from_utf8_lossy(&err)
-            );
-        }
-        thread::sleep(Duration::from_millis(2));
-    };
-    let elapsed = started.elapsed();
-    if let Some(f) = feeder {
-        let _ = f.join();
-    }
-    Run {
-        cmdline,
-        status,
-        stdout: out_t.join().unwrap_or_default(),
-        stderr: String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned(),
-        elapsed,
-    }
-}
+// Client runs (nettool itself runs through `util::nettool(ARGS).current_dir(DIR)`)
 
 /// A fresh, empty working directory for one client run.
 pub fn workdir() -> TempDir {

@@ -1,51 +1,80 @@
-//! Shared harness for the integration tests: run the real `nettool` binary,
-//! capture what it says, read its JSON (`nettool.sockstat/1`) into typed
-//! rows, and explain failures with readable diffs.
+//! The harness every integration test uses to run the real `nettool`
+//! binary (ripgrep's `tests/util.rs` is the model): [`nettool`] builds a
+//! run (arguments, environment, working directory, stdin, a wrapper such
+//! as `setpriv`, a lab namespace, a time limit), [`Nettool::run`] captures
+//! what it did as an [`Output`] whose `Debug`/`Display` show the whole run
+//! for failure messages, and [`assert_text_eq`] explains text mismatches
+//! with a line diff. It also reads the sockstat JSON (`nettool.sockstat/1`)
+//! into typed rows, and says how a test that cannot run ends:
+//! [`skip_or_fail`] prints one `SKIP <test>: <why>` line that `cargo test`
+//! shows, and fails the test instead under CI ([`in_ci`]); both come from
+//! the library, which its unit tests share.
 //!
 //! Each test binary uses only part of this module.
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
-use std::ffi::OsStr;
-use std::fmt;
-use std::io::Read;
+use std::ffi::{OsStr, OsString};
+use std::fmt::{self, Write as _};
+use std::io::{Read, Seek, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+#[allow(unused_imports)] // each test binary uses only part of the harness
+pub use nettool::{in_ci, skip_or_fail};
+
+// ---------------------------------------------------------------------------
+// Running the binary
 
 /// Path of the binary under test.
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_nettool"))
 }
 
-/// A `nettool` invocation being built.
+/// How long a run may take unless the test says otherwise
+/// ([`Nettool::timeout`]); past it the run is killed and its [`Output`]
+/// says `timed_out`.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A `nettool` invocation being built; [`Nettool::run`] runs it.
+#[derive(Clone, Debug)]
 pub struct Nettool {
-    args: Vec<String>,
-    envs: Vec<(String, String)>,
-    prefix: Vec<String>,
-    exe: Option<std::path::PathBuf>,
+    args: Vec<OsString>,
+    envs: Vec<(String, OsString)>,
+    prefix: Vec<OsString>,
+    netns: Option<String>,
+    exe: Option<PathBuf>,
+    cwd: Option<PathBuf>,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+    binary_stdout: bool,
 }
 
 /// `nettool ARGS...`, with `PROC_ROOT` cleared so the caller's environment
 /// never leaks into a test.
-pub fn nettool<S: AsRef<str>>(args: &[S]) -> Nettool {
+pub fn nettool<S: AsRef<OsStr>>(args: &[S]) -> Nettool {
     Nettool {
-        args: args.iter().map(|a| a.as_ref().to_string()).collect(),
+        args: args.iter().map(|a| a.as_ref().to_os_string()).collect(),
         envs: Vec::new(),
         prefix: Vec::new(),
+        netns: None,
         exe: None,
+        cwd: None,
+        stdin: None,
+        timeout: RUN_TIMEOUT,
+        binary_stdout: false,
     }
 }
 
 impl Nettool {
     pub fn env(mut self, k: &str, v: impl AsRef<OsStr>) -> Nettool {
-        let v = v.as_ref().to_str().expect("UTF-8 environment value");
-        self.envs.push((k.to_string(), v.to_string()));
+        self.envs.push((k.to_string(), v.as_ref().to_os_string()));
         self
     }
 
@@ -55,8 +84,23 @@ impl Nettool {
     }
 
     /// Run under a wrapper, e.g. `setpriv --reuid=65534 ... --`.
-    pub fn wrapped<S: AsRef<str>>(mut self, prefix: &[S]) -> Nettool {
-        self.prefix = prefix.iter().map(|a| a.as_ref().to_string()).collect();
+    pub fn wrapped<S: AsRef<OsStr>>(mut self, prefix: &[S]) -> Nettool {
+        self.prefix = prefix.iter().map(|a| a.as_ref().to_os_string()).collect();
+        self
+    }
+
+    /// Run inside the lab namespace `ns` (`ip netns exec NS ...`, outside
+    /// any wrapper). The lab's safety rule (shared/LAB.md) is checked here:
+    /// only a namespace this test process made (`nt-<pid>-<n>`) is entered.
+    #[track_caller]
+    pub fn in_netns(mut self, ns: &str) -> Nettool {
+        let ours = format!("nt-{}-", std::process::id());
+        assert!(
+            ns.strip_prefix(&ours)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+            "lab safety: namespace {ns:?} was not made by this test process ({ours}<n>)"
+        );
+        self.netns = Some(ns.to_string());
         self
     }
 
@@ -66,74 +110,116 @@ impl Nettool {
         self
     }
 
+    /// Run in `dir` (default: the test's own working directory).
+    pub fn current_dir(mut self, dir: &Path) -> Nettool {
+        self.cwd = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Feed `bytes` on stdin (default: empty stdin).
+    pub fn stdin(mut self, bytes: &[u8]) -> Nettool {
+        self.stdin = Some(bytes.to_vec());
+        self
+    }
+
+    /// Kill the run after `limit` (default [`RUN_TIMEOUT`]).
+    pub fn timeout(mut self, limit: Duration) -> Nettool {
+        self.timeout = limit;
+        self
+    }
+
+    /// stdout carries file bytes (`tftp get ... -`): do not require UTF-8
+    /// there; read [`Output::stdout_bytes`].
+    pub fn binary_stdout(mut self) -> Nettool {
+        self.binary_stdout = true;
+        self
+    }
+
+    /// Every word of the command line: namespace, wrapper, binary, args.
+    fn words(&self) -> Vec<OsString> {
+        let mut words = Vec::new();
+        if let Some(ns) = &self.netns {
+            words.push(which("ip").map_or_else(|| "ip".into(), PathBuf::into_os_string));
+            words.extend(["netns".into(), "exec".into(), ns.into()]);
+        }
+        words.extend(self.prefix.iter().cloned());
+        words.push(
+            self.exe
+                .as_deref()
+                .unwrap_or(bin())
+                .as_os_str()
+                .to_os_string(),
+        );
+        words.extend(self.args.iter().cloned());
+        words
+    }
+
     /// The `std::process::Command`, for tests that manage the child
-    /// themselves (pipes, ptys).
+    /// themselves (signals, pipes, ptys).
     pub fn command(&self) -> Command {
-        let exe = self.exe.as_deref().unwrap_or(bin());
-        let mut cmd = match self.prefix.split_first() {
-            None => Command::new(exe),
-            Some((first, rest)) => {
-                let mut c = Command::new(first);
-                c.args(rest).arg(exe);
-                c
-            }
-        };
-        cmd.args(&self.args).env_remove("PROC_ROOT");
+        let words = self.words();
+        let mut cmd = Command::new(&words[0]);
+        cmd.args(&words[1..]).env_remove("PROC_ROOT");
         for (k, v) in &self.envs {
             cmd.env(k, v);
+        }
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
         }
         cmd
     }
 
+    /// The command line as a shell would take it, for messages.
     pub fn describe(&self) -> String {
         let mut s = String::new();
         for (k, v) in &self.envs {
-            s.push_str(&format!("{k}={v} "));
-        }
-        for p in &self.prefix {
-            s.push_str(p);
+            s.push_str(&shell_words(&[format!("{k}={}", v.to_string_lossy())]));
             s.push(' ');
         }
-        s.push_str("nettool");
-        for a in &self.args {
-            s.push(' ');
-            s.push_str(a);
+        let mut words: Vec<String> = self
+            .words()
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        let exe_at = words.len() - self.args.len() - 1;
+        if self.exe.is_none() {
+            words[exe_at] = "nettool".into();
         }
+        if self.netns.is_some() {
+            words[0] = "ip".into();
+        }
+        s.push_str(&shell_words(&words));
         s
     }
 
-    /// Run to completion and capture everything.
+    /// Run to completion (or [`Nettool::timeout`]) and capture everything.
+    /// stdout (unless [`Nettool::binary_stdout`]) and stderr must be UTF-8.
+    #[track_caller]
     pub fn run(self) -> Output {
-        let started = Instant::now();
-        let out = self
-            .command()
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.describe()));
-        Output {
-            cmdline: self.describe(),
-            status: out.status,
-            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-            elapsed: started.elapsed(),
+        let out = run_command(
+            self.command(),
+            self.describe(),
+            self.stdin.as_deref(),
+            self.timeout,
+        );
+        if !self.binary_stdout {
+            assert!(
+                std::str::from_utf8(&out.stdout_bytes).is_ok(),
+                "stdout is not UTF-8{out:?}"
+            );
         }
+        assert!(out.stderr_utf8, "stderr is not UTF-8{out:?}");
+        out
     }
-}
 
-impl Nettool {
     /// [`Nettool::run`], retried while exec fails with "Text file busy": a
     /// freshly copied binary stays busy while a child that a parallel test
     /// thread is forking still holds the copy's write descriptor.
+    #[track_caller]
     pub fn run_retrying_text_busy(self) -> Output {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let out = Nettool {
-                args: self.args.clone(),
-                envs: self.envs.clone(),
-                prefix: self.prefix.clone(),
-                exe: self.exe.clone(),
-            }
-            .run();
+            let out = self.clone().run();
             if !(out.code() == Some(126) && out.stderr.contains("Text file busy"))
                 || Instant::now() > deadline
             {
@@ -142,15 +228,199 @@ impl Nettool {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    /// Start it in the background (stdin empty, output to files); the
+    /// [`Bg`] kills it on drop.
+    #[track_caller]
+    pub fn spawn(self) -> Bg {
+        Bg::start(self.command(), self.describe())
+    }
+}
+
+/// The full path of `program` found on `PATH` (plus the sbin directories,
+/// which a non-root `PATH` may lack).
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Words joined as a shell would read them back (quoted where needed).
+pub fn shell_words<S: AsRef<str>>(words: &[S]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let w = w.as_ref();
+            if !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:=+,@%".contains(&b))
+            {
+                w.to_string()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `command` to completion with `stdin` (or none), killing it after
+/// `timeout`. Output goes to anonymous files, so a chatty child never blocks
+/// on a full pipe. Any program: the lab runs `ip`, `nft`, `arping` with it.
+#[track_caller]
+pub fn run_command(
+    mut command: Command,
+    cmdline: String,
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Output {
+    let mut stdout = tempfile::tempfile().expect("temp file for stdout");
+    let mut stderr = tempfile::tempfile().expect("temp file for stderr");
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(stdout.try_clone().expect("dup stdout file"))
+        .stderr(stderr.try_clone().expect("dup stderr file"));
+    let start = Instant::now();
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `{cmdline}`: {e}"));
+    // From a thread: a child that reads slowly (or not at all) must not
+    // stop the clock below.
+    let feeder = stdin.map(|bytes| {
+        let mut pipe = child.stdin.take().expect("piped stdin");
+        let bytes = bytes.to_vec();
+        // A child that exits without reading is not our error: its status says.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        })
+    });
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for child") {
+            break status;
+        }
+        if start.elapsed() > timeout {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().expect("wait for killed child");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = start.elapsed();
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    let out = Output::read_back(
+        cmdline,
+        status,
+        [&mut stdout, &mut stderr],
+        elapsed,
+        timed_out,
+    );
+    if tracing() {
+        eprintln!("trace:{out}");
+    }
+    out
+}
+
+/// `NETTOOL_LAB_TRACE=1`: print every command the harness runs, with its
+/// output (and, in the lab, what the readiness wait is waiting for).
+pub fn tracing() -> bool {
+    std::env::var_os("NETTOOL_LAB_TRACE").is_some()
+}
+
+/// A process running in the background with its output going to files;
+/// killed (and reaped) on drop.
+pub struct Bg {
+    child: Option<Child>,
+    cmdline: String,
+    stdout: std::fs::File,
+    stderr: std::fs::File,
+    start: Instant,
+}
+
+impl Bg {
+    /// Starts `command` (stdin empty, output to files).
+    #[track_caller]
+    pub fn start(mut command: Command, cmdline: String) -> Bg {
+        let stdout = tempfile::tempfile().expect("temp file for stdout");
+        let stderr = tempfile::tempfile().expect("temp file for stderr");
+        command
+            .stdin(Stdio::null())
+            .stdout(stdout.try_clone().expect("dup stdout file"))
+            .stderr(stderr.try_clone().expect("dup stderr file"));
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{cmdline}`: {e}"));
+        Bg {
+            child: Some(child),
+            cmdline,
+            stdout,
+            stderr,
+            start: Instant::now(),
+        }
+    }
+
+    /// Its pid (`ip netns exec` execs the command in place, so inside a
+    /// namespace this is still the command's).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running child").id()
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        let child = self.child.as_mut().expect("running child");
+        matches!(child.try_wait(), Ok(None))
+    }
+
+    /// Kills it (if still running) and returns what it did; `timed_out`
+    /// says it had to be killed.
+    pub fn stop(mut self) -> Output {
+        let mut child = self.child.take().expect("running child");
+        let timed_out = matches!(child.try_wait(), Ok(None));
+        let _ = child.kill();
+        let status = child.wait().expect("wait for background child");
+        Output::read_back(
+            std::mem::take(&mut self.cmdline),
+            status,
+            [&mut self.stdout, &mut self.stderr],
+            self.start.elapsed(),
+            timed_out,
+        )
+    }
+}
+
+impl Drop for Bg {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// What one run produced.
 pub struct Output {
+    /// The command line, for messages.
     pub cmdline: String,
     pub status: ExitStatus,
+    /// stdout, with any invalid UTF-8 replaced ([`Nettool::run`] checks it
+    /// is valid unless [`Nettool::binary_stdout`]).
     pub stdout: String,
+    /// stdout exactly as written.
+    pub stdout_bytes: Vec<u8>,
     pub stderr: String,
+    stderr_utf8: bool,
+    /// From spawn to exit.
     pub elapsed: Duration,
+    /// Killed by the harness after its time limit.
+    pub timed_out: bool,
 }
 
 /// At most `max` bytes of `s` (on a char boundary), marked when cut, with
@@ -170,26 +440,73 @@ fn clip(s: &str, max: usize) -> String {
         }
     }
     if end < s.len() {
-        out.push_str(&format!("\n... ({} more bytes)", s.len() - end));
+        let _ = write!(out, "\n... ({} more bytes)", s.len() - end);
     }
     out
 }
 
-impl fmt::Debug for Output {
+/// The whole run: command line, exit, time, stdout and stderr.
+impl fmt::Display for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "$ {}", self.cmdline)?;
+        match self.status.code() {
+            Some(c) => write!(f, "exit {c}")?,
+            None => write!(f, "killed by a signal ({})", self.status)?,
+        }
+        if self.timed_out {
+            write!(f, " (timed out)")?;
+        }
+        writeln!(f, " after {:.3} s", self.elapsed.as_secs_f64())?;
+        writeln!(
+            f,
+            "--- stdout ({} bytes) ---\n{}",
+            self.stdout_bytes.len(),
+            clip(self.stdout.trim_end(), 6000)
+        )?;
         write!(
             f,
-            "\n$ {}\nexit: {:?} (after {:?})\n--- stdout ---\n{}\n--- stderr ---\n{}\n--------------",
-            self.cmdline,
-            self.status.code(),
-            self.elapsed,
-            clip(&self.stdout, 6000),
-            clip(&self.stderr, 3000),
+            "--- stderr ---\n{}\n--------------",
+            clip(self.stderr.trim_end(), 3000)
         )
     }
 }
 
+/// As `Display`, on a line of its own: `assert!(..., "what{out:?}")`.
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\n{self}")
+    }
+}
+
 impl Output {
+    /// What a finished child did, its stdout and stderr read back from the
+    /// files it wrote them to.
+    fn read_back(
+        cmdline: String,
+        status: ExitStatus,
+        files: [&mut std::fs::File; 2],
+        elapsed: Duration,
+        timed_out: bool,
+    ) -> Output {
+        let [stdout_bytes, stderr_bytes] = files.map(|file| {
+            let mut bytes = Vec::new();
+            file.rewind().expect("rewind output file");
+            file.read_to_end(&mut bytes).expect("read output file");
+            bytes
+        });
+        Output {
+            cmdline,
+            status,
+            stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
+            stdout_bytes,
+            stderr: String::from_utf8_lossy(&stderr_bytes).into_owned(),
+            stderr_utf8: std::str::from_utf8(&stderr_bytes).is_ok(),
+            elapsed,
+            timed_out,
+        }
+    }
+
+    /// The exit code; `None` if a signal ended it.
     pub fn code(&self) -> Option<i32> {
         self.status.code()
     }
@@ -201,6 +518,12 @@ impl Output {
         self
     }
 
+    /// Exit 0.
+    #[track_caller]
+    pub fn ok(&self) -> &Output {
+        self.expect_code(0)
+    }
+
     /// Exit 0 and nothing on stderr.
     #[track_caller]
     pub fn expect_clean_success(&self) -> &Output {
@@ -209,21 +532,62 @@ impl Output {
         self
     }
 
+    /// Exit `code` and one line on stderr that names the cause: it holds
+    /// every one of `needles`, in any case.
+    #[track_caller]
+    pub fn expect_error_line(&self, code: i32, needles: &[&str]) -> &Output {
+        self.expect_code(code);
+        assert_eq!(self.stderr.lines().count(), 1, "one line on stderr{self:?}");
+        let line = self.stderr.to_lowercase();
+        for n in needles {
+            assert!(
+                line.contains(&n.to_lowercase()),
+                "stderr lacks {n:?}{self:?}"
+            );
+        }
+        self
+    }
+
+    /// A usage error: exit 2, exactly one line on stderr that mentions
+    /// `mentions`, nothing on stdout.
+    #[track_caller]
+    pub fn expect_usage_error(&self, mentions: &str) -> &Output {
+        assert_eq!(self.code(), Some(2), "usage error: exit 2{self:?}");
+        let lines = self.stderr_nonblank_lines();
+        assert_eq!(lines.len(), 1, "exactly one line on stderr{self:?}");
+        assert!(
+            lines[0].contains(mentions),
+            "the line should mention {mentions:?}{self:?}"
+        );
+        assert!(self.stdout.is_empty(), "nothing on stdout{self:?}");
+        self
+    }
+
+    /// Every line of stderr.
     pub fn stderr_lines(&self) -> Vec<&str> {
         self.stderr.lines().collect()
+    }
+
+    /// The lines of stderr that are not blank.
+    pub fn stderr_nonblank_lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
+    }
+
+    /// stdout parsed as one JSON value.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.stdout_bytes)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}){self:?}"))
     }
 
     /// The `sockets` of a `nettool.sockstat/1` document, checked field by
     /// field against the schema.
     #[track_caller]
     pub fn rows(&self) -> Vec<Row> {
-        let doc: Value = serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}){self:?}"));
-        assert_eq!(
-            doc.get("schema").and_then(Value::as_str),
-            Some("nettool.sockstat/1"),
-            "wrong or missing schema{self:?}"
-        );
+        let doc = self.document("nettool.sockstat/1");
         let sockets = doc
             .get("sockets")
             .and_then(Value::as_array)
@@ -272,11 +636,17 @@ impl Output {
     /// The summary document of `-s --json`.
     #[track_caller]
     pub fn summary_json(&self) -> Value {
+        self.document("nettool.sockstat.summary/1")
+    }
+
+    /// stdout as one JSON document whose `schema` is `schema`.
+    #[track_caller]
+    fn document(&self, schema: &str) -> Value {
         let doc: Value = serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}){self:?}"));
         assert_eq!(
             doc.get("schema").and_then(Value::as_str),
-            Some("nettool.sockstat.summary/1"),
+            Some(schema),
             "wrong or missing schema{self:?}"
         );
         doc
@@ -628,13 +998,13 @@ pub fn assert_same_set<T: Ord + fmt::Debug>(
     }
     let mut msg = format!("{what}: {left_name} and {right_name} differ\n");
     for x in left.difference(right) {
-        msg.push_str(&format!("  only in {left_name}: {x:?}\n"));
+        let _ = writeln!(msg, "  only in {left_name}: {x:?}");
     }
     for x in right.difference(left) {
-        msg.push_str(&format!("  only in {right_name}: {x:?}\n"));
+        let _ = writeln!(msg, "  only in {right_name}: {x:?}");
     }
     for x in left.intersection(right) {
-        msg.push_str(&format!("  in both: {x:?}\n"));
+        let _ = writeln!(msg, "  in both: {x:?}");
     }
     panic!("{msg}");
 }
@@ -660,14 +1030,14 @@ pub fn diff_lines(expected: &str, actual: &str) -> String {
     let mut out = String::new();
     while i < n || j < m {
         if i < n && j < m && a[i] == b[j] {
-            out.push_str(&format!("  {}\n", a[i]));
+            let _ = writeln!(out, "  {}", a[i]);
             i += 1;
             j += 1;
         } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("+ {}\n", b[j]));
+            let _ = writeln!(out, "+ {}", b[j]);
             j += 1;
         } else {
-            out.push_str(&format!("- {}\n", a[i]));
+            let _ = writeln!(out, "- {}", a[i]);
             i += 1;
         }
     }
@@ -677,22 +1047,46 @@ pub fn diff_lines(expected: &str, actual: &str) -> String {
 /// Assert two texts are equal, showing a line diff when not.
 #[track_caller]
 pub fn assert_text_eq(what: &str, expected: &str, actual: &str) {
-    if expected != actual {
-        panic!(
-            "{what} differs (- expected, + actual):\n{}",
-            diff_lines(expected, actual)
-        );
-    }
+    assert!(
+        expected == actual,
+        "{what} differs (- expected, + actual):\n{}",
+        diff_lines(expected, actual)
+    );
 }
 
-/// Under CI a test that cannot run fails; elsewhere it is skipped with one
-/// loud line. Returns normally only outside CI.
+/// Runs `check` on every case of a table in turn, each on its own thread
+/// named `<test>::<case>` (`name` gives a case's few words), so that the
+/// panic of a failing case names it; after
+/// all have run, fails naming every case that failed. Cases run one after
+/// another, as separate tests would on this 2-core machine at most two at a
+/// time: a lab case that times a network event is not slowed by the others.
 #[track_caller]
-pub fn skip_or_fail(test: &str, why: &str) {
-    if in_ci() {
-        panic!("{test}: cannot run under CI: {why}");
-    }
-    eprintln!("SKIPPED {test}: {why} (this would fail under CI=true)");
+pub fn run_cases<C: Sync>(cases: &[C], name: fn(&C) -> &str, check: impl Fn(&C) + Sync) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("<unnamed test>")
+        .to_string();
+    let check = &check;
+    let mut failed = Vec::new();
+    std::thread::scope(|scope| {
+        for case in cases {
+            let outcome = std::thread::Builder::new()
+                .name(format!("{test}::{}", name(case)))
+                .spawn_scoped(scope, move || check(case))
+                .expect("spawn a thread for a case")
+                .join();
+            if outcome.is_err() {
+                failed.push(name(case));
+            }
+        }
+    });
+    assert!(
+        failed.is_empty(),
+        "{} of {} cases failed (each one's panic is above): {}",
+        failed.len(),
+        cases.len(),
+        failed.join(", ")
+    );
 }
 
 /// Read a child's whole output into a string (for tests that hold the
@@ -713,12 +1107,6 @@ pub fn online_cpus() -> u32 {
         .trim()
         .parse()
         .expect("a CPU count")
-}
-
-/// Under CI (the `CI` variable set to anything non-empty) a test that
-/// cannot run fails instead of skipping.
-pub fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
 }
 
 /// Send `signal` (as `kill` takes it: `-INT`, `-TERM`) to `child`.

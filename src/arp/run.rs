@@ -1,0 +1,269 @@
+//! The library calls behind `nettool arp`: each takes its settings, finds
+//! the interface and our address, opens the link, tells the caller what
+//! happens through events (the first as soon as the channel is open, then
+//! each reply as it comes, so a front end can print live), and returns a
+//! typed report. None of them prints or installs a signal handler: `stop`
+//! is polled, and the caller decides what stops the run.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::link::PnetLink;
+use super::probe::Me;
+use super::report::{AnnounceReport, CacheReport, CacheRow, Listed, ProbeReport, SweepReport};
+use super::settings::{
+    AnnounceSettings, CacheSettings, Networks, OurAddr, ProbeSettings, SweepSettings,
+};
+use super::sweep::{self, MAX_SWEEP_PREFIX, Plan};
+use super::{ArpError, Error, Event, Mode, ProbeConfig, cache, run_probe};
+use crate::addr::Cidr;
+use crate::sockstat::names::Names;
+
+/// Probe `s.target` (arping), or check it is free (`-D`). Events:
+/// [`Event::Ready`], then every reply and every invalid reply for the
+/// target (their `listed` says whether to show them one by one; the
+/// report keeps the listed replies).
+///
+/// # Errors
+/// [`Error::Setup`] before anything is sent (no route, no such interface,
+/// a source that is not ours, no privilege), [`Error::Io`] when the link
+/// fails.
+pub fn probe(
+    s: &ProbeSettings,
+    on_event: &mut dyn FnMut(&Event),
+    stop: &dyn Fn() -> bool,
+) -> Result<ProbeReport, Error> {
+    let iface = super::interface_for(s.target, s.interface.as_deref())?;
+    let ip = if s.dad {
+        Ipv4Addr::UNSPECIFIED
+    } else {
+        match s.source {
+            Some(ip) => iface.ours(ip)?,
+            None => iface
+                .source_for(s.target)
+                .ok_or_else(|| iface.no_source())?,
+        }
+    };
+    let me = Me { mac: iface.mac, ip };
+    let cfg = ProbeConfig {
+        mode: if s.dad { Mode::Dad } else { Mode::Probe },
+        me,
+        target: s.target,
+        count: s.count,
+        interval: s.interval,
+        deadline: s.deadline,
+        first: s.first,
+    };
+    let mut link = PnetLink::open(&iface.raw)?;
+    let interface = iface.name().to_string();
+    on_event(&Event::Ready {
+        interface: interface.clone(),
+        me,
+    });
+    // Only listed replies (the first few per request) are kept: the rest
+    // are counted by the tracker.
+    let mut replies = Vec::new();
+    let tracker = run_probe(
+        &mut link,
+        &cfg,
+        &mut |ev| {
+            if let Event::Reply { from, reply } = ev
+                && reply.listed
+            {
+                replies.push(Listed {
+                    from: *from,
+                    reply: reply.clone(),
+                });
+            }
+            on_event(ev);
+        },
+        stop,
+    )?;
+    Ok(ProbeReport::new(
+        s.dad, interface, me, s.target, replies, tracker,
+    ))
+}
+
+/// Announce an address of ours (`-U`, `-A`). The one event is
+/// [`Event::Ready`]: no replies are expected.
+///
+/// # Errors
+/// As [`probe`].
+pub fn announce(
+    s: &AnnounceSettings,
+    on_event: &mut dyn FnMut(&Event),
+    stop: &dyn Fn() -> bool,
+) -> Result<AnnounceReport, Error> {
+    let iface = match &s.addr {
+        OurAddr::Given {
+            interface: Some(name),
+            ..
+        }
+        | OurAddr::FirstOf(name) => super::interface(name)?,
+        OurAddr::Given {
+            addr,
+            interface: None,
+        } => super::interface_for(*addr, None)?,
+    };
+    let ip = match s.addr {
+        OurAddr::Given { addr, .. } => iface.ours(addr)?,
+        OurAddr::FirstOf(_) => *iface
+            .v4
+            .first()
+            .map(|(a, _)| a)
+            .ok_or_else(|| iface.no_source())?,
+    };
+    let me = Me { mac: iface.mac, ip };
+    let cfg = ProbeConfig {
+        mode: Mode::Announce {
+            as_reply: s.as_reply,
+        },
+        me,
+        target: ip,
+        count: s.count,
+        interval: s.interval,
+        deadline: s.deadline,
+        first: false,
+    };
+    let mut link = PnetLink::open(&iface.raw)?;
+    let interface = iface.name().to_string();
+    on_event(&Event::Ready {
+        interface: interface.clone(),
+        me,
+    });
+    let t = run_probe(&mut link, &cfg, on_event, stop)?;
+    Ok(AnnounceReport {
+        interface,
+        source: me,
+        as_reply: s.as_reply,
+        sent: t.sent,
+    })
+}
+
+/// Something a sweep reports as it happens.
+#[derive(Debug)]
+pub enum SweepEvent {
+    /// The channel is open and nothing is sent yet: `targets` addresses
+    /// will be asked, paced by `plan`.
+    Ready { targets: usize, plan: Plan },
+    /// A request went out: `sent` of at most `total`.
+    Sent { sent: u64, total: u64 },
+}
+
+/// Sweep the networks of `s` (arp-scan). Our own addresses are not asked.
+///
+/// # Errors
+/// As [`probe`]; also a `--localnet` network wider than
+/// /[`MAX_SWEEP_PREFIX`].
+pub fn sweep(
+    s: &SweepSettings,
+    on_event: &mut dyn FnMut(&SweepEvent),
+    stop: &dyn Fn() -> bool,
+) -> Result<SweepReport, Error> {
+    let (iface, nets) = match &s.networks {
+        Networks::Given(nets) => {
+            let first = first_ipv4(nets)?;
+            let iface = match &s.interface {
+                Some(name) => super::interface(name)?,
+                None => super::interface_for(first, None)?,
+            };
+            (iface, nets.clone())
+        }
+        Networks::Local => {
+            let iface = match &s.interface {
+                Some(name) => super::interface(name)?,
+                None => super::default_interface()?,
+            };
+            // An interface's IPv4 prefix is at most /32: none is left out.
+            let nets: Vec<Cidr> = iface
+                .v4
+                .iter()
+                .filter_map(|(addr, len)| Cidr::new(IpAddr::V4(*addr), *len).ok())
+                .collect();
+            if nets.is_empty() {
+                return Err(iface.no_source().into());
+            }
+            if let Some(n) = nets.iter().find(|n| n.prefix_len() < MAX_SWEEP_PREFIX) {
+                return Err(ArpError::LocalNetTooWide {
+                    net: *n,
+                    iface: iface.name().to_string(),
+                }
+                .into());
+            }
+            (iface, nets)
+        }
+    };
+    let ip = match s.source {
+        Some(ip) => iface.ours(ip)?,
+        None => iface
+            .source_for(first_ipv4(&nets)?)
+            .ok_or_else(|| iface.no_source())?,
+    };
+    let me = Me { mac: iface.mac, ip };
+    let mut targets: Vec<Ipv4Addr> = nets
+        .iter()
+        .filter_map(|n| n.ipv4_hosts())
+        .flatten()
+        .filter(|ip| !iface.v4.iter().any(|(mine, _)| mine == ip))
+        .collect();
+    targets.sort();
+    targets.dedup();
+    let mut link = PnetLink::open(&iface.raw)?;
+    on_event(&SweepEvent::Ready {
+        targets: targets.len(),
+        plan: s.plan,
+    });
+    let outcome = sweep::run(
+        &mut link,
+        me,
+        &targets,
+        s.plan,
+        &mut |sent, total| on_event(&SweepEvent::Sent { sent, total }),
+        stop,
+    )?;
+    Ok(SweepReport::new(
+        iface.name().to_string(),
+        me,
+        nets,
+        outcome,
+    ))
+}
+
+/// The first network's address, checking there is one and that every
+/// network is IPv4 (as the settings from the flags always are).
+fn first_ipv4(nets: &[Cidr]) -> Result<Ipv4Addr, ArpError> {
+    if let Some(n) = nets.iter().find(|n| sweep::ipv4_network(**n).is_none()) {
+        return Err(ArpError::NotIpv4(*n));
+    }
+    nets.first()
+        .and_then(|n| sweep::ipv4_network(*n))
+        .ok_or(ArpError::NoNetwork)
+}
+
+/// The kernel's ARP cache, sorted by address, only `s.interface`'s entries
+/// if given (its existence is checked by the settings). Lines of
+/// /proc/net/arp that do not parse are skipped and told to `warn`.
+///
+/// # Errors
+/// [`Error::Cache`] when /proc/net/arp cannot be read.
+pub fn cache_view(s: &CacheSettings, warn: &mut dyn FnMut(String)) -> Result<CacheReport, Error> {
+    let mut entries = cache::read(warn).map_err(Error::Cache)?;
+    if let Some(name) = &s.interface {
+        entries.retain(|e| e.iface == *name);
+    }
+    entries.sort_by_key(|e| e.ip);
+    let names = (!s.numeric).then(|| Names::load(std::path::Path::new("/etc")));
+    let entries = entries
+        .into_iter()
+        .map(|entry| CacheRow {
+            name: names
+                .as_ref()
+                .and_then(|n| n.host(entry.ip.into()))
+                .map(str::to_string),
+            entry,
+        })
+        .collect();
+    Ok(CacheReport {
+        entries,
+        numeric: s.numeric,
+    })
+}
