@@ -52,6 +52,9 @@ synchronized, bucket, big";
 
 /// Parse `--state` values (comma-separated, repeatable). Accepts ss names
 /// (`fin-wait-1`), netstat names (`FIN_WAIT1`) and any case.
+///
+/// # Errors
+/// An unknown name, or no state at all; the message lists the names.
 pub fn parse_states(list: &[String]) -> Result<StateSet, String> {
     let mut set = StateSet(0);
     for item in list.iter().flat_map(|s| s.split(',')) {
@@ -124,6 +127,9 @@ impl PortRange {
 
 /// Parse `--sport`/`--dport`: `PORT`, `LO-HI`, or a service name from
 /// /etc/services (`ssh`).
+///
+/// # Errors
+/// Out of range, backwards, or neither a number nor a known service.
 pub fn parse_port(s: &str, services: &dyn Fn(&str) -> Option<u16>) -> Result<PortRange, String> {
     let s = s.trim().trim_start_matches(':');
     let one = |p: &str| -> Result<u16, String> {
@@ -175,6 +181,10 @@ impl AddrSpec {
 /// Parse `ADDR`, `ADDR/LEN`, `ADDR:PORT`, `[V6]:PORT`, `[V6/LEN]:PORT`,
 /// `V6`, `V6/LEN` or `:PORT` (split as every address argument is, by
 /// [`addr::split_host_port`]). IPv4-mapped addresses match as IPv4.
+///
+/// # Errors
+/// Any other text (the message lists the forms), or a prefix too long for
+/// its address.
 pub fn parse_addr(s: &str) -> Result<AddrSpec, String> {
     let bad = || {
         format!(
