@@ -77,8 +77,10 @@ pub struct Outcome {
 #[derive(Default)]
 struct Seen {
     found: BTreeMap<Ipv4Addr, Host>,
-    /// When each address was last asked; only targets are ever here.
-    last_sent: BTreeMap<Ipv4Addr, Instant>,
+    /// When each address was last asked, and the time before that: a
+    /// reply read after a retry went out may answer the earlier request.
+    /// Only targets are ever here.
+    last_sent: BTreeMap<Ipv4Addr, (Instant, Option<Instant>)>,
     unsolicited: Sample<(Ipv4Addr, MacAddr)>,
     invalid: Sample<(Ipv4Addr, MacAddr, BadMac)>,
 }
@@ -94,9 +96,15 @@ impl Seen {
             Err(_) => return,
         };
         // A host answers a request we sent to its address.
-        let Some(asked) = self.last_sent.get(&r.sender_ip) else {
+        let Some(&(last, before)) = self.last_sent.get(&r.sender_ip) else {
             self.unsolicited.add((r.sender_ip, r.sender_mac));
             return;
+        };
+        // The request this reply answers: the latest one sent before it
+        // came (its kernel timestamp).
+        let asked = match before {
+            Some(b) if at < last && b <= at => b,
+            _ => last,
         };
         match self.found.get_mut(&r.sender_ip) {
             None => {
@@ -105,7 +113,7 @@ impl Seen {
                     Host {
                         ip: r.sender_ip,
                         mac: r.sender_mac,
-                        rtt: at.saturating_duration_since(*asked),
+                        rtt: at.saturating_duration_since(asked),
                         others: Vec::new(),
                         others_not_kept: 0,
                     },
@@ -189,7 +197,10 @@ pub fn run(
         // Behind schedule (a slow send): go on from now, no catch-up burst.
         next_slot = (next_slot + gap).max(at);
         last_send = at;
-        seen.last_sent.insert(ip, at);
+        seen.last_sent
+            .entry(ip)
+            .and_modify(|e| *e = (at, Some(e.0)))
+            .or_insert((at, None));
         sent += 1;
         progress(sent, total);
         if left > 0 {
@@ -386,6 +397,32 @@ mod tests {
         // .20 and .12 were still asked (twice for the silent .20).
         assert_eq!(seg.asked.iter().filter(|a| **a == ip(20)).count(), 2);
         assert!(seg.asked.contains(&ip(12)));
+    }
+
+    /// A reply that came before a retry went out, but was read after it,
+    /// measures from the first request: not a zero RTT.
+    #[test]
+    fn a_reply_read_after_a_retry_answers_the_first_request() {
+        let me = Me {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            ip: Ipv4Addr::new(198, 51, 100, 1),
+        };
+        let host = Me {
+            mac: MacAddr([2, 0, 0, 0, 1, 9]),
+            ip: Ipv4Addr::new(198, 51, 100, 9),
+        };
+        let t0 = Instant::now();
+        let (replied, retried) = (t0 + Duration::from_millis(3), t0 + Duration::from_millis(5));
+        let mut seen = Seen::default();
+        seen.last_sent.insert(host.ip, (retried, Some(t0)));
+        let reply = probe::frame(me.mac, host, Operation::Reply, me.mac, me.ip);
+        seen.on_frame(&reply, replied, me);
+        assert_eq!(seen.found[&host.ip].rtt, Duration::from_millis(3));
+        // A reply after the retry measures from the retry.
+        let mut seen = Seen::default();
+        seen.last_sent.insert(host.ip, (retried, Some(t0)));
+        seen.on_frame(&reply, t0 + Duration::from_millis(6), me);
+        assert_eq!(seen.found[&host.ip].rtt, Duration::from_millis(1));
     }
 
     #[test]
