@@ -59,6 +59,10 @@ pub fn table(l: &Listing, display: Display<'_>, extended: bool, users: Option<&U
                 }
             });
             t.cell_num(s.inode);
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "a kernel timer in ms, far below 2^52"
+            )]
             t.cell(|b| match s.timer {
                 None => b.push_str("off"),
                 Some(tm) => {

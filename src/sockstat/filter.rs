@@ -428,6 +428,10 @@ mod tests {
     }
 
     /// An address of either family (or IPv4-mapped), from 128 bits.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "an IPv4 address is the low 32 bits"
+    )]
     fn addr_of(n: u128, form: u8) -> IpAddr {
         match form % 3 {
             0 => IpAddr::V4(std::net::Ipv4Addr::from(n as u32)),

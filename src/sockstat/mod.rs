@@ -32,6 +32,10 @@ use model::UnixName;
 
 /// Which socket tables to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one switch per table, as the -t -u -w -x -4 -6 flags are"
+)]
 pub struct Tables {
     pub tcp: bool,
     pub udp: bool,
@@ -105,6 +109,10 @@ impl StateSet {
 
 /// Where socket rows come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[allow(
+    clippy::doc_markdown,
+    reason = "the variants' docs are --source's help text and man page"
+)]
 pub enum SourceKind {
     /// netlink sock_diag, falling back to /proc per table when the kernel
     /// lacks a handler (raw sockets on most kernels) or when PROC_ROOT

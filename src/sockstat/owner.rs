@@ -70,6 +70,10 @@ fn socket_inode(link: &[u8]) -> Option<u64> {
 /// # Errors
 /// Only when `proc_root` itself cannot be listed; a process that cannot
 /// be inspected is counted in [`OwnerMap::unreadable`].
+#[allow(
+    clippy::implicit_hasher,
+    reason = "one caller, with the default hasher"
+)]
 pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
     let mut map = OwnerMap::default();
     if wanted.is_empty() {
@@ -185,7 +189,7 @@ mod tests {
         let owners: Vec<Owner> = map.get(inode).collect();
         assert_eq!(owners.len(), 1, "{owners:?}");
         assert_eq!(owners[0].pid, std::process::id());
-        assert_eq!(owners[0].fd, l.as_raw_fd() as u32);
+        assert_eq!(i32::try_from(owners[0].fd).unwrap(), l.as_raw_fd());
         assert_ne!(owners[0].command, "?");
     }
 
