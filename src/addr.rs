@@ -160,6 +160,7 @@ impl Cidr {
         Cidr {
             addr: IpAddr::V4(addr),
             // At most 32: the count of ones of a u32.
+            #[allow(clippy::cast_possible_truncation, reason = "at most 32")]
             len: u32::from(mask).count_ones() as u8,
         }
     }
@@ -227,7 +228,7 @@ impl Cidr {
         }
     }
 
-    /// How many addresses the network spans (2^128 saturates to u128::MAX).
+    /// How many addresses the network spans (2^128 saturates to `u128::MAX`).
     pub fn size(self) -> u128 {
         let bits = u32::from(max_len(self.addr) - self.len);
         1u128.checked_shl(bits).unwrap_or(u128::MAX)
@@ -251,6 +252,7 @@ impl Cidr {
             (1, size - 2)
         };
         // `i` < 2^32: the truncation keeps every bit.
+        #[allow(clippy::cast_possible_truncation, reason = "i < 2^32")]
         Some((first..=last).map(move |i| Ipv4Addr::from(base.wrapping_add(i as u32))))
     }
 }

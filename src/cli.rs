@@ -64,6 +64,10 @@ pub enum Command {
         (implies --source proc under the default --source auto)\n\n\
         EXIT STATUS:\n  0  at least one socket listed (or -s)\n  1  no socket matched\n  2  usage error (unknown state, malformed filter) or setup error"
 )]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "clap flags: each bool is one independent switch"
+)]
 pub struct SockstatArgs {
     /// TCP sockets
     #[arg(short = 't', long = "tcp")]
@@ -178,6 +182,10 @@ pub fn command() -> clap::Command {
         1  no reply (-D: the address is in use; sweep: no host answered)\n  \
         2  usage or setup error: no CAP_NET_RAW, unknown interface, interface down or without ARP, no route, target behind a gateway"
 )]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "clap flags: each bool is one independent switch"
+)]
 pub struct ArpArgs {
     /// IPv4 address to probe, or a CIDR (up to /16) to sweep; none: show the ARP cache
     #[arg(value_name = "TARGET")]
@@ -288,14 +296,17 @@ pub struct TftpArgs {
 #[derive(Debug, Subcommand)]
 pub enum TftpOp {
     /// Download: get HOST FILE [LOCAL], or get tftp://HOST[:PORT]/FILE [LOCAL]
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     Get(TftpGetArgs),
     /// Upload: put HOST LOCAL [REMOTE], or put tftp://HOST[:PORT]/REMOTE LOCAL
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     Put(TftpPutArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct TftpGetArgs {
     /// Server: HOST, HOST:PORT, [IPV6]:PORT, or a URL tftp://HOST[:PORT]/FILE
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(value_name = "HOST")]
     pub host: String,
     /// Remote file (omit when HOST is a URL)
@@ -323,6 +334,7 @@ pub struct TftpGetArgs {
 #[derive(Debug, Args)]
 pub struct TftpPutArgs {
     /// Server: HOST, HOST:PORT, [IPV6]:PORT, or a URL tftp://HOST[:PORT]/REMOTE
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(value_name = "HOST")]
     pub host: String,
     /// Local file to send (- for stdin)
@@ -423,6 +435,10 @@ pub enum TftpMode {
         EXIT STATUS:\n  0  every attempt connected (and no behaviour test found the peer dead)\n  \
         1  an attempt failed, or the peer was found dead / did not close\n  2  usage or setup error"
 )]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "clap flags: each bool is one independent switch"
+)]
 pub struct ProbeArgs {
     #[command(subcommand)]
     pub serve: Option<ProbeCommand>,
@@ -457,6 +473,7 @@ pub struct ProbeArgs {
     )]
     pub timeout: f64,
     /// Send from this interface (SO_BINDTODEVICE)
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(short = 'I', long = "interface", value_name = "IFACE")]
     pub interface: Option<String>,
     /// Send from this local address
@@ -466,6 +483,7 @@ pub struct ProbeArgs {
     #[arg(short = 'D', long = "timestamp")]
     pub timestamp: bool,
     /// TCP_INFO after the handshake and at close
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
     /// JSON lines: one record per attempt, then the summary
@@ -475,6 +493,7 @@ pub struct ProbeArgs {
     #[arg(long = "keepalive", value_name = "IDLE,INTVL,CNT")]
     pub keepalive: Option<String>,
     /// TCP_USER_TIMEOUT in milliseconds: abort when sent data stays unacknowledged that long
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(long = "user-timeout", value_name = "MS")]
     pub user_timeout: Option<u32>,
     /// Seconds to hold an open connection for --keepalive/--user-timeout (default: long enough to see death)
@@ -490,6 +509,7 @@ pub struct ProbeArgs {
     #[arg(long = "half-close", conflicts_with = "expect_close")]
     pub half_close: bool,
     /// Close abortively: SO_LINGER 0 sends a RST and leaves no TIME_WAIT
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(long = "rst", conflicts_with = "graceful")]
     pub rst: bool,
     /// Close with FIN even when probing back to back (-i 0)

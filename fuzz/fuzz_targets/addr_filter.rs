@@ -28,7 +28,9 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(spec) = parse_addr(s) {
         let want = spec.port.is_none_or(|p| p == port)
-            && spec.net.is_none_or(|(net, len)| reference(ip, net, len));
+            && spec
+                .net
+                .is_none_or(|net| reference(ip, net.addr(), net.prefix_len()));
         assert_eq!(
             spec.matches(ip, port),
             want,

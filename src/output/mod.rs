@@ -8,9 +8,11 @@
 //! The plain path streams from the arena so that 80k rows stay cheap.
 
 pub mod prometheus;
+pub mod sockstat;
 pub mod stats;
 pub mod table;
 
+use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
 /// Where output goes and how to shape it.
@@ -56,9 +58,11 @@ pub fn escape_control(s: &str) -> std::borrow::Cow<'_, str> {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             c if c.is_control() && (c as u32) < 0x80 => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
+                let _ = write!(out, "\\x{:02x}", c as u32);
             }
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
             c => out.push(c),
         }
     }

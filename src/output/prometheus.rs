@@ -1,4 +1,4 @@
-//! The Prometheus text exposition format (version 0.0.4), as node_exporter's
+//! The Prometheus text exposition format (version 0.0.4), as `node_exporter`'s
 //! textfile collector and `promtool check metrics` read it.
 //!
 //! A report becomes metric families: each family's `# HELP` and `# TYPE`
@@ -164,6 +164,10 @@ fn push_value(out: &mut String, v: f64) {
         out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
     } else if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
         // Exact: |v| < 2^53 is an integer an i64 holds.
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "an integer below 2^53, checked above"
+        )]
         let _ = write!(out, "{}", v as i64);
     } else {
         let _ = write!(out, "{v}");
@@ -284,6 +288,8 @@ mod tests {
     /// promtool, when installed, agrees that the text is valid.
     #[test]
     fn promtool_accepts_the_text() {
+        use std::io::Write as _;
+
         let Some(promtool) = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
@@ -311,7 +317,6 @@ mod tests {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        use std::io::Write as _;
         child
             .stdin
             .take()

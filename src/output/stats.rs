@@ -18,6 +18,10 @@ impl Spread {
         if ms.is_empty() {
             return None;
         }
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "sample counts are far below 2^52"
+        )]
         let n = ms.len() as f64;
         let avg = ms.iter().sum::<f64>() / n;
         let sq = ms.iter().map(|x| x * x).sum::<f64>() / n;

@@ -72,6 +72,10 @@ impl Table {
         if width > self.widths[col] {
             self.widths[col] = width;
         }
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "per cell, hot path: a table's text stays far below 4 GiB"
+        )]
         self.ends.push(self.text.len() as u32);
     }
 

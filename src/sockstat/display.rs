@@ -42,7 +42,7 @@ impl<'a> Display<'a> {
         s
     }
 
-    fn write_inet(&self, buf: &mut String, sa: &SocketAddr, proto: Proto) {
+    fn write_inet(self, buf: &mut String, sa: &SocketAddr, proto: Proto) {
         let host = self.names.and_then(|n| {
             (!sa.ip().is_unspecified())
                 .then(|| n.host(sa.ip()))

@@ -16,14 +16,17 @@ pub enum Error {
         path.display()
     )]
     NotATable { path: PathBuf, kind: &'static str },
-    /// The netlink sock_diag dump failed for one table.
+    /// The netlink `sock_diag` dump failed for one table.
     #[error("netlink sock_diag dump of {table} failed: {source}")]
     Netlink {
         table: &'static str,
         source: io::Error,
     },
-    /// The kernel has no sock_diag handler for this table (e.g. raw_diag
+    /// The kernel has no `sock_diag` handler for this table (e.g. `raw_diag`
     /// not built); the caller may fall back to /proc.
     #[error("the kernel has no sock_diag support for {table}")]
     NetlinkUnsupported { table: &'static str },
+    /// The proc root could not be listed for the owner scan (`-p`).
+    #[error(transparent)]
+    Owners(io::Error),
 }

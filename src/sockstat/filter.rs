@@ -7,7 +7,8 @@
 use std::net::IpAddr;
 
 use super::StateSet;
-use super::model::{Proto, Socket, TcpState, unmap};
+use super::model::{Proto, Socket, TcpState};
+use crate::addr::{self, AddrError, Cidr};
 
 /// Which states to show, before protocol-specific meaning is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,9 @@ synchronized, bucket, big";
 
 /// Parse `--state` values (comma-separated, repeatable). Accepts ss names
 /// (`fin-wait-1`), netstat names (`FIN_WAIT1`) and any case.
+///
+/// # Errors
+/// An unknown name, or no state at all; the message lists the names.
 pub fn parse_states(list: &[String]) -> Result<StateSet, String> {
     let mut set = StateSet(0);
     for item in list.iter().flat_map(|s| s.split(',')) {
@@ -123,6 +127,9 @@ impl PortRange {
 
 /// Parse `--sport`/`--dport`: `PORT`, `LO-HI`, or a service name from
 /// /etc/services (`ssh`).
+///
+/// # Errors
+/// Out of range, backwards, or neither a number nor a known service.
 pub fn parse_port(s: &str, services: &dyn Fn(&str) -> Option<u16>) -> Result<PortRange, String> {
     let s = s.trim().trim_start_matches(':');
     let one = |p: &str| -> Result<u16, String> {
@@ -150,108 +157,64 @@ pub fn parse_port(s: &str, services: &dyn Fn(&str) -> Option<u16>) -> Result<Por
 /// `--src`/`--dst`: an address or CIDR, with an optional port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddrSpec {
-    /// Network and prefix length; `None` matches any address (`:22`).
-    pub net: Option<(IpAddr, u8)>,
+    /// `None` matches any address (`:22`). An IPv4-mapped net of /96 or
+    /// longer is kept as the IPv4 net it stands for.
+    pub net: Option<Cidr>,
     pub port: Option<u16>,
 }
 
 impl AddrSpec {
+    /// IPv4 and IPv6 meet across the mapping ([`Cidr::contains`]): an IPv4
+    /// net matches the same addresses whether a row shows them as IPv4 or
+    /// comes from a tcp6 table, and `::ffff:0.0.0.0/96` matches every IPv4
+    /// address.
     pub fn matches(&self, ip: IpAddr, port: u16) -> bool {
         if let Some(p) = self.port
             && p != port
         {
             return false;
         }
-        match self.net {
-            None => true,
-            Some((net, len)) => in_net(ip, net, len),
-        }
+        self.net.is_none_or(|net| net.contains(ip))
     }
-}
-
-/// An address as 128 bits and the number of its bits a prefix length of
-/// its family counts from: IPv4 as its IPv4-mapped form (`::ffff:a.b.c.d`),
-/// whose IPv4 part starts at bit 96.
-fn mapped_bits(ip: IpAddr) -> (u128, u8) {
-    match ip {
-        IpAddr::V4(a) => (u128::from(a.to_ipv6_mapped()), 96),
-        IpAddr::V6(a) => (u128::from(a), 0),
-    }
-}
-
-/// `ip` is in `net/len` iff their first `len` bits are equal, both taken
-/// in the IPv6 space where IPv4 is IPv4-mapped: so an IPv4 net matches the
-/// same addresses whether a row shows them as IPv4 or comes from a tcp6
-/// table, and `::ffff:0.0.0.0/96` matches every IPv4 address.
-fn in_net(ip: IpAddr, net: IpAddr, len: u8) -> bool {
-    let (a, _) = mapped_bits(ip);
-    let (n, offset) = mapped_bits(net);
-    // `len` was checked against the net's family: at most 32 for IPv4.
-    let len = u32::from(len.saturating_add(offset).min(128));
-    let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
-    a & mask == n & mask
 }
 
 /// Parse `ADDR`, `ADDR/LEN`, `ADDR:PORT`, `[V6]:PORT`, `[V6/LEN]:PORT`,
-/// `V6`, `V6/LEN` or `:PORT`. IPv4-mapped addresses match as IPv4.
+/// `V6`, `V6/LEN` or `:PORT` (split as every address argument is, by
+/// [`addr::split_host_port`]). IPv4-mapped addresses match as IPv4.
+///
+/// # Errors
+/// Any other text (the message lists the forms), or a prefix too long for
+/// its address.
 pub fn parse_addr(s: &str) -> Result<AddrSpec, String> {
     let bad = || {
         format!(
             "'{s}' is not an address filter: use ADDR, ADDR/LEN (CIDR), ADDR:PORT, [IPV6]:PORT or :PORT, e.g. 198.51.100.0/24"
         )
     };
-    let s = s.trim();
-    let (net_part, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (inner, after) = rest.split_once(']').ok_or_else(bad)?;
-        let port = match after {
-            "" => None,
-            p => Some(p.strip_prefix(':').ok_or_else(bad)?),
-        };
-        (inner, port)
-    } else if let Some(p) = s.strip_prefix(':') {
-        ("", Some(p))
-    } else if s.matches(':').count() == 1 {
-        let (a, p) = s.split_once(':').ok_or_else(bad)?;
-        (a, Some(p))
-    } else {
-        (s, None)
-    };
-    let port = match port {
-        Some(p) => Some(p.parse::<u16>().map_err(|_| bad())?),
+    let split = addr::split_host_port(s.trim()).map_err(|_| bad())?;
+    let port = match split.port {
+        Some(p) => Some(addr::parse_port(p, true).map_err(|_| bad())?),
         None => None,
     };
-    if net_part.is_empty() || net_part == "*" {
+    if split.host.is_empty() || split.host == "*" {
         if port.is_none() {
             return Err(bad());
         }
         return Ok(AddrSpec { net: None, port });
     }
-    let (addr, len) = match net_part.split_once('/') {
-        Some((a, l)) => (a, Some(l.parse::<u8>().map_err(|_| bad())?)),
-        None => (net_part, None),
-    };
-    let ip: IpAddr = addr.parse().map_err(|_| bad())?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let len = len.unwrap_or(max);
-    if len > max {
-        return Err(format!(
-            "prefix /{len} is too long for {ip}: at most /{max}"
-        ));
-    }
-    // An IPv4-mapped net of /96 or longer is the IPv4 net it stands for;
-    // a shorter one stays IPv6 (and may cover IPv4 and IPv6 alike).
-    let net = match unmap(ip) {
-        IpAddr::V4(v4) if len >= 96 => (IpAddr::V4(v4), len - 96),
-        _ => (ip, len),
-    };
+    let net = Cidr::parse(split.host).map_err(|e| match e {
+        AddrError::PrefixTooLong { .. } => e.to_string(),
+        _ => bad(),
+    })?;
+    // A shorter mapped net stays IPv6 (and may cover IPv4 and IPv6 alike).
     Ok(AddrSpec {
-        net: Some(net),
+        net: Some(net.unmapped()),
         port,
     })
 }
 
 /// Address and port filters applied to rows after the source.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowFilter {
     pub sport: Option<PortRange>,
     pub dport: Option<PortRange>,
@@ -396,6 +359,15 @@ mod tests {
         assert!(a.matches("2001:db8::1".parse().unwrap(), 9));
         let a = parse_addr(":53").unwrap();
         assert!(a.matches("::1".parse().unwrap(), 53));
+        // Split as every address argument: a bare IPv6 address may begin
+        // with "::"; ports and prefix lengths are digits only.
+        let a = parse_addr("::1").unwrap();
+        assert!(a.matches("::1".parse().unwrap(), 9) && a.port.is_none());
+        assert!(
+            parse_addr("::/0")
+                .unwrap()
+                .matches("2001:db8::1".parse().unwrap(), 9)
+        );
         // Mapped addresses match an IPv4 CIDR.
         let a = parse_addr("127.0.0.0/8").unwrap();
         assert!(a.matches("::ffff:127.0.0.1".parse().unwrap(), 5));
@@ -407,6 +379,8 @@ mod tests {
             "abc",
             "1.2.3.4:x",
             ":",
+            ":+22",
+            "1.2.3.4/+8",
         ] {
             assert!(parse_addr(bad).is_err(), "{bad:?}");
         }
@@ -454,6 +428,10 @@ mod tests {
     }
 
     /// An address of either family (or IPv4-mapped), from 128 bits.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "an IPv4 address is the low 32 bits"
+    )]
     fn addr_of(n: u128, form: u8) -> IpAddr {
         match form % 3 {
             0 => IpAddr::V4(std::net::Ipv4Addr::from(n as u32)),

@@ -1,11 +1,14 @@
 //! `nettool sockstat`: list sockets like netstat and ss.
 //!
-//! Flow: [`Query`] (which tables, which states) -> a source fills a
-//! `Vec<Socket>` (netlink sock_diag, or the /proc/net text tables) ->
-//! [`filter`] keeps the rows asked for -> [`owner`] maps the survivors'
-//! inodes to processes -> the CLI renders a table, JSON or a summary.
+//! [`run`] is the library call: [`Settings`] in, a typed [`Report`] out,
+//! warnings through an [`Event`] callback as they happen. Inside:
+//! [`Query`] (which tables, which states) -> a source fills a
+//! `Vec<Socket>` (netlink `sock_diag`, or the /proc/net text tables) ->
+//! [`filter`] keeps the rows asked for -> either the [`summary`], or UNIX
+//! peers named and [`owner`] mapping the survivors' inodes to processes.
 //! The state filter is given to the source so that netlink can hand it to
-//! the kernel: `-l` never walks the established table.
+//! the kernel: `-l` never walks the established table. Nothing here
+//! prints; `output::sockstat` renders the report.
 
 pub mod display;
 pub mod error;
@@ -15,15 +18,24 @@ pub mod names;
 pub mod netlink;
 pub mod owner;
 pub mod procnet;
+pub mod report;
 pub mod summary;
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub use error::Error;
 pub use model::{Endpoint, Proto, Socket, TcpState};
+pub use report::{Listing, Report};
+
+use model::UnixName;
 
 /// Which socket tables to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one switch per table, as the -t -u -w -x -4 -6 flags are"
+)]
 pub struct Tables {
     pub tcp: bool,
     pub udp: bool,
@@ -43,7 +55,7 @@ impl Tables {
         v6: true,
     };
 
-    /// The inet tables asked for, as (proto, is_v6) pairs.
+    /// The inet tables asked for, as `(proto, is_v6)` pairs.
     pub fn inet(&self) -> impl Iterator<Item = (Proto, bool)> + '_ {
         [
             (Proto::Tcp, self.tcp),
@@ -61,7 +73,7 @@ impl Tables {
     }
 }
 
-/// A set of states, as the bitmask sock_diag takes (`1 << state`).
+/// A set of states, as the bitmask `sock_diag` takes (`1 << state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateSet(pub u32);
 
@@ -77,7 +89,7 @@ impl StateSet {
         s
     }
 
-    /// Add a state. SYN_RECV also adds NEW_SYN_RECV, the request-socket
+    /// Add a state. `SYN_RECV` also adds `NEW_SYN_RECV`, the request-socket
     /// state the kernel reports half-open connections in.
     pub fn insert(&mut self, st: TcpState) {
         self.0 |= st.bit();
@@ -97,6 +109,10 @@ impl StateSet {
 
 /// Where socket rows come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[allow(
+    clippy::doc_markdown,
+    reason = "the variants' docs are --source's help text and man page"
+)]
 pub enum SourceKind {
     /// netlink sock_diag, falling back to /proc per table when the kernel
     /// lacks a handler (raw sockets on most kernels) or when PROC_ROOT
@@ -110,7 +126,7 @@ pub enum SourceKind {
 }
 
 /// What to read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     pub tables: Tables,
     /// The states to keep; see [`filter::StateSel::for_proto`] for what
@@ -123,6 +139,10 @@ pub struct Query {
 
 /// Read every socket the query asks for. Per-line problems in /proc tables
 /// are reported through `warn` and skipped.
+///
+/// # Errors
+/// A table that cannot be opened or is not a regular file, or a netlink
+/// dump that fails where no fallback to /proc is allowed.
 pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, Error> {
     let use_netlink = match q.source {
         SourceKind::Proc => false,
@@ -176,4 +196,203 @@ pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, E
         }
     }
     Ok(out)
+}
+
+/// Everything [`run`] needs, validated: plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub query: Query,
+    /// Ports and addresses, applied to the rows the source gives.
+    pub rows: filter::RowFilter,
+    /// `-s`: counts and a diagnosis instead of the rows.
+    pub summary: bool,
+    /// `-p`: find each listed socket's processes.
+    pub processes: bool,
+}
+
+/// What happens while [`run`] works, as it happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// One line, `warning: ...` or `note: ...`: a malformed table line
+    /// that was skipped, rows past a cap, or a source that fell back to
+    /// /proc. The listing goes on.
+    Warning(String),
+}
+
+/// List the sockets `s` asks for, or summarise them (`s.summary`).
+///
+/// # Errors
+/// As [`collect`], and [`Error::Owners`] when the proc root cannot be
+/// listed for `-p`.
+pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Error> {
+    let mut warn = |w: String| on_event(Event::Warning(w));
+    let mut sockets = collect(&s.query, &mut warn)?;
+    if !s.rows.is_empty() {
+        sockets.retain(|sk| s.rows.matches(sk));
+    }
+    if s.summary {
+        let root = &s.query.proc_root;
+        let mut kernel = procnet::read_sockstat(root, "sockstat", &mut warn)?;
+        kernel.extend(procnet::read_sockstat(root, "sockstat6", &mut warn)?);
+        return Ok(Report::Summary(summary::Summary::compute(&sockets, kernel)));
+    }
+    resolve_unix_peers(&mut sockets);
+    let mut uninspected = 0;
+    let owners = if s.processes {
+        let wanted: HashSet<u64> = sockets
+            .iter()
+            .map(|s| s.inode)
+            .filter(|&i| i != 0)
+            .collect();
+        let map = owner::scan(&s.query.proc_root, &wanted).map_err(Error::Owners)?;
+        if map.unreadable > 0
+            && sockets
+                .iter()
+                .any(|s| s.inode != 0 && map.get(s.inode).next().is_none())
+        {
+            uninspected = map.unreadable;
+        }
+        Some(map)
+    } else {
+        None
+    };
+    Ok(Report::Sockets(Listing {
+        sockets,
+        owners,
+        uninspected,
+    }))
+}
+
+/// A UNIX socket's foreign address is its peer's name, when the source
+/// (netlink) told us the peer and the peer has a name.
+fn resolve_unix_peers(sockets: &mut [Socket]) {
+    if !sockets.iter().any(|s| s.peer_inode.is_some()) {
+        return;
+    }
+    let by_inode: HashMap<u64, UnixName> = sockets
+        .iter()
+        .filter_map(|s| match &s.local {
+            Endpoint::Unix(n) if *n != UnixName::Unnamed => Some((s.inode, n.clone())),
+            _ => None,
+        })
+        .collect();
+    for s in sockets.iter_mut() {
+        if let Some(name) = s.peer_inode.and_then(|p| by_inode.get(&p)) {
+            s.remote = Endpoint::Unix(name.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    const TCP: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 100 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:0016 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 101 1 0000000000000000 100 0 0 10 0
+   2: not a row
+";
+
+    /// A proc tree: two TCP rows and a bad line, the kernel's counts, and
+    /// process 4242 holding the established socket as fd 3.
+    fn fixture() -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let p = root.path();
+        fs::create_dir_all(p.join("net")).unwrap();
+        fs::write(p.join("net/tcp"), TCP).unwrap();
+        fs::write(p.join("net/sockstat"), "TCP: inuse 2 orphan 0 tw 0\n").unwrap();
+        fs::create_dir_all(p.join("4242/fd")).unwrap();
+        fs::write(p.join("4242/comm"), "daemon\n").unwrap();
+        std::os::unix::fs::symlink("socket:[101]", p.join("4242/fd/3")).unwrap();
+        root
+    }
+
+    fn settings(root: &Path) -> Settings {
+        Settings {
+            query: Query {
+                tables: Tables {
+                    tcp: true,
+                    udp: false,
+                    raw: false,
+                    unix: false,
+                    v4: true,
+                    v6: false,
+                },
+                states: filter::StateSel::All,
+                source: SourceKind::Proc,
+                proc_root: root.to_path_buf(),
+            },
+            rows: filter::RowFilter::default(),
+            summary: false,
+            processes: true,
+        }
+    }
+
+    #[test]
+    fn a_listing_with_owners_and_the_bad_line_as_an_event() {
+        let root = fixture();
+        let mut events = Vec::new();
+        let report = run(&settings(root.path()), &mut |e| events.push(e)).unwrap();
+        let Report::Sockets(l) = report else {
+            panic!("{report:?}")
+        };
+        assert_eq!(events.len(), 1, "{events:?}");
+        let Event::Warning(w) = &events[0];
+        assert!(w.contains("net/tcp line 4: "), "{w}");
+        assert_eq!(
+            l.sockets.iter().map(|s| s.inode).collect::<Vec<_>>(),
+            [100, 101]
+        );
+        let owners = l.owners.as_ref().unwrap();
+        assert_eq!(owners.get(100).count(), 0);
+        let o: Vec<_> = owners.get(101).map(|o| (o.pid, o.fd, o.command)).collect();
+        assert_eq!(o, [(4242, 3, "daemon")]);
+        assert_eq!(l.uninspected, 0);
+    }
+
+    #[test]
+    fn a_summary_after_the_row_filter() {
+        let root = fixture();
+        let mut s = settings(root.path());
+        s.summary = true;
+        s.rows.dport = Some(filter::PortRange { lo: 1, hi: 65535 });
+        let report = run(&s, &mut |_| {}).unwrap();
+        let Report::Summary(sum) = report else {
+            panic!("{report:?}")
+        };
+        assert_eq!(sum.protocols["tcp"], 1, "the listener has no remote port");
+        assert_eq!(sum.tcp_states["ESTABLISHED"], 1);
+        assert_eq!(sum.kernel["TCP"]["inuse"], 2);
+    }
+
+    #[test]
+    fn unix_peers_are_named_by_inode() {
+        let unix = |inode, local: UnixName, peer| Socket {
+            proto: Proto::Unix,
+            v6: false,
+            local: Endpoint::Unix(local),
+            remote: Endpoint::Unix(UnixName::Unnamed),
+            state: TcpState::Established,
+            recv_q: None,
+            send_q: None,
+            uid: None,
+            inode,
+            timer: None,
+            unix_kind: None,
+            peer_inode: peer,
+        };
+        let mut socks = [
+            unix(1, UnixName::Path("/run/server".into()), Some(2)),
+            unix(2, UnixName::Unnamed, Some(1)),
+            unix(3, UnixName::Unnamed, Some(0)),
+        ];
+        resolve_unix_peers(&mut socks);
+        assert_eq!(socks[0].remote, Endpoint::Unix(UnixName::Unnamed));
+        assert_eq!(
+            socks[1].remote,
+            Endpoint::Unix(UnixName::Path("/run/server".into()))
+        );
+        assert_eq!(socks[2].remote, Endpoint::Unix(UnixName::Unnamed));
+    }
 }

@@ -1,6 +1,6 @@
 //! The socket record every source produces and every renderer consumes.
 //!
-//! Both sources (netlink sock_diag and the /proc/net text tables) fill the
+//! Both sources (netlink `sock_diag` and the /proc/net text tables) fill the
 //! same [`Socket`] value, so filters, owners, the table and JSON never care
 //! where a row came from. States are kept as the kernel's numbers
 //! (`include/net/tcp_states.h`) and named only when shown.
@@ -267,7 +267,7 @@ pub struct Socket {
     /// has no uid column, and kernels before 5.3 do not report it for UNIX
     /// sockets).
     pub uid: Option<u32>,
-    /// 0 for sockets no process owns (TIME_WAIT, orphans).
+    /// 0 for sockets no process owns (`TIME_WAIT`, orphans).
     pub inode: u64,
     pub timer: Option<Timer>,
     /// Only for `Proto::Unix`.
@@ -311,7 +311,7 @@ pub fn unmap(ip: IpAddr) -> IpAddr {
             Some(v4) => IpAddr::V4(v4),
             None => IpAddr::V6(v6),
         },
-        v4 => v4,
+        v4 @ IpAddr::V4(_) => v4,
     }
 }
 

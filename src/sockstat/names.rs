@@ -1,8 +1,9 @@
-//! Names for ports and addresses, without `-n`.
+//! Names for ports, addresses and users, without `-n`.
 //!
-//! Ports come from /etc/services and addresses from /etc/hosts: local
-//! files, read once. DNS is asked only with `--dns`, from worker threads,
-//! and everything not answered by the deadline stays numeric.
+//! Ports come from /etc/services, addresses from /etc/hosts and users from
+//! /etc/passwd: local files, read once (no NSS). DNS is asked only with
+//! `--dns`, from worker threads, and everything not answered by the
+//! deadline stays numeric.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -151,9 +152,49 @@ impl Names {
     }
 }
 
+/// uid -> user name, from /etc/passwd.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Users(HashMap<u32, String>);
+
+impl Users {
+    /// `<etc>/passwd`; a missing or unreadable file is no names.
+    pub fn load(etc: &Path) -> Users {
+        Users::parse(&std::fs::read_to_string(etc.join("passwd")).unwrap_or_default())
+    }
+
+    /// `name:x:uid:...` lines; lines without a numeric uid are skipped,
+    /// and a later line for the same uid wins.
+    pub fn parse(text: &str) -> Users {
+        Users(
+            text.lines()
+                .filter_map(|l| {
+                    let mut f = l.split(':');
+                    let name = f.next()?;
+                    let uid = f.nth(1)?.parse().ok()?;
+                    Some((uid, name.to_string()))
+                })
+                .collect(),
+        )
+    }
+
+    pub fn name(&self, uid: u32) -> Option<&str> {
+        self.0.get(&uid).map(String::as_str)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwd_file() {
+        let u = Users::parse(
+            "root:x:0:0:root:/root:/bin/bash\nbroken\nnobody:x:65534:65534::/:/usr/sbin/nologin\nnouid:x:abc:0::/:\ntwin:x:0:0::/:\n",
+        );
+        assert_eq!(u.name(0), Some("twin"));
+        assert_eq!(u.name(65534), Some("nobody"));
+        assert_eq!(u.name(1000), None);
+    }
 
     #[test]
     fn services_and_hosts_files() {

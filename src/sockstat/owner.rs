@@ -8,9 +8,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use procfs::process::Process;
 
 /// One holder of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,14 @@ fn socket_inode(link: &[u8]) -> Option<u64> {
 /// Scan every process under `proc_root` for fds pointing at `wanted`.
 /// Processes are shared out to a few threads (the scan is one syscall per
 /// descriptor, so it is the whole cost of `-p`).
+///
+/// # Errors
+/// Only when `proc_root` itself cannot be listed; a process that cannot
+/// be inspected is counted in [`OwnerMap::unreadable`].
+#[allow(
+    clippy::implicit_hasher,
+    reason = "one caller, with the default hasher"
+)]
 pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
     let mut map = OwnerMap::default();
     if wanted.is_empty() {
@@ -74,7 +84,7 @@ pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
         .collect();
     let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+        .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 4)
         .min(pids.len().max(1));
     let next = AtomicUsize::new(0);
@@ -89,9 +99,9 @@ pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
         for (inode, pid, fd) in part.hits {
             map.by_inode.entry(inode).or_default().push((pid, fd));
             if let std::collections::hash_map::Entry::Vacant(v) = map.commands.entry(pid)
-                && let Ok(comm) = fs::read_to_string(proc_root.join(pid.to_string()).join("comm"))
+                && let Some(comm) = command(proc_root, pid)
             {
-                v.insert(comm.trim_end_matches('\n').to_string());
+                v.insert(comm);
             }
         }
     }
@@ -100,6 +110,24 @@ pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
         holders.sort_unstable();
     }
     Ok(map)
+}
+
+/// The command name of `pid` (`<proc>/PID/comm`, through procfs's
+/// process handle); `None` if the process is gone or the name unreadable.
+/// The kernel's names are at most 15 bytes; a fixture's longer file is
+/// read up to a page. (`Take` also spares the size probe, an fstat and
+/// an lseek, that `File::read_to_string` makes for every process.)
+fn command(proc_root: &Path, pid: u32) -> Option<String> {
+    let process = Process::new_with_root(proc_root.join(pid.to_string())).ok()?;
+    let mut comm = Vec::with_capacity(32);
+    process
+        .open_relative("comm")
+        .ok()?
+        .take(4096)
+        .read_to_end(&mut comm)
+        .ok()?;
+    let comm = String::from_utf8(comm).ok()?;
+    Some(comm.trim_end_matches('\n').to_string())
 }
 
 /// What one worker found.
@@ -161,8 +189,26 @@ mod tests {
         let owners: Vec<Owner> = map.get(inode).collect();
         assert_eq!(owners.len(), 1, "{owners:?}");
         assert_eq!(owners[0].pid, std::process::id());
-        assert_eq!(owners[0].fd, l.as_raw_fd() as u32);
+        assert_eq!(i32::try_from(owners[0].fd).unwrap(), l.as_raw_fd());
         assert_ne!(owners[0].command, "?");
+    }
+
+    #[test]
+    fn command_names_from_a_fixture_root() {
+        let root = tempfile::tempdir().unwrap();
+        let comm = |pid: u32, bytes: &[u8]| {
+            fs::create_dir_all(root.path().join(pid.to_string())).unwrap();
+            fs::write(root.path().join(format!("{pid}/comm")), bytes).unwrap();
+        };
+        comm(1, b"sshd\n");
+        comm(2, b"\xff\xfe\n");
+        comm(3, &[b'x'; 5000]);
+        fs::create_dir_all(root.path().join("4")).unwrap();
+        assert_eq!(command(root.path(), 1).as_deref(), Some("sshd"));
+        assert_eq!(command(root.path(), 2), None, "not UTF-8");
+        assert_eq!(command(root.path(), 3).map(|c| c.len()), Some(4096));
+        assert_eq!(command(root.path(), 4), None, "no comm file");
+        assert_eq!(command(root.path(), 5), None, "no such process");
     }
 
     #[test]

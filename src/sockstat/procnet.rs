@@ -282,16 +282,12 @@ fn skip_line(r: &mut impl BufRead) -> io::Result<()> {
         if chunk.is_empty() {
             return Ok(());
         }
-        match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => {
-                r.consume(i + 1);
-                return Ok(());
-            }
-            None => {
-                let n = chunk.len();
-                r.consume(n);
-            }
+        if let Some(i) = chunk.iter().position(|&b| b == b'\n') {
+            r.consume(i + 1);
+            return Ok(());
         }
+        let n = chunk.len();
+        r.consume(n);
     }
 }
 

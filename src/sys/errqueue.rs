@@ -103,6 +103,10 @@ pub fn take_queued_error(fd: std::os::fd::BorrowedFd<'_>) -> Option<QueuedError>
             let is_err = (c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_RECVERR)
                 || (c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_RECVERR);
             if is_err {
+                #[allow(
+                    clippy::cast_ptr_alignment,
+                    reason = "read only through read_unaligned and SO_EE_OFFENDER"
+                )]
                 let ee = libc::CMSG_DATA(cmsg) as *const libc::sock_extended_err;
                 let e = std::ptr::read_unaligned(ee);
                 let off = libc::SO_EE_OFFENDER(ee).cast_const();
@@ -118,8 +122,13 @@ pub fn take_queued_error(fd: std::os::fd::BorrowedFd<'_>) -> Option<QueuedError>
                         }
                         _ => None,
                     };
+                #[allow(
+                    clippy::cast_possible_wrap,
+                    reason = "errno values are small positive numbers"
+                )]
+                let errno = e.ee_errno as i32;
                 return Some(QueuedError {
-                    errno: e.ee_errno as i32,
+                    errno,
                     origin: e.ee_origin,
                     icmp_type: e.ee_type,
                     icmp_code: e.ee_code,

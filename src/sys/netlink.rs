@@ -144,6 +144,10 @@ pub fn is_no_handler(errno: i32) -> bool {
 }
 
 /// The kernel's netlink address (port 0, no groups).
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "AF_NETLINK (16) fits in sa_family_t"
+)]
 fn kernel_addr() -> libc::sockaddr_nl {
     // SAFETY: `sockaddr_nl` is plain integers, for which all-zero is a
     // valid value (and the one the kernel expects in the padding).

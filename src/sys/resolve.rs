@@ -37,6 +37,10 @@ pub fn reverse_lookup(ip: IpAddr) -> Option<String> {
 }
 
 /// `ip` as a socket address (port 0) and its length.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "AF_INET and AF_INET6 fit in sa_family_t"
+)]
 fn sockaddr_of(ip: IpAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };

@@ -2,7 +2,10 @@
 //! `std::net` values. Private to `sys`.
 
 /// `size_of::<T>()` as the `socklen_t` the socket calls take.
-#[allow(clippy::cast_possible_truncation)] // C structs, far below 4 GiB
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "C structs, far below 4 GiB"
+)]
 pub(super) const fn socklen<T>() -> libc::socklen_t {
     std::mem::size_of::<T>() as libc::socklen_t
 }

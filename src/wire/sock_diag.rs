@@ -203,7 +203,7 @@ fn align4(len: usize) -> usize {
 fn request<const N: usize>(seq: u32) -> [u8; N] {
     let mut r = [0u8; N];
     // N is INET_REQUEST_LEN or UNIX_REQUEST_LEN: a few dozen bytes.
-    #[allow(clippy::cast_possible_truncation)]
+    #[allow(clippy::cast_possible_truncation, reason = "a few dozen bytes")]
     let len = N as u32;
     r[nlmsghdr::LEN].copy_from_slice(&len.to_ne_bytes());
     r[nlmsghdr::TYPE].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
