@@ -1409,6 +1409,47 @@ fn link_local_scopes_resolve_in_the_namespace_not_in_sysfs() {
         .expect_usage_error("no interface with index 999999 here");
 }
 
+/// A serve waiting for connections stops on SIGTERM and on Ctrl-C at
+/// once, exit 143 / 130 (std's accept retries after EINTR, so a signal
+/// used to end the wait only when a connection came).
+#[test]
+fn serve_waiting_for_connections_stops_on_a_signal() {
+    let cases = [("-TERM", 143), ("-INT", 130)];
+    util::run_cases(
+        &cases,
+        |(signal, _)| signal,
+        |&(signal, code)| {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free loopback port")
+                .port();
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let mut server =
+                util::nettool(&["probe", "serve", &addr.to_string(), "--behavior", "accept"])
+                    .command()
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("start serve");
+            // Listening: one connection is served, then serve waits.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while std::net::TcpStream::connect(addr).is_err() {
+                assert!(Instant::now() < deadline, "serve did not start");
+                thread::sleep(Duration::from_millis(10));
+            }
+            thread::sleep(Duration::from_millis(200));
+            util::signal(&server, signal);
+            let status = util::wait_bounded(
+                &mut server,
+                Duration::from_secs(3),
+                &format!("kill {signal} while waiting in accept"),
+            );
+            assert_eq!(status.code(), Some(code), "exit status after {signal}");
+        },
+    );
+}
+
 /// Failures not yet said when serve stops are said: Ctrl-C in the middle
 /// of a run of failing accepts ends serve with exit 130 and a last line
 /// that counts them (they were lost with the process before).

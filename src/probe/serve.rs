@@ -4,12 +4,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::sys::errno;
-use crate::sys::poll::{POLLERR, POLLHUP, POLLRDHUP};
+use crate::sys::poll::{POLLERR, POLLHUP, POLLIN, POLLRDHUP};
 
 /// What the server does with each connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -445,7 +446,6 @@ fn listen_or_fall_back(addr: SocketAddr, behavior: Behavior) -> Result<Socket, S
 
 /// A kept connection whose peer has not closed or reset it.
 fn peer_still_there(c: &TcpStream) -> bool {
-    use std::os::fd::AsFd;
     crate::sys::poll_one(c.as_fd(), POLLRDHUP, Some(Duration::ZERO))
         .is_ok_and(|ev| ev & (POLLRDHUP | POLLHUP | POLLERR) == 0)
 }
@@ -493,6 +493,13 @@ where
     let signal = loop {
         if let Some(signal) = crate::sys::termination() {
             break Some(signal);
+        }
+        // std's accept retries after EINTR, so a signal would end the wait
+        // only when a connection came: wait in poll, which gives up.
+        match crate::sys::poll_one(listener.as_fd(), POLLIN, None) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ServeError::Accept(e)),
         }
         let (conn, peer) = match listener.accept() {
             Ok(c) => c,

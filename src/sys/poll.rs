@@ -1,12 +1,13 @@
 //! Waiting for one descriptor to become readable or writable, with the
 //! `POLL*` flags callers pass and test.
 //!
-//! A Ctrl-C caught by [`super::signal::catch_interrupt`] ends the wait
-//! with `EINTR`; any other signal does not.
+//! A signal caught to stop (Ctrl-C by [`super::signal::catch_interrupt`],
+//! SIGINT or SIGTERM by [`super::signal::catch_termination`]) ends the
+//! wait with `EINTR`; any other signal does not.
 
 use std::io;
 
-use super::signal::interrupted;
+use super::signal::termination;
 
 /// Event flags for [`poll_one`], typed as it takes and returns them.
 pub use libc::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP};
@@ -15,8 +16,8 @@ pub use libc::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP};
 ///
 /// # Errors
 ///
-/// What `poll` failed with; `ErrorKind::Interrupted` when Ctrl-C came
-/// during the wait.
+/// What `poll` failed with; `ErrorKind::Interrupted` when a caught
+/// SIGINT or SIGTERM came during the wait.
 pub fn poll_one(
     fd: std::os::fd::BorrowedFd<'_>,
     events: i16,
@@ -39,9 +40,10 @@ pub fn poll_one(
             return Ok(if rc == 0 { 0 } else { p.revents });
         }
         let e = io::Error::last_os_error();
-        // A signal: give up the wait when it was Ctrl-C, so callers can
-        // stop and report; otherwise wait on.
-        if e.kind() != io::ErrorKind::Interrupted || interrupted() {
+        // A signal: give up the wait when it was one we catch to stop
+        // (Ctrl-C, or SIGTERM where caught), so callers can stop and
+        // report; otherwise wait on.
+        if e.kind() != io::ErrorKind::Interrupted || termination().is_some() {
             return Err(e);
         }
     }
