@@ -16,6 +16,8 @@ pub mod report;
 pub mod route;
 pub mod run;
 pub mod settings;
+#[cfg(test)]
+mod sim;
 pub mod sweep;
 
 pub use settings::{
@@ -419,60 +421,25 @@ mod tests {
         assert!(!names_capped(sixteen.iter().map(String::as_str)).contains("more"));
     }
 
-    /// A peer that answers every request for `ip`, from each of `macs`.
-    struct Peer {
-        ip: Ipv4Addr,
-        macs: Vec<MacAddr>,
-        queue: std::collections::VecDeque<Vec<u8>>,
-    }
-
-    impl Link for Peer {
-        fn send(&mut self, frame: &[u8]) -> std::io::Result<Instant> {
-            let me = Me {
-                mac: MacAddr(frame[6..12].try_into().unwrap()),
-                ip: Ipv4Addr::new(frame[28], frame[29], frame[30], frame[31]),
-            };
-            for mac in &self.macs {
-                let peer = Me {
-                    mac: *mac,
-                    ip: self.ip,
-                };
-                let reply = probe::frame(
-                    me.mac,
-                    peer,
-                    crate::wire::arp::Operation::Reply,
-                    me.mac,
-                    me.ip,
-                );
-                self.queue.push_back(reply.to_vec());
-            }
-            Ok(Instant::now())
-        }
-        fn recv(&mut self, until: Instant) -> std::io::Result<Option<(Vec<u8>, Instant)>> {
-            if let Some(f) = self.queue.pop_front() {
-                return Ok(Some((f, Instant::now())));
-            }
-            std::thread::sleep(until.saturating_duration_since(Instant::now()));
-            Ok(None)
-        }
-    }
-
     #[test]
     fn a_probe_tells_each_reply_as_it_comes_and_counts_them() {
         let target = Ipv4Addr::new(198, 51, 100, 2);
         let b = MacAddr([2, 0, 0, 0, 0, 2]);
         let c = MacAddr([2, 0, 0, 0, 0, 3]);
-        let mut peer = Peer {
-            ip: target,
-            macs: vec![b, c],
+        let me = Me {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            ip: Ipv4Addr::new(198, 51, 100, 1),
+        };
+        let mut peer = sim::Segment {
+            me,
+            hosts: vec![(target, b), (target, c)],
+            drop_first: std::collections::HashSet::new(),
             queue: std::collections::VecDeque::new(),
+            asked: Vec::new(),
         };
         let cfg = ProbeConfig {
             mode: Mode::Probe,
-            me: Me {
-                mac: MacAddr([2, 0, 0, 0, 0, 1]),
-                ip: Ipv4Addr::new(198, 51, 100, 1),
-            },
+            me,
             target,
             count: Some(2),
             interval: Duration::from_millis(5),

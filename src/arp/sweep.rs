@@ -228,6 +228,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arp::sim::Segment;
     use crate::wire::arp::Operation;
     use std::collections::{HashSet, VecDeque};
 
@@ -245,45 +246,6 @@ mod tests {
 
     fn hosts_of(net: &str) -> impl Iterator<Item = Ipv4Addr> {
         Cidr::parse(net).unwrap().ipv4_hosts().unwrap()
-    }
-
-    /// A simulated segment: hosts that answer every request for their
-    /// address, optionally dropping the first request to some of them.
-    struct Segment {
-        me: Me,
-        hosts: Vec<(Ipv4Addr, MacAddr)>,
-        drop_first: HashSet<Ipv4Addr>,
-        queue: VecDeque<Vec<u8>>,
-        asked: Vec<Ipv4Addr>,
-    }
-
-    impl Link for Segment {
-        fn send(&mut self, frame: &[u8]) -> std::io::Result<Instant> {
-            let target = Ipv4Addr::new(frame[38], frame[39], frame[40], frame[41]);
-            let first = !self.asked.contains(&target);
-            self.asked.push(target);
-            if first && self.drop_first.contains(&target) {
-                return Ok(Instant::now());
-            }
-            for (ip, mac) in self.hosts.iter().filter(|(ip, _)| *ip == target) {
-                let r = probe::frame(
-                    self.me.mac,
-                    Me { mac: *mac, ip: *ip },
-                    Operation::Reply,
-                    self.me.mac,
-                    self.me.ip,
-                );
-                self.queue.push_back(r.to_vec());
-            }
-            Ok(Instant::now())
-        }
-        fn recv(&mut self, until: Instant) -> std::io::Result<Option<(Vec<u8>, Instant)>> {
-            if let Some(f) = self.queue.pop_front() {
-                return Ok(Some((f, Instant::now())));
-            }
-            std::thread::sleep(until.saturating_duration_since(Instant::now()));
-            Ok(None)
-        }
     }
 
     #[test]
