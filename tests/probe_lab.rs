@@ -1250,11 +1250,7 @@ fn serve_at_its_descriptor_limit_backs_off_and_says_so_once_a_second() {
             let _ = self.0.wait();
         }
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let addr = free_loopback_addr();
     let stdout = tempfile::tempfile().expect("temp file");
     let stderr = tempfile::tempfile().expect("temp file");
     let mut server = util::nettool(&["probe", "serve", &addr.to_string(), "--behavior", "accept"])
@@ -1419,11 +1415,7 @@ fn serve_waiting_for_connections_stops_on_a_signal() {
         &cases,
         |(signal, _)| signal,
         |&(signal, code)| {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free loopback port")
-                .port();
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let addr = free_loopback_addr();
             let mut server =
                 util::nettool(&["probe", "serve", &addr.to_string(), "--behavior", "accept"])
                     .command()
@@ -1455,11 +1447,7 @@ fn serve_waiting_for_connections_stops_on_a_signal() {
 /// that counts them (they were lost with the process before).
 #[test]
 fn serve_stopped_while_accepts_fail_says_the_failures_not_yet_said() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let addr = free_loopback_addr();
     let mut server = util::nettool(&["probe", "serve", &addr.to_string(), "--behavior", "accept"])
         .wrapped(&["sh", "-c", "ulimit -n 16 && exec \"$0\" \"$@\""])
         .command()
@@ -1505,4 +1493,12 @@ fn serve_stopped_while_accepts_fail_says_the_failures_not_yet_said() {
             && last.ends_with("; stopped"),
         "the failures not yet said, as serve stops: {last:?}\n{err}"
     );
+}
+
+/// A loopback address with a port nothing listens on (the kernel's pick,
+/// released at once), for a `probe serve` of a test's own.
+fn free_loopback_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
 }

@@ -42,25 +42,6 @@ pub fn seconds(
     )))
 }
 
-/// [`seconds`] for a value still in text: text that is no number gets the
-/// same message.
-pub fn seconds_text(
-    flag: &str,
-    text: &str,
-    range: RangeInclusive<f64>,
-    zero: bool,
-) -> anyhow::Result<Duration> {
-    match text.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() => seconds(flag, v, range, zero),
-        _ => Err(usage(format!(
-            "{flag} {text}: give {}{} to {} seconds (fractions allowed)",
-            if zero { "0, or " } else { "" },
-            range.start(),
-            range.end()
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,18 +76,6 @@ mod tests {
         assert_eq!(
             message(seconds("--timeout", f64::NAN, 0.001..=255.0, false)),
             "--timeout NaN: give 0.001 to 255 seconds (fractions allowed)"
-        );
-        assert_eq!(
-            seconds_text("-i", "0.5", 0.001..=86_400.0, false).unwrap(),
-            Duration::from_millis(500)
-        );
-        assert_eq!(
-            message(seconds_text("-i", "fast", 0.001..=86_400.0, false)),
-            "-i fast: give 0.001 to 86400 seconds (fractions allowed)"
-        );
-        assert_eq!(
-            message(seconds_text("-i", "inf", 0.001..=86_400.0, false)),
-            "-i inf: give 0.001 to 86400 seconds (fractions allowed)"
         );
     }
 }
