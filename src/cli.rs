@@ -99,12 +99,46 @@ pub struct SockstatArgs {
     /// Show the owning process (PID/Program); all of them need root
     #[arg(short = 'p', long = "processes")]
     pub processes: bool,
-    /// Extended columns: user, inode and the pending TCP timer
+    /// Extended columns: user, inode and the pending TCP timer (what ss -o
+    /// and netstat -o show: keepalive, retransmit, TIME_WAIT, zero-window
+    /// probe, with its expiry and retries)
     #[arg(short = 'e', long = "extended")]
     pub extended: bool,
-    /// Summary: counts per protocol and TCP state, kernel figures, diagnosis
+    /// TCP internals per socket (the kernel's TCP_INFO and congestion
+    /// control): rtt, rto, cwnd, ssthresh, mss, retransmits, bytes, rates,
+    /// limited times; a second line per socket, a tcp_info object in JSON
+    #[arg(short = 'i', long = "info")]
+    pub info: bool,
+    /// Socket memory per socket (SKMEMINFO): receive and send buffers,
+    /// what is queued and allocated, backlog, drops
+    #[arg(short = 'm', long = "memory")]
+    pub memory: bool,
+    /// Close the matching sockets (SOCK_DESTROY; a TCP peer gets a RST).
+    /// Needs CAP_NET_ADMIN and at least one filter: --state, a port or an
+    /// address
+    #[arg(short = 'K', long = "kill")]
+    pub kill: bool,
+    /// The sockets of another network namespace: a name under /run/netns,
+    /// a path to a netns file, or a PID whose namespace to use
+    #[arg(short = 'N', long = "netns", value_name = "NAME|PATH|PID")]
+    pub netns: Option<String>,
+    /// Every network namespace on the host, each row labelled with its
+    /// namespace (name, else a process in it and its container)
+    #[arg(long = "all-netns", conflicts_with = "netns")]
+    pub all_netns: bool,
+    /// Summary: counts per protocol and TCP state, the kernel's protocol
+    /// counters, kernel figures, diagnosis
     #[arg(short = 's', long = "summary")]
     pub summary: bool,
+    /// With -s: read the kernel's counters twice, SECS apart, and show the
+    /// deltas and rates (as nstat)
+    #[arg(
+        long = "interval",
+        value_name = "SECS",
+        requires = "summary",
+        allow_negative_numbers = true
+    )]
+    pub interval: Option<f64>,
     /// Only these states (comma-separated or repeated): established,
     /// syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, close,
     /// close-wait, last-ack, listen, closing; groups: all, connected,
