@@ -10,6 +10,7 @@
 //! the kernel: `-l` never walks the established table. Nothing here
 //! prints; `output::sockstat` renders the report.
 
+pub mod counters;
 pub mod display;
 pub mod error;
 pub mod filter;
