@@ -167,7 +167,12 @@ fn write_counters(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
     let heading = if let Some(i) = &s.interval {
         for (sec, key, d) in i.deltas.iter() {
             if d != 0 {
-                let rate = format!("{:.1}/s", i.rate(d));
+                // A level's change per second says little: no rate.
+                let rate = if counters::is_gauge(sec, key) {
+                    String::new()
+                } else {
+                    format!("{:.1}/s", i.rate(d))
+                };
                 let meaning = counters::meaning(sec, key).unwrap_or("");
                 rows.push((sec, key, format!("{d:+}"), rate, meaning));
             }
@@ -432,7 +437,7 @@ mod tests {
             counters,
             [
                 "  Tcp",
-                "    CurrEstab   -2  -2.0/s  connections now ESTABLISHED or CLOSE_WAIT (a level, not a counter)",
+                "    CurrEstab   -2          connections now ESTABLISHED or CLOSE_WAIT (a level, not a counter)",
                 "    OutSegs    +30  30.0/s",
                 "  TcpExt TW went down from 9 to 2: reset or wrapped, no delta",
             ],
