@@ -7,8 +7,10 @@
 //! [`filter`] keeps the rows asked for -> either the [`summary`], or UNIX
 //! peers named and [`owner`] mapping the survivors' inodes to processes.
 //! The state filter is given to the source so that netlink can hand it to
-//! the kernel: `-l` never walks the established table. Nothing here
-//! prints; `output::sockstat` renders the report.
+//! the kernel: `-l` never walks the established table. With `-s` the
+//! protocol [`counters`] are read first (with `--interval`, twice, the
+//! sockets after the second reading). Nothing here prints;
+//! `output::sockstat` renders the report.
 
 pub mod counters;
 pub mod display;
@@ -226,7 +228,8 @@ pub enum Event {
 ///
 /// # Errors
 /// As [`collect`], and [`Error::Owners`] when the proc root cannot be
-/// listed for `-p`.
+/// listed for `-p`; [`Error::Interrupted`] when SIGINT or SIGTERM ends
+/// `--interval`'s wait.
 pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Error> {
     let mut warn = |w: String| on_event(Event::Warning(w));
     // With --interval the sockets are the second reading's.
