@@ -282,7 +282,9 @@ fn listen_overflows_rise_over_an_interval_and_the_diagnosis_names_the_listener()
     })
     .join()
     .unwrap();
-    assert_eq!(clients.len(), 2, "the accept queue takes backlog + 1");
+    // The accept queue takes backlog + 1; a client whose handshake ACK
+    // the full queue dropped still thinks it is connected, so maybe more.
+    assert!(clients.len() >= 2, "the accept queue takes backlog + 1");
     let json = finish(json, Duration::from_secs(20));
     let text = finish(text, Duration::from_secs(20));
     json.expect_clean_success();
