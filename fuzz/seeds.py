@@ -124,6 +124,10 @@ def main():
     put("proc_sockstat", "sockstat",
         b"sockets: used 120\nTCP: inuse 5 orphan 0 tw 2 alloc 7 mem 1\n"
         b"UDP: inuse 2 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n")
+    put("proc_counters", "snmp", b"\x00" + open("/proc/net/snmp", "rb").read())
+    put("proc_counters", "netstat", b"\x00" + open("/proc/net/netstat", "rb").read())
+    if os.path.exists("/proc/net/snmp6"):
+        put("proc_counters", "snmp6", b"\x01" + open("/proc/net/snmp6", "rb").read())
     arp = ("IP address       HW type     Flags       HW address            Mask     Device\n"
            "198.51.100.2     0x1         0x2         02:11:22:33:44:55     *        veth0\n"
            "198.51.100.9     0x1         0x0         00:00:00:00:00:00     *        veth0\n")

@@ -85,6 +85,10 @@ pub fn settings(
         dst: addr(&a.dst, "--dst")?,
     };
     let dns = seconds("--dns-timeout", a.dns_timeout, 0.001..=3600.0, false)?;
+    let interval = a
+        .interval
+        .map(|v| seconds("--interval", v, 0.01..=3600.0, false))
+        .transpose()?;
     Ok(Settings {
         sockstat: ss::Settings {
             query: Query {
@@ -96,6 +100,7 @@ pub fn settings(
             rows,
             summary: a.summary,
             processes: a.processes,
+            interval,
         },
         json: a.json,
         numeric: a.numeric,
@@ -115,10 +120,14 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
     };
     let s = settings(a, &|name| names.port_of(name), proc_root())?;
     check_proc_root(&s.sockstat)?;
-    let report = ss::run(&s.sockstat, &mut |e| match e {
+    let report = match ss::run(&s.sockstat, &mut |e| match e {
         Event::Warning(w) => crate::say!("nettool: {w}"),
-    })
-    .map_err(setup_error)?;
+    }) {
+        // Ctrl-C during --interval's wait: nothing to show yet; exit as
+        // the signal's default would.
+        Err(ss::Error::Interrupted { signal }) => std::process::exit(128 + signal),
+        r => r.map_err(setup_error)?,
+    };
     let mut out = Out::stdout();
     let listing = match &report {
         Report::Summary(summary) => {
@@ -260,6 +269,7 @@ mod tests {
                 rows: RowFilter::default(),
                 summary: false,
                 processes: false,
+                interval: None,
             },
             json: false,
             numeric: false,
@@ -416,10 +426,44 @@ mod tests {
                 &["--dns", "--dns-timeout", "0"],
                 "--dns-timeout 0: give 0.001 to 3600 seconds (fractions allowed)",
             ),
+            (
+                &["-s", "--interval", "0"],
+                "--interval 0: give 0.01 to 3600 seconds (fractions allowed)",
+            ),
+            (
+                &["-s", "--interval", "-1"],
+                "--interval -1: give 0.01 to 3600 seconds (fractions allowed)",
+            ),
+            (
+                &["-s", "--interval", "3600.5"],
+                "--interval 3600.5: give 0.01 to 3600 seconds (fractions allowed)",
+            ),
         ] {
             let e = parse(argv).unwrap_err();
             assert!(e.downcast_ref::<crate::UsageError>().is_some(), "{argv:?}");
             assert_eq!(e.to_string(), error, "{argv:?}");
         }
+    }
+
+    #[test]
+    fn interval_with_summary() {
+        let mut want = plain();
+        want.sockstat.query.states = StateSel::All;
+        want.sockstat.summary = true;
+        want.sockstat.interval = Some(Duration::from_millis(500));
+        assert_eq!(parse(&["-s", "--interval", "0.5"]).unwrap(), want);
+        want.json = true;
+        want.sockstat.interval = Some(Duration::from_secs(3600));
+        assert_eq!(
+            parse(&["-s", "--json", "--interval", "3600"]).unwrap(),
+            want
+        );
+    }
+
+    #[test]
+    fn interval_without_summary_is_claps_error() {
+        let e = Cli::try_parse_from(["nettool", "sockstat", "--interval", "1"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert!(e.to_string().contains("--summary"), "{e}");
     }
 }

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::output::table::{Align, Table};
+use crate::sockstat::counters;
 use crate::sockstat::display::Display;
 use crate::sockstat::names::Users;
 use crate::sockstat::report::{Listing, Report, SCHEMA};
@@ -129,6 +130,7 @@ pub fn write_summary(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
             writeln!(out, "  {section}: {}", fields.join(", "))?;
         }
     }
+    write_counters(out, s)?;
     if !s.diagnosis.is_empty() {
         writeln!(out, "\nWhat this means")?;
         for d in &s.diagnosis {
@@ -154,6 +156,78 @@ fn write_listing_json(out: &mut dyn Write, l: &Listing) -> io::Result<()> {
         serde_json::to_writer(&mut *out, &r)?;
     }
     out.write_all(b"\n]}\n")
+}
+
+/// The protocol counters of `-s`: since boot, the ones [`counters::is_shown`]
+/// names with what each means; over an interval, every one that changed
+/// (as nstat), with its rate.
+fn write_counters(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
+    // (section, key, value, rate, meaning)
+    let mut rows: Vec<(&str, &str, String, String, &str)> = Vec::new();
+    let heading = if let Some(i) = &s.interval {
+        for (sec, key, d) in i.deltas.iter() {
+            if d != 0 {
+                // A level's change per second says little: no rate.
+                let rate = if counters::is_gauge(sec, key) {
+                    String::new()
+                } else {
+                    format!("{:.1}/s", i.rate(d))
+                };
+                let meaning = counters::meaning(sec, key).unwrap_or("");
+                rows.push((sec, key, format!("{d:+}"), rate, meaning));
+            }
+        }
+        format!(
+            "\nProtocol counters over {:.2} s: what changed (nonzero only)",
+            i.seconds
+        )
+    } else {
+        for &sec in counters::SHOWN_SECTIONS {
+            for (key, v) in s.counters.section(sec).unwrap_or_default() {
+                if counters::is_shown(sec, key) {
+                    let meaning = counters::meaning(sec, key).unwrap_or("");
+                    rows.push((sec, key, v.to_string(), String::new(), meaning));
+                }
+            }
+        }
+        "\nProtocol counters since boot (in a network namespace: since it was made; --interval S shows what changes)".to_string()
+    };
+    if s.counters.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{heading}")?;
+    if rows.is_empty() {
+        writeln!(out, "  nothing changed")?;
+    }
+    let key_w = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let value_w = rows.iter().map(|r| r.2.len()).max().unwrap_or(0);
+    let rate_w = rows.iter().map(|r| r.3.len()).max().unwrap_or(0);
+    let mut section = "";
+    for (sec, key, value, rate, meaning) in &rows {
+        if *sec != section {
+            writeln!(out, "  {sec}")?;
+            section = sec;
+        }
+        let mut line = format!("    {key:<key_w$}  {value:>value_w$}");
+        if rate_w > 0 {
+            let _ = write!(line, "  {rate:>rate_w$}");
+        }
+        if !meaning.is_empty() {
+            line.push_str("  ");
+            line.push_str(meaning);
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    if let Some(i) = &s.interval {
+        for (sec, key, r) in i.resets.iter() {
+            writeln!(
+                out,
+                "  {sec} {key} went down from {} to {}: reset or wrapped, no delta",
+                r.before, r.after
+            )?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -269,5 +343,107 @@ mod tests {
         );
         assert_eq!(&rows[1][..3], ["unix/stream", "-", "-"]);
         assert_eq!(rows[1][rows[1].len() - 3..], ["-", "8", "off"]);
+    }
+
+    fn summary_with(
+        before: &[(&str, &str, i128)],
+        after: &[(&str, &str, i128)],
+        interval: bool,
+    ) -> Summary {
+        use crate::sockstat::counters::{Counters, Interval};
+        let fill = |kv: &[(&str, &str, i128)]| {
+            let mut c = Counters::default();
+            for &(s, k, v) in kv {
+                c.insert(s, k, v);
+            }
+            c
+        };
+        let (b, a) = (fill(before), fill(after));
+        let i = interval.then(|| Interval::between(&b, &a, 1.0));
+        Summary::compute(&[], Vec::new()).with_counters(
+            a,
+            i,
+            &[],
+            &std::collections::BTreeMap::new(),
+        )
+    }
+
+    fn summary_text(s: &Summary) -> String {
+        let mut out = Vec::new();
+        write_summary(&mut out, s).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn counters_since_boot_are_the_named_ones_grouped_with_meanings() {
+        let s = summary_with(
+            &[],
+            &[
+                ("Tcp", "MaxConn", -1),
+                ("Tcp", "RetransSegs", 12),
+                ("TcpExt", "DelayedACKs", 5),
+                ("TcpExt", "TCPFastOpenNew", 1),
+                ("IpExt", "InOctets", 9),
+                ("Udp6", "NoPorts", 3),
+            ],
+            false,
+        );
+        let text = summary_text(&s);
+        let counters: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Protocol counters since boot"))
+            .skip(1)
+            .collect();
+        assert_eq!(
+            counters,
+            [
+                "  Tcp",
+                "    RetransSegs     12  segments retransmitted",
+                "  TcpExt",
+                "    TCPFastOpenNew   1",
+                "  Udp6",
+                "    NoPorts          3  datagrams to a port no socket has (ICMP port unreachable sent)",
+            ],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn counters_over_an_interval_are_the_nonzero_changes_with_rates_and_resets() {
+        let s = summary_with(
+            &[
+                ("Tcp", "CurrEstab", 5),
+                ("Tcp", "ActiveOpens", 1),
+                ("Tcp", "OutSegs", 9),
+                ("Ip", "InReceives", 4),
+                ("TcpExt", "TW", 9),
+            ],
+            &[
+                ("Tcp", "CurrEstab", 3),
+                ("Tcp", "ActiveOpens", 1),
+                ("Tcp", "OutSegs", 39),
+                ("Ip", "InReceives", 4),
+                ("TcpExt", "TW", 2),
+            ],
+            true,
+        );
+        let text = summary_text(&s);
+        let counters: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Protocol counters over 1.00 s"))
+            .skip(1)
+            .collect();
+        assert_eq!(
+            counters,
+            [
+                "  Tcp",
+                "    CurrEstab   -2          connections now ESTABLISHED or CLOSE_WAIT (a level, not a counter)",
+                "    OutSegs    +30  30.0/s",
+                "  TcpExt TW went down from 9 to 2: reset or wrapped, no delta",
+            ],
+            "{text}"
+        );
+        let quiet = summary_with(&[("Tcp", "OutSegs", 9)], &[("Tcp", "OutSegs", 9)], true);
+        assert!(summary_text(&quiet).ends_with("what changed (nonzero only)\n  nothing changed\n"));
     }
 }

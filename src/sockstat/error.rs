@@ -29,4 +29,10 @@ pub enum Error {
     /// The proc root could not be listed for the owner scan (`-p`).
     #[error(transparent)]
     Owners(io::Error),
+    /// SIGINT or SIGTERM (this number) came during `--interval`'s wait.
+    #[error("interrupted by signal {signal}")]
+    Interrupted { signal: i32 },
+    /// The signal handlers for `--interval`'s wait could not be set.
+    #[error("cannot catch SIGINT and SIGTERM: {0}")]
+    Signals(io::Error),
 }

@@ -7,9 +7,12 @@
 //! [`filter`] keeps the rows asked for -> either the [`summary`], or UNIX
 //! peers named and [`owner`] mapping the survivors' inodes to processes.
 //! The state filter is given to the source so that netlink can hand it to
-//! the kernel: `-l` never walks the established table. Nothing here
-//! prints; `output::sockstat` renders the report.
+//! the kernel: `-l` never walks the established table. With `-s` the
+//! protocol [`counters`] are read first (with `--interval`, twice, the
+//! sockets after the second reading). Nothing here prints;
+//! `output::sockstat` renders the report.
 
+pub mod counters;
 pub mod display;
 pub mod error;
 pub mod filter;
@@ -21,7 +24,7 @@ pub mod procnet;
 pub mod report;
 pub mod summary;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub use error::Error;
@@ -208,6 +211,8 @@ pub struct Settings {
     pub summary: bool,
     /// `-p`: find each listed socket's processes.
     pub processes: bool,
+    /// `-s --interval`: read the protocol counters twice, this far apart.
+    pub interval: Option<std::time::Duration>,
 }
 
 /// What happens while [`run`] works, as it happens.
@@ -223,18 +228,32 @@ pub enum Event {
 ///
 /// # Errors
 /// As [`collect`], and [`Error::Owners`] when the proc root cannot be
-/// listed for `-p`.
+/// listed for `-p`; [`Error::Interrupted`] when SIGINT or SIGTERM ends
+/// `--interval`'s wait.
 pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Error> {
     let mut warn = |w: String| on_event(Event::Warning(w));
+    // With --interval the sockets are the second reading's.
+    let readings = if s.summary {
+        Some(read_counters(s, &mut warn)?)
+    } else {
+        None
+    };
     let mut sockets = collect(&s.query, &mut warn)?;
     if !s.rows.is_empty() {
         sockets.retain(|sk| s.rows.matches(sk));
     }
-    if s.summary {
+    if let Some((counters, interval)) = readings {
         let root = &s.query.proc_root;
         let mut kernel = procnet::read_sockstat(root, "sockstat", &mut warn)?;
         kernel.extend(procnet::read_sockstat(root, "sockstat6", &mut warn)?);
-        return Ok(Report::Summary(summary::Summary::compute(&sockets, kernel)));
+        let owners = if s.processes {
+            summary_owners(root, &sockets)?
+        } else {
+            BTreeMap::new()
+        };
+        let sum = summary::Summary::compute(&sockets, kernel)
+            .with_counters(counters, interval, &sockets, &owners);
+        return Ok(Report::Summary(sum));
     }
     resolve_unix_peers(&mut sockets);
     let mut uninspected = 0;
@@ -261,6 +280,68 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         owners,
         uninspected,
     }))
+}
+
+/// The protocol counters of `s`'s proc root; with `s.interval`, a first
+/// reading, the wait (which SIGINT or SIGTERM ends), and the second.
+fn read_counters(
+    s: &Settings,
+    warn: &mut dyn FnMut(String),
+) -> Result<(counters::Counters, Option<counters::Interval>), Error> {
+    let net = s.query.proc_root.join("net");
+    let started = std::time::Instant::now();
+    let first = counters::read(&net, warn)?;
+    let Some(wait) = s.interval else {
+        return Ok((first, None));
+    };
+    {
+        // Caught, so the wait ends at once; the caller exits as the
+        // signal's default would.
+        let _watch = crate::sys::watch_termination().map_err(Error::Signals)?;
+        let until = started + wait;
+        loop {
+            if let Some(signal) = crate::sys::termination() {
+                return Err(Error::Interrupted { signal });
+            }
+            let now = std::time::Instant::now();
+            if now >= until {
+                break;
+            }
+            std::thread::sleep((until - now).min(std::time::Duration::from_millis(50)));
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let second = counters::read(&net, warn)?;
+    let interval = counters::Interval::between(&first, &second, seconds);
+    Ok((second, Some(interval)))
+}
+
+/// `-s -p`: "pid/command" of the holders of the sockets the diagnosis may
+/// name (listeners and UDP sockets with data waiting).
+fn summary_owners(root: &Path, sockets: &[Socket]) -> Result<BTreeMap<u64, String>, Error> {
+    let wanted: HashSet<u64> = sockets
+        .iter()
+        .filter(|s| {
+            s.inode != 0
+                && s.recv_q.unwrap_or(0) > 0
+                && (s.state == TcpState::Listen && s.proto == Proto::Tcp || s.proto == Proto::Udp)
+        })
+        .map(|s| s.inode)
+        .collect();
+    if wanted.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let map = owner::scan(root, &wanted).map_err(Error::Owners)?;
+    Ok(wanted
+        .into_iter()
+        .filter_map(|inode| {
+            let holders: Vec<String> = map
+                .get(inode)
+                .map(|o| format!("{}/{}", o.pid, o.command))
+                .collect();
+            (!holders.is_empty()).then(|| (inode, holders.join(",")))
+        })
+        .collect())
 }
 
 /// A UNIX socket's foreign address is its peer's name, when the source
@@ -326,6 +407,7 @@ mod tests {
             rows: filter::RowFilter::default(),
             summary: false,
             processes: true,
+            interval: None,
         }
     }
 

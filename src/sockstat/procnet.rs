@@ -40,7 +40,13 @@ pub const MAX_WARNINGS: usize = 5;
 
 /// Open `<root>/net/<name>`; `None` when the table does not exist.
 fn open_table(root: &Path, name: &str) -> Result<Option<(BufReader<File>, PathBuf)>, Error> {
-    let path = root.join("net").join(name);
+    open_in(&root.join("net"), name)
+}
+
+/// Open `<dir>/<name>` where `dir` is a net directory (`/proc/net`, or
+/// `/proc/thread-self/net` in another namespace), checked as a table.
+pub(super) fn open_in(dir: &Path, name: &str) -> Result<Option<(BufReader<File>, PathBuf)>, Error> {
+    let path = dir.join(name);
     // Opened without waiting (a FIFO would wait for a writer), then looked
     // at: what was opened is what is checked.
     let f = match crate::sys::open_read_nonblocking(&path) {
