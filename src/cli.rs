@@ -102,11 +102,13 @@ pub struct SockstatArgs {
     /// Extended columns: user, inode and the pending TCP timer (what ss -o
     /// and netstat -o show: keepalive, retransmit, TIME_WAIT, zero-window
     /// probe, with its expiry and retries)
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(short = 'e', long = "extended")]
     pub extended: bool,
     /// TCP internals per socket (the kernel's TCP_INFO and congestion
     /// control): rtt, rto, cwnd, ssthresh, mss, retransmits, bytes, rates,
     /// limited times; a second line per socket, a tcp_info object in JSON
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(short = 'i', long = "info")]
     pub info: bool,
     /// Socket memory per socket (SKMEMINFO): receive and send buffers,
@@ -116,6 +118,7 @@ pub struct SockstatArgs {
     /// Close the matching sockets (SOCK_DESTROY; a TCP peer gets a RST).
     /// Needs CAP_NET_ADMIN and at least one filter: --state, a port or an
     /// address
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(short = 'K', long = "kill")]
     pub kill: bool,
     /// The sockets of another network namespace: a name under /run/netns,

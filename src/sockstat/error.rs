@@ -1,5 +1,6 @@
 //! Typed errors of the socket lister; the CLI turns them into one line.
 
+use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
@@ -29,4 +30,52 @@ pub enum Error {
     /// The proc root could not be listed for the owner scan (`-p`).
     #[error(transparent)]
     Owners(io::Error),
+    /// `-N NAME`: no such file under /run/netns.
+    #[error(
+        "no network namespace named '{name}' under /run/netns: {}",
+        known_names(known)
+    )]
+    NetnsUnknown { name: String, known: Vec<String> },
+    /// `-N PID`: no such process (or a zombie, which has no namespaces).
+    #[error("process {pid} does not exist (or has exited): give the PID of a running process")]
+    NetnsNoProcess { pid: u32 },
+    /// `-N PATH`: not a network namespace file.
+    #[error(
+        "{} is {what}, not a network namespace file: give /run/netns/NAME, /proc/PID/ns/net or a bind mount of one",
+        path.display()
+    )]
+    NotANetns { path: PathBuf, what: String },
+    /// Opening or entering another network namespace was refused.
+    #[error(
+        "cannot enter network namespace {netns} ({op}: {source}): that needs CAP_SYS_ADMIN: run as root"
+    )]
+    NetnsDenied {
+        netns: String,
+        op: &'static str,
+        source: io::Error,
+    },
+    /// A network namespace could not be opened, entered or left.
+    #[error("network namespace {netns}: {op}: {source}")]
+    Netns {
+        netns: String,
+        op: &'static str,
+        source: io::Error,
+    },
+}
+
+/// The names `ip netns list` would show, for the error of a wrong one.
+fn known_names(known: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if known.is_empty() {
+        return "there are none (`ip netns add NAME` makes one; -N also takes a PID or a path)"
+            .into();
+    }
+    let mut s = format!(
+        "the names there are {}",
+        known[..known.len().min(SHOWN)].join(", ")
+    );
+    if known.len() > SHOWN {
+        let _ = write!(s, " and {} more (ip netns list)", known.len() - SHOWN);
+    }
+    s
 }

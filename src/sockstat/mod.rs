@@ -10,12 +10,14 @@
 //! the kernel: `-l` never walks the established table. Nothing here
 //! prints; `output::sockstat` renders the report.
 
+pub mod container;
 pub mod display;
 pub mod error;
 pub mod filter;
 pub mod model;
 pub mod names;
 pub mod netlink;
+pub mod netns;
 pub mod owner;
 pub mod procnet;
 pub mod report;
@@ -149,6 +151,9 @@ pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, E
         SourceKind::Netlink => true,
         SourceKind::Auto => q.proc_root == Path::new("/proc"),
     };
+    // The calling thread's tables: inside another namespace (on the
+    // netns worker) /proc/net would show the main thread's.
+    let root = netns::net_root(&q.proc_root);
     let mut out = Vec::new();
     for (proto, v6) in q.tables.inet() {
         if use_netlink {
@@ -167,14 +172,7 @@ pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, E
                 Err(e) => return Err(e),
             }
         }
-        procnet::read_inet(
-            &q.proc_root,
-            proto,
-            v6,
-            q.states.for_proto(proto),
-            &mut out,
-            warn,
-        )?;
+        procnet::read_inet(&root, proto, v6, q.states.for_proto(proto), &mut out, warn)?;
     }
     if q.tables.unix {
         let done = use_netlink
@@ -187,12 +185,7 @@ pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, E
                 Err(e) => return Err(e),
             };
         if !done {
-            procnet::read_unix(
-                &q.proc_root,
-                q.states.for_proto(Proto::Unix),
-                &mut out,
-                warn,
-            )?;
+            procnet::read_unix(&root, q.states.for_proto(Proto::Unix), &mut out, warn)?;
         }
     }
     Ok(out)
@@ -208,6 +201,8 @@ pub struct Settings {
     pub summary: bool,
     /// `-p`: find each listed socket's processes.
     pub processes: bool,
+    /// `-N`, `--all-netns`: which network namespaces to list.
+    pub netns: netns::Scope,
 }
 
 /// What happens while [`run`] works, as it happens.
@@ -223,18 +218,36 @@ pub enum Event {
 ///
 /// # Errors
 /// As [`collect`], and [`Error::Owners`] when the proc root cannot be
-/// listed for `-p`.
+/// listed for `-p`; with `-N`, a namespace that cannot be entered.
 pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Error> {
     let mut warn = |w: String| on_event(Event::Warning(w));
-    let mut sockets = collect(&s.query, &mut warn)?;
-    if !s.rows.is_empty() {
-        sockets.retain(|sk| s.rows.matches(sk));
-    }
+    let per_ns: Vec<(Option<netns::Netns>, Gathered)> = match &s.netns {
+        netns::Scope::Own => vec![(None, gather(s, &mut warn)?)],
+        scope => netns::scan(scope, &s.query.proc_root, &|w| gather(s, w), &mut warn)?
+            .into_iter()
+            .map(|(ns, g)| (Some(ns), g))
+            .collect(),
+    };
     if s.summary {
-        let root = &s.query.proc_root;
-        let mut kernel = procnet::read_sockstat(root, "sockstat", &mut warn)?;
-        kernel.extend(procnet::read_sockstat(root, "sockstat6", &mut warn)?);
-        return Ok(Report::Summary(summary::Summary::compute(&sockets, kernel)));
+        return Ok(Report::Summary(summary::Summary::of_namespaces(
+            per_ns,
+            s.netns == netns::Scope::All,
+        )));
+    }
+    let mut sockets = Vec::new();
+    let mut namespaces = Vec::new();
+    for (ns, g) in per_ns {
+        if let Some(netns) = ns {
+            namespaces.push(report::Span {
+                netns,
+                rows: g.sockets.len(),
+            });
+        }
+        if sockets.is_empty() {
+            sockets = g.sockets;
+        } else {
+            sockets.extend(g.sockets);
+        }
     }
     resolve_unix_peers(&mut sockets);
     let mut uninspected = 0;
@@ -260,7 +273,34 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         sockets,
         owners,
         uninspected,
+        namespaces,
     }))
+}
+
+/// What one network namespace gives: its rows that pass the row filter,
+/// and with `-s` the kernel's figures.
+pub struct Gathered {
+    pub sockets: Vec<Socket>,
+    /// `/proc/net/sockstat` and `sockstat6` (`-s` only).
+    pub kernel: Vec<(String, String, u64)>,
+}
+
+/// Everything that asks the kernel about one network namespace: the
+/// dump, the row filter, `-s`'s figures. It works in the namespace of the
+/// calling thread, whichever that is: `netns::scan` calls it on its worker
+/// inside each namespace.
+fn gather(s: &Settings, warn: &mut dyn FnMut(String)) -> Result<Gathered, Error> {
+    let mut sockets = collect(&s.query, warn)?;
+    if !s.rows.is_empty() {
+        sockets.retain(|sk| s.rows.matches(sk));
+    }
+    let mut kernel = Vec::new();
+    if s.summary {
+        let root = netns::net_root(&s.query.proc_root);
+        kernel = procnet::read_sockstat(&root, "sockstat", warn)?;
+        kernel.extend(procnet::read_sockstat(&root, "sockstat6", warn)?);
+    }
+    Ok(Gathered { sockets, kernel })
 }
 
 /// A UNIX socket's foreign address is its peer's name, when the source
@@ -326,6 +366,7 @@ mod tests {
             rows: filter::RowFilter::default(),
             summary: false,
             processes: true,
+            netns: netns::Scope::Own,
         }
     }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::model::{Proto, Socket, TcpState};
+use super::netns::Netns;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
@@ -18,6 +19,11 @@ pub struct Summary {
     /// `TCP.tw`. `mem` values are in pages.
     pub kernel: BTreeMap<String, BTreeMap<String, u64>>,
     pub diagnosis: Vec<String>,
+    /// With `-N`/`--all-netns`: each namespace's own summary (the fields
+    /// above are then their total; with `--all-netns` the kernel's figures
+    /// are only per namespace).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<NamespaceSummary>,
 }
 
 impl Summary {
@@ -34,6 +40,61 @@ impl Summary {
         }
         s.diagnosis = diagnose(&s.tcp_states, &s.kernel, sockets);
         s
+    }
+}
+
+/// One network namespace's summary (`-s` with `-N`/`--all-netns`).
+#[derive(Debug, Serialize)]
+pub struct NamespaceSummary {
+    pub netns: Netns,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+impl Summary {
+    /// The summary of what each namespace gave (`None`: our own, no `-N`).
+    /// With one namespace it is that namespace's (with `-N` also listed in
+    /// `namespaces`); with `all` (`--all-netns`) the counts add up every
+    /// namespace's, the kernel's figures stay per namespace (some of them,
+    /// TCP memory and orphans, are host-wide anyway) and the diagnosis
+    /// is every namespace's, each line led by the namespace's label.
+    pub fn of_namespaces(mut per_ns: Vec<(Option<Netns>, super::Gathered)>, all: bool) -> Summary {
+        if !all && per_ns.len() == 1 {
+            let (ns, g) = per_ns.remove(0);
+            let mut top = Summary::compute(&g.sockets, g.kernel.clone());
+            if let Some(netns) = ns {
+                let summary = Summary::compute(&g.sockets, g.kernel);
+                top.namespaces.push(NamespaceSummary { netns, summary });
+            }
+            return top;
+        }
+        let namespaces: Vec<NamespaceSummary> = per_ns
+            .into_iter()
+            .filter_map(|(ns, g)| {
+                Some(NamespaceSummary {
+                    netns: ns?,
+                    summary: Summary::compute(&g.sockets, g.kernel),
+                })
+            })
+            .collect();
+        let mut total = Summary::default();
+        for ns in &namespaces {
+            for (p, n) in &ns.summary.protocols {
+                *total.protocols.entry(p).or_default() += n;
+            }
+            for (st, n) in &ns.summary.tcp_states {
+                *total.tcp_states.entry(st).or_default() += n;
+            }
+            let label = ns.netns.label();
+            total.diagnosis.extend(
+                ns.summary
+                    .diagnosis
+                    .iter()
+                    .map(|d| format!("[{label}] {d}")),
+            );
+        }
+        total.namespaces = namespaces;
+        total
     }
 }
 
@@ -190,6 +251,76 @@ mod tests {
                 && s.diagnosis[0].contains("--source netlink"),
             "{:?}",
             s.diagnosis
+        );
+    }
+
+    fn netns(name: &str) -> Netns {
+        Netns {
+            inode: 7,
+            name: Some(name.into()),
+            host: false,
+            pid: None,
+            command: None,
+            container: None,
+        }
+    }
+
+    fn gathered(socks: Vec<Socket>) -> crate::sockstat::Gathered {
+        crate::sockstat::Gathered {
+            sockets: socks,
+            kernel: vec![("TCP".into(), "inuse".into(), 3)],
+        }
+    }
+
+    #[test]
+    fn per_namespace_summaries_and_their_total() {
+        let per_ns = vec![
+            (
+                Some(netns("a")),
+                gathered(vec![
+                    tcp(TcpState::CloseWait, 0, Some(0)),
+                    tcp(TcpState::Listen, 0, Some(8)),
+                ]),
+            ),
+            (
+                Some(netns("b")),
+                gathered(vec![tcp(TcpState::Listen, 0, Some(8))]),
+            ),
+            (Some(netns("c")), gathered(Vec::new())),
+        ];
+        let s = Summary::of_namespaces(per_ns, true);
+        assert_eq!(s.protocols["tcp"], 3);
+        assert_eq!(s.tcp_states["LISTEN"], 2);
+        assert!(
+            s.kernel.is_empty(),
+            "the kernel's figures stay per namespace"
+        );
+        assert_eq!(s.namespaces.len(), 3);
+        assert_eq!(s.namespaces[1].summary.protocols["tcp"], 1);
+        assert_eq!(s.namespaces[0].summary.kernel["TCP"]["inuse"], 3);
+        assert!(s.namespaces[2].summary.protocols.is_empty());
+        assert_eq!(s.diagnosis.len(), 1, "{:?}", s.diagnosis);
+        assert!(
+            s.diagnosis[0].starts_with("[a] 1 in CLOSE_WAIT"),
+            "{:?}",
+            s.diagnosis
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["namespaces"][1]["netns"]["name"], "b");
+        assert_eq!(json["namespaces"][1]["protocols"]["tcp"], 1);
+
+        // -N: that namespace's summary, itself listed once.
+        let one = Summary::of_namespaces(vec![(Some(netns("a")), gathered(Vec::new()))], false);
+        assert_eq!(one.kernel["TCP"]["inuse"], 3);
+        assert_eq!(one.namespaces.len(), 1);
+        // Our own namespace: no `namespaces` at all.
+        let own = Summary::of_namespaces(vec![(None, gathered(Vec::new()))], false);
+        assert!(own.namespaces.is_empty());
+        assert!(
+            serde_json::to_value(&own)
+                .unwrap()
+                .get("namespaces")
+                .is_none()
         );
     }
 }
