@@ -122,11 +122,13 @@ pub struct SockstatArgs {
     #[arg(short = 'K', long = "kill")]
     pub kill: bool,
     /// The sockets of another network namespace: a name under /run/netns,
-    /// a path to a netns file, or a PID whose namespace to use
+    /// a path to a netns file, or a PID whose namespace to use (entering
+    /// another namespace needs root)
     #[arg(short = 'N', long = "netns", value_name = "NAME|PATH|PID")]
     pub netns: Option<String>,
     /// Every network namespace on the host, each row labelled with its
-    /// namespace (name, else a process in it and its container)
+    /// namespace (name, else a process in it and its container); without
+    /// root only your own, and a note on how many were left out
     #[arg(long = "all-netns", conflicts_with = "netns")]
     pub all_netns: bool,
     /// Summary: counts per protocol and TCP state, the kernel's protocol

@@ -761,4 +761,43 @@ mod tests {
         );
         assert_eq!(forbidden_note(0, None, 0), None);
     }
+
+    #[test]
+    fn a_namespace_whose_paths_are_gone_or_elsewhere_has_vanished() {
+        let own = NsFile::open(Path::new(THREAD_NET_NS)).unwrap().inode();
+        let gone = PathBuf::from("/proc/self/nonexistent/ns/net");
+        let here = PathBuf::from(THREAD_NET_NS);
+        assert!(matches!(
+            open_first(std::slice::from_ref(&gone), own),
+            Err(Enter::Vanished)
+        ));
+        assert!(
+            matches!(
+                open_first(std::slice::from_ref(&here), own + 1),
+                Err(Enter::Vanished)
+            ),
+            "a pid reused by a process in another namespace"
+        );
+        let f = open_first(&[gone, here], own).unwrap();
+        assert_eq!(f.inode(), own, "the next path serves");
+    }
+
+    #[test]
+    fn own_namespace_is_run_in_place_without_setns() {
+        let mut w = Worker::new().unwrap();
+        let own = w.original.inode();
+        let c = Candidate {
+            netns: Netns {
+                inode: own,
+                name: None,
+                host: false,
+                pid: None,
+                command: None,
+                container: None,
+            },
+            // No path at all: nothing is opened for our own namespace.
+            source: Source::Paths(Vec::new()),
+        };
+        assert_eq!(w.within(&c, || 7).unwrap(), 7);
+    }
 }
