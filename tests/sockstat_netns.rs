@@ -684,5 +684,31 @@ fn as_nobody_all_netns_lists_its_own_and_says_what_it_could_not_enter() {
         rows.iter().any(|(r, _)| r.local.inet() == Some(own_addr)),
         "the listener {own_addr} of its own namespace{out:?}"
     );
+
+    // -N: another namespace is refused in one line; its own needs no
+    // privilege.
+    let as_nobody = |args: &[&str]| {
+        nettool(args)
+            .exe(&exe)
+            .wrapped(&[
+                setpriv,
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--",
+            ])
+            .run_retrying_text_busy()
+    };
+    let name = spaces[0].name.as_deref().unwrap();
+    as_nobody(&["sockstat", "-N", name, "-tln"])
+        .expect_usage_error("needs CAP_SYS_ADMIN: run as root");
+    let out = as_nobody(&["sockstat", "-N", "/proc/self/ns/net", "-tln", "--json"]);
+    out.expect_clean_success();
+    let rows = rows_with_netns(&out);
+    assert!(rows.iter().all(|(_, o)| o["inode"] == own_inode), "{out:?}");
+    assert!(
+        rows.iter().any(|(r, _)| r.local.inet() == Some(own_addr)),
+        "{out:?}"
+    );
     drop(own);
 }

@@ -47,7 +47,8 @@ pub enum Error {
     NotANetns { path: PathBuf, what: String },
     /// Opening or entering another network namespace was refused.
     #[error(
-        "cannot enter network namespace {netns} ({op}: {source}): that needs CAP_SYS_ADMIN: run as root"
+        "cannot enter network namespace {netns} ({op}: {}): that needs CAP_SYS_ADMIN: run as root",
+        os_text(source)
     )]
     NetnsDenied {
         netns: String,
@@ -55,7 +56,7 @@ pub enum Error {
         source: io::Error,
     },
     /// A network namespace could not be opened, entered or left.
-    #[error("network namespace {netns}: {op}: {source}")]
+    #[error("network namespace {netns}: {op}: {}", os_text(source))]
     Netns {
         netns: String,
         op: &'static str,
@@ -78,4 +79,14 @@ fn known_names(known: &[String]) -> String {
         let _ = write!(s, " and {} more (ip netns list)", known.len() - SHOWN);
     }
     s
+}
+
+/// An OS error's words without std's ` (os error N)`, for a message that
+/// already says what failed: `Operation not permitted`.
+pub(crate) fn os_text(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(at) if s.ends_with(')') => s[..at].to_string(),
+        _ => s,
+    }
 }

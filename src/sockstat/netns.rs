@@ -31,6 +31,7 @@ use serde::Serialize;
 
 use super::Error;
 use super::container::{self, Container};
+use super::error::os_text;
 use crate::sys::netns::{NsFile, NsKind, THREAD_NET_NS};
 
 /// Where `ip netns add NAME` puts the namespace file `NAME`.
@@ -594,15 +595,6 @@ pub fn scan<G: Send>(
 fn is_denied(e: &io::Error) -> bool {
     e.raw_os_error() == Some(crate::sys::errno::EPERM)
         || e.kind() == io::ErrorKind::PermissionDenied
-}
-
-/// `Operation not permitted`, without std's ` (os error 1)`.
-fn os_text(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(at) if s.ends_with(')') => s[..at].to_string(),
-        _ => s,
-    }
 }
 
 fn failed(netns: &Netns, op: &str, source: io::Error) -> Error {
