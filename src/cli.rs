@@ -106,11 +106,13 @@ pub struct SockstatArgs {
     /// Extended columns: user, inode and the pending TCP timer (what ss -o
     /// and netstat -o show: keepalive, retransmit, TIME_WAIT, zero-window
     /// probe, with its expiry and retries)
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(short = 'e', long = "extended")]
     pub extended: bool,
     /// TCP internals per socket (the kernel's TCP_INFO and congestion
     /// control): rtt, rto, cwnd, ssthresh, mss, retransmits, bytes, rates,
     /// limited times; a second line per socket, a tcp_info object in JSON
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(short = 'i', long = "info")]
     pub info: bool,
     /// Socket memory per socket (SKMEMINFO): receive and send buffers,
@@ -120,14 +122,17 @@ pub struct SockstatArgs {
     /// Close the matching sockets (SOCK_DESTROY; a TCP peer gets a RST).
     /// Needs CAP_NET_ADMIN and at least one filter: --state, a port or an
     /// address
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(short = 'K', long = "kill")]
     pub kill: bool,
     /// The sockets of another network namespace: a name under /run/netns,
-    /// a path to a netns file, or a PID whose namespace to use
+    /// a path to a netns file, or a PID whose namespace to use (entering
+    /// another namespace needs root)
     #[arg(short = 'N', long = "netns", value_name = "NAME|PATH|PID")]
     pub netns: Option<String>,
     /// Every network namespace on the host, each row labelled with its
-    /// namespace (name, else a process in it and its container)
+    /// namespace (name, else a process in it and its container); without
+    /// root only your own, and a note on how many were left out
     #[arg(long = "all-netns", conflicts_with = "netns")]
     pub all_netns: bool,
     /// Summary: counts per protocol and TCP state, the kernel's protocol

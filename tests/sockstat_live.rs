@@ -21,7 +21,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use util::{
     Ep, Output, Row, TRANSITION, assert_same_set, fd_num, inode_of, nettool, own_comm, show_rows,
-    skip_or_fail, wait_until, which,
+    skip_or_fail, ss_row, wait_until, which,
 };
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -966,48 +966,6 @@ fn netlink_and_proc_sources_give_the_same_rows() {
         BTreeSet::from(["ESTABLISHED", "LISTEN"]),
         "the listener and its accepted end carry the path:\n{nu:#?}"
     );
-}
-
-/// One row of `ss -tuanH` as (netid, local, peer, state) in nettool's
-/// terms. The mapping:
-/// - netid `tcp`/`udp` stays; nettool's `tcp6`/`udp6` are folded to it,
-///   since ss names the protocol only.
-/// - states: `ESTAB` -> ESTABLISHED, `TIME-WAIT` -> `TIME_WAIT`,
-///   `FIN-WAIT-1` -> `FIN_WAIT1`, `FIN-WAIT-2` -> `FIN_WAIT2`, `CLOSE-WAIT` ->
-///   `CLOSE_WAIT`, `SYN-SENT` -> `SYN_SENT`, `SYN-RECV` -> `SYN_RECV`, `LAST-ACK`
-///   -> `LAST_ACK`; `LISTEN`, `CLOSING` and (for UDP) `UNCONN` are the same;
-///   a TCP `UNCONN` is nettool's CLOSE.
-/// - addresses: `[v6]` loses its brackets; `[::ffff:127.0.0.1]` is the
-///   IPv4 127.0.0.1, as nettool shows it; an address `*` is the IPv6 any
-///   address of a dual-stack socket (nettool: `::`); `%iface` is dropped;
-///   a port `*` is 0.
-fn ss_row(line: &str) -> Option<(String, SocketAddr, SocketAddr, String)> {
-    let f: Vec<&str> = line.split_whitespace().collect();
-    let [netid, state, _rq, _sq, local, peer, ..] = f.as_slice() else {
-        return None;
-    };
-    let addr = |s: &str| -> Option<SocketAddr> {
-        let (host, port) = s.rsplit_once(':')?;
-        let port = if port == "*" { 0 } else { port.parse().ok()? };
-        let host = host.split('%').next()?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let ip: IpAddr = if host == "*" {
-            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-        } else {
-            host.parse().ok()?
-        };
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 @ IpAddr::V4(_) => v4,
-        };
-        Some(SocketAddr::new(ip, port))
-    };
-    let state = match (*netid, *state) {
-        ("tcp", "UNCONN") => "CLOSE".to_string(),
-        (_, "ESTAB") => "ESTABLISHED".to_string(),
-        (_, s) => s.replace("WAIT-", "WAIT").replace('-', "_"),
-    };
-    Some((netid.to_string(), addr(local)?, addr(peer)?, state))
 }
 
 #[test]

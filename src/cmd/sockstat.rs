@@ -14,6 +14,7 @@ use crate::output::{self, Out};
 use crate::sockstat::display::Display;
 use crate::sockstat::filter::{self, RowFilter, StateSel};
 use crate::sockstat::names::{Names, Users};
+use crate::sockstat::netns::{Scope, Target};
 use crate::sockstat::{self as ss, Event, Query, Report, Tables};
 
 use super::{seconds, usage};
@@ -89,6 +90,7 @@ pub fn settings(
         .interval
         .map(|v| seconds("--interval", v, 0.01..=3600.0, false))
         .transpose()?;
+    let netns = netns_scope(a, &proc_root)?;
     Ok(Settings {
         sockstat: ss::Settings {
             query: Query {
@@ -101,12 +103,32 @@ pub fn settings(
             summary: a.summary,
             processes: a.processes,
             interval,
+            netns,
         },
         json: a.json,
         numeric: a.numeric,
         extended: a.extended,
         dns: a.dns.then_some(dns),
     })
+}
+
+/// `-N` and `--all-netns`. Both read the live kernel through the real
+/// /proc (the namespaces' files and `/proc/thread-self/net`), so a
+/// `PROC_ROOT` fixture cannot go with them.
+fn netns_scope(a: &SockstatArgs, proc_root: &Path) -> Result<Scope> {
+    let scope = match &a.netns {
+        _ if a.all_netns => Scope::All,
+        Some(arg) => Scope::One(Target::parse(arg).map_err(usage)?),
+        None => Scope::Own,
+    };
+    if scope != Scope::Own && proc_root != Path::new("/proc") {
+        return Err(usage(format!(
+            "{} reads the live kernel's namespaces, not PROC_ROOT {}: unset PROC_ROOT",
+            if a.all_netns { "--all-netns" } else { "-N" },
+            proc_root.display()
+        )));
+    }
+    Ok(scope)
 }
 
 pub fn run(a: &SockstatArgs) -> Result<Status> {
@@ -228,7 +250,12 @@ fn setup_error(e: ss::Error) -> anyhow::Error {
                 "{e}: run as root, or as a user who may read the socket tables"
             ))
         }
-        ss::Error::NotATable { .. } => usage(e.to_string()),
+        ss::Error::NotATable { .. }
+        | ss::Error::NetnsUnknown { .. }
+        | ss::Error::NetnsNoProcess { .. }
+        | ss::Error::NotANetns { .. }
+        | ss::Error::NetnsDenied { .. }
+        | ss::Error::Netns { .. } => usage(e.to_string()),
         _ => e.into(),
     }
 }
@@ -270,6 +297,7 @@ mod tests {
                 summary: false,
                 processes: false,
                 interval: None,
+                netns: Scope::Own,
             },
             json: false,
             numeric: false,
@@ -465,5 +493,55 @@ mod tests {
         let e = Cli::try_parse_from(["nettool", "sockstat", "--interval", "1"]).unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
         assert!(e.to_string().contains("--summary"), "{e}");
+    }
+
+    #[test]
+    fn netns_flags() {
+        let mut want = plain();
+        want.sockstat.query.tables = TCP_ONLY;
+        want.sockstat.query.states = StateSel::All;
+        want.numeric = true;
+        want.sockstat.netns = Scope::All;
+        assert_eq!(parse(&["--all-netns", "-tan"]).unwrap(), want);
+        for (arg, target) in [
+            ("blue", Target::Name("blue".into())),
+            ("/run/netns/blue", Target::Path("/run/netns/blue".into())),
+            ("4242", Target::Pid(4242)),
+        ] {
+            want.sockstat.netns = Scope::One(target);
+            assert_eq!(parse(&["-tan", "-N", arg]).unwrap(), want, "{arg}");
+            assert_eq!(parse(&["-tan", &format!("--netns={arg}")]).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn bad_netns_argv_is_one_line() {
+        for (argv, error) in [
+            (
+                &["-N", "0"][..],
+                "-N 0: not a process id: give a name under /run/netns (ip netns list), a path to a namespace file (/proc/PID/ns/net) or a PID",
+            ),
+            (
+                &["-N", ""],
+                "-N '': give a name under /run/netns (ip netns list), a path to a namespace file (/proc/PID/ns/net) or a PID",
+            ),
+        ] {
+            let e = parse(argv).unwrap_err();
+            assert!(e.downcast_ref::<crate::UsageError>().is_some(), "{argv:?}");
+            assert_eq!(e.to_string(), error, "{argv:?}");
+        }
+        let cli = Cli::try_parse_from(["nettool", "sockstat", "--all-netns"]).unwrap();
+        let Command::Sockstat(a) = cli.command else {
+            unreachable!()
+        };
+        let e = settings(&a, &services, PathBuf::from("/tmp/fixture")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--all-netns reads the live kernel's namespaces, not PROC_ROOT /tmp/fixture: unset PROC_ROOT"
+        );
+        assert!(
+            Cli::try_parse_from(["nettool", "sockstat", "--all-netns", "-N", "x"]).is_err(),
+            "-N and --all-netns exclude each other"
+        );
     }
 }

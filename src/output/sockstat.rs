@@ -37,8 +37,22 @@ pub fn table(l: &Listing, display: Display<'_>, extended: bool, users: Option<&U
     if l.owners.is_some() {
         cols.push(("PID/Program", Align::Left));
     }
+    // -N/--all-netns: the namespace first, as `ip -all netns exec` heads
+    // each namespace's block.
+    let labels: Vec<String> = l.namespaces.iter().map(|sp| sp.netns.label()).collect();
+    if !labels.is_empty() {
+        cols.insert(0, ("Netns", Align::Left));
+    }
+    let mut row_labels = l
+        .namespaces
+        .iter()
+        .zip(&labels)
+        .flat_map(|(sp, label)| std::iter::repeat_n(label.as_str(), sp.rows));
     let mut t = Table::new(&cols).with_capacity(l.sockets.len());
     for s in &l.sockets {
+        if let Some(label) = row_labels.next() {
+            t.cell_str(label);
+        }
         t.cell(|b| {
             b.push_str(s.proto_label());
             if let Some(k) = s.unix_kind {
@@ -123,6 +137,9 @@ pub fn write_summary(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
         }
         t.write_plain(out)?;
     }
+    if !s.namespaces.is_empty() {
+        write_namespace_counts(out, s)?;
+    }
     if !s.kernel.is_empty() {
         writeln!(out, "\nKernel (/proc/net/sockstat; mem in pages)")?;
         for (section, kv) in &s.kernel {
@@ -138,6 +155,37 @@ pub fn write_summary(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `-s` with `-N`/`--all-netns`: one line per namespace, its sockets per
+/// protocol and TCP state (the columns any namespace has).
+fn write_namespace_counts(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
+    let protocols: std::collections::BTreeSet<&'static str> = s
+        .namespaces
+        .iter()
+        .flat_map(|n| n.summary.protocols.keys().copied())
+        .collect();
+    let states: std::collections::BTreeSet<&'static str> = s
+        .namespaces
+        .iter()
+        .flat_map(|n| n.summary.tcp_states.keys().copied())
+        .collect();
+    let mut cols = vec![("Netns", Align::Left), ("Sockets", Align::Right)];
+    cols.extend(protocols.iter().map(|p| (*p, Align::Right)));
+    cols.extend(states.iter().map(|st| (*st, Align::Right)));
+    let mut t = Table::new(&cols);
+    for n in &s.namespaces {
+        t.cell_str(&n.netns.label());
+        t.cell_num(n.summary.protocols.values().sum::<u64>());
+        for p in &protocols {
+            t.cell_num(n.summary.protocols.get(p).copied().unwrap_or(0));
+        }
+        for st in &states {
+            t.cell_num(n.summary.tcp_states.get(st).copied().unwrap_or(0));
+        }
+    }
+    writeln!(out, "\nPer network namespace")?;
+    t.write_plain(out)
 }
 
 /// The report as JSON: a listing one socket per line inside `sockets`,
@@ -274,6 +322,7 @@ mod tests {
             sockets: vec![inet, unix],
             owners: None,
             uninspected: 0,
+            namespaces: Vec::new(),
         }
     }
 
@@ -305,6 +354,7 @@ mod tests {
                 sockets: Vec::new(),
                 owners: None,
                 uninspected: 0,
+                namespaces: Vec::new(),
             }),
         )
         .unwrap();
@@ -445,5 +495,74 @@ mod tests {
         );
         let quiet = summary_with(&[("Tcp", "OutSegs", 9)], &[("Tcp", "OutSegs", 9)], true);
         assert!(summary_text(&quiet).ends_with("what changed (nonzero only)\n  nothing changed\n"));
+    }
+
+    #[test]
+    fn namespaces_lead_each_row_in_the_table_and_json() {
+        use crate::sockstat::container::Container;
+        use crate::sockstat::netns::Netns;
+        use crate::sockstat::report::Span;
+        let mut l = listing();
+        let ns = |name: Option<&str>, pid, container| Netns {
+            inode: 4_026_532_001,
+            name: name.map(str::to_string),
+            host: false,
+            pid,
+            command: pid.map(|_| "sleep".to_string()),
+            container,
+        };
+        let id = "ab".repeat(32);
+        l.namespaces = vec![
+            Span {
+                netns: ns(Some("blue"), None, None),
+                rows: 1,
+            },
+            Span {
+                netns: ns(None, Some(42), None),
+                rows: 0,
+            },
+            Span {
+                netns: ns(
+                    None,
+                    Some(43),
+                    Some(Container {
+                        runtime: Some("docker"),
+                        id: Some(id.clone()),
+                        pod: None,
+                    }),
+                ),
+                rows: 1,
+            },
+        ];
+        let t = table(&l, Display::numeric(), false, None);
+        let mut out = Vec::new();
+        t.write_plain(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("Netns "), "{text}");
+        assert!(lines[1].starts_with("blue "), "{text}");
+        assert!(
+            lines[2].starts_with("43/sleep docker:abababababab "),
+            "{text}"
+        );
+
+        let report = Report::Sockets(l);
+        let mut streamed = Vec::new();
+        write_json(&mut streamed, &report).unwrap();
+        let parsed: serde_json::Value = serde_json::from_slice(&streamed).unwrap();
+        assert_eq!(parsed, serde_json::to_value(&report).unwrap());
+        let n0 = &parsed["sockets"][0]["netns"];
+        assert_eq!(n0["name"], "blue");
+        assert!(n0["pid"].is_null() && n0["container"].is_null());
+        assert_eq!(n0["inode"], 4_026_532_001_u64);
+        let n1 = &parsed["sockets"][1]["netns"];
+        assert_eq!(n1["pid"], 43);
+        assert_eq!(n1["command"], "sleep");
+        assert_eq!(n1["container"]["runtime"], "docker");
+        assert_eq!(n1["container"]["id"], id.as_str(), "the full id in JSON");
+        // Without -N/--all-netns the key is not there at all.
+        let plain = Report::Sockets(listing());
+        let v = serde_json::to_value(&plain).unwrap();
+        assert!(v["sockets"][0].get("netns").is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! Typed errors of the socket lister; the CLI turns them into one line.
 
+use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
@@ -35,4 +36,63 @@ pub enum Error {
     /// The signal handlers for `--interval`'s wait could not be set.
     #[error("cannot catch SIGINT and SIGTERM: {0}")]
     Signals(io::Error),
+    /// `-N NAME`: no such file under /run/netns.
+    #[error(
+        "no network namespace named '{name}' under /run/netns: {}",
+        known_names(known)
+    )]
+    NetnsUnknown { name: String, known: Vec<String> },
+    /// `-N PID`: no such process (or a zombie, which has no namespaces).
+    #[error("process {pid} does not exist (or has exited): give the PID of a running process")]
+    NetnsNoProcess { pid: u32 },
+    /// `-N PATH`: not a network namespace file.
+    #[error(
+        "{} is {what}, not a network namespace file: give /run/netns/NAME, /proc/PID/ns/net or a bind mount of one",
+        path.display()
+    )]
+    NotANetns { path: PathBuf, what: String },
+    /// Opening or entering another network namespace was refused.
+    #[error(
+        "cannot enter network namespace {netns} ({op}: {}): that needs CAP_SYS_ADMIN: run as root",
+        os_text(source)
+    )]
+    NetnsDenied {
+        netns: String,
+        op: &'static str,
+        source: io::Error,
+    },
+    /// A network namespace could not be opened, entered or left.
+    #[error("network namespace {netns}: {op}: {}", os_text(source))]
+    Netns {
+        netns: String,
+        op: &'static str,
+        source: io::Error,
+    },
+}
+
+/// The names `ip netns list` would show, for the error of a wrong one.
+fn known_names(known: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if known.is_empty() {
+        return "there are none (`ip netns add NAME` makes one; -N also takes a PID or a path)"
+            .into();
+    }
+    let mut s = format!(
+        "the names there are {}",
+        known[..known.len().min(SHOWN)].join(", ")
+    );
+    if known.len() > SHOWN {
+        let _ = write!(s, " and {} more (ip netns list)", known.len() - SHOWN);
+    }
+    s
+}
+
+/// An OS error's words without std's ` (os error N)`, for a message that
+/// already says what failed: `Operation not permitted`.
+pub(crate) fn os_text(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(at) if s.ends_with(')') => s[..at].to_string(),
+        _ => s,
+    }
 }

@@ -12,6 +12,7 @@
 //! sockets after the second reading). Nothing here prints;
 //! `output::sockstat` renders the report.
 
+pub mod container;
 pub mod counters;
 pub mod display;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod filter;
 pub mod model;
 pub mod names;
 pub mod netlink;
+pub mod netns;
 pub mod owner;
 pub mod procnet;
 pub mod report;
@@ -26,6 +28,7 @@ pub mod summary;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 pub use error::Error;
 pub use model::{Endpoint, Proto, Socket, TcpState};
@@ -152,6 +155,9 @@ pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, E
         SourceKind::Netlink => true,
         SourceKind::Auto => q.proc_root == Path::new("/proc"),
     };
+    // The calling thread's tables: inside another namespace (on the
+    // netns worker) /proc/net would show the main thread's.
+    let root = netns::net_root(&q.proc_root);
     let mut out = Vec::new();
     for (proto, v6) in q.tables.inet() {
         if use_netlink {
@@ -170,14 +176,7 @@ pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, E
                 Err(e) => return Err(e),
             }
         }
-        procnet::read_inet(
-            &q.proc_root,
-            proto,
-            v6,
-            q.states.for_proto(proto),
-            &mut out,
-            warn,
-        )?;
+        procnet::read_inet(&root, proto, v6, q.states.for_proto(proto), &mut out, warn)?;
     }
     if q.tables.unix {
         let done = use_netlink
@@ -190,12 +189,7 @@ pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, E
                 Err(e) => return Err(e),
             };
         if !done {
-            procnet::read_unix(
-                &q.proc_root,
-                q.states.for_proto(Proto::Unix),
-                &mut out,
-                warn,
-            )?;
+            procnet::read_unix(&root, q.states.for_proto(Proto::Unix), &mut out, warn)?;
         }
     }
     Ok(out)
@@ -213,6 +207,8 @@ pub struct Settings {
     pub processes: bool,
     /// `-s --interval`: read the protocol counters twice, this far apart.
     pub interval: Option<std::time::Duration>,
+    /// `-N`, `--all-netns`: which network namespaces to list.
+    pub netns: netns::Scope,
 }
 
 /// What happens while [`run`] works, as it happens.
@@ -229,31 +225,38 @@ pub enum Event {
 /// # Errors
 /// As [`collect`], and [`Error::Owners`] when the proc root cannot be
 /// listed for `-p`; [`Error::Interrupted`] when SIGINT or SIGTERM ends
-/// `--interval`'s wait.
+/// `--interval`'s wait; with `-N`, a namespace that cannot be entered.
 pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Error> {
     let mut warn = |w: String| on_event(Event::Warning(w));
-    // With --interval the sockets are the second reading's.
-    let readings = if s.summary {
-        Some(read_counters(s, &mut warn)?)
-    } else {
-        None
+    // -s --interval: every namespace's first reading, then one wait; the
+    // sockets and the second reading come after it.
+    let first = match (s.summary, s.interval) {
+        (true, Some(wait)) => {
+            let started = Instant::now();
+            let first = in_namespaces(s, &|w| read_counters(&s.query.proc_root, w), &mut warn)?;
+            wait_until(started + wait)?;
+            first
+        }
+        _ => Vec::new(),
     };
-    let mut sockets = collect(&s.query, &mut warn)?;
-    if !s.rows.is_empty() {
-        sockets.retain(|sk| s.rows.matches(sk));
+    let per_ns = in_namespaces(s, &|w| gather(s, w), &mut warn)?;
+    if s.summary {
+        return Ok(Report::Summary(summarize(s, &first, per_ns)?));
     }
-    if let Some((counters, interval)) = readings {
-        let root = &s.query.proc_root;
-        let mut kernel = procnet::read_sockstat(root, "sockstat", &mut warn)?;
-        kernel.extend(procnet::read_sockstat(root, "sockstat6", &mut warn)?);
-        let owners = if s.processes {
-            summary_owners(root, &sockets)?
+    let mut sockets = Vec::new();
+    let mut namespaces = Vec::new();
+    for (ns, g) in per_ns {
+        if let Some(netns) = ns {
+            namespaces.push(report::Span {
+                netns,
+                rows: g.sockets.len(),
+            });
+        }
+        if sockets.is_empty() {
+            sockets = g.sockets;
         } else {
-            BTreeMap::new()
-        };
-        let sum = summary::Summary::compute(&sockets, kernel)
-            .with_counters(counters, interval, &sockets, &owners);
-        return Ok(Report::Summary(sum));
+            sockets.extend(g.sockets);
+        }
     }
     resolve_unix_peers(&mut sockets);
     let mut uninspected = 0;
@@ -279,46 +282,94 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         sockets,
         owners,
         uninspected,
+        namespaces,
     }))
 }
 
-/// The protocol counters of `s`'s proc root; with `s.interval`, a first
-/// reading, the wait (which SIGINT or SIGTERM ends), and the second.
-fn read_counters(
+/// Run `work` in each namespace `s` asks for: our own (no `-N`), or those
+/// [`netns::scan`] enters.
+fn in_namespaces<G: Send>(
     s: &Settings,
+    work: &netns::Work<'_, G>,
     warn: &mut dyn FnMut(String),
-) -> Result<(counters::Counters, Option<counters::Interval>), Error> {
-    let net = s.query.proc_root.join("net");
-    let started = std::time::Instant::now();
-    let first = counters::read(&net, warn)?;
-    let Some(wait) = s.interval else {
-        return Ok((first, None));
-    };
-    {
-        // Caught, so the wait ends at once; the caller exits as the
-        // signal's default would.
-        let _watch = crate::sys::watch_termination().map_err(Error::Signals)?;
-        let until = started + wait;
-        loop {
-            if let Some(signal) = crate::sys::termination() {
-                return Err(Error::Interrupted { signal });
-            }
-            let now = std::time::Instant::now();
-            if now >= until {
-                break;
-            }
-            std::thread::sleep((until - now).min(std::time::Duration::from_millis(50)));
+) -> Result<Vec<(Option<netns::Netns>, G)>, Error> {
+    Ok(match &s.netns {
+        netns::Scope::Own => vec![(None, work(warn)?)],
+        scope => netns::scan(scope, &s.query.proc_root, work, warn)?
+            .into_iter()
+            .map(|(ns, g)| (Some(ns), g))
+            .collect(),
+    })
+}
+
+/// The calling thread's namespace's protocol counters, and when they were
+/// read.
+fn read_counters(
+    proc_root: &Path,
+    warn: &mut dyn FnMut(String),
+) -> Result<(Instant, counters::Counters), Error> {
+    let at = Instant::now();
+    Ok((at, counters::read(&netns::net_dir(proc_root), warn)?))
+}
+
+/// `--interval`'s wait, which a caught SIGINT or SIGTERM ends at once (the
+/// caller exits as the signal's default would).
+fn wait_until(until: Instant) -> Result<(), Error> {
+    let _watch = crate::sys::watch_termination().map_err(Error::Signals)?;
+    loop {
+        if let Some(signal) = crate::sys::termination() {
+            return Err(Error::Interrupted { signal });
         }
+        let now = Instant::now();
+        if now >= until {
+            return Ok(());
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(50)));
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let second = counters::read(&net, warn)?;
-    let interval = counters::Interval::between(&first, &second, seconds);
-    Ok((second, Some(interval)))
+}
+
+/// `-s`: each namespace's counts, kernel figures and counters (with
+/// `--interval`, against its `first` reading), and the diagnosis.
+fn summarize(
+    s: &Settings,
+    first: &[(Option<netns::Netns>, (Instant, counters::Counters))],
+    per_ns: Vec<(Option<netns::Netns>, Gathered)>,
+) -> Result<summary::Summary, Error> {
+    let owners = if s.processes {
+        let all: Vec<&Socket> = per_ns.iter().flat_map(|(_, g)| &g.sockets).collect();
+        summary_owners(&s.query.proc_root, &all)?
+    } else {
+        BTreeMap::new()
+    };
+    let inode = |ns: &Option<netns::Netns>| ns.as_ref().map(|n| n.inode);
+    let summaries =
+        per_ns
+            .into_iter()
+            .map(|(ns, g)| {
+                let (at, counters) = g
+                    .counters
+                    .unwrap_or_else(|| (Instant::now(), counters::Counters::default()));
+                // A namespace made or gone between the readings has no interval.
+                let interval = first.iter().find(|(n, _)| inode(n) == inode(&ns)).map(
+                    |(_, (then, before))| {
+                        let seconds = at.duration_since(*then).as_secs_f64();
+                        counters::Interval::between(before, &counters, seconds)
+                    },
+                );
+                let sum = summary::Summary::compute(&g.sockets, g.kernel)
+                    .with_counters(counters, interval, &g.sockets, &owners);
+                (ns, sum)
+            })
+            .collect();
+    Ok(summary::Summary::of_namespaces(
+        summaries,
+        s.netns == netns::Scope::All,
+    ))
 }
 
 /// `-s -p`: "pid/command" of the holders of the sockets the diagnosis may
 /// name (listeners and UDP sockets with data waiting).
-fn summary_owners(root: &Path, sockets: &[Socket]) -> Result<BTreeMap<u64, String>, Error> {
+fn summary_owners(root: &Path, sockets: &[&Socket]) -> Result<BTreeMap<u64, String>, Error> {
     let wanted: HashSet<u64> = sockets
         .iter()
         .filter(|s| {
@@ -342,6 +393,43 @@ fn summary_owners(root: &Path, sockets: &[Socket]) -> Result<BTreeMap<u64, Strin
             (!holders.is_empty()).then(|| (inode, holders.join(",")))
         })
         .collect())
+}
+
+/// What one network namespace gives: its rows that pass the row filter,
+/// and with `-s` the kernel's figures.
+pub struct Gathered {
+    pub sockets: Vec<Socket>,
+    /// `/proc/net/sockstat` and `sockstat6` (`-s` only).
+    pub kernel: Vec<(String, String, u64)>,
+    /// The protocol counters and when they were read (`-s` only).
+    pub counters: Option<(Instant, counters::Counters)>,
+}
+
+/// Everything that asks the kernel about one network namespace: the
+/// dump, the row filter, `-s`'s figures. It works in the namespace of the
+/// calling thread, whichever that is: `netns::scan` calls it on its worker
+/// inside each namespace.
+fn gather(s: &Settings, warn: &mut dyn FnMut(String)) -> Result<Gathered, Error> {
+    let counters = if s.summary {
+        Some(read_counters(&s.query.proc_root, warn)?)
+    } else {
+        None
+    };
+    let mut sockets = collect(&s.query, warn)?;
+    if !s.rows.is_empty() {
+        sockets.retain(|sk| s.rows.matches(sk));
+    }
+    let mut kernel = Vec::new();
+    if s.summary {
+        let root = netns::net_root(&s.query.proc_root);
+        kernel = procnet::read_sockstat(&root, "sockstat", warn)?;
+        kernel.extend(procnet::read_sockstat(&root, "sockstat6", warn)?);
+    }
+    Ok(Gathered {
+        sockets,
+        kernel,
+        counters,
+    })
 }
 
 /// A UNIX socket's foreign address is its peer's name, when the source
@@ -408,6 +496,7 @@ mod tests {
             summary: false,
             processes: true,
             interval: None,
+            netns: netns::Scope::Own,
         }
     }
 

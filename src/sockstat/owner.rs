@@ -117,7 +117,7 @@ pub fn scan(proc_root: &Path, wanted: &HashSet<u64>) -> io::Result<OwnerMap> {
 /// The kernel's names are at most 15 bytes; a fixture's longer file is
 /// read up to a page. (`Take` also spares the size probe, an fstat and
 /// an lseek, that `File::read_to_string` makes for every process.)
-fn command(proc_root: &Path, pid: u32) -> Option<String> {
+pub(crate) fn command(proc_root: &Path, pid: u32) -> Option<String> {
     let process = Process::new_with_root(proc_root.join(pid.to_string())).ok()?;
     let mut comm = Vec::with_capacity(32);
     process

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
 use super::model::{Endpoint, Proto, Socket, TimerKind, UnixKind, UnixName};
+use super::netns::Netns;
 use super::owner::OwnerMap;
 use super::summary::Summary;
 
@@ -33,6 +34,17 @@ pub struct Listing {
     /// not root), counted only when some listed socket has no owner found:
     /// 0 when nothing is missing.
     pub uninspected: usize,
+    /// With `-N`/`--all-netns`: the namespace of every row, span by span,
+    /// in order (the spans' `rows` add up to `sockets.len()`); empty
+    /// otherwise.
+    pub namespaces: Vec<Span>,
+}
+
+/// `rows` consecutive rows of a listing, all from `netns`.
+#[derive(Debug)]
+pub struct Span {
+    pub netns: Netns,
+    pub rows: usize,
 }
 
 impl Listing {
@@ -40,7 +52,21 @@ impl Listing {
     pub fn records(&self) -> impl Iterator<Item = SocketRecord<'_>> {
         self.sockets
             .iter()
-            .map(|s| SocketRecord::new(s, self.owners.as_ref()))
+            .zip(self.row_namespaces())
+            .map(|(s, ns)| {
+                let mut r = SocketRecord::new(s, self.owners.as_ref());
+                r.netns = ns;
+                r
+            })
+    }
+
+    /// The namespace of each row, in order: `None` for every row without
+    /// `-N`/`--all-netns`.
+    pub fn row_namespaces(&self) -> impl Iterator<Item = Option<&Netns>> {
+        self.namespaces
+            .iter()
+            .flat_map(|sp| std::iter::repeat_n(Some(&sp.netns), sp.rows))
+            .chain(std::iter::repeat(None))
     }
 }
 
@@ -104,6 +130,9 @@ pub struct SocketRecord<'a> {
     unix_type: Option<&'static str>,
     peer_inode: Option<u64>,
     processes: Option<Vec<ProcessRecord<'a>>>,
+    /// Only with `-N`/`--all-netns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a Netns>,
 }
 
 #[derive(Debug, Serialize)]
@@ -166,6 +195,7 @@ impl<'a> SocketRecord<'a> {
                     })
                     .collect()
             }),
+            netns: None,
         }
     }
 }

@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use super::counters::{self, Counters, Interval};
 use super::model::{Proto, Socket, TcpState};
+use super::netns::Netns;
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     /// `tcp`, `tcp6`, `udp`, ... -> sockets.
     pub protocols: BTreeMap<&'static str, u64>,
@@ -27,6 +28,11 @@ pub struct Summary {
     /// With `--interval`: `interval_s`, `deltas`, `rates_per_s`, `resets`.
     #[serde(flatten)]
     pub interval: Option<Interval>,
+    /// With `-N`/`--all-netns`: each namespace's own summary (the fields
+    /// above are then their total; with `--all-netns` the kernel's figures
+    /// are only per namespace).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<NamespaceSummary>,
 }
 
 impl Summary {
@@ -67,6 +73,60 @@ impl Summary {
         self.counters = counters;
         self.interval = interval;
         self
+    }
+}
+
+/// One network namespace's summary (`-s` with `-N`/`--all-netns`).
+#[derive(Debug, Clone, Serialize)]
+pub struct NamespaceSummary {
+    pub netns: Netns,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+impl Summary {
+    /// The summary of what each namespace gave (`None`: our own, no `-N`).
+    /// With one namespace it is that namespace's (with `-N` also listed in
+    /// `namespaces`); with `all` (`--all-netns`) the counts add up every
+    /// namespace's, the kernel's figures stay per namespace (some of them,
+    /// TCP memory and orphans, are host-wide anyway) and the diagnosis
+    /// is every namespace's, each line led by the namespace's label.
+    pub fn of_namespaces(mut per_ns: Vec<(Option<Netns>, Summary)>, all: bool) -> Summary {
+        if !all && per_ns.len() == 1 {
+            let (ns, mut top) = per_ns.remove(0);
+            if let Some(netns) = ns {
+                let summary = top.clone();
+                top.namespaces.push(NamespaceSummary { netns, summary });
+            }
+            return top;
+        }
+        let namespaces: Vec<NamespaceSummary> = per_ns
+            .into_iter()
+            .filter_map(|(ns, summary)| {
+                Some(NamespaceSummary {
+                    netns: ns?,
+                    summary,
+                })
+            })
+            .collect();
+        let mut total = Summary::default();
+        for ns in &namespaces {
+            for (p, n) in &ns.summary.protocols {
+                *total.protocols.entry(p).or_default() += n;
+            }
+            for (st, n) in &ns.summary.tcp_states {
+                *total.tcp_states.entry(st).or_default() += n;
+            }
+            let label = ns.netns.label();
+            total.diagnosis.extend(
+                ns.summary
+                    .diagnosis
+                    .iter()
+                    .map(|d| format!("[{label}] {d}")),
+            );
+        }
+        total.namespaces = namespaces;
+        total
     }
 }
 
@@ -570,6 +630,21 @@ mod tests {
         }
     }
 
+    fn netns(name: &str) -> Netns {
+        Netns {
+            inode: 7,
+            name: Some(name.into()),
+            host: false,
+            pid: None,
+            command: None,
+            container: None,
+        }
+    }
+
+    fn gathered(socks: &[Socket]) -> Summary {
+        Summary::compute(socks, vec![("TCP".into(), "inuse".into(), 3)])
+    }
+
     #[test]
     fn listen_overflows_name_the_listener_at_its_backlog_and_its_owner() {
         let i = readings(
@@ -727,5 +802,57 @@ mod tests {
         let s = Summary::compute(&socks, Vec::new());
         let json = serde_json::to_value(&s).unwrap();
         assert!(json.get("deltas").is_none() && json.get("interval_s").is_none());
+    }
+
+    #[test]
+    fn per_namespace_summaries_and_their_total() {
+        let per_ns = vec![
+            (
+                Some(netns("a")),
+                gathered(&[
+                    tcp(TcpState::CloseWait, 0, Some(0)),
+                    tcp(TcpState::Listen, 0, Some(8)),
+                ]),
+            ),
+            (
+                Some(netns("b")),
+                gathered(&[tcp(TcpState::Listen, 0, Some(8))]),
+            ),
+            (Some(netns("c")), gathered(&[])),
+        ];
+        let s = Summary::of_namespaces(per_ns, true);
+        assert_eq!(s.protocols["tcp"], 3);
+        assert_eq!(s.tcp_states["LISTEN"], 2);
+        assert!(
+            s.kernel.is_empty(),
+            "the kernel's figures stay per namespace"
+        );
+        assert_eq!(s.namespaces.len(), 3);
+        assert_eq!(s.namespaces[1].summary.protocols["tcp"], 1);
+        assert_eq!(s.namespaces[0].summary.kernel["TCP"]["inuse"], 3);
+        assert!(s.namespaces[2].summary.protocols.is_empty());
+        assert_eq!(s.diagnosis.len(), 1, "{:?}", s.diagnosis);
+        assert!(
+            s.diagnosis[0].starts_with("[a] 1 in CLOSE_WAIT"),
+            "{:?}",
+            s.diagnosis
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["namespaces"][1]["netns"]["name"], "b");
+        assert_eq!(json["namespaces"][1]["protocols"]["tcp"], 1);
+
+        // -N: that namespace's summary, itself listed once.
+        let one = Summary::of_namespaces(vec![(Some(netns("a")), gathered(&[]))], false);
+        assert_eq!(one.kernel["TCP"]["inuse"], 3);
+        assert_eq!(one.namespaces.len(), 1);
+        // Our own namespace: no `namespaces` at all.
+        let own = Summary::of_namespaces(vec![(None, gathered(&[]))], false);
+        assert!(own.namespaces.is_empty());
+        assert!(
+            serde_json::to_value(&own)
+                .unwrap()
+                .get("namespaces")
+                .is_none()
+        );
     }
 }

@@ -45,3 +45,10 @@ pub fn drop_capabilities() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Whether the effective uid is root: what a "run as root" hint would not
+/// help with.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid(2) takes no arguments and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}

@@ -12,6 +12,7 @@ pub mod errqueue;
 pub mod fs;
 pub mod iface;
 pub mod netlink;
+pub mod netns;
 pub mod packet;
 pub mod poll;
 pub mod recv;

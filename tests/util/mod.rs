@@ -1144,3 +1144,45 @@ pub fn wait_bounded(child: &mut std::process::Child, limit: Duration, what: &str
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// One row of `ss -tuanH` as (netid, local, peer, state) in nettool's
+/// terms. The mapping:
+/// - netid `tcp`/`udp` stays; nettool's `tcp6`/`udp6` are folded to it,
+///   since ss names the protocol only.
+/// - states: `ESTAB` -> ESTABLISHED, `TIME-WAIT` -> `TIME_WAIT`,
+///   `FIN-WAIT-1` -> `FIN_WAIT1`, `FIN-WAIT-2` -> `FIN_WAIT2`, `CLOSE-WAIT` ->
+///   `CLOSE_WAIT`, `SYN-SENT` -> `SYN_SENT`, `SYN-RECV` -> `SYN_RECV`, `LAST-ACK`
+///   -> `LAST_ACK`; `LISTEN`, `CLOSING` and (for UDP) `UNCONN` are the same;
+///   a TCP `UNCONN` is nettool's CLOSE.
+/// - addresses: `[v6]` loses its brackets; `[::ffff:127.0.0.1]` is the
+///   IPv4 127.0.0.1, as nettool shows it; an address `*` is the IPv6 any
+///   address of a dual-stack socket (nettool: `::`); `%iface` is dropped;
+///   a port `*` is 0.
+pub fn ss_row(line: &str) -> Option<(String, SocketAddr, SocketAddr, String)> {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let [netid, state, _rq, _sq, local, peer, ..] = f.as_slice() else {
+        return None;
+    };
+    let addr = |s: &str| -> Option<SocketAddr> {
+        let (host, port) = s.rsplit_once(':')?;
+        let port = if port == "*" { 0 } else { port.parse().ok()? };
+        let host = host.split('%').next()?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let ip: IpAddr = if host == "*" {
+            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+        } else {
+            host.parse().ok()?
+        };
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 @ IpAddr::V4(_) => v4,
+        };
+        Some(SocketAddr::new(ip, port))
+    };
+    let state = match (*netid, *state) {
+        ("tcp", "UNCONN") => "CLOSE".to_string(),
+        (_, "ESTAB") => "ESTABLISHED".to_string(),
+        (_, s) => s.replace("WAIT-", "WAIT").replace('-', "_"),
+    };
+    Some((netid.to_string(), addr(local)?, addr(peer)?, state))
+}
