@@ -13,6 +13,7 @@
 pub mod display;
 pub mod error;
 pub mod filter;
+pub mod kill;
 pub mod model;
 pub mod names;
 pub mod netlink;
@@ -25,6 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub use error::Error;
+pub use kill::{KillReport, kill};
 pub use model::{Endpoint, Proto, Socket, TcpState};
 pub use report::{Listing, Report};
 
