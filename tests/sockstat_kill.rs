@@ -426,8 +426,18 @@ fn connections_to_one_peer_are_killed_by_dst_in_both_families() {
     let a = &pair.a;
     let before = ss(a, "-tanH");
 
-    let out = sockstat(a, &["-Kn", "--dst", "2001:db8::2"]);
+    let out = sockstat(a, &["-Knp", "--dst", "2001:db8::2"]);
     out.expect_code(0);
+    // -p: the owner of a closed socket (this process still holds it).
+    let me = format!("{}/{}", std::process::id(), util::own_comm());
+    let t = out.table();
+    for r in &t.rows {
+        let cell = t.cell(r, "PID/Program");
+        assert!(
+            cell.split(',').any(|o| o == me),
+            "{cell:?} lacks {me}{out:?}"
+        );
+    }
     let mut got: Vec<String> = table_rows(&out).into_iter().map(|r| r.0).collect();
     got.sort();
     let mut want: Vec<String> = conns[..2]
@@ -449,4 +459,92 @@ fn connections_to_one_peer_are_killed_by_dst_in_both_families() {
         let err = peer.read(&mut [0u8; 8]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err:?}");
     }
+}
+
+/// A listener on `port` of 198.51.100.1 (0: any), with `SO_REUSEADDR`.
+fn listener_on(port: u16) -> TcpListener {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.set_reuse_address(true).unwrap();
+    s.bind(&SocketAddr::from((lab::v4(1), port)).into())
+        .unwrap();
+    s.listen(8).unwrap();
+    s.into()
+}
+
+#[test]
+fn a_socket_gone_after_the_dump_is_a_note_and_its_successor_survives() {
+    use nettool::sockstat::kill::{Target, close_all};
+    use nettool::sockstat::netlink::{Destroyer, dump_inet_ids};
+    use nettool::sockstat::{StateSet, TcpState};
+
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    // All in A, on one thread: the library talks to the namespace of the
+    // thread that calls it.
+    let (outcome, notes, kept, successor) = lab::thread_in(&pair.a.ns, || {
+        let gone = listener_on(0);
+        let replaced = listener_on(0);
+        let kept = listener_on(0);
+        let ports = [&gone, &replaced, &kept].map(|l| l.local_addr().unwrap().port());
+        let mut targets = Vec::new();
+        dump_inet_ids(
+            nettool::sockstat::Proto::Tcp,
+            false,
+            StateSet::of(&[TcpState::Listen]),
+            |socket, id| {
+                if socket.local.port().is_some_and(|p| ports.contains(&p)) {
+                    targets.push(Target { socket, id });
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(targets.len(), 3, "{targets:?}");
+        // After the dump: one closes; one closes and a new listener takes
+        // its address (same 4-tuple, another cookie).
+        drop(gone);
+        drop(replaced);
+        let successor = listener_on(ports[1]);
+        let mut d = Destroyer::open().unwrap();
+        let mut notes = Vec::new();
+        let outcome = close_all(
+            targets,
+            &mut |t| d.destroy(t.socket.proto, t.socket.v6, &t.id),
+            &mut |n| notes.push(n),
+        )
+        .unwrap();
+        (outcome, notes, kept, successor)
+    })
+    .join()
+    .unwrap();
+
+    let port = |l: &TcpListener| l.local_addr().unwrap().port();
+    let ports = |v: &[nettool::sockstat::Socket]| -> Vec<u16> {
+        v.iter().map(|s| s.local.port().unwrap()).collect()
+    };
+    assert_eq!(ports(&outcome.closed), [port(&kept)], "{outcome:?}");
+    assert_eq!(outcome.vanished.len(), 2, "{outcome:?}");
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    for n in &notes {
+        assert!(
+            n.starts_with("note: tcp 198.51.100.1:")
+                && n.ends_with(" LISTEN was gone before it could be closed"),
+            "{n}"
+        );
+    }
+    // The successor was not closed in its predecessor's place.
+    let listening = ss(&pair.a, "-tlnH");
+    let addr = ss_addr(successor.local_addr().unwrap());
+    assert!(
+        listening.iter().any(|(_, l, _)| *l == addr),
+        "{addr} should still listen: {listening:?}"
+    );
+    assert!(
+        listening
+            .iter()
+            .all(|(_, l, _)| *l != ss_addr(kept.local_addr().unwrap())),
+        "{listening:?}"
+    );
 }
