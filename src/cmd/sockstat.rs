@@ -246,6 +246,11 @@ fn kill_tables(a: &SockstatArgs, tables: Tables) -> Result<Tables> {
     }
     let refuse = if a.summary {
         "-K closes sockets and -s only counts them: give one or the other"
+    } else if a.netns.is_some() || a.all_netns {
+        // Until the namespace is entered for -K too, closing here would
+        // hit the sockets of the wrong namespace.
+        "-K closes sockets only in the namespace it runs in: run it there \
+         (ip netns exec NS nettool sockstat -K ...) instead of giving -N or --all-netns"
     } else if a.unix {
         "-K cannot close UNIX sockets (the kernel has no SOCK_DESTROY for them): drop -x"
     } else if a.raw {
@@ -606,6 +611,16 @@ mod tests {
             (
                 &["-K", "--dns", "--sport", "1"],
                 "-K shows the sockets it closed with numeric addresses or names from /etc/hosts: drop --dns",
+            ),
+            (
+                &["-K", "-N", "ns1", "--state", "close-wait"],
+                "-K closes sockets only in the namespace it runs in: run it there \
+                 (ip netns exec NS nettool sockstat -K ...) instead of giving -N or --all-netns",
+            ),
+            (
+                &["-K", "--all-netns", "--state", "close-wait"],
+                "-K closes sockets only in the namespace it runs in: run it there \
+                 (ip netns exec NS nettool sockstat -K ...) instead of giving -N or --all-netns",
             ),
             (
                 &["-K", "--dport", "http-alt-typo"],
