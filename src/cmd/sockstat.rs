@@ -34,7 +34,7 @@ pub struct Settings {
     pub extended: bool,
     /// `--dns`: reverse lookups, all of them within this time.
     pub dns: Option<Duration>,
-    /// `-K`: close the sockets `sockstat` selects ([`ss::kill`]) and show
+    /// `-K`: close the sockets `sockstat` selects ([`ss::kill()`]) and show
     /// those closed, instead of listing.
     pub kill: bool,
 }
