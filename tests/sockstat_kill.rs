@@ -548,3 +548,63 @@ fn a_socket_gone_after_the_dump_is_a_note_and_its_successor_survives() {
         "{listening:?}"
     );
 }
+
+#[test]
+fn listeners_need_l_and_time_wait_entries_just_go() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let a = &pair.a;
+    // In A: a listener, and a connection to it that A's server end closed
+    // first, so that end waits in TIME_WAIT once the client closes too.
+    let (listener, tw_local) = lab::thread_in(&a.ns, || {
+        let l = listener_on(0);
+        let mut client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        let local = server.local_addr().unwrap();
+        drop(server);
+        assert_eq!(client.read(&mut [0u8; 4]).unwrap(), 0, "the server's FIN");
+        drop(client);
+        (l, local)
+    })
+    .join()
+    .unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let tw = |host: &Host| {
+        ss(host, "-tanH")
+            .into_iter()
+            .filter(|(s, l, _)| s == "TIME-WAIT" && *l == ss_addr(tw_local))
+            .count()
+    };
+    assert!(wait_until(TRANSITION, || tw(a) == 1), "no TIME_WAIT");
+
+    // Without -l the listener is not what the listing shows, so it stays.
+    let out = sockstat(a, &["-Kn", "--state", "time-wait", "--sport", &port]);
+    out.expect_code(0);
+    let rows = table_rows(&out);
+    assert_eq!(rows.len(), 1, "{out:?}");
+    assert_eq!(rows[0].2, "TIME_WAIT", "{out:?}");
+    assert_eq!(tw(a), 0, "the TIME_WAIT entry is gone");
+    let listening = ss(a, "-tlnH");
+    let laddr = ss_addr(listener.local_addr().unwrap());
+    assert!(
+        listening.iter().any(|(_, l, _)| *l == laddr),
+        "{listening:?}"
+    );
+
+    // -l names the listener.
+    let out = sockstat(a, &["-Kntl", "--sport", &port]);
+    out.expect_code(0);
+    assert_eq!(
+        table_rows(&out),
+        [(laddr.clone(), "0.0.0.0:*".to_string(), "LISTEN".to_string())],
+        "{out:?}"
+    );
+    assert!(ss(a, "-tlnH").iter().all(|(_, l, _)| *l != laddr));
+    // Its owner learns at once: accept on a socket no longer listening
+    // fails with EINVAL (not EAGAIN: it is not waiting for connections).
+    listener.set_nonblocking(true).unwrap();
+    let err = listener.accept().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err:?}");
+}
