@@ -58,11 +58,12 @@ pub enum Command {
         nettool sockstat -un --src 127.0.0.0/8\n  \
         nettool sockstat -xlp                  listening UNIX sockets and their owners\n  \
         nettool sockstat -s                    counts per state, with a diagnosis\n  \
+        nettool sockstat -K --state close-wait --sport 8080   close the CLOSE_WAITs of port 8080\n  \
         nettool sockstat -tan --json | jq '.sockets[] | select(.state==\"ESTABLISHED\")'\n\n\
         ENVIRONMENT:\n  \
         PROC_ROOT  read /proc tables and fd links from this directory instead of /proc \
         (implies --source proc under the default --source auto)\n\n\
-        EXIT STATUS:\n  0  at least one socket listed (or -s)\n  1  no socket matched\n  2  usage error (unknown state, malformed filter) or setup error"
+        EXIT STATUS:\n  0  at least one socket listed (or -s; with -K: closed)\n  1  no socket matched\n  2  usage error (unknown state, malformed filter) or setup error"
 )]
 #[allow(
     clippy::struct_excessive_bools,
@@ -119,10 +120,11 @@ pub struct SockstatArgs {
     /// what is queued and allocated, backlog, drops
     #[arg(short = 'm', long = "memory")]
     pub memory: bool,
-    /// Close the matching sockets (SOCK_DESTROY; a TCP peer gets a RST).
-    /// Needs CAP_NET_ADMIN and at least one filter: --state, a port or an
-    /// address
-    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
+    /// Close the TCP and UDP sockets that match, in this network namespace
+    /// or the one -N names (SOCK_DESTROY: a connected TCP peer gets a RST),
+    /// and show them. It closes exactly what the same command without -K
+    /// lists. Needs CAP_NET_ADMIN and a filter: --state, --sport, --dport,
+    /// --src or --dst
     #[arg(short = 'K', long = "kill")]
     pub kill: bool,
     /// The sockets of another network namespace: a name under /run/netns,

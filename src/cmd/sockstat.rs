@@ -21,6 +21,10 @@ use super::{seconds, usage};
 
 /// Validated settings: the library's, and how to show its report.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one switch per flag, as --json -n -e -K are"
+)]
 pub struct Settings {
     pub sockstat: ss::Settings,
     /// `--json`: JSON instead of the table or the summary text.
@@ -31,6 +35,9 @@ pub struct Settings {
     pub extended: bool,
     /// `--dns`: reverse lookups, all of them within this time.
     pub dns: Option<Duration>,
+    /// `-K`: close the sockets `sockstat` selects ([`ss::kill()`]) and show
+    /// those closed, instead of listing.
+    pub kill: bool,
 }
 
 /// The proc root: `PROC_ROOT` as ss honours it, else /proc.
@@ -60,6 +67,7 @@ pub fn settings(
         v4: !a.ipv6,
         v6: !a.ipv4,
     };
+    let tables = kill_tables(a, tables)?;
     let states = if !a.state.is_empty() {
         StateSel::Set(filter::parse_states(&a.state).map_err(usage)?)
     } else if a.all || a.summary {
@@ -109,6 +117,7 @@ pub fn settings(
         numeric: a.numeric,
         extended: a.extended,
         dns: a.dns.then_some(dns),
+        kill: a.kill,
     })
 }
 
@@ -142,6 +151,9 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
     };
     let s = settings(a, &|name| names.port_of(name), proc_root())?;
     check_proc_root(&s.sockstat)?;
+    if s.kill {
+        return kill(&s, &names, etc);
+    }
     let report = match ss::run(&s.sockstat, &mut |e| match e {
         Event::Warning(w) => crate::say!("nettool: {w}"),
     }) {
@@ -260,6 +272,96 @@ fn setup_error(e: ss::Error) -> anyhow::Error {
     }
 }
 
+/// What `-K` closes: the TCP and UDP tables the other flags select (the
+/// kernel cannot close UNIX sockets, and raw ones are not supported), and
+/// only with a filter that names the sockets. `tables` passes through
+/// unchanged without `-K`.
+fn kill_tables(a: &SockstatArgs, tables: Tables) -> Result<Tables> {
+    if !a.kill {
+        return Ok(tables);
+    }
+    let refuse = if a.summary {
+        "-K closes sockets and -s only counts them: give one or the other"
+    } else if a.all_netns {
+        // One namespace at a time: a failure in the tenth would stop the
+        // scan with nine namespaces' closed sockets unreported.
+        "-K closes sockets in one network namespace at a time: give -N NAME|PATH|PID instead of --all-netns"
+    } else if a.unix {
+        "-K cannot close UNIX sockets (the kernel has no SOCK_DESTROY for them): drop -x"
+    } else if a.raw {
+        "-K closes TCP and UDP sockets only: drop -w"
+    } else if a.source == ss::SourceKind::Proc {
+        "-K finds sockets through netlink sock_diag, the only way to name them to the kernel: drop --source proc"
+    } else if a.dns {
+        "-K shows the sockets it closed with numeric addresses or names from /etc/hosts: drop --dns"
+    } else if a.state.is_empty()
+        && a.sport.is_none()
+        && a.dport.is_none()
+        && a.src.is_none()
+        && a.dst.is_none()
+    {
+        "-K closes only what a filter names: give --state, --sport, --dport, --src or --dst \
+         (the same command without -K lists what it would close)"
+    } else {
+        return Ok(Tables {
+            raw: false,
+            unix: false,
+            ..tables
+        });
+    };
+    Err(usage(refuse))
+}
+
+/// `-K`: close, then show what was closed as the listing shows sockets.
+/// Exit 0 when at least one socket was closed, 1 when none was.
+fn kill(s: &Settings, names: &Names, etc: &Path) -> Result<Status> {
+    let report = ss::kill(&s.sockstat, &mut |e| match e {
+        Event::Warning(w) => crate::say!("nettool: {w}"),
+    })
+    .map_err(kill_error)?;
+    let closed = &report.closed;
+    if closed.uninspected > 0 {
+        crate::say!(
+            "nettool: note: {} processes could not be inspected; their sockets show '-' as owner (run as root to see them all)",
+            closed.uninspected
+        );
+    }
+    let mut out = Out::stdout();
+    if s.json {
+        output::sockstat::write_kill_json(&mut out, &report)?;
+    } else if !closed.sockets.is_empty() {
+        let display = if s.numeric {
+            Display::numeric()
+        } else {
+            Display::named(names)
+        };
+        let users = (s.extended && !s.numeric).then(|| Users::load(etc));
+        let table = output::sockstat::table(closed, display, s.extended, users.as_ref());
+        let tty = out.tty;
+        table.write(&mut out, tty)?;
+    }
+    out.flush()?;
+    if !closed.sockets.is_empty() {
+        return Ok(Status::Success);
+    }
+    if !s.json && report.vanished.is_empty() && report.failed.is_empty() {
+        crate::say!("nettool: no socket matched: nothing closed");
+    }
+    Ok(Status::NotFound)
+}
+
+/// `-K`'s setup problems (no privilege, no kernel support) exit 2 with
+/// their one line; the rest as a listing's.
+fn kill_error(e: ss::Error) -> anyhow::Error {
+    match e {
+        ss::Error::KillNeedsCapNetAdmin | ss::Error::KillUnsupported => usage(e.to_string()),
+        ss::Error::NetlinkUnsupported { table } => usage(format!(
+            "-K needs netlink sock_diag for {table}, which this kernel lacks (CONFIG_INET_DIAG): nothing was closed"
+        )),
+        e => setup_error(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +405,7 @@ mod tests {
             numeric: false,
             extended: false,
             dns: None,
+            kill: false,
         }
     }
 
@@ -543,5 +646,130 @@ mod tests {
             Cli::try_parse_from(["nettool", "sockstat", "--all-netns", "-N", "x"]).is_err(),
             "-N and --all-netns exclude each other"
         );
+    }
+
+    /// `-K` with the tables it may close: TCP and UDP, both families.
+    fn kill_plain() -> Settings {
+        let mut want = plain();
+        want.kill = true;
+        want.sockstat.query.tables = Tables {
+            raw: false,
+            unix: false,
+            ..Tables::ALL
+        };
+        want
+    }
+
+    #[test]
+    fn kill_closes_what_the_same_listing_shows() {
+        let mut want = kill_plain();
+        want.sockstat.query.states = StateSel::Set(StateSet::of(&[TcpState::CloseWait]));
+        want.sockstat.rows.dport = Some(PortRange { lo: 8080, hi: 8080 });
+        assert_eq!(
+            parse(&["-K", "--state", "close-wait", "--dport", "8080"]).unwrap(),
+            want
+        );
+        want.json = true;
+        assert_eq!(
+            parse(&["--kill", "--state=close-wait", "--dport=8080", "--json"]).unwrap(),
+            want
+        );
+        // -l: the listeners (and unconnected UDP) the filters name.
+        let mut want = kill_plain();
+        want.sockstat.query.tables = TCP_ONLY;
+        want.sockstat.query.states = StateSel::Listening;
+        want.sockstat.rows.sport = Some(PortRange { lo: 22, hi: 22 });
+        want.numeric = true;
+        assert_eq!(parse(&["-Ktln", "--sport", "ssh"]).unwrap(), want);
+        // -4/-6 and -u narrow the tables; -a takes every state; -p and -e stay.
+        let mut want = kill_plain();
+        want.sockstat.query.tables = Tables {
+            tcp: false,
+            udp: true,
+            v4: false,
+            ..want.sockstat.query.tables
+        };
+        want.sockstat.query.states = StateSel::All;
+        want.sockstat.rows.dst = Some(AddrSpec {
+            net: Some(Cidr::parse("2001:db8::/32").unwrap()),
+            port: None,
+        });
+        want.sockstat.processes = true;
+        want.extended = true;
+        assert_eq!(parse(&["-K6uaep", "--dst", "2001:db8::/32"]).unwrap(), want);
+        // -N: close in that namespace.
+        let mut want = kill_plain();
+        want.sockstat.query.states = StateSel::Set(StateSet::of(&[TcpState::CloseWait]));
+        want.sockstat.netns = Scope::One(Target::Name("ns1".into()));
+        assert_eq!(
+            parse(&["-K", "-N", "ns1", "--state", "close-wait"]).unwrap(),
+            want
+        );
+    }
+
+    #[test]
+    fn kill_refusals_are_one_line_each() {
+        for (argv, error) in [
+            (
+                &["-K"][..],
+                "-K closes only what a filter names: give --state, --sport, --dport, --src or --dst \
+                 (the same command without -K lists what it would close)",
+            ),
+            (
+                // -l, -a, -t and -4 narrow, but name no socket.
+                &["-K", "-t4la"],
+                "-K closes only what a filter names: give --state, --sport, --dport, --src or --dst \
+                 (the same command without -K lists what it would close)",
+            ),
+            (
+                &["-K", "-x", "--state", "established"],
+                "-K cannot close UNIX sockets (the kernel has no SOCK_DESTROY for them): drop -x",
+            ),
+            (
+                &["-Kw", "--sport", "1"],
+                "-K closes TCP and UDP sockets only: drop -w",
+            ),
+            (
+                &["-Ks", "--sport", "1"],
+                "-K closes sockets and -s only counts them: give one or the other",
+            ),
+            (
+                &["-K", "--source", "proc", "--sport", "1"],
+                "-K finds sockets through netlink sock_diag, the only way to name them to the kernel: drop --source proc",
+            ),
+            (
+                &["-K", "--dns", "--sport", "1"],
+                "-K shows the sockets it closed with numeric addresses or names from /etc/hosts: drop --dns",
+            ),
+            (
+                &["-K", "--all-netns", "--state", "close-wait"],
+                "-K closes sockets in one network namespace at a time: give -N NAME|PATH|PID instead of --all-netns",
+            ),
+            (
+                &["-K", "--dport", "http-alt-typo"],
+                "--dport: 'http-alt-typo' is not a port: use a number 0-65535, a range like 1000-2000, or a name from /etc/services",
+            ),
+        ] {
+            let e = parse(argv).unwrap_err();
+            assert!(e.downcast_ref::<crate::UsageError>().is_some(), "{argv:?}");
+            assert_eq!(e.to_string(), error, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn kill_setup_errors_are_usage_errors_naming_the_cause() {
+        let e = kill_error(ss::Error::KillNeedsCapNetAdmin);
+        assert!(e.downcast_ref::<crate::UsageError>().is_some());
+        assert_eq!(
+            e.to_string(),
+            "closing sockets needs CAP_NET_ADMIN: run as root, or with that capability"
+        );
+        let e = kill_error(ss::Error::KillUnsupported);
+        assert!(e.downcast_ref::<crate::UsageError>().is_some());
+        assert!(e.to_string().contains("CONFIG_INET_DIAG_DESTROY"), "{e}");
+        let e = kill_error(ss::Error::KillChannel(std::io::Error::from_raw_os_error(
+            crate::sys::errno::EMFILE,
+        )));
+        assert!(e.downcast_ref::<crate::UsageError>().is_none(), "{e}");
     }
 }

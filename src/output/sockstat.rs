@@ -12,6 +12,7 @@ use std::io::{self, Write};
 use crate::output::table::{Align, Table};
 use crate::sockstat::counters;
 use crate::sockstat::display::Display;
+use crate::sockstat::kill::{KILL_SCHEMA, KillReport};
 use crate::sockstat::names::Users;
 use crate::sockstat::report::{Listing, Report, SCHEMA};
 use crate::sockstat::summary::Summary;
@@ -276,6 +277,28 @@ fn write_counters(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `-K --json`: the [`KillReport`] document (`nettool.sockstat.kill/1`),
+/// one socket per line inside each list, as a listing is written.
+pub fn write_kill_json(out: &mut dyn Write, r: &KillReport) -> io::Result<()> {
+    fn list<T: serde::Serialize>(
+        out: &mut dyn Write,
+        key: &str,
+        items: impl Iterator<Item = T>,
+    ) -> io::Result<()> {
+        write!(out, ",\"{key}\":[")?;
+        for (i, item) in items.enumerate() {
+            out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+            serde_json::to_writer(&mut *out, &item)?;
+        }
+        out.write_all(b"\n]")
+    }
+    write!(out, "{{\"schema\":\"{KILL_SCHEMA}\"")?;
+    list(out, "closed", r.closed_records())?;
+    list(out, "vanished", r.vanished_records())?;
+    list(out, "failed", r.failed_records())?;
+    out.write_all(b"}\n")
 }
 
 #[cfg(test)]
@@ -564,5 +587,50 @@ mod tests {
         let plain = Report::Sockets(listing());
         let v = serde_json::to_value(&plain).unwrap();
         assert!(v["sockets"][0].get("netns").is_none());
+    }
+
+    #[test]
+    fn streamed_kill_json_is_the_reports_own_document() {
+        use crate::sockstat::kill::Failure;
+        let mut l = listing();
+        let unix = l.sockets.pop().unwrap();
+        let inet = l.sockets[0].clone();
+        let report = KillReport {
+            closed: l,
+            vanished: vec![inet.clone(), unix],
+            failed: vec![Failure {
+                socket: inet,
+                error: "Operation not permitted".into(),
+            }],
+        };
+        let mut streamed = Vec::new();
+        write_kill_json(&mut streamed, &report).unwrap();
+        let text = String::from_utf8(streamed).unwrap();
+        // schema and "closed", 1 socket, "]" and "vanished", 2, "]" and
+        // "failed", 1, the closing line.
+        assert_eq!(text.lines().count(), 8, "one socket per line:\n{text}");
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed, serde_json::to_value(&report).unwrap());
+        assert_eq!(parsed["schema"], "nettool.sockstat.kill/1");
+        assert_eq!(parsed["closed"][0]["proto"], "tcp6");
+        assert_eq!(parsed["vanished"][1]["proto"], "unix");
+        assert_eq!(parsed["failed"][0]["error"], "Operation not permitted");
+
+        let mut empty = Vec::new();
+        let none = KillReport {
+            closed: Listing {
+                sockets: Vec::new(),
+                owners: None,
+                uninspected: 0,
+                namespaces: Vec::new(),
+            },
+            vanished: Vec::new(),
+            failed: Vec::new(),
+        };
+        write_kill_json(&mut empty, &none).unwrap();
+        assert_eq!(
+            String::from_utf8(empty).unwrap(),
+            "{\"schema\":\"nettool.sockstat.kill/1\",\"closed\":[\n],\"vanished\":[\n],\"failed\":[\n]}\n"
+        );
     }
 }

@@ -68,6 +68,17 @@ pub enum Error {
         op: &'static str,
         source: io::Error,
     },
+    /// `-K` without `CAP_NET_ADMIN`: found before anything was closed.
+    #[error("closing sockets needs CAP_NET_ADMIN: run as root, or with that capability")]
+    KillNeedsCapNetAdmin,
+    /// `SOCK_DESTROY` refused with `EOPNOTSUPP` before anything was closed.
+    #[error(
+        "this kernel cannot close sockets: it was built without CONFIG_INET_DIAG_DESTROY, nothing was closed"
+    )]
+    KillUnsupported,
+    /// No netlink socket to send the destroy requests on.
+    #[error("cannot open a netlink sock_diag socket to close sockets: {0}")]
+    KillChannel(io::Error),
 }
 
 /// The names `ip netns list` would show, for the error of a wrong one.

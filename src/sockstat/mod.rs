@@ -17,6 +17,7 @@ pub mod counters;
 pub mod display;
 pub mod error;
 pub mod filter;
+pub mod kill;
 pub mod model;
 pub mod names;
 pub mod netlink;
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use error::Error;
+pub use kill::{KillReport, kill};
 pub use model::{Endpoint, Proto, Socket, TcpState};
 pub use report::{Listing, Report};
 
@@ -288,7 +290,7 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
 
 /// Run `work` in each namespace `s` asks for: our own (no `-N`), or those
 /// [`netns::scan`] enters.
-fn in_namespaces<G: Send>(
+pub(crate) fn in_namespaces<G: Send>(
     s: &Settings,
     work: &netns::Work<'_, G>,
     warn: &mut dyn FnMut(String),

@@ -1,8 +1,9 @@
 //! Capabilities: drop every one of them once the privileged work (opening
-//! the raw channel) is done.
+//! the raw channel) is done, and ask whether one is held (before work that
+//! needs it, so it can be refused up front with one clear line).
 //!
-//! Safe to callers: one call, no arguments; the `capset(2)` structs are
-//! built here.
+//! Safe to callers: no pointers in or out; the `capset(2)`/`capget(2)`
+//! structs are built here.
 
 use std::io;
 
@@ -51,4 +52,76 @@ pub fn drop_capabilities() -> io::Result<()> {
 pub fn is_root() -> bool {
     // SAFETY: geteuid(2) takes no arguments and cannot fail.
     unsafe { libc::geteuid() == 0 }
+}
+
+/// `CAP_NET_ADMIN` (`linux/capability.h`): what closing another socket
+/// with `SOCK_DESTROY` needs.
+pub const CAP_NET_ADMIN: u32 = 12;
+
+/// Whether this thread holds capability `cap` (a `CAP_*` number below 64)
+/// in its effective set: what the kernel checks, in the user namespace
+/// that owns the network namespace (for `unshare --user --map-root-user
+/// --net`, that one).
+///
+/// # Errors
+///
+/// What `capget` failed with.
+pub fn has_effective(cap: u32) -> io::Result<bool> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: capget(2) with a v3 header writes exactly two data structs,
+    // which `data` holds; pid 0 means this thread.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &raw mut header, data.as_mut_ptr()) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Bits 0-31 in the first struct, 32-63 in the second.
+    let word = data.get((cap / 32) as usize).map_or(0, |d| d.effective);
+    Ok(word & (1u32 << (cap % 32)) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The effective set as /proc/self/status shows it (`CapEff`, hex).
+    fn cap_eff_from_proc() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let hex = status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .unwrap()
+            .trim();
+        u64::from_str_radix(hex, 16).unwrap()
+    }
+
+    #[test]
+    fn effective_set_agrees_with_proc_status() {
+        let eff = cap_eff_from_proc();
+        // CAP_NET_ADMIN, CAP_CHOWN (0), CAP_SYS_ADMIN (21), CAP_CHECKPOINT_RESTORE (40).
+        for cap in [CAP_NET_ADMIN, 0, 21, 40] {
+            assert_eq!(
+                has_effective(cap).unwrap(),
+                eff & (1 << cap) != 0,
+                "capability {cap}, CapEff {eff:x}"
+            );
+        }
+        assert!(!has_effective(63).unwrap() || eff & (1 << 63) != 0);
+    }
 }

@@ -116,6 +116,9 @@ pub mod field {
         pub const UID: Field = 64..68;
         pub const INODE: Field = 68..72;
         pub const SIZE: usize = 72;
+        /// The whole `inet_diag_sockid` (SPORT to COOKIE): what names the
+        /// socket to `SOCK_DESTROY`; see [`super::inet_diag_sockid`].
+        pub const ID: Field = 4..52;
     }
 
     /// `struct unix_diag_req` (`linux/unix_diag.h`).
@@ -169,11 +172,27 @@ pub mod field {
         pub const TYPE: Field = 2..4;
         pub const SIZE: usize = 4;
     }
+
+    /// `struct inet_diag_sockid` (`linux/inet_diag.h`): a socket's name in
+    /// requests (`inet_diag_req_v2::ID`) and replies (`inet_diag_msg::ID`).
+    pub mod inet_diag_sockid {
+        use crate::wire::Field;
+        /// Network order, as are the ports.
+        pub const SPORT: Field = 0..2;
+        pub const DPORT: Field = 2..4;
+        /// 16 bytes for either family; IPv4 uses the first 4.
+        pub const SRC: Field = 4..20;
+        pub const DST: Field = 20..36;
+        pub const IF: Field = 36..40;
+        /// Two host-order `u32`s; all ones is `INET_DIAG_NOCOOKIE`.
+        pub const COOKIE: Field = 40..48;
+        pub const SIZE: usize = 48;
+    }
 }
 
 use field::{
-    inet_diag_msg, inet_diag_req_v2, nla_u32, nlattr, nlmsgerr, nlmsghdr, unix_diag_msg,
-    unix_diag_req, unix_diag_rqlen,
+    inet_diag_msg, inet_diag_req_v2, inet_diag_sockid, nla_u32, nlattr, nlmsgerr, nlmsghdr,
+    unix_diag_msg, unix_diag_req, unix_diag_rqlen,
 };
 
 /// The `N` bytes of field `f` of a fixed-size struct `s`. Every `f` is a
@@ -537,6 +556,86 @@ impl<'a> UnixAttr<'a> {
             other => UnixAttr::Other(other),
         }
     }
+}
+
+// Closing sockets: `SOCK_DESTROY` (`nettool sockstat -K`).
+
+/// `linux/sock_diag.h`: close the socket the request's id names.
+pub const SOCK_DESTROY: u16 = 21;
+/// `linux/netlink.h`: answer with an `NLMSG_ERROR` (0 on success).
+pub const NLM_F_ACK: u16 = 0x4;
+
+/// A socket's `inet_diag_sockid` as a dump gave it: ports, addresses,
+/// interface and cookie. Handed back unchanged in a [`destroy_request`], it
+/// names exactly that socket: the kernel looks the 4-tuple up and then
+/// checks the cookie, so a new socket that took over the same addresses is
+/// not closed in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SockId([u8; inet_diag_sockid::SIZE]);
+
+impl SockId {
+    pub fn from_bytes(b: [u8; inet_diag_sockid::SIZE]) -> SockId {
+        SockId(b)
+    }
+    pub fn as_bytes(&self) -> &[u8; inet_diag_sockid::SIZE] {
+        &self.0
+    }
+    #[inline]
+    pub fn sport(&self) -> u16 {
+        u16::from_be_bytes(at(&self.0, inet_diag_sockid::SPORT))
+    }
+    #[inline]
+    pub fn dport(&self) -> u16 {
+        u16::from_be_bytes(at(&self.0, inet_diag_sockid::DPORT))
+    }
+    /// Network order; an IPv4 address is the first 4 bytes.
+    #[inline]
+    pub fn src(&self) -> [u8; 16] {
+        at(&self.0, inet_diag_sockid::SRC)
+    }
+    #[inline]
+    pub fn dst(&self) -> [u8; 16] {
+        at(&self.0, inet_diag_sockid::DST)
+    }
+    #[inline]
+    pub fn ifindex(&self) -> u32 {
+        u32::from_ne_bytes(at(&self.0, inet_diag_sockid::IF))
+    }
+    /// The kernel's two `u32` halves, as bytes: only ever compared.
+    #[inline]
+    pub fn cookie(&self) -> [u8; 8] {
+        at(&self.0, inet_diag_sockid::COOKIE)
+    }
+}
+
+impl InetDiagMsg<'_> {
+    /// The socket's id, to hand back in a [`destroy_request`].
+    #[inline]
+    pub fn id(&self) -> SockId {
+        SockId(at(self.m, inet_diag_msg::ID))
+    }
+}
+
+/// `nlmsghdr` + `inet_diag_req_v2` asking the kernel to close the socket
+/// `id` names (`SOCK_DESTROY`, `NLM_F_REQUEST | NLM_F_ACK`), as `ss -K`
+/// does: the family and protocol of its table, no state mask (a lookup by
+/// id ignores it), no extensions. The kernel answers with one
+/// `NLMSG_ERROR`: 0 when it closed the socket, else -errno (`ENOENT`:
+/// gone; `EPERM`: no `CAP_NET_ADMIN`; `EOPNOTSUPP`: a kernel without
+/// `CONFIG_INET_DIAG_DESTROY`).
+pub fn destroy_request(family: u8, protocol: u8, id: &SockId, seq: u32) -> [u8; INET_REQUEST_LEN] {
+    let mut r = [0u8; INET_REQUEST_LEN];
+    #[allow(clippy::cast_possible_truncation, reason = "72 bytes")]
+    let len = INET_REQUEST_LEN as u32;
+    r[nlmsghdr::LEN].copy_from_slice(&len.to_ne_bytes());
+    r[nlmsghdr::TYPE].copy_from_slice(&SOCK_DESTROY.to_ne_bytes());
+    r[nlmsghdr::FLAGS].copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    r[nlmsghdr::SEQ].copy_from_slice(&seq.to_ne_bytes());
+    let body = &mut r[nlmsghdr::SIZE..];
+    body[inet_diag_req_v2::FAMILY] = family;
+    body[inet_diag_req_v2::PROTOCOL] = protocol;
+    body[inet_diag_req_v2::ID].copy_from_slice(id.as_bytes());
+    r
 }
 
 #[cfg(test)]
@@ -960,5 +1059,81 @@ pub(crate) mod tests {
             read_all(&datagram);
             read_all(&unix_msg[..cut % (unix_msg.len() + 1)]);
         }
+    }
+
+    #[test]
+    fn sockid_fields_tile_and_sit_inside_the_message() {
+        use field::inet_diag_sockid::*;
+        assert_tiles(
+            "inet_diag_sockid",
+            &[SPORT, DPORT, SRC, DST, IF, COOKIE],
+            SIZE,
+        );
+        assert_eq!(field::inet_diag_msg::ID.len(), SIZE);
+        assert_eq!(field::inet_diag_req_v2::ID.len(), SIZE);
+        assert_eq!(
+            field::inet_diag_msg::ID.start,
+            field::inet_diag_msg::SPORT.start
+        );
+        assert_eq!(
+            field::inet_diag_msg::ID.end,
+            field::inet_diag_msg::COOKIE.end
+        );
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn captured_listener_id_every_field() {
+        let v = InetDiagMsg::new_checked(&CAPTURED_LISTENER[16..]).unwrap();
+        let id = v.id();
+        assert_eq!((id.sport(), id.dport()), (v.sport(), v.dport()));
+        assert_eq!((id.src(), id.dst()), (v.src(), v.dst()));
+        assert_eq!(id.ifindex(), 0);
+        assert_eq!(id.cookie(), [0x77, 0xa2, 0x01, 0, 0, 0, 0, 0]);
+        assert_eq!(id.as_bytes()[..], CAPTURED_LISTENER[20..68]);
+        assert_eq!(SockId::from_bytes(*id.as_bytes()), id);
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn destroy_request_bytes() {
+        let v = InetDiagMsg::new_checked(&CAPTURED_LISTENER[16..]).unwrap();
+        let req = destroy_request(AF_INET, IPPROTO_TCP, &v.id(), 9);
+        #[rustfmt::skip]
+        let want: [u8; 72] = [
+            // len 72 | SOCK_DESTROY | NLM_F_REQUEST|NLM_F_ACK | seq 9 | pid 0
+            72, 0, 0, 0, 21, 0, 0x05, 0x00, 9, 0, 0, 0, 0, 0, 0, 0,
+            // AF_INET, IPPROTO_TCP, no extensions, pad | no state mask
+            2, 6, 0, 0, 0, 0, 0, 0,
+            // the dumped id: sport 32995, dport 0, src 127.77.255.1, dst 0
+            0x80, 0xe3, 0x00, 0x00,
+            0x7f, 0x4d, 0xff, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            // if 0, cookie
+            0, 0, 0, 0, 0x77, 0xa2, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        assert_eq!(req, want);
+        let msgs: Vec<_> = Messages::new(&req).map(Result::unwrap).collect();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].ty(), SOCK_DESTROY);
+        assert_eq!(msgs[0].flags(), NLM_F_REQUEST | NLM_F_ACK);
+        assert_eq!(msgs[0].seq(), 9);
+    }
+
+    #[test]
+    fn destroy_request_carries_any_id_whole() {
+        let mut raw = [0u8; field::inet_diag_sockid::SIZE];
+        for (i, b) in raw.iter_mut().enumerate() {
+            *b = u8::try_from(i).unwrap().wrapping_mul(37) | 1;
+        }
+        let id = SockId::from_bytes(raw);
+        let req = destroy_request(AF_INET6, IPPROTO_UDP, &id, u32::MAX);
+        let body = &req[field::nlmsghdr::SIZE..];
+        assert_eq!(body[field::inet_diag_req_v2::FAMILY], AF_INET6);
+        assert_eq!(body[field::inet_diag_req_v2::PROTOCOL], IPPROTO_UDP);
+        assert_eq!(body[field::inet_diag_req_v2::EXT], 0);
+        assert_eq!(body[field::inet_diag_req_v2::STATES], [0; 4]);
+        assert_eq!(body[field::inet_diag_req_v2::ID], raw);
+        assert_eq!(req[field::nlmsghdr::SEQ], u32::MAX.to_ne_bytes());
     }
 }
