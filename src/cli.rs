@@ -68,6 +68,10 @@ pub enum Command {
     clippy::struct_excessive_bools,
     reason = "clap flags: each bool is one independent switch"
 )]
+#[allow(
+    clippy::doc_markdown,
+    reason = "the fields' docs are --help text, where backticks would show"
+)]
 pub struct SockstatArgs {
     /// TCP sockets
     #[arg(short = 't', long = "tcp")]
