@@ -110,12 +110,14 @@ pub struct SockstatArgs {
     pub extended: bool,
     /// TCP internals per socket (the kernel's TCP_INFO and congestion
     /// control): rtt, rto, cwnd, ssthresh, mss, retransmits, bytes, rates,
-    /// limited times; a second line per socket, a tcp_info object in JSON
-    #[arg(short = 'i', long = "info")]
+    /// limited times; a second line per socket, a tcp_info object in JSON.
+    /// Needs netlink (not --source proc)
+    #[arg(short = 'i', long = "info", conflicts_with = "summary")]
     pub info: bool,
-    /// Socket memory per socket (SKMEMINFO): receive and send buffers,
-    /// what is queued and allocated, backlog, drops
-    #[arg(short = 'm', long = "memory")]
+    /// Socket memory per inet socket (SKMEMINFO), in bytes: receive and
+    /// send buffers, what is queued and allocated, backlog, drops; a
+    /// "skmem" line per socket, a memory object in JSON. Needs netlink
+    #[arg(short = 'm', long = "memory", conflicts_with = "summary")]
     pub memory: bool,
     /// Close the matching sockets (SOCK_DESTROY; a TCP peer gets a RST).
     /// Needs CAP_NET_ADMIN and at least one filter: --state, a port or an
