@@ -15,7 +15,7 @@ use crate::sockstat::names::Users;
 use crate::sockstat::report::{self, Listing, Report, SCHEMA};
 use crate::sockstat::summary::Summary;
 use crate::sockstat::{Extensions, Socket, TcpState};
-use crate::wire::tcp_info::{TCPI_OPT_WSCALE, TcpInfo};
+use crate::wire::tcp_info::{CaState, TCPI_OPT_WSCALE, TcpInfo};
 
 /// The table: netstat's columns, then with `extended` User (a name from
 /// `users`, else the uid), Inode and Timer, then PID/Program with `-p`.
@@ -218,8 +218,8 @@ pub fn write_internals(b: &mut String, s: &Socket, ext: Extensions) {
 
 /// The `tcp_info` words of the `-i` line, each after a space.
 fn write_tcp_info<T: AsRef<[u8]>>(b: &mut String, t: &TcpInfo<T>) {
-    if let Some(ca) = t.ca_state().filter(|&c| c != 0) {
-        let _ = write!(b, " ca {}", report::ca_state_name(ca));
+    if let Some(ca) = t.ca_state().filter(|&c| c != CaState::Open) {
+        let _ = write!(b, " ca {}", ca.name());
     }
     if let Some(opts) = t.options() {
         for (bit, name) in report::TCP_OPTION_NAMES {
@@ -717,5 +717,20 @@ mod tests {
         assert_eq!(t["total_retrans"], 55);
         assert!(t["bytes_acked"].is_null() && t["pacing_rate_bytes_per_s"].is_null());
         assert!(t.get("bytes_acked").is_some());
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn a_congestion_state_other_than_open_is_named() {
+        let mut s = captured_sender();
+        let mut bytes = crate::wire::tcp_info::tests::captured();
+        bytes[crate::wire::tcp_info::field::CA_STATE] = 4;
+        s.internals.as_mut().unwrap().tcp_info =
+            Some(crate::wire::tcp_info::TcpInfo::new(&bytes[..]).to_owned());
+        let info = Extensions {
+            info: true,
+            memory: false,
+        };
+        assert!(lines(&s, info).starts_with("    bbr ca loss ts sack wscale 10/10 rtt "));
     }
 }

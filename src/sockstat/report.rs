@@ -287,18 +287,6 @@ struct TcpInfoRecord<'a> {
     fastopen_client_fail: Option<u8>,
 }
 
-/// The congestion-avoidance state's name (`TCP_CA_*`).
-pub fn ca_state_name(n: u8) -> &'static str {
-    match n {
-        0 => "open",
-        1 => "disorder",
-        2 => "cwr",
-        3 => "recovery",
-        4 => "loss",
-        _ => "unknown",
-    }
-}
-
 /// A rate in bytes per second, `None` for the kernel's "no limit" (`~0`).
 pub fn limited_rate(rate: Option<u64>) -> Option<u64> {
     rate.filter(|&r| r != u64::MAX)
@@ -316,7 +304,7 @@ impl<'a> TcpInfoRecord<'a> {
         let t = i.tcp_info.as_ref().unwrap_or(&empty);
         Some(TcpInfoRecord {
             congestion,
-            ca_state: t.ca_state().map(ca_state_name),
+            ca_state: t.ca_state().map(ti::CaState::name),
             retransmits: t.retransmits(),
             probes: t.probes(),
             backoff: t.backoff(),

@@ -1269,7 +1269,7 @@ pub(crate) mod tests {
         };
         assert_eq!(
             (t.state(), t.ca_state(), t.retransmits()),
-            (Some(1), Some(2), None)
+            (Some(1), Some(crate::wire::tcp_info::CaState::Cwr), None)
         );
     }
 

@@ -110,6 +110,30 @@ pub mod field {
     pub const SIZE: usize = 280;
 }
 
+crate::wire::enum_with_unknown! {
+    /// The congestion-avoidance state (`TCP_CA_*`, `tcpi_ca_state`).
+    pub enum CaState(u8) {
+        Open = 0,
+        Disorder = 1,
+        Cwr = 2,
+        Recovery = 3,
+        Loss = 4,
+    }
+}
+
+impl CaState {
+    pub fn name(self) -> &'static str {
+        match self {
+            CaState::Open => "open",
+            CaState::Disorder => "disorder",
+            CaState::Cwr => "cwr",
+            CaState::Recovery => "recovery",
+            CaState::Loss => "loss",
+            CaState::Unknown(_) => "unknown",
+        }
+    }
+}
+
 /// `TCPI_OPT_*`: what the handshake agreed on.
 pub const TCPI_OPT_TIMESTAMPS: u8 = 1;
 pub const TCPI_OPT_SACK: u8 = 2;
@@ -182,8 +206,8 @@ impl<T: AsRef<[u8]>> TcpInfo<T> {
     pub fn state(&self) -> Option<u8> {
         self.u8_at(field::STATE)
     }
-    pub fn ca_state(&self) -> Option<u8> {
-        self.u8_at(field::CA_STATE)
+    pub fn ca_state(&self) -> Option<CaState> {
+        self.u8_at(field::CA_STATE).map(CaState::from)
     }
     pub fn retransmits(&self) -> Option<u8> {
         self.u8_at(field::RETRANSMITS)
@@ -532,7 +556,7 @@ pub(crate) mod tests {
         let bytes = captured();
         let t = TcpInfo::new(&bytes[..]);
         assert_eq!(t.len(), 280);
-        assert_eq!((t.state(), t.ca_state()), (Some(1), Some(0)));
+        assert_eq!((t.state(), t.ca_state()), (Some(1), Some(CaState::Open)));
         assert_eq!(
             (t.retransmits(), t.probes(), t.backoff()),
             (Some(0), Some(0), Some(0))
@@ -670,5 +694,19 @@ pub(crate) mod tests {
         assert_eq!(t.delivery_rate_app_limited(), Some(true));
         assert_eq!(t.fastopen_client_fail(), Some(2));
         assert_eq!(t.rto_us(), None);
+    }
+
+    #[test]
+    fn ca_states() {
+        let named = [
+            (CaState::Open, 0),
+            (CaState::Disorder, 1),
+            (CaState::Cwr, 2),
+            (CaState::Recovery, 3),
+            (CaState::Loss, 4),
+        ];
+        crate::wire::tests::assert_numeric_enum(&named, 0..=u8::MAX, CaState::Unknown);
+        assert_eq!(CaState::from(3).name(), "recovery");
+        assert_eq!(CaState::from(9).name(), "unknown");
     }
 }
