@@ -427,4 +427,15 @@ mod tests {
         );
         assert!(Internals::default().is_empty());
     }
+
+    /// README promises about 400 bytes a socket with -i/-m, and a plain
+    /// listing one pointer more than before.
+    #[test]
+    fn internals_stay_small() {
+        assert!(std::mem::size_of::<Internals>() <= 400);
+        assert_eq!(
+            std::mem::size_of::<Option<Box<Internals>>>(),
+            std::mem::size_of::<usize>()
+        );
+    }
 }
