@@ -5,7 +5,9 @@
 //! mask (so the kernel skips unwanted states instead of us), then datagrams of
 //! back-to-back netlink messages up to `NLMSG_DONE`. Each datagram is parsed
 //! in place in one reusable buffer; the only allocation per socket is its
-//! [`Socket`] (and a UNIX socket's name).
+//! [`Socket`] (and a UNIX socket's name, and with `-i`/`-m` one box of
+//! [`Internals`] for a socket the kernel sent them for). Attributes are
+//! asked for (`idiag_ext`) and read only when `-i`/`-m` want them.
 //!
 //! The bytes are [`crate::wire::sock_diag`]'s (requests and checked views,
 //! pure and total); this module turns views into [`Socket`]s, and the socket
@@ -259,8 +261,9 @@ fn unix_name(raw: &[u8]) -> UnixName {
 
 /// Everything a dump does with one reply datagram, minus the socket: frame
 /// the messages, read each one's meaning, and parse every socket message
-/// as each table would (TCP over IPv4 and IPv6, UNIX). For the fuzz
-/// targets; a dump itself knows which table it asked.
+/// as each table would (TCP over IPv4 and IPv6 with the internals `-i -m`
+/// keep, UNIX). For the fuzz targets; a dump itself knows which table it
+/// asked.
 ///
 /// # Errors
 /// `InvalidData` when a message cannot be framed.
