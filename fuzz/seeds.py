@@ -66,6 +66,8 @@ def sock_diag_dumps():
     for name, family, body in [
         ("tcp4", socket.AF_INET, struct.pack("=BBBBI", socket.AF_INET, 6, 0, 0, 0xFFF) + bytes(48)),
         ("tcp6", socket.AF_INET6, struct.pack("=BBBBI", socket.AF_INET6, 6, 0, 0, 0xFFF) + bytes(48)),
+        # -i -m: idiag_ext asks for INET_DIAG_INFO, _CONG and _SKMEMINFO.
+        ("tcp4-info", socket.AF_INET, struct.pack("=BBBBI", socket.AF_INET, 6, 0x4A, 0, 0xFFF) + bytes(48)),
         ("unix", socket.AF_UNIX, struct.pack("=BBHIII", socket.AF_UNIX, 0, 0, 0xFFF, 0, 0x1F) + bytes(8)),
     ]:
         msg = struct.pack("=IHHII", 16 + len(body), 20, 0x301, 7, 0) + body
@@ -144,6 +146,8 @@ def main():
               "fe80::1%lo", "images/", "198.51.100.0/28"]:
         put("host_port", s.replace("/", "_").replace(":", "-"), s.encode())
 
+    for name in ("sock-diag-tcp-info", "sock-diag-udp-skmem"):
+        put("sock_diag", name, b"".join(vector(name + ".hex")))
     try:
         for name, dgram in sock_diag_dumps().items():
             put("sock_diag", name, dgram)

@@ -71,7 +71,7 @@ pub enum Command {
 )]
 #[allow(
     clippy::doc_markdown,
-    reason = "the fields' docs are --help text and man pages: backticks would show there"
+    reason = "the fields' docs are --help text, where backticks would show"
 )]
 pub struct SockstatArgs {
     /// TCP sockets
@@ -112,13 +112,14 @@ pub struct SockstatArgs {
     pub extended: bool,
     /// TCP internals per socket (the kernel's TCP_INFO and congestion
     /// control): rtt, rto, cwnd, ssthresh, mss, retransmits, bytes, rates,
-    /// limited times; a second line per socket, a tcp_info object in JSON
-    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
-    #[arg(short = 'i', long = "info")]
+    /// limited times; a second line per socket, a tcp_info object in JSON.
+    /// Needs netlink (not --source proc)
+    #[arg(short = 'i', long = "info", conflicts_with = "summary")]
     pub info: bool,
-    /// Socket memory per socket (SKMEMINFO): receive and send buffers,
-    /// what is queued and allocated, backlog, drops
-    #[arg(short = 'm', long = "memory")]
+    /// Socket memory per inet socket (SKMEMINFO), in bytes: receive and
+    /// send buffers, what is queued and allocated, backlog, drops; a
+    /// "skmem" line per socket, a memory object in JSON. Needs netlink
+    #[arg(short = 'm', long = "memory", conflicts_with = "summary")]
     pub memory: bool,
     /// Close the TCP and UDP sockets that match, in this network namespace
     /// or the one -N names (SOCK_DESTROY: a connected TCP peer gets a RST),

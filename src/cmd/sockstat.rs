@@ -99,6 +99,7 @@ pub fn settings(
         .map(|v| seconds("--interval", v, 0.01..=3600.0, false))
         .transpose()?;
     let netns = netns_scope(a, &proc_root)?;
+    let extensions = extensions(a, &proc_root)?;
     Ok(Settings {
         sockstat: ss::Settings {
             query: Query {
@@ -106,6 +107,7 @@ pub fn settings(
                 states,
                 source: a.source,
                 proc_root,
+                extensions,
             },
             rows,
             summary: a.summary,
@@ -207,7 +209,14 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
         let users = (s.extended && !s.numeric).then(|| Users::load(etc));
         let table = output::sockstat::table(listing, display, s.extended, users.as_ref());
         let tty = out.tty;
-        table.write(&mut out, tty)?;
+        let ext = listing.extensions;
+        if ext.any() {
+            table.write_with_details(&mut out, tty, &mut |row, b| {
+                output::sockstat::write_internals(b, &listing.sockets[row], ext);
+            })?;
+        } else {
+            table.write(&mut out, tty)?;
+        }
     }
     out.flush()?;
     Ok(if listing.sockets.is_empty() {
@@ -253,6 +262,30 @@ fn check_proc_root(s: &ss::Settings) -> Result<()> {
     }))
 }
 
+/// `-i`/`-m`: attributes of netlink `sock_diag`, which `--source proc`
+/// (or `PROC_ROOT`, which implies it) cannot give.
+fn extensions(a: &SockstatArgs, proc_root: &Path) -> Result<ss::Extensions> {
+    let ext = ss::Extensions {
+        info: a.info,
+        memory: a.memory,
+    };
+    let flag = match (a.info, a.memory) {
+        (true, true) => "-i/--info and -m/--memory need",
+        (true, false) => "-i/--info needs",
+        (false, true) => "-m/--memory needs",
+        (false, false) => return Ok(ext),
+    };
+    match a.source {
+        ss::SourceKind::Proc => Err(usage(format!(
+            "{flag} netlink sock_diag: drop --source proc"
+        ))),
+        ss::SourceKind::Auto if proc_root != Path::new("/proc") => Err(usage(format!(
+            "{flag} netlink sock_diag, which PROC_ROOT turns off: unset PROC_ROOT"
+        ))),
+        _ => Ok(ext),
+    }
+}
+
 /// Setup problems (a table we may not read, a table that is not a file)
 /// exit 2 with one line saying what to do; other failures stay errors.
 fn setup_error(e: ss::Error) -> anyhow::Error {
@@ -294,6 +327,8 @@ fn kill_tables(a: &SockstatArgs, tables: Tables) -> Result<Tables> {
         "-K finds sockets through netlink sock_diag, the only way to name them to the kernel: drop --source proc"
     } else if a.dns {
         "-K shows the sockets it closed with numeric addresses or names from /etc/hosts: drop --dns"
+    } else if a.info || a.memory {
+        "-K shows the sockets it closed without their internals: drop -i/-m (list them first without -K)"
     } else if a.state.is_empty()
         && a.sport.is_none()
         && a.dport.is_none()
@@ -394,6 +429,7 @@ mod tests {
                     states: StateSel::NonListening,
                     source: ss::SourceKind::Auto,
                     proc_root: PathBuf::from("/proc"),
+                    extensions: ss::Extensions::NONE,
                 },
                 rows: RowFilter::default(),
                 summary: false,
@@ -707,6 +743,39 @@ mod tests {
         );
     }
 
+    fn parse_with_root(argv: &[&str], root: &str) -> Result<Settings> {
+        let cli = Cli::try_parse_from(["nettool", "sockstat"].iter().chain(argv))
+            .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        let Command::Sockstat(a) = cli.command else {
+            unreachable!()
+        };
+        settings(&a, &services, PathBuf::from(root))
+    }
+
+    #[test]
+    fn info_and_memory_ask_netlink_for_internals() {
+        let ext = |info, memory| ss::Extensions { info, memory };
+        let mut want = plain();
+        want.sockstat.query.tables = TCP_ONLY;
+        want.sockstat.query.states = StateSel::All;
+        want.numeric = true;
+        want.sockstat.query.extensions = ext(true, false);
+        assert_eq!(parse(&["-tani"]).unwrap(), want);
+        want.sockstat.query.extensions = ext(false, true);
+        assert_eq!(parse(&["-tanm"]).unwrap(), want);
+        want.sockstat.query.extensions = ext(true, true);
+        assert_eq!(parse(&["-tan", "--info", "--memory"]).unwrap(), want);
+        want.json = true;
+        assert_eq!(parse(&["-tanim", "--json"]).unwrap(), want);
+        // --source netlink keeps them, PROC_ROOT or not.
+        let s = parse_with_root(&["-m", "--source", "netlink"], "/tmp/fixture").unwrap();
+        assert_eq!(s.sockstat.query.extensions, ext(false, true));
+        assert_eq!(
+            parse(&[]).unwrap().sockstat.query.extensions,
+            ss::Extensions::NONE
+        );
+    }
+
     #[test]
     fn kill_refusals_are_one_line_each() {
         for (argv, error) in [
@@ -742,6 +811,10 @@ mod tests {
                 "-K shows the sockets it closed with numeric addresses or names from /etc/hosts: drop --dns",
             ),
             (
+                &["-K", "-i", "--state", "close-wait"],
+                "-K shows the sockets it closed without their internals: drop -i/-m (list them first without -K)",
+            ),
+            (
                 &["-K", "--all-netns", "--state", "close-wait"],
                 "-K closes sockets in one network namespace at a time: give -N NAME|PATH|PID instead of --all-netns",
             ),
@@ -771,5 +844,36 @@ mod tests {
             crate::sys::errno::EMFILE,
         )));
         assert!(e.downcast_ref::<crate::UsageError>().is_none(), "{e}");
+    }
+
+    #[test]
+    fn info_and_memory_without_netlink_are_one_line_usage_errors() {
+        for (argv, root, error) in [
+            (
+                &["-ti", "--source", "proc"][..],
+                "/proc",
+                "-i/--info needs netlink sock_diag: drop --source proc",
+            ),
+            (
+                &["-m", "--source", "proc"],
+                "/proc",
+                "-m/--memory needs netlink sock_diag: drop --source proc",
+            ),
+            (
+                &["-im"],
+                "/tmp/fixture",
+                "-i/--info and -m/--memory need netlink sock_diag, which PROC_ROOT turns off: unset PROC_ROOT",
+            ),
+        ] {
+            let e = parse_with_root(argv, root).unwrap_err();
+            assert!(e.downcast_ref::<crate::UsageError>().is_some(), "{argv:?}");
+            assert_eq!(e.to_string(), error, "{argv:?}");
+        }
+        // -s shows no rows to put internals under: clap refuses (exit 2).
+        for flag in ["-i", "-m"] {
+            let e = Cli::try_parse_from(["nettool", "sockstat", "-s", flag]).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict, "{flag}");
+            assert_eq!(e.exit_code(), 2);
+        }
     }
 }

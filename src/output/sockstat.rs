@@ -14,8 +14,10 @@ use crate::sockstat::counters;
 use crate::sockstat::display::Display;
 use crate::sockstat::kill::{KILL_SCHEMA, KillReport};
 use crate::sockstat::names::Users;
-use crate::sockstat::report::{Listing, Report, SCHEMA};
+use crate::sockstat::report::{self, Listing, Report, SCHEMA};
 use crate::sockstat::summary::Summary;
+use crate::sockstat::{Extensions, Socket, TcpState};
+use crate::wire::tcp_info::{CaState, TCPI_OPT_WSCALE, TcpInfo};
 
 /// The table: netstat's columns, then with `extended` User (a name from
 /// `users`, else the uid), Inode and Timer, then PID/Program with `-p`.
@@ -301,9 +303,224 @@ pub fn write_kill_json(out: &mut dyn Write, r: &KillReport) -> io::Result<()> {
     out.write_all(b"}\n")
 }
 
+/// The lines under a socket's row with `-i`/`-m` (README, "TCP internals
+/// and socket memory"), each indented four spaces and ended by a line
+/// feed: `-i` the congestion control and `tcp_info` (TCP sockets the
+/// kernel sent it for), `-m` the `skmem` line. Fixed order, a unit on
+/// every figure; a field the kernel did not send is left out.
+#[allow(
+    clippy::many_single_char_names,
+    reason = "b the buffer, s the socket, i its internals, m memory, as everywhere here"
+)]
+pub fn write_internals(b: &mut String, s: &Socket, ext: Extensions) {
+    let Some(i) = s.internals.as_deref() else {
+        return;
+    };
+    if ext.info && (i.tcp_info.is_some() || i.congestion.is_some()) {
+        let start = b.len();
+        b.push_str("   ");
+        if let Some(c) = &i.congestion {
+            b.push(' ');
+            b.push_str(&crate::output::escape_control(&c.as_str()));
+        }
+        // A listener's tcp_info has no connection in it (its unacked and
+        // sacked are the accept queue and backlog, shown as Recv-Q and
+        // Send-Q already): its line is the congestion control alone.
+        if let (Some(t), false) = (&i.tcp_info, s.state == TcpState::Listen) {
+            write_tcp_info(b, t);
+        }
+        if b.len() > start + 3 {
+            b.push('\n');
+        } else {
+            b.truncate(start);
+        }
+    }
+    if let (true, Some(m)) = (ext.memory, &i.memory) {
+        b.push_str("    skmem");
+        let pair =
+            |b: &mut String, name: &str, used: Option<u32>, limit: Option<u32>| match (used, limit)
+            {
+                (Some(u), Some(l)) => {
+                    let _ = write!(b, " {name} {u}/{l} B");
+                }
+                (Some(n), None) | (None, Some(n)) => {
+                    let _ = write!(b, " {name} {n} B");
+                }
+                (None, None) => {}
+            };
+        pair(b, "rmem", m.rmem_alloc, m.rcvbuf);
+        pair(b, "wmem", m.wmem_alloc, m.sndbuf);
+        pair(b, "fwd", m.fwd_alloc, None);
+        pair(b, "queued", m.wmem_queued, None);
+        pair(b, "opt", m.optmem, None);
+        pair(b, "backlog", m.backlog, None);
+        if let Some(d) = m.drops {
+            let _ = write!(b, " drops {d} pkt");
+        }
+        b.push('\n');
+    }
+}
+
+/// The `tcp_info` words of the `-i` line, each after a space.
+fn write_tcp_info<T: AsRef<[u8]>>(b: &mut String, t: &TcpInfo<T>) {
+    if let Some(ca) = t.ca_state().filter(|&c| c != CaState::Open) {
+        let _ = write!(b, " ca {}", ca.name());
+    }
+    if let Some(opts) = t.options() {
+        for (bit, name) in report::TCP_OPTION_NAMES {
+            if opts & bit == 0 {
+                continue;
+            }
+            b.push(' ');
+            b.push_str(name);
+            if bit == TCPI_OPT_WSCALE {
+                if let (Some(snd), Some(rcv)) = (t.snd_wscale(), t.rcv_wscale()) {
+                    let _ = write!(b, " {snd}/{rcv}");
+                }
+            }
+        }
+    }
+    if let Some(rtt) = t.rtt_us() {
+        b.push_str(" rtt ");
+        push_ms(b, u64::from(rtt));
+        if let Some(var) = t.rttvar_us() {
+            b.push('/');
+            push_ms(b, u64::from(var));
+        }
+        b.push_str(" ms");
+    }
+    let us = |b: &mut String, name: &str, v: Option<u64>| {
+        if let Some(v) = v {
+            let _ = write!(b, " {name} ");
+            push_ms(b, v);
+            b.push_str(" ms");
+        }
+    };
+    let count = |b: &mut String, name: &str, v: Option<u32>, unit: &str| {
+        if let Some(v) = v {
+            let _ = write!(b, " {name} {v} {unit}");
+        }
+    };
+    let bytes = |b: &mut String, name: &str, v: Option<u64>| {
+        if let Some(v) = v {
+            let _ = write!(b, " {name} ");
+            push_bytes(b, v);
+        }
+    };
+    us(b, "min_rtt", t.min_rtt_us().map(u64::from));
+    us(b, "rto", t.rto_us().map(u64::from));
+    us(b, "ato", t.ato_us().map(u64::from));
+    count(b, "mss", t.snd_mss(), "B");
+    count(b, "rcv_mss", t.rcv_mss(), "B");
+    count(b, "advmss", t.advmss(), "B");
+    count(b, "pmtu", t.pmtu(), "B");
+    count(b, "cwnd", t.snd_cwnd(), "seg");
+    // 0x7fffffff until the first loss: ss leaves it out too.
+    count(
+        b,
+        "ssthresh",
+        t.snd_ssthresh().filter(|&s| s < 0xffff),
+        "seg",
+    );
+    bytes(b, "bytes_sent", t.bytes_sent());
+    bytes(b, "bytes_acked", t.bytes_acked());
+    bytes(b, "bytes_received", t.bytes_received());
+    bytes(b, "bytes_retrans", t.bytes_retrans());
+    count(b, "segs_out", t.segs_out(), "seg");
+    count(b, "segs_in", t.segs_in(), "seg");
+    count(b, "unacked", t.unacked(), "seg");
+    match (t.retrans(), t.total_retrans()) {
+        (Some(now), Some(total)) => {
+            let _ = write!(b, " retrans {now}/{total} seg");
+        }
+        (Some(now), None) => {
+            let _ = write!(b, " retrans {now} seg");
+        }
+        _ => {}
+    }
+    count(b, "lost", t.lost(), "seg");
+    count(b, "sacked", t.sacked(), "seg");
+    count(b, "reordering", t.reordering(), "seg");
+    count(b, "delivered", t.delivered(), "seg");
+    if t.delivery_rate_app_limited() == Some(true) {
+        b.push_str(" app_limited");
+    }
+    let rate = |b: &mut String, name: &str, v: Option<u64>| {
+        if let Some(v) = report::limited_rate(v) {
+            let _ = write!(b, " {name} ");
+            push_rate(b, v);
+        }
+    };
+    rate(b, "delivery_rate", t.delivery_rate());
+    rate(b, "pacing_rate", t.pacing_rate());
+    rate(b, "max_pacing_rate", t.max_pacing_rate());
+    us(b, "busy", t.busy_time_us());
+    us(b, "rwnd_limited", t.rwnd_limited_us());
+    us(b, "sndbuf_limited", t.sndbuf_limited_us());
+    count(b, "last_send", t.last_data_sent_ms(), "ms");
+    count(b, "last_recv", t.last_data_recv_ms(), "ms");
+    count(b, "last_ack", t.last_ack_recv_ms(), "ms");
+    bytes(b, "snd_wnd", t.snd_wnd().map(u64::from));
+    bytes(b, "rcv_wnd", t.rcv_wnd().map(u64::from));
+}
+
+/// Microseconds as milliseconds: whole ones plain, else three decimals.
+fn push_ms(b: &mut String, us: u64) {
+    let (ms, frac) = (us / 1000, us % 1000);
+    if frac == 0 {
+        let _ = write!(b, "{ms}");
+    } else {
+        let _ = write!(b, "{ms}.{frac:03}");
+    }
+}
+
+/// A byte count: exact below 10 000, else three significant digits in
+/// decimal units (kB = 1000 B).
+fn push_bytes(b: &mut String, n: u64) {
+    if n < 10_000 {
+        let _ = write!(b, "{n} B");
+    } else {
+        push_scaled(b, n, &["B", "kB", "MB", "GB", "TB", "PB", "EB"]);
+    }
+}
+
+/// A rate the kernel gives in bytes per second, in bits per second.
+fn push_rate(b: &mut String, bytes_per_s: u64) {
+    push_scaled(
+        b,
+        bytes_per_s.saturating_mul(8),
+        &[
+            "bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s", "Pbit/s", "Ebit/s",
+        ],
+    );
+}
+
+/// `n` in the largest unit (steps of 1000) it is at least 1 of, with
+/// three significant digits.
+fn push_scaled(b: &mut String, n: u64, units: &[&str; 7]) {
+    let mut unit = 0;
+    let mut scale = 1u64;
+    while unit + 1 < units.len() && n / scale >= 1000 {
+        scale *= 1000;
+        unit += 1;
+    }
+    if unit == 0 {
+        let _ = write!(b, "{n} {}", units[0]);
+        return;
+    }
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "shown with three significant digits"
+    )]
+    let v = n as f64 / scale as f64;
+    let digits = usize::from(v < 10.0) + usize::from(v < 100.0);
+    let _ = write!(b, "{v:.digits$} {}", units[unit]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sockstat::Extensions;
     use crate::sockstat::model::{
         Endpoint, Proto, Socket, TcpState, Timer, TimerKind, UnixKind, UnixName,
     };
@@ -326,6 +543,7 @@ mod tests {
             }),
             unix_kind: None,
             peer_inode: None,
+            internals: None,
         };
         let unix = Socket {
             proto: Proto::Unix,
@@ -340,12 +558,14 @@ mod tests {
             timer: None,
             unix_kind: Some(UnixKind::Stream),
             peer_inode: Some(0),
+            internals: None,
         };
         Listing {
             sockets: vec![inet, unix],
             owners: None,
             uninspected: 0,
             namespaces: Vec::new(),
+            extensions: Extensions::NONE,
         }
     }
 
@@ -378,6 +598,7 @@ mod tests {
                 owners: None,
                 uninspected: 0,
                 namespaces: Vec::new(),
+                extensions: Extensions::NONE,
             }),
         )
         .unwrap();
@@ -623,6 +844,7 @@ mod tests {
                 owners: None,
                 uninspected: 0,
                 namespaces: Vec::new(),
+                extensions: Extensions::NONE,
             },
             vanished: Vec::new(),
             failed: Vec::new(),
@@ -632,5 +854,249 @@ mod tests {
             String::from_utf8(empty).unwrap(),
             "{\"schema\":\"nettool.sockstat.kill/1\",\"closed\":[\n],\"vanished\":[\n],\"failed\":[\n]}\n"
         );
+    }
+
+    /// The captured bulk sender (tests/vectors/sock-diag-tcp-info.hex) as
+    /// a socket with its internals.
+    fn captured_sender() -> Socket {
+        let datagram = crate::wire::sock_diag::tests::captured_tcp_info_message();
+        let mut rows = Vec::new();
+        crate::sockstat::netlink::parse_datagram(&datagram, &mut rows).unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        rows.pop().unwrap()
+    }
+
+    fn lines(s: &Socket, ext: Extensions) -> String {
+        let mut b = String::new();
+        write_internals(&mut b, s, ext);
+        b
+    }
+
+    const BOTH: Extensions = Extensions {
+        info: true,
+        memory: true,
+    };
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn info_and_memory_lines_of_the_captured_sender() {
+        let s = captured_sender();
+        let info = "    bbr ts sack wscale 10/10 rtt 5.325/0.881 ms min_rtt 0.067 ms \
+             rto 208 ms ato 0 ms mss 1448 B rcv_mss 536 B advmss 1448 B pmtu 1500 B \
+             cwnd 10 seg ssthresh 138 seg bytes_sent 3.69 MB bytes_acked 3.59 MB \
+             bytes_received 0 B bytes_retrans 78.6 kB segs_out 2551 seg segs_in 2421 seg \
+             unacked 10 seg retrans 0/55 seg lost 0 seg sacked 0 seg reordering 3 seg \
+             delivered 2483 seg delivery_rate 19.1 Mbit/s pacing_rate 19.4 Mbit/s \
+             busy 1500 ms rwnd_limited 32 ms sndbuf_limited 0 ms last_send 0 ms \
+             last_recv 1524 ms last_ack 0 ms snd_wnd 5.99 MB rcv_wnd 64.5 kB\n";
+        let skmem = "    skmem rmem 0/131072 B wmem 22800/967680 B fwd 1304 B queued 854760 B \
+             opt 0 B backlog 0 B drops 0 pkt\n";
+        assert_eq!(lines(&s, BOTH), format!("{info}{skmem}"));
+        let info_only = Extensions {
+            info: true,
+            memory: false,
+        };
+        assert_eq!(lines(&s, info_only), info);
+        let memory_only = Extensions {
+            info: false,
+            memory: true,
+        };
+        assert_eq!(lines(&s, memory_only), skmem);
+        assert_eq!(lines(&s, Extensions::NONE), "");
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn fields_the_kernel_did_not_send_are_left_out() {
+        let mut s = captured_sender();
+        let i = s.internals.as_mut().unwrap();
+        // Linux 4.9's struct ends after delivery_rate; an old skmem array
+        // after optmem.
+        let bytes = crate::wire::tcp_info::tests::captured();
+        i.tcp_info = Some(crate::wire::tcp_info::TcpInfo::new(&bytes[..168]).to_owned());
+        let mem = i.memory.as_mut().unwrap();
+        (mem.backlog, mem.drops) = (None, None);
+        i.congestion = None;
+        let text = lines(&s, BOTH);
+        let (info, skmem) = text.split_once('\n').unwrap();
+        assert!(
+            info.starts_with("    ts sack wscale 10/10 rtt 5.325/0.881 ms"),
+            "{info}"
+        );
+        // 4.9 has pacing_rate and delivery_rate, not bytes_sent, busy time
+        // or the windows; the ages are old fields.
+        assert!(
+            info.contains(" pacing_rate 19.4 Mbit/s last_send 0 ms"),
+            "{info}"
+        );
+        assert!(info.ends_with(" last_recv 1524 ms last_ack 0 ms"), "{info}");
+        for gone in [
+            "busy",
+            "bytes_sent",
+            "bytes_retrans",
+            "delivered",
+            "snd_wnd",
+        ] {
+            assert!(!info.contains(gone), "{gone} in {info}");
+        }
+        assert_eq!(
+            skmem,
+            "    skmem rmem 0/131072 B wmem 22800/967680 B fwd 1304 B queued 854760 B opt 0 B\n"
+        );
+        // Nothing sent: no line at all.
+        s.internals = None;
+        assert_eq!(lines(&s, BOTH), "");
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn a_listener_shows_its_congestion_control_only() {
+        let mut s = captured_sender();
+        s.state = TcpState::Listen;
+        assert_eq!(
+            lines(
+                &s,
+                Extensions {
+                    info: true,
+                    memory: false
+                }
+            ),
+            "    bbr\n"
+        );
+        // A hostile name cannot break the line.
+        let i = s.internals.as_mut().unwrap();
+        i.congestion = Some(crate::sockstat::model::CongestionName::new(b"x\ny"));
+        assert_eq!(
+            lines(
+                &s,
+                Extensions {
+                    info: true,
+                    memory: false
+                }
+            ),
+            "    x\\ny\n"
+        );
+    }
+
+    #[test]
+    fn units_scale() {
+        let f = |n: u64, g: fn(&mut String, u64)| {
+            let mut b = String::new();
+            g(&mut b, n);
+            b
+        };
+        assert_eq!(f(0, push_ms), "0");
+        assert_eq!(f(67, push_ms), "0.067");
+        assert_eq!(f(208_000, push_ms), "208");
+        assert_eq!(f(1_234_567, push_ms), "1234.567");
+        assert_eq!(f(9999, push_bytes), "9999 B");
+        assert_eq!(f(10_000, push_bytes), "10.0 kB");
+        assert_eq!(f(999_499, push_bytes), "999 kB");
+        assert_eq!(f(3_688_352, push_bytes), "3.69 MB");
+        assert_eq!(f(u64::MAX, push_bytes), "18.4 EB");
+        assert_eq!(f(0, push_rate), "0 bit/s");
+        assert_eq!(f(100, push_rate), "800 bit/s");
+        assert_eq!(f(2_392_669, push_rate), "19.1 Mbit/s");
+        assert_eq!(f(u64::MAX / 8, push_rate), "18.4 Ebit/s");
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn json_has_tcp_info_and_memory_only_when_asked() {
+        let sender = captured_sender();
+        let mut bare = sender.clone();
+        bare.internals = None;
+        let doc = |ext: Extensions| {
+            let l = Listing {
+                sockets: vec![sender.clone(), bare.clone()],
+                owners: None,
+                uninspected: 0,
+                namespaces: Vec::new(),
+                extensions: ext,
+            };
+            let mut out = Vec::new();
+            write_json(&mut out, &Report::Sockets(l)).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            v
+        };
+        let plain = doc(Extensions::NONE);
+        assert!(plain["sockets"][0].get("tcp_info").is_none());
+        assert!(plain["sockets"][0].get("memory").is_none());
+        let both = doc(BOTH);
+        let t = &both["sockets"][0]["tcp_info"];
+        assert_eq!(t["congestion"], "bbr");
+        assert_eq!(t["ca_state"], "open");
+        assert_eq!(t["options"], serde_json::json!(["ts", "sack", "wscale"]));
+        assert_eq!(
+            (t["rtt_us"].as_u64(), t["rttvar_us"].as_u64()),
+            (Some(5325), Some(881))
+        );
+        assert_eq!(
+            (t["snd_cwnd"].as_u64(), t["snd_ssthresh"].as_u64()),
+            (Some(10), Some(138))
+        );
+        assert_eq!(
+            (t["retrans"].as_u64(), t["total_retrans"].as_u64()),
+            (Some(0), Some(55))
+        );
+        assert_eq!(t["bytes_acked"], 3_592_329);
+        assert_eq!(t["bytes_retrans"], 78_648);
+        assert_eq!(t["delivery_rate_bytes_per_s"], 2_392_669);
+        assert_eq!(t["pacing_rate_bytes_per_s"], 2_423_119);
+        assert!(t["max_pacing_rate_bytes_per_s"].is_null(), "~0: no limit");
+        assert_eq!(t["rwnd_limited_us"], 32_000);
+        assert_eq!(t["last_data_recv_ms"], 1524);
+        assert_eq!(
+            (t["snd_wnd"].as_u64(), t["rcv_wnd"].as_u64()),
+            (Some(5_985_280), Some(64_512))
+        );
+        assert_eq!(t["app_limited"], false);
+        // Every value is a number, a string, a bool, a list or null.
+        assert_eq!(t.as_object().unwrap().len(), 60);
+        let m = &both["sockets"][0]["memory"];
+        assert_eq!(
+            *m,
+            serde_json::json!({
+                "rmem_alloc_bytes": 0, "rcvbuf_bytes": 131_072, "wmem_alloc_bytes": 22_800,
+                "sndbuf_bytes": 967_680, "fwd_alloc_bytes": 1304, "wmem_queued_bytes": 854_760,
+                "optmem_bytes": 0, "backlog_bytes": 0, "drops": 0
+            })
+        );
+        // Asked, but the kernel sent nothing: null.
+        assert!(both["sockets"][1]["tcp_info"].is_null());
+        assert!(both["sockets"][1]["memory"].is_null());
+        assert!(both["sockets"][1].get("tcp_info").is_some());
+        // A shorter struct: the fields it lacks are null, the key stays.
+        let mut old = sender.clone();
+        let bytes = crate::wire::tcp_info::tests::captured();
+        old.internals.as_mut().unwrap().tcp_info =
+            Some(crate::wire::tcp_info::TcpInfo::new(&bytes[..104]).to_owned());
+        let l = Listing {
+            sockets: vec![old],
+            owners: None,
+            uninspected: 0,
+            namespaces: Vec::new(),
+            extensions: BOTH,
+        };
+        let v = serde_json::to_value(Report::Sockets(l)).unwrap();
+        let t = &v["sockets"][0]["tcp_info"];
+        assert_eq!(t["total_retrans"], 55);
+        assert!(t["bytes_acked"].is_null() && t["pacing_rate_bytes_per_s"].is_null());
+        assert!(t.get("bytes_acked").is_some());
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn a_congestion_state_other_than_open_is_named() {
+        let mut s = captured_sender();
+        let mut bytes = crate::wire::tcp_info::tests::captured();
+        bytes[crate::wire::tcp_info::field::CA_STATE] = 4;
+        s.internals.as_mut().unwrap().tcp_info =
+            Some(crate::wire::tcp_info::TcpInfo::new(&bytes[..]).to_owned());
+        let info = Extensions {
+            info: true,
+            memory: false,
+        };
+        assert!(lines(&s, info).starts_with("    bbr ca loss ts sack wscale 10/10 rtt "));
     }
 }

@@ -11,6 +11,10 @@ pub enum Align {
     Right,
 }
 
+/// Writes the lines under row `usize` into the buffer (see
+/// [`Table::write_with_details`]).
+pub type Detail<'a> = dyn FnMut(usize, &mut String) + 'a;
+
 pub struct Table {
     headers: Vec<&'static str>,
     align: Vec<Align>,
@@ -107,6 +111,14 @@ impl Table {
     /// Space-aligned columns, two spaces apart; the last column is not
     /// padded, so lines carry no trailing blanks.
     pub fn write_plain(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_plain_with(out, None)
+    }
+
+    fn write_plain_with(
+        &self,
+        out: &mut dyn Write,
+        mut detail: Option<&mut Detail<'_>>,
+    ) -> io::Result<()> {
         let cols = self.columns();
         let mut line = String::with_capacity(256);
         let emit = |cells: &mut dyn Iterator<Item = &str>, line: &mut String| {
@@ -145,12 +157,23 @@ impl Table {
                 &mut (0..cols).map(|c| self.cell_text(r * cols + c)),
                 &mut line,
             );
+            if let Some(d) = detail.as_mut() {
+                d(r, &mut line);
+            }
             out.write_all(line.as_bytes())?;
         }
         Ok(())
     }
 
     fn write_comfy(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_comfy_with(out, None)
+    }
+
+    fn write_comfy_with(
+        &self,
+        out: &mut dyn Write,
+        mut detail: Option<&mut Detail<'_>>,
+    ) -> io::Result<()> {
         let cols = self.columns();
         let mut t = comfy_table::Table::new();
         t.load_style(presets::NOTHING)
@@ -170,11 +193,35 @@ impl Table {
                 col.set_cell_alignment(CellAlignment::Right);
             }
         }
-        for line in t.lines() {
+        // No borders and no cell holds a line feed: the header, then one
+        // line a row.
+        let mut extra = String::new();
+        for (i, line) in t.lines().enumerate() {
             out.write_all(line.trim_end().as_bytes())?;
             out.write_all(b"\n")?;
+            if let (Some(d), Some(row)) = (detail.as_mut(), i.checked_sub(1)) {
+                extra.clear();
+                d(row, &mut extra);
+                out.write_all(extra.as_bytes())?;
+            }
         }
         Ok(())
+    }
+
+    /// [`Table::write`], with lines under each row: `detail(row, buf)`
+    /// appends them to `buf`, each ending in a line feed (or none). They
+    /// do not count in the column widths.
+    pub fn write_with_details(
+        &self,
+        out: &mut dyn Write,
+        tty: bool,
+        detail: &mut Detail<'_>,
+    ) -> io::Result<()> {
+        if tty {
+            self.write_comfy_with(out, Some(detail))
+        } else {
+            self.write_plain_with(out, Some(detail))
+        }
     }
 }
 
@@ -239,5 +286,32 @@ mod tests {
         t.write(&mut out, true).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("x y") && text.contains('7'), "{text}");
+    }
+
+    #[test]
+    fn detail_lines_go_under_their_rows_in_both_layouts() {
+        let mut t = Table::new(&[("A", Align::Left), ("B", Align::Right)]);
+        for (a, b) in [("x", 1), ("yy", 22)] {
+            t.cell_str(a);
+            t.cell_num(b);
+        }
+        let mut detail = |row: usize, buf: &mut String| {
+            if row == 1 {
+                buf.push_str("    under yy, wider than the table\n");
+            }
+        };
+        let mut out = Vec::new();
+        t.write_with_details(&mut out, false, &mut detail).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "A    B\nx    1\nyy  22\n    under yy, wider than the table\n"
+        );
+        let mut out = Vec::new();
+        t.write_with_details(&mut out, true, &mut detail).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[2].contains("yy"), "{text}");
+        assert_eq!(lines[3], "    under yy, wider than the table");
     }
 }

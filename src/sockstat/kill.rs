@@ -121,6 +121,7 @@ pub fn kill(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<KillReport,
             owners,
             uninspected,
             namespaces,
+            extensions: super::Extensions::NONE,
         },
         vanished: outcome.vanished,
         failed: outcome.failed,
@@ -295,6 +296,7 @@ mod tests {
             timer: None,
             unix_kind: None,
             peer_inode: None,
+            internals: None,
         }
     }
 
@@ -425,6 +427,7 @@ mod tests {
                 owners: None,
                 uninspected: 0,
                 namespaces: Vec::new(),
+                extensions: crate::sockstat::Extensions::NONE,
             },
             vanished: vec![target(2).socket],
             failed: vec![Failure {

@@ -143,6 +143,8 @@ pub struct Query {
     pub source: SourceKind,
     /// Root of the proc filesystem (`PROC_ROOT`, default `/proc`).
     pub proc_root: PathBuf,
+    /// `-i`, `-m`: internals to ask netlink for (the /proc tables have none).
+    pub extensions: Extensions,
 }
 
 /// Read every socket the query asks for. Per-line problems in /proc tables
@@ -163,7 +165,8 @@ pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, E
     let mut out = Vec::new();
     for (proto, v6) in q.tables.inet() {
         if use_netlink {
-            match netlink::dump_inet(proto, v6, q.states.for_proto(proto), &mut out) {
+            let states = q.states.for_proto(proto);
+            match netlink::dump_inet_ext(proto, v6, states, q.extensions, &mut out) {
                 Ok(()) => continue,
                 Err(Error::NetlinkUnsupported { table }) => {
                     if q.source == SourceKind::Netlink {
@@ -285,6 +288,7 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         owners,
         uninspected,
         namespaces,
+        extensions: s.query.extensions,
     }))
 }
 
@@ -454,6 +458,42 @@ fn resolve_unix_peers(sockets: &mut [Socket]) {
     }
 }
 
+/// Per-socket internals a listing asks the kernel for. Netlink only:
+/// `sock_diag` sends them as attributes of each inet socket, when asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extensions {
+    /// `-i`: `TCP_INFO` and the congestion control, for TCP sockets.
+    pub info: bool,
+    /// `-m`: socket memory (`SKMEMINFO`), for every inet socket.
+    pub memory: bool,
+}
+
+impl Extensions {
+    pub const NONE: Extensions = Extensions {
+        info: false,
+        memory: false,
+    };
+
+    pub fn any(self) -> bool {
+        self.info || self.memory
+    }
+
+    /// The `idiag_ext` bits of a dump of `proto`'s table.
+    pub fn bits_for(self, proto: Proto) -> u8 {
+        use crate::wire::sock_diag::{
+            INET_DIAG_CONG, INET_DIAG_INFO, INET_DIAG_SKMEMINFO, ext_bit,
+        };
+        let mut bits = 0;
+        if self.info && proto == Proto::Tcp {
+            bits |= ext_bit(INET_DIAG_INFO) | ext_bit(INET_DIAG_CONG);
+        }
+        if self.memory && proto != Proto::Unix {
+            bits |= ext_bit(INET_DIAG_SKMEMINFO);
+        }
+        bits
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,6 +533,7 @@ mod tests {
                 states: filter::StateSel::All,
                 source: SourceKind::Proc,
                 proc_root: root.to_path_buf(),
+                extensions: Extensions::NONE,
             },
             rows: filter::RowFilter::default(),
             summary: false,
@@ -554,6 +595,7 @@ mod tests {
             timer: None,
             unix_kind: None,
             peer_inode: peer,
+            internals: None,
         };
         let mut socks = [
             unix(1, UnixName::Path("/run/server".into()), Some(2)),
@@ -567,5 +609,30 @@ mod tests {
             Endpoint::Unix(UnixName::Path("/run/server".into()))
         );
         assert_eq!(socks[2].remote, Endpoint::Unix(UnixName::Unnamed));
+    }
+
+    #[test]
+    fn extension_bits_per_table() {
+        let info = Extensions {
+            info: true,
+            memory: false,
+        };
+        let both = Extensions {
+            info: true,
+            memory: true,
+        };
+        let memory = Extensions {
+            info: false,
+            memory: true,
+        };
+        // INFO 0x02 | CONG 0x08 for TCP only; SKMEMINFO 0x40 for inet.
+        assert_eq!(info.bits_for(Proto::Tcp), 0x0a);
+        assert_eq!(info.bits_for(Proto::Udp), 0);
+        assert_eq!(both.bits_for(Proto::Tcp), 0x4a);
+        assert_eq!(memory.bits_for(Proto::Udp), 0x40);
+        assert_eq!(memory.bits_for(Proto::Raw), 0x40);
+        assert_eq!(both.bits_for(Proto::Unix), 0);
+        assert_eq!(Extensions::NONE.bits_for(Proto::Tcp), 0);
+        assert!(!Extensions::NONE.any() && info.any() && memory.any());
     }
 }

@@ -8,6 +8,9 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use crate::wire::sock_diag::SkMemInfo;
+use crate::wire::tcp_info::{TcpInfo, TcpInfoBytes};
+
 /// Transport protocol of a socket table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Proto {
@@ -274,6 +277,9 @@ pub struct Socket {
     pub unix_kind: Option<UnixKind>,
     /// Peer's inode, for UNIX sockets seen through netlink.
     pub peer_inode: Option<u64>,
+    /// What `-i`/`-m` asked the kernel for: `None` unless asked and sent
+    /// (netlink only), so a plain listing pays one null pointer a row.
+    pub internals: Option<Box<Internals>>,
 }
 
 impl Socket {
@@ -327,6 +333,56 @@ pub fn inet_endpoint(v6: bool, addr: [u8; 16], port: u16) -> Endpoint {
     Endpoint::Inet(SocketAddr::new(ip, port))
 }
 
+/// One inet socket's internals from `sock_diag`: what `-i` (TCP only) and
+/// `-m` asked for and the kernel sent. One allocation a socket, no more:
+/// the `tcp_info` bytes and the name are kept inline.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Internals {
+    /// `INET_DIAG_INFO`: `struct tcp_info`, as many bytes as the kernel
+    /// sent (a field past them reads as `None`).
+    pub tcp_info: Option<TcpInfo<TcpInfoBytes>>,
+    /// `INET_DIAG_CONG`: the congestion control (`cubic`, `bbr`, ...).
+    pub congestion: Option<CongestionName>,
+    /// `INET_DIAG_SKMEMINFO`: socket memory, in bytes.
+    pub memory: Option<SkMemInfo>,
+}
+
+impl Internals {
+    pub fn is_empty(&self) -> bool {
+        self.tcp_info.is_none() && self.congestion.is_none() && self.memory.is_none()
+    }
+}
+
+/// A congestion control's name, inline: the kernel's are at most 15
+/// bytes (`TCP_CA_NAME_MAX` 16 with the NUL); longer ones are cut there.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CongestionName {
+    len: u8,
+    bytes: [u8; 16],
+}
+
+impl CongestionName {
+    pub fn new(name: &[u8]) -> CongestionName {
+        let mut bytes = [0; 16];
+        let n = name.len().min(bytes.len());
+        bytes[..n].copy_from_slice(&name[..n]);
+        #[allow(clippy::cast_possible_truncation, reason = "n <= 16")]
+        let len = n as u8;
+        CongestionName { len, bytes }
+    }
+
+    /// The name as text; bytes that are not UTF-8 become U+FFFD.
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.bytes.get(..usize::from(self.len)).unwrap_or_default())
+    }
+}
+
+impl fmt::Debug for CongestionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CongestionName({:?})", self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,5 +412,30 @@ mod tests {
         crate::wire::tests::assert_numeric_enum(&named, 0..=u8::MAX, TcpState::Unknown);
         assert_eq!(TcpState::NewSynRecv.bit(), 1 << 12);
         assert_eq!(TcpState::from(200).bit(), 0);
+    }
+
+    #[test]
+    fn congestion_names_are_inline_and_cut_at_16_bytes() {
+        assert_eq!(CongestionName::new(b"cubic").as_str(), "cubic");
+        assert_eq!(CongestionName::new(b"").as_str(), "");
+        let long = CongestionName::new(b"a_very_long_name_past_sixteen");
+        assert_eq!(long.as_str(), "a_very_long_name");
+        assert_eq!(CongestionName::new(b"b\xffr").as_str(), "b\u{fffd}r");
+        assert_eq!(
+            format!("{:?}", CongestionName::new(b"bbr")),
+            "CongestionName(\"bbr\")"
+        );
+        assert!(Internals::default().is_empty());
+    }
+
+    /// README promises about 400 bytes a socket with -i/-m, and a plain
+    /// listing one pointer more than before.
+    #[test]
+    fn internals_stay_small() {
+        assert!(std::mem::size_of::<Internals>() <= 400);
+        assert_eq!(
+            std::mem::size_of::<Option<Box<Internals>>>(),
+            std::mem::size_of::<usize>()
+        );
     }
 }

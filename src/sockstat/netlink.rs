@@ -5,7 +5,9 @@
 //! mask (so the kernel skips unwanted states instead of us), then datagrams of
 //! back-to-back netlink messages up to `NLMSG_DONE`. Each datagram is parsed
 //! in place in one reusable buffer; the only allocation per socket is its
-//! [`Socket`] (and a UNIX socket's name).
+//! [`Socket`] (and a UNIX socket's name, and with `-i`/`-m` one box of
+//! [`Internals`] for a socket the kernel sent them for). Attributes are
+//! asked for (`idiag_ext`) and read only when `-i`/`-m` want them.
 //!
 //! The bytes are [`crate::wire::sock_diag`]'s (requests and checked views,
 //! pure and total); this module turns views into [`Socket`]s, and the socket
@@ -15,13 +17,15 @@ use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::sockstat::model::{
-    Endpoint, Proto, Socket, TcpState, Timer, TimerKind, UnixKind, UnixName, inet_endpoint,
+    CongestionName, Endpoint, Internals, Proto, Socket, TcpState, Timer, TimerKind, UnixKind,
+    UnixName, inet_endpoint,
 };
-use crate::sockstat::{Error, StateSet};
+use crate::sockstat::{Error, Extensions, StateSet};
 use crate::sys::netlink::{RECV_BUF_LEN, SockDiag, is_no_handler};
 use crate::wire::sock_diag::{
-    self, AF_INET, AF_INET6, AF_UNIX, INET_REQUEST_LEN, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP,
-    InetDiagMsg, Messages, Reply, SockId, UnixAttr, UnixDiagMsg,
+    self, AF_INET, AF_INET6, AF_UNIX, INET_DIAG_CONG, INET_DIAG_INFO, INET_DIAG_SKMEMINFO,
+    INET_REQUEST_LEN, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP, InetAttr, InetDiagMsg, Messages,
+    Reply, SockId, UnixAttr, UnixDiagMsg, ext_bit,
 };
 
 /// Dump the kernel's `proto` table of one address family into `out`,
@@ -38,9 +42,44 @@ pub fn dump_inet(
     states: StateSet,
     out: &mut Vec<Socket>,
 ) -> Result<(), Error> {
+    dump_inet_ext(proto, v6, states, Extensions::NONE, out)
+}
+
+/// [`dump_inet`], asking the kernel for the internals in `ext` too (those
+/// that `proto`'s sockets have: [`Extensions::bits_for`]); each socket that
+/// gets any carries them in [`Socket::internals`].
+///
+/// # Errors
+/// As [`dump_inet`].
+pub fn dump_inet_ext(
+    proto: Proto,
+    v6: bool,
+    states: StateSet,
+    ext: Extensions,
+    out: &mut Vec<Socket>,
+) -> Result<(), Error> {
+    let bits = ext.bits_for(proto);
+    each_inet(proto, v6, states, bits, |mut s, payload| {
+        if bits != 0 {
+            s.internals = internals(payload, bits);
+        }
+        out.push(s);
+    })
+}
+
+/// Dump one inet table, asking for the attributes in `bits` (`idiag_ext`),
+/// and hand each socket whose state is in `states` to `on_socket` with its
+/// message's payload.
+fn each_inet(
+    proto: Proto,
+    v6: bool,
+    states: StateSet,
+    bits: u8,
+    mut on_socket: impl FnMut(Socket, &[u8]),
+) -> Result<(), Error> {
     let table = proto.table(v6);
     let seq = next_seq();
-    let Some(req) = inet_request(proto, v6, states, seq) else {
+    let Some(req) = inet_request(proto, v6, states, bits, seq) else {
         return Err(Error::NetlinkUnsupported { table });
     };
     // raw_diag ignores the state mask (and the protocol in the pad byte)
@@ -52,7 +91,7 @@ pub fn dump_inet(
     dump(table, &req, seq, |payload| {
         if let Some(s) = parse_inet_msg(payload, proto, v6) {
             if !filter_here || states.contains(s.state) {
-                out.push(s);
+                on_socket(s, payload);
             }
         }
     })
@@ -123,11 +162,13 @@ fn unframed() -> io::Error {
     invalid("truncated netlink message")
 }
 
-/// The dump request for one inet table; `None` for `Proto::Unix`.
+/// The dump request for one inet table, asking for the attributes in
+/// `ext` (`idiag_ext` bits); `None` for `Proto::Unix`.
 fn inet_request(
     proto: Proto,
     v6: bool,
     states: StateSet,
+    ext: u8,
     seq: u32,
 ) -> Option<[u8; INET_REQUEST_LEN]> {
     let protocol = match proto {
@@ -137,7 +178,9 @@ fn inet_request(
         Proto::Unix => return None,
     };
     let family = if v6 { AF_INET6 } else { AF_INET };
-    Some(sock_diag::inet_request(family, protocol, states.0, seq))
+    Some(sock_diag::inet_request_ext(
+        family, protocol, ext, states.0, seq,
+    ))
 }
 
 /// One `inet_diag_msg` (the payload of a `SOCK_DIAG_BY_FAMILY` reply) from
@@ -169,6 +212,7 @@ fn parse_inet_msg(b: &[u8], proto: Proto, v6: bool) -> Option<Socket> {
         }),
         unix_kind: None,
         peer_inode: None,
+        internals: None,
     })
 }
 
@@ -197,6 +241,7 @@ fn parse_unix_msg(b: &[u8]) -> Option<Socket> {
         timer: None,
         unix_kind: Some(UnixKind::from_kernel(u16::from(m.kind()))),
         peer_inode: None,
+        internals: None,
     };
     for attr in m.attrs() {
         match attr {
@@ -231,8 +276,9 @@ fn unix_name(raw: &[u8]) -> UnixName {
 
 /// Everything a dump does with one reply datagram, minus the socket: frame
 /// the messages, read each one's meaning, and parse every socket message
-/// as each table would (TCP over IPv4 and IPv6, UNIX). For the fuzz
-/// targets; a dump itself knows which table it asked.
+/// as each table would (TCP over IPv4 and IPv6 with the internals `-i -m`
+/// keep, UNIX). For the fuzz targets; a dump itself knows which table it
+/// asked.
 ///
 /// # Errors
 /// `InvalidData` when a message cannot be framed.
@@ -240,8 +286,17 @@ fn unix_name(raw: &[u8]) -> UnixName {
 pub fn parse_datagram(datagram: &[u8], out: &mut Vec<Socket>) -> Result<(), io::Error> {
     for msg in Messages::new(datagram) {
         if let Reply::Socket(payload) = msg.map_err(|_| unframed())?.reply() {
-            out.extend(parse_inet_msg(payload, Proto::Tcp, false));
-            out.extend(parse_inet_msg(payload, Proto::Tcp, true));
+            let all = Extensions {
+                info: true,
+                memory: true,
+            }
+            .bits_for(Proto::Tcp);
+            for v6 in [false, true] {
+                out.extend(parse_inet_msg(payload, Proto::Tcp, v6).map(|mut s| {
+                    s.internals = internals(payload, all);
+                    s
+                }));
+            }
             out.extend(parse_unix_msg(payload));
         }
     }
@@ -261,20 +316,7 @@ pub fn dump_inet_ids(
     states: StateSet,
     mut on_socket: impl FnMut(Socket, SockId),
 ) -> Result<(), Error> {
-    let table = proto.table(v6);
-    let seq = next_seq();
-    let Some(req) = inet_request(proto, v6, states, seq) else {
-        return Err(Error::NetlinkUnsupported { table });
-    };
-    // As in dump_inet: raw_diag alone ignores the state mask.
-    let filter_here = proto == Proto::Raw;
-    dump(table, &req, seq, |payload| {
-        let Some(s) = parse_inet_msg(payload, proto, v6) else {
-            return;
-        };
-        if filter_here && !states.contains(s.state) {
-            return;
-        }
+    each_inet(proto, v6, states, 0, |s, payload| {
         // parse_inet_msg checked the length: the view cannot fail here.
         if let Ok(m) = InetDiagMsg::new_checked(payload) {
             on_socket(s, m.id());
@@ -344,6 +386,29 @@ impl Destroyer {
     }
 }
 
+/// The internals asked for (`bits`, `idiag_ext`) among the attributes of
+/// the inet socket message `payload`; `None` when it has none of them
+/// (`TIME_WAIT` and request sockets never do). A bad attribute loses
+/// itself and the ones after it, never the socket.
+fn internals(payload: &[u8], bits: u8) -> Option<Box<Internals>> {
+    let m = InetDiagMsg::new_checked(payload).ok()?;
+    let wants = |attr: u16| bits & ext_bit(attr) != 0;
+    let mut got = Internals::default();
+    for attr in m.attrs() {
+        match attr {
+            InetAttr::Info(info) if wants(INET_DIAG_INFO) => {
+                got.tcp_info = Some(info.to_owned());
+            }
+            InetAttr::Cong(name) if wants(INET_DIAG_CONG) => {
+                got.congestion = Some(CongestionName::new(name));
+            }
+            InetAttr::SkMemInfo(mem) if wants(INET_DIAG_SKMEMINFO) => got.memory = Some(mem),
+            _ => {}
+        }
+    }
+    (!got.is_empty()).then(|| Box::new(got))
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -369,12 +434,12 @@ mod tests {
 
     #[test]
     fn inet_request_bytes() {
-        let req = inet_request(Proto::Tcp, false, StateSet::of(&[TcpState::Listen]), 7).unwrap();
+        let req = inet_request(Proto::Tcp, false, StateSet::of(&[TcpState::Listen]), 0, 7).unwrap();
         assert_eq!(
             req,
             sock_diag::inet_request(AF_INET, IPPROTO_TCP, 1 << 10, 7)
         );
-        let req = inet_request(Proto::Udp, true, StateSet::ALL, 8).unwrap();
+        let req = inet_request(Proto::Udp, true, StateSet::ALL, 0, 8).unwrap();
         assert_eq!(
             req,
             sock_diag::inet_request(AF_INET6, IPPROTO_UDP, 0x1ffe, 8)
@@ -383,14 +448,14 @@ mod tests {
 
     #[test]
     fn raw_request_reaches_raw_diag_for_every_protocol() {
-        let req = inet_request(Proto::Raw, true, StateSet::ALL, 1).unwrap();
+        let req = inet_request(Proto::Raw, true, StateSet::ALL, 0, 1).unwrap();
         let body = &req[nlmsghdr::SIZE..];
         // AF_INET6, IPPROTO_RAW (selects raw_diag), idiag_ext 0,
         // sdiag_raw_protocol 0 (dumps ignore it)
         assert_eq!(body[..inet_diag_req_v2::STATES.start], [10, 255, 0, 0]);
         assert_eq!(body[inet_diag_req_v2::STATES], 0x1ffe_u32.to_ne_bytes());
         assert!(body[inet_diag_req_v2::ID].iter().all(|&b| b == 0));
-        assert_eq!(inet_request(Proto::Unix, false, StateSet::ALL, 1), None);
+        assert_eq!(inet_request(Proto::Unix, false, StateSet::ALL, 0, 1), None);
     }
 
     #[test]
@@ -428,6 +493,7 @@ mod tests {
                 timer: None,
                 unix_kind: None,
                 peer_inode: None,
+                internals: None,
             }
         );
         // An AF_INET message is not a tcp6 row.
@@ -522,6 +588,7 @@ mod tests {
                 timer: None,
                 unix_kind: Some(UnixKind::SeqPacket),
                 peer_inode: Some(12346),
+                internals: None,
             }
         );
     }
@@ -865,5 +932,82 @@ mod tests {
             r,
             Err(Error::NetlinkUnsupported { table: "unix" })
         ));
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn internals_keep_only_what_was_asked() {
+        let datagram = crate::wire::sock_diag::tests::captured_tcp_info_message();
+        let payload = &datagram[nlmsghdr::SIZE..];
+        let bits = |info, memory| Extensions { info, memory }.bits_for(Proto::Tcp);
+        let all = internals(payload, bits(true, true)).unwrap();
+        assert_eq!(all.congestion.unwrap().as_str(), "bbr");
+        assert_eq!(all.tcp_info.unwrap().snd_cwnd(), Some(10));
+        assert_eq!(all.memory.unwrap().sndbuf, Some(967_680));
+        let info = internals(payload, bits(true, false)).unwrap();
+        assert!(info.memory.is_none() && info.tcp_info.is_some());
+        let memory = internals(payload, bits(false, true)).unwrap();
+        assert!(memory.tcp_info.is_none() && memory.congestion.is_none());
+        assert!(memory.memory.is_some());
+        // Nothing asked, or nothing sent (the listener capture has only
+        // unasked attributes): no allocation.
+        assert_eq!(internals(payload, 0), None);
+        let listener = &CAPTURED_LISTENER[nlmsghdr::SIZE..];
+        assert_eq!(internals(listener, bits(true, true)), None);
+        assert_eq!(internals(&payload[..10], bits(true, true)), None);
+    }
+
+    fn so_buf(fd: &impl AsFd, rcv: bool) -> u32 {
+        let s = socket2::SockRef::from(fd);
+        let n = if rcv {
+            s.recv_buffer_size()
+        } else {
+            s.send_buffer_size()
+        };
+        u32::try_from(n.unwrap()).unwrap()
+    }
+
+    #[test]
+    fn live_internals_of_a_tcp_pair_and_a_udp_socket() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        client.write_all(&[7; 3000]).unwrap();
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let both = Extensions {
+            info: true,
+            memory: true,
+        };
+        let mut tcp = Vec::new();
+        dump_inet_ext(Proto::Tcp, false, StateSet::ALL, both, &mut tcp).unwrap();
+        for end in [&client, &server] {
+            let s = find(&tcp, fstat_ino(end));
+            let i = s.internals.as_deref().unwrap_or_else(|| panic!("{s:?}"));
+            let t = i.tcp_info.as_ref().unwrap();
+            assert_eq!(t.state(), Some(1), "ESTABLISHED");
+            assert!(
+                t.snd_mss().unwrap() > 0 && t.snd_cwnd().unwrap() > 0,
+                "{t:?}"
+            );
+            assert!(!i.congestion.unwrap().as_str().is_empty());
+            // SO_RCVBUF and SO_SNDBUF read the same fields of the socket.
+            let m = i.memory.unwrap();
+            assert_eq!(m.rcvbuf, Some(so_buf(end, true)));
+            assert_eq!(m.sndbuf, Some(so_buf(end, false)));
+        }
+        let sent = find(&tcp, fstat_ino(&client)).internals.as_deref().unwrap();
+        let t = sent.tcp_info.as_ref().unwrap();
+        // The SYN counts in bytes_acked.
+        assert_eq!((t.bytes_sent(), t.bytes_acked()), (Some(3000), Some(3001)));
+        let got = find(&tcp, fstat_ino(&server)).internals.as_deref().unwrap();
+        assert_eq!(got.tcp_info.as_ref().unwrap().bytes_received(), Some(3000));
+        let mut udps = Vec::new();
+        dump_inet_ext(Proto::Udp, false, StateSet::ALL, both, &mut udps).unwrap();
+        let u = find(&udps, fstat_ino(&udp)).internals.as_deref().unwrap();
+        assert!(u.tcp_info.is_none() && u.congestion.is_none(), "{u:?}");
+        assert_eq!(u.memory.unwrap().rcvbuf, Some(so_buf(&udp, true)));
+        // Not asked: nothing.
+        let plain = dump_inet_ok(Proto::Tcp, false, StateSet::ALL);
+        assert!(find(&plain, fstat_ino(&client)).internals.is_none());
     }
 }

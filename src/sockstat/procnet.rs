@@ -392,6 +392,7 @@ pub fn parse_inet_line(line: &str, proto: Proto, v6: bool) -> Result<Option<Sock
         timer,
         unix_kind: None,
         peer_inode: None,
+        internals: None,
     }))
 }
 
@@ -457,6 +458,7 @@ pub fn parse_unix_line(line: &str) -> Result<Socket, &'static str> {
         timer: None,
         unix_kind: Some(UnixKind::from_kernel(kind)),
         peer_inode: None,
+        internals: None,
     })
 }
 

@@ -553,6 +553,7 @@ mod tests {
             timer: None,
             unix_kind: None,
             peer_inode: None,
+            internals: None,
         }
     }
 

@@ -16,6 +16,7 @@
 //! an error for a message, silently for an attribute), never a read past the
 //! end. What the rows mean is `sockstat::netlink`'s business.
 
+use super::tcp_info::TcpInfo;
 use super::{Field, WireError};
 
 // linux/netlink.h
@@ -187,6 +188,32 @@ pub mod field {
         /// Two host-order `u32`s; all ones is `INET_DIAG_NOCOOKIE`.
         pub const COOKIE: Field = 40..48;
         pub const SIZE: usize = 48;
+    }
+
+    /// The `SK_MEMINFO_*` `__u32` array (`linux/sock_diag.h`), the value of
+    /// `INET_DIAG_SKMEMINFO`: bytes, but for `DROPS` (packets). Kernels
+    /// before 4.x stop before `BACKLOG` and `DROPS`.
+    pub mod sk_meminfo {
+        use crate::wire::Field;
+        /// Bytes in the receive queue.
+        pub const RMEM_ALLOC: Field = 0..4;
+        /// `SO_RCVBUF`: the receive buffer's limit.
+        pub const RCVBUF: Field = 4..8;
+        /// Bytes sent and not yet freed by the device (or acked, for TCP).
+        pub const WMEM_ALLOC: Field = 8..12;
+        /// `SO_SNDBUF`: the send buffer's limit.
+        pub const SNDBUF: Field = 12..16;
+        /// Memory reserved ahead for the socket.
+        pub const FWD_ALLOC: Field = 16..20;
+        /// Bytes queued to send (sent and unsent).
+        pub const WMEM_QUEUED: Field = 20..24;
+        /// Option memory (filters, ...).
+        pub const OPTMEM: Field = 24..28;
+        /// Bytes in the backlog while the socket was locked.
+        pub const BACKLOG: Field = 28..32;
+        /// Packets dropped.
+        pub const DROPS: Field = 32..36;
+        pub const SIZE: usize = 36;
     }
 }
 
@@ -399,11 +426,13 @@ impl<'a> Iterator for Attrs<'a> {
 }
 
 /// A checked view over an `inet_diag_msg` (the payload of a
-/// `SOCK_DIAG_BY_FAMILY` reply to an inet dump). Attributes may follow; we
-/// ask for none and read none.
+/// `SOCK_DIAG_BY_FAMILY` reply to an inet dump) and the attributes after
+/// it: some come unasked, the ones [`inet_request_ext`] asks for are read
+/// by [`InetAttr`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InetDiagMsg<'a> {
     m: &'a [u8; inet_diag_msg::SIZE],
+    attrs: &'a [u8],
 }
 
 impl<'a> InetDiagMsg<'a> {
@@ -411,8 +440,8 @@ impl<'a> InetDiagMsg<'a> {
     /// `Truncated` if `payload` is shorter than an `inet_diag_msg`.
     #[inline]
     pub fn new_checked(payload: &'a [u8]) -> Result<InetDiagMsg<'a>, WireError> {
-        match payload.first_chunk() {
-            Some(m) => Ok(InetDiagMsg { m }),
+        match payload.split_first_chunk() {
+            Some((m, attrs)) => Ok(InetDiagMsg { m, attrs }),
             None => Err(WireError::Truncated("inet_diag_msg is 72 bytes")),
         }
     }
@@ -479,6 +508,11 @@ impl<'a> InetDiagMsg<'a> {
     #[inline]
     pub fn inode(&self) -> u32 {
         u32::from_ne_bytes(at(self.m, inet_diag_msg::INODE))
+    }
+    /// The attributes after the message; one that does not fit ends them.
+    #[inline]
+    pub fn attrs(&self) -> impl Iterator<Item = InetAttr<'a>> + use<'a> {
+        Attrs::new(self.attrs).map(|(ty, value)| InetAttr::parse(ty, value))
     }
 }
 
@@ -638,6 +672,102 @@ pub fn destroy_request(family: u8, protocol: u8, id: &SockId, seq: u32) -> [u8; 
     r
 }
 
+// linux/inet_diag.h: attributes of an inet reply. A dump asks for the
+// ones numbered 1 to 8 with bit `1 << (type - 1)` of `idiag_ext`.
+pub const INET_DIAG_INFO: u16 = 2;
+pub const INET_DIAG_CONG: u16 = 4;
+pub const INET_DIAG_SKMEMINFO: u16 = 7;
+
+/// The `idiag_ext` bit asking for attribute `attr` (1 to 8; 0 otherwise).
+pub const fn ext_bit(attr: u16) -> u8 {
+    if attr >= 1 && attr <= 8 {
+        1 << (attr - 1)
+    } else {
+        0
+    }
+}
+
+/// [`inet_request`] asking for the attributes whose bits ([`ext_bit`]) are
+/// set in `ext` (`idiag_ext`): `INET_DIAG_INFO` and `INET_DIAG_CONG` (TCP
+/// only), `INET_DIAG_SKMEMINFO` (any inet socket but `TIME_WAIT` and
+/// request sockets).
+pub fn inet_request_ext(
+    family: u8,
+    protocol: u8,
+    ext: u8,
+    states: u32,
+    seq: u32,
+) -> [u8; INET_REQUEST_LEN] {
+    let mut r = inet_request(family, protocol, states, seq);
+    r[nlmsghdr::SIZE + inet_diag_req_v2::EXT] = ext;
+    r
+}
+
+/// An attribute of an `inet_diag_msg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InetAttr<'a> {
+    /// `INET_DIAG_INFO`: the kernel's `struct tcp_info`, as long as its
+    /// version has it.
+    Info(TcpInfo<&'a [u8]>),
+    /// `INET_DIAG_CONG`: the congestion control's name, without its NUL
+    /// (and anything after one).
+    Cong(&'a [u8]),
+    /// `INET_DIAG_SKMEMINFO`.
+    SkMemInfo(SkMemInfo),
+    /// Any other type (sent unasked: `INET_DIAG_SHUTDOWN`, `_MARK`, ...).
+    Other(u16),
+}
+
+impl<'a> InetAttr<'a> {
+    #[inline]
+    pub fn parse(ty: u16, value: &'a [u8]) -> InetAttr<'a> {
+        match ty {
+            INET_DIAG_INFO => InetAttr::Info(TcpInfo::new(value)),
+            INET_DIAG_CONG => InetAttr::Cong(value.split(|&c| c == 0).next().unwrap_or_default()),
+            INET_DIAG_SKMEMINFO => InetAttr::SkMemInfo(SkMemInfo::parse(value)),
+            other => InetAttr::Other(other),
+        }
+    }
+}
+
+/// The value of `INET_DIAG_SKMEMINFO`: socket memory, in bytes but for
+/// `drops`. A figure the kernel did not send (its array was shorter) is
+/// `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SkMemInfo {
+    pub rmem_alloc: Option<u32>,
+    pub rcvbuf: Option<u32>,
+    pub wmem_alloc: Option<u32>,
+    pub sndbuf: Option<u32>,
+    pub fwd_alloc: Option<u32>,
+    pub wmem_queued: Option<u32>,
+    pub optmem: Option<u32>,
+    pub backlog: Option<u32>,
+    /// Packets.
+    pub drops: Option<u32>,
+}
+
+impl SkMemInfo {
+    /// Reads the figures `value` holds; never fails.
+    pub fn parse(value: &[u8]) -> SkMemInfo {
+        use field::sk_meminfo::{
+            BACKLOG, DROPS, FWD_ALLOC, OPTMEM, RCVBUF, RMEM_ALLOC, SNDBUF, WMEM_ALLOC, WMEM_QUEUED,
+        };
+        let u = |f: Field| get(value, f).map(u32::from_ne_bytes);
+        SkMemInfo {
+            rmem_alloc: u(RMEM_ALLOC),
+            rcvbuf: u(RCVBUF),
+            wmem_alloc: u(WMEM_ALLOC),
+            sndbuf: u(SNDBUF),
+            fwd_alloc: u(FWD_ALLOC),
+            wmem_queued: u(WMEM_QUEUED),
+            optmem: u(OPTMEM),
+            backlog: u(BACKLOG),
+            drops: u(DROPS),
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use proptest::prelude::*;
@@ -725,7 +855,7 @@ pub(crate) mod tests {
 
     /// Field constants of one struct, in order: each starts where the last
     /// ended, from 0 to the struct's size.
-    fn assert_tiles(name: &str, fields: &[Field], size: usize) {
+    pub(crate) fn assert_tiles(name: &str, fields: &[Field], size: usize) {
         let mut next = 0;
         for f in fields {
             assert_eq!(f.start, next, "{name}: gap or overlap before {f:?}");
@@ -1027,11 +1157,25 @@ pub(crate) mod tests {
             let Ok(msg) = msg else { break };
             let _ = (msg.ty(), msg.flags(), msg.seq(), msg.pid(), msg.reply());
             inet(msg.payload());
+            read_inet_attrs(msg.payload());
             unix(msg.payload());
             Attrs::new(msg.payload()).for_each(drop);
         }
         inet(bytes);
         unix(bytes);
+    }
+
+    /// Every field of every attribute `InetAttr` reads.
+    fn read_inet_attrs(payload: &[u8]) {
+        if let Ok(v) = InetDiagMsg::new_checked(payload) {
+            for a in v.attrs() {
+                if let InetAttr::Info(t) = a {
+                    let _ = (t.len(), t.state(), t.snd_wscale(), t.rtt_us());
+                    let _ = (t.delivery_rate_app_limited(), t.bytes_acked());
+                    let _ = (t.total_rto(), t.received_ce(), t.to_owned());
+                }
+            }
+        }
     }
 
     proptest! {
@@ -1049,15 +1193,20 @@ pub(crate) mod tests {
         ) {
             let mut datagram = CAPTURED_LISTENER.to_vec();
             let mut unix_msg = UNIX_ABSTRACT.to_vec();
+            let mut info = captured_tcp_info_message();
             for (at, value) in edits {
                 let n = datagram.len();
                 datagram[at % n] = value;
                 let n = unix_msg.len();
                 unix_msg[at % n] = value;
+                let n = info.len();
+                info[at % n] = value;
             }
             read_all(&datagram[..cut % (datagram.len() + 1)]);
             read_all(&datagram);
             read_all(&unix_msg[..cut % (unix_msg.len() + 1)]);
+            read_all(&info[..cut % (info.len() + 1)]);
+            read_all(&info);
         }
     }
 
@@ -1135,5 +1284,216 @@ pub(crate) mod tests {
         assert_eq!(body[field::inet_diag_req_v2::STATES], [0; 4]);
         assert_eq!(body[field::inet_diag_req_v2::ID], raw);
         assert_eq!(req[field::nlmsghdr::SEQ], u32::MAX.to_ne_bytes());
+    }
+
+    /// A captured message, the layers of its vector joined.
+    fn joined(name: &str) -> Vec<u8> {
+        crate::wire::tests::vector(name).concat()
+    }
+
+    /// Linux 6.18, a bulk TCP sender (198.51.100.1:60110 ->
+    /// 198.51.100.2:5001) behind `tc tbf rate 20mbit`, asked for
+    /// `INET_DIAG_INFO`, `_CONG` and `_SKMEMINFO`.
+    pub(crate) fn captured_tcp_info_message() -> Vec<u8> {
+        joined("sock-diag-tcp-info.hex")
+    }
+
+    /// The same kernel, an unconnected UDP socket on 127.0.0.1:33582,
+    /// asked for `INET_DIAG_SKMEMINFO`.
+    pub(crate) fn captured_udp_skmem_message() -> Vec<u8> {
+        joined("sock-diag-udp-skmem.hex")
+    }
+
+    #[test]
+    fn ext_bits_and_request() {
+        assert_eq!(ext_bit(INET_DIAG_INFO), 0x02);
+        assert_eq!(ext_bit(INET_DIAG_CONG), 0x08);
+        assert_eq!(ext_bit(INET_DIAG_SKMEMINFO), 0x40);
+        assert_eq!((ext_bit(0), ext_bit(9), ext_bit(22)), (0, 0, 0));
+        let ext = ext_bit(INET_DIAG_INFO) | ext_bit(INET_DIAG_CONG);
+        let req = inet_request_ext(AF_INET6, IPPROTO_TCP, ext, 1 << 1, 3);
+        let plain = inet_request(AF_INET6, IPPROTO_TCP, 1 << 1, 3);
+        let body = nlmsghdr::SIZE;
+        // Only idiag_ext differs.
+        assert_eq!(req[body + inet_diag_req_v2::EXT], 0x0a);
+        assert_eq!(req[..body + 2], plain[..body + 2]);
+        assert_eq!(req[body + 3..], plain[body + 3..]);
+        assert_eq!(plain[body + inet_diag_req_v2::EXT], 0);
+    }
+
+    #[test]
+    fn sk_meminfo_tiles() {
+        use field::sk_meminfo::*;
+        let f = [
+            RMEM_ALLOC,
+            RCVBUF,
+            WMEM_ALLOC,
+            SNDBUF,
+            FWD_ALLOC,
+            WMEM_QUEUED,
+            OPTMEM,
+            BACKLOG,
+            DROPS,
+        ];
+        assert_tiles("sk_meminfo", &f, SIZE);
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn captured_tcp_info_reply_every_attribute() {
+        let datagram = captured_tcp_info_message();
+        let msgs: Vec<_> = Messages::new(&datagram).map(Result::unwrap).collect();
+        assert_eq!(msgs.len(), 1);
+        let Reply::Socket(payload) = msgs[0].reply() else {
+            panic!("not a socket: {:?}", msgs[0]);
+        };
+        let v = InetDiagMsg::new_checked(payload).unwrap();
+        assert_eq!((v.family(), v.state(), v.timer()), (AF_INET, 1, 1));
+        assert_eq!((v.sport(), v.dport()), (60110, 5001));
+        assert_eq!((v.rqueue(), v.wqueue(), v.inode()), (0, 841_448, 3_190_354));
+        let attrs: Vec<_> = v.attrs().collect();
+        assert_eq!(attrs.len(), 7, "{attrs:?}");
+        // Sent unasked: SHUTDOWN, MARK, CGROUP_ID, SOCKOPT.
+        assert_eq!(
+            attrs[..4],
+            [
+                InetAttr::Other(8),
+                InetAttr::Other(15),
+                InetAttr::Other(21),
+                InetAttr::Other(22)
+            ]
+        );
+        assert_eq!(
+            attrs[4],
+            InetAttr::SkMemInfo(SkMemInfo {
+                rmem_alloc: Some(0),
+                rcvbuf: Some(131_072),
+                wmem_alloc: Some(22_800),
+                sndbuf: Some(967_680),
+                fwd_alloc: Some(1304),
+                wmem_queued: Some(854_760),
+                optmem: Some(0),
+                backlog: Some(0),
+                drops: Some(0),
+            })
+        );
+        let InetAttr::Info(info) = attrs[5] else {
+            panic!("not INFO: {:?}", attrs[5]);
+        };
+        // Every field is checked in wire::tcp_info's tests.
+        assert_eq!((info.len(), info.total_retrans()), (280, Some(55)));
+        assert_eq!(attrs[6], InetAttr::Cong(b"bbr"));
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn captured_udp_reply_has_memory_only() {
+        let datagram = captured_udp_skmem_message();
+        let msg = Messages::new(&datagram).next().unwrap().unwrap();
+        let Reply::Socket(payload) = msg.reply() else {
+            panic!("not a socket: {msg:?}");
+        };
+        let v = InetDiagMsg::new_checked(payload).unwrap();
+        assert_eq!((v.state(), v.sport()), (7, 33582));
+        let mem: Vec<_> = v
+            .attrs()
+            .filter_map(|a| match a {
+                InetAttr::SkMemInfo(m) => Some(m),
+                InetAttr::Info(_) | InetAttr::Cong(_) => panic!("{a:?}"),
+                InetAttr::Other(_) => None,
+            })
+            .collect();
+        let want = SkMemInfo {
+            rcvbuf: Some(212_992),
+            sndbuf: Some(212_992),
+            ..SkMemInfo::parse(&[0; 36])
+        };
+        assert_eq!(mem, [want]);
+    }
+
+    #[test]
+    fn short_attribute_values_lose_only_their_missing_figures() {
+        let mut v = Vec::new();
+        for n in 1u32..=9 {
+            v.extend(n.to_ne_bytes());
+        }
+        let full = SkMemInfo::parse(&v);
+        assert_eq!((full.rmem_alloc, full.drops), (Some(1), Some(9)));
+        // Before Linux 4.x: no BACKLOG and DROPS.
+        let old = SkMemInfo::parse(&v[..28]);
+        assert_eq!((old.optmem, old.backlog, old.drops), (Some(7), None, None));
+        let cut = SkMemInfo::parse(&v[..6]);
+        assert_eq!((cut.rmem_alloc, cut.rcvbuf), (Some(1), None));
+        assert_eq!(SkMemInfo::parse(&[]), SkMemInfo::default());
+        // Congestion names: up to the NUL, or all of it without one.
+        assert_eq!(
+            InetAttr::parse(INET_DIAG_CONG, b"cubic\0"),
+            InetAttr::Cong(b"cubic")
+        );
+        assert_eq!(
+            InetAttr::parse(INET_DIAG_CONG, b"reno"),
+            InetAttr::Cong(b"reno")
+        );
+        assert_eq!(
+            InetAttr::parse(INET_DIAG_CONG, b"\0junk"),
+            InetAttr::Cong(b"")
+        );
+        assert_eq!(InetAttr::parse(INET_DIAG_CONG, b""), InetAttr::Cong(b""));
+        let InetAttr::Info(t) = InetAttr::parse(INET_DIAG_INFO, &[1, 2]) else {
+            panic!()
+        };
+        assert_eq!(
+            (t.state(), t.ca_state(), t.retransmits()),
+            (Some(1), Some(crate::wire::tcp_info::CaState::Cwr), None)
+        );
+    }
+
+    #[test]
+    fn a_bad_attribute_loses_itself_and_what_follows() {
+        let datagram = captured_tcp_info_message();
+        let payload = &datagram[nlmsghdr::SIZE..];
+        let count = |p: &[u8]| InetDiagMsg::new_checked(p).unwrap().attrs().count();
+        assert_eq!(count(payload), 7);
+        // Cut anywhere: the attributes wholly before the cut stay.
+        // (start, end without padding) of each attribute.
+        let spans: Vec<(usize, usize)> = {
+            let mut at = field::inet_diag_msg::SIZE;
+            let mut spans = Vec::new();
+            while at < payload.len() {
+                let len = usize::from(u16::from_ne_bytes([payload[at], payload[at + 1]]));
+                spans.push((at, at + len));
+                at += align4(len);
+            }
+            spans
+        };
+        assert_eq!(spans.len(), 7);
+        let attr_starts: Vec<usize> = spans.iter().map(|s| s.0).collect();
+        for cut in field::inet_diag_msg::SIZE..payload.len() {
+            // Padding may be cut; the value may not.
+            let whole = spans.iter().filter(|&&(_, end)| end <= cut).count();
+            assert_eq!(count(&payload[..cut]), whole, "cut at {cut}");
+        }
+        // The INFO attribute's length lies (past the end): it and CONG go,
+        // the memory before it stays.
+        let mut bad = payload.to_vec();
+        bad[attr_starts[5]..attr_starts[5] + 2].copy_from_slice(&2000u16.to_ne_bytes());
+        let attrs: Vec<_> = InetDiagMsg::new_checked(&bad).unwrap().attrs().collect();
+        assert_eq!(attrs.len(), 5);
+        assert!(matches!(attrs[4], InetAttr::SkMemInfo(_)));
+        // Shorter than its header: the list ends there.
+        bad[attr_starts[5]..attr_starts[5] + 2].copy_from_slice(&2u16.to_ne_bytes());
+        assert_eq!(InetDiagMsg::new_checked(&bad).unwrap().attrs().count(), 5);
+        // A shorter INFO (an older kernel) is still INFO, with fewer fields.
+        let mut old = payload[..attr_starts[5]].to_vec();
+        let info = &payload[attr_starts[5] + 4..attr_starts[5] + 4 + 168];
+        old.extend(172u16.to_ne_bytes());
+        old.extend(INET_DIAG_INFO.to_ne_bytes());
+        old.extend(info);
+        let attrs: Vec<_> = InetDiagMsg::new_checked(&old).unwrap().attrs().collect();
+        let InetAttr::Info(t) = attrs[5] else {
+            panic!("{attrs:?}")
+        };
+        assert_eq!(t.len(), 168);
+        assert!(t.delivery_rate().is_some() && t.busy_time_us().is_none());
     }
 }
