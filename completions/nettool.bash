@@ -237,12 +237,24 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__sockstat)
-            opts="-t -u -w -x -4 -6 -l -a -n -p -e -s -h -V --tcp --udp --raw --unix --ipv4 --ipv6 --listening --all --numeric --processes --extended --summary --state --sport --dport --src --dst --json --source --dns --dns-timeout --help --version"
+            opts="-t -u -w -x -4 -6 -l -a -n -p -e -i -m -K -N -s -h -V --tcp --udp --raw --unix --ipv4 --ipv6 --listening --all --numeric --processes --extended --info --memory --kill --netns --all-netns --summary --interval --state --sport --dport --src --dst --json --source --dns --dns-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

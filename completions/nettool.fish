@@ -31,6 +31,8 @@ complete -c nettool -n "__fish_nettool_needs_command" -f -a "arp" -d 'Send ARP r
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "tftp" -d 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "probe" -d 'Probe how a peer answers TCP: open, RST, ICMP, silence; keepalive, half and abortive close'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and the repo)'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s N -l netns -d 'The sockets of another network namespace: a name under /run/netns, a path to a netns file, or a PID whose namespace to use (entering another namespace needs root)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l interval -d 'With -s: read the kernel\'s counters twice, SECS apart, and show the deltas and rates (as nstat)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l state -d 'Only these states (comma-separated or repeated): established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, close, close-wait, last-ack, listen, closing; groups: all, connected, synchronized, bucket, big. Overrides -l/-a' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l sport -d 'Local port: PORT, LO-HI or a service name' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dport -d 'Remote port: PORT, LO-HI or a service name' -r
@@ -50,8 +52,12 @@ complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s l -l listen
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s a -l all -d 'All sockets, listening and not (the default hides listeners, as netstat)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s n -l numeric -d 'Numeric addresses and ports: no /etc/hosts or /etc/services names'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s p -l processes -d 'Show the owning process (PID/Program); all of them need root'
-complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s e -l extended -d 'Extended columns: user, inode and the pending TCP timer'
-complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s s -l summary -d 'Summary: counts per protocol and TCP state, kernel figures, diagnosis'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s e -l extended -d 'Extended columns: user, inode and the pending TCP timer (what ss -o and netstat -o show: keepalive, retransmit, TIME_WAIT, zero-window probe, with its expiry and retries)'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s i -l info -d 'TCP internals per socket (the kernel\'s TCP_INFO and congestion control): rtt, rto, cwnd, ssthresh, mss, retransmits, bytes, rates, limited times; a second line per socket, a tcp_info object in JSON. Needs netlink (not --source proc)'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s m -l memory -d 'Socket memory per inet socket (SKMEMINFO), in bytes: receive and send buffers, what is queued and allocated, backlog, drops; a "skmem" line per socket, a memory object in JSON. Needs netlink'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s K -l kill -d 'Close the TCP and UDP sockets that match, in this network namespace or the one -N names (SOCK_DESTROY: a connected TCP peer gets a RST), and show them. It closes exactly what the same command without -K lists. Needs CAP_NET_ADMIN and a filter: --state, --sport, --dport, --src or --dst'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l all-netns -d 'Every network namespace on the host, each row labelled with its namespace (name, else a process in it and its container); without root only your own, and a note on how many were left out'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s s -l summary -d 'Summary: counts per protocol and TCP state, the kernel\'s protocol counters, kernel figures, diagnosis'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l json -d 'JSON output (schema nettool.sockstat/1, see README)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dns -d 'Resolve remote addresses through DNS (never done otherwise); bounded by --dns-timeout'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s h -l help -d 'Print help (see more with \'--help\')'
