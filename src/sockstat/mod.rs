@@ -163,7 +163,17 @@ pub fn collect(q: &Query, warn: &mut dyn FnMut(String)) -> Result<Vec<Socket>, E
     // netns worker) /proc/net would show the main thread's.
     let root = netns::net_root(&q.proc_root);
     let mut out = Vec::new();
+    // TCP of both families in one dump when the kernel takes it: the walk
+    // of the host-wide hash is most of a dump's cost.
+    let tcp_both = use_netlink
+        && q.tables.tcp
+        && q.tables.v4
+        && q.tables.v6
+        && netlink::dump_tcp_both(q.states.for_proto(Proto::Tcp), q.extensions, &mut out).is_ok();
     for (proto, v6) in q.tables.inet() {
+        if tcp_both && proto == Proto::Tcp {
+            continue;
+        }
         if use_netlink {
             let states = q.states.for_proto(proto);
             match netlink::dump_inet_ext(proto, v6, states, q.extensions, &mut out) {

@@ -67,6 +67,49 @@ pub fn dump_inet_ext(
     })
 }
 
+/// Dump the TCP sockets of both families, in `states`, with the internals
+/// in `ext`, into `out`: IPv4 first, then IPv6, as two [`dump_inet_ext`]
+/// calls would give them, in one walk of the kernel's tables instead of
+/// two (see [`sock_diag::tcp_request_both_families`]). On error `out` is
+/// as it was.
+///
+/// # Errors
+/// As [`dump_inet`]; a kernel that refuses the request (`EINVAL`) lets the
+/// caller fall back to one dump per family.
+pub fn dump_tcp_both(
+    states: StateSet,
+    ext: Extensions,
+    out: &mut Vec<Socket>,
+) -> Result<(), Error> {
+    let seq = next_seq();
+    let bits = ext.bits_for(Proto::Tcp);
+    let req = sock_diag::tcp_request_both_families(bits, states.0, seq);
+    let start = out.len();
+    let mut v6_rows = Vec::new();
+    let done = dump("tcp", &req, seq, |payload| {
+        let Ok(m) = InetDiagMsg::new_checked(payload) else {
+            return;
+        };
+        let v6 = m.family() == AF_INET6;
+        if let Some(mut s) = parse_inet_msg(payload, Proto::Tcp, v6) {
+            if bits != 0 {
+                s.internals = internals(payload, bits);
+            }
+            if v6 {
+                v6_rows.push(s);
+            } else {
+                out.push(s);
+            }
+        }
+    });
+    if let Err(e) = done {
+        out.truncate(start);
+        return Err(e);
+    }
+    out.append(&mut v6_rows);
+    Ok(())
+}
+
 /// Dump one inet table, asking for the attributes in `bits` (`idiag_ext`),
 /// and hand each socket whose state is in `states` to `on_socket` with its
 /// message's payload.

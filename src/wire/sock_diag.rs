@@ -30,6 +30,9 @@ pub const NLM_F_DUMP: u16 = 0x300;
 pub const NLA_TYPE_MASK: u16 = 0x3fff;
 // linux/sock_diag.h
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
+/// The original TCP diag request (`linux/inet_diag.h`): its dump covers
+/// both address families in one walk of the kernel's TCP hash tables.
+pub const TCPDIAG_GETSOCK: u16 = 18;
 // Address families and IP protocols: the same numbers on every Linux arch.
 pub const AF_UNIX: u8 = 1;
 pub const AF_INET: u8 = 2;
@@ -52,6 +55,8 @@ pub const UNIX_DIAG_UID: u16 = 7;
 pub const INET_REQUEST_LEN: usize = field::nlmsghdr::SIZE + field::inet_diag_req_v2::SIZE;
 /// A whole `unix_diag` dump request.
 pub const UNIX_REQUEST_LEN: usize = field::nlmsghdr::SIZE + field::unix_diag_req::SIZE;
+/// Length of a [`tcp_request_both_families`] message.
+pub const TCP_BOTH_REQUEST_LEN: usize = field::nlmsghdr::SIZE + field::inet_diag_req::SIZE;
 
 /// Where each field of the kernel's structs lies, in bytes from the start
 /// of its struct. One byte is a `usize`, more is a [`Field`]; `SIZE` is the
@@ -120,6 +125,22 @@ pub mod field {
         /// The whole `inet_diag_sockid` (SPORT to COOKIE): what names the
         /// socket to `SOCK_DESTROY`; see [`super::inet_diag_sockid`].
         pub const ID: Field = 4..52;
+    }
+
+    /// `struct inet_diag_req` (`linux/inet_diag.h`), the body of a
+    /// [`TCPDIAG_GETSOCK`](super::TCPDIAG_GETSOCK) request.
+    pub mod inet_diag_req {
+        use crate::wire::Field;
+        /// Ignored by a dump, which covers both families.
+        pub const FAMILY: usize = 0;
+        pub const SRC_LEN: usize = 1;
+        pub const DST_LEN: usize = 2;
+        pub const EXT: usize = 3;
+        pub const ID: Field = 4..52;
+        pub const STATES: Field = 52..56;
+        /// `idiag_dbs`, not implemented by the kernel.
+        pub const DBS: Field = 56..60;
+        pub const SIZE: usize = 60;
     }
 
     /// `struct unix_diag_req` (`linux/unix_diag.h`).
@@ -218,8 +239,8 @@ pub mod field {
 }
 
 use field::{
-    inet_diag_msg, inet_diag_req_v2, inet_diag_sockid, nla_u32, nlattr, nlmsgerr, nlmsghdr,
-    unix_diag_msg, unix_diag_req, unix_diag_rqlen,
+    inet_diag_msg, inet_diag_req, inet_diag_req_v2, inet_diag_sockid, nla_u32, nlattr, nlmsgerr,
+    nlmsghdr, unix_diag_msg, unix_diag_req, unix_diag_rqlen,
 };
 
 /// The `N` bytes of field `f` of a fixed-size struct `s`. Every `f` is a
@@ -279,6 +300,23 @@ pub fn inet_request(family: u8, protocol: u8, states: u32, seq: u32) -> [u8; INE
     r
 }
 
+/// `nlmsghdr` + `inet_diag_req` (a [`TCPDIAG_GETSOCK`] request) dumping
+/// the TCP sockets of BOTH families in `states`, with the attributes in
+/// `ext`. The kernel answers it as `SOCK_DIAG_BY_FAMILY` with
+/// `AF_UNSPEC`, which no `SOCK_DIAG_BY_FAMILY` request can ask for: the
+/// family check moves from the walk to each socket, so the host-wide
+/// established hash (every bucket, whatever the namespace holds) is
+/// walked once instead of once per family. Each reply says its family.
+pub fn tcp_request_both_families(ext: u8, states: u32, seq: u32) -> [u8; TCP_BOTH_REQUEST_LEN] {
+    let mut r = request::<TCP_BOTH_REQUEST_LEN>(seq);
+    r[nlmsghdr::TYPE].copy_from_slice(&TCPDIAG_GETSOCK.to_ne_bytes());
+    let body = &mut r[nlmsghdr::SIZE..];
+    body[inet_diag_req::FAMILY] = AF_INET;
+    body[inet_diag_req::EXT] = ext;
+    body[inet_diag_req::STATES].copy_from_slice(&states.to_ne_bytes());
+    r
+}
+
 /// `nlmsghdr` + `unix_diag_req` dumping every UNIX socket in `states`, with
 /// the attributes [`UnixAttr`] reads: name, peer, queue lengths and the
 /// owner's uid.
@@ -328,7 +366,8 @@ impl<'a> NlMsg<'a> {
     pub fn reply(&self) -> Reply<'a> {
         let status = || get(self.payload, nlmsgerr::ERROR).map(i32::from_ne_bytes);
         match self.ty() {
-            SOCK_DIAG_BY_FAMILY => Reply::Socket(self.payload),
+            // A reply has its request's type.
+            SOCK_DIAG_BY_FAMILY | TCPDIAG_GETSOCK => Reply::Socket(self.payload),
             NLMSG_ERROR => match status() {
                 Some(0) => Reply::Skip,
                 Some(e) => Reply::Failed(e.saturating_neg()),
@@ -945,6 +984,33 @@ pub(crate) mod tests {
         assert_eq!(msgs[0].flags(), NLM_F_REQUEST | NLM_F_DUMP);
         assert_eq!((msgs[0].seq(), msgs[0].pid()), (7, 0));
         assert_eq!(msgs[0].payload().len(), field::inet_diag_req_v2::SIZE);
+    }
+
+    #[test]
+    fn tcp_both_families_request_bytes() {
+        let req = tcp_request_both_families(ext_bit(INET_DIAG_INFO), 0x1ffe, 9);
+        #[rustfmt::skip]
+        let want: [u8; 76] = [
+            // len 76 | TCPDIAG_GETSOCK | NLM_F_REQUEST|NLM_F_DUMP | seq 9 | pid 0
+            76, 0, 0, 0, 18, 0, 0x01, 0x03, 9, 0, 0, 0, 0, 0, 0, 0,
+            // AF_INET (ignored by a dump), src_len, dst_len, ext INFO
+            2, 0, 0, 0x02,
+            // inet_diag_sockid: all zero
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            // states 0x1ffe | dbs 0
+            0xfe, 0x1f, 0, 0, 0, 0, 0, 0,
+        ];
+        if cfg!(target_endian = "little") {
+            assert_eq!(req, want);
+        }
+        let msgs: Vec<_> = Messages::new(&req).map(Result::unwrap).collect();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].ty(), TCPDIAG_GETSOCK);
+        assert_eq!(msgs[0].payload().len(), field::inet_diag_req::SIZE);
+        // Its replies carry its type and are sockets like SOCK_DIAG_BY_FAMILY's.
+        assert_eq!(msgs[0].reply(), Reply::Socket(msgs[0].payload()));
     }
 
     #[test]
