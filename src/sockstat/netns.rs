@@ -507,17 +507,24 @@ fn open_first(paths: &[PathBuf], inode: u64) -> Result<NsFile, Enter> {
 pub type Work<'a, G> = dyn Fn(&mut dyn FnMut(String)) -> Result<G, Error> + Sync + 'a;
 
 /// Run `work` inside every namespace `scope` names (not [`Scope::Own`]:
-/// the caller runs that itself), on one worker thread, and return each
-/// namespace with its result, in scan order. Warnings (from `work`, and the
-/// notes on vanished and forbidden namespaces) go to `warn` on the calling
-/// thread as they come.
+/// the caller runs that itself), on worker threads that each enter their
+/// share of the namespaces one after another, and return each namespace
+/// with its result, in scan order. Warnings (from `work`, and the notes on
+/// vanished and forbidden namespaces) go to `warn` on the calling thread
+/// as they come.
+///
+/// Most of a namespace's cost is the kernel walking its host-wide TCP hash
+/// for the dump, whatever the namespace holds, so the namespaces are
+/// spread over as many workers as there are CPUs (at most
+/// [`MAX_WORKERS`]).
 ///
 /// # Errors
 /// For `-N`, any namespace that cannot be entered; for both, an error of
-/// `work`, or a worker that could not come back to its namespace.
+/// `work` (the first in scan order), or a worker that could not come back
+/// to its namespace.
 #[allow(
     clippy::missing_panics_doc,
-    reason = "a panic of `work` on the worker is passed on, as if it ran here"
+    reason = "a panic of `work` on a worker is passed on, as if it ran here"
 )]
 pub fn scan<G: Send>(
     scope: &Scope,
@@ -532,65 +539,145 @@ pub fn scan<G: Send>(
         }
         Scope::One(t) => (vec![resolve(t, proc_root)?], 0, true),
     };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, MAX_WORKERS)
+        .min(candidates.len().max(1));
+    // Worker i takes candidates i, i + workers, ...: each gets a fair share
+    // whatever order discovery found them in.
+    let mut shares: Vec<Vec<(usize, Candidate)>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, c) in candidates.into_iter().enumerate() {
+        shares[i % workers].push((i, c));
+    }
     let (tx, rx) = mpsc::channel::<String>();
-    std::thread::scope(|s| {
-        let worker = s.spawn(move || {
-            let mut send = |m: String| {
-                // The receiver lives until this thread ends.
-                let _ = tx.send(m);
-            };
-            let mut w = Worker::new().map_err(|source| Error::Netns {
-                netns: "(own)".into(),
-                op: "open /proc/thread-self/ns/net",
-                source,
-            })?;
-            let mut out = Vec::with_capacity(candidates.len());
-            let mut denied: Option<(String, io::Error)> = None;
-            let mut denied_count = 0usize;
-            for c in candidates {
-                match w.within(&c, || work(&mut send)) {
-                    Ok(r) => out.push((c.netns, r?)),
-                    Err(Enter::Vanished) if !one => send(format!(
-                        "note: network namespace {} (inode {}) vanished during the scan; skipped",
-                        c.netns.label(),
-                        c.netns.inode
-                    )),
-                    Err(Enter::Failed { op, source }) if !one && is_denied(&source) => {
-                        denied_count += 1;
-                        denied.get_or_insert((op, source));
-                    }
-                    Err(Enter::Failed { op, source }) => {
-                        return Err(failed(&c.netns, &op, source));
-                    }
-                    Err(Enter::Vanished) => {
-                        return Err(Error::Netns {
-                            netns: c.netns.label(),
-                            op: "open",
-                            source: io::Error::from(io::ErrorKind::NotFound),
-                        });
-                    }
-                    Err(Enter::Back(source)) => {
-                        return Err(Error::Netns {
-                            netns: c.netns.label(),
-                            op: "setns back to our own namespace",
-                            source,
-                        });
-                    }
-                }
-            }
-            let root = crate::sys::caps::is_root();
-            if let Some(line) = forbidden_note(denied_count, denied.as_ref(), unreadable, root) {
-                send(line);
-            }
-            Ok(out)
-        });
+    let results: Vec<Result<Visited<G>, Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                let tx = tx.clone();
+                s.spawn(move || visit(share, work, one, &tx))
+            })
+            .collect();
+        drop(tx);
         for line in rx {
             warn(line);
         }
-        worker
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut found = Vec::new();
+    let mut denied_count = 0usize;
+    let mut denied: Option<(usize, String, io::Error)> = None;
+    let mut first_error: Option<(usize, Error)> = None;
+    for r in results {
+        match r {
+            Ok(v) => {
+                found.extend(v.found);
+                denied_count += v.denied_count;
+                if let Some(d) = v.denied {
+                    if denied.as_ref().is_none_or(|(at, ..)| d.0 < *at) {
+                        denied = Some(d);
+                    }
+                }
+                if let Some(e) = v.error {
+                    if first_error.as_ref().is_none_or(|(at, _)| e.0 < *at) {
+                        first_error = Some(e);
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    found.sort_unstable_by_key(|(i, ..)| *i);
+    let root = crate::sys::caps::is_root();
+    let first = denied.map(|(_, op, e)| (op, e));
+    if let Some(line) = forbidden_note(denied_count, first.as_ref(), unreadable, root) {
+        warn(line);
+    }
+    Ok(found.into_iter().map(|(_, ns, g)| (ns, g)).collect())
+}
+
+/// The most threads [`scan`] enters namespaces on.
+pub const MAX_WORKERS: usize = 4;
+
+/// What one worker did with its share: results by scan index, the
+/// namespaces it was refused, and the error that stopped it.
+struct Visited<G> {
+    found: Vec<(usize, Netns, G)>,
+    denied_count: usize,
+    denied: Option<(usize, String, io::Error)>,
+    error: Option<(usize, Error)>,
+}
+
+/// One worker: enter each namespace of `share` in turn, run `work` there,
+/// come back. Stops at the first error (which it returns with its index).
+fn visit<G>(
+    share: Vec<(usize, Candidate)>,
+    work: &Work<'_, G>,
+    one: bool,
+    tx: &mpsc::Sender<String>,
+) -> Result<Visited<G>, Error> {
+    let mut send = |m: String| {
+        // The receiver lives until every worker has ended.
+        let _ = tx.send(m);
+    };
+    let mut w = Worker::new().map_err(|source| Error::Netns {
+        netns: "(own)".into(),
+        op: "open /proc/thread-self/ns/net",
+        source,
+    })?;
+    let mut v = Visited {
+        found: Vec::with_capacity(share.len()),
+        denied_count: 0,
+        denied: None,
+        error: None,
+    };
+    for (i, c) in share {
+        let error = match w.within(&c, || work(&mut send)) {
+            Ok(Ok(r)) => {
+                v.found.push((i, c.netns, r));
+                continue;
+            }
+            Ok(Err(e)) => e,
+            Err(Enter::Vanished) if !one => {
+                send(format!(
+                    "note: network namespace {} (inode {}) vanished during the scan; skipped",
+                    c.netns.label(),
+                    c.netns.inode
+                ));
+                continue;
+            }
+            Err(Enter::Failed { op, source }) if !one && is_denied(&source) => {
+                v.denied_count += 1;
+                if v.denied.is_none() {
+                    v.denied = Some((i, op, source));
+                }
+                continue;
+            }
+            Err(Enter::Failed { op, source }) => failed(&c.netns, &op, source),
+            Err(Enter::Vanished) => Error::Netns {
+                netns: c.netns.label(),
+                op: "open",
+                source: io::Error::from(io::ErrorKind::NotFound),
+            },
+            Err(Enter::Back(source)) => Error::Netns {
+                netns: c.netns.label(),
+                op: "setns back to our own namespace",
+                source,
+            },
+        };
+        v.error = Some((i, error));
+        break;
+    }
+    Ok(v)
 }
 
 fn is_denied(e: &io::Error) -> bool {
