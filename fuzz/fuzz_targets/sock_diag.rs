@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
         sockets: rows,
         owners: None,
         uninspected: 0,
+        namespaces: Vec::new(),
         extensions: both,
     });
     let mut json = Vec::new();
