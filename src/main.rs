@@ -28,7 +28,9 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let usage = e.downcast_ref::<UsageError>().is_some();
-            nettool::say!("nettool: {}", chain(&e));
+            // One line, whatever a peer or a process name put in it.
+            let line = chain(&e);
+            nettool::say!("nettool: {}", nettool::output::escape_control(&line));
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }

@@ -149,12 +149,12 @@ fn nettool_info(row: &Value) -> SsInfo {
     SsInfo {
         rtt_us: n("rtt_us"),
         rttvar_us: n("rttvar_us"),
-        cwnd: n("snd_cwnd"),
-        mss: n("snd_mss"),
-        retrans: n("retrans"),
-        total_retrans: n("total_retrans"),
+        cwnd: n("snd_cwnd_segs"),
+        mss: n("snd_mss_bytes"),
+        retrans: n("retrans_segs"),
+        total_retrans: n("total_retrans_segs"),
         bytes_acked: n("bytes_acked"),
-        ssthresh: Some(n("snd_ssthresh")).filter(|&s| s < 0xffff),
+        ssthresh: Some(n("snd_ssthresh_segs")).filter(|&s| s < 0xffff),
     }
 }
 
@@ -276,7 +276,7 @@ fn info_agrees_with_ss_during_and_after_a_bulk_transfer() {
             n2.bytes_acked,
         ),
         (
-            "total_retrans",
+            "total_retrans_segs",
             n1.total_retrans,
             ss.total_retrans,
             n2.total_retrans,
@@ -313,7 +313,7 @@ fn info_agrees_with_ss_during_and_after_a_bulk_transfer() {
         .expect("the sender wrote everything");
     let idle = wait_until(Duration::from_secs(20), || {
         let t = &row_to(a, "-tni", server)["tcp_info"];
-        t["unacked"] == 0 && t["notsent_bytes"] == 0
+        t["unacked_segs"] == 0 && t["notsent_bytes"] == 0
     });
     assert!(idle, "the connection never went idle");
     let mut last = String::new();
@@ -348,9 +348,9 @@ fn info_agrees_with_ss_during_and_after_a_bulk_transfer() {
     let cong = t["congestion"].as_str().unwrap();
     assert!(info[4..].starts_with(&format!("{cong} ")), "{out:?}");
     for part in [
-        format!(" mss {} B ", t["snd_mss"]),
-        format!(" cwnd {} seg ", t["snd_cwnd"]),
-        format!(" retrans 0/{} seg ", t["total_retrans"]),
+        format!(" mss {} B ", t["snd_mss_bytes"]),
+        format!(" cwnd {} seg ", t["snd_cwnd_segs"]),
+        format!(" retrans 0/{} seg ", t["total_retrans_segs"]),
     ] {
         assert!(info.contains(&part), "{part:?} not in{out:?}");
     }
@@ -370,7 +370,7 @@ fn a_receiver_that_does_not_read_makes_rwnd_limited_time_grow() {
     // writer blocks, and the sender sits on a closed window.
     let (_client, _written, close, sent) = sender(a, server, 64 << 20);
     let zero_window = wait_until(Duration::from_secs(10), || {
-        row_to(a, "-tni", server)["tcp_info"]["snd_wnd"] == 0
+        row_to(a, "-tni", server)["tcp_info"]["snd_wnd_bytes"] == 0
     });
     assert!(zero_window, "the receiver's window never closed");
     let first = row_to(a, "-tni", server);

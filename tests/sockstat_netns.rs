@@ -274,8 +274,13 @@ fn all_netns_rows_equal_ss_inside_each_of_20_namespaces() {
     };
     let mut net = lab.net();
     let spaces = namespaces(&mut net, 1, 10, 10);
+    // nettool runs inside a namespace of the test's own (LAB.md): what
+    // it lists is the same from there.
+    let obs = net.add_namespaces(1).remove(0);
 
-    let out = nettool(&["sockstat", "--all-netns", "-tan", "--json"]).run();
+    let out = nettool(&["sockstat", "--all-netns", "-tan", "--json"])
+        .in_netns(&obs)
+        .run();
     out.ok();
     only_notes(&out);
     let rows = rows_with_netns(&out);
@@ -325,9 +330,27 @@ fn all_netns_rows_equal_ss_inside_each_of_20_namespaces() {
         distinct.len(),
         "rows of one namespace are contiguous"
     );
+    // In scan order: named namespaces before those known only by a
+    // process (README: host, names, then the rest by lowest pid).
+    let first_row = |inode: u64| order.iter().position(|&i| i == inode).unwrap();
+    let last_named = spaces
+        .iter()
+        .filter(|n| n.holder.is_none())
+        .map(|n| first_row(n.inode))
+        .max()
+        .unwrap();
+    let first_held = spaces
+        .iter()
+        .filter(|n| n.holder.is_some())
+        .map(|n| first_row(n.inode))
+        .min()
+        .unwrap();
+    assert!(last_named < first_held, "names first, then pids{out:?}");
 
     // The table: the Netns column first, each namespace's label on its rows.
-    let out = nettool(&["sockstat", "--all-netns", "-tan"]).run();
+    let out = nettool(&["sockstat", "--all-netns", "-tan"])
+        .in_netns(&obs)
+        .run();
     out.ok();
     let t = out.table();
     assert_eq!(t.header[0], "Netns", "{out:?}");
@@ -387,9 +410,13 @@ impl Drop for Cgroups {
 
 #[test]
 fn container_and_pod_are_named_from_the_holders_cgroup() {
-    let Some(_lab) = lab::require_with(&["unshare"]) else {
+    let Some(lab) = lab::require_with(&["unshare"]) else {
         return;
     };
+    let mut net = lab.net();
+    // nettool runs inside a namespace of the test's own (LAB.md): what
+    // it lists is the same from there.
+    let obs = net.add_namespaces(1).remove(0);
     let Some(root) = cgroup2_mount() else {
         skip_or_fail("no cgroup v2 hierarchy is mounted");
         return;
@@ -429,7 +456,9 @@ fn container_and_pod_are_named_from_the_holders_cgroup() {
         }));
     }
 
-    let out = nettool(&["sockstat", "--all-netns", "-tln", "--json"]).run();
+    let out = nettool(&["sockstat", "--all-netns", "-tln", "--json"])
+        .in_netns(&obs)
+        .run();
     out.ok();
     only_notes(&out);
     let rows = rows_with_netns(&out);
@@ -456,7 +485,9 @@ fn container_and_pod_are_named_from_the_holders_cgroup() {
         "{o}"
     );
 
-    let out = nettool(&["sockstat", "--all-netns", "-tln"]).run();
+    let out = nettool(&["sockstat", "--all-netns", "-tln"])
+        .in_netns(&obs)
+        .run();
     out.ok();
     let t = out.table();
     let want = [
@@ -482,6 +513,9 @@ fn netns_by_name_path_and_pid_lists_that_namespace_only() {
     };
     let mut net = lab.net();
     let spaces = namespaces(&mut net, 3, 1, 1);
+    // nettool runs inside a namespace of the test's own (LAB.md): what
+    // it lists is the same from there.
+    let obs = net.add_namespaces(1).remove(0);
     let (named, held) = (&spaces[0], &spaces[1]);
     let name = named.name.clone().unwrap();
     let pid = held.holder.as_ref().unwrap().pid().to_string();
@@ -493,7 +527,9 @@ fn netns_by_name_path_and_pid_lists_that_namespace_only() {
         (pid.as_str(), held),
         (path_of_pid.as_str(), held),
     ] {
-        let out = nettool(&["sockstat", "-N", arg, "-tan", "--json"]).run();
+        let out = nettool(&["sockstat", "-N", arg, "-tan", "--json"])
+            .in_netns(&obs)
+            .run();
         out.expect_clean_success();
         let rows = rows_with_netns(&out);
         assert!(
@@ -520,6 +556,7 @@ fn netns_by_name_path_and_pid_lists_that_namespace_only() {
         "--sport",
         &named.base_port.to_string(),
     ])
+    .in_netns(&obs)
     .run();
     out.ok();
     let t = out.table();
@@ -530,10 +567,22 @@ fn netns_by_name_path_and_pid_lists_that_namespace_only() {
 
 #[test]
 fn netns_errors_are_one_line_exit_2() {
-    let Some(_lab) = lab::require() else {
+    let Some(lab) = lab::require() else {
         return;
     };
+    let mut net = lab.net();
+    // nettool runs inside a namespace of the test's own (LAB.md): what
+    // it lists is the same from there.
+    let obs = net.add_namespaces(1).remove(0);
     let file = tempfile::NamedTempFile::new().unwrap();
+    // A FIFO must be refused, not waited on for a writer.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
     let pid_max = fs::read_to_string("/proc/sys/kernel/pid_max").unwrap();
     let missing = format!("nt-{}-missing", std::process::id());
     for (arg, mentions) in [
@@ -548,13 +597,21 @@ fn netns_errors_are_one_line_exit_2() {
             "is a mount namespace, not a network namespace file",
         ),
         ("/nonexistent/ns", "is no such file"),
+        (
+            fifo.to_str().unwrap(),
+            "is a FIFO, not a network namespace file",
+        ),
+        ("/dev/null", "is a device, not a network namespace file"),
     ] {
         nettool(&["sockstat", "-N", arg, "-tan"])
+            .in_netns(&obs)
+            .timeout(std::time::Duration::from_secs(10))
             .run()
             .expect_usage_error(mentions);
     }
     // PROC_ROOT fixtures cannot be entered.
     nettool(&["sockstat", "--all-netns"])
+        .in_netns(&obs)
         .proc_root(file.path().parent().unwrap())
         .run()
         .expect_usage_error("unset PROC_ROOT");
@@ -567,7 +624,12 @@ fn all_netns_summary_per_namespace_and_total() {
     };
     let mut net = lab.net();
     let spaces = namespaces(&mut net, 4, 2, 1);
-    let out = nettool(&["sockstat", "--all-netns", "-s", "--json"]).run();
+    // nettool runs inside a namespace of the test's own (LAB.md): what
+    // it lists is the same from there.
+    let obs = net.add_namespaces(1).remove(0);
+    let out = nettool(&["sockstat", "--all-netns", "-s", "--json"])
+        .in_netns(&obs)
+        .run();
     out.ok();
     only_notes(&out);
     let doc = out.summary_json();
@@ -604,7 +666,9 @@ fn all_netns_summary_per_namespace_and_total() {
         .collect();
     assert_eq!(top, sum, "{out:?}");
 
-    let out = nettool(&["sockstat", "--all-netns", "-s"]).run();
+    let out = nettool(&["sockstat", "--all-netns", "-s"])
+        .in_netns(&obs)
+        .run();
     out.ok();
     assert!(out.stdout.contains("\nPer network namespace\n"), "{out:?}");
     for ns in &spaces {
@@ -620,6 +684,18 @@ fn all_netns_summary_per_namespace_and_total() {
             "its Sockets cell: {line}"
         );
     }
+    // The protocol counters: every namespace's added up (each namespace's
+    // own are in the JSON), with their meanings.
+    let heading = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Protocol counters of the "))
+        .unwrap_or_else(|| panic!("no counters of all namespaces{out:?}"));
+    assert!(
+        heading.contains(" namespaces together since boot"),
+        "{heading}"
+    );
+    assert!(out.stdout.contains("\n    ActiveOpens "), "{out:?}");
 }
 
 /// Every directory above `path` has o+x and the file has o+x.
@@ -650,12 +726,18 @@ fn as_nobody_all_netns_lists_its_own_and_says_what_it_could_not_enter() {
     };
     let mut net = lab.net();
     let spaces = namespaces(&mut net, 5, 2, 0);
-    let own = TcpListener::bind("127.0.0.1:0").unwrap();
+    // nettool runs inside a namespace of the test's own (LAB.md): what
+    // it lists is the same from there.
+    let obs = net.add_namespaces(1).remove(0);
+    let own = lab::thread_in(&obs, || TcpListener::bind("127.0.0.1:0").unwrap())
+        .join()
+        .unwrap();
     let own_addr = own.local_addr().unwrap();
-    let own_inode = inode_of_path(Path::new("/proc/self/ns/net"));
+    let own_inode = inode_of_path(&Path::new("/run/netns").join(&obs));
 
     let setpriv = setpriv.to_str().unwrap();
     let out = nettool(&["sockstat", "--all-netns", "-tln", "--json"])
+        .in_netns(&obs)
         .exe(&exe)
         .wrapped(&[
             setpriv,
@@ -689,6 +771,7 @@ fn as_nobody_all_netns_lists_its_own_and_says_what_it_could_not_enter() {
     // privilege.
     let as_nobody = |args: &[&str]| {
         nettool(args)
+            .in_netns(&obs)
             .exe(&exe)
             .wrapped(&[
                 setpriv,

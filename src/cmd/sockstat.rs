@@ -157,7 +157,8 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
         return kill(&s, &names, etc);
     }
     let report = match ss::run(&s.sockstat, &mut |e| match e {
-        Event::Warning(w) => crate::say!("nettool: {w}"),
+        // Notes name namespaces, whose labels come from anyone on the host.
+        Event::Warning(w) => crate::say!("nettool: {}", output::escape_control(&w)),
     }) {
         // Ctrl-C during --interval's wait: nothing to show yet; exit as
         // the signal's default would.
@@ -351,7 +352,8 @@ fn kill_tables(a: &SockstatArgs, tables: Tables) -> Result<Tables> {
 /// Exit 0 when at least one socket was closed, 1 when none was.
 fn kill(s: &Settings, names: &Names, etc: &Path) -> Result<Status> {
     let report = ss::kill(&s.sockstat, &mut |e| match e {
-        Event::Warning(w) => crate::say!("nettool: {w}"),
+        // Notes name namespaces, whose labels come from anyone on the host.
+        Event::Warning(w) => crate::say!("nettool: {}", output::escape_control(&w)),
     })
     .map_err(kill_error)?;
     let closed = &report.closed;
@@ -389,7 +391,9 @@ fn kill(s: &Settings, names: &Names, etc: &Path) -> Result<Status> {
 /// their one line; the rest as a listing's.
 fn kill_error(e: ss::Error) -> anyhow::Error {
     match e {
-        ss::Error::KillNeedsCapNetAdmin | ss::Error::KillUnsupported => usage(e.to_string()),
+        ss::Error::KillNeedsCapNetAdmin | ss::Error::KillUnsupported | ss::Error::KillAllNetns => {
+            usage(e.to_string())
+        }
         ss::Error::NetlinkUnsupported { table } => usage(format!(
             "-K needs netlink sock_diag for {table}, which this kernel lacks (CONFIG_INET_DIAG): nothing was closed"
         )),

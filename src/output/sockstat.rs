@@ -154,7 +154,8 @@ pub fn write_summary(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
     if !s.diagnosis.is_empty() {
         writeln!(out, "\nWhat this means")?;
         for d in &s.diagnosis {
-            writeln!(out, "  - {d}")?;
+            // Labels and process names come from anyone on the host.
+            writeln!(out, "  - {}", super::escape_control(d))?;
         }
     }
     Ok(())
@@ -215,6 +216,12 @@ fn write_listing_json(out: &mut dyn Write, l: &Listing) -> io::Result<()> {
 fn write_counters(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
     // (section, key, value, rate, meaning)
     let mut rows: Vec<(&str, &str, String, String, &str)> = Vec::new();
+    // --all-netns: the sum of every namespace's (settings left out).
+    let together = if s.namespaces.len() > 1 {
+        format!(" of the {} namespaces together", s.namespaces.len())
+    } else {
+        String::new()
+    };
     let heading = if let Some(i) = &s.interval {
         for (sec, key, d) in i.deltas.iter() {
             if d != 0 {
@@ -229,7 +236,7 @@ fn write_counters(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
             }
         }
         format!(
-            "\nProtocol counters over {:.2} s: what changed (nonzero only)",
+            "\nProtocol counters{together} over {:.2} s: what changed (nonzero only)",
             i.seconds
         )
     } else {
@@ -241,7 +248,9 @@ fn write_counters(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
                 }
             }
         }
-        "\nProtocol counters since boot (in a network namespace: since it was made; --interval S shows what changes)".to_string()
+        format!(
+            "\nProtocol counters{together} since boot (in a network namespace: since it was made; --interval S shows what changes)"
+        )
     };
     if s.counters.is_empty() {
         return Ok(());
@@ -1032,11 +1041,11 @@ mod tests {
             (Some(5325), Some(881))
         );
         assert_eq!(
-            (t["snd_cwnd"].as_u64(), t["snd_ssthresh"].as_u64()),
+            (t["snd_cwnd_segs"].as_u64(), t["snd_ssthresh_segs"].as_u64()),
             (Some(10), Some(138))
         );
         assert_eq!(
-            (t["retrans"].as_u64(), t["total_retrans"].as_u64()),
+            (t["retrans_segs"].as_u64(), t["total_retrans_segs"].as_u64()),
             (Some(0), Some(55))
         );
         assert_eq!(t["bytes_acked"], 3_592_329);
@@ -1047,7 +1056,7 @@ mod tests {
         assert_eq!(t["rwnd_limited_us"], 32_000);
         assert_eq!(t["last_data_recv_ms"], 1524);
         assert_eq!(
-            (t["snd_wnd"].as_u64(), t["rcv_wnd"].as_u64()),
+            (t["snd_wnd_bytes"].as_u64(), t["rcv_wnd_bytes"].as_u64()),
             (Some(5_985_280), Some(64_512))
         );
         assert_eq!(t["app_limited"], false);
@@ -1080,7 +1089,7 @@ mod tests {
         };
         let v = serde_json::to_value(Report::Sockets(l)).unwrap();
         let t = &v["sockets"][0]["tcp_info"];
-        assert_eq!(t["total_retrans"], 55);
+        assert_eq!(t["total_retrans_segs"], 55);
         assert!(t["bytes_acked"].is_null() && t["pacing_rate_bytes_per_s"].is_null());
         assert!(t.get("bytes_acked").is_some());
     }

@@ -345,6 +345,25 @@ impl<T: Serialize> Serialize for Sections<T> {
 /// One reading of the counters: section -> key -> value.
 pub type Counters = Sections<i128>;
 
+/// Whether `section.key` is a setting rather than a count (the [`GAUGES`]
+/// but `CurrEstab`): the sum of several namespaces' settings means nothing.
+pub fn is_setting(section: &str, key: &str) -> bool {
+    is_gauge(section, key) && !(section == "Tcp" && key == "CurrEstab")
+}
+
+impl Sections<i128> {
+    /// Add `other` in, key by key: several namespaces' counters as one
+    /// total. Settings ([`is_setting`]) are left out of it.
+    pub fn add(&mut self, other: &Sections<i128>) {
+        for (s, k, v) in other.iter() {
+            if !is_setting(s, k) {
+                let sum = self.get(s, k).unwrap_or(0).saturating_add(v);
+                self.insert(s, k, sum);
+            }
+        }
+    }
+}
+
 /// Read `snmp`, `netstat` and `snmp6` in the net directory `net_dir`
 /// (e.g. `/proc/net`); a file that does not exist adds nothing.
 ///
@@ -619,6 +638,24 @@ pub struct Interval {
 }
 
 impl Interval {
+    /// Add another namespace's interval in: deltas and resets summed, the
+    /// longer of the two times (the namespaces were read one after another
+    /// over about the same span).
+    pub fn add(&mut self, other: &Interval) {
+        self.seconds = self.seconds.max(other.seconds);
+        self.deltas.add(&other.deltas);
+        for (s, k, r) in other.resets.iter() {
+            let sum = match self.resets.get(s, k) {
+                Some(was) => Reset {
+                    before: was.before.saturating_add(r.before),
+                    after: was.after.saturating_add(r.after),
+                },
+                None => r,
+            };
+            self.resets.insert(s, k, sum);
+        }
+    }
+
     pub fn between(before: &Counters, after: &Counters, seconds: f64) -> Interval {
         let mut i = Interval {
             seconds,

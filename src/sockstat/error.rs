@@ -68,6 +68,11 @@ pub enum Error {
         op: &'static str,
         source: io::Error,
     },
+    /// `-K` over every namespace at once: refused, one at a time (`-N`).
+    #[error(
+        "-K closes sockets in one network namespace at a time: give -N NAME|PATH|PID instead of --all-netns"
+    )]
+    KillAllNetns,
     /// `-K` without `CAP_NET_ADMIN`: found before anything was closed.
     #[error("closing sockets needs CAP_NET_ADMIN: run as root, or with that capability")]
     KillNeedsCapNetAdmin,

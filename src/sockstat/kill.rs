@@ -71,12 +71,18 @@ pub struct Target {
 /// Notes and warnings go to `on_event` as they happen.
 ///
 /// # Errors
+/// [`Error::KillAllNetns`] for `--all-netns`;
 /// [`Error::KillNeedsCapNetAdmin`] and [`Error::KillUnsupported`] with
 /// nothing closed; a dump that fails ([`Error::Netlink`], or
 /// [`Error::NetlinkUnsupported`] for a kernel without `inet_diag` for TCP or
 /// UDP) with nothing closed; [`Error::KillChannel`] when no netlink socket
 /// can be opened; [`Error::Owners`] under `-p`, after the closing.
 pub fn kill(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<KillReport, Error> {
+    // A failure in one namespace would end the scan with the sockets
+    // already closed in others unreported.
+    if s.netns == super::netns::Scope::All {
+        return Err(Error::KillAllNetns);
+    }
     // capget does not fail on Linux; if it ever did, the kernel's own EPERM
     // would still stop the run before anything is closed.
     if !has_effective(CAP_NET_ADMIN).unwrap_or(true) {

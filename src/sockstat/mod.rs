@@ -554,6 +554,16 @@ mod tests {
     }
 
     #[test]
+    fn kill_refuses_every_namespace_at_once_before_reading_anything() {
+        let mut s = settings(Path::new("/nonexistent"));
+        s.netns = netns::Scope::All;
+        let mut events = Vec::new();
+        let e = kill::kill(&s, &mut |e| events.push(e)).unwrap_err();
+        assert!(matches!(e, Error::KillAllNetns), "{e:?}");
+        assert!(events.is_empty());
+    }
+
+    #[test]
     fn a_listing_with_owners_and_the_bad_line_as_an_event() {
         let root = fixture();
         let mut events = Vec::new();

@@ -797,6 +797,52 @@ mod tests {
     }
 
     #[test]
+    fn live_one_dump_gives_both_families_as_two_dumps_would_in_their_order() {
+        let v4 = TcpListener::bind("127.0.0.1:0").unwrap();
+        let v6 = match TcpListener::bind("[::1]:0") {
+            Ok(l) => l,
+            Err(e) => {
+                return cannot_run(
+                    "live_one_dump_gives_both_families_as_two_dumps_would_in_their_order",
+                    &format!("no IPv6 loopback here: {e}"),
+                );
+            }
+        };
+        let ours = [fstat_ino(&v4), fstat_ino(&v6)];
+        let listen = StateSet::of(&[TcpState::Listen]);
+        let ext = Extensions {
+            info: true,
+            memory: true,
+        };
+        let mut both = Vec::new();
+        // The TCPDIAG_GETSOCK request itself, not its fallback.
+        dump_tcp_both(listen, ext, &mut both).unwrap();
+        let mut two = dump_inet_ok(Proto::Tcp, false, listen);
+        two.extend(dump_inet_ok(Proto::Tcp, true, listen));
+        let mine = |rows: &[Socket]| -> Vec<(u64, bool, Endpoint)> {
+            rows.iter()
+                .filter(|s| ours.contains(&s.inode))
+                .map(|s| (s.inode, s.v6, s.local.clone()))
+                .collect()
+        };
+        assert_eq!(mine(&both), mine(&two));
+        assert_eq!(
+            mine(&both),
+            [
+                (ours[0], false, Endpoint::Inet(v4.local_addr().unwrap())),
+                (ours[1], true, Endpoint::Inet(v6.local_addr().unwrap())),
+            ]
+        );
+        // Every IPv4 row before every IPv6 row, as the two tables come.
+        let first_v6 = both.iter().position(|s| s.v6).unwrap();
+        assert!(both[first_v6..].iter().all(|s| s.v6));
+        // The attributes asked for come with it.
+        let l = find(&both, ours[1]);
+        let internals = l.internals.as_ref().expect("-i/-m internals");
+        assert!(internals.congestion.is_some() && internals.memory.is_some());
+    }
+
+    #[test]
     fn live_tcp_pair_is_established_on_both_ends() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();

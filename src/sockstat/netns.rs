@@ -1,7 +1,8 @@
 //! `-N/--netns` and `--all-netns`: which network namespaces to list, what
 //! to call each, and running the per-namespace work inside each one.
 //!
-//! [`scan`] starts ONE worker thread. For each namespace the worker
+//! [`scan`] starts a worker thread per CPU (at most [`MAX_WORKERS`]), each
+//! with its share of the namespaces. For each namespace a worker
 //! [`Worker::within`]s it: `setns(CLONE_NEWNET)` (which moves that thread
 //! only), the caller's closure (the `sock_diag` dump: a netlink socket
 //! belongs to the namespace of the thread that opens it; /proc tables from
@@ -9,7 +10,8 @@
 //! rest of the process never moves, and nettool never re-executes itself.
 //! The closure does not know about namespaces: it is the same code that
 //! lists the caller's own namespace. Warnings it gives are sent to the
-//! calling thread, which reports them as they come.
+//! calling thread, which reports them as they come, each naming its
+//! namespace; the results are put back in scan order.
 //!
 //! The namespaces of `--all-netns`: the named ones under /run/netns (as
 //! `ip netns` makes them) and every `/proc/PID/ns/net`, deduplicated by
@@ -23,7 +25,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::marker::PhantomData;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -230,10 +232,13 @@ pub fn resolve(target: &Target, proc_root: &Path) -> Result<Candidate, Error> {
             });
         }
         Err(_) => {
-            let what = match fs::metadata(&path) {
-                Ok(m) if m.is_dir() => "a directory",
-                Ok(m) if m.is_file() => "a regular file",
-                _ => "not a namespace",
+            let what = match fs::metadata(&path).map(|m| m.file_type()) {
+                Ok(t) if t.is_dir() => "a directory",
+                Ok(t) if t.is_file() => "a regular file",
+                Ok(t) if t.is_fifo() => "a FIFO",
+                Ok(t) if t.is_char_device() || t.is_block_device() => "a device",
+                Ok(t) if t.is_socket() => "a socket",
+                _ => "another kind of file",
             };
             return Err(Error::NotANetns {
                 path,
@@ -625,7 +630,7 @@ fn visit<G>(
     one: bool,
     tx: &mpsc::Sender<String>,
 ) -> Result<Visited<G>, Error> {
-    let mut send = |m: String| {
+    let send = |m: String| {
         // The receiver lives until every worker has ended.
         let _ = tx.send(m);
     };
@@ -641,7 +646,10 @@ fn visit<G>(
         error: None,
     };
     for (i, c) in share {
-        let error = match w.within(&c, || work(&mut send)) {
+        // Several namespaces' notes interleave: each says whose it is.
+        let label = c.netns.label();
+        let mut tagged = |m: String| send(format!("{m} (network namespace {label})"));
+        let error = match w.within(&c, || work(&mut tagged)) {
             Ok(Ok(r)) => {
                 v.found.push((i, c.netns, r));
                 continue;

@@ -270,21 +270,37 @@ struct TcpInfoRecord<'a> {
     rttvar_us: Option<u32>,
     min_rtt_us: Option<u32>,
     rcv_rtt_us: Option<u32>,
+    #[serde(rename = "snd_mss_bytes")]
     snd_mss: Option<u32>,
+    #[serde(rename = "rcv_mss_bytes")]
     rcv_mss: Option<u32>,
+    #[serde(rename = "advmss_bytes")]
     advmss: Option<u32>,
+    #[serde(rename = "pmtu_bytes")]
     pmtu: Option<u32>,
+    #[serde(rename = "snd_cwnd_segs")]
     snd_cwnd: Option<u32>,
+    #[serde(rename = "snd_ssthresh_segs")]
     snd_ssthresh: Option<u32>,
+    #[serde(rename = "rcv_ssthresh_bytes")]
     rcv_ssthresh: Option<u32>,
+    #[serde(rename = "rcv_space_bytes")]
     rcv_space: Option<u32>,
+    #[serde(rename = "snd_wnd_bytes")]
     snd_wnd: Option<u32>,
+    #[serde(rename = "rcv_wnd_bytes")]
     rcv_wnd: Option<u32>,
+    #[serde(rename = "unacked_segs")]
     unacked: Option<u32>,
+    #[serde(rename = "sacked_segs")]
     sacked: Option<u32>,
+    #[serde(rename = "lost_segs")]
     lost: Option<u32>,
+    #[serde(rename = "retrans_segs")]
     retrans: Option<u32>,
+    #[serde(rename = "total_retrans_segs")]
     total_retrans: Option<u32>,
+    #[serde(rename = "reordering_segs")]
     reordering: Option<u32>,
     reord_seen: Option<u32>,
     dsack_dups: Option<u32>,
@@ -298,7 +314,9 @@ struct TcpInfoRecord<'a> {
     segs_in: Option<u32>,
     data_segs_out: Option<u32>,
     data_segs_in: Option<u32>,
+    #[serde(rename = "delivered_segs")]
     delivered: Option<u32>,
+    #[serde(rename = "delivered_ce_segs")]
     delivered_ce: Option<u32>,
     delivery_rate_bytes_per_s: Option<u64>,
     app_limited: Option<bool>,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::counters::{self, Counters, Interval};
+use super::counters::{self, Counters, Interval, Sections};
 use super::model::{Proto, Socket, TcpState};
 use super::netns::Netns;
 
@@ -116,6 +116,18 @@ impl Summary {
             }
             for (st, n) in &ns.summary.tcp_states {
                 *total.tcp_states.entry(st).or_default() += n;
+            }
+            total.counters.add(&ns.summary.counters);
+            if let Some(i) = &ns.summary.interval {
+                if let Some(t) = &mut total.interval {
+                    t.add(i);
+                } else {
+                    let mut t = i.clone();
+                    t.deltas = Sections::default();
+                    t.resets = Sections::default();
+                    t.add(i);
+                    total.interval = Some(t);
+                }
             }
             let label = ns.netns.label();
             total.diagnosis.extend(
@@ -841,6 +853,32 @@ mod tests {
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["namespaces"][1]["netns"]["name"], "b");
         assert_eq!(json["namespaces"][1]["protocols"]["tcp"], 1);
+
+        // The total's counters add up every namespace's, settings aside;
+        // their intervals add up too.
+        let counted = |opens: i128, over: i128| {
+            let mut before = Counters::default();
+            let mut after = Counters::default();
+            for (c, n) in [(&mut before, 0), (&mut after, over)] {
+                c.insert("Tcp", "RtoMin", 200);
+                c.insert("Tcp", "CurrEstab", 1);
+                c.insert("Tcp", "ActiveOpens", opens + n);
+            }
+            let i = Interval::between(&before, &after, 1.0);
+            gathered(&[]).with_counters(after, Some(i), &[], &BTreeMap::new())
+        };
+        let s = Summary::of_namespaces(
+            vec![
+                (Some(netns("a")), counted(5, 2)),
+                (Some(netns("b")), counted(7, 3)),
+            ],
+            true,
+        );
+        assert_eq!(s.counters.get("Tcp", "ActiveOpens"), Some(17));
+        assert_eq!(s.counters.get("Tcp", "CurrEstab"), Some(2));
+        assert_eq!(s.counters.get("Tcp", "RtoMin"), None, "a setting");
+        let i = s.interval.as_ref().unwrap();
+        assert_eq!(i.deltas.get("Tcp", "ActiveOpens"), Some(5));
 
         // -N: that namespace's summary, itself listed once.
         let one = Summary::of_namespaces(vec![(Some(netns("a")), gathered(&[]))], false);

@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 /// The calling thread's own network namespace file. `/proc/self/ns/net`
@@ -36,7 +36,7 @@ pub struct NsFile {
 }
 
 impl NsFile {
-    /// Open `path` read-only (`O_RDONLY | O_CLOEXEC`, as `File::open` does)
+    /// Open `path` read-only (`O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY`)
     /// and `fstat` it. Any file opens; [`NsFile::kind`] says whether it is
     /// a namespace.
     ///
@@ -45,7 +45,13 @@ impl NsFile {
     /// process is gone), `EACCES` (another user's process, or a mode-0
     /// `/run/netns` file without privilege).
     pub fn open(path: &Path) -> io::Result<NsFile> {
-        let file = File::open(path)?;
+        // O_NONBLOCK: a FIFO given as a path must not wait for a writer;
+        // O_NOCTTY: a terminal must not become ours. Neither changes what
+        // opening a namespace file does.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)?;
         let inode = file.metadata()?.ino();
         Ok(NsFile { file, inode })
     }

@@ -302,11 +302,12 @@ pub fn inet_request(family: u8, protocol: u8, states: u32, seq: u32) -> [u8; INE
 
 /// `nlmsghdr` + `inet_diag_req` (a [`TCPDIAG_GETSOCK`] request) dumping
 /// the TCP sockets of BOTH families in `states`, with the attributes in
-/// `ext`. The kernel answers it as `SOCK_DIAG_BY_FAMILY` with
+/// `ext`. The kernel serves it as a `SOCK_DIAG_BY_FAMILY` dump of family
 /// `AF_UNSPEC`, which no `SOCK_DIAG_BY_FAMILY` request can ask for: the
 /// family check moves from the walk to each socket, so the host-wide
 /// established hash (every bucket, whatever the namespace holds) is
-/// walked once instead of once per family. Each reply says its family.
+/// walked once instead of once per family. The replies carry the
+/// request's type, `TCPDIAG_GETSOCK`, and each says its family.
 pub fn tcp_request_both_families(ext: u8, states: u32, seq: u32) -> [u8; TCP_BOTH_REQUEST_LEN] {
     let mut r = request::<TCP_BOTH_REQUEST_LEN>(seq);
     r[nlmsghdr::TYPE].copy_from_slice(&TCPDIAG_GETSOCK.to_ne_bytes());
