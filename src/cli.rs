@@ -63,7 +63,7 @@ pub enum Command {
         ENVIRONMENT:\n  \
         PROC_ROOT  read /proc tables and fd links from this directory instead of /proc \
         (implies --source proc under the default --source auto)\n\n\
-        EXIT STATUS:\n  0  at least one socket listed (or -s; with -K: closed)\n  1  no socket matched\n  2  usage error (unknown state, malformed filter) or setup error"
+        EXIT STATUS:\n  0  at least one socket listed (or -s; with -K: at least one closed)\n  1  no socket matched (-K: none closed)\n  2  usage error (unknown state, malformed filter) or setup error (-K without CAP_NET_ADMIN, -N that cannot be entered)\n  130  Ctrl-C during -s --interval (143: SIGTERM)"
 )]
 #[allow(
     clippy::struct_excessive_bools,
