@@ -16,28 +16,8 @@ use std::io;
 ///
 /// What `capset` failed with; the capabilities may then still be held.
 pub fn drop_capabilities() -> io::Result<()> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-    let mut header = Header {
-        version: LINUX_CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let data = [Data {
-        effective: 0,
-        permitted: 0,
-        inheritable: 0,
-    }; 2];
+    let mut header = Header::this_thread();
+    let data = [Data::default(); 2];
     // SAFETY: capset(2) reads a v3 header and two data structs, which is
     // exactly what we pass; pid 0 means this thread.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &raw mut header, data.as_ptr()) };
@@ -67,23 +47,7 @@ pub const CAP_NET_ADMIN: u32 = 12;
 ///
 /// What `capget` failed with.
 pub fn has_effective(cap: u32) -> io::Result<bool> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy, Default)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-    let mut header = Header {
-        version: LINUX_CAPABILITY_VERSION_3,
-        pid: 0,
-    };
+    let mut header = Header::this_thread();
     let mut data = [Data::default(); 2];
     // SAFETY: capget(2) with a v3 header writes exactly two data structs,
     // which `data` holds; pid 0 means this thread.
@@ -125,3 +89,32 @@ mod tests {
         assert!(!has_effective(63).unwrap() || eff & (1 << 63) != 0);
     }
 }
+
+/// `struct __user_cap_header_struct` (`linux/capability.h`), version 3.
+#[repr(C)]
+struct Header {
+    version: u32,
+    pid: i32,
+}
+
+impl Header {
+    /// A v3 header for the calling thread (pid 0).
+    fn this_thread() -> Header {
+        const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+        Header {
+            version: LINUX_CAPABILITY_VERSION_3,
+            pid: 0,
+        }
+    }
+}
+
+/// `struct __user_cap_data_struct`: v3 takes two, capabilities 0-31 and
+/// 32-63.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Data {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
