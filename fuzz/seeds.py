@@ -130,6 +130,13 @@ def main():
     put("proc_counters", "netstat", b"\x00" + open("/proc/net/netstat", "rb").read())
     if os.path.exists("/proc/net/snmp6"):
         put("proc_counters", "snmp6", b"\x01" + open("/proc/net/snmp6", "rb").read())
+    docker = "0::/system.slice/docker-" + "ab" * 32 + ".scope\n"
+    put("cgroup_container", "docker", docker.encode())
+    put("cgroup_container", "kubepods",
+        ("12:memory:/kubepods/burstable/pod1f2e3d4c-5b6a-7980-a1b2-c3d4e5f6a7b8/" + "cd" * 32 + "\n"
+         "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1f2e3d4c_5b6a_7980_a1b2_c3d4e5f6a7b8.slice/"
+         "cri-containerd-" + "ef" * 32 + ".scope\n").encode())
+    put("cgroup_container", "podman", ("0::/machine.slice/libpod-" + "01" * 32 + ".scope/container\n").encode())
     arp = ("IP address       HW type     Flags       HW address            Mask     Device\n"
            "198.51.100.2     0x1         0x2         02:11:22:33:44:55     *        veth0\n"
            "198.51.100.9     0x1         0x0         00:00:00:00:00:00     *        veth0\n")
