@@ -117,4 +117,3 @@ struct Data {
     permitted: u32,
     inheritable: u32,
 }
-
