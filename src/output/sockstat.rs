@@ -832,6 +832,7 @@ mod tests {
                 socket: inet,
                 error: "Operation not permitted".into(),
             }],
+            netns: None,
         };
         let mut streamed = Vec::new();
         write_kill_json(&mut streamed, &report).unwrap();
@@ -857,6 +858,7 @@ mod tests {
             },
             vanished: Vec::new(),
             failed: Vec::new(),
+            netns: None,
         };
         write_kill_json(&mut empty, &none).unwrap();
         assert_eq!(

@@ -47,6 +47,9 @@ pub struct KillReport {
     pub vanished: Vec<Socket>,
     /// Matched, and the kernel refused to close them.
     pub failed: Vec<Failure>,
+    /// With `-N`: the namespace it all happened in (each JSON record says
+    /// it, the closed ones through `closed`'s spans).
+    pub netns: Option<super::netns::Netns>,
 }
 
 /// A socket the kernel did not close, and why.
@@ -93,8 +96,10 @@ pub fn kill(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<KillReport,
     let per_ns = super::in_namespaces(s, &|w| kill_here(s, w), &mut warn)?;
     let mut outcome = Outcome::default();
     let mut namespaces = Vec::new();
+    let mut named = None;
     for (ns, o) in per_ns {
         if let Some(netns) = ns {
+            named = Some(netns.clone());
             namespaces.push(Span {
                 netns,
                 rows: o.closed.len(),
@@ -131,6 +136,7 @@ pub fn kill(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<KillReport,
         },
         vanished: outcome.vanished,
         failed: outcome.failed,
+        netns: named,
     })
 }
 
@@ -251,13 +257,15 @@ impl KillReport {
 
     /// The JSON record of every socket gone before it could be closed.
     pub fn vanished_records(&self) -> impl Iterator<Item = SocketRecord<'_>> {
-        self.vanished.iter().map(|s| SocketRecord::new(s, None))
+        self.vanished
+            .iter()
+            .map(|s| SocketRecord::new(s, None).with_netns(self.netns.as_ref()))
     }
 
     /// The JSON record of every socket not closed, with the reason.
     pub fn failed_records(&self) -> impl Iterator<Item = FailureRecord<'_>> {
         self.failed.iter().map(|f| FailureRecord {
-            socket: SocketRecord::new(&f.socket, None),
+            socket: SocketRecord::new(&f.socket, None).with_netns(self.netns.as_ref()),
             error: &f.error,
         })
     }
@@ -440,6 +448,7 @@ mod tests {
                 socket: target(3).socket,
                 error: "Operation not permitted".into(),
             }],
+            netns: None,
         };
         let v = serde_json::to_value(&report).unwrap();
         assert_eq!(v["schema"], "nettool.sockstat.kill/1");
@@ -450,5 +459,30 @@ mod tests {
         assert_eq!(v["failed"][0]["socket"]["local"]["port"], 40003);
         assert_eq!(v["failed"][0]["error"], "Operation not permitted");
         assert_eq!(v.as_object().unwrap().len(), 4);
+        assert!(v["vanished"][0].get("netns").is_none(), "no -N: no key");
+
+        // -N: every record says the namespace, not only the closed ones.
+        let blue = crate::sockstat::netns::Netns {
+            inode: 4_026_532_001,
+            name: Some("blue".into()),
+            host: false,
+            pid: None,
+            command: None,
+            container: None,
+        };
+        let mut report = report;
+        report.closed.namespaces = vec![Span {
+            netns: blue.clone(),
+            rows: 1,
+        }];
+        report.netns = Some(blue);
+        let v = serde_json::to_value(&report).unwrap();
+        for record in [
+            &v["closed"][0],
+            &v["vanished"][0],
+            &v["failed"][0]["socket"],
+        ] {
+            assert_eq!(record["netns"]["name"], "blue", "{record}");
+        }
     }
 }

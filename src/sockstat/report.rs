@@ -215,6 +215,13 @@ impl<'a> SocketRecord<'a> {
         }
     }
 
+    /// Adds `netns` (with `-N`/`--all-netns`): the record's namespace.
+    #[must_use]
+    pub fn with_netns(mut self, ns: Option<&'a Netns>) -> SocketRecord<'a> {
+        self.netns = ns;
+        self
+    }
+
     /// Adds `tcp_info` (with `ext.info`) and `memory` (with `ext.memory`)
     /// from `s`, which must be the record's socket.
     #[must_use]
