@@ -19,7 +19,6 @@
 //! Everything happens in the network namespace of the calling thread, or
 //! with `-N` on the worker that entered the namespace named.
 
-use std::collections::HashSet;
 use std::io;
 
 use serde::Serialize;
@@ -28,7 +27,7 @@ use serde::ser::{SerializeMap, Serializer};
 use super::model::{Proto, Socket};
 use super::netlink::{Destroyer, dump_inet_ids};
 use super::report::{Listing, SocketRecord, Span};
-use super::{Error, Event, Settings, owner};
+use super::{Error, Event, Settings};
 use crate::sys::caps::{CAP_NET_ADMIN, has_effective};
 use crate::sys::errno::{EACCES, ENOENT, EOPNOTSUPP, EPERM, ESTALE};
 use crate::wire::sock_diag::SockId;
@@ -110,18 +109,7 @@ pub fn kill(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<KillReport,
         outcome.failed.extend(o.failed);
     }
     let (owners, uninspected) = if s.processes {
-        let wanted: HashSet<u64> = outcome
-            .closed
-            .iter()
-            .map(|s| s.inode)
-            .filter(|&i| i != 0)
-            .collect();
-        let map = owner::scan(&s.query.proc_root, &wanted).map_err(Error::Owners)?;
-        let missing = outcome
-            .closed
-            .iter()
-            .any(|s| s.inode != 0 && map.get(s.inode).next().is_none());
-        let uninspected = if missing { map.unreadable } else { 0 };
+        let (map, uninspected) = super::owners_of(&s.query.proc_root, &outcome.closed)?;
         (Some(map), uninspected)
     } else {
         (None, 0)

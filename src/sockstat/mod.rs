@@ -274,24 +274,11 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         }
     }
     resolve_unix_peers(&mut sockets);
-    let mut uninspected = 0;
-    let owners = if s.processes {
-        let wanted: HashSet<u64> = sockets
-            .iter()
-            .map(|s| s.inode)
-            .filter(|&i| i != 0)
-            .collect();
-        let map = owner::scan(&s.query.proc_root, &wanted).map_err(Error::Owners)?;
-        if map.unreadable > 0
-            && sockets
-                .iter()
-                .any(|s| s.inode != 0 && map.get(s.inode).next().is_none())
-        {
-            uninspected = map.unreadable;
-        }
-        Some(map)
+    let (owners, uninspected) = if s.processes {
+        let (map, uninspected) = owners_of(&s.query.proc_root, &sockets)?;
+        (Some(map), uninspected)
     } else {
-        None
+        (None, 0)
     };
     Ok(Report::Sockets(Listing {
         sockets,
@@ -381,6 +368,26 @@ fn summarize(
         summaries,
         s.netns == netns::Scope::All,
     ))
+}
+
+/// `-p`: every holder of every socket in `sockets`, and how many
+/// processes could not be read, counted only when some socket's owner was
+/// not found (0 when nothing is missing).
+pub(crate) fn owners_of(
+    root: &Path,
+    sockets: &[Socket],
+) -> Result<(owner::OwnerMap, usize), Error> {
+    let wanted: HashSet<u64> = sockets
+        .iter()
+        .map(|s| s.inode)
+        .filter(|&i| i != 0)
+        .collect();
+    let map = owner::scan(root, &wanted).map_err(Error::Owners)?;
+    let missing = sockets
+        .iter()
+        .any(|s| s.inode != 0 && map.get(s.inode).next().is_none());
+    let uninspected = if missing { map.unreadable } else { 0 };
+    Ok((map, uninspected))
 }
 
 /// `-s -p`: "pid/command" of the holders of the sockets the diagnosis may
