@@ -145,7 +145,7 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__probe)
-            opts="-4 -6 -c -i -W -I -s -D -v -h -V --count --interval --timeout --interface --source --timestamp --verbose --json --keepalive --user-timeout --hold --send --expect-close --half-close --rst --graceful --help --version serve"
+            opts="-4 -6 -c -t -w -r -q -i -W -I -s -D -v -h -V --count --until-stopped --deadline --quiet-ok --re-resolve --parallel --rate --max-probes --open --trace --max-hops --queries --max-silent --interval --timeout --interface --source --timestamp --verbose --json --keepalive --user-timeout --hold --send --expect-close --half-close --rst --graceful --help --version serve"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -156,6 +156,42 @@ _nettool() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deadline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-probes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-hops)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-silent)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

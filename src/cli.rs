@@ -488,18 +488,59 @@ pub enum TftpMode {
 pub struct ProbeArgs {
     #[command(subcommand)]
     pub serve: Option<ProbeCommand>,
-    /// HOST:PORT or [IPV6]:PORT (names go through the system resolver)
-    #[arg(value_name = "HOST:PORT", required = true)]
-    pub target: Option<String>,
+    /// HOST:PORTS or [IPV6]:PORTS; PORTS is a list and/or ranges (22,80,8000-8100), HOST may be a CIDR (names go through the system resolver)
+    #[arg(value_name = "TARGET", required = true, num_args = 1..)]
+    pub targets: Vec<String>,
     /// IPv4 only (when a name resolves to both)
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,
     /// IPv6 only
     #[arg(short = '6')]
     pub ipv6: bool,
-    /// Attempts to make
-    #[arg(short = 'c', long = "count", value_name = "N", default_value_t = 4)]
-    pub count: u64,
+    /// Attempts to make (default 4 for one port, 1 for many); 0 = until Ctrl-C or -w
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Probe until Ctrl-C or -w (the same as -c 0)
+    #[arg(short = 't', long = "until-stopped", conflicts_with = "count")]
+    pub until_stopped: bool,
+    /// Stop after this many seconds, whatever -c says
+    #[arg(
+        short = 'w',
+        long = "deadline",
+        value_name = "SECS",
+        allow_negative_numbers = true
+    )]
+    pub deadline: Option<f64>,
+    /// Print only state changes (down / up again / address changed), and the summary
+    #[arg(long = "quiet-ok")]
+    pub quiet_ok: bool,
+    /// Resolve the name again before each attempt; an address change is an event
+    #[arg(short = 'r', long = "re-resolve")]
+    pub re_resolve: bool,
+    /// Probes in flight at once, over many ports and hosts
+    #[arg(long = "parallel", value_name = "N")]
+    pub parallel: Option<u32>,
+    /// At most this many new probes per second
+    #[arg(long = "rate", value_name = "PER_S", allow_negative_numbers = true)]
+    pub rate: Option<f64>,
+    /// Allow more than 65,536 probes in one run
+    #[arg(long = "max-probes", value_name = "N")]
+    pub max_probes: Option<u64>,
+    /// Show only open ports (exit 0 when at least one is open)
+    #[arg(long = "open")]
+    pub open: bool,
+    /// Find where on the path the SYN dies: SYNs with rising TTL / hop limit, no root needed
+    #[arg(long = "trace")]
+    pub trace: bool,
+    /// --trace: the highest TTL / hop limit to try
+    #[arg(long = "max-hops", value_name = "N", requires = "trace")]
+    pub max_hops: Option<u8>,
+    /// --trace: probes per hop
+    #[arg(short = 'q', long = "queries", value_name = "N", requires = "trace")]
+    pub queries: Option<u8>,
+    /// --trace: stop after this many hops in a row that do not answer
+    #[arg(long = "max-silent", value_name = "N", requires = "trace")]
+    pub max_silent: Option<u8>,
     /// Seconds between attempts (fractions allowed; 0 = back to back)
     #[arg(
         short = 'i',

@@ -214,7 +214,11 @@ const WATCH: Duration = Duration::from_millis(25);
 /// # Errors
 /// A usage error (exit 2) of one line that names the flag or the target.
 pub fn settings(a: &ProbeArgs) -> Result<Settings> {
-    let target_text = a.target.as_deref().ok_or_else(|| usage("give HOST:PORT"))?;
+    let target_text = match a.targets.as_slice() {
+        [] => return Err(usage("give HOST:PORT")),
+        [one] => one.as_str(),
+        [..] => return Err(usage("give one HOST:PORT")),
+    };
     match a.interface.as_deref() {
         Some("") => return Err(usage("-I '': give an interface name, e.g. -I eth0")),
         // SO_BINDTODEVICE would quietly cut a longer name to IFNAMSIZ - 1.
@@ -225,7 +229,8 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
         }
         _ => {}
     }
-    if a.count == 0 {
+    let count = a.count.unwrap_or(4);
+    if count == 0 {
         return Err(usage("-c 0: give at least 1 attempt"));
     }
     let interval = secs("-i", a.interval, true)?;
@@ -280,7 +285,7 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
     };
     Ok(Settings {
         target,
-        count: a.count,
+        count,
         interval,
         connect: ConnectOpts {
             timeout,
@@ -288,7 +293,7 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
             source,
             // Watch for the peer's first move, never longer than the gap
             // between attempts.
-            observe: if a.count > 1 {
+            observe: if count > 1 {
                 interval.min(WATCH)
             } else {
                 WATCH
