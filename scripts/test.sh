@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 # runs); nftables, net-tools: lab rules and netstat; arping and arp-scan:
 # independent witnesses in the ARP lab; ieee-data: vendor names;
 # tftpd-hpa: a real TFTP server (and libpcre2/libwrap for atftpd, below);
-# prometheus: promtool checks the metrics text.
+# prometheus: promtool checks the metrics text; nmap, netcat-openbsd and
+# traceroute: oracles for probe's port states and its --trace hops.
 packages=(iproute2 util-linux nftables net-tools procps arping arp-scan ieee-data
-    tftpd-hpa libwrap0 libpcre2-8-0 prometheus)
+    tftpd-hpa libwrap0 libpcre2-8-0 prometheus nmap netcat-openbsd traceroute)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
