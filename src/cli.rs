@@ -477,9 +477,11 @@ pub enum TftpMode {
         nettool probe -c 1 -W 2 198.51.100.2:9        open, refused, or filtered?\n  \
         nettool probe -c 1 --keepalive 1,1,3 --hold 10 198.51.100.2:7000\n  \
         nettool probe -c 1 --half-close --send hello 198.51.100.2:7000\n  \
+        nettool probe --trace 198.51.100.2:443        which hop drops the SYN? (no root needed)\n  \
         nettool probe serve 7000 --behavior half-close\n\n\
         EXIT STATUS:\n  0  every attempt connected (and no behaviour test found the peer dead)\n  \
-        1  an attempt failed, or the peer was found dead / did not close\n  2  usage or setup error"
+        1  an attempt failed, or the peer was found dead / did not close\n     \
+        --trace: 0 when the destination answered SYN-ACK, 1 otherwise\n  2  usage or setup error"
 )]
 #[allow(
     clippy::struct_excessive_bools,
@@ -532,15 +534,15 @@ pub struct ProbeArgs {
     /// Find where on the path the SYN dies: SYNs with rising TTL / hop limit, no root needed
     #[arg(long = "trace")]
     pub trace: bool,
-    /// --trace: the highest TTL / hop limit to try
+    /// --trace: the highest TTL / hop limit to try, 1-255 (default 30)
     #[arg(long = "max-hops", value_name = "N", requires = "trace")]
-    pub max_hops: Option<u8>,
-    /// --trace: probes per hop
+    pub max_hops: Option<u32>,
+    /// --trace: probes per hop, 1-10 (default 3)
     #[arg(short = 'q', long = "queries", value_name = "N", requires = "trace")]
-    pub queries: Option<u8>,
-    /// --trace: stop after this many hops in a row that do not answer
+    pub queries: Option<u32>,
+    /// --trace: stop after this many hops in a row that do not answer (default 5)
     #[arg(long = "max-silent", value_name = "N", requires = "trace")]
-    pub max_silent: Option<u8>,
+    pub max_silent: Option<u32>,
     /// Seconds between attempts (fractions allowed; 0 = back to back)
     #[arg(
         short = 'i',
@@ -550,12 +552,13 @@ pub struct ProbeArgs {
         allow_negative_numbers = true
     )]
     pub interval: f64,
-    /// Seconds to wait for a handshake before calling it filtered
+    /// Seconds to wait for a handshake before calling it filtered (--trace: for each probe's answer, default 1)
     #[arg(
         short = 'W',
         long = "timeout",
         value_name = "SECS",
         default_value_t = 3.0,
+        default_value_if("trace", "true", Some("1")),
         allow_negative_numbers = true
     )]
     pub timeout: f64,

@@ -14,6 +14,7 @@
 pub mod behave;
 pub mod serve;
 mod session;
+pub mod trace;
 
 pub use session::{
     AfterSend, Attempted, CloseWith, Event, Keepalive, ProbeError, Report, Settings, run,

@@ -49,6 +49,45 @@ pub fn poll_one(
     }
 }
 
+/// `poll` many descriptors for the same `events` at once; returns each
+/// one's revents, in order (all 0 on timeout).
+///
+/// # Errors
+///
+/// As [`poll_one`]: what `poll` failed with, `ErrorKind::Interrupted`
+/// when a caught SIGINT or SIGTERM came during the wait.
+pub fn poll_many(
+    fds: &[std::os::fd::BorrowedFd<'_>],
+    events: i16,
+    timeout: Option<std::time::Duration>,
+) -> io::Result<Vec<i16>> {
+    use std::os::fd::AsRawFd as _;
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        })
+        .collect();
+    let n = libc::nfds_t::try_from(p.len())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let ms = timeout.map_or(-1, |t| {
+        i32::try_from(t.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+    });
+    loop {
+        // SAFETY: `n` valid pollfds in a buffer we own for the call.
+        let rc = unsafe { libc::poll(p.as_mut_ptr(), n, ms) };
+        if rc >= 0 {
+            return Ok(p.iter().map(|x| x.revents).collect());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted || termination().is_some() {
+            return Err(e);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +105,21 @@ mod tests {
         tx.send_to(b"x", rx.local_addr().unwrap()).unwrap();
         let ev = poll_one(rx.as_fd(), POLLIN, Some(Duration::from_secs(5))).unwrap();
         assert_eq!(ev & (POLLIN | POLLERR | POLLHUP), POLLIN);
+    }
+
+    #[test]
+    fn poll_many_reports_each_descriptor_in_order() {
+        let quiet = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let busy = UdpSocket::bind("127.0.0.1:0").unwrap();
+        busy.send_to(b"x", busy.local_addr().unwrap()).unwrap();
+        let ev = poll_many(
+            &[quiet.as_fd(), busy.as_fd()],
+            POLLIN,
+            Some(Duration::from_secs(5)),
+        )
+        .unwrap();
+        assert_eq!(ev, vec![0, POLLIN]);
+        let none = poll_many(&[quiet.as_fd()], POLLIN, Some(Duration::ZERO)).unwrap();
+        assert_eq!(none, vec![0]);
     }
 }

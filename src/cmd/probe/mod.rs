@@ -22,6 +22,8 @@ use crate::probe::{
 };
 use crate::sys::TcpInfo;
 
+mod trace;
+
 /// Every wait probe takes: below a millisecond a wait rounds to nothing,
 /// 0 (where allowed) or at least 0.001.
 fn secs(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
@@ -347,6 +349,9 @@ fn probe_error(e: ProbeError, s: &Settings) -> anyhow::Error {
 pub fn run(a: &ProbeArgs) -> Result<Status> {
     if let Some(ProbeCommand::Serve(s)) = &a.serve {
         return run_serve(s);
+    }
+    if a.trace {
+        return trace::run(a);
     }
     let s = settings(a)?;
     let view = View {
