@@ -850,3 +850,170 @@ fn build_star(addrs: &[Ipv4Addr]) -> Star {
         hosts,
     }
 }
+
+// ---------------------------------------------------------------------------
+// A routed chain (for traces)
+
+/// `n` namespaces in a row joined by veth pairs and routed both ways: a
+/// client, `n - 2` routers, a destination. Link `k` (between namespace `k`
+/// and `k + 1`) is `198.51.100.4k+1/30` and `2001:db8:k::1/64` on the left,
+/// `.4k+2` and `2001:db8:k::2` on the right. Forwarding is on in the
+/// routers; ICMP rate limiting is off everywhere, so every probe a router
+/// answers is answered. Dropping it removes every namespace.
+pub struct Chain {
+    pub net: Net,
+    /// Namespace 0, where the tool under test runs: 198.51.100.1,
+    /// `2001:db8:0::1`.
+    pub client: Host,
+    /// The routers in path order, each with its address toward the client
+    /// (the one its ICMP errors come from).
+    pub routers: Vec<Host>,
+    /// The last namespace, with its address on the last link.
+    pub dest: Host,
+}
+
+impl Chain {
+    /// The IPv4 hops a trace to the destination lists: each router, then
+    /// the destination.
+    pub fn hops_v4(&self) -> Vec<std::net::IpAddr> {
+        self.routers
+            .iter()
+            .chain([&self.dest])
+            .map(|h| h.ip.into())
+            .collect()
+    }
+
+    /// The IPv6 hops, as [`Chain::hops_v4`].
+    pub fn hops_v6(&self) -> Vec<std::net::IpAddr> {
+        self.routers
+            .iter()
+            .chain([&self.dest])
+            .map(|h| h.ip6.expect("chain hosts have IPv6").into())
+            .collect()
+    }
+}
+
+#[allow(
+    clippy::unused_self,
+    reason = "a Lab is proof that namespaces work: the builders take it for that"
+)]
+impl Lab {
+    /// A routed chain of `n` namespaces (3 to 64): see [`Chain`].
+    pub fn chain(self, n: usize) -> Chain {
+        assert!(
+            (3..=64).contains(&n),
+            "lab: chain({n}): 3 to 64 namespaces (64 /30 links fit in 198.51.100.0/24)"
+        );
+        build_chain(n)
+    }
+}
+
+fn build_chain(n: usize) -> Chain {
+    let mut net = Net::default();
+    let mut plan = Plan::default();
+    let ns = net.plan_namespaces(&mut plan, n);
+    let link4 = |k: usize, side: usize| v4(u8::try_from(4 * k + side).expect("at most 64 links"));
+    let link6 = |k: usize, side: u16| {
+        let k = u16::try_from(k).expect("at most 64 links");
+        Ipv6Addr::new(0x2001, 0xdb8, k, 0, 0, 0, 0, side)
+    };
+    // Each link's MACs, fixed so that every neighbour entry can be made
+    // permanent: a Linux IPv6 router without CONFIG_IPV6_ROUTER_PREF (this
+    // kernel) will not route through a gateway whose neighbour entry does
+    // not exist yet (rt6_check_neigh) and drops what it should forward
+    // until its probe of that gateway is answered, about a second: the
+    // first trace would see silent hops that are not.
+    let mac = |k: usize, side: usize| format!("02:00:00:00:{k:02x}:{side:02x}");
+    // (left interface, right interface) of every namespace.
+    let mut ends: Vec<(Option<String>, Option<String>)> = vec![(None, None); n];
+    for k in 0..n - 1 {
+        let (l, r) = (unique_name(), unique_name());
+        plan.root.push(format!(
+            "link add {l} netns {} address {} type veth peer name {r} netns {} address {}",
+            ns[k],
+            mac(k, 1),
+            ns[k + 1],
+            mac(k, 2)
+        ));
+        for (here, iface, there) in [(k, &l, 2), (k + 1, &r, 1)] {
+            plan.inside(
+                &ns[here],
+                format!(
+                    "neigh replace {} lladdr {} dev {iface} nud permanent",
+                    link4(k, there),
+                    mac(k, there)
+                ),
+            );
+            plan.inside(
+                &ns[here],
+                format!(
+                    "neigh replace {} lladdr {} dev {iface} nud permanent",
+                    link6(k, u16::try_from(there).expect("1 or 2")),
+                    mac(k, there)
+                ),
+            );
+        }
+        plan.inside(&ns[k], format!("addr add {}/30 dev {l}", link4(k, 1)));
+        plan.inside(&ns[k], format!("addr add {}/64 dev {l} nodad", link6(k, 1)));
+        plan.inside(&ns[k], format!("link set {l} up"));
+        plan.inside(&ns[k + 1], format!("addr add {}/30 dev {r}", link4(k, 2)));
+        plan.inside(
+            &ns[k + 1],
+            format!("addr add {}/64 dev {r} nodad", link6(k, 2)),
+        );
+        plan.inside(&ns[k + 1], format!("link set {r} up"));
+        ends[k].1 = Some(l);
+        ends[k + 1].0 = Some(r);
+    }
+    // Every link not attached to namespace i is reached through the
+    // neighbour on its side.
+    for (i, name) in ns.iter().enumerate() {
+        for k in 0..n - 1 {
+            if k + 1 < i {
+                plan.inside(
+                    name,
+                    format!("route add {}/30 via {}", link4(k, 0), link4(i - 1, 1)),
+                );
+                plan.inside(
+                    name,
+                    format!("route add {}/64 via {}", link6(k, 0), link6(i - 1, 1)),
+                );
+            } else if k > i {
+                plan.inside(
+                    name,
+                    format!("route add {}/30 via {}", link4(k, 0), link4(i, 2)),
+                );
+                plan.inside(
+                    name,
+                    format!("route add {}/64 via {}", link6(k, 0), link6(i, 2)),
+                );
+            }
+        }
+    }
+    apply(&plan);
+    for (i, name) in ns.iter().enumerate() {
+        let forward = u8::from(i > 0 && i + 1 < n);
+        let script = format!(
+            "echo {forward} > /proc/sys/net/ipv4/ip_forward && \
+             echo {forward} > /proc/sys/net/ipv6/conf/all/forwarding && \
+             echo 0 > /proc/sys/net/ipv4/icmp_ratelimit && \
+             echo 0 > /proc/sys/net/ipv6/icmp/ratelimit"
+        );
+        run_in(name, "sh", &["-c", &script]).ok();
+    }
+    let host = |i: usize, iface: &Option<String>, k: usize, side: usize| Host {
+        ns: ns[i].clone(),
+        iface: iface.clone().expect("a chain link"),
+        ip: link4(k, side),
+        ip6: Some(link6(k, u16::try_from(side).expect("1 or 2"))),
+    };
+    let client = host(0, &ends[0].1, 0, 1);
+    let routers = (1..n - 1).map(|i| host(i, &ends[i].0, i - 1, 2)).collect();
+    let dest = host(n - 1, &ends[n - 1].0, n - 2, 2);
+    Chain {
+        net,
+        client,
+        routers,
+        dest,
+    }
+}
