@@ -232,8 +232,8 @@ pub struct Schedule {
     cap: usize,
     /// `replies[h - 1][q]`, for every hop with a probe sent.
     replies: Vec<Vec<Option<Reply>>>,
-    /// The next probe to send: (hop, query).
-    next: (u8, u8),
+    /// The next probe to send: (hop, query); `None` past hop 255.
+    next: Option<(u8, u8)>,
     in_flight: usize,
     /// Hops handed out by [`Schedule::take_hops`].
     done: u8,
@@ -256,7 +256,7 @@ impl Schedule {
             max_silent: max_silent.max(1),
             cap: cap.max(1),
             replies: Vec::new(),
-            next: (1, 0),
+            next: Some((1, 0)),
             in_flight: 0,
             done: 0,
             highest_answer: 0,
@@ -286,23 +286,18 @@ impl Schedule {
         if self.ending.is_some() || self.in_flight >= self.cap {
             return None;
         }
-        let (hop, q) = self.next;
+        let (hop, q) = self.next?;
         if hop > self.horizon() {
             return None;
         }
         if q == 0 {
             self.replies.push(vec![None; usize::from(self.queries)]);
         }
-        self.next = if q + 1 == self.queries {
-            (hop.saturating_add(1), 0)
+        self.next = if q + 1 < self.queries {
+            Some((hop, q + 1))
         } else {
-            (hop, q + 1)
+            hop.checked_add(1).map(|h| (h, 0))
         };
-        // Past 255 there is no next hop: the horizon (at most max_hops)
-        // stops it above.
-        if hop == u8::MAX && q + 1 == self.queries {
-            self.next = (u8::MAX, self.queries);
-        }
         self.in_flight += 1;
         Some((hop, q))
     }
@@ -348,15 +343,15 @@ impl Schedule {
             }
             let probes: Vec<Reply> = replies.iter().flatten().cloned().collect();
             self.done = h;
-            self.conclude(h, &probes, &out);
+            self.conclude(h, &probes);
             out.push(Hop { hop: h, probes });
         }
         out
     }
 
     /// Whether hop `h` (with `probes`) ends the trace, after the hops
-    /// handed out before it and `earlier` (this call's).
-    fn conclude(&mut self, h: u8, probes: &[Reply], earlier: &[Hop]) {
+    /// before it.
+    fn conclude(&mut self, h: u8, probes: &[Reply]) {
         if let Some(end) = probes.iter().filter(|r| r.ends()).min_by_key(|r| r.rank()) {
             self.ending = Some(match end {
                 Reply::SynAck { from, .. } => Ending::Open {
@@ -373,7 +368,7 @@ impl Schedule {
                     hop: h,
                     kind: *kind,
                     from: *from,
-                    from_hop: from.and_then(|f| self.hop_of(f, earlier)),
+                    from_hop: from.and_then(|f| self.hop_of(f, h)),
                     icmp: *icmp,
                 },
                 Reply::Error { error, .. } => Ending::Error {
@@ -407,23 +402,14 @@ impl Schedule {
         }
     }
 
-    /// The earlier hop (handed out before, or in `earlier`) a router at
-    /// `addr` answered for with time exceeded.
-    fn hop_of(&self, addr: IpAddr, earlier: &[Hop]) -> Option<u8> {
-        let before = self.replies.iter().take(usize::from(self.done) - 1);
-        let listed = before.enumerate().find_map(|(i, r)| {
-            r.iter()
+    /// The hop before `before` whose router at `addr` answered with
+    /// time exceeded.
+    fn hop_of(&self, addr: IpAddr, before: u8) -> Option<u8> {
+        (1..before).find(|&h| {
+            self.replies[usize::from(h) - 1]
+                .iter()
                 .flatten()
                 .any(|x| matches!(x, Reply::TimeExceeded { from, .. } if *from == addr))
-                .then(|| u8::try_from(i + 1).unwrap_or(u8::MAX))
-        });
-        listed.or_else(|| {
-            earlier.iter().find_map(|h| {
-                h.probes
-                    .iter()
-                    .any(|x| matches!(x, Reply::TimeExceeded { from, .. } if *from == addr))
-                    .then_some(h.hop)
-            })
         })
     }
 
@@ -837,10 +823,23 @@ mod tests {
             })
         );
         assert_eq!(s.next_probe(), None);
-        // 255 hops of routers: the TTL never wraps.
-        let mut s = Schedule::new(255, 1, 1, IN_FLIGHT);
-        let hops = drive_until(&mut s, te);
-        assert_eq!(hops.last().map(|h| h.hop), Some(255));
+        // 255 hops of routers: the TTL never wraps, and not one probe
+        // more than 255 x 2 goes out.
+        let mut s = Schedule::new(255, 2, 1, IN_FLIGHT);
+        let mut sent = 0;
+        let mut last = 0;
+        while s.ending().is_none() {
+            let batch: Vec<_> = std::iter::from_fn(|| s.next_probe()).collect();
+            assert!(!batch.is_empty(), "stuck at {sent}");
+            for (h, q) in batch {
+                sent += 1;
+                s.record(h, q, te(h));
+            }
+            last = s.take_hops().last().map_or(last, |h| h.hop);
+        }
+        assert_eq!((sent, last), (510, 255));
+        assert_eq!(s.in_flight(), 0);
+        assert_eq!(s.next_probe(), None);
         assert!(matches!(
             s.ending(),
             Some(Ending::MaxHops { max_hops: 255, .. })
