@@ -191,8 +191,8 @@ pub enum Ending {
         last_hop: Option<u8>,
         last_from: Option<IpAddr>,
     },
-    /// Ctrl-C, after `hops` complete hops.
-    Interrupted { hops: u8 },
+    /// Ctrl-C (after the report's `hops`).
+    Interrupted,
 }
 
 /// The trace, as it ended.
@@ -416,7 +416,7 @@ impl Schedule {
     /// Stop here (Ctrl-C).
     pub fn interrupt(&mut self) {
         if self.ending.is_none() {
-            self.ending = Some(Ending::Interrupted { hops: self.done });
+            self.ending = Some(Ending::Interrupted);
         }
     }
 
@@ -645,10 +645,7 @@ pub fn run(
         }
     }
     drop(live);
-    let ending = sched
-        .ending()
-        .cloned()
-        .unwrap_or(Ending::Interrupted { hops: 0 });
+    let ending = sched.ending().cloned().unwrap_or(Ending::Interrupted);
     Ok(Report {
         target: s.target,
         ending,

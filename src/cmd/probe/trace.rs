@@ -353,7 +353,7 @@ fn verdict(r: &Report) -> String {
                 target.ip()
             )
         }
-        Ending::Interrupted { hops } => format!("interrupted after {hops} hops"),
+        Ending::Interrupted => format!("interrupted after {} hops", r.hops),
     }
 }
 
