@@ -174,10 +174,12 @@ pub fn summary_fields(r: &Report) -> Map<String, Value> {
 }
 
 /// The summary's lines about down periods and why the run stopped: for a
-/// run until stopped, or any run that was down.
+/// run until stopped, one the deadline or Ctrl-C cut short, or one that
+/// followed a name (a run of `-c N` that made its N attempts keeps
+/// today's summary).
 pub fn summary_lines(r: &Report) -> Vec<String> {
     let d = r.downtime;
-    if !r.until_stopped && d.periods == 0 && r.address_changes == 0 {
+    if !r.until_stopped && r.stopped_by == Stop::Count && r.name.is_none() {
         return Vec::new();
     }
     let mut lines = Vec::new();
@@ -216,6 +218,7 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::watch::Downtime;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn key() -> Key {
@@ -288,5 +291,60 @@ mod tests {
         assert_eq!(secs(0.25), "0.25");
         assert_eq!(secs(3600.0), "3600");
         assert_eq!(secs(12.34), "12.3");
+    }
+
+    fn report(until_stopped: bool, stopped_by: Stop, downtime: Downtime) -> Report {
+        Report {
+            target: "198.51.100.3:7000".parse().unwrap(),
+            attempts: 10,
+            open: 7,
+            failed: 3,
+            loss_pct: 30.0,
+            handshake: None,
+            kernel_rtt: None,
+            elapsed_s: 1.0,
+            attempts_per_second: 10.0,
+            peer_failed: false,
+            until_stopped,
+            stopped_by,
+            downtime,
+            address_changes: 0,
+            name: None,
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_down_periods_of_runs_until_stopped() {
+        let twice = Downtime {
+            periods: 2,
+            longest_s: 7.21,
+            total_s: 9.05,
+            down_at_end: true,
+        };
+        assert_eq!(
+            summary_lines(&report(true, Stop::Interrupt, twice)),
+            ["down 2 times, longest 7.2 s, total 9.1 s down (down at the end); stopped by Ctrl-C"]
+        );
+        assert_eq!(
+            summary_lines(&report(true, Stop::Deadline, Downtime::default())),
+            ["never down; stopped at the deadline (-w)"]
+        );
+        // -c N that made its N attempts: today's summary, nothing added.
+        assert!(summary_lines(&report(false, Stop::Count, twice)).is_empty());
+        let mut named = report(false, Stop::Count, Downtime::default());
+        named.name = Some("peer.lab.invalid".into());
+        named.address_changes = 1;
+        assert_eq!(
+            summary_lines(&named),
+            [
+                "never down; stopped after the last attempt",
+                "peer.lab.invalid: 1 address change, last 198.51.100.3"
+            ]
+        );
+        let j = summary_fields(&report(true, Stop::Deadline, twice));
+        assert_eq!(j["stopped_by"], "deadline");
+        assert_eq!(j["down_periods"], 2);
+        assert_eq!(j["down_at_end"], true);
+        assert_eq!(j["until_stopped"], true);
     }
 }
