@@ -8,7 +8,7 @@
 //! the report of the attempts made so far comes back as usual; so does the
 //! deadline (`-w`), which no attempt starts after.
 //!
-//! Every run follows the target's state ([`watch::Tracker`]): the first
+//! Every run follows the target's state ([`Tracker`]): the first
 //! failure after open attempts and the first open after failures are
 //! [`Event::Change`]s, as is a new address when the name is resolved
 //! again before each attempt ([`Resolve`]).
@@ -17,13 +17,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::name::{self, Resolve};
-use super::samples::Samples;
-use super::watch::{Change, Downtime, Key, Stamp, Tracker};
-
 use serde::Serialize;
 
 use super::behave::{self, Finding};
+use super::name::{self, Resolve};
+use super::samples::Samples;
+use super::watch::{Change, Downtime, Key, Stamp, Tracker};
 use super::{ConnectOpts, Outcome, Summary};
 use crate::sys::{self, TcpInfo};
 
@@ -185,9 +184,10 @@ pub enum ProbeError {
 /// `on_event` as things happen.
 ///
 /// # Errors
-/// [`ProbeError::Setup`] before anything is emitted when a socket cannot
-/// be set up; [`ProbeError::Test`] when a behaviour test fails on our
-/// side; [`ProbeError::Output`] with the callback's error, at once.
+/// [`ProbeError::Setup`] when a socket cannot be set up: before anything
+/// is emitted (or, with [`Resolve`], for a new address of the name);
+/// [`ProbeError::Test`] when a behaviour test fails on our side;
+/// [`ProbeError::Output`] with the callback's error, at once.
 pub fn run(
     s: &Settings,
     on_event: &mut impl FnMut(Event) -> io::Result<()>,
@@ -626,5 +626,33 @@ mod tests {
         assert_eq!(changes[0].1.target.to_string(), addr.to_string());
         assert_eq!((r.open, r.failed, r.downtime.periods), (20, 10, 1));
         assert!(!r.downtime.down_at_end && r.stopped_by == Stop::Count);
+    }
+
+    /// With a name resolved again before each attempt (`localhost`, from
+    /// /etc/hosts), each attempt says the address it tried; the same
+    /// address again is no change.
+    #[test]
+    fn a_name_resolved_again_to_the_same_address_makes_no_change() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let mut s = loopback(port, 3);
+        s.resolve = Some(Resolve {
+            name: "localhost".into(),
+            port,
+            family: name::Family::V4,
+        });
+        let mut tried = Vec::new();
+        let r = run(&s, &mut |e| {
+            match e {
+                Event::Attempt(a) => tried.push(a.target),
+                Event::Change { change, .. } => panic!("{change:?}"),
+                Event::Started => {}
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(tried, vec![Some(s.target); 3]);
+        assert_eq!((r.open, r.address_changes), (3, 0));
+        assert_eq!(r.name.as_deref(), Some("localhost"));
     }
 }
