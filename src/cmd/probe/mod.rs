@@ -525,7 +525,7 @@ fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io:
 /// The closing summary.
 fn render_report(out: &mut Out, r: &Report, json: bool) -> std::io::Result<()> {
     if json {
-        let v = json!({
+        let mut v = json!({
             "schema": SCHEMA,
             "type": "summary",
             "target": r.target.to_string(),
@@ -539,7 +539,6 @@ fn render_report(out: &mut Out, r: &Report, json: bool) -> std::io::Result<()> {
             "attempts_per_second": r.attempts_per_second,
             "clock": "CLOCK_MONOTONIC in user space, connect() to writable",
         });
-        let mut v = v;
         if let serde_json::Value::Object(m) = &mut v {
             m.extend(watch::summary_fields(r));
         }
