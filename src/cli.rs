@@ -505,7 +505,7 @@ pub struct ProbeArgs {
     /// Probe until Ctrl-C or -w (the same as -c 0)
     #[arg(short = 't', long = "until-stopped", conflicts_with = "count")]
     pub until_stopped: bool,
-    /// Stop after this many seconds, whatever -c says
+    /// Stop after this many seconds, whatever -c says (no attempt starts later)
     #[arg(
         short = 'w',
         long = "deadline",
@@ -516,7 +516,7 @@ pub struct ProbeArgs {
     /// Print only state changes (down / up again / address changed), and the summary
     #[arg(long = "quiet-ok")]
     pub quiet_ok: bool,
-    /// Resolve the name again before each attempt; an address change is an event
+    /// With a name as HOST: resolve it again before each attempt; an address change is an event, a failed lookup a failed attempt
     #[arg(short = 'r', long = "re-resolve")]
     pub re_resolve: bool,
     /// Probes in flight at once, over many ports and hosts

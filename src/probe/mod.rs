@@ -12,10 +12,14 @@
 //! to probe against.
 
 pub mod behave;
+pub mod name;
+mod samples;
 pub mod serve;
 mod session;
 pub mod trace;
+pub mod watch;
 
+pub use session::Stop;
 pub use session::{
     AfterSend, Attempted, CloseWith, Event, Keepalive, ProbeError, Report, Settings, run,
 };

@@ -5,7 +5,13 @@
 //! after the one before began), the behaviour tests on open connections,
 //! the close (FIN or RST) and the exit policy ([`Report::passed`]).
 //! SIGINT ends the loop between attempts (or a behaviour test's hold) and
-//! the report of the attempts made so far comes back as usual.
+//! the report of the attempts made so far comes back as usual; so does the
+//! deadline (`-w`), which no attempt starts after.
+//!
+//! Every run follows the target's state ([`Tracker`]): the first
+//! failure after open attempts and the first open after failures are
+//! [`Event::Change`]s, as is a new address when the name is resolved
+//! again before each attempt ([`Resolve`]).
 
 use std::io;
 use std::net::SocketAddr;
@@ -14,6 +20,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::behave::{self, Finding};
+use super::name::{self, Resolve};
+use super::samples::Samples;
+use super::watch::{Change, Downtime, Key, Stamp, Tracker};
 use super::{ConnectOpts, Outcome, Summary};
 use crate::sys::{self, TcpInfo};
 
@@ -53,8 +62,9 @@ pub enum AfterSend {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub target: SocketAddr,
-    /// Attempts to make, at least 1.
-    pub count: u64,
+    /// Attempts to make, at least 1; `None`: until stopped (Ctrl-C or the
+    /// deadline).
+    pub count: Option<u64>,
     /// From the start of one attempt to the start of the next.
     pub interval: Duration,
     pub connect: ConnectOpts,
@@ -68,6 +78,11 @@ pub struct Settings {
     pub close: CloseWith,
     /// Read `TCP_INFO` again just before each close.
     pub info_at_close: bool,
+    /// No attempt starts this long after the first; one in flight then is
+    /// given only the time left, and not counted if that ran out.
+    pub deadline: Option<Duration>,
+    /// The name `target` came from, to resolve again before each attempt.
+    pub resolve: Option<Resolve>,
 }
 
 /// One attempt, as it ended.
@@ -84,6 +99,8 @@ pub struct Attempted {
     pub findings: Vec<Finding>,
     /// How the connection was closed, when it was open.
     pub closed_with: Option<CloseWith>,
+    /// The address tried; `None` when the name did not resolve.
+    pub target: Option<SocketAddr>,
 }
 
 /// What `run` says while it works.
@@ -93,6 +110,20 @@ pub enum Event {
     Started,
     /// An attempt ended (and its connection was closed).
     Attempt(Attempted),
+    /// Attempt `seq` changed the target's state or address.
+    Change { seq: u64, change: Change<Key> },
+}
+
+/// What ended the attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    /// All `-c` attempts were made.
+    Count,
+    /// The deadline (`-w`) came.
+    Deadline,
+    /// SIGINT (Ctrl-C).
+    Interrupt,
 }
 
 /// The attempts made, in numbers.
@@ -111,6 +142,15 @@ pub struct Report {
     pub attempts_per_second: f64,
     /// A behaviour test found the peer dead, or it did not close.
     pub peer_failed: bool,
+    /// No count was given: the run went until stopped.
+    pub until_stopped: bool,
+    pub stopped_by: Stop,
+    /// The target's down periods.
+    pub downtime: Downtime,
+    /// How often the name resolved to another address.
+    pub address_changes: u64,
+    /// The name resolved before each attempt (`target` is its last address).
+    pub name: Option<String>,
 }
 
 impl Report {
@@ -140,36 +180,73 @@ pub enum ProbeError {
     Output(io::Error),
 }
 
-/// Probe `s.target` `s.count` times, calling `on_event` as things happen.
+/// Probe `s.target` `s.count` times (or until stopped), calling
+/// `on_event` as things happen.
 ///
 /// # Errors
-/// [`ProbeError::Setup`] before anything is emitted when a socket cannot
-/// be set up; [`ProbeError::Test`] when a behaviour test fails on our
-/// side; [`ProbeError::Output`] with the callback's error, at once.
+/// [`ProbeError::Setup`] when a socket cannot be set up: before anything
+/// is emitted (or, with [`Resolve`], for a new address of the name);
+/// [`ProbeError::Test`] when a behaviour test fails on our side;
+/// [`ProbeError::Output`] with the callback's error, at once.
 pub fn run(
     s: &Settings,
     on_event: &mut impl FnMut(Event) -> io::Result<()>,
 ) -> Result<Report, ProbeError> {
-    let setup = |error| ProbeError::Setup {
+    super::check_setup(s.target, &s.connect).map_err(|error| ProbeError::Setup {
         target: s.target,
         error,
-    };
-    super::check_setup(s.target, &s.connect).map_err(setup)?;
+    })?;
     sys::catch_interrupt();
     on_event(Event::Started).map_err(ProbeError::Output)?;
-    let mut handshakes = Vec::new();
-    let mut rtts = Vec::new();
-    let (mut open, mut failed, mut peer_failed) = (0u64, 0u64, false);
+    let key = key_of(s);
+    let mut tracker = Tracker::new();
+    let mut target = s.target;
+    let mut tally = Tally::default();
     let started = Instant::now();
-    for n in 1..=s.count {
-        if sys::interrupted() {
-            break;
+    let end = s.deadline.map(|d| started + d);
+    let mut n = 0u64;
+    if s.resolve.is_some() {
+        tracker.address(&key, target.ip(), Stamp::now());
+    }
+    let stopped_by = loop {
+        if s.count.is_some_and(|c| n >= c) {
+            break Stop::Count;
         }
-        let t_attempt = Instant::now();
-        let at = match super::attempt(s.target, &s.connect) {
-            Ok(at) => at,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => break,
-            Err(e) => return Err(setup(e)),
+        if sys::interrupted() {
+            break Stop::Interrupt;
+        }
+        let stamp = Stamp::now();
+        if end.is_some_and(|e| stamp.mono >= e) {
+            break Stop::Deadline;
+        }
+        n += 1;
+        let resolved = match &s.resolve {
+            Some(r) => name::resolve(&r.name, r.port, r.family),
+            None => Ok(target),
+        };
+        let (at, tried) = match resolved {
+            Err(e) => {
+                let at = super::Attempt {
+                    outcome: unresolved(&e, stamp.mono.elapsed()),
+                    local: None,
+                    info: None,
+                    socket: None,
+                };
+                (at, None)
+            }
+            Ok(addr) => {
+                if s.resolve.is_some() {
+                    if let Some(change) = tracker.address(&key, addr.ip(), stamp) {
+                        tally.address_changes += 1;
+                        on_event(Event::Change { seq: n, change }).map_err(ProbeError::Output)?;
+                    }
+                }
+                target = addr;
+                match connect(s, addr, stamp.mono, end)? {
+                    Ok(at) => (at, Some(addr)),
+                    Err(stop) => break stop,
+                }
+            }
         };
         let mut findings: Vec<Finding> = Vec::new();
         let mut info_at_close: Option<TcpInfo> = None;
@@ -180,20 +257,9 @@ pub fn run(
             }
             super::close(sock, s.close == CloseWith::Rst);
         }
-        peer_failed |= findings.iter().any(Finding::is_failure);
-        match &at.outcome {
-            Outcome::Open {
-                handshake_us,
-                kernel_rtt_us,
-                ..
-            } => {
-                open += 1;
-                handshakes.push(*handshake_us);
-                rtts.push(f64::from(*kernel_rtt_us));
-            }
-            _ => failed += 1,
-        }
+        tally.count(&at.outcome, &findings);
         let closed_with = at.outcome.is_open().then_some(s.close);
+        let change = tracker.attempt(&key, at.outcome.is_open(), &at.outcome.label(), stamp);
         on_event(Event::Attempt(Attempted {
             seq: n,
             local: at.local,
@@ -202,40 +268,150 @@ pub fn run(
             info_at_close,
             findings,
             closed_with,
+            target: tried,
         }))
         .map_err(ProbeError::Output)?;
-        if n < s.count {
-            let next = t_attempt + s.interval;
+        if let Some(change) = change {
+            on_event(Event::Change { seq: n, change }).map_err(ProbeError::Output)?;
+        }
+        if s.count.is_none_or(|c| n < c) {
+            let next = t_min(stamp.mono + s.interval, end);
             while Instant::now() < next && !sys::interrupted() {
                 std::thread::sleep((next - Instant::now()).min(Duration::from_millis(100)));
             }
         }
+    };
+    let now = Instant::now();
+    let downtime = tracker.downtime(&key, now);
+    Ok(tally.report(s, target, stopped_by, downtime, now - started))
+}
+
+/// One connection attempt to `addr`, begun at `t0`. Near the deadline it
+/// gets only the time left; silence cut short by the deadline says
+/// nothing, and ends the run as Ctrl-C does.
+fn connect(
+    s: &Settings,
+    addr: SocketAddr,
+    t0: Instant,
+    end: Option<Instant>,
+) -> Result<Result<super::Attempt, Stop>, ProbeError> {
+    let left = end.map(|e| e.saturating_duration_since(t0));
+    let cut = left.filter(|l| *l < s.connect.timeout);
+    let opts = cut.map(|timeout| ConnectOpts {
+        timeout,
+        ..s.connect.clone()
+    });
+    match super::attempt(addr, opts.as_ref().unwrap_or(&s.connect)) {
+        Ok(at) if cut.is_some() && matches!(at.outcome, Outcome::Filtered { .. }) => {
+            Ok(Err(Stop::Deadline))
+        }
+        Ok(at) => Ok(Ok(at)),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Err(Stop::Interrupt)),
+        Err(error) => Err(ProbeError::Setup {
+            target: addr,
+            error,
+        }),
     }
-    let attempts = open + failed;
-    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
-    let (loss_pct, per_second) = (
-        if attempts == 0 {
-            0.0
-        } else {
-            100.0 * failed as f64 / attempts as f64
+}
+
+/// The attempts counted, in a report's numbers.
+#[derive(Default)]
+struct Tally {
+    handshakes: Samples,
+    rtts: Samples,
+    open: u64,
+    failed: u64,
+    peer_failed: bool,
+    address_changes: u64,
+}
+
+impl Tally {
+    fn count(&mut self, outcome: &Outcome, findings: &[Finding]) {
+        self.peer_failed |= findings.iter().any(Finding::is_failure);
+        match outcome {
+            Outcome::Open {
+                handshake_us,
+                kernel_rtt_us,
+                ..
+            } => {
+                self.open += 1;
+                self.handshakes.push(*handshake_us);
+                self.rtts.push(f64::from(*kernel_rtt_us));
+            }
+            _ => self.failed += 1,
+        }
+    }
+
+    fn report(
+        self,
+        s: &Settings,
+        target: SocketAddr,
+        stopped_by: Stop,
+        downtime: Downtime,
+        elapsed: Duration,
+    ) -> Report {
+        let attempts = self.open + self.failed;
+        #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+        let (loss_pct, per_second) = (
+            if attempts == 0 {
+                0.0
+            } else {
+                100.0 * self.failed as f64 / attempts as f64
+            },
+            attempts as f64,
+        );
+        let elapsed_s = elapsed.as_secs_f64();
+        Report {
+            target,
+            attempts,
+            open: self.open,
+            failed: self.failed,
+            loss_pct,
+            handshake: self.handshakes.summary(),
+            kernel_rtt: self.rtts.summary(),
+            elapsed_s,
+            attempts_per_second: per_second / elapsed_s.max(1e-9),
+            peer_failed: self.peer_failed,
+            until_stopped: s.count.is_none(),
+            stopped_by,
+            downtime,
+            address_changes: self.address_changes,
+            name: s.resolve.as_ref().map(|r| r.name.clone()),
+        }
+    }
+}
+
+/// The earlier of `t` and the deadline, if any.
+fn t_min(t: Instant, end: Option<Instant>) -> Instant {
+    end.map_or(t, |e| t.min(e))
+}
+
+/// The tracker's key: the name when one is resolved again, else the
+/// address (with its zone).
+fn key_of(s: &Settings) -> Key {
+    match (&s.resolve, s.target) {
+        (Some(r), _) => Key {
+            host: r.name.clone(),
+            port: r.port,
         },
-        attempts as f64,
-    );
-    let handshake = Summary::of(&handshakes);
-    let kernel_rtt = Summary::of(&rtts);
-    let elapsed_s = started.elapsed().as_secs_f64();
-    Ok(Report {
-        target: s.target,
-        attempts,
-        open,
-        failed,
-        loss_pct,
-        handshake,
-        kernel_rtt,
-        elapsed_s,
-        attempts_per_second: per_second / elapsed_s.max(1e-9),
-        peer_failed,
-    })
+        (None, SocketAddr::V6(v6)) if v6.scope_id() != 0 => Key {
+            host: format!("{}%{}", v6.ip(), v6.scope_id()),
+            port: v6.port(),
+        },
+        (None, t) => Key {
+            host: t.ip().to_string(),
+            port: t.port(),
+        },
+    }
+}
+
+/// A name that did not resolve before an attempt: that attempt failed,
+/// with the resolver's words (nothing was sent).
+fn unresolved(e: &name::ResolveError, after: Duration) -> Outcome {
+    Outcome::Error {
+        after_us: super::us(after),
+        error: e.to_string(),
+    }
 }
 
 /// The behaviour tests on an open connection, in their order: keepalive,
@@ -275,11 +451,12 @@ fn test(s: &Settings, sock: &socket2::Socket, findings: &mut Vec<Finding>) -> io
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::watch::ChangeKind;
 
     fn loopback(port: u16, count: u64) -> Settings {
         Settings {
             target: SocketAddr::from(([127, 0, 0, 1], port)),
-            count,
+            count: Some(count),
             interval: Duration::ZERO,
             connect: ConnectOpts {
                 timeout: Duration::from_secs(2),
@@ -293,6 +470,8 @@ mod tests {
             send: Vec::new(),
             close: CloseWith::Rst,
             info_at_close: true,
+            deadline: None,
+            resolve: None,
         }
     }
 
@@ -354,7 +533,9 @@ mod tests {
             calls += 1;
             match e {
                 Event::Started => Ok(()),
-                Event::Attempt(_) => Err(io::Error::from(io::ErrorKind::BrokenPipe)),
+                Event::Attempt(_) | Event::Change { .. } => {
+                    Err(io::Error::from(io::ErrorKind::BrokenPipe))
+                }
             }
         })
         .unwrap_err();
@@ -368,5 +549,110 @@ mod tests {
         s.connect.source = Some("::1".parse().unwrap());
         let e = run(&s, &mut |e| panic!("{e:?}")).unwrap_err();
         assert!(matches!(e, ProbeError::Setup { .. }), "{e:?}");
+    }
+
+    /// Until stopped, the deadline ends the run, on time.
+    #[test]
+    fn a_deadline_ends_a_run_until_stopped() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut s = loopback(l.local_addr().unwrap().port(), 1);
+        s.count = None;
+        s.interval = Duration::from_millis(50);
+        s.deadline = Some(Duration::from_millis(400));
+        let t0 = Instant::now();
+        let r = run(&s, &mut |_| Ok(())).unwrap();
+        let took = t0.elapsed();
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_millis(700),
+            "{took:?}"
+        );
+        assert_eq!(r.stopped_by, Stop::Deadline);
+        assert!(r.until_stopped && r.passed());
+        assert!((6..=10).contains(&r.attempts), "{}", r.attempts);
+        assert_eq!(r.downtime, Downtime::default());
+    }
+
+    /// A listener that goes away and comes back: one down event, one up
+    /// event, and the counts of the attempts between them.
+    #[test]
+    fn a_listener_gone_and_back_is_one_down_and_one_up() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let mut s = loopback(addr.port(), 30);
+        s.interval = Duration::from_millis(20);
+        let mut l = Some(l);
+        let mut events = Vec::new();
+        let r = run(&s, &mut |e| {
+            if let Event::Attempt(a) = &e {
+                // Gone after attempt 10, back after attempt 20.
+                if a.seq == 10 {
+                    l = None;
+                }
+                if a.seq == 20 {
+                    l = Some(std::net::TcpListener::bind(addr).unwrap());
+                }
+            }
+            events.push(e);
+            Ok(())
+        })
+        .unwrap();
+        drop(l);
+        let changes: Vec<(u64, &Change<Key>)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Change { seq, change } => Some((*seq, change)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(changes.len(), 2, "{changes:#?}");
+        assert_eq!(changes[0].0, 11);
+        assert!(
+            matches!(
+                &changes[0].1.kind,
+                ChangeKind::Down { outcome, after_open: 10, .. } if outcome == "refused (RST)"
+            ),
+            "{changes:#?}"
+        );
+        assert_eq!(changes[1].0, 21);
+        let ChangeKind::Up {
+            after_failed: 10,
+            down_for,
+            again: true,
+        } = changes[1].1.kind
+        else {
+            panic!("{changes:#?}")
+        };
+        assert!(down_for >= Duration::from_millis(180), "{down_for:?}");
+        assert_eq!(changes[0].1.target.to_string(), addr.to_string());
+        assert_eq!((r.open, r.failed, r.downtime.periods), (20, 10, 1));
+        assert!(!r.downtime.down_at_end && r.stopped_by == Stop::Count);
+    }
+
+    /// With a name resolved again before each attempt (`localhost`, from
+    /// /etc/hosts), each attempt says the address it tried; the same
+    /// address again is no change.
+    #[test]
+    fn a_name_resolved_again_to_the_same_address_makes_no_change() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let mut s = loopback(port, 3);
+        s.resolve = Some(Resolve {
+            name: "localhost".into(),
+            port,
+            family: name::Family::V4,
+        });
+        let mut tried = Vec::new();
+        let r = run(&s, &mut |e| {
+            match e {
+                Event::Attempt(a) => tried.push(a.target),
+                Event::Change { change, .. } => panic!("{change:?}"),
+                Event::Started => {}
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(tried, vec![Some(s.target); 3]);
+        assert_eq!((r.open, r.address_changes), (3, 0));
+        assert_eq!(r.name.as_deref(), Some("localhost"));
     }
 }

@@ -2,8 +2,10 @@
 //! (or JSON line) per attempt as its event comes, then the summary from
 //! the [`Report`]; and `nettool probe serve` over [`serve::run`].
 
+mod watch;
+
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
@@ -15,6 +17,7 @@ use crate::cli::{ProbeArgs, ProbeCommand, ServeArgs};
 use crate::cmd::{seconds, usage};
 use crate::output::Out;
 use crate::probe::behave::{Finding, PeerClose, Verdict};
+use crate::probe::name::{self, Family, Resolve};
 use crate::probe::serve::{self, ServeError};
 use crate::probe::{
     self, AfterSend, CloseWith, ConnectOpts, Event, Keepalive, Outcome, PeerMove, ProbeError,
@@ -91,14 +94,7 @@ pub fn parse_target(s: &str, v4: bool, v6: bool) -> Result<SocketAddr> {
             Ok(SocketAddr::new(ip, port))
         }
         Host::Name(host) => {
-            let addrs: Vec<SocketAddr> = (host, port)
-                .to_socket_addrs()
-                .map_err(|e| usage(format!("cannot resolve '{host}': {e}")))?
-                .collect();
-            addrs
-                .into_iter()
-                .find(|a| (!v4 || a.is_ipv4()) && (!v6 || a.is_ipv6()))
-                .ok_or_else(|| usage(format!("'{host}' has no address of the asked family")))
+            name::resolve(host, port, Family::of(v4, v6)).map_err(|e| usage(e.to_string()))
         }
     }
 }
@@ -231,10 +227,7 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
         }
         _ => {}
     }
-    let count = a.count.unwrap_or(4);
-    if count == 0 {
-        return Err(usage("-c 0: give at least 1 attempt"));
-    }
+    let (count, deadline) = until(a)?;
     let interval = secs("-i", a.interval, true)?;
     let timeout = secs("-W", a.timeout, false)?;
     let keepalive = a.keepalive.as_deref().map(keepalive_spec).transpose()?;
@@ -247,6 +240,7 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
                 .map_err(|_| usage(format!("-s '{s}' is not an IP address")))
         })
         .transpose()?;
+    let resolve_name = re_resolved(a, target_text)?;
     let target = unicast(parse_target(target_text, a.ipv4, a.ipv6)?, "probe")?;
     let target = scoped(target, a.interface.as_deref(), " or -I IFACE")?;
     if let Some(src) = source.filter(|s| s.is_ipv4() != target.is_ipv4()) {
@@ -285,6 +279,12 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
         None if a.expect_close => AfterSend::ExpectClose,
         None => AfterSend::Nothing,
     };
+    // With -s the name must keep to the source's family.
+    let family = match (Family::of(a.ipv4, a.ipv6), source) {
+        (Family::Any, Some(IpAddr::V4(_))) => Family::V4,
+        (Family::Any, Some(IpAddr::V6(_))) => Family::V6,
+        (f, _) => f,
+    };
     Ok(Settings {
         target,
         count,
@@ -295,10 +295,10 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
             source,
             // Watch for the peer's first move, never longer than the gap
             // between attempts.
-            observe: if count > 1 {
-                interval.min(WATCH)
-            } else {
+            observe: if count == Some(1) {
                 WATCH
+            } else {
+                interval.min(WATCH)
             },
         },
         keepalive,
@@ -311,7 +311,66 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
             CloseWith::Fin
         },
         info_at_close: a.verbose,
+        deadline,
+        resolve: resolve_name.map(|(name, port)| Resolve { name, port, family }),
     })
+}
+
+/// How many attempts (`None`: until stopped, `-c 0` or `-t`) and the
+/// deadline (`-w`, up to a year: how long a watch may run).
+fn until(a: &ProbeArgs) -> Result<(Option<u64>, Option<Duration>)> {
+    let count = match a.count {
+        _ if a.until_stopped => None,
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => Some(4),
+    };
+    let deadline = a
+        .deadline
+        .map(|w| seconds("-w", w, 0.001..=31_536_000.0, false))
+        .transpose()?;
+    quiet_ok_makes_sense(a, count)?;
+    Ok((count, deadline))
+}
+
+/// With `-r`, the name (and port) to resolve again before each attempt;
+/// an address has nothing to resolve.
+fn re_resolved(a: &ProbeArgs, target_text: &str) -> Result<Option<(String, u16)>> {
+    if !a.re_resolve {
+        return Ok(None);
+    }
+    match split_target(target_text)? {
+        (Host::Name(name), port) => Ok(Some((name.to_string(), port))),
+        (Host::Ip(_) | Host::Zoned { .. }, _) => Err(usage(format!(
+            "-r resolves a name again before each attempt, and '{target_text}' is an address: drop -r"
+        ))),
+    }
+}
+
+/// `--quiet-ok` prints changes instead of attempts: refused with the flags
+/// whose output is per attempt, and with one attempt (no change to show).
+fn quiet_ok_makes_sense(a: &ProbeArgs, count: Option<u64>) -> Result<()> {
+    if !a.quiet_ok {
+        return Ok(());
+    }
+    if count == Some(1) {
+        return Err(usage(
+            "--quiet-ok with -c 1: one attempt makes no state change to show; drop --quiet-ok",
+        ));
+    }
+    let per_attempt = [
+        (a.verbose, "-v"),
+        (a.keepalive.is_some(), "--keepalive"),
+        (a.user_timeout.is_some(), "--user-timeout"),
+        (a.half_close, "--half-close"),
+        (a.expect_close, "--expect-close"),
+    ];
+    if let Some((_, flag)) = per_attempt.iter().find(|(given, _)| *given) {
+        return Err(usage(format!(
+            "--quiet-ok hides each attempt's lines, which is where {flag} reports: drop one of them"
+        )));
+    }
+    Ok(())
 }
 
 /// Lines of text (`-D`: each attempt's with a timestamp), or JSON lines.
@@ -328,6 +387,8 @@ struct View {
     verbose: bool,
     /// `--rst` itself (not the RST chosen for `-i 0`): said on each line.
     rst: bool,
+    /// Only the changes, not each attempt.
+    quiet_ok: bool,
 }
 
 /// Why the probe stopped, for the user: setup problems in terms of the
@@ -364,6 +425,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         },
         verbose: a.verbose,
         rst: a.rst,
+        quiet_ok: a.quiet_ok,
     };
     let mut out = Out::stdout();
     let report = probe::run(&s, &mut |e| {
@@ -390,9 +452,23 @@ fn stamp() -> String {
 
 /// The header, or an attempt's line(s) / JSON line, as it happens.
 fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io::Result<()> {
-    let target = s.target;
+    let stamp_text = || {
+        if view.format == (Format::Text { timestamp: true }) {
+            stamp()
+        } else {
+            String::new()
+        }
+    };
     match e {
         Event::Started if view.format == Format::Json => Ok(()),
+        Event::Attempt(_) if view.quiet_ok => Ok(()),
+        Event::Change { seq, change } if view.format == Format::Json => {
+            serde_json::to_writer(&mut *out, &watch::change_json(SCHEMA, *seq, change))?;
+            writeln!(out)
+        }
+        Event::Change { change, .. } => {
+            writeln!(out, "{}{}", stamp_text(), watch::change_line(change))
+        }
         Event::Started => {
             let how = match s.close {
                 CloseWith::Rst => "closing with RST",
@@ -400,8 +476,9 @@ fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io:
             };
             writeln!(
                 out,
-                "PROBE {target}: {} attempts, timeout {:.1} s, {how}",
-                s.count,
+                "PROBE {}: {}, timeout {:.1} s, {how}",
+                watch::header_target(s),
+                watch::how_many(s),
                 s.connect.timeout.as_secs_f64()
             )
         }
@@ -410,7 +487,7 @@ fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io:
                 "schema": SCHEMA,
                 "type": "attempt",
                 "seq": at.seq,
-                "target": target.to_string(),
+                "target": shown_target(s, at.target),
                 "local": at.local.map(|l| l.to_string()),
                 "outcome": at.outcome,
                 "tcp_info": at.info.filter(|_| view.verbose),
@@ -422,12 +499,12 @@ fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io:
             writeln!(out)
         }
         Event::Attempt(at) => {
-            let stamp = if view.format == (Format::Text { timestamp: true }) {
-                stamp()
-            } else {
-                String::new()
-            };
-            writeln!(out, "{stamp}{}", attempt_line(at.seq, target, &at.outcome))?;
+            writeln!(
+                out,
+                "{}{}",
+                stamp_text(),
+                attempt_line(at.seq, &shown_target(s, at.target), &at.outcome)
+            )?;
             if view.verbose {
                 if let Some(i) = at.info.filter(|_| at.outcome.is_open()) {
                     writeln!(out, "    TCP_INFO after handshake: {}", info_text(&i))?;
@@ -453,7 +530,7 @@ fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io:
 /// The closing summary.
 fn render_report(out: &mut Out, r: &Report, json: bool) -> std::io::Result<()> {
     if json {
-        let v = json!({
+        let mut v = json!({
             "schema": SCHEMA,
             "type": "summary",
             "target": r.target.to_string(),
@@ -467,6 +544,9 @@ fn render_report(out: &mut Out, r: &Report, json: bool) -> std::io::Result<()> {
             "attempts_per_second": r.attempts_per_second,
             "clock": "CLOCK_MONOTONIC in user space, connect() to writable",
         });
+        if let serde_json::Value::Object(m) = &mut v {
+            m.extend(watch::summary_fields(r));
+        }
         serde_json::to_writer(&mut *out, &v)?;
         return writeln!(out);
     }
@@ -490,10 +570,27 @@ fn render_report(out: &mut Out, r: &Report, json: bool) -> std::io::Result<()> {
             r.min_ms, r.avg_ms, r.max_ms
         )?;
     }
+    for line in watch::summary_lines(r) {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
 }
 
-fn attempt_line(n: u64, target: SocketAddr, o: &Outcome) -> String {
+/// The address an attempt went to, or (when the name did not resolve)
+/// the name and port.
+fn shown_target(s: &Settings, tried: Option<SocketAddr>) -> String {
+    match (tried, &s.resolve) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(r)) => probe::watch::Key {
+            host: r.name.clone(),
+            port: r.port,
+        }
+        .to_string(),
+        (None, None) => s.target.to_string(),
+    }
+}
+
+fn attempt_line(n: u64, target: &str, o: &Outcome) -> String {
     use std::fmt::Write as _;
     let ms = |us: f64| us / 1e3;
     match o {
@@ -866,7 +963,7 @@ mod tests {
     fn plain(target: &str) -> Settings {
         Settings {
             target: target.parse().unwrap(),
-            count: 4,
+            count: Some(4),
             interval: Duration::from_secs(1),
             connect: ConnectOpts {
                 timeout: Duration::from_secs(3),
@@ -880,6 +977,8 @@ mod tests {
             send: Vec::new(),
             close: CloseWith::Fin,
             info_at_close: false,
+            deadline: None,
+            resolve: None,
         }
     }
 
@@ -888,7 +987,7 @@ mod tests {
         assert_eq!(
             probe_settings(&["-c", "3", "-i", "0.2", "198.51.100.2:22"]).unwrap(),
             Settings {
-                count: 3,
+                count: Some(3),
                 interval: Duration::from_millis(200),
                 ..plain("198.51.100.2:22")
             }
@@ -896,7 +995,7 @@ mod tests {
         // Back to back closes with RST; the watch is never longer than
         // the gap between attempts.
         let mut fast = plain("[2001:db8::2]:7000");
-        fast.count = 1000;
+        fast.count = Some(1000);
         fast.interval = Duration::ZERO;
         fast.connect.observe = Duration::ZERO;
         fast.close = CloseWith::Rst;
@@ -910,7 +1009,7 @@ mod tests {
             fast
         );
         let mut tests = plain("198.51.100.2:7000");
-        tests.count = 1;
+        tests.count = Some(1);
         tests.keepalive = Some(Keepalive {
             idle: 1,
             intvl: 2,
@@ -988,11 +1087,7 @@ mod tests {
     fn bad_argv_is_one_line_that_says_why() {
         for (argv, said) in [
             (
-                &["-c", "0", "198.51.100.2:22"][..],
-                "-c 0: give at least 1 attempt",
-            ),
-            (
-                &["-i", "1e300", "198.51.100.2:22"],
+                &["-i", "1e300", "198.51.100.2:22"][..],
                 "-i 1e300: give 0, or 0.001 to 86400 seconds (fractions allowed)",
             ),
             (
@@ -1061,5 +1156,111 @@ mod tests {
             let e = serve_args(argv).expect_err(&format!("{argv:?}"));
             assert_eq!(e.to_string(), said, "{argv:?}");
         }
+    }
+
+    #[test]
+    fn until_stopped_settings_from_argv() {
+        let mut watch = plain("198.51.100.2:22");
+        watch.count = None;
+        watch.interval = Duration::from_millis(100);
+        assert_eq!(
+            probe_settings(&["-c", "0", "-i", "0.1", "198.51.100.2:22"]).unwrap(),
+            watch
+        );
+        assert_eq!(
+            probe_settings(&["-t", "-i", "0.1", "198.51.100.2:22"]).unwrap(),
+            watch
+        );
+        watch.deadline = Some(Duration::from_millis(2500));
+        assert_eq!(
+            probe_settings(&[
+                "-t",
+                "-i",
+                "0.1",
+                "-w",
+                "2.5",
+                "--quiet-ok",
+                "198.51.100.2:22"
+            ])
+            .unwrap(),
+            watch
+        );
+        // -w with a count: whichever ends first.
+        let mut both = plain("198.51.100.2:22");
+        both.deadline = Some(Duration::from_secs(10));
+        assert_eq!(
+            probe_settings(&["-w", "10", "198.51.100.2:22"]).unwrap(),
+            both
+        );
+        // -r: the name (from /etc/hosts, no DNS) and its family; with -s,
+        // the source's family.
+        let r = probe_settings(&["-r", "-c", "0", "localhost:7000"]).unwrap();
+        assert_eq!(
+            r.resolve,
+            Some(Resolve {
+                name: "localhost".into(),
+                port: 7000,
+                family: Family::Any
+            })
+        );
+        assert!(r.target.ip().is_loopback() && r.target.port() == 7000);
+        let r = probe_settings(&["-r", "-4", "localhost:7000"]).unwrap();
+        assert_eq!(r.resolve.map(|r| r.family), Some(Family::V4));
+        let r = probe_settings(&["-r", "-s", "127.0.0.1", "localhost:7000"]).unwrap();
+        assert_eq!(r.resolve.map(|r| r.family), Some(Family::V4));
+    }
+
+    #[test]
+    fn until_stopped_bad_argv_is_one_line_that_says_why() {
+        for (argv, said) in [
+            (
+                &["-c", "0", "-w", "0", "198.51.100.2:22"][..],
+                "-w 0: give 0.001 to 31536000 seconds (fractions allowed)",
+            ),
+            (
+                &["-w", "-3", "198.51.100.2:22"],
+                "-w -3: give 0.001 to 31536000 seconds (fractions allowed)",
+            ),
+            (
+                &["-t", "-w", "NaN", "198.51.100.2:22"],
+                "-w NaN: give 0.001 to 31536000 seconds (fractions allowed)",
+            ),
+            (
+                &["-r", "-c", "0", "198.51.100.2:22"],
+                "-r resolves a name again before each attempt, and '198.51.100.2:22' is an address: drop -r",
+            ),
+            (
+                &["-r", "[2001:db8::2]:22"],
+                "-r resolves a name again before each attempt, and '[2001:db8::2]:22' is an address: drop -r",
+            ),
+            (
+                &["-t", "--quiet-ok", "-v", "198.51.100.2:22"],
+                "--quiet-ok hides each attempt's lines, which is where -v reports: drop one of them",
+            ),
+            (
+                &[
+                    "-t",
+                    "--quiet-ok",
+                    "--keepalive",
+                    "1,1,3",
+                    "198.51.100.2:22",
+                ],
+                "--quiet-ok hides each attempt's lines, which is where --keepalive reports: drop one of them",
+            ),
+            (
+                &["-c", "1", "--quiet-ok", "198.51.100.2:22"],
+                "--quiet-ok with -c 1: one attempt makes no state change to show; drop --quiet-ok",
+            ),
+        ] {
+            let e = probe_settings(argv).expect_err(&format!("{argv:?}"));
+            assert!(
+                e.downcast_ref::<crate::UsageError>().is_some(),
+                "{argv:?}: exit 2"
+            );
+            assert_eq!(e.to_string(), said, "{argv:?}");
+        }
+        // -t and -c together: clap says so (exit 2).
+        let all = ["nettool", "probe", "-t", "-c", "3", "198.51.100.2:22"];
+        assert!(Cli::try_parse_from(all).is_err());
     }
 }
