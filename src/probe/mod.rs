@@ -12,6 +12,7 @@
 //! to probe against.
 
 pub mod behave;
+pub mod neighbour;
 pub mod serve;
 mod session;
 
@@ -82,6 +83,11 @@ pub enum Outcome {
         after_us: f64,
         error: String,
     },
+    /// No answer, and the kernel's neighbour entry says why: nothing on
+    /// the local link answered its ARP (NDP) requests for the target, or
+    /// for the gateway on the way ([`neighbour::explain`]). Boxed: rare,
+    /// and an `Outcome` stays small.
+    NoNeighbour(Box<neighbour::NoNeighbour>),
 }
 
 impl Outcome {
@@ -105,6 +111,7 @@ impl Outcome {
             Outcome::NetworkUnreachable { .. } => "network unreachable".into(),
             Outcome::AdminProhibited { .. } => "administratively prohibited".into(),
             Outcome::Error { error, .. } => format!("error: {error}"),
+            Outcome::NoNeighbour(n) => format!("no {} reply", n.protocol.name()),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::cli::{ProbeArgs, ProbeCommand, ServeArgs};
 use crate::cmd::{seconds, usage};
 use crate::output::Out;
 use crate::probe::behave::{Finding, PeerClose, Verdict};
+use crate::probe::neighbour::NoNeighbour;
 use crate::probe::serve::{self, ServeError};
 use crate::probe::{
     self, AfterSend, CloseWith, ConnectOpts, Event, Keepalive, Outcome, PeerMove, ProbeError,
@@ -570,6 +571,26 @@ fn attempt_line(n: u64, target: SocketAddr, o: &Outcome) -> String {
                 ms(*after_us)
             )
         }
+        Outcome::NoNeighbour(nn) => no_neighbour_line(n, target, nn),
+    }
+}
+
+/// "no ARP reply from ...": the target, or the gateway on the way.
+fn no_neighbour_line(n: u64, target: SocketAddr, nn: &NoNeighbour) -> String {
+    let (p, who, iface, secs) = (
+        nn.protocol.name(),
+        nn.neighbour,
+        &nn.iface,
+        nn.after_us / 1e6,
+    );
+    if nn.gateway {
+        format!(
+            "{n}: {target} no {p} reply from the gateway {who} (the router on {iface} is down or gone), after {secs:.3} s"
+        )
+    } else {
+        format!(
+            "{n}: {target} no {p} reply from {who} (no host at this address on {iface}), after {secs:.3} s"
+        )
     }
 }
 
