@@ -163,18 +163,20 @@ pub fn explain(target: SocketAddr, iface: Option<&str>, outcome: Outcome) -> Out
         _ => None,
     };
     let oif = iface.and_then(crate::sys::interface_index).or(scope);
-    let Ok(route) = neigh::route_to(target.ip(), oif) else {
+    // An IPv4-mapped target ([::ffff:198.51.100.3]) goes out as IPv4.
+    let ip = target.ip().to_canonical();
+    let Ok(route) = neigh::route_to(ip, oif) else {
         return outcome;
     };
     let (Some(ifindex), RouteType::Unicast) = (route.oif, route.kind) else {
         return outcome;
     };
-    let Ok(entry) = neigh::lookup(route.next_hop(target.ip()), ifindex) else {
+    let Ok(entry) = neigh::lookup(route.next_hop(ip), ifindex) else {
         return outcome;
     };
     let name = crate::sys::interface_name(ifindex).unwrap_or_else(|| format!("if{ifindex}"));
     let ours = |a: IpAddr| neigh::route_to(a, None).is_ok_and(|r| r.kind == RouteType::Local);
-    decide(target.ip(), outcome, &route, entry.as_ref(), &name, &ours)
+    decide(ip, outcome, &route, entry.as_ref(), &name, &ours)
 }
 
 /// [`explain`] on an attempt's outcome, the rest of it unchanged.
