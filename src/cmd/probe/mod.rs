@@ -1078,4 +1078,29 @@ mod tests {
             assert_eq!(e.to_string(), said, "{argv:?}");
         }
     }
+
+    #[test]
+    fn no_neighbour_lines_name_who_did_not_answer() {
+        use crate::probe::neighbour::{Resolution, Unresolved};
+        let nn = |who: &str, gateway| {
+            Outcome::NoNeighbour(Box::new(NoNeighbour {
+                after_us: 3_001_000.0,
+                protocol: Resolution::Arp,
+                neighbour: who.parse().unwrap(),
+                gateway,
+                iface: "veth0".into(),
+                state: Unresolved::Failed,
+            }))
+        };
+        let t: SocketAddr = "198.51.100.3:7000".parse().unwrap();
+        assert_eq!(
+            attempt_line(1, t, &nn("198.51.100.3", false)),
+            "1: 198.51.100.3:7000 no ARP reply from 198.51.100.3 (no host at this address on veth0), after 3.001 s"
+        );
+        let t: SocketAddr = "203.0.113.5:7000".parse().unwrap();
+        assert_eq!(
+            attempt_line(2, t, &nn("198.51.100.9", true)),
+            "2: 203.0.113.5:7000 no ARP reply from the gateway 198.51.100.9 (the router on veth0 is down or gone), after 3.001 s"
+        );
+    }
 }
