@@ -153,6 +153,14 @@ def main():
               "fe80::1%lo", "images/", "198.51.100.0/28"]:
         put("host_port", s.replace("/", "_").replace(":", "-"), s.encode())
 
+    rtnl = ["rtnl-neigh-v4-stale", "rtnl-neigh-v4-failed", "rtnl-neigh-v6-stale", "rtnl-neigh-v6-failed",
+            "rtnl-route-v4-link", "rtnl-route-v4-gateway", "rtnl-route-v6-gateway", "rtnl-route-v4-local",
+            "rtnl-route-unreachable"]
+    for name in rtnl:
+        put("rtnetlink", name, b"".join(vector(name + ".hex")))
+    done = bytes.fromhex("14 00 00 00 03 00 02 00 07 00 00 00 00 00 00 00 00 00 00 00")
+    put("rtnetlink", "neigh-dump", b"".join(b"".join(vector(n + ".hex")) for n in rtnl[:4]) + done)
+
     for name in ("sock-diag-tcp-info", "sock-diag-udp-skmem"):
         put("sock_diag", name, b"".join(vector(name + ".hex")))
     try:

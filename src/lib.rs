@@ -7,6 +7,7 @@ pub mod addr;
 pub mod arp;
 pub mod cli;
 pub mod cmd;
+pub mod neigh;
 pub mod output;
 pub mod probe;
 pub mod sockstat;

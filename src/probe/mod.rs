@@ -13,6 +13,7 @@
 
 pub mod behave;
 pub mod name;
+pub mod neighbour;
 mod samples;
 pub mod serve;
 mod session;
@@ -87,6 +88,11 @@ pub enum Outcome {
         after_us: f64,
         error: String,
     },
+    /// No answer, and the kernel's neighbour entry says why: nothing on
+    /// the local link answered its ARP (NDP) requests for the target, or
+    /// for the gateway on the way ([`neighbour::explain`]). Boxed: rare,
+    /// and an `Outcome` stays small.
+    NoNeighbour(Box<neighbour::NoNeighbour>),
 }
 
 impl Outcome {
@@ -110,6 +116,7 @@ impl Outcome {
             Outcome::NetworkUnreachable { .. } => "network unreachable".into(),
             Outcome::AdminProhibited { .. } => "administratively prohibited".into(),
             Outcome::Error { error, .. } => format!("error: {error}"),
+            Outcome::NoNeighbour(n) => format!("no {} reply", n.protocol.name()),
         }
     }
 }

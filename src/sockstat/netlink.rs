@@ -21,7 +21,7 @@ use crate::sockstat::model::{
     UnixName, inet_endpoint,
 };
 use crate::sockstat::{Error, Extensions, StateSet};
-use crate::sys::netlink::{RECV_BUF_LEN, SockDiag, is_no_handler};
+use crate::sys::netlink::{Netlink, Protocol, RECV_BUF_LEN, is_no_handler};
 use crate::wire::sock_diag::{
     self, AF_INET, AF_INET6, AF_UNIX, INET_DIAG_CONG, INET_DIAG_INFO, INET_DIAG_SKMEMINFO,
     INET_REQUEST_LEN, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP, InetAttr, InetDiagMsg, Messages,
@@ -165,7 +165,7 @@ fn dump(
         Some(errno) if is_no_handler(errno) => Error::NetlinkUnsupported { table },
         _ => Error::Netlink { table, source },
     };
-    let sock = SockDiag::open().map_err(fail)?;
+    let sock = Netlink::open(Protocol::SockDiag).map_err(fail)?;
     sock.send(req).map_err(fail)?;
     let mut buf = vec![0u8; RECV_BUF_LEN];
     loop {
@@ -372,7 +372,7 @@ pub fn dump_inet_ids(
 /// network namespace of the thread that opened it.
 #[derive(Debug)]
 pub struct Destroyer {
-    sock: SockDiag,
+    sock: Netlink,
     buf: Vec<u8>,
 }
 
@@ -381,7 +381,7 @@ impl Destroyer {
     /// What opening the netlink socket failed with.
     pub fn open() -> io::Result<Destroyer> {
         Ok(Destroyer {
-            sock: SockDiag::open()?,
+            sock: Netlink::open(Protocol::SockDiag)?,
             // An error reply quotes our 72-byte request: small.
             buf: vec![0u8; 8192],
         })

@@ -1,9 +1,11 @@
-//! A `NETLINK_SOCK_DIAG` socket: the only libc/unsafe code of the netlink
-//! socket lister.
+//! A netlink socket to the kernel: `NETLINK_SOCK_DIAG` for the socket
+//! lister, `NETLINK_ROUTE` for routes and neighbours. The only libc/unsafe
+//! code of either.
 //!
-//! It moves bytes and nothing else: the request is encoded and the replies
-//! are parsed by `sockstat::netlink`. Invariants: the descriptor is owned and
-//! closed on drop; [`SockDiag::recv`] only hands out bytes the kernel wrote,
+//! It moves bytes and nothing else: requests are encoded and replies parsed
+//! by `wire::sock_diag` / `wire::rtnetlink` and their callers
+//! (`sockstat::netlink`, `neigh`). Invariants: the descriptor is owned and
+//! closed on drop; [`Netlink::recv`] only hands out bytes the kernel wrote,
 //! only datagrams the kernel sent, and fails rather than return a
 //! truncated datagram.
 
@@ -16,26 +18,40 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 /// lengths, capped at 32 KiB (more only for a single oversized message).
 pub const RECV_BUF_LEN: usize = 256 * 1024;
 
-/// An open `AF_NETLINK` / `NETLINK_SOCK_DIAG` socket.
+/// Which kernel service a [`Netlink`] socket talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `NETLINK_SOCK_DIAG`: socket tables (`ss`).
+    SockDiag,
+    /// `NETLINK_ROUTE` (rtnetlink): routes, neighbours, links (`ip`).
+    Route,
+}
+
+/// An open `AF_NETLINK` socket, bound to the network namespace of the
+/// thread that opened it.
 #[derive(Debug)]
-pub struct SockDiag {
+pub struct Netlink {
     fd: OwnedFd,
 }
 
-impl SockDiag {
-    /// Open the socket.
+impl Netlink {
+    /// Open a socket for `protocol`.
     ///
     /// # Errors
     ///
     /// What `socket` failed with: out of descriptors, or no netlink in
     /// this kernel.
-    pub fn open() -> io::Result<SockDiag> {
+    pub fn open(protocol: Protocol) -> io::Result<Netlink> {
+        let protocol = match protocol {
+            Protocol::SockDiag => libc::NETLINK_SOCK_DIAG,
+            Protocol::Route => libc::NETLINK_ROUTE,
+        };
         // SAFETY: socket(2) takes no pointers; any return value is handled.
         let fd = unsafe {
             libc::socket(
                 libc::AF_NETLINK,
                 libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_SOCK_DIAG,
+                protocol,
             )
         };
         if fd < 0 {
@@ -44,7 +60,7 @@ impl SockDiag {
         // SAFETY: `fd` was just returned by socket(2), is valid and owned by
         // nobody else, so `OwnedFd` may take it and close it once.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(SockDiag { fd })
+        Ok(Netlink { fd })
     }
 
     /// Send one request datagram to the kernel.

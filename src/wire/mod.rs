@@ -67,6 +67,7 @@ pub(crate) use enum_with_unknown;
 
 pub mod arp;
 pub mod ethernet;
+pub mod rtnetlink;
 pub mod sock_diag;
 pub mod tcp_info;
 pub mod tftp;

@@ -18,6 +18,7 @@ use crate::cmd::{seconds, usage};
 use crate::output::Out;
 use crate::probe::behave::{Finding, PeerClose, Verdict};
 use crate::probe::name::{self, Family, Resolve};
+use crate::probe::neighbour::NoNeighbour;
 use crate::probe::serve::{self, ServeError};
 use crate::probe::{
     self, AfterSend, CloseWith, ConnectOpts, Event, Keepalive, Outcome, PeerMove, ProbeError,
@@ -672,6 +673,26 @@ fn attempt_line(n: u64, target: &str, o: &Outcome) -> String {
                 ms(*after_us)
             )
         }
+        Outcome::NoNeighbour(nn) => no_neighbour_line(n, target, nn),
+    }
+}
+
+/// "no ARP reply from ...": the target, or the gateway on the way.
+fn no_neighbour_line(n: u64, target: &str, nn: &NoNeighbour) -> String {
+    let (p, who, iface, secs) = (
+        nn.protocol.name(),
+        nn.neighbour,
+        &nn.iface,
+        nn.after_us / 1e6,
+    );
+    if nn.gateway {
+        format!(
+            "{n}: {target} no {p} reply from the gateway {who} (the router on {iface} is down or gone), after {secs:.3} s"
+        )
+    } else {
+        format!(
+            "{n}: {target} no {p} reply from {who} (no host at this address on {iface}), after {secs:.3} s"
+        )
     }
 }
 
@@ -1262,5 +1283,30 @@ mod tests {
         // -t and -c together: clap says so (exit 2).
         let all = ["nettool", "probe", "-t", "-c", "3", "198.51.100.2:22"];
         assert!(Cli::try_parse_from(all).is_err());
+    }
+
+    #[test]
+    fn no_neighbour_lines_name_who_did_not_answer() {
+        use crate::probe::neighbour::{Resolution, Unresolved};
+        let nn = |who: &str, gateway| {
+            Outcome::NoNeighbour(Box::new(NoNeighbour {
+                after_us: 3_001_000.0,
+                protocol: Resolution::Arp,
+                neighbour: who.parse().unwrap(),
+                gateway,
+                iface: "veth0".into(),
+                state: Unresolved::Failed,
+            }))
+        };
+        let t = "198.51.100.3:7000";
+        assert_eq!(
+            attempt_line(1, t, &nn("198.51.100.3", false)),
+            "1: 198.51.100.3:7000 no ARP reply from 198.51.100.3 (no host at this address on veth0), after 3.001 s"
+        );
+        let t = "203.0.113.5:7000";
+        assert_eq!(
+            attempt_line(2, t, &nn("198.51.100.9", true)),
+            "2: 203.0.113.5:7000 no ARP reply from the gateway 198.51.100.9 (the router on veth0 is down or gone), after 3.001 s"
+        );
     }
 }
