@@ -248,7 +248,7 @@ pub fn run(
                 }
             }
         };
-        let at = super::neighbour::explain_attempt(s.target, s.connect.iface.as_deref(), at);
+        let at = super::neighbour::explain_attempt(target, s.connect.iface.as_deref(), at);
         let mut findings: Vec<Finding> = Vec::new();
         let mut info_at_close: Option<TcpInfo> = None;
         if let Some(sock) = at.socket {
