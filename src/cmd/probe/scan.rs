@@ -316,8 +316,6 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
 }
 
 fn header(out: &mut Out, s: &Settings, probes: u64, parallel: usize) -> std::io::Result<()> {
-    let targets = s.targets.len();
-    let plural = if targets == 1 { "" } else { "s" };
     let rate = s
         .rate
         .map(|r| format!(", at most {r} new per second"))
@@ -328,7 +326,7 @@ fn header(out: &mut Out, s: &Settings, probes: u64, parallel: usize) -> std::io:
     };
     writeln!(
         out,
-        "SCAN {targets} target{plural}: {probes} probes, at most {parallel} in flight{rate}, timeout {:.1} s, closing with {close}",
+        "SCAN {probes} probes, at most {parallel} in flight{rate}, timeout {:.1} s, closing with {close}",
         s.connect.timeout.as_secs_f64()
     )
 }
