@@ -224,8 +224,16 @@ impl Counts {
     }
 
     pub fn get(&self, s: State) -> u64 {
-        let mut c = *self;
-        *c.slot(s)
+        match s {
+            State::Open => self.open,
+            State::Closed => self.closed,
+            State::Rejected => self.rejected,
+            State::Filtered => self.filtered,
+            State::Unreachable => self.unreachable,
+            State::Prohibited => self.prohibited,
+            State::Reset => self.reset,
+            State::Error => self.error,
+        }
     }
 
     pub fn total(&self) -> u64 {
@@ -406,11 +414,13 @@ pub fn run(
     })
 }
 
-/// The one place where a host's results are final: every probe of the
-/// host has ended (`results` are its probes, sorted by port). Its silent
-/// outcomes (filtered, or host unreachable from our own kernel) are
-/// settled here, once per host: what the neighbour table says about an
-/// address on a directly connected network belongs here.
+/// The one place where a host's results are final: called once per host
+/// after every probe of the scan has ended, with the host's probes
+/// (never none; sorted by port), it counts their states. A finer word
+/// for the host's silent outcomes (filtered, or host unreachable from our
+/// own kernel), such as what the neighbour table says of an address on a
+/// directly connected network, goes here, before the count: `results` is
+/// mutable for that.
 fn settle_host(results: &mut [Probed]) -> HostCounts {
     let mut counts = Counts::default();
     for p in results.iter() {
