@@ -670,6 +670,51 @@ fn a_low_open_files_limit_lowers_parallel_and_says_so() {
     }
 }
 
+/// Ctrl-C ends a scan at once: the probes that ended are listed and
+/// counted, a line says it was interrupted, exit 1.
+#[test]
+fn ctrl_c_ends_a_scan_with_the_probes_that_ended() {
+    let Some(lab) = lab::require_with(&["nft"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    // 7000-7009 closed (RST at once); 7010-7099 dropped, -W 20: the scan
+    // would take minutes at 10 in flight.
+    lab::nft(
+        &pair.b.ns,
+        "table inet lab {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 7010-7099 drop\n }\n}\n",
+    );
+    let target = format!("{}:7000-7099", lab::v4(2));
+    let mut child = pair
+        .a
+        .nettool_cmd(&["probe", "--parallel", "10", "-W", "20", &target])
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start nettool");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    util::signal(&child, "-INT");
+    let status = util::wait_bounded(&mut child, std::time::Duration::from_secs(5), "SIGINT");
+    let stdout = util::read_all(child.stdout.take().expect("stdout"));
+    let stderr = util::read_all(child.stderr.take().expect("stderr"));
+    assert_eq!(status.code(), Some(1), "{stdout}\n{stderr}");
+    let probed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("198.51.100.2:"))
+        .collect();
+    assert_eq!(probed.len(), 10, "the ten closed ports ended{stdout}");
+    assert!(
+        probed.iter().all(|l| l.contains(" refused (RST) ")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--- scan: 10 probes of 1 host, ")
+            && stdout.contains("\ninterrupted: the probes not made are not listed\n"),
+        "{stdout}"
+    );
+}
+
 /// Bad scans are one line on stderr and exit 2, before anything is sent
 /// (run inside A all the same).
 #[test]

@@ -655,6 +655,35 @@ mod tests {
         assert_eq!(hosts, want);
     }
 
+    /// Targets are walked, never listed: the first (host, port) of 2^64
+    /// hosts x 65535 ports comes at once, host by host, ports ascending.
+    #[test]
+    fn targets_are_walked_lazily() {
+        let t = Target {
+            hosts: Hosts::Net(Cidr::parse("2001:db8::/64").unwrap()),
+            ports: Ports::parse("1-65535").unwrap(),
+        };
+        assert_eq!(t.probes(), (1u128 << 64) * 65535);
+        let first: Vec<String> = t
+            .addrs()
+            .skip(65534)
+            .take(3)
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(
+            first,
+            ["[2001:db8::]:65535", "[2001:db8::1]:1", "[2001:db8::1]:2"]
+        );
+        let scoped = Target {
+            hosts: Hosts::One {
+                ip: "fe80::1".parse().unwrap(),
+                scope_id: 7,
+            },
+            ports: Ports::one(22),
+        };
+        assert_eq!(scoped.addrs().next().unwrap().to_string(), "[fe80::1%7]:22");
+    }
+
     #[test]
     fn the_rate_paces_the_starts() {
         let (_ls, base) = listeners(1);
