@@ -150,7 +150,8 @@ def main():
               ":22", "::1", "fe80::1%lo", "2001:db8::/32"]:
         put("addr_filter", s.replace("/", "_").replace(":", "-"), bytes(16) + b"\x01\x00\x16" + s.encode())
     for s in ["127.0.0.1:6969", "[::1]:69", "tftp://127.0.0.1/dir/file", "TFTP://[::1]:70/x",
-              "fe80::1%lo", "images/", "198.51.100.0/28"]:
+              "fe80::1%lo", "images/", "198.51.100.0/28", "198.51.100.2:22,80,8000-8100",
+              "[2001:db8::2]:1-1024", "198.51.100.0/28:22", "[2001:db8::/120]:22,443"]:
         put("host_port", s.replace("/", "_").replace(":", "-"), s.encode())
 
     rtnl = ["rtnl-neigh-v4-stale", "rtnl-neigh-v4-failed", "rtnl-neigh-v6-stale", "rtnl-neigh-v6-failed",

@@ -255,6 +255,29 @@ impl Cidr {
         #[allow(clippy::cast_possible_truncation, reason = "i < 2^32")]
         Some((first..=last).map(move |i| Ipv4Addr::from(base.wrapping_add(i as u32))))
     }
+
+    /// Every address of the network, the network and broadcast addresses
+    /// included (as nmap expands `NET/LEN`), in ascending order, IPv4 and
+    /// IPv6 alike. Lazy: callers cap [`size`] before walking a big one.
+    ///
+    /// [`size`]: Cidr::size
+    pub fn addresses(self) -> impl Iterator<Item = IpAddr> {
+        let (base, v4) = match self.network() {
+            IpAddr::V4(a) => (u128::from(u32::from(a)), true),
+            IpAddr::V6(a) => (u128::from(a), false),
+        };
+        let last = !mask128(128 - (max_len(self.addr) - self.len));
+        (0..=last).map(move |i| {
+            let a = base | i;
+            if v4 {
+                // The host part of an IPv4 network is below 2^32.
+                #[allow(clippy::cast_possible_truncation, reason = "a < 2^32")]
+                IpAddr::V4(Ipv4Addr::from(a as u32))
+            } else {
+                IpAddr::V6(Ipv6Addr::from(a))
+            }
+        })
+    }
 }
 
 impl fmt::Display for Cidr {
@@ -501,6 +524,17 @@ mod tests {
             let expected = if len >= 31 { cidr.size() } else { cidr.size() - 2 };
             let hosts = cidr.ipv4_hosts().unwrap();
             prop_assert_eq!(hosts.count() as u128, expected);
+        }
+
+        #[test]
+        fn addresses_are_every_address_in_order(net in any_ip(), len in 0u8..=128) {
+            let max = max_len(net);
+            let cidr = Cidr::new(net, len.min(max).max(max - 10)).unwrap();
+            let all: Vec<IpAddr> = cidr.addresses().collect();
+            prop_assert_eq!(all.len() as u128, cidr.size());
+            prop_assert_eq!(all[0], cidr.network());
+            prop_assert!(all.windows(2).all(|w| w[0] < w[1]));
+            prop_assert!(all.iter().all(|a| cidr.contains(*a)));
         }
     }
 }

@@ -1,12 +1,15 @@
-//! The host/port/URL/name parsers of tftp and the CIDR parser (arp sweeps):
-//! any text is parsed or refused with a message, never a panic; what
-//! parses keeps its promises. (probe's target is fuzzed up to the split:
-//! resolving a name would ask DNS, and a fuzzer must send nothing anywhere.)
+//! The host/port/URL/name parsers of tftp, the CIDR parser (arp sweeps)
+//! and probe's targets (one HOST:PORT, and a scan's HOST:PORTS with lists,
+//! ranges and networks): any text is parsed or refused with a message,
+//! never a panic; what parses keeps its promises. (probe's target is
+//! fuzzed up to the split: resolving a name would ask DNS, and a fuzzer
+//! must send nothing anywhere.)
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use nettool::addr::{Cidr, Host};
 use nettool::cmd::probe::split_target;
+use nettool::probe::targets::{self, HostPart, MAX_NET_ADDRESSES};
 use nettool::cmd::tftp::{default_local_name, parse_url, split_host};
 
 fuzz_target!(|s: &str| {
@@ -34,5 +37,27 @@ fuzz_target!(|s: &str| {
             // Only a name goes to the resolver: never text with ':' or '%'.
             assert!(!name.is_empty() && !name.contains([':', '%']));
         }
+    }
+    if let Ok(spec) = targets::parse(s) {
+        // Ports ascending, each once, none 0; as many as counted.
+        let n = spec.ports.count();
+        assert!((1..=65535).contains(&n));
+        let mut last = 0u16;
+        for (i, p) in spec.ports.iter().enumerate().take(4096) {
+            assert!(i == 0 || p > last);
+            assert_ne!(p, 0);
+            last = p;
+        }
+        match spec.host {
+            HostPart::Net(net) => {
+                assert!(net.size() <= MAX_NET_ADDRESSES);
+                assert_eq!(net.addresses().next(), Some(net.network()));
+            }
+            HostPart::Host(Host::Name(name)) => {
+                assert!(!name.is_empty() && !name.contains([':', '%', '/']));
+            }
+            HostPart::Host(_) => {}
+        }
+        assert!(spec.probes() >= 1);
     }
 });

@@ -14,9 +14,12 @@
 pub mod behave;
 pub mod name;
 pub mod neighbour;
+pub mod rate;
 mod samples;
+pub mod scan;
 pub mod serve;
 mod session;
+pub mod targets;
 pub mod trace;
 pub mod watch;
 
@@ -275,36 +278,68 @@ pub fn check_setup(target: SocketAddr, o: &ConnectOpts) -> io::Result<()> {
     new_socket(target, o).map(drop)
 }
 
-/// One connection attempt.
+/// A connect in flight: the SYN is out and the answer is awaited. Its
+/// descriptor becomes writable (or reports an error) when the handshake
+/// completes or fails; [`Pending::finish`] then classifies it, and
+/// [`Pending::silent`] when the wait ran out first. The single-target loop
+/// ([`attempt`]) and the scan engine ([`scan`]) both drive attempts this
+/// way.
+pub struct Pending {
+    socket: Socket,
+    t0: Instant,
+}
+
+/// How [`start`] left an attempt.
+pub enum Start {
+    /// Awaiting the answer.
+    Pending(Pending),
+    /// Over at once: our own kernel refused (no route, a local error).
+    Done(Attempt),
+}
+
+/// Set up a socket for `target` and send the SYN (a non-blocking connect).
 ///
 /// # Errors
-/// Setting up the socket failed (as [`check_setup`]), or waiting on it
-/// did; a connection that fails is an [`Outcome`], not an error.
-pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
+/// Setting up the socket failed (as [`check_setup`]); a connection that
+/// fails is an [`Outcome`], not an error.
+pub fn start(target: SocketAddr, o: &ConnectOpts) -> io::Result<Start> {
     let s = new_socket(target, o)?;
     let addr: SockAddr = target.into();
     let t0 = Instant::now();
-    let started = match s.connect(&addr) {
-        Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => Ok(()),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = started {
-        let after = t0.elapsed();
-        let q = sys::take_queued_error(s.as_fd());
-        return Ok(Attempt {
-            outcome: classify(&e, q, after),
-            local: None,
-            info: None,
-            socket: None,
-        });
+    match s.connect(&addr) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => {}
+        Err(e) => {
+            let after = t0.elapsed();
+            let q = sys::take_queued_error(s.as_fd());
+            return Ok(Start::Done(Attempt {
+                outcome: classify(&e, q, after),
+                local: None,
+                info: None,
+                socket: None,
+            }));
+        }
     }
-    let revents = sys::poll_one(s.as_fd(), POLLOUT, Some(o.timeout))?;
-    let t1 = Instant::now();
-    let waited = t1 - t0;
-    if revents == 0 {
-        let info = sys::tcp_info(s.as_fd()).ok();
-        return Ok(Attempt {
+    Ok(Start::Pending(Pending { socket: s, t0 }))
+}
+
+impl Pending {
+    /// The descriptor to wait on for `POLLOUT`.
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+
+    /// When the SYN went out.
+    pub fn started(&self) -> Instant {
+        self.t0
+    }
+
+    /// No answer came in time: filtered, with the SYN retransmits the
+    /// kernel made meanwhile.
+    pub fn silent(self) -> Attempt {
+        let waited = self.t0.elapsed();
+        let info = sys::tcp_info(self.socket.as_fd()).ok();
+        Attempt {
             outcome: Outcome::Filtered {
                 waited_us: us(waited),
                 syn_retransmits: info.map_or(0, |i| i.retransmits),
@@ -312,64 +347,93 @@ pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
             local: None,
             info,
             socket: None,
-        });
+        }
     }
-    if let Some(e) = s.take_error()? {
-        if e.raw_os_error() == Some(errno::ECONNRESET) {
-            // The handshake completed and the RST came before we looked.
+
+    /// The descriptor was reported ready: classify the answer (from the
+    /// socket's error and its error queue), and on an open connection
+    /// watch for the peer's first move for up to `observe`.
+    ///
+    /// # Errors
+    /// Reading the socket's state failed.
+    pub fn finish(self, observe: Duration) -> io::Result<Attempt> {
+        let Pending { socket: s, t0 } = self;
+        let waited = t0.elapsed();
+        if let Some(e) = s.take_error()? {
+            if e.raw_os_error() == Some(errno::ECONNRESET) {
+                // The handshake completed and the RST came before we looked.
+                return Ok(Attempt {
+                    outcome: Outcome::ResetAfterAccept {
+                        handshake_us: us(waited),
+                        reset_after_us: 0.0,
+                    },
+                    local: None,
+                    info: None,
+                    socket: None,
+                });
+            }
+            let q = sys::take_queued_error(s.as_fd());
             return Ok(Attempt {
-                outcome: Outcome::ResetAfterAccept {
-                    handshake_us: us(waited),
-                    reset_after_us: 0.0,
-                },
+                outcome: classify(&e, q, waited),
                 local: None,
                 info: None,
                 socket: None,
             });
         }
-        let q = sys::take_queued_error(s.as_fd());
-        return Ok(Attempt {
-            outcome: classify(&e, q, waited),
-            local: None,
-            info: None,
-            socket: None,
-        });
+        let info = sys::tcp_info(s.as_fd()).ok();
+        let handshake_us = us(waited);
+        let kernel_rtt_us = info.map_or(0, |i| i.rtt_us);
+        let local = s.local_addr().ok().and_then(|a| a.as_socket());
+        let (outcome, keep) = match watch(&s, observe)? {
+            Watch::Reset(after) => (
+                Outcome::ResetAfterAccept {
+                    handshake_us,
+                    reset_after_us: us(after),
+                },
+                false,
+            ),
+            Watch::Quiet => (
+                Outcome::Open {
+                    handshake_us,
+                    kernel_rtt_us,
+                    peer: None,
+                },
+                true,
+            ),
+            Watch::Moved(m) => (
+                Outcome::Open {
+                    handshake_us,
+                    kernel_rtt_us,
+                    peer: Some(m),
+                },
+                true,
+            ),
+        };
+        Ok(Attempt {
+            outcome,
+            local,
+            info,
+            socket: keep.then_some(s),
+        })
     }
-    let info = sys::tcp_info(s.as_fd()).ok();
-    let handshake_us = us(waited);
-    let kernel_rtt_us = info.map_or(0, |i| i.rtt_us);
-    let local = s.local_addr().ok().and_then(|a| a.as_socket());
-    let (outcome, keep) = match watch(&s, o.observe)? {
-        Watch::Reset(after) => (
-            Outcome::ResetAfterAccept {
-                handshake_us,
-                reset_after_us: us(after),
-            },
-            false,
-        ),
-        Watch::Quiet => (
-            Outcome::Open {
-                handshake_us,
-                kernel_rtt_us,
-                peer: None,
-            },
-            true,
-        ),
-        Watch::Moved(m) => (
-            Outcome::Open {
-                handshake_us,
-                kernel_rtt_us,
-                peer: Some(m),
-            },
-            true,
-        ),
+}
+
+/// One connection attempt: [`start`], wait up to the timeout, then
+/// [`Pending::finish`] or [`Pending::silent`].
+///
+/// # Errors
+/// Setting up the socket failed (as [`check_setup`]), or waiting on it
+/// did; a connection that fails is an [`Outcome`], not an error.
+pub fn attempt(target: SocketAddr, o: &ConnectOpts) -> io::Result<Attempt> {
+    let p = match start(target, o)? {
+        Start::Done(a) => return Ok(a),
+        Start::Pending(p) => p,
     };
-    Ok(Attempt {
-        outcome,
-        local,
-        info,
-        socket: keep.then_some(s),
-    })
+    let revents = sys::poll_one(p.fd(), POLLOUT, Some(o.timeout))?;
+    if revents == 0 {
+        return Ok(p.silent());
+    }
+    p.finish(o.observe)
 }
 
 enum Watch {

@@ -18,7 +18,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -26,7 +26,7 @@ use socket2::{SockAddr, Socket};
 
 use super::{ConnectOpts, Icmp, IcmpKind, ProbeError};
 use crate::sys::errqueue::{SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6};
-use crate::sys::poll::{POLLOUT, poll_many};
+use crate::sys::poll::{POLLOUT, PollFd, poll_many};
 use crate::sys::{self, QueuedError, errno};
 
 /// Probes in flight at once, over all hops: traceroute's default (`-N 16`).
@@ -611,15 +611,19 @@ pub fn run(
             .iter()
             .map(|l| (l.t0 + timeout).saturating_duration_since(now))
             .min();
-        let fds: Vec<BorrowedFd<'_>> = live.iter().map(|l| l.sock.as_fd()).collect();
-        let mut revents = match poll_many(&fds, POLLOUT, wait) {
-            Ok(r) => r,
+        let mut fds: Vec<PollFd<'_>> = live
+            .iter()
+            .map(|l| PollFd::new(l.sock.as_fd(), POLLOUT))
+            .collect();
+        match poll_many(&mut fds, wait) {
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                 sched.interrupt();
                 break;
             }
             Err(e) => return Err(ProbeError::Test(e)),
-        };
+        }
+        let mut revents: Vec<i16> = fds.iter().map(PollFd::revents).collect();
         drop(fds);
         let now = Instant::now();
         let mut i = 0;

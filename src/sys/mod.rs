@@ -38,3 +38,6 @@ pub use signal::{
     watch_termination,
 };
 pub use tcp_info::{TcpInfo, tcp_info};
+pub mod rlimit;
+pub use poll::{PollFd, poll_many};
+pub use rlimit::{OpenFiles, raise_open_files};

@@ -1,5 +1,6 @@
-//! Waiting for one descriptor to become readable or writable, with the
-//! `POLL*` flags callers pass and test.
+//! Waiting for one descriptor ([`poll_one`]) or many ([`poll_many`]) to
+//! become readable or writable, with the `POLL*` flags callers pass and
+//! test.
 //!
 //! A signal caught to stop (Ctrl-C by [`super::signal::catch_interrupt`],
 //! SIGINT or SIGTERM by [`super::signal::catch_termination`]) ends the
@@ -49,37 +50,55 @@ pub fn poll_one(
     }
 }
 
-/// `poll` many descriptors for the same `events` at once; returns each
-/// one's revents, in order (all 0 on timeout).
+/// One descriptor's entry for [`poll_many`]: the events asked for, and
+/// what came back. It borrows the descriptor, which so outlives the call.
+#[repr(transparent)]
+pub struct PollFd<'fd> {
+    raw: libc::pollfd,
+    _fd: std::marker::PhantomData<std::os::fd::BorrowedFd<'fd>>,
+}
+
+impl<'fd> PollFd<'fd> {
+    pub fn new(fd: std::os::fd::BorrowedFd<'fd>, events: i16) -> PollFd<'fd> {
+        use std::os::fd::AsRawFd as _;
+        PollFd {
+            raw: libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events,
+                revents: 0,
+            },
+            _fd: std::marker::PhantomData,
+        }
+    }
+
+    /// What `poll` reported for it (0: nothing yet).
+    pub fn revents(&self) -> i16 {
+        self.raw.revents
+    }
+}
+
+/// `poll` many descriptors at once; returns how many have events (0 on
+/// timeout). Each entry's [`PollFd::revents`] says which.
 ///
 /// # Errors
 ///
-/// As [`poll_one`]: what `poll` failed with, `ErrorKind::Interrupted`
-/// when a caught SIGINT or SIGTERM came during the wait.
+/// What `poll` failed with; `ErrorKind::Interrupted` when a caught
+/// SIGINT or SIGTERM came during the wait (as [`poll_one`]).
 pub fn poll_many(
-    fds: &[std::os::fd::BorrowedFd<'_>],
-    events: i16,
+    fds: &mut [PollFd<'_>],
     timeout: Option<std::time::Duration>,
-) -> io::Result<Vec<i16>> {
-    use std::os::fd::AsRawFd as _;
-    let mut p: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|fd| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events,
-            revents: 0,
-        })
-        .collect();
-    let n = libc::nfds_t::try_from(p.len())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+) -> io::Result<usize> {
     let ms = timeout.map_or(-1, |t| {
         i32::try_from(t.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
     });
+    let n = libc::nfds_t::try_from(fds.len())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     loop {
-        // SAFETY: `n` valid pollfds in a buffer we own for the call.
-        let rc = unsafe { libc::poll(p.as_mut_ptr(), n, ms) };
-        if rc >= 0 {
-            return Ok(p.iter().map(|x| x.revents).collect());
+        // SAFETY: `fds` is a live slice of `PollFd`s, each a transparent
+        // `pollfd` over a descriptor it borrows; `n` is its length.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr().cast::<libc::pollfd>(), n, ms) };
+        if let Ok(ready) = usize::try_from(rc) {
+            return Ok(ready);
         }
         let e = io::Error::last_os_error();
         if e.kind() != io::ErrorKind::Interrupted || termination().is_some() {
@@ -108,18 +127,20 @@ mod tests {
     }
 
     #[test]
-    fn poll_many_reports_each_descriptor_in_order() {
+    fn poll_many_says_which_descriptors_are_ready() {
         let quiet = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let busy = UdpSocket::bind("127.0.0.1:0").unwrap();
-        busy.send_to(b"x", busy.local_addr().unwrap()).unwrap();
-        let ev = poll_many(
-            &[quiet.as_fd(), busy.as_fd()],
-            POLLIN,
-            Some(Duration::from_secs(5)),
-        )
-        .unwrap();
-        assert_eq!(ev, vec![0, POLLIN]);
-        let none = poll_many(&[quiet.as_fd()], POLLIN, Some(Duration::ZERO)).unwrap();
-        assert_eq!(none, vec![0]);
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.send_to(b"x", rx.local_addr().unwrap()).unwrap();
+        let mut fds = [
+            PollFd::new(quiet.as_fd(), POLLIN),
+            PollFd::new(rx.as_fd(), POLLIN),
+        ];
+        let n = poll_many(&mut fds, Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(fds[0].revents(), 0);
+        assert_eq!(fds[1].revents() & POLLIN, POLLIN);
+        let mut none: [PollFd<'_>; 0] = [];
+        assert_eq!(poll_many(&mut none, Some(Duration::ZERO)).unwrap(), 0);
     }
 }

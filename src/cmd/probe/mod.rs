@@ -26,6 +26,7 @@ use crate::probe::{
 };
 use crate::sys::TcpInfo;
 
+mod scan;
 mod trace;
 
 /// Every wait probe takes: below a millisecond a wait rounds to nothing,
@@ -206,6 +207,27 @@ const SCHEMA: &str = "nettool.probe/1";
 /// RST, a FIN, a banner): enough for a peer that resets or greets at once.
 const WATCH: Duration = Duration::from_millis(25);
 
+/// `-I IFACE` as the kernel takes it.
+fn check_interface(iface: Option<&str>) -> Result<()> {
+    match iface {
+        Some("") => Err(usage("-I '': give an interface name, e.g. -I eth0")),
+        // SO_BINDTODEVICE would quietly cut a longer name to IFNAMSIZ - 1.
+        Some(i) if i.len() > 15 => Err(usage(format!(
+            "-I '{i}': interface names are at most 15 bytes"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `-s ADDR`: an address, never a name.
+fn source_addr(s: Option<&str>) -> Result<Option<IpAddr>> {
+    s.map(|s| {
+        s.parse::<IpAddr>()
+            .map_err(|_| usage(format!("-s '{s}' is not an IP address")))
+    })
+    .transpose()
+}
+
 /// The probe's [`Settings`] from the flags, checked in the order the
 /// user is told about them: the flags first, then the target (reading it
 /// may resolve a name), then the flags that depend on the target.
@@ -218,29 +240,13 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
         [one] => one.as_str(),
         [..] => return Err(usage("give one HOST:PORT")),
     };
-    match a.interface.as_deref() {
-        Some("") => return Err(usage("-I '': give an interface name, e.g. -I eth0")),
-        // SO_BINDTODEVICE would quietly cut a longer name to IFNAMSIZ - 1.
-        Some(i) if i.len() > 15 => {
-            return Err(usage(format!(
-                "-I '{i}': interface names are at most 15 bytes"
-            )));
-        }
-        _ => {}
-    }
+    check_interface(a.interface.as_deref())?;
     let (count, deadline) = until(a)?;
     let interval = secs("-i", a.interval, true)?;
     let timeout = secs("-W", a.timeout, false)?;
     let keepalive = a.keepalive.as_deref().map(keepalive_spec).transpose()?;
     let hold = a.hold.map(|h| secs("--hold", h, false)).transpose()?;
-    let source = a
-        .source
-        .as_deref()
-        .map(|s| {
-            s.parse::<IpAddr>()
-                .map_err(|_| usage(format!("-s '{s}' is not an IP address")))
-        })
-        .transpose()?;
+    let source = source_addr(a.source.as_deref())?;
     let resolve_name = re_resolved(a, target_text)?;
     let target = unicast(parse_target(target_text, a.ipv4, a.ipv6)?, "probe")?;
     let target = scoped(target, a.interface.as_deref(), " or -I IFACE")?;
@@ -414,6 +420,9 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
     }
     if a.trace {
         return trace::run(a);
+    }
+    if scan::wanted(a) {
+        return scan::run(a);
     }
     let s = settings(a)?;
     let view = View {
@@ -592,6 +601,12 @@ fn shown_target(s: &Settings, tried: Option<SocketAddr>) -> String {
 }
 
 fn attempt_line(n: u64, target: &str, o: &Outcome) -> String {
+    format!("{n}: {}", outcome_line(target, o))
+}
+
+/// `TARGET LABEL  details: what it means`, as an attempt's line and a
+/// scan's line say it.
+fn outcome_line(target: &str, o: &Outcome) -> String {
     use std::fmt::Write as _;
     let ms = |us: f64| us / 1e3;
     match o {
@@ -601,7 +616,7 @@ fn attempt_line(n: u64, target: &str, o: &Outcome) -> String {
             peer,
         } => {
             let mut s = format!(
-                "{n}: {target} open  handshake {:.3} ms (kernel rtt {:.3} ms)",
+                "{target} open  handshake {:.3} ms (kernel rtt {:.3} ms)",
                 ms(*handshake_us),
                 f64::from(*kernel_rtt_us) / 1e3
             );
@@ -624,61 +639,58 @@ fn attempt_line(n: u64, target: &str, o: &Outcome) -> String {
                 "before we looked".to_string()
             };
             format!(
-                "{n}: {target} reset after accept  handshake {:.3} ms, then RST {when}: something accepts and drops connections",
+                "{target} reset after accept  handshake {:.3} ms, then RST {when}: something accepts and drops connections",
                 ms(*handshake_us)
             )
         }
         Outcome::RefusedRst { after_us } => format!(
-            "{n}: {target} refused (RST)  after {:.3} ms: the host is up, nothing listens on the port",
+            "{target} refused (RST)  after {:.3} ms: the host is up, nothing listens on the port",
             ms(*after_us)
         ),
         Outcome::RefusedIcmp { after_us, icmp } => format!(
-            "{n}: {target} refused (ICMP port unreachable)  {icmp}, after {:.3} ms: a firewall rejects the port",
+            "{target} refused (ICMP port unreachable)  {icmp}, after {:.3} ms: a firewall rejects the port",
             ms(*after_us)
         ),
         Outcome::Filtered {
             waited_us,
             syn_retransmits,
         } => format!(
-            "{n}: {target} filtered (no answer after {syn_retransmits} SYN retransmits, {:.3} s): SYNs are dropped on the way, or the host is down",
+            "{target} filtered (no answer after {syn_retransmits} SYN retransmits, {:.3} s): SYNs are dropped on the way, or the host is down",
             waited_us / 1e6
         ),
         Outcome::HostUnreachable { after_us, icmp } => match icmp {
             Some(i) => format!(
-                "{n}: {target} host unreachable  {i}, after {:.3} ms",
+                "{target} host unreachable  {i}, after {:.3} ms",
                 ms(*after_us)
             ),
             None => format!(
-                "{n}: {target} host unreachable  (local: no ARP/NDP answer), after {:.3} ms",
+                "{target} host unreachable  (local: no ARP/NDP answer), after {:.3} ms",
                 ms(*after_us)
             ),
         },
         Outcome::NetworkUnreachable { after_us, icmp } => match icmp {
             Some(i) => format!(
-                "{n}: {target} network unreachable  {i}, after {:.3} ms",
+                "{target} network unreachable  {i}, after {:.3} ms",
                 ms(*after_us)
             ),
             None => format!(
-                "{n}: {target} network unreachable  (no route here), immediately ({:.3} ms)",
+                "{target} network unreachable  (no route here), immediately ({:.3} ms)",
                 ms(*after_us)
             ),
         },
         Outcome::AdminProhibited { after_us, icmp } => format!(
-            "{n}: {target} administratively prohibited  {icmp}, after {:.3} ms: a firewall rejects it by policy",
+            "{target} administratively prohibited  {icmp}, after {:.3} ms: a firewall rejects it by policy",
             ms(*after_us)
         ),
         Outcome::Error { after_us, error } => {
-            format!(
-                "{n}: {target} error: {error}, after {:.3} ms",
-                ms(*after_us)
-            )
+            format!("{target} error: {error}, after {:.3} ms", ms(*after_us))
         }
-        Outcome::NoNeighbour(nn) => no_neighbour_line(n, target, nn),
+        Outcome::NoNeighbour(nn) => no_neighbour_line(target, nn),
     }
 }
 
 /// "no ARP reply from ...": the target, or the gateway on the way.
-fn no_neighbour_line(n: u64, target: &str, nn: &NoNeighbour) -> String {
+fn no_neighbour_line(target: &str, nn: &NoNeighbour) -> String {
     let (p, who, iface, secs) = (
         nn.protocol.name(),
         nn.neighbour,
@@ -687,11 +699,11 @@ fn no_neighbour_line(n: u64, target: &str, nn: &NoNeighbour) -> String {
     );
     if nn.gateway {
         format!(
-            "{n}: {target} no {p} reply from the gateway {who} (the router on {iface} is down or gone), after {secs:.3} s"
+            "{target} no {p} reply from the gateway {who} (the router on {iface} is down or gone), after {secs:.3} s"
         )
     } else {
         format!(
-            "{n}: {target} no {p} reply from {who} (no host at this address on {iface}), after {secs:.3} s"
+            "{target} no {p} reply from {who} (no host at this address on {iface}), after {secs:.3} s"
         )
     }
 }
