@@ -117,15 +117,15 @@ complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_su
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s h -l help -d 'Print help'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s c -l count -d 'Attempts to make (default 4 for one port, 1 for many); 0 = until Ctrl-C or -w' -r
-complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s w -l deadline -d 'Stop after this many seconds, whatever -c says' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s w -l deadline -d 'Stop after this many seconds, whatever -c says (no attempt starts later)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l parallel -d 'Probes in flight at once, over many ports and hosts' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l rate -d 'At most this many new probes per second' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l max-probes -d 'Allow more than 65,536 probes in one run' -r
-complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l max-hops -d '--trace: the highest TTL / hop limit to try' -r
-complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s q -l queries -d '--trace: probes per hop' -r
-complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l max-silent -d '--trace: stop after this many hops in a row that do not answer' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l max-hops -d '--trace: the highest TTL / hop limit to try, 1-255 (default 30)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s q -l queries -d '--trace: probes per hop, 1-10 (default 3)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l max-silent -d '--trace: stop after this many hops in a row that do not answer (default 5)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s i -l interval -d 'Seconds between attempts (fractions allowed; 0 = back to back)' -r
-complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s W -l timeout -d 'Seconds to wait for a handshake before calling it filtered' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s W -l timeout -d 'Seconds to wait for a handshake before calling it filtered (--trace: for each probe\'s answer, default 1)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s I -l interface -d 'Send from this interface (SO_BINDTODEVICE)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s s -l source -d 'Send from this local address' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l keepalive -d 'Keepalive test: IDLE,INTVL,CNT in seconds/seconds/probes' -r
@@ -136,7 +136,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_se
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s 6 -d 'IPv6 only'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s t -l until-stopped -d 'Probe until Ctrl-C or -w (the same as -c 0)'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l quiet-ok -d 'Print only state changes (down / up again / address changed), and the summary'
-complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s r -l re-resolve -d 'Resolve the name again before each attempt; an address change is an event'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s r -l re-resolve -d 'With a name as HOST: resolve it again before each attempt; an address change is an event, a failed lookup a failed attempt'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l open -d 'Show only open ports (exit 0 when at least one is open)'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l trace -d 'Find where on the path the SYN dies: SYNs with rising TTL / hop limit, no root needed'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s D -l timestamp -d 'Prefix each line with a Unix timestamp'

@@ -820,7 +820,7 @@ mod tests {
             c.add(s);
             assert_eq!(c.get(s), 2);
         }
-        assert_eq!(c.total(), 16);
+        assert_eq!(c.total(), 18);
         let labels: Vec<&str> = State::ALL.iter().map(|s| s.label()).collect();
         let json = serde_json::to_value(c).unwrap();
         let keys: Vec<&str> = json
