@@ -28,7 +28,7 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('sockstat', 'sockstat', [CompletionResultType]::ParameterValue, 'List sockets and their TCP states (like netstat and ss)')
             [CompletionResult]::new('arp', 'arp', [CompletionResultType]::ParameterValue, 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache')
             [CompletionResult]::new('tftp', 'tftp', [CompletionResultType]::ParameterValue, 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)')
-            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe how a peer answers TCP: open, RST, ICMP, silence; keepalive, half and abortive close')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe how peers answer TCP: open, RST, ICMP, silence; port scans, watching until stopped, where the SYN dies (--trace); keepalive, half and abortive close')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and the repo)')
             break
         }

@@ -25,7 +25,7 @@ set edit:completion:arg-completer[nettool] = {|@words|
             cand sockstat 'List sockets and their TCP states (like netstat and ss)'
             cand arp 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache'
             cand tftp 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)'
-            cand probe 'Probe how a peer answers TCP: open, RST, ICMP, silence; keepalive, half and abortive close'
+            cand probe 'Probe how peers answer TCP: open, RST, ICMP, silence; port scans, watching until stopped, where the SYN dies (--trace); keepalive, half and abortive close'
             cand generate 'Write shell completions and man pages (for packagers and the repo)'
         }
         &'nettool;sockstat'= {

@@ -29,7 +29,7 @@ complete -c nettool -n "__fish_nettool_needs_command" -s V -l version -d 'Print 
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "sockstat" -d 'List sockets and their TCP states (like netstat and ss)'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "arp" -d 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "tftp" -d 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)'
-complete -c nettool -n "__fish_nettool_needs_command" -f -a "probe" -d 'Probe how a peer answers TCP: open, RST, ICMP, silence; keepalive, half and abortive close'
+complete -c nettool -n "__fish_nettool_needs_command" -f -a "probe" -d 'Probe how peers answer TCP: open, RST, ICMP, silence; port scans, watching until stopped, where the SYN dies (--trace); keepalive, half and abortive close'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and the repo)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s N -l netns -d 'The sockets of another network namespace: a name under /run/netns, a path to a netns file, or a PID whose namespace to use (entering another namespace needs root)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l interval -d 'With -s: read the kernel\'s counters twice, SECS apart, and show the deltas and rates (as nstat)' -r

@@ -451,15 +451,23 @@ pub enum TftpMode {
     disable_help_subcommand = true,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    about = "Probe how a peer answers TCP: open, RST, ICMP, silence; keepalive, half and abortive close",
+    about = "Probe how peers answer TCP: open, RST, ICMP, silence; port scans, watching until stopped, where the SYN dies (--trace); keepalive, half and abortive close",
     long_about = "Connect to HOST:PORT repeatedly and say exactly how the peer answers: \
         the three-way handshake completed (open, with the handshake time and the \
         kernel's own RTT from TCP_INFO), a RST (nothing listening), an ICMP error \
         (port or host unreachable, administratively prohibited; with the sender, \
         read from the socket's error queue via IP_RECVERR), or silence (filtered: \
-        the SYN was retransmitted and never answered). After the handshake the \
+        the SYN was retransmitted and never answered; or, for an address on the \
+        local link, no ARP/NDP reply: no host there). After the handshake the \
         connection is watched briefly for the peer's first move (a RST, a FIN, a \
         banner).\n\n\
+        Many ports and hosts: HOST:22,80,8000-8100, a CIDR host part \
+        (198.51.100.0/28:22) and several targets make a scan: every (host, \
+        port) probed once, --parallel at a time under --rate, one line each \
+        sorted by host and port, then state counts per host. -c 0 or -t \
+        probes until Ctrl-C or -w, reporting each port going down and coming \
+        back as an event. --trace sends the SYN with a rising TTL / hop limit \
+        and names the hop where it dies, without root.\n\n\
         Behaviour tests run on each open connection: --keepalive (SO_KEEPALIVE \
         with TCP_KEEPIDLE/INTVL/CNT: is the idle peer still there?), \
         --user-timeout (TCP_USER_TIMEOUT for unacknowledged data), --send with \
@@ -475,11 +483,15 @@ pub enum TftpMode {
         nettool probe 198.51.100.2:22                 4 attempts, one line each, then a summary\n  \
         nettool probe -c 1000 -i 0 127.0.0.1:8080     how fast, how steady\n  \
         nettool probe -c 1 -W 2 198.51.100.2:9        open, refused, or filtered?\n  \
+        nettool probe --open 198.51.100.2:1-1024      which ports are open (a scan)\n  \
+        nettool probe 198.51.100.0/28:22,443          every address of a network\n  \
+        nettool probe -t -i 0.2 198.51.100.2:22       until Ctrl-C: when did it go down, for how long?\n  \
         nettool probe -c 1 --keepalive 1,1,3 --hold 10 198.51.100.2:7000\n  \
         nettool probe -c 1 --half-close --send hello 198.51.100.2:7000\n  \
         nettool probe --trace 198.51.100.2:443        which hop drops the SYN? (no root needed)\n  \
         nettool probe serve 7000 --behavior half-close\n\n\
-        EXIT STATUS:\n  0  every attempt connected (and no behaviour test found the peer dead)\n  \
+        EXIT STATUS:\n  0  every attempt connected (and no behaviour test found the peer dead);\n     \
+        with --open, at least one port was open\n  \
         1  an attempt failed, or the peer was found dead / did not close\n     \
         --trace: 0 when the destination answered SYN-ACK, 1 otherwise\n  2  usage or setup error"
 )]
