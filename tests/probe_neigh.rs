@@ -190,6 +190,97 @@ fn a_gateway_that_does_not_answer_is_named() {
     assert_eq!(outcome["state"], "failed", "{json}");
 }
 
+/// A scan and `--trace` say it too. A scan asks the neighbour table once
+/// per silent host: the absent address's ports are `absent`, B's dropped
+/// port stays filtered and its closed port refused. A trace to an address
+/// on the link has no router to hear from: it says nobody is there, or
+/// that the host itself drops the SYN.
+#[test]
+fn scans_and_traces_on_the_link_name_the_absent_host() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair_v6();
+    lab::nft(
+        &pair.b.ns,
+        "table inet lab {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 7000 drop\n }\n}\n",
+    );
+    let iface = pair.a.iface.as_str();
+    for (v6, absent, present, proto) in [
+        (false, "198.51.100.3", "198.51.100.2", "ARP"),
+        (true, "2001:db8::3", "2001:db8::2", "NDP"),
+    ] {
+        let host = |a: &str| if v6 { format!("[{a}]") } else { a.to_string() };
+        let scan = pair.a.nettool(&[
+            "probe",
+            "-W",
+            "1.5",
+            &format!("{}:22,80", host(absent)),
+            &format!("{}:7000,7001", host(present)),
+        ]);
+        assert_eq!(scan.code(), Some(1), "{scan}");
+        for port in [22, 80] {
+            let want = format!(
+                "{}:{port} no {proto} reply from {absent} (no host at this address on {iface}), after ",
+                host(absent)
+            );
+            assert!(
+                scan.stdout.lines().any(|l| l.starts_with(&want)),
+                "want {want:?}\n{scan}"
+            );
+        }
+        let filtered = format!("{}:7000 filtered", host(present));
+        let refused = format!("{}:7001 refused (RST)", host(present));
+        for want in [&filtered, &refused] {
+            assert!(
+                scan.stdout.lines().any(|l| l.starts_with(want.as_str())),
+                "want {want:?}\n{scan}"
+            );
+        }
+        let counts = scan
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(absent))
+            .unwrap_or_else(|| panic!("no count row for {absent}\n{scan}"));
+        // HOST open closed filtered absent: this host's two ports, absent.
+        let header = scan
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("HOST "))
+            .unwrap_or_else(|| panic!("no count table\n{scan}"));
+        let column = header.split_whitespace().position(|w| w == "absent");
+        assert_eq!(
+            column.and_then(|c| counts.split_whitespace().nth(c)),
+            Some("2"),
+            "{scan}"
+        );
+
+        let trace = |addr: &str| {
+            pair.a.nettool(&[
+                "probe",
+                "--trace",
+                "--max-silent",
+                "2",
+                &format!("{}:7000", host(addr)),
+            ])
+        };
+        let nobody = trace(absent);
+        assert_eq!(nobody.code(), Some(1), "{nobody}");
+        let want = format!(
+            "no {proto} reply from {absent} (no host at this address on {iface}): nothing to trace"
+        );
+        assert_eq!(
+            nobody.stdout.lines().last(),
+            Some(want.as_str()),
+            "{nobody}"
+        );
+        let drops = trace(present);
+        assert_eq!(drops.code(), Some(1), "{drops}");
+        let want = format!(
+            "no answer from {present}, which is on the local link ({iface}) with no router between: that host drops the SYN (a firewall on it)"
+        );
+        assert_eq!(drops.stdout.lines().last(), Some(want.as_str()), "{drops}");
+    }
+}
+
 /// One neighbour entry as `ip -j neigh` and our reader both say it.
 type Entry = (String, String, String, Option<String>);
 

@@ -25,9 +25,11 @@ use serde::Serialize;
 use socket2::{SockAddr, Socket};
 
 use super::{ConnectOpts, Icmp, IcmpKind, ProbeError};
+use crate::neigh;
 use crate::sys::errqueue::{SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6};
 use crate::sys::poll::{POLLOUT, PollFd, poll_many};
 use crate::sys::{self, QueuedError, errno};
+use crate::wire::rtnetlink::{NudState, RouteType};
 
 /// Probes in flight at once, over all hops: traceroute's default (`-N 16`).
 /// Enough to probe the five hops past the last one that answered (with
@@ -205,6 +207,57 @@ pub struct Report {
     pub hops: u8,
     pub probes_sent: u32,
     pub elapsed_s: f64,
+    /// Asked only when no hop answered at all: the destination is on a
+    /// directly connected network, so there was no router to hear from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_link: Option<OnLink>,
+}
+
+/// A destination on a directly connected network, as the kernel's route
+/// and neighbour table (ARP / NDP) see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OnLink {
+    pub iface: String,
+    /// The neighbour entry's state, when there is one: `failed` or
+    /// `incomplete` means no host answered ARP / NDP at that address.
+    pub neighbour: Option<NudState>,
+}
+
+impl OnLink {
+    /// No host answered the kernel's ARP / NDP for the address.
+    pub fn nobody(&self) -> bool {
+        matches!(
+            self.neighbour,
+            Some(NudState::Failed | NudState::Incomplete)
+        )
+    }
+}
+
+/// The route to `s.target` when it has no gateway, with the neighbour
+/// entry on its interface; `None` when it goes through a router, or the
+/// kernel cannot be asked.
+fn on_link(s: &Settings) -> Option<OnLink> {
+    let ip = s.target.ip().to_canonical();
+    let scope = match s.target {
+        SocketAddr::V6(a) if a.scope_id() != 0 => Some(a.scope_id()),
+        _ => None,
+    };
+    let oif = s
+        .connect
+        .iface
+        .as_deref()
+        .and_then(sys::interface_index)
+        .or(scope);
+    let route = neigh::route_to(ip, oif).ok()?;
+    if route.kind != RouteType::Unicast || route.gateway.is_some() {
+        return None;
+    }
+    let ifindex = route.oif?;
+    let neighbour = neigh::lookup(ip, ifindex).ok().flatten().map(|n| n.state);
+    Some(OnLink {
+        iface: sys::interface_name(ifindex).unwrap_or_else(|| format!("if{ifindex}")),
+        neighbour,
+    })
 }
 
 impl Report {
@@ -650,12 +703,19 @@ pub fn run(
     }
     drop(live);
     let ending = sched.ending().cloned().unwrap_or(Ending::Interrupted);
+    let on_link = match ending {
+        Ending::Silent {
+            after_hop: None, ..
+        } => on_link(s),
+        _ => None,
+    };
     Ok(Report {
         target: s.target,
         ending,
         hops: sched.hops_done(),
         probes_sent: sent,
         elapsed_s: started.elapsed().as_secs_f64(),
+        on_link,
     })
 }
 

@@ -336,9 +336,22 @@ fn verdict(r: &Report) -> String {
             after_hop: None,
             silent_hops,
             ..
-        } => format!(
-            "no answer from any hop ({silent_hops} silent hops in a row): the SYN is dropped before the first router, or no router on the path answers"
-        ),
+        } => match &r.on_link {
+            Some(l) if l.nobody() => format!(
+                "no {} reply from {} (no host at this address on {}): nothing to trace",
+                if target.is_ipv4() { "ARP" } else { "NDP" },
+                target.ip(),
+                l.iface
+            ),
+            Some(l) => format!(
+                "no answer from {}, which is on the local link ({}) with no router between: that host drops the SYN (a firewall on it)",
+                target.ip(),
+                l.iface
+            ),
+            None => format!(
+                "no answer from any hop ({silent_hops} silent hops in a row): the SYN is dropped before the first router, or no router on the path answers"
+            ),
+        },
         Ending::MaxHops {
             max_hops,
             last_hop,
@@ -362,6 +375,7 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
     use crate::probe::Icmp;
+    use crate::wire::rtnetlink::NudState;
     use clap::Parser;
     use std::time::Duration;
 
@@ -583,6 +597,7 @@ mod tests {
             hops: 4,
             probes_sent: 12,
             elapsed_s: 0.01,
+            on_link: None,
         }
     }
 
@@ -653,5 +668,33 @@ mod tests {
         ] {
             assert_eq!(verdict(&report(ending)), said);
         }
+        // No hop answered: on the local link there is no router to hear
+        // from, and the neighbour entry says whether anybody is there.
+        let silent = || Ending::Silent {
+            after_hop: None,
+            last_from: None,
+            silent_hops: 5,
+        };
+        assert_eq!(
+            verdict(&report(silent())),
+            "no answer from any hop (5 silent hops in a row): the SYN is dropped before the first router, or no router on the path answers"
+        );
+        let mut r = report(silent());
+        r.on_link = Some(trace::OnLink {
+            iface: "veth0".into(),
+            neighbour: Some(NudState::Reachable),
+        });
+        assert_eq!(
+            verdict(&r),
+            "no answer from 198.51.100.14, which is on the local link (veth0) with no router between: that host drops the SYN (a firewall on it)"
+        );
+        r.on_link = Some(trace::OnLink {
+            iface: "veth0".into(),
+            neighbour: Some(NudState::Failed),
+        });
+        assert_eq!(
+            verdict(&r),
+            "no ARP reply from 198.51.100.14 (no host at this address on veth0): nothing to trace"
+        );
     }
 }
