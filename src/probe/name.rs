@@ -51,6 +51,41 @@ pub enum ResolveError {
     },
     #[error("'{name}' has no address of the asked family")]
     NoAddressOfFamily { name: String },
+    /// It resolved to an address no connection can go to.
+    #[error("'{name}' resolves to {addr}, {why}")]
+    Unusable {
+        name: String,
+        addr: std::net::IpAddr,
+        why: &'static str,
+    },
+}
+
+/// What the first reading of a target refused (in `cmd::probe`), checked
+/// again for an address a name gives later (`-r`): no broadcast,
+/// multicast or unspecified address, and no link-local IPv6 address
+/// without a link (`bound`: the socket is bound to an interface).
+///
+/// # Errors
+/// [`ResolveError::Unusable`], saying why.
+pub fn usable(name: &str, addr: SocketAddr, bound: bool) -> Result<SocketAddr, ResolveError> {
+    let ip = addr.ip().to_canonical();
+    let why = match ip {
+        std::net::IpAddr::V4(v4) if v4.is_broadcast() => Some("a broadcast address"),
+        ip if ip.is_multicast() => Some("a multicast address"),
+        ip if ip.is_unspecified() => Some("the unspecified address"),
+        std::net::IpAddr::V6(v6) if v6.is_unicast_link_local() && !bound => {
+            Some("a link-local address: name the interface with -I IFACE")
+        }
+        _ => None,
+    };
+    match why {
+        Some(why) => Err(ResolveError::Unusable {
+            name: name.to_string(),
+            addr: addr.ip(),
+            why,
+        }),
+        None => Ok(addr),
+    }
 }
 
 /// `name`'s first address of `family` (in the resolver's order), with `port`.
@@ -73,6 +108,43 @@ pub fn resolve(name: &str, port: u16, family: Family) -> Result<SocketAddr, Reso
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_no_connection_can_go_to_is_refused_by_name() {
+        let at = |a: &str| SocketAddr::new(a.parse().unwrap(), 7000);
+        for (addr, bound, said) in [
+            (
+                "224.0.0.1",
+                false,
+                "'peer' resolves to 224.0.0.1, a multicast address",
+            ),
+            (
+                "255.255.255.255",
+                false,
+                "'peer' resolves to 255.255.255.255, a broadcast address",
+            ),
+            (
+                "0.0.0.0",
+                false,
+                "'peer' resolves to 0.0.0.0, the unspecified address",
+            ),
+            (
+                "fe80::2",
+                false,
+                "'peer' resolves to fe80::2, a link-local address: name the interface with -I IFACE",
+            ),
+        ] {
+            let e = usable("peer", at(addr), bound).unwrap_err();
+            assert_eq!(e.to_string(), said);
+        }
+        for (addr, bound) in [
+            ("198.51.100.2", false),
+            ("fe80::2", true),
+            ("2001:db8::2", false),
+        ] {
+            assert_eq!(usable("peer", at(addr), bound).unwrap(), at(addr));
+        }
+    }
 
     /// `localhost` is in every /etc/hosts: no DNS is asked.
     #[test]

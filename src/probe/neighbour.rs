@@ -121,7 +121,9 @@ pub fn decide(
     let Some((after_us, sender)) = silence(&outcome) else {
         return outcome;
     };
-    if let Some(from) = sender {
+    // An IPv4-mapped target's ICMP comes with a mapped sender
+    // (::ffff:198.51.100.1); the route speaks IPv4.
+    if let Some(from) = sender.map(|f| f.to_canonical()) {
         if route.prefsrc != Some(from) && !ours(from) {
             return outcome;
         }
@@ -288,6 +290,16 @@ mod tests {
         );
         assert_eq!(
             run("198.51.100.3", unreachable_from(None), &on_link(), Some(&n)),
+            no_neighbour(3.05e6, "198.51.100.3", false, Unresolved::Failed)
+        );
+        // An IPv4-mapped target's ICMP names our address mapped too.
+        assert_eq!(
+            run(
+                "198.51.100.3",
+                unreachable_from(Some("::ffff:198.51.100.1")),
+                &on_link(),
+                Some(&n)
+            ),
             no_neighbour(3.05e6, "198.51.100.3", false, Unresolved::Failed)
         );
     }

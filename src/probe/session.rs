@@ -221,7 +221,8 @@ pub fn run(
         }
         n += 1;
         let resolved = match &s.resolve {
-            Some(r) => name::resolve(&r.name, r.port, r.family),
+            Some(r) => name::resolve(&r.name, r.port, r.family)
+                .and_then(|a| name::usable(&r.name, a, s.connect.iface.is_some())),
             None => Ok(target),
         };
         let (at, tried) = match resolved {

@@ -139,6 +139,18 @@ fn unicast(addr: SocketAddr, doing: &str) -> Result<SocketAddr> {
     }
 }
 
+/// 0.0.0.0 and `::` name no host: Linux connects them to this host, which
+/// is never what a probe of "0.0.0.0" meant to ask.
+fn specified(addr: SocketAddr) -> Result<SocketAddr> {
+    if addr.ip().to_canonical().is_unspecified() {
+        return Err(usage(format!(
+            "the unspecified address {} names no host: to probe this host give 127.0.0.1 or ::1",
+            addr.ip()
+        )));
+    }
+    Ok(addr)
+}
+
 /// `serve`'s `[ADDR:]PORT`: a bare port listens on all addresses, IPv6 and
 /// IPv4.
 fn listen_addr(s: &str) -> Result<SocketAddr> {
@@ -248,7 +260,10 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
     let hold = a.hold.map(|h| secs("--hold", h, false)).transpose()?;
     let source = source_addr(a.source.as_deref())?;
     let resolve_name = re_resolved(a, target_text)?;
-    let target = unicast(parse_target(target_text, a.ipv4, a.ipv6)?, "probe")?;
+    let target = specified(unicast(
+        parse_target(target_text, a.ipv4, a.ipv6)?,
+        "probe",
+    )?)?;
     let target = scoped(target, a.interface.as_deref(), " or -I IFACE")?;
     if let Some(src) = source.filter(|s| s.is_ipv4() != target.is_ipv4()) {
         return Err(usage(format!(
@@ -452,6 +467,16 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
     })
 }
 
+/// A wait as given, to the millisecond `secs()` allows, with at least one
+/// decimal: `3.0`, `1.5`, `0.25`, `0.001`.
+fn secs_text(d: Duration) -> String {
+    let mut t = format!("{:.3}", d.as_secs_f64());
+    while t.ends_with('0') && !t.ends_with(".0") {
+        t.pop();
+    }
+    t
+}
+
 /// `[secs.micros] ` of the wall clock, for `-D`.
 fn stamp() -> String {
     let d = SystemTime::now()
@@ -486,10 +511,10 @@ fn render_event(out: &mut Out, s: &Settings, view: &View, e: &Event) -> std::io:
             };
             writeln!(
                 out,
-                "PROBE {}: {}, timeout {:.1} s, {how}",
+                "PROBE {}: {}, timeout {} s, {how}",
                 watch::header_target(s),
                 watch::how_many(s),
-                s.connect.timeout.as_secs_f64()
+                secs_text(s.connect.timeout)
             )
         }
         Event::Attempt(at) if view.format == Format::Json => {
@@ -1117,6 +1142,19 @@ mod tests {
     }
 
     #[test]
+    fn waits_are_shown_as_given() {
+        for (ms, said) in [
+            (3000, "3.0"),
+            (1500, "1.5"),
+            (250, "0.25"),
+            (1, "0.001"),
+            (86_400_000, "86400.0"),
+        ] {
+            assert_eq!(secs_text(Duration::from_millis(ms)), said);
+        }
+    }
+
+    #[test]
     fn bad_argv_is_one_line_that_says_why() {
         for (argv, said) in [
             (
@@ -1147,6 +1185,10 @@ mod tests {
             (
                 &["224.0.0.1:7000"],
                 "cannot probe 224.0.0.1: a multicast address; TCP needs a unicast address",
+            ),
+            (
+                &["0.0.0.0:7000"],
+                "the unspecified address 0.0.0.0 names no host: to probe this host give 127.0.0.1 or ::1",
             ),
             (
                 &["[fe80::1]:22"],

@@ -220,7 +220,7 @@ fn hosts(text: &str, spec: &targets::Spec<'_>, a: &ProbeArgs) -> Result<Hosts> {
             }
         }
     };
-    super::unicast(SocketAddr::new(ip, 1), "probe")?;
+    super::specified(super::unicast(SocketAddr::new(ip, 1), "probe")?)?;
     if let IpAddr::V6(v6) = ip {
         if v6.is_unicast_link_local() && scope_id == 0 && a.interface.is_none() {
             return Err(usage(format!(
@@ -242,6 +242,11 @@ fn check_net(net: Cidr, a: &ProbeArgs) -> Result<()> {
         )));
     }
     let last = net.addresses().last().unwrap_or(first);
+    if first.to_canonical().is_unspecified() {
+        return Err(usage(format!(
+            "cannot probe {net}: it holds the unspecified address {first}, which names no host"
+        )));
+    }
     let kind = if first.is_multicast() || last.is_multicast() {
         Some("multicast")
     } else if last == IpAddr::from([255, 255, 255, 255]) {
@@ -326,8 +331,8 @@ fn header(out: &mut Out, s: &Settings, probes: u64, parallel: usize) -> std::io:
     };
     writeln!(
         out,
-        "SCAN {probes} probes, at most {parallel} in flight{rate}, timeout {:.1} s, closing with {close}",
-        s.connect.timeout.as_secs_f64()
+        "SCAN {probes} probes, at most {parallel} in flight{rate}, timeout {} s, closing with {close}",
+        super::secs_text(s.connect.timeout)
     )
 }
 
@@ -643,6 +648,14 @@ mod tests {
             (
                 &["224.0.0.0/30:22"],
                 "cannot probe 224.0.0.0/30: it holds multicast addresses; TCP needs unicast addresses",
+            ),
+            (
+                &["[::]:22,80"],
+                "the unspecified address :: names no host: to probe this host give 127.0.0.1 or ::1",
+            ),
+            (
+                &["0.0.0.0/30:22"],
+                "cannot probe 0.0.0.0/30: it holds the unspecified address 0.0.0.0, which names no host",
             ),
             (
                 &["255.255.255.0/24:22"],
