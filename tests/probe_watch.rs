@@ -192,8 +192,10 @@ fn a_peer_killed_and_restarted_is_one_down_and_one_up() {
     for out in [&text, &json, &quiet, &quiet_json] {
         assert_eq!(out.code(), Some(1), "some attempts failed: exit 1\n{out}");
         assert!(out.stderr.trim().is_empty(), "nothing on stderr\n{out}");
+        // Process start and exit included, on a machine that may be busy:
+        // the deadline itself is checked on the summary's own clock below.
         assert!(
-            (5.0..6.5).contains(&out.elapsed.as_secs_f64()),
+            (5.0..8.0).contains(&out.elapsed.as_secs_f64()),
             "-w 5 ends the run\n{out}"
         );
     }
@@ -410,7 +412,9 @@ fn the_deadline_ends_a_run_on_time() {
             &["-c", "0", "-i", "0.1", "-w", "1", &open],
             0,
             "deadline",
-            8..=11,
+            // 10 or 11 by the pacing; fewer when a busy machine makes
+            // attempts start late, never more.
+            5..=11,
             1.0,
         ),
         (
@@ -424,7 +428,7 @@ fn the_deadline_ends_a_run_on_time() {
             &["-c", "100", "-i", "0.1", "-w", "0.5", &open],
             0,
             "deadline",
-            4..=6,
+            2..=6,
             0.5,
         ),
         (
@@ -443,14 +447,17 @@ fn the_deadline_ends_a_run_on_time() {
             all.extend_from_slice(args);
             let out = probe(&pair.a, &all);
             assert_eq!(out.code(), Some(*exit), "{out}");
-            let took = out.elapsed.as_secs_f64();
-            assert!(
-                took >= *secs && took < secs + 0.8,
-                "ends after {secs} s, not {took:.3} s\n{out}"
-            );
+            // The run's own clock (no process start or exit in it): it
+            // ends at the deadline, or at the count before it.
             let recs = records(&out);
             let s = recs.last().expect("summary");
             assert_eq!(s["type"], "summary", "{out}");
+            let took = s["elapsed_s"].as_f64().expect("elapsed_s");
+            assert!(
+                took >= *secs - 0.05 && took < secs + 0.4,
+                "ends after {secs} s, not {took:.3} s\n{out}"
+            );
+            assert!(out.elapsed.as_secs_f64() < secs + 3.0, "{out}");
             assert_eq!(s["stopped_by"], *stopped_by, "{out}");
             assert_eq!(s["until_stopped"], args[1] == "0", "{out}");
             let n = s["attempts"].as_u64().expect("attempts");
