@@ -18,8 +18,7 @@ fuzz_target!(|data: &[u8]| {
     // An entry is at least a netlink header, an ndmsg and an NDA_DST.
     assert!(seen.len() <= data.len() / 36);
     for n in &seen {
-        let _ = n.state.name();
-        assert_eq!(n.addr.is_ipv4(), matches!(n.addr, IpAddr::V4(_)));
+        assert!(!n.state.name().is_empty());
     }
     let _ = parse_neighbour(data);
     if let Ok(Some(route)) = route_in(data, SEQ) {
