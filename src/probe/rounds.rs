@@ -281,9 +281,11 @@ pub fn run(
         if s.count.is_some_and(|c| n >= c) {
             continue;
         }
-        let Some(next) = next_start(at.mono, Instant::now(), s.interval, end) else {
-            break Stop::Deadline;
-        };
+        // No round starts at the deadline, which still ends the run (as
+        // it ends one target's).
+        let next = next_start(at.mono, Instant::now(), s.interval, end)
+            .or(end)
+            .unwrap_or_else(Instant::now);
         while Instant::now() < next && !sys::interrupted() {
             std::thread::sleep((next - Instant::now()).min(Duration::from_millis(100)));
         }
