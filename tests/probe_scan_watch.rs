@@ -448,3 +448,86 @@ fn a_count_of_rounds_and_the_exit_status() {
         (Some(3), Some(3), Some("count"))
     );
 }
+
+/// Ctrl-C (SIGINT) ends rounds until stopped with the summary: only whole
+/// rounds are counted (a round cut short is not), and the exit code says
+/// whether every probe was open: 0 over the steady port alone, 1 with the
+/// closed port too; as text and as JSON.
+#[test]
+fn ctrl_c_ends_rounds_with_the_summary() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let _steady = serve(&pair.b, STEADY);
+    let (one, two) = (
+        format!("{}:{STEADY}", lab::v4(2)),
+        format!("{}:{STEADY},{CLOSED}", lab::v4(2)),
+    );
+    let cases = [(&one, false, 0), (&two, true, 1)];
+    util::run_cases(
+        &cases,
+        |(t, json, _)| format!("{t} json={json}").leak(),
+        |&(t, json, exit)| {
+            let mut args = vec!["probe", "-t", "-i", "0.1", "--parallel", "4", t];
+            if json {
+                args.insert(1, "--json");
+            }
+            let stdout = tempfile::NamedTempFile::new().expect("temp file");
+            let mut child = pair
+                .a
+                .nettool_cmd(&args)
+                .command()
+                .stdin(std::process::Stdio::null())
+                .stdout(stdout.reopen().expect("reopen"))
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start nettool");
+            let read = || std::fs::read_to_string(stdout.path()).unwrap_or_default();
+            // Round 3's lines: SIGINT is caught by then.
+            assert!(
+                util::wait_until(Duration::from_secs(5), || read().contains("\"seq\":3")
+                    || read().lines().any(|l| l.starts_with("3: "))),
+                "no third round after 5 s: {}",
+                read()
+            );
+            util::signal(&child, "-INT");
+            let status = util::wait_bounded(&mut child, Duration::from_secs(2), "SIGINT");
+            let out = read();
+            let err = util::read_all(child.stderr.take().expect("stderr"));
+            assert_eq!(status.code(), Some(exit), "exit {exit}\n{out}\n{err}");
+            assert!(err.trim().is_empty(), "{err}");
+            let per_round = if json { 2 } else { 1 };
+            if json {
+                let recs: Vec<Value> = out
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {out}")))
+                    .collect();
+                let last = recs.last().expect("records");
+                assert_eq!(last["type"], "scan_summary", "{out}");
+                assert_eq!(last["stopped_by"], "interrupt", "{out}");
+                assert_eq!(last["interrupted"], true, "{out}");
+                let rounds = last["rounds"].as_u64().expect("rounds");
+                assert!(rounds >= 3, "{out}");
+                assert_eq!(last["probes"].as_u64(), Some(per_round * rounds), "{out}");
+                assert_eq!(
+                    of_type(&recs, "attempt").len() as u64,
+                    per_round * rounds,
+                    "whole rounds only\n{out}"
+                );
+            } else {
+                let rounds = round_lines(&out);
+                let last = rounds.last().expect("rounds").0;
+                assert_eq!(rounds.len() as u64, per_round * last, "{out}");
+                assert!(
+                    out.contains(&format!(
+                        "--- scan: {last} rounds, {last} probes of 1 host, "
+                    )),
+                    "{out}"
+                );
+                assert!(
+                    out.ends_with("went down: 0; never open: 0; stopped by Ctrl-C\n"),
+                    "{out}"
+                );
+            }
+        },
+    );
+}
