@@ -112,11 +112,15 @@ fn header(out: &mut Out, s: &Settings, probes: u64, parallel: usize) -> std::io:
         CloseWith::Rst => "RST",
         CloseWith::Fin => "FIN",
     };
+    let pace = if s.interval.is_zero() {
+        "rounds back to back".to_string()
+    } else {
+        format!("a round every {} s", watch::secs(s.interval.as_secs_f64()))
+    };
     writeln!(
         out,
-        "SCAN {probes} probes a round, {}, a round every {} s, at most {parallel} in flight{rate}, timeout {:.1} s, closing with {close}",
+        "SCAN {probes} probes a round, {}, {pace}, at most {parallel} in flight{rate}, timeout {:.1} s, closing with {close}",
         how_many(s),
-        watch::secs(s.interval.as_secs_f64()),
         s.scan.connect.timeout.as_secs_f64()
     )
 }
@@ -187,6 +191,12 @@ fn write_text(out: &mut Out, r: &Report) -> std::io::Result<()> {
         r.parallel
     )?;
     super::scan::counts_table(out, &r.hosts, &r.total)?;
+    if r.rounds == 0 {
+        writeln!(
+            out,
+            "no round ended before the run was stopped (a round waits up to -W for silent ports)"
+        )?;
+    }
     for p in &r.down {
         let d = p.downtime;
         writeln!(
