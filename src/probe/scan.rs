@@ -12,7 +12,8 @@
 //! Results come back sorted by host then port (IPv4 before IPv6, numeric
 //! order) with a count of states per host; a (host, port) named twice is
 //! probed once. SIGINT ends the scan; the report then holds the probes
-//! that ended.
+//! that ended; so does the deadline of [`run_until`] (one round of
+//! [`super::rounds`]).
 
 use std::collections::HashSet;
 use std::io;

@@ -6,7 +6,8 @@
 //! port list, a range or a network (`22,80`, `1-1024`, `198.51.100.0/28`),
 //! or a flag only scans take (`--open`, `--parallel`, `--rate`,
 //! `--max-probes`); one TARGET with one port stays the attempt loop of
-//! [`super::run`], its output unchanged.
+//! [`super::run`], its output unchanged. With `-t`, `-c N`, `-w` a scan
+//! goes in rounds ([`super::rounds`]); without, it is this one round.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
