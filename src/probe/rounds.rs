@@ -389,6 +389,35 @@ mod tests {
         assert!(!r.passed(false) && r.passed(true));
     }
 
+    /// A long run keeps one tracker entry per (host, port) and one count
+    /// per host, whatever the number of rounds.
+    #[test]
+    fn what_is_kept_does_not_grow_with_the_rounds() {
+        let mut tally = Tally::default();
+        let t0 = Stamp::now();
+        for i in 0..10_000u64 {
+            let at = Stamp {
+                mono: t0.mono + Duration::from_millis(i),
+                wall: t0.wall,
+            };
+            tally.round(
+                at,
+                vec![
+                    probed("198.51.100.2:22", true),
+                    probed("198.51.100.2:23", i % 2 == 0),
+                    probed("198.51.100.3:22", false),
+                ],
+            );
+        }
+        assert_eq!(tally.tracker.targets().count(), 3);
+        assert_eq!(tally.hosts.len(), 2);
+        let r = tally.report(1, Stop::Interrupt, Duration::from_secs(10), t0.mono);
+        assert_eq!((r.rounds, r.probes), (10_000, 30_000));
+        // Port 23 flapped every round: 5,000 down periods, counted.
+        assert_eq!(r.down.len(), 1);
+        assert_eq!(r.down[0].downtime.periods, 5_000);
+    }
+
     #[test]
     fn zones_are_part_of_the_key() {
         assert_eq!(
