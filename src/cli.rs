@@ -511,13 +511,13 @@ pub struct ProbeArgs {
     /// IPv6 only
     #[arg(short = '6')]
     pub ipv6: bool,
-    /// Attempts to make (default 4 for one port, 1 for many); 0 = until Ctrl-C or -w
+    /// Attempts to make (default 4); over many ports or hosts: rounds (default 1); 0 = until Ctrl-C or -w
     #[arg(short = 'c', long = "count", value_name = "N")]
     pub count: Option<u64>,
     /// Probe until Ctrl-C or -w (the same as -c 0)
     #[arg(short = 't', long = "until-stopped", conflicts_with = "count")]
     pub until_stopped: bool,
-    /// Stop after this many seconds, whatever -c says (no attempt starts later)
+    /// Stop after this many seconds, whatever -c says (no attempt or round starts later; a scan with -w alone goes in rounds until then)
     #[arg(
         short = 'w',
         long = "deadline",
@@ -555,7 +555,7 @@ pub struct ProbeArgs {
     /// --trace: stop after this many hops in a row that do not answer (default 5)
     #[arg(long = "max-silent", value_name = "N", requires = "trace")]
     pub max_silent: Option<u32>,
-    /// Seconds between attempts (fractions allowed; 0 = back to back)
+    /// Seconds between attempts, or between the starts of a scan's rounds (fractions allowed; 0 = back to back)
     #[arg(
         short = 'i',
         long = "interval",

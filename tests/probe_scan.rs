@@ -758,17 +758,19 @@ fn bad_input_exits_2_with_one_line() {
             &["--rate", "-1", "198.51.100.2:22,80"],
             "--rate -1: give a positive number",
         ),
+        // -c N, -c 0 and -t make rounds (tests/probe_scan_watch.rs); what
+        // only rounds take is refused for one round.
         (
-            &["-c", "2", "198.51.100.2:22,80"],
-            "-c 2: a scan probes each (host, port) once",
+            &["-i", "0.5", "198.51.100.2:22,80"],
+            "-i 0.5 paces the rounds of a scan: give -t, -c N or -w SECS too",
         ),
         (
-            &["-c", "0", "198.51.100.2:22", "198.51.100.3:22"],
-            "-c 0 (until stopped) takes one HOST:PORT",
+            &["--quiet-ok", "198.51.100.2:22", "198.51.100.3:22"],
+            "--quiet-ok with one round: no state change to show",
         ),
         (
-            &["-t", "198.51.100.2:1-10"],
-            "-t (until stopped) takes one HOST:PORT",
+            &["-t", "-r", "198.51.100.2:1-10"],
+            "-r works on one HOST:PORT, not on a scan of many",
         ),
     ] {
         probe(&pair.a, args).expect_usage_error(mentions);

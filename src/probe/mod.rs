@@ -15,6 +15,7 @@ pub mod behave;
 pub mod name;
 pub mod neighbour;
 pub mod rate;
+pub mod rounds;
 mod samples;
 pub mod scan;
 pub mod serve;

@@ -12,7 +12,8 @@
 //! Results come back sorted by host then port (IPv4 before IPv6, numeric
 //! order) with a count of states per host; a (host, port) named twice is
 //! probed once. SIGINT ends the scan; the report then holds the probes
-//! that ended.
+//! that ended; so does the deadline of [`run_until`] (one round of
+//! [`super::rounds`]).
 
 use std::collections::HashSet;
 use std::io;
@@ -307,6 +308,8 @@ pub struct Report {
     pub probes_per_second: f64,
     /// Ctrl-C ended the scan before every probe was made.
     pub interrupted: bool,
+    /// The deadline given to [`run_until`] came before every probe ended.
+    pub cut_by_deadline: bool,
 }
 
 impl Report {
@@ -364,6 +367,20 @@ pub fn run(
     s: &Settings,
     on_event: &mut impl FnMut(Event) -> io::Result<()>,
 ) -> Result<Report, ScanError> {
+    run_until(s, None, on_event)
+}
+
+/// [`run`], ended at `end` if it comes first: the probes in flight then
+/// are dropped unanswered and the report says [`Report::cut_by_deadline`]
+/// (its results are the probes that ended before).
+///
+/// # Errors
+/// As [`run`].
+pub fn run_until(
+    s: &Settings,
+    end: Option<Instant>,
+    on_event: &mut impl FnMut(Event) -> io::Result<()>,
+) -> Result<Report, ScanError> {
     // One check per family: a bad -I or -s is an error before any SYN.
     let mut checked = (false, false);
     for t in &s.targets {
@@ -402,7 +419,8 @@ pub fn run(
         on_event,
         results: Vec::new(),
     };
-    let interrupted = engine.drive(parallel)?;
+    let ended = engine.drive(parallel, end)?;
+    let (interrupted, cut_by_deadline) = (ended == Ended::Interrupted, ended == Ended::Deadline);
     let mut results = engine.results;
     let elapsed_s = started.elapsed().as_secs_f64();
     results.sort_unstable_by_key(|p| p.target);
@@ -426,6 +444,7 @@ pub fn run(
         elapsed_s,
         probes_per_second,
         interrupted,
+        cut_by_deadline,
     })
 }
 
@@ -467,6 +486,17 @@ fn is_silent(o: &Outcome) -> bool {
     )
 }
 
+/// Why [`Engine::drive`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Every probe was made.
+    All,
+    /// Ctrl-C.
+    Interrupted,
+    /// The deadline.
+    Deadline,
+}
+
 /// The probes in flight and what has ended.
 struct Engine<'a, F> {
     s: &'a Settings,
@@ -475,9 +505,9 @@ struct Engine<'a, F> {
 }
 
 impl<F: FnMut(Event) -> io::Result<()>> Engine<'_, F> {
-    /// Run every probe, at most `parallel` at once; `Ok(true)` when Ctrl-C
-    /// cut it short.
-    fn drive(&mut self, parallel: usize) -> Result<bool, ScanError> {
+    /// Run every probe, at most `parallel` at once, until done, Ctrl-C or
+    /// `end`.
+    fn drive(&mut self, parallel: usize, end: Option<Instant>) -> Result<Ended, ScanError> {
         let s = self.s;
         let mut work = s.targets.iter().flat_map(Target::addrs);
         // A (host, port) twice only when targets overlap.
@@ -487,7 +517,10 @@ impl<F: FnMut(Event) -> io::Result<()>> Engine<'_, F> {
         let mut more = true;
         loop {
             if sys::interrupted() {
-                return Ok(true);
+                return Ok(Ended::Interrupted);
+            }
+            if end.is_some_and(|e| Instant::now() >= e) {
+                return Ok(Ended::Deadline);
             }
             while more && flight.len() < parallel {
                 if let Some(b) = &mut bucket {
@@ -511,7 +544,7 @@ impl<F: FnMut(Event) -> io::Result<()>> Engine<'_, F> {
                 }
             }
             if flight.is_empty() && !more {
-                return Ok(false);
+                return Ok(Ended::All);
             }
             let now = Instant::now();
             let mut wait = flight
@@ -524,6 +557,10 @@ impl<F: FnMut(Event) -> io::Result<()>> Engine<'_, F> {
                     wait = Some(wait.map_or(token, |w| w.min(token)));
                 }
             }
+            if let Some(e) = end {
+                let left = e.saturating_duration_since(now);
+                wait = Some(wait.map_or(left, |w| w.min(left)));
+            }
             let ready: Vec<bool> = {
                 let mut fds: Vec<PollFd<'_>> = flight
                     .iter()
@@ -531,7 +568,9 @@ impl<F: FnMut(Event) -> io::Result<()>> Engine<'_, F> {
                     .collect();
                 match sys::poll_many(&mut fds, wait) {
                     Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(true),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                        return Ok(Ended::Interrupted);
+                    }
                     Err(e) => return Err(ScanError::Wait(e)),
                 }
                 fds.iter().map(|f| f.revents() != 0).collect()

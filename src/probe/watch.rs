@@ -229,6 +229,16 @@ impl<K: Ord + Clone> Tracker<K> {
             down_at_end,
         }
     }
+
+    /// Whether an attempt on `target` was ever open.
+    pub fn been_up(&self, target: &K) -> bool {
+        self.targets.get(target).is_some_and(|t| t.been_up)
+    }
+
+    /// The targets fed so far, in order.
+    pub fn targets(&self) -> impl Iterator<Item = &K> {
+        self.targets.keys()
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use crate::probe::{
 };
 use crate::sys::TcpInfo;
 
+mod rounds;
 mod scan;
 mod trace;
 

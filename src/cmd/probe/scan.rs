@@ -6,7 +6,8 @@
 //! port list, a range or a network (`22,80`, `1-1024`, `198.51.100.0/28`),
 //! or a flag only scans take (`--open`, `--parallel`, `--rate`,
 //! `--max-probes`); one TARGET with one port stays the attempt loop of
-//! [`super::run`], its output unchanged.
+//! [`super::run`], its output unchanged. With `-t`, `-c N`, `-w` a scan
+//! goes in rounds ([`super::rounds`]); without, it is this one round.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -21,7 +22,9 @@ use crate::cli::ProbeArgs;
 use crate::cmd::usage;
 use crate::output::Out;
 use crate::output::table::{Align, Table};
-use crate::probe::scan::{self, Counts, Event, Hosts, Report, ScanError, Settings, State, Target};
+use crate::probe::scan::{
+    self, Counts, Event, HostCounts, Hosts, Probed, Report, ScanError, Settings, State, Target,
+};
 use crate::probe::targets::{self, HostPart};
 use crate::probe::{CloseWith, ConnectOpts};
 
@@ -56,8 +59,6 @@ fn single_only(a: &ProbeArgs) -> Option<&'static str> {
         (a.send.is_some(), "--send"),
         (a.expect_close, "--expect-close"),
         (a.half_close, "--half-close"),
-        (a.deadline.is_some(), "-w"),
-        (a.quiet_ok, "--quiet-ok"),
         (a.re_resolve, "-r"),
         (a.timestamp, "-D"),
         (a.verbose, "-v"),
@@ -66,37 +67,13 @@ fn single_only(a: &ProbeArgs) -> Option<&'static str> {
     .find_map(|(given, flag)| given.then_some(flag))
 }
 
-/// The attempt loop's flags: `-c 1` at most, and none of its tests.
+/// The attempt loop's flags that a scan has no use for (`-c`, `-t`,
+/// `-w`, `-i` and `--quiet-ok` make rounds: [`super::rounds::plan`]).
 fn attempt_flags(a: &ProbeArgs) -> Result<()> {
-    const ONCE: &str = "a scan probes each (host, port) once";
-    match a.count {
-        Some(0) => {
-            return Err(usage(format!(
-                "-c 0 (until stopped) takes one HOST:PORT: {ONCE}"
-            )));
-        }
-        Some(n) if n > 1 => {
-            return Err(usage(format!(
-                "-c {n}: {ONCE}; leave -c out, or probe one HOST:PORT"
-            )));
-        }
-        _ => {}
-    }
-    if a.until_stopped {
-        return Err(usage(format!(
-            "-t (until stopped) takes one HOST:PORT: {ONCE}"
-        )));
-    }
     if let Some(flag) = single_only(a) {
         return Err(usage(format!(
             "{flag} works on one HOST:PORT, not on a scan of many"
         )));
-    }
-    // -i has a default: only a value of the user's differs from it.
-    if a.interval.to_bits() != 1.0f64.to_bits() {
-        return Err(usage(
-            "-i paces the attempts to one HOST:PORT: pace a scan with --rate PER_S",
-        ));
     }
     Ok(())
 }
@@ -270,7 +247,7 @@ fn check_net(net: Cidr, a: &ProbeArgs) -> Result<()> {
 }
 
 /// Why the scan stopped, for the user.
-fn scan_error(e: ScanError, s: &Settings) -> anyhow::Error {
+pub(super) fn scan_error(e: ScanError, s: &Settings) -> anyhow::Error {
     match e {
         ScanError::Setup { target, error } => super::setup_error(&error, target, &s.connect),
         ScanError::Wait(e) | ScanError::Output(e) => e.into(),
@@ -279,13 +256,17 @@ fn scan_error(e: ScanError, s: &Settings) -> anyhow::Error {
 
 /// The scan: its settings, the library call, the sorted lines and the
 /// counts; 0 when every probe was open (with `--open`: at least one), 1
-/// otherwise.
+/// otherwise. With `-t`, `-c N`, `-w`: the scan in rounds
+/// ([`super::rounds`]).
 ///
 /// # Errors
 /// Usage and setup errors (exit 2), a failure on our side, or a closed
 /// stdout.
 pub fn run(a: &ProbeArgs) -> Result<Status> {
-    let s = settings(a)?;
+    let s = match super::rounds::plan(a)? {
+        super::rounds::Plan::Once(s) => s,
+        super::rounds::Plan::Rounds(r) => return super::rounds::run(a, &r),
+    };
     let json = a.json;
     let mut out = Out::stdout();
     let report = scan::run(&s, &mut |e| match e {
@@ -320,7 +301,12 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
     })
 }
 
-fn header(out: &mut Out, s: &Settings, probes: u64, parallel: usize) -> std::io::Result<()> {
+pub(super) fn header(
+    out: &mut Out,
+    s: &Settings,
+    probes: u64,
+    parallel: usize,
+) -> std::io::Result<()> {
     let rate = s
         .rate
         .map(|r| format!(", at most {r} new per second"))
@@ -359,28 +345,56 @@ fn write_text(out: &mut Out, r: &Report, open_only: bool) -> std::io::Result<()>
     if r.interrupted {
         writeln!(out, "interrupted: the probes not made are not listed")?;
     }
+    counts_table(out, &r.hosts, &r.total)
+}
+
+/// The counts per host (and in total, for several hosts) as a table.
+pub(super) fn counts_table(
+    out: &mut Out,
+    hosts: &[HostCounts],
+    total: &Counts,
+) -> std::io::Result<()> {
     // Open always; the other states when some probe ended so.
     let shown: Vec<State> = State::ALL
         .into_iter()
-        .filter(|&st| st == State::Open || r.total.get(st) > 0)
+        .filter(|&st| st == State::Open || total.get(st) > 0)
         .collect();
     let mut columns: Vec<(&'static str, Align)> = vec![("HOST", Align::Left)];
     columns.extend(shown.iter().map(|&st| (st.label(), Align::Right)));
-    let mut table = Table::new(&columns).with_capacity(hosts + 1);
+    let mut table = Table::new(&columns).with_capacity(hosts.len() + 1);
     let mut row = |name: &str, c: &Counts| {
         table.cell_str(name);
         for &st in &shown {
             table.cell_num(c.get(st));
         }
     };
-    for h in &r.hosts {
+    for h in hosts {
         row(&h.host.to_string(), &h.counts);
     }
-    if hosts > 1 {
-        row("total", &r.total);
+    if hosts.len() > 1 {
+        row("total", total);
     }
     let tty = out.tty;
     table.write(out, tty)
+}
+
+/// A probe's attempt record (`seq`: its round), as the attempt loop
+/// writes them plus `host` and `port`.
+pub(super) fn attempt_json(seq: u64, p: &Probed) -> serde_json::Value {
+    json!({
+        "schema": super::SCHEMA,
+        "type": "attempt",
+        "seq": seq,
+        "target": p.target.to_string(),
+        "host": p.target.ip().to_string(),
+        "port": p.target.port(),
+        "local": p.local.map(|l| l.to_string()),
+        "outcome": p.outcome,
+        "tcp_info": null,
+        "tcp_info_at_close": null,
+        "behaviour": [],
+        "closed_with": p.closed_with,
+    })
 }
 
 /// An attempt record per (host, port), as the attempt loop writes them
@@ -390,21 +404,7 @@ fn write_json(out: &mut Out, r: &Report, s: &Settings, open_only: bool) -> std::
         if open_only && !p.outcome.is_open() {
             continue;
         }
-        let v = json!({
-            "schema": super::SCHEMA,
-            "type": "attempt",
-            "seq": 1,
-            "target": p.target.to_string(),
-            "host": p.target.ip().to_string(),
-            "port": p.target.port(),
-            "local": p.local.map(|l| l.to_string()),
-            "outcome": p.outcome,
-            "tcp_info": null,
-            "tcp_info_at_close": null,
-            "behaviour": [],
-            "closed_with": p.closed_with,
-        });
-        serde_json::to_writer(&mut *out, &v)?;
+        serde_json::to_writer(&mut *out, &attempt_json(1, p))?;
         writeln!(out)?;
     }
     let hosts: Vec<_> = r
@@ -618,24 +618,8 @@ mod tests {
                 "--max-probes 0: give at least 1",
             ),
             (
-                &["-c", "3", "198.51.100.2:22,80"],
-                "-c 3: a scan probes each (host, port) once; leave -c out, or probe one HOST:PORT",
-            ),
-            (
-                &["-c", "0", "198.51.100.2:22,80"],
-                "-c 0 (until stopped) takes one HOST:PORT: a scan probes each (host, port) once",
-            ),
-            (
-                &["-t", "198.51.100.2:22", "198.51.100.3:22"],
-                "-t (until stopped) takes one HOST:PORT: a scan probes each (host, port) once",
-            ),
-            (
                 &["--keepalive", "1,1,3", "198.51.100.2:22,80"],
                 "--keepalive works on one HOST:PORT, not on a scan of many",
-            ),
-            (
-                &["-i", "0.1", "198.51.100.2:22,80"],
-                "-i paces the attempts to one HOST:PORT: pace a scan with --rate PER_S",
             ),
             (
                 &["-4", "[2001:db8::2]:22,80"],

@@ -40,7 +40,7 @@ pub fn header_target(s: &Settings) -> String {
 }
 
 /// Seconds as people read them: `7.2`, `0.35`, `3600`.
-fn secs(v: f64) -> String {
+pub fn secs(v: f64) -> String {
     if v >= 10.0 {
         format!("{v:.1}").trim_end_matches(".0").to_string()
     } else if v >= 1.0 {
