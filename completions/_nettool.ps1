@@ -172,10 +172,10 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             break
         }
         'nettool;probe' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Attempts to make (default 4 for one port, 1 for many); 0 = until Ctrl-C or -w')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Attempts to make (default 4 for one port, 1 for many); 0 = until Ctrl-C or -w')
-            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Stop after this many seconds, whatever -c says (no attempt starts later)')
-            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Stop after this many seconds, whatever -c says (no attempt starts later)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Attempts to make (default 4); over many ports or hosts: rounds (default 1); 0 = until Ctrl-C or -w')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Attempts to make (default 4); over many ports or hosts: rounds (default 1); 0 = until Ctrl-C or -w')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Stop after this many seconds, whatever -c says (no attempt or round starts later; a scan with -w alone goes in rounds until then)')
+            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Stop after this many seconds, whatever -c says (no attempt or round starts later; a scan with -w alone goes in rounds until then)')
             [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Probes in flight at once, over many ports and hosts')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many new probes per second')
             [CompletionResult]::new('--max-probes', '--max-probes', [CompletionResultType]::ParameterName, 'Allow more than 65,536 probes in one run')
@@ -183,8 +183,8 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, '--trace: probes per hop, 1-10 (default 3)')
             [CompletionResult]::new('--queries', '--queries', [CompletionResultType]::ParameterName, '--trace: probes per hop, 1-10 (default 3)')
             [CompletionResult]::new('--max-silent', '--max-silent', [CompletionResultType]::ParameterName, '--trace: stop after this many hops in a row that do not answer (default 5)')
-            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Seconds between attempts (fractions allowed; 0 = back to back)')
-            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Seconds between attempts (fractions allowed; 0 = back to back)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Seconds between attempts, or between the starts of a scan''s rounds (fractions allowed; 0 = back to back)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Seconds between attempts, or between the starts of a scan''s rounds (fractions allowed; 0 = back to back)')
             [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Seconds to wait for a handshake before calling it filtered (--trace: for each probe''s answer, default 1)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a handshake before calling it filtered (--trace: for each probe''s answer, default 1)')
             [CompletionResult]::new('-I', '-I ', [CompletionResultType]::ParameterName, 'Send from this interface (SO_BINDTODEVICE)')

@@ -116,15 +116,15 @@ complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_su
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l json -d 'A JSON record of the transfer'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s h -l help -d 'Print help'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s V -l version -d 'Print version'
-complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s c -l count -d 'Attempts to make (default 4 for one port, 1 for many); 0 = until Ctrl-C or -w' -r
-complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s w -l deadline -d 'Stop after this many seconds, whatever -c says (no attempt starts later)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s c -l count -d 'Attempts to make (default 4); over many ports or hosts: rounds (default 1); 0 = until Ctrl-C or -w' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s w -l deadline -d 'Stop after this many seconds, whatever -c says (no attempt or round starts later; a scan with -w alone goes in rounds until then)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l parallel -d 'Probes in flight at once, over many ports and hosts' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l rate -d 'At most this many new probes per second' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l max-probes -d 'Allow more than 65,536 probes in one run' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l max-hops -d '--trace: the highest TTL / hop limit to try, 1-255 (default 30)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s q -l queries -d '--trace: probes per hop, 1-10 (default 3)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l max-silent -d '--trace: stop after this many hops in a row that do not answer (default 5)' -r
-complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s i -l interval -d 'Seconds between attempts (fractions allowed; 0 = back to back)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s i -l interval -d 'Seconds between attempts, or between the starts of a scan\'s rounds (fractions allowed; 0 = back to back)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s W -l timeout -d 'Seconds to wait for a handshake before calling it filtered (--trace: for each probe\'s answer, default 1)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s I -l interface -d 'Send from this interface (SO_BINDTODEVICE)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s s -l source -d 'Send from this local address' -r
