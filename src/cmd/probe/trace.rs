@@ -152,7 +152,7 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
     };
     if target.ip().is_unspecified() {
         return Err(usage(format!(
-            "--trace {}: the unspecified address is no destination; give the host to trace to",
+            "cannot trace to {}: the unspecified address is no destination; give the host to trace to",
             target.ip()
         )));
     }
