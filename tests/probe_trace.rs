@@ -665,59 +665,83 @@ fn local_route_errors_are_named_by_the_route() {
     let Some(lab) = lab::require() else { return };
     let c = lab.chain(3);
     let ns = &c.client.ns;
-    for (kind, target, said) in [
+    for (i, (kind, what)) in [
         (
             "unreachable",
-            "203.0.113.5",
-            "no route to 203.0.113.5 here: the route is `unreachable` (see `ip route get 203.0.113.5`)",
+            "no route to {} here: the route is `unreachable`",
         ),
         (
             "prohibit",
-            "203.0.113.6",
-            "the route to 203.0.113.6 is `prohibit`: our own host refuses it (see `ip route get 203.0.113.6`)",
+            "the route to {} is `prohibit`: our own host refuses it",
         ),
         (
             "blackhole",
-            "203.0.113.7",
-            "the route to 203.0.113.7 is a blackhole: our own host drops it (see `ip route get 203.0.113.7`)",
+            "the route to {} is a blackhole: our own host drops it",
         ),
-    ] {
-        lab::run_in(ns, "ip", &["route", "add", kind, &format!("{target}/32")]).ok();
-        let out = trace(&c, &[], &format!("{target}:{PORT}"));
-        assert_exit(&out, 1, kind);
-        assert_eq!(last_line(&out), said, "{kind}\n{out}");
-        assert_eq!(hops(&out.stdout).len(), 1, "{kind}: hop 1 only\n{out}");
-        assert!(!out.stdout.contains(" ms"), "{kind}: no round trip\n{out}");
-        let out = trace(&c, &["--json"], &format!("{target}:{PORT}"));
-        let (_, summary) = json_lines(&out);
-        assert_eq!(summary["route"]["kind"], kind, "{summary}");
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for (ip, text) in [
+            (
+                format!("203.0.113.{}", 5 + i),
+                format!("203.0.113.{}:{PORT}", 5 + i),
+            ),
+            (
+                format!("2001:db8:ff::{}", 5 + i),
+                format!("[2001:db8:ff::{}]:{PORT}", 5 + i),
+            ),
+        ] {
+            let prefix = if ip.contains(':') { "128" } else { "32" };
+            lab::run_in(ns, "ip", &["route", "add", kind, &format!("{ip}/{prefix}")]).ok();
+            let said = format!("{} (see `ip route get {ip}`)", what.replace("{}", &ip));
+            let out = trace(&c, &[], &text);
+            assert_exit(&out, 1, kind);
+            assert_eq!(last_line(&out), said, "{kind}\n{out}");
+            assert_eq!(hops(&out.stdout).len(), 1, "{kind}: hop 1 only\n{out}");
+            assert!(!out.stdout.contains(" ms"), "{kind}: no round trip\n{out}");
+            let out = trace(&c, &["--json"], &text);
+            let (_, summary) = json_lines(&out);
+            assert_eq!(summary["route"]["kind"], kind, "{summary}");
+        }
     }
-    // A gateway that never answers ARP (reached on the link by `onlink`).
-    lab::run_in(
-        ns,
-        "ip",
-        &[
-            "route",
-            "add",
-            "203.0.113.9/32",
-            "via",
-            "198.51.100.99",
-            "dev",
-            &c.client.iface,
-            "onlink",
-        ],
-    )
-    .ok();
-    let out = trace(&c, &[], &format!("203.0.113.9:{PORT}"));
-    assert_exit(&out, 1, "silent gateway");
-    assert_eq!(
-        last_line(&out),
-        format!(
-            "no ARP reply from the gateway 198.51.100.99 (the router on {} is down or gone)",
-            c.client.iface
-        ),
-        "{out}"
-    );
+    // A gateway that never answers ARP / NDP (reached on the link by
+    // `onlink`).
+    for (target, via, arp) in [
+        ("203.0.113.9", "198.51.100.99", "ARP"),
+        ("2001:db8:ff::9", "2001:db8::99", "NDP"),
+    ] {
+        lab::run_in(
+            ns,
+            "ip",
+            &[
+                "route",
+                "add",
+                target,
+                "via",
+                via,
+                "dev",
+                &c.client.iface,
+                "onlink",
+            ],
+        )
+        .ok();
+        let text = if target.contains(':') {
+            format!("[{target}]:{PORT}")
+        } else {
+            format!("{target}:{PORT}")
+        };
+        let out = trace(&c, &[], &text);
+        assert_exit(&out, 1, "silent gateway");
+        assert_eq!(
+            last_line(&out),
+            format!(
+                "no {arp} reply from the gateway {via} (the router on {} is down or gone)",
+                c.client.iface
+            ),
+            "{out}"
+        );
+    }
 }
 
 #[test]
