@@ -9,12 +9,17 @@
 //! the destination answers with SYN-ACK (open) or RST (closed), a firewall
 //! with an ICMP unreachable, and a drop with silence.
 //!
-//! [`Schedule`] is the pure part: which probe goes next (probes are
-//! pipelined across hops, at most [`IN_FLIGHT`] at once and never past the
-//! hop where the trace must end by then), which hops are complete (handed
-//! out in order), and when the trace is over. [`run`] drives it over
-//! sockets and the clock. Every socket a probe opened is closed by the end
-//! of `run`; a connection that completed is closed with RST at once.
+//! [`Schedule`] is the pure part (the clock is passed in): which probe
+//! goes next (hop by hop: the next hop as soon as this one has a router's
+//! time exceeded, or after a short patience without any answer, so the
+//! destination sees only its own hop's probes; at most [`IN_FLIGHT`] at
+//! once and never past the hop where the trace must end by then), which
+//! hops are complete (handed out in order), and when the trace is over.
+//! [`run`] drives it over sockets and the clock. Round trips are the
+//! kernel's where it has one (the ICMP message's receive stamp, the
+//! handshake's RTT sample); our own kernel's errors have none. Every
+//! socket a probe opened is closed by the end of `run`; a connection that
+//! completed is closed with RST at once.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -31,8 +36,8 @@ use crate::sys::{self, QueuedError, errno};
 use crate::wire::rtnetlink::{NudState, RouteType};
 
 /// Probes in flight at once, over all hops: traceroute's default (`-N 16`).
-/// Enough to probe the five hops past the last one that answered (with
-/// `-q 3`) in one go, so silent hops cost about one timeout, not one each.
+/// Enough for the five silent hops past the last one that answered (with
+/// `-q 3`) to be pending together, so they cost about one timeout.
 pub const IN_FLIGHT: usize = 16;
 
 /// A validated trace.
@@ -1079,6 +1084,36 @@ mod tests {
                 }),
             })
         );
+    }
+
+    /// A RST in the name of an address that answered as a router earlier
+    /// is not the destination's word: the ending names that hop.
+    #[test]
+    fn a_rst_from_an_earlier_routers_address_names_its_hop() {
+        let mut s = Schedule::new(30, 1, 5, IN_FLIGHT, W);
+        let rst = |from| Reply::Rst {
+            from: router(from),
+            rtt_ms: 0.1,
+        };
+        let _ = drive_until(&mut s, |h| match h {
+            1 => te(2),
+            2 => te(14),
+            _ => rst(14),
+        });
+        assert_eq!(
+            s.ending(),
+            Some(&Ending::Closed {
+                hop: 3,
+                from: router(14),
+                from_hop: Some(2)
+            })
+        );
+        let mut s = Schedule::new(30, 1, 5, IN_FLIGHT, W);
+        let _ = drive_until(&mut s, |h| if h < 3 { te(h) } else { rst(14) });
+        assert!(matches!(
+            s.ending(),
+            Some(Ending::Closed { from_hop: None, .. })
+        ));
     }
 
     #[test]

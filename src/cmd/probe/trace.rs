@@ -856,7 +856,7 @@ mod tests {
             assert_eq!(
                 e.to_string(),
                 format!(
-                    "--trace {ip}: the unspecified address is no destination; give the host to trace to"
+                    "cannot trace to {ip}: the unspecified address is no destination; give the host to trace to"
                 )
             );
         }
