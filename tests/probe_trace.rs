@@ -744,6 +744,20 @@ fn local_route_errors_are_named_by_the_route() {
     }
 }
 
+/// The review: `-W 0.001` was printed as "timeout 0.0 s".
+#[test]
+fn the_header_shows_the_timeout_as_given() {
+    for (w, shown) in [("0.001", "0.001"), ("2.5", "2.5"), ("1", "1")] {
+        let out = util::nettool(&["probe", "--trace", "-q", "1", "-W", w, "127.0.0.1:1"]).run();
+        assert!(
+            out.stdout.starts_with(&format!(
+                "TRACE 127.0.0.1:1: up to 30 hops, 1 probes per hop, timeout {shown} s\n"
+            )),
+            "{out}"
+        );
+    }
+}
+
 #[test]
 fn the_unspecified_address_and_any_interval_are_refused() {
     for args in [
