@@ -6,8 +6,9 @@
 #   A chain of five network namespaces this script creates, joined by veth
 #   pairs and routed: client -> r1 -> r2 -> r3 -> destination (4 hops),
 #   198.51.100.4k+1/30 and 2001:db8:k::1/64 on link k, forwarding on in the
-#   routers, ICMP rate limiting off, neighbour entries permanent (as in
-#   tests/lab `Lab::chain`). `nettool probe serve` listens on the
+#   routers, ICMP rate limiting off (so that timings do not depend on the
+#   kernel's burst of 6 per destination; setting it fails loudly),
+#   neighbour entries permanent (as in tests/lab `Lab::chain`). `nettool probe serve` listens on the
 #   destination. Both tools run in the client namespace, REPEAT times each
 #   (default 20), timed per whole process (wall clock, `date +%s%N`):
 #     * open, IPv4 and IPv6: `nettool probe --trace -q Q DEST:PORT` vs
@@ -105,9 +106,14 @@ for k in 0 1 2 3; do
 done
 for i in 0 1 2 3 4; do
     fwd=$(( i > 0 && i < 4 ? 1 : 0 ))
-    ip netns exec "${NS[i]}" sh -c "echo $fwd > /proc/sys/net/ipv4/ip_forward;
+    # set -e and read back: a sysctl that cannot be written stops the bench
+    # (a router that does not forward, or rate-limits, would skew it).
+    ip netns exec "${NS[i]}" sh -c "set -e; echo $fwd > /proc/sys/net/ipv4/ip_forward;
         echo $fwd > /proc/sys/net/ipv6/conf/all/forwarding;
-        echo 0 > /proc/sys/net/ipv4/icmp_ratelimit; echo 0 > /proc/sys/net/ipv6/icmp/ratelimit"
+        echo 0 > /proc/sys/net/ipv4/icmp_ratelimit; echo 0 > /proc/sys/net/ipv6/icmp/ratelimit;
+        test \"\$(cat /proc/sys/net/ipv4/ip_forward)\" = $fwd;
+        test \"\$(cat /proc/sys/net/ipv4/icmp_ratelimit)\" = 0" ||
+        die "cannot set forwarding / ICMP rate limits in ${NS[i]}"
     for k in 0 1 2 3; do
         if (( k + 1 < i )); then
             ip -n "${NS[i]}" route add "$(v4 $k 0)/30" via "$(v4 $((i - 1)) 1)"
@@ -205,7 +211,7 @@ case_pair "dropped after hop 3, IPv4, -w 1" -q "$Q" "$DEST4:$PORT" -- -T -n -q "
     echo "|---|---|---:|---:|---:|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
-    echo "nettool sends the probes of several hops at once (at most 16 in flight, never more than --max-silent hops past the last that answered) and waits 1 s per probe by default; traceroute -T sends up to 16 at once too (-N 16) and waits up to 5 s (-w 5,3,10)."
+    echo "nettool probes hop by hop: the next hop's probes go out as soon as a router at this hop answers time exceeded, or after a short patience (4 x the largest round trip, 50 ms to W/10) when it has not answered, so the destination sees only its own hop's probes and silent hops cost one timeout plus a patience each; it waits 1 s per probe by default. traceroute -T sends up to 16 at once (-N 16) and waits up to 5 s (-w 5,3,10)."
 } >"$RESULTS"
 log "wrote $RESULTS (raw data in $OUT)"
 [[ $MISMATCH -eq 0 ]] || die "$MISMATCH run(s) with different hop lists"

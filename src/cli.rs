@@ -561,7 +561,8 @@ pub struct ProbeArgs {
         long = "interval",
         value_name = "SECS",
         default_value_t = 1.0,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        conflicts_with = "trace"
     )]
     pub interval: f64,
     /// Seconds to wait for a handshake before calling it filtered (--trace: for each probe's answer, default 1)

@@ -15,6 +15,8 @@ mod util;
 use std::net::{IpAddr, TcpListener};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -176,7 +178,7 @@ fn closed_port_ends_with_rst_from_the_destination() {
         assert_eq!(
             last_line(&out),
             format!(
-                "RST from {} at hop 4: closed (nothing listens on port {})",
+                "RST from {} at hop 4: refused: nothing listens on port {} there, or a firewall on the way resets the connection in its name",
                 expected[3],
                 PORT + 1
             ),
@@ -445,4 +447,331 @@ fn bad_trace_arguments_are_one_line_and_exit_2() {
         assert_eq!(out.stderr.trim_end(), said, "{out}");
         assert!(out.stdout.is_empty(), "{out}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// The review of issue 14
+
+/// A listener in `host`'s namespace that accepts in a loop and counts the
+/// handshakes completed, until the guard is dropped.
+struct Counting {
+    count: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Counting {
+    fn new(host: &Host, port: u16) -> Counting {
+        let count = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let listener = listen(host, port);
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let (c, st) = (count.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok(_) => {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Counting {
+            count,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Handshakes accepted so far (after a moment for the last ones).
+    fn take(&self) -> usize {
+        std::thread::sleep(Duration::from_millis(50));
+        self.count.swap(0, Ordering::Relaxed)
+    }
+}
+
+impl Drop for Counting {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The review found 12 handshakes at a listener at hop 2 from one default
+/// trace: the first window ran to hop `--max-silent`.
+#[test]
+fn the_destination_completes_no_more_handshakes_than_probes_per_hop() {
+    let Some(lab) = lab::require() else { return };
+    let c = lab.chain(CHAIN);
+    let counting = Counting::new(&c.dest, PORT);
+    for (family, target, _) in families(&c, PORT) {
+        for q in ["3", "1"] {
+            let out = trace(&c, &["-q", q], &target);
+            assert_exit(&out, 0, family);
+            let n = counting.take();
+            assert!(
+                (1..=q.parse().unwrap()).contains(&n),
+                "{family} -q {q}: {n} handshakes at the destination\n{out}"
+            );
+        }
+    }
+    // A short chain: the destination at hop 2, as in the review.
+    let short = lab::require().expect("lab").chain(3);
+    let counting = Counting::new(&short.dest, PORT);
+    let out = trace(&short, &[], &format!("{}:{PORT}", short.dest.ip));
+    assert_exit(&out, 0, "hop 2");
+    let n = counting.take();
+    assert!((1..=3).contains(&n), "{n} handshakes at hop 2\n{out}");
+}
+
+/// The minimum round trip of each hop, from `--json` hop records.
+fn min_rtts(out: &Output) -> Vec<f64> {
+    let (hops, _) = json_lines(out);
+    hops.iter()
+        .map(|h| {
+            h["probes"]
+                .as_array()
+                .expect("probes")
+                .iter()
+                .filter_map(|p| p["rtt_ms"].as_f64())
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect()
+}
+
+/// The review saw the destination's round trips fall in launch order,
+/// below hop 1's: they were the time poll woke, not the answer's.
+#[test]
+fn round_trips_rise_with_the_hop() {
+    let Some(lab) = lab::require() else { return };
+    let c = lab.chain(CHAIN);
+    let _listener = listen(&c.dest, PORT);
+    for (family, target, _) in families(&c, PORT) {
+        let out = trace(&c, &["--json"], &target);
+        assert_exit(&out, 0, family);
+        let rtts = min_rtts(&out);
+        assert_eq!(rtts.len(), 4, "{family}\n{out}");
+        // The veths forward within the sending call, microseconds a hop:
+        // no hop's best round trip is below hop 1's by more than noise
+        // (the review saw the destination's at a tenth of hop 1's).
+        for (h, rtt) in rtts.iter().enumerate().skip(1) {
+            assert!(
+                *rtt >= rtts[0] - 0.005,
+                "{family}: hop {} at {rtt} ms, below hop 1 at {} ms\n{out}",
+                h + 1,
+                rtts[0]
+            );
+        }
+        assert!(
+            rtts.iter().all(|r| *r > 0.0 && *r < 5.0),
+            "{family}: {rtts:?}\n{out}"
+        );
+    }
+}
+
+/// A firewall's `reject with tcp reset` answers in the destination's name
+/// one hop early: the verdict must not claim the port is closed.
+#[test]
+fn a_tcp_reset_from_a_firewall_is_not_called_closed() {
+    let Some(lab) = lab::require() else { return };
+    let c = lab.chain(CHAIN);
+    let _listener = listen(&c.dest, PORT);
+    nft_rule(&c.routers[1].ns, "forward", "reject with tcp reset");
+    for (family, target, expected) in families(&c, PORT) {
+        let out = trace(&c, &[], &target);
+        assert_exit(&out, 1, family);
+        let want: Vec<(u8, Option<IpAddr>)> = vec![
+            (1, Some(expected[0])),
+            (2, Some(expected[1])),
+            (3, Some(expected[3])),
+        ];
+        assert_eq!(hops(&out.stdout), want, "{family}\n{out}");
+        assert_eq!(
+            last_line(&out),
+            format!(
+                "RST from {} at hop 3: refused: nothing listens on port {PORT} there, or a firewall on the way resets the connection in its name",
+                expected[3]
+            ),
+            "{family}"
+        );
+        assert!(!out.stdout.contains("closed"), "{family}\n{out}");
+    }
+}
+
+/// The review: only `IPV6_UNICAST_HOPS` was set for a v4-mapped target,
+/// which the kernel ignores, so it said "SYN-ACK at hop 1".
+#[test]
+fn an_ipv4_mapped_target_is_traced_as_ipv4() {
+    let Some(lab) = lab::require() else { return };
+    let c = lab.chain(CHAIN);
+    let _listener = listen(&c.dest, PORT);
+    let expected = c.hops_v4();
+    let out = trace(&c, &["-q", "1"], &format!("[::ffff:{}]:{PORT}", c.dest.ip));
+    assert_exit(&out, 0, "v4-mapped");
+    assert!(
+        out.stdout
+            .starts_with(&format!("TRACE {}:{PORT}: ", c.dest.ip)),
+        "named as IPv4\n{out}"
+    );
+    let want: Vec<(u8, Option<IpAddr>)> = (1..).zip(expected.iter().copied().map(Some)).collect();
+    assert_eq!(hops(&out.stdout), want, "{out}");
+}
+
+/// With the kernel's default ICMP rate limits (a burst of 6 per
+/// destination) a default trace, 3 probes per hop, still lists every hop.
+#[test]
+fn default_icmp_rate_limits_still_list_every_hop() {
+    let Some(lab) = lab::require() else { return };
+    let c = lab.chain_rate_limited(CHAIN);
+    for (ns, key, want) in [
+        (
+            &c.routers[0].ns,
+            "/proc/sys/net/ipv4/icmp_ratelimit",
+            "1000",
+        ),
+        // 1000 ms on older kernels, 100 on newer: not 0.
+        (&c.routers[0].ns, "/proc/sys/net/ipv6/icmp/ratelimit", ""),
+    ] {
+        let got = lab::run_in(ns, "cat", &[key]);
+        let got = got.stdout.trim();
+        assert!(
+            got != "0" && (want.is_empty() || got == want),
+            "{key} at its default: {got}"
+        );
+    }
+    let _listener = listen(&c.dest, PORT);
+    for (family, target, expected) in families(&c, PORT) {
+        let out = trace(&c, &[], &target);
+        assert_exit(&out, 0, family);
+        let want: Vec<(u8, Option<IpAddr>)> =
+            (1..).zip(expected.iter().copied().map(Some)).collect();
+        assert_eq!(hops(&out.stdout), want, "{family}\n{out}");
+        assert!(
+            !out.stdout.lines().take(4).any(|l| l.contains('*')),
+            "{family}: no probe unanswered\n{out}"
+        );
+    }
+}
+
+/// Our own kernel's errors, explained by the route (IPv4 targets in
+/// 203.0.113.0/24 routed in the client alone).
+#[test]
+fn local_route_errors_are_named_by_the_route() {
+    let Some(lab) = lab::require() else { return };
+    let c = lab.chain(3);
+    let ns = &c.client.ns;
+    for (i, (kind, what)) in [
+        (
+            "unreachable",
+            "no route to {} here: the route is `unreachable`",
+        ),
+        (
+            "prohibit",
+            "the route to {} is `prohibit`: our own host refuses it",
+        ),
+        (
+            "blackhole",
+            "the route to {} is a blackhole: our own host drops it",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for (ip, text) in [
+            (
+                format!("203.0.113.{}", 5 + i),
+                format!("203.0.113.{}:{PORT}", 5 + i),
+            ),
+            (
+                format!("2001:db8:ff::{}", 5 + i),
+                format!("[2001:db8:ff::{}]:{PORT}", 5 + i),
+            ),
+        ] {
+            let prefix = if ip.contains(':') { "128" } else { "32" };
+            lab::run_in(ns, "ip", &["route", "add", kind, &format!("{ip}/{prefix}")]).ok();
+            let said = format!("{} (see `ip route get {ip}`)", what.replace("{}", &ip));
+            let out = trace(&c, &[], &text);
+            assert_exit(&out, 1, kind);
+            assert_eq!(last_line(&out), said, "{kind}\n{out}");
+            assert_eq!(hops(&out.stdout).len(), 1, "{kind}: hop 1 only\n{out}");
+            assert!(!out.stdout.contains(" ms"), "{kind}: no round trip\n{out}");
+            let out = trace(&c, &["--json"], &text);
+            let (_, summary) = json_lines(&out);
+            assert_eq!(summary["route"]["kind"], kind, "{summary}");
+        }
+    }
+    // A gateway that never answers ARP / NDP (reached on the link by
+    // `onlink`).
+    for (target, via, arp) in [
+        ("203.0.113.9", "198.51.100.99", "ARP"),
+        ("2001:db8:ff::9", "2001:db8::99", "NDP"),
+    ] {
+        lab::run_in(
+            ns,
+            "ip",
+            &[
+                "route",
+                "add",
+                target,
+                "via",
+                via,
+                "dev",
+                &c.client.iface,
+                "onlink",
+            ],
+        )
+        .ok();
+        let text = if target.contains(':') {
+            format!("[{target}]:{PORT}")
+        } else {
+            format!("{target}:{PORT}")
+        };
+        let out = trace(&c, &[], &text);
+        assert_exit(&out, 1, "silent gateway");
+        assert_eq!(
+            last_line(&out),
+            format!(
+                "no {arp} reply from the gateway {via} (the router on {} is down or gone)",
+                c.client.iface
+            ),
+            "{out}"
+        );
+    }
+}
+
+/// The review: `-W 0.001` was printed as "timeout 0.0 s".
+#[test]
+fn the_header_shows_the_timeout_as_given() {
+    for (w, shown) in [("0.001", "0.001"), ("2.5", "2.5"), ("1", "1")] {
+        let out = util::nettool(&["probe", "--trace", "-q", "1", "-W", w, "127.0.0.1:1"]).run();
+        assert!(
+            out.stdout.starts_with(&format!(
+                "TRACE 127.0.0.1:1: up to 30 hops, 1 probes per hop, timeout {shown} s\n"
+            )),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn the_unspecified_address_and_any_interval_are_refused() {
+    for args in [
+        &["probe", "--trace", "0.0.0.0:1"][..],
+        &["probe", "--trace", "[::]:1"],
+        &["probe", "--trace", "-i", "1", "127.0.0.1:1"],
+    ] {
+        let out = util::nettool(args).run();
+        assert_eq!(out.code(), Some(2), "{out}");
+        assert!(out.stdout.is_empty(), "{out}");
+    }
+    let out = util::nettool(&["probe", "--trace", "[::]:1"]).run();
+    assert_eq!(
+        out.stderr.trim_end(),
+        "nettool: cannot trace to ::: the unspecified address is no destination; give the host to trace to"
+    );
 }

@@ -173,7 +173,7 @@ fn us(d: Duration) -> f64 {
 
 /// What an ICMP destination-unreachable message says about a connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum IcmpKind {
+pub(crate) enum IcmpKind {
     PortUnreachable,
     NetUnreachable,
     HostUnreachable,
@@ -184,7 +184,7 @@ enum IcmpKind {
 
 impl IcmpKind {
     /// RFC 792 type 3 / RFC 4443 type 1 codes.
-    fn of(i: &Icmp) -> IcmpKind {
+    pub(crate) fn of(i: &Icmp) -> IcmpKind {
         match (i.version, i.icmp_type, i.code) {
             (4, 3, 3) | (6, 1, 4) => IcmpKind::PortUnreachable,
             (4, 3, 0 | 6 | 11) | (6, 1, 0) => IcmpKind::NetUnreachable,
@@ -198,16 +198,8 @@ impl IcmpKind {
 /// Classify a connect error with what the error queue says.
 fn classify(err: &io::Error, queued: Option<QueuedError>, after: Duration) -> Outcome {
     let after_us = us(after);
-    let icmp = queued
-        .filter(|q| q.origin == SO_EE_ORIGIN_ICMP || q.origin == SO_EE_ORIGIN_ICMP6)
-        .map(|q| Icmp {
-            version: if q.origin == SO_EE_ORIGIN_ICMP6 { 6 } else { 4 },
-            icmp_type: q.icmp_type,
-            code: q.icmp_code,
-            from: q.offender,
-        });
-    if let Some(i) = icmp {
-        return match IcmpKind::of(&i) {
+    match Failure::of(err, queued) {
+        Failure::Icmp(i) => match IcmpKind::of(&i) {
             IcmpKind::PortUnreachable => Outcome::RefusedIcmp { after_us, icmp: i },
             IcmpKind::NetUnreachable => Outcome::NetworkUnreachable {
                 after_us,
@@ -222,22 +214,66 @@ fn classify(err: &io::Error, queued: Option<QueuedError>, after: Duration) -> Ou
                 after_us,
                 error: format!("{err} ({i})"),
             },
-        };
-    }
-    match err.raw_os_error() {
-        Some(errno::ECONNREFUSED) => Outcome::RefusedRst { after_us },
-        Some(errno::ENETUNREACH) => Outcome::NetworkUnreachable {
+        },
+        Failure::Rst => Outcome::RefusedRst { after_us },
+        Failure::LocalNet => Outcome::NetworkUnreachable {
             after_us,
             icmp: None,
         },
-        Some(errno::EHOSTUNREACH) => Outcome::HostUnreachable {
+        Failure::LocalHost => Outcome::HostUnreachable {
             after_us,
             icmp: None,
         },
-        _ => Outcome::Error {
+        Failure::Reset | Failure::Other => Outcome::Error {
             after_us,
             error: err.to_string(),
         },
+    }
+}
+
+/// What a failed connect's errno and error queue say, before a mode
+/// names it: the one reading of both, shared by attempts ([`classify`])
+/// and `--trace`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// An ICMP (or `ICMPv6`) message from the network, queued with its
+    /// sender: unreachable, prohibited, time exceeded.
+    Icmp(Icmp),
+    /// `ECONNREFUSED` with no ICMP queued: a TCP RST.
+    Rst,
+    /// `ECONNRESET`: the handshake completed, then a RST came.
+    Reset,
+    /// `ENETUNREACH` from our own kernel: no route (or an `unreachable`
+    /// route).
+    LocalNet,
+    /// `EHOSTUNREACH` from our own kernel: no ARP / NDP answer from the
+    /// next hop (or a route that says so).
+    LocalHost,
+    /// Any other errno (`EACCES` from a `prohibit` route, `EINVAL` from a
+    /// `blackhole`, ...).
+    Other,
+}
+
+impl Failure {
+    pub(crate) fn of(err: &io::Error, queued: Option<QueuedError>) -> Failure {
+        let icmp = queued
+            .filter(|q| q.origin == SO_EE_ORIGIN_ICMP || q.origin == SO_EE_ORIGIN_ICMP6)
+            .map(|q| Icmp {
+                version: if q.origin == SO_EE_ORIGIN_ICMP6 { 6 } else { 4 },
+                icmp_type: q.icmp_type,
+                code: q.icmp_code,
+                from: q.offender,
+            });
+        if let Some(i) = icmp {
+            return Failure::Icmp(i);
+        }
+        match err.raw_os_error() {
+            Some(errno::ECONNREFUSED) => Failure::Rst,
+            Some(errno::ECONNRESET) => Failure::Reset,
+            Some(errno::ENETUNREACH) => Failure::LocalNet,
+            Some(errno::EHOSTUNREACH) => Failure::LocalHost,
+            _ => Failure::Other,
+        }
     }
 }
 
@@ -554,6 +590,7 @@ mod tests {
                 icmp_code: c,
                 offender: Some(IpAddr::from([203, 0, 113, 1])),
                 dest: None,
+                arrived: None,
             })
         };
         let d = Duration::from_millis(1);

@@ -9,31 +9,35 @@
 //! the destination answers with SYN-ACK (open) or RST (closed), a firewall
 //! with an ICMP unreachable, and a drop with silence.
 //!
-//! [`Schedule`] is the pure part: which probe goes next (probes are
-//! pipelined across hops, at most [`IN_FLIGHT`] at once and never past the
-//! hop where the trace must end by then), which hops are complete (handed
-//! out in order), and when the trace is over. [`run`] drives it over
-//! sockets and the clock. Every socket a probe opened is closed by the end
-//! of `run`; a connection that completed is closed with RST at once.
+//! [`Schedule`] is the pure part (the clock is passed in): which probe
+//! goes next (hop by hop: the next hop as soon as this one has a router's
+//! time exceeded, or after a short patience without any answer, so the
+//! destination sees only its own hop's probes; at most [`IN_FLIGHT`] at
+//! once and never past the hop where the trace must end by then), which
+//! hops are complete (handed out in order), and when the trace is over.
+//! [`run`] drives it over sockets and the clock. Round trips are the
+//! kernel's where it has one (the ICMP message's receive stamp, the
+//! handshake's RTT sample); our own kernel's errors have none. Every
+//! socket a probe opened is closed by the end of `run`; a connection that
+//! completed is closed with RST at once.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use socket2::{SockAddr, Socket};
 
-use super::{ConnectOpts, Icmp, IcmpKind, ProbeError};
+use super::{ConnectOpts, Failure, Icmp, IcmpKind, ProbeError};
 use crate::neigh;
-use crate::sys::errqueue::{SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6};
 use crate::sys::poll::{POLLOUT, PollFd, poll_many};
 use crate::sys::{self, QueuedError, errno};
 use crate::wire::rtnetlink::{NudState, RouteType};
 
 /// Probes in flight at once, over all hops: traceroute's default (`-N 16`).
-/// Enough to probe the five hops past the last one that answered (with
-/// `-q 3`) in one go, so silent hops cost about one timeout, not one each.
+/// Enough for the five silent hops past the last one that answered (with
+/// `-q 3`) to be pending together, so they cost about one timeout.
 pub const IN_FLIGHT: usize = 16;
 
 /// A validated trace.
@@ -89,16 +93,17 @@ pub enum Reply {
     SynAck { from: IpAddr, rtt_ms: f64 },
     /// RST: the destination (or something answering for it) refuses.
     Rst { from: IpAddr, rtt_ms: f64 },
-    /// ICMP destination unreachable; or, with `icmp` and `from` null, our
-    /// own kernel's (no route, no ARP / NDP answer).
+    /// ICMP destination unreachable; or, with `icmp`, `from` and `rtt_ms`
+    /// absent, our own kernel's (no route, no ARP / NDP answer).
     Unreachable {
         kind: Unreachable,
         from: Option<IpAddr>,
-        rtt_ms: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rtt_ms: Option<f64>,
         icmp: Option<Icmp>,
     },
-    /// Anything else the kernel said.
-    Error { rtt_ms: f64, error: String },
+    /// Anything else our own kernel said (no round trip: nothing left).
+    Error { error: String },
     /// No answer within the timeout.
     None { waited_ms: f64 },
 }
@@ -126,16 +131,24 @@ impl Reply {
         }
     }
 
-    /// The round trip, for an answer.
+    /// The round trip, for an answer from the network.
     pub fn rtt_ms(&self) -> Option<f64> {
         match self {
             Reply::TimeExceeded { rtt_ms, .. }
             | Reply::SynAck { rtt_ms, .. }
-            | Reply::Rst { rtt_ms, .. }
-            | Reply::Unreachable { rtt_ms, .. }
-            | Reply::Error { rtt_ms, .. } => Some(*rtt_ms),
-            Reply::None { .. } => None,
+            | Reply::Rst { rtt_ms, .. } => Some(*rtt_ms),
+            Reply::Unreachable { rtt_ms, .. } => *rtt_ms,
+            Reply::Error { .. } | Reply::None { .. } => None,
         }
+    }
+
+    /// Our own kernel's answer (no route, no neighbour, a local error):
+    /// nothing went on the wire, or nothing came back.
+    pub fn local(&self) -> bool {
+        matches!(
+            self,
+            Reply::Error { .. } | Reply::Unreachable { icmp: None, .. }
+        )
     }
 
     /// Which ending reply names a hop's verdict when its probes differ:
@@ -165,8 +178,17 @@ pub struct Hop {
 pub enum Ending {
     /// SYN-ACK from the destination.
     Open { hop: u8, from: IpAddr },
-    /// RST from the destination: nothing listens.
-    Closed { hop: u8, from: IpAddr },
+    /// RST in the destination's name: nothing listens there, or a
+    /// firewall on the way resets the connection.
+    Closed {
+        hop: u8,
+        from: IpAddr,
+        /// The earlier hop where that same address answered time exceeded
+        /// (it is a router on the path, so the RST is not the
+        /// destination's own word), if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from_hop: Option<u8>,
+    },
     /// An ICMP destination unreachable (or our kernel's own).
     Unreachable {
         hop: u8,
@@ -207,36 +229,48 @@ pub struct Report {
     pub hops: u8,
     pub probes_sent: u32,
     pub elapsed_s: f64,
-    /// Asked only when no hop answered at all: the destination is on a
-    /// directly connected network, so there was no router to hear from.
+    /// Asked only when the trace ended at hop 1 with our own kernel's
+    /// error, or no hop answered at all: the kernel's route to the target.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub on_link: Option<OnLink>,
+    pub route: Option<LocalRoute>,
 }
 
-/// A destination on a directly connected network, as the kernel's route
-/// and neighbour table (ARP / NDP) see it.
+/// Our own kernel's route toward the target, asked when the trace ended
+/// at hop 1 with a local error, or with no hop answering: what `ip route
+/// get` says, and the next hop's neighbour entry (ARP / NDP).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OnLink {
-    pub iface: String,
-    /// The neighbour entry's state, when there is one: `failed` or
-    /// `incomplete` means no host answered ARP / NDP at that address.
+pub struct LocalRoute {
+    /// `unicast`, or a route that refuses: `unreachable`, `prohibit`,
+    /// `blackhole`, `throw`.
+    pub kind: RouteType,
+    /// The router the route goes through; `None` on a directly connected
+    /// network.
+    pub gateway: Option<IpAddr>,
+    pub iface: Option<String>,
+    /// The next hop's (the gateway's, or the target's on the link)
+    /// neighbour entry state, when there is one: `failed` or `incomplete`
+    /// means nobody answered ARP / NDP at that address.
     pub neighbour: Option<NudState>,
 }
 
-impl OnLink {
-    /// No host answered the kernel's ARP / NDP for the address.
+impl LocalRoute {
+    /// No host answered the kernel's ARP / NDP for the next hop.
     pub fn nobody(&self) -> bool {
         matches!(
             self.neighbour,
             Some(NudState::Failed | NudState::Incomplete)
         )
     }
+
+    /// A unicast route with no gateway: the target is on the link.
+    pub fn on_link(&self) -> bool {
+        self.kind == RouteType::Unicast && self.gateway.is_none()
+    }
 }
 
-/// The route to `s.target` when it has no gateway, with the neighbour
-/// entry on its interface; `None` when it goes through a router, or the
-/// kernel cannot be asked.
-fn on_link(s: &Settings) -> Option<OnLink> {
+/// The kernel's route to `s.target` (see [`LocalRoute`]); `None` when
+/// there is no route at all (`ENETUNREACH`) or the kernel cannot be asked.
+fn local_route(s: &Settings) -> Option<LocalRoute> {
     let ip = s.target.ip().to_canonical();
     let scope = match s.target {
         SocketAddr::V6(a) if a.scope_id() != 0 => Some(a.scope_id()),
@@ -248,14 +282,38 @@ fn on_link(s: &Settings) -> Option<OnLink> {
         .as_deref()
         .and_then(sys::interface_index)
         .or(scope);
-    let route = neigh::route_to(ip, oif).ok()?;
-    if route.kind != RouteType::Unicast || route.gateway.is_some() {
-        return None;
+    let refusing = |kind| LocalRoute {
+        kind,
+        gateway: None,
+        iface: None,
+        neighbour: None,
+    };
+    // `ip route get` to a route that refuses fails with that route's
+    // error (`fib_props`, `ip6_rt_type_to_error`).
+    let route = match neigh::route_to(ip, oif) {
+        Ok(r) => r,
+        Err(e) => {
+            return match e.raw_os_error() {
+                Some(errno::EHOSTUNREACH) => Some(refusing(RouteType::Unreachable)),
+                Some(errno::EACCES) => Some(refusing(RouteType::Prohibit)),
+                Some(errno::EINVAL) => Some(refusing(RouteType::Blackhole)),
+                Some(errno::EAGAIN) => Some(refusing(RouteType::Throw)),
+                _ => None,
+            };
+        }
+    };
+    if route.kind != RouteType::Unicast {
+        return Some(refusing(route.kind));
     }
-    let ifindex = route.oif?;
-    let neighbour = neigh::lookup(ip, ifindex).ok().flatten().map(|n| n.state);
-    Some(OnLink {
-        iface: sys::interface_name(ifindex).unwrap_or_else(|| format!("if{ifindex}")),
+    let ifindex = route.oif;
+    let next = route.gateway.unwrap_or(ip);
+    let neighbour = ifindex
+        .and_then(|i| neigh::lookup(next, i).ok().flatten())
+        .map(|n| n.state);
+    Some(LocalRoute {
+        kind: route.kind,
+        gateway: route.gateway,
+        iface: ifindex.map(|i| sys::interface_name(i).unwrap_or_else(|| format!("if{i}"))),
         neighbour,
     })
 }
@@ -276,15 +334,35 @@ pub enum Event {
     Hop(Hop),
 }
 
-/// Which probe goes next and when the trace is over: no sockets, no clock.
+/// The shortest patience: before any round trip is known, and on paths
+/// where every round trip is a fraction of a millisecond (a LAN, the lab),
+/// a router's time exceeded still comes from its control plane, which can
+/// take a scheduler tick or two; 50 ms covers that and is still a small
+/// part of the default 1 s timeout.
+pub const MIN_PATIENCE: Duration = Duration::from_millis(50);
+
+/// Which probe goes next and when the trace is over: no sockets; the
+/// clock is passed in (`now`).
+///
+/// Hops are probed one after the other, not in one window: hop h + 1's
+/// probes go out as soon as hop h has a time exceeded (a router: the path
+/// goes on), or once hop h has been pending without any answer for
+/// [`Schedule::patience`] (it may be a silent router, or the SYN was
+/// dropped). So the destination normally sees only the probes of its own
+/// hop, while a run of silent hops costs one timeout plus a patience each,
+/// not a timeout each.
 #[derive(Debug)]
 pub struct Schedule {
     max_hops: u8,
     queries: u8,
     max_silent: u8,
     cap: usize,
+    /// `-W`: the patience is kept well under it.
+    timeout: Duration,
     /// `replies[h - 1][q]`, for every hop with a probe sent.
     replies: Vec<Vec<Option<Reply>>>,
+    /// When each hop's first probe went out.
+    launched: Vec<Instant>,
     /// The next probe to send: (hop, query); `None` past hop 255.
     next: Option<(u8, u8)>,
     in_flight: usize,
@@ -294,6 +372,8 @@ pub struct Schedule {
     highest_answer: u8,
     /// The lowest hop with an answer that ends the trace.
     first_end: Option<u8>,
+    /// The largest round trip of an answer from the network so far.
+    max_rtt: Duration,
     silent_run: u8,
     /// The last complete hop that answered, and who.
     last_answer: Option<(u8, Option<IpAddr>)>,
@@ -301,23 +381,42 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// `max_hops`, `queries`, `max_silent` and `cap` at least 1.
-    pub fn new(max_hops: u8, queries: u8, max_silent: u8, cap: usize) -> Schedule {
+    /// `max_hops`, `queries`, `max_silent` and `cap` at least 1; `timeout`
+    /// is each probe's wait.
+    pub fn new(
+        max_hops: u8,
+        queries: u8,
+        max_silent: u8,
+        cap: usize,
+        timeout: Duration,
+    ) -> Schedule {
         Schedule {
             max_hops: max_hops.max(1),
             queries: queries.max(1),
             max_silent: max_silent.max(1),
             cap: cap.max(1),
+            timeout,
             replies: Vec::new(),
+            launched: Vec::new(),
             next: Some((1, 0)),
             in_flight: 0,
             done: 0,
             highest_answer: 0,
             first_end: None,
+            max_rtt: Duration::ZERO,
             silent_run: 0,
             last_answer: None,
             ending: None,
         }
+    }
+
+    /// How long a hop may stay without any answer before the next hop is
+    /// probed: four times the largest round trip seen (the next hop is
+    /// one link further, and a router's ICMP is slower than its
+    /// forwarding), at least [`MIN_PATIENCE`], and at most a tenth of the
+    /// timeout, so that five silent hops cost about 1.5 timeouts at most.
+    pub fn patience(&self) -> Duration {
+        (self.max_rtt * 4).max(MIN_PATIENCE).min(self.timeout / 10)
     }
 
     /// The last hop worth a probe now: the trace ends by then whatever
@@ -332,10 +431,45 @@ impl Schedule {
         h
     }
 
-    /// The probe to send now, as (hop, query index), if any: `None` when
-    /// [`IN_FLIGHT`] (the cap) are out, the next hop is past the horizon,
-    /// or the trace is over.
-    pub fn next_probe(&mut self) -> Option<(u8, u8)> {
+    /// When hop `hop` (not the first) may be probed: `Some(now)`-ish at
+    /// once when the hop before has a time exceeded, after the patience
+    /// when it has no answer yet, never when it ended the trace.
+    fn opens_at(&self, hop: u8) -> Option<Instant> {
+        let before = usize::from(hop) - 2;
+        let replies = self.replies.get(before)?;
+        let since = *self.launched.get(before)?;
+        if replies
+            .iter()
+            .flatten()
+            .any(|r| matches!(r, Reply::TimeExceeded { .. }))
+        {
+            return Some(since);
+        }
+        if replies.iter().flatten().any(Reply::answered) {
+            // Answered, but not by a router: it ends the trace (the
+            // horizon stops there) or is our kernel's own error.
+            return None;
+        }
+        Some(since + self.patience())
+    }
+
+    /// When the next hop may be probed if nothing is answered before:
+    /// the caller wakes then to call [`Schedule::next_probe`] again.
+    pub fn wake_at(&self) -> Option<Instant> {
+        if self.ending.is_some() {
+            return None;
+        }
+        let (hop, q) = self.next?;
+        if q != 0 || hop == 1 || hop > self.horizon() {
+            return None;
+        }
+        self.opens_at(hop)
+    }
+
+    /// The probe to send at `now`, as (hop, query index), if any: `None`
+    /// when the cap ([`IN_FLIGHT`]) is out, the next hop is past the
+    /// horizon or not open yet (see [`Schedule`]), or the trace is over.
+    pub fn next_probe(&mut self, now: Instant) -> Option<(u8, u8)> {
         if self.ending.is_some() || self.in_flight >= self.cap {
             return None;
         }
@@ -344,7 +478,11 @@ impl Schedule {
             return None;
         }
         if q == 0 {
+            if hop > 1 && self.opens_at(hop).is_none_or(|t| now < t) {
+                return None;
+            }
             self.replies.push(vec![None; usize::from(self.queries)]);
+            self.launched.push(now);
         }
         self.next = if q + 1 < self.queries {
             Some((hop, q + 1))
@@ -369,6 +507,11 @@ impl Schedule {
         }
         if reply.answered() {
             self.highest_answer = self.highest_answer.max(hop);
+        }
+        if let Some(rtt) = reply.rtt_ms() {
+            self.max_rtt = self
+                .max_rtt
+                .max(Duration::from_secs_f64(rtt.max(0.0) / 1e3));
         }
         if reply.ends() {
             self.first_end = Some(self.first_end.map_or(hop, |e| e.min(hop)));
@@ -414,6 +557,7 @@ impl Schedule {
                 Reply::Rst { from, .. } => Ending::Closed {
                     hop: h,
                     from: *from,
+                    from_hop: self.hop_of(*from, h),
                 },
                 Reply::Unreachable {
                     kind, from, icmp, ..
@@ -493,66 +637,59 @@ fn is_time_exceeded(i: &Icmp) -> bool {
     matches!((i.version, i.icmp_type), (4, 11) | (6, 3))
 }
 
-/// A failed connect, with what the error queue says, as a probe's reply.
+/// A failed connect, with what the error queue says, as a probe's reply;
+/// `rtt` is the round trip when the reply came from the network.
 fn reply_of(err: &io::Error, queued: Option<QueuedError>, rtt: Duration, target: IpAddr) -> Reply {
     let rtt_ms = ms(rtt);
-    let icmp = queued
-        .filter(|q| q.origin == SO_EE_ORIGIN_ICMP || q.origin == SO_EE_ORIGIN_ICMP6)
-        .map(|q| Icmp {
-            version: if q.origin == SO_EE_ORIGIN_ICMP6 { 6 } else { 4 },
-            icmp_type: q.icmp_type,
-            code: q.icmp_code,
-            from: q.offender,
-        });
-    if let Some(i) = icmp {
-        if let (true, Some(from)) = (is_time_exceeded(&i), i.from) {
-            return Reply::TimeExceeded {
-                from,
-                rtt_ms,
-                icmp: i,
-            };
-        }
-        let kind = match IcmpKind::of(&i) {
-            IcmpKind::PortUnreachable => Unreachable::Port,
-            IcmpKind::HostUnreachable => Unreachable::Host,
-            IcmpKind::NetUnreachable => Unreachable::Net,
-            IcmpKind::Prohibited => Unreachable::AdminProhibited,
-            IcmpKind::Other => Unreachable::Other,
-        };
-        return Reply::Unreachable {
-            kind,
-            from: i.from,
-            rtt_ms,
-            icmp: Some(i),
-        };
-    }
     let local = |kind| Reply::Unreachable {
         kind,
         from: None,
-        rtt_ms,
+        rtt_ms: None,
         icmp: None,
     };
-    match err.raw_os_error() {
-        Some(errno::ECONNREFUSED) => Reply::Rst {
+    match Failure::of(err, queued) {
+        Failure::Icmp(i) => {
+            if let (true, Some(from)) = (is_time_exceeded(&i), i.from) {
+                return Reply::TimeExceeded {
+                    from,
+                    rtt_ms,
+                    icmp: i,
+                };
+            }
+            let kind = match IcmpKind::of(&i) {
+                IcmpKind::PortUnreachable => Unreachable::Port,
+                IcmpKind::HostUnreachable => Unreachable::Host,
+                IcmpKind::NetUnreachable => Unreachable::Net,
+                IcmpKind::Prohibited => Unreachable::AdminProhibited,
+                IcmpKind::Other => Unreachable::Other,
+            };
+            Reply::Unreachable {
+                kind,
+                from: i.from,
+                rtt_ms: Some(rtt_ms),
+                icmp: Some(i),
+            }
+        }
+        Failure::Rst => Reply::Rst {
             from: target,
             rtt_ms,
         },
         // The handshake completed and a RST came before we looked: the
         // destination was reached and accepted.
-        Some(errno::ECONNRESET) => Reply::SynAck {
+        Failure::Reset => Reply::SynAck {
             from: target,
             rtt_ms,
         },
-        Some(errno::ENETUNREACH) => local(Unreachable::Net),
-        Some(errno::EHOSTUNREACH) => local(Unreachable::Host),
-        _ => Reply::Error {
-            rtt_ms,
+        Failure::LocalNet => local(Unreachable::Net),
+        Failure::LocalHost => local(Unreachable::Host),
+        Failure::Other => Reply::Error {
             error: err.to_string(),
         },
     }
 }
 
-/// A socket for `target` whose SYN leaves with TTL / hop limit `hop`.
+/// A socket for `target` whose SYN leaves with TTL / hop limit `hop`, and
+/// whose queued ICMP errors carry the kernel's arrival time.
 fn probe_socket(target: SocketAddr, o: &ConnectOpts, hop: u8) -> io::Result<Socket> {
     let s = super::new_socket(target, o)?;
     if target.is_ipv6() {
@@ -560,6 +697,7 @@ fn probe_socket(target: SocketAddr, o: &ConnectOpts, hop: u8) -> io::Result<Sock
     } else {
         s.set_ttl_v4(u32::from(hop))?;
     }
+    sys::set_timestamps(s.as_fd())?;
     Ok(s)
 }
 
@@ -569,34 +707,57 @@ struct Live {
     q: u8,
     sock: Socket,
     t0: Instant,
+    /// `t0` on the wall clock, against which the kernel stamps ICMP.
+    wall0: SystemTime,
 }
 
 /// Send one probe: on its way, or already answered by our own kernel.
 fn launch(s: &Settings, hop: u8, q: u8) -> io::Result<Result<Live, Reply>> {
     let sock = probe_socket(s.target, &s.connect, hop)?;
     let addr: SockAddr = s.target.into();
+    let wall0 = SystemTime::now();
     let t0 = Instant::now();
     match sock.connect(&addr) {
         Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => {}
         Ok(()) => {
+            let rtt = t0.elapsed();
             super::close(sock, true);
             return Ok(Err(Reply::SynAck {
                 from: s.target.ip(),
-                rtt_ms: ms(t0.elapsed()),
+                rtt_ms: ms(rtt),
             }));
         }
         Err(e) => {
             let queued = sys::take_queued_error(sock.as_fd());
-            return Ok(Err(reply_of(&e, queued, t0.elapsed(), s.target.ip())));
+            let rtt = queued
+                .and_then(|q| q.arrived)
+                .and_then(|at| at.duration_since(wall0).ok())
+                .unwrap_or_else(|| t0.elapsed());
+            return Ok(Err(reply_of(&e, queued, rtt, s.target.ip())));
         }
     }
-    Ok(Ok(Live { hop, q, sock, t0 }))
+    Ok(Ok(Live {
+        hop,
+        q,
+        sock,
+        t0,
+        wall0,
+    }))
 }
 
-/// A probe whose socket woke: connected, or failed with the reason.
-fn finish(l: Live, rtt: Duration, target: IpAddr) -> Reply {
+/// A probe whose socket woke at `now`: connected, or failed with the
+/// reason. The round trip is the kernel's own measure where it has one:
+/// the ICMP message's arrival stamp, the handshake's first RTT sample
+/// (`tcpi_rtt`); else the wake-up time (a RST).
+fn finish(l: Live, now: Instant, target: IpAddr) -> Reply {
+    let woke = now.saturating_duration_since(l.t0);
     match l.sock.take_error() {
         Ok(None) => {
+            let rtt = sys::tcp_info(l.sock.as_fd())
+                .ok()
+                .map(|i| Duration::from_micros(u64::from(i.rtt_us)))
+                .filter(|r| !r.is_zero() && *r <= woke)
+                .unwrap_or(woke);
             super::close(l.sock, true);
             Reply::SynAck {
                 from: target,
@@ -605,13 +766,70 @@ fn finish(l: Live, rtt: Duration, target: IpAddr) -> Reply {
         }
         Ok(Some(e)) => {
             let queued = sys::take_queued_error(l.sock.as_fd());
+            let rtt = queued
+                .and_then(|q| q.arrived)
+                .and_then(|at| at.duration_since(l.wall0).ok())
+                .filter(|r| *r <= woke + Duration::from_millis(1))
+                .unwrap_or(woke);
             reply_of(&e, queued, rtt, target)
         }
         Err(e) => Reply::Error {
-            rtt_ms: ms(rtt),
             error: e.to_string(),
         },
     }
+}
+
+/// Collect the answers of the probes in flight that woke (`revents`
+/// non-zero, one per probe) or whose wait ran out by `now`.
+fn collect(
+    live: &mut Vec<Live>,
+    revents: &mut Vec<i16>,
+    now: Instant,
+    timeout: Duration,
+    target: IpAddr,
+    sched: &mut Schedule,
+) {
+    let mut i = 0;
+    while i < live.len() {
+        let waited = now.saturating_duration_since(live[i].t0);
+        if revents[i] == 0 && waited < timeout {
+            i += 1;
+            continue;
+        }
+        let l = live.swap_remove(i);
+        let woke = revents.swap_remove(i) != 0;
+        let (hop, q) = (l.hop, l.q);
+        let reply = if woke {
+            finish(l, now, target)
+        } else {
+            // Closing a SYN_SENT socket sends nothing.
+            drop(l);
+            Reply::None {
+                waited_ms: ms(waited),
+            }
+        };
+        sched.record(hop, q, reply);
+    }
+}
+
+/// Poll the probes in flight for up to `wait` (zero: just look), and
+/// record what woke or ran out.
+fn poll_live(
+    live: &mut Vec<Live>,
+    wait: Option<Duration>,
+    timeout: Duration,
+    target: IpAddr,
+    sched: &mut Schedule,
+) -> io::Result<()> {
+    let mut fds: Vec<PollFd<'_>> = live
+        .iter()
+        .map(|l| PollFd::new(l.sock.as_fd(), POLLOUT))
+        .collect();
+    poll_many(&mut fds, wait)?;
+    let mut revents: Vec<i16> = fds.iter().map(PollFd::revents).collect();
+    drop(fds);
+    collect(live, &mut revents, Instant::now(), timeout, target, sched);
+    Ok(())
 }
 
 /// Trace the path to `s.target`, calling `on_event` as hops complete.
@@ -629,22 +847,31 @@ pub fn run(
         target: s.target,
         error,
     };
-    probe_socket(s.target, &s.connect, 1)
-        .map(drop)
-        .map_err(setup)?;
+    // Held open to the end: it keeps the kernel's receive stamping on
+    // (see `sys::set_timestamps`) between one probe's socket and the next.
+    let _stamping = probe_socket(s.target, &s.connect, 1).map_err(setup)?;
     sys::catch_interrupt();
     on_event(Event::Started).map_err(ProbeError::Output)?;
     let started = Instant::now();
-    let mut sched = Schedule::new(s.max_hops, s.queries, s.max_silent, IN_FLIGHT);
+    let timeout = s.connect.timeout;
+    let mut sched = Schedule::new(s.max_hops, s.queries, s.max_silent, IN_FLIGHT, timeout);
     let mut live: Vec<Live> = Vec::new();
     let mut sent = 0u32;
-    let timeout = s.connect.timeout;
+    let target = s.target.ip();
+    let interrupted = |e: &io::Error| e.kind() == io::ErrorKind::Interrupted;
     loop {
-        while let Some((hop, q)) = sched.next_probe() {
+        while let Some((hop, q)) = sched.next_probe(Instant::now()) {
             sent += 1;
             match launch(s, hop, q).map_err(setup)? {
                 Ok(l) => live.push(l),
                 Err(reply) => sched.record(hop, q, reply),
+            }
+            // Look at once, so that no answer waits behind the launches
+            // that follow (its round trip would grow by theirs).
+            match poll_live(&mut live, Some(Duration::ZERO), timeout, target, &mut sched) {
+                Ok(()) => {}
+                Err(e) if interrupted(&e) => break,
+                Err(e) => return Err(ProbeError::Test(e)),
             }
         }
         for h in sched.take_hops() {
@@ -653,60 +880,40 @@ pub fn run(
         if sched.ending().is_some() {
             break;
         }
-        if sys::interrupted() || live.is_empty() {
-            // Nothing in flight and no ending cannot happen (the horizon
-            // is where the trace ends at the latest); stop all the same.
+        let wake = sched.wake_at();
+        if sys::interrupted() || (live.is_empty() && wake.is_none()) {
+            // Nothing in flight, nothing to wait for and no ending cannot
+            // happen (the horizon is where the trace ends at the latest);
+            // stop all the same.
             sched.interrupt();
             break;
         }
         let now = Instant::now();
         let wait = live
             .iter()
-            .map(|l| (l.t0 + timeout).saturating_duration_since(now))
-            .min();
-        let mut fds: Vec<PollFd<'_>> = live
-            .iter()
-            .map(|l| PollFd::new(l.sock.as_fd(), POLLOUT))
-            .collect();
-        match poll_many(&mut fds, wait) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+            .map(|l| l.t0 + timeout)
+            .chain(wake)
+            .min()
+            .map(|t| t.saturating_duration_since(now));
+        match poll_live(&mut live, wait, timeout, target, &mut sched) {
+            Ok(()) => {}
+            Err(e) if interrupted(&e) => {
                 sched.interrupt();
                 break;
             }
             Err(e) => return Err(ProbeError::Test(e)),
         }
-        let mut revents: Vec<i16> = fds.iter().map(PollFd::revents).collect();
-        drop(fds);
-        let now = Instant::now();
-        let mut i = 0;
-        while i < live.len() {
-            let waited = now - live[i].t0;
-            if revents[i] == 0 && waited < timeout {
-                i += 1;
-                continue;
-            }
-            let l = live.swap_remove(i);
-            let woke = revents.swap_remove(i) != 0;
-            let (hop, q) = (l.hop, l.q);
-            let reply = if woke {
-                finish(l, waited, s.target.ip())
-            } else {
-                // Closing a SYN_SENT socket sends nothing.
-                drop(l);
-                Reply::None {
-                    waited_ms: ms(waited),
-                }
-            };
-            sched.record(hop, q, reply);
-        }
     }
     drop(live);
     let ending = sched.ending().cloned().unwrap_or(Ending::Interrupted);
-    let on_link = match ending {
+    let route = match ending {
         Ending::Silent {
             after_hop: None, ..
-        } => on_link(s),
+        }
+        | Ending::Error { hop: 1, .. }
+        | Ending::Unreachable {
+            hop: 1, icmp: None, ..
+        } => local_route(s),
         _ => None,
     };
     Ok(Report {
@@ -715,13 +922,16 @@ pub fn run(
         hops: sched.hops_done(),
         probes_sent: sent,
         elapsed_s: started.elapsed().as_secs_f64(),
-        on_link,
+        route,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::errqueue::{SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6};
+
+    const W: Duration = Duration::from_secs(1);
 
     fn router(last: u8) -> IpAddr {
         IpAddr::from([198, 51, 100, last])
@@ -754,12 +964,12 @@ mod tests {
     #[test]
     fn routers_then_syn_ack_ends_open_at_that_hop() {
         let path = |h: u8| if h < 4 { te(4 * h - 2) } else { syn_ack() };
-        // The first batch goes no further than max_silent hops.
-        let mut s = Schedule::new(30, 3, 5, IN_FLIGHT);
-        let first: Vec<_> = std::iter::from_fn(|| s.next_probe()).collect();
-        assert_eq!(first.len(), 15);
-        assert_eq!(first.last(), Some(&(5, 2)));
-        let mut s = Schedule::new(30, 3, 5, IN_FLIGHT);
+        // The first batch is hop 1's probes alone.
+        let t0 = Instant::now();
+        let mut s = Schedule::new(30, 3, 5, IN_FLIGHT, W);
+        let first: Vec<_> = std::iter::from_fn(|| s.next_probe(t0)).collect();
+        assert_eq!(first, [(1, 0), (1, 1), (1, 2)]);
+        let mut s = Schedule::new(30, 3, 5, IN_FLIGHT, W);
         let hops = drive_until(&mut s, path);
         assert_eq!(hops.len(), 4);
         for (i, h) in hops.iter().enumerate() {
@@ -774,15 +984,21 @@ mod tests {
                 from: router(14)
             })
         );
-        assert_eq!(s.next_probe(), None, "nothing after the end");
+        assert_eq!(s.next_probe(Instant::now()), None, "nothing after the end");
     }
 
     /// Sends every probe the schedule allows, answering each with
     /// `answer(hop)`, until it ends; returns the hops handed out.
     fn drive_until(s: &mut Schedule, answer: impl Fn(u8) -> Reply) -> Vec<Hop> {
         let mut hops = Vec::new();
+        let mut now = Instant::now();
         while s.ending().is_none() {
-            let batch: Vec<_> = std::iter::from_fn(|| s.next_probe()).collect();
+            let mut batch: Vec<_> = std::iter::from_fn(|| s.next_probe(now)).collect();
+            if batch.is_empty() {
+                // Silent hops: wait for the patience, as `run` does.
+                now = s.wake_at().expect("a hop to wait for");
+                batch = std::iter::from_fn(|| s.next_probe(now)).collect();
+            }
             assert!(!batch.is_empty(), "stuck: {s:?}");
             assert!(s.in_flight() <= IN_FLIGHT);
             for (h, q) in batch {
@@ -795,7 +1011,7 @@ mod tests {
 
     #[test]
     fn silence_after_a_hop_ends_after_max_silent_hops() {
-        let mut s = Schedule::new(30, 3, 5, IN_FLIGHT);
+        let mut s = Schedule::new(30, 3, 5, IN_FLIGHT, W);
         let hops = drive_until(&mut s, |h| if h <= 3 { te(4 * h - 2) } else { none() });
         assert_eq!(hops.len(), 8, "hops 4-8 listed silent");
         assert!(
@@ -811,7 +1027,7 @@ mod tests {
                 silent_hops: 5
             })
         );
-        let mut s = Schedule::new(30, 1, 2, IN_FLIGHT);
+        let mut s = Schedule::new(30, 1, 2, IN_FLIGHT, W);
         let _ = drive_until(&mut s, |_| none());
         assert_eq!(
             s.ending(),
@@ -825,7 +1041,7 @@ mod tests {
 
     #[test]
     fn a_silent_router_in_the_middle_does_not_end_it() {
-        let mut s = Schedule::new(30, 3, 2, IN_FLIGHT);
+        let mut s = Schedule::new(30, 3, 2, IN_FLIGHT, W);
         let hops = drive_until(&mut s, |h| match h {
             2 => none(),
             5 => syn_ack(),
@@ -837,11 +1053,11 @@ mod tests {
 
     #[test]
     fn a_reject_by_an_earlier_router_names_its_hop() {
-        let mut s = Schedule::new(30, 2, 5, IN_FLIGHT);
+        let mut s = Schedule::new(30, 2, 5, IN_FLIGHT, W);
         let prohibited = Reply::Unreachable {
             kind: Unreachable::AdminProhibited,
             from: Some(router(10)),
-            rtt_ms: 0.3,
+            rtt_ms: Some(0.3),
             icmp: Some(Icmp {
                 version: 4,
                 icmp_type: 3,
@@ -870,9 +1086,39 @@ mod tests {
         );
     }
 
+    /// A RST in the name of an address that answered as a router earlier
+    /// is not the destination's word: the ending names that hop.
+    #[test]
+    fn a_rst_from_an_earlier_routers_address_names_its_hop() {
+        let mut s = Schedule::new(30, 1, 5, IN_FLIGHT, W);
+        let rst = |from| Reply::Rst {
+            from: router(from),
+            rtt_ms: 0.1,
+        };
+        let _ = drive_until(&mut s, |h| match h {
+            1 => te(2),
+            2 => te(14),
+            _ => rst(14),
+        });
+        assert_eq!(
+            s.ending(),
+            Some(&Ending::Closed {
+                hop: 3,
+                from: router(14),
+                from_hop: Some(2)
+            })
+        );
+        let mut s = Schedule::new(30, 1, 5, IN_FLIGHT, W);
+        let _ = drive_until(&mut s, |h| if h < 3 { te(h) } else { rst(14) });
+        assert!(matches!(
+            s.ending(),
+            Some(Ending::Closed { from_hop: None, .. })
+        ));
+    }
+
     #[test]
     fn max_hops_ends_it_and_nothing_goes_past() {
-        let mut s = Schedule::new(3, 3, 5, IN_FLIGHT);
+        let mut s = Schedule::new(3, 3, 5, IN_FLIGHT, W);
         let hops = drive_until(&mut s, te);
         assert_eq!(hops.len(), 3);
         assert_eq!(
@@ -883,14 +1129,15 @@ mod tests {
                 last_from: Some(router(3))
             })
         );
-        assert_eq!(s.next_probe(), None);
+        assert_eq!(s.next_probe(Instant::now()), None);
         // 255 hops of routers: the TTL never wraps, and not one probe
         // more than 255 x 2 goes out.
-        let mut s = Schedule::new(255, 2, 1, IN_FLIGHT);
+        let mut s = Schedule::new(255, 2, 1, IN_FLIGHT, W);
         let mut sent = 0;
         let mut last = 0;
+        let now = Instant::now();
         while s.ending().is_none() {
-            let batch: Vec<_> = std::iter::from_fn(|| s.next_probe()).collect();
+            let batch: Vec<_> = std::iter::from_fn(|| s.next_probe(now)).collect();
             assert!(!batch.is_empty(), "stuck at {sent}");
             for (h, q) in batch {
                 sent += 1;
@@ -900,7 +1147,7 @@ mod tests {
         }
         assert_eq!((sent, last), (510, 255));
         assert_eq!(s.in_flight(), 0);
-        assert_eq!(s.next_probe(), None);
+        assert_eq!(s.next_probe(Instant::now()), None);
         assert!(matches!(
             s.ending(),
             Some(Ending::MaxHops { max_hops: 255, .. })
@@ -909,9 +1156,14 @@ mod tests {
 
     #[test]
     fn hops_come_in_order_whatever_order_replies_come_in() {
-        let mut s = Schedule::new(30, 2, 5, IN_FLIGHT);
-        let batch: Vec<_> = std::iter::from_fn(|| s.next_probe()).collect();
-        assert_eq!(batch.len(), 10);
+        let t0 = Instant::now();
+        let mut s = Schedule::new(30, 2, 5, IN_FLIGHT, W);
+        assert_eq!(s.next_probe(t0), Some((1, 0)));
+        assert_eq!(s.next_probe(t0), Some((1, 1)));
+        // Hop 1 silent past the patience: hop 2 goes out.
+        let later = t0 + s.patience();
+        assert_eq!(s.next_probe(later), Some((2, 0)));
+        assert_eq!(s.next_probe(later), Some((2, 1)));
         // Hop 2 answers first: nothing is complete until hop 1 is.
         s.record(2, 0, te(6));
         s.record(2, 1, te(6));
@@ -926,17 +1178,150 @@ mod tests {
         let hops = s.take_hops();
         assert_eq!(hops.iter().map(|h| h.hop).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(hops[0].probes, vec![none(), te(2)]);
-        assert_eq!(s.in_flight(), 6);
+        assert_eq!(s.in_flight(), 0);
     }
 
     #[test]
     fn the_window_bounds_probes_in_flight() {
-        let mut s = Schedule::new(30, 10, 255, IN_FLIGHT);
-        let batch: Vec<_> = std::iter::from_fn(|| s.next_probe()).collect();
-        assert_eq!(batch.len(), IN_FLIGHT);
+        let t0 = Instant::now();
+        let mut s = Schedule::new(30, 10, 255, IN_FLIGHT, W);
+        let batch: Vec<_> = std::iter::from_fn(|| s.next_probe(t0)).collect();
+        assert_eq!(batch.len(), 10, "hop 1 alone");
+        let later = t0 + s.patience();
+        let batch: Vec<_> = std::iter::from_fn(|| s.next_probe(later)).collect();
+        assert_eq!(batch.len(), IN_FLIGHT - 10, "hop 2 up to the cap");
         s.record(1, 0, te(1));
-        assert_eq!(s.next_probe(), Some((2, 6)));
-        assert_eq!(s.next_probe(), None);
+        assert_eq!(s.next_probe(later), Some((2, 6)));
+        assert_eq!(s.next_probe(later), None);
+    }
+
+    /// Review of issue 14: the first window ran to hop `max_silent`, so
+    /// every probe past the destination completed a handshake there.
+    #[test]
+    fn the_destination_sees_only_its_own_hops_probes() {
+        // Routers at hops 1 and 2 answer at once, the destination (hop 3)
+        // after 40 ms: within the patience, no hop 4 goes out.
+        let t0 = Instant::now();
+        let mut s = Schedule::new(30, 3, 5, IN_FLIGHT, W);
+        let mut sent = Vec::new();
+        let mut now = t0;
+        for h in 1..=2 {
+            let batch: Vec<_> = std::iter::from_fn(|| s.next_probe(now)).collect();
+            assert_eq!(batch, [(h, 0), (h, 1), (h, 2)], "hop {h} alone");
+            sent.extend(batch.iter().copied());
+            for (h, q) in batch {
+                s.record(h, q, te(h));
+            }
+            now += Duration::from_micros(300);
+        }
+        let batch: Vec<_> = std::iter::from_fn(|| s.next_probe(now)).collect();
+        assert_eq!(batch, [(3, 0), (3, 1), (3, 2)]);
+        assert_eq!(s.wake_at(), Some(now + MIN_PATIENCE));
+        assert_eq!(s.next_probe(now + Duration::from_millis(40)), None);
+        for (h, q) in batch {
+            s.record(h, q, syn_ack());
+        }
+        assert_eq!(s.next_probe(now + Duration::from_secs(5)), None);
+        assert_eq!(s.take_hops().len(), 3);
+        assert!(matches!(s.ending(), Some(Ending::Open { hop: 3, .. })));
+        assert_eq!(s.wake_at(), None);
+    }
+
+    #[test]
+    fn a_time_exceeded_opens_the_next_hop_before_the_rest_answer() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(30, 3, 5, IN_FLIGHT, W);
+        let _: Vec<_> = std::iter::from_fn(|| s.next_probe(t0)).collect();
+        assert_eq!(s.next_probe(t0), None);
+        s.record(1, 1, te(2));
+        assert_eq!(
+            s.next_probe(t0),
+            Some((2, 0)),
+            "one router answer is enough"
+        );
+        // Our kernel's own error at hop 1 ends it there, no look-ahead.
+        let mut s = Schedule::new(30, 1, 5, IN_FLIGHT, W);
+        assert_eq!(s.next_probe(t0), Some((1, 0)));
+        s.record(
+            1,
+            0,
+            Reply::Error {
+                error: "Permission denied".into(),
+            },
+        );
+        assert_eq!(s.next_probe(t0 + W), None);
+        assert_eq!(s.wake_at(), None);
+    }
+
+    #[test]
+    fn the_patience_follows_the_round_trips_within_bounds() {
+        let mut s = Schedule::new(30, 1, 5, IN_FLIGHT, W);
+        assert_eq!(s.patience(), MIN_PATIENCE, "no round trip yet");
+        let t0 = Instant::now();
+        s.next_probe(t0);
+        s.record(
+            1,
+            0,
+            Reply::TimeExceeded {
+                from: router(2),
+                rtt_ms: 20.0,
+                icmp: Icmp {
+                    version: 4,
+                    icmp_type: 11,
+                    code: 0,
+                    from: Some(router(2)),
+                },
+            },
+        );
+        assert_eq!(s.patience(), Duration::from_millis(80), "4 round trips");
+        let short = Schedule::new(30, 1, 5, IN_FLIGHT, Duration::from_millis(100));
+        assert_eq!(short.patience(), Duration::from_millis(10), "a tenth of -W");
+    }
+
+    /// Five silent hops after the last router: each opens a patience after
+    /// the one before, so the whole run costs about one timeout.
+    #[test]
+    fn silent_hops_cost_one_timeout_and_a_patience_each() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(30, 3, 5, IN_FLIGHT, W);
+        let mut now = t0;
+        let mut live: Vec<(u8, u8, Instant)> = Vec::new();
+        loop {
+            while let Some((h, q)) = s.next_probe(now) {
+                if h == 1 {
+                    s.record(h, q, te(2));
+                } else {
+                    live.push((h, q, now));
+                }
+            }
+            s.take_hops();
+            if s.ending().is_some() {
+                break;
+            }
+            let due = live.iter().map(|l| l.2 + W).chain(s.wake_at()).min();
+            now = due.expect("something to wait for");
+            live.retain(|&(h, q, t)| {
+                if t + W <= now {
+                    s.record(h, q, none());
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        assert!(matches!(
+            s.ending(),
+            Some(Ending::Silent {
+                after_hop: Some(1),
+                silent_hops: 5,
+                ..
+            })
+        ));
+        let took = now - t0;
+        assert!(
+            took <= W + MIN_PATIENCE * 5,
+            "{took:?}: not one timeout per silent hop"
+        );
     }
 
     #[test]
@@ -952,6 +1337,7 @@ mod tests {
                 icmp_code: c,
                 offender: Some(IpAddr::from(from)),
                 dest: None,
+                arrived: None,
             })
         };
         assert_eq!(
@@ -981,6 +1367,7 @@ mod tests {
                 icmp_code: 0,
                 offender: Some("2001:db8:1::2".parse().unwrap()),
                 dest: None,
+                arrived: None,
             }),
             rtt,
             target,
@@ -1024,9 +1411,15 @@ mod tests {
             }
         ));
         assert!(matches!(
-            reply_of(&e(errno::EACCES), None, rtt, target),
-            Reply::Error { .. }
+            reply_of(&e(errno::ENETUNREACH), None, rtt, target),
+            Reply::Unreachable { rtt_ms: None, .. }
         ));
+        let r = reply_of(&e(errno::EACCES), None, rtt, target);
+        assert!(matches!(r, Reply::Error { .. }));
+        assert!(
+            r.local() && r.rtt_ms().is_none(),
+            "our kernel: no round trip"
+        );
     }
 
     fn loopback(port: u16) -> Settings {

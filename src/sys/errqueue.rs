@@ -60,6 +60,40 @@ pub struct QueuedError {
     pub offender: Option<IpAddr>,
     /// Where the packet that caused it was going.
     pub dest: Option<std::net::SocketAddr>,
+    /// When the kernel received the ICMP message (`CLOCK_REALTIME`), on a
+    /// socket with [`set_timestamps`]; `None` without.
+    pub arrived: Option<std::time::SystemTime>,
+}
+
+/// Ask the kernel to stamp what it queues on this socket with its arrival
+/// time (`SO_TIMESTAMPNS`): [`take_queued_error`] then returns the ICMP
+/// message's receive time (`ip_recv_error` / `ipv6_recv_error` pass it as
+/// a control message), not the time user space got around to reading it.
+///
+/// The kernel turns stamping on (a static key) shortly after the first
+/// socket asks, and off when the last one closes; a message that arrived
+/// before that is stamped when it is read.
+///
+/// # Errors
+///
+/// What `setsockopt` failed with.
+pub fn set_timestamps(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    let one: libc::c_int = 1;
+    // SAFETY: a valid fd borrowed for the call and an int option.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&raw const one).cast(),
+            socklen::<libc::c_int>(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Take the oldest entry of a socket's error queue (`MSG_ERRQUEUE`), if
@@ -97,9 +131,15 @@ pub fn take_queued_error(fd: std::os::fd::BorrowedFd<'_>) -> Option<QueuedError>
     // bounded by msg_controllen; every read through them is unaligned (the
     // control buffer promises no alignment to the structs inside).
     unsafe {
+        let mut found: Option<QueuedError> = None;
+        let mut arrived = None;
         let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
         while !cmsg.is_null() {
             let c = &*cmsg;
+            if c.cmsg_level == libc::SOL_SOCKET && c.cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts = std::ptr::read_unaligned(cmsg_timespec(cmsg));
+                arrived = system_time(ts.tv_sec, ts.tv_nsec);
+            }
             let is_err = (c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_RECVERR)
                 || (c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_RECVERR);
             if is_err {
@@ -127,19 +167,46 @@ pub fn take_queued_error(fd: std::os::fd::BorrowedFd<'_>) -> Option<QueuedError>
                     reason = "errno values are small positive numbers"
                 )]
                 let errno = e.ee_errno as i32;
-                return Some(QueuedError {
+                found = found.or(Some(QueuedError {
                     errno,
                     origin: e.ee_origin,
                     icmp_type: e.ee_type,
                     icmp_code: e.ee_code,
                     offender,
                     dest: socket_addr_of(&name),
-                });
+                    arrived: None,
+                }));
             }
             cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
         }
+        found.map(|q| QueuedError { arrived, ..q })
     }
-    None
+}
+
+/// `CMSG_DATA` as a `timespec` pointer.
+///
+/// # Safety
+/// `cmsg` points at a control message the kernel filled.
+unsafe fn cmsg_timespec(cmsg: *const libc::cmsghdr) -> *const libc::timespec {
+    #[allow(
+        clippy::cast_ptr_alignment,
+        reason = "read only through read_unaligned"
+    )]
+    // SAFETY: as the caller promises.
+    unsafe {
+        libc::CMSG_DATA(cmsg).cast::<libc::timespec>()
+    }
+}
+
+/// A kernel timestamp as a [`std::time::SystemTime`]; `None` for zero (no
+/// stamp) or nonsense.
+fn system_time(sec: libc::time_t, nsec: libc::c_long) -> Option<std::time::SystemTime> {
+    let sec = u64::try_from(sec).ok()?;
+    let nsec = u32::try_from(nsec).ok().filter(|n| *n < 1_000_000_000)?;
+    if sec == 0 && nsec == 0 {
+        return None;
+    }
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(sec, nsec))
 }
 
 #[cfg(test)]
@@ -171,6 +238,33 @@ mod tests {
         assert_eq!(q.offender, Some(IpAddr::from([127, 0, 0, 1])));
         assert_eq!(q.dest, Some(closed));
         assert_eq!(take_queued_error(s.as_fd()), None, "taken once");
+        assert_eq!(q.arrived, None, "no stamp without set_timestamps");
+    }
+
+    #[test]
+    fn with_timestamps_the_icmp_error_carries_its_arrival_time() {
+        let closed = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        set_recv_errors(s.as_fd(), false).unwrap();
+        set_timestamps(s.as_fd()).unwrap();
+        // The kernel turns receive stamping on from a work queue: until
+        // then a message is stamped when read.
+        std::thread::sleep(Duration::from_millis(100));
+        let before = std::time::SystemTime::now();
+        s.send_to(b"x", closed).unwrap();
+        poll_one(s.as_fd(), 0, Some(Duration::from_secs(5))).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let read = std::time::SystemTime::now();
+        let q = take_queued_error(s.as_fd()).expect("a queued error");
+        let at = q.arrived.expect("a kernel timestamp");
+        assert!(at >= before, "{at:?} before the send {before:?}");
+        assert!(
+            read.duration_since(at).unwrap() >= Duration::from_millis(20),
+            "the arrival time, not the time it was read"
+        );
     }
 
     #[test]

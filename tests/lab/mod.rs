@@ -858,8 +858,9 @@ fn build_star(addrs: &[Ipv4Addr]) -> Star {
 /// client, `n - 2` routers, a destination. Link `k` (between namespace `k`
 /// and `k + 1`) is `198.51.100.4k+1/30` and `2001:db8:k::1/64` on the left,
 /// `.4k+2` and `2001:db8:k::2` on the right. Forwarding is on in the
-/// routers; ICMP rate limiting is off everywhere, so every probe a router
-/// answers is answered. Dropping it removes every namespace.
+/// routers; ICMP rate limiting is off everywhere ([`Lab::chain`]), so every
+/// probe a router answers is answered, or left at the kernel's defaults
+/// ([`Lab::chain_rate_limited`]). Dropping it removes every namespace.
 pub struct Chain {
     pub net: Net,
     /// Namespace 0, where the tool under test runs: 198.51.100.1,
@@ -904,11 +905,19 @@ impl Lab {
             (3..=64).contains(&n),
             "lab: chain({n}): 3 to 64 namespaces (64 /30 links fit in 198.51.100.0/24)"
         );
-        build_chain(n)
+        build_chain(n, false)
+    }
+
+    /// [`Lab::chain`] with the kernel's own ICMP rate limits left as they
+    /// are (a burst of 6 per destination, then one a second, in every
+    /// router), as on real paths.
+    pub fn chain_rate_limited(self, n: usize) -> Chain {
+        assert!((3..=64).contains(&n), "lab: chain({n}): 3 to 64 namespaces");
+        build_chain(n, true)
     }
 }
 
-fn build_chain(n: usize) -> Chain {
+fn build_chain(n: usize, rate_limited: bool) -> Chain {
     let mut net = Net::default();
     let mut plan = Plan::default();
     let ns = net.plan_namespaces(&mut plan, n);
@@ -992,14 +1001,7 @@ fn build_chain(n: usize) -> Chain {
     }
     apply(&plan);
     for (i, name) in ns.iter().enumerate() {
-        let forward = u8::from(i > 0 && i + 1 < n);
-        let script = format!(
-            "echo {forward} > /proc/sys/net/ipv4/ip_forward && \
-             echo {forward} > /proc/sys/net/ipv6/conf/all/forwarding && \
-             echo 0 > /proc/sys/net/ipv4/icmp_ratelimit && \
-             echo 0 > /proc/sys/net/ipv6/icmp/ratelimit"
-        );
-        run_in(name, "sh", &["-c", &script]).ok();
+        chain_sysctls(name, i > 0 && i + 1 < n, rate_limited);
     }
     let host = |i: usize, iface: &Option<String>, k: usize, side: usize| Host {
         ns: ns[i].clone(),
@@ -1016,4 +1018,25 @@ fn build_chain(n: usize) -> Chain {
         routers,
         dest,
     }
+}
+
+/// Forwarding on (a router) or off, and ICMP rate limiting off unless
+/// `rate_limited`, in chain namespace `ns`. A write that fails fails the
+/// chain, loudly: `ok` panics with the output unless the script exits 0,
+/// and the values are read back.
+fn chain_sysctls(ns: &str, router: bool, rate_limited: bool) {
+    let forward = u8::from(router);
+    let mut script = format!(
+        "set -e; echo {forward} > /proc/sys/net/ipv4/ip_forward; \
+         echo {forward} > /proc/sys/net/ipv6/conf/all/forwarding; \
+         test \"$(cat /proc/sys/net/ipv4/ip_forward)\" = {forward}"
+    );
+    if !rate_limited {
+        script.push_str(
+            "; echo 0 > /proc/sys/net/ipv4/icmp_ratelimit; \
+             echo 0 > /proc/sys/net/ipv6/icmp/ratelimit; \
+             test \"$(cat /proc/sys/net/ipv4/icmp_ratelimit)\" = 0",
+        );
+    }
+    run_in(ns, "sh", &["-c", &script]).ok();
 }

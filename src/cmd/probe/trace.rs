@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use anyhow::Result;
 use serde_json::json;
@@ -17,6 +17,7 @@ use crate::cmd::usage;
 use crate::output::Out;
 use crate::probe::trace::{self, Ending, Event, Hop, Reply, Report, Settings, Unreachable};
 use crate::probe::{ConnectOpts, ProbeError};
+use crate::wire::rtnetlink::RouteType;
 
 /// The `schema` of every `--trace --json` line.
 const SCHEMA: &str = "nettool.probe.trace/1";
@@ -34,13 +35,13 @@ const MAX_QUERIES: u32 = 10;
 
 /// The flags that belong to repeated attempts (or to scans), each with
 /// whether it was given: none of them means anything to a trace.
-fn attempt_only(a: &ProbeArgs) -> [(&'static str, bool); 19] {
+/// (`-i` is refused by clap itself, given with any value: it has a
+/// default, which only clap can tell from a value given.)
+fn attempt_only(a: &ProbeArgs) -> [(&'static str, bool); 18] {
     [
         ("-c", a.count.is_some()),
         ("-t", a.until_stopped),
         ("-w", a.deadline.is_some()),
-        // -i has a default (1): only another value is seen.
-        ("-i", (a.interval - 1.0).abs() > f64::EPSILON),
         ("--quiet-ok", a.quiet_ok),
         ("-r", a.re_resolve),
         ("--parallel", a.parallel.is_some()),
@@ -141,6 +142,20 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
         .transpose()?;
     let target = unicast(parse_target(text, a.ipv4, a.ipv6)?, "probe")?;
     let target = scoped(target, a.interface.as_deref(), " or -I IFACE")?;
+    // An IPv4-mapped address goes out as IPv4, where only IP_TTL counts
+    // (the kernel ignores IPV6_UNICAST_HOPS for it): trace it as IPv4.
+    let target = match target {
+        SocketAddr::V6(t) if t.ip().to_ipv4_mapped().is_some() => {
+            SocketAddr::new(t.ip().to_canonical(), t.port())
+        }
+        t => t,
+    };
+    if target.ip().is_unspecified() {
+        return Err(usage(format!(
+            "cannot trace to {}: the unspecified address is no destination; give the host to trace to",
+            target.ip()
+        )));
+    }
     if let Some(src) = source.filter(|s| s.is_ipv4() != target.is_ipv4()) {
         return Err(usage(format!(
             "-s {src} and {target} are of different address families: give a source of the target's"
@@ -175,7 +190,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
             Event::Started if json => {}
             Event::Started => writeln!(
                 out,
-                "TRACE {}: up to {} hops, {} probes per hop, timeout {:.1} s",
+                "TRACE {}: up to {} hops, {} probes per hop, timeout {} s",
                 s.target,
                 s.max_hops,
                 s.queries,
@@ -248,6 +263,8 @@ fn hop_line(h: &Hop) -> String {
     let mut tags: Vec<String> = Vec::new();
     for p in &h.probes {
         match p.rtt_ms() {
+            // Our own kernel's answer: no round trip, the tag says what.
+            None if p.local() => s.push_str("  local"),
             None => s.push_str("  *"),
             Some(rtt) => {
                 if let Some(f) = p.from().filter(|f| shown != Some(*f)) {
@@ -283,13 +300,54 @@ fn why_unreachable(kind: Unreachable, at_destination: bool) -> &'static str {
     }
 }
 
+/// What our own kernel's route says, when it explains the ending alone: a
+/// route that refuses, or a next hop that never answered ARP / NDP.
+fn local_verdict(r: &Report) -> Option<String> {
+    let l = r.route.as_ref()?;
+    let ip = r.target.ip();
+    let see = format!("(see `ip route get {ip}`)");
+    let arp = if ip.is_ipv4() { "ARP" } else { "NDP" };
+    let iface = l.iface.as_deref().unwrap_or("?");
+    Some(match l.kind {
+        RouteType::Unreachable => {
+            format!("no route to {ip} here: the route is `unreachable` {see}")
+        }
+        RouteType::Prohibit => {
+            format!("the route to {ip} is `prohibit`: our own host refuses it {see}")
+        }
+        RouteType::Blackhole => {
+            format!("the route to {ip} is a blackhole: our own host drops it {see}")
+        }
+        RouteType::Throw => {
+            format!("no route to {ip} here: the lookup ends at a `throw` route {see}")
+        }
+        _ if !l.nobody() => return None,
+        _ => match l.gateway {
+            Some(g) => format!(
+                "no {arp} reply from the gateway {g} (the router on {iface} is down or gone)"
+            ),
+            None => format!(
+                "no {arp} reply from {ip} (no host at this address on {iface}): nothing to trace"
+            ),
+        },
+    })
+}
+
 /// The last line: what happened, and where.
 fn verdict(r: &Report) -> String {
     let target = r.target;
     match &r.ending {
         Ending::Open { hop, from } => format!("SYN-ACK from {from} at hop {hop}: open"),
-        Ending::Closed { hop, from } => format!(
-            "RST from {from} at hop {hop}: closed (nothing listens on port {})",
+        Ending::Closed {
+            hop,
+            from,
+            from_hop: Some(router),
+        } => format!(
+            "RST from {from} at hop {hop}, but {from} answered as a router at hop {router}: something on the path resets the connection in its name; whether port {} listens is unknown",
+            target.port()
+        ),
+        Ending::Closed { hop, from, .. } => format!(
+            "RST from {from} at hop {hop}: refused: nothing listens on port {} there, or a firewall on the way resets the connection in its name",
             target.port()
         ),
         Ending::Unreachable {
@@ -310,9 +368,10 @@ fn verdict(r: &Report) -> String {
                 why_unreachable(*kind, *from == target.ip())
             )
         }
-        Ending::Unreachable { hop, kind, .. } => match kind {
+        Ending::Unreachable { hop, kind, .. } => local_verdict(r).unwrap_or_else(|| match kind {
             Unreachable::Net => format!(
-                "net unreachable at hop {hop}, said by our own kernel: no route to {} here (see `ip route`)",
+                "net unreachable at hop {hop}, said by our own kernel: no route to {} here (see `ip route get {}`)",
+                target.ip(),
                 target.ip()
             ),
             k => format!(
@@ -320,8 +379,9 @@ fn verdict(r: &Report) -> String {
                 k.words(),
                 target.ip()
             ),
-        },
-        Ending::Error { hop, error } => format!("error at hop {hop}: {error}"),
+        }),
+        Ending::Error { hop, error } => local_verdict(r)
+            .unwrap_or_else(|| format!("error at hop {hop}, said by our own kernel: {error}")),
         Ending::Silent {
             after_hop: Some(h),
             last_from,
@@ -336,22 +396,16 @@ fn verdict(r: &Report) -> String {
             after_hop: None,
             silent_hops,
             ..
-        } => match &r.on_link {
-            Some(l) if l.nobody() => format!(
-                "no {} reply from {} (no host at this address on {}): nothing to trace",
-                if target.is_ipv4() { "ARP" } else { "NDP" },
-                target.ip(),
-                l.iface
-            ),
-            Some(l) => format!(
+        } => local_verdict(r).unwrap_or_else(|| match &r.route {
+            Some(l) if l.on_link() => format!(
                 "no answer from {}, which is on the local link ({}) with no router between: that host drops the SYN (a firewall on it)",
                 target.ip(),
-                l.iface
+                l.iface.as_deref().unwrap_or("?")
             ),
-            None => format!(
+            _ => format!(
                 "no answer from any hop ({silent_hops} silent hops in a row): the SYN is dropped before the first router, or no router on the path answers"
             ),
-        },
+        }),
         Ending::MaxHops {
             max_hops,
             last_hop,
@@ -448,8 +502,6 @@ mod tests {
             trace_settings(&["-W", "3", "--trace", "198.51.100.14:22"]).unwrap(),
             s
         );
-        // -i at its default is no -i.
-        assert!(trace_settings(&["--trace", "-i", "1", "198.51.100.14:22"]).is_ok());
     }
 
     #[test]
@@ -507,10 +559,6 @@ mod tests {
             (
                 &["--trace", "--send", "x", "198.51.100.14:22"],
                 not_for_trace("--send"),
-            ),
-            (
-                &["--trace", "-i", "0.2", "198.51.100.14:22"],
-                not_for_trace("-i"),
             ),
             (
                 &["--trace", "--rst", "198.51.100.14:22"],
@@ -597,11 +645,12 @@ mod tests {
             hops: 4,
             probes_sent: 12,
             elapsed_s: 0.01,
-            on_link: None,
+            route: None,
         }
     }
 
     #[test]
+    #[allow(clippy::too_many_lines, reason = "one table of endings and lines")]
     fn verdicts() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         for (ending, said) in [
@@ -616,8 +665,17 @@ mod tests {
                 Ending::Closed {
                     hop: 4,
                     from: ip("198.51.100.14"),
+                    from_hop: None,
                 },
-                "RST from 198.51.100.14 at hop 4: closed (nothing listens on port 7000)",
+                "RST from 198.51.100.14 at hop 4: refused: nothing listens on port 7000 there, or a firewall on the way resets the connection in its name",
+            ),
+            (
+                Ending::Closed {
+                    hop: 4,
+                    from: ip("198.51.100.14"),
+                    from_hop: Some(2),
+                },
+                "RST from 198.51.100.14 at hop 4, but 198.51.100.14 answered as a router at hop 2: something on the path resets the connection in its name; whether port 7000 listens is unknown",
             ),
             (
                 Ending::Unreachable {
@@ -663,7 +721,7 @@ mod tests {
                     from_hop: None,
                     icmp: None,
                 },
-                "net unreachable at hop 1, said by our own kernel: no route to 198.51.100.14 here (see `ip route`)",
+                "net unreachable at hop 1, said by our own kernel: no route to 198.51.100.14 here (see `ip route get 198.51.100.14`)",
             ),
         ] {
             assert_eq!(verdict(&report(ending)), said);
@@ -679,22 +737,128 @@ mod tests {
             verdict(&report(silent())),
             "no answer from any hop (5 silent hops in a row): the SYN is dropped before the first router, or no router on the path answers"
         );
+        let route = |kind, gateway: Option<&str>, neighbour| trace::LocalRoute {
+            kind,
+            gateway: gateway.map(ip),
+            iface: Some("veth0".into()),
+            neighbour,
+        };
         let mut r = report(silent());
-        r.on_link = Some(trace::OnLink {
-            iface: "veth0".into(),
-            neighbour: Some(NudState::Reachable),
-        });
+        r.route = Some(route(RouteType::Unicast, None, Some(NudState::Reachable)));
         assert_eq!(
             verdict(&r),
             "no answer from 198.51.100.14, which is on the local link (veth0) with no router between: that host drops the SYN (a firewall on it)"
         );
-        r.on_link = Some(trace::OnLink {
-            iface: "veth0".into(),
-            neighbour: Some(NudState::Failed),
-        });
+        r.route = Some(route(RouteType::Unicast, None, Some(NudState::Failed)));
         assert_eq!(
             verdict(&r),
             "no ARP reply from 198.51.100.14 (no host at this address on veth0): nothing to trace"
         );
+        // Review of issue 14: a silent gateway was "dropped before the
+        // first router".
+        r.route = Some(route(
+            RouteType::Unicast,
+            Some("198.51.100.99"),
+            Some(NudState::Incomplete),
+        ));
+        assert_eq!(
+            verdict(&r),
+            "no ARP reply from the gateway 198.51.100.99 (the router on veth0 is down or gone)"
+        );
+        // Routes that refuse, whatever errno the kernel gave.
+        let local = |hop| Ending::Unreachable {
+            hop,
+            kind: Unreachable::Host,
+            from: None,
+            from_hop: None,
+            icmp: None,
+        };
+        let error = Ending::Error {
+            hop: 1,
+            error: "Permission denied (os error 13)".into(),
+        };
+        for (ending, kind, said) in [
+            (
+                local(1),
+                RouteType::Unreachable,
+                "no route to 198.51.100.14 here: the route is `unreachable` (see `ip route get 198.51.100.14`)",
+            ),
+            (
+                error.clone(),
+                RouteType::Prohibit,
+                "the route to 198.51.100.14 is `prohibit`: our own host refuses it (see `ip route get 198.51.100.14`)",
+            ),
+            (
+                error.clone(),
+                RouteType::Blackhole,
+                "the route to 198.51.100.14 is a blackhole: our own host drops it (see `ip route get 198.51.100.14`)",
+            ),
+        ] {
+            let mut r = report(ending);
+            r.route = Some(trace::LocalRoute {
+                kind,
+                gateway: None,
+                iface: None,
+                neighbour: None,
+            });
+            assert_eq!(verdict(&r), said);
+        }
+        assert_eq!(
+            verdict(&report(error)),
+            "error at hop 1, said by our own kernel: Permission denied (os error 13)"
+        );
+    }
+
+    #[test]
+    fn our_kernels_replies_show_no_round_trip() {
+        let h = Hop {
+            hop: 1,
+            probes: vec![
+                Reply::Unreachable {
+                    kind: Unreachable::Net,
+                    from: None,
+                    rtt_ms: None,
+                    icmp: None,
+                };
+                2
+            ],
+        };
+        assert_eq!(
+            hop_line(&h),
+            " 1  local  local  [net unreachable (our kernel)]"
+        );
+    }
+
+    #[test]
+    fn argv_for_the_review_of_issue_14() {
+        // An IPv4-mapped target is traced (and named) as IPv4.
+        assert_eq!(
+            trace_settings(&["--trace", "[::ffff:203.0.113.2]:7000"]).unwrap(),
+            plain("203.0.113.2:7000")
+        );
+        // -i with any value, its default too, is refused (clap: exit 2).
+        for v in ["1", "0.5"] {
+            let e =
+                Cli::try_parse_from(["nettool", "probe", "--trace", "-i", v, "198.51.100.14:22"])
+                    .expect_err(v);
+            assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict, "-i {v}");
+        }
+        for (target, ip) in [
+            ("0.0.0.0:1", "0.0.0.0"),
+            ("[::]:1", "::"),
+            ("[::ffff:0.0.0.0]:1", "0.0.0.0"),
+        ] {
+            let e = trace_settings(&["--trace", target]).expect_err(target);
+            assert!(
+                e.downcast_ref::<crate::UsageError>().is_some(),
+                "{target}: exit 2"
+            );
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "cannot trace to {ip}: the unspecified address is no destination; give the host to trace to"
+                )
+            );
+        }
     }
 }
