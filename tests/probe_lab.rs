@@ -13,6 +13,7 @@
 //! IDLE + INTVL x CNT), never exact kernel timer values.
 
 mod lab;
+mod probe_common;
 mod util;
 
 use std::io::Read;
@@ -24,31 +25,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use lab::Host;
+use probe_common::{SCHEMA, num, probe, records, t4, t6};
 use util::{Bg, Output};
 
 /// The port every peer listens on (each test has its own namespaces).
 const PORT: u16 = 7000;
 
-/// `198.51.100.2:PORT`: B over IPv4.
-fn t4(port: u16) -> String {
-    format!("{}:{port}", lab::v4(2))
-}
-
-/// `[2001:db8::2]:PORT`: B over IPv6.
-fn t6(port: u16) -> String {
-    format!("[{}]:{port}", lab::v6(2))
-}
-
 // ---------------------------------------------------------------------------
 // Running nettool in A
-
-/// `nettool probe ARGS...` inside `a`.
-#[track_caller]
-fn probe(a: &Host, args: &[&str]) -> Output {
-    let mut all = vec!["probe"];
-    all.extend_from_slice(args);
-    a.nettool(&all)
-}
 
 /// One `-c 1` probe run twice at the same time: as text and as `--json`.
 struct Probed {
@@ -90,28 +74,6 @@ impl Probed {
         assert_eq!(all[0]["test"], test, "behaviour test\n{}", self.json);
         &all[0]
     }
-}
-
-/// The `schema` every `probe --json` line carries.
-const SCHEMA: &str = "nettool.probe/1";
-
-/// `--json` output as its records, one per line; each must carry
-/// [`SCHEMA`].
-#[track_caller]
-fn records(out: &Output) -> Vec<Value> {
-    out.stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let v: Value = serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("a --json line is not JSON ({e}): {l}\n{out}"));
-            assert_eq!(
-                v["schema"], SCHEMA,
-                "every --json line names its schema\n{out}"
-            );
-            v
-        })
-        .collect()
 }
 
 /// [`probe`] as text and as `--json`, both at once; `during` runs
@@ -204,13 +166,6 @@ fn assert_icmp(p: &Probed, version: u8, icmp_type: u8, code: u8, from: &str) {
         "text line should carry {evidence:?}\n{}",
         p.text
     );
-}
-
-#[track_caller]
-fn num(v: &Value, key: &str) -> f64 {
-    v[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("JSON {key:?} is not a number: {v}"))
 }
 
 // ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 //! so it asks no DNS server either.
 
 mod lab;
+mod probe_common;
 mod util;
 
 use std::collections::BTreeMap;
@@ -22,10 +23,8 @@ use serde_json::Value;
 use lab::{Host, Pair};
 use nettool::probe::scan::nmap_state;
 use nettool::probe::{Icmp, Outcome, PeerMove};
+use probe_common::{probe, records};
 use util::Output;
-
-/// The `schema` every `probe --json` line carries.
-const SCHEMA: &str = "nettool.probe/1";
 
 /// How B answers a SYN to a port of the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,28 +156,6 @@ fn plan(b: &Host, base: u16, n: u16) -> Ports {
         n,
         _listeners: listeners,
     }
-}
-
-/// `nettool probe ARGS...` inside `a`.
-#[track_caller]
-fn probe(a: &Host, args: &[&str]) -> Output {
-    let mut all = vec!["probe"];
-    all.extend_from_slice(args);
-    a.nettool(&all)
-}
-
-/// `--json` output as its records, one per line, each with [`SCHEMA`].
-#[track_caller]
-fn records(out: &Output) -> Vec<Value> {
-    out.stdout
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("a --json line is not JSON ({e}): {l}{out:?}"));
-            assert_eq!(v["schema"], SCHEMA, "every line names its schema{out:?}");
-            v
-        })
-        .collect()
 }
 
 /// The attempt records and the closing `scan_summary` record.

@@ -12,6 +12,7 @@
 //! (the outage it made, the deadline it gave), never exact values.
 
 mod lab;
+mod probe_common;
 mod util;
 
 use std::thread;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use lab::Host;
+use probe_common::{listeners, num, number_after, of_type, probe, records, t4};
 use util::{Bg, Output};
 
 /// The ports of B: one served throughout, one killed and restarted, one
@@ -28,72 +30,11 @@ const STEADY: u16 = 7001;
 const FLAKY: u16 = 7002;
 const CLOSED: u16 = 7003;
 
-/// The `schema` every `probe --json` line carries.
-const SCHEMA: &str = "nettool.probe/1";
-
 /// How far a measured down time may stray from the outage the test made:
 /// a round every 0.2 s (a change is stamped with its round's start), plus
 /// the test's own view of when the peer went and came back (a process
 /// start and a /proc poll), on a busy machine.
 const SLACK: f64 = 0.7;
-
-/// `198.51.100.2:PORT`.
-fn t4(port: u16) -> String {
-    format!("{}:{port}", lab::v4(2))
-}
-
-/// `nettool probe ARGS...` inside `a`.
-#[track_caller]
-fn probe(a: &Host, args: &[&str]) -> Output {
-    let mut all = vec!["probe"];
-    all.extend_from_slice(args);
-    a.nettool(&all)
-}
-
-/// `--json` output as its records; each must carry [`SCHEMA`].
-#[track_caller]
-fn records(out: &Output) -> Vec<Value> {
-    out.stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let v: Value = serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("a --json line is not JSON ({e}): {l}\n{out}"));
-            assert_eq!(v["schema"], SCHEMA, "every line names its schema\n{out}");
-            v
-        })
-        .collect()
-}
-
-fn of_type<'a>(recs: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    recs.iter().filter(|r| r["type"] == kind).collect()
-}
-
-#[track_caller]
-fn num(v: &Value, key: &str) -> f64 {
-    v[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("JSON {key:?} is not a number: {v}"))
-}
-
-/// TCP sockets listening on `port` in `ns`, from /proc/net/tcp{,6} (an
-/// independent witness, not nettool).
-fn listeners(ns: &str, port: u16) -> usize {
-    let out = lab::run_in(ns, "cat", &["/proc/net/tcp", "/proc/net/tcp6"]);
-    out.ok();
-    out.stdout
-        .lines()
-        .filter(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 3
-                && f[3] == "0A"
-                && f[1]
-                    .rsplit_once(':')
-                    .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
-                    == Some(port)
-        })
-        .count()
-}
 
 /// `nettool probe serve PORT` in `b`, listening when this returns.
 #[track_caller]
@@ -119,19 +60,6 @@ fn round_lines(text: &str) -> Vec<(u64, String, bool)> {
             Some((n, target.to_string(), what.starts_with("open ")))
         })
         .collect()
-}
-
-/// The number right after `word` in `line`.
-#[track_caller]
-fn number_after<T: std::str::FromStr>(line: &str, word: &str) -> T {
-    let at = line
-        .find(word)
-        .unwrap_or_else(|| panic!("{word:?} not in {line:?}"));
-    line[at + word.len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|w| w.trim_start_matches('(').parse().ok())
-        .unwrap_or_else(|| panic!("no number after {word:?} in {line:?}"))
 }
 
 /// Lines that are state changes (of any target).
