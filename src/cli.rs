@@ -1,6 +1,10 @@
 //! The command line: the single source of truth for every flag. Completions
 //! and man pages are generated from these types (`nettool generate`), and a
 //! test fails when the checked-in ones are stale.
+//!
+//! The doc comments here are help text, which writes `[LOCAL]` and
+//! `[IPV6]:PORT` as users type them, not as links.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! `nettool sockstat`: flags -> [`Settings`] -> [`sockstat::run`] ->
+//! `nettool sockstat`: flags -> [`Settings`] -> [`crate::sockstat::run`] ->
 //! the table, JSON or the summary (`output::sockstat`).
 
 use std::collections::HashSet;
@@ -48,7 +48,7 @@ fn proc_root() -> PathBuf {
 }
 
 /// The flags as settings. `services` names ports for `--sport ssh`;
-/// `proc_root` is where /proc is (see [`proc_root`]).
+/// `proc_root` is where /proc is (see `proc_root`).
 ///
 /// # Errors
 /// A usage error (exit 2) of one line naming the flag and the valid forms.

@@ -1,7 +1,7 @@
 //! Renderers of a sockstat [`Report`]: the netstat-like table, the `-s`
 //! text, and JSON.
 //!
-//! JSON streams: one [`SocketRecord`] serialized straight into the
+//! JSON streams: one [`crate::sockstat::report::SocketRecord`] serialized straight into the
 //! buffered output per line, so 80k rows never exist as one document or
 //! as `serde_json::Value`s. The bytes are `Report`'s own `Serialize`
 //! laid out one socket per line (a test holds the two together).

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// min/avg/max/mdev of samples in milliseconds; mdev as ping computes it,
-/// sqrt(E[x^2] - E[x]^2).
+/// `sqrt(E[x^2] - E[x]^2)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Spread {
     pub min_ms: f64,

@@ -3,7 +3,7 @@
 //!
 //! [`scan`] starts a worker thread per CPU (at most [`MAX_WORKERS`]), each
 //! with its share of the namespaces. For each namespace a worker
-//! [`Worker::within`]s it: `setns(CLONE_NEWNET)` (which moves that thread
+//! `Worker::within`s it: `setns(CLONE_NEWNET)` (which moves that thread
 //! only), the caller's closure (the `sock_diag` dump: a netlink socket
 //! belongs to the namespace of the thread that opens it; /proc tables from
 //! [`net_dir`], the thread's own), then `setns` back to the original. The

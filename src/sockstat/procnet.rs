@@ -329,7 +329,7 @@ fn parse_addr(s: &str, v6: bool) -> Option<([u8; 16], u16)> {
     Some((bytes, u16::from_str_radix(port, 16).ok()?))
 }
 
-/// Parse one row of /proc/net/{tcp,udp,raw}[6]:
+/// Parse one row of `/proc/net/{tcp,udp,raw}[6]`:
 /// `sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...`.
 /// `Ok(None)` for a state this build does not know (skipped quietly).
 pub fn parse_inet_line(line: &str, proto: Proto, v6: bool) -> Result<Option<Socket>, &'static str> {

@@ -5,7 +5,7 @@
 //! panic) and a plain value type (`Repr`) with `parse` and `emit`, in the
 //! manner of smoltcp's `wire` module. Offsets have names: each header's
 //! fields are constants in a `mod field` (a [`Field`] range, or a `usize`
-//! for one byte), and numeric codes are enums from [`enum_with_unknown!`].
+//! for one byte), and numeric codes are enums from `enum_with_unknown!`.
 
 /// Bytes `start..end` of a header.
 pub type Field = std::ops::Range<usize>;
