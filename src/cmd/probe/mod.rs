@@ -886,6 +886,22 @@ fn run_serve(a: &ServeArgs) -> Result<Status> {
     }
 }
 
+/// `nettool probe ARGV...` as clap reads it, for the argv tests of every
+/// mode's front end.
+#[cfg(test)]
+fn test_args(argv: &[&str]) -> ProbeArgs {
+    use clap::Parser as _;
+    let mut all = vec!["nettool", "probe"];
+    all.extend_from_slice(argv);
+    match crate::cli::Cli::try_parse_from(all)
+        .expect("clap accepts it")
+        .command
+    {
+        crate::cli::Command::Probe(a) => a,
+        c => panic!("not probe: {c:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -995,17 +1011,9 @@ mod tests {
         );
     }
 
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
-
-    fn args(argv: &[&str]) -> ProbeArgs {
-        let mut all = vec!["nettool", "probe"];
-        all.extend_from_slice(argv);
-        match Cli::try_parse_from(all).expect("clap accepts it").command {
-            Command::Probe(a) => a,
-            c => panic!("not probe: {c:?}"),
-        }
-    }
+    use super::test_args as args;
+    use crate::cli::Cli;
+    use clap::Parser as _;
 
     fn probe_settings(argv: &[&str]) -> Result<Settings> {
         settings(&args(argv))

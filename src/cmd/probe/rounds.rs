@@ -324,19 +324,11 @@ pub fn run(a: &ProbeArgs, s: &Settings) -> Result<Status> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
 
     fn plan_of(argv: &[&str]) -> Result<Plan> {
-        let mut all = vec!["nettool", "probe"];
-        all.extend_from_slice(argv);
-        match Cli::try_parse_from(all).expect("clap accepts it").command {
-            Command::Probe(a) => {
-                assert!(super::super::scan::wanted(&a), "{argv:?} is a scan");
-                plan(&a)
-            }
-            c => panic!("not probe: {c:?}"),
-        }
+        let a = super::super::test_args(argv);
+        assert!(super::super::scan::wanted(&a), "{argv:?} is a scan");
+        plan(&a)
     }
 
     fn rounds_of(argv: &[&str]) -> Settings {

@@ -432,19 +432,9 @@ fn write_json(out: &mut Out, r: &Report, s: &Settings, open_only: bool) -> std::
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_args as args;
     use super::*;
-    use crate::cli::{Cli, Command};
     use crate::probe::targets::Ports;
-    use clap::Parser;
-
-    fn args(argv: &[&str]) -> ProbeArgs {
-        let mut all = vec!["nettool", "probe"];
-        all.extend_from_slice(argv);
-        match Cli::try_parse_from(all).expect("clap accepts it").command {
-            Command::Probe(a) => a,
-            c => panic!("not probe: {c:?}"),
-        }
-    }
 
     fn scan(argv: &[&str]) -> Result<Settings> {
         let a = args(argv);

@@ -426,21 +426,13 @@ fn verdict(r: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_args as args;
     use super::*;
-    use crate::cli::{Cli, Command};
+    use crate::cli::Cli;
     use crate::probe::Icmp;
     use crate::wire::rtnetlink::NudState;
-    use clap::Parser;
+    use clap::Parser as _;
     use std::time::Duration;
-
-    fn args(argv: &[&str]) -> ProbeArgs {
-        let mut all = vec!["nettool", "probe"];
-        all.extend_from_slice(argv);
-        match Cli::try_parse_from(all).expect("clap accepts it").command {
-            Command::Probe(a) => a,
-            c => panic!("not probe: {c:?}"),
-        }
-    }
 
     fn trace_settings(argv: &[&str]) -> Result<Settings> {
         settings(&args(argv))
