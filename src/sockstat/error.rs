@@ -84,6 +84,11 @@ pub enum Error {
     /// No netlink socket to send the destroy requests on.
     #[error("cannot open a netlink sock_diag socket to close sockets: {0}")]
     KillChannel(io::Error),
+    /// `--watch` could not join the `sock_diag` destroy groups.
+    #[error(
+        "--watch needs CAP_NET_ADMIN to hear of sockets that close between two dumps (as ss -E does): run as root, or with that capability"
+    )]
+    WatchNeedsAdmin,
 }
 
 /// The names `ip netns list` would show, for the error of a wrong one.

@@ -20,7 +20,7 @@ use crate::sockstat::model::{
     CongestionName, Endpoint, Internals, Proto, Socket, TcpState, Timer, TimerKind, UnixKind,
     UnixName, inet_endpoint,
 };
-use crate::sockstat::{Error, Extensions, StateSet};
+use crate::sockstat::{Error, Extensions, StateSet, Tables};
 use crate::sys::netlink::{Netlink, Protocol, RECV_BUF_LEN, is_no_handler};
 use crate::wire::sock_diag::{
     self, AF_INET, AF_INET6, AF_UNIX, INET_DIAG_CONG, INET_DIAG_INFO, INET_DIAG_SKMEMINFO,
@@ -450,6 +450,134 @@ fn internals(payload: &[u8], bits: u8) -> Option<Box<Internals>> {
         }
     }
     (!got.is_empty()).then(|| Box::new(got))
+}
+
+/// One dump of the TCP and UDP tables asked for (every state), each socket
+/// with its kernel cookie, for `sockstat --watch`.
+///
+/// # Errors
+/// As [`dump_inet`].
+pub fn dump_cookies(t: Tables, mut on_socket: impl FnMut(Socket, u64)) -> Result<(), Error> {
+    let (tcp, udp, v4, v6) = (t.tcp, t.udp, t.v4, t.v6);
+    for (proto, on) in [(Proto::Tcp, tcp), (Proto::Udp, udp)] {
+        for (fam6, fam_on) in [(false, v4), (true, v6)] {
+            if on && fam_on {
+                dump_inet_ids(proto, fam6, StateSet::ALL, |s, id| {
+                    on_socket(s, id.cookie_u64());
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A socket the kernel announced as destroyed: its last addresses and
+/// state (`CLOSE`, mostly), and for TCP its final `tcp_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destroyed {
+    pub cookie: u64,
+    pub socket: Socket,
+}
+
+/// A `NETLINK_SOCK_DIAG` socket joined to the destroy groups of the
+/// tables watched (`ss -E`), in the namespace of the thread that opened it.
+/// Its receive buffer is fixed: when a burst overflows it, the kernel drops
+/// messages and [`DestroyWatch::drain`] counts the loss.
+#[derive(Debug)]
+pub struct DestroyWatch {
+    sock: Netlink,
+    buf: Vec<u8>,
+}
+
+/// The receive buffer asked for: about 10,000 destroy notifications.
+const DESTROY_RCVBUF: u32 = 8 << 20;
+
+impl DestroyWatch {
+    /// Join the destroy groups of TCP and/or UDP over IPv4 and/or IPv6.
+    ///
+    /// # Errors
+    /// What opening or joining failed with: `EPERM` without
+    /// `CAP_NET_ADMIN`.
+    pub fn open(t: Tables) -> io::Result<DestroyWatch> {
+        let (tcp, udp, v4, v6) = (t.tcp, t.udp, t.v4, t.v6);
+        let sock = Netlink::open(Protocol::SockDiag)?;
+        sock.bind_any()?;
+        let groups = [
+            (sock_diag::SKNLGRP_INET_TCP_DESTROY, tcp && v4),
+            (sock_diag::SKNLGRP_INET_UDP_DESTROY, udp && v4),
+            (sock_diag::SKNLGRP_INET6_TCP_DESTROY, tcp && v6),
+            (sock_diag::SKNLGRP_INET6_UDP_DESTROY, udp && v6),
+        ];
+        for (group, on) in groups {
+            if on {
+                sock.join_group(group)?;
+            }
+        }
+        // A smaller buffer than asked only means losses come sooner.
+        let _ = sock.set_recv_buffer(DESTROY_RCVBUF);
+        Ok(DestroyWatch {
+            sock,
+            buf: vec![0u8; RECV_BUF_LEN],
+        })
+    }
+
+    /// The descriptor, readable when a notification waits.
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+
+    /// Hand every notification queued now to `on_destroyed`; returns how
+    /// many times the kernel reported lost notifications (`ENOBUFS`).
+    ///
+    /// # Errors
+    /// What receiving failed with, but `ENOBUFS`.
+    pub fn drain(&mut self, mut on_destroyed: impl FnMut(Destroyed)) -> io::Result<u64> {
+        let mut overruns = 0;
+        loop {
+            let datagram = match self.sock.try_recv(&mut self.buf) {
+                Ok(Some(d)) => d,
+                Ok(None) => return Ok(overruns),
+                Err(e) if e.raw_os_error() == Some(crate::sys::errno::ENOBUFS) => {
+                    overruns += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            parse_destroyed(datagram, &mut on_destroyed);
+        }
+    }
+}
+
+/// The destroy notifications in one datagram; messages that do not parse
+/// are skipped.
+pub fn parse_destroyed(datagram: &[u8], on_destroyed: &mut dyn FnMut(Destroyed)) {
+    for msg in Messages::new(datagram) {
+        let Ok(msg) = msg else { return };
+        let Reply::Socket(payload) = msg.reply() else {
+            continue;
+        };
+        let Ok(m) = InetDiagMsg::new_checked(payload) else {
+            continue;
+        };
+        let v6 = m.family() == AF_INET6;
+        // UDP sockets have no tcp_info: without the attribute, a message
+        // with INET_DIAG_INFO is TCP.
+        let proto = match m.protocol() {
+            Some(IPPROTO_TCP) => Proto::Tcp,
+            Some(IPPROTO_UDP) => Proto::Udp,
+            Some(_) => continue,
+            None if m.attrs().any(|a| matches!(a, InetAttr::Info(_))) => Proto::Tcp,
+            None => Proto::Udp,
+        };
+        let Some(mut socket) = parse_inet_msg(payload, proto, v6) else {
+            continue;
+        };
+        socket.internals = internals(payload, ext_bit(INET_DIAG_INFO));
+        on_destroyed(Destroyed {
+            cookie: m.id().cookie_u64(),
+            socket,
+        });
+    }
 }
 
 #[cfg(test)]
