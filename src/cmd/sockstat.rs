@@ -999,4 +999,110 @@ mod tests {
             assert_eq!(e.exit_code(), 2);
         }
     }
+
+    #[test]
+    fn watch_settings_from_argv() {
+        let s = parse(&[
+            "--watch",
+            "-t",
+            "--state",
+            "close-wait",
+            "--sport",
+            "8080",
+            "-p",
+            "--count",
+            "3",
+        ])
+        .unwrap();
+        let w = s.watch.unwrap();
+        assert_eq!(
+            w,
+            ss::watch::Settings {
+                tables: Tables {
+                    tcp: true,
+                    udp: false,
+                    raw: false,
+                    unix: false,
+                    v4: true,
+                    v6: true,
+                },
+                states: StateSel::Set(StateSet::of(&[TcpState::CloseWait])),
+                rows: RowFilter {
+                    sport: Some(PortRange { lo: 8080, hi: 8080 }),
+                    ..RowFilter::default()
+                },
+                processes: true,
+                proc_root: PathBuf::from("/proc"),
+                interval: Duration::from_millis(500),
+                count: Some(3),
+                duration: None,
+            }
+        );
+        let w = parse(&[
+            "--watch",
+            "-4",
+            "-a",
+            "--interval",
+            "0.05",
+            "--duration",
+            "2",
+        ])
+        .unwrap()
+        .watch
+        .unwrap();
+        assert_eq!(
+            (w.tables.tcp, w.tables.udp, w.tables.v4, w.tables.v6),
+            (true, true, true, false)
+        );
+        assert_eq!(w.states, StateSel::All);
+        assert_eq!(w.interval, Duration::from_millis(50));
+        assert_eq!(w.duration, Some(Duration::from_secs(2)));
+        assert_eq!(parse(&["-t"]).unwrap().watch, None);
+    }
+
+    #[test]
+    fn bad_watch_argv_is_one_line() {
+        for (argv, want) in [
+            (
+                &["--watch", "--interval", "0"][..],
+                "--interval 0: give 0.01 to 3600 seconds (fractions allowed)",
+            ),
+            (
+                &["--watch", "--interval", "-1"],
+                "--interval -1: give 0.01 to 3600 seconds (fractions allowed)",
+            ),
+            (
+                &["--watch", "--count", "0"],
+                "--count 0: give the number of events to stop after, 1 or more",
+            ),
+            (
+                &["--watch", "--count", "-2"],
+                "--count -2: give the number of events to stop after, 1 or more",
+            ),
+            (
+                &["--watch", "--all-netns"],
+                "--watch follows the current network namespace only (-N and --all-netns with --watch are to come): run `ip netns exec NAME nettool sockstat --watch`",
+            ),
+            (
+                &["--watch", "-x"],
+                "--watch follows TCP and UDP sockets only: drop -x/-w (or give -t/-u)",
+            ),
+            (
+                &["--watch", "--source", "proc"],
+                "--watch reads netlink sock_diag, not /proc: drop --source proc",
+            ),
+        ] {
+            assert_eq!(parse(argv).unwrap_err().to_string(), want, "{argv:?}");
+        }
+        for argv in [
+            &["sockstat", "--watch", "-s"][..],
+            &["sockstat", "--watch", "-K", "--sport", "1"],
+            &["sockstat", "--count", "1"],
+            &["sockstat", "--duration", "1"],
+        ] {
+            let e = Cli::try_parse_from(std::iter::once("nettool").chain(argv.iter().copied()))
+                .unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{argv:?}");
+        }
+    }
 }
