@@ -225,6 +225,9 @@ fn a_thousand_short_connections_are_each_reported_gone() {
     let Some(lab) = lab::require() else { return };
     let mut net = lab.net();
     let ns = net.add_namespaces(1).remove(0);
+    // ss -E, the oracle, hears the same destroy groups: started first, it
+    // is listening by the time the watcher is ready.
+    let oracle = lab::spawn_in(&ns, "stdbuf", &["-oL", "ss", "-E", "-tnH"]);
     let (w, _s) = watcher(&ns, "127.0.0.1:7003".parse().unwrap(), &[]);
     let made = thread_in(&ns, || {
         let listener = TcpListener::bind("127.0.0.1:6000").unwrap();
@@ -282,6 +285,19 @@ fn a_thousand_short_connections_are_each_reported_gone() {
         .filter(|e| e["kind"] == "gone" && port_of(&e["remote"]) == 6000)
         .collect();
     assert_eq!(client_gone.len(), N);
+    // ss -E saw the same client sockets destroyed.
+    let ss = oracle.stop();
+    let ss_client_ports: HashSet<u16> = ss
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            let local: SocketAddr = cols.get(3)?.parse().ok()?;
+            let peer: SocketAddr = cols.get(4)?.parse().ok()?;
+            (peer.port() == 6000).then_some(local.port())
+        })
+        .collect();
+    assert_eq!(ss_client_ports, got, "ss -E and nettool disagree{ss:?}");
     assert!(
         client_gone
             .iter()
@@ -403,4 +419,49 @@ fn bad_input_is_one_line_and_exit_2() {
         out.expect_code(2);
         assert!(out.stderr.contains("cannot be used with"), "{out:?}");
     }
+}
+
+/// `-p` names the process of a socket that appears; Ctrl-C (SIGINT) ends
+/// the watch with its summary record, exit 130.
+#[test]
+fn owner_with_p_and_ctrl_c_ends_with_the_summary() {
+    let Some(lab) = lab::require() else { return };
+    let mut net = lab.net();
+    let ns = net.add_namespaces(1).remove(0);
+    let (mut w, _s) = watcher(
+        &ns,
+        "127.0.0.1:7010".parse().unwrap(),
+        &["-p", "--interval", "0.05"],
+    );
+    let held = thread_in(&ns, || {
+        let l = TcpListener::bind("127.0.0.1:6100").unwrap();
+        let c = TcpStream::connect("127.0.0.1:6100").unwrap();
+        let s = l.accept().unwrap().0;
+        (l, c, s)
+    })
+    .join()
+    .unwrap();
+    let port = held.1.local_addr().unwrap().port();
+    let me = format!("({})", std::process::id());
+    let named = wait_until(Duration::from_secs(5), || {
+        lines_so_far(&w).iter().any(|e| {
+            e["kind"] == "new"
+                && port_of(&e["local"]) == u64::from(port)
+                && e["owner"].as_str().is_some_and(|o| o.ends_with(&me))
+        })
+    });
+    let pid = w.pid().to_string();
+    lab::run_in(&ns, "kill", &["-INT", &pid]).ok();
+    assert!(
+        wait_until(Duration::from_secs(5), || !w.running()),
+        "still running"
+    );
+    let out = w.stop();
+    assert!(named, "no event named this process {me}{out:?}");
+    out.expect_code(130);
+    let last: Value = serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "summary", "{out:?}");
+    assert_eq!(last["stopped_by"], "signal", "{out:?}");
+    assert!(last["new"].as_u64().unwrap() >= 2, "{out:?}");
+    drop(held);
 }
