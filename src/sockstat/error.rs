@@ -86,7 +86,7 @@ pub enum Error {
     KillChannel(io::Error),
     /// `--watch` could not join the `sock_diag` destroy groups.
     #[error(
-        "--watch needs CAP_NET_ADMIN to hear of sockets that close between two dumps (as ss -E does): run as root, or with that capability"
+        "this kernel refused to let --watch join the sock_diag destroy groups (as ss -E does), which tell of sockets that close between two dumps: run as root, or with CAP_NET_ADMIN"
     )]
     WatchNeedsAdmin,
 }

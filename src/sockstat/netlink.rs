@@ -496,8 +496,8 @@ impl DestroyWatch {
     /// Join the destroy groups of TCP and/or UDP over IPv4 and/or IPv6.
     ///
     /// # Errors
-    /// What opening or joining failed with: `EPERM` without
-    /// `CAP_NET_ADMIN`.
+    /// What opening or joining failed with (`EPERM` on a kernel that
+    /// keeps the groups to `CAP_NET_ADMIN`; Linux 6.18 lets anyone join).
     pub fn open(t: Tables) -> io::Result<DestroyWatch> {
         let (tcp, udp, v4, v6) = (t.tcp, t.udp, t.v4, t.v6);
         let sock = Netlink::open(Protocol::SockDiag)?;
@@ -1226,5 +1226,60 @@ mod tests {
         // Not asked: nothing.
         let plain = dump_inet_ok(Proto::Tcp, false, StateSet::ALL);
         assert!(find(&plain, fstat_ino(&client)).internals.is_none());
+    }
+
+    #[test]
+    fn destroy_notification_parses_protocol_cookie_and_totals() {
+        // nlmsghdr (SOCK_DIAG_BY_FAMILY), inet_diag_msg, INET_DIAG_PROTOCOL
+        // (UDP, which has no tcp_info: the attribute decides), then the
+        // same message as TCP with an INET_DIAG_INFO of 280 bytes.
+        fn message(protocol: u8, info: Option<u64>) -> Vec<u8> {
+            let mut m = vec![0u8; inet_diag_msg::SIZE];
+            m[0] = AF_INET;
+            m[1] = 7; // CLOSE
+            m[4..6].copy_from_slice(&4000u16.to_be_bytes());
+            m[6..8].copy_from_slice(&80u16.to_be_bytes());
+            m[8..12].copy_from_slice(&[198, 51, 100, 1]);
+            m[24..28].copy_from_slice(&[198, 51, 100, 2]);
+            // idiag_cookie: low half 0x1234, high half 1.
+            m[44..48].copy_from_slice(&0x1234u32.to_ne_bytes());
+            m[48..52].copy_from_slice(&1u32.to_ne_bytes());
+            let attr = |ty: u16, v: &[u8]| {
+                let mut a = Vec::new();
+                a.extend_from_slice(&u16::try_from(4 + v.len()).unwrap().to_ne_bytes());
+                a.extend_from_slice(&ty.to_ne_bytes());
+                a.extend_from_slice(v);
+                a.resize(a.len().next_multiple_of(4), 0);
+                a
+            };
+            m.extend(attr(sock_diag::INET_DIAG_PROTOCOL, &[protocol]));
+            if let Some(acked) = info {
+                let mut t = [0u8; 280];
+                t[120..128].copy_from_slice(&acked.to_ne_bytes());
+                m.extend(attr(INET_DIAG_INFO, &t));
+            }
+            let mut h = Vec::new();
+            h.extend_from_slice(&u32::try_from(16 + m.len()).unwrap().to_ne_bytes());
+            h.extend_from_slice(&20u16.to_ne_bytes());
+            h.extend_from_slice(&[0; 10]);
+            h.extend(m);
+            h
+        }
+        let mut d = message(IPPROTO_UDP, None);
+        d.extend(message(IPPROTO_TCP, Some(99)));
+        // A truncated third message ends the datagram, not the others.
+        d.extend_from_slice(&[200, 0, 0, 0, 20, 0]);
+        let mut got = Vec::new();
+        parse_destroyed(&d, &mut |x| got.push(x));
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].cookie, 0x1_0000_1234);
+        assert_eq!(got[0].socket.proto, Proto::Udp);
+        assert_eq!(got[0].socket.internals, None);
+        assert_eq!(got[1].socket.proto, Proto::Tcp);
+        assert_eq!(got[1].socket.state, TcpState::Close);
+        assert_eq!(got[1].socket.local, inet("198.51.100.1:4000"));
+        assert_eq!(got[1].socket.remote, inet("198.51.100.2:80"));
+        let info = got[1].socket.internals.as_ref().unwrap().tcp_info.unwrap();
+        assert_eq!(info.bytes_acked(), Some(99));
     }
 }

@@ -5,7 +5,7 @@
 //! asked for) gives a [`Snapshot`] keyed by the kernel's socket cookie;
 //! [`diff`] compares it with the previous one. Sockets that live and die
 //! between two dumps come from the `sock_diag` destroy groups
-//! ([`DestroyWatch`], needs `CAP_NET_ADMIN`), each with its final
+//! ([`DestroyWatch`]; open to any user on Linux 6.18), each with its final
 //! `tcp_info`. Invariants: memory is one [`Entry`] per live socket (the
 //! previous dump), plus those that vanished in the last interval and at most
 //! [`PENDING_CAP`] destroy notifications waiting for the next dump; nothing
@@ -349,7 +349,7 @@ pub struct Report {
     pub gone: u64,
     /// Dumps taken.
     pub dumps: u64,
-    /// Whether destroy notifications were received (`CAP_NET_ADMIN`).
+    /// Whether the destroy groups were joined (always, when it runs).
     pub destroy_events: bool,
     /// Times the kernel said it dropped notifications (a full buffer).
     pub overruns: u64,
@@ -363,8 +363,8 @@ pub struct Report {
 /// reported.
 ///
 /// # Errors
-/// [`Error::WatchNeedsAdmin`] when the destroy groups cannot be joined for
-/// lack of `CAP_NET_ADMIN`; [`Error::Netlink`] when a dump or the
+/// [`Error::WatchNeedsAdmin`] when the kernel refuses to let us join the
+/// destroy groups (`EPERM`/`EACCES`); [`Error::Netlink`] when a dump or the
 /// notification socket fails.
 #[allow(
     clippy::too_many_lines,
@@ -572,10 +572,13 @@ fn name_owners(s: &Settings, snap: &mut Snapshot, which: impl Fn(u64) -> bool) {
         if e.inode == 0 || !which(*c) {
             continue;
         }
-        let names: Vec<String> = map
+        let mut names: Vec<String> = map
             .get(e.inode)
             .map(|o| format!("{}({})", o.command, o.pid))
             .collect();
+        // One name per process, however many descriptors it holds.
+        names.sort();
+        names.dedup();
         if !names.is_empty() {
             e.owner = Some(names.join(","));
         }

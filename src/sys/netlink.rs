@@ -177,8 +177,8 @@ fn sockaddr_nl_len() -> libc::socklen_t {
 }
 
 impl Netlink {
-    /// Join the multicast `group` (`NETLINK_ADD_MEMBERSHIP`): the
-    /// `sock_diag` destroy groups need `CAP_NET_ADMIN`.
+    /// Join the multicast `group` (`NETLINK_ADD_MEMBERSHIP`); the socket
+    /// must be bound first ([`Netlink::bind_any`]).
     ///
     /// # Errors
     ///
