@@ -38,9 +38,19 @@ fn port_of(v: &Value) -> u64 {
 /// has reported a listener opened after it started (one bound before its
 /// first dump is not new to it: so bind again until one is reported).
 fn watcher(ns: &str, sentinel: SocketAddr, args: &[&str]) -> (Bg, TcpListener) {
+    watcher_as(ns, sentinel, args, |n| n)
+}
+
+/// [`watcher`], with the command adjusted by `how` (run as another user).
+fn watcher_as(
+    ns: &str,
+    sentinel: SocketAddr,
+    args: &[&str],
+    how: impl FnOnce(util::Nettool) -> util::Nettool,
+) -> (Bg, TcpListener) {
     let mut all = vec!["sockstat", "--watch", "--json", "-t", "-a"];
     all.extend_from_slice(args);
-    let bg = nettool(&all).in_netns(ns).spawn();
+    let bg = how(nettool(&all).in_netns(ns)).spawn();
     for _ in 0..20 {
         let listener = thread_in(ns, move || TcpListener::bind(sentinel).unwrap())
             .join()
@@ -464,4 +474,59 @@ fn owner_with_p_and_ctrl_c_ends_with_the_summary() {
     assert_eq!(last["stopped_by"], "signal", "{out:?}");
     assert!(last["new"].as_u64().unwrap() >= 2, "{out:?}");
     drop(held);
+}
+
+/// The destroy groups are open to any user (Linux 6.18): as nobody,
+/// without capabilities, a connection that lives less than one interval is
+/// still reported `gone` with its totals.
+#[test]
+fn an_unprivileged_watcher_hears_destroyed_sockets_too() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(lab) = lab::require() else { return };
+    let Some(setpriv) = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        util::skip_or_fail("setpriv (util-linux) is not installed");
+        return;
+    };
+    // A copy of the binary that uid 65534 can reach.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("nettool");
+    std::fs::copy(util::bin(), &exe).unwrap();
+    let mut net = lab.net();
+    let ns = net.add_namespaces(1).remove(0);
+    let prefix = [
+        setpriv,
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--",
+    ];
+    let (w, _s) = watcher_as(&ns, "127.0.0.1:7020".parse().unwrap(), &[], |cmd| {
+        cmd.exe(&exe).wrapped(&prefix)
+    });
+    let port = thread_in(&ns, || {
+        let listener = TcpListener::bind("127.0.0.1:6200").unwrap();
+        let mut client = TcpStream::connect("127.0.0.1:6200").unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.write_all(b"abc").unwrap();
+        drop(server);
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        client.local_addr().unwrap().port()
+    })
+    .join()
+    .unwrap();
+    let gone = wait_until(Duration::from_secs(5), || {
+        lines_so_far(&w).iter().any(|e| {
+            e["kind"] == "gone"
+                && port_of(&e["local"]) == u64::from(port)
+                && e["bytes_received"].as_u64().is_some_and(|b| b >= 3)
+        })
+    });
+    let out = w.stop();
+    assert!(gone, "no gone with totals for port {port}{out:?}");
 }
