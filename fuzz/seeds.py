@@ -164,6 +164,8 @@ def main():
 
     for name in ("sock-diag-tcp-info", "sock-diag-udp-skmem"):
         put("sock_diag", name, b"".join(vector(name + ".hex")))
+        # A destroy notification is the same inet_diag message.
+        put("sock_diag_destroy", name, b"".join(vector(name + ".hex")))
     try:
         for name, dgram in sock_diag_dumps().items():
             put("sock_diag", name, dgram)

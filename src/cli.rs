@@ -147,13 +147,9 @@ pub struct SockstatArgs {
     #[arg(short = 's', long = "summary")]
     pub summary: bool,
     /// With -s: read the kernel's counters twice, SECS apart, and show the
-    /// deltas and rates (as nstat)
-    #[arg(
-        long = "interval",
-        value_name = "SECS",
-        requires = "summary",
-        allow_negative_numbers = true
-    )]
+    /// deltas and rates (as nstat). With --watch: SECS between two dumps
+    /// (default 0.5)
+    #[arg(long = "interval", value_name = "SECS", allow_negative_numbers = true)]
     pub interval: Option<f64>,
     /// Only these states (comma-separated or repeated): established,
     /// syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, close,
@@ -191,6 +187,26 @@ pub struct SockstatArgs {
         allow_negative_numbers = true
     )]
     pub dns_timeout: f64,
+    /// Report sockets that appear, change TCP state or go away (TCP and
+    /// UDP), as it happens, until Ctrl-C, --count or --duration
+    #[arg(long = "watch", conflicts_with_all = ["summary", "kill", "info", "memory", "dns", "extended"])]
+    pub watch: bool,
+    /// With --watch: stop after N events
+    #[arg(
+        long = "count",
+        value_name = "N",
+        requires = "watch",
+        allow_negative_numbers = true
+    )]
+    pub count: Option<i64>,
+    /// With --watch: stop after SECS seconds
+    #[arg(
+        long = "duration",
+        value_name = "SECS",
+        requires = "watch",
+        allow_negative_numbers = true
+    )]
+    pub duration: Option<f64>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,6 +39,8 @@ pub struct Settings {
     /// `-K`: close the sockets `sockstat` selects ([`ss::kill()`]) and show
     /// those closed, instead of listing.
     pub kill: bool,
+    /// `--watch`: follow changes instead of listing once.
+    pub watch: Option<ss::watch::Settings>,
 }
 
 /// The proc root: `PROC_ROOT` as ss honours it, else /proc.
@@ -94,10 +97,19 @@ pub fn settings(
         dst: addr(&a.dst, "--dst")?,
     };
     let dns = seconds("--dns-timeout", a.dns_timeout, 0.001..=3600.0, false)?;
+    if a.interval.is_some() && !a.summary && !a.watch {
+        return Err(usage("--interval goes with -s or --watch"));
+    }
     let interval = a
         .interval
+        .filter(|_| !a.watch)
         .map(|v| seconds("--interval", v, 0.01..=3600.0, false))
         .transpose()?;
+    let watch = if a.watch {
+        Some(watch_settings(a, states, &rows, &proc_root)?)
+    } else {
+        None
+    };
     let netns = netns_scope(a, &proc_root)?;
     let extensions = extensions(a, &proc_root)?;
     Ok(Settings {
@@ -120,6 +132,7 @@ pub fn settings(
         extended: a.extended,
         dns: a.dns.then_some(dns),
         kill: a.kill,
+        watch,
     })
 }
 
@@ -152,6 +165,9 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
         Names::load(etc)
     };
     let s = settings(a, &|name| names.port_of(name), proc_root())?;
+    if let Some(w) = &s.watch {
+        return watch(w, s.json);
+    }
     check_proc_root(&s.sockstat)?;
     if s.kill {
         return kill(&s, &names, etc);
@@ -301,7 +317,8 @@ fn setup_error(e: ss::Error) -> anyhow::Error {
         | ss::Error::NetnsNoProcess { .. }
         | ss::Error::NotANetns { .. }
         | ss::Error::NetnsDenied { .. }
-        | ss::Error::Netns { .. } => usage(e.to_string()),
+        | ss::Error::Netns { .. }
+        | ss::Error::WatchNeedsAdmin => usage(e.to_string()),
         _ => e.into(),
     }
 }
@@ -401,6 +418,106 @@ fn kill_error(e: ss::Error) -> anyhow::Error {
     }
 }
 
+/// `--watch`'s settings: TCP and UDP only, in this namespace only.
+fn watch_settings(
+    a: &SockstatArgs,
+    states: StateSel,
+    rows: &RowFilter,
+    proc_root: &Path,
+) -> Result<ss::watch::Settings> {
+    if a.netns.is_some() || a.all_netns {
+        return Err(usage(
+            "--watch follows the current network namespace only (-N and --all-netns with --watch are to come): run `ip netns exec NAME nettool sockstat --watch`",
+        ));
+    }
+    if a.unix || a.raw {
+        return Err(usage(
+            "--watch follows TCP and UDP sockets only: drop -x/-w (or give -t/-u)",
+        ));
+    }
+    if a.source == ss::SourceKind::Proc {
+        return Err(usage(
+            "--watch reads netlink sock_diag, not /proc: drop --source proc",
+        ));
+    }
+    let interval = seconds(
+        "--interval",
+        a.interval.unwrap_or(0.5),
+        0.01..=3600.0,
+        false,
+    )?;
+    let count = match a.count {
+        None => None,
+        Some(n) if n >= 1 => Some(n.unsigned_abs()),
+        Some(n) => {
+            return Err(usage(format!(
+                "--count {n}: give the number of events to stop after, 1 or more"
+            )));
+        }
+    };
+    let duration = a
+        .duration
+        .map(|v| seconds("--duration", v, 0.01..=31_536_000.0, false))
+        .transpose()?;
+    let both = !a.tcp && !a.udp;
+    Ok(ss::watch::Settings {
+        tables: Tables {
+            tcp: a.tcp || both,
+            udp: a.udp || both,
+            raw: false,
+            unix: false,
+            v4: !a.ipv6,
+            v6: !a.ipv4,
+        },
+        states,
+        rows: rows.clone(),
+        processes: a.processes,
+        proc_root: proc_root.to_path_buf(),
+        interval,
+        count,
+        duration,
+    })
+}
+
+/// `--watch`: events as lines on stdout (text or JSON) as they come; the
+/// summary on stderr (text) or as a last JSON line.
+fn watch(w: &ss::watch::Settings, json: bool) -> Result<Status> {
+    let mut out = Out::stdout();
+    let mut failed: Option<std::io::Error> = None;
+    let report = ss::watch::run(w, &mut |ev| {
+        let r = if json {
+            output::watch::write_json_event(&mut out, &ev, w.processes)
+        } else {
+            writeln!(out, "{}", output::watch::line(&ev))
+        };
+        match r.and_then(|()| out.flush()) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    })
+    .map_err(setup_error)?;
+    if let Some(e) = failed {
+        // Broken pipe (`| head`) is how a reader says it has enough.
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(Status::Success);
+        }
+        return Err(e.into());
+    }
+    if json {
+        output::watch::write_json_summary(&mut out, &report)?;
+    } else {
+        crate::say!("nettool: {}", output::watch::summary_line(&report));
+    }
+    out.flush()?;
+    if report.stopped_by == "signal" {
+        std::process::exit(130);
+    }
+    Ok(Status::Success)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,6 +563,7 @@ mod tests {
             extended: false,
             dns: None,
             kill: false,
+            watch: None,
         }
     }
 
@@ -632,10 +750,11 @@ mod tests {
     }
 
     #[test]
-    fn interval_without_summary_is_claps_error() {
-        let e = Cli::try_parse_from(["nettool", "sockstat", "--interval", "1"]).unwrap_err();
-        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
-        assert!(e.to_string().contains("--summary"), "{e}");
+    fn interval_without_summary_or_watch() {
+        assert_eq!(
+            parse(&["--interval", "1"]).unwrap_err().to_string(),
+            "--interval goes with -s or --watch"
+        );
     }
 
     #[test]
@@ -878,6 +997,112 @@ mod tests {
             let e = Cli::try_parse_from(["nettool", "sockstat", "-s", flag]).unwrap_err();
             assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict, "{flag}");
             assert_eq!(e.exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn watch_settings_from_argv() {
+        let s = parse(&[
+            "--watch",
+            "-t",
+            "--state",
+            "close-wait",
+            "--sport",
+            "8080",
+            "-p",
+            "--count",
+            "3",
+        ])
+        .unwrap();
+        let w = s.watch.unwrap();
+        assert_eq!(
+            w,
+            ss::watch::Settings {
+                tables: Tables {
+                    tcp: true,
+                    udp: false,
+                    raw: false,
+                    unix: false,
+                    v4: true,
+                    v6: true,
+                },
+                states: StateSel::Set(StateSet::of(&[TcpState::CloseWait])),
+                rows: RowFilter {
+                    sport: Some(PortRange { lo: 8080, hi: 8080 }),
+                    ..RowFilter::default()
+                },
+                processes: true,
+                proc_root: PathBuf::from("/proc"),
+                interval: Duration::from_millis(500),
+                count: Some(3),
+                duration: None,
+            }
+        );
+        let w = parse(&[
+            "--watch",
+            "-4",
+            "-a",
+            "--interval",
+            "0.05",
+            "--duration",
+            "2",
+        ])
+        .unwrap()
+        .watch
+        .unwrap();
+        assert_eq!(
+            (w.tables.tcp, w.tables.udp, w.tables.v4, w.tables.v6),
+            (true, true, true, false)
+        );
+        assert_eq!(w.states, StateSel::All);
+        assert_eq!(w.interval, Duration::from_millis(50));
+        assert_eq!(w.duration, Some(Duration::from_secs(2)));
+        assert_eq!(parse(&["-t"]).unwrap().watch, None);
+    }
+
+    #[test]
+    fn bad_watch_argv_is_one_line() {
+        for (argv, want) in [
+            (
+                &["--watch", "--interval", "0"][..],
+                "--interval 0: give 0.01 to 3600 seconds (fractions allowed)",
+            ),
+            (
+                &["--watch", "--interval", "-1"],
+                "--interval -1: give 0.01 to 3600 seconds (fractions allowed)",
+            ),
+            (
+                &["--watch", "--count", "0"],
+                "--count 0: give the number of events to stop after, 1 or more",
+            ),
+            (
+                &["--watch", "--count", "-2"],
+                "--count -2: give the number of events to stop after, 1 or more",
+            ),
+            (
+                &["--watch", "--all-netns"],
+                "--watch follows the current network namespace only (-N and --all-netns with --watch are to come): run `ip netns exec NAME nettool sockstat --watch`",
+            ),
+            (
+                &["--watch", "-x"],
+                "--watch follows TCP and UDP sockets only: drop -x/-w (or give -t/-u)",
+            ),
+            (
+                &["--watch", "--source", "proc"],
+                "--watch reads netlink sock_diag, not /proc: drop --source proc",
+            ),
+        ] {
+            assert_eq!(parse(argv).unwrap_err().to_string(), want, "{argv:?}");
+        }
+        for argv in [
+            &["sockstat", "--watch", "-s"][..],
+            &["sockstat", "--watch", "-K", "--sport", "1"],
+            &["sockstat", "--count", "1"],
+            &["sockstat", "--duration", "1"],
+        ] {
+            let e = Cli::try_parse_from(std::iter::once("nettool").chain(argv.iter().copied()))
+                .unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{argv:?}");
         }
     }
 }

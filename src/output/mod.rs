@@ -11,6 +11,7 @@ pub mod prometheus;
 pub mod sockstat;
 pub mod stats;
 pub mod table;
+pub mod watch;
 
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};

@@ -84,6 +84,11 @@ pub enum Error {
     /// No netlink socket to send the destroy requests on.
     #[error("cannot open a netlink sock_diag socket to close sockets: {0}")]
     KillChannel(io::Error),
+    /// `--watch` could not join the `sock_diag` destroy groups.
+    #[error(
+        "this kernel refused to let --watch join the sock_diag destroy groups (as ss -E does), which tell of sockets that close between two dumps: run as root, or with CAP_NET_ADMIN"
+    )]
+    WatchNeedsAdmin,
 }
 
 /// The names `ip netns list` would show, for the error of a wrong one.

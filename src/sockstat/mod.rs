@@ -26,6 +26,7 @@ pub mod owner;
 pub mod procnet;
 pub mod report;
 pub mod summary;
+pub mod watch;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -20,7 +20,7 @@ use crate::sockstat::model::{
     CongestionName, Endpoint, Internals, Proto, Socket, TcpState, Timer, TimerKind, UnixKind,
     UnixName, inet_endpoint,
 };
-use crate::sockstat::{Error, Extensions, StateSet};
+use crate::sockstat::{Error, Extensions, StateSet, Tables};
 use crate::sys::netlink::{Netlink, Protocol, RECV_BUF_LEN, is_no_handler};
 use crate::wire::sock_diag::{
     self, AF_INET, AF_INET6, AF_UNIX, INET_DIAG_CONG, INET_DIAG_INFO, INET_DIAG_SKMEMINFO,
@@ -450,6 +450,134 @@ fn internals(payload: &[u8], bits: u8) -> Option<Box<Internals>> {
         }
     }
     (!got.is_empty()).then(|| Box::new(got))
+}
+
+/// One dump of the TCP and UDP tables asked for (every state), each socket
+/// with its kernel cookie, for `sockstat --watch`.
+///
+/// # Errors
+/// As [`dump_inet`].
+pub fn dump_cookies(t: Tables, mut on_socket: impl FnMut(Socket, u64)) -> Result<(), Error> {
+    let (tcp, udp, v4, v6) = (t.tcp, t.udp, t.v4, t.v6);
+    for (proto, on) in [(Proto::Tcp, tcp), (Proto::Udp, udp)] {
+        for (fam6, fam_on) in [(false, v4), (true, v6)] {
+            if on && fam_on {
+                dump_inet_ids(proto, fam6, StateSet::ALL, |s, id| {
+                    on_socket(s, id.cookie_u64());
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A socket the kernel announced as destroyed: its last addresses and
+/// state (`CLOSE`, mostly), and for TCP its final `tcp_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destroyed {
+    pub cookie: u64,
+    pub socket: Socket,
+}
+
+/// A `NETLINK_SOCK_DIAG` socket joined to the destroy groups of the
+/// tables watched (`ss -E`), in the namespace of the thread that opened it.
+/// Its receive buffer is fixed: when a burst overflows it, the kernel drops
+/// messages and [`DestroyWatch::drain`] counts the loss.
+#[derive(Debug)]
+pub struct DestroyWatch {
+    sock: Netlink,
+    buf: Vec<u8>,
+}
+
+/// The receive buffer asked for: about 10,000 destroy notifications.
+const DESTROY_RCVBUF: u32 = 8 << 20;
+
+impl DestroyWatch {
+    /// Join the destroy groups of TCP and/or UDP over IPv4 and/or IPv6.
+    ///
+    /// # Errors
+    /// What opening or joining failed with (`EPERM` on a kernel that
+    /// keeps the groups to `CAP_NET_ADMIN`; Linux 6.18 lets anyone join).
+    pub fn open(t: Tables) -> io::Result<DestroyWatch> {
+        let (tcp, udp, v4, v6) = (t.tcp, t.udp, t.v4, t.v6);
+        let sock = Netlink::open(Protocol::SockDiag)?;
+        sock.bind_any()?;
+        let groups = [
+            (sock_diag::SKNLGRP_INET_TCP_DESTROY, tcp && v4),
+            (sock_diag::SKNLGRP_INET_UDP_DESTROY, udp && v4),
+            (sock_diag::SKNLGRP_INET6_TCP_DESTROY, tcp && v6),
+            (sock_diag::SKNLGRP_INET6_UDP_DESTROY, udp && v6),
+        ];
+        for (group, on) in groups {
+            if on {
+                sock.join_group(group)?;
+            }
+        }
+        // A smaller buffer than asked only means losses come sooner.
+        let _ = sock.set_recv_buffer(DESTROY_RCVBUF);
+        Ok(DestroyWatch {
+            sock,
+            buf: vec![0u8; RECV_BUF_LEN],
+        })
+    }
+
+    /// The descriptor, readable when a notification waits.
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+
+    /// Hand every notification queued now to `on_destroyed`; returns how
+    /// many times the kernel reported lost notifications (`ENOBUFS`).
+    ///
+    /// # Errors
+    /// What receiving failed with, but `ENOBUFS`.
+    pub fn drain(&mut self, mut on_destroyed: impl FnMut(Destroyed)) -> io::Result<u64> {
+        let mut overruns = 0;
+        loop {
+            let datagram = match self.sock.try_recv(&mut self.buf) {
+                Ok(Some(d)) => d,
+                Ok(None) => return Ok(overruns),
+                Err(e) if e.raw_os_error() == Some(crate::sys::errno::ENOBUFS) => {
+                    overruns += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            parse_destroyed(datagram, &mut on_destroyed);
+        }
+    }
+}
+
+/// The destroy notifications in one datagram; messages that do not parse
+/// are skipped.
+pub fn parse_destroyed(datagram: &[u8], on_destroyed: &mut dyn FnMut(Destroyed)) {
+    for msg in Messages::new(datagram) {
+        let Ok(msg) = msg else { return };
+        let Reply::Socket(payload) = msg.reply() else {
+            continue;
+        };
+        let Ok(m) = InetDiagMsg::new_checked(payload) else {
+            continue;
+        };
+        let v6 = m.family() == AF_INET6;
+        // UDP sockets have no tcp_info: without the attribute, a message
+        // with INET_DIAG_INFO is TCP.
+        let proto = match m.protocol() {
+            Some(IPPROTO_TCP) => Proto::Tcp,
+            Some(IPPROTO_UDP) => Proto::Udp,
+            Some(_) => continue,
+            None if m.attrs().any(|a| matches!(a, InetAttr::Info(_))) => Proto::Tcp,
+            None => Proto::Udp,
+        };
+        let Some(mut socket) = parse_inet_msg(payload, proto, v6) else {
+            continue;
+        };
+        socket.internals = internals(payload, ext_bit(INET_DIAG_INFO));
+        on_destroyed(Destroyed {
+            cookie: m.id().cookie_u64(),
+            socket,
+        });
+    }
 }
 
 #[cfg(test)]
@@ -1098,5 +1226,60 @@ mod tests {
         // Not asked: nothing.
         let plain = dump_inet_ok(Proto::Tcp, false, StateSet::ALL);
         assert!(find(&plain, fstat_ino(&client)).internals.is_none());
+    }
+
+    #[test]
+    fn destroy_notification_parses_protocol_cookie_and_totals() {
+        // nlmsghdr (SOCK_DIAG_BY_FAMILY), inet_diag_msg, INET_DIAG_PROTOCOL
+        // (UDP, which has no tcp_info: the attribute decides), then the
+        // same message as TCP with an INET_DIAG_INFO of 280 bytes.
+        fn message(protocol: u8, info: Option<u64>) -> Vec<u8> {
+            let mut m = vec![0u8; inet_diag_msg::SIZE];
+            m[0] = AF_INET;
+            m[1] = 7; // CLOSE
+            m[4..6].copy_from_slice(&4000u16.to_be_bytes());
+            m[6..8].copy_from_slice(&80u16.to_be_bytes());
+            m[8..12].copy_from_slice(&[198, 51, 100, 1]);
+            m[24..28].copy_from_slice(&[198, 51, 100, 2]);
+            // idiag_cookie: low half 0x1234, high half 1.
+            m[44..48].copy_from_slice(&0x1234u32.to_ne_bytes());
+            m[48..52].copy_from_slice(&1u32.to_ne_bytes());
+            let attr = |ty: u16, v: &[u8]| {
+                let mut a = Vec::new();
+                a.extend_from_slice(&u16::try_from(4 + v.len()).unwrap().to_ne_bytes());
+                a.extend_from_slice(&ty.to_ne_bytes());
+                a.extend_from_slice(v);
+                a.resize(a.len().next_multiple_of(4), 0);
+                a
+            };
+            m.extend(attr(sock_diag::INET_DIAG_PROTOCOL, &[protocol]));
+            if let Some(acked) = info {
+                let mut t = [0u8; 280];
+                t[120..128].copy_from_slice(&acked.to_ne_bytes());
+                m.extend(attr(INET_DIAG_INFO, &t));
+            }
+            let mut h = Vec::new();
+            h.extend_from_slice(&u32::try_from(16 + m.len()).unwrap().to_ne_bytes());
+            h.extend_from_slice(&20u16.to_ne_bytes());
+            h.extend_from_slice(&[0; 10]);
+            h.extend(m);
+            h
+        }
+        let mut d = message(IPPROTO_UDP, None);
+        d.extend(message(IPPROTO_TCP, Some(99)));
+        // A truncated third message ends the datagram, not the others.
+        d.extend_from_slice(&[200, 0, 0, 0, 20, 0]);
+        let mut got = Vec::new();
+        parse_destroyed(&d, &mut |x| got.push(x));
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].cookie, 0x1_0000_1234);
+        assert_eq!(got[0].socket.proto, Proto::Udp);
+        assert_eq!(got[0].socket.internals, None);
+        assert_eq!(got[1].socket.proto, Proto::Tcp);
+        assert_eq!(got[1].socket.state, TcpState::Close);
+        assert_eq!(got[1].socket.local, inet("198.51.100.1:4000"));
+        assert_eq!(got[1].socket.remote, inet("198.51.100.2:80"));
+        let info = got[1].socket.internals.as_ref().unwrap().tcp_info.unwrap();
+        assert_eq!(info.bytes_acked(), Some(99));
     }
 }

@@ -175,3 +175,95 @@ fn kernel_addr() -> libc::sockaddr_nl {
 fn sockaddr_nl_len() -> libc::socklen_t {
     super::sockaddr::socklen::<libc::sockaddr_nl>()
 }
+
+impl Netlink {
+    /// Join the multicast `group` (`NETLINK_ADD_MEMBERSHIP`); the socket
+    /// must be bound first ([`Netlink::bind_any`]).
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt` failed with (`EPERM` without the capability).
+    pub fn join_group(&self, group: u32) -> io::Result<()> {
+        self.set_int(libc::SOL_NETLINK, libc::NETLINK_ADD_MEMBERSHIP, group)
+    }
+
+    /// Bind to a port the kernel picks. A socket that only listens to
+    /// multicast must: an unbound one has port 0, the kernel's own, and
+    /// the kernel skips it when it broadcasts.
+    ///
+    /// # Errors
+    ///
+    /// What `bind` failed with.
+    pub fn bind_any(&self) -> io::Result<()> {
+        let me = kernel_addr();
+        // SAFETY: `me` is a properly initialised `sockaddr_nl` (port 0:
+        // the kernel assigns one) whose exact size is passed with it.
+        let rc = unsafe {
+            libc::bind(
+                self.fd.as_raw_fd(),
+                (&raw const me).cast(),
+                sockaddr_nl_len(),
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Ask for a receive buffer of `bytes`: `SO_RCVBUFFORCE` (past
+    /// `net.core.rmem_max`, with `CAP_NET_ADMIN`), else `SO_RCVBUF`.
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(SO_RCVBUF)` failed with.
+    pub fn set_recv_buffer(&self, bytes: u32) -> io::Result<()> {
+        self.set_int(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes)
+            .or_else(|_| self.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, bytes))
+    }
+
+    fn set_int(&self, level: i32, name: i32, value: u32) -> io::Result<()> {
+        let v = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
+        // SAFETY: `v` is a live c_int whose exact size is passed with it;
+        // the kernel only reads it during the call.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                level,
+                name,
+                (&raw const v).cast(),
+                super::sockaddr::socklen::<libc::c_int>(),
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// [`Netlink::recv`] without waiting: `Ok(None)` when nothing is
+    /// queued.
+    ///
+    /// # Errors
+    ///
+    /// As [`Netlink::recv`]; `ENOBUFS` when the kernel dropped messages
+    /// because the receive buffer was full (the socket stays usable).
+    pub fn try_recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Option<&'b [u8]>> {
+        use std::os::fd::AsFd as _;
+        if crate::sys::poll::poll_one(
+            self.fd.as_fd(),
+            libc::POLLIN,
+            Some(std::time::Duration::ZERO),
+        )? == 0
+        {
+            return Ok(None);
+        }
+        self.recv(buf).map(Some)
+    }
+
+    /// The descriptor, to wait on with `poll`.
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd as _;
+        self.fd.as_fd()
+    }
+}

@@ -808,6 +808,40 @@ impl SkMemInfo {
     }
 }
 
+/// `INET_DIAG_PROTOCOL`: the socket's protocol (`u8`), sent with every
+/// destroy notification (a multicast message has no request to say which
+/// table it came from).
+pub const INET_DIAG_PROTOCOL: u16 = 10;
+
+/// The `sock_diag` multicast groups that announce destroyed sockets
+/// (`SKNLGRP_*`, what `ss -E` joins): one `inet_diag_msg` with
+/// `INET_DIAG_INFO` per socket as it is freed.
+pub const SKNLGRP_INET_TCP_DESTROY: u32 = 1;
+pub const SKNLGRP_INET_UDP_DESTROY: u32 = 2;
+pub const SKNLGRP_INET6_TCP_DESTROY: u32 = 3;
+pub const SKNLGRP_INET6_UDP_DESTROY: u32 = 4;
+
+impl SockId {
+    /// The cookie as one number: the kernel's low `u32` half first, each
+    /// in host order (`ss -e` prints it as `sk:` in hex).
+    #[inline]
+    pub fn cookie_u64(&self) -> u64 {
+        let c = self.cookie();
+        let lo = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
+        let hi = u32::from_ne_bytes([c[4], c[5], c[6], c[7]]);
+        (u64::from(hi) << 32) | u64::from(lo)
+    }
+}
+
+impl InetDiagMsg<'_> {
+    /// The `INET_DIAG_PROTOCOL` attribute, if the message has one.
+    pub fn protocol(&self) -> Option<u8> {
+        Attrs::new(self.attrs)
+            .find(|&(ty, _)| ty == INET_DIAG_PROTOCOL)
+            .and_then(|(_, v)| v.first().copied())
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use proptest::prelude::*;

@@ -1,0 +1,33 @@
+//! sock_diag destroy notifications (what `sockstat --watch` hears from the
+//! multicast groups): any datagram is parsed or skipped, never a panic;
+//! each socket it yields becomes a `gone` event whose text and JSON lines
+//! are rendered, one line each, without control characters.
+#![no_main]
+
+use std::time::SystemTime;
+
+use libfuzzer_sys::fuzz_target;
+use nettool::output::watch::{line, write_json_event};
+use nettool::sockstat::netlink::parse_destroyed;
+use nettool::sockstat::watch::{diff, Event, Pending, Snapshot};
+
+fuzz_target!(|data: &[u8]| {
+    let mut gone = Vec::new();
+    parse_destroyed(data, &mut |d| gone.push(Pending { at_ms: 1, gone: d }));
+    // A socket message is at least a netlink header and a diag message.
+    assert!(gone.len() <= data.len() / 16);
+    let n = gone.len();
+    let round = diff(&Snapshot::new(), &mut Snapshot::new(), Snapshot::new(), gone, 2, true);
+    assert!(round.changes.len() <= n);
+    for change in round.changes {
+        let ev = Event {
+            time: SystemTime::UNIX_EPOCH,
+            change,
+        };
+        let text = line(&ev);
+        assert!(!text.chars().any(char::is_control));
+        let mut json = Vec::new();
+        write_json_event(&mut json, &ev, true).unwrap();
+        assert_eq!(json.iter().filter(|&&b| b == b'\n').count(), 1);
+    }
+});

@@ -1,0 +1,186 @@
+//! `sockstat --watch` rendered: one text line per event, or one JSON line
+//! (`nettool.sockstat.event/1`), and the summary at the end.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::cmd::probe::watch::{clock, iso};
+use crate::sockstat::model::{Endpoint, Proto};
+use crate::sockstat::watch::{Event, Kind, Report};
+
+pub const EVENT_SCHEMA: &str = "nettool.sockstat.event/1";
+
+fn endpoint(e: &Endpoint) -> String {
+    match e {
+        Endpoint::Inet(sa) => sa.to_string(),
+        Endpoint::Unix(_) => "*".into(),
+    }
+}
+
+/// The state name as the listing shows it (`UNCONN` for a UDP socket
+/// without a peer).
+fn state_name(proto: Proto, s: crate::sockstat::TcpState) -> &'static str {
+    match (proto, s) {
+        (Proto::Tcp, s) => s.netstat_name(),
+        (_, crate::sockstat::TcpState::Close) => "UNCONN",
+        (_, s) => s.netstat_name(),
+    }
+}
+
+/// `14:02:11.305 gone  tcp   198.51.100.1:80 198.51.100.2:41000 LAST_ACK -> gone acked=120 received=5 retrans=0 lived=1.250s nginx(812)`
+pub fn line(ev: &Event) -> String {
+    let c = &ev.change;
+    let e = &c.entry;
+    let from = c.from.map_or("?", |s| state_name(e.proto, s));
+    let to = c.to.map_or("gone", |s| state_name(e.proto, s));
+    let states = match c.kind {
+        Kind::New => format!("-> {to}"),
+        Kind::State | Kind::Gone => format!("{from} -> {to}"),
+    };
+    let mut s = format!(
+        "{} {:<5} {:<5} {} {} {states}",
+        clock(ev.time),
+        c.kind.name(),
+        e.proto.table(e.v6),
+        endpoint(&e.local),
+        endpoint(&e.remote),
+    );
+    if let Some(t) = c.totals {
+        let n = |v: Option<u64>| v.map_or_else(|| "?".into(), |v| v.to_string());
+        let _ = write!(
+            s,
+            " acked={} received={} retrans={}",
+            n(t.bytes_acked),
+            n(t.bytes_received),
+            n(t.total_retrans.map(u64::from))
+        );
+    }
+    if let Some(ms) = c.lived_ms {
+        let _ = write!(s, " lived={}.{:03}s", ms / 1000, ms % 1000);
+    }
+    if let Some(o) = &e.owner {
+        s.push(' ');
+        s.push_str(&crate::output::escape_control(o));
+    }
+    s
+}
+
+#[derive(Serialize)]
+struct Addr {
+    address: String,
+    port: u16,
+}
+
+fn addr(e: &Endpoint) -> Option<Addr> {
+    match e {
+        Endpoint::Inet(sa) => Some(Addr {
+            address: sa.ip().to_string(),
+            port: sa.port(),
+        }),
+        Endpoint::Unix(_) => None,
+    }
+}
+
+#[derive(Serialize)]
+struct EventRecord<'a> {
+    schema: &'static str,
+    time: Option<String>,
+    kind: Kind,
+    cookie: u64,
+    proto: &'static str,
+    local: Option<Addr>,
+    remote: Option<Addr>,
+    from: Option<&'static str>,
+    to: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_acked: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_received: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_retrans: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lived_ms: Option<u64>,
+}
+
+/// One event as one JSON line. `owner` is written when `processes`
+/// (`-p`), `null` when no process could be named.
+///
+/// # Errors
+/// What writing failed with.
+pub fn write_json_event(out: &mut dyn Write, ev: &Event, processes: bool) -> io::Result<()> {
+    let c = &ev.change;
+    let e = &c.entry;
+    let t = c.totals.unwrap_or_default();
+    let rec = EventRecord {
+        schema: EVENT_SCHEMA,
+        time: iso(ev.time),
+        kind: c.kind,
+        cookie: c.cookie,
+        proto: e.proto.table(e.v6),
+        local: addr(&e.local),
+        remote: addr(&e.remote),
+        from: c.from.map(|s| state_name(e.proto, s)),
+        to: c.to.map(|s| state_name(e.proto, s)),
+        owner: if processes {
+            Some(e.owner.as_deref().unwrap_or(""))
+        } else {
+            None
+        },
+        bytes_acked: t.bytes_acked,
+        bytes_received: t.bytes_received,
+        total_retrans: t.total_retrans,
+        lived_ms: c.lived_ms,
+    };
+    serde_json::to_writer(&mut *out, &rec)?;
+    out.write_all(b"\n")
+}
+
+#[derive(Serialize)]
+struct SummaryRecord<'a> {
+    schema: &'static str,
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+/// The final `{"type":"summary"}` line.
+///
+/// # Errors
+/// What writing failed with.
+pub fn write_json_summary(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+    serde_json::to_writer(
+        &mut *out,
+        &SummaryRecord {
+            schema: EVENT_SCHEMA,
+            ty: "summary",
+            report: r,
+        },
+    )?;
+    out.write_all(b"\n")
+}
+
+/// The one-line summary for stderr.
+pub fn summary_line(r: &Report) -> String {
+    let mut s = format!(
+        "watched {}.{:03}s ({} dumps): {} new, {} state changes, {} gone",
+        r.elapsed_ms / 1000,
+        r.elapsed_ms % 1000,
+        r.dumps,
+        r.new,
+        r.state,
+        r.gone
+    );
+    if r.overruns > 0 {
+        let _ = write!(
+            s,
+            "; the kernel dropped destroy notifications {} times (a burst filled the buffer): sockets that lived between two dumps may be missing",
+            r.overruns
+        );
+    }
+    s
+}
