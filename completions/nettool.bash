@@ -273,7 +273,7 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__sockstat)
-            opts="-t -u -w -x -4 -6 -l -a -n -p -e -i -m -K -N -s -h -V --tcp --udp --raw --unix --ipv4 --ipv6 --listening --all --numeric --processes --extended --info --memory --kill --netns --all-netns --summary --interval --state --sport --dport --src --dst --json --source --dns --dns-timeout --help --version"
+            opts="-t -u -w -x -4 -6 -l -a -n -p -e -i -m -K -N -s -h -V --tcp --udp --raw --unix --ipv4 --ipv6 --listening --all --numeric --processes --extended --info --memory --kill --netns --all-netns --summary --interval --state --sport --dport --src --dst --json --source --dns --dns-timeout --watch --count --duration --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,6 +316,14 @@ _nettool() {
                     return 0
                     ;;
                 --dns-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

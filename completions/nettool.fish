@@ -32,7 +32,7 @@ complete -c nettool -n "__fish_nettool_needs_command" -f -a "tftp" -d 'TFTP clie
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "probe" -d 'Probe how peers answer TCP: open, RST, ICMP, silence; port scans, watching until stopped, where the SYN dies (--trace); keepalive, half and abortive close'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and the repo)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s N -l netns -d 'The sockets of another network namespace: a name under /run/netns, a path to a netns file, or a PID whose namespace to use (entering another namespace needs root)' -r
-complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l interval -d 'With -s: read the kernel\'s counters twice, SECS apart, and show the deltas and rates (as nstat)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l interval -d 'With -s: read the kernel\'s counters twice, SECS apart, and show the deltas and rates (as nstat). With --watch: SECS between two dumps (default 0.5)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l state -d 'Only these states (comma-separated or repeated): established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, close, close-wait, last-ack, listen, closing; groups: all, connected, synchronized, bucket, big. Overrides -l/-a' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l sport -d 'Local port: PORT, LO-HI or a service name' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dport -d 'Remote port: PORT, LO-HI or a service name' -r
@@ -42,6 +42,8 @@ complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l source -d '
 netlink\t'netlink sock_diag only (raw sockets still come from /proc when the kernel has no raw_diag; a note says so)'
 proc\t'The /proc/net text tables only'"
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dns-timeout -d 'Total time allowed for --dns lookups, in seconds' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l count -d 'With --watch: stop after N events' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l duration -d 'With --watch: stop after SECS seconds' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s t -l tcp -d 'TCP sockets'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s u -l udp -d 'UDP sockets'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s w -l raw -d 'Raw sockets'
@@ -60,6 +62,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l all-netns -
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s s -l summary -d 'Summary: counts per protocol and TCP state, the kernel\'s protocol counters, kernel figures, diagnosis'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l json -d 'JSON output (schema nettool.sockstat/1, see README)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dns -d 'Resolve remote addresses through DNS (never done otherwise); bounded by --dns-timeout'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l watch -d 'Report sockets that appear, change TCP state or go away (TCP and UDP), as it happens, until Ctrl-C, --count or --duration'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s I -l interface -d 'Interface to use (default: the one the route to TARGET uses)' -r

@@ -11,6 +11,7 @@ pub mod prometheus;
 pub mod sockstat;
 pub mod stats;
 pub mod table;
+pub mod time;
 pub mod watch;
 
 use std::fmt::Write as _;

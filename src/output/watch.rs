@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::cmd::probe::watch::{clock, iso};
+use crate::output::time::{clock, iso};
 use crate::sockstat::model::{Endpoint, Proto};
 use crate::sockstat::watch::{Event, Kind, Report};
 

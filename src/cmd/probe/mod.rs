@@ -2,7 +2,7 @@
 //! (or JSON line) per attempt as its event comes, then the summary from
 //! the [`Report`]; and `nettool probe serve` over [`serve::run`].
 
-pub(crate) mod watch;
+mod watch;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};

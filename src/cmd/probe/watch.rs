@@ -1,14 +1,11 @@
 //! Rendering what a probe run until stopped adds: the header's count, the
-//! state-change lines and JSON records, the summary's down periods; and
-//! the local times they show.
-
-use std::time::SystemTime;
+//! state-change lines and JSON records, the summary's down periods.
 
 use serde_json::{Map, Value, json};
 
+use crate::output::time::{clock, iso};
 use crate::probe::watch::{Change, ChangeKind, Key};
 use crate::probe::{Report, Settings, Stop};
-use crate::sys::{LocalTime, local_time};
 
 /// The header's "how many": `4 attempts`, `until stopped`, and the deadline.
 pub fn how_many(s: &Settings) -> String {
@@ -48,40 +45,6 @@ pub fn secs(v: f64) -> String {
     } else {
         format!("{v:.2}")
     }
-}
-
-/// `12:00:03.214`, local time.
-pub fn clock(t: SystemTime) -> String {
-    match local_time(t) {
-        Some(LocalTime {
-            hour,
-            minute,
-            second,
-            millis,
-            ..
-        }) => format!("{hour:02}:{minute:02}:{second:02}.{millis:03}"),
-        None => "??:??:??.???".to_string(),
-    }
-}
-
-/// `2026-12-03T12:00:03.214+01:00`, local time with its offset (RFC 3339).
-pub fn iso(t: SystemTime) -> Option<String> {
-    let l = local_time(t)?;
-    let off = l.utc_offset_s;
-    let sign = if off < 0 { '-' } else { '+' };
-    let off = off.unsigned_abs();
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{sign}{:02}:{:02}",
-        l.year,
-        l.month,
-        l.day,
-        l.hour,
-        l.minute,
-        l.second,
-        l.millis,
-        off / 3600,
-        off / 60 % 60
-    ))
 }
 
 /// A change as its line, e.g. `198.51.100.2:22 down at 12:00:03.214
