@@ -127,6 +127,21 @@ impl Totals {
 pub struct Pending {
     pub at_ms: u64,
     pub gone: Destroyed,
+    /// A dump after it still listed the cookie: the full socket made way
+    /// for a remnant (an orphan's `FIN_WAIT2`, `TIME_WAIT`) that kept its
+    /// cookie, so the connection ended later than the notification came.
+    pub outlived: bool,
+}
+
+impl Pending {
+    /// Seen again in a dump after the notification: when the remnant
+    /// goes, it goes unannounced, at the dump that misses it.
+    fn outlived_by_its_remnant(self) -> Pending {
+        Pending {
+            outlived: true,
+            ..self
+        }
+    }
 }
 
 /// One change [`diff`] found.
@@ -199,7 +214,7 @@ pub fn diff(
         let cookie = p.gone.cookie;
         if let Some(e) = next.get(&cookie) {
             if e.state != TcpState::TimeWait {
-                round.carried.push(p);
+                round.carried.push(p.outlived_by_its_remnant());
             }
             continue;
         }
@@ -217,12 +232,13 @@ pub fn diff(
             }
             (Entry::of(g), Some(g.state))
         };
-        let lived_ms = entry.since_ms.map(|t| p.at_ms.saturating_sub(t));
+        let at_ms = if p.outlived { now_ms } else { p.at_ms };
+        let lived_ms = entry.since_ms.map(|t| at_ms.saturating_sub(t));
         limbo.remove(&cookie);
         round.changes.push(Change {
             kind: Kind::Gone,
             cookie,
-            at_ms: p.at_ms,
+            at_ms,
             entry,
             from,
             to: None,
@@ -416,11 +432,19 @@ pub fn run(
             let at = ms(now);
             report.overruns += destroys
                 .drain(|gone| {
-                    push_pending(&mut pending, Pending { at_ms: at, gone }, &mut |p| {
-                        // Over the cap: reported now, without waiting for a dump.
-                        let change = lone_gone(&p);
-                        emit(s, &mut report, &mut seen, wall, change, on_event);
-                    });
+                    push_pending(
+                        &mut pending,
+                        Pending {
+                            at_ms: at,
+                            gone,
+                            outlived: false,
+                        },
+                        &mut |p| {
+                            // Over the cap: reported now, without waiting for a dump.
+                            let change = lone_gone(&p);
+                            emit(s, &mut report, &mut seen, wall, change, on_event);
+                        },
+                    );
                 })
                 .map_err(fail)?;
             if s.count.is_some_and(|n| seen >= n) && report.stopped_by.is_empty() {
@@ -642,6 +666,7 @@ mod tests {
         Pending {
             at_ms,
             gone: Destroyed { cookie, socket },
+            outlived: false,
         }
     }
 
@@ -833,6 +858,46 @@ mod tests {
         let d = vec![destroyed(1, 1000, 400, 1), destroyed(1, 1000, 401, 1)];
         let r = diff(&next, &mut Snapshot::new(), Snapshot::new(), d, 1000, true);
         assert_eq!(r.changes.len(), 1);
+    }
+
+    /// An orphan: `close()` in `FIN_WAIT1`, the ACK comes, the kernel swaps the
+    /// full socket for a `FIN_WAIT2` remnant with the same cookie (the
+    /// notification comes now), and a RST ends the remnant later. The gone
+    /// is when the remnant went (the dump that misses it), not when the
+    /// notification came, and follows the state change in time.
+    #[test]
+    fn a_remnant_that_outlives_its_notification_is_gone_when_it_goes() {
+        let prev = snap(&[(1, entry(1000, TcpState::Established))]);
+        let mut next = snap(&[(1, entry(1000, TcpState::FinWait2))]);
+        let r = diff(
+            &prev,
+            &mut next,
+            Snapshot::new(),
+            vec![destroyed(1, 1000, 450, 1000)],
+            500,
+            true,
+        );
+        assert_eq!(
+            kinds(&r),
+            [(
+                Kind::State,
+                1,
+                Some(TcpState::Established),
+                Some(TcpState::FinWait2)
+            )]
+        );
+        assert!(r.carried[0].outlived);
+        let r = diff(
+            &next,
+            &mut Snapshot::new(),
+            Snapshot::new(),
+            r.carried,
+            900,
+            true,
+        );
+        assert_eq!(kinds(&r), [(Kind::Gone, 1, Some(TcpState::FinWait2), None)]);
+        assert_eq!(r.changes[0].at_ms, 900);
+        assert_eq!(r.changes[0].totals.and_then(|t| t.bytes_acked), Some(1000));
     }
 
     #[test]
