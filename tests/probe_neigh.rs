@@ -125,13 +125,21 @@ fn an_absent_host_on_the_link_is_no_arp_or_ndp_reply() {
             assert_eq!(outcome["neighbour"], absent, "{json}");
             assert_eq!(outcome["gateway"], false, "{json}");
             assert_eq!(outcome["iface"], pair.a.iface.as_str(), "{json}");
-            assert_eq!(outcome["state"], c.state, "{json}");
             let after = outcome["after_us"].as_f64().unwrap();
             if c.state == "failed" {
-                // The kernel's 3 probes 1 s apart, not -W 4.
+                // The kernel's 3 probes 1 s apart ended the attempt, not
+                // -W 4. The entry is FAILED then, unless TCP's SYN
+                // retransmit at 3 s (RTO 1 s, then 2 s) came right after
+                // and started asking again: INCOMPLETE. Either is no host.
                 assert!((2.5e6..3.9e6).contains(&after), "{after}\n{json}");
-                assert_eq!(neigh_state(&pair.a.ns, absent), "FAILED");
+                assert!(
+                    ["failed", "incomplete"].contains(&outcome["state"].as_str().unwrap_or("")),
+                    "{json}"
+                );
+                let now = neigh_state(&pair.a.ns, absent);
+                assert!(["FAILED", "INCOMPLETE"].contains(&now.as_str()), "{now}");
             } else {
+                assert_eq!(outcome["state"], c.state, "{json}");
                 assert!((1.4e6..2.5e6).contains(&after), "{after}\n{json}");
             }
         },
