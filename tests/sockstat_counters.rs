@@ -399,5 +399,9 @@ fn interval_out_of_range_or_without_summary_is_a_usage_error() {
     }
     let out = nettool(&["sockstat", "--interval", "1"]).run();
     out.expect_code(2);
-    assert!(out.stderr.contains("--summary"), "{out:?}");
+    assert_eq!(
+        out.stderr_lines(),
+        ["nettool: --interval goes with -s or --watch"],
+        "{out:?}"
+    );
 }
