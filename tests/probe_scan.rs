@@ -317,26 +317,39 @@ fn agree_with_nmap(pair: &Pair, ports: &Ports, v6: bool) {
     let ours = probe(&pair.a, &["--json", "-W", "0.5", &target]);
     ours.expect_code(1);
     assert!(ours.stderr.is_empty(), "nothing on stderr{ours:?}");
-    let nmap = lab::run_in(
-        &pair.a.ns,
-        "nmap",
-        &[
-            family,
-            "-n",
-            "-sT",
-            "--reason",
-            "-Pn",
-            "-T4",
-            "-p",
-            &ports.range(),
-            "-oX",
-            "-",
-            &host,
-        ],
-    );
-    nmap.ok();
-    let theirs = nmap_ports(&nmap.stdout);
+    let run_nmap = |list: &str| {
+        let out = lab::run_in(
+            &pair.a.ns,
+            "nmap",
+            &[
+                family, "-n", "-sT", "--reason", "-Pn", "-T4", "-p", list, "-oX", "-", &host,
+            ],
+        );
+        out.ok();
+        out
+    };
+    let nmap = run_nmap(&ports.range());
+    let mut theirs = nmap_ports(&nmap.stdout);
     let (attempts, summary) = scan_records(&ours);
+    // nmap's IPv6 connect scan now and then calls a port that answered
+    // with ICMPv6 "no-response" when the whole suite runs at once (6 of 200
+    // once, nettool right on each against the rules): ask nmap once more
+    // for those ports; its second answer must then agree.
+    let again: Vec<String> = ports
+        .iter()
+        .zip(&attempts)
+        .filter(|((port, _), rec)| {
+            let (state, _) = nmap_state(&outcome(&rec["outcome"]));
+            theirs
+                .get(port)
+                .is_some_and(|(s, r)| s != state && r == "no-response")
+        })
+        .map(|((port, _), _)| port.to_string())
+        .collect();
+    if !again.is_empty() {
+        eprintln!("nmap said no-response for {again:?}: asking it again");
+        theirs.extend(nmap_ports(&run_nmap(&again.join(",")).stdout));
+    }
     assert_eq!(
         attempts.len(),
         usize::from(ports.n),
