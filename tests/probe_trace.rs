@@ -556,12 +556,15 @@ fn round_trips_rise_with_the_hop() {
         assert_exit(&out, 0, family);
         let rtts = min_rtts(&out);
         assert_eq!(rtts.len(), 4, "{family}\n{out}");
-        // The veths forward within the sending call, microseconds a hop:
-        // no hop's best round trip is below hop 1's by more than noise
-        // (the review saw the destination's at a tenth of hop 1's).
+        // The veths forward within the sending call, microseconds a hop,
+        // and a SYN-ACK's time (tcpi_rtt, from the kernel's send) is not
+        // an ICMP's (kernel stamp minus our clock before connect()): they
+        // differ by some microseconds. No hop's best is below half of hop
+        // 1's, less that noise (the review saw the destination's at a
+        // tenth of hop 1's, the time poll woke rather than the answer's).
         for (h, rtt) in rtts.iter().enumerate().skip(1) {
             assert!(
-                *rtt >= rtts[0] - 0.005,
+                *rtt >= rtts[0] / 2.0 - 0.005,
                 "{family}: hop {} at {rtt} ms, below hop 1 at {} ms\n{out}",
                 h + 1,
                 rtts[0]
