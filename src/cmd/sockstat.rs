@@ -1018,14 +1018,7 @@ mod tests {
         assert_eq!(
             w,
             ss::watch::Settings {
-                tables: Tables {
-                    tcp: true,
-                    udp: false,
-                    raw: false,
-                    unix: false,
-                    v4: true,
-                    v6: true,
-                },
+                tables: TCP_ONLY,
                 states: StateSel::Set(StateSet::of(&[TcpState::CloseWait])),
                 rows: RowFilter {
                     sport: Some(PortRange { lo: 8080, hi: 8080 }),
