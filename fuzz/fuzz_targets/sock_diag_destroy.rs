@@ -13,7 +13,15 @@ use nettool::sockstat::watch::{diff, Event, Pending, Snapshot};
 
 fuzz_target!(|data: &[u8]| {
     let mut gone = Vec::new();
-    parse_destroyed(data, &mut |d| gone.push(Pending { at_ms: 1, gone: d }));
+    // Every other notification as one a dump saw outlived (a remnant).
+    parse_destroyed(data, &mut |d| {
+        let outlived = gone.len() % 2 == 1;
+        gone.push(Pending {
+            at_ms: 1,
+            gone: d,
+            outlived,
+        });
+    });
     // A socket message is at least a netlink header and a diag message.
     assert!(gone.len() <= data.len() / 16);
     let n = gone.len();
