@@ -62,12 +62,13 @@ pub enum Command {
         nettool sockstat -un --src 127.0.0.0/8\n  \
         nettool sockstat -xlp                  listening UNIX sockets and their owners\n  \
         nettool sockstat -s                    counts per state, with a diagnosis\n  \
+        nettool sockstat --diagnose            what is wrong, who does it, what to do (exit 1 if anything)\n  \
         nettool sockstat -K --state close-wait --sport 8080   close the CLOSE_WAITs of port 8080\n  \
         nettool sockstat -tan --json | jq '.sockets[] | select(.state==\"ESTABLISHED\")'\n\n\
         ENVIRONMENT:\n  \
         PROC_ROOT  read /proc tables and fd links from this directory instead of /proc \
         (implies --source proc under the default --source auto)\n\n\
-        EXIT STATUS:\n  0  at least one socket listed (or -s; with -K: at least one closed)\n  1  no socket matched (-K: none closed)\n  2  usage error (unknown state, malformed filter) or setup error (-K without CAP_NET_ADMIN, -N that cannot be entered)\n  130  Ctrl-C during -s --interval (143: SIGTERM)"
+        EXIT STATUS:\n  0  at least one socket listed (or -s; with -K: at least one closed; with --diagnose: nothing found)\n  1  no socket matched (-K: none closed; --diagnose: something found)\n  2  usage error (unknown state, malformed filter) or setup error (-K without CAP_NET_ADMIN, -N that cannot be entered)\n  130  Ctrl-C during -s --interval or --diagnose (143: SIGTERM)"
 )]
 #[allow(
     clippy::struct_excessive_bools,
@@ -146,9 +147,17 @@ pub struct SockstatArgs {
     /// counters, kernel figures, diagnosis
     #[arg(short = 's', long = "summary")]
     pub summary: bool,
+    /// Say what is wrong, most severe first: CLOSE_WAIT leaks, accept
+    /// queue overflows, SYN floods, TIME_WAIT pressure, retransmissions,
+    /// peers or programs not reading, UDP drops, orphans, TCP memory; who
+    /// (process, port, peer), the numbers and what to do. Reads twice,
+    /// --interval apart (default 1 s). Exit 1 when something was found
+    #[arg(long = "diagnose", conflicts_with_all = ["summary", "kill", "watch", "info", "memory", "dns", "extended", "listening", "all"])]
+    pub diagnose: bool,
     /// With -s: read the kernel's counters twice, SECS apart, and show the
     /// deltas and rates (as nstat). With --watch: SECS between two dumps
-    /// (default 0.5)
+    /// (default 0.5). With --diagnose: SECS between its two readings
+    /// (default 1)
     #[arg(long = "interval", value_name = "SECS", allow_negative_numbers = true)]
     pub interval: Option<f64>,
     /// Only these states (comma-separated or repeated): established,

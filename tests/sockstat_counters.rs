@@ -401,7 +401,7 @@ fn interval_out_of_range_or_without_summary_is_a_usage_error() {
     out.expect_code(2);
     assert_eq!(
         out.stderr_lines(),
-        ["nettool: --interval goes with -s or --watch"],
+        ["nettool: --interval goes with -s, --watch or --diagnose"],
         "{out:?}"
     );
 }

@@ -408,7 +408,7 @@ fn bad_input_is_one_line_and_exit_2() {
         ),
         (
             &["--interval", "1"],
-            "nettool: --interval goes with -s or --watch",
+            "nettool: --interval goes with -s, --watch or --diagnose",
         ),
     ] {
         let mut all = vec!["sockstat"];

@@ -97,8 +97,11 @@ pub fn settings(
         dst: addr(&a.dst, "--dst")?,
     };
     let dns = seconds("--dns-timeout", a.dns_timeout, 0.001..=3600.0, false)?;
-    if a.interval.is_some() && !a.summary && !a.watch {
-        return Err(usage("--interval goes with -s or --watch"));
+    if a.interval.is_some() && !a.summary && !a.watch && !a.diagnose {
+        return Err(usage("--interval goes with -s, --watch or --diagnose"));
+    }
+    if a.diagnose {
+        diagnose_checks(a, &proc_root)?;
     }
     let interval = a
         .interval
@@ -126,6 +129,7 @@ pub fn settings(
             processes: a.processes,
             interval,
             netns,
+            diagnose: a.diagnose,
         },
         json: a.json,
         numeric: a.numeric,
@@ -134,6 +138,28 @@ pub fn settings(
         kill: a.kill,
         watch,
     })
+}
+
+/// What `--diagnose` cannot go with: it reads TCP and UDP sockets with
+/// their `tcp_info` from netlink, and the live kernel's counters.
+fn diagnose_checks(a: &SockstatArgs, proc_root: &Path) -> Result<()> {
+    if a.unix || a.raw {
+        return Err(usage(
+            "--diagnose looks at TCP and UDP sockets: drop -x/-w (or give -t/-u)",
+        ));
+    }
+    if a.source == ss::SourceKind::Proc {
+        return Err(usage(
+            "--diagnose reads tcp_info and socket memory from netlink sock_diag, not /proc: drop --source proc",
+        ));
+    }
+    if proc_root != Path::new("/proc") {
+        return Err(usage(format!(
+            "--diagnose reads the live kernel, not PROC_ROOT {}: unset PROC_ROOT",
+            proc_root.display()
+        )));
+    }
+    Ok(())
 }
 
 /// `-N` and `--all-netns`. Both read the live kernel through the real
@@ -191,6 +217,19 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
             }
             out.flush()?;
             return Ok(Status::Success);
+        }
+        Report::Diagnosis(d) => {
+            if s.json {
+                output::json(&mut out, &report)?;
+            } else {
+                output::diagnose::write_text(&mut out, d)?;
+            }
+            out.flush()?;
+            return Ok(if d.findings.is_empty() {
+                Status::Success
+            } else {
+                Status::NotFound
+            });
         }
         Report::Sockets(listing) => listing,
     };
@@ -557,6 +596,7 @@ mod tests {
                 processes: false,
                 interval: None,
                 netns: Scope::Own,
+                diagnose: false,
             },
             json: false,
             numeric: false,
@@ -753,7 +793,7 @@ mod tests {
     fn interval_without_summary_or_watch() {
         assert_eq!(
             parse(&["--interval", "1"]).unwrap_err().to_string(),
-            "--interval goes with -s or --watch"
+            "--interval goes with -s, --watch or --diagnose"
         );
     }
 
@@ -1092,6 +1132,69 @@ mod tests {
             &["sockstat", "--watch", "-K", "--sport", "1"],
             &["sockstat", "--count", "1"],
             &["sockstat", "--duration", "1"],
+        ] {
+            let e = Cli::try_parse_from(std::iter::once("nettool").chain(argv.iter().copied()))
+                .unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn diagnose_settings_from_argv() {
+        let s = parse(&["--diagnose", "--interval", "2.5", "--all-netns", "-t"]).unwrap();
+        assert!(s.sockstat.diagnose);
+        assert!(!s.sockstat.summary);
+        assert_eq!(s.sockstat.interval, Some(Duration::from_millis(2500)));
+        assert_eq!(s.sockstat.netns, Scope::All);
+        assert!(s.sockstat.query.tables.tcp && !s.sockstat.query.tables.udp);
+        // Without --interval the library waits its default second.
+        let s = parse(&["--diagnose", "--json", "--sport", "80"]).unwrap();
+        assert_eq!(s.sockstat.interval, None);
+        assert!(s.json);
+        assert!(s.sockstat.rows.sport.is_some());
+    }
+
+    #[test]
+    fn bad_diagnose_argv_is_one_line() {
+        for (argv, want) in [
+            (
+                &["--diagnose", "--interval", "0"][..],
+                "--interval 0: give 0.01 to 3600 seconds (fractions allowed)",
+            ),
+            (
+                &["--diagnose", "-x"],
+                "--diagnose looks at TCP and UDP sockets: drop -x/-w (or give -t/-u)",
+            ),
+            (
+                &["--diagnose", "--source", "proc"],
+                "--diagnose reads tcp_info and socket memory from netlink sock_diag, not /proc: drop --source proc",
+            ),
+        ] {
+            assert_eq!(parse(argv).unwrap_err().to_string(), want, "{argv:?}");
+        }
+        let a = |argv: &[&str]| {
+            let cli = Cli::try_parse_from(["nettool", "sockstat"].iter().chain(argv)).unwrap();
+            let Command::Sockstat(a) = cli.command else {
+                unreachable!()
+            };
+            a
+        };
+        assert_eq!(
+            settings(
+                &a(&["--diagnose"]),
+                &services,
+                PathBuf::from("/tmp/fixture")
+            )
+            .unwrap_err()
+            .to_string(),
+            "--diagnose reads the live kernel, not PROC_ROOT /tmp/fixture: unset PROC_ROOT"
+        );
+        for argv in [
+            &["sockstat", "--diagnose", "-s"][..],
+            &["sockstat", "--diagnose", "--watch"],
+            &["sockstat", "--diagnose", "-K"],
+            &["sockstat", "--diagnose", "-i"],
+            &["sockstat", "--diagnose", "-l"],
         ] {
             let e = Cli::try_parse_from(std::iter::once("nettool").chain(argv.iter().copied()))
                 .unwrap_err();

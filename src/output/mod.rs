@@ -7,6 +7,7 @@
 //! colour, no borders, one row per line, safe for `awk` and `grep`).
 //! The plain path streams from the arena so that 80k rows stay cheap.
 
+pub mod diagnose;
 pub mod prometheus;
 pub mod sockstat;
 pub mod stats;

@@ -158,6 +158,12 @@ pub fn write_summary(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
             writeln!(out, "  - {}", super::escape_control(d))?;
         }
     }
+    if !s.findings.is_empty() {
+        writeln!(out, "\nFindings (as --diagnose)")?;
+        for f in &s.findings {
+            writeln!(out, "  {}", super::diagnose::line(f))?;
+        }
+    }
     Ok(())
 }
 
@@ -197,7 +203,7 @@ fn write_namespace_counts(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
 pub fn write_json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     match report {
         Report::Sockets(l) => write_listing_json(out, l),
-        Report::Summary(_) => super::json(out, report),
+        Report::Summary(_) | Report::Diagnosis(_) => super::json(out, report),
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod container;
 pub mod counters;
+pub mod diagnose;
 pub mod display;
 pub mod error;
 pub mod filter;
@@ -225,7 +226,13 @@ pub struct Settings {
     pub interval: Option<std::time::Duration>,
     /// `-N`, `--all-netns`: which network namespaces to list.
     pub netns: netns::Scope,
+    /// `--diagnose`: the findings alone, from two readings `interval` (or
+    /// [`DIAGNOSE_INTERVAL`]) apart.
+    pub diagnose: bool,
 }
+
+/// `--diagnose`'s wait between its two readings without `--interval`.
+pub const DIAGNOSE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What happens while [`run`] works, as it happens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,20 +251,28 @@ pub enum Event {
 /// `--interval`'s wait; with `-N`, a namespace that cannot be entered.
 pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Error> {
     let mut warn = |w: String| on_event(Event::Warning(w));
-    // -s --interval: every namespace's first reading, then one wait; the
-    // sockets and the second reading come after it.
-    let first = match (s.summary, s.interval) {
-        (true, Some(wait)) => {
+    // -s --interval and --diagnose: every namespace's first reading, then
+    // one wait; the sockets and the second reading come after it.
+    let wait = if s.diagnose {
+        Some(s.interval.unwrap_or(DIAGNOSE_INTERVAL))
+    } else {
+        s.interval.filter(|_| s.summary)
+    };
+    let first = match wait {
+        Some(wait) => {
             let started = Instant::now();
-            let first = in_namespaces(s, &|w| read_counters(&s.query.proc_root, w), &mut warn)?;
+            let first = in_namespaces(s, &|w| first_reading(s, w), &mut warn)?;
             wait_until(started + wait)?;
             first
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     let per_ns = in_namespaces(s, &|w| gather(s, w), &mut warn)?;
+    if s.diagnose {
+        return Ok(Report::Diagnosis(diagnosis(s, first, per_ns)?));
+    }
     if s.summary {
-        return Ok(Report::Summary(summarize(s, &first, per_ns)?));
+        return Ok(Report::Summary(summarize(s, first, per_ns)?));
     }
     let mut sockets = Vec::new();
     let mut namespaces = Vec::new();
@@ -306,14 +321,16 @@ pub(crate) fn in_namespaces<G: Send>(
     })
 }
 
-/// The calling thread's namespace's protocol counters, and when they were
-/// read.
-fn read_counters(
-    proc_root: &Path,
+/// The calling thread's namespace's sockets and counters for the
+/// diagnosis, and when they were read.
+fn first_reading(
+    s: &Settings,
     warn: &mut dyn FnMut(String),
-) -> Result<(Instant, counters::Counters), Error> {
+) -> Result<(Instant, diagnose::Reading), Error> {
     let at = Instant::now();
-    Ok((at, counters::read(&netns::net_dir(proc_root), warn)?))
+    let keep = |sk: &Socket| s.rows.is_empty() || s.rows.matches(sk);
+    let r = diagnose::read(s.query.tables, &s.query.proc_root, &keep, warn)?;
+    Ok((at, r))
 }
 
 /// `--interval`'s wait, which a caught SIGINT or SIGTERM ends at once (the
@@ -332,12 +349,82 @@ fn wait_until(until: Instant) -> Result<(), Error> {
     }
 }
 
+type Firsts = Vec<(Option<netns::Netns>, (Instant, diagnose::Reading))>;
+
+/// Each namespace's look for the diagnosis (its first reading matched by
+/// namespace: one made or gone between the readings has none) and the
+/// interval's length.
+fn looks(
+    s: &Settings,
+    first: Firsts,
+    per_ns: &mut [(Option<netns::Netns>, Gathered)],
+) -> Result<Vec<diagnose::Look>, Error> {
+    let all: Vec<&Socket> = per_ns
+        .iter()
+        .flat_map(|(_, g)| g.last.iter().flat_map(|(_, r)| &r.sockets))
+        .map(|seen| &seen.socket)
+        .filter(|sk| diagnose::may_be_named(sk))
+        .collect();
+    let owners = named_owners(&s.query.proc_root, &all)?;
+    let inode = |ns: &Option<netns::Netns>| ns.as_ref().map(|n| n.inode);
+    let mut first = first;
+    let mut out = Vec::new();
+    for (ns, g) in per_ns.iter_mut() {
+        let Some((at, last)) = g.last.take() else {
+            continue;
+        };
+        let before = first
+            .iter()
+            .position(|(n, _)| inode(n) == inode(ns))
+            .map(|i| first.swap_remove(i).1);
+        let seconds = before
+            .as_ref()
+            .map_or(0.0, |(then, _)| at.duration_since(*then).as_secs_f64());
+        let mut kernel: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for (section, key, value) in &g.kernel {
+            kernel
+                .entry(section.clone())
+                .or_default()
+                .insert(key.clone(), *value);
+        }
+        out.push(diagnose::Look {
+            first: before.map(|(_, r)| r),
+            last,
+            seconds,
+            kernel,
+            sysctls: g.sysctls.take().unwrap_or_default(),
+            owners: owners.clone(),
+            netns: ns.as_ref().map(netns::Netns::label),
+        });
+    }
+    Ok(out)
+}
+
+/// `--diagnose`: every namespace's findings, as one list.
+fn diagnosis(
+    s: &Settings,
+    first: Firsts,
+    mut per_ns: Vec<(Option<netns::Netns>, Gathered)>,
+) -> Result<report::Diagnosis, Error> {
+    let looks = looks(s, first, &mut per_ns)?;
+    let interval_s = looks.iter().map(|l| l.seconds).fold(0.0, f64::max);
+    let sockets = looks.iter().map(|l| l.last.sockets.len() as u64).sum();
+    let findings = diagnose::merge(looks.iter().map(diagnose::findings).collect());
+    Ok(report::Diagnosis {
+        findings,
+        interval_s,
+        sockets,
+        namespaces: per_ns.iter().filter(|(ns, _)| ns.is_some()).count(),
+    })
+}
+
 /// `-s`: each namespace's counts, kernel figures and counters (with
-/// `--interval`, against its `first` reading), and the diagnosis.
+/// `--interval`, against its `first` reading), the diagnosis and the
+/// findings.
 fn summarize(
     s: &Settings,
-    first: &[(Option<netns::Netns>, (Instant, counters::Counters))],
-    per_ns: Vec<(Option<netns::Netns>, Gathered)>,
+    first: Firsts,
+    mut per_ns: Vec<(Option<netns::Netns>, Gathered)>,
 ) -> Result<summary::Summary, Error> {
     let owners = if s.processes {
         let all: Vec<&Socket> = per_ns.iter().flat_map(|(_, g)| &g.sockets).collect();
@@ -346,25 +433,33 @@ fn summarize(
         BTreeMap::new()
     };
     let inode = |ns: &Option<netns::Netns>| ns.as_ref().map(|n| n.inode);
-    let summaries =
-        per_ns
-            .into_iter()
-            .map(|(ns, g)| {
-                let (at, counters) = g
-                    .counters
-                    .unwrap_or_else(|| (Instant::now(), counters::Counters::default()));
-                // A namespace made or gone between the readings has no interval.
-                let interval = first.iter().find(|(n, _)| inode(n) == inode(&ns)).map(
-                    |(_, (then, before))| {
-                        let seconds = at.duration_since(*then).as_secs_f64();
-                        counters::Interval::between(before, &counters, seconds)
-                    },
-                );
-                let sum = summary::Summary::compute(&g.sockets, g.kernel)
-                    .with_counters(counters, interval, &g.sockets, &owners);
-                (ns, sum)
-            })
-            .collect();
+    // The counters' interval, before the readings move into the looks.
+    let intervals: Vec<Option<counters::Interval>> = per_ns
+        .iter()
+        .map(|(ns, g)| {
+            let (at, last) = g.last.as_ref()?;
+            first
+                .iter()
+                .find(|(n, _)| inode(n) == inode(ns))
+                .map(|(_, (then, before))| {
+                    let seconds = at.duration_since(*then).as_secs_f64();
+                    counters::Interval::between(&before.counters, &last.counters, seconds)
+                })
+        })
+        .collect();
+    let looks = looks(s, first, &mut per_ns)?;
+    let summaries = per_ns
+        .into_iter()
+        .zip(intervals)
+        .zip(looks)
+        .map(|(((ns, g), interval), look)| {
+            let counters = look.last.counters.clone();
+            let mut sum = summary::Summary::compute(&g.sockets, g.kernel)
+                .with_counters(counters, interval, &g.sockets, &owners);
+            sum.findings = diagnose::findings(&look);
+            (ns, sum)
+        })
+        .collect();
     Ok(summary::Summary::of_namespaces(
         summaries,
         s.netns == netns::Scope::All,
@@ -419,14 +514,44 @@ fn summary_owners(root: &Path, sockets: &[&Socket]) -> Result<BTreeMap<u64, Stri
         .collect())
 }
 
+/// `pid/command` (several joined by commas) of each of `sockets` that
+/// has an owner, for the diagnosis to name.
+fn named_owners(root: &Path, sockets: &[&Socket]) -> Result<BTreeMap<u64, String>, Error> {
+    let wanted: HashSet<u64> = sockets
+        .iter()
+        .map(|s| s.inode)
+        .filter(|&i| i != 0)
+        .collect();
+    if wanted.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let map = owner::scan(root, &wanted).map_err(Error::Owners)?;
+    Ok(wanted
+        .into_iter()
+        .filter_map(|inode| {
+            let mut holders: Vec<String> = map
+                .get(inode)
+                .map(|o| format!("{}/{}", o.pid, o.command))
+                .collect();
+            holders.sort();
+            holders.dedup();
+            (!holders.is_empty()).then(|| (inode, holders.join(",")))
+        })
+        .collect())
+}
+
 /// What one network namespace gives: its rows that pass the row filter,
-/// and with `-s` the kernel's figures.
+/// and with `-s` or `--diagnose` the kernel's figures and the diagnosis's
+/// second reading.
 pub struct Gathered {
     pub sockets: Vec<Socket>,
-    /// `/proc/net/sockstat` and `sockstat6` (`-s` only).
+    /// `/proc/net/sockstat` and `sockstat6` (`-s`, `--diagnose`).
     pub kernel: Vec<(String, String, u64)>,
-    /// The protocol counters and when they were read (`-s` only).
-    pub counters: Option<(Instant, counters::Counters)>,
+    /// The diagnosis's reading (sockets with their internals, and the
+    /// protocol counters) and when it was taken (`-s`, `--diagnose`).
+    pub last: Option<(Instant, diagnose::Reading)>,
+    /// The sysctls the findings compare with (`-s`, `--diagnose`).
+    pub sysctls: Option<diagnose::Sysctls>,
 }
 
 /// Everything that asks the kernel about one network namespace: the
@@ -434,25 +559,33 @@ pub struct Gathered {
 /// calling thread, whichever that is: `netns::scan` calls it on its worker
 /// inside each namespace.
 fn gather(s: &Settings, warn: &mut dyn FnMut(String)) -> Result<Gathered, Error> {
-    let counters = if s.summary {
-        Some(read_counters(&s.query.proc_root, warn)?)
+    let judging = s.summary || s.diagnose;
+    let last = if judging {
+        Some(first_reading(s, warn)?)
     } else {
         None
     };
-    let mut sockets = collect(&s.query, warn)?;
+    let mut sockets = if s.diagnose {
+        Vec::new()
+    } else {
+        collect(&s.query, warn)?
+    };
     if !s.rows.is_empty() {
         sockets.retain(|sk| s.rows.matches(sk));
     }
     let mut kernel = Vec::new();
-    if s.summary {
+    let mut sysctls = None;
+    if judging {
         let root = netns::net_root(&s.query.proc_root);
         kernel = procnet::read_sockstat(&root, "sockstat", warn)?;
         kernel.extend(procnet::read_sockstat(&root, "sockstat6", warn)?);
+        sysctls = Some(diagnose::Sysctls::read(&s.query.proc_root));
     }
     Ok(Gathered {
         sockets,
         kernel,
-        counters,
+        last,
+        sysctls,
     })
 }
 
@@ -558,6 +691,7 @@ mod tests {
             processes: true,
             interval: None,
             netns: netns::Scope::Own,
+            diagnose: false,
         }
     }
 

@@ -580,6 +580,30 @@ pub fn parse_destroyed(datagram: &[u8], on_destroyed: &mut dyn FnMut(Destroyed))
     }
 }
 
+/// One dump of `proto`'s table of one family (every state), each socket
+/// with its kernel cookie and the internals in `ext`, for
+/// `sockstat --diagnose`: two dumps an interval apart are matched by
+/// cookie.
+///
+/// # Errors
+/// As [`dump_inet`].
+pub fn dump_with_cookies(
+    proto: Proto,
+    v6: bool,
+    ext: Extensions,
+    mut on_socket: impl FnMut(Socket, u64),
+) -> Result<(), Error> {
+    let bits = ext.bits_for(proto);
+    each_inet(proto, v6, StateSet::ALL, bits, |mut s, payload| {
+        if bits != 0 {
+            s.internals = internals(payload, bits);
+        }
+        if let Ok(m) = InetDiagMsg::new_checked(payload) {
+            on_socket(s, m.id().cookie_u64());
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;

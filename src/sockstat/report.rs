@@ -18,6 +18,8 @@ use crate::wire::tcp_info::{self as ti, TcpInfoBytes};
 pub const SCHEMA: &str = "nettool.sockstat/1";
 /// The summary's JSON schema (`-s --json`).
 pub const SUMMARY_SCHEMA: &str = "nettool.sockstat.summary/1";
+/// `--diagnose --json`'s schema.
+pub const DIAGNOSIS_SCHEMA: &str = "nettool.sockstat.diagnosis/1";
 
 #[derive(Debug)]
 pub enum Report {
@@ -25,6 +27,20 @@ pub enum Report {
     Sockets(Listing),
     /// `-s`: counts, the kernel's figures, the diagnosis.
     Summary(Summary),
+    /// `--diagnose`: the findings.
+    Diagnosis(Diagnosis),
+}
+
+/// What `--diagnose` found, most severe first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnosis {
+    pub findings: Vec<super::diagnose::Finding>,
+    /// Between the two readings (the longest of any namespace's).
+    pub interval_s: f64,
+    /// TCP and UDP sockets looked at (the second reading).
+    pub sockets: u64,
+    /// Namespaces looked at, with `-N`/`--all-netns` (else 0).
+    pub namespaces: usize,
 }
 
 #[derive(Debug)]
@@ -86,8 +102,20 @@ impl Serialize for Report {
                 summary,
             }
             .serialize(ser),
+            Report::Diagnosis(d) => DiagnosisDocument {
+                schema: DIAGNOSIS_SCHEMA,
+                diagnosis: d,
+            }
+            .serialize(ser),
         }
     }
+}
+
+#[derive(Serialize)]
+struct DiagnosisDocument<'a> {
+    schema: &'static str,
+    #[serde(flatten)]
+    diagnosis: &'a Diagnosis,
 }
 
 impl Serialize for Listing {

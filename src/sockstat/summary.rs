@@ -22,6 +22,9 @@ pub struct Summary {
     /// `TCP.tw`. `mem` values are in pages.
     pub kernel: BTreeMap<String, BTreeMap<String, u64>>,
     pub diagnosis: Vec<String>,
+    /// What `--diagnose` finds, most severe first (with `--all-netns`,
+    /// every namespace's, host-wide ones once).
+    pub findings: Vec<super::diagnose::Finding>,
     /// /proc/net/snmp, netstat and snmp6: section -> key -> value, every
     /// key the kernel prints (with `--interval`, the second reading).
     pub counters: Counters,
@@ -137,6 +140,12 @@ impl Summary {
                     .map(|d| format!("[{label}] {d}")),
             );
         }
+        total.findings = super::diagnose::merge(
+            namespaces
+                .iter()
+                .map(|n| n.summary.findings.clone())
+                .collect(),
+        );
         total.namespaces = namespaces;
         total
     }

@@ -1,0 +1,423 @@
+//! The findings, judged on made-up looks: each fires on its condition and
+//! stays quiet on the healthy version of it.
+
+use super::*;
+use crate::sockstat::model::{Internals, Timer, TimerKind};
+use crate::wire::sock_diag::SkMemInfo;
+use crate::wire::tcp_info::{TcpInfo, TcpInfoBytes, field};
+
+pub fn sock(state: TcpState, local: &str, remote: &str) -> Socket {
+    Socket {
+        proto: Proto::Tcp,
+        v6: false,
+        local: Endpoint::Inet(local.parse().unwrap()),
+        remote: Endpoint::Inet(remote.parse().unwrap()),
+        state,
+        recv_q: Some(0),
+        send_q: Some(0),
+        uid: Some(0),
+        inode: 100,
+        timer: None,
+        unix_kind: None,
+        peer_inode: None,
+        internals: None,
+    }
+}
+
+/// `tcp_info` with the fields given (offset, little-endian value).
+pub fn with_info(
+    mut s: Socket,
+    set: &[(std::ops::Range<usize>, u64)],
+    bytes: &[(usize, u8)],
+) -> Socket {
+    let mut b = vec![0u8; 240];
+    for (r, v) in set {
+        let n = r.len();
+        b[r.clone()].copy_from_slice(&v.to_ne_bytes()[..n]);
+    }
+    for &(at, v) in bytes {
+        b[at] = v;
+    }
+    let i = s.internals.get_or_insert_with(Box::default);
+    i.tcp_info = Some(TcpInfo::new(TcpInfoBytes::new(&b)));
+    s
+}
+
+fn seen(cookie: u64, socket: Socket) -> Seen {
+    Seen { cookie, socket }
+}
+
+fn look(first: Option<Vec<Seen>>, last: Vec<Seen>) -> Look {
+    Look {
+        first: first.map(|sockets| Reading {
+            sockets,
+            counters: Counters::default(),
+        }),
+        last: Reading {
+            sockets: last,
+            counters: Counters::default(),
+        },
+        seconds: 1.0,
+        sysctls: Sysctls {
+            somaxconn: Some(4096),
+            ip_local_port_range: Some((40000, 40019)),
+            tcp_tw_reuse: Some(2),
+            tcp_fin_timeout: Some(60),
+            tcp_max_orphans: Some(1000),
+            tcp_mem: Some([100, 200, 300]),
+            tcp_max_syn_backlog: Some(128),
+            tcp_syncookies: Some(1),
+            tcp_retries2: Some(15),
+        },
+        ..Look::default()
+    }
+}
+
+fn kinds(f: &[Finding]) -> Vec<Kind> {
+    f.iter().map(|f| f.kind).collect()
+}
+
+fn counters(items: &[(&str, &str, i128)]) -> Counters {
+    let mut c = Counters::default();
+    for (s, k, v) in items {
+        c.insert(s, k, *v);
+    }
+    c
+}
+
+#[test]
+fn a_healthy_look_finds_nothing() {
+    let listener = sock(TcpState::Listen, "198.51.100.1:80", "0.0.0.0:0");
+    let mut l = listener.clone();
+    l.send_q = Some(128);
+    let est = sock(
+        TcpState::Established,
+        "198.51.100.1:80",
+        "198.51.100.2:40000",
+    );
+    let tw = sock(TcpState::TimeWait, "198.51.100.1:40001", "198.51.100.2:80");
+    let socks = || {
+        vec![
+            seen(1, l.clone()),
+            seen(2, est.clone()),
+            seen(3, tw.clone()),
+        ]
+    };
+    let mut lk = look(Some(socks()), socks());
+    lk.kernel = [(
+        "TCP".to_string(),
+        [("orphan".to_string(), 3), ("mem".to_string(), 10)].into(),
+    )]
+    .into();
+    assert_eq!(findings(&lk), vec![]);
+}
+
+#[test]
+fn close_wait_that_lasts_is_a_leak_named_by_process_and_one_passing_through_is_not() {
+    let cw = |port: u16| {
+        let s = sock(
+            TcpState::CloseWait,
+            "198.51.100.1:80",
+            &format!("198.51.100.2:{port}"),
+        );
+        with_info(s, &[(field::LAST_ACK_RECV, 95_000)], &[])
+    };
+    let mut lk = look(
+        Some(vec![seen(1, cw(1)), seen(2, cw(2))]),
+        vec![seen(1, cw(1)), seen(2, cw(2)), seen(3, cw(3))],
+    );
+    lk.owners.insert(100, "812/nginx".into());
+    let f = findings(&lk);
+    assert_eq!(kinds(&f), vec![Kind::CloseWaitLeak]);
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert!(
+        f[0].summary
+            .starts_with("812/nginx holds 2 sockets in CLOSE_WAIT, closed by 198.51.100.2; the oldest closed 95.0 s ago"),
+        "{}",
+        f[0].summary
+    );
+    assert_eq!(f[0].subjects.len(), 2);
+    assert!(f[0].advice.contains("close()"));
+    // Only in the last reading: passing through, not (yet) a leak.
+    let lk = look(Some(vec![]), vec![seen(3, cw(3))]);
+    assert_eq!(findings(&lk), vec![]);
+}
+
+#[test]
+fn time_wait_pressure_is_per_destination_against_the_port_range() {
+    let tw = |port: u16, to: &str| sock(TcpState::TimeWait, &format!("198.51.100.1:{port}"), to);
+    let mut socks: Vec<Seen> = (0..12)
+        .map(|i| seen(i, tw(40000 + u16::try_from(i).unwrap(), "198.51.100.2:80")))
+        .collect();
+    // Another destination, and a server-side TIME_WAIT (port 80 is not ephemeral).
+    socks.push(seen(50, tw(40000, "198.51.100.3:80")));
+    socks.push(seen(51, tw(80, "198.51.100.9:40000")));
+    let f = findings(&look(None, socks));
+    assert_eq!(kinds(&f), vec![Kind::TimeWaitPressure]);
+    assert_eq!(
+        f[0].summary,
+        "12 TIME_WAIT from 198.51.100.1 to 198.51.100.2:80 hold 60% of the 20 ephemeral ports (40000-40019)"
+    );
+    assert!(f[0].meaning.contains("EADDRNOTAVAIL"));
+    assert!(f[0].meaning.contains("closed first"));
+    assert!(f[0].advice.contains("tcp_tw_reuse=1 (now 2)"));
+    let socks: Vec<Seen> = (0..19)
+        .map(|i| seen(i, tw(40000 + u16::try_from(i).unwrap(), "198.51.100.2:80")))
+        .collect();
+    assert_eq!(findings(&look(None, socks))[0].severity, Severity::Critical);
+}
+
+#[test]
+fn a_full_accept_queue_with_overflows_is_critical_and_names_the_listener() {
+    let mut l = sock(TcpState::Listen, "198.51.100.1:8080", "0.0.0.0:0");
+    l.recv_q = Some(5);
+    l.send_q = Some(4);
+    let mut lk = look(Some(vec![seen(1, l.clone())]), vec![seen(1, l)]);
+    lk.first.as_mut().unwrap().counters = counters(&[
+        ("TcpExt", "ListenOverflows", 10),
+        ("TcpExt", "ListenDrops", 10),
+    ]);
+    lk.last.counters = counters(&[
+        ("TcpExt", "ListenOverflows", 17),
+        ("TcpExt", "ListenDrops", 17),
+    ]);
+    lk.owners.insert(100, "77/slow".into());
+    let f = findings(&lk);
+    assert_eq!(kinds(&f), vec![Kind::AcceptQueueOverflow]);
+    assert_eq!(f[0].severity, Severity::Critical);
+    assert_eq!(
+        f[0].summary,
+        "listener 198.51.100.1:8080 (77/slow) has 5 connections waiting for accept() with a backlog of 4; ListenOverflows +7, ListenDrops +7 in 1.0 s"
+    );
+    assert!(f[0].advice.contains("net.core.somaxconn (now 4096)"));
+    // Not full: nothing, even with old overflows since boot.
+    let mut l = sock(TcpState::Listen, "198.51.100.1:8080", "0.0.0.0:0");
+    l.recv_q = Some(3);
+    l.send_q = Some(4);
+    let lk = look(Some(vec![seen(1, l.clone())]), vec![seen(1, l)]);
+    assert_eq!(findings(&lk), vec![]);
+}
+
+#[test]
+fn syn_recv_pile_up_and_syncookies() {
+    let mut l = sock(TcpState::Listen, "198.51.100.1:80", "0.0.0.0:0");
+    l.send_q = Some(16);
+    let mut socks = vec![seen(1, l)];
+    for i in 0..8u16 {
+        let mut r = sock(
+            TcpState::SynRecv,
+            "198.51.100.1:80",
+            &format!("203.0.113.{}:1000", i + 1),
+        );
+        r.inode = 0;
+        socks.push(seen(10 + u64::from(i), r));
+    }
+    let f = findings(&look(None, socks.clone()));
+    assert_eq!(kinds(&f), vec![Kind::SynFlood]);
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert!(
+        f[0].summary
+            .contains("8 half-open connections (SYN_RECV) from 8 addresses, backlog 16"),
+        "{}",
+        f[0].summary
+    );
+    // Fewer, quietly: nothing; with syncookies: critical.
+    let few: Vec<Seen> = socks[..4].to_vec();
+    assert_eq!(findings(&look(Some(few.clone()), few.clone())), vec![]);
+    let mut lk = look(Some(few.clone()), few);
+    lk.last.counters = counters(&[("TcpExt", "SyncookiesSent", 30)]);
+    lk.first.as_mut().unwrap().counters = counters(&[("TcpExt", "SyncookiesSent", 0)]);
+    let f = findings(&lk);
+    assert_eq!(f[0].severity, Severity::Critical);
+    assert!(
+        f[0].summary.ends_with("; 30 syncookies sent in 1.0 s"),
+        "{}",
+        f[0].summary
+    );
+}
+
+#[test]
+fn retransmissions_name_the_peer_and_rise_over_the_interval() {
+    let c = |total: u64, now: u8, backoff: u8| {
+        let s = sock(
+            TcpState::Established,
+            "198.51.100.1:40000",
+            "198.51.100.2:22",
+        );
+        with_info(
+            s,
+            &[(field::TOTAL_RETRANS, total), (field::RTO, 3_200_000)],
+            &[(field::RETRANSMITS, now), (field::BACKOFF, backoff)],
+        )
+    };
+    let lk = look(Some(vec![seen(1, c(2, 0, 0))]), vec![seen(1, c(9, 3, 3))]);
+    let f = findings(&lk);
+    assert_eq!(kinds(&f), vec![Kind::Retransmitting]);
+    assert_eq!(
+        f[0].summary,
+        "1 connection to 198.51.100.2 retransmits (7 segments sent again in 1.0 s, RTO up to 3.2 s, backed off 3 times)"
+    );
+    // Old retransmissions, none now: healthy.
+    let lk = look(Some(vec![seen(1, c(9, 0, 0))]), vec![seen(1, c(9, 0, 0))]);
+    assert_eq!(findings(&lk), vec![]);
+}
+
+#[test]
+fn a_zero_window_with_send_q_stuck_is_a_peer_not_reading_and_the_reader_side_is_local() {
+    let mut w = sock(
+        TcpState::Established,
+        "198.51.100.1:40000",
+        "198.51.100.2:9000",
+    );
+    w.send_q = Some(200_000);
+    w.timer = Some(Timer {
+        kind: TimerKind::Probe,
+        expires_ms: 200,
+        retrans: 0,
+    });
+    let w = with_info(w, &[(field::BYTES_ACKED, 5000), (field::SND_WND, 0)], &[]);
+    let mut r = sock(
+        TcpState::Established,
+        "198.51.100.2:9000",
+        "198.51.100.1:40000",
+    );
+    r.inode = 200;
+    r.recv_q = Some(100_000);
+    let mut r2 = r.clone();
+    r2.recv_q = Some(131_072);
+    let mut lk = look(
+        Some(vec![seen(1, w.clone()), seen(2, r)]),
+        vec![seen(1, w), seen(2, r2)],
+    );
+    lk.owners.insert(200, "9/reader".into());
+    let f = findings(&lk);
+    assert_eq!(kinds(&f), vec![Kind::PeerNotReading, Kind::LocalNotReading]);
+    assert!(
+        f[0].summary
+            .starts_with("198.51.100.2 does not read: 1 connection from"),
+        "{}",
+        f[0].summary
+    );
+    assert!(
+        f[0].summary
+            .contains("200000 bytes in Send-Q behind a zero window, none acknowledged in 1.0 s")
+    );
+    assert!(
+        f[1].summary.starts_with(
+            "9/reader does not read 1 connection: Recv-Q 100000 -> 131072 bytes in 1.0 s"
+        ),
+        "{}",
+        f[1].summary
+    );
+}
+
+#[test]
+fn udp_drops_rising_name_the_socket() {
+    let u = |drops: u32, q: u32| {
+        let mut s = sock(TcpState::Close, "198.51.100.1:5353", "0.0.0.0:0");
+        s.proto = Proto::Udp;
+        s.recv_q = Some(q);
+        s.internals = Some(Box::new(Internals {
+            memory: Some(SkMemInfo {
+                drops: Some(drops),
+                rcvbuf: Some(4608),
+                ..SkMemInfo::default()
+            }),
+            ..Internals::default()
+        }));
+        s
+    };
+    let mut lk = look(
+        Some(vec![seen(1, u(10, 4000))]),
+        vec![seen(1, u(510, 4300))],
+    );
+    lk.owners.insert(100, "5/dnsd".into());
+    let f = findings(&lk);
+    assert_eq!(kinds(&f), vec![Kind::UdpDrops]);
+    assert_eq!(
+        f[0].summary,
+        "198.51.100.1:5353 (5/dnsd) dropped 500 datagrams in 1.0 s (Recv-Q 4300 bytes, buffer 4608)"
+    );
+    let lk = look(Some(vec![seen(1, u(510, 0))]), vec![seen(1, u(510, 0))]);
+    assert_eq!(findings(&lk), vec![]);
+}
+
+#[test]
+fn orphans_and_tcp_memory_are_host_wide_and_reported_once() {
+    let mut lk = look(None, vec![]);
+    lk.kernel = [(
+        "TCP".to_string(),
+        [("orphan".to_string(), 950), ("mem".to_string(), 250)].into(),
+    )]
+    .into();
+    lk.netns = Some("a".into());
+    let f = findings(&lk);
+    assert_eq!(
+        kinds(&f),
+        vec![Kind::OrphansNearLimit, Kind::TcpMemoryPressure]
+    );
+    assert_eq!(f[0].severity, Severity::Critical);
+    assert_eq!(f[1].severity, Severity::Warning);
+    let mut other = lk.clone();
+    other.netns = Some("b".into());
+    let merged = merge(vec![f, findings(&other)]);
+    assert_eq!(merged.len(), 2);
+    assert!(merged.iter().all(|f| f.netns.is_none()));
+}
+
+#[test]
+fn fin_wait2_held_by_a_process_and_orphans_only_in_numbers() {
+    let f2 = |inode: u64, port: u16| {
+        let mut s = sock(
+            TcpState::FinWait2,
+            &format!("198.51.100.1:{port}"),
+            "198.51.100.2:80",
+        );
+        s.inode = inode;
+        s
+    };
+    let held = vec![seen(1, f2(100, 40000))];
+    let f = findings(&look(Some(held.clone()), held));
+    assert_eq!(kinds(&f), vec![Kind::FinWait2Held]);
+    assert!(
+        f[0].summary
+            .ends_with("half-closed 1 connection that 198.51.100.2 never closed"),
+        "{}",
+        f[0].summary
+    );
+    let few: Vec<Seen> = (0..3)
+        .map(|i| seen(i, f2(0, 40000 + u16::try_from(i).unwrap())))
+        .collect();
+    assert_eq!(findings(&look(Some(few.clone()), few)), vec![]);
+    let many: Vec<Seen> = (0..10)
+        .map(|i| seen(i, f2(0, 40000 + u16::try_from(i).unwrap())))
+        .collect();
+    assert_eq!(
+        kinds(&findings(&look(Some(many.clone()), many))),
+        vec![Kind::FinWait2Held]
+    );
+}
+
+#[test]
+fn most_severe_first_and_the_json_shape() {
+    let mut lk = look(None, vec![]);
+    lk.kernel = [(
+        "TCP".to_string(),
+        [("orphan".to_string(), 600), ("mem".to_string(), 350)].into(),
+    )]
+    .into();
+    let f = findings(&lk);
+    assert_eq!(
+        kinds(&f),
+        vec![Kind::TcpMemoryPressure, Kind::OrphansNearLimit]
+    );
+    let v = serde_json::to_value(&f[1]).unwrap();
+    assert_eq!(v["kind"], "orphans_near_limit");
+    assert_eq!(v["severity"], "warning");
+    assert_eq!(v["evidence"]["orphans"], 600);
+    assert_eq!(v["evidence"]["share"], 0.6);
+    assert!(v["meaning"].as_str().unwrap().contains("tcp_max_orphans"));
+    assert!(v.get("host_wide").is_none());
+    let keys: Vec<&String> = v["evidence"].as_object().unwrap().keys().collect();
+    assert!(keys.contains(&&"tcp_max_orphans".to_string()));
+}
