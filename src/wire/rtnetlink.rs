@@ -24,10 +24,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::sock_diag::{
-    AF_INET, AF_INET6, Attrs, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN,
-    NlMsg,
-};
+use super::sock_diag::{AF_INET, AF_INET6, Attrs, Control, NLM_F_DUMP, NLM_F_REQUEST, NlMsg};
 use super::{Field, MacAddr, WireError};
 
 // linux/rtnetlink.h
@@ -125,19 +122,13 @@ pub mod field {
         pub const ADDR: usize = 2;
     }
 
-    /// `struct nlmsgerr`'s first field: 0 or -errno.
-    pub mod nlmsgerr {
-        use crate::wire::Field;
-        pub const ERROR: Field = 0..4;
-    }
-
     /// `struct nlattr` / `struct rtattr`: the same four bytes.
     pub use crate::wire::sock_diag::field::nlattr;
     /// `struct nlmsghdr`, as [`sock_diag`](crate::wire::sock_diag) names it.
     pub use crate::wire::sock_diag::field::nlmsghdr;
 }
 
-use field::{nda_cacheinfo, ndmsg, nlattr, nlmsgerr, nlmsghdr, rtmsg, rtvia};
+use field::{nda_cacheinfo, ndmsg, nlattr, nlmsghdr, rtmsg, rtvia};
 
 enum_with_unknown! {
     /// A neighbour entry's NUD ("neighbour unreachability detection")
@@ -369,24 +360,18 @@ pub enum Reply<'a> {
 /// Read one message of a reply.
 pub fn reply<'a>(m: &NlMsg<'a>) -> Reply<'a> {
     let payload = m.payload();
-    let status = || get(payload, nlmsgerr::ERROR).map(i32::from_ne_bytes);
     match m.ty() {
         RTM_NEWROUTE => {
             RtMsg::new_checked(payload).map_or(Reply::Malformed("rtmsg is 12 bytes"), Reply::Route)
         }
         RTM_NEWNEIGH => NdMsg::new_checked(payload)
             .map_or(Reply::Malformed("ndmsg is 12 bytes"), Reply::Neighbour),
-        NLMSG_ERROR => match status() {
-            Some(0) => Reply::Skip,
-            Some(e) => Reply::Failed(e.saturating_neg()),
-            None => Reply::Malformed("short NLMSG_ERROR"),
+        _ => match m.control() {
+            Some(Control::Done) => Reply::Done,
+            Some(Control::Failed(e)) => Reply::Failed(e),
+            Some(Control::Malformed(why)) => Reply::Malformed(why),
+            Some(Control::Skip) | None => Reply::Skip,
         },
-        NLMSG_DONE => match status() {
-            Some(e) if e < 0 => Reply::Failed(e.saturating_neg()),
-            _ => Reply::Done,
-        },
-        NLMSG_OVERRUN => Reply::Malformed("netlink overrun"),
-        _ => Reply::Skip,
     }
 }
 

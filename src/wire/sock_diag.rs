@@ -365,27 +365,53 @@ impl<'a> NlMsg<'a> {
 
     /// What the message means to a dump.
     pub fn reply(&self) -> Reply<'a> {
-        let status = || get(self.payload, nlmsgerr::ERROR).map(i32::from_ne_bytes);
         match self.ty() {
             // A reply has its request's type.
             SOCK_DIAG_BY_FAMILY | TCPDIAG_GETSOCK => Reply::Socket(self.payload),
+            _ => match self.control() {
+                Some(Control::Done) => Reply::Done,
+                Some(Control::Failed(e)) => Reply::Failed(e),
+                Some(Control::Malformed(why)) => Reply::Malformed(why),
+                // NLMSG_NOOP, an ACK, and anything else: nothing for us.
+                Some(Control::Skip) | None => Reply::Skip,
+            },
+        }
+    }
+
+    /// What a control message says, the same in every netlink family;
+    /// `None` for any other type (the family's own messages).
+    pub fn control(&self) -> Option<Control> {
+        let status = || get(self.payload, nlmsgerr::ERROR).map(i32::from_ne_bytes);
+        Some(match self.ty() {
+            NLMSG_NOOP => Control::Skip,
             NLMSG_ERROR => match status() {
-                Some(0) => Reply::Skip,
-                Some(e) => Reply::Failed(e.saturating_neg()),
-                None => Reply::Malformed("short NLMSG_ERROR"),
+                Some(0) => Control::Skip,
+                Some(e) => Control::Failed(e.saturating_neg()),
+                None => Control::Malformed("short NLMSG_ERROR"),
             },
             // The int after NLMSG_DONE is the dump's final status: a dump
             // that fails after it started (e.g. no handler for the protocol)
             // reports -errno there instead of in an NLMSG_ERROR.
             NLMSG_DONE => match status() {
-                Some(e) if e < 0 => Reply::Failed(e.saturating_neg()),
-                _ => Reply::Done,
+                Some(e) if e < 0 => Control::Failed(e.saturating_neg()),
+                _ => Control::Done,
             },
-            NLMSG_OVERRUN => Reply::Malformed("netlink overrun"),
-            // NLMSG_NOOP, and anything else: nothing for us.
-            _ => Reply::Skip,
-        }
+            NLMSG_OVERRUN => Control::Malformed("netlink overrun"),
+            _ => return None,
+        })
     }
+}
+
+/// A netlink control message (`linux/netlink.h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// `NLMSG_NOOP`, or an `NLMSG_ERROR` of 0 (an acknowledgement).
+    Skip,
+    /// `NLMSG_DONE`: the end of a dump.
+    Done,
+    /// The request or dump failed with this errno.
+    Failed(i32),
+    Malformed(&'static str),
 }
 
 /// What a message means to a dump.
