@@ -461,4 +461,6 @@ pub fn may_be_named(s: &Socket) -> bool {
 }
 
 #[cfg(test)]
+mod prop;
+#[cfg(test)]
 pub(crate) mod tests;
