@@ -7,10 +7,12 @@
 //! colour, no borders, one row per line, safe for `awk` and `grep`).
 //! The plain path streams from the arena so that 80k rows stay cheap.
 
+pub mod live;
 pub mod prometheus;
 pub mod sockstat;
 pub mod stats;
 pub mod table;
+pub mod terminal;
 pub mod time;
 pub mod watch;
 
