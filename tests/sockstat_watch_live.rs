@@ -275,6 +275,20 @@ fn table_and_transitions_then_q_restores_the_terminal() {
     );
     assert_eq!(tmux.format("#{alternate_on}"), "1");
 
+    // Resized to 9 rows, the next redraw fills them to the last: the
+    // three sockets, and the two newest transitions.
+    let out = tmux.run(&["resize-window", "-t", "live", "-x", "120", "-y", "9"]);
+    assert!(out.status.success(), "{out:?}");
+    let small = strip(&tmux.wait_for("the view in 9 rows", SHOW, |s| {
+        s.lines()
+            .nth(6)
+            .is_some_and(|l| l.starts_with("Latest transitions (2 of"))
+    }));
+    let rows: Vec<&str> = small.lines().collect();
+    assert_eq!(rows.len(), 9, "{small}");
+    assert!(rows[3].contains("LISTEN"), "{small}");
+    assert!(rows[8].contains("-> ESTABLISHED"), "{small}");
+
     tmux.keys("q");
     let after = tmux.finished();
     assert!(after.contains("exit=0 tty=same"), "{after}");
@@ -383,4 +397,48 @@ fn filters_processes_and_duration_hold_in_the_live_view() {
     assert!(after.contains("exit=0 tty=same"), "{after}");
     assert_eq!(summary(&after), Some((1, 0, 0)), "{after}");
     drop(listeners);
+}
+
+/// `--lines` on a terminal: one line per event as when piped, no
+/// alternate screen, no table.
+#[test]
+fn lines_flag_keeps_line_output_on_a_terminal() {
+    let Some(lab) = lab::require_with(&["tmux"]) else {
+        return;
+    };
+    let mut net = lab.net();
+    let ns = net.add_namespaces(1).remove(0);
+    let tmux = Tmux::start(&script(
+        &ns,
+        &["--lines", "-l", "--count", "1", "--interval", "0.1"],
+    ));
+    // A listener bound before the first dump is not new: bind until one
+    // is reported (the count then ends the watch).
+    let mut held = Vec::new();
+    let mut seen = false;
+    for port in 5300..5320u16 {
+        held.push(
+            thread_in(&ns, move || TcpListener::bind(("127.0.0.1", port)).unwrap())
+                .join()
+                .unwrap(),
+        );
+        seen = wait_until(Duration::from_millis(700), || {
+            tmux.screen(false).contains("exit=")
+        });
+        if seen {
+            break;
+        }
+    }
+    assert!(seen, "no event:\n{}", tmux.screen(false));
+    let after = tmux.finished();
+    assert!(after.contains("exit=0 tty=same"), "{after}");
+    assert!(
+        after
+            .lines()
+            .any(|l| l.contains(" new   tcp   127.0.0.1:53") && l.ends_with(" 0.0.0.0:0 -> LISTEN")),
+        "{after}"
+    );
+    assert_eq!(summary(&after), Some((1, 0, 0)), "{after}");
+    assert!(!after.contains("Proto Recv-Q"), "{after}");
+    assert_eq!(tmux.format("#{alternate_on}"), "0");
 }

@@ -605,8 +605,9 @@ impl ss::watch::Observer for LiveView<'_> {
             },
         };
         let now_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let lines = output::live::render(view, self.screen.size(), now_ms);
-        match self.screen.draw(&lines) {
+        let size = self.screen.size();
+        let lines = output::live::render(view, size, now_ms);
+        match self.screen.draw(&lines, size) {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
                 self.failed = Some(e);

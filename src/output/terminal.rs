@@ -69,12 +69,12 @@ impl Screen {
         }
     }
 
-    /// Show `lines` from the top-left corner, the rest of the screen
-    /// cleared, in one write.
+    /// Show `lines` from the top-left corner of a screen of `size`, the
+    /// rest of it cleared, in one write.
     ///
     /// # Errors
     /// What writing to the terminal failed with.
-    pub fn draw(&mut self, lines: &[Line]) -> io::Result<()> {
+    pub fn draw(&mut self, lines: &[Line], size: Size) -> io::Result<()> {
         let f = &mut self.frame;
         f.clear();
         for (y, line) in (0u16..).zip(lines) {
@@ -94,12 +94,16 @@ impl Screen {
             }
             queue!(f, Print(&line.text), SetAttribute(Attribute::Reset))?;
         }
+        // Below the last line, if there is room: a move past the bottom
+        // stops on the last row, and the clear would wipe it.
         let below = u16::try_from(lines.len()).unwrap_or(u16::MAX);
-        queue!(
-            f,
-            cursor::MoveTo(0, below),
-            terminal::Clear(terminal::ClearType::FromCursorDown)
-        )?;
+        if below < size.rows {
+            queue!(
+                f,
+                cursor::MoveTo(0, below),
+                terminal::Clear(terminal::ClearType::FromCursorDown)
+            )?;
+        }
         let mut out = io::stdout().lock();
         out.write_all(f)?;
         out.flush()
