@@ -3,8 +3,8 @@
 //!
 //! Pure: [`render`] knows nothing of terminals (`output::terminal` draws
 //! its lines), so the layout is tested as text. Invariants: it returns at
-//! most `size.rows` lines of at most `size.cols` characters, whatever it is
-//! given; the table is sorted (protocol, state, local, peer, cookie), so
+//! most `size.rows` lines of at most `size.cols` terminal columns, whatever
+//! it is given; the table is sorted (protocol, state, local, peer, cookie), so
 //! rows stay put between redraws; [`Recent`] holds at most [`RECENT_CAP`]
 //! events, however many come.
 
@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use unicode_width::UnicodeWidthChar;
 
 use crate::sockstat::display::Display;
 use crate::sockstat::model::{Endpoint, Proto, TcpState};
@@ -140,9 +142,14 @@ fn age(ms: u64) -> String {
     }
 }
 
-/// `text` cut to `width` characters.
+/// `text` cut to `width` terminal columns (a CJK character takes two).
 fn fit(mut text: String, width: usize) -> String {
-    if let Some((i, _)) = text.char_indices().nth(width) {
+    let mut used = 0;
+    let cut = text.char_indices().find_map(|(i, c)| {
+        used += UnicodeWidthChar::width(c).unwrap_or(0);
+        (used > width).then_some(i)
+    });
+    if let Some(i) = cut {
         text.truncate(i);
     }
     text
@@ -347,6 +354,7 @@ mod tests {
     use crate::sockstat::watch::{Change, Kind};
     use proptest::prelude::*;
     use std::time::SystemTime;
+    use unicode_width::UnicodeWidthStr;
 
     fn ep(last: u8, port: u16) -> Endpoint {
         inet_endpoint(
@@ -511,6 +519,30 @@ mod tests {
     }
 
     #[test]
+    fn wide_characters_count_as_two_columns() {
+        assert_eq!(fit("ab名前cd".into(), 4), "ab名");
+        assert_eq!(fit("ab名前cd".into(), 5), "ab名");
+        assert_eq!(fit("ab名前cd".into(), 6), "ab名前");
+        let mut e = entry(5000, 0, TcpState::Listen, (0, 128));
+        e.owner = Some("サーバー\u{1b}[2J(42)".into());
+        let sockets = vec![(1, e)];
+        let recent = Recent::default();
+        let report = Report::default();
+        let at = |cols| {
+            let mut v = view(&sockets, &recent, &report);
+            v.processes = true;
+            render(v, Size { cols, rows: 10 }, 0).swap_remove(3).text
+        };
+        // The escape is shown, not sent.
+        let row = at(120);
+        assert!(row.ends_with(" サーバー\\x1b[2J(42)"), "{row}");
+        // Cut in the middle of the name: 2 columns a character.
+        let row = at(84);
+        assert!(row.ends_with(" サーバ"), "{row}");
+        assert_eq!(row.width(), 83, "{row}");
+    }
+
+    #[test]
     fn recent_keeps_the_latest_only() {
         let e = entry(1, 2, TcpState::Established, (0, 0));
         let mut r = Recent::default();
@@ -555,7 +587,7 @@ mod tests {
             let report = Report::default();
             let lines = render(view(&sockets, &recent, &report), Size { cols, rows }, 5000);
             prop_assert!(lines.len() <= usize::from(rows));
-            prop_assert!(lines.iter().all(|l| l.text.chars().count() <= usize::from(cols)));
+            prop_assert!(lines.iter().all(|l| l.text.width() <= usize::from(cols)));
             // With room for everything, everything is there.
             if usize::from(rows) >= 4 + n_sock + n_ev.max(1) {
                 prop_assert_eq!(lines.len(), 4 + n_sock + n_ev);
