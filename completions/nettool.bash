@@ -273,7 +273,7 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__sockstat)
-            opts="-t -u -w -x -4 -6 -l -a -n -p -e -i -m -K -N -s -h -V --tcp --udp --raw --unix --ipv4 --ipv6 --listening --all --numeric --processes --extended --info --memory --kill --netns --all-netns --summary --interval --state --sport --dport --src --dst --json --source --dns --dns-timeout --watch --count --duration --help --version"
+            opts="-t -u -w -x -4 -6 -l -a -n -p -e -i -m -K -N -s -h -V --tcp --udp --raw --unix --ipv4 --ipv6 --listening --all --numeric --processes --extended --info --memory --kill --netns --all-netns --summary --diagnose --interval --state --sport --dport --src --dst --json --source --dns --dns-timeout --watch --count --duration --lines --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 # independent witnesses in the ARP lab; ieee-data: vendor names;
 # tftpd-hpa: a real TFTP server (and libpcre2/libwrap for atftpd, below);
 # prometheus: promtool checks the metrics text; nmap, netcat-openbsd and
-# traceroute: oracles for probe's port states and its --trace hops.
+# traceroute: oracles for probe's port states and its --trace hops; tmux:
+# a terminal for sockstat --watch's live view.
 packages=(iproute2 util-linux nftables net-tools procps arping arp-scan ieee-data
-    tftpd-hpa libwrap0 libpcre2-8-0 prometheus nmap netcat-openbsd traceroute)
+    tftpd-hpa libwrap0 libpcre2-8-0 prometheus nmap netcat-openbsd traceroute tmux)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -197,7 +197,9 @@ pub struct SockstatArgs {
     )]
     pub dns_timeout: f64,
     /// Report sockets that appear, change TCP state or go away (TCP and
-    /// UDP), as it happens, until Ctrl-C, --count or --duration
+    /// UDP), as it happens, until Ctrl-C, --count or --duration: on a
+    /// terminal a live table redrawn in place (q quits), piped (or with
+    /// --lines, --json) one line per event
     #[arg(long = "watch", conflicts_with_all = ["summary", "kill", "info", "memory", "dns", "extended"])]
     pub watch: bool,
     /// With --watch: stop after N events
@@ -216,6 +218,11 @@ pub struct SockstatArgs {
         allow_negative_numbers = true
     )]
     pub duration: Option<f64>,
+    /// With --watch on a terminal: print one line per event, as when
+    /// piped, instead of the live view (a table redrawn in place; q or
+    /// Ctrl-C quits)
+    #[arg(long = "lines")]
+    pub lines: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! the table, JSON or the summary (`output::sockstat`).
 
 use std::collections::HashSet;
-use std::io::Write;
+use std::io::{IsTerminal as _, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,6 +41,9 @@ pub struct Settings {
     pub kill: bool,
     /// `--watch`: follow changes instead of listing once.
     pub watch: Option<ss::watch::Settings>,
+    /// `--lines`: with `--watch` on a terminal, lines rather than the live
+    /// view.
+    pub lines: bool,
 }
 
 /// The proc root: `PROC_ROOT` as ss honours it, else /proc.
@@ -113,6 +116,11 @@ pub fn settings(
     } else {
         None
     };
+    if a.lines && !a.watch {
+        return Err(usage(
+            "--lines goes with --watch (it prints one line per event instead of the live view)",
+        ));
+    }
     let netns = netns_scope(a, &proc_root)?;
     let extensions = extensions(a, &proc_root)?;
     Ok(Settings {
@@ -137,6 +145,7 @@ pub fn settings(
         dns: a.dns.then_some(dns),
         kill: a.kill,
         watch,
+        lines: a.lines,
     })
 }
 
@@ -192,6 +201,9 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
     };
     let s = settings(a, &|name| names.port_of(name), proc_root())?;
     if let Some(w) = &s.watch {
+        if !s.json && !s.lines && std::io::stdout().is_terminal() {
+            return watch_live(w);
+        }
         return watch(w, s.json);
     }
     check_proc_root(&s.sockstat)?;
@@ -557,6 +569,111 @@ fn watch(w: &ss::watch::Settings, json: bool) -> Result<Status> {
     Ok(Status::Success)
 }
 
+/// `--watch` on a terminal: the live view (`output::live`) redrawn after
+/// each dump until `q`, Ctrl-C, SIGTERM, `--count` or `--duration`; then
+/// the terminal as it was and the summary line on stderr. Exit 130 when
+/// interrupted, as with lines.
+fn watch_live(w: &ss::watch::Settings) -> Result<Status> {
+    let stdin = std::io::stdin();
+    let keys = stdin.is_terminal();
+    // Caught before the screen changes (the watch catches them again): a
+    // SIGTERM from now on ends the watch, which puts the terminal back.
+    let _ = crate::sys::catch_termination();
+    let mut view = LiveView {
+        w,
+        screen: output::terminal::Screen::enter(keys)?,
+        recent: output::live::Recent::default(),
+        stdin,
+        keys,
+        start: std::time::Instant::now(),
+        failed: None,
+    };
+    let result = ss::watch::observe(w, &mut view);
+    drop(view.screen);
+    let report = result.map_err(setup_error)?;
+    if let Some(e) = view.failed {
+        return Err(e.into());
+    }
+    crate::say!("nettool: {}", output::watch::summary_line(&report));
+    if report.stopped_by == "signal" {
+        std::process::exit(130);
+    }
+    Ok(Status::Success)
+}
+
+/// The live view's side of the watch: events kept, a redraw per dump,
+/// keys read in the watch's own wait.
+struct LiveView<'a> {
+    w: &'a ss::watch::Settings,
+    screen: output::terminal::Screen,
+    recent: output::live::Recent,
+    stdin: std::io::Stdin,
+    /// Keys are read (stdin is the terminal, and has not hung up).
+    keys: bool,
+    start: std::time::Instant,
+    /// Drawing failed with this; the watch stopped.
+    failed: Option<std::io::Error>,
+}
+
+impl ss::watch::Observer for LiveView<'_> {
+    fn event(&mut self, ev: ss::watch::Event) -> ControlFlow<()> {
+        self.recent.push(ev);
+        ControlFlow::Continue(())
+    }
+
+    fn tick(
+        &mut self,
+        sockets: &ss::watch::Snapshot,
+        report: &ss::watch::Report,
+    ) -> ControlFlow<()> {
+        let w = self.w;
+        let view = output::live::View {
+            sockets: sockets
+                .iter()
+                .filter(|(_, e)| ss::watch::shows(e, w.states, &w.rows))
+                .map(|(&c, e)| (c, e))
+                .collect(),
+            recent: &self.recent,
+            report,
+            interval: w.interval,
+            processes: w.processes,
+            quit_hint: if self.keys {
+                "q or Ctrl-C quits"
+            } else {
+                "Ctrl-C quits"
+            },
+        };
+        let now_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let size = self.screen.size();
+        let lines = output::live::render(view, size, now_ms);
+        match self.screen.draw(&lines, size) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    fn input_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd as _;
+        self.keys.then(|| self.stdin.as_fd())
+    }
+
+    fn input(&mut self) -> ControlFlow<&'static str> {
+        use output::terminal::Keys;
+        match output::terminal::read_keys() {
+            Keys::Nothing => ControlFlow::Continue(()),
+            Keys::Quit => ControlFlow::Break("quit"),
+            Keys::Interrupt => ControlFlow::Break("signal"),
+            Keys::Closed => {
+                self.keys = false;
+                ControlFlow::Continue(())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,6 +721,7 @@ mod tests {
             dns: None,
             kill: false,
             watch: None,
+            lines: false,
         }
     }
 
@@ -1199,6 +1317,29 @@ mod tests {
             let e = Cli::try_parse_from(std::iter::once("nettool").chain(argv.iter().copied()))
                 .unwrap_err();
             assert_eq!(e.exit_code(), 2, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn lines_flag_from_argv() {
+        let s = parse(&["--watch", "--lines", "-t"]).unwrap();
+        assert!(s.lines && s.watch.is_some());
+        assert!(!parse(&["--watch"]).unwrap().lines);
+        // --json is one line per event already: --lines changes nothing.
+        let s = parse(&["--watch", "--json", "--lines"]).unwrap();
+        assert!(s.lines && s.json);
+        for argv in [
+            &["--lines"][..],
+            &["--lines", "-s"],
+            &["--lines", "-t", "--json"],
+        ] {
+            let e = parse(argv).unwrap_err();
+            assert!(e.downcast_ref::<crate::UsageError>().is_some(), "{argv:?}");
+            assert_eq!(
+                e.to_string(),
+                "--lines goes with --watch (it prints one line per event instead of the live view)",
+                "{argv:?}"
+            );
         }
     }
 }

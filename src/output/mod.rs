@@ -8,10 +8,12 @@
 //! The plain path streams from the arena so that 80k rows stay cheap.
 
 pub mod diagnose;
+pub mod live;
 pub mod prometheus;
 pub mod sockstat;
 pub mod stats;
 pub mod table;
+pub mod terminal;
 pub mod time;
 pub mod watch;
 

@@ -21,7 +21,7 @@ fn endpoint(e: &Endpoint) -> String {
 
 /// The state name as the listing shows it (`UNCONN` for a UDP socket
 /// without a peer).
-fn state_name(proto: Proto, s: crate::sockstat::TcpState) -> &'static str {
+pub fn state_name(proto: Proto, s: crate::sockstat::TcpState) -> &'static str {
     match (proto, s) {
         (Proto::Tcp, s) => s.netstat_name(),
         (_, crate::sockstat::TcpState::Close) => "UNCONN",

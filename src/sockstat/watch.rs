@@ -9,12 +9,14 @@
 //! `tcp_info`. Invariants: memory is one [`Entry`] per live socket (the
 //! previous dump), plus those that vanished in the last interval and at most
 //! [`PENDING_CAP`] destroy notifications waiting for the next dump; nothing
-//! grows with the number of events. Nothing here prints: events go to a
-//! callback and `output::watch` renders them.
+//! grows with the number of events. Nothing here prints: events (and, for
+//! the live view, each dump's sockets) go to an [`Observer`];
+//! `output::watch` and `output::live` render them.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
+use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -83,6 +85,10 @@ pub struct Entry {
     pub since_ms: Option<u64>,
     /// `-p`: its processes, `command(pid)` joined by commas.
     pub owner: Option<String>,
+    /// Recv-Q and Send-Q as the dump gave them (on a listener: the accept
+    /// queue and the backlog), for the live view.
+    pub recv_q: Option<u32>,
+    pub send_q: Option<u32>,
 }
 
 impl Entry {
@@ -96,6 +102,8 @@ impl Entry {
             inode: s.inode,
             since_ms: None,
             owner: None,
+            recv_q: s.recv_q,
+            send_q: s.send_q,
         }
     }
 }
@@ -328,6 +336,12 @@ pub fn selected(c: &Change, states: StateSel, rows: &RowFilter) -> bool {
     state_ok && rows_match(rows, &c.entry)
 }
 
+/// Whether a socket of a dump is one the filters select (the live view's
+/// table): its state is asked for, and its addresses and ports match.
+pub fn shows(e: &Entry, states: StateSel, rows: &RowFilter) -> bool {
+    states.for_proto(e.proto).contains(e.state) && rows_match(rows, e)
+}
+
 fn rows_match(rows: &RowFilter, e: &Entry) -> bool {
     if rows.is_empty() {
         return true;
@@ -370,12 +384,62 @@ pub struct Report {
     /// Times the kernel said it dropped notifications (a full buffer).
     pub overruns: u64,
     pub elapsed_ms: u64,
-    /// What stopped it: `count`, `duration` or `signal`.
+    /// What stopped it: `count`, `duration`, `signal` (SIGINT, SIGTERM, or
+    /// Ctrl-C typed into the live view), `output` (the output failed), or
+    /// what [`Observer::input`] said (`quit`: `q` in the live view).
     pub stopped_by: &'static str,
 }
 
-/// Watch until `--count`, `--duration`, SIGINT or SIGTERM; each event goes
-/// to `on_event` as it is found. The sockets present at the start are not
+/// What [`observe`] tells its caller as it goes. Line output needs only
+/// [`Observer::event`] (a closure is one, see [`run`]); the live view also
+/// takes each dump's sockets and waits on the terminal's keys.
+pub trait Observer {
+    /// One selected change, as it is found. `Break` stops the watch
+    /// (`stopped_by` `output`).
+    fn event(&mut self, ev: Event) -> ControlFlow<()>;
+
+    /// After the first dump, and after each later one once its events were
+    /// given: every socket the dump listed, unfiltered ([`shows`] says
+    /// which the filters select), and the counts so far. `Break` stops the
+    /// watch (`output`).
+    fn tick(&mut self, _sockets: &Snapshot, _report: &Report) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+
+    /// A descriptor to wait on beside the destroy notifications (a
+    /// terminal's keys); [`Observer::input`] is called when it is readable
+    /// or hung up. Asked before each wait, so it may go away.
+    fn input_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
+    /// The descriptor of [`Observer::input_fd`] is ready. `Break(why)`
+    /// stops the watch with `stopped_by` = `why`.
+    fn input(&mut self) -> ControlFlow<&'static str> {
+        ControlFlow::Continue(())
+    }
+}
+
+impl<F: FnMut(Event) -> ControlFlow<()>> Observer for F {
+    fn event(&mut self, ev: Event) -> ControlFlow<()> {
+        self(ev)
+    }
+}
+
+/// [`observe`] with events only: each goes to `on_event` as it is found.
+///
+/// # Errors
+/// As [`observe`].
+pub fn run(
+    s: &Settings,
+    on_event: &mut dyn FnMut(Event) -> ControlFlow<()>,
+) -> Result<Report, Error> {
+    observe(s, &mut |ev| on_event(ev))
+}
+
+/// Watch until `--count`, `--duration`, SIGINT or SIGTERM, or until `obs`
+/// says stop; each event goes to `obs` as it is found, and each dump's
+/// sockets after its events. The sockets present at the start are not
 /// reported.
 ///
 /// # Errors
@@ -386,10 +450,7 @@ pub struct Report {
     clippy::too_many_lines,
     reason = "one loop: wait taking notifications, dump, diff, report"
 )]
-pub fn run(
-    s: &Settings,
-    on_event: &mut dyn FnMut(Event) -> ControlFlow<()>,
-) -> Result<Report, Error> {
+pub fn observe(s: &Settings, obs: &mut dyn Observer) -> Result<Report, Error> {
     let t = s.tables;
     let fail = |source| Error::Netlink {
         table: "sock_diag destroy groups",
@@ -414,6 +475,9 @@ pub fn run(
     report.dumps += 1;
     if s.processes {
         name_owners(s, &mut prev, |_| true);
+    }
+    if obs.tick(&prev, &report).is_break() {
+        report.stopped_by = "output";
     }
     let mut limbo = Snapshot::new();
     let mut pending: Vec<Pending> = Vec::new();
@@ -442,7 +506,7 @@ pub fn run(
                         &mut |p| {
                             // Over the cap: reported now, without waiting for a dump.
                             let change = lone_gone(&p);
-                            emit(s, &mut report, &mut seen, wall, change, on_event);
+                            emit(s, &mut report, &mut seen, wall, change, obs);
                         },
                     );
                 })
@@ -456,12 +520,14 @@ pub fn run(
             if now >= until {
                 break;
             }
-            match crate::sys::poll::poll_one(
-                destroys.as_fd(),
-                crate::sys::poll::POLLIN,
-                Some(until - now),
-            ) {
-                Ok(_) => {}
+            match wait(destroys.as_fd(), obs.input_fd(), until - now) {
+                Ok(false) => {}
+                Ok(true) => {
+                    if let ControlFlow::Break(why) = obs.input() {
+                        report.stopped_by = why;
+                        break;
+                    }
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(fail(e)),
             }
@@ -505,12 +571,15 @@ pub fn run(
             if c.kind == Kind::New {
                 c.entry.owner = next.get(&c.cookie).and_then(|e| e.owner.clone());
             }
-            if emit(s, &mut report, &mut seen, wall, c, on_event) {
+            if emit(s, &mut report, &mut seen, wall, c, obs) {
                 if report.stopped_by.is_empty() {
                     report.stopped_by = "count";
                 }
                 break;
             }
+        }
+        if report.stopped_by.is_empty() && obs.tick(&next, &report).is_break() {
+            report.stopped_by = "output";
         }
         prev = next;
         if !report.stopped_by.is_empty() {
@@ -519,6 +588,23 @@ pub fn run(
     }
     report.elapsed_ms = ms(Instant::now());
     Ok(report)
+}
+
+/// Wait until a destroy notification comes, `input` is ready, or `timeout`
+/// passed; whether `input` is ready.
+fn wait(
+    destroys: BorrowedFd<'_>,
+    input: Option<BorrowedFd<'_>>,
+    timeout: Duration,
+) -> std::io::Result<bool> {
+    use crate::sys::poll::{POLLIN, PollFd, poll_many, poll_one};
+    let Some(input) = input else {
+        poll_one(destroys, POLLIN, Some(timeout))?;
+        return Ok(false);
+    };
+    let mut fds = [PollFd::new(destroys, POLLIN), PollFd::new(input, POLLIN)];
+    poll_many(&mut fds, Some(timeout))?;
+    Ok(fds[1].revents() != 0)
 }
 
 /// Queue a notification for the next dump, or past [`PENDING_CAP`] hand it
@@ -551,7 +637,7 @@ fn emit(
     seen: &mut u64,
     wall: SystemTime,
     c: Change,
-    on_event: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    obs: &mut dyn Observer,
 ) -> bool {
     if !selected(&c, s.states, &s.rows) || s.count.is_some_and(|n| *seen >= n) {
         return false;
@@ -563,7 +649,7 @@ fn emit(
     }
     *seen += 1;
     let time = wall + Duration::from_millis(c.at_ms);
-    if on_event(Event { time, change: c }).is_break() {
+    if obs.event(Event { time, change: c }).is_break() {
         report.stopped_by = "output";
         return true;
     }
@@ -633,6 +719,8 @@ mod tests {
             inode: 0,
             since_ms: None,
             owner: None,
+            recv_q: None,
+            send_q: None,
         }
     }
 
