@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
             at_ms: 1,
             gone: d,
             outlived,
+            netns: 0,
         });
     });
     // A socket message is at least a netlink header and a diag message.
@@ -31,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         let ev = Event {
             time: SystemTime::UNIX_EPOCH,
             change,
+            netns: None,
         };
         let text = line(&ev);
         assert!(!text.chars().any(char::is_control));

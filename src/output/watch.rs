@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::output::time::{clock, iso};
 use crate::sockstat::model::{Endpoint, Proto};
+use crate::sockstat::netns::Netns;
 use crate::sockstat::watch::{Event, Kind, Report};
 
 pub const EVENT_SCHEMA: &str = "nettool.sockstat.event/1";
@@ -29,7 +30,9 @@ fn state_name(proto: Proto, s: crate::sockstat::TcpState) -> &'static str {
     }
 }
 
-/// `14:02:11.305 gone  tcp   198.51.100.1:80 198.51.100.2:41000 LAST_ACK -> gone acked=120 received=5 retrans=0 lived=1.250s nginx(812)`
+/// `14:02:11.305 gone  tcp   198.51.100.1:80 198.51.100.2:41000 LAST_ACK -> gone acked=120 received=5 retrans=0 lived=1.250s nginx(812)`;
+/// with `-N`/`--all-netns` the namespace's label (as the listing's `Netns`
+/// column) follows the time: `14:02:11.305 [blue] gone  tcp ...`.
 pub fn line(ev: &Event) -> String {
     let c = &ev.change;
     let e = &c.entry;
@@ -39,8 +42,12 @@ pub fn line(ev: &Event) -> String {
         Kind::New => format!("-> {to}"),
         Kind::State | Kind::Gone => format!("{from} -> {to}"),
     };
+    // Labels name processes and containers: anyone's text.
+    let netns = ev.netns.as_ref().map_or_else(String::new, |ns| {
+        format!("[{}] ", crate::output::escape_control(&ns.label()))
+    });
     let mut s = format!(
-        "{} {:<5} {:<5} {} {} {states}",
+        "{} {netns}{:<5} {:<5} {} {} {states}",
         clock(ev.time),
         c.kind.name(),
         e.proto.table(e.v6),
@@ -90,6 +97,9 @@ struct EventRecord<'a> {
     kind: Kind,
     cookie: u64,
     proto: &'static str,
+    /// With `-N`/`--all-netns`: the namespace, as the listing's rows have it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a Netns>,
     local: Option<Addr>,
     remote: Option<Addr>,
     from: Option<&'static str>,
@@ -121,6 +131,7 @@ pub fn write_json_event(out: &mut dyn Write, ev: &Event, processes: bool) -> io:
         kind: c.kind,
         cookie: c.cookie,
         proto: e.proto.table(e.v6),
+        netns: ev.netns.as_deref(),
         local: addr(&e.local),
         remote: addr(&e.remote),
         from: c.from.map(|s| state_name(e.proto, s)),

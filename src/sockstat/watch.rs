@@ -16,15 +16,17 @@ use std::collections::HashMap;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
 use crate::sockstat::filter::{RowFilter, StateSel};
 use crate::sockstat::model::{Endpoint, Proto, Socket, TcpState};
-use crate::sockstat::netlink::{self, DestroyWatch, Destroyed};
+use crate::sockstat::netlink::Destroyed;
+use crate::sockstat::netns::{Netns, Scope};
+use crate::sockstat::watched::Watched;
 use crate::sockstat::{Error, Tables, owner};
-use crate::sys::errno::{EACCES, EPERM};
 use crate::sys::signal;
 
 /// Destroy notifications kept for the next dump at most; past it they are
@@ -43,6 +45,8 @@ pub struct Settings {
     /// `-p`: name each socket's processes.
     pub processes: bool,
     pub proc_root: PathBuf,
+    /// `-N`, `--all-netns`: which network namespaces to watch.
+    pub netns: Scope,
     pub interval: Duration,
     /// `--count`: stop after this many events.
     pub count: Option<u64>,
@@ -78,6 +82,9 @@ pub struct Entry {
     pub remote: Endpoint,
     pub state: TcpState,
     pub inode: u64,
+    /// The inode of its network namespace; 0 without `-N`/`--all-netns`
+    /// (the watcher's own, not looked up).
+    pub netns: u64,
     /// When it appeared, in ms since the watch began; `None` for sockets
     /// that were there at the start.
     pub since_ms: Option<u64>,
@@ -94,9 +101,16 @@ impl Entry {
             remote: s.remote.clone(),
             state: s.state,
             inode: s.inode,
+            netns: 0,
             since_ms: None,
             owner: None,
         }
+    }
+
+    /// The entry, of the namespace whose inode is `netns`.
+    #[must_use]
+    pub fn in_netns(self, netns: u64) -> Entry {
+        Entry { netns, ..self }
     }
 }
 
@@ -131,6 +145,8 @@ pub struct Pending {
     /// for a remnant (an orphan's `FIN_WAIT2`, `TIME_WAIT`) that kept its
     /// cookie, so the connection ended later than the notification came.
     pub outlived: bool,
+    /// The inode of the namespace whose destroy group told ([`Entry::netns`]).
+    pub netns: u64,
 }
 
 impl Pending {
@@ -204,10 +220,11 @@ pub fn diff(
     let mut notified: HashSet<u64> = HashSet::new();
     // A socket no dump saw gets its cookie when it is destroyed, after its
     // TIME_WAIT remnant took the old (none): match those by addresses.
-    let fresh_tw: HashMap<(Proto, &Endpoint, &Endpoint), u64> = next
+    // Namespaces may reuse each other's addresses: theirs is in the key.
+    let fresh_tw: HashMap<(u64, Proto, &Endpoint, &Endpoint), u64> = next
         .iter()
         .filter(|(c, e)| e.state == TcpState::TimeWait && !prev.contains_key(c))
-        .map(|(&c, e)| ((e.proto, &e.local, &e.remote), c))
+        .map(|(&c, e)| ((e.netns, e.proto, &e.local, &e.remote), c))
         .collect();
     let mut tw_totals: HashMap<u64, Totals> = HashMap::new();
     for p in destroyed {
@@ -226,11 +243,11 @@ pub fn diff(
             (e.clone(), Some(e.state))
         } else {
             let g = &p.gone.socket;
-            if let Some(&tw) = fresh_tw.get(&(g.proto, &g.local, &g.remote)) {
+            if let Some(&tw) = fresh_tw.get(&(p.netns, g.proto, &g.local, &g.remote)) {
                 tw_totals.insert(tw, Totals::of(g).unwrap_or_default());
                 continue;
             }
-            (Entry::of(g), Some(g.state))
+            (Entry::of(g).in_netns(p.netns), Some(g.state))
         };
         let at_ms = if p.outlived { now_ms } else { p.at_ms };
         let lived_ms = entry.since_ms.map(|t| at_ms.saturating_sub(t));
@@ -355,6 +372,8 @@ fn rows_match(rows: &RowFilter, e: &Entry) -> bool {
 pub struct Event {
     pub time: SystemTime,
     pub change: Change,
+    /// With `-N`/`--all-netns`: the namespace of the socket.
+    pub netns: Option<Arc<Netns>>,
 }
 
 /// What a watch saw, returned when it stops.
@@ -376,12 +395,13 @@ pub struct Report {
 
 /// Watch until `--count`, `--duration`, SIGINT or SIGTERM; each event goes
 /// to `on_event` as it is found. The sockets present at the start are not
-/// reported.
+/// reported. Notes (namespaces that could not be entered) go to `warn`.
 ///
 /// # Errors
 /// [`Error::WatchNeedsAdmin`] when the kernel refuses to let us join the
 /// destroy groups (`EPERM`/`EACCES`); [`Error::Netlink`] when a dump or the
-/// notification socket fails.
+/// notification socket fails; for `-N`, a namespace that cannot be
+/// resolved or entered.
 #[allow(
     clippy::too_many_lines,
     reason = "one loop: wait taking notifications, dump, diff, report"
@@ -389,19 +409,13 @@ pub struct Report {
 pub fn run(
     s: &Settings,
     on_event: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    warn: &mut dyn FnMut(String),
 ) -> Result<Report, Error> {
-    let t = s.tables;
     let fail = |source| Error::Netlink {
         table: "sock_diag destroy groups",
         source,
     };
-    let mut destroys = match DestroyWatch::open(t) {
-        Ok(d) => d,
-        Err(e) if matches!(e.raw_os_error(), Some(EPERM | EACCES)) => {
-            return Err(Error::WatchNeedsAdmin);
-        }
-        Err(e) => return Err(fail(e)),
-    };
+    let mut watched = Watched::open(&s.netns, &s.proc_root, s.tables, warn)?;
     let _ = signal::catch_termination();
     let start = Instant::now();
     let wall = SystemTime::now();
@@ -410,13 +424,15 @@ pub fn run(
         destroy_events: true,
         ..Report::default()
     };
-    let mut prev = snapshot(s)?;
+    let mut prev = snapshot(&mut watched)?;
     report.dumps += 1;
     if s.processes {
         name_owners(s, &mut prev, |_| true);
     }
     let mut limbo = Snapshot::new();
     let mut pending: Vec<Pending> = Vec::new();
+    // Notifications past PENDING_CAP, reported as soon as a drain ends.
+    let mut overflow: Vec<Pending> = Vec::new();
     let mut next_tick = start + s.interval;
     let stop_at = s.duration.map(|d| start + d);
     let mut seen = 0u64;
@@ -430,23 +446,25 @@ pub fn run(
                 break;
             }
             let at = ms(now);
-            report.overruns += destroys
-                .drain(|gone| {
+            report.overruns += watched
+                .drain(&mut |netns, gone| {
                     push_pending(
                         &mut pending,
                         Pending {
                             at_ms: at,
                             gone,
                             outlived: false,
+                            netns,
                         },
-                        &mut |p| {
-                            // Over the cap: reported now, without waiting for a dump.
-                            let change = lone_gone(&p);
-                            emit(s, &mut report, &mut seen, wall, change, on_event);
-                        },
+                        &mut |p| overflow.push(p),
                     );
                 })
                 .map_err(fail)?;
+            for p in overflow.drain(..) {
+                // Over the cap: reported now, without waiting for a dump.
+                let change = lone_gone(&p);
+                emit(s, &watched, &mut report, &mut seen, wall, change, on_event);
+            }
             if s.count.is_some_and(|n| seen >= n) && report.stopped_by.is_empty() {
                 report.stopped_by = "count";
             }
@@ -456,12 +474,8 @@ pub fn run(
             if now >= until {
                 break;
             }
-            match crate::sys::poll::poll_one(
-                destroys.as_fd(),
-                crate::sys::poll::POLLIN,
-                Some(until - now),
-            ) {
-                Ok(_) => {}
+            match watched.wait(until - now) {
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(fail(e)),
             }
@@ -478,7 +492,31 @@ pub fn run(
         if next_tick < now {
             next_tick = now + s.interval;
         }
-        let mut next = snapshot(s)?;
+        // --all-netns: namespaces made meanwhile join, those gone leave
+        // (after a last drain) and their sockets are gone in this diff.
+        let at = ms(now);
+        report.overruns += watched.refresh(
+            &s.proc_root,
+            now,
+            &mut |netns, gone| {
+                push_pending(
+                    &mut pending,
+                    Pending {
+                        at_ms: at,
+                        gone,
+                        outlived: false,
+                        netns,
+                    },
+                    &mut |p| overflow.push(p),
+                );
+            },
+            warn,
+        )?;
+        for p in overflow.drain(..) {
+            let change = lone_gone(&p);
+            emit(s, &watched, &mut report, &mut seen, wall, change, on_event);
+        }
+        let mut next = snapshot(&mut watched)?;
         report.dumps += 1;
         let round = diff(
             &prev,
@@ -505,7 +543,7 @@ pub fn run(
             if c.kind == Kind::New {
                 c.entry.owner = next.get(&c.cookie).and_then(|e| e.owner.clone());
             }
-            if emit(s, &mut report, &mut seen, wall, c, on_event) {
+            if emit(s, &watched, &mut report, &mut seen, wall, c, on_event) {
                 if report.stopped_by.is_empty() {
                     report.stopped_by = "count";
                 }
@@ -513,6 +551,11 @@ pub fn run(
             }
         }
         prev = next;
+        // A namespace gone is named until its last socket is reported.
+        watched.forget(|ns| {
+            prev.values().chain(limbo.values()).any(|e| e.netns == ns)
+                || pending.iter().any(|p| p.netns == ns)
+        });
         if !report.stopped_by.is_empty() {
             break;
         }
@@ -536,7 +579,7 @@ fn lone_gone(p: &Pending) -> Change {
         kind: Kind::Gone,
         cookie: p.gone.cookie,
         at_ms: p.at_ms,
-        entry: Entry::of(&p.gone.socket),
+        entry: Entry::of(&p.gone.socket).in_netns(p.netns),
         from: Some(p.gone.socket.state),
         to: None,
         totals: Totals::of(&p.gone.socket),
@@ -547,6 +590,7 @@ fn lone_gone(p: &Pending) -> Change {
 /// Report `c` if selected; true when `--count` is reached.
 fn emit(
     s: &Settings,
+    watched: &Watched,
     report: &mut Report,
     seen: &mut u64,
     wall: SystemTime,
@@ -563,18 +607,24 @@ fn emit(
     }
     *seen += 1;
     let time = wall + Duration::from_millis(c.at_ms);
-    if on_event(Event { time, change: c }).is_break() {
+    let netns = watched.name(c.entry.netns);
+    if on_event(Event {
+        time,
+        change: c,
+        netns,
+    })
+    .is_break()
+    {
         report.stopped_by = "output";
         return true;
     }
     s.count.is_some_and(|n| *seen >= n)
 }
 
-fn snapshot(s: &Settings) -> Result<Snapshot, Error> {
-    let t = s.tables;
+fn snapshot(watched: &mut Watched) -> Result<Snapshot, Error> {
     let mut snap = Snapshot::new();
-    netlink::dump_cookies(t, |sock, cookie| {
-        snap.insert(cookie, Entry::of(&sock));
+    watched.dump(&mut |netns, sock, cookie| {
+        snap.insert(cookie, Entry::of(&sock).in_netns(netns));
     })?;
     Ok(snap)
 }
@@ -631,6 +681,7 @@ mod tests {
             remote: ep(80),
             state,
             inode: 0,
+            netns: 0,
             since_ms: None,
             owner: None,
         }
@@ -667,6 +718,7 @@ mod tests {
             at_ms,
             gone: Destroyed { cookie, socket },
             outlived: false,
+            netns: 0,
         }
     }
 
