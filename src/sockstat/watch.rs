@@ -952,6 +952,34 @@ mod tests {
         assert_eq!(r.changes[0].totals.and_then(|t| t.bytes_acked), Some(1000));
     }
 
+    /// Two namespaces with the same addresses: a notification for a
+    /// socket no dump saw pairs with the `TIME_WAIT` remnant of its own
+    /// namespace, and a notification's `gone` keeps its namespace.
+    #[test]
+    fn namespaces_with_the_same_addresses_stay_apart() {
+        let tw = |ns| entry(2001, TcpState::TimeWait).in_netns(ns);
+        let mut next = snap(&[(9, tw(1)), (10, tw(2))]);
+        let mut d1 = destroyed(5, 2001, 10, 3);
+        d1.netns = 1;
+        let mut d2 = destroyed(6, 2001, 11, 4);
+        d2.netns = 2;
+        let mut lone = destroyed(7, 2002, 12, 5);
+        lone.netns = 1;
+        let d = vec![d2, lone, d1];
+        let r = diff(&Snapshot::new(), &mut next, Snapshot::new(), d, 500, true);
+        assert_eq!(
+            kinds(&r),
+            vec![
+                (Kind::Gone, 7, Some(TcpState::Close), None),
+                (Kind::New, 9, None, Some(TcpState::TimeWait)),
+                (Kind::New, 10, None, Some(TcpState::TimeWait)),
+            ]
+        );
+        assert_eq!(r.changes[0].entry.netns, 1);
+        assert_eq!(r.changes[1].totals.unwrap().bytes_acked, Some(3));
+        assert_eq!(r.changes[2].totals.unwrap().bytes_acked, Some(4));
+    }
+
     #[test]
     fn filters_pick_by_either_state_and_by_port() {
         let prev = snap(&[(1, entry(1000, TcpState::Established))]);
