@@ -11,6 +11,11 @@
 //! [`PENDING_CAP`] destroy notifications waiting for the next dump; nothing
 //! grows with the number of events. Nothing here prints: events go to a
 //! callback and `output::watch` renders them.
+//!
+//! With `-N`/`--all-netns` each namespace has its own pair of sockets
+//! ([`Watched`]); their dumps make one [`Snapshot`] (cookies are unique
+//! host-wide) whose entries carry their namespace's inode, and each event
+//! the namespace's record.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
