@@ -3,7 +3,8 @@
 //!
 //! nettool runs in the root namespace here, as in `tests/sockstat_netns.rs`:
 //! a watch only dumps the kernel's tables and listens to the `sock_diag`
-//! destroy groups, it sends nothing. Every connection a test makes is on
+//! destroy groups, it sends nothing (the unprivileged test runs it inside a
+//! lab namespace, its own to watch). Every connection a test makes is on
 //! loopback inside a lab namespace, each namespace with the same addresses
 //! and ports, so only the namespace tells their events apart. Assertions
 //! are about the test's own namespaces: others on the machine (and the
@@ -362,4 +363,95 @@ fn netns_by_name_watches_that_namespace_only() {
         .count();
     assert_eq!(on_6100, 3, "{events:#?}");
     drop(held);
+}
+
+/// Without privilege (`nobody`, no capabilities), `--all-netns` watches
+/// the namespace it runs in (the destroy groups are open to anyone) and
+/// says in one note on stderr how many others it could not enter; a
+/// connection in one of those is not reported.
+#[test]
+fn as_nobody_all_netns_watches_its_own_and_notes_the_rest() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(lab) = lab::require() else { return };
+    let Some(setpriv) = util::which("setpriv") else {
+        util::skip_or_fail("setpriv (util-linux) is not installed");
+        return;
+    };
+    // A copy of the binary that uid 65534 can reach.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("nettool");
+    std::fs::copy(util::bin(), &exe).unwrap();
+    let mut net = lab.net();
+    let names = net.add_namespaces(2);
+    let (own, other) = (&names[0], &names[1]);
+    let setpriv = setpriv.to_str().unwrap().to_string();
+    let w = nettool(&[
+        "sockstat",
+        "--watch",
+        "--json",
+        "--all-netns",
+        "-t",
+        "-a",
+        "--interval",
+        "0.05",
+    ])
+    .in_netns(own)
+    .exe(&exe)
+    .wrapped(&[
+        setpriv.as_str(),
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--",
+    ])
+    .spawn();
+    let _sentinel = sentinel(&w, own, 7301, Duration::from_millis(700));
+    let short = |ns: &str| {
+        thread_in(ns, || {
+            let listener = TcpListener::bind("127.0.0.1:6300").unwrap();
+            let client = TcpStream::connect("127.0.0.1:6300").unwrap();
+            let port = client.local_addr().unwrap().port();
+            drop(listener.accept().unwrap());
+            drop(client);
+            port
+        })
+        .join()
+        .unwrap()
+    };
+    // The same connection in the other namespace first: never reported.
+    short(other);
+    let p_own = short(own);
+    let gone = wait_until(Duration::from_secs(5), || {
+        lines_so_far(&w).iter().any(|e| {
+            e["kind"] == "gone"
+                && port_of(&e["local"]) == u64::from(p_own)
+                && ns_name(e) == Some(own.as_str())
+        })
+    });
+    thread::sleep(Duration::from_millis(200));
+    let out = w.stop();
+    assert!(gone, "no gone in {own} for port {p_own}{out:?}");
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        events.iter().all(|e| ns_name(e) != Some(other.as_str())),
+        "{events:#?}"
+    );
+    let notes: Vec<&str> = out
+        .stderr_nonblank_lines()
+        .into_iter()
+        .filter(|l| l.contains("could not be entered"))
+        .collect();
+    assert!(
+        !notes.is_empty()
+            && notes[0].starts_with("nettool: note: ")
+            && notes[0].contains("network namespace")
+            && notes[0].contains("run as root"),
+        "{out:?}"
+    );
 }
