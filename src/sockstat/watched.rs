@@ -10,11 +10,13 @@
 //! Without `-N`/`--all-netns` it is the caller's own namespace, opened in
 //! place, and events name no namespace. With `--all-netns`, [`Watched::refresh`]
 //! runs discovery again every [`REDISCOVER`]: namespaces made since are
-//! opened (their sockets are `new` at the next dump; one that lived and
-//! died before that is not seen), and namespaces no process or name holds
+//! opened (their sockets are `new` at the next dump; a socket that lived
+//! and died before that is not seen), and namespaces no process or name holds
 //! any more are dropped, after a last drain: the dump no longer lists their
 //! sockets, so the diff reports each `gone` once. Dropping also closes our
 //! sockets there, which alone would keep a deleted namespace alive.
+//! Cost: one dump per namespace each interval, each walking the kernel's
+//! host-wide TCP hash, one after another on the watch's thread.
 //! Invariants: memory is one pair of descriptors and one [`Netns`] per
 //! namespace present (plus the dropped ones' names until their sockets are
 //! reported gone); nothing grows with the number of events.
