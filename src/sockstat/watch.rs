@@ -5,7 +5,7 @@
 //! asked for) gives a [`Snapshot`] keyed by the kernel's socket cookie;
 //! [`diff`] compares it with the previous one. Sockets that live and die
 //! between two dumps come from the `sock_diag` destroy groups
-//! ([`DestroyWatch`]; open to any user on Linux 6.18), each with its final
+//! ([`DestroyWatch`](crate::sockstat::netlink::DestroyWatch); open to any user on Linux 6.18), each with its final
 //! `tcp_info`. Invariants: memory is one [`Entry`] per live socket (the
 //! previous dump), plus those that vanished in the last interval and at most
 //! [`PENDING_CAP`] destroy notifications waiting for the next dump; nothing
