@@ -403,8 +403,8 @@ fn bad_input_is_one_line_and_exit_2() {
             "nettool: --count 0: give the number of events to stop after, 1 or more",
         ),
         (
-            &["--watch", "-N", "x"],
-            "nettool: --watch follows the current network namespace only (-N and --all-netns with --watch are to come): run `ip netns exec NAME nettool sockstat --watch`",
+            &["--watch", "-N", "0"],
+            "nettool: -N 0: not a process id: give a name under /run/netns (ip netns list), a path to a namespace file (/proc/PID/ns/net) or a PID",
         ),
         (
             &["--interval", "1"],

@@ -111,8 +111,9 @@ pub fn settings(
         .filter(|_| !a.watch)
         .map(|v| seconds("--interval", v, 0.01..=3600.0, false))
         .transpose()?;
+    let netns = netns_scope(a, &proc_root)?;
     let watch = if a.watch {
-        Some(watch_settings(a, states, &rows, &proc_root)?)
+        Some(watch_settings(a, states, &rows, &proc_root, &netns)?)
     } else {
         None
     };
@@ -121,7 +122,6 @@ pub fn settings(
             "--lines goes with --watch (it prints one line per event instead of the live view)",
         ));
     }
-    let netns = netns_scope(a, &proc_root)?;
     let extensions = extensions(a, &proc_root)?;
     Ok(Settings {
         sockstat: ss::Settings {
@@ -469,18 +469,14 @@ fn kill_error(e: ss::Error) -> anyhow::Error {
     }
 }
 
-/// `--watch`'s settings: TCP and UDP only, in this namespace only.
+/// `--watch`'s settings: TCP and UDP only, in the namespaces `netns` names.
 fn watch_settings(
     a: &SockstatArgs,
     states: StateSel,
     rows: &RowFilter,
     proc_root: &Path,
+    netns: &Scope,
 ) -> Result<ss::watch::Settings> {
-    if a.netns.is_some() || a.all_netns {
-        return Err(usage(
-            "--watch follows the current network namespace only (-N and --all-netns with --watch are to come): run `ip netns exec NAME nettool sockstat --watch`",
-        ));
-    }
     if a.unix || a.raw {
         return Err(usage(
             "--watch follows TCP and UDP sockets only: drop -x/-w (or give -t/-u)",
@@ -524,6 +520,7 @@ fn watch_settings(
         rows: rows.clone(),
         processes: a.processes,
         proc_root: proc_root.to_path_buf(),
+        netns: netns.clone(),
         interval,
         count,
         duration,
@@ -535,20 +532,25 @@ fn watch_settings(
 fn watch(w: &ss::watch::Settings, json: bool) -> Result<Status> {
     let mut out = Out::stdout();
     let mut failed: Option<std::io::Error> = None;
-    let report = ss::watch::run(w, &mut |ev| {
-        let r = if json {
-            output::watch::write_json_event(&mut out, &ev, w.processes)
-        } else {
-            writeln!(out, "{}", output::watch::line(&ev))
-        };
-        match r.and_then(|()| out.flush()) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                failed = Some(e);
-                ControlFlow::Break(())
+    let report = ss::watch::run(
+        w,
+        &mut |ev| {
+            let r = if json {
+                output::watch::write_json_event(&mut out, &ev, w.processes)
+            } else {
+                writeln!(out, "{}", output::watch::line(&ev))
+            };
+            match r.and_then(|()| out.flush()) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failed = Some(e);
+                    ControlFlow::Break(())
+                }
             }
-        }
-    })
+        },
+        // Notes name namespaces, whose labels come from anyone on the host.
+        &mut |w| crate::say!("nettool: {}", output::escape_control(&w)),
+    )
     .map_err(setup_error)?;
     if let Some(e) = failed {
         // Broken pipe (`| head`) is how a reader says it has enough.
@@ -588,8 +590,18 @@ fn watch_live(w: &ss::watch::Settings) -> Result<Status> {
         start: std::time::Instant::now(),
         failed: None,
     };
-    let result = ss::watch::observe(w, &mut view);
+    // Notes (a namespace that cannot be entered) would tear the screen:
+    // they are printed once it is put back.
+    let mut notes: Vec<String> = Vec::new();
+    let result = ss::watch::observe(w, &mut view, &mut |n| {
+        if !notes.contains(&n) {
+            notes.push(n);
+        }
+    });
     drop(view.screen);
+    for n in &notes {
+        crate::say!("nettool: {}", output::escape_control(n));
+    }
     let report = result.map_err(setup_error)?;
     if let Some(e) = view.failed {
         return Err(e.into());
@@ -1184,6 +1196,7 @@ mod tests {
                 },
                 processes: true,
                 proc_root: PathBuf::from("/proc"),
+                netns: Scope::Own,
                 interval: Duration::from_millis(500),
                 count: Some(3),
                 duration: None,
@@ -1231,8 +1244,12 @@ mod tests {
                 "--count -2: give the number of events to stop after, 1 or more",
             ),
             (
-                &["--watch", "--all-netns"],
-                "--watch follows the current network namespace only (-N and --all-netns with --watch are to come): run `ip netns exec NAME nettool sockstat --watch`",
+                &["--watch", "-N", "0"],
+                "-N 0: not a process id: give a name under /run/netns (ip netns list), a path to a namespace file (/proc/PID/ns/net) or a PID",
+            ),
+            (
+                &["--watch", "--all-netns", "-x"],
+                "--watch follows TCP and UDP sockets only: drop -x/-w (or give -t/-u)",
             ),
             (
                 &["--watch", "-x"],
@@ -1341,5 +1358,33 @@ mod tests {
                 "{argv:?}"
             );
         }
+    }
+
+    #[test]
+    fn watch_follows_the_namespaces_of_n_and_all_netns() {
+        let w = |argv: &[&str]| parse(argv).unwrap().watch.unwrap();
+        assert_eq!(w(&["--watch", "-t"]).netns, Scope::Own);
+        assert_eq!(w(&["--watch", "--all-netns", "-t"]).netns, Scope::All);
+        for (arg, target) in [
+            ("blue", Target::Name("blue".into())),
+            ("4242", Target::Pid(4242)),
+            ("/run/netns/blue", Target::Path("/run/netns/blue".into())),
+        ] {
+            let got = w(&["--watch", "-N", arg, "-u", "--sport", "53"]);
+            assert_eq!(got.netns, Scope::One(target), "{arg}");
+            assert_eq!((got.tables.tcp, got.tables.udp), (false, true));
+        }
+        // The listing's scope and the watch's are one.
+        let s = parse(&["--watch", "--all-netns"]).unwrap();
+        assert_eq!(s.sockstat.netns, s.watch.unwrap().netns);
+        // A fixture /proc has no namespaces to enter.
+        let e = parse_with_root(&["--watch", "-N", "blue"], "/tmp/fixture").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-N reads the live kernel's namespaces, not PROC_ROOT /tmp/fixture: unset PROC_ROOT"
+        );
+        assert!(e.downcast_ref::<crate::UsageError>().is_some(), "exit 2");
+        let e = parse(&["--watch", "-N", ""]).unwrap_err();
+        assert!(e.downcast_ref::<crate::UsageError>().is_some(), "exit 2");
     }
 }

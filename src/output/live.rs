@@ -376,6 +376,7 @@ mod tests {
             },
             state,
             inode: 0,
+            netns: 0,
             since_ms: Some(1000),
             owner: None,
             recv_q: Some(q.0),
@@ -396,6 +397,7 @@ mod tests {
                 totals: None,
                 lived_ms: None,
             },
+            netns: None,
         }
     }
 

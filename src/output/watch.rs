@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::output::time::{clock, iso};
 use crate::sockstat::model::{Endpoint, Proto};
+use crate::sockstat::netns::Netns;
 use crate::sockstat::watch::{Event, Kind, Report};
 
 pub const EVENT_SCHEMA: &str = "nettool.sockstat.event/1";
@@ -29,7 +30,9 @@ pub fn state_name(proto: Proto, s: crate::sockstat::TcpState) -> &'static str {
     }
 }
 
-/// `14:02:11.305 gone  tcp   198.51.100.1:80 198.51.100.2:41000 LAST_ACK -> gone acked=120 received=5 retrans=0 lived=1.250s nginx(812)`
+/// `14:02:11.305 gone  tcp   198.51.100.1:80 198.51.100.2:41000 LAST_ACK -> gone acked=120 received=5 retrans=0 lived=1.250s nginx(812)`;
+/// with `-N`/`--all-netns` the namespace's label (as the listing's `Netns`
+/// column) follows the time: `14:02:11.305 [blue] gone  tcp ...`.
 pub fn line(ev: &Event) -> String {
     let c = &ev.change;
     let e = &c.entry;
@@ -39,8 +42,12 @@ pub fn line(ev: &Event) -> String {
         Kind::New => format!("-> {to}"),
         Kind::State | Kind::Gone => format!("{from} -> {to}"),
     };
+    // Labels name processes and containers: anyone's text.
+    let netns = ev.netns.as_ref().map_or_else(String::new, |ns| {
+        format!("[{}] ", crate::output::escape_control(&ns.label()))
+    });
     let mut s = format!(
-        "{} {:<5} {:<5} {} {} {states}",
+        "{} {netns}{:<5} {:<5} {} {} {states}",
         clock(ev.time),
         c.kind.name(),
         e.proto.table(e.v6),
@@ -90,6 +97,9 @@ struct EventRecord<'a> {
     kind: Kind,
     cookie: u64,
     proto: &'static str,
+    /// With `-N`/`--all-netns`: the namespace, as the listing's rows have it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a Netns>,
     local: Option<Addr>,
     remote: Option<Addr>,
     from: Option<&'static str>,
@@ -121,6 +131,7 @@ pub fn write_json_event(out: &mut dyn Write, ev: &Event, processes: bool) -> io:
         kind: c.kind,
         cookie: c.cookie,
         proto: e.proto.table(e.v6),
+        netns: ev.netns.as_deref(),
         local: addr(&e.local),
         remote: addr(&e.remote),
         from: c.from.map(|s| state_name(e.proto, s)),
@@ -183,4 +194,91 @@ pub fn summary_line(r: &Report) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sockstat::TcpState;
+    use crate::sockstat::model::inet_endpoint;
+    use crate::sockstat::watch::{Change, Entry};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    fn event(netns: Option<Netns>) -> Event {
+        let ep = |port| {
+            inet_endpoint(
+                false,
+                [198, 51, 100, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                port,
+            )
+        };
+        Event {
+            time: SystemTime::UNIX_EPOCH + Duration::from_millis(1_500),
+            change: Change {
+                kind: Kind::New,
+                cookie: 9,
+                at_ms: 0,
+                entry: Entry {
+                    proto: Proto::Tcp,
+                    v6: false,
+                    local: ep(80),
+                    remote: ep(0),
+                    state: TcpState::Listen,
+                    inode: 5,
+                    netns: 4_026_532_001,
+                    since_ms: None,
+                    owner: None,
+                    recv_q: None,
+                    send_q: None,
+                },
+                from: None,
+                to: Some(TcpState::Listen),
+                totals: None,
+                lived_ms: None,
+            },
+            netns: netns.map(Arc::new),
+        }
+    }
+
+    fn json(ev: &Event) -> serde_json::Value {
+        let mut out = Vec::new();
+        write_json_event(&mut out, ev, false).unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn events_name_their_namespace_only_with_n_or_all_netns() {
+        let ns = Netns {
+            inode: 4_026_532_001,
+            name: None,
+            host: false,
+            pid: Some(42),
+            command: Some("sle\x1bep".into()),
+            container: None,
+        };
+        let plain = event(None);
+        let named = event(Some(ns));
+        let (a, b) = (line(&plain), line(&named));
+        // The label follows the time, escaped (a command is anyone's text).
+        let (clock_a, rest_a) = a.split_once(' ').unwrap();
+        assert_eq!(b, format!("{clock_a} [42/sle\\x1bep] {rest_a}"));
+        assert!(rest_a.starts_with("new   tcp   198.51.100.7:80"), "{a}");
+        // JSON: the listing's namespace object, after proto; absent without.
+        let (ja, jb) = (json(&plain), json(&named));
+        assert!(ja.get("netns").is_none(), "{ja}");
+        assert_eq!(jb["netns"]["inode"], 4_026_532_001_u64);
+        assert_eq!(jb["netns"]["pid"], 42);
+        assert_eq!(jb["netns"]["command"], "sle\u{1b}ep");
+        assert_eq!(jb["netns"]["host"], false);
+        assert!(jb["netns"]["name"].is_null() && jb["netns"]["container"].is_null());
+        let mut raw = Vec::new();
+        write_json_event(&mut raw, &named, false).unwrap();
+        let text = String::from_utf8(raw).unwrap();
+        assert!(
+            text.find("\"proto\"").unwrap() < text.find("\"netns\"").unwrap()
+                && text.find("\"netns\"").unwrap() < text.find("\"local\"").unwrap(),
+            "{text}"
+        );
+    }
 }

@@ -28,6 +28,7 @@ pub mod procnet;
 pub mod report;
 pub mod summary;
 pub mod watch;
+pub mod watched;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};

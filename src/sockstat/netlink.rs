@@ -159,17 +159,29 @@ fn dump(
     table: &'static str,
     req: &[u8],
     seq: u32,
+    on_socket: impl FnMut(&[u8]),
+) -> Result<(), Error> {
+    let sock = Netlink::open(Protocol::SockDiag).map_err(|e| dump_error(table, e))?;
+    let mut buf = vec![0u8; RECV_BUF_LEN];
+    dump_on(&sock, &mut buf, table, req, seq, on_socket)
+}
+
+/// [`dump`] over a socket the caller keeps (opened in the namespace to
+/// dump), receiving into `buf` ([`RECV_BUF_LEN`] bytes serve any dump).
+/// Replies to an earlier request that failed half-way are skipped by
+/// their sequence number.
+fn dump_on(
+    sock: &Netlink,
+    buf: &mut [u8],
+    table: &'static str,
+    req: &[u8],
+    seq: u32,
     mut on_socket: impl FnMut(&[u8]),
 ) -> Result<(), Error> {
-    let fail = |source: io::Error| match source.raw_os_error() {
-        Some(errno) if is_no_handler(errno) => Error::NetlinkUnsupported { table },
-        _ => Error::Netlink { table, source },
-    };
-    let sock = Netlink::open(Protocol::SockDiag).map_err(fail)?;
+    let fail = |source| dump_error(table, source);
     sock.send(req).map_err(fail)?;
-    let mut buf = vec![0u8; RECV_BUF_LEN];
     loop {
-        let datagram = sock.recv(&mut buf).map_err(fail)?;
+        let datagram = sock.recv(buf).map_err(fail)?;
         if datagram.is_empty() {
             return Err(fail(invalid("empty netlink datagram")));
         }
@@ -187,6 +199,15 @@ fn dump(
                 Reply::Malformed(why) => return Err(fail(invalid(why))),
             }
         }
+    }
+}
+
+/// A dump of `table` failed: no handler for it in this kernel, or another
+/// failure of the socket.
+fn dump_error(table: &'static str, source: io::Error) -> Error {
+    match source.raw_os_error() {
+        Some(errno) if is_no_handler(errno) => Error::NetlinkUnsupported { table },
+        _ => Error::Netlink { table, source },
     }
 }
 
@@ -452,23 +473,60 @@ fn internals(payload: &[u8], bits: u8) -> Option<Box<Internals>> {
     (!got.is_empty()).then(|| Box::new(got))
 }
 
-/// One dump of the TCP and UDP tables asked for (every state), each socket
-/// with its kernel cookie, for `sockstat --watch`.
-///
-/// # Errors
-/// As [`dump_inet`].
-pub fn dump_cookies(t: Tables, mut on_socket: impl FnMut(Socket, u64)) -> Result<(), Error> {
-    let (tcp, udp, v4, v6) = (t.tcp, t.udp, t.v4, t.v6);
-    for (proto, on) in [(Proto::Tcp, tcp), (Proto::Udp, udp)] {
-        for (fam6, fam_on) in [(false, v4), (true, v6)] {
-            if on && fam_on {
-                dump_inet_ids(proto, fam6, StateSet::ALL, |s, id| {
-                    on_socket(s, id.cookie_u64());
+/// A `NETLINK_SOCK_DIAG` socket kept for the dumps of `sockstat --watch`,
+/// one each interval: it dumps the network namespace of the thread that
+/// opened it, from whichever thread uses it afterwards, so a watch of
+/// several namespaces enters each once, to open its socket.
+#[derive(Debug)]
+pub struct Dumper {
+    sock: Netlink,
+}
+
+impl Dumper {
+    /// # Errors
+    /// What opening the netlink socket failed with.
+    pub fn open() -> io::Result<Dumper> {
+        Ok(Dumper {
+            sock: Netlink::open(Protocol::SockDiag)?,
+        })
+    }
+
+    /// One dump of the TCP and UDP tables asked for (every state), each
+    /// socket with its kernel cookie. `buf` receives the replies
+    /// ([`RECV_BUF_LEN`] bytes; one buffer serves every dumper in turn).
+    ///
+    /// # Errors
+    /// As [`dump_inet`].
+    pub fn cookies(
+        &self,
+        t: Tables,
+        buf: &mut [u8],
+        mut on_socket: impl FnMut(Socket, u64),
+    ) -> Result<(), Error> {
+        let (tcp, udp, v4, v6) = (t.tcp, t.udp, t.v4, t.v6);
+        for (proto, on) in [(Proto::Tcp, tcp), (Proto::Udp, udp)] {
+            for (fam6, fam_on) in [(false, v4), (true, v6)] {
+                if !(on && fam_on) {
+                    continue;
+                }
+                let seq = next_seq();
+                let Some(req) = inet_request(proto, fam6, StateSet::ALL, 0, seq) else {
+                    return Err(Error::NetlinkUnsupported {
+                        table: proto.table(fam6),
+                    });
+                };
+                dump_on(&self.sock, buf, proto.table(fam6), &req, seq, |payload| {
+                    if let (Some(s), Ok(m)) = (
+                        parse_inet_msg(payload, proto, fam6),
+                        InetDiagMsg::new_checked(payload),
+                    ) {
+                        on_socket(s, m.id().cookie_u64());
+                    }
                 })?;
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A socket the kernel announced as destroyed: its last addresses and
@@ -486,7 +544,6 @@ pub struct Destroyed {
 #[derive(Debug)]
 pub struct DestroyWatch {
     sock: Netlink,
-    buf: Vec<u8>,
 }
 
 /// The receive buffer asked for: about 10,000 destroy notifications.
@@ -515,10 +572,7 @@ impl DestroyWatch {
         }
         // A smaller buffer than asked only means losses come sooner.
         let _ = sock.set_recv_buffer(DESTROY_RCVBUF);
-        Ok(DestroyWatch {
-            sock,
-            buf: vec![0u8; RECV_BUF_LEN],
-        })
+        Ok(DestroyWatch { sock })
     }
 
     /// The descriptor, readable when a notification waits.
@@ -528,13 +582,19 @@ impl DestroyWatch {
 
     /// Hand every notification queued now to `on_destroyed`; returns how
     /// many times the kernel reported lost notifications (`ENOBUFS`).
+    /// `buf` receives them ([`RECV_BUF_LEN`] bytes; one buffer serves every
+    /// watch in turn).
     ///
     /// # Errors
     /// What receiving failed with, but `ENOBUFS`.
-    pub fn drain(&mut self, mut on_destroyed: impl FnMut(Destroyed)) -> io::Result<u64> {
+    pub fn drain(
+        &self,
+        buf: &mut [u8],
+        mut on_destroyed: impl FnMut(Destroyed),
+    ) -> io::Result<u64> {
         let mut overruns = 0;
         loop {
-            let datagram = match self.sock.try_recv(&mut self.buf) {
+            let datagram = match self.sock.try_recv(buf) {
                 Ok(Some(d)) => d,
                 Ok(None) => return Ok(overruns),
                 Err(e) if e.raw_os_error() == Some(crate::sys::errno::ENOBUFS) => {

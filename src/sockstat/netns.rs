@@ -544,6 +544,32 @@ pub fn scan<G: Send>(
         }
         Scope::One(t) => (vec![resolve(t, proc_root)?], 0, true),
     };
+    visit_all(candidates, unreadable, one, work, warn)
+}
+
+/// [`scan`] of `--all-netns` over namespaces found already: those a later
+/// [`discover`] found that the caller had not visited (`sockstat --watch`
+/// picks up namespaces made while it runs). `unreadable` is counted in the
+/// note on what could not be entered, as [`Discovery::unreadable`].
+///
+/// # Errors
+/// As [`scan`] for `--all-netns`.
+pub fn scan_candidates<G: Send>(
+    candidates: Vec<Candidate>,
+    unreadable: usize,
+    work: &Work<'_, G>,
+    warn: &mut dyn FnMut(String),
+) -> Result<Vec<(Netns, G)>, Error> {
+    visit_all(candidates, unreadable, false, work, warn)
+}
+
+fn visit_all<G: Send>(
+    candidates: Vec<Candidate>,
+    unreadable: usize,
+    one: bool,
+    work: &Work<'_, G>,
+    warn: &mut dyn FnMut(String),
+) -> Result<Vec<(Netns, G)>, Error> {
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, MAX_WORKERS)

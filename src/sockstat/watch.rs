@@ -5,28 +5,35 @@
 //! asked for) gives a [`Snapshot`] keyed by the kernel's socket cookie;
 //! [`diff`] compares it with the previous one. Sockets that live and die
 //! between two dumps come from the `sock_diag` destroy groups
-//! ([`DestroyWatch`]; open to any user on Linux 6.18), each with its final
+//! ([`DestroyWatch`](crate::sockstat::netlink::DestroyWatch); open to any user on Linux 6.18), each with its final
 //! `tcp_info`. Invariants: memory is one [`Entry`] per live socket (the
 //! previous dump), plus those that vanished in the last interval and at most
 //! [`PENDING_CAP`] destroy notifications waiting for the next dump; nothing
 //! grows with the number of events. Nothing here prints: events (and, for
 //! the live view, each dump's sockets) go to an [`Observer`];
 //! `output::watch` and `output::live` render them.
+//!
+//! With `-N`/`--all-netns` each namespace has its own pair of sockets
+//! ([`Watched`]); their dumps make one [`Snapshot`] (cookies are unique
+//! host-wide) whose entries carry their namespace's inode, and each event
+//! the namespace's record.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
 use crate::sockstat::filter::{RowFilter, StateSel};
 use crate::sockstat::model::{Endpoint, Proto, Socket, TcpState};
-use crate::sockstat::netlink::{self, DestroyWatch, Destroyed};
+use crate::sockstat::netlink::Destroyed;
+use crate::sockstat::netns::{Netns, Scope};
+use crate::sockstat::watched::Watched;
 use crate::sockstat::{Error, Tables, owner};
-use crate::sys::errno::{EACCES, EPERM};
 use crate::sys::signal;
 
 /// Destroy notifications kept for the next dump at most; past it they are
@@ -45,6 +52,8 @@ pub struct Settings {
     /// `-p`: name each socket's processes.
     pub processes: bool,
     pub proc_root: PathBuf,
+    /// `-N`, `--all-netns`: which network namespaces to watch.
+    pub netns: Scope,
     pub interval: Duration,
     /// `--count`: stop after this many events.
     pub count: Option<u64>,
@@ -80,6 +89,9 @@ pub struct Entry {
     pub remote: Endpoint,
     pub state: TcpState,
     pub inode: u64,
+    /// The inode of its network namespace; 0 without `-N`/`--all-netns`
+    /// (the watcher's own, not looked up).
+    pub netns: u64,
     /// When it appeared, in ms since the watch began; `None` for sockets
     /// that were there at the start.
     pub since_ms: Option<u64>,
@@ -100,11 +112,18 @@ impl Entry {
             remote: s.remote.clone(),
             state: s.state,
             inode: s.inode,
+            netns: 0,
             since_ms: None,
             owner: None,
             recv_q: s.recv_q,
             send_q: s.send_q,
         }
+    }
+
+    /// The entry, of the namespace whose inode is `netns`.
+    #[must_use]
+    pub fn in_netns(self, netns: u64) -> Entry {
+        Entry { netns, ..self }
     }
 }
 
@@ -139,6 +158,8 @@ pub struct Pending {
     /// for a remnant (an orphan's `FIN_WAIT2`, `TIME_WAIT`) that kept its
     /// cookie, so the connection ended later than the notification came.
     pub outlived: bool,
+    /// The inode of the namespace whose destroy group told ([`Entry::netns`]).
+    pub netns: u64,
 }
 
 impl Pending {
@@ -212,10 +233,11 @@ pub fn diff(
     let mut notified: HashSet<u64> = HashSet::new();
     // A socket no dump saw gets its cookie when it is destroyed, after its
     // TIME_WAIT remnant took the old (none): match those by addresses.
-    let fresh_tw: HashMap<(Proto, &Endpoint, &Endpoint), u64> = next
+    // Namespaces may reuse each other's addresses: theirs is in the key.
+    let fresh_tw: HashMap<(u64, Proto, &Endpoint, &Endpoint), u64> = next
         .iter()
         .filter(|(c, e)| e.state == TcpState::TimeWait && !prev.contains_key(c))
-        .map(|(&c, e)| ((e.proto, &e.local, &e.remote), c))
+        .map(|(&c, e)| ((e.netns, e.proto, &e.local, &e.remote), c))
         .collect();
     let mut tw_totals: HashMap<u64, Totals> = HashMap::new();
     for p in destroyed {
@@ -234,11 +256,11 @@ pub fn diff(
             (e.clone(), Some(e.state))
         } else {
             let g = &p.gone.socket;
-            if let Some(&tw) = fresh_tw.get(&(g.proto, &g.local, &g.remote)) {
+            if let Some(&tw) = fresh_tw.get(&(p.netns, g.proto, &g.local, &g.remote)) {
                 tw_totals.insert(tw, Totals::of(g).unwrap_or_default());
                 continue;
             }
-            (Entry::of(g), Some(g.state))
+            (Entry::of(g).in_netns(p.netns), Some(g.state))
         };
         let at_ms = if p.outlived { now_ms } else { p.at_ms };
         let lived_ms = entry.since_ms.map(|t| at_ms.saturating_sub(t));
@@ -369,6 +391,8 @@ fn rows_match(rows: &RowFilter, e: &Entry) -> bool {
 pub struct Event {
     pub time: SystemTime,
     pub change: Change,
+    /// With `-N`/`--all-netns`: the namespace of the socket.
+    pub netns: Option<Arc<Netns>>,
 }
 
 /// What a watch saw, returned when it stops.
@@ -433,36 +457,35 @@ impl<F: FnMut(Event) -> ControlFlow<()>> Observer for F {
 pub fn run(
     s: &Settings,
     on_event: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    warn: &mut dyn FnMut(String),
 ) -> Result<Report, Error> {
-    observe(s, &mut |ev| on_event(ev))
+    observe(s, &mut |ev| on_event(ev), warn)
 }
 
 /// Watch until `--count`, `--duration`, SIGINT or SIGTERM, or until `obs`
 /// says stop; each event goes to `obs` as it is found, and each dump's
 /// sockets after its events. The sockets present at the start are not
-/// reported.
+/// reported. Notes (namespaces that could not be entered) go to `warn`.
 ///
 /// # Errors
 /// [`Error::WatchNeedsAdmin`] when the kernel refuses to let us join the
 /// destroy groups (`EPERM`/`EACCES`); [`Error::Netlink`] when a dump or the
-/// notification socket fails.
+/// notification socket fails; for `-N`, a namespace that cannot be
+/// resolved or entered.
 #[allow(
     clippy::too_many_lines,
     reason = "one loop: wait taking notifications, dump, diff, report"
 )]
-pub fn observe(s: &Settings, obs: &mut dyn Observer) -> Result<Report, Error> {
-    let t = s.tables;
+pub fn observe(
+    s: &Settings,
+    obs: &mut dyn Observer,
+    warn: &mut dyn FnMut(String),
+) -> Result<Report, Error> {
     let fail = |source| Error::Netlink {
         table: "sock_diag destroy groups",
         source,
     };
-    let mut destroys = match DestroyWatch::open(t) {
-        Ok(d) => d,
-        Err(e) if matches!(e.raw_os_error(), Some(EPERM | EACCES)) => {
-            return Err(Error::WatchNeedsAdmin);
-        }
-        Err(e) => return Err(fail(e)),
-    };
+    let mut watched = Watched::open(&s.netns, &s.proc_root, s.tables, warn)?;
     let _ = signal::catch_termination();
     let start = Instant::now();
     let wall = SystemTime::now();
@@ -471,7 +494,7 @@ pub fn observe(s: &Settings, obs: &mut dyn Observer) -> Result<Report, Error> {
         destroy_events: true,
         ..Report::default()
     };
-    let mut prev = snapshot(s)?;
+    let mut prev = snapshot(&mut watched)?;
     report.dumps += 1;
     if s.processes {
         name_owners(s, &mut prev, |_| true);
@@ -481,6 +504,8 @@ pub fn observe(s: &Settings, obs: &mut dyn Observer) -> Result<Report, Error> {
     }
     let mut limbo = Snapshot::new();
     let mut pending: Vec<Pending> = Vec::new();
+    // Notifications past PENDING_CAP, reported as soon as a drain ends.
+    let mut overflow: Vec<Pending> = Vec::new();
     let mut next_tick = start + s.interval;
     let stop_at = s.duration.map(|d| start + d);
     let mut seen = 0u64;
@@ -494,23 +519,25 @@ pub fn observe(s: &Settings, obs: &mut dyn Observer) -> Result<Report, Error> {
                 break;
             }
             let at = ms(now);
-            report.overruns += destroys
-                .drain(|gone| {
+            report.overruns += watched
+                .drain(&mut |netns, gone| {
                     push_pending(
                         &mut pending,
                         Pending {
                             at_ms: at,
                             gone,
                             outlived: false,
+                            netns,
                         },
-                        &mut |p| {
-                            // Over the cap: reported now, without waiting for a dump.
-                            let change = lone_gone(&p);
-                            emit(s, &mut report, &mut seen, wall, change, obs);
-                        },
+                        &mut |p| overflow.push(p),
                     );
                 })
                 .map_err(fail)?;
+            for p in overflow.drain(..) {
+                // Over the cap: reported now, without waiting for a dump.
+                let change = lone_gone(&p);
+                emit(s, &watched, &mut report, &mut seen, wall, change, obs);
+            }
             if s.count.is_some_and(|n| seen >= n) && report.stopped_by.is_empty() {
                 report.stopped_by = "count";
             }
@@ -520,7 +547,7 @@ pub fn observe(s: &Settings, obs: &mut dyn Observer) -> Result<Report, Error> {
             if now >= until {
                 break;
             }
-            match wait(destroys.as_fd(), obs.input_fd(), until - now) {
+            match watched.wait(obs.input_fd(), until - now) {
                 Ok(false) => {}
                 Ok(true) => {
                     if let ControlFlow::Break(why) = obs.input() {
@@ -544,7 +571,31 @@ pub fn observe(s: &Settings, obs: &mut dyn Observer) -> Result<Report, Error> {
         if next_tick < now {
             next_tick = now + s.interval;
         }
-        let mut next = snapshot(s)?;
+        // --all-netns: namespaces made meanwhile join, those gone leave
+        // (after a last drain) and their sockets are gone in this diff.
+        let at = ms(now);
+        report.overruns += watched.refresh(
+            &s.proc_root,
+            now,
+            &mut |netns, gone| {
+                push_pending(
+                    &mut pending,
+                    Pending {
+                        at_ms: at,
+                        gone,
+                        outlived: false,
+                        netns,
+                    },
+                    &mut |p| overflow.push(p),
+                );
+            },
+            warn,
+        )?;
+        for p in overflow.drain(..) {
+            let change = lone_gone(&p);
+            emit(s, &watched, &mut report, &mut seen, wall, change, obs);
+        }
+        let mut next = snapshot(&mut watched)?;
         report.dumps += 1;
         let round = diff(
             &prev,
@@ -571,7 +622,7 @@ pub fn observe(s: &Settings, obs: &mut dyn Observer) -> Result<Report, Error> {
             if c.kind == Kind::New {
                 c.entry.owner = next.get(&c.cookie).and_then(|e| e.owner.clone());
             }
-            if emit(s, &mut report, &mut seen, wall, c, obs) {
+            if emit(s, &watched, &mut report, &mut seen, wall, c, obs) {
                 if report.stopped_by.is_empty() {
                     report.stopped_by = "count";
                 }
@@ -582,29 +633,17 @@ pub fn observe(s: &Settings, obs: &mut dyn Observer) -> Result<Report, Error> {
             report.stopped_by = "output";
         }
         prev = next;
+        // A namespace gone is named until its last socket is reported.
+        watched.forget(|ns| {
+            prev.values().chain(limbo.values()).any(|e| e.netns == ns)
+                || pending.iter().any(|p| p.netns == ns)
+        });
         if !report.stopped_by.is_empty() {
             break;
         }
     }
     report.elapsed_ms = ms(Instant::now());
     Ok(report)
-}
-
-/// Wait until a destroy notification comes, `input` is ready, or `timeout`
-/// passed; whether `input` is ready.
-fn wait(
-    destroys: BorrowedFd<'_>,
-    input: Option<BorrowedFd<'_>>,
-    timeout: Duration,
-) -> std::io::Result<bool> {
-    use crate::sys::poll::{POLLIN, PollFd, poll_many, poll_one};
-    let Some(input) = input else {
-        poll_one(destroys, POLLIN, Some(timeout))?;
-        return Ok(false);
-    };
-    let mut fds = [PollFd::new(destroys, POLLIN), PollFd::new(input, POLLIN)];
-    poll_many(&mut fds, Some(timeout))?;
-    Ok(fds[1].revents() != 0)
 }
 
 /// Queue a notification for the next dump, or past [`PENDING_CAP`] hand it
@@ -622,7 +661,7 @@ fn lone_gone(p: &Pending) -> Change {
         kind: Kind::Gone,
         cookie: p.gone.cookie,
         at_ms: p.at_ms,
-        entry: Entry::of(&p.gone.socket),
+        entry: Entry::of(&p.gone.socket).in_netns(p.netns),
         from: Some(p.gone.socket.state),
         to: None,
         totals: Totals::of(&p.gone.socket),
@@ -633,6 +672,7 @@ fn lone_gone(p: &Pending) -> Change {
 /// Report `c` if selected; true when `--count` is reached.
 fn emit(
     s: &Settings,
+    watched: &Watched,
     report: &mut Report,
     seen: &mut u64,
     wall: SystemTime,
@@ -649,18 +689,25 @@ fn emit(
     }
     *seen += 1;
     let time = wall + Duration::from_millis(c.at_ms);
-    if obs.event(Event { time, change: c }).is_break() {
+    let netns = watched.name(c.entry.netns);
+    if obs
+        .event(Event {
+            time,
+            change: c,
+            netns,
+        })
+        .is_break()
+    {
         report.stopped_by = "output";
         return true;
     }
     s.count.is_some_and(|n| *seen >= n)
 }
 
-fn snapshot(s: &Settings) -> Result<Snapshot, Error> {
-    let t = s.tables;
+fn snapshot(watched: &mut Watched) -> Result<Snapshot, Error> {
     let mut snap = Snapshot::new();
-    netlink::dump_cookies(t, |sock, cookie| {
-        snap.insert(cookie, Entry::of(&sock));
+    watched.dump(&mut |netns, sock, cookie| {
+        snap.insert(cookie, Entry::of(&sock).in_netns(netns));
     })?;
     Ok(snap)
 }
@@ -717,6 +764,7 @@ mod tests {
             remote: ep(80),
             state,
             inode: 0,
+            netns: 0,
             since_ms: None,
             owner: None,
             recv_q: None,
@@ -755,6 +803,7 @@ mod tests {
             at_ms,
             gone: Destroyed { cookie, socket },
             outlived: false,
+            netns: 0,
         }
     }
 
@@ -986,6 +1035,34 @@ mod tests {
         assert_eq!(kinds(&r), [(Kind::Gone, 1, Some(TcpState::FinWait2), None)]);
         assert_eq!(r.changes[0].at_ms, 900);
         assert_eq!(r.changes[0].totals.and_then(|t| t.bytes_acked), Some(1000));
+    }
+
+    /// Two namespaces with the same addresses: a notification for a
+    /// socket no dump saw pairs with the `TIME_WAIT` remnant of its own
+    /// namespace, and a notification's `gone` keeps its namespace.
+    #[test]
+    fn namespaces_with_the_same_addresses_stay_apart() {
+        let tw = |ns| entry(2001, TcpState::TimeWait).in_netns(ns);
+        let mut next = snap(&[(9, tw(1)), (10, tw(2))]);
+        let mut d1 = destroyed(5, 2001, 10, 3);
+        d1.netns = 1;
+        let mut d2 = destroyed(6, 2001, 11, 4);
+        d2.netns = 2;
+        let mut lone = destroyed(7, 2002, 12, 5);
+        lone.netns = 1;
+        let d = vec![d2, lone, d1];
+        let r = diff(&Snapshot::new(), &mut next, Snapshot::new(), d, 500, true);
+        assert_eq!(
+            kinds(&r),
+            vec![
+                (Kind::Gone, 7, Some(TcpState::Close), None),
+                (Kind::New, 9, None, Some(TcpState::TimeWait)),
+                (Kind::New, 10, None, Some(TcpState::TimeWait)),
+            ]
+        );
+        assert_eq!(r.changes[0].entry.netns, 1);
+        assert_eq!(r.changes[1].totals.unwrap().bytes_acked, Some(3));
+        assert_eq!(r.changes[2].totals.unwrap().bytes_acked, Some(4));
     }
 
     #[test]
