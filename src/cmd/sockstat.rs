@@ -637,18 +637,32 @@ impl ss::watch::Observer for LiveView<'_> {
         &mut self,
         sockets: &ss::watch::Snapshot,
         report: &ss::watch::Report,
+        names: &ss::watch::Names<'_>,
     ) -> ControlFlow<()> {
         let w = self.w;
+        let sockets: Vec<(u64, &ss::watch::Entry)> = sockets
+            .iter()
+            .filter(|(_, e)| ss::watch::shows(e, w.states, &w.rows))
+            .map(|(&c, e)| (c, e))
+            .collect();
+        // -N / --all-netns: a Netns column, labelled as the event lines are.
+        let netns: Option<std::collections::HashMap<u64, String>> =
+            (w.netns != Scope::Own).then(|| {
+                sockets
+                    .iter()
+                    .map(|(_, e)| e.netns)
+                    .collect::<HashSet<u64>>()
+                    .into_iter()
+                    .map(|ns| (ns, names(ns).map_or_else(|| ns.to_string(), |n| n.label())))
+                    .collect()
+            });
         let view = output::live::View {
-            sockets: sockets
-                .iter()
-                .filter(|(_, e)| ss::watch::shows(e, w.states, &w.rows))
-                .map(|(&c, e)| (c, e))
-                .collect(),
+            sockets,
             recent: &self.recent,
             report,
             interval: w.interval,
             processes: w.processes,
+            netns: netns.as_ref(),
             quit_hint: if self.keys {
                 "q or Ctrl-C quits"
             } else {

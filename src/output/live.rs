@@ -9,7 +9,7 @@
 //! events, however many come.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -86,6 +86,8 @@ pub struct View<'a> {
     pub interval: Duration,
     /// `-p`: a Process column.
     pub processes: bool,
+    /// `-N`/`--all-netns`: a Netns column, each entry's label by inode.
+    pub netns: Option<&'a HashMap<u64, String>>,
     /// How to stop, for the title: `q quits` when keys are read.
     pub quit_hint: &'static str,
 }
@@ -120,6 +122,7 @@ fn inet(e: &Endpoint) -> Option<&SocketAddr> {
 fn order(a: &(u64, &Entry), b: &(u64, &Entry)) -> Ordering {
     let key = |(c, e): &(u64, &Entry)| {
         (
+            e.netns,
             e.proto == Proto::Udp,
             rank(e.state),
             inet(&e.local).copied(),
@@ -212,7 +215,7 @@ pub fn render(v: View<'_>, size: Size, now_ms: u64) -> Vec<Line> {
         .filter(|ev| is_hot(ev.change.at_ms))
         .map(|ev| ev.change.cookie)
         .collect();
-    for (text, is_hot_row) in table(&rows, &hot, v.processes, now_ms) {
+    for (text, is_hot_row) in table(&rows, &hot, v.processes, v.netns, now_ms) {
         let style = match is_hot_row {
             None => Style::Heading,
             Some(true) => Style::Hot,
@@ -289,8 +292,25 @@ fn table(
     rows: &[(u64, &Entry)],
     hot: &HashSet<u64>,
     processes: bool,
+    netns: Option<&HashMap<u64, String>>,
     now_ms: u64,
 ) -> Vec<(String, Option<bool>)> {
+    // Labels come from anyone's command names: escaped before measured.
+    let label = |e: &Entry| {
+        crate::output::escape_control(
+            netns
+                .and_then(|m| m.get(&e.netns))
+                .map_or("-", String::as_str),
+        )
+        .into_owned()
+    };
+    let ns_w = netns.map_or(0, |_| {
+        rows.iter()
+            .map(|(_, e)| label(e).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(5)
+    });
     let numeric = Display::numeric();
     let cells: Vec<(String, String)> = rows
         .iter()
@@ -303,7 +323,13 @@ fn table(
         .collect();
     let local_w = cells.iter().map(|c| c.0.len()).max().unwrap_or(0).max(18);
     let peer_w = cells.iter().map(|c| c.1.len()).max().unwrap_or(0).max(17);
-    let mut header = format!(
+    let mut header = if netns.is_some() {
+        format!("{:<ns_w$} ", "Netns")
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        header,
         "{:<5} {:>6} {:>6} {:<local_w$} {:<peer_w$} {:<11} {:>7}",
         "Proto", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "State", "Age"
     );
@@ -318,7 +344,13 @@ fn table(
             || format!(">{}", age(now_ms)),
             |t| age(now_ms.saturating_sub(t)),
         );
-        let mut text = format!(
+        let mut text = if netns.is_some() {
+            format!("{:<ns_w$} ", label(e))
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            text,
             "{:<5} {:>6} {:>6} {local:<local_w$} {peer:<peer_w$} {:<11} {since:>7}",
             e.proto.table(e.v6),
             q(e.recv_q),
@@ -408,8 +440,36 @@ mod tests {
             report,
             interval: Duration::from_millis(500),
             processes: false,
+            netns: None,
             quit_hint: "q quits",
         }
+    }
+
+    #[test]
+    fn with_namespaces_a_netns_column_and_rows_grouped_by_namespace() {
+        let mut a = entry(5000, 0, TcpState::Listen, (0, 128));
+        a.netns = 7;
+        let mut b = entry(5000, 0, TcpState::Listen, (0, 128));
+        b.netns = 3;
+        let sockets = vec![(1, a), (2, b)];
+        let labels: HashMap<u64, String> =
+            [(7, "blue".to_string()), (3, "red\x1b".to_string())].into();
+        let recent = Recent::default();
+        let report = Report::default();
+        let mut v = view(&sockets, &recent, &report);
+        v.netns = Some(&labels);
+        let lines = render(
+            v,
+            Size {
+                cols: 120,
+                rows: 10,
+            },
+            1000,
+        );
+        let t = texts(&lines);
+        assert!(t[2].starts_with("Netns   Proto Recv-Q"), "{t:?}");
+        assert!(t[3].starts_with("red\\x1b tcp "), "{t:?}");
+        assert!(t[4].starts_with("blue    tcp "), "{t:?}");
     }
 
     fn texts(lines: &[Line]) -> Vec<&str> {

@@ -414,6 +414,10 @@ pub struct Report {
     pub stopped_by: &'static str,
 }
 
+/// The namespace record of an [`Entry::netns`] inode (with `-N` or
+/// `--all-netns`; `None` otherwise).
+pub type Names<'a> = dyn Fn(u64) -> Option<Arc<Netns>> + 'a;
+
 /// What [`observe`] tells its caller as it goes. Line output needs only
 /// [`Observer::event`] (a closure is one, see [`run`]); the live view also
 /// takes each dump's sockets and waits on the terminal's keys.
@@ -424,9 +428,15 @@ pub trait Observer {
 
     /// After the first dump, and after each later one once its events were
     /// given: every socket the dump listed, unfiltered ([`shows`] says
-    /// which the filters select), and the counts so far. `Break` stops the
+    /// which the filters select), the counts so far, and the namespaces'
+    /// names. `Break` stops the
     /// watch (`output`).
-    fn tick(&mut self, _sockets: &Snapshot, _report: &Report) -> ControlFlow<()> {
+    fn tick(
+        &mut self,
+        _sockets: &Snapshot,
+        _report: &Report,
+        _names: &Names<'_>,
+    ) -> ControlFlow<()> {
         ControlFlow::Continue(())
     }
 
@@ -499,7 +509,7 @@ pub fn observe(
     if s.processes {
         name_owners(s, &mut prev, |_| true);
     }
-    if obs.tick(&prev, &report).is_break() {
+    if obs.tick(&prev, &report, &|ns| watched.name(ns)).is_break() {
         report.stopped_by = "output";
     }
     let mut limbo = Snapshot::new();
@@ -629,7 +639,9 @@ pub fn observe(
                 break;
             }
         }
-        if report.stopped_by.is_empty() && obs.tick(&next, &report).is_break() {
+        if report.stopped_by.is_empty()
+            && obs.tick(&next, &report, &|ns| watched.name(ns)).is_break()
+        {
             report.stopped_by = "output";
         }
         prev = next;
