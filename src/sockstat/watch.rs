@@ -513,6 +513,7 @@ pub fn observe(
         report.stopped_by = "output";
     }
     let mut limbo = Snapshot::new();
+    let mut gone_once = GoneOnce::default();
     let mut pending: Vec<Pending> = Vec::new();
     // Notifications past PENDING_CAP, reported as soon as a drain ends.
     let mut overflow: Vec<Pending> = Vec::new();
@@ -628,7 +629,9 @@ pub fn observe(
         }
         limbo = round.limbo;
         pending = round.carried;
-        for mut c in round.changes {
+        let mut changes = round.changes;
+        gone_once.filter(&mut changes);
+        for mut c in changes {
             if c.kind == Kind::New {
                 c.entry.owner = next.get(&c.cookie).and_then(|e| e.owner.clone());
             }
@@ -656,6 +659,42 @@ pub fn observe(
     }
     report.elapsed_ms = ms(Instant::now());
     Ok(report)
+}
+
+/// Sockets reported `gone` without a notification that may still get one:
+/// a connection reset while its program holds it leaves the kernel's
+/// tables (so the dumps miss it) and is destroyed only when the program
+/// closes it. That later notification is the same ending, not another:
+/// it is dropped. At most [`PENDING_CAP`] cookies are remembered, the
+/// oldest forgotten first.
+#[derive(Debug, Default)]
+pub struct GoneOnce {
+    order: std::collections::VecDeque<u64>,
+    cookies: HashSet<u64>,
+}
+
+impl GoneOnce {
+    /// Drop from `changes` the `gone`s of sockets already reported gone,
+    /// and remember the new unnotified ones.
+    pub fn filter(&mut self, changes: &mut Vec<Change>) {
+        changes.retain(|c| c.kind != Kind::Gone || !self.cookies.remove(&c.cookie));
+        for c in changes.iter() {
+            let may_come = c.kind == Kind::Gone
+                && c.totals.is_none()
+                && !matches!(
+                    c.from,
+                    Some(TcpState::TimeWait | TcpState::SynRecv | TcpState::NewSynRecv)
+                );
+            if may_come && self.cookies.insert(c.cookie) {
+                self.order.push_back(c.cookie);
+                if self.order.len() > PENDING_CAP
+                    && let Some(old) = self.order.pop_front()
+                {
+                    self.cookies.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 /// Queue a notification for the next dump, or past [`PENDING_CAP`] hand it
@@ -1101,5 +1140,78 @@ mod tests {
         };
         assert!(selected(c, StateSel::All, &port("1000")));
         assert!(!selected(c, StateSel::All, &port("1001")));
+    }
+
+    #[test]
+    fn a_socket_reset_while_held_is_gone_once_not_again_when_its_program_closes_it() {
+        // Reset by the peer: out of the tables (two dumps miss it), no
+        // notification until the program closes its descriptor.
+        let prev = snap(&[(1, entry(1000, TcpState::Established))]);
+        let mut once = GoneOnce::default();
+        let r = diff(
+            &prev,
+            &mut Snapshot::new(),
+            Snapshot::new(),
+            vec![],
+            500,
+            true,
+        );
+        let mut c = r.changes;
+        once.filter(&mut c);
+        assert!(c.is_empty());
+        let r = diff(
+            &Snapshot::new(),
+            &mut Snapshot::new(),
+            r.limbo,
+            vec![],
+            1000,
+            true,
+        );
+        let mut c = r.changes;
+        once.filter(&mut c);
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            (c[0].kind, c[0].from),
+            (Kind::Gone, Some(TcpState::Established))
+        );
+        // The close, much later: the same ending, dropped.
+        let r = diff(
+            &Snapshot::new(),
+            &mut Snapshot::new(),
+            Snapshot::new(),
+            vec![destroyed(1, 1000, 9000, 7)],
+            9000,
+            true,
+        );
+        let mut c = r.changes;
+        assert_eq!(c.len(), 1);
+        once.filter(&mut c);
+        assert!(c.is_empty(), "{c:?}");
+        // Another socket's notification still comes through.
+        let r = diff(
+            &Snapshot::new(),
+            &mut Snapshot::new(),
+            Snapshot::new(),
+            vec![destroyed(2, 1001, 9500, 7)],
+            9500,
+            true,
+        );
+        let mut c = r.changes;
+        once.filter(&mut c);
+        assert_eq!(c.len(), 1);
+        // A TIME_WAIT remnant is never notified: not remembered.
+        let prev = snap(&[(3, entry(1002, TcpState::TimeWait))]);
+        let r = diff(
+            &prev,
+            &mut Snapshot::new(),
+            Snapshot::new(),
+            vec![],
+            10_000,
+            true,
+        );
+        let mut c = r.changes;
+        once.filter(&mut c);
+        assert_eq!(c.len(), 1);
+        assert!(!once.cookies.contains(&3));
     }
 }
