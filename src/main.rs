@@ -10,10 +10,25 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // clap prints help/version to stdout (exit 0) and usage errors
-            // to stderr (exit 2). Printing may hit a closed pipe: ignore.
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            // Help and version go to stdout (exit 0), as clap prints them;
+            // printing may hit a closed pipe: ignore. A usage error is one
+            // line on stderr (exit 2), as every other error.
+            if !e.use_stderr() {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // The subcommand's help when argv names one.
+            let sub = std::env::args()
+                .skip(1)
+                .find(|a| !a.starts_with('-'))
+                .filter(|a| ["sockstat", "arp", "tftp", "probe"].contains(&a.as_str()));
+            let help = sub.map_or_else(
+                || "nettool --help".into(),
+                |s| format!("nettool {s} --help"),
+            );
+            let line = cmd::clap_one_line(&e.render().to_string(), &help);
+            nettool::say!("nettool: {}", nettool::output::escape_control(&line));
+            return ExitCode::from(2);
         }
     };
     let result = match cli.command {

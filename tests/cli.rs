@@ -120,6 +120,19 @@ fn usage_errors_exit_2_with_one_line() {
         assert!(out.stdout.is_empty(), "{out:?}");
         assert!(!out.stderr.contains("panicked"), "{out:?}");
     }
+    // clap's own errors too: one line, with the tip and the help to read.
+    let out = nettool(&["sockstat", "--diagnos"]).run();
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr_lines(),
+        [
+            "nettool: unexpected argument '--diagnos' found; a similar argument exists: '--diagnose' (see 'nettool sockstat --help')"
+        ],
+        "{out:?}"
+    );
+    let out = nettool(&["sockstat", "-s", "--diagnose"]).run();
+    out.expect_code(2);
+    assert_eq!(out.stderr_lines().len(), 1, "{out:?}");
     let out = nettool(&["sockstat", "--state", "nope"]).run();
     let err = &out.stderr;
     assert_eq!(err.lines().count(), 1, "{err}");

@@ -42,6 +42,38 @@ pub fn seconds(
     )))
 }
 
+/// A clap usage error, as clap renders it (a headline, indented details
+/// and tips, a usage line, a pointer to `--help`), made one line: the
+/// headline, the details, and which help to read (from clap's usage
+/// line, else `help`).
+pub fn clap_one_line(rendered: &str, help: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut out = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    let mut help = help.to_string();
+    for l in lines {
+        if let Some(u) = l.strip_prefix("Usage: ") {
+            let words: Vec<&str> = u
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['-', '<', '[']))
+                .collect();
+            help = format!("{} --help", words.join(" "));
+        } else if l.starts_with("For more information") {
+        } else {
+            let detail = l
+                .trim_start_matches("tip: ")
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            out.push_str(if out.ends_with(':') { " " } else { "; " });
+            out.push_str(detail);
+        }
+    }
+    format!("{out} (see '{help}')")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +109,30 @@ mod tests {
             message(seconds("--timeout", f64::NAN, 0.001..=255.0, false)),
             "--timeout NaN: give 0.001 to 255 seconds (fractions allowed)"
         );
+    }
+
+    #[test]
+    fn clap_errors_become_one_line_naming_the_help_to_read() {
+        for (rendered, want) in [
+            (
+                "error: unexpected argument '--diagnos' found\n\n  tip: a similar argument exists: '--diagnose'\n\nUsage: nettool sockstat --diagnose\n\nFor more information, try '--help'.\n",
+                "unexpected argument '--diagnos' found; a similar argument exists: '--diagnose' (see 'nettool sockstat --help')",
+            ),
+            (
+                "error: invalid value 'x' for '--source <SOURCE>'\n  [possible values: auto, netlink, proc]\n\nFor more information, try '--help'.\n",
+                "invalid value 'x' for '--source <SOURCE>'; possible values: auto, netlink, proc (see 'nettool --help')",
+            ),
+            (
+                "error: the following required arguments were not provided:\n  <TARGET>...\n\nUsage: nettool probe <TARGET>...\n\nFor more information, try '--help'.\n",
+                "the following required arguments were not provided: <TARGET>... (see 'nettool probe --help')",
+            ),
+            (
+                "error: the argument '--summary' cannot be used with '--diagnose'\n\nUsage: nettool sockstat --summary\n\nFor more information, try '--help'.\n",
+                "the argument '--summary' cannot be used with '--diagnose' (see 'nettool sockstat --help')",
+            ),
+            ("", " (see 'nettool --help')"),
+        ] {
+            assert_eq!(clap_one_line(rendered, "nettool --help"), want);
+        }
     }
 }
