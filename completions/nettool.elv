@@ -74,7 +74,7 @@ set edit:completion:arg-completer[nettool] = {|@words|
             cand --summary 'Summary: counts per protocol and TCP state, the kernel''s protocol counters, kernel figures, diagnosis'
             cand --diagnose 'Say what is wrong, most severe first: CLOSE_WAIT leaks, accept queue overflows, SYN floods, TIME_WAIT pressure, retransmissions, peers or programs not reading, UDP drops, orphans, TCP memory; who (process, port, peer), the numbers and what to do. Reads twice, --interval apart (default 1 s). Exit 1 when something was found'
             cand --json 'JSON output (schema nettool.sockstat/1, see README)'
-            cand --dns 'Resolve remote addresses through DNS (never done otherwise); bounded by --dns-timeout'
+            cand --dns 'Resolve remote addresses through DNS (never done otherwise); bounded by --dns-timeout. Not with --json, whose addresses are always numeric'
             cand --watch 'Report sockets that appear, change TCP state or go away (TCP and UDP), as it happens, until Ctrl-C, --count or --duration: on a terminal a live table redrawn in place (q quits), piped (or with --lines, --json) one line per event'
             cand --lines 'With --watch on a terminal: print one line per event, as when piped, instead of the live view (a table redrawn in place; q or Ctrl-C quits)'
             cand -h 'Print help (see more with ''--help'')'

@@ -184,8 +184,9 @@ pub struct SockstatArgs {
     /// Where rows come from
     #[arg(long = "source", value_enum, default_value_t = SourceKind::Auto)]
     pub source: SourceKind,
-    /// Resolve remote addresses through DNS (never done otherwise); bounded by --dns-timeout
-    #[arg(long = "dns", conflicts_with = "numeric")]
+    /// Resolve remote addresses through DNS (never done otherwise); bounded by
+    /// --dns-timeout. Not with --json, whose addresses are always numeric
+    #[arg(long = "dns", conflicts_with_all = ["numeric", "json"])]
     pub dns: bool,
     /// Total time allowed for --dns lookups, in seconds
     #[arg(

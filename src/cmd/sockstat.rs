@@ -846,6 +846,9 @@ mod tests {
         assert_eq!(parse(&["--dns", "--dns-timeout", "0.5"]).unwrap(), want);
         want.dns = Some(Duration::from_secs(2));
         assert_eq!(parse(&["--dns"]).unwrap(), want);
+        // JSON addresses are numeric: lookups would be traffic for nothing.
+        let e = Cli::try_parse_from(["nettool", "sockstat", "--dns", "--json"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
     }
 
     #[test]
