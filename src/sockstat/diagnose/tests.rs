@@ -190,6 +190,22 @@ fn a_full_accept_queue_with_overflows_is_critical_and_names_the_listener() {
         "listener 198.51.100.1:8080 (77/slow) has 5 connections waiting for accept() with a backlog of 4; ListenOverflows +7, ListenDrops +7 in 1.0 s"
     );
     assert!(f[0].advice.contains("net.core.somaxconn (now 4096)"));
+    // Full, or at the backlog, with nothing arriving: a warning that says
+    // which (the kernel queues one past the backlog).
+    for (q, end) in [
+        (
+            5,
+            "; it is full: new connections are dropped until the program accept()s",
+        ),
+        (4, "; one more fits, then new connections are dropped"),
+    ] {
+        let mut l = sock(TcpState::Listen, "198.51.100.1:8080", "0.0.0.0:0");
+        l.recv_q = Some(q);
+        l.send_q = Some(4);
+        let f = findings(&look(Some(vec![seen(1, l.clone())]), vec![seen(1, l)]));
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(f[0].summary.ends_with(end), "{}", f[0].summary);
+    }
     // Not full: nothing, even with old overflows since boot.
     let mut l = sock(TcpState::Listen, "198.51.100.1:8080", "0.0.0.0:0");
     l.recv_q = Some(3);
@@ -336,7 +352,7 @@ fn udp_drops_rising_name_the_socket() {
     assert_eq!(kinds(&f), vec![Kind::UdpDrops]);
     assert_eq!(
         f[0].summary,
-        "198.51.100.1:5353 (5/dnsd) dropped 500 datagrams in 1.0 s (Recv-Q 4300 bytes, buffer 4608)"
+        "198.51.100.1:5353 (5/dnsd) dropped 500 datagrams in 1.0 s (Recv-Q 4300 bytes, SO_RCVBUF 4608)"
     );
     let lk = look(Some(vec![seen(1, u(510, 0))]), vec![seen(1, u(510, 0))]);
     assert_eq!(findings(&lk), vec![]);

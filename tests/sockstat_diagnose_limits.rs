@@ -1,0 +1,531 @@
+//! `nettool sockstat --diagnose`'s limit findings, each made happen in the
+//! network lab (tests/lab, shared/LAB.md) and then found: a listener whose
+//! accept queue overflows, a `SYN_RECV` pile-up with syncookies, a UDP
+//! socket that drops datagrams, orphans near `net.ipv4.tcp_max_orphans`
+//! and TCP memory past `net.ipv4.tcp_mem`'s pressure mark; `-s` showing
+//! the findings; `--all-netns` and `-N` naming the right namespace.
+//!
+//! Each test builds a pair of namespaces (A 198.51.100.1, B 198.51.100.2);
+//! the sockets are the test's own, made on threads that joined A or B, and
+//! the kernel's TCP and UDP do the rest. nettool runs inside A, except
+//! for the `--all-netns`/`-N` tests, which only read netlink and /proc
+//! from the root namespace (all traffic stays between A and B).
+//!
+//! The orphan and TCP memory limits are host-wide sysctls: those tests
+//! lower one briefly, just above what the host holds now, and a guard puts
+//! the old value back even when the test panics; a lock keeps them from
+//! running together.
+
+mod lab;
+mod util;
+
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use serde_json::Value;
+use socket2::{Domain, SockAddr, Socket, Type};
+
+use lab::Pair;
+use util::{Output, nettool, wait_until};
+
+/// How long the tests wait for a condition to build up.
+const BUILD_UP: Duration = Duration::from_secs(10);
+
+/// `pid/command` of this test process: how nettool names the owner of the
+/// sockets the test made.
+fn me() -> String {
+    let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    format!("{}/{}", std::process::id(), comm.trim())
+}
+
+/// A TCP listener bound to `addr` in `ns` with `listen(fd, backlog)`.
+fn listener_in(ns: &str, addr: SocketAddr, backlog: i32) -> TcpListener {
+    lab::thread_in(ns, move || {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        s.set_reuse_address(true).unwrap();
+        s.bind(&addr.into()).unwrap();
+        s.listen(backlog).unwrap();
+        TcpListener::from(s)
+    })
+    .join()
+    .unwrap()
+}
+
+/// A thread in a namespace that does `step` every `every` until stopped
+/// (or dropped), keeping what `each` makes (open sockets) until then.
+struct Hammer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<usize>>,
+}
+
+impl Hammer {
+    fn start<T: 'static>(
+        ns: &str,
+        every: Duration,
+        mut each: impl FnMut() -> Option<T> + Send + 'static,
+    ) -> Hammer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = lab::thread_in(ns, move || {
+            let mut kept = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                if let Some(t) = each() {
+                    // Bounded: a slow machine must not pile up sockets.
+                    if kept.len() < 2000 {
+                        kept.push(t);
+                    }
+                }
+                thread::sleep(every);
+            }
+            kept.len()
+        });
+        Hammer {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops it; how many things it kept.
+    fn stop(mut self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for Hammer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A non-blocking connect to `to`: one SYN (and the socket, kept open so
+/// the kernel does not answer the SYN-ACK with a reset).
+fn syn(to: SocketAddr) -> Option<Socket> {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    s.set_nonblocking(true).ok()?;
+    let _ = s.connect(&SockAddr::from(to));
+    Some(s)
+}
+
+/// `nettool sockstat --diagnose --json --interval S ARGS` inside `ns`: the
+/// output (exit status 1: something was found) and the findings.
+#[track_caller]
+fn diagnose_in(ns: &str, interval: &str, args: &[&str]) -> (Output, Vec<Value>) {
+    let mut all = vec!["sockstat", "--diagnose", "--json", "--interval", interval];
+    all.extend_from_slice(args);
+    let out = nettool(&all)
+        .in_netns(ns)
+        .timeout(lab::DEFAULT_TIMEOUT)
+        .run();
+    let findings = findings_of(&out, "nettool.sockstat.diagnosis/1");
+    (out, findings)
+}
+
+#[track_caller]
+fn findings_of(out: &Output, schema: &str) -> Vec<Value> {
+    let doc = out.json();
+    assert_eq!(doc["schema"], schema, "{out:?}");
+    doc["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings array{out:?}"))
+        .clone()
+}
+
+/// The findings of `kind`.
+fn of_kind<'a>(findings: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    findings.iter().filter(|f| f["kind"] == kind).collect()
+}
+
+/// The one finding of `kind` about the socket `local`.
+#[track_caller]
+fn finding_about<'a>(findings: &'a [Value], kind: &str, local: &str) -> &'a Value {
+    let mine: Vec<&Value> = of_kind(findings, kind)
+        .into_iter()
+        .filter(|f| {
+            f["subjects"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["local"] == local))
+        })
+        .collect();
+    assert_eq!(
+        mine.len(),
+        1,
+        "one {kind} finding about {local}: {findings:#?}"
+    );
+    mine[0]
+}
+
+fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+/// `ss ARGS` inside `ns`, its lines.
+fn ss(ns: &str, args: &[&str]) -> Vec<String> {
+    let out = lab::run_in(ns, "ss", args);
+    out.ok();
+    out.stdout.lines().map(str::to_string).collect()
+}
+
+/// The listener on `port` fills its accept queue and SYNs keep coming: the
+/// kernel drops them (`ListenOverflows`, `ListenDrops`). The finding names the
+/// listener, its process, the queue against the backlog, and says what to
+/// do.
+#[test]
+fn a_listener_whose_accept_queue_overflows_is_named_with_its_process() {
+    let Some(lab) = lab::require() else { return };
+    let Pair { net: _net, a, b } = lab.pair();
+    let addr = SocketAddr::from((a.ip, 8080));
+    // Never accept()ed: 4 + 1 connections fill the queue.
+    let _listener = listener_in(&a.ns, addr, 4);
+    let hammer = Hammer::start(&b.ns, Duration::from_millis(10), move || syn(addr));
+    assert!(
+        wait_until(BUILD_UP, || ss(&a.ns, &["-ltnH", "sport = :8080"])
+            .first()
+            .is_some_and(|l| l.split_whitespace().nth(1) == Some("5"))),
+        "the accept queue did not fill: {:?}",
+        ss(&a.ns, &["-ltnH"])
+    );
+
+    let (out, findings) = diagnose_in(&a.ns, "0.5", &[]);
+    out.expect_code(1);
+    let f = finding_about(&findings, "accept_queue_overflow", "198.51.100.1:8080");
+    assert_eq!(f["severity"], "critical", "{f:#}");
+    assert_eq!(f["subjects"][0]["process"], me().as_str(), "{f:#}");
+    let e = &f["evidence"];
+    assert_eq!(n(&e["backlog"]), 4, "{f:#}");
+    assert_eq!(n(&e["accept_queue"]), 5, "{f:#}");
+    // Every SYN of the interval was dropped: B sent one every 10 ms.
+    assert!(n(&e["listen_overflows"]) >= 5, "{f:#}");
+    assert!(n(&e["listen_drops"]) >= n(&e["listen_overflows"]), "{f:#}");
+    assert_eq!(n(&e["somaxconn"]), 4096, "{f:#}");
+
+    // The line a person reads.
+    let line = text_line(&a.ns, "accept queue overflow");
+    let want = format!(
+        "critical accept queue overflow: listener 198.51.100.1:8080 ({}) has 5 connections waiting for accept() with a backlog of 4; ListenOverflows +",
+        me()
+    );
+    assert!(line.starts_with(&want), "{line}\nwant: {want}");
+    for words in [
+        "does not accept() fast enough",
+        "listen(fd, N)",
+        "net.core.somaxconn (now 4096)",
+    ] {
+        assert!(line.contains(words), "{words:?} in {line}");
+    }
+    assert!(hammer.stop() > 10);
+}
+
+/// The server's namespace drops the client's final ACK of each handshake:
+/// its connections stay half-open (`SYN_RECV`) until the SYN queue (the
+/// listen backlog, 8) is full, and from then on the kernel answers with
+/// syncookies.
+#[test]
+fn half_open_connections_and_syncookies_are_a_syn_recv_pile_up() {
+    let Some(lab) = lab::require_with(&["nft"]) else {
+        return;
+    };
+    let Pair { net: _net, a, b } = lab.pair();
+    let addr = SocketAddr::from((a.ip, 8081));
+    let _listener = listener_in(&a.ns, addr, 8);
+    lab::nft(
+        &a.ns,
+        "table inet lab {\n chain input {\n  type filter hook input priority 0;\n  \
+         tcp dport 8081 tcp flags & (syn | ack) == ack drop\n }\n}\n",
+    );
+    lab::sysctl(&a.ns, "net.ipv4.tcp_syncookies", "1");
+    let hammer = Hammer::start(&b.ns, Duration::from_millis(10), move || syn(addr));
+    assert!(
+        wait_until(BUILD_UP, || ss(&a.ns, &["-tnH", "state", "syn-recv"]).len()
+            >= 8),
+        "no SYN_RECV pile-up: {:?}",
+        ss(&a.ns, &["-tanH"])
+    );
+
+    let (out, findings) = diagnose_in(&a.ns, "0.5", &[]);
+    out.expect_code(1);
+    let f = finding_about(&findings, "syn_flood", "198.51.100.1:8081");
+    assert_eq!(f["severity"], "critical", "{f:#}");
+    let s = &f["subjects"][0];
+    assert_eq!(s["process"], me().as_str(), "{f:#}");
+    assert_eq!(s["peer"], "198.51.100.2", "{f:#}");
+    let e = &f["evidence"];
+    // The SYN queue holds as many as the backlog; ss counts them too.
+    assert_eq!(n(&e["backlog"]), 8, "{f:#}");
+    // (Under a load that slows the test for seconds, the kernel may have
+    // given up on the oldest, and queued new ones; and the kernel may let
+    // one past the backlog in.)
+    assert!((4..=9).contains(&n(&e["syn_recv"])), "{f:#}");
+    assert_eq!(n(&e["addresses"]), 1, "{f:#}");
+    assert!(n(&e["syncookies_sent"]) >= 5, "{f:#}");
+    assert_eq!(n(&e["tcp_syncookies"]), 1, "{f:#}");
+    let max = lab::run_in(&a.ns, "cat", &["/proc/sys/net/ipv4/tcp_max_syn_backlog"]);
+    assert_eq!(
+        e["tcp_max_syn_backlog"].to_string(),
+        max.stdout.trim(),
+        "{f:#}"
+    );
+    let summary = f["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!(
+            "listener 198.51.100.1:8081 ({}) has {} half-open connections (SYN_RECV) from 1 address, backlog 8; ",
+            me(),
+            e["syn_recv"]
+        )),
+        "{summary}"
+    );
+    assert!(summary.contains("syncookies sent in 0."), "{summary}");
+    let line = text_line(&a.ns, "SYN_RECV pile-up");
+    assert!(
+        line.starts_with("critical SYN_RECV pile-up: listener 198.51.100.1:8081 ("),
+        "{line}"
+    );
+    assert!(line.contains("raise the listen() backlog"), "{line}");
+    assert!(hammer.stop() > 10);
+}
+
+/// A UDP socket with a small receive buffer that is never read, and
+/// datagrams arriving all the time: the kernel drops them and counts the
+/// drops on the socket (`ss -uam`'s `d`).
+#[test]
+fn a_udp_socket_that_is_not_read_drops_datagrams_and_is_named() {
+    let Some(lab) = lab::require() else { return };
+    let Pair { net: _net, a, b } = lab.pair();
+    let (_sink, to) = udp_sink(&a.ns, SocketAddr::from((a.ip, 9999)));
+    let blaster = udp_blaster(&b.ns, to);
+    assert!(
+        wait_until(BUILD_UP, || skmem_drops(&a.ns, 9999) > 0),
+        "no drops: {:?}",
+        ss(&a.ns, &["-uamnH"])
+    );
+
+    let (out, findings) = diagnose_in(&a.ns, "0.5", &[]);
+    out.expect_code(1);
+    let after = skmem_drops(&a.ns, 9999);
+    let f = finding_about(&findings, "udp_drops", "198.51.100.1:9999");
+    assert_eq!(f["severity"], "warning", "{f:#}");
+    assert_eq!(f["subjects"][0]["process"], me().as_str(), "{f:#}");
+    let e = &f["evidence"];
+    // A datagram every 2 ms, all of them dropped.
+    assert!(n(&e["drops"]) >= 10, "{f:#}");
+    assert!(n(&e["drops"]) <= n(&e["drops_total"]), "{f:#}");
+    assert!(n(&e["drops_total"]) <= after, "ss saw {after}: {f:#}");
+    assert_eq!(n(&e["rcvbuf"]), skmem(&a.ns, 9999, "rb"), "{f:#}");
+    assert!(n(&e["recv_q"]) > 0, "{f:#}");
+    // The namespace's counter, read just before the sockets each time.
+    assert!(n(&e["rcvbuf_errors"]) * 2 >= n(&e["drops"]), "{f:#}");
+    let summary = f["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!(
+            "198.51.100.1:9999 ({}) dropped {} datagrams in 0.",
+            me(),
+            e["drops"]
+        )),
+        "{summary}"
+    );
+    let line = text_line(&a.ns, "UDP receive drops");
+    assert!(
+        line.starts_with("warning  UDP receive drops: 198.51.100.1:9999 ("),
+        "{line}"
+    );
+    assert!(line.contains(" bytes, SO_RCVBUF "), "{line}");
+    drop(blaster);
+}
+
+/// `-s` judges as `--diagnose` does: the findings are in its text (a
+/// section of their own) and in its JSON.
+#[test]
+fn summary_shows_the_findings() {
+    let Some(lab) = lab::require() else { return };
+    let Pair { net: _net, a, b } = lab.pair();
+    let (_sink, to) = udp_sink(&a.ns, SocketAddr::from((a.ip, 9999)));
+    let _blaster = udp_blaster(&b.ns, to);
+    assert!(wait_until(BUILD_UP, || skmem_drops(&a.ns, 9999) > 0));
+
+    let out = nettool(&["sockstat", "-s", "--interval", "0.3", "--json"])
+        .in_netns(&a.ns)
+        .timeout(lab::DEFAULT_TIMEOUT)
+        .run();
+    out.ok();
+    let findings = findings_of(&out, "nettool.sockstat.summary/1");
+    let f = finding_about(&findings, "udp_drops", "198.51.100.1:9999");
+    assert!(n(&f["evidence"]["drops"]) > 0, "{f:#}");
+
+    let out = nettool(&["sockstat", "-s", "--interval", "0.3"])
+        .in_netns(&a.ns)
+        .timeout(lab::DEFAULT_TIMEOUT)
+        .run();
+    out.ok();
+    let section = out
+        .stdout
+        .split("\nFindings (as --diagnose)\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no findings section{out:?}"));
+    let want = format!(
+        "  warning  UDP receive drops: 198.51.100.1:9999 ({}) dropped ",
+        me()
+    );
+    assert!(
+        section.lines().any(|l| l.starts_with(&want)),
+        "{want:?} in{out:?}"
+    );
+}
+
+/// A UDP socket at `addr` in `ns` with the smallest receive buffer, never
+/// read; and the address it is bound to.
+fn udp_sink(ns: &str, addr: SocketAddr) -> (UdpSocket, SocketAddr) {
+    let sock = lab::thread_in(ns, move || {
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+        s.set_recv_buffer_size(1).unwrap();
+        s.bind(&addr.into()).unwrap();
+        UdpSocket::from(s)
+    })
+    .join()
+    .unwrap();
+    (sock, addr)
+}
+
+/// 200-byte datagrams to `to` from `ns`, one every 2 ms, until dropped.
+fn udp_blaster(ns: &str, to: SocketAddr) -> Hammer {
+    let mut sock = None;
+    Hammer::start(ns, Duration::from_millis(2), move || {
+        let s = sock.get_or_insert_with(|| UdpSocket::bind("0.0.0.0:0").unwrap());
+        let _ = s.send_to(&[0x5a; 200], to);
+        None::<()>
+    })
+}
+
+/// `ss -uamn`'s skmem figure `key` (`d` drops, `rb` buffer) of the UDP
+/// socket on `port` in `ns`.
+#[track_caller]
+fn skmem(ns: &str, port: u16, key: &str) -> u64 {
+    let filter = format!("sport = :{port}");
+    let lines = ss(ns, &["-uamnH", &filter]);
+    let text = lines.join(" ");
+    let inner = text
+        .split("skmem:(")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or_else(|| panic!("no skmem in {text:?}"));
+    inner
+        .split(',')
+        .find_map(|w| {
+            w.strip_prefix(key)
+                .filter(|v| v.bytes().all(|c| c.is_ascii_digit()))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no {key} in {inner:?}"))
+}
+
+fn skmem_drops(ns: &str, port: u16) -> u64 {
+    skmem(ns, port, "d")
+}
+
+/// The text line of `--diagnose` inside `ns` that has `title`.
+#[track_caller]
+fn text_line(ns: &str, title: &str) -> String {
+    let out = nettool(&["sockstat", "--diagnose", "--interval", "0.3"])
+        .in_netns(ns)
+        .timeout(lab::DEFAULT_TIMEOUT)
+        .run();
+    out.expect_code(1);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(&format!(" {title}: ")))
+        .unwrap_or_else(|| panic!("no {title} line{out:?}"))
+        .to_string();
+    if std::env::var_os("SHOW_LINES").is_some() {
+        eprintln!("{line}");
+    }
+    line
+}
+
+/// `--all-netns` from the root namespace: A holds a listener whose accept
+/// queue is full, B the healthy client ends. The finding is A's and names
+/// it; B has none. `-N A` sees A's alone, `-N B` nothing.
+#[test]
+fn all_netns_names_the_namespace_and_n_sees_only_its_own() {
+    let Some(lab) = lab::require() else { return };
+    let Pair { net: _net, a, b } = lab.pair();
+    let addr = SocketAddr::from((a.ip, 8082));
+    let _listener = listener_in(&a.ns, addr, 2);
+    // Three handshakes fill a backlog of 2; nothing more arrives.
+    let clients: Vec<TcpStream> = lab::thread_in(&b.ns, move || {
+        (0..3)
+            .map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap())
+            .collect()
+    })
+    .join()
+    .unwrap();
+    assert!(wait_until(BUILD_UP, || ss(
+        &a.ns,
+        &["-ltnH", "sport = :8082"]
+    )
+    .first()
+    .is_some_and(|l| l.split_whitespace().nth(1) == Some("3"))));
+
+    let out = nettool(&[
+        "sockstat",
+        "--diagnose",
+        "--json",
+        "--interval",
+        "0.2",
+        "--all-netns",
+    ])
+    .timeout(lab::DEFAULT_TIMEOUT)
+    .run();
+    out.expect_code(1);
+    let findings = findings_of(&out, "nettool.sockstat.diagnosis/1");
+    let in_ns =
+        |ns: &str| -> Vec<&Value> { findings.iter().filter(|f| f["netns"] == ns).collect() };
+    let mine = in_ns(&a.ns);
+    assert_eq!(mine.len(), 1, "{mine:#?}");
+    let f = mine[0];
+    assert_eq!(f["kind"], "accept_queue_overflow", "{f:#}");
+    // Nothing arrived during the interval: a full queue, no drops yet.
+    assert_eq!(f["severity"], "warning", "{f:#}");
+    assert_eq!(f["subjects"][0]["local"], "198.51.100.1:8082", "{f:#}");
+    assert_eq!(f["subjects"][0]["process"], me().as_str(), "{f:#}");
+    assert_eq!(n(&f["evidence"]["accept_queue"]), 3, "{f:#}");
+    assert_eq!(n(&f["evidence"]["backlog"]), 2, "{f:#}");
+    assert!(in_ns(&b.ns).is_empty(), "{findings:#?}");
+    // Host-wide findings have no namespace, and come once.
+    for kind in ["orphans_near_limit", "tcp_memory_pressure"] {
+        let all = of_kind(&findings, kind);
+        assert!(all.len() <= 1, "{all:#?}");
+        assert!(all.iter().all(|f| f.get("netns").is_none()), "{all:#?}");
+    }
+    // The text line starts with the namespace.
+    let out = nettool(&["sockstat", "--diagnose", "--interval", "0.2", "-N", &a.ns])
+        .timeout(lab::DEFAULT_TIMEOUT)
+        .run();
+    out.expect_code(1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    let want = format!(
+        "warning  [{}] accept queue overflow: listener 198.51.100.1:8082 ({}) has 3 connections waiting for accept() with a backlog of 2; it is full: new connections are dropped until the program accept()s - the program does not accept() fast enough: ",
+        a.ns,
+        me()
+    );
+    assert!(lines[0].starts_with(&want), "{}\nwant: {want}", lines[0]);
+
+    let out = nettool(&["sockstat", "--diagnose", "--interval", "0.2", "-N", &b.ns])
+        .timeout(lab::DEFAULT_TIMEOUT)
+        .run();
+    out.expect_code(0);
+    assert!(out.stdout.starts_with("nothing wrong found: "), "{out:?}");
+    // B's three connections, and A's listener not looked at.
+    assert!(
+        out.stdout
+            .contains(" 3 TCP and UDP sockets in 1 namespace "),
+        "{out:?}"
+    );
+    drop(clients);
+}
