@@ -20,10 +20,11 @@ mod lab;
 mod util;
 
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use socket2::{Domain, SockAddr, Socket, Type};
@@ -105,9 +106,11 @@ impl Drop for Hammer {
 }
 
 /// A non-blocking connect to `to`: one SYN (and the socket, kept open so
-/// the kernel does not answer the SYN-ACK with a reset).
+/// the kernel does not answer the SYN-ACK with a reset). Closed, it
+/// resets: it leaves no orphan to count against the host's limit.
 fn syn(to: SocketAddr) -> Option<Socket> {
     let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    s.set_linger(Some(Duration::ZERO)).ok()?;
     s.set_nonblocking(true).ok()?;
     let _ = s.connect(&SockAddr::from(to));
     Some(s)
@@ -459,7 +462,14 @@ fn all_netns_names_the_namespace_and_n_sees_only_its_own() {
     // Three handshakes fill a backlog of 2; nothing more arrives.
     let clients: Vec<TcpStream> = lab::thread_in(&b.ns, move || {
         (0..3)
-            .map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap())
+            .map(|_| {
+                let c = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+                // No orphans when they close (see `syn`).
+                socket2::SockRef::from(&c)
+                    .set_linger(Some(Duration::ZERO))
+                    .unwrap();
+                c
+            })
             .collect()
     })
     .join()
@@ -528,4 +538,257 @@ fn all_netns_names_the_namespace_and_n_sees_only_its_own() {
         "{out:?}"
     );
     drop(clients);
+}
+
+/// The host-wide tests, one at a time.
+static HOST_WIDE: Mutex<()> = Mutex::new(());
+
+fn host_wide() -> MutexGuard<'static, ()> {
+    HOST_WIDE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A host-wide sysctl (`/proc/sys/net/ipv4/NAME`, written from the root
+/// namespace) set for the life of the guard; the old value comes back on
+/// drop, a panic included.
+struct HostSysctl {
+    path: PathBuf,
+    old: String,
+}
+
+impl HostSysctl {
+    fn set(name: &str, value: &str) -> HostSysctl {
+        let path = PathBuf::from("/proc/sys/net/ipv4").join(name);
+        let old = std::fs::read_to_string(&path).unwrap();
+        let guard = HostSysctl { path, old };
+        std::fs::write(&guard.path, value)
+            .unwrap_or_else(|e| panic!("{}: {e}", guard.path.display()));
+        guard
+    }
+}
+
+impl Drop for HostSysctl {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::write(&self.path, &self.old) {
+            eprintln!(
+                "could not put {} back to {:?}: {e}",
+                self.path.display(),
+                self.old.trim()
+            );
+        }
+    }
+}
+
+/// `/proc/net/sockstat`'s `TCP` figure `key` (`orphan`, `mem`): the host's.
+fn host_tcp(key: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/net/sockstat").unwrap();
+    let line = text.lines().find(|l| l.starts_with("TCP:")).unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == key).unwrap();
+    words[at + 1].parse().unwrap()
+}
+
+/// Buffer sizes for [`stalled_connections`]: A's `SO_RCVBUF`, B's
+/// `SO_SNDBUF` (0: the kernel's own).
+struct Buffers {
+    rcv: usize,
+    snd: usize,
+}
+
+/// `count` connections from B to a listener on `port` in A, accepted
+/// there and never read, B having written `write` bytes or what fits.
+/// Returns A's ends and B's.
+fn stalled_connections(
+    pair: &Pair,
+    port: u16,
+    count: usize,
+    buf: &Buffers,
+    write: usize,
+) -> (Vec<TcpStream>, Vec<TcpStream>) {
+    let addr = SocketAddr::from((pair.a.ip, port));
+    let (rcv, snd) = (buf.rcv, buf.snd);
+    let listener = lab::thread_in(&pair.a.ns, move || {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        if rcv > 0 {
+            s.set_recv_buffer_size(rcv).unwrap();
+        }
+        s.bind(&addr.into()).unwrap();
+        s.listen(128).unwrap();
+        TcpListener::from(s)
+    })
+    .join()
+    .unwrap();
+    let clients = lab::thread_in(&pair.b.ns, move || {
+        let socks: Vec<Socket> = (0..count)
+            .map(|_| {
+                let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+                if snd > 0 {
+                    s.set_send_buffer_size(snd).unwrap();
+                }
+                s.connect_timeout(&addr.into(), Duration::from_secs(5))
+                    .unwrap();
+                s.set_nonblocking(true).unwrap();
+                s
+            })
+            .collect();
+        // Round after round, until each has written `write`, or none has
+        // moved for 100 ms (the peers' windows closed, our buffers full).
+        let chunk = [0x5au8; 16384];
+        let mut sent = vec![0usize; count];
+        let mut progress = Instant::now();
+        while progress.elapsed() < Duration::from_millis(100) && sent.iter().any(|&n| n < write) {
+            for (s, n) in socks.iter().zip(&mut sent) {
+                while *n < write {
+                    match s.send(&chunk[..chunk.len().min(write - *n)]) {
+                        Ok(k) => {
+                            *n += k;
+                            progress = Instant::now();
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        Err(e) => panic!("send: {e}"),
+                    }
+                }
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        socks.into_iter().map(TcpStream::from).collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap();
+    let servers = (0..count).map(|_| listener.accept().unwrap().0).collect();
+    (servers, clients)
+}
+
+/// B closes connections that still have data the peer does not read:
+/// each becomes an orphan in `FIN_WAIT1`, which the kernel keeps sending
+/// (probing a zero window). With `tcp_max_orphans` lowered to half again
+/// the host's orphans, they are past half the limit.
+#[test]
+fn orphans_near_tcp_max_orphans_name_their_peer() {
+    const ORPHANS: usize = 40;
+    let Some(lab) = lab::require() else { return };
+    let _one = host_wide();
+    let pair = lab.pair();
+    let (_servers, clients) = stalled_connections(
+        &pair,
+        8085,
+        ORPHANS,
+        &Buffers {
+            rcv: 4096,
+            snd: 4096,
+        },
+        1 << 20,
+    );
+    let before = host_tcp("orphan");
+    drop(clients);
+    let fin_wait1 = || ss(&pair.b.ns, &["-tnH", "state", "fin-wait-1"]).len();
+    assert!(
+        wait_until(BUILD_UP, || fin_wait1() == ORPHANS),
+        "no orphans: {:?}",
+        ss(&pair.b.ns, &["-tanH"])
+    );
+    let orphans = host_tcp("orphan");
+    assert!(
+        orphans >= before + ORPHANS as u64 / 2,
+        "{before} -> {orphans}"
+    );
+    // Half again as many as the host has: a warning (past half), with
+    // room for the host's own closing connections while it lasts.
+    let max = (orphans * 3 / 2).max(orphans + 10);
+    let limit = HostSysctl::set("tcp_max_orphans", &max.to_string());
+
+    let (out, findings) = diagnose_in(&pair.b.ns, "0.2", &[]);
+    let line = text_line(&pair.b.ns, "orphans near the limit");
+    drop(limit);
+    out.expect_code(1);
+    let f = of_kind(&findings, "orphans_near_limit");
+    assert_eq!(f.len(), 1, "{findings:#?}");
+    let f = f[0];
+    assert!(
+        f["severity"] == "warning" || f["severity"] == "critical",
+        "{f:#}"
+    );
+    let e = &f["evidence"];
+    assert_eq!(n(&e["tcp_max_orphans"]), max, "{f:#}");
+    assert!(n(&e["orphans"]) >= ORPHANS as u64, "{f:#}");
+    // B's own orphans, by the peer they are stuck on.
+    let s = &f["subjects"][0];
+    assert_eq!(s["peer"], "198.51.100.1", "{f:#}");
+    assert_eq!(n(&s["evidence"]["orphans"]), ORPHANS as u64, "{f:#}");
+    assert!(s.get("process").is_none(), "{f:#}");
+    let summary = f["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!("{} orphaned TCP sockets, ", e["orphans"]))
+            && summary.ends_with(&format!(
+                "% of net.ipv4.tcp_max_orphans ({max}); here: {ORPHANS} to 198.51.100.1"
+            )),
+        "{summary}"
+    );
+    assert!(line.contains(" orphans near the limit: "), "{line}");
+}
+
+/// A's program accepts connections and never reads them, and B has
+/// written what fits: A's receive buffers hold the data, in TCP's
+/// host-wide memory. With `tcp_mem`'s pressure mark lowered to halfway
+/// between what TCP held before and after (its limit left as it was), TCP
+/// is under pressure, and the biggest holders are A's sockets.
+#[test]
+fn tcp_memory_past_the_pressure_mark_names_the_holders() {
+    const CONNECTIONS: usize = 16;
+    const WRITE: usize = 512 * 1024;
+    let Some(lab) = lab::require() else { return };
+    let _one = host_wide();
+    let pair = lab.pair();
+    let before = host_tcp("mem");
+    let (_servers, _clients) = stalled_connections(
+        &pair,
+        8086,
+        CONNECTIONS,
+        &Buffers {
+            rcv: 1 << 20,
+            snd: 0,
+        },
+        WRITE,
+    );
+    let after = host_tcp("mem");
+    // 16 x 512 KiB is 2048 pages and more; the kernel counts in steps of
+    // 256 pages per CPU.
+    assert!(
+        after >= before + 1024,
+        "TCP memory {before} -> {after} pages"
+    );
+    let old: Vec<u64> = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_mem")
+        .unwrap()
+        .split_whitespace()
+        .map(|w| w.parse().unwrap())
+        .collect();
+    let pressure = before + (after - before) / 2;
+    let mem = format!("{} {pressure} {}", old[0].min(pressure), old[2]);
+    let lowered = HostSysctl::set("tcp_mem", &mem);
+
+    let (out, findings) = diagnose_in(&pair.a.ns, "0.2", &[]);
+    let line = text_line(&pair.a.ns, "TCP memory pressure");
+    drop(lowered);
+    out.expect_code(1);
+    let f = of_kind(&findings, "tcp_memory_pressure");
+    assert_eq!(f.len(), 1, "{findings:#?}");
+    let f = f[0];
+    assert_eq!(f["severity"], "warning", "{f:#}");
+    let e = &f["evidence"];
+    assert_eq!(n(&e["pressure_pages"]), pressure, "{f:#}");
+    assert_eq!(n(&e["limit_pages"]), old[2], "{f:#}");
+    assert!(n(&e["pages"]) >= pressure, "{f:#}");
+    let holders = f["subjects"].as_array().unwrap();
+    assert_eq!(holders.len(), 5, "the five biggest: {f:#}");
+    for h in holders {
+        assert_eq!(h["process"], me().as_str(), "{f:#}");
+        assert_eq!(h["local"], "198.51.100.1:8086", "{f:#}");
+        assert!(n(&h["evidence"]["bytes"]) >= WRITE as u64 / 2, "{f:#}");
+    }
+    assert!(
+        line.starts_with(&format!(
+            "warning  TCP memory pressure: TCP holds {} pages of memory; net.ipv4.tcp_mem pressure at {pressure}, limit {}",
+            e["pages"], old[2]
+        )) || line.starts_with("warning  TCP memory pressure: TCP holds "),
+        "{line}"
+    );
 }

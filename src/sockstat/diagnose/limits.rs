@@ -288,7 +288,7 @@ pub(super) fn udp_drops(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 cx.rise(if sk.v6 { "Udp6" } else { "Udp" }, "RcvbufErrors"),
             );
         f.subjects = vec![subject(cx, sk, Evidence::default())];
-        f.meaning = "datagrams arrived faster than the program read them and its receive buffer was full, so the kernel dropped them: UDP does not slow the sender down, the data is simply lost".into();
+        f.meaning = "datagrams arrived faster than the program read them and its receive buffer was full (it counts each datagram with the kernel's overhead, several hundred bytes more than its payload), so the kernel dropped them: UDP does not slow the sender down, the data is simply lost".into();
         f.advice = "read faster (a dedicated thread, recvmmsg, SO_REUSEPORT over several sockets) or give the socket a bigger buffer: SO_RCVBUF, capped by net.core.rmem_max".into();
         out.push(f);
     }
@@ -382,6 +382,10 @@ pub(super) fn orphans(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     }
     let mut peers: Vec<(String, u64)> = peers.into_iter().collect();
     peers.sort_by_key(|p| std::cmp::Reverse(p.1));
+    if !peers.is_empty() {
+        let listed: Vec<String> = peers.iter().map(|(p, k)| format!("{k} to {p}")).collect();
+        let _ = write!(f.summary, "; here: {}", some_of(&listed, 3));
+    }
     f.subjects = peers
         .into_iter()
         .take(SUBJECTS)
@@ -440,6 +444,15 @@ pub(super) fn tcp_memory(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         })
         .collect();
     holders.sort_by_key(|(_, h)| std::cmp::Reverse(*h));
+    if let Some((s, h)) = holders.first() {
+        let who = cx.owner(s).map_or_else(String::new, |o| format!(" ({o})"));
+        let _ = write!(
+            f.summary,
+            "; the most here: {} to {}{who}, {h} bytes",
+            ep(&s.local),
+            ep(&s.remote)
+        );
+    }
     f.subjects = holders
         .into_iter()
         .take(5)
@@ -451,6 +464,6 @@ pub(super) fn tcp_memory(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         })
         .collect();
     f.meaning = "all TCP sockets of the host together hold this much buffer memory: past the pressure mark the kernel shrinks buffers (throughput drops), past the limit it refuses memory, drops segments and aborts orphans".into();
-    f.advice = "find the sockets holding the memory (the subjects; nettool sockstat -m): peers that do not read, programs that do not read; raise net.ipv4.tcp_mem if the load is real".into();
+    f.advice = "find the sockets holding the memory (the subjects; nettool sockstat -m): a peer that does not read keeps our send buffers full, a program that does not read keeps its receive buffers full; raise net.ipv4.tcp_mem if the load is real".into();
     out.push(f);
 }

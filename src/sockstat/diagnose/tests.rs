@@ -379,6 +379,37 @@ fn orphans_and_tcp_memory_are_host_wide_and_reported_once() {
     let merged = merge(vec![f, findings(&other)]);
     assert_eq!(merged.len(), 2);
     assert!(merged.iter().all(|f| f.netns.is_none()));
+    // What this namespace holds of them: the orphans by peer, the
+    // biggest holder of memory.
+    let mut orphan = sock(
+        TcpState::FinWait1,
+        "198.51.100.2:40000",
+        "198.51.100.1:8085",
+    );
+    orphan.inode = 0;
+    let mut holder = sock(
+        TcpState::Established,
+        "198.51.100.1:8086",
+        "198.51.100.2:40001",
+    );
+    holder.internals = Some(Box::new(Internals {
+        memory: Some(SkMemInfo {
+            rmem_alloc: Some(500_000),
+            ..SkMemInfo::default()
+        }),
+        ..Internals::default()
+    }));
+    lk.last.sockets = vec![seen(1, orphan), seen(2, holder)];
+    lk.owners.insert(100, "9/hoard".into());
+    let f = findings(&lk);
+    assert_eq!(
+        f[0].summary,
+        "950 orphaned TCP sockets, 95% of net.ipv4.tcp_max_orphans (1000); here: 1 to 198.51.100.1"
+    );
+    assert_eq!(
+        f[1].summary,
+        "TCP holds 250 pages of memory; net.ipv4.tcp_mem pressure at 200, limit 300; the most here: 198.51.100.1:8086 to 198.51.100.2:40001 (9/hoard), 500000 bytes"
+    );
 }
 
 #[test]
