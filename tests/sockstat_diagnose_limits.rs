@@ -661,7 +661,8 @@ fn stalled_connections(
 /// B closes connections that still have data the peer does not read:
 /// each becomes an orphan in `FIN_WAIT1`, which the kernel keeps sending
 /// (probing a zero window). With `tcp_max_orphans` lowered to half again
-/// the host's orphans, they are past half the limit.
+/// the host's orphans, they are past half the limit; `--all-netns` says
+/// so once, not once per namespace.
 #[test]
 fn orphans_near_tcp_max_orphans_name_their_peer() {
     const ORPHANS: usize = 40;
@@ -698,7 +699,24 @@ fn orphans_near_tcp_max_orphans_name_their_peer() {
 
     let (out, findings) = diagnose_in(&pair.b.ns, "0.2", &[]);
     let line = text_line(&pair.b.ns, "orphans near the limit");
+    // Every namespace sees the host's orphans and limit: from the root
+    // namespace over all of them (reading only), the finding comes once.
+    let all = nettool(&[
+        "sockstat",
+        "--diagnose",
+        "--json",
+        "--interval",
+        "0.1",
+        "--all-netns",
+    ])
+    .timeout(lab::DEFAULT_TIMEOUT)
+    .run();
     drop(limit);
+    all.expect_code(1);
+    let everywhere = findings_of(&all, "nettool.sockstat.diagnosis/1");
+    let once = of_kind(&everywhere, "orphans_near_limit");
+    assert_eq!(once.len(), 1, "{once:#?}");
+    assert!(once[0].get("netns").is_none(), "{:#}", once[0]);
     out.expect_code(1);
     let f = of_kind(&findings, "orphans_near_limit");
     assert_eq!(f.len(), 1, "{findings:#?}");
