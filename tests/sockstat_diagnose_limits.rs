@@ -42,6 +42,34 @@ fn me() -> String {
     format!("{}/{}", std::process::id(), comm.trim())
 }
 
+/// Whether an owner (`pid/command`, several joined by commas) names this
+/// process. Another test's child, between its fork and its exec, holds
+/// copies of our sockets for a moment: an owner scan may see it as well.
+fn is_mine(process: &Value) -> bool {
+    let me = me();
+    process
+        .as_str()
+        .is_some_and(|p| p.split(',').any(|o| o == me))
+}
+
+/// `text` with the owner list in parentheses that names this process
+/// written `(me)` (see [`is_mine`]).
+fn as_mine(text: &str) -> String {
+    let me = me();
+    let mut out = text.to_string();
+    if let Some(at) = text.find(&me) {
+        let open = text[..at].rfind('(');
+        let close = text[at..].find(')').map(|c| at + c);
+        if let (Some(open), Some(close)) = (open, close) {
+            let list = &text[open + 1..close];
+            if list.split(',').any(|o| o == me) {
+                out.replace_range(open..=close, "(me)");
+            }
+        }
+    }
+    out
+}
+
 /// A TCP listener bound to `addr` in `ns` with `listen(fd, backlog)`.
 fn listener_in(ns: &str, addr: SocketAddr, backlog: i32) -> TcpListener {
     lab::thread_in(ns, move || {
@@ -199,26 +227,24 @@ fn a_listener_whose_accept_queue_overflows_is_named_with_its_process() {
     out.expect_code(1);
     let f = finding_about(&findings, "accept_queue_overflow", "198.51.100.1:8080");
     assert_eq!(f["severity"], "critical", "{f:#}");
-    assert_eq!(f["subjects"][0]["process"], me().as_str(), "{f:#}");
+    assert!(is_mine(&f["subjects"][0]["process"]), "{f:#}");
     let e = &f["evidence"];
     assert_eq!(n(&e["backlog"]), 4, "{f:#}");
     assert_eq!(n(&e["accept_queue"]), 5, "{f:#}");
     // Every SYN of the interval was dropped: B sent one every 10 ms.
     assert!(n(&e["listen_overflows"]) >= 5, "{f:#}");
     assert!(n(&e["listen_drops"]) >= n(&e["listen_overflows"]), "{f:#}");
-    assert_eq!(n(&e["somaxconn"]), 4096, "{f:#}");
+    let somaxconn = lab::run_in(&a.ns, "cat", &["/proc/sys/net/core/somaxconn"]);
+    assert_eq!(e["somaxconn"].to_string(), somaxconn.stdout.trim(), "{f:#}");
 
     // The line a person reads.
     let line = text_line(&a.ns, "accept queue overflow");
-    let want = format!(
-        "critical accept queue overflow: listener 198.51.100.1:8080 ({}) has 5 connections waiting for accept() with a backlog of 4; ListenOverflows +",
-        me()
-    );
-    assert!(line.starts_with(&want), "{line}\nwant: {want}");
+    let want = "critical accept queue overflow: listener 198.51.100.1:8080 (me) has 5 connections waiting for accept() with a backlog of 4; ListenOverflows +";
+    assert!(as_mine(&line).starts_with(want), "{line}\nwant: {want}");
     for words in [
         "does not accept() fast enough",
         "listen(fd, N)",
-        "net.core.somaxconn (now 4096)",
+        &format!("net.core.somaxconn (now {})", somaxconn.stdout.trim()),
     ] {
         assert!(line.contains(words), "{words:?} in {line}");
     }
@@ -256,7 +282,7 @@ fn half_open_connections_and_syncookies_are_a_syn_recv_pile_up() {
     let f = finding_about(&findings, "syn_flood", "198.51.100.1:8081");
     assert_eq!(f["severity"], "critical", "{f:#}");
     let s = &f["subjects"][0];
-    assert_eq!(s["process"], me().as_str(), "{f:#}");
+    assert!(is_mine(&s["process"]), "{f:#}");
     assert_eq!(s["peer"], "198.51.100.2", "{f:#}");
     let e = &f["evidence"];
     // The SYN queue holds as many as the backlog; ss counts them too.
@@ -276,9 +302,8 @@ fn half_open_connections_and_syncookies_are_a_syn_recv_pile_up() {
     );
     let summary = f["summary"].as_str().unwrap();
     assert!(
-        summary.starts_with(&format!(
-            "listener 198.51.100.1:8081 ({}) has {} half-open connections (SYN_RECV) from 1 address, backlog 8; ",
-            me(),
+        as_mine(summary).starts_with(&format!(
+            "listener 198.51.100.1:8081 (me) has {} half-open connections (SYN_RECV) from 1 address, backlog 8; ",
             e["syn_recv"]
         )),
         "{summary}"
@@ -313,7 +338,7 @@ fn a_udp_socket_that_is_not_read_drops_datagrams_and_is_named() {
     let after = skmem_drops(&a.ns, 9999);
     let f = finding_about(&findings, "udp_drops", "198.51.100.1:9999");
     assert_eq!(f["severity"], "warning", "{f:#}");
-    assert_eq!(f["subjects"][0]["process"], me().as_str(), "{f:#}");
+    assert!(is_mine(&f["subjects"][0]["process"]), "{f:#}");
     let e = &f["evidence"];
     // A datagram every 2 ms, all of them dropped.
     assert!(n(&e["drops"]) >= 10, "{f:#}");
@@ -325,9 +350,8 @@ fn a_udp_socket_that_is_not_read_drops_datagrams_and_is_named() {
     assert!(n(&e["rcvbuf_errors"]) * 2 >= n(&e["drops"]), "{f:#}");
     let summary = f["summary"].as_str().unwrap();
     assert!(
-        summary.starts_with(&format!(
-            "198.51.100.1:9999 ({}) dropped {} datagrams in 0.",
-            me(),
+        as_mine(summary).starts_with(&format!(
+            "198.51.100.1:9999 (me) dropped {} datagrams in 0.",
             e["drops"]
         )),
         "{summary}"
@@ -370,12 +394,9 @@ fn summary_shows_the_findings() {
         .split("\nFindings (as --diagnose)\n")
         .nth(1)
         .unwrap_or_else(|| panic!("no findings section{out:?}"));
-    let want = format!(
-        "  warning  UDP receive drops: 198.51.100.1:9999 ({}) dropped ",
-        me()
-    );
+    let want = "  warning  UDP receive drops: 198.51.100.1:9999 (me) dropped ";
     assert!(
-        section.lines().any(|l| l.starts_with(&want)),
+        section.lines().any(|l| as_mine(l).starts_with(want)),
         "{want:?} in{out:?}"
     );
 }
@@ -502,7 +523,7 @@ fn all_netns_names_the_namespace_and_n_sees_only_its_own() {
     // Nothing arrived during the interval: a full queue, no drops yet.
     assert_eq!(f["severity"], "warning", "{f:#}");
     assert_eq!(f["subjects"][0]["local"], "198.51.100.1:8082", "{f:#}");
-    assert_eq!(f["subjects"][0]["process"], me().as_str(), "{f:#}");
+    assert!(is_mine(&f["subjects"][0]["process"]), "{f:#}");
     assert_eq!(n(&f["evidence"]["accept_queue"]), 3, "{f:#}");
     assert_eq!(n(&f["evidence"]["backlog"]), 2, "{f:#}");
     assert!(in_ns(&b.ns).is_empty(), "{findings:#?}");
@@ -520,11 +541,14 @@ fn all_netns_names_the_namespace_and_n_sees_only_its_own() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "{out:?}");
     let want = format!(
-        "warning  [{}] accept queue overflow: listener 198.51.100.1:8082 ({}) has 3 connections waiting for accept() with a backlog of 2; it is full: new connections are dropped until the program accept()s - the program does not accept() fast enough: ",
+        "warning  [{}] accept queue overflow: listener 198.51.100.1:8082 (me) has 3 connections waiting for accept() with a backlog of 2; it is full: new connections are dropped until the program accept()s - the program does not accept() fast enough: ",
         a.ns,
-        me()
     );
-    assert!(lines[0].starts_with(&want), "{}\nwant: {want}", lines[0]);
+    assert!(
+        as_mine(lines[0]).starts_with(&want),
+        "{}\nwant: {want}",
+        lines[0]
+    );
 
     let out = nettool(&["sockstat", "--diagnose", "--interval", "0.2", "-N", &b.ns])
         .timeout(lab::DEFAULT_TIMEOUT)
@@ -798,7 +822,7 @@ fn tcp_memory_past_the_pressure_mark_names_the_holders() {
     let holders = f["subjects"].as_array().unwrap();
     assert_eq!(holders.len(), 5, "the five biggest: {f:#}");
     for h in holders {
-        assert_eq!(h["process"], me().as_str(), "{f:#}");
+        assert!(is_mine(&h["process"]), "{f:#}");
         assert_eq!(h["local"], "198.51.100.1:8086", "{f:#}");
         assert!(n(&h["evidence"]["bytes"]) >= WRITE as u64 / 2, "{f:#}");
     }
