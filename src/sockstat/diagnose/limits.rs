@@ -155,7 +155,11 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         let threshold = backlog.map_or(SYN_RECV_MANY, |b| {
             (b / 2).clamp(SYN_RECV_FEW, SYN_RECV_MANY)
         });
-        if n < threshold && cookies == 0 {
+        // Syncookies go out only while a listener's SYN queue (its
+        // backlog) is full: they are this listener's if its queue is half
+        // full or more now (or its backlog is unknown).
+        let near_full = backlog.is_none_or(|b| n * 2 >= b);
+        if n < threshold && !(cookies > 0 && near_full) {
             continue;
         }
         named = true;
@@ -212,7 +216,7 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     }
     if !named && cookies > 0 {
         let summary = format!(
-            "{cookies} syncookies sent {}: a SYN queue overflowed (no listener holds half-open connections now)",
+            "{cookies} syncookies sent {}: a listener's SYN queue overflowed (none is near full now)",
             cx.over()
         );
         let mut f = cx.finding(Kind::SynFlood, Severity::Warning, summary);
@@ -367,14 +371,15 @@ pub(super) fn orphans(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         .count("tcp_max_orphans", max)
         .real("share", sh)
         .some("abort_on_memory", cx.rise("TcpExt", "TCPAbortOnMemory"));
-    // The orphans this namespace can see, by peer.
+    // The orphans this namespace can see, by peer. (An orphan in
+    // FIN_WAIT2 becomes a timewait socket, which is not counted.)
     let mut peers: BTreeMap<String, u64> = BTreeMap::new();
     for s in cx.sockets().map(|s| &s.socket) {
         if s.proto == Proto::Tcp
             && s.inode == 0
             && matches!(
                 s.state,
-                TcpState::FinWait1 | TcpState::FinWait2 | TcpState::LastAck | TcpState::Closing
+                TcpState::FinWait1 | TcpState::LastAck | TcpState::Closing
             )
         {
             *peers.entry(host(&s.remote)).or_default() += 1;
@@ -395,8 +400,8 @@ pub(super) fn orphans(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             ..Subject::default()
         })
         .collect();
-    f.meaning = "an orphan is a TCP connection its program has closed that the kernel still finishes (FIN_WAIT1 with unsent data, FIN_WAIT2, LAST_ACK, CLOSING); past net.ipv4.tcp_max_orphans the kernel resets new orphans at once (\"too many orphaned sockets\") and their peers see RSTs instead of the end of the data".into();
-    f.advice = "find the peers that do not read or never finish the close (the subjects, and the FIN_WAIT2 findings); raise net.ipv4.tcp_max_orphans if memory allows (each orphan may hold up to its send buffer)".into();
+    f.meaning = "an orphan is a TCP connection its program has closed that the kernel still finishes (FIN_WAIT1 with data or a FIN not yet acked, LAST_ACK, CLOSING); past net.ipv4.tcp_max_orphans the kernel resets new orphans at once (\"too many orphaned sockets\") and their peers see RSTs instead of the end of the data".into();
+    f.advice = "look at the peers the orphans wait for (the subjects): one that does not read keeps our FIN behind unsent data, one that is gone never acks it; raise net.ipv4.tcp_max_orphans if memory allows (each orphan may hold up to its send buffer)".into();
     out.push(f);
 }
 
