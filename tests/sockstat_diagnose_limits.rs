@@ -323,9 +323,25 @@ fn half_open_connections_and_syncookies_are_a_syn_recv_pile_up() {
 /// drops on the socket (`ss -uam`'s `d`).
 #[test]
 fn a_udp_socket_that_is_not_read_drops_datagrams_and_is_named() {
+    udp_drops_are_named(false);
+}
+
+/// The same over IPv6: the namespace's counter is `Udp6`'s.
+#[test]
+fn a_udp6_socket_that_is_not_read_drops_datagrams_and_is_named() {
+    udp_drops_are_named(true);
+}
+
+fn udp_drops_are_named(v6: bool) {
     let Some(lab) = lab::require() else { return };
-    let Pair { net: _net, a, b } = lab.pair();
-    let (_sink, to) = udp_sink(&a.ns, SocketAddr::from((a.ip, 9999)));
+    let Pair { net: _net, a, b } = if v6 { lab.pair_v6() } else { lab.pair() };
+    let at = if v6 {
+        SocketAddr::from((a.ip6.unwrap(), 9999))
+    } else {
+        SocketAddr::from((a.ip, 9999))
+    };
+    let local = at.to_string();
+    let (_sink, to) = udp_sink(&a.ns, at);
     let blaster = udp_blaster(&b.ns, to);
     assert!(
         wait_until(BUILD_UP, || skmem_drops(&a.ns, 9999) > 0),
@@ -336,7 +352,7 @@ fn a_udp_socket_that_is_not_read_drops_datagrams_and_is_named() {
     let (out, findings) = diagnose_in(&a.ns, "0.5", &[]);
     out.expect_code(1);
     let after = skmem_drops(&a.ns, 9999);
-    let f = finding_about(&findings, "udp_drops", "198.51.100.1:9999");
+    let f = finding_about(&findings, "udp_drops", &local);
     assert_eq!(f["severity"], "warning", "{f:#}");
     assert!(is_mine(&f["subjects"][0]["process"]), "{f:#}");
     let e = &f["evidence"];
@@ -351,14 +367,14 @@ fn a_udp_socket_that_is_not_read_drops_datagrams_and_is_named() {
     let summary = f["summary"].as_str().unwrap();
     assert!(
         as_mine(summary).starts_with(&format!(
-            "198.51.100.1:9999 (me) dropped {} datagrams in 0.",
+            "{local} (me) dropped {} datagrams in 0.",
             e["drops"]
         )),
         "{summary}"
     );
     let line = text_line(&a.ns, "UDP receive drops");
     assert!(
-        line.starts_with("warning  UDP receive drops: 198.51.100.1:9999 ("),
+        line.starts_with(&format!("warning  UDP receive drops: {local} (")),
         "{line}"
     );
     assert!(line.contains(" bytes, SO_RCVBUF "), "{line}");
@@ -405,7 +421,7 @@ fn summary_shows_the_findings() {
 /// read; and the address it is bound to.
 fn udp_sink(ns: &str, addr: SocketAddr) -> (UdpSocket, SocketAddr) {
     let sock = lab::thread_in(ns, move || {
-        let s = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+        let s = Socket::new(Domain::for_address(addr), Type::DGRAM, None).unwrap();
         s.set_recv_buffer_size(1).unwrap();
         s.bind(&addr.into()).unwrap();
         UdpSocket::from(s)
@@ -419,7 +435,8 @@ fn udp_sink(ns: &str, addr: SocketAddr) -> (UdpSocket, SocketAddr) {
 fn udp_blaster(ns: &str, to: SocketAddr) -> Hammer {
     let mut sock = None;
     Hammer::start(ns, Duration::from_millis(2), move || {
-        let s = sock.get_or_insert_with(|| UdpSocket::bind("0.0.0.0:0").unwrap());
+        let any = if to.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" };
+        let s = sock.get_or_insert_with(|| UdpSocket::bind(any).unwrap());
         let _ = s.send_to(&[0x5a; 200], to);
         None::<()>
     })
