@@ -453,7 +453,7 @@ pub(super) fn tcp_memory(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         let who = cx.owner(s).map_or_else(String::new, |o| format!(" ({o})"));
         let _ = write!(
             f.summary,
-            "; the most here: {} to {}{who}, {h} bytes",
+            "; the most here: {}{who} to {}, {h} bytes",
             ep(&s.local),
             ep(&s.remote)
         );

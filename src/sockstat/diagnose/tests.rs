@@ -422,7 +422,7 @@ fn orphans_and_tcp_memory_are_host_wide_and_reported_once() {
     );
     assert_eq!(
         f[1].summary,
-        "TCP holds 250 pages of memory; net.ipv4.tcp_mem pressure at 200, limit 300; the most here: 198.51.100.1:8086 to 198.51.100.2:40001 (9/hoard), 500000 bytes"
+        "TCP holds 250 pages of memory; net.ipv4.tcp_mem pressure at 200, limit 300; the most here: 198.51.100.1:8086 (9/hoard) to 198.51.100.2:40001, 500000 bytes"
     );
 }
 
