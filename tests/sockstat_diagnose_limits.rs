@@ -7,14 +7,16 @@
 //!
 //! Each test builds a pair of namespaces (A 198.51.100.1, B 198.51.100.2);
 //! the sockets are the test's own, made on threads that joined A or B, and
-//! the kernel's TCP and UDP do the rest. nettool runs inside A, except
-//! for the `--all-netns`/`-N` tests, which only read netlink and /proc
-//! from the root namespace (all traffic stays between A and B).
+//! the kernel's TCP and UDP do the rest. nettool runs inside A or B,
+//! except for the `--all-netns`/`-N` runs, which only read netlink and
+//! /proc from the root namespace (all traffic stays between A and B).
 //!
 //! The orphan and TCP memory limits are host-wide sysctls: those tests
-//! lower one briefly, just above what the host holds now, and a guard puts
-//! the old value back even when the test panics; a lock keeps them from
-//! running together.
+//! lower one for about a second, just above what the host holds
+//! (`tcp_max_orphans` to half again the orphans there are, the test's
+//! own included; `tcp_mem`'s pressure mark, never its limit, to halfway
+//! through the test's own memory), and a guard puts the old value back
+//! even when the test panics; a lock keeps them from running together.
 
 mod lab;
 mod util;
