@@ -32,10 +32,10 @@ pub fn write_text(out: &mut dyn Write, d: &Diagnosis) -> io::Result<()> {
         writeln!(out, "{}", line(f))?;
     }
     if d.findings.is_empty() {
-        let ns = if d.namespaces > 0 {
-            format!(" in {} namespaces", d.namespaces)
-        } else {
-            String::new()
+        let ns = match d.namespaces {
+            0 => String::new(),
+            1 => " in 1 namespace".to_string(),
+            n => format!(" in {n} namespaces"),
         };
         writeln!(
             out,

@@ -580,7 +580,7 @@ fn gather(s: &Settings, warn: &mut dyn FnMut(String)) -> Result<Gathered, Error>
         let root = netns::net_root(&s.query.proc_root);
         kernel = procnet::read_sockstat(&root, "sockstat", warn)?;
         kernel.extend(procnet::read_sockstat(&root, "sockstat6", warn)?);
-        sysctls = Some(diagnose::Sysctls::read(&s.query.proc_root));
+        sysctls = Some(diagnose::Sysctls::read_with_host(&s.query.proc_root));
     }
     Ok(Gathered {
         sockets,

@@ -32,6 +32,8 @@ pub(super) fn accept_queue_overflow(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         .rise("TcpExt", "ListenDrops")
         .or_else(|| cx.total("TcpExt", "ListenDrops"))
         .unwrap_or(0);
+    // At its backlog: the kernel takes one more (it refuses past
+    // `backlog`), so this is full, or full at the next connection.
     let full = |s: &Socket| matches!((s.recv_q, s.send_q), (Some(q), Some(b)) if b > 0 && q >= b);
     let mut named = false;
     for seen in cx.sockets() {
@@ -62,8 +64,11 @@ pub(super) fn accept_queue_overflow(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 "; ListenOverflows +{overflows}, ListenDrops +{drops} {}",
                 cx.over()
             );
+        } else if peak > backlog {
+            summary
+                .push_str("; it is full: new connections are dropped until the program accept()s");
         } else {
-            summary.push_str("; the next SYN is dropped");
+            summary.push_str("; one more fits, then new connections are dropped");
         }
         let mut f = cx.finding(Kind::AcceptQueueOverflow, severity, summary);
         f.evidence = Evidence::default()
@@ -73,9 +78,9 @@ pub(super) fn accept_queue_overflow(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .count("listen_drops", drops)
             .some("somaxconn", somaxconn);
         f.subjects = vec![subject(cx, sk, Evidence::default())];
-        f.meaning = "the accept queue holds connections whose handshake completed and that the program has not accept()ed yet; when it is full the kernel drops the final ACK or the SYN, and clients see their connect() stall and retry (1 s, 3 s, 7 s...)".into();
+        f.meaning = "the program does not accept() fast enough: the accept queue holds the connections whose handshake completed until the program accept()s them (backlog + 1 at most); when it is full the kernel drops new SYNs and the handshakes' final ACKs, and the clients' connect() stalls, sending its SYN again 1 s, 3 s, 7 s (and so on) after the first".into();
         f.advice = format!(
-            "the program does not accept() fast enough: accept in a loop until EAGAIN, or with more workers; or raise the backlog: listen(fd, N), capped by net.core.somaxconn ({})",
+            "accept() faster (in a loop until EAGAIN, or with more workers), or raise the backlog: listen(fd, N), capped by net.core.somaxconn ({})",
             now_or(somaxconn, "4096 by default")
         );
         out.push(f);
@@ -150,7 +155,11 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         let threshold = backlog.map_or(SYN_RECV_MANY, |b| {
             (b / 2).clamp(SYN_RECV_FEW, SYN_RECV_MANY)
         });
-        if n < threshold && cookies == 0 {
+        // Syncookies go out only while a listener's SYN queue (its
+        // backlog) is full: they are this listener's if its queue is half
+        // full or more now (or its backlog is unknown).
+        let near_full = backlog.is_none_or(|b| n * 2 >= b);
+        if n < threshold && !(cookies > 0 && near_full) {
             continue;
         }
         named = true;
@@ -197,9 +206,9 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             peer: Some(some_of(&peers, 3)),
             evidence: Evidence::default(),
         }];
-        f.meaning = "SYN_RECV is half-open: our SYN-ACK went out and the client's final ACK of the handshake has not come; many at once is a SYN flood (spoofed sources never answer) or clients on a path that loses packets; when the SYN queue is full, the kernel answers with syncookies (keeping no state, losing some TCP options) or drops SYNs".into();
+        f.meaning = "SYN_RECV is half-open: our SYN-ACK went out and the client's final ACK of the handshake has not come; many at once is a SYN flood (spoofed sources never answer) or clients on a path that loses packets; the SYN queue is as long as the listen() backlog, and when it is full the kernel answers with syncookies (keeping no state, losing some TCP options) or, with them off, drops SYNs".into();
         f.advice = format!(
-            "many unknown sources: a flood: keep net.ipv4.tcp_syncookies=1 ({}) and filter upstream; real clients: raise net.ipv4.tcp_max_syn_backlog ({}) and the listen() backlog",
+            "if the sources are many and unknown it is a flood: keep net.ipv4.tcp_syncookies=1 ({}) and filter upstream; if they are real clients, raise the listen() backlog (capped by net.core.somaxconn; net.ipv4.tcp_max_syn_backlog, {}, bounds it too when syncookies are off)",
             now_or(s.tcp_syncookies, "1 by default"),
             now_or(s.tcp_max_syn_backlog, "unknown")
         );
@@ -207,7 +216,7 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     }
     if !named && cookies > 0 {
         let summary = format!(
-            "{cookies} syncookies sent {}: a SYN queue overflowed (no listener holds half-open connections now)",
+            "{cookies} syncookies sent {}: a listener's SYN queue overflowed (none is near full now)",
             cx.over()
         );
         let mut f = cx.finding(Kind::SynFlood, Severity::Warning, summary);
@@ -216,7 +225,7 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .some("tcp_max_syn_backlog", s.tcp_max_syn_backlog);
         f.meaning = "the kernel answers SYNs with syncookies only when a listener's SYN queue is full: a SYN flood or a burst of connections bigger than the backlog".into();
         f.advice = format!(
-            "run again with a longer --interval to catch the listener; raise net.ipv4.tcp_max_syn_backlog ({}) and the listen() backlog if the clients are real",
+            "run again with a longer --interval to catch the listener; if the clients are real, raise its listen() backlog (capped by net.core.somaxconn; net.ipv4.tcp_max_syn_backlog, {}, bounds it too when syncookies are off)",
             now_or(s.tcp_max_syn_backlog, "unknown")
         );
         out.push(f);
@@ -270,7 +279,7 @@ pub(super) fn udp_drops(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             }
         );
         if let (Some(q), Some(b)) = (sk.recv_q, rcvbuf(sk)) {
-            let _ = write!(summary, " (Recv-Q {q} bytes, buffer {b})");
+            let _ = write!(summary, " (Recv-Q {q} bytes, SO_RCVBUF {b})");
         }
         let mut f = cx.finding(Kind::UdpDrops, Severity::Warning, summary);
         f.evidence = Evidence::default()
@@ -278,9 +287,12 @@ pub(super) fn udp_drops(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .count("drops_total", total)
             .some("recv_q", sk.recv_q)
             .some("rcvbuf", rcvbuf(sk))
-            .some("rcvbuf_errors", cx.rise("Udp", "RcvbufErrors"));
+            .some(
+                "rcvbuf_errors",
+                cx.rise(if sk.v6 { "Udp6" } else { "Udp" }, "RcvbufErrors"),
+            );
         f.subjects = vec![subject(cx, sk, Evidence::default())];
-        f.meaning = "datagrams arrived faster than the program read them and its receive buffer was full, so the kernel dropped them: UDP does not slow the sender down, the data is simply lost".into();
+        f.meaning = "datagrams arrived faster than the program read them and its receive buffer was full (it counts each datagram with the kernel's overhead, several hundred bytes more than its payload), so the kernel dropped them: UDP does not slow the sender down, the data is simply lost".into();
         f.advice = "read faster (a dedicated thread, recvmmsg, SO_REUSEPORT over several sockets) or give the socket a bigger buffer: SO_RCVBUF, capped by net.core.rmem_max".into();
         out.push(f);
     }
@@ -359,14 +371,15 @@ pub(super) fn orphans(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         .count("tcp_max_orphans", max)
         .real("share", sh)
         .some("abort_on_memory", cx.rise("TcpExt", "TCPAbortOnMemory"));
-    // The orphans this namespace can see, by peer.
+    // The orphans this namespace can see, by peer. (An orphan in
+    // FIN_WAIT2 becomes a timewait socket, which is not counted.)
     let mut peers: BTreeMap<String, u64> = BTreeMap::new();
     for s in cx.sockets().map(|s| &s.socket) {
         if s.proto == Proto::Tcp
             && s.inode == 0
             && matches!(
                 s.state,
-                TcpState::FinWait1 | TcpState::FinWait2 | TcpState::LastAck | TcpState::Closing
+                TcpState::FinWait1 | TcpState::LastAck | TcpState::Closing
             )
         {
             *peers.entry(host(&s.remote)).or_default() += 1;
@@ -374,6 +387,10 @@ pub(super) fn orphans(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     }
     let mut peers: Vec<(String, u64)> = peers.into_iter().collect();
     peers.sort_by_key(|p| std::cmp::Reverse(p.1));
+    if !peers.is_empty() {
+        let listed: Vec<String> = peers.iter().map(|(p, k)| format!("{k} to {p}")).collect();
+        let _ = write!(f.summary, "; here: {}", some_of(&listed, 3));
+    }
     f.subjects = peers
         .into_iter()
         .take(SUBJECTS)
@@ -383,8 +400,8 @@ pub(super) fn orphans(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             ..Subject::default()
         })
         .collect();
-    f.meaning = "an orphan is a TCP connection its program has closed that the kernel still finishes (FIN_WAIT1 with unsent data, FIN_WAIT2, LAST_ACK, CLOSING); past net.ipv4.tcp_max_orphans the kernel resets new orphans at once (\"too many orphaned sockets\") and their peers see RSTs instead of the end of the data".into();
-    f.advice = "find the peers that do not read or never finish the close (the subjects, and the FIN_WAIT2 findings); raise net.ipv4.tcp_max_orphans if memory allows (each orphan may hold up to its send buffer)".into();
+    f.meaning = "an orphan is a TCP connection its program has closed that the kernel still finishes (FIN_WAIT1 with data or a FIN not yet acked, LAST_ACK, CLOSING); past net.ipv4.tcp_max_orphans the kernel resets new orphans at once (\"too many orphaned sockets\") and their peers see RSTs instead of the end of the data".into();
+    f.advice = "look at the peers the orphans wait for (the subjects): one that does not read keeps our FIN behind unsent data, one that is gone never acks it; raise net.ipv4.tcp_max_orphans if memory allows (each orphan may hold up to its send buffer)".into();
     out.push(f);
 }
 
@@ -432,6 +449,15 @@ pub(super) fn tcp_memory(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         })
         .collect();
     holders.sort_by_key(|(_, h)| std::cmp::Reverse(*h));
+    if let Some((s, h)) = holders.first() {
+        let who = cx.owner(s).map_or_else(String::new, |o| format!(" ({o})"));
+        let _ = write!(
+            f.summary,
+            "; the most here: {}{who} to {}, {h} bytes",
+            ep(&s.local),
+            ep(&s.remote)
+        );
+    }
     f.subjects = holders
         .into_iter()
         .take(5)
@@ -443,6 +469,6 @@ pub(super) fn tcp_memory(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         })
         .collect();
     f.meaning = "all TCP sockets of the host together hold this much buffer memory: past the pressure mark the kernel shrinks buffers (throughput drops), past the limit it refuses memory, drops segments and aborts orphans".into();
-    f.advice = "find the sockets holding the memory (the subjects; nettool sockstat -m): peers that do not read, programs that do not read; raise net.ipv4.tcp_mem if the load is real".into();
+    f.advice = "find the sockets holding the memory (the subjects; nettool sockstat -m): a peer that does not read keeps our send buffers full, a program that does not read keeps its receive buffers full; raise net.ipv4.tcp_mem if the load is real".into();
     out.push(f);
 }

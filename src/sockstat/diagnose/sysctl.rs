@@ -1,7 +1,17 @@
 //! The sysctls that bound what `--diagnose` judges, read from
 //! `<proc>/sys/net`, which shows the namespace of the thread that opens it.
+//!
+//! `tcp_max_orphans` and `tcp_mem` are the host's, and only the initial
+//! namespace shows them: from any other (`ip netns exec`, a container,
+//! an `--all-netns` worker) they are read on a thread that joined the
+//! host's network namespace (PID 1's, or the one with the initial
+//! namespace's fixed inode), once per process.
 
 use std::path::Path;
+use std::sync::OnceLock;
+
+use crate::sockstat::netns::INIT_NET_INODE;
+use crate::sys::netns::NsFile;
 
 use serde::Serialize;
 
@@ -58,11 +68,66 @@ impl Sysctls {
         }
     }
 
+    /// [`Sysctls::read`], with the host-wide ones from the host's namespace
+    /// when this one does not show them (`None` when that namespace cannot
+    /// be found or entered: no `CAP_SYS_ADMIN`, or a container that sees
+    /// no process of the host).
+    pub fn read_with_host(proc_root: &Path) -> Sysctls {
+        let mut s = Sysctls::read(proc_root);
+        if s.tcp_max_orphans.is_none() || s.tcp_mem.is_none() {
+            static HOST: OnceLock<(Option<u64>, Option<[u64; 3]>)> = OnceLock::new();
+            let (orphans, mem) = *HOST.get_or_init(|| host_wide(proc_root));
+            s.tcp_max_orphans = s.tcp_max_orphans.or(orphans);
+            s.tcp_mem = s.tcp_mem.or(mem);
+        }
+        s
+    }
+
     /// How many ephemeral ports there are.
     pub fn ephemeral_ports(&self) -> Option<u64> {
         self.ip_local_port_range
             .map(|(lo, hi)| u64::from(hi) - u64::from(lo) + 1)
     }
+}
+
+/// `tcp_max_orphans` and `tcp_mem` as the host's network namespace shows
+/// them, read on a thread of its own that joins it (the caller's thread
+/// stays where it is).
+fn host_wide(proc_root: &Path) -> (Option<u64>, Option<[u64; 3]>) {
+    let Some(ns) = host_namespace(proc_root) else {
+        return (None, None);
+    };
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                if ns.enter().is_err() {
+                    return (None, None);
+                }
+                let s = Sysctls::read(proc_root);
+                (s.tcp_max_orphans, s.tcp_mem)
+            })
+            .join()
+            .unwrap_or((None, None))
+    })
+}
+
+/// PID 1's network namespace; or, when it cannot be opened (a sandbox
+/// that hides PID 1), the first process's whose namespace has the
+/// initial namespace's fixed inode (kernels since 6.x).
+fn host_namespace(proc_root: &Path) -> Option<NsFile> {
+    if let Ok(ns) = NsFile::open(&proc_root.join("1/ns/net")) {
+        return Some(ns);
+    }
+    std::fs::read_dir(proc_root)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter_map(|e| NsFile::open(&e.path().join("ns/net")).ok())
+        .find(|ns| ns.inode() == INIT_NET_INODE)
 }
 
 #[cfg(test)]

@@ -190,6 +190,22 @@ fn a_full_accept_queue_with_overflows_is_critical_and_names_the_listener() {
         "listener 198.51.100.1:8080 (77/slow) has 5 connections waiting for accept() with a backlog of 4; ListenOverflows +7, ListenDrops +7 in 1.0 s"
     );
     assert!(f[0].advice.contains("net.core.somaxconn (now 4096)"));
+    // Full, or at the backlog, with nothing arriving: a warning that says
+    // which (the kernel queues one past the backlog).
+    for (q, end) in [
+        (
+            5,
+            "; it is full: new connections are dropped until the program accept()s",
+        ),
+        (4, "; one more fits, then new connections are dropped"),
+    ] {
+        let mut l = sock(TcpState::Listen, "198.51.100.1:8080", "0.0.0.0:0");
+        l.recv_q = Some(q);
+        l.send_q = Some(4);
+        let f = findings(&look(Some(vec![seen(1, l.clone())]), vec![seen(1, l)]));
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(f[0].summary.ends_with(end), "{}", f[0].summary);
+    }
     // Not full: nothing, even with old overflows since boot.
     let mut l = sock(TcpState::Listen, "198.51.100.1:8080", "0.0.0.0:0");
     l.recv_q = Some(3);
@@ -221,19 +237,33 @@ fn syn_recv_pile_up_and_syncookies() {
         "{}",
         f[0].summary
     );
-    // Fewer, quietly: nothing; with syncookies: critical.
+    // Fewer, quietly: nothing; with syncookies: critical, named when
+    // the listener's queue is half full (cookies go out while it is full),
+    // else not blamed.
+    let cookies = |socks: Vec<Seen>| {
+        let mut lk = look(Some(socks.clone()), socks);
+        lk.last.counters = counters(&[("TcpExt", "SyncookiesSent", 30)]);
+        lk.first.as_mut().unwrap().counters = counters(&[("TcpExt", "SyncookiesSent", 0)]);
+        findings(&lk)
+    };
     let few: Vec<Seen> = socks[..4].to_vec();
     assert_eq!(findings(&look(Some(few.clone()), few.clone())), vec![]);
-    let mut lk = look(Some(few.clone()), few);
-    lk.last.counters = counters(&[("TcpExt", "SyncookiesSent", 30)]);
-    lk.first.as_mut().unwrap().counters = counters(&[("TcpExt", "SyncookiesSent", 0)]);
-    let f = findings(&lk);
+    let f = cookies(socks[..9].to_vec());
     assert_eq!(f[0].severity, Severity::Critical);
     assert!(
-        f[0].summary.ends_with("; 30 syncookies sent in 1.0 s"),
+        f[0].summary
+            .ends_with("backlog 16; 30 syncookies sent in 1.0 s"),
         "{}",
         f[0].summary
     );
+    let f = cookies(few);
+    assert_eq!(kinds(&f), vec![Kind::SynFlood]);
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(
+        f[0].summary,
+        "30 syncookies sent in 1.0 s: a listener's SYN queue overflowed (none is near full now)"
+    );
+    assert!(f[0].subjects.is_empty());
 }
 
 #[test]
@@ -336,7 +366,7 @@ fn udp_drops_rising_name_the_socket() {
     assert_eq!(kinds(&f), vec![Kind::UdpDrops]);
     assert_eq!(
         f[0].summary,
-        "198.51.100.1:5353 (5/dnsd) dropped 500 datagrams in 1.0 s (Recv-Q 4300 bytes, buffer 4608)"
+        "198.51.100.1:5353 (5/dnsd) dropped 500 datagrams in 1.0 s (Recv-Q 4300 bytes, SO_RCVBUF 4608)"
     );
     let lk = look(Some(vec![seen(1, u(510, 0))]), vec![seen(1, u(510, 0))]);
     assert_eq!(findings(&lk), vec![]);
@@ -363,6 +393,37 @@ fn orphans_and_tcp_memory_are_host_wide_and_reported_once() {
     let merged = merge(vec![f, findings(&other)]);
     assert_eq!(merged.len(), 2);
     assert!(merged.iter().all(|f| f.netns.is_none()));
+    // What this namespace holds of them: the orphans by peer, the
+    // biggest holder of memory.
+    let mut orphan = sock(
+        TcpState::FinWait1,
+        "198.51.100.2:40000",
+        "198.51.100.1:8085",
+    );
+    orphan.inode = 0;
+    let mut holder = sock(
+        TcpState::Established,
+        "198.51.100.1:8086",
+        "198.51.100.2:40001",
+    );
+    holder.internals = Some(Box::new(Internals {
+        memory: Some(SkMemInfo {
+            rmem_alloc: Some(500_000),
+            ..SkMemInfo::default()
+        }),
+        ..Internals::default()
+    }));
+    lk.last.sockets = vec![seen(1, orphan), seen(2, holder)];
+    lk.owners.insert(100, "9/hoard".into());
+    let f = findings(&lk);
+    assert_eq!(
+        f[0].summary,
+        "950 orphaned TCP sockets, 95% of net.ipv4.tcp_max_orphans (1000); here: 1 to 198.51.100.1"
+    );
+    assert_eq!(
+        f[1].summary,
+        "TCP holds 250 pages of memory; net.ipv4.tcp_mem pressure at 200, limit 300; the most here: 198.51.100.1:8086 (9/hoard) to 198.51.100.2:40001, 500000 bytes"
+    );
 }
 
 #[test]
