@@ -1,0 +1,599 @@
+//! `nettool sockstat --diagnose`: the connection findings, each made real
+//! in the network lab (tests/lab) and found, and a healthy lab that gives
+//! none.
+//!
+//! Each test builds its own pair of namespaces (A 198.51.100.1, B
+//! 198.51.100.2 on a veth) and makes the condition with the kernel's own
+//! TCP: sockets opened by threads of this test that joined a namespace
+//! (`lab::thread_in`), so the process a finding names is this one. nettool
+//! runs inside the namespace it diagnoses, with a short `--interval`. `ss`
+//! says when the condition is there before nettool is asked, so a finding
+//! is never looked for too early. Every condition here is a state that
+//! lasts (a socket held, a window closed, a peer dropped): a slow machine
+//! makes the test wait longer, never see something else.
+
+mod lab;
+mod util;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use lab::Host;
+use util::{Output, own_comm, wait_until};
+
+/// How long a condition may take to set in on a loaded machine.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// The interval between nettool's two readings.
+const INTERVAL: &str = "0.3";
+
+/// `pid/comm` of this test process: who holds the lab's sockets.
+fn me() -> String {
+    format!("{}/{}", std::process::id(), own_comm())
+}
+
+/// `nettool sockstat --diagnose --interval 0.3 ARGS...` inside `host`.
+#[track_caller]
+fn diagnose(host: &Host, args: &[&str]) -> Output {
+    let mut all = vec!["sockstat", "--diagnose", "--interval", INTERVAL];
+    all.extend_from_slice(args);
+    let out = host.nettool(&all);
+    assert!(out.stderr.is_empty(), "stderr{out:?}");
+    out
+}
+
+/// The JSON diagnosis inside `host`: exit 1 and its findings.
+#[track_caller]
+fn findings(host: &Host) -> (Output, Vec<Value>) {
+    let out = diagnose(host, &["--json"]);
+    let doc = out.json();
+    assert_eq!(doc["schema"], "nettool.sockstat.diagnosis/1", "{out:?}");
+    let list = doc["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings array{out:?}"))
+        .clone();
+    if !list.is_empty() {
+        out.expect_code(1);
+    }
+    (out, list)
+}
+
+/// The kinds of `list`, in order.
+fn kinds(list: &[Value]) -> Vec<&str> {
+    list.iter().map(|f| f["kind"].as_str().unwrap()).collect()
+}
+
+/// The one finding of `host`'s diagnosis, which must be of `kind` (and
+/// nothing else found there), with its text line printed for the reader.
+#[track_caller]
+fn only(host: &Host, kind: &str) -> Value {
+    let (out, list) = findings(host);
+    assert_eq!(kinds(&list), [kind], "{out:?}\n{list:#?}");
+    let f = list[0].clone();
+    for key in ["summary", "meaning", "advice"] {
+        assert!(
+            f[key].as_str().is_some_and(|s| !s.is_empty()),
+            "{key} empty{out:?}"
+        );
+    }
+    // The same finding as text: one line, for a person to read.
+    let text = diagnose(host, &[]);
+    text.expect_code(1);
+    let line = text.stdout.trim_end();
+    assert!(!line.contains('\n'), "{text:?}");
+    // (Its numbers moved on since the JSON run; its words did not.)
+    assert!(line.contains(f["advice"].as_str().unwrap()), "{text:?}");
+    eprintln!("{line}");
+    f
+}
+
+/// A whole number of the evidence (of a finding or a subject).
+#[track_caller]
+fn count(of: &Value, name: &str) -> u64 {
+    of["evidence"][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no count {name:?} in {of:#}"))
+}
+
+#[track_caller]
+fn real(of: &Value, name: &str) -> f64 {
+    of["evidence"][name]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no figure {name:?} in {of:#}"))
+}
+
+fn subjects(f: &Value) -> &Vec<Value> {
+    f["subjects"].as_array().expect("subjects")
+}
+
+/// `ss -tanH` rows of `host` in `state` (ss's spelling: `CLOSE-WAIT`)
+/// whose peer is `peer`, as (local, peer).
+#[track_caller]
+fn ss_state(host: &Host, state: &str, peer: &str) -> Vec<(String, String)> {
+    let out = host.run("ss", &["-tanH"]);
+    out.ok();
+    out.stdout
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 5 && f[0] == state && f[4].starts_with(peer))
+                .then(|| (f[3].to_string(), f[4].to_string()))
+        })
+        .collect()
+}
+
+/// Waits until `host` has `n` sockets in `state` to `peer` (an address
+/// prefix); panics with ss's table otherwise.
+#[track_caller]
+fn wait_for_state(host: &Host, state: &str, peer: &str, n: usize) {
+    let ok = wait_until(SETTLE, || ss_state(host, state, peer).len() == n);
+    assert!(
+        ok,
+        "{n} {state} to {peer} never came: {:?}",
+        host.run("ss", &["-tanoH"]).stdout
+    );
+}
+
+/// A listener of this test on `host`'s address, any port.
+fn listen(host: &Host) -> TcpListener {
+    let ip = host.ip;
+    lab::thread_in(&host.ns, move || TcpListener::bind((ip, 0)).unwrap())
+        .join()
+        .unwrap()
+}
+
+/// `n` connections from `host` to `to`, not yet accepted.
+fn connect(host: &Host, to: SocketAddr, n: usize) -> Vec<TcpStream> {
+    lab::thread_in(&host.ns, move || {
+        (0..n).map(|_| TcpStream::connect(to).unwrap()).collect()
+    })
+    .join()
+    .unwrap()
+}
+
+/// `n` connections from `from` to `listener`, each with the end it
+/// accepted: (client, server).
+fn connected(from: &Host, listener: &TcpListener, n: usize) -> Vec<(TcpStream, TcpStream)> {
+    let to = listener.local_addr().unwrap();
+    connect(from, to, n)
+        .into_iter()
+        .map(|c| {
+            let (s, _) = listener.accept().unwrap();
+            (c, s)
+        })
+        .collect()
+}
+
+/// Closes `first` then `second`, the way a polite pair does: `second`
+/// reads `first`'s FIN (end of stream) before it closes. `first`'s side
+/// ends in `TIME_WAIT`.
+fn close_politely(first: TcpStream, mut second: TcpStream) {
+    drop(first);
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(second.read(&mut [0u8; 16]).unwrap(), 0, "end of stream");
+    drop(second);
+}
+
+/// A listener, an idle connection and a `TIME_WAIT` on each side (one
+/// client-closed, one server-closed): what every healthy host has.
+#[test]
+fn a_healthy_lab_gives_no_findings_and_exit_0() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let (a, b) = (&pair.a, &pair.b);
+    let listener = listen(b);
+    let mut conns = connected(a, &listener, 3);
+    let (idle_a, idle_b) = conns.remove(0);
+    let (c, s) = conns.remove(0);
+    close_politely(c, s);
+    let (c, s) = conns.remove(0);
+    close_politely(s, c);
+    let b_addr = b.ip.to_string();
+    let a_addr = a.ip.to_string();
+    wait_for_state(a, "TIME-WAIT", &b_addr, 1);
+    wait_for_state(b, "TIME-WAIT", &a_addr, 1);
+    wait_for_state(a, "ESTAB", &b_addr, 1);
+
+    for host in [a, b] {
+        let (out, list) = findings(host);
+        assert!(list.is_empty(), "findings in a healthy lab{out:?}");
+        out.expect_code(0);
+        let doc = out.json();
+        // A: the idle connection and a TIME_WAIT; B: those and the listener.
+        assert!(doc["sockets"].as_u64().unwrap() >= 2, "{out:?}");
+        assert!(doc["interval_s"].as_f64().unwrap() >= 0.3, "{out:?}");
+
+        let text = diagnose(host, &[]);
+        text.expect_code(0);
+        assert!(
+            text.stdout.starts_with("nothing wrong found: ") && text.stdout.lines().count() == 1,
+            "{text:?}"
+        );
+    }
+    drop((idle_a, idle_b, listener));
+}
+
+/// The peer closes three connections this process accepted and never
+/// closes: `CLOSE_WAIT` on our side, held.
+#[test]
+fn close_wait_held_by_this_process_is_a_leak_named_with_its_peers_and_age() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let (a, b) = (&pair.a, &pair.b);
+    let listener = listen(a);
+    let mut conns = connected(b, &listener, 4);
+    // One stays open: an established connection is no leak.
+    let (open_b, open_a) = conns.pop().unwrap();
+    let mut held = Vec::new();
+    for (client, server) in conns {
+        drop(client);
+        held.push(server);
+    }
+    let b_addr = b.ip.to_string();
+    wait_for_state(a, "CLOSE-WAIT", &b_addr, 3);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let f = only(a, "close_wait_leak");
+    assert_eq!(f["severity"], "warning", "{f:#}");
+    assert_eq!(count(&f, "sockets"), 3, "{f:#}");
+    assert_eq!(count(&f, "peers"), 1, "{f:#}");
+    // Closed at least half a second ago, not a minute.
+    let oldest = real(&f, "oldest_s");
+    assert!((0.5..30.0).contains(&oldest), "{f:#}");
+    let summary = f["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&me()) && summary.contains(&b_addr) && summary.contains("3 sockets"),
+        "{summary}"
+    );
+    let local = listener.local_addr().unwrap().to_string();
+    let mut peers: Vec<String> = subjects(&f)
+        .iter()
+        .map(|s| {
+            assert_eq!(s["process"], me().as_str(), "{s:#}");
+            assert_eq!(s["local"], local.as_str(), "{s:#}");
+            assert!(real(s, "closed_s_ago") >= 0.5, "{s:#}");
+            s["peer"].as_str().unwrap().to_string()
+        })
+        .collect();
+    peers.sort();
+    let mut want: Vec<String> = held
+        .iter()
+        .map(|s| s.peer_addr().unwrap().to_string())
+        .collect();
+    want.sort();
+    assert_eq!(peers, want, "{f:#}");
+    drop((held, open_a, open_b));
+}
+
+/// This process half-closes (shutdown(Write)) a connection whose peer
+/// never closes: `FIN_WAIT2` here, and the peer's `CLOSE_WAIT` there.
+#[test]
+fn a_half_close_the_peer_never_answers_is_fin_wait2_held_here_and_close_wait_there() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let (a, b) = (&pair.a, &pair.b);
+    let listener = listen(b);
+    let (client, server) = connected(a, &listener, 1).remove(0);
+    client.shutdown(Shutdown::Write).unwrap();
+    wait_for_state(a, "FIN-WAIT-2", &b.ip.to_string(), 1);
+
+    let held = only(a, "fin_wait2_held");
+    assert_eq!(held["severity"], "notice", "{held:#}");
+    assert_eq!(count(&held, "sockets"), 1, "{held:#}");
+    assert_eq!(count(&held, "peers"), 1, "{held:#}");
+    assert!(real(&held, "oldest_s") < 30.0, "{held:#}");
+    let ours = &subjects(&held)[0];
+    assert_eq!(ours["process"], me().as_str(), "{ours:#}");
+    assert_eq!(
+        ours["local"],
+        client.local_addr().unwrap().to_string().as_str()
+    );
+    assert_eq!(
+        ours["peer"],
+        client.peer_addr().unwrap().to_string().as_str()
+    );
+    assert!(
+        held["summary"].as_str().unwrap().contains(&me()),
+        "{held:#}"
+    );
+
+    // The other end: the peer's program never closed.
+    let leak = only(b, "close_wait_leak");
+    assert_eq!(count(&leak, "sockets"), 1, "{leak:#}");
+    let theirs = &subjects(&leak)[0];
+    assert_eq!(theirs["process"], me().as_str(), "{theirs:#}");
+    assert_eq!(
+        theirs["peer"],
+        client.local_addr().unwrap().to_string().as_str()
+    );
+    drop((client, server, listener));
+}
+
+/// A namespace with 20 ephemeral ports whose client closes first: 12
+/// `TIME_WAIT` to one server is a warning, 20 is critical, and the 21st
+/// `connect()` fails with `EADDRNOTAVAIL`, as the finding says.
+#[test]
+fn time_wait_filling_a_narrow_port_range_is_pressure_and_connect_then_fails() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let (a, b) = (&pair.a, &pair.b);
+    lab::sysctl(&a.ns, "net.ipv4.ip_local_port_range", "40000 40019");
+    let listener = listen(b);
+    let server = listener.local_addr().unwrap();
+    let close_first = |n: usize| {
+        for (client, served) in connected(a, &listener, n) {
+            assert!((40000..=40019).contains(&client.local_addr().unwrap().port()));
+            close_politely(client, served);
+        }
+    };
+    let b_addr = b.ip.to_string();
+
+    close_first(12);
+    wait_for_state(a, "TIME-WAIT", &b_addr, 12);
+    let f = only(a, "time_wait_pressure");
+    assert_eq!(f["severity"], "warning", "{f:#}");
+    assert_eq!(count(&f, "time_wait"), 12, "{f:#}");
+    assert_eq!(count(&f, "ephemeral_ports"), 20, "{f:#}");
+    assert!((real(&f, "share") - 0.6).abs() < 1e-9, "{f:#}");
+    let s = &subjects(&f)[0];
+    assert_eq!(s["local"], a.ip.to_string().as_str(), "{s:#}");
+    assert_eq!(s["peer"], server.to_string().as_str(), "{s:#}");
+
+    close_first(8);
+    wait_for_state(a, "TIME-WAIT", &b_addr, 20);
+    let f = only(a, "time_wait_pressure");
+    assert_eq!(f["severity"], "critical", "{f:#}");
+    assert_eq!(count(&f, "time_wait"), 20, "{f:#}");
+    assert!((real(&f, "share") - 1.0).abs() < 1e-9, "{f:#}");
+    assert!(
+        f["summary"].as_str().unwrap().ends_with(&format!(
+            "connect() to {server} fails with EADDRNOTAVAIL now"
+        )),
+        "{f:#}"
+    );
+    for word in ["EADDRNOTAVAIL", "tcp_tw_reuse"] {
+        assert!(
+            format!("{}{}", f["meaning"], f["advice"]).contains(word),
+            "{f:#}"
+        );
+    }
+
+    // The claim proven: no port is left for this destination.
+    let no_port = lab::thread_in(&a.ns, move || TcpStream::connect(server))
+        .join()
+        .unwrap();
+    let err = no_port.expect_err("a 21st connection with 20 ports in TIME_WAIT");
+    assert_eq!(err.kind(), ErrorKind::AddrNotAvailable, "{err:?}");
+
+    // And what the advice says helps: tcp_tw_reuse takes a TIME_WAIT port
+    // older than a second for an outgoing connection.
+    lab::sysctl(&a.ns, "net.ipv4.tcp_tw_reuse", "1");
+    std::thread::sleep(Duration::from_millis(1100));
+    let reused = lab::thread_in(&a.ns, move || TcpStream::connect(server))
+        .join()
+        .unwrap()
+        .expect("tcp_tw_reuse=1 reuses a TIME_WAIT port");
+    assert!((40000..=40019).contains(&reused.local_addr().unwrap().port()));
+    wait_for_state(a, "TIME-WAIT", &b_addr, 19);
+    // 19 TIME_WAIT and the new connection hold every port, but with reuse
+    // on connect() no longer fails: the finding does not say it does.
+    let f = only(a, "time_wait_pressure");
+    assert_eq!(f["severity"], "critical", "{f:#}");
+    assert_eq!(count(&f, "time_wait"), 19, "{f:#}");
+    assert_eq!(count(&f, "other_connections"), 1, "{f:#}");
+    assert_eq!(count(&f, "tcp_tw_reuse"), 1, "{f:#}");
+    assert!(
+        !f["summary"].as_str().unwrap().contains("EADDRNOTAVAIL"),
+        "{f:#}"
+    );
+    drop(reused);
+}
+
+/// B drops everything from A once the connection is up; A then writes:
+/// its segments go unanswered and are sent again, RTO doubling.
+#[test]
+fn a_peer_that_stops_answering_makes_a_retransmitting_connection_named_by_peer() {
+    let Some(lab) = lab::require_with(&["ss", "nft"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let (a, b) = (&pair.a, &pair.b);
+    let listener = listen(b);
+    let (mut client, server) = connected(a, &listener, 1).remove(0);
+    let port = listener.local_addr().unwrap().port();
+    lab::nft(
+        &b.ns,
+        &format!(
+            "table inet lab {{\n chain input {{\n  type filter hook input priority 0;\n  \
+             ip saddr {} tcp dport {port} drop\n }}\n}}\n",
+            a.ip
+        ),
+    );
+    client.write_all(&[7u8; 1000]).unwrap();
+    let peer = client.peer_addr().unwrap().to_string();
+    // Two timeouts: the RTO has doubled twice.
+    let ok = wait_until(SETTLE, || {
+        let out = a.run("ss", &["-tinH", "dst", &peer]);
+        out.stdout.contains("backoff:2") || out.stdout.contains("backoff:3")
+    });
+    assert!(ok, "{:?}", a.run("ss", &["-tinH"]));
+
+    let f = only(a, "retransmitting");
+    assert_eq!(f["severity"], "warning", "{f:#}");
+    assert_eq!(count(&f, "connections"), 1, "{f:#}");
+    assert_eq!(count(&f, "retransmitting_now"), 1, "{f:#}");
+    assert!(count(&f, "max_backoff") >= 2, "{f:#}");
+    // 200 ms at least to start with, doubled twice.
+    assert!(count(&f, "max_rto_ms") >= 800, "{f:#}");
+    let summary = f["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&b.ip.to_string()) && summary.contains(&me()),
+        "{summary}"
+    );
+    let s = &subjects(&f)[0];
+    assert_eq!(s["process"], me().as_str(), "{s:#}");
+    assert_eq!(s["peer"], peer.as_str(), "{s:#}");
+    assert_eq!(s["evidence"]["state"], "ESTABLISHED", "{s:#}");
+    assert!(count(s, "retransmits") >= 2, "{s:#}");
+    drop((client, server));
+}
+
+/// A stream whose receiver (B, this process) accepted and never reads,
+/// and whose sender (A) wrote until its buffer was full: B's window is
+/// closed and A probes it.
+struct Stalled {
+    pair: lab::Pair,
+    client: TcpStream,
+    server: TcpStream,
+    _listener: TcpListener,
+}
+
+fn stalled(lab: lab::Lab) -> Stalled {
+    let pair = lab.pair();
+    let listener = listen(&pair.b);
+    let (mut client, server) = connected(&pair.a, &listener, 1).remove(0);
+    client.set_nonblocking(true).unwrap();
+    let chunk = vec![0x5a_u8; 64 * 1024];
+    let full = wait_until(SETTLE, || {
+        loop {
+            match client.write(&chunk) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("write: {e}"),
+            }
+        }
+        // Full for good once the peer's window is closed: A probes it.
+        let peer = client.peer_addr().unwrap().to_string();
+        pair.a
+            .run("ss", &["-tanoH", "dst", &peer])
+            .stdout
+            .contains("timer:(persist")
+    });
+    assert!(full, "{:?}", pair.a.run("ss", &["-tanoiH"]));
+    Stalled {
+        pair,
+        client,
+        server,
+        _listener: listener,
+    }
+}
+
+#[test]
+fn a_receiver_that_never_reads_closes_its_window_the_sender_sees_a_peer_not_reading() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let st = stalled(lab);
+    let (a, b) = (&st.pair.a, &st.pair.b);
+    let f = only(a, "peer_not_reading");
+    assert_eq!(f["severity"], "warning", "{f:#}");
+    assert_eq!(count(&f, "connections"), 1, "{f:#}");
+    assert!(count(&f, "send_q_bytes") > 0, "{f:#}");
+    let summary = f["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!("{} does not read", b.ip)) && summary.contains(&me()),
+        "{summary}"
+    );
+    let s = &subjects(&f)[0];
+    assert_eq!(s["process"], me().as_str(), "{s:#}");
+    assert_eq!(
+        s["local"],
+        st.client.local_addr().unwrap().to_string().as_str()
+    );
+    assert_eq!(
+        s["peer"],
+        st.client.peer_addr().unwrap().to_string().as_str()
+    );
+    assert_eq!(count(s, "snd_wnd"), 0, "{s:#}");
+    assert_eq!(count(s, "send_q"), count(&f, "send_q_bytes"), "{s:#}");
+}
+
+#[test]
+fn a_program_that_never_reads_what_arrived_is_a_local_program_not_reading() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let st = stalled(lab);
+    let b = &st.pair.b;
+    let f = only(b, "local_not_reading");
+    assert_eq!(f["severity"], "warning", "{f:#}");
+    assert_eq!(count(&f, "connections"), 1, "{f:#}");
+    let queued = count(&f, "recv_q_bytes");
+    assert!(queued > 0, "{f:#}");
+    assert!(count(&f, "recv_q_before") > 0, "{f:#}");
+    assert_eq!(count(&f, "window_closed"), 1, "{f:#}");
+    let summary = f["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&me()) && summary.contains(&st.pair.a.ip.to_string()),
+        "{summary}"
+    );
+    let s = &subjects(&f)[0];
+    assert_eq!(s["process"], me().as_str(), "{s:#}");
+    assert_eq!(
+        s["local"],
+        st.server.local_addr().unwrap().to_string().as_str()
+    );
+    assert_eq!(
+        s["peer"],
+        st.server.peer_addr().unwrap().to_string().as_str()
+    );
+    assert_eq!(count(s, "recv_q"), queued, "{s:#}");
+}
+
+/// The text: one line per finding, most severe first, each starting with
+/// its severity and its title, the same findings as the JSON.
+#[test]
+fn text_output_is_one_line_per_finding_severity_and_title_first() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let (a, b) = (&pair.a, &pair.b);
+    // A holds a CLOSE_WAIT (B closed) and a FIN_WAIT2 (A half-closed).
+    let a_listener = listen(a);
+    let (b_client, a_served) = connected(b, &a_listener, 1).remove(0);
+    drop(b_client);
+    let b_listener = listen(b);
+    let (a_client, b_served) = connected(a, &b_listener, 1).remove(0);
+    a_client.shutdown(Shutdown::Write).unwrap();
+    let b_addr = b.ip.to_string();
+    wait_for_state(a, "CLOSE-WAIT", &b_addr, 1);
+    wait_for_state(a, "FIN-WAIT-2", &b_addr, 1);
+
+    let (_, list) = findings(a);
+    assert_eq!(kinds(&list), ["close_wait_leak", "fin_wait2_held"]);
+    let out = diagnose(a, &[]);
+    out.expect_code(1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:?}");
+    assert!(
+        lines[0].starts_with("warning  CLOSE_WAIT leak: "),
+        "{out:?}"
+    );
+    assert!(
+        lines[1].starts_with("notice   FIN_WAIT2 held open: "),
+        "{out:?}"
+    );
+    for (line, f) in lines.iter().zip(&list) {
+        // (The numbers of the summary moved on since the JSON run.)
+        for key in ["meaning", "advice"] {
+            assert!(line.contains(f[key].as_str().unwrap()), "{line}\n{f:#}");
+        }
+        assert!(line.ends_with('.'), "{line}");
+        eprintln!("{line}");
+    }
+    drop((a_served, a_client, b_served, a_listener, b_listener));
+}
