@@ -17,6 +17,8 @@ mod util;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -123,6 +125,23 @@ fn ss_state(host: &Host, state: &str, peer: &str) -> Vec<(String, String)> {
                 .then(|| (f[3].to_string(), f[4].to_string()))
         })
         .collect()
+}
+
+/// `ss`'s (Recv-Q, Send-Q) of the one connection from `local` to `peer`.
+#[track_caller]
+fn ss_queues(host: &Host, local: SocketAddr, peer: SocketAddr) -> (u64, u64) {
+    let out = host.run(
+        "ss",
+        &["-tanH", "src", &local.to_string(), "dst", &peer.to_string()],
+    );
+    out.ok();
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 1, "{out:?}");
+    (rows[0][1].parse().unwrap(), rows[0][2].parse().unwrap())
 }
 
 /// Waits until `host` has `n` sockets in `state` to `peer` (an address
@@ -519,6 +538,13 @@ fn a_receiver_that_never_reads_closes_its_window_the_sender_sees_a_peer_not_read
     );
     assert_eq!(count(s, "snd_wnd"), 0, "{s:#}");
     assert_eq!(count(s, "send_q"), count(&f, "send_q_bytes"), "{s:#}");
+    // Stuck: ss, after nettool, sees the same Send-Q.
+    let (_, ss_send_q) = ss_queues(
+        a,
+        st.client.local_addr().unwrap(),
+        st.client.peer_addr().unwrap(),
+    );
+    assert_eq!(ss_send_q, count(s, "send_q"), "{s:#}");
 }
 
 #[test]
@@ -551,6 +577,9 @@ fn a_program_that_never_reads_what_arrived_is_a_local_program_not_reading() {
         st.server.peer_addr().unwrap().to_string().as_str()
     );
     assert_eq!(count(s, "recv_q"), queued, "{s:#}");
+    let sv = &st.server;
+    let (ss_recv_q, _) = ss_queues(b, sv.local_addr().unwrap(), sv.peer_addr().unwrap());
+    assert_eq!(ss_recv_q, queued, "{s:#}");
 }
 
 /// The text: one line per finding, most severe first, each starting with
@@ -596,4 +625,141 @@ fn text_output_is_one_line_per_finding_severity_and_title_first() {
         eprintln!("{line}");
     }
     drop((a_served, a_client, b_served, a_listener, b_listener));
+}
+
+/// Runs `work` (which returns the bytes it moved) on a thread, again and
+/// again until finished or dropped.
+struct Busy {
+    stop: Arc<AtomicBool>,
+    moved: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Busy {
+    fn start(mut work: impl FnMut() -> u64 + Send + 'static) -> Busy {
+        let stop = Arc::new(AtomicBool::new(false));
+        let moved = Arc::new(AtomicU64::new(0));
+        let (flag, total) = (Arc::clone(&stop), Arc::clone(&moved));
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                total.fetch_add(work(), Ordering::Relaxed);
+            }
+        });
+        Busy {
+            stop,
+            moved,
+            thread: Some(thread),
+        }
+    }
+
+    /// Bytes moved so far.
+    fn moved(&self) -> u64 {
+        self.moved.load(Ordering::Relaxed)
+    }
+
+    /// Stops the work.
+    fn finish(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap();
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A reader slower than its sender but reading all along: its Recv-Q is
+/// never empty and the sender's Send-Q never drains, yet data moves, so
+/// neither end is "not reading".
+#[test]
+fn a_slow_but_steady_reader_is_neither_side_not_reading() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let (a, b) = (&pair.a, &pair.b);
+    let listener = listen(b);
+    let (mut client, mut server) = connected(a, &listener, 1).remove(0);
+    client
+        .set_write_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let chunk = vec![1u8; 64 * 1024];
+    let writer = Busy::start(move || match client.write(&chunk) {
+        Ok(n) => n as u64,
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => 0,
+        Err(e) => panic!("write: {e}"),
+    });
+    // 8 KiB every 5 ms: about 1.6 MB/s, far below what the veth carries.
+    let mut buf = vec![0u8; 8 * 1024];
+    let reader = Busy::start(move || {
+        std::thread::sleep(Duration::from_millis(5));
+        server.read(&mut buf).unwrap() as u64
+    });
+    // Backlogged: data waits on B for the reader.
+    let peer = a.ip.to_string();
+    let backlogged = wait_until(SETTLE, || {
+        let out = b.run("ss", &["-tanH", "dst", &peer]);
+        out.stdout
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|q| q.parse::<u64>().unwrap_or(0) > 0)
+    });
+    assert!(backlogged, "{:?}", b.run("ss", &["-tanH"]));
+
+    for host in [b, a] {
+        let before = reader.moved();
+        let (out, list) = findings(host);
+        assert!(list.is_empty(), "a steady stream found wrong{out:?}");
+        out.expect_code(0);
+        // It did move while nettool looked.
+        assert!(reader.moved() > before, "nothing read{out:?}");
+    }
+    // The writer first: a reader gone with data unread resets the stream.
+    writer.finish();
+    reader.finish();
+}
+
+/// A half-close at work: the client shut its side after the request and
+/// the server still streams its response. `FIN_WAIT2` here and `CLOSE_WAIT`
+/// there, both carrying data: neither is held, neither leaks.
+#[test]
+fn a_half_close_still_streaming_its_response_is_neither_held_nor_a_leak() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let (a, b) = (&pair.a, &pair.b);
+    let listener = listen(b);
+    let (mut client, mut server) = connected(a, &listener, 1).remove(0);
+    client.shutdown(Shutdown::Write).unwrap();
+    let b_addr = b.ip.to_string();
+    wait_for_state(a, "FIN-WAIT-2", &b_addr, 1);
+    wait_for_state(b, "CLOSE-WAIT", &a.ip.to_string(), 1);
+    // 1 KiB every 20 ms, read at once.
+    let streamer = Busy::start(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        server.write_all(&[2u8; 1024]).unwrap();
+        1024
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    client
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let receiver = Busy::start(move || match client.read(&mut buf) {
+        Ok(n) => n as u64,
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => 0,
+        Err(e) => panic!("read: {e}"),
+    });
+
+    for host in [a, b] {
+        let before = receiver.moved();
+        let (out, list) = findings(host);
+        assert!(list.is_empty(), "a working half-close found wrong{out:?}");
+        out.expect_code(0);
+        assert!(receiver.moved() > before, "nothing streamed{out:?}");
+    }
+    streamer.finish();
+    receiver.finish();
 }
