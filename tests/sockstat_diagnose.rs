@@ -763,3 +763,74 @@ fn a_half_close_still_streaming_its_response_is_neither_held_nor_a_leak() {
     streamer.finish();
     receiver.finish();
 }
+
+/// Connections this process closed (orphans now) whose peer never
+/// closes: past ten, `FIN_WAIT2` held open, counted, with the timeout
+/// that will end them.
+#[test]
+fn orphans_waiting_in_fin_wait2_for_a_peer_that_never_closes_are_counted() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair();
+    let (a, b) = (&pair.a, &pair.b);
+    let listener = listen(b);
+    let mut held = Vec::new();
+    for (client, server) in connected(a, &listener, 10) {
+        drop(client);
+        held.push(server);
+    }
+    let b_addr = b.ip.to_string();
+    wait_for_state(a, "FIN-WAIT-2", &b_addr, 10);
+
+    let f = only(a, "fin_wait2_held");
+    assert_eq!(f["severity"], "notice", "{f:#}");
+    assert_eq!(count(&f, "orphans"), 10, "{f:#}");
+    assert_eq!(count(&f, "tcp_fin_timeout_s"), 60, "{f:#}");
+    let subjects = subjects(&f);
+    assert_eq!(subjects.len(), 10, "{f:#}");
+    for s in subjects {
+        // Closed: no process holds them any more.
+        assert!(s.get("process").is_none(), "{s:#}");
+        assert!(s["peer"].as_str().unwrap().starts_with(&b_addr), "{s:#}");
+    }
+    // And B's program holds the other ends in CLOSE_WAIT.
+    let leak = only(b, "close_wait_leak");
+    assert_eq!(count(&leak, "sockets"), 10, "{leak:#}");
+    drop((held, listener));
+}
+
+/// IPv6: the same finding, addresses in brackets with their ports.
+#[test]
+fn close_wait_over_ipv6_names_the_peer_and_endpoints_in_brackets() {
+    let Some(lab) = lab::require_with(&["ss"]) else {
+        return;
+    };
+    let pair = lab.pair_v6();
+    let (a, b) = (&pair.a, &pair.b);
+    let listener = lab::thread_in(&a.ns, || TcpListener::bind((lab::v6(1), 0)).unwrap())
+        .join()
+        .unwrap();
+    let (client, served) = connected(b, &listener, 1).remove(0);
+    let client_at = client.local_addr().unwrap();
+    drop(client);
+    wait_for_state(a, "CLOSE-WAIT", "[2001:db8::2]", 1);
+
+    let f = only(a, "close_wait_leak");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("in CLOSE_WAIT that 2001:db8::2 closed"),
+        "{f:#}"
+    );
+    let s = &subjects(&f)[0];
+    assert_eq!(s["process"], me().as_str(), "{s:#}");
+    assert_eq!(
+        s["local"],
+        listener.local_addr().unwrap().to_string().as_str()
+    );
+    assert_eq!(s["peer"], client_at.to_string().as_str());
+    assert!(s["peer"].as_str().unwrap().starts_with("[2001:db8::2]:"));
+    drop((served, listener));
+}

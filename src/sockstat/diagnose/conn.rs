@@ -196,10 +196,13 @@ pub(super) fn fin_wait2_held(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     if orphans.len() >= ORPHAN_FIN_WAIT2 {
         let n = orphans.len();
         let peers = peers(orphans.iter().map(|s| &s.socket));
-        let summary = format!(
-            "{n} closed connections wait for a FIN that {} never sent",
+        let mut summary = format!(
+            "{n} connections closed here (orphans) wait in FIN_WAIT2 for a FIN that {} has not sent",
             some_of(&peers, 3)
         );
+        if let Some(t) = fin_timeout {
+            let _ = write!(summary, "; the kernel drops each within {t} s of its close");
+        }
         let mut f = cx.finding(Kind::FinWait2Held, Severity::Notice, summary);
         f.evidence = Evidence::default()
             .count("orphans", n as u64)
@@ -210,9 +213,9 @@ pub(super) fn fin_wait2_held(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .take(SUBJECTS)
             .map(|s| subject(cx, &s.socket, Evidence::default()))
             .collect();
-        f.meaning = "our programs closed these connections and the peers ACKed our FIN but never closed theirs; the kernel keeps each orphan in FIN_WAIT2 for net.ipv4.tcp_fin_timeout, then drops it".into();
+        f.meaning = "our programs closed these connections and the peers ACKed our FIN but have not closed theirs; the kernel keeps each orphan in FIN_WAIT2 for net.ipv4.tcp_fin_timeout, then drops it without the peer's FIN, and every orphan counts against net.ipv4.tcp_max_orphans".into();
         f.advice = format!(
-            "the peers' programs leak (CLOSE_WAIT there); lowering net.ipv4.tcp_fin_timeout ({}) frees orphans sooner",
+            "look for a CLOSE_WAIT leak in the peers' programs (nettool sockstat --diagnose there); lowering net.ipv4.tcp_fin_timeout ({}) frees orphans sooner",
             fin_timeout.map_or_else(|| "60 s by default".into(), |t| format!("now {t} s"))
         );
         out.push(f);
