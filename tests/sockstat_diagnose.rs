@@ -521,6 +521,9 @@ fn a_receiver_that_never_reads_closes_its_window_the_sender_sees_a_peer_not_read
     assert_eq!(f["severity"], "warning", "{f:#}");
     assert_eq!(count(&f, "connections"), 1, "{f:#}");
     assert!(count(&f, "send_q_bytes") > 0, "{f:#}");
+    // The window stayed closed past the first probe (its timer: the RTO).
+    assert!(count(&f, "window_probes") >= 1, "{f:#}");
+    count(&f, "unanswered_probes");
     let summary = f["summary"].as_str().unwrap();
     assert!(
         summary.starts_with(&format!("{} does not read", b.ip)) && summary.contains(&me()),

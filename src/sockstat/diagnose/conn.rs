@@ -1,6 +1,13 @@
 //! Findings about connections: `CLOSE_WAIT` leaks, `FIN_WAIT2` held open,
 //! `TIME_WAIT` pressure on the ephemeral ports, retransmissions, and data
 //! that nobody reads on either end.
+//!
+//! A finding is about a state that lasts, not a moment: the same socket
+//! (by cookie) in both readings, and nothing moved on it in between where
+//! movement would mean it works (bytes read by the program, bytes
+//! acknowledged, data still flowing over a half-close). A slow connection
+//! that moves is never reported as a stuck one. Ages come from `tcp_info`'s
+//! `last_ack_recv`, a lower bound ("for at least").
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -413,7 +420,12 @@ pub(super) fn retransmitting(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             lost: i.lost().unwrap_or(0),
             backoff,
             rto_ms: i.rto_us().unwrap_or(0) / 1000,
-            silent_ms: if timing_out { quiet_ms(sk) } else { None },
+            // (A SYN_SENT socket has heard nothing ever: no age to give.)
+            silent_ms: if timing_out && sk.state != TcpState::SynSent {
+                quiet_ms(sk)
+            } else {
+                None
+            },
         });
     }
     let retries2 = cx.look.sysctls.tcp_retries2;
@@ -510,6 +522,11 @@ pub(super) fn retransmitting(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// Zero-window probes unanswered in a row worth a word: one or two are
+/// routine (the latest in flight, or an answer the peer rate-limited under
+/// `net.ipv4.tcp_invalid_ratelimit`).
+const UNANSWERED_PROBES: u8 = 3;
+
 /// The peer's window is closed: our Send-Q waits and the kernel probes.
 pub(super) fn peer_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let mut per: BTreeMap<(Option<String>, String), Vec<&Seen>> = BTreeMap::new();
@@ -568,12 +585,16 @@ pub(super) fn peer_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         match probed {
             0 => {}
             1 => summary.push_str("; the window probed once"),
+            2 => summary.push_str("; the window probed twice"),
             p => {
                 let _ = write!(summary, "; the window probed {p} times");
             }
         }
-        if unanswered > 0 {
-            let _ = write!(summary, ", {unanswered} probes unanswered");
+        if unanswered >= UNANSWERED_PROBES {
+            let _ = write!(
+                summary,
+                ", the last {unanswered} unanswered: the peer may be gone"
+            );
         }
         let mut f = cx.finding(Kind::PeerNotReading, Severity::Warning, summary);
         f.evidence = Evidence::default()

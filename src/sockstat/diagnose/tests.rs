@@ -409,6 +409,23 @@ fn a_zero_window_with_send_q_stuck_is_a_peer_not_reading_and_the_reader_side_is_
         f[0].evidence.0.iter().find(|(k, _)| *k == "window_probes"),
         Some(&("window_probes", Figure::Count(3)))
     );
+    // Probes that go unanswered, three in a row: the peer may be gone.
+    let mut lk2 = lk.clone();
+    for r in [lk2.first.as_mut().unwrap(), &mut lk2.last] {
+        let w = &mut r.sockets[0].socket;
+        *w = with_info(
+            w.clone(),
+            &[(field::BYTES_ACKED, 5000), (field::SND_WND, 0)],
+            &[(field::BACKOFF, 3), (field::PROBES, 3)],
+        );
+    }
+    let g = findings(&lk2);
+    assert!(
+        g[0].summary
+            .ends_with("; the window probed 3 times, the last 3 unanswered: the peer may be gone"),
+        "{}",
+        g[0].summary
+    );
     assert_eq!(
         f[1].summary,
         "9/reader does not read 1 connection from 198.51.100.1: Recv-Q 100000 -> 131072 bytes in 1.0 s, nothing read"
