@@ -1,12 +1,19 @@
 //! Findings about connections: `CLOSE_WAIT` leaks, `FIN_WAIT2` held open,
 //! `TIME_WAIT` pressure on the ephemeral ports, retransmissions, and data
 //! that nobody reads on either end.
+//!
+//! A finding is about a state that lasts, not a moment: the same socket
+//! (by cookie) in both readings, and nothing moved on it in between where
+//! movement would mean it works (bytes read by the program, bytes
+//! acknowledged, data still flowing over a half-close). A slow connection
+//! that moves is never reported as a stuck one. Ages come from `tcp_info`'s
+//! `last_ack_recv`, a lower bound ("for at least").
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{Cx, Evidence, Finding, Kind, SUBJECTS, Seen, Severity, Subject, ep, host, some_of};
-use crate::sockstat::model::{Proto, Socket, TcpState};
+use crate::sockstat::model::{Proto, Socket, TcpState, TimerKind};
 use crate::wire::tcp_info::{TcpInfo, TcpInfoBytes};
 
 fn info(s: &Socket) -> Option<&TcpInfo<TcpInfoBytes>> {
@@ -23,14 +30,28 @@ fn secs(ms: u32) -> f64 {
     f64::from(ms) / 1000.0
 }
 
-/// In `state` in both readings, or (one reading) quiet for a second: a
-/// state that lasts, not one passed through.
+/// In `state` in both readings with nothing sent or received in between,
+/// or (one reading) quiet for a second: a state that lasts, not one passed
+/// through, nor a half-closed connection still carrying data the other
+/// way (a response streamed after the request's `shutdown(SHUT_WR)`).
 fn lasting(cx: &Cx<'_>, s: &Seen, state: TcpState) -> bool {
     if cx.has_interval() {
-        cx.before(s.cookie).is_some_and(|b| b.state == state)
+        cx.before(s.cookie).is_some_and(|b| {
+            let moved = |f: fn(&TcpInfo<TcpInfoBytes>) -> Option<u64>| {
+                info(b).and_then(f) != info(&s.socket).and_then(f)
+            };
+            b.state == state && !moved(TcpInfo::bytes_received) && !moved(TcpInfo::bytes_acked)
+        })
     } else {
         quiet_ms(&s.socket).is_none_or(|ms| ms >= 1000)
     }
+}
+
+/// `for at least 4.2 s`: the oldest quiet time of `socks` (the peer's last
+/// segment: in `CLOSE_WAIT` its FIN, in `FIN_WAIT2` its ACK of ours, or
+/// anything after), a lower bound on how long they have been in it.
+fn oldest(socks: &[&Seen]) -> Option<u32> {
+    socks.iter().filter_map(|s| quiet_ms(&s.socket)).max()
 }
 
 /// Each distinct peer address, most frequent first.
@@ -86,16 +107,17 @@ fn lasting_by_owner<'a>(
 pub(super) fn close_wait_leak(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     for (owner, socks) in lasting_by_owner(cx, TcpState::CloseWait, |_| true) {
         let n = socks.len();
-        let oldest = socks.iter().filter_map(|s| quiet_ms(&s.socket)).max();
+        let oldest = oldest(&socks);
         let peers = peers(socks.iter().map(|s| &s.socket));
         let mut summary = format!(
-            "{} holds {} in CLOSE_WAIT, closed by {}",
+            "{} holds {} in CLOSE_WAIT that {} closed",
             who(owner.as_ref()),
             plural(n, "socket", "sockets"),
             some_of(&peers, 3)
         );
         if let Some(ms) = oldest {
-            let _ = write!(summary, "; the oldest closed {:.1} s ago", secs(ms));
+            let which = if n == 1 { "" } else { " the oldest" };
+            let _ = write!(summary, ",{which} for at least {:.1} s", secs(ms));
         }
         let mut f = cx.finding(Kind::CloseWaitLeak, Severity::Warning, summary);
         f.evidence = Evidence::default()
@@ -115,7 +137,7 @@ pub(super) fn close_wait_leak(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 subject(cx, &s.socket, e)
             })
             .collect();
-        f.meaning = "the peers closed their side (their FIN arrived and was ACKed) and the program never called close(): each socket keeps a descriptor and its buffers until it does, and a leak only grows".into();
+        f.meaning = "the peers closed their side (their FIN arrived and was ACKed) and the program has not called close(): each socket keeps a file descriptor and its buffers until it does, a leak only grows, and at the process's limit accept() and open() fail with EMFILE (too many open files)".into();
         f.advice = "fix the program: close() the socket when read() returns 0 (end of stream) and on every error path; restarting it frees them for now".into();
         out.push(f);
     }
@@ -127,23 +149,41 @@ pub(super) fn fin_wait2_held(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let fin_timeout = cx.look.sysctls.tcp_fin_timeout;
     for (owner, socks) in lasting_by_owner(cx, TcpState::FinWait2, |s| s.inode != 0) {
         let n = socks.len();
+        let oldest = oldest(&socks);
         let peers = peers(socks.iter().map(|s| &s.socket));
-        let summary = format!(
-            "{} half-closed {} that {} never closed",
+        let mut summary = format!(
+            "{} half-closed {} that {} has not closed",
             who(owner.as_ref()),
             plural(n, "connection", "connections"),
             some_of(&peers, 3)
         );
+        if let Some(ms) = oldest {
+            let which = if n == 1 { "it" } else { "the oldest" };
+            let _ = write!(
+                summary,
+                "; {which} has waited in FIN_WAIT2 for at least {:.1} s",
+                secs(ms)
+            );
+        }
         let mut f = cx.finding(Kind::FinWait2Held, Severity::Notice, summary);
         f.evidence = Evidence::default()
             .count("sockets", n as u64)
             .count("peers", peers.len() as u64);
+        if let Some(ms) = oldest {
+            f.evidence = f.evidence.real("oldest_s", secs(ms));
+        }
         f.subjects = socks
             .iter()
             .take(SUBJECTS)
-            .map(|s| subject(cx, &s.socket, Evidence::default()))
+            .map(|s| {
+                let e = match quiet_ms(&s.socket) {
+                    Some(ms) => Evidence::default().real("waiting_s", secs(ms)),
+                    None => Evidence::default(),
+                };
+                subject(cx, &s.socket, e)
+            })
             .collect();
-        f.meaning = "our side sent its FIN (shutdown(SHUT_WR) or close) and the peer ACKed it, but the peer's program has not closed its end: it sits in CLOSE_WAIT there, and this socket waits in FIN_WAIT2 for its FIN, still able to receive".into();
+        f.meaning = "our side sent its FIN (shutdown(SHUT_WR)) and the peer ACKed it, but the peer's program has not closed its end: it sits in CLOSE_WAIT there, and this socket waits in FIN_WAIT2 for its FIN, still able to receive; no timer ends it while the program holds the socket (net.ipv4.tcp_fin_timeout applies only after close())".into();
         f.advice = format!(
             "look for a CLOSE_WAIT leak on the peer (nettool sockstat --diagnose there); if this program has nothing more to read, close() instead of keeping the half-closed socket: an orphan then waits at most net.ipv4.tcp_fin_timeout ({})",
             fin_timeout.map_or_else(|| "60 s by default".into(), |t| format!("now {t} s"))
@@ -163,10 +203,13 @@ pub(super) fn fin_wait2_held(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     if orphans.len() >= ORPHAN_FIN_WAIT2 {
         let n = orphans.len();
         let peers = peers(orphans.iter().map(|s| &s.socket));
-        let summary = format!(
-            "{n} closed connections wait for a FIN that {} never sent",
+        let mut summary = format!(
+            "{n} connections closed here (orphans) wait in FIN_WAIT2 for a FIN that {} has not sent",
             some_of(&peers, 3)
         );
+        if let Some(t) = fin_timeout {
+            let _ = write!(summary, "; the kernel drops each within {t} s of its close");
+        }
         let mut f = cx.finding(Kind::FinWait2Held, Severity::Notice, summary);
         f.evidence = Evidence::default()
             .count("orphans", n as u64)
@@ -177,9 +220,9 @@ pub(super) fn fin_wait2_held(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .take(SUBJECTS)
             .map(|s| subject(cx, &s.socket, Evidence::default()))
             .collect();
-        f.meaning = "our programs closed these connections and the peers ACKed our FIN but never closed theirs; the kernel keeps each orphan in FIN_WAIT2 for net.ipv4.tcp_fin_timeout, then drops it".into();
+        f.meaning = "our programs closed these connections and the peers ACKed our FIN but have not closed theirs; the kernel keeps each orphan in FIN_WAIT2 for net.ipv4.tcp_fin_timeout, then drops it without the peer's FIN, and every orphan counts against net.ipv4.tcp_max_orphans".into();
         f.advice = format!(
-            "the peers' programs leak (CLOSE_WAIT there); lowering net.ipv4.tcp_fin_timeout ({}) frees orphans sooner",
+            "look for a CLOSE_WAIT leak in the peers' programs (nettool sockstat --diagnose there); lowering net.ipv4.tcp_fin_timeout ({}) frees orphans sooner",
             fin_timeout.map_or_else(|| "60 s by default".into(), |t| format!("now {t} s"))
         );
         out.push(f);
@@ -194,8 +237,21 @@ const ORPHAN_FIN_WAIT2: usize = 10;
 const TW_WARNING: f64 = 0.5;
 const TW_CRITICAL: f64 = 0.9;
 
+/// `now 2: loopback only` for `net.ipv4.tcp_tw_reuse`.
+fn tw_reuse_words(v: Option<u64>) -> String {
+    match v {
+        None => "unknown now".into(),
+        Some(0) => "now 0: off".into(),
+        Some(1) => "now 1: on".into(),
+        Some(2) => "now 2: loopback only".into(),
+        Some(v) => format!("now {v}"),
+    }
+}
+
 /// `TIME_WAIT` sockets of outgoing connections, per (source address,
-/// destination), against the size of `ip_local_port_range`.
+/// destination), against the size of `ip_local_port_range`. The other
+/// connections from an ephemeral port to the same destination take ports
+/// too: they are counted for when `connect()` fails, not for the share.
 pub(super) fn time_wait_pressure(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let s = &cx.look.sysctls;
     let Some((lo, hi)) = s.ip_local_port_range else {
@@ -204,19 +260,31 @@ pub(super) fn time_wait_pressure(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let Some(size) = s.ephemeral_ports() else {
         return;
     };
-    let mut per: BTreeMap<(String, String), u64> = BTreeMap::new();
+    // (time_wait, other connections) per (source, destination).
+    let mut per: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    let mut open: Vec<(String, String)> = Vec::new();
     for seen in cx.sockets() {
         let sk = &seen.socket;
-        if sk.proto != Proto::Tcp || sk.state != TcpState::TimeWait {
-            continue;
-        }
         // Ours was the connecting side: the local port is an ephemeral one.
-        if !sk.local.port().is_some_and(|p| (lo..=hi).contains(&p)) {
+        if sk.proto != Proto::Tcp
+            || sk.state == TcpState::Listen
+            || !sk.local.port().is_some_and(|p| (lo..=hi).contains(&p))
+        {
             continue;
         }
-        *per.entry((host(&sk.local), ep(&sk.remote))).or_default() += 1;
+        let key = (host(&sk.local), ep(&sk.remote));
+        if sk.state == TcpState::TimeWait {
+            per.entry(key).or_default().0 += 1;
+        } else {
+            open.push(key);
+        }
     }
-    for ((from, to), n) in per {
+    for key in open {
+        if let Some(e) = per.get_mut(&key) {
+            e.1 += 1;
+        }
+    }
+    for ((from, to), (n, others)) in per {
         #[allow(clippy::cast_precision_loss, reason = "a share to show")]
         let share = n as f64 / size as f64;
         let severity = if share >= TW_CRITICAL {
@@ -226,13 +294,43 @@ pub(super) fn time_wait_pressure(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         } else {
             continue;
         };
-        let summary = format!(
-            "{n} TIME_WAIT from {from} to {to} hold {:.0}% of the {size} ephemeral ports ({lo}-{hi})",
+        let taken = n + others;
+        let mut summary = format!(
+            "{n} TIME_WAIT sockets from {from} to {to} hold {:.0}% of the {size} ephemeral ports ({lo}-{hi})",
             share * 100.0
         );
+        if others > 0 {
+            let _ = write!(
+                summary,
+                ", and {} to it {}",
+                plural(
+                    usize::try_from(others).unwrap_or(usize::MAX),
+                    "open connection",
+                    "open connections"
+                ),
+                if others == 1 {
+                    "holds one more".into()
+                } else {
+                    format!("hold {others} more")
+                }
+            );
+        }
+        // Without reuse, nothing is left for this destination.
+        let reuse = match s.tcp_tw_reuse {
+            Some(1) => true,
+            Some(2) => to.starts_with("127.") || to.starts_with("[::1]"),
+            _ => false,
+        };
+        if taken >= size && !reuse {
+            let _ = write!(
+                summary,
+                ": every port is taken, connect() to {to} fails with EADDRNOTAVAIL now"
+            );
+        }
         let mut f = cx.finding(Kind::TimeWaitPressure, severity, summary);
         f.evidence = Evidence::default()
             .count("time_wait", n)
+            .count("other_connections", others)
             .count("ephemeral_ports", size)
             .real("share", share)
             .some("tcp_tw_reuse", s.tcp_tw_reuse);
@@ -242,12 +340,11 @@ pub(super) fn time_wait_pressure(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             ..Subject::default()
         }];
         f.meaning = format!(
-            "TIME_WAIT is held by the side that closed first (here this host, the client), for 2MSL (60 s on Linux), so late segments of the old connection die; each one pins a local port for this destination, and connect() to it fails with EADDRNOTAVAIL once all {size} are taken (at 100%; the port search slows well before)"
+            "TIME_WAIT is held by the side that closed first (here this host, the client), for 2MSL (60 s on Linux), so that late segments of the old connection die with it; each one pins a local port for this destination, and connect() to it fails with EADDRNOTAVAIL once all {size} are taken (at 100%; the port search slows well before)"
         );
         f.advice = format!(
-            "reuse connections (keep-alive, pooling) or let the server close first; net.ipv4.tcp_tw_reuse=1 ({}) lets outgoing connect() take a TIME_WAIT port after 1 s; more source addresses or a wider net.ipv4.ip_local_port_range give more ports",
-            s.tcp_tw_reuse
-                .map_or_else(|| "unknown now".into(), |v| format!("now {v}"))
+            "reuse connections (keep-alive, pooling) or let the server close first; net.ipv4.tcp_tw_reuse=1 ({}) lets outgoing connect() take a TIME_WAIT port after 1 s (with TCP timestamps, on by default); more source addresses or a wider net.ipv4.ip_local_port_range give more ports",
+            tw_reuse_words(s.tcp_tw_reuse)
         );
         out.push(f);
     }
@@ -266,7 +363,14 @@ fn sending(st: TcpState) -> bool {
     )
 }
 
-/// Connections retransmitting now (or over the interval), per peer.
+/// Retransmissions over the interval that make a connection lossy (and
+/// not just a fast retransmit in a bulk transfer): at least this many,
+/// and at least [`LOSSY_SHARE`] of the data segments it sent.
+const LOSSY_AT_LEAST: u32 = 3;
+const LOSSY_SHARE: f64 = 0.05;
+
+/// Connections in retransmission timeouts now, or losing a share of their
+/// segments over the interval, per peer.
 #[allow(
     clippy::too_many_lines,
     reason = "one finding: select, group by peer, word it"
@@ -276,9 +380,12 @@ pub(super) fn retransmitting(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         seen: &'a Seen,
         now: u8,
         rose: u32,
+        total: u32,
         lost: u32,
         backoff: u8,
         rto_ms: u32,
+        /// Since the peer's last ACK, while timing out.
+        silent_ms: Option<u32>,
     }
     let mut per: BTreeMap<String, Vec<Bad<'_>>> = BTreeMap::new();
     for seen in cx.sockets() {
@@ -288,63 +395,87 @@ pub(super) fn retransmitting(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         }
         let Some(i) = info(sk) else { continue };
         let now = i.retransmits().unwrap_or(0);
-        let backoff = i.backoff().unwrap_or(0);
-        let lost = i.lost().unwrap_or(0);
-        let rose = match (cx.before(seen.cookie).and_then(info), i.total_retrans()) {
-            (Some(b), Some(t)) => t.saturating_sub(b.total_retrans().unwrap_or(t)),
+        // Zero-window probes back off too: a closed window is the peer
+        // not reading (`peer_not_reading`), nothing lost.
+        let probing = sk.timer.is_some_and(|t| t.kind == TimerKind::Probe);
+        let backoff = if probing { 0 } else { i.backoff().unwrap_or(0) };
+        let before = cx.before(seen.cookie).and_then(info);
+        let grew = |f: fn(&TcpInfo<TcpInfoBytes>) -> Option<u32>| match (before.and_then(f), f(i)) {
+            (Some(b), Some(n)) => n.saturating_sub(b),
             _ => 0,
         };
-        if now == 0 && backoff == 0 && lost == 0 && rose == 0 {
+        let rose = grew(TcpInfo::total_retrans);
+        let sent = grew(TcpInfo::data_segs_out);
+        let timing_out = now > 0 || backoff > 0;
+        let lossy =
+            rose >= LOSSY_AT_LEAST && f64::from(rose) >= LOSSY_SHARE * f64::from(sent.max(1));
+        if !timing_out && !lossy {
             continue;
         }
         per.entry(host(&sk.remote)).or_default().push(Bad {
             seen,
             now,
             rose,
-            lost,
+            total: i.total_retrans().unwrap_or(0),
+            lost: i.lost().unwrap_or(0),
             backoff,
             rto_ms: i.rto_us().unwrap_or(0) / 1000,
+            // (A SYN_SENT socket has heard nothing ever: no age to give.)
+            silent_ms: if timing_out && sk.state != TcpState::SynSent {
+                quiet_ms(sk)
+            } else {
+                None
+            },
         });
     }
     let retries2 = cx.look.sysctls.tcp_retries2;
     for (peer, bad) in per {
         let n = bad.len();
         let rose: u64 = bad.iter().map(|b| u64::from(b.rose)).sum();
+        let total: u64 = bad.iter().map(|b| u64::from(b.total)).sum();
         let backoff = bad.iter().map(|b| b.backoff).max().unwrap_or(0);
         let rto_ms = bad.iter().map(|b| b.rto_ms).max().unwrap_or(0);
         let lost: u64 = bad.iter().map(|b| u64::from(b.lost)).sum();
+        let silent_ms = bad.iter().filter_map(|b| b.silent_ms).max();
         let mut owners: Vec<String> = bad
             .iter()
             .filter_map(|b| cx.owner(&b.seen.socket))
             .collect();
         owners.sort();
         owners.dedup();
-        let mut summary = format!(
-            "{} to {peer} {}",
-            plural(n, "connection", "connections"),
-            if n == 1 { "retransmits" } else { "retransmit" }
-        );
-        let mut parts = Vec::new();
+        let mut summary = format!("{} to {peer}", plural(n, "connection", "connections"));
+        if !owners.is_empty() {
+            let _ = write!(summary, " from {}", some_of(&owners, 3));
+        }
+        summary.push_str(if n == 1 {
+            " retransmits: "
+        } else {
+            " retransmit: "
+        });
+        let mut parts = vec![format!("{total} segments sent again")];
         if cx.has_interval() {
-            parts.push(format!("{rose} segments sent again {}", cx.over()));
+            let _ = write!(parts[0], " ({rose} in the last {:.1} s)", cx.look.seconds);
         }
         if lost > 0 {
             parts.push(format!("{lost} presumed lost"));
         }
-        parts.push(format!("RTO up to {:.1} s", f64::from(rto_ms) / 1000.0));
-        if backoff > 0 {
-            parts.push(format!("backed off {backoff} times"));
+        if let Some(ms) = silent_ms {
+            parts.push(format!("nothing acknowledged for {:.1} s", secs(ms)));
         }
-        let _ = write!(summary, " ({})", parts.join(", "));
+        let rto = f64::from(rto_ms) / 1000.0;
+        parts.push(match backoff {
+            0 => format!("RTO {rto:.1} s"),
+            1 => format!("RTO doubled to {rto:.1} s"),
+            2 => format!("RTO doubled twice to {rto:.1} s"),
+            b => format!("RTO doubled {b} times to {rto:.1} s"),
+        });
+        summary.push_str(&parts.join(", "));
         let syn_sent = bad
             .iter()
             .filter(|b| b.seen.socket.state == TcpState::SynSent)
             .count();
         if syn_sent > 0 {
             let _ = write!(summary, "; {syn_sent} in SYN_SENT: the SYN is not answered");
-        }
-        if !owners.is_empty() {
-            let _ = write!(summary, ", from {}", some_of(&owners, 3));
         }
         let mut f = cx.finding(Kind::Retransmitting, Severity::Warning, summary);
         f.evidence = Evidence::default()
@@ -353,11 +484,15 @@ pub(super) fn retransmitting(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 "retransmitting_now",
                 bad.iter().filter(|b| b.now > 0).count() as u64,
             )
+            .count("total_retrans", total)
             .count("lost", lost)
             .count("max_backoff", backoff)
             .count("max_rto_ms", rto_ms);
         if cx.has_interval() {
             f.evidence = f.evidence.count("retransmitted", rose);
+        }
+        if let Some(ms) = silent_ms {
+            f.evidence = f.evidence.real("silent_s", secs(ms));
         }
         f.subjects = bad
             .iter()
@@ -366,21 +501,31 @@ pub(super) fn retransmitting(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 let e = Evidence::default()
                     .text("state", b.seen.socket.state.netstat_name())
                     .count("retransmits", b.now)
+                    .count("total_retrans", b.total)
                     .count("backoff", b.backoff)
                     .count("rto_ms", b.rto_ms);
                 subject(cx, &b.seen.socket, e)
             })
             .collect();
         f.meaning = format!(
-            "segments to this peer go unacknowledged and are sent again; every timeout doubles the RTO (backoff), and after net.ipv4.tcp_retries2 ({}) retries the connection is dropped",
-            retries2.map_or_else(|| "15 by default".into(), |r| format!("now {r}"))
+            "segments to this peer go unacknowledged and are sent again; each timeout in a row doubles the RTO (backoff), and after net.ipv4.tcp_retries2 ({}) of them the kernel drops the connection",
+            retries2.map_or_else(
+                || "15 by default, about 15 minutes".into(),
+                |r| format!("now {r}")
+            )
         );
+        let target = ep(&bad[0].seen.socket.remote);
         f.advice = format!(
-            "find where packets die: nettool probe --trace {peer}:PORT, `ip -s link` and the NIC's counters; a peer that stopped answering (down, or a firewall now dropping) leaves only its connections to time out"
+            "find where packets die: nettool probe --trace {target} shows the hop where a SYN stops, `ip -s link` and the NICs' counters show drops; a peer that stopped answering (down, or a firewall now dropping) leaves only its connections to time out"
         );
         out.push(f);
     }
 }
+
+/// Zero-window probes unanswered in a row worth a word: one or two are
+/// routine (the latest in flight, or an answer the peer rate-limited under
+/// `net.ipv4.tcp_invalid_ratelimit`).
+const UNANSWERED_PROBES: u8 = 3;
 
 /// The peer's window is closed: our Send-Q waits and the kernel probes.
 pub(super) fn peer_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
@@ -393,9 +538,7 @@ pub(super) fn peer_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         {
             continue;
         }
-        let probing = sk
-            .timer
-            .is_some_and(|t| t.kind == crate::sockstat::model::TimerKind::Probe);
+        let probing = sk.timer.is_some_and(|t| t.kind == TimerKind::Probe);
         let zero_window = info(sk).and_then(TcpInfo::snd_wnd) == Some(0);
         if !probing && !zero_window {
             continue;
@@ -420,11 +563,16 @@ pub(super) fn peer_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .iter()
             .map(|s| u64::from(s.socket.send_q.unwrap_or(0)))
             .sum();
-        let probes = socks
-            .iter()
-            .filter_map(|s| info(&s.socket).and_then(TcpInfo::probes))
-            .max()
-            .unwrap_or(0);
+        let max = |f: fn(&TcpInfo<TcpInfoBytes>) -> Option<u8>| {
+            socks
+                .iter()
+                .filter_map(|s| info(&s.socket).and_then(f))
+                .max()
+                .unwrap_or(0)
+        };
+        // Each probe backs the timer off once (up to tcp_retries2); each
+        // answer resets the unanswered count.
+        let (probed, unanswered) = (max(TcpInfo::backoff), max(TcpInfo::probes));
         let mut summary = format!(
             "{peer} does not read: {} from {} {} {queued} bytes in Send-Q behind a zero window",
             plural(n, "connection", "connections"),
@@ -434,11 +582,26 @@ pub(super) fn peer_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         if cx.has_interval() {
             let _ = write!(summary, ", none acknowledged {}", cx.over());
         }
+        match probed {
+            0 => {}
+            1 => summary.push_str("; the window probed once"),
+            2 => summary.push_str("; the window probed twice"),
+            p => {
+                let _ = write!(summary, "; the window probed {p} times");
+            }
+        }
+        if unanswered >= UNANSWERED_PROBES {
+            let _ = write!(
+                summary,
+                ", the last {unanswered} unanswered: the peer may be gone"
+            );
+        }
         let mut f = cx.finding(Kind::PeerNotReading, Severity::Warning, summary);
         f.evidence = Evidence::default()
             .count("connections", n as u64)
             .count("send_q_bytes", queued)
-            .count("zero_window_probes", probes);
+            .count("window_probes", probed)
+            .count("unanswered_probes", unanswered);
         f.subjects = socks
             .iter()
             .take(SUBJECTS)
@@ -449,7 +612,13 @@ pub(super) fn peer_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 subject(cx, &s.socket, e)
             })
             .collect();
-        f.meaning = "the peer advertises a zero receive window: its program is not reading what arrived, so its buffer is full; our data waits in Send-Q and the kernel sends zero-window probes until the window opens".into();
+        f.meaning = format!(
+            "the peer advertises a zero receive window: its program is not reading what arrived, so its buffer is full; our data waits in Send-Q and the kernel probes the window, less and less often, for as long as the peer answers (after net.ipv4.tcp_retries2 ({}) unanswered probes it drops the connection)",
+            cx.look
+                .sysctls
+                .tcp_retries2
+                .map_or_else(|| "15 by default".into(), |r| format!("now {r}"))
+        );
         f.advice = format!(
             "look at the program on {peer} (its Recv-Q is full: nettool sockstat there); here writes block or return EAGAIN until it reads: use timeouts so one stuck peer does not hold the sender"
         );
@@ -457,7 +626,17 @@ pub(super) fn peer_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// Recv-Q that stays or grows over the interval: our program does not read.
+/// What the program has read of `s`: received less what waits
+/// (`bytes_received` counts up to `rcv_nxt`, Recv-Q is `rcv_nxt` less what
+/// was copied to the program).
+fn read_by_program(s: &Socket) -> Option<u64> {
+    Some(info(s)?.bytes_received()? - u64::from(s.recv_q?))
+}
+
+/// Data waiting in Recv-Q through the interval and none of it read: our
+/// program does not read. (Without `tcp_info`: a Recv-Q that stays or
+/// grows.) A reader that keeps up with a fast sender has a Recv-Q too, at
+/// any moment; it is told apart by what it read in between.
 pub(super) fn local_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     if !cx.has_interval() {
         return;
@@ -470,10 +649,15 @@ pub(super) fn local_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let now = sk.recv_q.unwrap_or(0);
-        let Some(before) = cx.before(seen.cookie).and_then(|b| b.recv_q) else {
+        let Some(b) = cx.before(seen.cookie) else {
             continue;
         };
-        if before == 0 || now < before {
+        let before = b.recv_q.unwrap_or(0);
+        let idle = match (read_by_program(b), read_by_program(sk)) {
+            (Some(then), Some(since)) => then == since,
+            _ => now >= before,
+        };
+        if before == 0 || now == 0 || !idle {
             continue;
         }
         per.entry(cx.owner(sk)).or_default().push((seen, before));
@@ -491,14 +675,18 @@ pub(super) fn local_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .count();
         let peers = peers(socks.iter().map(|(s, _)| &s.socket));
         let mut summary = format!(
-            "{} does not read {}: Recv-Q {before} -> {now} bytes {}, from {}",
+            "{} does not read {} from {}: Recv-Q {before} -> {now} bytes {}, nothing read",
             who(owner.as_ref()),
             plural(n, "connection", "connections"),
+            some_of(&peers, 3),
             cx.over(),
-            some_of(&peers, 3)
         );
-        if closed > 0 {
-            let _ = write!(summary, "; {closed} with the window closed");
+        match (closed, n) {
+            (0, _) => {}
+            (1, 1) => summary.push_str("; its receive window is closed"),
+            (c, _) => {
+                let _ = write!(summary, "; {c} with the receive window closed");
+            }
         }
         let mut f = cx.finding(Kind::LocalNotReading, Severity::Warning, summary);
         f.evidence = Evidence::default()
@@ -516,7 +704,7 @@ pub(super) fn local_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 subject(cx, &s.socket, e)
             })
             .collect();
-        f.meaning = "data has arrived and waits in the kernel, and the program has not read it during the interval: it is blocked elsewhere, busy, or lost track of the socket; once the buffer fills, the window closes and the peer stops sending".into();
+        f.meaning = "data has arrived and waits in the kernel, and the program has not read any of it during the interval: it is blocked elsewhere, busy, or lost track of the socket; once the buffer fills, the receive window closes and the peer's sends stall".into();
         f.advice = "see what the program is doing (a stack dump, strace -p PID); read every readable socket until EAGAIN, or give the slow work its own thread".into();
         out.push(f);
     }

@@ -132,15 +132,40 @@ fn close_wait_that_lasts_is_a_leak_named_by_process_and_one_passing_through_is_n
     assert_eq!(f[0].severity, Severity::Warning);
     assert!(
         f[0].summary
-            .starts_with("812/nginx holds 2 sockets in CLOSE_WAIT, closed by 198.51.100.2; the oldest closed 95.0 s ago"),
+            == "812/nginx holds 2 sockets in CLOSE_WAIT that 198.51.100.2 closed, the oldest for at least 95.0 s",
         "{}",
         f[0].summary
     );
     assert_eq!(f[0].subjects.len(), 2);
     assert!(f[0].advice.contains("close()"));
+    assert!(f[0].meaning.contains("EMFILE"));
     // Only in the last reading: passing through, not (yet) a leak.
     let lk = look(Some(vec![]), vec![seen(3, cw(3))]);
     assert_eq!(findings(&lk), vec![]);
+    // Still sending after the peer's FIN (a response to a half-closed
+    // request): in use, not leaked.
+    let sending = |acked: u64| {
+        with_info(
+            cw(4),
+            &[(field::LAST_ACK_RECV, 10), (field::BYTES_ACKED, acked)],
+            &[],
+        )
+    };
+    let lk = look(
+        Some(vec![seen(4, sending(1000))]),
+        vec![seen(4, sending(9000))],
+    );
+    assert_eq!(findings(&lk), vec![]);
+    let lk = look(
+        Some(vec![seen(4, sending(9000))]),
+        vec![seen(4, sending(9000))],
+    );
+    assert_eq!(kinds(&findings(&lk)), vec![Kind::CloseWaitLeak]);
+    assert!(
+        findings(&lk)[0]
+            .summary
+            .ends_with("that 198.51.100.2 closed, for at least 0.0 s")
+    );
 }
 
 #[test]
@@ -156,15 +181,46 @@ fn time_wait_pressure_is_per_destination_against_the_port_range() {
     assert_eq!(kinds(&f), vec![Kind::TimeWaitPressure]);
     assert_eq!(
         f[0].summary,
-        "12 TIME_WAIT from 198.51.100.1 to 198.51.100.2:80 hold 60% of the 20 ephemeral ports (40000-40019)"
+        "12 TIME_WAIT sockets from 198.51.100.1 to 198.51.100.2:80 hold 60% of the 20 ephemeral ports (40000-40019)"
     );
     assert!(f[0].meaning.contains("EADDRNOTAVAIL"));
     assert!(f[0].meaning.contains("closed first"));
-    assert!(f[0].advice.contains("tcp_tw_reuse=1 (now 2)"));
-    let socks: Vec<Seen> = (0..19)
+    assert!(
+        f[0].advice
+            .contains("tcp_tw_reuse=1 (now 2: loopback only)")
+    );
+    let mut socks: Vec<Seen> = (0..19)
         .map(|i| seen(i, tw(40000 + u16::try_from(i).unwrap(), "198.51.100.2:80")))
         .collect();
-    assert_eq!(findings(&look(None, socks))[0].severity, Severity::Critical);
+    let f = findings(&look(None, socks.clone()));
+    assert_eq!(f[0].severity, Severity::Critical);
+    assert!(!f[0].summary.contains("fails"), "{}", f[0].summary);
+    // An open connection takes the last port: connect() fails now, unless
+    // tcp_tw_reuse lets it take a TIME_WAIT port.
+    let open = sock(
+        TcpState::Established,
+        "198.51.100.1:40019",
+        "198.51.100.2:80",
+    );
+    socks.push(seen(99, open));
+    let mut lk = look(None, socks);
+    let f = findings(&lk);
+    assert_eq!(
+        f[0].summary,
+        "19 TIME_WAIT sockets from 198.51.100.1 to 198.51.100.2:80 hold 95% of the 20 ephemeral ports (40000-40019), \
+         and 1 open connection to it holds one more: every port is taken, connect() to 198.51.100.2:80 fails with EADDRNOTAVAIL now"
+    );
+    assert_eq!(
+        f[0].evidence
+            .0
+            .iter()
+            .find(|(k, _)| *k == "other_connections"),
+        Some(&("other_connections", Figure::Count(1)))
+    );
+    lk.sysctls.tcp_tw_reuse = Some(1);
+    let f = findings(&lk);
+    assert!(!f[0].summary.contains("fails"), "{}", f[0].summary);
+    assert!(f[0].advice.contains("(now 1: on)"));
 }
 
 #[test]
@@ -276,20 +332,62 @@ fn retransmissions_name_the_peer_and_rise_over_the_interval() {
         );
         with_info(
             s,
-            &[(field::TOTAL_RETRANS, total), (field::RTO, 3_200_000)],
+            &[
+                (field::TOTAL_RETRANS, total),
+                (field::RTO, 3_200_000),
+                (field::LAST_ACK_RECV, 6_400),
+            ],
             &[(field::RETRANSMITS, now), (field::BACKOFF, backoff)],
         )
     };
-    let lk = look(Some(vec![seen(1, c(2, 0, 0))]), vec![seen(1, c(9, 3, 3))]);
+    let mut lk = look(Some(vec![seen(1, c(2, 0, 0))]), vec![seen(1, c(9, 3, 3))]);
+    lk.owners.insert(100, "7/ssh".into());
     let f = findings(&lk);
     assert_eq!(kinds(&f), vec![Kind::Retransmitting]);
     assert_eq!(
         f[0].summary,
-        "1 connection to 198.51.100.2 retransmits (7 segments sent again in 1.0 s, RTO up to 3.2 s, backed off 3 times)"
+        "1 connection to 198.51.100.2 from 7/ssh retransmits: 9 segments sent again (7 in the last 1.0 s), \
+         nothing acknowledged for 6.4 s, RTO doubled 3 times to 3.2 s"
+    );
+    assert!(
+        f[0].advice
+            .contains("nettool probe --trace 198.51.100.2:22 ")
     );
     // Old retransmissions, none now: healthy.
     let lk = look(Some(vec![seen(1, c(9, 0, 0))]), vec![seen(1, c(9, 0, 0))]);
     assert_eq!(findings(&lk), vec![]);
+    // A bulk transfer's fast retransmits: lossy only at 5% of its segments.
+    let bulk = |total: u64, segs: u64| {
+        let s = sock(
+            TcpState::Established,
+            "198.51.100.1:40000",
+            "198.51.100.2:22",
+        );
+        with_info(
+            s,
+            &[
+                (field::TOTAL_RETRANS, total),
+                (field::DATA_SEGS_OUT, segs),
+                (field::RTO, 204_000),
+            ],
+            &[],
+        )
+    };
+    let lk = look(
+        Some(vec![seen(1, bulk(0, 0))]),
+        vec![seen(1, bulk(4, 1000))],
+    );
+    assert_eq!(findings(&lk), vec![]);
+    let lk = look(
+        Some(vec![seen(1, bulk(0, 0))]),
+        vec![seen(1, bulk(10, 100))],
+    );
+    let f = findings(&lk);
+    assert_eq!(kinds(&f), vec![Kind::Retransmitting]);
+    assert_eq!(
+        f[0].summary,
+        "1 connection to 198.51.100.2 retransmits: 10 segments sent again (10 in the last 1.0 s), RTO 0.2 s"
+    );
 }
 
 #[test]
@@ -305,7 +403,12 @@ fn a_zero_window_with_send_q_stuck_is_a_peer_not_reading_and_the_reader_side_is_
         expires_ms: 200,
         retrans: 0,
     });
-    let w = with_info(w, &[(field::BYTES_ACKED, 5000), (field::SND_WND, 0)], &[]);
+    // Zero-window probes back the timer off: not a retransmission.
+    let w = with_info(
+        w,
+        &[(field::BYTES_ACKED, 5000), (field::SND_WND, 0)],
+        &[(field::BACKOFF, 3)],
+    );
     let mut r = sock(
         TcpState::Established,
         "198.51.100.2:9000",
@@ -330,15 +433,77 @@ fn a_zero_window_with_send_q_stuck_is_a_peer_not_reading_and_the_reader_side_is_
     );
     assert!(
         f[0].summary
-            .contains("200000 bytes in Send-Q behind a zero window, none acknowledged in 1.0 s")
+            .ends_with("200000 bytes in Send-Q behind a zero window, none acknowledged in 1.0 s; the window probed 3 times")
     );
+    assert_eq!(
+        f[0].evidence.0.iter().find(|(k, _)| *k == "window_probes"),
+        Some(&("window_probes", Figure::Count(3)))
+    );
+    // Probes that go unanswered, three in a row: the peer may be gone.
+    let mut lk2 = lk.clone();
+    for r in [lk2.first.as_mut().unwrap(), &mut lk2.last] {
+        let w = &mut r.sockets[0].socket;
+        *w = with_info(
+            w.clone(),
+            &[(field::BYTES_ACKED, 5000), (field::SND_WND, 0)],
+            &[(field::BACKOFF, 3), (field::PROBES, 3)],
+        );
+    }
+    let g = findings(&lk2);
     assert!(
-        f[1].summary.starts_with(
-            "9/reader does not read 1 connection: Recv-Q 100000 -> 131072 bytes in 1.0 s"
+        g[0].summary
+            .ends_with("; the window probed 3 times, the last 3 unanswered: the peer may be gone"),
+        "{}",
+        g[0].summary
+    );
+    assert_eq!(
+        f[1].summary,
+        "9/reader does not read 1 connection from 198.51.100.1: Recv-Q 100000 -> 131072 bytes in 1.0 s, nothing read"
+    );
+}
+
+#[test]
+fn a_reader_that_keeps_up_is_not_local_not_reading_whatever_its_recv_q() {
+    // (bytes received, Recv-Q): read = received - Recv-Q.
+    let r = |received: u64, q: u32, wnd: u64| {
+        let mut s = sock(
+            TcpState::Established,
+            "198.51.100.2:9000",
+            "198.51.100.1:40000",
+        );
+        s.recv_q = Some(q);
+        with_info(
+            s,
+            &[(field::BYTES_RECEIVED, received), (field::RCV_WND, wnd)],
+            &[],
+        )
+    };
+    // A bulk receiver behind by a growing Recv-Q, yet reading: healthy.
+    let lk = look(
+        Some(vec![seen(1, r(1_000_000, 20_000, 65_535))]),
+        vec![seen(1, r(9_000_000, 60_000, 65_535))],
+    );
+    assert_eq!(findings(&lk), vec![]);
+    // The same Recv-Q and nothing read, even as more arrived: not reading.
+    let lk = look(
+        Some(vec![seen(1, r(1_000_000, 20_000, 65_535))]),
+        vec![seen(1, r(1_010_000, 30_000, 0))],
+    );
+    let f = findings(&lk);
+    assert_eq!(kinds(&f), vec![Kind::LocalNotReading]);
+    assert!(
+        f[0].summary.ends_with(
+            "Recv-Q 20000 -> 30000 bytes in 1.0 s, nothing read; its receive window is closed"
         ),
         "{}",
-        f[1].summary
+        f[0].summary
     );
+    // Recv-Q shrank to a few bytes but something was read: healthy.
+    let lk = look(
+        Some(vec![seen(1, r(1_000_000, 20_000, 65_535))]),
+        vec![seen(1, r(1_000_000, 100, 65_535))],
+    );
+    assert_eq!(findings(&lk), vec![]);
 }
 
 #[test]
@@ -442,10 +607,39 @@ fn fin_wait2_held_by_a_process_and_orphans_only_in_numbers() {
     assert_eq!(kinds(&f), vec![Kind::FinWait2Held]);
     assert!(
         f[0].summary
-            .ends_with("half-closed 1 connection that 198.51.100.2 never closed"),
+            .ends_with("half-closed 1 connection that 198.51.100.2 has not closed"),
         "{}",
         f[0].summary
     );
+    // Quiet for 2.5 s; and one still receiving its response: a half-close
+    // at work, not held open.
+    let timed = |received: u64, quiet: u64| {
+        with_info(
+            f2(100, 40000),
+            &[
+                (field::BYTES_RECEIVED, received),
+                (field::LAST_ACK_RECV, quiet),
+            ],
+            &[],
+        )
+    };
+    let lk = look(
+        Some(vec![seen(1, timed(500, 1500))]),
+        vec![seen(1, timed(500, 2500))],
+    );
+    let f = findings(&lk);
+    assert!(
+        f[0].summary
+            .ends_with("has not closed; it has waited in FIN_WAIT2 for at least 2.5 s"),
+        "{}",
+        f[0].summary
+    );
+    assert!(f[0].meaning.contains("no timer ends it"));
+    let lk = look(
+        Some(vec![seen(1, timed(500, 0))]),
+        vec![seen(1, timed(80_000, 0))],
+    );
+    assert_eq!(findings(&lk), vec![]);
     let few: Vec<Seen> = (0..3)
         .map(|i| seen(i, f2(0, 40000 + u16::try_from(i).unwrap())))
         .collect();
@@ -453,10 +647,14 @@ fn fin_wait2_held_by_a_process_and_orphans_only_in_numbers() {
     let many: Vec<Seen> = (0..10)
         .map(|i| seen(i, f2(0, 40000 + u16::try_from(i).unwrap())))
         .collect();
+    let f = findings(&look(Some(many.clone()), many));
+    assert_eq!(kinds(&f), vec![Kind::FinWait2Held]);
     assert_eq!(
-        kinds(&findings(&look(Some(many.clone()), many))),
-        vec![Kind::FinWait2Held]
+        f[0].summary,
+        "10 connections closed here (orphans) wait in FIN_WAIT2 for a FIN that 198.51.100.2 has not sent; \
+         the kernel drops each within 60 s of its close"
     );
+    assert!(f[0].advice.contains("(now 60 s)"));
 }
 
 #[test]
