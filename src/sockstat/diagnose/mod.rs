@@ -446,7 +446,10 @@ pub fn may_be_named(s: &Socket) -> bool {
                     .as_ref()
                     .and_then(|i| i.tcp_info.as_ref())
                     .is_some_and(|t| {
-                        t.retransmits().unwrap_or(0) > 0 || t.backoff().unwrap_or(0) > 0
+                        // Also a lossy connection without a timeout running.
+                        t.retransmits().unwrap_or(0) > 0
+                            || t.backoff().unwrap_or(0) > 0
+                            || t.total_retrans().unwrap_or(0) > 0
                     })
         }
         (Proto::Udp, _) => {
