@@ -628,9 +628,10 @@ pub(super) fn peer_not_reading(cx: &Cx<'_>, out: &mut Vec<Finding>) {
 
 /// What the program has read of `s`: received less what waits
 /// (`bytes_received` counts up to `rcv_nxt`, Recv-Q is `rcv_nxt` less what
-/// was copied to the program).
+/// was copied to the program). `None` when Recv-Q is more than what was
+/// received (a repaired socket's queue, or the two read apart).
 fn read_by_program(s: &Socket) -> Option<u64> {
-    Some(info(s)?.bytes_received()? - u64::from(s.recv_q?))
+    info(s)?.bytes_received()?.checked_sub(u64::from(s.recv_q?))
 }
 
 /// Data waiting in Recv-Q through the interval and none of it read: our

@@ -680,3 +680,23 @@ fn most_severe_first_and_the_json_shape() {
     let keys: Vec<&String> = v["evidence"].as_object().unwrap().keys().collect();
     assert!(keys.contains(&&"tcp_max_orphans".to_string()));
 }
+
+#[test]
+fn a_recv_q_larger_than_bytes_received_does_not_panic() {
+    // Recv-Q above bytes_received (a TCP_REPAIR queue, or the two read
+    // apart): no subtraction below zero, judged from the queues alone.
+    let r = |received: u64, q: u32| {
+        let mut s = sock(
+            TcpState::Established,
+            "198.51.100.2:9000",
+            "198.51.100.1:40000",
+        );
+        s.recv_q = Some(q);
+        with_info(s, &[(field::BYTES_RECEIVED, received)], &[])
+    };
+    let lk = look(
+        Some(vec![seen(1, r(10, 20_000))]),
+        vec![seen(1, r(10, 30_000))],
+    );
+    assert_eq!(kinds(&findings(&lk)), vec![Kind::LocalNotReading]);
+}
