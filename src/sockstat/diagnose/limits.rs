@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{Cx, Evidence, Finding, Kind, SUBJECTS, Seen, Severity, Subject, ep, host, some_of};
-use crate::sockstat::model::{Proto, Socket, TcpState};
+use crate::sockstat::model::{Endpoint, Proto, Socket, TcpState};
 
 fn subject(cx: &Cx<'_>, s: &Socket, evidence: Evidence) -> Subject {
     Subject {
@@ -141,17 +142,16 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             per.entry(ep(&sk.local)).or_default().push(seen);
         }
     }
-    let listener = |local: &str| -> Option<&Socket> {
-        let port = local.rsplit(':').next()?.parse::<u16>().ok()?;
-        cx.sockets().map(|s| &s.socket).find(|l| {
-            l.proto == Proto::Tcp && l.state == TcpState::Listen && l.local.port() == Some(port)
-        })
-    };
     let mut named = false;
     for (local, half) in per {
         let n = half.len() as u64;
-        let l = listener(&local);
-        let backlog = l.and_then(|l| l.send_q).map(u64::from);
+        let group = listeners(cx, &half[0].socket.local);
+        // A SO_REUSEPORT group shares the SYNs: its SYN queues add up.
+        let backlog = group
+            .iter()
+            .map(|l| l.send_q.map(u64::from))
+            .sum::<Option<u64>>()
+            .filter(|_| !group.is_empty());
         let threshold = backlog.map_or(SYN_RECV_MANY, |b| {
             (b / 2).clamp(SYN_RECV_FEW, SYN_RECV_MANY)
         });
@@ -174,8 +174,14 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             p.dedup();
             p
         };
-        let who = l
-            .and_then(|l| cx.owner(l))
+        let owners = {
+            let mut o: Vec<String> = group.iter().filter_map(|l| cx.owner(l)).collect();
+            o.sort();
+            o.dedup();
+            (!o.is_empty()).then(|| o.join(","))
+        };
+        let who = owners
+            .as_ref()
             .map_or_else(String::new, |o| format!(" ({o})"));
         let mut summary = format!(
             "listener {local}{who} has {n} half-open connections (SYN_RECV) from {} {}",
@@ -201,7 +207,7 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .some("tcp_max_syn_backlog", s.tcp_max_syn_backlog)
             .some("tcp_syncookies", s.tcp_syncookies);
         f.subjects = vec![Subject {
-            process: l.and_then(|l| cx.owner(l)),
+            process: owners,
             local: Some(local.clone()),
             peer: Some(some_of(&peers, 3)),
             evidence: Evidence::default(),
@@ -230,6 +236,43 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         );
         out.push(f);
     }
+}
+
+/// The listeners a half-open connection to `local` belongs to: those
+/// bound to its address and port (a `SO_REUSEPORT` group), else the
+/// wildcard ones on its port that take its family (`0.0.0.0` for IPv4,
+/// then a dual-stack `::`, which gets IPv4 as `::ffff:a.b.c.d`).
+fn listeners<'a>(cx: &Cx<'a>, local: &Endpoint) -> Vec<&'a Socket> {
+    let unmapped = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
+    };
+    let (Some(ip), Some(port)) = (local.ip().map(unmapped), local.port()) else {
+        return Vec::new();
+    };
+    let on_port: Vec<&Socket> = cx
+        .sockets()
+        .map(|s| &s.socket)
+        .filter(|l| l.proto == Proto::Tcp && l.state == TcpState::Listen)
+        .filter(|l| l.local.port() == Some(port))
+        .collect();
+    let bound = |want: &dyn Fn(IpAddr) -> bool| -> Vec<&'a Socket> {
+        on_port
+            .iter()
+            .copied()
+            .filter(|l| l.local.ip().is_some_and(|a| want(unmapped(a))))
+            .collect()
+    };
+    for group in [
+        bound(&|a| a == ip),
+        bound(&|a| a == IpAddr::V4(Ipv4Addr::UNSPECIFIED) && ip.is_ipv4()),
+        bound(&|a| a == IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+    ] {
+        if !group.is_empty() {
+            return group;
+        }
+    }
+    Vec::new()
 }
 
 /// UDP sockets that dropped datagrams (their own drop count), or

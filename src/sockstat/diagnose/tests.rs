@@ -700,3 +700,69 @@ fn a_recv_q_larger_than_bytes_received_does_not_panic() {
     );
     assert_eq!(kinds(&findings(&lk)), vec![Kind::LocalNotReading]);
 }
+
+#[test]
+fn syn_recv_is_blamed_on_the_listener_of_its_address_and_a_reuseport_group_adds_up() {
+    // Two programs on port 80: 9/small on 198.51.100.1 (backlog 8) and
+    // 10/big on 198.51.100.2 (backlog 512). Nine half-open connections to
+    // .2 are not a pile-up on .1's small queue.
+    let mut small = sock(TcpState::Listen, "198.51.100.1:80", "0.0.0.0:0");
+    small.send_q = Some(8);
+    small.inode = 9;
+    let mut big = sock(TcpState::Listen, "198.51.100.2:80", "0.0.0.0:0");
+    big.send_q = Some(512);
+    big.inode = 10;
+    let half = |to: &str| -> Vec<Seen> {
+        (0..9u16)
+            .map(|i| {
+                let mut r = sock(TcpState::SynRecv, to, &format!("203.0.113.{}:1000", i + 1));
+                r.inode = 0;
+                seen(100 + u64::from(i), r)
+            })
+            .collect()
+    };
+    let mut lk = look(
+        None,
+        [
+            vec![seen(1, small.clone()), seen(2, big)],
+            half("198.51.100.2:80"),
+        ]
+        .concat(),
+    );
+    lk.owners = BTreeMap::from([(9, "9/small".into()), (10, "10/big".into())]);
+    assert_eq!(findings(&lk), vec![]);
+    // To .1 they are, and name .1's program.
+    lk.last.sockets = [vec![seen(1, small.clone())], half("198.51.100.1:80")].concat();
+    let f = findings(&lk);
+    assert_eq!(kinds(&f), vec![Kind::SynFlood]);
+    assert!(
+        f[0].summary
+            .starts_with("listener 198.51.100.1:80 (9/small) has 9"),
+        "{}",
+        f[0].summary
+    );
+    // A SO_REUSEPORT group of four such listeners has a SYN queue of 32:
+    // nine is not half of it.
+    let group: Vec<Seen> = (0..4).map(|i| seen(1 + i, small.clone())).collect();
+    lk.last.sockets = [group, half("198.51.100.1:80")].concat();
+    assert_eq!(findings(&lk), vec![]);
+    // An IPv4 connection to a dual-stack [::]:80 listener shows as
+    // ::ffff:198.51.100.1: the listener is found, its backlog used.
+    let mut dual = sock(TcpState::Listen, "[::]:80", "[::]:0");
+    dual.send_q = Some(512);
+    dual.inode = 10;
+    let mapped: Vec<Seen> = half("198.51.100.1:80")
+        .into_iter()
+        .map(|mut s| {
+            s.socket.local = Endpoint::Inet("[::ffff:198.51.100.1]:80".parse().unwrap());
+            s
+        })
+        .collect();
+    lk.last.sockets = [vec![seen(1, dual.clone())], mapped.clone()].concat();
+    assert_eq!(findings(&lk), vec![]);
+    lk.last.sockets = [vec![seen(1, dual), seen(2, small)], mapped].concat();
+    // (.1's own listener takes them, not the wildcard.)
+    let f = findings(&lk);
+    assert_eq!(kinds(&f), vec![Kind::SynFlood]);
+    assert!(f[0].summary.contains("(9/small)"), "{}", f[0].summary);
+}
