@@ -432,7 +432,7 @@ pub(super) fn orphans(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     peers.sort_by_key(|p| std::cmp::Reverse(p.1));
     if !peers.is_empty() {
         let listed: Vec<String> = peers.iter().map(|(p, k)| format!("{k} to {p}")).collect();
-        let _ = write!(f.summary, "; here: {}", some_of(&listed, 3));
+        let _ = write!(f.summary, "; {}: {}", cx.here(), some_of(&listed, 3));
     }
     f.subjects = peers
         .into_iter()
@@ -496,7 +496,8 @@ pub(super) fn tcp_memory(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         let who = cx.owner(s).map_or_else(String::new, |o| format!(" ({o})"));
         let _ = write!(
             f.summary,
-            "; the most here: {}{who} to {}, {h} bytes",
+            "; the most {}: {}{who} to {}, {h} bytes",
+            cx.here(),
             ep(&s.local),
             ep(&s.remote)
         );

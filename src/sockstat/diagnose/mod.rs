@@ -321,6 +321,16 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// `here`, or `in LABEL` with `-N`/`--all-netns`: where the sockets a
+    /// host-wide finding lists are (its copy from another namespace may be
+    /// the one reported).
+    pub fn here(&self) -> String {
+        self.look
+            .netns
+            .as_ref()
+            .map_or_else(|| "here".into(), |l| format!("in {l}"))
+    }
+
     pub fn finding(&self, kind: Kind, severity: Severity, summary: String) -> Finding {
         Finding {
             kind,
@@ -383,12 +393,27 @@ pub fn sort(f: &mut [Finding]) {
 }
 
 /// Several namespaces' findings as one list: host-wide ones once (without
-/// a namespace), most severe first.
+/// a namespace), most severe first. Of a host-wide finding's copies, the
+/// one whose namespace holds the most of it (its subjects' orphans or
+/// bytes; its summary names that namespace) is kept.
 pub fn merge(per_ns: Vec<Vec<Finding>>) -> Vec<Finding> {
+    // What a namespace's subjects hold of a host-wide finding.
+    let held = |f: &Finding| -> u64 {
+        f.subjects
+            .iter()
+            .filter_map(|s| match s.evidence.0.first() {
+                Some((_, Figure::Count(n))) => Some(*n),
+                _ => None,
+            })
+            .sum()
+    };
     let mut out: Vec<Finding> = Vec::new();
     for f in per_ns.into_iter().flatten() {
         if f.host_wide {
-            if out.iter().any(|o| o.host_wide && o.kind == f.kind) {
+            if let Some(o) = out.iter_mut().find(|o| o.host_wide && o.kind == f.kind) {
+                if held(&f) > held(o) {
+                    *o = Finding { netns: None, ..f };
+                }
                 continue;
             }
             out.push(Finding { netns: None, ..f });

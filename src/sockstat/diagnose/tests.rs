@@ -583,11 +583,11 @@ fn orphans_and_tcp_memory_are_host_wide_and_reported_once() {
     let f = findings(&lk);
     assert_eq!(
         f[0].summary,
-        "950 orphaned TCP sockets, 95% of net.ipv4.tcp_max_orphans (1000); here: 1 to 198.51.100.1"
+        "950 orphaned TCP sockets, 95% of net.ipv4.tcp_max_orphans (1000); in a: 1 to 198.51.100.1"
     );
     assert_eq!(
         f[1].summary,
-        "TCP holds 250 pages of memory; net.ipv4.tcp_mem pressure at 200, limit 300; the most here: 198.51.100.1:8086 (9/hoard) to 198.51.100.2:40001, 500000 bytes"
+        "TCP holds 250 pages of memory; net.ipv4.tcp_mem pressure at 200, limit 300; the most in a: 198.51.100.1:8086 (9/hoard) to 198.51.100.2:40001, 500000 bytes"
     );
 }
 
@@ -765,4 +765,59 @@ fn syn_recv_is_blamed_on_the_listener_of_its_address_and_a_reuseport_group_adds_
     let f = findings(&lk);
     assert_eq!(kinds(&f), vec![Kind::SynFlood]);
     assert!(f[0].summary.contains("(9/small)"), "{}", f[0].summary);
+}
+
+#[test]
+fn with_all_netns_a_host_wide_finding_keeps_the_namespace_that_holds_it() {
+    // The host's namespace (first, nothing of its own) and "b", whose
+    // orphans and memory these are: the finding once, naming b's.
+    let mut host = look(None, vec![]);
+    host.kernel = [(
+        "TCP".to_string(),
+        [("orphan".to_string(), 950), ("mem".to_string(), 250)].into(),
+    )]
+    .into();
+    host.netns = Some("host".into());
+    let mut b = host.clone();
+    b.netns = Some("b".into());
+    let mut orphan = sock(
+        TcpState::FinWait1,
+        "198.51.100.2:40000",
+        "198.51.100.1:8085",
+    );
+    orphan.inode = 0;
+    let mut holder = sock(
+        TcpState::Established,
+        "198.51.100.1:8086",
+        "198.51.100.2:40001",
+    );
+    holder.internals = Some(Box::new(Internals {
+        memory: Some(SkMemInfo {
+            rmem_alloc: Some(500_000),
+            ..SkMemInfo::default()
+        }),
+        ..Internals::default()
+    }));
+    b.last.sockets = vec![seen(1, orphan.clone()), seen(2, orphan), seen(3, holder)];
+    for order in [vec![&host, &b], vec![&b, &host]] {
+        let merged = merge(order.into_iter().map(findings).collect());
+        assert_eq!(
+            kinds(&merged),
+            vec![Kind::OrphansNearLimit, Kind::TcpMemoryPressure]
+        );
+        assert!(merged.iter().all(|f| f.netns.is_none()));
+        assert!(
+            merged[0].summary.ends_with("; in b: 2 to 198.51.100.1"),
+            "{}",
+            merged[0].summary
+        );
+        assert_eq!(merged[0].subjects.len(), 1);
+        assert!(
+            merged[1]
+                .summary
+                .contains("; the most in b: 198.51.100.1:8086"),
+            "{}",
+            merged[1].summary
+        );
+    }
 }
