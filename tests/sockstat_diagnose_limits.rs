@@ -853,3 +853,71 @@ fn tcp_memory_past_the_pressure_mark_names_the_holders() {
         "{line}"
     );
 }
+
+/// `--all-netns` over B's forty orphans (as in
+/// [`orphans_near_tcp_max_orphans_name_their_peer`]): the host-wide
+/// finding comes once, and from the namespace that holds the most of
+/// them, naming it and their peer (not the host namespace's copy, which
+/// comes first and holds none of them).
+#[test]
+fn all_netns_names_the_namespace_that_holds_the_orphans() {
+    const ORPHANS: usize = 40;
+    let Some(lab) = lab::require() else { return };
+    let _one = host_wide();
+    let pair = lab.pair();
+    let (_servers, clients) = stalled_connections(
+        &pair,
+        8087,
+        ORPHANS,
+        &Buffers {
+            rcv: 4096,
+            snd: 4096,
+        },
+        1 << 20,
+    );
+    drop(clients);
+    let fin_wait1 = || ss(&pair.b.ns, &["-tnH", "state", "fin-wait-1"]).len();
+    assert!(
+        wait_until(BUILD_UP, || fin_wait1() == ORPHANS),
+        "no orphans: {:?}",
+        ss(&pair.b.ns, &["-tanH"])
+    );
+    let orphans = host_tcp("orphan");
+    let max = (orphans * 3 / 2).max(orphans + 10);
+    let limit = HostSysctl::set("tcp_max_orphans", &max.to_string());
+    let all = nettool(&[
+        "sockstat",
+        "--diagnose",
+        "--json",
+        "--interval",
+        "0.1",
+        "--all-netns",
+    ])
+    .timeout(lab::DEFAULT_TIMEOUT)
+    .run();
+    drop(limit);
+    all.expect_code(1);
+    let everywhere = findings_of(&all, "nettool.sockstat.diagnosis/1");
+    let once = of_kind(&everywhere, "orphans_near_limit");
+    assert_eq!(once.len(), 1, "{once:#?}");
+    let f = once[0];
+    assert!(f.get("netns").is_none(), "{f:#}");
+    // The namespace listed holds at least B's (another on the host may
+    // hold more, and is then the one named).
+    let held: u64 = f["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| n(&s["evidence"]["orphans"]))
+        .sum();
+    assert!(held >= ORPHANS as u64, "{f:#}");
+    let summary = f["summary"].as_str().unwrap();
+    assert!(!summary.contains("; here: "), "{summary}");
+    if summary.contains(&format!("; in {}: ", pair.b.ns)) {
+        assert!(
+            summary.ends_with(&format!("; in {}: {ORPHANS} to 198.51.100.1", pair.b.ns)),
+            "{summary}"
+        );
+        assert_eq!(f["subjects"][0]["peer"], "198.51.100.1", "{f:#}");
+    }
+}
