@@ -921,3 +921,80 @@ fn all_netns_names_the_namespace_that_holds_the_orphans() {
         assert_eq!(f["subjects"][0]["peer"], "198.51.100.1", "{f:#}");
     }
 }
+
+/// `-s` judges the live kernel's sockets only when it reads them: with
+/// `--source proc` or a `PROC_ROOT` tree it shows no finding about a
+/// socket of the live kernel (here A's listener, its accept queue full),
+/// which the tables it lists do not have.
+#[test]
+fn summary_of_proc_tables_has_no_findings_from_the_live_sockets() {
+    let Some(lab) = lab::require() else { return };
+    let Pair { net: _net, a, b } = lab.pair();
+    let addr = SocketAddr::from((a.ip, 8088));
+    let _listener = listener_in(&a.ns, addr, 2);
+    let clients: Vec<TcpStream> = lab::thread_in(&b.ns, move || {
+        (0..3)
+            .map(|_| {
+                let c = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+                socket2::SockRef::from(&c)
+                    .set_linger(Some(Duration::ZERO))
+                    .unwrap();
+                c
+            })
+            .collect()
+    })
+    .join()
+    .unwrap();
+    assert!(wait_until(BUILD_UP, || ss(
+        &a.ns,
+        &["-ltnH", "sport = :8088"]
+    )
+    .first()
+    .is_some_and(|l| l.split_whitespace().nth(1) == Some("3"))));
+    let about_it = |out: &Output| {
+        findings_of(out, "nettool.sockstat.summary/1")
+            .iter()
+            .filter(|f| f["kind"] == "accept_queue_overflow")
+            .count()
+    };
+    // From netlink: found.
+    let live = nettool(&["sockstat", "-s", "--json"])
+        .in_netns(&a.ns)
+        .timeout(lab::DEFAULT_TIMEOUT)
+        .run();
+    live.ok();
+    assert_eq!(about_it(&live), 1, "{live:?}");
+    // From A's /proc/net tables: the listener is listed, not judged.
+    let proc = nettool(&["sockstat", "-s", "--json", "--source", "proc"])
+        .in_netns(&a.ns)
+        .timeout(lab::DEFAULT_TIMEOUT)
+        .run();
+    proc.ok();
+    assert_eq!(about_it(&proc), 0, "{proc:?}");
+    // A copy of the root namespace's tables as PROC_ROOT, run in A.
+    let tree = tempfile::tempdir().unwrap();
+    let net = tree.path().join("net");
+    std::fs::create_dir(&net).unwrap();
+    for f in [
+        "tcp",
+        "tcp6",
+        "udp",
+        "udp6",
+        "unix",
+        "snmp",
+        "snmp6",
+        "netstat",
+        "sockstat",
+        "sockstat6",
+    ] {
+        std::fs::copy(format!("/proc/net/{f}"), net.join(f)).unwrap();
+    }
+    let fixture = nettool(&["sockstat", "-s", "--json"])
+        .proc_root(tree.path())
+        .in_netns(&a.ns)
+        .timeout(lab::DEFAULT_TIMEOUT)
+        .run();
+    fixture.ok();
+    assert_eq!(about_it(&fixture), 0, "{fixture:?}");
+    drop(clients);
+}

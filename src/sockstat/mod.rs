@@ -330,7 +330,24 @@ fn first_reading(
 ) -> Result<(Instant, diagnose::Reading), Error> {
     let at = Instant::now();
     let keep = |sk: &Socket| s.rows.is_empty() || s.rows.matches(sk);
-    let r = diagnose::read(s.query.tables, &s.query.proc_root, &keep, warn)?;
+    // The sockets come from the live kernel's netlink: not for `-s` on a
+    // PROC_ROOT tree or with `--source proc` (its counters alone then;
+    // `--diagnose` refuses both).
+    let live = match s.query.source {
+        SourceKind::Proc => false,
+        SourceKind::Netlink => true,
+        SourceKind::Auto => s.query.proc_root == Path::new("/proc"),
+    };
+    let tables = if live {
+        s.query.tables
+    } else {
+        Tables {
+            tcp: false,
+            udp: false,
+            ..s.query.tables
+        }
+    };
+    let r = diagnose::read(tables, &s.query.proc_root, &keep, warn)?;
     Ok((at, r))
 }
 
