@@ -363,6 +363,16 @@ fn sending(st: TcpState) -> bool {
     )
 }
 
+/// The RTO's backoff: zero-window probes back off too, and a closed
+/// window is the peer not reading (`peer_not_reading`), nothing lost.
+fn rto_backoff(s: &Socket, i: &TcpInfo<TcpInfoBytes>) -> u8 {
+    if s.timer.is_some_and(|t| t.kind == TimerKind::Probe) {
+        0
+    } else {
+        i.backoff().unwrap_or(0)
+    }
+}
+
 /// Retransmissions over the interval that make a connection lossy (and
 /// not just a fast retransmit in a bulk transfer): at least this many,
 /// and at least [`LOSSY_SHARE`] of the data segments it sent.
@@ -395,10 +405,7 @@ pub(super) fn retransmitting(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         }
         let Some(i) = info(sk) else { continue };
         let now = i.retransmits().unwrap_or(0);
-        // Zero-window probes back off too: a closed window is the peer
-        // not reading (`peer_not_reading`), nothing lost.
-        let probing = sk.timer.is_some_and(|t| t.kind == TimerKind::Probe);
-        let backoff = if probing { 0 } else { i.backoff().unwrap_or(0) };
+        let backoff = rto_backoff(sk, i);
         let before = cx.before(seen.cookie).and_then(info);
         let grew = |f: fn(&TcpInfo<TcpInfoBytes>) -> Option<u32>| match (before.and_then(f), f(i)) {
             (Some(b), Some(n)) => n.saturating_sub(b),
@@ -406,7 +413,21 @@ pub(super) fn retransmitting(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         };
         let rose = grew(TcpInfo::total_retrans);
         let sent = grew(TcpInfo::data_segs_out);
-        let timing_out = now > 0 || backoff > 0;
+        // A timeout that lasts: running at both readings (one that began
+        // in between is a moment, routine on a busy host's many
+        // connections; more in between make it lossy below), or, from
+        // one reading, nothing acknowledged for a second.
+        let in_timeout = now > 0 || backoff > 0;
+        let timing_out = in_timeout
+            && if cx.has_interval() {
+                cx.before(seen.cookie).is_some_and(|b| {
+                    info(b).is_some_and(|bi| {
+                        bi.retransmits().unwrap_or(0) > 0 || rto_backoff(b, bi) > 0
+                    })
+                })
+            } else {
+                sk.state == TcpState::SynSent || quiet_ms(sk).is_none_or(|ms| ms >= 1000)
+            };
         let lossy =
             rose >= LOSSY_AT_LEAST && f64::from(rose) >= LOSSY_SHARE * f64::from(sent.max(1));
         if !timing_out && !lossy {
@@ -421,7 +442,7 @@ pub(super) fn retransmitting(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             backoff,
             rto_ms: i.rto_us().unwrap_or(0) / 1000,
             // (A SYN_SENT socket has heard nothing ever: no age to give.)
-            silent_ms: if timing_out && sk.state != TcpState::SynSent {
+            silent_ms: if in_timeout && sk.state != TcpState::SynSent {
                 quiet_ms(sk)
             } else {
                 None

@@ -821,3 +821,47 @@ fn with_all_netns_a_host_wide_finding_keeps_the_namespace_that_holds_it() {
         );
     }
 }
+
+#[test]
+fn a_retransmission_timeout_that_began_between_the_readings_is_a_moment() {
+    // One of a busy server's connections in its first RTO at the second
+    // reading only (a lost segment, recovered a moment later): routine.
+    let c = |total: u64, now: u8, backoff: u8, quiet_ms: u64| {
+        let s = sock(
+            TcpState::Established,
+            "198.51.100.1:443",
+            "203.0.113.9:50000",
+        );
+        with_info(
+            s,
+            &[
+                (field::TOTAL_RETRANS, total),
+                (field::DATA_SEGS_OUT, 50),
+                (field::RTO, 408_000),
+                (field::LAST_ACK_RECV, quiet_ms),
+            ],
+            &[(field::RETRANSMITS, now), (field::BACKOFF, backoff)],
+        )
+    };
+    let lk = look(
+        Some(vec![seen(1, c(4, 0, 0, 20))]),
+        vec![seen(1, c(5, 1, 1, 300))],
+    );
+    assert_eq!(findings(&lk), vec![]);
+    // Still timing out at both readings: it lasts.
+    let lk = look(
+        Some(vec![seen(1, c(5, 1, 1, 300))]),
+        vec![seen(1, c(6, 2, 2, 1_300))],
+    );
+    assert_eq!(kinds(&findings(&lk)), vec![Kind::Retransmitting]);
+    // From one reading (-s): a timeout with an ACK 0.3 s ago is a moment,
+    // one with nothing acknowledged for 1.3 s lasts.
+    assert_eq!(
+        findings(&look(None, vec![seen(1, c(5, 1, 1, 300))])),
+        vec![]
+    );
+    assert_eq!(
+        kinds(&findings(&look(None, vec![seen(1, c(6, 2, 2, 1_300))]))),
+        vec![Kind::Retransmitting]
+    );
+}
