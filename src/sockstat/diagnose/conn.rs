@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
 
 use super::{Cx, Evidence, Finding, Kind, SUBJECTS, Seen, Severity, Subject, ep, host, some_of};
 use crate::sockstat::model::{Proto, Socket, TcpState, TimerKind};
@@ -318,7 +319,15 @@ pub(super) fn time_wait_pressure(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         // Without reuse, nothing is left for this destination.
         let reuse = match s.tcp_tw_reuse {
             Some(1) => true,
-            Some(2) => to.starts_with("127.") || to.starts_with("[::1]"),
+            // As the kernel's tcp_twsk_unique: a loopback source or
+            // destination, IPv4-mapped ones too.
+            Some(2) => {
+                let to_ip = to.parse::<SocketAddr>().ok().map(|a| a.ip());
+                [from.parse::<IpAddr>().ok(), to_ip]
+                    .into_iter()
+                    .flatten()
+                    .any(|ip| ip.to_canonical().is_loopback())
+            }
             _ => false,
         };
         if taken >= size && !reuse {

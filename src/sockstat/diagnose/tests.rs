@@ -865,3 +865,34 @@ fn a_retransmission_timeout_that_began_between_the_readings_is_a_moment() {
         vec![Kind::Retransmitting]
     );
 }
+
+#[test]
+fn tw_reuse_2_covers_ipv4_mapped_loopback_as_the_kernel_does() {
+    // A dual-stack client on ::ffff:127.0.0.1 with every port of the
+    // range in TIME_WAIT to the same server: with tcp_tw_reuse=2 the
+    // kernel reuses them (a v4-mapped loopback address), connect() works.
+    let socks: Vec<Seen> = (0..20u16)
+        .map(|i| {
+            let mut s = sock(
+                TcpState::TimeWait,
+                &format!("[::ffff:127.0.0.1]:{}", 40000 + i),
+                "[::ffff:127.0.0.1]:8080",
+            );
+            s.v6 = true;
+            seen(u64::from(i), s)
+        })
+        .collect();
+    let mut lk = look(None, socks);
+    let f = findings(&lk);
+    assert_eq!(f[0].severity, Severity::Critical);
+    assert!(!f[0].summary.contains("fails"), "{}", f[0].summary);
+    // Without reuse the same is a failing connect().
+    lk.sysctls.tcp_tw_reuse = Some(0);
+    let f = findings(&lk);
+    assert!(
+        f[0].summary
+            .ends_with("connect() to [::ffff:127.0.0.1]:8080 fails with EADDRNOTAVAIL now"),
+        "{}",
+        f[0].summary
+    );
+}
