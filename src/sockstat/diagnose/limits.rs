@@ -330,10 +330,7 @@ pub(super) fn udp_drops(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .count("drops_total", total)
             .some("recv_q", sk.recv_q)
             .some("rcvbuf", rcvbuf(sk))
-            .some(
-                "rcvbuf_errors",
-                cx.rise(if sk.v6 { "Udp6" } else { "Udp" }, "RcvbufErrors"),
-            );
+            .some("rcvbuf_errors", rcvbuf_errors(cx, sk));
         f.subjects = vec![subject(cx, sk, Evidence::default())];
         f.meaning = "datagrams arrived faster than the program read them and its receive buffer was full (it counts each datagram with the kernel's overhead, several hundred bytes more than its payload), so the kernel dropped them: UDP does not slow the sender down, the data is simply lost".into();
         f.advice = "read faster (a dedicated thread, recvmmsg, SO_REUSEPORT over several sockets) or give the socket a bigger buffer: SO_RCVBUF, capped by net.core.rmem_max".into();
@@ -379,6 +376,18 @@ pub(super) fn udp_drops(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         "a UDP receive buffer was full when datagrams arrived, and the kernel dropped them".into();
     f.advice = "read faster or raise SO_RCVBUF (net.core.rmem_max caps it)".into();
     out.push(f);
+}
+
+/// `RcvbufErrors`' rise in the counters `s`'s datagrams count in: IPv4
+/// ones in `Udp` even on an IPv6 socket (a dual-stack `::` socket, or one
+/// bound to `::ffff:a.b.c.d`), IPv6 ones in `Udp6`.
+fn rcvbuf_errors(cx: &Cx<'_>, s: &Socket) -> Option<u64> {
+    let mibs: &[&str] = match s.local.ip() {
+        Some(IpAddr::V6(a)) if a.is_unspecified() => &["Udp", "Udp6"],
+        Some(IpAddr::V6(a)) if a.to_ipv4_mapped().is_none() => &["Udp6"],
+        _ => &["Udp"],
+    };
+    mibs.iter().map(|m| cx.rise(m, "RcvbufErrors")).sum()
 }
 
 /// Share of a host-wide limit at which a warning, and critical.

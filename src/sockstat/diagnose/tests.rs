@@ -896,3 +896,41 @@ fn tw_reuse_2_covers_ipv4_mapped_loopback_as_the_kernel_does() {
         f[0].summary
     );
 }
+
+#[test]
+fn a_dual_stack_udp_socket_s_rcvbuf_errors_count_ipv4_ones_too() {
+    // [::]:53 takes IPv4 queries too; the kernel counts their drops in
+    // Udp's RcvbufErrors, not Udp6's.
+    let u = |local: &str, drops: u32| {
+        let mut s = sock(TcpState::Close, local, "[::]:0");
+        s.proto = Proto::Udp;
+        s.v6 = true;
+        s.internals = Some(Box::new(Internals {
+            memory: Some(SkMemInfo {
+                drops: Some(drops),
+                ..SkMemInfo::default()
+            }),
+            ..Internals::default()
+        }));
+        s
+    };
+    let errors = |local: &str| {
+        let mut lk = look(
+            Some(vec![seen(1, u(local, 0))]),
+            vec![seen(1, u(local, 40))],
+        );
+        lk.first.as_mut().unwrap().counters =
+            counters(&[("Udp", "RcvbufErrors", 0), ("Udp6", "RcvbufErrors", 0)]);
+        lk.last.counters = counters(&[("Udp", "RcvbufErrors", 30), ("Udp6", "RcvbufErrors", 10)]);
+        let f = findings(&lk);
+        assert_eq!(kinds(&f), vec![Kind::UdpDrops]);
+        f[0].evidence
+            .0
+            .iter()
+            .find(|(k, _)| *k == "rcvbuf_errors")
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(errors("[::]:53"), Some(Figure::Count(40)));
+    assert_eq!(errors("[::ffff:198.51.100.1]:53"), Some(Figure::Count(30)));
+    assert_eq!(errors("[2001:db8::1]:53"), Some(Figure::Count(10)));
+}
