@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::sockstat::diagnose::Finding;
+use crate::sockstat::diagnose::{Finding, Kind};
 use crate::sockstat::report::Diagnosis;
 
 /// `warning  CLOSE_WAIT leak: 812/nginx holds 3 sockets ... — the peers
@@ -28,9 +28,7 @@ pub fn line(f: &Finding) -> String {
 /// The findings, or one line saying what was looked at and that nothing
 /// was found.
 pub fn write_text(out: &mut dyn Write, d: &Diagnosis) -> io::Result<()> {
-    for f in &d.findings {
-        writeln!(out, "{}", line(f))?;
-    }
+    write_lines(out, &d.findings, "")?;
     if d.findings.is_empty() {
         let ns = match d.namespaces {
             0 => String::new(),
@@ -41,6 +39,36 @@ pub fn write_text(out: &mut dyn Write, d: &Diagnosis) -> io::Result<()> {
             out,
             "nothing wrong found: {} TCP and UDP sockets{ns} and the kernel's counters over {:.1} s",
             d.sockets, d.interval_s
+        )?;
+    }
+    Ok(())
+}
+
+/// At most this many lines of one kind; the JSON lists every finding.
+pub const PER_KIND: usize = 20;
+
+/// A line per finding, at most [`PER_KIND`] of one kind (many UDP sockets
+/// or peers must not bury the rest), then how many more there were.
+pub fn write_lines(out: &mut dyn Write, findings: &[Finding], indent: &str) -> io::Result<()> {
+    let mut shown: std::collections::HashMap<Kind, usize> = std::collections::HashMap::new();
+    for f in findings {
+        let n = shown.entry(f.kind).or_default();
+        *n += 1;
+        if *n <= PER_KIND {
+            writeln!(out, "{indent}{}", line(f))?;
+        }
+    }
+    let mut more: Vec<(Kind, usize)> = shown
+        .into_iter()
+        .filter(|&(_, n)| n > PER_KIND)
+        .map(|(k, n)| (k, n - PER_KIND))
+        .collect();
+    more.sort();
+    for (k, n) in more {
+        writeln!(
+            out,
+            "{indent}... and {n} more {} findings (--json lists every one)",
+            k.title()
         )?;
     }
     Ok(())
@@ -88,6 +116,20 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "nothing wrong found: 12 TCP and UDP sockets and the kernel's counters over 1.0 s\n"
+        );
+    }
+
+    #[test]
+    fn at_most_twenty_lines_of_a_kind_then_how_many_more() {
+        let findings: Vec<Finding> = (0..25).map(|_| finding(None)).collect();
+        let mut out = Vec::new();
+        write_lines(&mut out, &findings, "").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 21);
+        assert_eq!(
+            lines[20],
+            "... and 5 more CLOSE_WAIT leak findings (--json lists every one)"
         );
     }
 }

@@ -160,9 +160,7 @@ pub fn write_summary(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
     }
     if !s.findings.is_empty() {
         writeln!(out, "\nFindings (as --diagnose)")?;
-        for f in &s.findings {
-            writeln!(out, "  {}", super::diagnose::line(f))?;
-        }
+        super::diagnose::write_lines(out, &s.findings, "  ")?;
     }
     Ok(())
 }

@@ -126,8 +126,9 @@ pub(super) fn accept_queue_overflow(cx: &Cx<'_>, out: &mut Vec<Finding>) {
 }
 
 /// Half-open connections per listener at or past this many are a pile-up
-/// (or half the listener's backlog, whichever is more, but at most
-/// [`SYN_RECV_MANY`]).
+/// (or half the listener's backlog, whichever is more: a busy listener
+/// with a big backlog holds hundreds while healthy); [`SYN_RECV_MANY`]
+/// when its backlog is unknown.
 const SYN_RECV_FEW: u64 = 8;
 const SYN_RECV_MANY: u64 = 256;
 
@@ -152,9 +153,7 @@ pub(super) fn syn_flood(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .map(|l| l.send_q.map(u64::from))
             .sum::<Option<u64>>()
             .filter(|_| !group.is_empty());
-        let threshold = backlog.map_or(SYN_RECV_MANY, |b| {
-            (b / 2).clamp(SYN_RECV_FEW, SYN_RECV_MANY)
-        });
+        let threshold = backlog.map_or(SYN_RECV_MANY, |b| (b / 2).max(SYN_RECV_FEW));
         // Syncookies go out only while a listener's SYN queue (its
         // backlog) is full: they are this listener's if its queue is half
         // full or more now (or its backlog is unknown).
