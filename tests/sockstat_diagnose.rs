@@ -37,6 +37,16 @@ fn me() -> String {
     format!("{}/{}", std::process::id(), own_comm())
 }
 
+/// Whether an owner (`pid/command`, several joined by commas) names this
+/// process. Another test's child, between its fork and its exec, holds
+/// copies of our sockets for a moment: an owner scan may see it as well.
+fn is_mine(process: &Value) -> bool {
+    let me = me();
+    process
+        .as_str()
+        .is_some_and(|p| p.split(',').any(|o| o == me))
+}
+
 /// `nettool sockstat --diagnose --interval 0.3 ARGS...` inside `host`.
 #[track_caller]
 fn diagnose(host: &Host, args: &[&str]) -> Output {
@@ -277,7 +287,7 @@ fn close_wait_held_by_this_process_is_a_leak_named_with_its_peers_and_age() {
     let mut peers: Vec<String> = subjects(&f)
         .iter()
         .map(|s| {
-            assert_eq!(s["process"], me().as_str(), "{s:#}");
+            assert!(is_mine(&s["process"]), "{s:#}");
             assert_eq!(s["local"], local.as_str(), "{s:#}");
             assert!(real(s, "closed_s_ago") >= 0.5, "{s:#}");
             s["peer"].as_str().unwrap().to_string()
@@ -313,7 +323,7 @@ fn a_half_close_the_peer_never_answers_is_fin_wait2_held_here_and_close_wait_the
     assert_eq!(count(&held, "peers"), 1, "{held:#}");
     assert!(real(&held, "oldest_s") < 30.0, "{held:#}");
     let ours = &subjects(&held)[0];
-    assert_eq!(ours["process"], me().as_str(), "{ours:#}");
+    assert!(is_mine(&ours["process"]), "{ours:#}");
     assert_eq!(
         ours["local"],
         client.local_addr().unwrap().to_string().as_str()
@@ -331,7 +341,7 @@ fn a_half_close_the_peer_never_answers_is_fin_wait2_held_here_and_close_wait_the
     let leak = only(b, "close_wait_leak");
     assert_eq!(count(&leak, "sockets"), 1, "{leak:#}");
     let theirs = &subjects(&leak)[0];
-    assert_eq!(theirs["process"], me().as_str(), "{theirs:#}");
+    assert!(is_mine(&theirs["process"]), "{theirs:#}");
     assert_eq!(
         theirs["peer"],
         client.local_addr().unwrap().to_string().as_str()
@@ -463,7 +473,7 @@ fn a_peer_that_stops_answering_makes_a_retransmitting_connection_named_by_peer()
         "{summary}"
     );
     let s = &subjects(&f)[0];
-    assert_eq!(s["process"], me().as_str(), "{s:#}");
+    assert!(is_mine(&s["process"]), "{s:#}");
     assert_eq!(s["peer"], peer.as_str(), "{s:#}");
     assert_eq!(s["evidence"]["state"], "ESTABLISHED", "{s:#}");
     assert!(count(s, "retransmits") >= 2, "{s:#}");
@@ -530,7 +540,7 @@ fn a_receiver_that_never_reads_closes_its_window_the_sender_sees_a_peer_not_read
         "{summary}"
     );
     let s = &subjects(&f)[0];
-    assert_eq!(s["process"], me().as_str(), "{s:#}");
+    assert!(is_mine(&s["process"]), "{s:#}");
     assert_eq!(
         s["local"],
         st.client.local_addr().unwrap().to_string().as_str()
@@ -570,7 +580,7 @@ fn a_program_that_never_reads_what_arrived_is_a_local_program_not_reading() {
         "{summary}"
     );
     let s = &subjects(&f)[0];
-    assert_eq!(s["process"], me().as_str(), "{s:#}");
+    assert!(is_mine(&s["process"]), "{s:#}");
     assert_eq!(
         s["local"],
         st.server.local_addr().unwrap().to_string().as_str()
@@ -828,7 +838,7 @@ fn close_wait_over_ipv6_names_the_peer_and_endpoints_in_brackets() {
         "{f:#}"
     );
     let s = &subjects(&f)[0];
-    assert_eq!(s["process"], me().as_str(), "{s:#}");
+    assert!(is_mine(&s["process"]), "{s:#}");
     assert_eq!(
         s["local"],
         listener.local_addr().unwrap().to_string().as_str()

@@ -457,7 +457,9 @@ fn owner_with_p_and_ctrl_c_ends_with_the_summary() {
         lines_so_far(&w).iter().any(|e| {
             e["kind"] == "new"
                 && port_of(&e["local"]) == u64::from(port)
-                && e["owner"].as_str().is_some_and(|o| o.ends_with(&me))
+                && e["owner"]
+                    .as_str()
+                    .is_some_and(|o| o.split(',').any(|o| o.ends_with(&me)))
         })
     });
     let pid = w.pid().to_string();

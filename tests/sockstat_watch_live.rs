@@ -380,7 +380,8 @@ fn filters_processes_and_duration_hold_in_the_live_view() {
     assert!(shown.contains(" Process"), "{shown}");
     let r = row(&shown, "127.0.0.1:5200", "0.0.0.0:*").unwrap();
     assert!(
-        r[7].ends_with(&me),
+        // A fork of another test, before its exec, may hold it too.
+        r[7].split(',').any(|o| o.ends_with(&me)),
         "owner {:?}, want ...{me}\n{shown}",
         r[7]
     );

@@ -337,7 +337,9 @@ fn netns_by_name_watches_that_namespace_only() {
         lines_so_far(&watcher).iter().any(|e| {
             e["kind"] == "new"
                 && port_of(&e["local"]) == u64::from(a_port)
-                && e["owner"].as_str().is_some_and(|o| o.ends_with(&me))
+                && e["owner"]
+                    .as_str()
+                    .is_some_and(|o| o.split(',').any(|o| o.ends_with(&me)))
         })
     });
     // A few more dumps, in which B's sockets would show if they could.
