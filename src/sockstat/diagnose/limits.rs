@@ -44,7 +44,10 @@ pub(super) fn accept_queue_overflow(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         }
         let before = cx.before(seen.cookie);
         let peak = sk.recv_q.max(before.and_then(|b| b.recv_q)).unwrap_or(0);
-        if !full(sk) && !before.is_some_and(full) {
+        // Full now; or full at the first reading and overflowing since (a
+        // queue that filled and drained without a drop harmed nobody).
+        let overflowed = before.is_some_and(full) && overflows > 0;
+        if !full(sk) && !overflowed {
             continue;
         }
         named = true;
@@ -277,6 +280,10 @@ fn listeners<'a>(cx: &Cx<'a>, local: &Endpoint) -> Vec<&'a Socket> {
 /// UDP sockets that dropped datagrams (their own drop count), or
 /// `RcvbufErrors` rising with no socket to blame but those with data
 /// waiting.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one finding: per socket, then the counter's fallback"
+)]
 pub(super) fn udp_drops(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let mut named = false;
     let drops = |s: &Socket| {
@@ -323,7 +330,13 @@ pub(super) fn udp_drops(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         if let (Some(q), Some(b)) = (sk.recv_q, rcvbuf(sk)) {
             let _ = write!(summary, " (Recv-Q {q} bytes, SO_RCVBUF {b})");
         }
-        let mut f = cx.finding(Kind::UdpDrops, Severity::Warning, summary);
+        // From one reading (-s without --interval) the drops may be old.
+        let severity = if cx.has_interval() {
+            Severity::Warning
+        } else {
+            Severity::Notice
+        };
+        let mut f = cx.finding(Kind::UdpDrops, severity, summary);
         f.evidence = Evidence::default()
             .count("drops", rose)
             .count("drops_total", total)

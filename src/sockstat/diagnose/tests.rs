@@ -535,6 +535,61 @@ fn udp_drops_rising_name_the_socket() {
     );
     let lk = look(Some(vec![seen(1, u(510, 0))]), vec![seen(1, u(510, 0))]);
     assert_eq!(findings(&lk), vec![]);
+    // One reading (-s without --interval): the drops may be old, a notice.
+    let f = findings(&look(None, vec![seen(1, u(510, 0))]));
+    assert_eq!(f[0].severity, Severity::Notice);
+    assert!(
+        f[0].summary.contains("since it was opened"),
+        "{}",
+        f[0].summary
+    );
+}
+
+#[test]
+fn a_queue_that_filled_and_drained_without_a_drop_is_not_a_finding() {
+    let l = |q: u32| {
+        let mut l = sock(TcpState::Listen, "198.51.100.1:8080", "0.0.0.0:0");
+        l.recv_q = Some(q);
+        l.send_q = Some(4);
+        l
+    };
+    let lk = look(Some(vec![seen(1, l(5))]), vec![seen(1, l(0))]);
+    assert_eq!(findings(&lk), vec![]);
+    // With drops meanwhile it is one.
+    let mut lk = look(Some(vec![seen(1, l(5))]), vec![seen(1, l(0))]);
+    lk.first.as_mut().unwrap().counters = counters(&[("TcpExt", "ListenOverflows", 1)]);
+    lk.last.counters = counters(&[("TcpExt", "ListenOverflows", 9)]);
+    assert_eq!(kinds(&findings(&lk)), vec![Kind::AcceptQueueOverflow]);
+}
+
+#[test]
+fn fin_wait2_orphans_are_judged_against_how_many_connections_there_are() {
+    let orphan = |i: u16| {
+        let mut s = sock(
+            TcpState::FinWait2,
+            &format!("198.51.100.1:{}", 80),
+            &format!("198.51.100.2:{}", 40000 + i),
+        );
+        s.inode = 0;
+        seen(u64::from(i), s)
+    };
+    let mut socks: Vec<Seen> = (0..12).map(orphan).collect();
+    assert_eq!(
+        kinds(&findings(&look(Some(socks.clone()), socks.clone()))),
+        vec![Kind::FinWait2Held]
+    );
+    // The same 12 among 400 idle connections: a server closing first.
+    for i in 0..400u16 {
+        socks.push(seen(
+            1000 + u64::from(i),
+            sock(
+                TcpState::Established,
+                "198.51.100.1:80",
+                &format!("198.51.100.3:{}", 1000 + i),
+            ),
+        ));
+    }
+    assert_eq!(findings(&look(Some(socks.clone()), socks)), vec![]);
 }
 
 #[test]
