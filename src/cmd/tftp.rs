@@ -1231,4 +1231,333 @@ mod tests {
         let e = parse_url("http://127.0.0.1/x").unwrap_err().to_string();
         assert!(e.contains("only tftp:// URLs"), "{e}");
     }
+
+    #[test]
+    fn bind_and_port_range_on_get_and_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fw.bin");
+        let s = parsed(&[
+            "nettool",
+            "tftp",
+            "get",
+            "198.51.100.2",
+            "fw.bin",
+            out.to_str().unwrap(),
+            "--bind",
+            "198.51.100.1",
+            "--port-range",
+            "50000:50010",
+        ])
+        .unwrap();
+        let to = Destination::File {
+            path: out.clone(),
+            force: false,
+            keep_partial: false,
+        };
+        let mut want = get_of("198.51.100.2", 69, "fw.bin", to);
+        want.transfers[0].local = LocalEnd {
+            addr: Some("198.51.100.1:0".parse().unwrap()),
+            ports: Some(PortRange {
+                lo: 50000,
+                hi: 50010,
+            }),
+        };
+        assert_eq!(s, want);
+        // IPv6, bracketed or not, with a zone; a range of one port.
+        let lo = crate::sys::interface_index("lo").expect("a loopback interface");
+        for (bind, want) in [
+            ("2001:db8::1", "[2001:db8::1]:0".to_string()),
+            ("[2001:db8::1]", "[2001:db8::1]:0".to_string()),
+            ("fe80::1%lo", format!("[fe80::1%{lo}]:0")),
+        ] {
+            let s = parsed(&[
+                "nettool",
+                "tftp",
+                "get",
+                "[2001:db8::2]:69",
+                "f",
+                "-",
+                "--bind",
+                bind,
+                "--port-range",
+                "69:69",
+            ])
+            .unwrap();
+            let l = s.transfers[0].local;
+            assert_eq!(l.addr.unwrap().to_string(), want, "{bind}");
+            assert_eq!(l.ports, Some(PortRange { lo: 69, hi: 69 }));
+        }
+        let local = dir.path().join("cfg.txt");
+        std::fs::write(&local, b"x").unwrap();
+        let s = parsed(&[
+            "nettool",
+            "tftp",
+            "put",
+            "198.51.100.2",
+            local.to_str().unwrap(),
+            "--port-range",
+            "1:65535",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.transfers[0].local,
+            LocalEnd {
+                addr: None,
+                ports: Some(PortRange { lo: 1, hi: 65535 })
+            }
+        );
+    }
+
+    #[test]
+    fn get_several_files_into_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let s = parsed(&[
+            "nettool",
+            "tftp",
+            "get",
+            "198.51.100.2:6969",
+            "a.bin",
+            "boot/b.bin",
+            "c\\d.cfg",
+            "--dir",
+            d,
+            "--blksize",
+            "1468",
+        ])
+        .unwrap();
+        assert!(s.batch);
+        let got: Vec<(String, Direction)> = s
+            .transfers
+            .iter()
+            .map(|t| (t.session.filename.clone(), t.direction.clone()))
+            .collect();
+        let to = |name: &str| {
+            Direction::Get(Destination::File {
+                path: dir.path().join(name),
+                force: false,
+                keep_partial: false,
+            })
+        };
+        assert_eq!(
+            got,
+            [
+                ("a.bin".to_string(), to("a.bin")),
+                ("boot/b.bin".to_string(), to("b.bin")),
+                ("c\\d.cfg".to_string(), to("d.cfg")),
+            ]
+        );
+        for t in &s.transfers {
+            assert_eq!(
+                (t.host.as_str(), t.port, t.blksize),
+                ("198.51.100.2", 6969, 1468)
+            );
+            assert_eq!(t.session.options.blksize, Some(1468));
+        }
+        // One file with --dir is a run of one (its output a batch's).
+        let s = parsed(&["nettool", "tftp", "get", "h", "x", "--dir", d]).unwrap();
+        assert!(s.batch && s.transfers.len() == 1);
+        // Without --dir two names stay FILE LOCAL.
+        let local = dir.path().join("l.bin");
+        let s = parsed(&["nettool", "tftp", "get", "h", "x", local.to_str().unwrap()]).unwrap();
+        assert!(!s.batch);
+        assert_eq!(
+            s.transfers[0].direction,
+            Direction::Get(Destination::File {
+                path: local,
+                force: false,
+                keep_partial: false
+            })
+        );
+    }
+
+    #[test]
+    fn put_several_files_into_a_remote_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut locals = Vec::new();
+        for (name, len) in [("a.cfg", 3), ("b.cfg", 5)] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, vec![b'x'; len]).unwrap();
+            locals.push(p.to_str().unwrap().to_string());
+        }
+        for (remote_dir, want) in [
+            ("backups", ["backups/a.cfg", "backups/b.cfg"]),
+            ("backups/", ["backups/a.cfg", "backups/b.cfg"]),
+            (".", ["a.cfg", "b.cfg"]),
+            ("", ["a.cfg", "b.cfg"]),
+        ] {
+            let s = parsed(&[
+                "nettool",
+                "tftp",
+                "put",
+                "198.51.100.2",
+                &locals[0],
+                &locals[1],
+                "--dir",
+                remote_dir,
+                "--tsize",
+            ])
+            .unwrap();
+            assert!(s.batch);
+            let names: Vec<&str> = s
+                .transfers
+                .iter()
+                .map(|t| t.session.filename.as_str())
+                .collect();
+            assert_eq!(names, want, "--dir {remote_dir:?}");
+            assert_eq!(s.transfers[1].session.options.tsize, Some(5));
+            assert_eq!(
+                s.transfers[1].direction,
+                Direction::Put(Origin::File {
+                    path: locals[1].clone(),
+                    size: 5,
+                    exact: true
+                })
+            );
+        }
+    }
+
+    #[test]
+    #[allow(clippy::too_many_lines, reason = "a table of cases")]
+    fn bad_bind_port_range_and_dir_command_lines_get_one_line_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap().to_string();
+        std::fs::write(dir.path().join("there.bin"), b"x").unwrap();
+        let file = dir.path().join("there.bin").to_str().unwrap().to_string();
+        let missing = dir.path().join("nope").to_str().unwrap().to_string();
+        let cases: Vec<(Vec<&str>, String)> = vec![
+            (
+                vec!["get", "h", "f", "-", "--bind", "localhost"],
+                "--bind 'localhost': give an IP address of this machine (e.g. 127.0.0.2, 2001:db8::1, fe80::1%eth0)".into(),
+            ),
+            (
+                vec!["get", "h", "f", "-", "--bind", "fe80::1%no-such-if0"],
+                "--bind 'fe80::1%no-such-if0': no interface named 'no-such-if0' here (see `ip link`)".into(),
+            ),
+            (
+                vec!["get", "h", "f", "-", "--port-range", "60000"],
+                "--port-range '60000': write LO:HI, e.g. 50000:50100".into(),
+            ),
+            (
+                vec!["get", "h", "f", "-", "--port-range", "60010:60000"],
+                "--port-range '60010:60000': LO is above HI: write the lower port first".into(),
+            ),
+            (
+                vec!["put", "h", &file, "--port-range", "0:10"],
+                "--port-range '0:10': '0' is not a port: give 1-65535".into(),
+            ),
+            (
+                vec!["get", "h", "f", "-", "--port-range", "1:65536"],
+                "--port-range '1:65536': '65536' is not a port: give 1-65535".into(),
+            ),
+            (
+                vec!["get", "h", "f", "-", "--port-range", "a:b"],
+                "--port-range 'a:b': 'a' is not a port: give 1-65535".into(),
+            ),
+            (
+                vec!["get", "h", "a", "b", "c"],
+                "3 names after HOST: write get HOST FILE [LOCAL], or get HOST FILE... --dir DIR for several files".into(),
+            ),
+            (
+                vec!["put", "h", &file, "b", "c"],
+                "3 names after HOST: write put HOST LOCAL [REMOTE], or put HOST LOCAL... --dir DIR for several files".into(),
+            ),
+            (
+                vec!["get", "h", "ok.bin", "../etc/passwd", "--dir", &d],
+                "'../etc/passwd': a name with a '..' component is refused with --dir: name the file without '..'".into(),
+            ),
+            (
+                vec!["get", "h", "a\\..\\b", "--dir", &d],
+                "'a\\..\\b': a name with a '..' component is refused with --dir: name the file without '..'".into(),
+            ),
+            (
+                vec!["get", "h", "/etc/passwd", "--dir", &d],
+                "'/etc/passwd': an absolute name is refused with --dir: name the file relative to the server's directory".into(),
+            ),
+            (
+                vec!["get", "h", "c:\\boot.ini", "--dir", &d],
+                "'c:\\boot.ini': an absolute name is refused with --dir: name the file relative to the server's directory".into(),
+            ),
+            (
+                vec!["get", "h", "boot/", "--dir", &d],
+                "'boot/' ends in no file name: with --dir every FILE must name a file".into(),
+            ),
+            (
+                vec!["get", "h", "", "--dir", &d],
+                "'' ends in no file name: with --dir every FILE must name a file".into(),
+            ),
+            (
+                vec!["get", "h", "a/x.bin", "b/x.bin", "--dir", &d],
+                format!(
+                    "'a/x.bin' and 'b/x.bin' would both be saved as {}: get them in two runs",
+                    dir.path().join("x.bin").display()
+                ),
+            ),
+            (
+                vec!["get", "h", "there.bin", "--dir", &d],
+                format!("{file} exists: use --force to overwrite it"),
+            ),
+            (
+                vec!["get", "h", "x", "--dir", &missing],
+                format!(
+                    "--dir {missing}: No such file or directory (os error 2): name an existing directory (mkdir it first)"
+                ),
+            ),
+            (
+                vec!["get", "h", "x", "--dir", &file],
+                format!("--dir {file}: not a directory: name the directory to download into"),
+            ),
+            (
+                vec!["get", "h", "--dir", &d],
+                "which files? write: nettool tftp get HOST FILE... --dir DIR".into(),
+            ),
+            (
+                vec!["get", "tftp://h/x", "--dir", &d],
+                "--dir takes a HOST, not a tftp:// URL: write get HOST[:PORT] FILE... --dir DIR".into(),
+            ),
+            (
+                vec!["put", "h", &file, "-", "--dir", "up"],
+                "stdin (-) cannot be one of the files of --dir: send it alone with put HOST - REMOTE".into(),
+            ),
+            (
+                vec!["put", "h", &file, &file, "--dir", "up"],
+                format!("'{file}' and '{file}' would both be sent as 'up/there.bin': put them in two runs"),
+            ),
+            (
+                vec!["put", "h", &d, "--dir", "up"],
+                format!("{d} is a directory: give a file"),
+            ),
+            (
+                vec!["put", "tftp://h/x", &file, "--dir", "up"],
+                "--dir takes a HOST, not a tftp:// URL: write put HOST[:PORT] LOCAL... --dir DIR".into(),
+            ),
+        ];
+        for (args, want) in cases {
+            let mut argv = vec!["nettool", "tftp"];
+            argv.extend(&args);
+            let got = parsed(&argv).unwrap_err();
+            assert_eq!(got, want, "{args:?}");
+            assert_eq!(got.lines().count(), 1, "{args:?}");
+        }
+        assert!(
+            listing_is_only(dir.path(), &["there.bin"]),
+            "a refused run wrote nothing"
+        );
+    }
+
+    fn listing_is_only(dir: &std::path::Path, names: &[&str]) -> bool {
+        let mut got: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        got.sort();
+        got == names
+    }
+
+    #[test]
+    fn put_needs_a_local_file() {
+        // clap: at least one LOCAL.
+        let e = Cli::try_parse_from(["nettool", "tftp", "put", "h"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
 }

@@ -88,7 +88,7 @@ pub enum SocketError {
         family(server)
     )]
     Family { bind: IpAddr, server: IpAddr },
-    #[error("cannot bind {addr}: {source}{}", hint(source))]
+    #[error("cannot bind {}: {source}{}", shown(addr), hint(source))]
     Bind {
         addr: SocketAddr,
         #[source]
@@ -109,6 +109,15 @@ pub enum SocketError {
 
 fn family(ip: &IpAddr) -> &'static str {
     if ip.is_ipv6() { "IPv6" } else { "IPv4" }
+}
+
+/// A bind address as the user gave it: without a port when it had none.
+fn shown(a: &SocketAddr) -> String {
+    if a.port() == 0 {
+        a.ip().to_string()
+    } else {
+        a.to_string()
+    }
 }
 
 fn hint(e: &io::Error) -> &'static str {
@@ -1066,5 +1075,94 @@ mod batch_tests {
         assert_eq!(batch.bytes(i, n), &[4; 8]);
         assert_eq!(batch.fill(&rx, 16).unwrap(), 0, "nothing queued");
         assert!(batch.pop().is_none());
+    }
+}
+
+#[cfg(test)]
+mod bind_tests {
+    use super::{LocalEnd, PortRange, SocketError, socket_for};
+    use std::net::{SocketAddr, UdpSocket};
+
+    #[test]
+    fn a_range_is_walked_from_its_start_round_to_lo_each_port_once() {
+        let r = PortRange { lo: 100, hi: 103 };
+        assert_eq!(r.from(0).collect::<Vec<_>>(), [100, 101, 102, 103]);
+        assert_eq!(r.from(6).collect::<Vec<_>>(), [102, 103, 100, 101]);
+        let one = PortRange { lo: 7, hi: 7 };
+        assert_eq!(one.from(u64::MAX).collect::<Vec<_>>(), [7]);
+        let all = PortRange { lo: 1, hi: 65535 };
+        let ports: Vec<u16> = all.from(65534).take(3).collect();
+        assert_eq!(ports, [65535, 1, 2]);
+        assert_eq!(all.from(12345).count(), 65535);
+    }
+
+    /// Three ports free a moment ago, in a row (bound on 127.0.0.1 and
+    /// kept: the caller frees what it does not want taken).
+    fn three_in_a_row() -> (PortRange, Vec<UdpSocket>) {
+        for _ in 0..50 {
+            let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let lo = a.local_addr().unwrap().port();
+            if lo > 65533 {
+                continue;
+            }
+            let rest: Vec<_> = (1..3)
+                .filter_map(|i| UdpSocket::bind(("127.0.0.1", lo + i)).ok())
+                .collect();
+            if rest.len() == 2 {
+                let mut held = vec![a];
+                held.extend(rest);
+                return (PortRange { lo, hi: lo + 2 }, held);
+            }
+        }
+        panic!("no three free UDP ports in a row on 127.0.0.1");
+    }
+
+    #[test]
+    fn ports_in_use_are_skipped_and_a_full_range_is_one_error() {
+        let server: SocketAddr = "127.0.0.1:69".parse().unwrap();
+        let (range, mut held) = three_in_a_row();
+        let local = LocalEnd {
+            addr: Some("127.0.0.1:0".parse().unwrap()),
+            ports: Some(range),
+        };
+        let e = socket_for(server, 512, 1, &local, 0).unwrap_err();
+        assert!(
+            matches!(e, SocketError::RangeTaken { in_use: 3, .. }),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "no port of --port-range {range} is free on 127.0.0.1 (3 in use): widen the range, or wait for one to be free"
+            )
+        );
+        // Free the middle port: from any start, that is the one bound.
+        let middle = held.remove(1);
+        drop(middle);
+        for start in 0..3 {
+            let s = socket_for(server, 512, 1, &local, start).unwrap();
+            assert_eq!(s.local_addr().unwrap().port(), range.lo + 1, "from {start}");
+        }
+    }
+
+    #[test]
+    fn the_bind_address_must_be_of_the_servers_family() {
+        let local = LocalEnd {
+            addr: Some("[::1]:0".parse().unwrap()),
+            ports: None,
+        };
+        let e = socket_for("127.0.0.1:69".parse().unwrap(), 512, 1, &local, 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--bind ::1 is an IPv6 address and the server 127.0.0.1 an IPv4 one: give a --bind address of the server's family"
+        );
+        let local = LocalEnd {
+            addr: Some("127.0.0.2:0".parse().unwrap()),
+            ports: None,
+        };
+        let s = socket_for("127.0.0.1:69".parse().unwrap(), 512, 1, &local, 0).unwrap();
+        let bound = s.local_addr().unwrap();
+        assert_eq!(bound.ip().to_string(), "127.0.0.2");
+        assert_ne!(bound.port(), 0);
     }
 }
