@@ -769,11 +769,17 @@ fn run_batch(s: &Settings) -> Result<Status> {
     let mut written: io::Result<()> = Ok(());
     let result = tftp::batch::transfer_all(
         &s.transfers,
-        &mut |_, e| show(bar.as_ref(), e),
+        &mut |_, e| {
+            // The next file's first event starts the bar afresh.
+            if let Some(b) = bar.as_ref().filter(|b| b.is_finished()) {
+                b.set_length(0);
+                b.reset();
+            }
+            show(bar.as_ref(), e);
+        },
         &mut |i, r| {
             if let Some(b) = &bar {
                 b.finish_and_clear();
-                b.reset();
             }
             let line = match r {
                 Ok(report) => {
@@ -787,22 +793,7 @@ fn run_batch(s: &Settings) -> Result<Status> {
                 Err(e) => {
                     let msg = one_line(&e);
                     crate::say!("nettool: {}", crate::output::escape_control(&msg));
-                    let t = &s.transfers[i];
-                    let (operation, local) = match &t.direction {
-                        Direction::Get(Destination::File { path, .. }) => {
-                            ("get", path.display().to_string())
-                        }
-                        Direction::Put(Origin::File { path, .. }) => ("put", path.clone()),
-                        _ => unreachable!("--dir transfers are files"),
-                    };
-                    json!({
-                        "schema": "nettool.tftp/1",
-                        "type": "failure",
-                        "operation": operation,
-                        "remote": t.session.filename,
-                        "local": local,
-                        "error": msg,
-                    })
+                    failure_record(&s.transfers[i], &msg)
                 }
             };
             if s.json && written.is_ok() {
@@ -821,21 +812,7 @@ fn run_batch(s: &Settings) -> Result<Status> {
     written?;
     let secs = b.elapsed.as_secs_f64();
     if s.json {
-        let v = json!({
-            "schema": "nettool.tftp/1",
-            "type": "summary",
-            "operation": b.operation.name(),
-            "server": b.server.to_string(),
-            "files": b.files,
-            "transferred": b.transferred,
-            "failed": b.failed,
-            "not_started": b.not_started,
-            "bytes": b.bytes,
-            "elapsed_ms": secs * 1e3,
-            "megabytes_per_second": mbps(b.bytes, secs),
-            "interrupted_by": b.interrupted.map(crate::sys::signal_name),
-        });
-        writeln!(out, "{v}")?;
+        writeln!(out, "{}", summary_record(&b))?;
         out.flush()?;
     } else if lines {
         crate::say!(
@@ -862,6 +839,44 @@ fn run_batch(s: &Settings) -> Result<Status> {
         return Ok(Status::NotFound);
     }
     Ok(Status::Success)
+}
+
+/// The `"type":"failure"` record of a `--dir` transfer that failed with
+/// `msg`: what was asked, and the error; no counters.
+fn failure_record(t: &tftp::Settings, msg: &str) -> serde_json::Value {
+    let (operation, local) = match &t.direction {
+        Direction::Get(Destination::File { path, .. }) => ("get", path.display().to_string()),
+        Direction::Put(Origin::File { path, .. }) => ("put", path.clone()),
+        Direction::Get(Destination::Stdout) => ("get", "-".into()),
+        Direction::Put(Origin::Stdin) => ("put", "-".into()),
+    };
+    json!({
+        "schema": "nettool.tftp/1",
+        "type": "failure",
+        "operation": operation,
+        "remote": t.session.filename,
+        "local": local,
+        "error": msg,
+    })
+}
+
+/// The `"type":"summary"` record that ends a `--dir` run.
+fn summary_record(b: &tftp::batch::BatchReport) -> serde_json::Value {
+    let secs = b.elapsed.as_secs_f64();
+    json!({
+        "schema": "nettool.tftp/1",
+        "type": "summary",
+        "operation": b.operation.name(),
+        "server": b.server.to_string(),
+        "files": b.files,
+        "transferred": b.transferred,
+        "failed": b.failed,
+        "not_started": b.not_started,
+        "bytes": b.bytes,
+        "elapsed_ms": secs * 1e3,
+        "megabytes_per_second": mbps(b.bytes, secs),
+        "interrupted_by": b.interrupted.map(crate::sys::signal_name),
+    })
 }
 
 /// An error and its causes on one line, as `main` prints them.
