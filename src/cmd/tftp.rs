@@ -222,7 +222,10 @@ fn get_many(a: &TftpGetArgs, dir: &std::path::Path, local: LocalEnd) -> Result<S
 /// A name with a `..` component, an absolute one, or one that ends in no
 /// file name is refused: with several names from one command line, none
 /// may so much as look as if it reached outside DIR.
-fn name_in_dir(remote: &str) -> Result<String> {
+///
+/// # Errors
+/// A usage error naming the refused FILE.
+pub fn name_in_dir(remote: &str) -> Result<String> {
     let parts: Vec<&str> = remote.split(['/', '\\']).collect();
     if parts.contains(&"..") {
         return Err(usage(format!(
@@ -435,7 +438,10 @@ fn bind_addr(b: &str) -> Result<std::net::SocketAddr> {
 }
 
 /// `--port-range LO:HI`, 1 <= LO <= HI <= 65535.
-fn port_range(r: &str) -> Result<PortRange> {
+///
+/// # Errors
+/// A usage error saying what is wrong with the range.
+pub fn port_range(r: &str) -> Result<PortRange> {
     let bad = |why: &str| usage(format!("--port-range '{r}': {why}"));
     let (lo, hi) = r
         .split_once(':')
