@@ -670,3 +670,54 @@ fn bind_127_0_0_2_is_the_source_the_server_sees() {
     );
     assert_eq!(listing(wd.path()), ["b1.bin"]);
 }
+
+#[test]
+fn bind_and_port_range_over_ipv6() {
+    if !tftpd::have_ipv6_loopback() {
+        util::skip_or_fail("cannot bind UDP on ::1 here (IPv6 disabled on lo?)");
+        return;
+    }
+    let Some(srv) = tftpd::Spec::new(tftpd::Kind::Hpa).ipv6().start() else {
+        return;
+    };
+    let data = pattern(2000, 66);
+    srv.add_file("six.bin", &data);
+    let held = UdpSocket::bind("[::1]:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    drop(held);
+    let range = format!("{port}:{port}");
+    let wd = workdir();
+    let run = nettool(&[
+        "tftp",
+        "get",
+        &srv.host_port(),
+        "six.bin",
+        "--dir",
+        ".",
+        "--bind",
+        "::1",
+        "--port-range",
+        &range,
+    ])
+    .current_dir(wd.path())
+    .run();
+    run.expect_code(0);
+    assert_same_bytes(
+        "IPv6 --bind",
+        &std::fs::read(wd.path().join("six.bin")).unwrap(),
+        &data,
+    );
+    let run = nettool(&[
+        "tftp",
+        "get",
+        &srv.host_port(),
+        "six.bin",
+        "x.bin",
+        "--bind",
+        "127.0.0.1",
+    ])
+    .current_dir(wd.path())
+    .run();
+    run.expect_usage_error("--bind 127.0.0.1 is an IPv4 address and the server ::1 an IPv6 one");
+    assert_eq!(listing(wd.path()), ["six.bin"]);
+}
