@@ -378,10 +378,10 @@ pub struct TftpArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TftpOp {
-    /// Download: get HOST FILE [LOCAL], or get tftp://HOST[:PORT]/FILE [LOCAL]
+    /// Download: get HOST FILE [LOCAL], get tftp://HOST[:PORT]/FILE [LOCAL], or get HOST FILE... --dir DIR
     #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     Get(TftpGetArgs),
-    /// Upload: put HOST LOCAL [REMOTE], or put tftp://HOST[:PORT]/REMOTE LOCAL
+    /// Upload: put HOST LOCAL [REMOTE], put tftp://HOST[:PORT]/REMOTE LOCAL, or put HOST LOCAL... --dir DIR
     #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     Put(TftpPutArgs),
 }
@@ -392,12 +392,9 @@ pub struct TftpGetArgs {
     #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(value_name = "HOST")]
     pub host: String,
-    /// Remote file (omit when HOST is a URL)
+    /// Remote FILE (omit when HOST is a URL), then LOCAL (default: the remote name's last component; - for stdout). With --dir: one or more remote FILEs
     #[arg(value_name = "FILE")]
-    pub file: Option<String>,
-    /// Local file (default: the remote name's last component; - for stdout)
-    #[arg(value_name = "LOCAL")]
-    pub local: Option<String>,
+    pub files: Vec<String>,
     /// Overwrite an existing local file
     #[arg(short = 'f', long = "force")]
     pub force: bool,
@@ -410,6 +407,9 @@ pub struct TftpGetArgs {
     /// Do not ask the server for the file size (tsize is asked by default)
     #[arg(long = "no-tsize")]
     pub no_tsize: bool,
+    /// Download each FILE into DIR, under its last path component (several files in one run, one after another)
+    #[arg(long = "dir", value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub common: TftpCommon,
 }
@@ -420,15 +420,15 @@ pub struct TftpPutArgs {
     #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     #[arg(value_name = "HOST")]
     pub host: String,
-    /// Local file to send (- for stdin)
-    #[arg(value_name = "LOCAL")]
-    pub local: String,
-    /// Remote name (default: LOCAL's file name)
-    #[arg(value_name = "REMOTE")]
-    pub remote: Option<String>,
+    /// Local file to send (- for stdin), then REMOTE (default: LOCAL's file name). With --dir: one or more LOCAL files
+    #[arg(value_name = "LOCAL", required = true)]
+    pub files: Vec<String>,
     /// Tell the server the size up front (tsize; octet mode, not stdin)
     #[arg(long = "tsize")]
     pub tsize: bool,
+    /// Send each LOCAL as DIR/NAME on the server, NAME its file name (several files in one run; . for the server's own directory)
+    #[arg(long = "dir", value_name = "DIR")]
+    pub dir: Option<String>,
     #[command(flatten)]
     pub common: TftpCommon,
 }
@@ -472,9 +472,15 @@ pub struct TftpCommon {
     /// Trace every packet, one line each, on stderr
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
-    /// A JSON record of the transfer
+    /// A JSON record of the transfer (with --dir: one line per file, then a summary line)
     #[arg(long = "json")]
     pub json: bool,
+    /// Local address of the client's socket (of the server's address family; default: any)
+    #[arg(long = "bind", value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Bind a local port in LO..HI for each transfer, never one outside (tftp-hpa's -R, for firewalls; default: the kernel picks)
+    #[arg(long = "port-range", value_name = "LO:HI")]
+    pub port_range: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

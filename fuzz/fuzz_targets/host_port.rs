@@ -1,4 +1,5 @@
-//! The host/port/URL/name parsers of tftp, the CIDR parser (arp sweeps)
+//! The host/port/URL/name parsers of tftp (with --dir's names and
+//! --port-range), the CIDR parser (arp sweeps)
 //! and probe's targets (one HOST:PORT, and a scan's HOST:PORTS with lists,
 //! ranges and networks): any text is parsed or refused with a message,
 //! never a panic; what parses keeps its promises. (probe's target is
@@ -10,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 use nettool::addr::{Cidr, Host};
 use nettool::cmd::probe::split_target;
 use nettool::probe::targets::{self, HostPart, MAX_NET_ADDRESSES};
-use nettool::cmd::tftp::{default_local_name, parse_url, split_host};
+use nettool::cmd::tftp::{default_local_name, name_in_dir, parse_url, port_range, split_host};
 
 fuzz_target!(|s: &str| {
     if let Ok((_host, port)) = split_host(s) {
@@ -23,6 +24,16 @@ fuzz_target!(|s: &str| {
     if let Ok(name) = default_local_name(s) {
         assert!(!name.is_empty() && name != "." && name != "..");
         assert!(!name.contains('/'));
+    }
+    if let Ok(name) = name_in_dir(s) {
+        // --dir: a plain file name, and only from a name that never climbs.
+        assert!(!name.is_empty() && name != "." && name != "..");
+        assert!(!name.contains(['/', '\\']));
+        assert!(!s.split(['/', '\\']).any(|c| c == ".."));
+        assert!(!s.starts_with(['/', '\\']));
+    }
+    if let Ok(r) = port_range(s) {
+        assert!(1 <= r.lo && r.lo <= r.hi);
     }
     if let Ok(net) = Cidr::parse(s) {
         assert!(net.contains(net.network()));

@@ -8,14 +8,14 @@
 
 use std::fs::File;
 use std::io;
-use std::net::{SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::net::{SocketAddr, SocketAddrV6, ToSocketAddrs, UdpSocket};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::session::{Config, Download, Negotiated, Source, Stats, TftpError, Upload};
 use super::sink::{Deferred, FileSink, ReadSource, SizedSource, StdoutSink, temp_file_for};
-use super::transport::{self, Hooks};
+use super::transport::{self, Hooks, LocalEnd, SocketError};
 use crate::addr::{AddrError, Host};
 
 /// A validated transfer: plain data, built from the command line by
@@ -36,6 +36,8 @@ pub struct Settings {
     /// asked, even when the request goes without options).
     pub blksize: u16,
     pub windowsize: u16,
+    /// The client's socket: `--bind`, `--port-range`.
+    pub local: LocalEnd,
     /// Report every packet ([`Event::Sent`], [`Event::Received`]).
     pub trace: bool,
 }
@@ -185,94 +187,138 @@ pub enum Error {
 /// cannot be had; [`Error::Transfer`] when the transfer fails or is
 /// interrupted (a download's file is then never left in place).
 pub fn transfer(s: &Settings, on_event: &mut impl FnMut(Event)) -> Result<Report, Error> {
-    match &s.direction {
-        Direction::Get(to) => get(s, to, on_event),
-        Direction::Put(from) => put(s, from, on_event),
-    }
-}
-
-fn get(s: &Settings, to: &Destination, on_event: &mut dyn FnMut(Event)) -> Result<Report, Error> {
-    let (file, local) = match to {
-        Destination::Stdout => (None, "-".to_string()),
-        Destination::File {
-            path,
-            force,
-            keep_partial,
-        } => {
-            let sink = FileSink::new(temp_file_for(path)?, path.clone(), *force);
-            (Some((sink, *keep_partial)), path.display().to_string())
-        }
-    };
+    let local = Local::open(&s.direction)?;
     // Every local check is done: only now a name may cost a DNS query.
     let server = resolve(&s.host, s.port)?;
-    let sock = transport::socket_for(server, s.blksize, s.windowsize).map_err(Error::Socket)?;
-    let machine = Download::new(s.session.clone(), server);
+    let sock = socket(s, server, port_start())?;
     // From here on SIGINT/SIGTERM end the transfer cleanly.
     let watch = crate::sys::watch_termination().map_err(Error::Signals)?;
-    let hooks = Hooks {
-        events: &mut *on_event,
-        trace: s.trace,
-    };
-    let result = if let Some((mut sink, keep_partial)) = file {
-        let r = transport::download(&sock, machine, &mut sink, s.busy_poll, hooks);
-        if r.is_err()
-            && let Some(kept) = sink.abandon(keep_partial)
-        {
-            on_event(Event::Kept {
-                path: kept.path,
-                instead: kept.instead,
-            });
-        }
-        r
-    } else {
-        let out = io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(Error::Stdout)?;
-        let mut sink = StdoutSink(Some(Deferred::new(File::from(out))));
-        // Stopped by a signal, what is still buffered is dropped: writing
-        // it could block on a full pipe again, past the user's Ctrl-C.
-        transport::download(&sock, machine, &mut sink, s.busy_poll, hooks)
-    };
+    let result = local.run(s, server, &sock, on_event);
     // The transfer is over: Ctrl-C is the default again.
     drop(watch);
-    finish(s, Operation::Get, server, local, result)
+    result
 }
 
-fn put(s: &Settings, from: &Origin, on_event: &mut dyn FnMut(Event)) -> Result<Report, Error> {
-    let (mut source, size, local): (Box<dyn Source>, Option<u64>, String) = match from {
-        Origin::Stdin => (Box::new(ReadSource(io::stdin().lock())), None, "-".into()),
-        Origin::File { path, size, exact } => {
-            let f =
-                File::open(path).map_err(|e| Error::Setup(format!("cannot read {path}: {e}")))?;
-            let reader = io::BufReader::with_capacity(1 << 20, f);
-            let source: Box<dyn Source> = if *exact {
-                Box::new(SizedSource::new(reader, path.clone(), *size))
-            } else {
-                Box::new(ReadSource(reader))
-            };
-            (source, Some(*size), path.clone())
+/// Where a random port range walk starts (see
+/// [`PortRange::from`](transport::PortRange::from)): another each run.
+pub(super) fn port_start() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(std::process::id())
+}
+
+/// The socket for `s`'s transfer with `server`; `start`: where a port
+/// range is walked from.
+pub(super) fn socket(s: &Settings, server: SocketAddr, start: u64) -> Result<UdpSocket, Error> {
+    transport::socket_for(server, s.blksize, s.windowsize, &s.local, start).map_err(|e| match e {
+        SocketError::Open(e) => Error::Socket(e),
+        e => Error::Setup(e.to_string()),
+    })
+}
+
+/// The local side of a transfer, set up (a temporary file made, the file
+/// to send opened) before any packet.
+pub(super) enum Local {
+    /// A download into a temporary file, kept as `.part` on failure with
+    /// the flag; the name as given.
+    File(FileSink, bool, String),
+    Stdout,
+    /// An upload from this source, of this size when known.
+    Source(Box<dyn Source>, Option<u64>, String),
+}
+
+impl Local {
+    /// # Errors
+    /// [`Error::Setup`]: no temporary file can be made beside the target,
+    /// or the file to send cannot be opened.
+    pub(super) fn open(direction: &Direction) -> Result<Local, Error> {
+        Ok(match direction {
+            Direction::Get(Destination::Stdout) => Local::Stdout,
+            Direction::Get(Destination::File {
+                path,
+                force,
+                keep_partial,
+            }) => {
+                let sink = FileSink::new(temp_file_for(path)?, path.clone(), *force);
+                Local::File(sink, *keep_partial, path.display().to_string())
+            }
+            Direction::Put(Origin::Stdin) => {
+                Local::Source(Box::new(ReadSource(io::stdin().lock())), None, "-".into())
+            }
+            Direction::Put(Origin::File { path, size, exact }) => {
+                let f = File::open(path)
+                    .map_err(|e| Error::Setup(format!("cannot read {path}: {e}")))?;
+                let reader = io::BufReader::with_capacity(1 << 20, f);
+                let source: Box<dyn Source> = if *exact {
+                    Box::new(SizedSource::new(reader, path.clone(), *size))
+                } else {
+                    Box::new(ReadSource(reader))
+                };
+                Local::Source(source, Some(*size), path.clone())
+            }
+        })
+    }
+
+    /// The transfer itself, over `sock` with `server`; SIGINT and SIGTERM
+    /// must be watched already.
+    pub(super) fn run(
+        self,
+        s: &Settings,
+        server: SocketAddr,
+        sock: &UdpSocket,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Report, Error> {
+        match self {
+            Local::File(mut sink, keep_partial, local) => {
+                let machine = Download::new(s.session.clone(), server);
+                let hooks = Hooks {
+                    events: &mut *on_event,
+                    trace: s.trace,
+                };
+                let r = transport::download(sock, machine, &mut sink, s.busy_poll, hooks);
+                if r.is_err()
+                    && let Some(kept) = sink.abandon(keep_partial)
+                {
+                    on_event(Event::Kept {
+                        path: kept.path,
+                        instead: kept.instead,
+                    });
+                }
+                finish(s, Operation::Get, server, local, r)
+            }
+            Local::Stdout => {
+                let machine = Download::new(s.session.clone(), server);
+                let hooks = Hooks {
+                    events: on_event,
+                    trace: s.trace,
+                };
+                let out = io::stdout()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(Error::Stdout)?;
+                let mut sink = StdoutSink(Some(Deferred::new(File::from(out))));
+                // Stopped by a signal, what is still buffered is dropped:
+                // writing it could block on a full pipe again, past the
+                // user's Ctrl-C.
+                let r = transport::download(sock, machine, &mut sink, s.busy_poll, hooks);
+                finish(s, Operation::Get, server, "-".into(), r)
+            }
+            Local::Source(mut source, size, local) => {
+                let hooks = Hooks {
+                    events: on_event,
+                    trace: s.trace,
+                };
+                let r = transport::upload(
+                    sock,
+                    Upload::new(s.session.clone(), server),
+                    source.as_mut(),
+                    size,
+                    s.busy_poll,
+                    hooks,
+                );
+                finish(s, Operation::Put, server, local, r)
+            }
         }
-    };
-    // Every local check is done: only now a name may cost a DNS query.
-    let server = resolve(&s.host, s.port)?;
-    let sock = transport::socket_for(server, s.blksize, s.windowsize).map_err(Error::Socket)?;
-    let hooks = Hooks {
-        events: on_event,
-        trace: s.trace,
-    };
-    let watch = crate::sys::watch_termination().map_err(Error::Signals)?;
-    let result = transport::upload(
-        &sock,
-        Upload::new(s.session.clone(), server),
-        source.as_mut(),
-        size,
-        s.busy_poll,
-        hooks,
-    );
-    // The transfer is over: Ctrl-C is the default again.
-    drop(watch);
-    finish(s, Operation::Put, server, local, result)
+    }
 }
 
 fn finish(

@@ -5,8 +5,10 @@
 //! side is in `sink`. `session` is the protocol as a sans-I/O state
 //! machine; `transport` runs it over a UDP socket, with `pace` deciding
 //! when to poll and when to sleep; `netascii` translates line ends.
+//! `batch` runs several transfers with one server, one after another.
 //! Packets are encoded and decoded by `crate::wire::tftp`.
 
+pub mod batch;
 pub mod client;
 pub mod netascii;
 pub mod pace;

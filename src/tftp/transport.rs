@@ -2,7 +2,7 @@
 //! it datagrams and timeouts, and reports progress.
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -35,31 +35,176 @@ pub struct Hooks<'a> {
     pub trace: bool,
 }
 
-/// A UDP socket for talking to `server`, with a receive buffer big enough
-/// for a whole window (`windowsize x (blksize + 4)` plus headroom: with the
-/// default buffer, large windows overflow it and the transfer collapses).
+/// The client's end of its socket: `--bind` and `--port-range`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LocalEnd {
+    /// The address to bind (an IPv6 one with its scope id; its port is
+    /// not used); else the wildcard address of the server's family.
+    pub addr: Option<SocketAddr>,
+    /// Bind a port of this range (tftp-hpa's `-R`, for firewalls); else
+    /// the kernel picks one.
+    pub ports: Option<PortRange>,
+}
+
+/// Local ports `lo..=hi`, `1 <= lo <= hi` (checked by `cmd::tftp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub lo: u16,
+    pub hi: u16,
+}
+
+impl std::fmt::Display for PortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.lo, self.hi)
+    }
+}
+
+impl PortRange {
+    /// The range's ports in the order to try them: from `start` (taken
+    /// modulo the range's size) up, wrapping round to `lo`, each once.
+    pub fn from(self, start: u64) -> impl Iterator<Item = u16> {
+        let size = u32::from(self.hi) - u32::from(self.lo) + 1;
+        // Below 65536: the remainder of a division by at most 65535.
+        #[allow(clippy::cast_possible_truncation)]
+        let first = (start % u64::from(size)) as u32;
+        (0..size).map(move |i| {
+            // Within lo..=hi: lo + (first + i) mod size.
+            #[allow(clippy::cast_possible_truncation)]
+            let p = (u32::from(self.lo) + (first + i) % size) as u16;
+            p
+        })
+    }
+}
+
+/// Why the client's socket could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SocketError {
+    #[error("cannot open a UDP socket")]
+    Open(#[source] io::Error),
+    /// `--bind` of the other family than the server's.
+    #[error(
+        "--bind {bind} is an {} address and the server {server} an {} one: give a --bind address of the server's family",
+        family(bind),
+        family(server)
+    )]
+    Family { bind: IpAddr, server: IpAddr },
+    #[error("cannot bind {}: {source}{}", shown(addr), hint(source))]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    /// No port of the range could be bound.
+    #[error(
+        "no port of --port-range {range} is free on {ip} ({in_use} in use{}): widen the range, or wait for one to be free",
+        if *.denied > 0 { format!(", {} below 1024 need root or CAP_NET_BIND_SERVICE", .denied) } else { String::new() }
+    )]
+    RangeTaken {
+        range: PortRange,
+        ip: IpAddr,
+        in_use: u32,
+        denied: u32,
+    },
+}
+
+fn family(ip: &IpAddr) -> &'static str {
+    if ip.is_ipv6() { "IPv6" } else { "IPv4" }
+}
+
+/// A bind address as the user gave it: without a port when it had none.
+fn shown(a: &SocketAddr) -> String {
+    if a.port() == 0 {
+        a.ip().to_string()
+    } else {
+        a.to_string()
+    }
+}
+
+fn hint(e: &io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(crate::sys::errno::EADDRNOTAVAIL) => {
+            ": give an address of this machine (see `ip addr`)"
+        }
+        Some(crate::sys::errno::EADDRINUSE) => ": the port is taken",
+        _ => "",
+    }
+}
+
+/// A UDP socket for talking to `server`, bound as `local` says, with a
+/// receive buffer big enough for a whole window (`windowsize x (blksize +
+/// 4)` plus headroom: with the default buffer, large windows overflow it
+/// and the transfer collapses). With a port range, the ports are tried
+/// from `start` on (see [`PortRange::from`]), a port in use skipped; the
+/// kernel never picks one outside the range.
 ///
 /// # Errors
-/// The socket cannot be made, bound, or set to report ICMP errors.
-pub fn socket_for(server: SocketAddr, blksize: u16, windowsize: u16) -> io::Result<UdpSocket> {
-    let domain = if server.is_ipv6() {
-        Domain::IPV6
-    } else {
-        Domain::IPV4
-    };
-    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
-    let want = usize::from(windowsize.max(1)) * (usize::from(blksize) + 4 + 64) + 256 * 1024;
-    // The kernel caps this at net.core.rmem_max; more is a bonus.
-    let _ = s.set_recv_buffer_size(want);
-    let _ = s.set_send_buffer_size(want);
-    crate::sys::set_recv_errors(s.as_fd(), server.is_ipv6())?;
+/// The socket cannot be made, set to report ICMP errors, or bound.
+pub fn socket_for(
+    server: SocketAddr,
+    blksize: u16,
+    windowsize: u16,
+    local: &LocalEnd,
+    start: u64,
+) -> Result<UdpSocket, SocketError> {
     let any: SocketAddr = if server.is_ipv6() {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     } else {
         (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
     };
-    s.bind(&any.into())?;
+    let addr = local.addr.unwrap_or(any);
+    if addr.is_ipv6() != server.is_ipv6() {
+        return Err(SocketError::Family {
+            bind: addr.ip(),
+            server: server.ip(),
+        });
+    }
+    let domain = if server.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)).map_err(SocketError::Open)?;
+    let want = usize::from(windowsize.max(1)) * (usize::from(blksize) + 4 + 64) + 256 * 1024;
+    // The kernel caps this at net.core.rmem_max; more is a bonus.
+    let _ = s.set_recv_buffer_size(want);
+    let _ = s.set_send_buffer_size(want);
+    crate::sys::set_recv_errors(s.as_fd(), server.is_ipv6()).map_err(SocketError::Open)?;
+    bind(&s, addr, local.ports, start)?;
     Ok(s.into())
+}
+
+/// Bind `s` to `addr`, with a port of `ports` when given (each tried
+/// once, from `start` on; in use or forbidden: the next), else port 0.
+fn bind(
+    s: &Socket,
+    mut addr: SocketAddr,
+    ports: Option<PortRange>,
+    start: u64,
+) -> Result<(), SocketError> {
+    let Some(range) = ports else {
+        addr.set_port(0);
+        return s
+            .bind(&addr.into())
+            .map_err(|source| SocketError::Bind { addr, source });
+    };
+    let (mut in_use, mut denied) = (0, 0);
+    for port in range.from(start) {
+        addr.set_port(port);
+        match s.bind(&addr.into()) {
+            Ok(()) => return Ok(()),
+            Err(e) => match e.raw_os_error() {
+                Some(crate::sys::errno::EADDRINUSE) => in_use += 1,
+                Some(crate::sys::errno::EACCES) => denied += 1,
+                _ => return Err(SocketError::Bind { addr, source: e }),
+            },
+        }
+    }
+    Err(SocketError::RangeTaken {
+        range,
+        ip: addr.ip(),
+        in_use,
+        denied,
+    })
 }
 
 /// One line describing a packet, for `--verbose`.
@@ -930,5 +1075,94 @@ mod batch_tests {
         assert_eq!(batch.bytes(i, n), &[4; 8]);
         assert_eq!(batch.fill(&rx, 16).unwrap(), 0, "nothing queued");
         assert!(batch.pop().is_none());
+    }
+}
+
+#[cfg(test)]
+mod bind_tests {
+    use super::{LocalEnd, PortRange, SocketError, socket_for};
+    use std::net::{SocketAddr, UdpSocket};
+
+    #[test]
+    fn a_range_is_walked_from_its_start_round_to_lo_each_port_once() {
+        let r = PortRange { lo: 100, hi: 103 };
+        assert_eq!(r.from(0).collect::<Vec<_>>(), [100, 101, 102, 103]);
+        assert_eq!(r.from(6).collect::<Vec<_>>(), [102, 103, 100, 101]);
+        let one = PortRange { lo: 7, hi: 7 };
+        assert_eq!(one.from(u64::MAX).collect::<Vec<_>>(), [7]);
+        let all = PortRange { lo: 1, hi: 65535 };
+        let ports: Vec<u16> = all.from(65534).take(3).collect();
+        assert_eq!(ports, [65535, 1, 2]);
+        assert_eq!(all.from(12345).count(), 65535);
+    }
+
+    /// Three ports free a moment ago, in a row (bound on 127.0.0.1 and
+    /// kept: the caller frees what it does not want taken).
+    fn three_in_a_row() -> (PortRange, Vec<UdpSocket>) {
+        for _ in 0..50 {
+            let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let lo = a.local_addr().unwrap().port();
+            if lo > 65533 {
+                continue;
+            }
+            let rest: Vec<_> = (1..3)
+                .filter_map(|i| UdpSocket::bind(("127.0.0.1", lo + i)).ok())
+                .collect();
+            if rest.len() == 2 {
+                let mut held = vec![a];
+                held.extend(rest);
+                return (PortRange { lo, hi: lo + 2 }, held);
+            }
+        }
+        panic!("no three free UDP ports in a row on 127.0.0.1");
+    }
+
+    #[test]
+    fn ports_in_use_are_skipped_and_a_full_range_is_one_error() {
+        let server: SocketAddr = "127.0.0.1:69".parse().unwrap();
+        let (range, mut held) = three_in_a_row();
+        let local = LocalEnd {
+            addr: Some("127.0.0.1:0".parse().unwrap()),
+            ports: Some(range),
+        };
+        let e = socket_for(server, 512, 1, &local, 0).unwrap_err();
+        assert!(
+            matches!(e, SocketError::RangeTaken { in_use: 3, .. }),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "no port of --port-range {range} is free on 127.0.0.1 (3 in use): widen the range, or wait for one to be free"
+            )
+        );
+        // Free the middle port: from any start, that is the one bound.
+        let middle = held.remove(1);
+        drop(middle);
+        for start in 0..3 {
+            let s = socket_for(server, 512, 1, &local, start).unwrap();
+            assert_eq!(s.local_addr().unwrap().port(), range.lo + 1, "from {start}");
+        }
+    }
+
+    #[test]
+    fn the_bind_address_must_be_of_the_servers_family() {
+        let local = LocalEnd {
+            addr: Some("[::1]:0".parse().unwrap()),
+            ports: None,
+        };
+        let e = socket_for("127.0.0.1:69".parse().unwrap(), 512, 1, &local, 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--bind ::1 is an IPv6 address and the server 127.0.0.1 an IPv4 one: give a --bind address of the server's family"
+        );
+        let local = LocalEnd {
+            addr: Some("127.0.0.2:0".parse().unwrap()),
+            ports: None,
+        };
+        let s = socket_for("127.0.0.1:69".parse().unwrap(), 512, 1, &local, 0).unwrap();
+        let bound = s.local_addr().unwrap();
+        assert_eq!(bound.ip().to_string(), "127.0.0.2");
+        assert_ne!(bound.port(), 0);
     }
 }
