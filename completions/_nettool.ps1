@@ -128,12 +128,13 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Download: get HOST FILE [LOCAL], or get tftp://HOST[:PORT]/FILE [LOCAL]')
-            [CompletionResult]::new('put', 'put', [CompletionResultType]::ParameterValue, 'Upload: put HOST LOCAL [REMOTE], or put tftp://HOST[:PORT]/REMOTE LOCAL')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Download: get HOST FILE [LOCAL], get tftp://HOST[:PORT]/FILE [LOCAL], or get HOST FILE... --dir DIR')
+            [CompletionResult]::new('put', 'put', [CompletionResultType]::ParameterValue, 'Upload: put HOST LOCAL [REMOTE], put tftp://HOST[:PORT]/REMOTE LOCAL, or put HOST LOCAL... --dir DIR')
             break
         }
         'nettool;tftp;get' {
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Most bytes the server may make us write (default: the tsize it announces)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Download each FILE into DIR, under its last path component (several files in one run, one after another)')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)')
             [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)')
             [CompletionResult]::new('--blksize', '--blksize', [CompletionResultType]::ParameterName, 'Block size to ask for, 8..65464 (RFC 2348; default: 512, asked of nobody)')
@@ -142,6 +143,8 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retransmissions of one packet before giving up')
             [CompletionResult]::new('--dally', '--dally', [CompletionResultType]::ParameterName, 'After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete; raise it to a server''s retransmit timeout for a full RFC 1350 dally)')
             [CompletionResult]::new('--busy-poll', '--busy-poll', [CompletionResultType]::ParameterName, 'Poll the socket up to this many microseconds before sleeping, for a packet we answer at once (every block in lock-step, the end of a window); adaptive: it backs off when answers take longer. Saves a sleep and a wake-up per block. 0 never polls, and never naps through windows on a timer either')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Local address of the client''s socket (of the server''s address family; default: any)')
+            [CompletionResult]::new('--port-range', '--port-range', [CompletionResultType]::ParameterName, 'Bind a local port in LO..HI for each transfer, never one outside (tftp-hpa''s -R, for firewalls; default: the kernel picks)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Overwrite an existing local file')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite an existing local file')
             [CompletionResult]::new('--keep-partial', '--keep-partial', [CompletionResultType]::ParameterName, 'On failure keep what arrived as LOCAL.part instead of deleting it')
@@ -149,7 +152,7 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('--no-options', '--no-options', [CompletionResultType]::ParameterName, 'Plain RFC 1350: ask for no options at all')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Trace every packet, one line each, on stderr')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Trace every packet, one line each, on stderr')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'A JSON record of the transfer')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'A JSON record of the transfer (with --dir: one line per file, then a summary line)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -157,6 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             break
         }
         'nettool;tftp;put' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Send each LOCAL as DIR/NAME on the server, NAME its file name (several files in one run; . for the server''s own directory)')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)')
             [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)')
             [CompletionResult]::new('--blksize', '--blksize', [CompletionResultType]::ParameterName, 'Block size to ask for, 8..65464 (RFC 2348; default: 512, asked of nobody)')
@@ -165,11 +169,13 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retransmissions of one packet before giving up')
             [CompletionResult]::new('--dally', '--dally', [CompletionResultType]::ParameterName, 'After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete; raise it to a server''s retransmit timeout for a full RFC 1350 dally)')
             [CompletionResult]::new('--busy-poll', '--busy-poll', [CompletionResultType]::ParameterName, 'Poll the socket up to this many microseconds before sleeping, for a packet we answer at once (every block in lock-step, the end of a window); adaptive: it backs off when answers take longer. Saves a sleep and a wake-up per block. 0 never polls, and never naps through windows on a timer either')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Local address of the client''s socket (of the server''s address family; default: any)')
+            [CompletionResult]::new('--port-range', '--port-range', [CompletionResultType]::ParameterName, 'Bind a local port in LO..HI for each transfer, never one outside (tftp-hpa''s -R, for firewalls; default: the kernel picks)')
             [CompletionResult]::new('--tsize', '--tsize', [CompletionResultType]::ParameterName, 'Tell the server the size up front (tsize; octet mode, not stdin)')
             [CompletionResult]::new('--no-options', '--no-options', [CompletionResultType]::ParameterName, 'Plain RFC 1350: ask for no options at all')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Trace every packet, one line each, on stderr')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Trace every packet, one line each, on stderr')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'A JSON record of the transfer')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'A JSON record of the transfer (with --dir: one line per file, then a summary line)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

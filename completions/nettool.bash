@@ -349,13 +349,17 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__tftp__subcmd__get)
-            opts="-f -m -v -h -V --force --keep-partial --max-size --no-tsize --mode --blksize --windowsize --timeout --retries --no-options --dally --busy-poll --verbose --json --help --version"
+            opts="-f -m -v -h -V --force --keep-partial --max-size --no-tsize --dir --mode --blksize --windowsize --timeout --retries --no-options --dally --busy-poll --verbose --json --bind --port-range --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -388,6 +392,14 @@ _nettool() {
                     return 0
                     ;;
                 --busy-poll)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-range)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -399,12 +411,16 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__tftp__subcmd__put)
-            opts="-m -v -h -V --tsize --mode --blksize --windowsize --timeout --retries --no-options --dally --busy-poll --verbose --json --help --version"
+            opts="-m -v -h -V --tsize --dir --mode --blksize --windowsize --timeout --retries --no-options --dally --busy-poll --verbose --json --bind --port-range --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --mode)
                     COMPREPLY=($(compgen -W "octet netascii" -- "${cur}"))
                     return 0
@@ -434,6 +450,14 @@ _nettool() {
                     return 0
                     ;;
                 --busy-poll)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-range)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

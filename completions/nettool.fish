@@ -88,9 +88,10 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -s h -l help -d 'Pr
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -s V -l version -d 'Print version'
-complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -f -a "get" -d 'Download: get HOST FILE [LOCAL], or get tftp://HOST[:PORT]/FILE [LOCAL]'
-complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -f -a "put" -d 'Upload: put HOST LOCAL [REMOTE], or put tftp://HOST[:PORT]/REMOTE LOCAL'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -f -a "get" -d 'Download: get HOST FILE [LOCAL], get tftp://HOST[:PORT]/FILE [LOCAL], or get HOST FILE... --dir DIR'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -f -a "put" -d 'Upload: put HOST LOCAL [REMOTE], put tftp://HOST[:PORT]/REMOTE LOCAL, or put HOST LOCAL... --dir DIR'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l max-size -d 'Most bytes the server may make us write (default: the tsize it announces)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l dir -d 'Download each FILE into DIR, under its last path component (several files in one run, one after another)' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s m -l mode -d 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)' -r -f -a "octet\t''
 netascii\t''"
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l blksize -d 'Block size to ask for, 8..65464 (RFC 2348; default: 512, asked of nobody)' -r
@@ -99,14 +100,17 @@ complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_su
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l retries -d 'Retransmissions of one packet before giving up' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l dally -d 'After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete; raise it to a server\'s retransmit timeout for a full RFC 1350 dally)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l busy-poll -d 'Poll the socket up to this many microseconds before sleeping, for a packet we answer at once (every block in lock-step, the end of a window); adaptive: it backs off when answers take longer. Saves a sleep and a wake-up per block. 0 never polls, and never naps through windows on a timer either' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l bind -d 'Local address of the client\'s socket (of the server\'s address family; default: any)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l port-range -d 'Bind a local port in LO..HI for each transfer, never one outside (tftp-hpa\'s -R, for firewalls; default: the kernel picks)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s f -l force -d 'Overwrite an existing local file'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l keep-partial -d 'On failure keep what arrived as LOCAL.part instead of deleting it'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l no-tsize -d 'Do not ask the server for the file size (tsize is asked by default)'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l no-options -d 'Plain RFC 1350: ask for no options at all'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s v -l verbose -d 'Trace every packet, one line each, on stderr'
-complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l json -d 'A JSON record of the transfer'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l json -d 'A JSON record of the transfer (with --dir: one line per file, then a summary line)'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l dir -d 'Send each LOCAL as DIR/NAME on the server, NAME its file name (several files in one run; . for the server\'s own directory)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s m -l mode -d 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)' -r -f -a "octet\t''
 netascii\t''"
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l blksize -d 'Block size to ask for, 8..65464 (RFC 2348; default: 512, asked of nobody)' -r
@@ -115,10 +119,12 @@ complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_su
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l retries -d 'Retransmissions of one packet before giving up' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l dally -d 'After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete; raise it to a server\'s retransmit timeout for a full RFC 1350 dally)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l busy-poll -d 'Poll the socket up to this many microseconds before sleeping, for a packet we answer at once (every block in lock-step, the end of a window); adaptive: it backs off when answers take longer. Saves a sleep and a wake-up per block. 0 never polls, and never naps through windows on a timer either' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l bind -d 'Local address of the client\'s socket (of the server\'s address family; default: any)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l port-range -d 'Bind a local port in LO..HI for each transfer, never one outside (tftp-hpa\'s -R, for firewalls; default: the kernel picks)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l tsize -d 'Tell the server the size up front (tsize; octet mode, not stdin)'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l no-options -d 'Plain RFC 1350: ask for no options at all'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s v -l verbose -d 'Trace every packet, one line each, on stderr'
-complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l json -d 'A JSON record of the transfer'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l json -d 'A JSON record of the transfer (with --dir: one line per file, then a summary line)'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s h -l help -d 'Print help'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s c -l count -d 'Attempts to make (default 4); over many ports or hosts: rounds (default 1); 0 = until Ctrl-C or -w' -r

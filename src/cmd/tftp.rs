@@ -219,9 +219,10 @@ fn get_many(a: &TftpGetArgs, dir: &std::path::Path, local: LocalEnd) -> Result<S
 }
 
 /// The local name a remote FILE gets under `--dir`: its last component.
-/// A name with a `..` component, an absolute one, or one that ends in no
-/// file name is refused: with several names from one command line, none
-/// may so much as look as if it reached outside DIR.
+/// A name with a `..` component or one that ends in no file name is
+/// refused: with several names from one command line, none may so much as
+/// look as if it reached outside DIR. An absolute name is the server's
+/// business (PXE trees often use them); only its last component is ours.
 ///
 /// # Errors
 /// A usage error naming the refused FILE.
@@ -230,12 +231,6 @@ pub fn name_in_dir(remote: &str) -> Result<String> {
     if parts.contains(&"..") {
         return Err(usage(format!(
             "'{remote}': a name with a '..' component is refused with --dir: name the file without '..'"
-        )));
-    }
-    let drive = matches!(remote.as_bytes(), [l, b':', b'/' | b'\\', ..] if l.is_ascii_alphabetic());
-    if remote.starts_with(['/', '\\']) || drive {
-        return Err(usage(format!(
-            "'{remote}': an absolute name is refused with --dir: name the file relative to the server's directory"
         )));
     }
     match parts.last() {
@@ -1492,14 +1487,6 @@ mod tests {
                 "'a\\..\\b': a name with a '..' component is refused with --dir: name the file without '..'".into(),
             ),
             (
-                vec!["get", "h", "/etc/passwd", "--dir", &d],
-                "'/etc/passwd': an absolute name is refused with --dir: name the file relative to the server's directory".into(),
-            ),
-            (
-                vec!["get", "h", "c:\\boot.ini", "--dir", &d],
-                "'c:\\boot.ini': an absolute name is refused with --dir: name the file relative to the server's directory".into(),
-            ),
-            (
                 vec!["get", "h", "boot/", "--dir", &d],
                 "'boot/' ends in no file name: with --dir every FILE must name a file".into(),
             ),
@@ -1580,5 +1567,12 @@ mod tests {
         // clap: at least one LOCAL.
         let e = Cli::try_parse_from(["nettool", "tftp", "put", "h"]).unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn an_absolute_remote_name_keeps_only_its_last_component_here() {
+        assert_eq!(name_in_dir("/tftpboot/pxelinux.0").unwrap(), "pxelinux.0");
+        assert_eq!(name_in_dir("c:\\boot\\boot.ini").unwrap(), "boot.ini");
+        assert!(name_in_dir("/tftpboot/../etc/passwd").is_err());
     }
 }
