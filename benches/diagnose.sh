@@ -72,16 +72,12 @@ fi
 
 NS="nt-$$-diag"
 HOLDER_PIDS=()
+HOLDER_RUN=(ip netns exec "$NS")
+# shellcheck source=benches/holders.sh
+source "$ROOT/benches/holders.sh"
 ip netns add "$NS" || die "cannot make network namespace $NS (run as root)"
 ip -n "$NS" link set lo up
 in_ns() { ip netns exec "$NS" "$@"; }
-stop_holders() {
-    local pid
-    ((${#HOLDER_PIDS[@]} > 0)) || return 0
-    for pid in "${HOLDER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${HOLDER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    HOLDER_PIDS=()
-}
 OUT="$(mktemp -d)"
 on_exit() {
     local rc=$?
@@ -95,30 +91,6 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-start_holders() {
-    local left=$1 idx=0 chunk i j ready pid
-    rm -f "$OUT"/holder-*.ready
-    while ((left > 0)); do
-        chunk=$((left < PER_HOLDER ? left : PER_HOLDER))
-        in_ns python3 "$HOLDER" --index "$idx" --conns "$chunk" --ready "$OUT/holder-$idx.ready" &
-        HOLDER_PIDS+=("$!")
-        left=$((left - chunk))
-        idx=$((idx + 1))
-    done
-    for ((i = 0; i < 6000; i++)); do
-        ready=0
-        for ((j = 0; j < idx; j++)); do
-            [[ -f "$OUT/holder-$j.ready" ]] && ready=$((ready + 1))
-        done
-        ((ready == idx)) && return 0
-        for pid in "${HOLDER_PIDS[@]}"; do
-            kill -0 "$pid" 2>/dev/null || die "socket holder $pid exited early"
-        done
-        sleep 0.05
-    done
-    die "socket holders not ready after 5 minutes"
-}
-
 now() { date +%s.%N; }
 
 # The median of the numbers on stdin.
@@ -131,7 +103,7 @@ IFS=, read -ra SIZE_LIST <<<"$SIZES"
 for n in "${SIZE_LIST[@]}"; do
     conns=$(((n + 1) / 2))
     log "size $n: holding $conns connections in $NS"
-    start_holders "$conns"
+    start_holders "$conns" "$OUT"
     sockets=$(in_ns ss -tanH | wc -l)
     : >"$OUT/nettool"
     : >"$OUT/ss"

@@ -158,6 +158,10 @@ fi
 OUT="benches/out/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$OUT"
 HOLDER_PIDS=()
+HOLDER_RUN=()
+# shellcheck source=benches/holders.sh
+source "$ROOT/benches/holders.sh"
+after_holders_stopped() { wait_ours_gone || true; }
 
 ours_count() {
     # Every socket the holders own (both ends + listeners) is in 127.77/16.
@@ -176,15 +180,6 @@ wait_ours_gone() {
     return 1
 }
 
-stop_holders() {
-    local pid
-    ((${#HOLDER_PIDS[@]} > 0)) || return 0
-    for pid in "${HOLDER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${HOLDER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    HOLDER_PIDS=()
-    wait_ours_gone || true
-}
-
 on_exit() {
     local rc=$?
     trap - EXIT INT TERM
@@ -194,30 +189,6 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# start_holders CONNS DIR: start holders for CONNS connections, wait for all.
-start_holders() {
-    local dir=$2 left=$1 idx=0 chunk pid i j ready
-    while ((left > 0)); do
-        chunk=$((left < PER_HOLDER ? left : PER_HOLDER))
-        python3 "$HOLDER" --index "$idx" --conns "$chunk" --ready "$dir/holder-$idx.ready" 9>&- &
-        HOLDER_PIDS+=("$!")
-        left=$((left - chunk))
-        idx=$((idx + 1))
-    done
-    for ((i = 0; i < 6000; i++)); do # up to 5 minutes
-        ready=0
-        for ((j = 0; j < idx; j++)); do
-            [[ -f "$dir/holder-$j.ready" ]] && ready=$((ready + 1))
-        done
-        ((ready == idx)) && return 0
-        for pid in "${HOLDER_PIDS[@]}"; do
-            kill -0 "$pid" 2>/dev/null || die "socket holder $pid exited early"
-        done
-        sleep 0.05
-    done
-    die "socket holders not ready after 5 minutes"
-}
 
 # ------------------------------------------------------------ measurements
 FLAGS=(tan tanp tln)

@@ -111,19 +111,14 @@ fi
 # ------------------------------------------------------------ the namespace
 NS="nt-$$-bench"
 HOLDER_PIDS=()
+HOLDER_RUN=(ip netns exec "$NS")
+# shellcheck source=benches/holders.sh
+source "$ROOT/benches/holders.sh"
 ip netns add "$NS" || die "cannot make network namespace $NS (run as root)"
 ip -n "$NS" link set lo up
 
 in_ns() {
     ip netns exec "$NS" "$@"
-}
-
-stop_holders() {
-    local pid
-    ((${#HOLDER_PIDS[@]} > 0)) || return 0
-    for pid in "${HOLDER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${HOLDER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    HOLDER_PIDS=()
 }
 
 on_exit() {
@@ -145,29 +140,6 @@ in_ns "$BIN" sockstat -tanim >/dev/null || rc=$?
 
 OUT="benches/out/$(date +%Y%m%d-%H%M%S)-info"
 mkdir -p "$OUT"
-
-start_holders() {
-    local dir=$2 left=$1 idx=0 chunk i j ready pid
-    while ((left > 0)); do
-        chunk=$((left < PER_HOLDER ? left : PER_HOLDER))
-        in_ns python3 "$HOLDER" --index "$idx" --conns "$chunk" --ready "$dir/holder-$idx.ready" &
-        HOLDER_PIDS+=("$!")
-        left=$((left - chunk))
-        idx=$((idx + 1))
-    done
-    for ((i = 0; i < 6000; i++)); do
-        ready=0
-        for ((j = 0; j < idx; j++)); do
-            [[ -f "$dir/holder-$j.ready" ]] && ready=$((ready + 1))
-        done
-        ((ready == idx)) && return 0
-        for pid in "${HOLDER_PIDS[@]}"; do
-            kill -0 "$pid" 2>/dev/null || die "socket holder $pid exited early"
-        done
-        sleep 0.05
-    done
-    die "socket holders not ready after 5 minutes"
-}
 
 # nettool flags and the ss flags it is compared with.
 PAIRS=("tani:tin" "tanm:tmn")

@@ -68,37 +68,6 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
-        Kind::AcceptQueueOverflow,
-        Kind::SynFlood,
-        Kind::TcpMemoryPressure,
-        Kind::OrphansNearLimit,
-        Kind::TimeWaitPressure,
-        Kind::CloseWaitLeak,
-        Kind::UdpDrops,
-        Kind::Retransmitting,
-        Kind::PeerNotReading,
-        Kind::LocalNotReading,
-        Kind::FinWait2Held,
-    ];
-
-    /// The JSON name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::AcceptQueueOverflow => "accept_queue_overflow",
-            Kind::SynFlood => "syn_flood",
-            Kind::TcpMemoryPressure => "tcp_memory_pressure",
-            Kind::OrphansNearLimit => "orphans_near_limit",
-            Kind::TimeWaitPressure => "time_wait_pressure",
-            Kind::CloseWaitLeak => "close_wait_leak",
-            Kind::UdpDrops => "udp_drops",
-            Kind::Retransmitting => "retransmitting",
-            Kind::PeerNotReading => "peer_not_reading",
-            Kind::LocalNotReading => "local_not_reading",
-            Kind::FinWait2Held => "fin_wait2_held",
-        }
-    }
-
     /// The words a line starts with.
     pub fn title(self) -> &'static str {
         match self {
