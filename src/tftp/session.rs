@@ -158,6 +158,17 @@ pub trait Sink {
         let _ = lull;
         Ok(())
     }
+    /// [`write`](Self::write) then [`idle`](Self::idle), for data whose
+    /// answer has gone out already. A sink that would write `data` out at
+    /// this idle anyway may write it from where it lies, sparing the copy
+    /// into its buffer (a 64 KiB block's).
+    ///
+    /// # Errors
+    /// The local write failed.
+    fn write_idle(&mut self, data: &[u8], lull: bool) -> std::io::Result<()> {
+        self.write(data)?;
+        self.idle(lull)
+    }
 }
 
 impl Sink for Vec<u8> {

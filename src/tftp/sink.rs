@@ -70,24 +70,27 @@ impl<W: Write> Deferred<W> {
         }
         Ok(())
     }
+    /// `write(data)` then `idle(lull)`, without the copy when that idle
+    /// would write `data` out at once (nothing else buffered, and due at
+    /// this lull): then it goes to the writer straight from `data`, and
+    /// only what the writer did not take is kept, as `drain` keeps it.
+    pub fn write_idle(&mut self, data: &[u8], lull: bool) -> io::Result<()> {
+        let block = self.block.max(data.len());
+        if !(lull && self.buf.is_empty() && data.len() + block > Self::FLUSH_AT) {
+            self.write(data)?;
+            return self.idle(lull);
+        }
+        self.block = block;
+        let (done, r) = write_out(&mut self.inner, data);
+        if r.is_err() {
+            self.buf.extend_from_slice(&data[done..]);
+        }
+        r
+    }
     /// Write the buffer out, keeping whatever the writer did not take (so a
     /// failed write is never repeated for bytes already written).
     fn drain(&mut self) -> io::Result<()> {
-        let mut done = 0;
-        let r = loop {
-            if done == self.buf.len() {
-                break Ok(());
-            }
-            match self.inner.write(&self.buf[done..]) {
-                Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(n) => done += n,
-                // A blocked write (a full pipe) gives way to SIGINT/SIGTERM.
-                Err(e)
-                    if e.kind() == io::ErrorKind::Interrupted
-                        && crate::sys::termination().is_none() => {}
-                Err(e) => break Err(e),
-            }
-        };
+        let (done, r) = write_out(&mut self.inner, &self.buf);
         self.buf.drain(..done);
         r
     }
@@ -100,6 +103,27 @@ impl<W: Write> Deferred<W> {
         self.settle()?;
         Ok(self.inner)
     }
+}
+
+/// Hand `data` to `w` until it took all of it or failed: how many bytes
+/// it took, and how it ended.
+fn write_out(w: &mut impl Write, data: &[u8]) -> (usize, io::Result<()>) {
+    let mut done = 0;
+    let r = loop {
+        if done == data.len() {
+            break Ok(());
+        }
+        match w.write(&data[done..]) {
+            Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => done += n,
+            // A blocked write (a full pipe) gives way to SIGINT/SIGTERM.
+            Err(e)
+                if e.kind() == io::ErrorKind::Interrupted
+                    && crate::sys::termination().is_none() => {}
+            Err(e) => break Err(e),
+        }
+    };
+    (done, r)
 }
 
 /// Writes to a temporary file beside the target; renamed into place only
@@ -123,6 +147,14 @@ impl Sink for FileSink {
 
     fn idle(&mut self, lull: bool) -> io::Result<()> {
         self.tmp.as_mut().map_or(Ok(()), |w| w.idle(lull))
+    }
+
+    fn write_idle(&mut self, data: &[u8], lull: bool) -> io::Result<()> {
+        self.received += data.len() as u64;
+        match &mut self.tmp {
+            Some(w) => w.write_idle(data, lull),
+            None => Err(io::Error::other("write after the file was committed")),
+        }
     }
 
     fn complete(&mut self) -> io::Result<()> {
@@ -217,6 +249,12 @@ impl Sink for StdoutSink {
     }
     fn idle(&mut self, lull: bool) -> io::Result<()> {
         self.0.as_mut().map_or(Ok(()), |w| w.idle(lull))
+    }
+    fn write_idle(&mut self, data: &[u8], lull: bool) -> io::Result<()> {
+        match &mut self.0 {
+            Some(w) => w.write_idle(data, lull),
+            None => Err(io::Error::other("write after the end")),
+        }
     }
     fn complete(&mut self) -> io::Result<()> {
         self.0.take().map_or(Ok(()), |w| w.finish().map(drop))
@@ -386,5 +424,91 @@ mod tests {
         );
         d.idle(true).unwrap();
         assert_eq!(d.inner.0, [64 * 1468]);
+    }
+
+    /// Records each write: where its bytes lay, and the bytes; refuses
+    /// more than `room` bytes in all (a full disk) until given more.
+    struct Recorder {
+        writes: Vec<(usize, Vec<u8>)>,
+        room: usize,
+    }
+
+    impl Write for Recorder {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::ErrorKind::StorageFull.into());
+            }
+            let n = data.len().min(self.room);
+            self.room -= n;
+            self.writes
+                .push((data.as_ptr() as usize, data[..n].to_vec()));
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn recorder() -> Recorder {
+        Recorder {
+            writes: Vec::new(),
+            room: usize::MAX,
+        }
+    }
+
+    #[test]
+    fn write_idle_writes_what_write_then_idle_would_big_blocks_in_place() {
+        let steps = [
+            (65464, true),
+            (65464, true),
+            (8192, true),
+            (1468, false),
+            (65464, false),
+            (65464, true),
+            (30000, true),
+            (40000, true),
+            (0, true),
+        ];
+        let (mut copied, mut direct) = (Deferred::new(recorder()), Deferred::new(recorder()));
+        for (i, &(n, lull)) in steps.iter().enumerate() {
+            let data: Vec<u8> = (0..n).map(|k| (k * 7 + i).to_le_bytes()[0]).collect();
+            copied.write(&data).unwrap();
+            copied.idle(lull).unwrap();
+            let before = direct.inner.writes.len();
+            direct.write_idle(&data, lull).unwrap();
+            // The first two blocks go out alone at a lull: from the
+            // caller's bytes, not a copy.
+            if i < 2 {
+                assert_eq!(direct.inner.writes.len(), before + 1);
+                assert_eq!(direct.inner.writes[before].0, data.as_ptr() as usize);
+            }
+        }
+        let bytes = |w: &[(usize, Vec<u8>)]| w.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>();
+        assert_eq!(bytes(&copied.inner.writes), bytes(&direct.inner.writes));
+        assert_eq!(copied.buf, direct.buf, "the same left buffered");
+        let (a, b) = (copied.finish().unwrap(), direct.finish().unwrap());
+        assert_eq!(bytes(&a.writes), bytes(&b.writes));
+        assert_eq!(
+            a.writes.len(),
+            6,
+            "{:?}",
+            a.writes.iter().map(|w| w.1.len()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_direct_write_cut_short_keeps_the_rest_and_writes_it_once() {
+        let data: Vec<u8> = (0..65464u32).map(|k| (k % 251).to_le_bytes()[0]).collect();
+        let mut d = Deferred::new(Recorder {
+            writes: Vec::new(),
+            room: 1000,
+        });
+        let e = d.write_idle(&data, true).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+        assert_eq!(d.buf, &data[1000..], "what the disk did not take stays");
+        d.inner.room = usize::MAX;
+        let w = d.finish().unwrap();
+        let all: Vec<u8> = w.writes.into_iter().flat_map(|(_, b)| b).collect();
+        assert_eq!(all, data, "every byte once, in order");
     }
 }

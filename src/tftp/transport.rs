@@ -253,9 +253,10 @@ trait Machine {
     fn outbox(&mut self) -> &mut super::session::Outbox;
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TftpError>;
     /// The answer to `bytes` (the datagram just handled, passed again) is
-    /// out: carry out what the session left to deliver from it.
-    fn acked(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let _ = bytes;
+    /// out: carry out what the session left to deliver from it (and the
+    /// idle work [`idle`](Self::idle)`(lull)` would do for it next).
+    fn acked(&mut self, bytes: &[u8], lull: bool) -> io::Result<()> {
+        let _ = (bytes, lull);
         Ok(())
     }
     fn timeout(&mut self) -> Result<(), TftpError>;
@@ -302,9 +303,10 @@ impl Machine for Get<'_> {
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TftpError> {
         self.m.handle(from, bytes, &mut *self.sink)
     }
-    fn acked(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn acked(&mut self, bytes: &[u8], lull: bool) -> io::Result<()> {
         match self.m.take_delivery() {
-            Some(Deliver(range)) => self.sink.write(&bytes[range]),
+            // Written from the datagram itself when it goes out now.
+            Some(Deliver(range)) => self.sink.write_idle(&bytes[range], lull),
             None => Ok(()),
         }
     }
@@ -775,10 +777,7 @@ impl Driver<'_, '_> {
     /// stop. The window the next wait is in, or `None` when it is over.
     fn settle(&mut self) -> Result<Option<Window>, TftpError> {
         self.sent()?;
-        let w = Window {
-            left: self.m.window_left(),
-            size: self.m.negotiated().windowsize,
-        };
+        let w = self.window();
         // The ACK is out; now the disk, while the server sends the next
         // block (or in a window we nap through, the next window).
         if let Err(e) = self.m.idle(self.windows.lull(w)) {
@@ -810,6 +809,14 @@ impl Driver<'_, '_> {
             self.deadline = Instant::now() + self.wait;
         }
         Ok(Some(w))
+    }
+
+    /// The window the next wait is in.
+    fn window(&self) -> Window {
+        Window {
+            left: self.m.window_left(),
+            size: self.m.negotiated().windowsize,
+        }
     }
 
     /// Wait for the next datagram of window `w`: from a nap or a tail poll
@@ -892,15 +899,19 @@ impl Driver<'_, '_> {
             });
         }
         let r = self.m.datagram(from, bytes);
-        // The ACK goes out first; the copy and the bookkeeping can wait
+        // The ACK goes out first; the write and the bookkeeping can wait
         // for it.
         self.sent()?;
-        // Whatever was delivered is written, even when the machine failed
-        // after it (a tsize mismatch at the last block): every
-        // acknowledged byte reaches the sink.
-        let written = self.m.acked(bytes);
+        // A window opened by that ACK began now, not after the write.
         self.windows
             .handled(at, received, left, self.m.window_left());
+        // Whatever was delivered is written, even when the machine failed
+        // after it (a tsize mismatch at the last block): every
+        // acknowledged byte reaches the sink. At a lull it goes to disk
+        // now, while it still lies in the datagram (the idle `settle`
+        // does next finds nothing more to do).
+        let lull = self.windows.lull(self.window());
+        let written = self.m.acked(bytes, lull);
         self.told(r)?;
         if let Err(e) = written {
             return Err(self.local_failure(e));
