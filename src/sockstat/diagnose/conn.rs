@@ -103,6 +103,33 @@ fn lasting_by_owner<'a>(
     by
 }
 
+/// The evidence of a state that lasts: how many sockets, how many peers,
+/// and the oldest's age.
+fn lasting_evidence(n: usize, peers: usize, oldest: Option<u32>) -> Evidence {
+    let e = Evidence::default()
+        .count("sockets", n as u64)
+        .count("peers", peers as u64);
+    match oldest {
+        Some(ms) => e.real("oldest_s", secs(ms)),
+        None => e,
+    }
+}
+
+/// The first [`SUBJECTS`] sockets, each with its age as `age`.
+fn aged_subjects(cx: &Cx<'_>, socks: &[&Seen], age: &'static str) -> Vec<Subject> {
+    socks
+        .iter()
+        .take(SUBJECTS)
+        .map(|s| {
+            let e = match quiet_ms(&s.socket) {
+                Some(ms) => Evidence::default().real(age, secs(ms)),
+                None => Evidence::default(),
+            };
+            subject(cx, &s.socket, e)
+        })
+        .collect()
+}
+
 /// A process holding `CLOSE_WAIT` sockets that last: the peer closed and
 /// the program never called `close()`.
 pub(super) fn close_wait_leak(cx: &Cx<'_>, out: &mut Vec<Finding>) {
@@ -121,23 +148,8 @@ pub(super) fn close_wait_leak(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             let _ = write!(summary, ",{which} for at least {:.1} s", secs(ms));
         }
         let mut f = cx.finding(Kind::CloseWaitLeak, Severity::Warning, summary);
-        f.evidence = Evidence::default()
-            .count("sockets", n as u64)
-            .count("peers", peers.len() as u64);
-        if let Some(ms) = oldest {
-            f.evidence = f.evidence.real("oldest_s", secs(ms));
-        }
-        f.subjects = socks
-            .iter()
-            .take(SUBJECTS)
-            .map(|s| {
-                let e = match quiet_ms(&s.socket) {
-                    Some(ms) => Evidence::default().real("closed_s_ago", secs(ms)),
-                    None => Evidence::default(),
-                };
-                subject(cx, &s.socket, e)
-            })
-            .collect();
+        f.evidence = lasting_evidence(n, peers.len(), oldest);
+        f.subjects = aged_subjects(cx, &socks, "closed_s_ago");
         f.meaning = "the peers closed their side (their FIN arrived and was ACKed) and the program has not called close(): each socket keeps a file descriptor and its buffers until it does, a leak only grows, and at the process's limit accept() and open() fail with EMFILE (too many open files)".into();
         f.advice = "fix the program: close() the socket when read() returns 0 (end of stream) and on every error path; restarting it frees them for now".into();
         out.push(f);
@@ -167,23 +179,8 @@ pub(super) fn fin_wait2_held(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             );
         }
         let mut f = cx.finding(Kind::FinWait2Held, Severity::Notice, summary);
-        f.evidence = Evidence::default()
-            .count("sockets", n as u64)
-            .count("peers", peers.len() as u64);
-        if let Some(ms) = oldest {
-            f.evidence = f.evidence.real("oldest_s", secs(ms));
-        }
-        f.subjects = socks
-            .iter()
-            .take(SUBJECTS)
-            .map(|s| {
-                let e = match quiet_ms(&s.socket) {
-                    Some(ms) => Evidence::default().real("waiting_s", secs(ms)),
-                    None => Evidence::default(),
-                };
-                subject(cx, &s.socket, e)
-            })
-            .collect();
+        f.evidence = lasting_evidence(n, peers.len(), oldest);
+        f.subjects = aged_subjects(cx, &socks, "waiting_s");
         f.meaning = "our side sent its FIN (shutdown(SHUT_WR)) and the peer ACKed it, but the peer's program has not closed its end: it sits in CLOSE_WAIT there, and this socket waits in FIN_WAIT2 for its FIN, still able to receive; no timer ends it while the program holds the socket (net.ipv4.tcp_fin_timeout applies only after close())".into();
         f.advice = format!(
             "look for a CLOSE_WAIT leak on the peer (nettool sockstat --diagnose there); if this program has nothing more to read, close() instead of keeping the half-closed socket: an orphan then waits at most net.ipv4.tcp_fin_timeout ({})",
