@@ -548,11 +548,11 @@ pub struct TftpCommon {
     /// Plain RFC 1350: ask for no options at all
     #[arg(long = "no-options", conflicts_with_all = ["blksize", "windowsize"])]
     pub no_options: bool,
-    /// After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete; raise it to a server's retransmit timeout for a full RFC 1350 dally)
+    /// After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete and in place; 0 leaves at once, as RFC 1350 allows and other clients do; a server's retransmit timeout, 1 or more, for a full RFC 1350 dally)
     #[arg(
         long = "dally",
         value_name = "SECS",
-        default_value_t = 0.02,
+        default_value_t = 0.0,
         allow_negative_numbers = true
     )]
     pub dally: f64,

@@ -3,7 +3,7 @@
 //! JSON record) per transfer, then the summary.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal as _, Write};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::SystemTime;
 
@@ -25,7 +25,11 @@ const TFTP_PORT: u16 = 69;
 /// # Errors
 /// A usage error (exit status 2) for bad arguments or a failed setup.
 pub fn run(a: &TftpServeArgs) -> Result<Status> {
-    let s = settings(a, &|k| std::env::var(k).ok(), is_root())?;
+    let mut s = settings(a, &|k| std::env::var(k).ok(), is_root())?;
+    // The live line of running transfers: for a person at a terminal.
+    s.live = !a.json
+        && io::stdout().is_terminal()
+        && std::env::var_os("TERM").is_some_and(|t| t != "dumb");
     if let Ok(files) = crate::sys::raise_open_files()
         && files.soft < (s.max_transfers as u64) + 64
     {
@@ -37,7 +41,20 @@ pub fn run(a: &TftpServeArgs) -> Result<Status> {
     }
     let json = a.json;
     let mut out = io::stdout().lock();
-    let result = serve::run(&s, &mut |e| show(&mut out, json, &e));
+    let mut status = false;
+    let result = serve::run(&s, &mut |e| {
+        if let Event::Active(list) = e {
+            status = live_line(&mut out, list);
+            return;
+        }
+        if status && !matches!(e, Event::Packet { .. }) {
+            // The record takes the status line's place; the next tick
+            // draws it again below.
+            let _ = write!(out, "\r\x1b[K");
+            status = false;
+        }
+        show(&mut out, json, &e);
+    });
     match result {
         Ok(report) => {
             summary(&mut out, json, &report);
@@ -96,6 +113,7 @@ pub fn settings(
         grace,
         become_user,
         trace: a.verbose,
+        live: false,
     })
 }
 
@@ -194,6 +212,41 @@ fn become_user(
     Ok(Some(b))
 }
 
+/// Redraw the status line: how many run, and the first few with their
+/// progress. Returns whether a line is shown.
+fn live_line(out: &mut impl Write, list: &[serve::Active]) -> bool {
+    let mut line = String::new();
+    if !list.is_empty() {
+        let _ = write!(line, "{} running:", list.len());
+        for a in list.iter().take(3) {
+            let arrow = match a.direction {
+                Direction::Read => "->",
+                Direction::Write => "<-",
+            };
+            let name = crate::output::escape_control(&a.file);
+            let _ = write!(line, " {name} {arrow} {}", a.client);
+            match a.size {
+                Some(size) if size > 0 => {
+                    #[allow(clippy::cast_precision_loss, reason = "a percentage")]
+                    let pct = a.bytes as f64 * 100.0 / size as f64;
+                    let _ = write!(line, " {pct:.0}%");
+                }
+                _ => {
+                    let _ = write!(line, " {} KiB", a.bytes >> 10);
+                }
+            }
+        }
+        if list.len() > 3 {
+            line.push_str(" ...");
+        }
+    }
+    let width = crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w).max(20));
+    let cut: String = line.chars().take(width - 1).collect();
+    let _ = write!(out, "\r\x1b[K{cut}");
+    let _ = out.flush();
+    !list.is_empty()
+}
+
 fn show(out: &mut impl Write, json: bool, e: &Event) {
     // A closed stdout: the server goes on serving; main maps a final
     // write error to exit 0.
@@ -227,6 +280,7 @@ fn show_text(out: &mut impl Write, e: &Event) -> io::Result<()> {
             crate::say!("{arrow} {peer} {}", crate::tftp::transport::describe(bytes));
             return Ok(());
         }
+        Event::Active(_) => {}
         Event::Stopping { active, grace } => {
             writeln!(
                 out,
@@ -265,6 +319,7 @@ fn show_json(out: &mut impl Write, e: &Event) -> io::Result<()> {
             crate::say!("{arrow} {peer} {}", crate::tftp::transport::describe(bytes));
             return Ok(());
         }
+        Event::Active(_) => return Ok(()),
         Event::Stopping { active, grace } => json!({
             "schema": SCHEMA, "event": "stopping", "active": active, "grace_seconds": grace.as_secs_f64(),
         }),

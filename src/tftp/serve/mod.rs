@@ -70,6 +70,9 @@ pub struct Settings {
     pub become_user: Option<Become>,
     /// Report every packet.
     pub trace: bool,
+    /// Report the running transfers twice a second (a terminal's live
+    /// line).
+    pub live: bool,
 }
 
 /// The user the server drops to.
@@ -135,6 +138,20 @@ pub enum Event<'a> {
         active: usize,
         grace: Duration,
     },
+    /// The transfers running now (with `live`, twice a second).
+    Active(&'a [Active]),
+}
+
+/// A running transfer, for the live line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Active {
+    pub client: SocketAddr,
+    pub file: String,
+    pub direction: Direction,
+    pub bytes: u64,
+    /// The size, when known (a read's file; a write's announced tsize).
+    pub size: Option<u64>,
+    pub seconds: f64,
 }
 
 /// Counts over the server's life.
@@ -189,6 +206,8 @@ fn bind_hint(e: &io::Error, addr: &SocketAddr) -> &'static str {
 
 /// Refusals logged per second at most; the rest are counted.
 const LOG_PER_SECOND: u32 = 20;
+/// How often the live line is redrawn.
+const LIVE_EVERY: Duration = Duration::from_millis(500);
 /// Datagrams read from one socket per wake-up, for fairness.
 const BATCH: usize = 64;
 
@@ -357,11 +376,44 @@ impl Server<'_> {
         self.by_client.len()
     }
 
+    fn running(&self) -> Vec<Active> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|t| !t.reported)
+            .map(|t| {
+                let (stats, neg) = match &t.machine {
+                    Machine::Send(m, _) => (m.stats(), m.negotiated()),
+                    Machine::Receive(m, _) => (m.stats(), m.negotiated()),
+                };
+                Active {
+                    client: t.client,
+                    file: t.file.clone(),
+                    direction: t.direction,
+                    bytes: stats.bytes,
+                    size: neg.tsize,
+                    seconds: t.started.elapsed().as_secs_f64(),
+                }
+            })
+            .collect()
+    }
+
     fn serve(&mut self, on_event: &mut dyn FnMut(Event)) -> io::Result<()> {
         let mut ready = Vec::new();
         let mut stop_by: Option<Instant> = None;
+        let mut shown = false;
+        let mut next_live = Instant::now();
         loop {
             let now = Instant::now();
+            if self.s.live && now >= next_live {
+                next_live = now + LIVE_EVERY;
+                // Once more when the last transfer ended: the line clears.
+                if self.active() > 0 || shown {
+                    let list = self.running();
+                    shown = !list.is_empty();
+                    on_event(Event::Active(&list));
+                }
+            }
             if stop_by.is_none() && crate::sys::termination().is_some() {
                 for l in std::mem::take(&mut self.listeners) {
                     self.epoll.delete(l.as_fd())?;
@@ -382,7 +434,8 @@ impl Server<'_> {
                 }
             }
             let next = self.timers.peek().map(|Reverse((t, _, _))| *t);
-            let wake = [next, stop_by].into_iter().flatten().min();
+            let live = (self.s.live && (self.active() > 0 || shown)).then_some(next_live);
+            let wake = [next, stop_by, live].into_iter().flatten().min();
             // Bounded, so a signal that came just before the wait is seen.
             let wait = wake.map_or(Duration::from_millis(500), |t| {
                 t.saturating_duration_since(now)
