@@ -247,12 +247,14 @@ impl Transfer {
             Machine::Receive(m, _) => m.wait(),
         }
     }
-    fn progress(&self) -> (u64, u64) {
+    /// What moves the deadline on when it changes: blocks done, a
+    /// retransmission, a new phase (the ACK 0 that answers an OACK).
+    fn progress(&self) -> (u64, u64, Phase) {
         let s = match &self.machine {
             Machine::Send(m, _) => m.stats(),
             Machine::Receive(m, _) => m.stats(),
         };
-        (s.blocks, s.retransmits)
+        (s.blocks, s.retransmits, self.phase())
     }
 }
 
@@ -284,10 +286,13 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         });
     }
     let epoll = Epoll::new()?;
+    let mut local = Vec::new();
     for (i, l) in listeners.iter().enumerate() {
         epoll.add(l.as_fd(), i as u64)?;
+        let addr = l.local_addr()?;
+        local.push(addr.ip());
         on_event(Event::Listening {
-            addr: l.local_addr()?,
+            addr,
             dir: &s.dir,
             write: s.write,
         });
@@ -298,6 +303,7 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         epoll,
         first_slot: listeners.len(),
         listeners,
+        local,
         slots: Vec::new(),
         free: Vec::new(),
         by_client: HashMap::new(),
@@ -353,6 +359,8 @@ struct Server<'s> {
     root: Root,
     epoll: Epoll,
     listeners: Vec<UdpSocket>,
+    /// Each listener's address: transfers answer from it.
+    local: Vec<IpAddr>,
     /// Tokens below this are listeners; a transfer's is its slot plus it.
     first_slot: usize,
     slots: Vec<Option<Transfer>>,
@@ -462,7 +470,7 @@ impl Server<'_> {
             let Some(l) = self.listeners.get(i) else {
                 return;
             };
-            let local = l.local_addr().ok();
+            let local = self.local.get(i).copied();
             let (n, from) = match crate::sys::recv_from_now(l.as_fd(), &mut self.buf) {
                 Ok(Some(got)) => got,
                 Ok(None) => return,
@@ -477,13 +485,20 @@ impl Server<'_> {
                     bytes: &self.buf[..n],
                 });
             }
-            if self.by_client.contains_key(&from) {
-                // The client asked again before our first answer reached
-                // it: the transfer's own timeout answers again.
-                continue;
+            if let Some(&slot) = self.by_client.get(&from) {
+                let over = matches!(self.slots.get(slot), Some(Some(t)) if t.reported);
+                if !over {
+                    // The client asked again before our first answer
+                    // reached it: the transfer's own timeout answers.
+                    continue;
+                }
+                // A new request from the port of a finished transfer (a
+                // client that keeps its port, as tftp-hpa's does for
+                // every transfer of a session) ends its dally.
+                self.end(slot);
             }
             let incoming = request::parse(&self.buf[..n]);
-            let local = local.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
+            let local = local.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
             match incoming {
                 Incoming::Ignored => {}
                 Incoming::Refused(r) => {
