@@ -465,6 +465,14 @@ pub struct TftpServeArgs {
     /// Transfers at once from one client address
     #[arg(long = "max-per-client", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_per_client: u32,
+    /// While transfers run, poll up to this many microseconds for a client's answer before sleeping (adaptive: it backs off when answers take longer); saves a sleep and a wake-up per block. 0 never polls
+    #[arg(
+        long = "busy-poll",
+        value_name = "MICROS",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(0..=10_000)
+    )]
+    pub busy_poll: u32,
     /// After Ctrl-C or SIGTERM, seconds running transfers may take to finish
     #[arg(
         long = "grace",

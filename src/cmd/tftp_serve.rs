@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal as _, Write};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use serde_json::json;
@@ -114,6 +114,7 @@ pub fn settings(
         become_user,
         trace: a.verbose,
         live: false,
+        busy_poll: Duration::from_micros(u64::from(a.busy_poll)),
     })
 }
 

@@ -73,6 +73,8 @@ pub struct Settings {
     /// Report the running transfers twice a second (a terminal's live
     /// line).
     pub live: bool,
+    /// Poll up to this long for a client's answer before sleeping.
+    pub busy_poll: Duration,
 }
 
 /// The user the server drops to.
@@ -312,6 +314,11 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         serial: 0,
         buf: vec![0; MAX_PACKET + 1],
         report: Report::default(),
+        polling: super::pace::BusyPoll::new(if crate::sys::online_cpus() > 1 {
+            s.busy_poll
+        } else {
+            Duration::ZERO
+        }),
         log_second: Instant::now(),
         logged: 0,
     };
@@ -375,6 +382,8 @@ struct Server<'s> {
     serial: u64,
     buf: Vec<u8>,
     report: Report,
+    /// Polling before sleeping (`--busy-poll`).
+    polling: super::pace::BusyPoll,
     log_second: Instant,
     logged: u32,
 }
@@ -382,6 +391,37 @@ struct Server<'s> {
 impl Server<'_> {
     fn active(&self) -> usize {
         self.by_client.len()
+    }
+
+    /// Wait for readable sockets, up to `wait`. While transfers run,
+    /// their clients' answers come within tens of microseconds on a LAN:
+    /// poll for them first (the client's adaptive budget, `pace`), which
+    /// saves a sleep and a wake-up per block, as it does for the client.
+    fn wait(&mut self, ready: &mut Vec<u64>, wait: Duration) -> io::Result<()> {
+        let budget = self.polling.budget().min(wait);
+        if self.active() == 0 || budget.is_zero() {
+            return self.epoll.wait(ready, Some(wait));
+        }
+        if self.polling.round_over() {
+            self.polling.end_round(crate::sys::involuntary_switches());
+        }
+        let start = Instant::now();
+        loop {
+            self.epoll.wait(ready, Some(Duration::ZERO))?;
+            if !ready.is_empty() {
+                self.polling.answered();
+                return Ok(());
+            }
+            if start.elapsed() >= budget || crate::sys::termination().is_some() {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        self.epoll
+            .wait(ready, Some(wait.saturating_sub(start.elapsed())))?;
+        let answer = (!ready.is_empty()).then(|| start.elapsed());
+        self.polling.slept(answer);
+        Ok(())
     }
 
     fn running(&self) -> Vec<Active> {
@@ -449,7 +489,7 @@ impl Server<'_> {
                 t.saturating_duration_since(now)
                     .min(Duration::from_millis(500))
             });
-            self.epoll.wait(&mut ready, Some(wait))?;
+            self.wait(&mut ready, wait)?;
             for &token in &ready {
                 let Ok(token) = usize::try_from(token) else {
                     continue;
