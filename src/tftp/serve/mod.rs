@@ -1047,7 +1047,16 @@ fn describe(e: &TftpError) -> (Option<String>, Option<u16>) {
             format!("the client announced tsize {announced} but sent {got} bytes"),
             Some(4),
         ),
-        TftpError::Io(e) => (format!("{e}"), Some(0)),
+        // The code local_failure sent the client for it.
+        TftpError::Io(e) => {
+            use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+            let code = if matches!(e.kind(), StorageFull | QuotaExceeded) {
+                ErrorCode::DiskFull
+            } else {
+                ErrorCode::NotDefined
+            };
+            (format!("{e}"), Some(code.to_u16()))
+        }
         other => (other.to_string(), None),
     };
     (Some(text), code)
