@@ -310,10 +310,17 @@ fn names(l: &BTreeMap<String, Entry>) -> Vec<String> {
 }
 
 /// `dir` holds what `before` listed: no new file, no leftover temporary
-/// file, nothing changed.
+/// file, nothing changed. The server prints a transfer's record just
+/// before it drops the transfer (and its temporary file), so a moment
+/// is allowed for that.
 #[track_caller]
 fn assert_unchanged(dir: &Path, before: &BTreeMap<String, Entry>) {
-    let after = listing(dir);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut after = listing(dir);
+    while after != *before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        after = listing(dir);
+    }
     let temps: Vec<_> = names(&after)
         .into_iter()
         .filter(|n| {
@@ -894,6 +901,183 @@ fn an_upload_past_max_size_without_tsize_is_stopped_with_error_3_and_leaves_noth
     assert_unchanged(tree.path(), &before);
 }
 
+/// How an upload ended for the client.
+#[derive(Debug, PartialEq, Eq)]
+enum Sent {
+    /// The final block was acknowledged.
+    Done,
+    /// An ERROR instead, after this many blocks were acknowledged.
+    Error(u16, String, u16),
+}
+
+/// Start a lock-step upload of `name` (options `opts`): the ACK 0 or
+/// OACK must come.
+#[track_caller]
+fn start_upload(srv: &Server, c: &mut Client, name: &str, opts: &[(&str, &str)]) {
+    c.to_server(&wrq(name, opts));
+    match c.recv(PATIENCE) {
+        Some((_, Pkt::Ack(0) | Pkt::Oack(_))) => {}
+        other => panic!("WRQ {name}: {other:?}{}", srv.story()),
+    }
+}
+
+/// Send `body` in 512-byte blocks, each after the ACK of the one before.
+fn send_body(srv: &Server, c: &mut Client, body: &[u8]) -> Sent {
+    let mut acked = 0;
+    for (i, chunk) in body
+        .chunks(512)
+        .chain(
+            // A whole number of blocks ends with an empty one.
+            (body.len() % 512 == 0).then_some(&[][..]),
+        )
+        .enumerate()
+    {
+        let block = u16::try_from(i + 1).unwrap();
+        c.send(&data(block, chunk));
+        match c.recv(PATIENCE) {
+            Some((_, Pkt::Ack(b))) if b == block => acked = b,
+            Some((_, Pkt::Error(code, text))) => return Sent::Error(code, text, acked),
+            other => panic!("block {block}: {other:?}{}", srv.story()),
+        }
+    }
+    Sent::Done
+}
+
+#[test]
+fn an_upload_arrives_whole_and_only_under_its_name() {
+    let tree = Tree::new(true);
+    let mut want = listing(tree.path());
+    let mut srv = Server::start(tree.path(), &["--write", "--max-size", "10000"]);
+    let body = content(10_000, 12);
+    let mut c = Client::new(&srv);
+    start_upload(&srv, &mut c, "up.bin", &[("tsize", "10000")]);
+    assert_eq!(send_body(&srv, &mut c, &body), Sent::Done);
+    let rec = srv.record(c.addr());
+    assert_eq!(rec["outcome"], "ok", "{rec}");
+    assert_eq!(rec["bytes"], 10_000, "{rec}");
+    want.insert("up.bin".into(), Entry::File(body));
+    assert_unchanged(tree.path(), &want);
+}
+
+#[test]
+fn an_upload_longer_than_its_tsize_is_stopped_with_error_3_and_leaves_nothing() {
+    let tree = Tree::new(true);
+    let before = listing(tree.path());
+    let mut srv = Server::start(tree.path(), &["--write"]);
+    let mut c = Client::new(&srv);
+    start_upload(&srv, &mut c, "up.bin", &[("tsize", "2000")]);
+    match send_body(&srv, &mut c, &content(5000, 13)) {
+        Sent::Error(3, _, acked) => assert!(u64::from(acked) * 512 <= 2000, "ACKed {acked}"),
+        other => panic!("{other:?}{}", srv.story()),
+    }
+    let rec = srv.record(c.addr());
+    assert_eq!(rec["outcome"], "failed", "{rec}");
+    assert_eq!(rec["error_code"], 3, "{rec}");
+    srv.assert_serves("a.bin", &tree.a);
+    assert_unchanged(tree.path(), &before);
+}
+
+/// The final ACK tells a client its file is in place; an upload the
+/// server throws away must end with an ERROR instead.
+#[test]
+fn an_upload_shorter_than_its_tsize_gets_an_error_not_the_final_ack() {
+    let tree = Tree::new(true);
+    let before = listing(tree.path());
+    let mut srv = Server::start(tree.path(), &["--write"]);
+    let mut c = Client::new(&srv);
+    start_upload(&srv, &mut c, "up.bin", &[("tsize", "9000")]);
+    let sent = send_body(&srv, &mut c, &content(5000, 14));
+    let rec = srv.record(c.addr());
+    assert_eq!(rec["outcome"], "failed", "{rec}");
+    assert_unchanged(tree.path(), &before);
+    match sent {
+        Sent::Error(4, _, 9) => {}
+        other => panic!("the client was told {other:?} for an upload the server dropped ({rec})"),
+    }
+    srv.assert_serves("a.bin", &tree.a);
+}
+
+#[test]
+fn two_uploads_racing_for_one_new_name_leave_the_first_whole_and_no_temporary_file() {
+    let tree = Tree::new(true);
+    let mut want = listing(tree.path());
+    let mut srv = Server::start(tree.path(), &["--write"]);
+    let (first, second) = (content(3000, 15), content(3000, 16));
+    let mut a = Client::new(&srv);
+    let mut b = Client::new(&srv);
+    start_upload(&srv, &mut a, "same.bin", &[]);
+    start_upload(&srv, &mut b, "same.bin", &[]);
+    assert_eq!(send_body(&srv, &mut a, &first), Sent::Done);
+    let late = send_body(&srv, &mut b, &second);
+    assert!(
+        matches!(late, Sent::Error(_, _, 5)),
+        "the second upload: {late:?} (the name was taken meanwhile)"
+    );
+    assert_eq!(srv.record(a.addr())["outcome"], "ok");
+    assert_eq!(srv.record(b.addr())["outcome"], "failed");
+    want.insert("same.bin".into(), Entry::File(first));
+    assert_unchanged(tree.path(), &want);
+    srv.assert_serves("same.bin", &content(3000, 15));
+}
+
+#[test]
+fn data_from_the_future_is_not_taken_and_the_upload_still_completes() {
+    let tree = Tree::new(true);
+    let mut srv = Server::start(tree.path(), &["--write", "--timeout", "3"]);
+    let body = content(1300, 17);
+    let mut c = Client::new(&srv);
+    start_upload(&srv, &mut c, "up.bin", &[]);
+    c.send(&data(3, &body[1024..]));
+    c.send(&data(2, &body[512..1024]));
+    for (_, p) in c.drain(QUIET) {
+        assert!(matches!(p, Pkt::Ack(0)), "for blocks not due: {p:?}");
+    }
+    assert_eq!(send_body(&srv, &mut c, &body), Sent::Done);
+    assert_eq!(srv.record(c.addr())["outcome"], "ok");
+    assert_eq!(fs::read(tree.path().join("up.bin")).unwrap(), body);
+}
+
+#[test]
+fn a_repeated_request_from_one_port_is_one_transfer() {
+    let tree = Tree::new(false);
+    let before = listing(tree.path());
+    let mut srv = Server::start(tree.path(), &["--timeout", "3"]);
+    let mut c = Client::new(&srv);
+    for _ in 0..5 {
+        c.to_server(&rrq("a.bin", &[]));
+    }
+    let heard = c.drain(QUIET);
+    let from: Vec<_> = heard.iter().map(|(f, _)| *f).collect();
+    assert_eq!(
+        heard.len(),
+        1,
+        "answers to one request sent five times: {heard:?}"
+    );
+    assert!(matches!(heard[0].1, Pkt::Data(1, _)), "{heard:?}");
+    c.tid = Some(from[0]);
+    // The client goes on as if it had asked once.
+    let mut got = match &heard[0].1 {
+        Pkt::Data(_, d) => d.clone(),
+        _ => unreachable!(),
+    };
+    c.send(&ack(1));
+    let mut next = 2u16;
+    while got.len() < A_LEN {
+        match c.recv(PATIENCE) {
+            Some((_, Pkt::Data(b, d))) if b == next => {
+                got.extend_from_slice(&d);
+                c.send(&ack(b));
+                next += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(got == tree.a);
+    assert_eq!(srv.record(c.addr())["outcome"], "ok");
+    assert_eq!(srv.records_of(c.addr()).len(), 1, "{}", srv.story());
+    assert_unchanged(tree.path(), &before);
+}
+
 // ---------------------------------------------------------------------------
 // Clients that misbehave during a transfer
 
@@ -1121,10 +1305,10 @@ fn a_stranger_on_a_transfers_port_gets_error_5_and_the_transfer_goes_on() {
 // ---------------------------------------------------------------------------
 // Floods, changing files, full disks, many clients
 
-/// One RRQ from each of `valid` and as many pieces of garbage from
+/// `request` from each of `valid` and as many pieces of garbage from
 /// `junk` in turn, interleaved, within a second: how long that took, and
 /// how many answers each of `junk` is owed (an ERROR gets none).
-fn flood(valid: &[Client], junk: &[Client]) -> (Duration, Vec<usize>) {
+fn flood(valid: &[Client], request: &[u8], junk: &[Client]) -> (Duration, Vec<usize>) {
     let kinds: [Vec<u8>; 6] = [
         b"\x00\x01a.bin".to_vec(),
         ack(7).to_vec(),
@@ -1137,7 +1321,7 @@ fn flood(valid: &[Client], junk: &[Client]) -> (Duration, Vec<usize>) {
     let start = Instant::now();
     for i in 0..valid.len() * 2 {
         if i % 2 == 0 {
-            valid[i / 2].to_server(&rrq("a.bin", &[]));
+            valid[i / 2].to_server(request);
         } else {
             let j = (i / 2) % junk.len();
             let kind = &kinds[(i / 2) % kinds.len()];
@@ -1171,12 +1355,14 @@ fn a_flood_of_a_thousand_requests_is_answered_in_bounded_memory() {
     const VALID: usize = 500;
     const PER_CLIENT: usize = 16;
     let tree = Tree::new(false);
+    // Larger than the server's read buffer, which each transfer fills.
+    tree.file("big.bin", &content(1 << 20, 9));
     let before = listing(tree.path());
     let mut srv = Server::start(tree.path(), &["--max-per-client", "16"]);
     let rss_before = srv.rss_kib();
     let mut valid: Vec<Client> = (0..VALID).map(|_| Client::new(&srv)).collect();
     let mut junk: Vec<Client> = (0..10).map(|_| Client::new(&srv)).collect();
-    let (sent_in, junk_answers) = flood(&valid, &junk);
+    let (sent_in, junk_answers) = flood(&valid, &rrq("big.bin", &[]), &junk);
     assert!(
         sent_in < Duration::from_millis(1500),
         "the flood took {sent_in:?}"
@@ -1242,6 +1428,67 @@ fn a_flood_of_a_thousand_requests_is_answered_in_bounded_memory() {
     for a in &served {
         let rec = srv.record(*a);
         assert_eq!(rec["outcome"], "failed", "{rec}");
+    }
+    srv.assert_serves("a.bin", &tree.a);
+    assert_unchanged(tree.path(), &before);
+}
+
+/// The largest resident size of `srv` over `span`, sampled.
+fn peak_rss_kib(srv: &Server, span: Duration) -> u64 {
+    let end = Instant::now() + span;
+    let mut peak = srv.rss_kib();
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+        peak = peak.max(srv.rss_kib());
+    }
+    peak
+}
+
+/// Valid requests can cost more than garbage: each asks the largest
+/// blocks and window for a big file and ACKs the OACK, as a fast client
+/// would, so the server reads a whole window for each. From one address,
+/// under the default limits, that must still fit the memory bound.
+#[test]
+fn a_flood_of_windowed_requests_for_a_big_file_stays_in_bounded_memory() {
+    const VALID: usize = 500;
+    const PER_CLIENT: usize = 64;
+    let tree = Tree::new(false);
+    tree.file("big.bin", &content(5 << 20, 11));
+    let before = listing(tree.path());
+    let mut srv = Server::start(tree.path(), &[]);
+    let rss_before = srv.rss_kib();
+    let mut valid: Vec<Client> = (0..VALID).map(|_| Client::new(&srv)).collect();
+    let junk: Vec<Client> = (0..10).map(|_| Client::new(&srv)).collect();
+    let request = rrq("big.bin", &[("blksize", "65464"), ("windowsize", "64")]);
+    let (sent_in, _) = flood(&valid, &request, &junk);
+    let mut served = Vec::new();
+    let mut busy = 0;
+    for c in &mut valid {
+        match c.recv(Duration::from_secs(2)) {
+            Some((_, Pkt::Oack(_))) => {
+                c.send(&ack(0));
+                served.push(c.addr());
+            }
+            Some((_, Pkt::Error(0, text))) if text.contains("too many transfers") => busy += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    let peak = peak_rss_kib(&srv, Duration::from_secs(2));
+    eprintln!(
+        "windowed flood: sent in {sent_in:?}; {} served, {busy} busy; VmRSS {rss_before} KiB -> peak {peak} KiB",
+        served.len()
+    );
+    assert_eq!(
+        served.len(),
+        PER_CLIENT,
+        "transfers started (--max-per-client 64)"
+    );
+    assert!(
+        peak < 64 << 10,
+        "VmRSS peaked at {peak} KiB with {PER_CLIENT} transfers of 64 blocks of 65464 bytes in flight"
+    );
+    for c in valid.iter().filter(|c| served.contains(&c.addr())) {
+        c.send(&error(0, "cancelled"));
     }
     srv.assert_serves("a.bin", &tree.a);
     assert_unchanged(tree.path(), &before);
