@@ -218,9 +218,11 @@ impl Drop for Server {
 // The served directory
 
 /// A temporary directory the server (as `nobody`) may read, and with
-/// `writable` write, holding `a.bin`.
+/// `writable` write, holding `a.bin`; it sits alone in a directory of its
+/// own, so a name that climbed out of it would show there.
 struct Tree {
-    dir: tempfile::TempDir,
+    root: tempfile::TempDir,
+    served: PathBuf,
     a: Vec<u8>,
 }
 
@@ -242,11 +244,15 @@ const A_LEN: usize = 5000;
 
 impl Tree {
     fn new(writable: bool) -> Tree {
-        let dir = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let served = root.path().join("served");
+        fs::create_dir(&served).unwrap();
         let mode = if writable { 0o777 } else { 0o755 };
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(mode)).unwrap();
+        fs::set_permissions(&served, fs::Permissions::from_mode(mode)).unwrap();
         let t = Tree {
-            dir,
+            root,
+            served,
             a: content(A_LEN, 1),
         };
         t.file("a.bin", &t.a);
@@ -254,7 +260,12 @@ impl Tree {
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        &self.served
+    }
+
+    /// The directory the served one sits in, alone.
+    fn parent(&self) -> &Path {
+        self.root.path()
     }
 
     fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
@@ -660,7 +671,6 @@ fn names_that_leave_the_directory_are_access_violations() {
     fs::create_dir(tree.path().join("a")).unwrap();
     fs::set_permissions(tree.path().join("a"), fs::Permissions::from_mode(0o777)).unwrap();
     let before = listing(tree.path());
-    let parent = listing(tree.path().parent().unwrap()).len();
     let mut srv = Server::start(tree.path(), &["--write"]);
     for name in [
         "../x",
@@ -677,9 +687,9 @@ fn names_that_leave_the_directory_are_access_violations() {
     assert_unchanged(tree.path(), &before);
     assert!(!Path::new("/etc/x").exists());
     assert_eq!(
-        listing(tree.path().parent().unwrap()).len(),
-        parent,
-        "a file appeared beside DIR"
+        fs::read_dir(tree.parent()).unwrap().count(),
+        1,
+        "a file appeared beside the served directory"
     );
 }
 
@@ -706,11 +716,14 @@ impl Outside {
         sym(self.dir.path().join("secret"), tree.path().join("out")).unwrap();
         sym(self.dir.path(), tree.path().join("outdir")).unwrap();
         sym("a.bin", tree.path().join("in")).unwrap();
-        // Relative and climbing: the same escape, spelled differently.
-        let rel = Path::new("..")
+        // Relative and climbing: the same escape, spelled differently
+        // (both temporary directories sit in the same one).
+        let rel = Path::new("../..")
             .join(self.dir.path().file_name().unwrap())
             .join("secret");
+        assert_eq!(tree.parent().parent(), self.dir.path().parent());
         sym(rel, tree.path().join("up")).unwrap();
+        assert!(tree.path().join("up").exists(), "the link leads nowhere");
     }
 }
 
@@ -1011,10 +1024,12 @@ fn two_uploads_racing_for_one_new_name_leave_the_first_whole_and_no_temporary_fi
     let late = send_body(&srv, &mut b, &second);
     assert!(
         matches!(late, Sent::Error(_, _, 5)),
-        "the second upload: {late:?} (the name was taken meanwhile)"
+        "the second upload: {late:?} (the name was taken meanwhile){}",
+        srv.story()
     );
-    assert_eq!(srv.record(a.addr())["outcome"], "ok");
-    assert_eq!(srv.record(b.addr())["outcome"], "failed");
+    let (ra, rb) = (srv.record(a.addr()), srv.record(b.addr()));
+    assert_eq!(ra["outcome"], "ok", "{ra}{}", srv.story());
+    assert_eq!(rb["outcome"], "failed", "{rb}{}", srv.story());
     want.insert("same.bin".into(), Entry::File(first));
     assert_unchanged(tree.path(), &want);
     srv.assert_serves("same.bin", &content(3000, 15));
