@@ -1158,6 +1158,95 @@ fn a_client_that_never_sends_data_gets_ack_0_retries_plus_one_times_and_nothing_
     assert_unchanged(tree.path(), &before);
 }
 
+#[test]
+fn a_client_that_never_acks_the_oack_gets_it_retries_plus_one_times() {
+    let tree = Tree::new(false);
+    let mut srv = Server::start(tree.path(), &["--timeout", "0.05", "--retries", "2"]);
+    let mut c = Client::new(&srv);
+    c.to_server(&rrq("a.bin", &[("blksize", "1024"), ("tsize", "0")]));
+    let heard = c.drain(Duration::from_millis(800));
+    let oack = Pkt::Oack(vec![
+        ("blksize".into(), "1024".into()),
+        ("tsize".into(), A_LEN.to_string()),
+    ]);
+    assert!(heard.iter().all(|(_, p)| *p == oack), "{heard:?}");
+    assert_eq!(
+        heard.len(),
+        3,
+        "OACK sent {} times, want retries + 1 = 3",
+        heard.len()
+    );
+    assert_eq!(srv.record(c.addr())["outcome"], "failed");
+    srv.assert_serves("a.bin", &tree.a);
+}
+
+#[test]
+fn packets_of_the_wrong_kind_end_a_transfer_with_error_4() {
+    let tree = Tree::new(true);
+    let before = listing(tree.path());
+    let mut srv = Server::start(tree.path(), &["--write", "--timeout", "3"]);
+    // To a download: DATA, a request, garbage where an ACK is due.
+    for (what, bytes) in [
+        ("DATA", data(1, b"x")),
+        ("RRQ", rrq("a.bin", &[])),
+        ("garbage", vec![0, 4, 0]),
+    ] {
+        let mut c = Client::new(&srv);
+        c.to_server(&rrq("a.bin", &[]));
+        assert!(matches!(c.recv(PATIENCE), Some((_, Pkt::Data(1, _)))));
+        c.send(&bytes);
+        match c.recv(PATIENCE) {
+            Some((_, Pkt::Error(4, _))) => {}
+            other => panic!("{what} to a download: {other:?}"),
+        }
+        let rec = srv.record(c.addr());
+        assert_eq!(rec["outcome"], "failed", "{what}: {rec}");
+        assert!(c.drain(Duration::from_millis(100)).is_empty());
+    }
+    // To an upload: an ACK, and DATA larger than the block size.
+    for (what, bytes) in [
+        ("ACK", ack(1).to_vec()),
+        ("DATA of 513 bytes", data(1, &[7; 513])),
+    ] {
+        let mut c = Client::new(&srv);
+        start_upload(&srv, &mut c, "up.bin", &[]);
+        c.send(&bytes);
+        match c.recv(PATIENCE) {
+            Some((_, Pkt::Error(4, _))) => {}
+            other => panic!("{what} to an upload: {other:?}"),
+        }
+        let rec = srv.record(c.addr());
+        assert_eq!(rec["outcome"], "failed", "{what}: {rec}");
+    }
+    srv.assert_serves("a.bin", &tree.a);
+    assert_unchanged(tree.path(), &before);
+}
+
+#[test]
+fn a_stranger_cannot_write_into_an_upload() {
+    let tree = Tree::new(true);
+    let mut want = listing(tree.path());
+    let mut srv = Server::start(tree.path(), &["--write", "--timeout", "3"]);
+    let body = content(2000, 18);
+    let mut c = Client::new(&srv);
+    start_upload(&srv, &mut c, "up.bin", &[]);
+    let port = c.tid.unwrap();
+    let mut stranger = Client::new(&srv);
+    stranger.sock.send_to(&data(1, &[0xee; 512]), port).unwrap();
+    match stranger.recv(PATIENCE) {
+        Some((from, Pkt::Error(5, _))) => assert_eq!(from, port),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        c.drain(Duration::from_millis(50)).is_empty(),
+        "the client heard of it"
+    );
+    assert_eq!(send_body(&srv, &mut c, &body), Sent::Done);
+    assert_eq!(srv.record(c.addr())["outcome"], "ok");
+    want.insert("up.bin".into(), Entry::File(body));
+    assert_unchanged(tree.path(), &want);
+}
+
 /// The DATA that comes until `quiet` passes, checked to lie within the
 /// window after block `acked`.
 fn take(c: &mut Client, got: &mut BTreeMap<u16, Vec<u8>>, acked: u16, quiet: Duration) {
