@@ -798,7 +798,7 @@ fn follow_symlinks_serves_links_inside_and_still_refuses_links_out() {
 }
 
 #[test]
-fn fifos_and_directories_are_not_transferred() {
+fn fifos_sockets_and_directories_are_not_transferred() {
     let tree = Tree::new(true);
     let fifo = tree.path().join("fifo");
     let Some(mkfifo) = util::which("mkfifo") else {
@@ -812,11 +812,14 @@ fn fifos_and_directories_are_not_transferred() {
         .status()
         .unwrap();
     assert!(made.success());
+    let sock = tree.path().join("sock");
+    let _listening = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    fs::set_permissions(&sock, fs::Permissions::from_mode(0o666)).unwrap();
     fs::create_dir(tree.path().join("sub")).unwrap();
     fs::set_permissions(tree.path().join("sub"), fs::Permissions::from_mode(0o777)).unwrap();
     let before = listing(tree.path());
     let mut srv = Server::start(tree.path(), &["--write", "--overwrite"]);
-    for name in ["fifo", "sub", "sub/", ".", "sub/."] {
+    for name in ["fifo", "sock", "sub", "sub/", ".", "sub/."] {
         expect_refusal(&mut srv, &format!("RRQ {name}"), &rrq(name, &[]), 2);
         expect_refusal(&mut srv, &format!("WRQ {name}"), &wrq(name, &[]), 2);
     }
