@@ -633,6 +633,9 @@ fn malformed_requests_get_error_4_or_8_from_a_new_port_and_change_nothing() {
     expect_refusal(&mut srv, "DATA to the server port", &data(1, b"hello"), 4);
     expect_refusal(&mut srv, "a bare opcode", &[0, 1], 4);
     expect_refusal(&mut srv, "an unknown opcode", &[0, 9, 1, 2], 4);
+    for (k, v) in [("windowsize", "0"), ("timeout", "0"), ("tsize", "-1")] {
+        expect_refusal(&mut srv, &format!("{k} {v}"), &rrq("a.bin", &[(k, v)]), 8);
+    }
 
     // An ERROR is never answered (two servers would answer each other for
     // ever), nor logged as a transfer.
@@ -1538,6 +1541,33 @@ fn a_flood_of_a_thousand_requests_is_answered_in_bounded_memory() {
     }
     srv.assert_serves("a.bin", &tree.a);
     assert_unchanged(tree.path(), &before);
+}
+
+#[test]
+fn transfers_beyond_max_transfers_are_refused_as_busy_and_others_served_after() {
+    let tree = Tree::new(false);
+    let mut srv = Server::start(tree.path(), &["--max-transfers", "4", "--timeout", "3"]);
+    // From several addresses, so the per-client limit is not what bites.
+    let mut clients: Vec<Client> = (0..6u8)
+        .map(|i| Client::at(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + i)), srv.addr))
+        .collect();
+    let mut started = Vec::new();
+    for c in &mut clients {
+        c.to_server(&rrq("a.bin", &[]));
+        match c.recv(PATIENCE) {
+            Some((_, Pkt::Data(1, _))) => started.push(c.addr()),
+            Some((_, Pkt::Error(0, text))) => assert!(text.contains("busy"), "'{text}'"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(started.len(), 4, "transfers started with --max-transfers 4");
+    for c in clients.iter().filter(|c| started.contains(&c.addr())) {
+        c.send(&error(0, "cancelled"));
+    }
+    for a in &started {
+        assert_eq!(srv.record(*a)["outcome"], "failed");
+    }
+    srv.assert_serves("a.bin", &tree.a);
 }
 
 /// The largest resident size of `srv` over `span`, sampled.
