@@ -132,7 +132,8 @@ impl Root {
         let (parent, base) = match (path.parent(), path.file_name()) {
             (Some(p), Some(b)) if !p.as_os_str().is_empty() => (p, b),
             (_, Some(b)) => (Path::new("."), b),
-            _ => return Err(refusal(&io::Error::from_raw_os_error(errno::ENOENT), name)),
+            // No last component: `.`, the directory itself.
+            _ => return Err(not_regular(name, "a directory")),
         };
         let dir = open_beneath(self.dir.as_fd(), parent, Access::Dir, self.links)
             .map_err(|e| refusal(&e, name))?;

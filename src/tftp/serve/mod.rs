@@ -981,6 +981,21 @@ fn receive(
     let was_transferring = m.phase() == Phase::Transferring;
     let r = m.handle(from, bytes, sink);
     let delivery = m.take_delivery();
+    if let Err(TftpError::SizeMismatch { announced, got }) = &r {
+        // The session ACKs the final block (a client has the file then),
+        // but this upload is dropped: the client must not hear "done".
+        let text = format!("you announced tsize {announced} but sent {got} bytes");
+        let pkt = Packet::Error {
+            code: ErrorCode::IllegalOperation,
+            message: &text,
+        }
+        .to_vec();
+        let to = m.peer();
+        m.outbox().clear();
+        m.outbox().push((to, pkt));
+        flush(sock, m.outbox(), trace, on_event);
+        return r;
+    }
     if r.is_ok() && was_transferring && matches!(m.phase(), Phase::Dallying | Phase::Done) {
         let committed = delivery
             .map_or(Ok(()), |Deliver(range)| sink.write(&bytes[range]))
@@ -1087,7 +1102,16 @@ fn describe(e: &TftpError) -> (Option<String>, Option<u16>) {
             format!("the client announced tsize {announced} but sent {got} bytes"),
             Some(4),
         ),
-        TftpError::Io(e) => (format!("{e}"), Some(0)),
+        // The code local_failure sent the client for it.
+        TftpError::Io(e) => {
+            use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+            let code = if matches!(e.kind(), StorageFull | QuotaExceeded) {
+                ErrorCode::DiskFull
+            } else {
+                ErrorCode::NotDefined
+            };
+            (format!("{e}"), Some(code.to_u16()))
+        }
         other => (other.to_string(), None),
     };
     (Some(text), code)
