@@ -1,7 +1,9 @@
 //! `nettool tftp` over a lossy path: a deterministic UDP relay between the
-//! client and a real server (tftpd-hpa, atftpd) drops, duplicates, reorders
-//! and delays packets from a seed, and the bytes must still arrive intact;
-//! a server gone silent must end in a clear error and no file.
+//! client and a real server (tftpd-hpa, atftpd, or `nettool tftp serve`)
+//! drops, duplicates, reorders and delays packets from a seed, and the
+//! bytes must still arrive intact; a server gone silent must end in a clear
+//! error and no file. With `nettool tftp serve` behind the relay its own
+//! record of each transfer must say `ok` too (tests named `serve_*`).
 //!
 //! The relay (written here; the kernel lacks netem) listens on 127.0.0.1:R
 //! for requests. The server answers from a new port (its transfer ID); the
@@ -26,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use tftpd::{Kind, Server, Spec, assert_same_bytes, listing, pattern, workdir};
+use tftpd::{Kind, Serve, Server, Spec, assert_same_bytes, listing, pattern, workdir};
 use util::{Output, nettool};
 
 // ---------------------------------------------------------------------------
@@ -614,11 +616,73 @@ enum Op {
     Put,
 }
 
+/// A server behind the relay: tftpd-hpa or atftpd ([`Server`]), or
+/// nettool's own ([`Serve`]).
+trait Upstream {
+    fn addr(&self) -> SocketAddr;
+    /// Its name, for messages.
+    fn label(&self) -> String;
+    fn add_file(&self, name: &str, bytes: &[u8]);
+    fn expect_file(&self, name: &str, want: &[u8], what: &str);
+    /// What it logged, for failure messages.
+    fn log(&self) -> String;
+}
+
+impl Upstream for Server {
+    fn addr(&self) -> SocketAddr {
+        Server::addr(self)
+    }
+
+    fn label(&self) -> String {
+        self.kind.to_string()
+    }
+
+    fn add_file(&self, name: &str, bytes: &[u8]) {
+        Server::add_file(self, name, bytes);
+    }
+
+    #[track_caller]
+    fn expect_file(&self, name: &str, want: &[u8], what: &str) {
+        Server::expect_file(self, name, want, what);
+    }
+
+    fn log(&self) -> String {
+        Server::log(self)
+    }
+}
+
+impl Upstream for Serve {
+    fn addr(&self) -> SocketAddr {
+        Serve::addr(self)
+    }
+
+    fn label(&self) -> String {
+        self.to_string()
+    }
+
+    fn add_file(&self, name: &str, bytes: &[u8]) {
+        Serve::add_file(self, name, bytes);
+    }
+
+    #[track_caller]
+    fn expect_file(&self, name: &str, want: &[u8], what: &str) {
+        Serve::expect_file(self, name, want, what);
+    }
+
+    fn log(&self) -> String {
+        format!(
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout_lines().join("\n"),
+            self.stderr()
+        )
+    }
+}
+
 /// One transfer of `size` bytes through a relay with impairments `imp`;
 /// the bytes must match. Returns the relay for log checks.
 fn transfer(
     test: &str,
-    srv: &Server,
+    srv: &impl Upstream,
     op: Op,
     size: usize,
     extra: &[&str],
@@ -631,20 +695,36 @@ fn transfer(
 /// As [`transfer`], also returning nettool's run (for `--json` stats).
 fn transfer_run(
     test: &str,
-    srv: &Server,
+    srv: &impl Upstream,
     op: Op,
     size: usize,
     extra: &[&str],
     imp: (Impair, Impair),
     seed: u64,
 ) -> (Relay, Output) {
+    transfer_timed(test, srv, op, size, FAST, extra, imp, seed)
+}
+
+/// As [`transfer_run`], with the client's timing flags `timing` in place
+/// of [`FAST`].
+#[allow(clippy::too_many_arguments, reason = "transfer_run's, plus the timing")]
+fn transfer_timed(
+    test: &str,
+    srv: &impl Upstream,
+    op: Op,
+    size: usize,
+    timing: &[&str],
+    extra: &[&str],
+    imp: (Impair, Impair),
+    seed: u64,
+) -> (Relay, Output) {
     let data = pattern(size, seed ^ size as u64);
     let wd = workdir();
-    let name = format!("{test}-{op:?}.bin").to_lowercase();
+    let name = remote_name(test, op);
     let relay = Relay::start(srv.addr(), imp.0, imp.1, seed);
     let ra = relay.addr();
     let mut a = vec!["tftp", if op == Op::Get { "get" } else { "put" }];
-    a.extend_from_slice(FAST);
+    a.extend_from_slice(timing);
     a.extend_from_slice(extra);
     match op {
         Op::Get => {
@@ -661,11 +741,11 @@ fn transfer_run(
         run.code(),
         Some(0),
         "[{test}] {} {op:?} failed (seed {seed:#x}){run:?}\n{}\nserver log (TFTPD_TRACE=1 for atftpd's packets):\n{}",
-        srv.kind,
+        srv.label(),
         relay.dump(),
         tail(&srv.log(), 60)
     );
-    let what = format!("[{test}] {} {op:?} (seed {seed:#x})", srv.kind);
+    let what = format!("[{test}] {} {op:?} (seed {seed:#x})", srv.label());
     match op {
         Op::Get => {
             let got = std::fs::read(wd.path().join("local.bin")).expect("get wrote local.bin");
@@ -677,7 +757,7 @@ fn transfer_run(
     let log = relay.log();
     eprintln!(
         "[{test}] {} {op:?} {size} bytes {}: {:.2?}; relay dropped {}+{}, client->server {} packets, server->client {}",
-        srv.kind,
+        srv.label(),
         extra.join(" "),
         run.elapsed,
         count(&log, Dir::C2S, Action::Dropped),
@@ -689,6 +769,11 @@ fn transfer_run(
         eprintln!("{}", relay.dump());
     }
     (relay, run)
+}
+
+/// The server's name of the file `transfer` moves.
+fn remote_name(test: &str, op: Op) -> String {
+    format!("{test}-{op:?}.bin").to_lowercase()
 }
 
 /// The last `n` lines of `s`.
@@ -1511,4 +1596,241 @@ fn first_answer_lost_second_server_transfer_refused() {
             .any(|e| e.server_port == winner && opcode(&e.bytes) == ERROR),
         "the winning transfer saw an ERROR\n{dump}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// nettool tftp serve behind the relay
+
+/// nettool's server on a lossy path: uploads allowed, and it retransmits
+/// after 50 ms as the client does with [`FAST`].
+fn serve() -> Serve {
+    Serve::start(&["--write", "--timeout", "0.05", "--retries", "10"])
+}
+
+/// The client's timing flags toward nettool's server. A client's `timeout`
+/// option wins over the server's `--timeout` (RFC 2349), and a sender
+/// resends on its own timer only, never on a repeated ACK (no Sorcerer's
+/// Apprentice). So the sender's timer sets the pace of recovery: on a get
+/// the server's (the client asks no timeout; its own 1 s default only
+/// backs up the server's), on a put the client's ([`FAST`]; the server then
+/// re-ACKs on a 1 s timer, which a 50 ms sender never waits for).
+fn serve_timing(op: Op) -> &'static [&'static str] {
+    match op {
+        Op::Get => &["--retries", "10"],
+        Op::Put => FAST,
+    }
+}
+
+/// [`transfer`] to nettool's server (`test` names the file, so one
+/// server takes several), then its record of the transfer: `ok`, every
+/// byte.
+fn serve_transfer(
+    test: &str,
+    srv: &Serve,
+    op: Op,
+    size: usize,
+    extra: &[&str],
+    imp: (Impair, Impair),
+    seed: u64,
+) -> Relay {
+    let (relay, run) = transfer_timed(test, srv, op, size, serve_timing(op), extra, imp, seed);
+    let dir = if op == Op::Get { "read" } else { "write" };
+    let r = srv.transfer_record(&remote_name(test, op), dir);
+    assert_eq!(
+        (r["outcome"].as_str(), r["bytes"].as_u64()),
+        (Some("ok"), Some(size as u64)),
+        "[{test}] {op:?}: the server's record {r}{run:?}\n{}",
+        relay.dump()
+    );
+    assert!(
+        srv.temp_files().is_empty(),
+        "[{test}] {:?}",
+        srv.temp_files()
+    );
+    relay
+}
+
+#[test]
+fn serve_random_loss_5pct_and_20pct_both_directions() {
+    const T: &str = "serve_random_loss_5pct_and_20pct_both_directions";
+    let srv = serve();
+    let s = seed(T, 0x5e5);
+    for (pct, op, s) in [
+        (5, Op::Get, s),
+        (5, Op::Put, s + 1),
+        (20, Op::Get, s + 2),
+        (20, Op::Put, s + 3),
+    ] {
+        let t = format!("{T}-{pct}");
+        let r = serve_transfer(
+            &t,
+            &srv,
+            op,
+            128 << 10,
+            &["--blksize", "1468"],
+            loss(pct),
+            s,
+        );
+        expect_drops(&r);
+    }
+}
+
+/// Windowed (8 blocks of 1468) under 5% and 20% loss: gaps inside a
+/// window, lost window ACKs, resent windows, both directions.
+#[test]
+fn serve_random_loss_windowed_both_directions() {
+    const T: &str = "serve_random_loss_windowed_both_directions";
+    let srv = serve();
+    let s = seed(T, 0x5e8);
+    let ws8 = ["--blksize", "1468", "--windowsize", "8"];
+    for (pct, op, s) in [
+        (5, Op::Get, s),
+        (5, Op::Put, s + 1),
+        (20, Op::Get, s + 2),
+        (20, Op::Put, s + 3),
+    ] {
+        let t = format!("{T}-{pct}");
+        let r = serve_transfer(&t, &srv, op, 256 << 10, &ws8, loss(pct), s);
+        expect_drops(&r);
+    }
+}
+
+/// Every third packet twice, each way: the bytes arrive once, and the
+/// server answers no duplicate ACK with DATA (no Sorcerer's Apprentice:
+/// with nothing lost it sends each block exactly once).
+#[test]
+fn serve_duplicate_every_third_packet() {
+    const T: &str = "serve_duplicate_every_third_packet";
+    let srv = serve();
+    let s = seed(T, 0x5e3);
+    let size = 64 << 10;
+    for (tag, extra) in [
+        ("lockstep", &["--blksize", "1468"][..]),
+        ("ws4", &["--blksize", "1468", "--windowsize", "4"][..]),
+    ] {
+        let t = format!("{T}-{tag}");
+        let g = serve_transfer(&t, &srv, Op::Get, size, extra, dup3(), s);
+        let (sent, blocks) = data_sent(&g, size, 1468);
+        eprintln!("[{T}] {tag}: the server sent {sent} DATA for {blocks} blocks");
+        assert_eq!(sent, blocks, "{tag}: a block sent twice\n{}", g.dump());
+        serve_transfer(&t, &srv, Op::Put, size, extra, dup3(), s + 1);
+    }
+}
+
+/// Packets overtaking each other each way (lock-step and windowed).
+#[test]
+fn serve_reordered_packets() {
+    const T: &str = "serve_reordered_packets";
+    let srv = serve();
+    let s = seed(T, 0x5e4);
+    for (tag, extra) in [
+        ("lockstep", &["--blksize", "1468"][..]),
+        ("ws8", &["--blksize", "1468", "--windowsize", "8"][..]),
+    ] {
+        let t = format!("{T}-{tag}");
+        for (op, s) in [(Op::Get, s), (Op::Put, s + 1)] {
+            serve_transfer(&t, &srv, op, 64 << 10, extra, reorder(), s);
+        }
+    }
+}
+
+/// tftp-hpa's client (`tftp`, no options: lock-step at 512) through the
+/// relay: get or put `size` bytes; the bytes must match. `None` when it is
+/// not installed (after `skip_or_fail`).
+fn hpa_client_transfer(
+    test: &str,
+    srv: &impl Upstream,
+    op: Op,
+    size: usize,
+    imp: (Impair, Impair),
+    seed: u64,
+) -> Option<Relay> {
+    let Some(tftp) = util::which("tftp") else {
+        util::skip_or_fail("tftp-hpa's client `tftp` is not installed (apt-get install tftp-hpa)");
+        return None;
+    };
+    let data = pattern(size, seed ^ size as u64);
+    let wd = workdir();
+    let name = remote_name(test, op);
+    let relay = Relay::start(srv.addr(), imp.0, imp.1, seed);
+    let ip = relay.addr.ip().to_string();
+    let port = relay.addr.port().to_string();
+    // Retransmit after 1 s (its least; default 5), give up after 30.
+    let verb = match op {
+        Op::Get => {
+            srv.add_file(&name, &data);
+            format!("get {name} local.bin")
+        }
+        Op::Put => {
+            std::fs::write(wd.path().join("local.bin"), &data).unwrap();
+            format!("put local.bin {name}")
+        }
+    };
+    let script = format!("verbose\nbinary\nrexmt 1\ntimeout 30\n{verb}\nquit\n");
+    let mut cmd = std::process::Command::new(&tftp);
+    cmd.args([&ip, &port]).current_dir(wd.path());
+    let run = util::run_command(
+        cmd,
+        format!("printf {script:?} | tftp {ip} {port}"),
+        Some(script.as_bytes()),
+        Duration::from_secs(60),
+    );
+    // tftp-hpa exits 0 even after an ERROR: the bytes decide.
+    let what = format!(
+        "[{test}] tftp-hpa client {op:?} via {} (seed {seed:#x})",
+        srv.label()
+    );
+    assert_eq!(run.code(), Some(0), "{what}{run:?}\n{}", relay.dump());
+    match op {
+        Op::Get => {
+            let got = std::fs::read(wd.path().join("local.bin")).unwrap_or_default();
+            if got != data {
+                eprintln!("{}\n{}", relay.dump(), tail(&srv.log(), 40));
+            }
+            assert_same_bytes(&what, &got, &data);
+        }
+        Op::Put => srv.expect_file(&name, &data, &what),
+    }
+    let log = relay.log();
+    eprintln!(
+        "{what}: {size} bytes in {:.2?}; relay dropped {}+{}",
+        run.elapsed,
+        count(&log, Dir::C2S, Action::Dropped),
+        count(&log, Dir::S2C, Action::Dropped),
+    );
+    Some(relay)
+}
+
+/// tftp-hpa's client (lock-step at 512, no options) gets through 5% and
+/// 20% loss (the server's 50 ms timer recovers) and puts through
+/// duplication: it waits at least 1 s after a lost packet of a put (its
+/// least `rexmt`, and it resends on its timer only), which random loss
+/// would multiply past this suite's budget.
+#[test]
+fn serve_tftp_hpa_client_loss_and_duplication() {
+    const T: &str = "serve_tftp_hpa_client_loss_and_duplication";
+    let srv = serve();
+    let s = seed(T, 0x5e6);
+    for (tag, op, imp, s) in [
+        ("loss5", Op::Get, loss(5), s),
+        ("loss20", Op::Get, loss(20), s + 1),
+        ("dup3", Op::Put, dup3(), s + 2),
+        ("dup3", Op::Get, dup3(), s + 3),
+    ] {
+        let t = format!("{T}-{tag}");
+        let Some(r) = hpa_client_transfer(&t, &srv, op, 64 << 10, imp, s) else {
+            return;
+        };
+        let dir = if op == Op::Get { "read" } else { "write" };
+        let rec = srv.transfer_record(&remote_name(&t, op), dir);
+        assert_eq!(
+            (rec["outcome"].as_str(), rec["bytes"].as_u64()),
+            (Some("ok"), Some(64 << 10)),
+            "[{t}] {op:?}: the server's record {rec}\n{}",
+            r.dump()
+        );
+        if tag.starts_with("loss") {
+            expect_drops(&r);
+        }
+    }
 }
