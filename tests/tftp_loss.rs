@@ -705,8 +705,34 @@ fn transfer_run(
     transfer_timed(test, srv, op, size, FAST, extra, imp, seed)
 }
 
+/// The blksize `extra` asks for (512 unless `--blksize N`).
+fn blksize_of(extra: &[&str]) -> usize {
+    extra
+        .iter()
+        .position(|a| *a == "--blksize")
+        .map_or(512, |i| extra[i + 1].parse().expect("a --blksize number"))
+}
+
+/// Whether the client's put failed only because no ACK of its final block
+/// ever got through: it says so, and the relay dropped every ACK of that
+/// block the server sent (the server, which already has the file, may
+/// have stopped listening: RFC 1350's dally is the receiver's choice).
+fn final_ack_never_arrived(run: &Output, relay: &Relay, last: u16) -> bool {
+    let acks: Vec<Entry> = relay
+        .log()
+        .into_iter()
+        .filter(|e| e.dir == Dir::S2C && is_ack(&e.bytes, last))
+        .collect();
+    run.code() == Some(1)
+        && run.stderr.contains("no ACK for the final block")
+        && !acks.is_empty()
+        && acks.iter().all(|e| !e.delivered())
+}
+
 /// As [`transfer_run`], with the client's timing flags `timing` in place
-/// of [`FAST`].
+/// of [`FAST`]. A put whose final ACK never arrived passes when the
+/// server has the whole file ([`final_ack_never_arrived`]), but only to
+/// [`serve_transfer`], which then checks the server's own record.
 #[allow(clippy::too_many_arguments, reason = "transfer_run's, plus the timing")]
 fn transfer_timed(
     test: &str,
@@ -717,6 +743,21 @@ fn transfer_timed(
     extra: &[&str],
     imp: (Impair, Impair),
     seed: u64,
+) -> (Relay, Output) {
+    transfer_checked(test, srv, op, size, timing, extra, imp, seed, false)
+}
+
+#[allow(clippy::too_many_arguments, reason = "transfer_timed's, plus one")]
+fn transfer_checked(
+    test: &str,
+    srv: &impl Upstream,
+    op: Op,
+    size: usize,
+    timing: &[&str],
+    extra: &[&str],
+    imp: (Impair, Impair),
+    seed: u64,
+    final_ack_may_be_lost: bool,
 ) -> (Relay, Output) {
     let data = pattern(size, seed ^ size as u64);
     let wd = workdir();
@@ -737,9 +778,16 @@ fn transfer_timed(
         }
     }
     let run = nettool(&a).current_dir(wd.path()).run();
-    assert_eq!(
-        run.code(),
-        Some(0),
+    let last = u16::try_from(size / blksize_of(extra) + 1).expect("a small file");
+    let excused = final_ack_may_be_lost
+        && op == Op::Put
+        && run.code() != Some(0)
+        && final_ack_never_arrived(&run, &relay, last);
+    if excused {
+        eprintln!("[{test}] every ACK of the final block {last} was lost: the client failed");
+    }
+    assert!(
+        excused || run.code() == Some(0),
         "[{test}] {} {op:?} failed (seed {seed:#x}){run:?}\n{}\nserver log (TFTPD_TRACE=1 for atftpd's packets):\n{}",
         srv.label(),
         relay.dump(),
@@ -1608,18 +1656,27 @@ fn serve() -> Serve {
 }
 
 /// The client's timing flags toward nettool's server. A client's `timeout`
-/// option wins over the server's `--timeout` (RFC 2349), and a sender
-/// resends on its own timer only, never on a repeated ACK (no Sorcerer's
-/// Apprentice). So the sender's timer sets the pace of recovery: on a get
-/// the server's (the client asks no timeout; its own 1 s default only
-/// backs up the server's), on a put the client's ([`FAST`]; the server then
-/// re-ACKs on a 1 s timer, which a 50 ms sender never waits for).
+/// option wins over the server's `--timeout` (RFC 2349; nettool's client
+/// asks its 0.05 rounded up, 1 s), and a sender resends on its own timer
+/// only, never on a repeated ACK (no Sorcerer's Apprentice). So the
+/// sender's timer sets the pace of recovery: on a get the server's (the
+/// client asks no timeout; its 1 s default only backs the server's up),
+/// on a put the client's ([`FAST`]). A lock-step put under random loss
+/// also goes without options ([`SERVE_PUT`]): the server re-ACKs a
+/// repeated DATA only once per block and then waits for its own timer,
+/// which must not be the 1 s the client would ask (that is
+/// `serve_put_repeated_data_is_acked_every_time`'s subject).
 fn serve_timing(op: Op) -> &'static [&'static str] {
     match op {
         Op::Get => &["--retries", "10"],
         Op::Put => FAST,
     }
 }
+
+/// A lock-step put's flags under random loss (see [`serve_timing`]):
+/// blksize 512 and no `timeout` option, so both ends retransmit after
+/// 50 ms.
+const SERVE_PUT: &[&str] = &["--no-options"];
 
 /// [`transfer`] to nettool's server (`test` names the file, so one
 /// server takes several), then its record of the transfer: `ok`, every
@@ -1633,21 +1690,59 @@ fn serve_transfer(
     imp: (Impair, Impair),
     seed: u64,
 ) -> Relay {
-    let (relay, run) = transfer_timed(test, srv, op, size, serve_timing(op), extra, imp, seed);
-    let dir = if op == Op::Get { "read" } else { "write" };
-    let r = srv.transfer_record(&remote_name(test, op), dir);
-    assert_eq!(
-        (r["outcome"].as_str(), r["bytes"].as_u64()),
-        (Some("ok"), Some(size as u64)),
-        "[{test}] {op:?}: the server's record {r}{run:?}\n{}",
-        relay.dump()
-    );
+    let timing = serve_timing(op);
+    let (relay, run) = transfer_checked(test, srv, op, size, timing, extra, imp, seed, true);
+    let last = u16::try_from(size / blksize_of(extra) + 1).expect("a small file");
+    check_serve_record(test, srv, op, size, &relay, last, &run);
     assert!(
         srv.temp_files().is_empty(),
         "[{test}] {:?}",
         srv.temp_files()
     );
     relay
+}
+
+/// nettool's server's record of a transfer through the relay: `ok` with
+/// every byte; on a get also `failed` "no ACK for the final block" with
+/// every byte sent, but only when the relay dropped every ACK of that
+/// block the client sent (the server can not tell that from a client gone).
+#[track_caller]
+fn check_serve_record(
+    test: &str,
+    srv: &Serve,
+    op: Op,
+    size: usize,
+    relay: &Relay,
+    last: u16,
+    run: &dyn fmt::Debug,
+) {
+    let dir = if op == Op::Get { "read" } else { "write" };
+    let r = srv.transfer_record(&remote_name(test, op), dir);
+    let never_acked = || {
+        let acks: Vec<Entry> = relay
+            .log()
+            .into_iter()
+            .filter(|e| e.dir == Dir::C2S && is_ack(&e.bytes, last))
+            .collect();
+        !acks.is_empty() && acks.iter().all(|e| !e.delivered())
+    };
+    let ok = r["outcome"] == "ok";
+    let unconfirmed = op == Op::Get
+        && r["outcome"] == "failed"
+        && r["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no ACK for the final block"))
+        && never_acked();
+    if unconfirmed {
+        eprintln!(
+            "[{test}] every ACK of the final block {last} was lost: the server's record says failed"
+        );
+    }
+    assert!(
+        (ok || unconfirmed) && r["bytes"].as_u64() == Some(size as u64),
+        "[{test}] {op:?}: the server's record {r}{run:?}\n{}",
+        relay.dump()
+    );
 }
 
 #[test]
@@ -1662,15 +1757,13 @@ fn serve_random_loss_5pct_and_20pct_both_directions() {
         (20, Op::Put, s + 3),
     ] {
         let t = format!("{T}-{pct}");
-        let r = serve_transfer(
-            &t,
-            &srv,
-            op,
-            128 << 10,
-            &["--blksize", "1468"],
-            loss(pct),
-            s,
-        );
+        let extra = match op {
+            Op::Get => &["--blksize", "1468"][..],
+            Op::Put => SERVE_PUT,
+        };
+        // Smaller at 20%: each loss costs the sender's timeout.
+        let size = if pct == 5 { 128 << 10 } else { 64 << 10 };
+        let r = serve_transfer(&t, &srv, op, size, extra, loss(pct), s);
         expect_drops(&r);
     }
 }
@@ -1690,7 +1783,8 @@ fn serve_random_loss_windowed_both_directions() {
         (20, Op::Put, s + 3),
     ] {
         let t = format!("{T}-{pct}");
-        let r = serve_transfer(&t, &srv, op, 256 << 10, &ws8, loss(pct), s);
+        let size = if pct == 5 { 256 << 10 } else { 128 << 10 };
+        let r = serve_transfer(&t, &srv, op, size, &ws8, loss(pct), s);
         expect_drops(&r);
     }
 }
@@ -1729,7 +1823,7 @@ fn serve_reordered_packets() {
     ] {
         let t = format!("{T}-{tag}");
         for (op, s) in [(Op::Get, s), (Op::Put, s + 1)] {
-            serve_transfer(&t, &srv, op, 64 << 10, extra, reorder(), s);
+            serve_transfer(&t, &srv, op, 32 << 10, extra, reorder(), s);
         }
     }
 }
@@ -1811,24 +1905,18 @@ fn serve_tftp_hpa_client_loss_and_duplication() {
     const T: &str = "serve_tftp_hpa_client_loss_and_duplication";
     let srv = serve();
     let s = seed(T, 0x5e6);
-    for (tag, op, imp, s) in [
-        ("loss5", Op::Get, loss(5), s),
-        ("loss20", Op::Get, loss(20), s + 1),
-        ("dup3", Op::Put, dup3(), s + 2),
-        ("dup3", Op::Get, dup3(), s + 3),
+    for (tag, op, size, imp, s) in [
+        ("loss5", Op::Get, 64 << 10, loss(5), s),
+        ("loss20", Op::Get, 32 << 10, loss(20), s + 1),
+        ("dup3", Op::Put, 64 << 10, dup3(), s + 2),
+        ("dup3", Op::Get, 64 << 10, dup3(), s + 3),
     ] {
         let t = format!("{T}-{tag}");
-        let Some(r) = hpa_client_transfer(&t, &srv, op, 64 << 10, imp, s) else {
+        let Some(r) = hpa_client_transfer(&t, &srv, op, size, imp, s) else {
             return;
         };
-        let dir = if op == Op::Get { "read" } else { "write" };
-        let rec = srv.transfer_record(&remote_name(&t, op), dir);
-        assert_eq!(
-            (rec["outcome"].as_str(), rec["bytes"].as_u64()),
-            (Some("ok"), Some(64 << 10)),
-            "[{t}] {op:?}: the server's record {rec}\n{}",
-            r.dump()
-        );
+        let last = u16::try_from(size / 512 + 1).unwrap();
+        check_serve_record(&t, &srv, op, size, &r, last, &tag);
         if tag.starts_with("loss") {
             expect_drops(&r);
         }
