@@ -1922,3 +1922,84 @@ fn serve_tftp_hpa_client_loss_and_duplication() {
         }
     }
 }
+
+/// A put of `blocks` blocks of 1468 through a relay that drops the
+/// server's first `drops` ACKs of block `acked`; the client's own flags
+/// `client`. Returns the client's run and the relay.
+fn serve_put_losing_acks(
+    srv: &Serve,
+    name: &str,
+    blocks: usize,
+    acked: u16,
+    drops: usize,
+    client: &[&str],
+) -> (Output, Relay, Vec<u8>) {
+    let data = pattern(blocks * 1468, u64::from(acked));
+    let wd = workdir();
+    std::fs::write(wd.path().join("src.bin"), &data).unwrap();
+    let relay = Relay::start(
+        srv.addr(),
+        Impair::default(),
+        Impair {
+            drop_matching: Some((Box::new(move |p| is_ack(p, acked)), drops)),
+            ..Impair::default()
+        },
+        0,
+    );
+    let ra = relay.addr();
+    let mut a = vec!["tftp", "put", "--blksize", "1468"];
+    a.extend_from_slice(client);
+    a.extend([ra.as_str(), "src.bin", name]);
+    let run = nettool(&a).current_dir(wd.path()).run();
+    (run, relay, data)
+}
+
+/// The server's ACK of a block is lost twice: the client sends that DATA
+/// again and again on its own timer (50 ms, doubling), and the server
+/// must ACK every copy, as tftpd-hpa does (run it here with `Kind::Hpa`
+/// and `-T 1000000`: it passes). Re-ACKing only the first repeat and
+/// leaving the rest to its own timer (the client's asked `timeout 1`,
+/// then 2 s) outlasts this client's five retries.
+#[test]
+fn serve_put_repeated_data_is_acked_every_time() {
+    let srv = Serve::start(&["--write"]);
+    let client = ["--timeout", "0.05", "--retries", "5"];
+    let (run, relay, data) = serve_put_losing_acks(&srv, "reack.bin", 10, 3, 2, &client);
+    let dump = relay.dump();
+    assert_eq!(
+        run.code(),
+        Some(0),
+        "two lost ACKs of block 3 ended the upload{run:?}\n{dump}"
+    );
+    srv.expect_file("reack.bin", &data, "after two lost ACKs");
+    let acks3 = relay
+        .log()
+        .iter()
+        .filter(|e| e.dir == Dir::S2C && is_ack(&e.bytes, 3))
+        .count();
+    assert!(
+        acks3 >= 3,
+        "the third ACK 3 is the one that arrives\n{dump}"
+    );
+    let r = srv.transfer_record("reack.bin", "write");
+    assert_eq!(r["outcome"], "ok", "{r}");
+}
+
+/// The server's final ACK of an upload is lost, and the client, which
+/// asked for `timeout 1`, resends its final DATA after 1 s, as asked.
+/// The server must still be there to ACK it again: a dally of exactly
+/// one timeout ends just before that resend arrives, and the client then
+/// fails although the server has the whole file.
+#[test]
+fn serve_put_final_ack_lost_client_resends_after_the_asked_timeout() {
+    let srv = Serve::start(&["--write"]);
+    let client = ["--timeout", "1", "--retries", "1"];
+    let (run, relay, data) = serve_put_losing_acks(&srv, "dally.bin", 4, 5, 1, &client);
+    srv.expect_file("dally.bin", &data, "final ACK lost");
+    assert_eq!(
+        run.code(),
+        Some(0),
+        "the server never answered the repeated final DATA{run:?}\n{}",
+        relay.dump()
+    );
+}
