@@ -19,9 +19,12 @@
 //! - curl 7.88: always `tsize`, `blksize 512` (even unasked;
 //!   `--tftp-blksize N`) and `timeout 6`; `;mode=netascii` in the URL
 //!   sends netascii but writes (get) and sends (put) the wire bytes
-//!   untranslated.
+//!   untranslated; it refuses an OACK's `tsize 0` (exit 71, "getpeername()
+//!   failed"), so it gets the empty file with `--tftp-no-options`.
 //! - busybox 1.35 `tftp`: `tsize` always, `blksize` with `-b`; octet only.
 //! - nettool: `tsize` on get only, blksize and windowsize when asked.
+//!
+//! The same clients also run once over `::1`.
 //!
 //! A missing client skips outside CI and fails under CI
 //! (`util::skip_or_fail`). The clients run in parallel where they can: the
@@ -252,7 +255,9 @@ impl Client {
                 if t.mode == Mode::Netascii {
                     url.push_str(";mode=netascii");
                 }
-                push(&["-sS"]);
+                // -q first: no ~/.curlrc; no proxy from the environment
+                // either (the request goes to loopback, as it says).
+                push(&["-q", "-sS", "--noproxy", "*"]);
                 if t.ask.none {
                     push(&["--tftp-no-options"]);
                 }
@@ -466,12 +471,9 @@ fn check_record(
     r
 }
 
-/// Every size around `ask`'s block boundaries, got and put by `client`,
-/// plus the netascii text both ways when it has a netascii mode; the cases
-/// run `threads` at a time, each transfer under names of its own.
-fn client_interop(client: Client, asks: &[Ask], netascii: bool) {
-    let Some(prog) = client.program() else { return };
-    let srv = Serve::start(&["--write"]);
+/// Octet gets and puts by `client` for each of `asks`, of the sizes
+/// `sizes` gives for the blksize asked, under names of their own.
+fn octet_cases(client: Client, asks: &[Ask], sizes: impl Fn(u64) -> Vec<usize>) -> Vec<Transfer> {
     let mut cases = Vec::new();
     for &ask in asks {
         let blk = client.blksize_asked(ask).unwrap_or(512);
@@ -494,6 +496,16 @@ fn client_interop(client: Client, asks: &[Ask], netascii: bool) {
             }
         }
     }
+    cases
+}
+
+/// Every size around `ask`'s block boundaries, got and put by `client`,
+/// plus the netascii text both ways when it has a netascii mode; the cases
+/// run two at a time.
+fn client_interop(client: Client, asks: &[Ask], netascii: bool) {
+    let Some(prog) = client.program() else { return };
+    let srv = Serve::start(&["--write"]);
+    let mut cases = octet_cases(client, asks, sizes);
     if netascii {
         for op in [Op::Get, Op::Put] {
             let name = format!("{}-{op:?}-text.txt", client.name()).to_lowercase();
@@ -520,6 +532,42 @@ fn client_interop(client: Client, asks: &[Ask], netascii: bool) {
         cases.len(),
         start.elapsed()
     );
+}
+
+/// Every client over IPv6 (`--listen [::1]:0`): a short and a two-block
+/// file each way, all clients at once.
+#[test]
+fn every_client_over_ipv6_loopback() {
+    if !tftpd::have_ipv6_loopback() {
+        skip_or_fail("no IPv6 loopback (::1) here");
+        return;
+    }
+    let srv = Serve::start_ipv6(&["--write"]);
+    assert!(srv.addr().is_ipv6(), "{srv:?}");
+    let mut cases = Vec::new();
+    for client in [
+        Client::Hpa,
+        Client::Atftp,
+        Client::Curl,
+        Client::Busybox,
+        Client::Nettool,
+    ] {
+        let Some(prog) = client.program() else { return };
+        for t in octet_cases(client, &[PLAIN], |_| vec![1, 513]) {
+            cases.push((client, prog.clone(), t));
+        }
+    }
+    run_parallel(&cases, 2, |(client, prog, t)| {
+        run_transfer(*client, prog, &srv, t);
+        let r = srv.transfer_record(&t.remote, t.op.direction());
+        assert!(
+            r["client"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("[::1]:")),
+            "{} over IPv6: the record's client {r}",
+            client.name()
+        );
+    });
 }
 
 /// `check` on every case, `threads` at a time; then fail naming each case
