@@ -19,8 +19,8 @@
 //! - curl 7.88: always `tsize`, `blksize 512` (even unasked;
 //!   `--tftp-blksize N`) and `timeout 6`; `;mode=netascii` in the URL
 //!   sends netascii but writes (get) and sends (put) the wire bytes
-//!   untranslated; it refuses an OACK's `tsize 0` (exit 71, "getpeername()
-//!   failed"), so it gets the empty file with `--tftp-no-options`.
+//!   untranslated; it refuses an OACK's `tsize 0` (exit 71, `getpeername()
+//!   failed`), so it gets the empty file with `--tftp-no-options`.
 //! - busybox 1.35 `tftp`: `tsize` always, `blksize` with `-b`; octet only.
 //! - nettool: `tsize` on get only, blksize and windowsize when asked.
 //!
