@@ -619,6 +619,8 @@ pub struct Download {
     gap_acked: bool,
     /// The last acknowledged block was re-ACKed for a duplicate already.
     reacked: bool,
+    /// Re-ACKs of the final block sent while dallying.
+    dally_reacks: u32,
     wrap_to_one: bool,
     decoder: Option<netascii::Decoder>,
     scratch: Vec<u8>,
@@ -644,6 +646,7 @@ impl Download {
             acked: 0,
             gap_acked: false,
             reacked: false,
+            dally_reacks: 0,
             wrap_to_one: false,
             decoder,
             scratch: Vec::new(),
@@ -792,6 +795,18 @@ impl Download {
                 Ok(Packet::Data { block, data })
                     if data.len() <= usize::from(self.c.neg.blksize) =>
                 {
+                    // While dallying, the final block comes again only
+                    // after the sender's timeout, so each copy is
+                    // answered: its retransmissions would otherwise
+                    // outlast one re-ACK. Up to the retry limit, so that a
+                    // sender with the Sorcerer's Apprentice bug gets no
+                    // endless loop.
+                    if self.dally_reacks < self.c.cfg.retries
+                        && Some(self.acked) == self.recent(block)
+                    {
+                        self.dally_reacks += 1;
+                        self.reacked = false;
+                    }
                     return self.on_data(block, data, bytes.len() - data.len(), sink);
                 }
                 // The server says it is over: no need to stay.
