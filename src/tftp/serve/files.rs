@@ -40,6 +40,8 @@ fn refusal(e: &io::Error, _name: &str) -> Refusal {
             "symbolic links are not followed here",
         ),
         Some(errno::EACCES | errno::EPERM) => (ErrorCode::AccessViolation, "permission denied"),
+        // A socket file, or a device without a driver behind it.
+        Some(errno::ENXIO | errno::ENODEV) => (ErrorCode::AccessViolation, "not a regular file"),
         Some(errno::ENOSPC | errno::EDQUOT) => (ErrorCode::DiskFull, "the server's disk is full"),
         _ => (ErrorCode::NotDefined, "cannot open the file"),
     };
@@ -262,7 +264,9 @@ pub struct Served {
 impl Served {
     pub fn new(f: File, size: u64) -> Served {
         Served {
-            r: BufReader::with_capacity(256 << 10, f),
+            // Small, as hundreds may be open at once; blocks this size
+            // or larger are read straight into the block.
+            r: BufReader::with_capacity(64 << 10, f),
             size,
             read: 0,
         }

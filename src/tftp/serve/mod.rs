@@ -208,6 +208,8 @@ fn bind_hint(e: &io::Error, addr: &SocketAddr) -> &'static str {
 
 /// Refusals logged per second at most; the rest are counted.
 const LOG_PER_SECOND: u32 = 20;
+/// The bytes all windows together may hold (see `Limits::window_bytes`).
+const WINDOW_BUDGET: u64 = 16 << 20;
 /// How often the live line is redrawn.
 const LIVE_EVERY: Duration = Duration::from_millis(500);
 /// Datagrams read from one socket per wake-up, for fairness.
@@ -249,6 +251,15 @@ impl Transfer {
             Machine::Receive(m, _) => m.wait(),
         }
     }
+    /// The bytes its window holds at most.
+    fn window(&self) -> u64 {
+        let n = match &self.machine {
+            Machine::Send(m, _) => m.negotiated(),
+            Machine::Receive(m, _) => m.negotiated(),
+        };
+        u64::from(n.blksize) * u64::from(n.windowsize)
+    }
+
     /// What moves the deadline on when it changes: blocks done, a
     /// retransmission, a new phase (the ACK 0 that answers an OACK).
     fn progress(&self) -> (u64, u64, Phase) {
@@ -314,6 +325,7 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         serial: 0,
         buf: vec![0; MAX_PACKET + 1],
         report: Report::default(),
+        window_bytes: 0,
         polling: super::pace::BusyPoll::new(if crate::sys::online_cpus() > 1 {
             s.busy_poll
         } else {
@@ -382,6 +394,8 @@ struct Server<'s> {
     serial: u64,
     buf: Vec<u8>,
     report: Report,
+    /// The windows' bytes of the running transfers.
+    window_bytes: u64,
     /// Polling before sleeping (`--busy-poll`).
     polling: super::pace::BusyPoll,
     log_second: Instant,
@@ -542,8 +556,8 @@ impl Server<'_> {
             match incoming {
                 Incoming::Ignored => {}
                 Incoming::Refused(r) => {
-                    let file = request::requested_name(&self.buf[..n]);
-                    self.refuse(local, from, &file, None, &r, on_event);
+                    let (direction, file) = request::requested_name(&self.buf[..n]);
+                    self.refuse(local, from, &file, (direction, ""), &r, on_event);
                 }
                 Incoming::Request(req) => self.start(local, from, &req, on_event),
             }
@@ -557,7 +571,7 @@ impl Server<'_> {
         local: IpAddr,
         to: SocketAddr,
         file: &str,
-        req: Option<&Request>,
+        (direction, mode): (Direction, &'static str),
         r: &Refusal,
         on_event: &mut dyn FnMut(Event),
     ) {
@@ -591,8 +605,8 @@ impl Server<'_> {
             at: SystemTime::now(),
             client: to,
             file: file.to_string(),
-            direction: req.map_or(Direction::Read, |q| q.direction),
-            mode: req.map_or("", |q| q.mode.name()),
+            direction,
+            mode,
             bytes: 0,
             seconds: 0.0,
             options: None,
@@ -615,7 +629,14 @@ impl Server<'_> {
         let s = self.s;
         let name = request::shown(&req.filename);
         let refuse = |this: &mut Self, r: Refusal, on_event: &mut dyn FnMut(Event)| {
-            this.refuse(local, from, &name, Some(req), &r, on_event);
+            this.refuse(
+                local,
+                from,
+                &name,
+                (req.direction, req.mode.name()),
+                &r,
+                on_event,
+            );
         };
         if req.direction == Direction::Write && !s.write {
             let r = Refusal {
@@ -663,7 +684,16 @@ impl Server<'_> {
             Err(r) => return refuse(self, r, on_event),
         };
         let size = read.as_ref().map(|(_, size)| *size);
-        let (neg, oack) = match request::negotiate(req, &s.limits, size) {
+        // Windows share one budget: many transfers at once each get a
+        // smaller one, so memory stays bounded whatever clients ask.
+        let limits = Limits {
+            window_bytes: s
+                .limits
+                .window_bytes
+                .min(WINDOW_BUDGET.saturating_sub(self.window_bytes)),
+            ..s.limits
+        };
+        let (neg, oack) = match request::negotiate(req, &limits, size) {
             Ok(n) => n,
             Err(r) => return refuse(self, r, on_event),
         };
@@ -726,6 +756,7 @@ impl Server<'_> {
         };
         t.deadline = now + t.wait();
         self.timers.push(Reverse((t.deadline, slot, self.serial)));
+        self.window_bytes += t.window();
         self.slots[slot] = Some(t);
         self.by_client.insert(from, slot);
         *self.per_ip.entry(from.ip()).or_insert(0) += 1;
@@ -816,6 +847,7 @@ impl Server<'_> {
             return;
         };
         let _ = self.epoll.delete(t.sock.as_fd());
+        self.window_bytes -= t.window();
         self.by_client.remove(&t.client);
         let ip = t.client.ip();
         if let Some(n) = self.per_ip.get_mut(&ip) {
