@@ -1040,6 +1040,8 @@ pub struct Upload {
     eof: bool,
     encoder_buf: Vec<u8>,
     pending_wire: Vec<u8>,
+    /// The block after the window, read ahead (`read_ahead`).
+    ahead: Option<Vec<u8>>,
 }
 
 impl Upload {
@@ -1053,6 +1055,7 @@ impl Upload {
             eof: false,
             encoder_buf: Vec::new(),
             pending_wire: Vec::new(),
+            ahead: None,
         }
     }
 
@@ -1127,9 +1130,9 @@ impl Upload {
     fn read_block(&mut self, src: &mut dyn Source) -> std::io::Result<Vec<u8>> {
         let blksize = usize::from(self.c.neg.blksize);
         if self.c.cfg.mode == Mode::Octet {
+            // Counted when it joins the window (it may be read ahead).
             let mut buf = Vec::with_capacity(blksize);
             src.read_block(&mut buf, blksize)?;
-            self.c.stats.bytes += buf.len() as u64;
             return Ok(buf);
         }
         while self.pending_wire.len() < blksize && !self.eof {
@@ -1153,7 +1156,13 @@ impl Upload {
                 .last_block
                 .is_none_or(|l| self.acked + (self.window.len() as u64) < l)
         {
-            let data = self.read_block(src)?;
+            let data = match self.ahead.take() {
+                Some(d) => d,
+                None => self.read_block(src)?,
+            };
+            if self.c.cfg.mode == Mode::Octet {
+                self.c.stats.bytes += data.len() as u64;
+            }
             let n = self.acked + self.window.len() as u64 + 1;
             if data.len() < blksize {
                 self.last_block = Some(n);
@@ -1167,6 +1176,24 @@ impl Upload {
             tftp::data_into(&mut pkt, Common::wire(b, false), data);
             self.c.send(pkt);
         }
+        Ok(())
+    }
+
+    /// Read the block after the window now, while the peer works on the
+    /// window just sent, so that its ACK is answered without a read in
+    /// between (octet mode). Call once the outbox is out.
+    ///
+    /// # Errors
+    /// `src` failed (the transfer is over: see `local_failure`).
+    pub fn read_ahead(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
+        if self.c.cfg.mode != Mode::Octet
+            || self.ahead.is_some()
+            || self.last_block.is_some()
+            || self.phase == Phase::Done
+        {
+            return Ok(());
+        }
+        self.ahead = Some(self.read_block(src)?);
         Ok(())
     }
 

@@ -276,17 +276,9 @@ impl Served {
 impl Source for Served {
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
         let want = usize::try_from(self.size - self.read).map_or(max, |left| left.min(max));
-        buf.resize(want, 0);
-        let mut got = 0;
-        while got < want {
-            match self.r.read(&mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        buf.truncate(got);
+        buf.clear();
+        // Into the vector's spare room: no zeroing first.
+        let got = (&mut self.r).take(want as u64).read_to_end(buf)?;
         self.read += got as u64;
         if got < want {
             return Err(io::Error::other(SizeChanged(format!(

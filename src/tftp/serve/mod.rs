@@ -168,6 +168,10 @@ pub struct Report {
     pub refusals_not_logged: u64,
     /// Transfers still running when the grace ran out.
     pub cut_short: u64,
+    /// Waits for a client's answer that polling caught (`--busy-poll`),
+    /// and those that slept.
+    pub polled: u64,
+    pub slept: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -335,6 +339,8 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         logged: 0,
     };
     server.serve(on_event)?;
+    server.report.polled = server.polling.polled;
+    server.report.slept = server.polling.slept;
     Ok(server.report)
 }
 
@@ -788,11 +794,15 @@ impl Server<'_> {
             let before = t.progress();
             let r = match &mut t.machine {
                 Machine::Send(m, src) => {
-                    let r = m.on_datagram(from, bytes, src);
+                    let mut r = m.on_datagram(from, bytes, src);
+                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
+                    if r.is_ok() {
+                        r = m.read_ahead(src);
+                    }
                     if let Err(TftpError::Io(e)) = &r {
                         m.local_failure(e);
+                        flush(&t.sock, m.outbox(), self.s.trace, on_event);
                     }
-                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
                     r
                 }
                 Machine::Receive(m, sink) => {
