@@ -38,10 +38,11 @@ impl Source for File {
 }
 
 // Input: the file's length u16 (x 7), the request as a chunk (u16 length
-// + bytes), then steps: a tag byte (mod 5) and its fields:
+// + bytes), then steps: a tag byte and its fields:
 //   0 a datagram from the client (chunk)   1 from a stranger (chunk)
 //   2 a timeout   3 ACK n (u16) from the client
-//   4 DATA n (u16) with a length (u16, capped at 70000) from the client
+//   read (tag mod 6): 4 pump the window, 5 read ahead
+//   write (tag mod 5): 4 DATA n (u16) of a length (u16) from the client
 fuzz_target!(|data: &[u8]| {
     let mut input = Bytes(data);
     let len = u64::from(input.u16().unwrap_or(0)) * 7;
@@ -79,7 +80,7 @@ fuzz_target!(|data: &[u8]| {
                 check(m.outbox(), blksize);
                 assert!(m.stats().bytes <= len);
                 let Some(tag) = input.u8() else { break };
-                let r = match tag % 5 {
+                let r = match tag % 6 {
                     0 => m.on_datagram(CLIENT, input.chunk().unwrap_or_default(), &mut file),
                     1 => m.on_datagram(STRANGERS[0], input.chunk().unwrap_or_default(), &mut file),
                     2 => m.on_timeout(&mut file),
@@ -87,6 +88,7 @@ fuzz_target!(|data: &[u8]| {
                         let block = input.u16().unwrap_or(0);
                         m.on_datagram(CLIENT, &Packet::Ack { block }.to_vec(), &mut file)
                     }
+                    4 => m.pump(&mut file).map(drop),
                     _ => m.read_ahead(&mut file),
                 };
                 if r.is_err() || m.phase() == Phase::Done {

@@ -1146,37 +1146,72 @@ impl Upload {
         Ok(self.pending_wire.drain(..n).collect())
     }
 
-    /// Send blocks `acked+1 ..= acked+windowsize`, reading new ones as
-    /// needed.
+    /// Send blocks `acked+1 ..= acked+windowsize`: those read already,
+    /// then new ones. A client reads and queues them all now; serving, at
+    /// least one, and [`pump`](Self::pump) queues the rest one by one, so
+    /// the driver can send each as soon as it is read (the client works
+    /// on the first block while the server reads the next).
     fn send_window(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
-        let blksize = usize::from(self.c.neg.blksize);
-        let w = usize::from(self.c.neg.windowsize.max(1));
-        while self.window.len() < w
-            && self
-                .last_block
-                .is_none_or(|l| self.acked + (self.window.len() as u64) < l)
-        {
-            let data = match self.ahead.take() {
-                Some(d) => d,
-                None => self.read_block(src)?,
-            };
-            if self.c.cfg.mode == Mode::Octet {
-                self.c.stats.bytes += data.len() as u64;
-            }
-            let n = self.acked + self.window.len() as u64 + 1;
-            if data.len() < blksize {
-                self.last_block = Some(n);
-            }
-            self.c.stats.wire_bytes += data.len() as u64;
-            self.window.push_back(data);
-        }
-        for (i, data) in self.window.iter().enumerate() {
-            let b = self.acked + i as u64 + 1;
-            let mut pkt = Vec::with_capacity(4 + data.len());
-            tftp::data_into(&mut pkt, Common::wire(b, false), data);
+        for i in 0..self.window.len() {
+            let pkt = self.packet(i);
             self.c.send(pkt);
         }
+        if !self.c.serving {
+            while self.push_block(src)? {}
+        } else if self.window.is_empty() {
+            self.push_block(src)?;
+        }
         Ok(())
+    }
+
+    /// The DATA packet of the window's `i`-th block.
+    fn packet(&self, i: usize) -> Vec<u8> {
+        let data = &self.window[i];
+        let b = self.acked + i as u64 + 1;
+        let mut pkt = Vec::with_capacity(4 + data.len());
+        tftp::data_into(&mut pkt, Common::wire(b, false), data);
+        pkt
+    }
+
+    /// Read the next block into the window and queue it, if the window
+    /// has room and the file has more. Returns whether it did.
+    fn push_block(&mut self, src: &mut dyn Source) -> Result<bool, TftpError> {
+        let w = usize::from(self.c.neg.windowsize.max(1));
+        let read_all = self
+            .last_block
+            .is_some_and(|l| self.acked + self.window.len() as u64 >= l);
+        if self.window.len() >= w || read_all {
+            return Ok(false);
+        }
+        let data = match self.ahead.take() {
+            Some(d) => d,
+            None => self.read_block(src)?,
+        };
+        if self.c.cfg.mode == Mode::Octet {
+            self.c.stats.bytes += data.len() as u64;
+        }
+        let n = self.acked + self.window.len() as u64 + 1;
+        if data.len() < usize::from(self.c.neg.blksize) {
+            self.last_block = Some(n);
+        }
+        self.c.stats.wire_bytes += data.len() as u64;
+        self.window.push_back(data);
+        let pkt = self.packet(self.window.len() - 1);
+        self.c.send(pkt);
+        Ok(true)
+    }
+
+    /// Serving: queue the window's next block (see
+    /// [`send_window`](Self::send_window)); call until it returns false,
+    /// sending the outbox after each.
+    ///
+    /// # Errors
+    /// `src` failed (the transfer is over: see `local_failure`).
+    pub fn pump(&mut self, src: &mut dyn Source) -> Result<bool, TftpError> {
+        if self.phase != Phase::Transferring {
+            return Ok(false);
+        }
+        self.push_block(src)
     }
 
     /// Read the block after the window now, while the peer works on the
@@ -1186,10 +1221,14 @@ impl Upload {
     /// # Errors
     /// `src` failed (the transfer is over: see `local_failure`).
     pub fn read_ahead(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
+        // Only once the block size is settled: a client learns it from
+        // the OACK; a server has agreed it before it answers.
+        let settled = self.phase == Phase::Transferring
+            || (self.c.serving && self.phase == Phase::Requesting);
         if self.c.cfg.mode != Mode::Octet
+            || !settled
             || self.ahead.is_some()
             || self.last_block.is_some()
-            || self.phase == Phase::Done
         {
             return Ok(());
         }

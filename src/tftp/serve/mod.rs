@@ -729,11 +729,20 @@ impl Server<'_> {
             mode,
             mut machine,
         } = p;
-        let outbox = match &mut machine {
-            Machine::Send(m, _) => m.outbox(),
-            Machine::Receive(m, _) => m.outbox(),
+        let trace = self.s.trace;
+        let err = match (&mut machine, err) {
+            (Machine::Send(m, src), None) => {
+                send_more(m, src, Ok(()), &sock, trace, on_event).err()
+            }
+            (Machine::Send(m, _), err) => {
+                flush(&sock, m.outbox(), trace, on_event);
+                err
+            }
+            (Machine::Receive(m, _), err) => {
+                flush(&sock, m.outbox(), trace, on_event);
+                err
+            }
         };
-        flush(&sock, outbox, self.s.trace, on_event);
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);
             self.slots.len() - 1
@@ -794,16 +803,8 @@ impl Server<'_> {
             let before = t.progress();
             let r = match &mut t.machine {
                 Machine::Send(m, src) => {
-                    let mut r = m.on_datagram(from, bytes, src);
-                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
-                    if r.is_ok() {
-                        r = m.read_ahead(src);
-                    }
-                    if let Err(TftpError::Io(e)) = &r {
-                        m.local_failure(e);
-                        flush(&t.sock, m.outbox(), self.s.trace, on_event);
-                    }
-                    r
+                    let r = m.on_datagram(from, bytes, src);
+                    send_more(m, src, r, &t.sock, self.s.trace, on_event)
                 }
                 Machine::Receive(m, sink) => {
                     receive(m, sink, &t.sock, from, bytes, self.s.trace, on_event)
@@ -890,11 +891,7 @@ impl Server<'_> {
             let r = match &mut t.machine {
                 Machine::Send(m, src) => {
                     let r = m.on_timeout(src);
-                    if let Err(TftpError::Io(e)) = &r {
-                        m.local_failure(e);
-                    }
-                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
-                    r
+                    send_more(m, src, r, &t.sock, self.s.trace, on_event)
                 }
                 Machine::Receive(m, _) => {
                     let r = m.on_timeout();
@@ -1006,6 +1003,35 @@ fn machine(
         }
         (None, None) => unreachable!("a request opens a file to read or to write"),
     }
+}
+
+/// After a sending machine handled something (`r`): send what it queued,
+/// then the rest of its window block by block as each is read, then read
+/// the next block ahead. A failed read tells the client.
+fn send_more(
+    m: &mut Upload,
+    src: &mut Served,
+    mut r: Result<(), TftpError>,
+    sock: &UdpSocket,
+    trace: bool,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<(), TftpError> {
+    flush(sock, m.outbox(), trace, on_event);
+    while r.is_ok() {
+        match m.pump(src) {
+            Ok(true) => flush(sock, m.outbox(), trace, on_event),
+            Ok(false) => break,
+            Err(e) => r = Err(e),
+        }
+    }
+    if r.is_ok() {
+        r = m.read_ahead(src);
+    }
+    if let Err(TftpError::Io(e)) = &r {
+        m.local_failure(e);
+        flush(sock, m.outbox(), trace, on_event);
+    }
+    r
 }
 
 /// A datagram for a receiving transfer. The final block is written and
