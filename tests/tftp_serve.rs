@@ -346,3 +346,60 @@ fn past_the_grace_a_stalled_transfer_gets_error_0_and_is_counted() {
     assert_eq!(summary["cut_short"], 1);
     assert_eq!(s.exit_code(Duration::from_secs(5)), Some(0));
 }
+
+/// nettool's client asking `blksize`/`windowsize` of a server started with
+/// `flags`: what it agreed (from the client's JSON), the bytes intact.
+fn agreed(flags: &[&str], blksize: &str, windowsize: &str) -> (Value, Value) {
+    let data = pattern(100_000);
+    let dir = served_dir("f.bin", &data);
+    let s = Served::start(dir.path(), &["127.0.0.1:0"], flags);
+    let work = tempfile::tempdir().unwrap();
+    let local = work.path().join("got");
+    let out = util::nettool(&[
+        "tftp".as_ref(),
+        "get".as_ref(),
+        s.addrs[0].to_string().as_ref(),
+        "f.bin".as_ref(),
+        local.as_os_str(),
+        "--blksize".as_ref(),
+        blksize.as_ref(),
+        "--windowsize".as_ref(),
+        windowsize.as_ref(),
+        "--json".as_ref(),
+    ])
+    .run();
+    out.ok();
+    assert_eq!(std::fs::read(&local).unwrap(), data);
+    let client: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let rec = s.until("transfer", Duration::from_secs(5));
+    assert_eq!(rec["outcome"], "ok");
+    (client["negotiated"].clone(), rec["options"].clone())
+}
+
+#[test]
+fn option_limits_lower_what_clients_ask_and_no_options_ignores_them() {
+    if !root_or_skip() {
+        return;
+    }
+    let (client, server) = agreed(
+        &["--max-blksize", "1024", "--max-windowsize", "4"],
+        "8192",
+        "16",
+    );
+    assert_eq!(
+        (client["blksize"].as_u64(), client["windowsize"].as_u64()),
+        (Some(1024), Some(4))
+    );
+    assert_eq!(
+        (server["blksize"].as_u64(), server["windowsize"].as_u64()),
+        (Some(1024), Some(4))
+    );
+    let (client, server) = agreed(&["--no-options"], "8192", "16");
+    assert_eq!(client["oack"], false, "plain RFC 1350: no OACK");
+    assert_eq!(
+        (client["blksize"].as_u64(), client["windowsize"].as_u64()),
+        (Some(512), Some(1))
+    );
+    assert_eq!(server["blksize"], 512);
+    assert!(server["tsize"].is_null());
+}
