@@ -418,15 +418,17 @@ impl Server<'_> {
     /// poll for them first (the client's adaptive budget, `pace`), which
     /// saves a sleep and a wake-up per block, as it does for the client.
     fn wait(&mut self, ready: &mut Vec<u64>, wait: Duration) -> io::Result<()> {
-        let budget = self.polling.budget().min(wait);
-        if self.active() == 0 || budget.is_zero() {
+        if self.active() == 0 {
             return self.epoll.wait(ready, Some(wait));
         }
         if self.polling.round_over() {
             self.polling.end_round(crate::sys::involuntary_switches());
         }
+        let budget = self.polling.budget().min(wait);
         let start = Instant::now();
-        loop {
+        // With the budget at zero the wait still counts: polling comes
+        // back after a pause, or when a probe finds answers quick again.
+        while !budget.is_zero() {
             self.epoll.wait(ready, Some(Duration::ZERO))?;
             if !ready.is_empty() {
                 self.polling.answered();
