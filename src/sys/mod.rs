@@ -20,6 +20,7 @@ pub mod poll;
 pub mod recv;
 pub mod resolve;
 pub mod sched;
+pub mod send;
 pub mod signal;
 mod sockaddr;
 pub mod tcp_info;

@@ -214,6 +214,9 @@ fn bind_hint(e: &io::Error, addr: &SocketAddr) -> &'static str {
 const LOG_PER_SECOND: u32 = 20;
 /// The bytes all windows together may hold (see `Limits::window_bytes`).
 const WINDOW_BUDGET: u64 = 16 << 20;
+/// From this block size on, a window's blocks are sent one by one as
+/// read; below it, read together and sent in one call.
+const PIPELINE_BLKSIZE: u16 = 8192;
 /// How often the live line is redrawn.
 const LIVE_EVERY: Duration = Duration::from_millis(500);
 /// Datagrams read from one socket per wake-up, for fairness.
@@ -1018,14 +1021,19 @@ fn send_more(
     trace: bool,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<(), TftpError> {
+    // Big blocks go out as each is read, so the client works on one while
+    // the next is read; small ones are cheap to read and leave together.
+    let each = m.negotiated().blksize >= PIPELINE_BLKSIZE;
     flush(sock, m.outbox(), trace, on_event);
     while r.is_ok() {
         match m.pump(src) {
-            Ok(true) => flush(sock, m.outbox(), trace, on_event),
+            Ok(true) if each => flush(sock, m.outbox(), trace, on_event),
+            Ok(true) => {}
             Ok(false) => break,
             Err(e) => r = Err(e),
         }
     }
+    flush(sock, m.outbox(), trace, on_event);
     if r.is_ok() {
         r = m.read_ahead(src);
     }
@@ -1098,10 +1106,14 @@ fn flush(
     trace: bool,
     on_event: &mut dyn FnMut(Event),
 ) {
+    // A send that fails (the client's port gone) shows as silence: the
+    // retries end the transfer. A window goes in one call.
+    if outbox.len() > 1 {
+        let _ = crate::sys::send::send_many(sock.as_fd(), outbox);
+    } else if let Some((to, bytes)) = outbox.first() {
+        let _ = sock.send_to(bytes, *to);
+    }
     for (to, bytes) in outbox.drain(..) {
-        // A send that fails (the client's port gone) shows as silence:
-        // the retries end the transfer.
-        let _ = sock.send_to(&bytes, to);
         if trace {
             on_event(Event::Packet {
                 sent: true,
