@@ -288,7 +288,11 @@ pub fn negotiate(
     }
     match (req.direction, a.tsize) {
         (Direction::Read, Some(_)) => {
-            if let (Some(s), Mode::Octet) = (size, req.mode) {
+            // Not for an empty file: curl takes an OACK's `tsize 0` for an
+            // error, and the size says nothing the first DATA does not.
+            if let (Some(s), Mode::Octet) = (size, req.mode)
+                && s > 0
+            {
                 neg.tsize = Some(s);
                 oack.push(("tsize", s.to_string()));
             }
@@ -501,5 +505,13 @@ mod tests {
             panic!()
         };
         assert_eq!(negotiate(&r, &Limits::default(), Some(10)).unwrap().1, None);
+        let Incoming::Request(r) = parse(&rrq("f", "octet", &[("tsize", "0")])) else {
+            panic!()
+        };
+        assert_eq!(
+            negotiate(&r, &Limits::default(), Some(0)).unwrap().1,
+            None,
+            "empty file"
+        );
     }
 }
