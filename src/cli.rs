@@ -344,7 +344,7 @@ pub struct ArpArgs {
 #[derive(Debug, Args)]
 #[command(
     disable_help_subcommand = true,
-    about = "TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)",
+    about = "TFTP client and server: get, put and serve files (RFC 1350 with blksize, tsize, timeout and windowsize)",
     long_about = "A TFTP client written from the RFCs: 1350, 1123 section 4.2.3, 2347 \
         (options), 2348 (blksize), 2349 (timeout, tsize) and 7440 (windowsize).\n\n\
         A download starts with an RRQ to port 69: opcode 1, the file name, \
@@ -384,6 +384,87 @@ pub enum TftpOp {
     /// Upload: put HOST LOCAL [REMOTE], put tftp://HOST[:PORT]/REMOTE LOCAL, or put HOST LOCAL... --dir DIR
     #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
     Put(TftpPutArgs),
+    /// Serve files: serve [DIR] [--listen ADDR:PORT]... (read-only unless --write)
+    #[allow(clippy::doc_markdown, reason = "help text: no backticks")]
+    Serve(TftpServeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "A TFTP server for the files below DIR, safe by default: read-only \
+        unless --write; an upload only creates a new file (--overwrite to replace), \
+        goes to a temporary file renamed into place after the last block, and is \
+        removed on any failure. No name leaves DIR: absolute names and '..' are \
+        refused, symbolic links are not followed (--follow-symlinks: only those \
+        that stay inside DIR; openat2 RESOLVE_BENEATH), and only regular files \
+        are served. Run as root, it drops to --user (or the sudo user, or \
+        nobody) right after binding.\n\n\
+        Each transfer gets its own socket and port (its transfer ID); packets \
+        from anyone else there get ERROR 5. Options (RFC 2347): blksize up to \
+        --max-blksize, windowsize up to --max-windowsize, timeout, tsize; \
+        --no-options for plain RFC 1350. One line per transfer as it ends \
+        (--json: nettool.tftp.serve/1 records). Ctrl-C or SIGTERM stops \
+        accepting and lets running transfers finish for up to --grace seconds.",
+    after_long_help = "EXAMPLES:\n  \
+        nettool tftp serve /srv/tftp                       read-only on port 69, IPv4 and IPv6\n  \
+        nettool tftp serve . --listen 198.51.100.1:69      one address only\n  \
+        nettool tftp serve /srv/tftp --write --max-size 64M --user tftp\n  \
+        nettool tftp serve . --listen 127.0.0.1:6969 --json\n\n\
+        EXIT STATUS:\n  0  stopped by Ctrl-C or SIGTERM\n  \
+        2  usage or setup error (DIR missing, port taken or privileged, no such user)"
+)]
+pub struct TftpServeArgs {
+    /// Directory to serve
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: std::path::PathBuf,
+    /// Address to listen on, ADDR:PORT or [IPV6]:PORT (a literal; port 69 when left out); repeat for several [default: [::]:69, IPv4 too]
+    #[arg(short = 'l', long = "listen", value_name = "ADDR:PORT")]
+    pub listen: Vec<String>,
+    /// Accept uploads (WRQ), as new files only
+    #[arg(long = "write")]
+    pub write: bool,
+    /// With --write: an upload may replace an existing file
+    #[arg(long = "overwrite", requires = "write")]
+    pub overwrite: bool,
+    /// Largest upload, in bytes (K, M, G suffixes: powers of 1024); a larger announced tsize is refused at once (ERROR 3)
+    #[arg(long = "max-size", value_name = "BYTES", requires = "write")]
+    pub max_size: Option<String>,
+    /// User to run as after binding, when started as root [default: the sudo user, else nobody]
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+    /// Follow symbolic links that stay inside DIR (links leading out are never followed)
+    #[arg(long = "follow-symlinks")]
+    pub follow_symlinks: bool,
+    /// Largest blksize granted, 8..65464 (a larger request is lowered to it)
+    #[arg(long = "max-blksize", value_name = "N", default_value_t = 65464, value_parser = clap::value_parser!(u16).range(8..=65464))]
+    pub max_blksize: u16,
+    /// Largest windowsize granted, 1..65535 (a larger request is lowered to it)
+    #[arg(long = "max-windowsize", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_windowsize: u16,
+    /// Plain RFC 1350: ignore every option (no OACK)
+    #[arg(long = "no-options", conflicts_with_all = ["max_blksize", "max_windowsize"])]
+    pub no_options: bool,
+    /// Retransmission timeout in seconds, doubling per retry (a client's timeout option wins)
+    #[arg(long = "timeout", value_name = "SECS", default_value_t = 1.0, allow_negative_numbers = true)]
+    pub timeout: f64,
+    /// Retransmissions of one packet before a transfer is given up
+    #[arg(long = "retries", value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retries: u32,
+    /// Transfers at once, in all
+    #[arg(long = "max-transfers", value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_transfers: u32,
+    /// Transfers at once from one client address
+    #[arg(long = "max-per-client", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_per_client: u32,
+    /// After Ctrl-C or SIGTERM, seconds running transfers may take to finish
+    #[arg(long = "grace", value_name = "SECS", default_value_t = 5.0, allow_negative_numbers = true)]
+    pub grace: f64,
+    /// One JSON record per line (nettool.tftp.serve/1): listening, each transfer, the summary
+    #[arg(long = "json")]
+    pub json: bool,
+    /// Trace every packet, one line each, on stderr
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod generate;
 pub mod probe;
 pub mod sockstat;
 pub mod tftp;
+pub mod tftp_serve;
 
 /// A usage error (exit status 2) with `msg` as its one line.
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {

@@ -41,6 +41,9 @@ pub struct Settings {
 /// A usage error (exit status 2) for bad arguments or a local side that
 /// cannot be set up; the failed transfer otherwise.
 pub fn run(a: &TftpArgs) -> Result<Status> {
+    if let TftpOp::Serve(serve) = &a.op {
+        return super::tftp_serve::run(serve);
+    }
     let s = settings(a)?;
     if s.verbose {
         for &(i, with) in &s.without_options {
@@ -94,6 +97,7 @@ pub fn settings(a: &TftpArgs) -> Result<Settings> {
     match &a.op {
         TftpOp::Get(g) => get_settings(g),
         TftpOp::Put(p) => put_settings(p),
+        TftpOp::Serve(_) => Err(usage("tftp serve has its own settings (cmd::tftp_serve)")),
     }
 }
 

@@ -104,6 +104,155 @@ pub fn open_read_nonblocking(path: &std::path::Path) -> io::Result<std::fs::File
         .open(path)
 }
 
+/// Open `path` as a directory handle for [`open_beneath`].
+///
+/// # Errors
+/// What `open` failed with (`ENOTDIR` for a file).
+pub fn open_directory(path: &std::path::Path) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)?;
+    Ok(f.into())
+}
+
+/// Whether this process may list and search the directory `dir` (and
+/// with `write`, create files in it), by its real ids.
+pub fn accessible(dir: std::os::fd::BorrowedFd<'_>, write: bool) -> bool {
+    use std::os::fd::AsRawFd as _;
+    let mode = libc::R_OK | libc::X_OK | if write { libc::W_OK } else { 0 };
+    // SAFETY: a NUL-terminated name, a valid directory descriptor.
+    unsafe { libc::faccessat(dir.as_raw_fd(), c".".as_ptr(), mode, 0) == 0 }
+}
+
+/// How [`open_beneath`] resolves a name below its directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// No symbolic link anywhere in the name.
+    Refused,
+    /// Links are followed while they stay below the directory.
+    Inside,
+}
+
+/// What [`open_beneath`] opens the name for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read an existing file.
+    Read,
+    /// A directory, as a handle for the `*at` calls below (`O_PATH`).
+    Dir,
+    /// Create a new file for writing, failing if the name exists.
+    CreateNew,
+}
+
+/// Open `name` below the directory `dir`, never outside it: with
+/// `openat2(RESOLVE_BENEATH)` the kernel refuses (`EXDEV`) a `..` or an
+/// absolute path or link that would leave `dir`, at every step of the
+/// walk, so a name that races a rename cannot escape either. `/proc`
+/// style magic links are never followed. Non-blocking, so a FIFO opens at
+/// once and can be refused after an `fstat`.
+///
+/// # Errors
+/// What `openat2` failed with: `EXDEV` for an escape, `ELOOP` for a link
+/// when links are refused, `ENOSYS` on kernels before 5.6.
+pub fn open_beneath(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::path::Path,
+    access: Access,
+    links: Links,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd as _, FromRawFd as _};
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(name.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name holds a NUL"))?;
+    let flags = libc::O_CLOEXEC
+        | match access {
+            Access::Read => libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+            Access::Dir => libc::O_PATH | libc::O_DIRECTORY,
+            Access::CreateNew => libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY,
+        };
+    let mut resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    if links == Links::Refused {
+        resolve |= libc::RESOLVE_NO_SYMLINKS;
+    }
+    #[allow(clippy::cast_sign_loss, reason = "open flags are bits, not a number")]
+    // SAFETY: plain old data; all-zero is valid (and required of fields
+    // this libc may add).
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags as u64;
+    how.mode = if access == Access::CreateNew { 0o644 } else { 0 };
+    how.resolve = resolve;
+    // SAFETY: a NUL-terminated name and a valid open_how of its own size.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &raw mut how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    #[allow(clippy::cast_possible_truncation, reason = "a descriptor fits an int")]
+    // SAFETY: a new descriptor that nothing else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(rc as i32) })
+}
+
+/// Rename `from` to `to`, both in the directory `dir`; unless `replace`,
+/// fail with `EEXIST` rather than replace a file that appeared meanwhile
+/// (`RENAME_NOREPLACE`).
+///
+/// # Errors
+/// What `renameat2` failed with.
+pub fn rename_in(
+    dir: std::os::fd::BorrowedFd<'_>,
+    from: &std::ffi::OsStr,
+    to: &std::ffi::OsStr,
+    replace: bool,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::ffi::OsStrExt as _;
+    let cstr = |s: &std::ffi::OsStr| {
+        std::ffi::CString::new(s.as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name holds a NUL"))
+    };
+    let (from, to) = (cstr(from)?, cstr(to)?);
+    let flags = if replace { 0 } else { libc::RENAME_NOREPLACE };
+    // SAFETY: NUL-terminated names, a valid directory descriptor.
+    let rc = unsafe {
+        libc::renameat2(
+            dir.as_raw_fd(),
+            from.as_ptr(),
+            dir.as_raw_fd(),
+            to.as_ptr(),
+            flags,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Remove the file `name` in the directory `dir`.
+///
+/// # Errors
+/// What `unlinkat` failed with.
+pub fn unlink_in(dir: std::os::fd::BorrowedFd<'_>, name: &std::ffi::OsStr) -> io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name holds a NUL"))?;
+    // SAFETY: a NUL-terminated name, a valid directory descriptor.
+    if unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +272,39 @@ mod tests {
         // Links longer than the 64-byte buffer come back cut.
         assert!(path.as_os_str().as_encoded_bytes().starts_with(link));
         assert!(for_each_fd_link("/proc/self/no-such-dir".as_ref(), |_, _| {}).is_err());
+    }
+
+    #[test]
+    fn open_beneath_refuses_escapes_and_links() {
+        use std::os::fd::AsFd as _;
+        let root = tempfile::tempdir().unwrap();
+        let served = root.path().join("served");
+        std::fs::create_dir(&served).unwrap();
+        std::fs::write(root.path().join("secret"), b"s").unwrap();
+        std::fs::write(served.join("ok.bin"), b"ok").unwrap();
+        std::os::unix::fs::symlink("../secret", served.join("out")).unwrap();
+        std::os::unix::fs::symlink("ok.bin", served.join("in")).unwrap();
+        let dir = std::fs::File::open(&served).unwrap();
+        let open = |name: &str, links| {
+            open_beneath(dir.as_fd(), name.as_ref(), Access::Read, links)
+                .map_err(|e| e.raw_os_error())
+        };
+        assert!(open("ok.bin", Links::Refused).is_ok());
+        assert_eq!(open("../secret", Links::Inside).err(), Some(Some(libc::EXDEV)));
+        assert_eq!(open("/etc/passwd", Links::Inside).err(), Some(Some(libc::EXDEV)));
+        assert_eq!(open("out", Links::Inside).err(), Some(Some(libc::EXDEV)));
+        assert_eq!(open("in", Links::Refused).err(), Some(Some(libc::ELOOP)));
+        assert!(open("in", Links::Inside).is_ok(), "a link inside, when allowed");
+        let sub = open_beneath(dir.as_fd(), ".".as_ref(), Access::Dir, Links::Refused).unwrap();
+        let f = open_beneath(sub.as_fd(), "new".as_ref(), Access::CreateNew, Links::Refused);
+        assert!(f.is_ok());
+        let again = open_beneath(sub.as_fd(), "new".as_ref(), Access::CreateNew, Links::Refused);
+        assert_eq!(again.err().and_then(|e| e.raw_os_error()), Some(libc::EEXIST));
+        std::fs::write(served.join("other"), b"x").unwrap();
+        let err = rename_in(sub.as_fd(), "new".as_ref(), "other".as_ref(), false).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
+        rename_in(sub.as_fd(), "new".as_ref(), "other".as_ref(), true).unwrap();
+        unlink_in(sub.as_fd(), "other".as_ref()).unwrap();
+        assert!(!served.join("other").exists());
     }
 }

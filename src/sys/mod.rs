@@ -8,6 +8,7 @@
 
 pub mod caps;
 pub mod errno;
+pub mod epoll;
 pub mod errqueue;
 pub mod fs;
 pub mod iface;
@@ -22,6 +23,7 @@ pub mod sched;
 pub mod signal;
 mod sockaddr;
 pub mod tcp_info;
+pub mod user;
 
 pub use caps::drop_capabilities;
 pub use errqueue::{QueuedError, set_recv_errors, set_timestamps, take_queued_error};

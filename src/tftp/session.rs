@@ -309,6 +309,12 @@ struct Common {
     tries: u32,
     stats: Stats,
     outbox: Outbox,
+    /// The server's end of a transfer: the peer is a client, its TID known
+    /// from its request.
+    serving: bool,
+    /// What a server sends again while the client has not started: its
+    /// OACK. A client sends its request instead.
+    opening: Option<Vec<u8>>,
 }
 
 impl Common {
@@ -323,11 +329,29 @@ impl Common {
             tries: 0,
             stats: Stats::default(),
             outbox: Vec::new(),
+            serving: false,
+            opening: None,
         }
     }
 
+    /// The server's end of a transfer with `client`, options agreed as
+    /// `neg`; `oack` is sent first (and again on timeouts) when options
+    /// were agreed.
+    fn serving(cfg: Config, client: SocketAddr, neg: Negotiated, oack: Option<Vec<u8>>) -> Common {
+        let mut c = Common::new(cfg, client);
+        c.options_on = false;
+        c.tid = Some(client);
+        c.neg = neg;
+        c.serving = true;
+        c.opening = oack;
+        c
+    }
+
     fn request(&mut self, write: bool) {
-        let bytes = request_packet(&self.cfg, self.options_on, write);
+        let bytes = match &self.opening {
+            Some(oack) => oack.clone(),
+            None => request_packet(&self.cfg, self.options_on, write),
+        };
         self.outbox.push((self.server, bytes));
     }
 
@@ -363,7 +387,8 @@ impl Common {
     fn local_failure(&mut self, e: &std::io::Error, write: bool) {
         use std::io::ErrorKind::{QuotaExceeded, StorageFull};
         if matches!(e.kind(), StorageFull | QuotaExceeded) {
-            self.give_up(ErrorCode::DiskFull, "client's disk is full");
+            let who = if self.serving { "server" } else { "client" };
+            self.give_up(ErrorCode::DiskFull, &format!("{who}'s disk is full"));
         } else {
             self.give_up(ErrorCode::NotDefined, &local_reason(e, write));
         }
@@ -626,9 +651,29 @@ impl Download {
         }
     }
 
-    /// Queue the RRQ.
+    /// The server's end of a WRQ from `client`, options agreed as `neg`:
+    /// [`start`](Self::start) sends `oack`, or ACK 0 without one.
+    pub fn serving(
+        cfg: Config,
+        client: SocketAddr,
+        neg: Negotiated,
+        oack: Option<Vec<u8>>,
+    ) -> Download {
+        let mut d = Download::new(cfg, client);
+        d.c = Common::serving(d.c.cfg.clone(), client, neg, oack);
+        d.phase = Phase::Transferring;
+        d
+    }
+
+    /// Queue the RRQ (serving: the OACK or ACK 0).
     pub fn start(&mut self) {
-        self.c.request(false);
+        if !self.c.serving {
+            self.c.request(false);
+        } else if let Some(oack) = self.c.opening.clone() {
+            self.c.send(oack);
+        } else {
+            self.ack(0);
+        }
     }
 
     pub fn outbox(&mut self) -> &mut Outbox {
@@ -662,7 +707,12 @@ impl Download {
     /// Stopped by `signal`: tell the server.
     pub fn cancel(&mut self, signal: i32) {
         let why = format!("client interrupted by {}", crate::sys::signal_name(signal));
-        self.c.give_up(ErrorCode::NotDefined, &why);
+        self.stop(&why);
+    }
+
+    /// End the transfer here, telling the peer `why` (ERROR 0).
+    pub fn stop(&mut self, why: &str) {
+        self.c.give_up(ErrorCode::NotDefined, why);
         self.phase = Phase::Done;
     }
 
@@ -778,6 +828,11 @@ impl Download {
                 self.ack(0);
                 Ok(())
             }
+            Packet::Oack { .. } if self.c.serving => Err(self.c.abort(
+                ErrorCode::IllegalOperation,
+                "unexpected packet",
+                TftpError::Protocol("sent an OACK to a server".into()),
+            )),
             Packet::Oack { .. } => {
                 // A repeated OACK: our ACK 0 was lost; say it again.
                 if self.done == 0 {
@@ -791,7 +846,7 @@ impl Download {
             _ => Err(self.c.abort(
                 ErrorCode::IllegalOperation,
                 "unexpected packet",
-                TftpError::Protocol("sent a request or ACK to a downloading client".into()),
+                TftpError::Protocol("sent a request or an ACK where DATA was due".into()),
             )),
         }
     }
@@ -947,8 +1002,12 @@ impl Download {
             Phase::Requesting => self.c.request_again(false),
             Phase::Transferring => {
                 self.c.next_try()?;
-                let last = self.done;
-                self.ack(last);
+                match &self.c.opening {
+                    // Serving, nothing in yet: the OACK was lost, or the
+                    // client's first DATA.
+                    Some(oack) if self.done == 0 => self.c.send(oack.clone()),
+                    _ => self.ack(self.done),
+                }
                 self.reacked = false;
                 Ok(())
             }
@@ -989,6 +1048,34 @@ impl Upload {
     pub fn start(&mut self) {
         self.c.request(true);
     }
+
+    /// The server's end of an RRQ from `client`, options agreed as `neg`:
+    /// [`open`](Self::open) sends `oack` and waits for ACK 0, or sends
+    /// DATA 1 at once without one.
+    pub fn serving(
+        cfg: Config,
+        client: SocketAddr,
+        neg: Negotiated,
+        oack: Option<Vec<u8>>,
+    ) -> Upload {
+        let mut u = Upload::new(cfg, client);
+        u.c = Common::serving(u.c.cfg.clone(), client, neg, oack);
+        u
+    }
+
+    /// Serving: the first answer to the RRQ, the OACK or DATA 1.
+    ///
+    /// # Errors
+    /// `src` failed.
+    pub fn open(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
+        if self.c.opening.is_some() {
+            self.c.request(false);
+            Ok(())
+        } else {
+            self.begin(src)
+        }
+    }
+
     pub fn outbox(&mut self) -> &mut Outbox {
         &mut self.c.outbox
     }
@@ -1016,7 +1103,12 @@ impl Upload {
     /// Stopped by `signal`: tell the server.
     pub fn cancel(&mut self, signal: i32) {
         let why = format!("client interrupted by {}", crate::sys::signal_name(signal));
-        self.c.give_up(ErrorCode::NotDefined, &why);
+        self.stop(&why);
+    }
+
+    /// End the transfer here, telling the peer `why` (ERROR 0).
+    pub fn stop(&mut self, why: &str) {
+        self.c.give_up(ErrorCode::NotDefined, why);
         self.phase = Phase::Done;
     }
 
@@ -1091,6 +1183,11 @@ impl Upload {
                     message: message.to_string(),
                 })
             }
+            Packet::Oack { .. } if self.c.serving => Err(self.c.abort(
+                ErrorCode::IllegalOperation,
+                "unexpected packet",
+                TftpError::Protocol("sent an OACK to a server".into()),
+            )),
             Packet::Oack { options } if self.phase == Phase::Requesting => {
                 self.c.take_oack(&options, true)?;
                 self.begin(src)
@@ -1134,7 +1231,7 @@ impl Upload {
             _ => Err(self.c.abort(
                 ErrorCode::IllegalOperation,
                 "unexpected packet",
-                TftpError::Protocol("sent DATA or a request to an uploading client".into()),
+                TftpError::Protocol("sent DATA or a request where an ACK was due".into()),
             )),
         }
     }

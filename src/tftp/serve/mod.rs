@@ -1,0 +1,936 @@
+//! `nettool tftp serve`: a TFTP server on the client's ground. Requests
+//! are checked on paper (`request`), files opened only below the served
+//! directory (`files`), and each transfer is one of the session machines
+//! the client uses, in its serving role (RRQ: `session::Upload` sends,
+//! WRQ: `session::Download` receives), on a socket of its own (a new
+//! transfer ID). One thread drives them all: an epoll set of every socket
+//! and a heap of deadlines, so hundreds of transfers cost no thread each.
+//!
+//! Invariants:
+//! - Root is never kept while serving: privileges are dropped after the
+//!   sockets are bound and the directory is opened, before the first
+//!   datagram is read.
+//! - Nothing a client sends makes memory grow past the transfer limits: a
+//!   refused request leaves nothing behind, a transfer lives at most
+//!   `retries` timeouts past its last progress, and there are at most
+//!   `--max-transfers` (`--max-per-client` per address).
+//! - An upload appears under its name only once complete, before the
+//!   final ACK tells the client so; a failed one leaves nothing.
+
+pub mod files;
+pub mod request;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsFd as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::sys::epoll::Epoll;
+use crate::sys::user::Ids;
+use crate::wire::tftp::{ErrorCode, MAX_PACKET, Packet};
+
+use super::session::{
+    Config, Deliver, Download, Mode, Negotiated, Phase, Requested, Sink as _, TftpError, Upload,
+};
+use files::{NewFile, Root, Served};
+pub use request::{Direction, Limits};
+use request::{Incoming, Refusal, Request};
+
+/// Everything `serve` needs, parsed and checked by `cmd::tftp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub dir: PathBuf,
+    pub listen: Vec<SocketAddr>,
+    /// Accept WRQs.
+    pub write: bool,
+    /// A WRQ may replace an existing file.
+    pub overwrite: bool,
+    /// Follow symbolic links that stay inside the directory.
+    pub follow_symlinks: bool,
+    pub limits: Limits,
+    /// First retransmission timeout (a client's `timeout` option wins).
+    pub timeout: Duration,
+    pub retries: u32,
+    pub max_transfers: usize,
+    pub max_per_client: usize,
+    /// After SIGINT/SIGTERM, how long running transfers may go on.
+    pub grace: Duration,
+    /// Who to become after binding (run as root).
+    pub become_user: Option<Become>,
+    /// Report every packet.
+    pub trace: bool,
+}
+
+/// The user the server drops to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Become {
+    pub name: String,
+    pub ids: Ids,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Every byte moved (an upload is in place).
+    Ok,
+    /// Started, then failed or cut short.
+    Failed,
+    /// Answered with an ERROR at once.
+    Refused,
+}
+
+/// One transfer (or refused request), as it ended.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Record {
+    #[serde(skip)]
+    pub at: SystemTime,
+    pub client: SocketAddr,
+    pub file: String,
+    pub direction: Direction,
+    pub mode: &'static str,
+    /// File bytes sent or received.
+    pub bytes: u64,
+    pub seconds: f64,
+    pub options: Option<Negotiated>,
+    pub outcome: Outcome,
+    pub error: Option<String>,
+    /// The ERROR code the client got from us, or sent us.
+    pub error_code: Option<u16>,
+    pub retransmits: u64,
+}
+
+/// What happens, as it happens.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Listening {
+        addr: SocketAddr,
+        dir: &'a Path,
+        write: bool,
+    },
+    /// Privileges dropped to this user.
+    Became { user: &'a str, ids: Ids },
+    Transfer(&'a Record),
+    /// A packet (`--verbose`): sent (else received) to or from `peer`.
+    Packet {
+        sent: bool,
+        peer: SocketAddr,
+        bytes: &'a [u8],
+    },
+    /// Asked to stop: `active` transfers may go on for `grace`.
+    Stopping { active: usize, grace: Duration },
+}
+
+/// Counts over the server's life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    pub ok: u64,
+    pub failed: u64,
+    pub refused: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Refusals beyond the log's rate, counted only.
+    pub refusals_not_logged: u64,
+    /// Transfers still running when the grace ran out.
+    pub cut_short: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot serve {}: {source}", path.display())]
+    Dir { path: PathBuf, source: io::Error },
+    #[error("cannot listen on {addr}: {source}{}", bind_hint(source, addr))]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot become user {user}: {source}")]
+    Become { user: String, source: io::Error },
+    #[error(
+        "{} is not {what} by user {user} (uid {uid}), whom the server runs as: {fix}",
+        path.display()
+    )]
+    NoAccess {
+        path: PathBuf,
+        what: &'static str,
+        user: String,
+        uid: u32,
+        fix: &'static str,
+    },
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+fn bind_hint(e: &io::Error, addr: &SocketAddr) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied if addr.port() < 1024 => {
+            " (ports below 1024 need root or CAP_NET_BIND_SERVICE; or --listen on a port above 1023)"
+        }
+        io::ErrorKind::AddrInUse => " (another TFTP server runs there: stop it, or --listen elsewhere)",
+        io::ErrorKind::AddrNotAvailable => " (no interface has that address)",
+        _ => "",
+    }
+}
+
+/// Refusals logged per second at most; the rest are counted.
+const LOG_PER_SECOND: u32 = 20;
+/// Datagrams read from one socket per wake-up, for fairness.
+const BATCH: usize = 64;
+
+/// The machine of one transfer and its file.
+enum Machine {
+    /// RRQ: we send.
+    Send(Upload, Served),
+    /// WRQ: we receive.
+    Receive(Download, NewFile),
+}
+
+struct Transfer {
+    serial: u64,
+    sock: UdpSocket,
+    client: SocketAddr,
+    file: String,
+    direction: Direction,
+    mode: Mode,
+    machine: Machine,
+    started: Instant,
+    deadline: Instant,
+    /// The outcome was reported (an upload is reported once committed,
+    /// then dallies).
+    reported: bool,
+}
+
+impl Transfer {
+    fn phase(&self) -> Phase {
+        match &self.machine {
+            Machine::Send(m, _) => m.phase(),
+            Machine::Receive(m, _) => m.phase(),
+        }
+    }
+    fn wait(&self) -> Duration {
+        match &self.machine {
+            Machine::Send(m, _) => m.wait(),
+            Machine::Receive(m, _) => m.wait(),
+        }
+    }
+    fn progress(&self) -> (u64, u64) {
+        let s = match &self.machine {
+            Machine::Send(m, _) => m.stats(),
+            Machine::Receive(m, _) => m.stats(),
+        };
+        (s.blocks, s.retransmits)
+    }
+}
+
+/// Serve until SIGINT or SIGTERM (caught here), then let running
+/// transfers finish within the grace.
+///
+/// # Errors
+/// Setup failed: the directory, a bind, the privilege drop.
+pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Error> {
+    crate::sys::catch_termination()?;
+    let root = Root::open(&s.dir, s.follow_symlinks).map_err(|source| Error::Dir {
+        path: s.dir.clone(),
+        source,
+    })?;
+    let mut listeners = Vec::new();
+    for &addr in &s.listen {
+        let sock = bind(addr).map_err(|source| Error::Bind { addr, source })?;
+        listeners.push(sock);
+    }
+    if let Some(b) = &s.become_user {
+        crate::sys::user::become_user(b.ids).map_err(|source| Error::Become {
+            user: b.name.clone(),
+            source,
+        })?;
+        check_access(&root, s, b)?;
+        on_event(Event::Became {
+            user: &b.name,
+            ids: b.ids,
+        });
+    }
+    let epoll = Epoll::new()?;
+    for (i, l) in listeners.iter().enumerate() {
+        epoll.add(l.as_fd(), i as u64)?;
+        on_event(Event::Listening {
+            addr: l.local_addr()?,
+            dir: &s.dir,
+            write: s.write,
+        });
+    }
+    let mut server = Server {
+        s,
+        root,
+        epoll,
+        first_slot: listeners.len(),
+        listeners,
+        slots: Vec::new(),
+        free: Vec::new(),
+        by_client: HashMap::new(),
+        per_ip: HashMap::new(),
+        timers: BinaryHeap::new(),
+        serial: 0,
+        buf: vec![0; MAX_PACKET + 1],
+        report: Report::default(),
+        log_second: Instant::now(),
+        logged: 0,
+    };
+    server.serve(on_event)?;
+    Ok(server.report)
+}
+
+/// A UDP socket on `addr`; `[::]` takes IPv4 too (dual-stack).
+fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(false)?;
+    }
+    sock.bind(&addr.into())?;
+    Ok(sock.into())
+}
+
+/// After the drop: can the new user read (and with `--write`, write) the
+/// directory? Said at start, not as ERRORs to the first clients.
+fn check_access(root: &Root, s: &Settings, b: &Become) -> Result<(), Error> {
+    let no = |what, fix| Error::NoAccess {
+        path: s.dir.clone(),
+        what,
+        user: b.name.clone(),
+        uid: b.ids.uid,
+        fix,
+    };
+    if !crate::sys::fs::accessible(root.handle(), false) {
+        return Err(no(
+            "readable",
+            "give others read and search permission (chmod o+rx), or pass --user",
+        ));
+    }
+    if s.write && !crate::sys::fs::accessible(root.handle(), true) {
+        return Err(no(
+            "writable",
+            "make it writable by that user (chown or chmod), or pass --user",
+        ));
+    }
+    Ok(())
+}
+
+struct Server<'s> {
+    s: &'s Settings,
+    root: Root,
+    epoll: Epoll,
+    listeners: Vec<UdpSocket>,
+    /// Tokens below this are listeners; a transfer's is its slot plus it.
+    first_slot: usize,
+    slots: Vec<Option<Transfer>>,
+    free: Vec<usize>,
+    /// Transfers by the client's transfer ID: a repeated request is not a
+    /// second transfer.
+    by_client: HashMap<SocketAddr, usize>,
+    per_ip: HashMap<IpAddr, usize>,
+    /// (deadline, slot, serial); an entry whose transfer moved its
+    /// deadline on is pushed again for the new one when it comes up.
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    serial: u64,
+    buf: Vec<u8>,
+    report: Report,
+    log_second: Instant,
+    logged: u32,
+}
+
+impl Server<'_> {
+    fn active(&self) -> usize {
+        self.by_client.len()
+    }
+
+    fn serve(&mut self, on_event: &mut dyn FnMut(Event)) -> io::Result<()> {
+        let mut ready = Vec::new();
+        let mut stop_by: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            if stop_by.is_none() && crate::sys::termination().is_some() {
+                for l in std::mem::take(&mut self.listeners) {
+                    self.epoll.delete(l.as_fd())?;
+                }
+                on_event(Event::Stopping {
+                    active: self.active(),
+                    grace: self.s.grace,
+                });
+                stop_by = Some(now + self.s.grace);
+            }
+            if let Some(by) = stop_by {
+                if self.active() == 0 {
+                    return Ok(());
+                }
+                if now >= by {
+                    self.cut_short(on_event);
+                    return Ok(());
+                }
+            }
+            let next = self.timers.peek().map(|Reverse((t, _, _))| *t);
+            let wake = [next, stop_by].into_iter().flatten().min();
+            // Bounded, so a signal that came just before the wait is seen.
+            let wait = wake.map_or(Duration::from_millis(500), |t| {
+                t.saturating_duration_since(now).min(Duration::from_millis(500))
+            });
+            self.epoll.wait(&mut ready, Some(wait))?;
+            for &token in &ready {
+                let Ok(token) = usize::try_from(token) else {
+                    continue;
+                };
+                if token < self.first_slot {
+                    self.on_listener(token, on_event);
+                } else {
+                    self.on_transfer(token - self.first_slot, on_event);
+                }
+            }
+            self.fire_timers(on_event);
+        }
+    }
+
+    /// Requests waiting on listener `i`.
+    fn on_listener(&mut self, i: usize, on_event: &mut dyn FnMut(Event)) {
+        for _ in 0..BATCH {
+            let Some(l) = self.listeners.get(i) else {
+                return;
+            };
+            let local = l.local_addr().ok();
+            let (n, from) = match crate::sys::recv_from_now(l.as_fd(), &mut self.buf) {
+                Ok(Some(got)) => got,
+                Ok(None) => return,
+                // An ICMP error for an earlier answer: nothing to do.
+                Err(_) => continue,
+            };
+            let from = unmapped(from);
+            if self.s.trace {
+                on_event(Event::Packet {
+                    sent: false,
+                    peer: from,
+                    bytes: &self.buf[..n],
+                });
+            }
+            if self.by_client.contains_key(&from) {
+                // The client asked again before our first answer reached
+                // it: the transfer's own timeout answers again.
+                continue;
+            }
+            let incoming = request::parse(&self.buf[..n]);
+            let local = local.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
+            match incoming {
+                Incoming::Ignored => {}
+                Incoming::Refused(r) => {
+                    let file = request::requested_name(&self.buf[..n]);
+                    self.refuse(local, from, &file, None, &r, on_event);
+                }
+                Incoming::Request(req) => self.start(local, from, req, on_event),
+            }
+        }
+    }
+
+    /// Answer `to` with ERROR `r` from a new port (as a transfer would
+    /// answer) and log it.
+    fn refuse(
+        &mut self,
+        local: IpAddr,
+        to: SocketAddr,
+        file: &str,
+        req: Option<&Request>,
+        r: &Refusal,
+        on_event: &mut dyn FnMut(Event),
+    ) {
+        let pkt = Packet::Error {
+            code: r.code,
+            message: super::session::cut_to(&r.message, super::session::MAX_ERROR_TEXT),
+        }
+        .to_vec();
+        if let Ok(sock) = transfer_socket(local, to) {
+            let _ = sock.send_to(&pkt, to);
+            if self.s.trace {
+                on_event(Event::Packet {
+                    sent: true,
+                    peer: to,
+                    bytes: &pkt,
+                });
+            }
+        }
+        self.report.refused += 1;
+        let now = Instant::now();
+        if now.duration_since(self.log_second) >= Duration::from_secs(1) {
+            self.log_second = now;
+            self.logged = 0;
+        }
+        if self.logged >= LOG_PER_SECOND {
+            self.report.refusals_not_logged += 1;
+            return;
+        }
+        self.logged += 1;
+        let rec = Record {
+            at: SystemTime::now(),
+            client: to,
+            file: file.to_string(),
+            direction: req.map_or(Direction::Read, |q| q.direction),
+            mode: req.map_or("", |q| q.mode.name()),
+            bytes: 0,
+            seconds: 0.0,
+            options: None,
+            outcome: Outcome::Refused,
+            error: Some(r.why.clone()),
+            error_code: Some(r.code.to_u16()),
+            retransmits: 0,
+        };
+        on_event(Event::Transfer(&rec));
+    }
+
+    /// A request: refuse it, or start its transfer.
+    fn start(
+        &mut self,
+        local: IpAddr,
+        from: SocketAddr,
+        req: Request,
+        on_event: &mut dyn FnMut(Event),
+    ) {
+        let s = self.s;
+        let name = request::shown(&req.filename);
+        let refuse = |this: &mut Self, r: Refusal, on_event: &mut dyn FnMut(Event)| {
+            this.refuse(local, from, &name, Some(&req), &r, on_event);
+        };
+        if req.direction == Direction::Write && !s.write {
+            let r = Refusal {
+                code: ErrorCode::AccessViolation,
+                message: "this server is read-only".into(),
+                why: "write request refused: read-only (start the server with --write to accept uploads)".into(),
+            };
+            return refuse(self, r, on_event);
+        }
+        if self.active() >= s.max_transfers {
+            let r = Refusal {
+                code: ErrorCode::NotDefined,
+                message: "server busy: try again later".into(),
+                why: format!("busy: {} transfers at once (--max-transfers)", s.max_transfers),
+            };
+            return refuse(self, r, on_event);
+        }
+        let ip = from.ip();
+        if self.per_ip.get(&ip).copied().unwrap_or(0) >= s.max_per_client {
+            let r = Refusal {
+                code: ErrorCode::NotDefined,
+                message: "too many transfers from your address at once".into(),
+                why: format!(
+                    "{} transfers from {ip} at once (--max-per-client)",
+                    s.max_per_client
+                ),
+            };
+            return refuse(self, r, on_event);
+        }
+        let opened = match req.direction {
+            Direction::Read => self.root.read(&req.filename).map(|(f, size)| (Some((f, size)), None)),
+            Direction::Write => self
+                .root
+                .create(&req.filename, s.overwrite)
+                .map(|n| (None, Some(n))),
+        };
+        let (read, write) = match opened {
+            Ok(o) => o,
+            Err(r) => return refuse(self, r, on_event),
+        };
+        let size = read.as_ref().map(|(_, size)| *size);
+        let (neg, oack) = match request::negotiate(&req, &s.limits, size) {
+            Ok(n) => n,
+            Err(r) => return refuse(self, r, on_event),
+        };
+        let sock = match transfer_socket(local, from) {
+            Ok(sock) => sock,
+            Err(e) => {
+                let r = Refusal {
+                    code: ErrorCode::NotDefined,
+                    message: "server out of resources".into(),
+                    why: format!("no socket for the transfer: {e}"),
+                };
+                return refuse(self, r, on_event);
+            }
+        };
+        let timeout = neg
+            .timeout
+            .map_or(s.timeout, |t| Duration::from_secs(u64::from(t)));
+        let cfg = Config {
+            filename: req.filename.clone(),
+            mode: req.mode,
+            options: Requested::default(),
+            retries: s.retries,
+            timeout,
+            max_size: s.limits.max_size,
+            // Stay to re-ACK a repeated final DATA for as long as the
+            // client waits before it sends it again.
+            dally: timeout,
+            fallback: false,
+        };
+        let mut machine = match (read, write) {
+            (Some((f, size)), _) => {
+                let mut src = Served::new(f, size);
+                let mut m = Upload::serving(cfg, from, neg, oack);
+                if let Err(e) = m.open(&mut src) {
+                    if let TftpError::Io(e) = &e {
+                        m.local_failure(e);
+                    }
+                }
+                Machine::Send(m, src)
+            }
+            (None, Some(sink)) => {
+                let mut m = Download::serving(cfg, from, neg, oack);
+                m.start();
+                Machine::Receive(m, sink)
+            }
+            (None, None) => return,
+        };
+        let outbox = match &mut machine {
+            Machine::Send(m, _) => std::mem::take(m.outbox()),
+            Machine::Receive(m, _) => std::mem::take(m.outbox()),
+        };
+        for (to, bytes) in &outbox {
+            let _ = sock.send_to(bytes, *to);
+            if s.trace {
+                on_event(Event::Packet {
+                    sent: true,
+                    peer: *to,
+                    bytes,
+                });
+            }
+        }
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        if self
+            .epoll
+            .add(sock.as_fd(), (slot + self.first_slot) as u64)
+            .is_err()
+        {
+            self.free.push(slot);
+            return;
+        }
+        self.serial += 1;
+        let now = Instant::now();
+        let t = Transfer {
+            serial: self.serial,
+            sock,
+            client: from,
+            file: name,
+            direction: req.direction,
+            mode: req.mode,
+            machine,
+            started: now,
+            deadline: now,
+            reported: false,
+        };
+        let deadline = now + t.wait();
+        self.slots[slot] = Some(Transfer { deadline, ..t });
+        self.timers.push(Reverse((deadline, slot, self.serial)));
+        self.by_client.insert(from, slot);
+        *self.per_ip.entry(ip).or_insert(0) += 1;
+        // Sent in full already (an empty file without options): over.
+        self.after(slot, None, on_event);
+    }
+
+    /// Datagrams waiting on transfer `slot`'s socket.
+    fn on_transfer(&mut self, slot: usize, on_event: &mut dyn FnMut(Event)) {
+        for _ in 0..BATCH {
+            let Some(Some(t)) = self.slots.get_mut(slot) else {
+                return;
+            };
+            let (n, from) = match crate::sys::recv_from_now(t.sock.as_fd(), &mut self.buf) {
+                Ok(Some(got)) => got,
+                Ok(None) => return,
+                Err(_) => continue,
+            };
+            let from = unmapped(from);
+            let bytes = &self.buf[..n];
+            if self.s.trace {
+                on_event(Event::Packet {
+                    sent: false,
+                    peer: from,
+                    bytes,
+                });
+            }
+            let before = t.progress();
+            let r = match &mut t.machine {
+                Machine::Send(m, src) => {
+                    let r = m.on_datagram(from, bytes, src);
+                    if let Err(TftpError::Io(e)) = &r {
+                        m.local_failure(e);
+                    }
+                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
+                    r
+                }
+                Machine::Receive(m, sink) => receive(m, sink, &t.sock, from, bytes, self.s.trace, on_event),
+            };
+            if t.progress() != before {
+                t.deadline = Instant::now() + t.wait();
+            }
+            // A lock-step transfer has nothing more until it answers.
+            let more = matches!(&t.machine, Machine::Receive(m, _) if m.blocks_to_ack() > 1);
+            self.after(slot, r.err(), on_event);
+            if !more {
+                return;
+            }
+        }
+    }
+
+    /// Report and end transfer `slot` if it is over (or `err` ended it).
+    fn after(&mut self, slot: usize, err: Option<TftpError>, on_event: &mut dyn FnMut(Event)) {
+        let Some(Some(t)) = self.slots.get_mut(slot) else {
+            return;
+        };
+        let phase = t.phase();
+        if err.is_none() && !matches!(phase, Phase::Done | Phase::Dallying) {
+            return;
+        }
+        if !t.reported {
+            t.reported = true;
+            let rec = record(t, err.as_ref());
+            match rec.outcome {
+                Outcome::Ok => self.report.ok += 1,
+                _ => self.report.failed += 1,
+            }
+            match rec.direction {
+                Direction::Read => self.report.bytes_sent += rec.bytes,
+                Direction::Write => self.report.bytes_received += rec.bytes,
+            }
+            on_event(Event::Transfer(&rec));
+        }
+        if err.is_some() || phase == Phase::Done {
+            self.end(slot);
+        }
+    }
+
+    fn end(&mut self, slot: usize) {
+        let Some(t) = self.slots.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        let _ = self.epoll.delete(t.sock.as_fd());
+        self.by_client.remove(&t.client);
+        let ip = t.client.ip();
+        if let Some(n) = self.per_ip.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_ip.remove(&ip);
+            }
+        }
+        self.free.push(slot);
+    }
+
+    fn fire_timers(&mut self, on_event: &mut dyn FnMut(Event)) {
+        let now = Instant::now();
+        while let Some(&Reverse((at, slot, serial))) = self.timers.peek() {
+            if at > now {
+                return;
+            }
+            self.timers.pop();
+            let Some(Some(t)) = self.slots.get_mut(slot) else {
+                continue;
+            };
+            if t.serial != serial {
+                continue;
+            }
+            if t.deadline > now {
+                // Progress moved it on since this entry was pushed.
+                self.timers.push(Reverse((t.deadline, slot, serial)));
+                continue;
+            }
+            let r = match &mut t.machine {
+                Machine::Send(m, src) => {
+                    let r = m.on_timeout(src);
+                    if let Err(TftpError::Io(e)) = &r {
+                        m.local_failure(e);
+                    }
+                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
+                    r
+                }
+                Machine::Receive(m, _) => {
+                    let r = m.on_timeout();
+                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
+                    r
+                }
+            };
+            t.deadline = now + t.wait();
+            self.timers.push(Reverse((t.deadline, slot, serial)));
+            self.after(slot, r.err(), on_event);
+        }
+    }
+
+    /// The grace is over: stop every transfer still running.
+    fn cut_short(&mut self, on_event: &mut dyn FnMut(Event)) {
+        for slot in 0..self.slots.len() {
+            let Some(Some(t)) = self.slots.get_mut(slot) else {
+                continue;
+            };
+            let why = "server shutting down";
+            match &mut t.machine {
+                Machine::Send(m, _) => {
+                    m.stop(why);
+                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
+                }
+                Machine::Receive(m, _) => {
+                    m.stop(why);
+                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
+                }
+            }
+            if !t.reported {
+                self.report.cut_short += 1;
+            }
+            let err = TftpError::Protocol("cut short: the server stopped and the grace ran out".into());
+            self.after(slot, Some(err), on_event);
+        }
+    }
+}
+
+/// A datagram for a receiving transfer. The final block is written and
+/// the file committed before the final ACK goes out, so the client is
+/// never told "done" for a file that is not in place.
+fn receive(
+    m: &mut Download,
+    sink: &mut NewFile,
+    sock: &UdpSocket,
+    from: SocketAddr,
+    bytes: &[u8],
+    trace: bool,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<(), TftpError> {
+    let was_transferring = m.phase() == Phase::Transferring;
+    let r = m.handle(from, bytes, sink);
+    let delivery = m.take_delivery();
+    if r.is_ok() && was_transferring && matches!(m.phase(), Phase::Dallying | Phase::Done) {
+        let committed = delivery
+            .map_or(Ok(()), |Deliver(range)| sink.write(&bytes[range]))
+            .and_then(|()| sink.complete());
+        if let Err(e) = committed {
+            m.outbox().clear();
+            m.local_failure(&e);
+            flush(sock, m.outbox(), trace, on_event);
+            return Err(TftpError::Io(e));
+        }
+        flush(sock, m.outbox(), trace, on_event);
+        return Ok(());
+    }
+    let lull = !m.outbox().is_empty();
+    flush(sock, m.outbox(), trace, on_event);
+    r?;
+    if let Some(Deliver(range)) = delivery
+        && let Err(e) = sink.write_idle(&bytes[range], lull)
+    {
+        m.local_failure(&e);
+        flush(sock, m.outbox(), trace, on_event);
+        return Err(TftpError::Io(e));
+    }
+    Ok(())
+}
+
+fn flush(
+    sock: &UdpSocket,
+    outbox: &mut super::session::Outbox,
+    trace: bool,
+    on_event: &mut dyn FnMut(Event),
+) {
+    for (to, bytes) in outbox.drain(..) {
+        // A send that fails (the client's port gone) shows as silence:
+        // the retries end the transfer.
+        let _ = sock.send_to(&bytes, to);
+        if trace {
+            on_event(Event::Packet {
+                sent: true,
+                peer: to,
+                bytes: &bytes,
+            });
+        }
+    }
+}
+
+fn record(t: &Transfer, err: Option<&TftpError>) -> Record {
+    let (stats, neg) = match &t.machine {
+        Machine::Send(m, _) => (m.stats(), m.negotiated()),
+        Machine::Receive(m, _) => (m.stats(), m.negotiated()),
+    };
+    let (error, error_code) = match err {
+        None => (None, None),
+        Some(e) => describe(e),
+    };
+    Record {
+        at: SystemTime::now(),
+        client: t.client,
+        file: t.file.clone(),
+        direction: t.direction,
+        mode: t.mode.name(),
+        bytes: stats.bytes,
+        seconds: t.started.elapsed().as_secs_f64(),
+        options: Some(neg),
+        outcome: if err.is_none() {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        },
+        error,
+        error_code,
+        retransmits: stats.retransmits,
+    }
+}
+
+/// A failed transfer in the server's words, and the ERROR code involved.
+fn describe(e: &TftpError) -> (Option<String>, Option<u16>) {
+    let (text, code) = match e {
+        TftpError::Server { code, message } => (
+            format!(
+                "the client sent ERROR {} ({}): '{}'",
+                code.to_u16(),
+                code.meaning(),
+                request::shown(message)
+            ),
+            Some(code.to_u16()),
+        ),
+        TftpError::Timeout { tries, .. } => {
+            (format!("the client went silent: no answer after {tries} tries"), None)
+        }
+        TftpError::FinalAckLost { tries, .. } => (
+            format!("no ACK for the final block after {tries} tries (the client may have it all)"),
+            None,
+        ),
+        TftpError::Protocol(why) | TftpError::BadOption(why) => {
+            (format!("protocol violation by the client: {why}"), Some(4))
+        }
+        TftpError::TooLarge { limit, .. } => (
+            format!("upload stopped at {limit} bytes (--max-size or its announced tsize)"),
+            Some(3),
+        ),
+        TftpError::SizeMismatch { announced, got } => (
+            format!("the client announced tsize {announced} but sent {got} bytes"),
+            Some(4),
+        ),
+        TftpError::Io(e) => (format!("{e}"), Some(0)),
+        other => (other.to_string(), None),
+    };
+    (Some(text), code)
+}
+
+/// IPv4 clients of a dual-stack socket arrive as `::ffff:a.b.c.d`; they
+/// are IPv4 clients, and answered from an IPv4 socket.
+fn unmapped(a: SocketAddr) -> SocketAddr {
+    match a {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
+            None => a,
+        },
+        SocketAddr::V4(_) => a,
+    }
+}
+
+/// A socket for one transfer (its own port: the server's transfer ID),
+/// on the address the request came to when the listener has one.
+fn transfer_socket(local: IpAddr, client: SocketAddr) -> io::Result<UdpSocket> {
+    let ip = match (local, client) {
+        (IpAddr::V4(l), SocketAddr::V4(_)) => IpAddr::V4(l),
+        (IpAddr::V6(l), SocketAddr::V6(_)) => IpAddr::V6(l),
+        (IpAddr::V6(l), SocketAddr::V4(_)) => {
+            IpAddr::V4(l.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED))
+        }
+        (IpAddr::V4(_), SocketAddr::V6(_)) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    UdpSocket::bind(SocketAddr::new(ip, 0))
+}
