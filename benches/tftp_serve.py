@@ -412,6 +412,53 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 
+def conc_section(L, meta, concs, verdicts):
+    L.append(f"## {meta['conc_clients']} concurrent clients, {meta['conc_mib']} MiB each\n")
+    L.append(f"Client: {meta['conc_client_desc']}. All clients are spawned back to "
+             "back (the spread of spawn times is shown); aggregate = clients x size / "
+             "(last client's exit - first client's spawn); a client's time is its own "
+             "spawn to reap. Medians over the rounds.\n")
+    csv = [s for s in meta["conc_servers"]]
+    L.append("| server | rounds (ok) | aggregate MB/s | slowest client s | median client s "
+             "| fastest client s | spawn spread s | server CPU ms/MiB |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    cst = {}
+    for sv in csv:
+        rs = [r for r in concs if r["server"] == sv]
+        good = [r for r in rs if r["ok"]]
+        tot_mib = meta["conc_clients"] * meta["conc_mib"]
+        d = {"runs": len(rs), "good": good,
+             "agg": med([r["agg_mbps"] for r in good]),
+             "slow": med([r["slowest_s"] for r in good]),
+             "median": med([r["median_s"] for r in good]),
+             "fast": med([r["fastest_s"] for r in good]),
+             "spread": med([r["spawn_spread_s"] for r in good]),
+             "cpu": med([r["server_cpu_s"] * 1000 / tot_mib for r in good])}
+        cst[sv] = d
+        if not rs:
+            L.append(f"| {sv} | not run | | | | | | |")
+            continue
+        fails = "; ".join(f"run {r['run']}: {len(r['failed'])} clients failed, "
+                          f"server outcomes {r.get('server_outcomes')}"
+                          for r in rs if not r["ok"])
+        L.append(f"| {sv} | {len(rs)} ({len(good)}) | {fmt(d['agg'], 1)} | {fmt(d['slow'], 3)} "
+                 f"| {fmt(d['median'], 3)} | {fmt(d['fast'], 3)} | {fmt(d['spread'], 3)} "
+                 f"| {fmt(d['cpu'], 3)} |" + (f" {fails}" if fails else ""))
+    L.append("")
+    if "nettool" in cst and cst["nettool"]["good"]:
+        for sv in csv:
+            if sv == "nettool" or not cst[sv]["good"]:
+                continue
+            n, o = cst["nettool"], cst[sv]
+            ra, rs_, rc = n["agg"] / o["agg"], o["slow"] / n["slow"], n["cpu"] / o["cpu"]
+            L.append(f"- nettool vs {sv}: aggregate {ra:.2f}x, slowest client "
+                     f"{rs_:.2f}x faster, server CPU per MiB {rc:.2f}x.")
+            verdicts.append(("conc-agg", "concurrent", sv, ra, sv, "met" if ra >= 1 else f"LOST to {sv}"))
+            verdicts.append(("conc-slow", "concurrent", sv, rs_, sv, "met" if rs_ >= 1 else f"LOST to {sv}"))
+            verdicts.append(("conc-cpu", "concurrent", sv, rc, sv, "met" if rc < 1 else f"LOST to {sv}"))
+        L.append("")
+
+
 def cmd_report(a):
     meta = json.load(open(a.meta))
     recs = []
@@ -562,50 +609,8 @@ def cmd_report(a):
     L.append("")
 
     # -------------------------------------------------- concurrency
-    L.append(f"## {meta['conc_clients']} concurrent clients, {meta['conc_mib']} MiB each\n")
-    L.append(f"Client: {meta['conc_client_desc']}. All clients are spawned back to "
-             "back (the spread of spawn times is shown); aggregate = clients x size / "
-             "(last client's exit - first client's spawn); a client's time is its own "
-             "spawn to reap. Medians over the rounds.\n")
-    csv = [s for s in meta["conc_servers"]]
-    L.append("| server | rounds (ok) | aggregate MB/s | slowest client s | median client s "
-             "| fastest client s | spawn spread s | server CPU ms/MiB |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-    cst = {}
-    for sv in csv:
-        rs = [r for r in concs if r["server"] == sv]
-        good = [r for r in rs if r["ok"]]
-        tot_mib = meta["conc_clients"] * meta["conc_mib"]
-        d = {"runs": len(rs), "good": good,
-             "agg": med([r["agg_mbps"] for r in good]),
-             "slow": med([r["slowest_s"] for r in good]),
-             "median": med([r["median_s"] for r in good]),
-             "fast": med([r["fastest_s"] for r in good]),
-             "spread": med([r["spawn_spread_s"] for r in good]),
-             "cpu": med([r["server_cpu_s"] * 1000 / tot_mib for r in good])}
-        cst[sv] = d
-        if not rs:
-            L.append(f"| {sv} | not run | | | | | | |")
-            continue
-        fails = "; ".join(f"run {r['run']}: {len(r['failed'])} clients failed, "
-                          f"server outcomes {r.get('server_outcomes')}"
-                          for r in rs if not r["ok"])
-        L.append(f"| {sv} | {len(rs)} ({len(good)}) | {fmt(d['agg'], 1)} | {fmt(d['slow'], 3)} "
-                 f"| {fmt(d['median'], 3)} | {fmt(d['fast'], 3)} | {fmt(d['spread'], 3)} "
-                 f"| {fmt(d['cpu'], 3)} |" + (f" {fails}" if fails else ""))
-    L.append("")
-    if "nettool" in cst and cst["nettool"]["good"]:
-        for sv in csv:
-            if sv == "nettool" or not cst[sv]["good"]:
-                continue
-            n, o = cst["nettool"], cst[sv]
-            ra, rs_, rc = n["agg"] / o["agg"], o["slow"] / n["slow"], n["cpu"] / o["cpu"]
-            L.append(f"- nettool vs {sv}: aggregate {ra:.2f}x, slowest client "
-                     f"{rs_:.2f}x faster, server CPU per MiB {rc:.2f}x.")
-            verdicts.append(("conc-agg", "concurrent", sv, ra, sv, "met" if ra >= 1 else f"LOST to {sv}"))
-            verdicts.append(("conc-slow", "concurrent", sv, rs_, sv, "met" if rs_ >= 1 else f"LOST to {sv}"))
-            verdicts.append(("conc-cpu", "concurrent", sv, rc, sv, "met" if rc < 1 else f"LOST to {sv}"))
-        L.append("")
+    if meta["conc_servers"]:
+        conc_section(L, meta, concs, verdicts)
 
     # -------------------------------------------------- targets
     L.append("## Targets (issue 16)\n")

@@ -47,7 +47,7 @@
 #   bash benches/tftp_serve.sh [--size 256] [--runs 3] [--runs-512 2]
 #        [--blksizes 512,1468,8192,65464] [--windows 16,64] [--ws-blksize 1468]
 #        [--conc-clients 100] [--conc-mib 8] [--conc-blksize 1468]
-#        [--conc-client nettool|atftp] [--conc-servers nettool,tftpd-hpa,atftpd]
+#        [--conc-client nettool|atftp] [--conc-servers nettool,tftpd-hpa,atftpd|none]
 #        [--syscalls] [--syscalls-mib 32] [--run-timeout 300]
 #        [--max-seconds 840] [--bin PATH] [--results FILE] [--no-pin] [--tiny]
 #   --tiny: 8 MiB, 1 round, 10 concurrent clients of 1 MiB: checks the
@@ -103,6 +103,7 @@ done
 [[ "$CONC_CLIENT" == nettool || "$CONC_CLIENT" == atftp ]] || die "--conc-client is nettool or atftp"
 IFS=',' read -r -a BLK_LIST <<<"$BLKSIZES"
 IFS=',' read -r -a WS_LIST <<<"$WINDOWS"
+[[ $CONC_SERVERS == none ]] && CONC_SERVERS=""
 IFS=',' read -r -a CONC_LIST <<<"$CONC_SERVERS"
 for b in "${BLK_LIST[@]}" "$WS_BLKSIZE" "$CONC_BLKSIZE"; do
     [[ "$b" =~ ^[0-9]+$ ]] && ((b >= 8 && b <= 65464)) || die "blksize $b not in 8..65464"
@@ -495,7 +496,7 @@ meta = {
     "runs_512": int(e["META_RUNS512"]), "ws_blksize": int(e["META_WSB"]),
     "args": e["META_ARGS"].strip(), "settings": settings,
     "conc_clients": int(e["META_CONC"]), "conc_mib": int(e["META_CONC_MIB"]),
-    "conc_servers": e["META_CONC_SERVERS"].split(","), "conc_client_desc": e["META_CONC_DESC"],
+    "conc_servers": [s for s in e["META_CONC_SERVERS"].split(",") if s], "conc_client_desc": e["META_CONC_DESC"],
     "server_cpu": e["META_SCPU"], "client_cpu": e["META_CCPU"], "cgroup_kind": e["META_CGKIND"],
     "notes": notes, "syscalls": syscalls,
     "syscalls_note": (f"One {e['META_SYSMIB']} MiB transfer per server and setting with "
