@@ -27,7 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('sockstat', 'sockstat', [CompletionResultType]::ParameterValue, 'List sockets and their TCP states (like netstat and ss)')
             [CompletionResult]::new('arp', 'arp', [CompletionResultType]::ParameterValue, 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache')
-            [CompletionResult]::new('tftp', 'tftp', [CompletionResultType]::ParameterValue, 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)')
+            [CompletionResult]::new('tftp', 'tftp', [CompletionResultType]::ParameterValue, 'TFTP client and server: get, put and serve files (RFC 1350 with blksize, tsize, timeout and windowsize)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe how peers answer TCP: open, RST, ICMP, silence; port scans, watching until stopped, where the SYN dies (--trace); keepalive, half and abortive close')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and the repo)')
             break
@@ -130,6 +130,7 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Download: get HOST FILE [LOCAL], get tftp://HOST[:PORT]/FILE [LOCAL], or get HOST FILE... --dir DIR')
             [CompletionResult]::new('put', 'put', [CompletionResultType]::ParameterValue, 'Upload: put HOST LOCAL [REMOTE], put tftp://HOST[:PORT]/REMOTE LOCAL, or put HOST LOCAL... --dir DIR')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve files: serve [DIR] [--listen ADDR:PORT]... (read-only unless --write)')
             break
         }
         'nettool;tftp;get' {
@@ -178,6 +179,32 @@ Register-ArgumentCompleter -Native -CommandName 'nettool' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'A JSON record of the transfer (with --dir: one line per file, then a summary line)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'nettool;tftp;serve' {
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Address to listen on, ADDR:PORT or [IPV6]:PORT (a literal; port 69 when left out); repeat for several [default: [::]:69, IPv4 too]')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on, ADDR:PORT or [IPV6]:PORT (a literal; port 69 when left out); repeat for several [default: [::]:69, IPv4 too]')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest upload, in bytes (K, M, G suffixes: powers of 1024); a larger announced tsize is refused at once (ERROR 3)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User to run as after binding, when started as root [default: the sudo user, else nobody]')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User to run as after binding, when started as root [default: the sudo user, else nobody]')
+            [CompletionResult]::new('--max-blksize', '--max-blksize', [CompletionResultType]::ParameterName, 'Largest blksize granted, 8..65464 (a larger request is lowered to it)')
+            [CompletionResult]::new('--max-windowsize', '--max-windowsize', [CompletionResultType]::ParameterName, 'Largest windowsize granted, 1..65535 (a larger request is lowered to it)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Retransmission timeout in seconds, doubling per retry (a client''s timeout option wins)')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retransmissions of one packet before a transfer is given up')
+            [CompletionResult]::new('--max-transfers', '--max-transfers', [CompletionResultType]::ParameterName, 'Transfers at once, in all')
+            [CompletionResult]::new('--max-per-client', '--max-per-client', [CompletionResultType]::ParameterName, 'Transfers at once from one client address')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'After Ctrl-C or SIGTERM, seconds running transfers may take to finish')
+            [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'Accept uploads (WRQ), as new files only')
+            [CompletionResult]::new('--overwrite', '--overwrite', [CompletionResultType]::ParameterName, 'With --write: an upload may replace an existing file')
+            [CompletionResult]::new('--follow-symlinks', '--follow-symlinks', [CompletionResultType]::ParameterName, 'Follow symbolic links that stay inside DIR (links leading out are never followed)')
+            [CompletionResult]::new('--no-options', '--no-options', [CompletionResultType]::ParameterName, 'Plain RFC 1350: ignore every option (no OACK)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON record per line (nettool.tftp.serve/1): listening, each transfer, the summary')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Trace every packet, one line each, on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Trace every packet, one line each, on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

@@ -24,7 +24,7 @@ set edit:completion:arg-completer[nettool] = {|@words|
             cand --version 'Print version'
             cand sockstat 'List sockets and their TCP states (like netstat and ss)'
             cand arp 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache'
-            cand tftp 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)'
+            cand tftp 'TFTP client and server: get, put and serve files (RFC 1350 with blksize, tsize, timeout and windowsize)'
             cand probe 'Probe how peers answer TCP: open, RST, ICMP, silence; port scans, watching until stopped, where the SYN dies (--trace); keepalive, half and abortive close'
             cand generate 'Write shell completions and man pages (for packagers and the repo)'
         }
@@ -124,6 +124,7 @@ set edit:completion:arg-completer[nettool] = {|@words|
             cand --version 'Print version'
             cand get 'Download: get HOST FILE [LOCAL], get tftp://HOST[:PORT]/FILE [LOCAL], or get HOST FILE... --dir DIR'
             cand put 'Upload: put HOST LOCAL [REMOTE], put tftp://HOST[:PORT]/REMOTE LOCAL, or put HOST LOCAL... --dir DIR'
+            cand serve 'Serve files: serve [DIR] [--listen ADDR:PORT]... (read-only unless --write)'
         }
         &'nettool;tftp;get'= {
             cand --max-size 'Most bytes the server may make us write (default: the tsize it announces)'
@@ -170,6 +171,31 @@ set edit:completion:arg-completer[nettool] = {|@words|
             cand --json 'A JSON record of the transfer (with --dir: one line per file, then a summary line)'
             cand -h 'Print help'
             cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'nettool;tftp;serve'= {
+            cand -l 'Address to listen on, ADDR:PORT or [IPV6]:PORT (a literal; port 69 when left out); repeat for several [default: [::]:69, IPv4 too]'
+            cand --listen 'Address to listen on, ADDR:PORT or [IPV6]:PORT (a literal; port 69 when left out); repeat for several [default: [::]:69, IPv4 too]'
+            cand --max-size 'Largest upload, in bytes (K, M, G suffixes: powers of 1024); a larger announced tsize is refused at once (ERROR 3)'
+            cand -u 'User to run as after binding, when started as root [default: the sudo user, else nobody]'
+            cand --user 'User to run as after binding, when started as root [default: the sudo user, else nobody]'
+            cand --max-blksize 'Largest blksize granted, 8..65464 (a larger request is lowered to it)'
+            cand --max-windowsize 'Largest windowsize granted, 1..65535 (a larger request is lowered to it)'
+            cand --timeout 'Retransmission timeout in seconds, doubling per retry (a client''s timeout option wins)'
+            cand --retries 'Retransmissions of one packet before a transfer is given up'
+            cand --max-transfers 'Transfers at once, in all'
+            cand --max-per-client 'Transfers at once from one client address'
+            cand --grace 'After Ctrl-C or SIGTERM, seconds running transfers may take to finish'
+            cand --write 'Accept uploads (WRQ), as new files only'
+            cand --overwrite 'With --write: an upload may replace an existing file'
+            cand --follow-symlinks 'Follow symbolic links that stay inside DIR (links leading out are never followed)'
+            cand --no-options 'Plain RFC 1350: ignore every option (no OACK)'
+            cand --json 'One JSON record per line (nettool.tftp.serve/1): listening, each transfer, the summary'
+            cand -v 'Trace every packet, one line each, on stderr'
+            cand --verbose 'Trace every packet, one line each, on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

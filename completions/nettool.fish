@@ -28,7 +28,7 @@ complete -c nettool -n "__fish_nettool_needs_command" -s h -l help -d 'Print hel
 complete -c nettool -n "__fish_nettool_needs_command" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "sockstat" -d 'List sockets and their TCP states (like netstat and ss)'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "arp" -d 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache'
-complete -c nettool -n "__fish_nettool_needs_command" -f -a "tftp" -d 'TFTP client: get and put files (RFC 1350 with blksize, tsize, timeout and windowsize)'
+complete -c nettool -n "__fish_nettool_needs_command" -f -a "tftp" -d 'TFTP client and server: get, put and serve files (RFC 1350 with blksize, tsize, timeout and windowsize)'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "probe" -d 'Probe how peers answer TCP: open, RST, ICMP, silence; port scans, watching until stopped, where the SYN dies (--trace); keepalive, half and abortive close'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and the repo)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s N -l netns -d 'The sockets of another network namespace: a name under /run/netns, a path to a netns file, or a PID whose namespace to use (entering another namespace needs root)' -r
@@ -86,10 +86,11 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -l localnet -d 'Swe
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l json -d 'JSON output'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s V -l version -d 'Print version'
-complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -s V -l version -d 'Print version'
-complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -f -a "get" -d 'Download: get HOST FILE [LOCAL], get tftp://HOST[:PORT]/FILE [LOCAL], or get HOST FILE... --dir DIR'
-complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put" -f -a "put" -d 'Upload: put HOST LOCAL [REMOTE], put tftp://HOST[:PORT]/REMOTE LOCAL, or put HOST LOCAL... --dir DIR'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put serve" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put serve" -f -a "get" -d 'Download: get HOST FILE [LOCAL], get tftp://HOST[:PORT]/FILE [LOCAL], or get HOST FILE... --dir DIR'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put serve" -f -a "put" -d 'Upload: put HOST LOCAL [REMOTE], put tftp://HOST[:PORT]/REMOTE LOCAL, or put HOST LOCAL... --dir DIR'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put serve" -f -a "serve" -d 'Serve files: serve [DIR] [--listen ADDR:PORT]... (read-only unless --write)'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l max-size -d 'Most bytes the server may make us write (default: the tsize it announces)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -l dir -d 'Download each FILE into DIR, under its last path component (several files in one run, one after another)' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from get" -s m -l mode -d 'Transfer mode (octet: bytes as they are; netascii: CR LF line ends on the wire)' -r -f -a "octet\t''
@@ -127,6 +128,24 @@ complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_su
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -l json -d 'A JSON record of the transfer (with --dir: one line per file, then a summary line)'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s h -l help -d 'Print help'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from put" -s V -l version -d 'Print version'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -s l -l listen -d 'Address to listen on, ADDR:PORT or [IPV6]:PORT (a literal; port 69 when left out); repeat for several [default: [::]:69, IPv4 too]' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l max-size -d 'Largest upload, in bytes (K, M, G suffixes: powers of 1024); a larger announced tsize is refused at once (ERROR 3)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -s u -l user -d 'User to run as after binding, when started as root [default: the sudo user, else nobody]' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l max-blksize -d 'Largest blksize granted, 8..65464 (a larger request is lowered to it)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l max-windowsize -d 'Largest windowsize granted, 1..65535 (a larger request is lowered to it)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l timeout -d 'Retransmission timeout in seconds, doubling per retry (a client\'s timeout option wins)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l retries -d 'Retransmissions of one packet before a transfer is given up' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l max-transfers -d 'Transfers at once, in all' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l max-per-client -d 'Transfers at once from one client address' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l grace -d 'After Ctrl-C or SIGTERM, seconds running transfers may take to finish' -r
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l write -d 'Accept uploads (WRQ), as new files only'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l overwrite -d 'With --write: an upload may replace an existing file'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l follow-symlinks -d 'Follow symbolic links that stay inside DIR (links leading out are never followed)'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l no-options -d 'Plain RFC 1350: ignore every option (no OACK)'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -l json -d 'One JSON record per line (nettool.tftp.serve/1): listening, each transfer, the summary'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Trace every packet, one line each, on stderr'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nettool -n "__fish_nettool_using_subcommand tftp; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s c -l count -d 'Attempts to make (default 4); over many ports or hosts: rounds (default 1); 0 = until Ctrl-C or -w' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s w -l deadline -d 'Stop after this many seconds, whatever -c says (no attempt or round starts later; a scan with -w alone goes in rounds until then)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l parallel -d 'Probes in flight at once, over many ports and hosts' -r

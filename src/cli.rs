@@ -413,6 +413,10 @@ pub enum TftpOp {
         EXIT STATUS:\n  0  stopped by Ctrl-C or SIGTERM\n  \
         2  usage or setup error (DIR missing, port taken or privileged, no such user)"
 )]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "clap flags: each bool is one independent switch"
+)]
 pub struct TftpServeArgs {
     /// Directory to serve
     #[arg(value_name = "DIR", default_value = ".")]
@@ -445,7 +449,12 @@ pub struct TftpServeArgs {
     #[arg(long = "no-options", conflicts_with_all = ["max_blksize", "max_windowsize"])]
     pub no_options: bool,
     /// Retransmission timeout in seconds, doubling per retry (a client's timeout option wins)
-    #[arg(long = "timeout", value_name = "SECS", default_value_t = 1.0, allow_negative_numbers = true)]
+    #[arg(
+        long = "timeout",
+        value_name = "SECS",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub timeout: f64,
     /// Retransmissions of one packet before a transfer is given up
     #[arg(long = "retries", value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100))]
@@ -456,8 +465,21 @@ pub struct TftpServeArgs {
     /// Transfers at once from one client address
     #[arg(long = "max-per-client", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_per_client: u32,
+    /// While transfers run, poll up to this many microseconds for a client's answer before sleeping (adaptive: it backs off when answers take longer); saves a sleep and a wake-up per block. 0 never polls
+    #[arg(
+        long = "busy-poll",
+        value_name = "MICROS",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(0..=10_000)
+    )]
+    pub busy_poll: u32,
     /// After Ctrl-C or SIGTERM, seconds running transfers may take to finish
-    #[arg(long = "grace", value_name = "SECS", default_value_t = 5.0, allow_negative_numbers = true)]
+    #[arg(
+        long = "grace",
+        value_name = "SECS",
+        default_value_t = 5.0,
+        allow_negative_numbers = true
+    )]
     pub grace: f64,
     /// One JSON record per line (nettool.tftp.serve/1): listening, each transfer, the summary
     #[arg(long = "json")]
@@ -534,11 +556,11 @@ pub struct TftpCommon {
     /// Plain RFC 1350: ask for no options at all
     #[arg(long = "no-options", conflicts_with_all = ["blksize", "windowsize"])]
     pub no_options: bool,
-    /// After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete; raise it to a server's retransmit timeout for a full RFC 1350 dally)
+    /// After the last ACK, seconds to stay and re-ACK a repeated final block (the file is already complete and in place; 0 leaves at once, as RFC 1350 allows and other clients do; a server's retransmit timeout, 1 or more, for a full RFC 1350 dally)
     #[arg(
         long = "dally",
         value_name = "SECS",
-        default_value_t = 0.02,
+        default_value_t = 0.0,
         allow_negative_numbers = true
     )]
     pub dally: f64,

@@ -578,7 +578,7 @@ fn config(
         None => Duration::from_secs(1),
         Some(t) => super::seconds("--timeout", t, 0.001..=255.0, false)?,
     };
-    let dally = super::seconds("--dally", c.dally, 0.0..=60.0, false)?;
+    let dally = super::seconds("--dally", c.dally, 0.0..=60.0, true)?;
     let options = if c.no_options {
         Requested::default()
     } else {
@@ -938,7 +938,7 @@ mod tests {
                     retries: 5,
                     timeout: Duration::from_secs(1),
                     max_size: None,
-                    dally: Duration::from_millis(20),
+                    dally: Duration::ZERO,
                     fallback: true,
                 },
                 busy_poll: Duration::from_micros(100),

@@ -2,9 +2,10 @@
 //! listen addresses, the user to become) -> [`serve::run`] -> a line (or
 //! JSON record) per transfer, then the summary.
 
-use std::io::{self, Write};
+use std::fmt::Write as _;
+use std::io::{self, IsTerminal as _, Write};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use serde_json::json;
@@ -14,7 +15,9 @@ use crate::Status;
 use crate::cli::TftpServeArgs;
 use crate::output::time::{clock, iso};
 use crate::sys::user::{Ids, is_root, user_ids};
-use crate::tftp::serve::{self, Become, Direction, Event, Limits, Outcome, Record, Report, Settings};
+use crate::tftp::serve::{
+    self, Become, Direction, Event, Limits, Outcome, Record, Report, Settings,
+};
 
 /// The port TFTP servers listen on (RFC 1350).
 const TFTP_PORT: u16 = 69;
@@ -22,7 +25,11 @@ const TFTP_PORT: u16 = 69;
 /// # Errors
 /// A usage error (exit status 2) for bad arguments or a failed setup.
 pub fn run(a: &TftpServeArgs) -> Result<Status> {
-    let s = settings(a, &|k| std::env::var(k).ok(), is_root())?;
+    let mut s = settings(a, &|k| std::env::var(k).ok(), is_root())?;
+    // The live line of running transfers: for a person at a terminal.
+    s.live = !a.json
+        && io::stdout().is_terminal()
+        && std::env::var_os("TERM").is_some_and(|t| t != "dumb");
     if let Ok(files) = crate::sys::raise_open_files()
         && files.soft < (s.max_transfers as u64) + 64
     {
@@ -34,7 +41,20 @@ pub fn run(a: &TftpServeArgs) -> Result<Status> {
     }
     let json = a.json;
     let mut out = io::stdout().lock();
-    let result = serve::run(&s, &mut |e| show(&mut out, json, &e));
+    let mut status = false;
+    let result = serve::run(&s, &mut |e| {
+        if let Event::Active(list) = e {
+            status = live_line(&mut out, list);
+            return;
+        }
+        if status && !matches!(e, Event::Packet { .. }) {
+            // The record takes the status line's place; the next tick
+            // draws it again below.
+            let _ = write!(out, "\r\x1b[K");
+            status = false;
+        }
+        show(&mut out, json, &e);
+    });
     match result {
         Ok(report) => {
             summary(&mut out, json, &report);
@@ -44,7 +64,7 @@ pub fn run(a: &TftpServeArgs) -> Result<Status> {
     }
 }
 
-/// The validated settings; `env` reads the environment (SUDO_UID...),
+/// The validated settings; `env` reads the environment (`SUDO_UID`...),
 /// `root`: whether we run as root.
 ///
 /// # Errors
@@ -55,9 +75,15 @@ pub fn settings(
     root: bool,
 ) -> Result<Settings> {
     let listen = if a.listen.is_empty() {
-        vec![SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), TFTP_PORT)]
+        vec![SocketAddr::new(
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            TFTP_PORT,
+        )]
     } else {
-        a.listen.iter().map(|l| listen_addr(l)).collect::<Result<_>>()?
+        a.listen
+            .iter()
+            .map(|l| listen_addr(l))
+            .collect::<Result<_>>()?
     };
     for (i, l) in listen.iter().enumerate() {
         if listen[..i].contains(l) {
@@ -87,6 +113,8 @@ pub fn settings(
         grace,
         become_user,
         trace: a.verbose,
+        live: false,
+        busy_poll: Duration::from_micros(u64::from(a.busy_poll)),
     })
 }
 
@@ -96,7 +124,10 @@ fn listen_addr(s: &str) -> Result<SocketAddr> {
     if let Ok(a) = s.parse::<SocketAddr>() {
         return Ok(a);
     }
-    let bare = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s);
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(s);
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, TFTP_PORT));
     }
@@ -106,18 +137,18 @@ fn listen_addr(s: &str) -> Result<SocketAddr> {
 }
 
 /// `64M`, `1G`, `4096`: bytes, with suffixes as powers of 1024.
-fn size(s: &str) -> Result<u64> {
-    let t = s.trim();
+fn size(text: &str) -> Result<u64> {
+    let t = text.trim();
     let (num, mult) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m = match c.to_ascii_uppercase() {
+        Some((at, suffix)) if suffix.is_ascii_alphabetic() => {
+            let m = match suffix.to_ascii_uppercase() {
                 'K' => 1u64 << 10,
                 'M' => 1 << 20,
                 'G' => 1 << 30,
                 'T' => 1 << 40,
                 _ => 0,
             };
-            (&t[..i], m)
+            (&t[..at], m)
         }
         _ => (t, 1),
     };
@@ -127,7 +158,7 @@ fn size(s: &str) -> Result<u64> {
         .and_then(|n| n.checked_mul(mult))
         .ok_or_else(|| {
             usage(format!(
-                "--max-size '{s}': give a number of bytes, with K, M, G or T for powers of 1024 (e.g. 64M)"
+                "--max-size '{text}': give a number of bytes, with K, M, G or T for powers of 1024 (e.g. 64M)"
             ))
         })
 }
@@ -152,26 +183,25 @@ fn become_user(
             .map_err(|e| usage(format!("cannot look up user {name}: {e}")))?
             .ok_or_else(|| usage(format!("--user {name}: no such user")))
     };
-    let b = match user {
-        Some(name) => Become {
+    let b = if let Some(name) = user {
+        Become {
             name: name.to_string(),
             ids: lookup(name)?,
-        },
-        None => {
-            let sudo = env("SUDO_UID")
-                .and_then(|u| u.parse::<u32>().ok())
-                .zip(env("SUDO_GID").and_then(|g| g.parse::<u32>().ok()))
-                .filter(|(uid, _)| *uid != 0);
-            match sudo {
-                Some((uid, gid)) => Become {
-                    name: env("SUDO_USER").unwrap_or_else(|| uid.to_string()),
-                    ids: Ids { uid, gid },
-                },
-                None => Become {
-                    name: "nobody".into(),
-                    ids: lookup("nobody")?,
-                },
-            }
+        }
+    } else {
+        let sudo = env("SUDO_UID")
+            .and_then(|u| u.parse::<u32>().ok())
+            .zip(env("SUDO_GID").and_then(|g| g.parse::<u32>().ok()))
+            .filter(|(uid, _)| *uid != 0);
+        match sudo {
+            Some((uid, gid)) => Become {
+                name: env("SUDO_USER").unwrap_or_else(|| uid.to_string()),
+                ids: Ids { uid, gid },
+            },
+            None => Become {
+                name: "nobody".into(),
+                ids: lookup("nobody")?,
+            },
         }
     };
     if b.ids.uid == 0 {
@@ -183,10 +213,49 @@ fn become_user(
     Ok(Some(b))
 }
 
+/// Redraw the status line: how many run, and the first few with their
+/// progress. Returns whether a line is shown.
+fn live_line(out: &mut impl Write, list: &[serve::Active]) -> bool {
+    let mut line = String::new();
+    if !list.is_empty() {
+        let _ = write!(line, "{} running:", list.len());
+        for a in list.iter().take(3) {
+            let arrow = match a.direction {
+                Direction::Read => "->",
+                Direction::Write => "<-",
+            };
+            let name = crate::output::escape_control(&a.file);
+            let _ = write!(line, " {name} {arrow} {}", a.client);
+            match a.size {
+                Some(size) if size > 0 => {
+                    #[allow(clippy::cast_precision_loss, reason = "a percentage")]
+                    let pct = a.bytes as f64 * 100.0 / size as f64;
+                    let _ = write!(line, " {pct:.0}%");
+                }
+                _ => {
+                    let _ = write!(line, " {} KiB", a.bytes >> 10);
+                }
+            }
+        }
+        if list.len() > 3 {
+            line.push_str(" ...");
+        }
+    }
+    let width = crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w).max(20));
+    let cut: String = line.chars().take(width - 1).collect();
+    let _ = write!(out, "\r\x1b[K{cut}");
+    let _ = out.flush();
+    !list.is_empty()
+}
+
 fn show(out: &mut impl Write, json: bool, e: &Event) {
     // A closed stdout: the server goes on serving; main maps a final
     // write error to exit 0.
-    let _ = if json { show_json(out, e) } else { show_text(out, e) };
+    let _ = if json {
+        show_json(out, e)
+    } else {
+        show_text(out, e)
+    };
 }
 
 fn show_text(out: &mut impl Write, e: &Event) -> io::Result<()> {
@@ -197,7 +266,11 @@ fn show_text(out: &mut impl Write, e: &Event) -> io::Result<()> {
             } else {
                 "read-only"
             };
-            writeln!(out, "listening on {addr} (serving {}, {how})", dir.display())?;
+            writeln!(
+                out,
+                "listening on {addr} (serving {}, {how})",
+                dir.display()
+            )?;
         }
         Event::Became { user, ids } => {
             writeln!(out, "running as {user} (uid {}, gid {})", ids.uid, ids.gid)?;
@@ -208,6 +281,7 @@ fn show_text(out: &mut impl Write, e: &Event) -> io::Result<()> {
             crate::say!("{arrow} {peer} {}", crate::tftp::transport::describe(bytes));
             return Ok(());
         }
+        Event::Active(_) => {}
         Event::Stopping { active, grace } => {
             writeln!(
                 out,
@@ -246,6 +320,7 @@ fn show_json(out: &mut impl Write, e: &Event) -> io::Result<()> {
             crate::say!("{arrow} {peer} {}", crate::tftp::transport::describe(bytes));
             return Ok(());
         }
+        Event::Active(_) => return Ok(()),
         Event::Stopping { active, grace } => json!({
             "schema": SCHEMA, "event": "stopping", "active": active, "grace_seconds": grace.as_secs_f64(),
         }),
@@ -289,12 +364,12 @@ fn moved(r: &Record) -> String {
     }
     match r.options {
         Some(o) if o.oack => {
-            s.push_str(&format!(", blksize {}", o.blksize));
+            let _ = write!(s, ", blksize {}", o.blksize);
             if o.windowsize > 1 {
-                s.push_str(&format!(", windowsize {}", o.windowsize));
+                let _ = write!(s, ", windowsize {}", o.windowsize);
             }
             if let Some(t) = o.timeout {
-                s.push_str(&format!(", timeout {t}"));
+                let _ = write!(s, ", timeout {t}");
             }
             if o.tsize.is_some() {
                 s.push_str(", tsize");
@@ -303,7 +378,7 @@ fn moved(r: &Record) -> String {
         _ => s.push_str(", no options"),
     }
     if r.retransmits > 0 {
-        s.push_str(&format!(", {} retransmits", r.retransmits));
+        let _ = write!(s, ", {} retransmits", r.retransmits);
     }
     s
 }
@@ -323,13 +398,14 @@ fn summary(out: &mut impl Write, json: bool, r: &Report) {
             r.ok, r.failed, r.refused, r.bytes_sent, r.bytes_received
         );
         if r.cut_short > 0 {
-            line.push_str(&format!("; {} cut short by the end of the grace", r.cut_short));
+            let _ = write!(line, "; {} cut short by the end of the grace", r.cut_short);
         }
         if r.refusals_not_logged > 0 {
-            line.push_str(&format!(
+            let _ = write!(
+                line,
                 "; {} refusals not logged (over 20 a second)",
                 r.refusals_not_logged
-            ));
+            );
         }
         writeln!(out, "{line}")
     };
@@ -339,9 +415,9 @@ fn summary(out: &mut impl Write, json: bool, r: &Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
     use crate::cli::{Cli, Command, TftpOp};
     use clap::Parser as _;
+    use std::time::Duration;
 
     fn args(argv: &str) -> TftpServeArgs {
         let cli = Cli::try_parse_from(format!("nettool tftp serve {argv}").split_whitespace())
@@ -381,11 +457,21 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.listen,
-            vec!["127.0.0.1:6969".parse().unwrap(), "[::1]:69".parse().unwrap()]
+            vec![
+                "127.0.0.1:6969".parse().unwrap(),
+                "[::1]:69".parse().unwrap()
+            ]
         );
         assert_eq!(s.limits.max_size, Some(64 << 20));
-        for bad in ["-l localhost:69", "-l 1.2.3:69", "--write --max-size 12Q", "-l 127.0.0.1:69 -l 127.0.0.1:69"] {
-            let e = settings(&args(bad), &no_env, false).unwrap_err().to_string();
+        for bad in [
+            "-l localhost:69",
+            "-l 1.2.3:69",
+            "--write --max-size 12Q",
+            "-l 127.0.0.1:69 -l 127.0.0.1:69",
+        ] {
+            let e = settings(&args(bad), &no_env, false)
+                .unwrap_err()
+                .to_string();
             assert!(!e.contains('\n'), "{bad}: one line: {e}");
         }
         assert!(Cli::try_parse_from("nettool tftp serve --overwrite".split_whitespace()).is_err());
@@ -402,13 +488,25 @@ mod tests {
             "SUDO_USER" => Some("alice".to_string()),
             _ => None,
         };
-        let b = settings(&args(""), &sudo, true).unwrap().become_user.unwrap();
-        assert_eq!((b.name.as_str(), b.ids), ("alice", Ids { uid: 1234, gid: 99 }));
-        let b = settings(&args("--user nobody"), &sudo, true).unwrap().become_user.unwrap();
+        let b = settings(&args(""), &sudo, true)
+            .unwrap()
+            .become_user
+            .unwrap();
+        assert_eq!(
+            (b.name.as_str(), b.ids),
+            ("alice", Ids { uid: 1234, gid: 99 })
+        );
+        let b = settings(&args("--user nobody"), &sudo, true)
+            .unwrap()
+            .become_user
+            .unwrap();
         assert_eq!(b.ids, nobody, "--user wins over sudo");
         assert!(settings(&args("--user root"), &no_env, true).is_err());
         assert!(settings(&args("--user no-such-user-x"), &no_env, true).is_err());
-        assert!(settings(&args("--user nobody"), &no_env, false).is_err(), "not root");
+        assert!(
+            settings(&args("--user nobody"), &no_env, false).is_err(),
+            "not root"
+        );
     }
 
     #[test]
@@ -428,7 +526,12 @@ mod tests {
             retransmits: 0,
         };
         let l = line(&r);
-        assert!(l.ends_with("127.0.0.1:51000 read fw.bin: ok, 1048576 bytes in 0.500 s (2.00 MiB/s), no options"), "{l}");
+        assert!(
+            l.ends_with(
+                "127.0.0.1:51000 read fw.bin: ok, 1048576 bytes in 0.500 s (2.00 MiB/s), no options"
+            ),
+            "{l}"
+        );
         let refused = Record {
             outcome: Outcome::Refused,
             error: Some("file not found".into()),

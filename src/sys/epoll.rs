@@ -94,9 +94,8 @@ impl Epoll {
         });
         let max = i32::try_from(self.events.len()).unwrap_or(i32::MAX);
         // SAFETY: `events` has room for `max` entries.
-        let rc = unsafe {
-            libc::epoll_wait(self.fd.as_raw_fd(), self.events.as_mut_ptr(), max, ms)
-        };
+        let rc =
+            unsafe { libc::epoll_wait(self.fd.as_raw_fd(), self.events.as_mut_ptr(), max, ms) };
         if rc < 0 {
             let e = io::Error::last_os_error();
             return if e.kind() == io::ErrorKind::Interrupted {

@@ -176,12 +176,15 @@ pub fn open_beneath(
     if links == Links::Refused {
         resolve |= libc::RESOLVE_NO_SYMLINKS;
     }
-    #[allow(clippy::cast_sign_loss, reason = "open flags are bits, not a number")]
     // SAFETY: plain old data; all-zero is valid (and required of fields
     // this libc may add).
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = flags as u64;
-    how.mode = if access == Access::CreateNew { 0o644 } else { 0 };
+    how.flags = u64::try_from(flags).unwrap_or_default();
+    how.mode = if access == Access::CreateNew {
+        0o644
+    } else {
+        0
+    };
     how.resolve = resolve;
     // SAFETY: a NUL-terminated name and a valid open_how of its own size.
     let rc = unsafe {
@@ -290,16 +293,38 @@ mod tests {
                 .map_err(|e| e.raw_os_error())
         };
         assert!(open("ok.bin", Links::Refused).is_ok());
-        assert_eq!(open("../secret", Links::Inside).err(), Some(Some(libc::EXDEV)));
-        assert_eq!(open("/etc/passwd", Links::Inside).err(), Some(Some(libc::EXDEV)));
+        assert_eq!(
+            open("../secret", Links::Inside).err(),
+            Some(Some(libc::EXDEV))
+        );
+        assert_eq!(
+            open("/etc/passwd", Links::Inside).err(),
+            Some(Some(libc::EXDEV))
+        );
         assert_eq!(open("out", Links::Inside).err(), Some(Some(libc::EXDEV)));
         assert_eq!(open("in", Links::Refused).err(), Some(Some(libc::ELOOP)));
-        assert!(open("in", Links::Inside).is_ok(), "a link inside, when allowed");
+        assert!(
+            open("in", Links::Inside).is_ok(),
+            "a link inside, when allowed"
+        );
         let sub = open_beneath(dir.as_fd(), ".".as_ref(), Access::Dir, Links::Refused).unwrap();
-        let f = open_beneath(sub.as_fd(), "new".as_ref(), Access::CreateNew, Links::Refused);
+        let f = open_beneath(
+            sub.as_fd(),
+            "new".as_ref(),
+            Access::CreateNew,
+            Links::Refused,
+        );
         assert!(f.is_ok());
-        let again = open_beneath(sub.as_fd(), "new".as_ref(), Access::CreateNew, Links::Refused);
-        assert_eq!(again.err().and_then(|e| e.raw_os_error()), Some(libc::EEXIST));
+        let again = open_beneath(
+            sub.as_fd(),
+            "new".as_ref(),
+            Access::CreateNew,
+            Links::Refused,
+        );
+        assert_eq!(
+            again.err().and_then(|e| e.raw_os_error()),
+            Some(libc::EEXIST)
+        );
         std::fs::write(served.join("other"), b"x").unwrap();
         let err = rename_in(sub.as_fd(), "new".as_ref(), "other".as_ref(), false).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EEXIST));

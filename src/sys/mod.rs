@@ -7,8 +7,8 @@
 //! the capability modules, so callers may use either.
 
 pub mod caps;
-pub mod errno;
 pub mod epoll;
+pub mod errno;
 pub mod errqueue;
 pub mod fs;
 pub mod iface;

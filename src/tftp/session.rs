@@ -617,8 +617,9 @@ pub struct Download {
     acked: u64,
     /// A re-ACK for the current gap was sent already (windowed mode).
     gap_acked: bool,
-    /// The last acknowledged block was re-ACKed for a duplicate already.
-    reacked: bool,
+    /// Re-ACKs for duplicates of the block last acknowledged (reset by a
+    /// new block).
+    reacks: u32,
     wrap_to_one: bool,
     decoder: Option<netascii::Decoder>,
     scratch: Vec<u8>,
@@ -643,7 +644,7 @@ impl Download {
             done: 0,
             acked: 0,
             gap_acked: false,
-            reacked: false,
+            reacks: 0,
             wrap_to_one: false,
             decoder,
             scratch: Vec::new(),
@@ -904,7 +905,7 @@ impl Download {
                 self.done = b;
                 self.c.tries = 0;
                 self.gap_acked = false;
-                self.reacked = false;
+                self.reacks = 0;
                 let last = data.len() < blksize;
                 if last {
                     if let Some(d) = &mut self.decoder {
@@ -944,13 +945,23 @@ impl Download {
             }
             _ => {
                 // An old block: re-ACK if it is the one last acknowledged
-                // (the server missed our ACK); never deliver it again.
-                // Once per block: a server with the Sorcerer's Apprentice
-                // bug answers every ACK with DATA, and re-ACKing every copy
-                // would feed that loop. Our own timeout re-ACKs if needed.
+                // (the sender missed our ACK); never deliver it again.
+                // A client answers once per block: a server with the
+                // Sorcerer's Apprentice bug answers every ACK with DATA,
+                // and re-ACKing every copy would feed that loop; our own
+                // timeout re-ACKs if needed. Serving, or dallying, each
+                // copy is answered, up to the retry limit: the sender
+                // resends only on its own timeout, which may be far
+                // shorter than ours, and each copy left unanswered costs
+                // it a try.
                 self.c.stats.duplicates += 1;
-                if !self.reacked && Some(self.acked) == self.recent(wire_block) {
-                    self.reacked = true;
+                let limit = if self.c.serving || self.phase == Phase::Dallying {
+                    self.c.cfg.retries.max(1)
+                } else {
+                    1
+                };
+                if self.reacks < limit && Some(self.acked) == self.recent(wire_block) {
+                    self.reacks += 1;
                     self.ack(self.acked);
                 }
                 Ok(())
@@ -1008,7 +1019,7 @@ impl Download {
                     Some(oack) if self.done == 0 => self.c.send(oack.clone()),
                     _ => self.ack(self.done),
                 }
-                self.reacked = false;
+                self.reacks = 0;
                 Ok(())
             }
         }

@@ -15,7 +15,7 @@ use crate::sys::errno;
 use crate::sys::fs::{Access, Links, open_beneath, open_directory, rename_in, unlink_in};
 use crate::wire::tftp::ErrorCode;
 
-use super::super::session::{SizeChanged, Sink, Source};
+use super::super::session::{Sink, SizeChanged, Source};
 use super::super::sink::Deferred;
 use super::request::Refusal;
 
@@ -40,9 +40,7 @@ fn refusal(e: &io::Error, _name: &str) -> Refusal {
             "symbolic links are not followed here",
         ),
         Some(errno::EACCES | errno::EPERM) => (ErrorCode::AccessViolation, "permission denied"),
-        Some(errno::ENOSPC | errno::EDQUOT) => {
-            (ErrorCode::DiskFull, "the server's disk is full")
-        }
+        Some(errno::ENOSPC | errno::EDQUOT) => (ErrorCode::DiskFull, "the server's disk is full"),
         _ => (ErrorCode::NotDefined, "cannot open the file"),
     };
     let why = if code == ErrorCode::NotDefined {
@@ -90,7 +88,11 @@ impl Root {
     pub fn open(path: &Path, follow: bool) -> io::Result<Root> {
         Ok(Root {
             dir: open_directory(path)?,
-            links: if follow { Links::Inside } else { Links::Refused },
+            links: if follow {
+                Links::Inside
+            } else {
+                Links::Refused
+            },
             path: path.to_path_buf(),
         })
     }

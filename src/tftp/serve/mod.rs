@@ -19,6 +19,8 @@
 
 pub mod files;
 pub mod request;
+#[cfg(test)]
+mod tests;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -41,8 +43,12 @@ use files::{NewFile, Root, Served};
 pub use request::{Direction, Limits};
 use request::{Incoming, Refusal, Request};
 
-/// Everything `serve` needs, parsed and checked by `cmd::tftp`.
+/// Everything `serve` needs, parsed and checked by `cmd::tftp_serve`.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches, each from its own flag"
+)]
 pub struct Settings {
     pub dir: PathBuf,
     pub listen: Vec<SocketAddr>,
@@ -64,6 +70,11 @@ pub struct Settings {
     pub become_user: Option<Become>,
     /// Report every packet.
     pub trace: bool,
+    /// Report the running transfers twice a second (a terminal's live
+    /// line).
+    pub live: bool,
+    /// Poll up to this long for a client's answer before sleeping.
+    pub busy_poll: Duration,
 }
 
 /// The user the server drops to.
@@ -113,7 +124,10 @@ pub enum Event<'a> {
         write: bool,
     },
     /// Privileges dropped to this user.
-    Became { user: &'a str, ids: Ids },
+    Became {
+        user: &'a str,
+        ids: Ids,
+    },
     Transfer(&'a Record),
     /// A packet (`--verbose`): sent (else received) to or from `peer`.
     Packet {
@@ -122,7 +136,24 @@ pub enum Event<'a> {
         bytes: &'a [u8],
     },
     /// Asked to stop: `active` transfers may go on for `grace`.
-    Stopping { active: usize, grace: Duration },
+    Stopping {
+        active: usize,
+        grace: Duration,
+    },
+    /// The transfers running now (with `live`, twice a second).
+    Active(&'a [Active]),
+}
+
+/// A running transfer, for the live line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Active {
+    pub client: SocketAddr,
+    pub file: String,
+    pub direction: Direction,
+    pub bytes: u64,
+    /// The size, when known (a read's file; a write's announced tsize).
+    pub size: Option<u64>,
+    pub seconds: f64,
 }
 
 /// Counts over the server's life.
@@ -167,7 +198,9 @@ fn bind_hint(e: &io::Error, addr: &SocketAddr) -> &'static str {
         io::ErrorKind::PermissionDenied if addr.port() < 1024 => {
             " (ports below 1024 need root or CAP_NET_BIND_SERVICE; or --listen on a port above 1023)"
         }
-        io::ErrorKind::AddrInUse => " (another TFTP server runs there: stop it, or --listen elsewhere)",
+        io::ErrorKind::AddrInUse => {
+            " (another TFTP server runs there: stop it, or --listen elsewhere)"
+        }
         io::ErrorKind::AddrNotAvailable => " (no interface has that address)",
         _ => "",
     }
@@ -175,6 +208,8 @@ fn bind_hint(e: &io::Error, addr: &SocketAddr) -> &'static str {
 
 /// Refusals logged per second at most; the rest are counted.
 const LOG_PER_SECOND: u32 = 20;
+/// How often the live line is redrawn.
+const LIVE_EVERY: Duration = Duration::from_millis(500);
 /// Datagrams read from one socket per wake-up, for fairness.
 const BATCH: usize = 64;
 
@@ -214,12 +249,14 @@ impl Transfer {
             Machine::Receive(m, _) => m.wait(),
         }
     }
-    fn progress(&self) -> (u64, u64) {
+    /// What moves the deadline on when it changes: blocks done, a
+    /// retransmission, a new phase (the ACK 0 that answers an OACK).
+    fn progress(&self) -> (u64, u64, Phase) {
         let s = match &self.machine {
             Machine::Send(m, _) => m.stats(),
             Machine::Receive(m, _) => m.stats(),
         };
-        (s.blocks, s.retransmits)
+        (s.blocks, s.retransmits, self.phase())
     }
 }
 
@@ -251,10 +288,13 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         });
     }
     let epoll = Epoll::new()?;
+    let mut local = Vec::new();
     for (i, l) in listeners.iter().enumerate() {
         epoll.add(l.as_fd(), i as u64)?;
+        let addr = l.local_addr()?;
+        local.push(addr.ip());
         on_event(Event::Listening {
-            addr: l.local_addr()?,
+            addr,
             dir: &s.dir,
             write: s.write,
         });
@@ -265,6 +305,7 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         epoll,
         first_slot: listeners.len(),
         listeners,
+        local,
         slots: Vec::new(),
         free: Vec::new(),
         by_client: HashMap::new(),
@@ -273,6 +314,11 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         serial: 0,
         buf: vec![0; MAX_PACKET + 1],
         report: Report::default(),
+        polling: super::pace::BusyPoll::new(if crate::sys::online_cpus() > 1 {
+            s.busy_poll
+        } else {
+            Duration::ZERO
+        }),
         log_second: Instant::now(),
         logged: 0,
     };
@@ -320,6 +366,8 @@ struct Server<'s> {
     root: Root,
     epoll: Epoll,
     listeners: Vec<UdpSocket>,
+    /// Each listener's address: transfers answer from it.
+    local: Vec<IpAddr>,
     /// Tokens below this are listeners; a transfer's is its slot plus it.
     first_slot: usize,
     slots: Vec<Option<Transfer>>,
@@ -334,6 +382,8 @@ struct Server<'s> {
     serial: u64,
     buf: Vec<u8>,
     report: Report,
+    /// Polling before sleeping (`--busy-poll`).
+    polling: super::pace::BusyPoll,
     log_second: Instant,
     logged: u32,
 }
@@ -343,11 +393,75 @@ impl Server<'_> {
         self.by_client.len()
     }
 
+    /// Wait for readable sockets, up to `wait`. While transfers run,
+    /// their clients' answers come within tens of microseconds on a LAN:
+    /// poll for them first (the client's adaptive budget, `pace`), which
+    /// saves a sleep and a wake-up per block, as it does for the client.
+    fn wait(&mut self, ready: &mut Vec<u64>, wait: Duration) -> io::Result<()> {
+        let budget = self.polling.budget().min(wait);
+        if self.active() == 0 || budget.is_zero() {
+            return self.epoll.wait(ready, Some(wait));
+        }
+        if self.polling.round_over() {
+            self.polling.end_round(crate::sys::involuntary_switches());
+        }
+        let start = Instant::now();
+        loop {
+            self.epoll.wait(ready, Some(Duration::ZERO))?;
+            if !ready.is_empty() {
+                self.polling.answered();
+                return Ok(());
+            }
+            if start.elapsed() >= budget || crate::sys::termination().is_some() {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        self.epoll
+            .wait(ready, Some(wait.saturating_sub(start.elapsed())))?;
+        let answer = (!ready.is_empty()).then(|| start.elapsed());
+        self.polling.slept(answer);
+        Ok(())
+    }
+
+    fn running(&self) -> Vec<Active> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|t| !t.reported)
+            .map(|t| {
+                let (stats, neg) = match &t.machine {
+                    Machine::Send(m, _) => (m.stats(), m.negotiated()),
+                    Machine::Receive(m, _) => (m.stats(), m.negotiated()),
+                };
+                Active {
+                    client: t.client,
+                    file: t.file.clone(),
+                    direction: t.direction,
+                    bytes: stats.bytes,
+                    size: neg.tsize,
+                    seconds: t.started.elapsed().as_secs_f64(),
+                }
+            })
+            .collect()
+    }
+
     fn serve(&mut self, on_event: &mut dyn FnMut(Event)) -> io::Result<()> {
         let mut ready = Vec::new();
         let mut stop_by: Option<Instant> = None;
+        let mut shown = false;
+        let mut next_live = Instant::now();
         loop {
             let now = Instant::now();
+            if self.s.live && now >= next_live {
+                next_live = now + LIVE_EVERY;
+                // Once more when the last transfer ended: the line clears.
+                if self.active() > 0 || shown {
+                    let list = self.running();
+                    shown = !list.is_empty();
+                    on_event(Event::Active(&list));
+                }
+            }
             if stop_by.is_none() && crate::sys::termination().is_some() {
                 for l in std::mem::take(&mut self.listeners) {
                     self.epoll.delete(l.as_fd())?;
@@ -368,12 +482,14 @@ impl Server<'_> {
                 }
             }
             let next = self.timers.peek().map(|Reverse((t, _, _))| *t);
-            let wake = [next, stop_by].into_iter().flatten().min();
+            let live = (self.s.live && (self.active() > 0 || shown)).then_some(next_live);
+            let wake = [next, stop_by, live].into_iter().flatten().min();
             // Bounded, so a signal that came just before the wait is seen.
             let wait = wake.map_or(Duration::from_millis(500), |t| {
-                t.saturating_duration_since(now).min(Duration::from_millis(500))
+                t.saturating_duration_since(now)
+                    .min(Duration::from_millis(500))
             });
-            self.epoll.wait(&mut ready, Some(wait))?;
+            self.wait(&mut ready, wait)?;
             for &token in &ready {
                 let Ok(token) = usize::try_from(token) else {
                     continue;
@@ -394,7 +510,7 @@ impl Server<'_> {
             let Some(l) = self.listeners.get(i) else {
                 return;
             };
-            let local = l.local_addr().ok();
+            let local = self.local.get(i).copied();
             let (n, from) = match crate::sys::recv_from_now(l.as_fd(), &mut self.buf) {
                 Ok(Some(got)) => got,
                 Ok(None) => return,
@@ -409,20 +525,27 @@ impl Server<'_> {
                     bytes: &self.buf[..n],
                 });
             }
-            if self.by_client.contains_key(&from) {
-                // The client asked again before our first answer reached
-                // it: the transfer's own timeout answers again.
-                continue;
+            if let Some(&slot) = self.by_client.get(&from) {
+                let over = matches!(self.slots.get(slot), Some(Some(t)) if t.reported);
+                if !over {
+                    // The client asked again before our first answer
+                    // reached it: the transfer's own timeout answers.
+                    continue;
+                }
+                // A new request from the port of a finished transfer (a
+                // client that keeps its port, as tftp-hpa's does for
+                // every transfer of a session) ends its dally.
+                self.end(slot);
             }
             let incoming = request::parse(&self.buf[..n]);
-            let local = local.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
+            let local = local.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
             match incoming {
                 Incoming::Ignored => {}
                 Incoming::Refused(r) => {
                     let file = request::requested_name(&self.buf[..n]);
                     self.refuse(local, from, &file, None, &r, on_event);
                 }
-                Incoming::Request(req) => self.start(local, from, req, on_event),
+                Incoming::Request(req) => self.start(local, from, &req, on_event),
             }
         }
     }
@@ -486,13 +609,13 @@ impl Server<'_> {
         &mut self,
         local: IpAddr,
         from: SocketAddr,
-        req: Request,
+        req: &Request,
         on_event: &mut dyn FnMut(Event),
     ) {
         let s = self.s;
         let name = request::shown(&req.filename);
         let refuse = |this: &mut Self, r: Refusal, on_event: &mut dyn FnMut(Event)| {
-            this.refuse(local, from, &name, Some(&req), &r, on_event);
+            this.refuse(local, from, &name, Some(req), &r, on_event);
         };
         if req.direction == Direction::Write && !s.write {
             let r = Refusal {
@@ -506,7 +629,10 @@ impl Server<'_> {
             let r = Refusal {
                 code: ErrorCode::NotDefined,
                 message: "server busy: try again later".into(),
-                why: format!("busy: {} transfers at once (--max-transfers)", s.max_transfers),
+                why: format!(
+                    "busy: {} transfers at once (--max-transfers)",
+                    s.max_transfers
+                ),
             };
             return refuse(self, r, on_event);
         }
@@ -523,7 +649,10 @@ impl Server<'_> {
             return refuse(self, r, on_event);
         }
         let opened = match req.direction {
-            Direction::Read => self.root.read(&req.filename).map(|(f, size)| (Some((f, size)), None)),
+            Direction::Read => self
+                .root
+                .read(&req.filename)
+                .map(|(f, size)| (Some((f, size)), None)),
             Direction::Write => self
                 .root
                 .create(&req.filename, s.overwrite)
@@ -534,7 +663,7 @@ impl Server<'_> {
             Err(r) => return refuse(self, r, on_event),
         };
         let size = read.as_ref().map(|(_, size)| *size);
-        let (neg, oack) = match request::negotiate(&req, &s.limits, size) {
+        let (neg, oack) = match request::negotiate(req, &s.limits, size) {
             Ok(n) => n,
             Err(r) => return refuse(self, r, on_event),
         };
@@ -549,53 +678,26 @@ impl Server<'_> {
                 return refuse(self, r, on_event);
             }
         };
-        let timeout = neg
-            .timeout
-            .map_or(s.timeout, |t| Duration::from_secs(u64::from(t)));
-        let cfg = Config {
-            filename: req.filename.clone(),
-            mode: req.mode,
-            options: Requested::default(),
-            retries: s.retries,
-            timeout,
-            max_size: s.limits.max_size,
-            // Stay to re-ACK a repeated final DATA for as long as the
-            // client waits before it sends it again.
-            dally: timeout,
-            fallback: false,
-        };
-        let mut machine = match (read, write) {
-            (Some((f, size)), _) => {
-                let mut src = Served::new(f, size);
-                let mut m = Upload::serving(cfg, from, neg, oack);
-                if let Err(e) = m.open(&mut src) {
-                    if let TftpError::Io(e) = &e {
-                        m.local_failure(e);
-                    }
-                }
-                Machine::Send(m, src)
-            }
-            (None, Some(sink)) => {
-                let mut m = Download::serving(cfg, from, neg, oack);
-                m.start();
-                Machine::Receive(m, sink)
-            }
-            (None, None) => return,
-        };
+        let (machine, err) = machine(s, req, from, neg, oack, read, write);
+        self.admit(slot_parts(sock, from, name, req, machine), err, on_event);
+    }
+
+    /// Register a new transfer and send its first packet (or end it at
+    /// once when `err` already did).
+    fn admit(&mut self, p: Parts, err: Option<TftpError>, on_event: &mut dyn FnMut(Event)) {
+        let Parts {
+            sock,
+            client: from,
+            file,
+            direction,
+            mode,
+            mut machine,
+        } = p;
         let outbox = match &mut machine {
-            Machine::Send(m, _) => std::mem::take(m.outbox()),
-            Machine::Receive(m, _) => std::mem::take(m.outbox()),
+            Machine::Send(m, _) => m.outbox(),
+            Machine::Receive(m, _) => m.outbox(),
         };
-        for (to, bytes) in &outbox {
-            let _ = sock.send_to(bytes, *to);
-            if s.trace {
-                on_event(Event::Packet {
-                    sent: true,
-                    peer: *to,
-                    bytes,
-                });
-            }
-        }
+        flush(&sock, outbox, self.s.trace, on_event);
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);
             self.slots.len() - 1
@@ -610,25 +712,26 @@ impl Server<'_> {
         }
         self.serial += 1;
         let now = Instant::now();
-        let t = Transfer {
+        let mut t = Transfer {
             serial: self.serial,
             sock,
             client: from,
-            file: name,
-            direction: req.direction,
-            mode: req.mode,
+            file,
+            direction,
+            mode,
             machine,
             started: now,
             deadline: now,
             reported: false,
         };
-        let deadline = now + t.wait();
-        self.slots[slot] = Some(Transfer { deadline, ..t });
-        self.timers.push(Reverse((deadline, slot, self.serial)));
+        t.deadline = now + t.wait();
+        self.timers.push(Reverse((t.deadline, slot, self.serial)));
+        self.slots[slot] = Some(t);
         self.by_client.insert(from, slot);
-        *self.per_ip.entry(ip).or_insert(0) += 1;
-        // Sent in full already (an empty file without options): over.
-        self.after(slot, None, on_event);
+        *self.per_ip.entry(from.ip()).or_insert(0) += 1;
+        // Over already: sent in full (an empty file without options), or
+        // the first read failed.
+        self.after(slot, err, on_event);
     }
 
     /// Datagrams waiting on transfer `slot`'s socket.
@@ -661,7 +764,9 @@ impl Server<'_> {
                     flush(&t.sock, m.outbox(), self.s.trace, on_event);
                     r
                 }
-                Machine::Receive(m, sink) => receive(m, sink, &t.sock, from, bytes, self.s.trace, on_event),
+                Machine::Receive(m, sink) => {
+                    receive(m, sink, &t.sock, from, bytes, self.s.trace, on_event)
+                }
             };
             if t.progress() != before {
                 t.deadline = Instant::now() + t.wait();
@@ -676,6 +781,10 @@ impl Server<'_> {
     }
 
     /// Report and end transfer `slot` if it is over (or `err` ended it).
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the error ends here: callers hand it over"
+    )]
     fn after(&mut self, slot: usize, err: Option<TftpError>, on_event: &mut dyn FnMut(Event)) {
         let Some(Some(t)) = self.slots.get_mut(slot) else {
             return;
@@ -777,9 +886,83 @@ impl Server<'_> {
             if !t.reported {
                 self.report.cut_short += 1;
             }
-            let err = TftpError::Protocol("cut short: the server stopped and the grace ran out".into());
+            let err =
+                TftpError::Protocol("cut short: the server stopped and the grace ran out".into());
             self.after(slot, Some(err), on_event);
         }
+    }
+}
+
+/// A transfer's parts before it has a slot.
+struct Parts {
+    sock: UdpSocket,
+    client: SocketAddr,
+    file: String,
+    direction: Direction,
+    mode: Mode,
+    machine: Machine,
+}
+
+fn slot_parts(
+    sock: UdpSocket,
+    client: SocketAddr,
+    file: String,
+    req: &Request,
+    machine: Machine,
+) -> Parts {
+    Parts {
+        sock,
+        client,
+        file,
+        direction: req.direction,
+        mode: req.mode,
+        machine,
+    }
+}
+
+/// The session machine for `req`, its first packet queued, and the error
+/// that ended it already, if any (the first block could not be read).
+fn machine(
+    s: &Settings,
+    req: &Request,
+    from: SocketAddr,
+    neg: Negotiated,
+    oack: Option<Vec<u8>>,
+    read: Option<(std::fs::File, u64)>,
+    write: Option<NewFile>,
+) -> (Machine, Option<TftpError>) {
+    let timeout = neg
+        .timeout
+        .map_or(s.timeout, |t| Duration::from_secs(u64::from(t)));
+    let cfg = Config {
+        filename: req.filename.clone(),
+        mode: req.mode,
+        options: Requested::default(),
+        retries: s.retries,
+        timeout,
+        max_size: s.limits.max_size,
+        // Stay to re-ACK a repeated final DATA through the client's
+        // first two retransmissions (after 1 and 2 timeouts, as most
+        // clients back off): a lost final ACK is then answered.
+        dally: timeout * 3,
+        fallback: false,
+    };
+    match (read, write) {
+        (Some((f, size)), _) => {
+            let mut src = Served::new(f, size);
+            let mut m = Upload::serving(cfg, from, neg, oack);
+            let err = m.open(&mut src).err();
+            if let Some(TftpError::Io(e)) = &err {
+                m.local_failure(e);
+            }
+            (Machine::Send(m, src), err)
+        }
+        (None, Some(sink)) => {
+            let mut m = Download::serving(cfg, from, neg, oack);
+            m.start();
+            (Machine::Receive(m, sink), None)
+        }
+        (None, None) => unreachable!("a request opens a file to read or to write"),
     }
 }
 
@@ -885,9 +1068,10 @@ fn describe(e: &TftpError) -> (Option<String>, Option<u16>) {
             ),
             Some(code.to_u16()),
         ),
-        TftpError::Timeout { tries, .. } => {
-            (format!("the client went silent: no answer after {tries} tries"), None)
-        }
+        TftpError::Timeout { tries, .. } => (
+            format!("the client went silent: no answer after {tries} tries"),
+            None,
+        ),
         TftpError::FinalAckLost { tries, .. } => (
             format!("no ACK for the final block after {tries} tries (the client may have it all)"),
             None,

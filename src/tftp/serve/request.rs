@@ -141,7 +141,11 @@ fn parse_request(bytes: &[u8]) -> Result<Option<Request>, Refusal> {
     let mode = match mode.to_ascii_lowercase().as_str() {
         "octet" => Mode::Octet,
         "netascii" => Mode::Netascii,
-        "mail" => return Err(illegal("mail mode is not served (RFC 1350 made it obsolete)")),
+        "mail" => {
+            return Err(illegal(
+                "mail mode is not served (RFC 1350 made it obsolete)",
+            ));
+        }
         _ => return Err(illegal(format!("unknown mode '{}'", shown(mode)))),
     };
     check_name(filename)?;
@@ -254,7 +258,9 @@ pub fn negotiate(
     }
     let mut oack: Vec<(&str, String)> = Vec::new();
     if let Some(b) = a.blksize {
-        let b = u16::try_from(b).unwrap_or(MAX_BLKSIZE).min(limits.max_blksize);
+        let b = u16::try_from(b)
+            .unwrap_or(MAX_BLKSIZE)
+            .min(limits.max_blksize);
         neg.blksize = b;
         oack.push(("blksize", b.to_string()));
     }
@@ -338,19 +344,41 @@ mod tests {
         assert_eq!(refused(b"\x00\x01file").0, 4, "no NUL");
         assert_eq!(refused(&rrq("f", "mail", &[])).0, 4);
         assert_eq!(refused(&rrq("f", "ebcdic", &[])).0, 4);
-        assert_eq!(refused(b"\x00\x01f\0octet\0blksize\0").0, 4, "option without value");
+        assert_eq!(
+            refused(b"\x00\x01f\0octet\0blksize\0").0,
+            4,
+            "option without value"
+        );
         let mut long = rrq(&"a".repeat(300), "octet", &[]);
         long.extend(rrq(&"b".repeat(300), "octet", &[]));
         assert_eq!(refused(&long).0, 4, "over 512 bytes");
-        assert_eq!(refused(&rrq("f", "octet", &[("blksize", "512"), ("BLKSIZE", "1024")])).0, 8);
+        assert_eq!(
+            refused(&rrq(
+                "f",
+                "octet",
+                &[("blksize", "512"), ("BLKSIZE", "1024")]
+            ))
+            .0,
+            8
+        );
         assert_eq!(refused(&rrq("f", "octet", &[("blksize", "0")])).0, 8);
         assert_eq!(refused(&rrq("f", "octet", &[("blksize", "70000")])).0, 8);
         assert_eq!(refused(&rrq("f", "octet", &[("windowsize", "0")])).0, 8);
         assert_eq!(refused(&rrq("f", "octet", &[("timeout", "256")])).0, 8);
         assert_eq!(refused(&rrq("f", "octet", &[("tsize", "-1")])).0, 8);
-        assert_eq!(refused(&crate::wire::tftp::ack(3)).0, 4, "an ACK to the server port");
         assert_eq!(
-            parse(&Packet::Error { code: ErrorCode::NotDefined, message: "x" }.to_vec()),
+            refused(&crate::wire::tftp::ack(3)).0,
+            4,
+            "an ACK to the server port"
+        );
+        assert_eq!(
+            parse(
+                &Packet::Error {
+                    code: ErrorCode::NotDefined,
+                    message: "x"
+                }
+                .to_vec()
+            ),
             Incoming::Ignored
         );
     }
@@ -360,7 +388,10 @@ mod tests {
         for name in ["/etc/passwd", "../x", "a/../../x", "a/..", "dir/"] {
             assert_eq!(refused(&rrq(name, "octet", &[])).0, 2, "{name}");
         }
-        assert!(matches!(parse(&rrq("a..b/..c", "octet", &[])), Incoming::Request(_)));
+        assert!(matches!(
+            parse(&rrq("a..b/..c", "octet", &[])),
+            Incoming::Request(_)
+        ));
     }
 
     #[test]
@@ -371,9 +402,11 @@ mod tests {
             options: true,
             max_size: Some(1000),
         };
-        let Incoming::Request(r) =
-            parse(&rrq("f", "octet", &[("blksize", "65464"), ("windowsize", "64")]))
-        else {
+        let Incoming::Request(r) = parse(&rrq(
+            "f",
+            "octet",
+            &[("blksize", "65464"), ("windowsize", "64")],
+        )) else {
             panic!()
         };
         let (neg, _) = negotiate(&r, &limits, Some(1)).unwrap();
@@ -384,16 +417,27 @@ mod tests {
             options: vec![("tsize", "1001")],
         }
         .to_vec();
-        let Incoming::Request(w) = parse(&wrq) else { panic!() };
+        let Incoming::Request(w) = parse(&wrq) else {
+            panic!()
+        };
         assert_eq!(negotiate(&w, &limits, None).unwrap_err().code.to_u16(), 3);
-        let no = Limits { options: false, ..limits };
-        assert_eq!(negotiate(&r, &no, Some(1)).unwrap(), (Negotiated {
-            blksize: 512,
-            windowsize: 1,
-            timeout: None,
-            tsize: None,
-            oack: false,
-        }, None));
+        let no = Limits {
+            options: false,
+            ..limits
+        };
+        assert_eq!(
+            negotiate(&r, &no, Some(1)).unwrap(),
+            (
+                Negotiated {
+                    blksize: 512,
+                    windowsize: 1,
+                    timeout: None,
+                    tsize: None,
+                    oack: false,
+                },
+                None
+            )
+        );
     }
 
     #[test]
