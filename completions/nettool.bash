@@ -472,7 +472,7 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__tftp__subcmd__serve)
-            opts="-l -u -v -h -V --listen --write --overwrite --max-size --user --follow-symlinks --max-blksize --max-windowsize --no-options --timeout --retries --max-transfers --max-per-client --grace --json --verbose --help --version"
+            opts="-l -u -v -h -V --listen --write --overwrite --max-size --user --follow-symlinks --max-blksize --max-windowsize --no-options --timeout --retries --max-transfers --max-per-client --busy-poll --grace --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -519,6 +519,10 @@ _nettool() {
                     return 0
                     ;;
                 --max-per-client)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --busy-poll)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

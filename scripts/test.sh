@@ -11,9 +11,12 @@ cd "$(dirname "$0")/.."
 # tftpd-hpa: a real TFTP server (and libpcre2/libwrap for atftpd, below);
 # prometheus: promtool checks the metrics text; nmap, netcat-openbsd and
 # traceroute: oracles for probe's port states and its --trace hops; tmux:
-# a terminal for sockstat --watch's live view.
+# a terminal for sockstat --watch's live view; tftp-hpa (client `tftp`),
+# atftp (client `atftp`), busybox (`busybox tftp`) and curl (`tftp://`):
+# the real clients `nettool tftp serve` must interoperate with.
 packages=(iproute2 util-linux nftables net-tools procps arping arp-scan ieee-data
-    tftpd-hpa libwrap0 libpcre2-8-0 prometheus nmap netcat-openbsd traceroute tmux)
+    tftpd-hpa libwrap0 libpcre2-8-0 prometheus nmap netcat-openbsd traceroute tmux
+    tftp-hpa atftp busybox curl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         max_windowsize,
         options: data[4] & 1 == 0,
         max_size: (data[4] & 2 != 0).then(|| u64::from(u32::from_be_bytes([data[5], data[6], data[7], data[8]]))),
+        ..Limits::default()
     };
     let size = u64::from(u16::from_be_bytes([data[9], data[10]])) * 977;
     let datagram = &data[11..];
@@ -39,6 +40,11 @@ fuzz_target!(|data: &[u8]| {
             };
             assert!(neg.blksize >= 8 && neg.blksize <= max_blksize.max(512));
             assert!(neg.windowsize >= 1 && neg.windowsize <= max_windowsize);
+            assert!(
+                neg.windowsize == 1
+                    || u64::from(neg.blksize) * u64::from(neg.windowsize) <= limits.window_bytes
+            );
+            assert!(neg.timeout.is_none_or(|t| u64::from(t) <= request::MAX_TIMEOUT));
             assert_eq!(neg.oack, oack.is_some());
             if let Some(o) = oack {
                 assert!(limits.options);

@@ -105,6 +105,7 @@ pub fn settings(
             max_windowsize: a.max_windowsize,
             options: !a.no_options,
             max_size,
+            ..Limits::default()
         },
         timeout,
         retries: a.retries,

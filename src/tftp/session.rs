@@ -1040,6 +1040,8 @@ pub struct Upload {
     eof: bool,
     encoder_buf: Vec<u8>,
     pending_wire: Vec<u8>,
+    /// The block after the window, read ahead (`read_ahead`).
+    ahead: Option<Vec<u8>>,
 }
 
 impl Upload {
@@ -1053,6 +1055,7 @@ impl Upload {
             eof: false,
             encoder_buf: Vec::new(),
             pending_wire: Vec::new(),
+            ahead: None,
         }
     }
 
@@ -1127,9 +1130,9 @@ impl Upload {
     fn read_block(&mut self, src: &mut dyn Source) -> std::io::Result<Vec<u8>> {
         let blksize = usize::from(self.c.neg.blksize);
         if self.c.cfg.mode == Mode::Octet {
+            // Counted when it joins the window (it may be read ahead).
             let mut buf = Vec::with_capacity(blksize);
             src.read_block(&mut buf, blksize)?;
-            self.c.stats.bytes += buf.len() as u64;
             return Ok(buf);
         }
         while self.pending_wire.len() < blksize && !self.eof {
@@ -1143,30 +1146,93 @@ impl Upload {
         Ok(self.pending_wire.drain(..n).collect())
     }
 
-    /// Send blocks `acked+1 ..= acked+windowsize`, reading new ones as
-    /// needed.
+    /// Send blocks `acked+1 ..= acked+windowsize`: those read already,
+    /// then new ones. A client reads and queues them all now; serving, at
+    /// least one, and [`pump`](Self::pump) queues the rest one by one, so
+    /// the driver can send each as soon as it is read (the client works
+    /// on the first block while the server reads the next).
     fn send_window(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
-        let blksize = usize::from(self.c.neg.blksize);
-        let w = usize::from(self.c.neg.windowsize.max(1));
-        while self.window.len() < w
-            && self
-                .last_block
-                .is_none_or(|l| self.acked + (self.window.len() as u64) < l)
-        {
-            let data = self.read_block(src)?;
-            let n = self.acked + self.window.len() as u64 + 1;
-            if data.len() < blksize {
-                self.last_block = Some(n);
-            }
-            self.c.stats.wire_bytes += data.len() as u64;
-            self.window.push_back(data);
-        }
-        for (i, data) in self.window.iter().enumerate() {
-            let b = self.acked + i as u64 + 1;
-            let mut pkt = Vec::with_capacity(4 + data.len());
-            tftp::data_into(&mut pkt, Common::wire(b, false), data);
+        for i in 0..self.window.len() {
+            let pkt = self.packet(i);
             self.c.send(pkt);
         }
+        if !self.c.serving {
+            while self.push_block(src)? {}
+        } else if self.window.is_empty() {
+            self.push_block(src)?;
+        }
+        Ok(())
+    }
+
+    /// The DATA packet of the window's `i`-th block.
+    fn packet(&self, i: usize) -> Vec<u8> {
+        let data = &self.window[i];
+        let b = self.acked + i as u64 + 1;
+        let mut pkt = Vec::with_capacity(4 + data.len());
+        tftp::data_into(&mut pkt, Common::wire(b, false), data);
+        pkt
+    }
+
+    /// Read the next block into the window and queue it, if the window
+    /// has room and the file has more. Returns whether it did.
+    fn push_block(&mut self, src: &mut dyn Source) -> Result<bool, TftpError> {
+        let w = usize::from(self.c.neg.windowsize.max(1));
+        let read_all = self
+            .last_block
+            .is_some_and(|l| self.acked + self.window.len() as u64 >= l);
+        if self.window.len() >= w || read_all {
+            return Ok(false);
+        }
+        let data = match self.ahead.take() {
+            Some(d) => d,
+            None => self.read_block(src)?,
+        };
+        if self.c.cfg.mode == Mode::Octet {
+            self.c.stats.bytes += data.len() as u64;
+        }
+        let n = self.acked + self.window.len() as u64 + 1;
+        if data.len() < usize::from(self.c.neg.blksize) {
+            self.last_block = Some(n);
+        }
+        self.c.stats.wire_bytes += data.len() as u64;
+        self.window.push_back(data);
+        let pkt = self.packet(self.window.len() - 1);
+        self.c.send(pkt);
+        Ok(true)
+    }
+
+    /// Serving: queue the window's next block (see
+    /// [`send_window`](Self::send_window)); call until it returns false,
+    /// sending the outbox after each.
+    ///
+    /// # Errors
+    /// `src` failed (the transfer is over: see `local_failure`).
+    pub fn pump(&mut self, src: &mut dyn Source) -> Result<bool, TftpError> {
+        if self.phase != Phase::Transferring {
+            return Ok(false);
+        }
+        self.push_block(src)
+    }
+
+    /// Read the block after the window now, while the peer works on the
+    /// window just sent, so that its ACK is answered without a read in
+    /// between (octet mode). Call once the outbox is out.
+    ///
+    /// # Errors
+    /// `src` failed (the transfer is over: see `local_failure`).
+    pub fn read_ahead(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
+        // Only once the block size is settled: a client learns it from
+        // the OACK; a server has agreed it before it answers.
+        let settled = self.phase == Phase::Transferring
+            || (self.c.serving && self.phase == Phase::Requesting);
+        if self.c.cfg.mode != Mode::Octet
+            || !settled
+            || self.ahead.is_some()
+            || self.last_block.is_some()
+        {
+            return Ok(());
+        }
+        self.ahead = Some(self.read_block(src)?);
         Ok(())
     }
 

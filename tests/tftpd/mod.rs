@@ -1,8 +1,9 @@
 //! Real TFTP servers for the integration tests: tftpd-hpa (`in.tftpd`) and
-//! atftpd, each started in the foreground on 127.0.0.1 (or `::1`) and a free
-//! high port, serving a fresh temporary directory; plus work directories
-//! for the client and byte-comparison helpers. The client, `nettool`, runs
-//! through the one harness in `tests/util`.
+//! atftpd ([`Server`]), and nettool's own `tftp serve` ([`Serve`]), each
+//! started in the foreground on 127.0.0.1 (or `::1`) and a high port,
+//! serving a fresh temporary directory; plus work directories for the
+//! client and byte-comparison helpers. The client, `nettool`, runs through
+//! the one harness in `tests/util`.
 //!
 //! Invariants:
 //! - Traffic stays on loopback (shared/LAB.md): servers bind 127.0.0.1 or
@@ -10,7 +11,10 @@
 //! - A [`Server`] is returned only once its own process holds the UDP port
 //!   (checked in /proc: the socket inode bound to the port is one of the
 //!   server's file descriptors), so the first request is never lost.
-//! - Dropping a [`Server`] kills it by PID, and first any transfer children
+//!   `nettool tftp serve` binds port 0 and names the port in its
+//!   `listening` record; a [`Serve`] is returned after that record and the
+//!   same check.
+//! - Dropping a [`Server`] or a [`Serve`] kills it by PID, and first any transfer children
 //!   tftpd-hpa forked (found by their parent PID), also when the test
 //!   panics.
 //! - A missing server binary (or no root, which tftpd-hpa's chroot needs)
@@ -18,9 +22,15 @@
 //!   (`util::skip_or_fail`).
 //! - Both retransmit fast: tftpd-hpa after 50 ms (`-T`, [`Spec::retransmit_us`]),
 //!   atftpd after 1 s (`--retry-timeout 1`, its minimum).
+//! - `nettool tftp serve` always runs with `--json`; every stdout line is
+//!   kept as it comes ([`Serve::records`], [`Serve::transfer_record`]). Run
+//!   as root it drops to `nobody`, so its temporary directory is
+//!   world-searchable, the served root world-writable and files 0666.
 //!
 //! Use: `mod util; mod tftpd;` then
-//! `let Some(srv) = tftpd::Server::hpa() else { return };`.
+//! `let Some(srv) = tftpd::Server::hpa() else { return };`, or
+//! `let srv = tftpd::Serve::start(&["--write"]);` (the binary under test
+//! is always there).
 //! `TFTPD_TRACE=1` makes atftpd log every packet ([`Server::log`]).
 //! Each test binary uses only part of this module.
 #![allow(dead_code)]
@@ -28,16 +38,18 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use std::io::BufRead;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::util::skip_or_fail;
+use crate::util::{self, skip_or_fail};
 
 /// tftpd-hpa's default first retransmission timeout here, in microseconds
 /// (`-T`): short, so that loss tests recover fast.
@@ -343,10 +355,7 @@ impl Server {
 
     /// Put a file into the server's root.
     pub fn add_file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.root.join(name);
-        std::fs::write(&p, bytes).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
-        set_mode(&p, 0o666);
-        p
+        add_file(&self.root, name, bytes)
     }
 
     pub fn read_file(&self, name: &str) -> Option<Vec<u8>> {
@@ -358,23 +367,7 @@ impl Server {
     /// the file after its last ACK).
     #[track_caller]
     pub fn expect_file(&self, name: &str, want: &[u8], what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
-            let got = self.read_file(name);
-            if got.as_deref() == Some(want) {
-                return;
-            }
-            if Instant::now() > deadline {
-                match got {
-                    Some(g) => {
-                        assert_same_bytes(&format!("{what}: {self:?}: file {name}"), &g, want);
-                    }
-                    None => panic!("{what}: {self:?}: file {name} was never created"),
-                }
-                return;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        expect_file(&self.root, name, want, &format!("{what}: {self:?}"));
     }
 
     /// What the server wrote to stderr (tftpd-hpa logs to syslog; this
@@ -391,6 +384,35 @@ impl Server {
     /// PIDs of the transfer processes tftpd-hpa forked.
     pub fn children(&self) -> Vec<u32> {
         children_of(self.child.id())
+    }
+}
+
+/// Put a file into a server's root (readable and writable by anyone).
+fn add_file(root: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = root.join(name);
+    std::fs::write(&p, bytes).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+    set_mode(&p, 0o666);
+    p
+}
+
+/// Wait until `root/name` holds exactly `want`: a server may still be
+/// flushing, or renaming an upload into place.
+#[track_caller]
+fn expect_file(root: &Path, name: &str, want: &[u8], what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let got = std::fs::read(root.join(name)).ok();
+        if got.as_deref() == Some(want) {
+            return;
+        }
+        if Instant::now() > deadline {
+            match got {
+                Some(g) => assert_same_bytes(&format!("{what}: file {name}"), &g, want),
+                None => panic!("{what}: file {name} was never created"),
+            }
+            return;
+        }
+        thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -489,6 +511,239 @@ fn children_of(parent: u32) -> Vec<u32> {
         (parent_pid == parent).then_some(pid)
     })
     .collect()
+}
+
+// ---------------------------------------------------------------------------
+// nettool's own server
+
+/// A running `nettool tftp serve DIR --listen 127.0.0.1:0 --json ARGS...`
+/// on a fresh root directory; killed on drop.
+pub struct Serve {
+    child: Child,
+    addr: SocketAddr,
+    dir: TempDir,
+    root: PathBuf,
+    args: Vec<String>,
+    /// Its stdout lines (JSON records), as they come.
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl fmt::Debug for Serve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "nettool tftp serve {} (pid {}) on {} serving {}",
+            self.args.join(" "),
+            self.child.id(),
+            self.addr,
+            self.root.display()
+        )
+    }
+}
+
+impl fmt::Display for Serve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("nettool tftp serve")
+    }
+}
+
+impl Serve {
+    /// On 127.0.0.1, with `args` after `--json`.
+    pub fn start(args: &[&str]) -> Serve {
+        Serve::launch("127.0.0.1:0", args)
+    }
+
+    /// On `::1`.
+    pub fn start_ipv6(args: &[&str]) -> Serve {
+        Serve::launch("[::1]:0", args)
+    }
+
+    fn launch(listen: &str, args: &[&str]) -> Serve {
+        let dir = tempfile::Builder::new()
+            .prefix("nettool-tftpd.")
+            .tempdir()
+            .expect("create a temporary directory");
+        set_mode(dir.path(), 0o755);
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).expect("create the server root");
+        set_mode(&root, 0o777);
+        let stderr = std::fs::File::create(dir.path().join("server.stderr"))
+            .expect("create the server's stderr file");
+        let mut cmd = util::nettool(&["tftp", "serve"]).command();
+        cmd.arg(&root)
+            .args(["--listen", listen, "--json"])
+            .args(args)
+            .current_dir(&root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", util::bin().display()));
+        let out = child.stdout.take().expect("piped stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let keep = lines.clone();
+        // Until the server exits: records are taken as they come, so a
+        // full pipe never stalls the server.
+        thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { return };
+                keep.lock().unwrap().push(line);
+            }
+        });
+        let mut srv = Serve {
+            child,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            dir,
+            root,
+            args: args.iter().map(|a| (*a).to_string()).collect(),
+            lines,
+        };
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let addr = loop {
+            let seen = srv.stdout_lines().iter().find_map(|l| {
+                let v: Value = serde_json::from_str(l).ok()?;
+                (v["event"] == "listening").then(|| v["address"].as_str().map(str::to_string))
+            });
+            if let Some(a) = seen {
+                let a = a.expect("a listening record names its address");
+                break a
+                    .parse::<SocketAddr>()
+                    .unwrap_or_else(|e| panic!("listening address {a:?}: {e}"));
+            }
+            let why = match srv.child.try_wait() {
+                Ok(Some(st)) => format!("exited at once ({st})"),
+                _ if Instant::now() > deadline => {
+                    format!("no listening record within {READY_TIMEOUT:?}")
+                }
+                _ => {
+                    thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+            };
+            kill_tree(&mut srv.child);
+            panic!(
+                "{srv:?}: {why}; stdout: {:?}; stderr: {}",
+                srv.stdout_lines(),
+                srv.stderr().trim()
+            );
+        };
+        assert!(
+            addr.ip().is_loopback() && addr.port() != 0,
+            "lab safety: {srv:?} says it listens on {addr}, not a loopback port"
+        );
+        srv.addr = addr;
+        if let Err(e) = wait_bound(&mut srv.child, addr.port()) {
+            kill_tree(&mut srv.child);
+            panic!("{srv:?}: its listening record names {addr} but: {e}");
+        }
+        srv
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn host_port(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Put a file into the served root.
+    pub fn add_file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        add_file(&self.root, name, bytes)
+    }
+
+    pub fn read_file(&self, name: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.root.join(name)).ok()
+    }
+
+    /// Wait until the served file `name` holds exactly `want` (an upload
+    /// is renamed into place around its last ACK).
+    #[track_caller]
+    pub fn expect_file(&self, name: &str, want: &[u8], what: &str) {
+        expect_file(&self.root, name, want, &format!("{what}: {self:?}"));
+    }
+
+    /// What it wrote to stderr.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.stderr")).unwrap_or_default()
+    }
+
+    /// Its stdout so far, a line each.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Its records so far: every stdout line must be a JSON object of
+    /// schema `nettool.tftp.serve/1`.
+    #[track_caller]
+    pub fn records(&self) -> Vec<Value> {
+        self.stdout_lines()
+            .iter()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("{self:?}: stdout line {l:?} is not JSON: {e}"));
+                assert_eq!(v["schema"], "nettool.tftp.serve/1", "{self:?}: {l}");
+                v
+            })
+            .collect()
+    }
+
+    /// The one `transfer` record of `file` in `direction` (`read` or
+    /// `write`), waiting up to 5 s for it: the server may end a transfer
+    /// after its client does (the final ACK, a dally). Panics when there is
+    /// none, or more than one.
+    #[track_caller]
+    pub fn transfer_record(&self, file: &str, direction: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut mine: Vec<Value> = self
+                .records()
+                .into_iter()
+                .filter(|r| {
+                    r["event"] == "transfer" && r["file"] == file && r["direction"] == direction
+                })
+                .collect();
+            if mine.len() == 1 {
+                return mine.remove(0);
+            }
+            assert!(
+                mine.is_empty() && Instant::now() <= deadline,
+                "{self:?}: {} transfer records of {file:?} ({direction}), want 1; stdout:\n{}\nstderr: {}",
+                mine.len(),
+                self.stdout_lines().join("\n"),
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Names in the root that an upload left behind as temporary files
+    /// (`.nettool-tftp-*`).
+    pub fn temp_files(&self) -> Vec<String> {
+        listing(&self.root)
+            .into_iter()
+            .filter(|n| n.starts_with(".nettool-tftp-"))
+            .collect()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        kill_tree(&mut self.child);
+    }
 }
 
 // ---------------------------------------------------------------------------

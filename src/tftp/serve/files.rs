@@ -40,6 +40,8 @@ fn refusal(e: &io::Error, _name: &str) -> Refusal {
             "symbolic links are not followed here",
         ),
         Some(errno::EACCES | errno::EPERM) => (ErrorCode::AccessViolation, "permission denied"),
+        // A socket file, or a device without a driver behind it.
+        Some(errno::ENXIO | errno::ENODEV) => (ErrorCode::AccessViolation, "not a regular file"),
         Some(errno::ENOSPC | errno::EDQUOT) => (ErrorCode::DiskFull, "the server's disk is full"),
         _ => (ErrorCode::NotDefined, "cannot open the file"),
     };
@@ -132,7 +134,8 @@ impl Root {
         let (parent, base) = match (path.parent(), path.file_name()) {
             (Some(p), Some(b)) if !p.as_os_str().is_empty() => (p, b),
             (_, Some(b)) => (Path::new("."), b),
-            _ => return Err(refusal(&io::Error::from_raw_os_error(errno::ENOENT), name)),
+            // No last component: `.`, the directory itself.
+            _ => return Err(not_regular(name, "a directory")),
         };
         let dir = open_beneath(self.dir.as_fd(), parent, Access::Dir, self.links)
             .map_err(|e| refusal(&e, name))?;
@@ -261,7 +264,9 @@ pub struct Served {
 impl Served {
     pub fn new(f: File, size: u64) -> Served {
         Served {
-            r: BufReader::with_capacity(256 << 10, f),
+            // Small, as hundreds may be open at once; blocks this size
+            // or larger are read straight into the block.
+            r: BufReader::with_capacity(64 << 10, f),
             size,
             read: 0,
         }
@@ -271,17 +276,9 @@ impl Served {
 impl Source for Served {
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
         let want = usize::try_from(self.size - self.read).map_or(max, |left| left.min(max));
-        buf.resize(want, 0);
-        let mut got = 0;
-        while got < want {
-            match self.r.read(&mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        buf.truncate(got);
+        buf.clear();
+        // Into the vector's spare room: no zeroing first.
+        let got = (&mut self.r).take(want as u64).read_to_end(buf)?;
         self.read += got as u64;
         if got < want {
             return Err(io::Error::other(SizeChanged(format!(

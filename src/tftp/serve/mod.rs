@@ -168,6 +168,10 @@ pub struct Report {
     pub refusals_not_logged: u64,
     /// Transfers still running when the grace ran out.
     pub cut_short: u64,
+    /// Waits for a client's answer that polling caught (`--busy-poll`),
+    /// and those that slept.
+    pub polled: u64,
+    pub slept: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +212,8 @@ fn bind_hint(e: &io::Error, addr: &SocketAddr) -> &'static str {
 
 /// Refusals logged per second at most; the rest are counted.
 const LOG_PER_SECOND: u32 = 20;
+/// The bytes all windows together may hold (see `Limits::window_bytes`).
+const WINDOW_BUDGET: u64 = 16 << 20;
 /// How often the live line is redrawn.
 const LIVE_EVERY: Duration = Duration::from_millis(500);
 /// Datagrams read from one socket per wake-up, for fairness.
@@ -249,6 +255,15 @@ impl Transfer {
             Machine::Receive(m, _) => m.wait(),
         }
     }
+    /// The bytes its window holds at most.
+    fn window(&self) -> u64 {
+        let n = match &self.machine {
+            Machine::Send(m, _) => m.negotiated(),
+            Machine::Receive(m, _) => m.negotiated(),
+        };
+        u64::from(n.blksize) * u64::from(n.windowsize)
+    }
+
     /// What moves the deadline on when it changes: blocks done, a
     /// retransmission, a new phase (the ACK 0 that answers an OACK).
     fn progress(&self) -> (u64, u64, Phase) {
@@ -314,6 +329,7 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         serial: 0,
         buf: vec![0; MAX_PACKET + 1],
         report: Report::default(),
+        window_bytes: 0,
         polling: super::pace::BusyPoll::new(if crate::sys::online_cpus() > 1 {
             s.busy_poll
         } else {
@@ -323,6 +339,8 @@ pub fn run(s: &Settings, on_event: &mut dyn FnMut(Event)) -> Result<Report, Erro
         logged: 0,
     };
     server.serve(on_event)?;
+    server.report.polled = server.polling.polled;
+    server.report.slept = server.polling.slept;
     Ok(server.report)
 }
 
@@ -382,6 +400,8 @@ struct Server<'s> {
     serial: u64,
     buf: Vec<u8>,
     report: Report,
+    /// The windows' bytes of the running transfers.
+    window_bytes: u64,
     /// Polling before sleeping (`--busy-poll`).
     polling: super::pace::BusyPoll,
     log_second: Instant,
@@ -542,8 +562,8 @@ impl Server<'_> {
             match incoming {
                 Incoming::Ignored => {}
                 Incoming::Refused(r) => {
-                    let file = request::requested_name(&self.buf[..n]);
-                    self.refuse(local, from, &file, None, &r, on_event);
+                    let (direction, file) = request::requested_name(&self.buf[..n]);
+                    self.refuse(local, from, &file, (direction, ""), &r, on_event);
                 }
                 Incoming::Request(req) => self.start(local, from, &req, on_event),
             }
@@ -557,7 +577,7 @@ impl Server<'_> {
         local: IpAddr,
         to: SocketAddr,
         file: &str,
-        req: Option<&Request>,
+        (direction, mode): (Direction, &'static str),
         r: &Refusal,
         on_event: &mut dyn FnMut(Event),
     ) {
@@ -591,8 +611,8 @@ impl Server<'_> {
             at: SystemTime::now(),
             client: to,
             file: file.to_string(),
-            direction: req.map_or(Direction::Read, |q| q.direction),
-            mode: req.map_or("", |q| q.mode.name()),
+            direction,
+            mode,
             bytes: 0,
             seconds: 0.0,
             options: None,
@@ -615,7 +635,14 @@ impl Server<'_> {
         let s = self.s;
         let name = request::shown(&req.filename);
         let refuse = |this: &mut Self, r: Refusal, on_event: &mut dyn FnMut(Event)| {
-            this.refuse(local, from, &name, Some(req), &r, on_event);
+            this.refuse(
+                local,
+                from,
+                &name,
+                (req.direction, req.mode.name()),
+                &r,
+                on_event,
+            );
         };
         if req.direction == Direction::Write && !s.write {
             let r = Refusal {
@@ -663,7 +690,16 @@ impl Server<'_> {
             Err(r) => return refuse(self, r, on_event),
         };
         let size = read.as_ref().map(|(_, size)| *size);
-        let (neg, oack) = match request::negotiate(req, &s.limits, size) {
+        // Windows share one budget: many transfers at once each get a
+        // smaller one, so memory stays bounded whatever clients ask.
+        let limits = Limits {
+            window_bytes: s
+                .limits
+                .window_bytes
+                .min(WINDOW_BUDGET.saturating_sub(self.window_bytes)),
+            ..s.limits
+        };
+        let (neg, oack) = match request::negotiate(req, &limits, size) {
             Ok(n) => n,
             Err(r) => return refuse(self, r, on_event),
         };
@@ -693,11 +729,20 @@ impl Server<'_> {
             mode,
             mut machine,
         } = p;
-        let outbox = match &mut machine {
-            Machine::Send(m, _) => m.outbox(),
-            Machine::Receive(m, _) => m.outbox(),
+        let trace = self.s.trace;
+        let err = match (&mut machine, err) {
+            (Machine::Send(m, src), None) => {
+                send_more(m, src, Ok(()), &sock, trace, on_event).err()
+            }
+            (Machine::Send(m, _), err) => {
+                flush(&sock, m.outbox(), trace, on_event);
+                err
+            }
+            (Machine::Receive(m, _), err) => {
+                flush(&sock, m.outbox(), trace, on_event);
+                err
+            }
         };
-        flush(&sock, outbox, self.s.trace, on_event);
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);
             self.slots.len() - 1
@@ -726,6 +771,7 @@ impl Server<'_> {
         };
         t.deadline = now + t.wait();
         self.timers.push(Reverse((t.deadline, slot, self.serial)));
+        self.window_bytes += t.window();
         self.slots[slot] = Some(t);
         self.by_client.insert(from, slot);
         *self.per_ip.entry(from.ip()).or_insert(0) += 1;
@@ -758,11 +804,7 @@ impl Server<'_> {
             let r = match &mut t.machine {
                 Machine::Send(m, src) => {
                     let r = m.on_datagram(from, bytes, src);
-                    if let Err(TftpError::Io(e)) = &r {
-                        m.local_failure(e);
-                    }
-                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
-                    r
+                    send_more(m, src, r, &t.sock, self.s.trace, on_event)
                 }
                 Machine::Receive(m, sink) => {
                     receive(m, sink, &t.sock, from, bytes, self.s.trace, on_event)
@@ -816,6 +858,7 @@ impl Server<'_> {
             return;
         };
         let _ = self.epoll.delete(t.sock.as_fd());
+        self.window_bytes -= t.window();
         self.by_client.remove(&t.client);
         let ip = t.client.ip();
         if let Some(n) = self.per_ip.get_mut(&ip) {
@@ -848,11 +891,7 @@ impl Server<'_> {
             let r = match &mut t.machine {
                 Machine::Send(m, src) => {
                     let r = m.on_timeout(src);
-                    if let Err(TftpError::Io(e)) = &r {
-                        m.local_failure(e);
-                    }
-                    flush(&t.sock, m.outbox(), self.s.trace, on_event);
-                    r
+                    send_more(m, src, r, &t.sock, self.s.trace, on_event)
                 }
                 Machine::Receive(m, _) => {
                     let r = m.on_timeout();
@@ -966,6 +1005,35 @@ fn machine(
     }
 }
 
+/// After a sending machine handled something (`r`): send what it queued,
+/// then the rest of its window block by block as each is read, then read
+/// the next block ahead. A failed read tells the client.
+fn send_more(
+    m: &mut Upload,
+    src: &mut Served,
+    mut r: Result<(), TftpError>,
+    sock: &UdpSocket,
+    trace: bool,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<(), TftpError> {
+    flush(sock, m.outbox(), trace, on_event);
+    while r.is_ok() {
+        match m.pump(src) {
+            Ok(true) => flush(sock, m.outbox(), trace, on_event),
+            Ok(false) => break,
+            Err(e) => r = Err(e),
+        }
+    }
+    if r.is_ok() {
+        r = m.read_ahead(src);
+    }
+    if let Err(TftpError::Io(e)) = &r {
+        m.local_failure(e);
+        flush(sock, m.outbox(), trace, on_event);
+    }
+    r
+}
+
 /// A datagram for a receiving transfer. The final block is written and
 /// the file committed before the final ACK goes out, so the client is
 /// never told "done" for a file that is not in place.
@@ -981,6 +1049,21 @@ fn receive(
     let was_transferring = m.phase() == Phase::Transferring;
     let r = m.handle(from, bytes, sink);
     let delivery = m.take_delivery();
+    if let Err(TftpError::SizeMismatch { announced, got }) = &r {
+        // The session ACKs the final block (a client has the file then),
+        // but this upload is dropped: the client must not hear "done".
+        let text = format!("you announced tsize {announced} but sent {got} bytes");
+        let pkt = Packet::Error {
+            code: ErrorCode::IllegalOperation,
+            message: &text,
+        }
+        .to_vec();
+        let to = m.peer();
+        m.outbox().clear();
+        m.outbox().push((to, pkt));
+        flush(sock, m.outbox(), trace, on_event);
+        return r;
+    }
     if r.is_ok() && was_transferring && matches!(m.phase(), Phase::Dallying | Phase::Done) {
         let committed = delivery
             .map_or(Ok(()), |Deliver(range)| sink.write(&bytes[range]))
@@ -1087,7 +1170,16 @@ fn describe(e: &TftpError) -> (Option<String>, Option<u16>) {
             format!("the client announced tsize {announced} but sent {got} bytes"),
             Some(4),
         ),
-        TftpError::Io(e) => (format!("{e}"), Some(0)),
+        // The code local_failure sent the client for it.
+        TftpError::Io(e) => {
+            use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+            let code = if matches!(e.kind(), StorageFull | QuotaExceeded) {
+                ErrorCode::DiskFull
+            } else {
+                ErrorCode::NotDefined
+            };
+            (format!("{e}"), Some(code.to_u16()))
+        }
         other => (other.to_string(), None),
     };
     (Some(text), code)

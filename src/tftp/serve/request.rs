@@ -17,6 +17,11 @@ pub struct Limits {
     pub options: bool,
     /// The largest upload taken.
     pub max_size: Option<u64>,
+    /// The most bytes one window may hold (blksize x windowsize): a
+    /// sender keeps its window for retransmission, a receiver buffers up
+    /// to one, so this bounds a transfer's memory. The server lowers it
+    /// further when many transfers hold windows at once.
+    pub window_bytes: u64,
 }
 
 impl Default for Limits {
@@ -26,9 +31,17 @@ impl Default for Limits {
             max_windowsize: 64,
             options: true,
             max_size: None,
+            window_bytes: WINDOW_BYTES,
         }
     }
 }
+
+/// The default bound on a window's bytes: 16 blocks of 65464, 64 of 8192.
+pub const WINDOW_BYTES: u64 = 1 << 20;
+
+/// The longest timeout (RFC 2349) honoured: a longer one is left out of
+/// the OACK, so a client cannot hold a transfer's slot for an hour.
+pub const MAX_TIMEOUT: u64 = 30;
 
 /// The largest block size of RFC 2348.
 pub const MAX_BLKSIZE: u16 = 65464;
@@ -101,15 +114,20 @@ pub fn parse(bytes: &[u8]) -> Incoming {
 
 /// The file name a request that could not be parsed names, as far as it
 /// can be read (for the log).
-pub fn requested_name(bytes: &[u8]) -> String {
+pub fn requested_name(bytes: &[u8]) -> (Direction, String) {
+    let direction = if bytes.get(..2) == Some(&[0, 2]) {
+        Direction::Write
+    } else {
+        Direction::Read
+    };
     let Some(rest) = bytes.get(2..) else {
-        return String::new();
+        return (direction, String::new());
     };
     if !matches!(bytes.get(..2), Some([0, 1 | 2])) {
-        return String::new();
+        return (direction, String::new());
     }
     let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-    shown(&String::from_utf8_lossy(&rest[..end]))
+    (direction, shown(&String::from_utf8_lossy(&rest[..end])))
 }
 
 fn illegal(why: impl Into<String>) -> Refusal {
@@ -264,7 +282,7 @@ pub fn negotiate(
         neg.blksize = b;
         oack.push(("blksize", b.to_string()));
     }
-    if let Some(t) = a.timeout {
+    if let Some(t) = a.timeout.filter(|&t| t <= MAX_TIMEOUT) {
         neg.timeout = u8::try_from(t).ok();
         oack.push(("timeout", t.to_string()));
     }
@@ -282,9 +300,11 @@ pub fn negotiate(
         (_, None) => {}
     }
     if let Some(w) = a.windowsize {
+        let fits = u16::try_from(limits.window_bytes / u64::from(neg.blksize)).unwrap_or(u16::MAX);
         let w = u16::try_from(w)
             .unwrap_or(u16::MAX)
             .min(limits.max_windowsize)
+            .min(fits)
             .max(1);
         neg.windowsize = w;
         oack.push(("windowsize", w.to_string()));
@@ -401,6 +421,7 @@ mod tests {
             max_windowsize: 16,
             options: true,
             max_size: Some(1000),
+            window_bytes: WINDOW_BYTES,
         };
         let Incoming::Request(r) = parse(&rrq(
             "f",
@@ -437,6 +458,39 @@ mod tests {
                 },
                 None
             )
+        );
+    }
+
+    #[test]
+    fn windows_are_held_to_their_bytes_and_long_timeouts_are_not_honoured() {
+        let Incoming::Request(r) = parse(&rrq(
+            "f",
+            "octet",
+            &[
+                ("blksize", "65464"),
+                ("windowsize", "64"),
+                ("timeout", "255"),
+            ],
+        )) else {
+            panic!()
+        };
+        let (neg, oack) = negotiate(&r, &Limits::default(), Some(1)).unwrap();
+        assert_eq!(
+            (neg.blksize, neg.windowsize, neg.timeout),
+            (65464, 16, None)
+        );
+        let Ok(Packet::Oack { options }) = Packet::parse(oack.as_ref().unwrap()) else {
+            panic!()
+        };
+        assert!(!options.iter().any(|(k, _)| *k == "timeout"), "{options:?}");
+        let tight = Limits {
+            window_bytes: 1000,
+            ..Limits::default()
+        };
+        assert_eq!(
+            negotiate(&r, &tight, Some(1)).unwrap().0.windowsize,
+            1,
+            "at least one block"
         );
     }
 

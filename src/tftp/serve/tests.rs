@@ -62,14 +62,26 @@ impl End {
     fn datagram(&mut self, from: SocketAddr, bytes: &[u8]) -> Result<(), TftpError> {
         match self {
             End::Get(m, sink) => m.on_datagram(from, bytes, sink),
-            End::Put(m, src) => m.on_datagram(from, bytes, src),
+            End::Put(m, src) => {
+                m.on_datagram(from, bytes, src)?;
+                Self::pump(m, src)
+            }
         }
     }
     fn timeout(&mut self) -> Result<(), TftpError> {
         match self {
             End::Get(m, _) => m.on_timeout(),
-            End::Put(m, src) => m.on_timeout(src),
+            End::Put(m, src) => {
+                m.on_timeout(src)?;
+                Self::pump(m, src)
+            }
         }
+    }
+    /// The rest of a serving window, and the block after it read ahead,
+    /// as the server's loop does (a client's window is full already).
+    fn pump(m: &mut Upload, src: &mut Bytes) -> Result<(), TftpError> {
+        while m.pump(src)? {}
+        m.read_ahead(src)
     }
     fn outbox(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
         match self {
@@ -194,6 +206,7 @@ fn run(c: &Case) -> Outcome {
         let mut m = Upload::serving(scfg, client(), neg, oack);
         let mut src = Bytes(c.file.clone(), 0);
         m.open(&mut src).unwrap();
+        End::pump(&mut m, &mut src).unwrap();
         End::Put(m, src)
     };
     let mut server_at = now + sv.wait();
@@ -481,4 +494,37 @@ fn a_repeated_oack_is_sent_on_timeout_and_ack_0_starts_the_data() {
         .unwrap();
     assert!(m.outbox().is_empty());
     assert_eq!(m.stats().blocks, 0);
+}
+
+#[test]
+fn nothing_is_read_ahead_before_the_block_size_is_settled() {
+    // A client asking blksize 1000 knows its block size only from the
+    // OACK: a block read ahead at the default 512 would end the file.
+    let cfg = Config {
+        filename: "f".into(),
+        mode: Mode::Octet,
+        options: opts(Some(1000), None, None),
+        retries: 3,
+        timeout: Duration::from_secs(1),
+        max_size: None,
+        dally: Duration::ZERO,
+        fallback: false,
+    };
+    let mut m = Upload::new(cfg, server());
+    m.start();
+    m.outbox().clear();
+    let mut src = Bytes(vec![1; 1500], 0);
+    m.read_ahead(&mut src).unwrap();
+    assert_eq!(src.1, 0, "nothing read before the OACK");
+    let oack = Packet::Oack {
+        options: vec![("blksize", "1000")],
+    }
+    .to_vec();
+    m.on_datagram(tid(), &oack, &mut src).unwrap();
+    let out = std::mem::take(m.outbox());
+    assert!(
+        matches!(Packet::parse(&out[0].1), Ok(Packet::Data { block: 1, data }) if data.len() == 1000)
+    );
+    m.read_ahead(&mut src).unwrap();
+    assert_eq!(src.1, 1500, "the next block, read ahead");
 }
