@@ -477,7 +477,10 @@ def cmd_report(a):
     L.append(f"- Date: {meta['date']}, the run took {meta['elapsed_s']} s")
     L.append(f"- Machine: nproc {meta['nproc']}, {meta['cpu']}, kernel {meta['kernel']}; "
              f"load average at start {meta['load_start']} ({meta['cargo_start']} cargo "
-             f"processes), at end {meta['load_end']} ({meta['cargo_end']} cargo processes)")
+             f"processes), at end {meta['load_end']} ({meta['cargo_end']} cargo processes); "
+             f"cargo processes at the start of each round: {meta.get('cargo_rounds', '?')}. "
+             "The 1-minute load average after a concurrent part is the bench's own "
+             f"{meta['conc_clients']} clients (it lifts the average for minutes).")
     if meta.get("noisy"):
         L.append(f"- NOTE: {meta['noisy']}")
     L.append(f"- nettool: {meta['nettool']} (`{meta['bin']}`, git {meta['git']})")

@@ -19,7 +19,7 @@
 #      --ws-blksize, default 1468; nettool and atftpd only). Runs are
 #      interleaved round by round (the server order rotates each round);
 #      RUNS rounds, blksize 512 only in the first RUNS_512 of them (it is
-#      the slowest: ~524k lock-step packets). Wall time = the client
+#      the slowest: the most lock-step packets). Wall time = the client
 #      process spawn to reap; median of the runs.
 #   2. CONC clients at once (default 100 x `nettool tftp get`, CONC_MIB
 #      MiB each, blksize --conc-blksize) from nettool and tftpd-hpa (and
@@ -366,10 +366,12 @@ for s in "${SETTINGS[@]}"; do [[ $s == b512\|* ]] && ROUND_ORDER+=("$s"); done
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 CARGO_START="$(pgrep -c cargo || true)"
 SKIPPED=0
+CARGO_ROUNDS=()
 over_budget() { (($(date +%s) >= DEADLINE)); }
 log "$RUNS rounds (blksize 512 in $RUNS_512 of them) x ${#SETTINGS[@]} settings x 2 clients, $SIZE MiB; then $CONC x $CONC_MIB MiB at once; budget ${MAX_SECONDS}s; load $LOAD_START, $CARGO_START cargo processes"
 for ((r = 1; r <= RUNS; r++)); do
-    log "round $r of $RUNS (load $(cut -d' ' -f1-3 /proc/loadavg), $(pgrep -c cargo || true) cargo processes)"
+    CARGO_ROUNDS+=("$(pgrep -c cargo || true)")
+    log "round $r of $RUNS (load $(cut -d' ' -f1-3 /proc/loadavg), ${CARGO_ROUNDS[-1]} cargo processes)"
     order=("${ACTIVE[@]}")
     for ((k = 1; k < r; k++)); do order=("${order[@]:1}" "${order[0]}"); done
     # blksize 512 last in a round: when the budget runs out, it is the one
@@ -465,7 +467,7 @@ export META_DATE="$(date -u '+%Y-%m-%d %H:%M:%S UTC')" META_ELAPSED="$ELAPSED" \
     META_CONC="$CONC" META_CONC_MIB="$CONC_MIB" META_CONC_SERVERS="$CONC_SERVERS" \
     META_CONC_DESC="$CONC_CLIENT's client ($( [[ $CONC_CLIENT == nettool ]] && echo "nettool tftp get --blksize $CONC_BLKSIZE --dally 0 --busy-poll 0" || echo "atftp --option 'blksize $CONC_BLKSIZE' -g"))" \
     META_SKIPPED="$SKIPPED" META_MAXS="$MAX_SECONDS" META_SYS="$SYS_JSON" META_SYSMIB="$SYSCALLS_MIB" \
-    META_SCPU="$SERVER_CPU" META_CCPU="$CLIENT_CPU" META_CGKIND="$cgkind"
+    META_CARGO_ROUNDS="${CARGO_ROUNDS[*]}" META_SCPU="$SERVER_CPU" META_CCPU="$CLIENT_CPU" META_CGKIND="$cgkind"
 python3 - "$OUT/meta.json" <<'PY'
 import json, os, sys
 e = os.environ
@@ -474,7 +476,11 @@ for line in e["META_SETTINGS"].splitlines():
     key, label, blk, ws, servers = line.split("|")
     settings.append({"key": key, "label": label, "blksize": int(blk), "ws": int(ws),
                      "servers": servers.split()})
-load = max(float(x) for x in (e["META_LOAD_START"] + " " + e["META_LOAD_END"]).split())
+# Busy = a 1-minute load average of half the CPUs or more at the start, or
+# a cargo process at the start of any round. The load at the end is not
+# used: the concurrent part's own clients lift it for minutes.
+load = float(e["META_LOAD_START"].split()[0])
+cargo = [int(x) for x in (e["META_CARGO_START"] + " " + e["META_CARGO_ROUNDS"]).split()]
 nproc = int(e["META_NPROC"])
 notes = []
 if int(e["META_SKIPPED"]):
@@ -505,10 +511,11 @@ meta = {
                       "file (size / blksize + 1). The counts include everything the server "
                       "did for the transfer: the request, the fork or thread, the file."),
 }
-if load >= 0.5 * nproc:
-    meta["noisy"] = (f"load averages {e['META_LOAD_START']} at start and {e['META_LOAD_END']} "
-                     f"at end on {nproc} CPUs: the machine was busy with other work, so "
-                     "absolute numbers are noisy.")
+meta["cargo_rounds"] = e["META_CARGO_ROUNDS"]
+if load >= 0.5 * nproc or any(cargo):
+    meta["noisy"] = (f"load average {e['META_LOAD_START']} at start on {nproc} CPUs, cargo "
+                     f"processes at the start of each round: {e['META_CARGO_ROUNDS']}: the "
+                     "machine was busy with other work, so absolute numbers are noisy.")
 json.dump(meta, open(sys.argv[1], "w"), indent=1)
 PY
 python3 "$HELPER" report --log "$LOG" --meta "$OUT/meta.json" --results "$RESULTS" >/dev/null
