@@ -1661,11 +1661,9 @@ fn serve() -> Serve {
 /// only, never on a repeated ACK (no Sorcerer's Apprentice). So the
 /// sender's timer sets the pace of recovery: on a get the server's (the
 /// client asks no timeout; its 1 s default only backs the server's up),
-/// on a put the client's ([`FAST`]). A lock-step put under random loss
-/// also goes without options ([`SERVE_PUT`]): the server re-ACKs a
-/// repeated DATA only once per block and then waits for its own timer,
-/// which must not be the 1 s the client would ask (that is
-/// `serve_put_repeated_data_is_acked_every_time`'s subject).
+/// on a put the client's ([`FAST`]). The server answers every repeated
+/// DATA (`serve_put_repeated_data_is_acked_every_time`), so the client's
+/// fast timer recovers a lost ACK whatever timeout it asked.
 fn serve_timing(op: Op) -> &'static [&'static str] {
     match op {
         Op::Get => &["--retries", "10"],
@@ -1674,9 +1672,9 @@ fn serve_timing(op: Op) -> &'static [&'static str] {
 }
 
 /// A lock-step put's flags under random loss (see [`serve_timing`]):
-/// blksize 512 and no `timeout` option, so both ends retransmit after
-/// 50 ms.
-const SERVE_PUT: &[&str] = &["--no-options"];
+/// options, as a client would ask them (the `timeout` it asks is 1 s,
+/// rounded up from its own 0.05).
+const SERVE_PUT: &[&str] = &["--blksize", "1468"];
 
 /// [`transfer`] to nettool's server (`test` names the file, so one
 /// server takes several), then its record of the transfer: `ok`, every
