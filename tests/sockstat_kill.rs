@@ -471,6 +471,28 @@ fn listener_on(port: u16) -> TcpListener {
     s.into()
 }
 
+/// A listener on `port` just freed by closing another: tried again for
+/// up to a second, as the port stays taken while a child forked by a
+/// concurrent test (which holds a copy of every descriptor until it
+/// execs) still has the old socket open.
+fn listener_again(port: u16) -> TcpListener {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.set_reuse_address(true).unwrap();
+    let addr = SocketAddr::from((lab::v4(1), port)).into();
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        match s.bind(&addr) {
+            Ok(()) => break,
+            Err(e) if e.kind() == ErrorKind::AddrInUse && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("bind {port} again: {e}"),
+        }
+    }
+    s.listen(8).unwrap();
+    s.into()
+}
+
 #[test]
 fn a_socket_gone_after_the_dump_is_a_note_and_its_successor_survives() {
     use nettool::sockstat::kill::{Target, close_all};
@@ -505,7 +527,7 @@ fn a_socket_gone_after_the_dump_is_a_note_and_its_successor_survives() {
         // its address (same 4-tuple, another cookie).
         drop(gone);
         drop(replaced);
-        let successor = listener_on(ports[1]);
+        let successor = listener_again(ports[1]);
         let mut d = Destroyer::open().unwrap();
         let mut notes = Vec::new();
         let outcome = close_all(
