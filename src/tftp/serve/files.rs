@@ -8,7 +8,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::os::fd::{AsFd as _, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::sys::errno;
@@ -24,7 +24,6 @@ use super::request::Refusal;
 pub struct Root {
     dir: OwnedFd,
     links: Links,
-    path: PathBuf,
 }
 
 /// Why a name could not be opened, as the client is told.
@@ -95,12 +94,7 @@ impl Root {
             } else {
                 Links::Refused
             },
-            path: path.to_path_buf(),
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     pub fn handle(&self) -> std::os::fd::BorrowedFd<'_> {
