@@ -37,7 +37,8 @@ use crate::sys::user::Ids;
 use crate::wire::tftp::{ErrorCode, MAX_PACKET, Packet};
 
 use super::session::{
-    Config, Deliver, Download, Mode, Negotiated, Phase, Requested, Sink as _, TftpError, Upload,
+    Config, Deliver, Download, Mode, Negotiated, Phase, Requested, Sink as _, Stats, TftpError,
+    Upload,
 };
 use files::{NewFile, Root, Served};
 pub use request::{Direction, Limits};
@@ -258,22 +259,28 @@ impl Transfer {
             Machine::Receive(m, _) => m.wait(),
         }
     }
-    /// The bytes its window holds at most.
-    fn window(&self) -> u64 {
-        let n = match &self.machine {
+    fn stats(&self) -> Stats {
+        match &self.machine {
+            Machine::Send(m, _) => m.stats(),
+            Machine::Receive(m, _) => m.stats(),
+        }
+    }
+    fn negotiated(&self) -> Negotiated {
+        match &self.machine {
             Machine::Send(m, _) => m.negotiated(),
             Machine::Receive(m, _) => m.negotiated(),
-        };
+        }
+    }
+    /// The bytes its window holds at most.
+    fn window(&self) -> u64 {
+        let n = self.negotiated();
         u64::from(n.blksize) * u64::from(n.windowsize)
     }
 
     /// What moves the deadline on when it changes: blocks done, a
     /// retransmission, a new phase (the ACK 0 that answers an OACK).
     fn progress(&self) -> (u64, u64, Phase) {
-        let s = match &self.machine {
-            Machine::Send(m, _) => m.stats(),
-            Machine::Receive(m, _) => m.stats(),
-        };
+        let s = self.stats();
         (s.blocks, s.retransmits, self.phase())
     }
 }
@@ -454,19 +461,13 @@ impl Server<'_> {
             .iter()
             .flatten()
             .filter(|t| !t.reported)
-            .map(|t| {
-                let (stats, neg) = match &t.machine {
-                    Machine::Send(m, _) => (m.stats(), m.negotiated()),
-                    Machine::Receive(m, _) => (m.stats(), m.negotiated()),
-                };
-                Active {
-                    client: t.client,
-                    file: t.file.clone(),
-                    direction: t.direction,
-                    bytes: stats.bytes,
-                    size: neg.tsize,
-                    seconds: t.started.elapsed().as_secs_f64(),
-                }
+            .map(|t| Active {
+                client: t.client,
+                file: t.file.clone(),
+                direction: t.direction,
+                bytes: t.stats().bytes,
+                size: t.negotiated().tsize,
+                seconds: t.started.elapsed().as_secs_f64(),
             })
             .collect()
     }
@@ -1125,10 +1126,7 @@ fn flush(
 }
 
 fn record(t: &Transfer, err: Option<&TftpError>) -> Record {
-    let (stats, neg) = match &t.machine {
-        Machine::Send(m, _) => (m.stats(), m.negotiated()),
-        Machine::Receive(m, _) => (m.stats(), m.negotiated()),
-    };
+    let (stats, neg) = (t.stats(), t.negotiated());
     let (error, error_code) = match err {
         None => (None, None),
         Some(e) => describe(e),
