@@ -250,6 +250,12 @@ fn live_line(out: &mut impl Write, list: &[serve::Active]) -> bool {
 }
 
 fn show(out: &mut impl Write, json: bool, e: &Event) {
+    // `--verbose`: every packet on stderr, in either format.
+    if let Event::Packet { sent, peer, bytes } = e {
+        let arrow = if *sent { "->" } else { "<-" };
+        crate::say!("{arrow} {peer} {}", crate::tftp::transport::describe(bytes));
+        return;
+    }
     // A closed stdout: the server goes on serving; main maps a final
     // write error to exit 0.
     let _ = if json {
@@ -277,12 +283,7 @@ fn show_text(out: &mut impl Write, e: &Event) -> io::Result<()> {
             writeln!(out, "running as {user} (uid {}, gid {})", ids.uid, ids.gid)?;
         }
         Event::Transfer(r) => writeln!(out, "{}", line(r))?,
-        Event::Packet { sent, peer, bytes } => {
-            let arrow = if *sent { "->" } else { "<-" };
-            crate::say!("{arrow} {peer} {}", crate::tftp::transport::describe(bytes));
-            return Ok(());
-        }
-        Event::Active(_) => {}
+        Event::Packet { .. } | Event::Active(_) => {}
         Event::Stopping { active, grace } => {
             writeln!(
                 out,
@@ -316,12 +317,7 @@ fn show_json(out: &mut impl Write, e: &Event) -> io::Result<()> {
             }
             v
         }
-        Event::Packet { sent, peer, bytes } => {
-            let arrow = if *sent { "->" } else { "<-" };
-            crate::say!("{arrow} {peer} {}", crate::tftp::transport::describe(bytes));
-            return Ok(());
-        }
-        Event::Active(_) => return Ok(()),
+        Event::Packet { .. } | Event::Active(_) => return Ok(()),
         Event::Stopping { active, grace } => json!({
             "schema": SCHEMA, "event": "stopping", "active": active, "grace_seconds": grace.as_secs_f64(),
         }),
