@@ -841,9 +841,14 @@ impl Server<'_> {
         if err.is_none() && !matches!(phase, Phase::Done | Phase::Dallying) {
             return;
         }
-        if !t.reported {
-            t.reported = true;
-            let rec = record(t, err.as_ref());
+        let rec = (!t.reported).then(|| record(t, err.as_ref()));
+        t.reported = true;
+        // Ended before it is reported: a failed upload's temporary file
+        // is gone by the time its record says so.
+        if err.is_some() || phase == Phase::Done {
+            self.end(slot);
+        }
+        if let Some(rec) = rec {
             match rec.outcome {
                 Outcome::Ok => self.report.ok += 1,
                 _ => self.report.failed += 1,
@@ -853,9 +858,6 @@ impl Server<'_> {
                 Direction::Write => self.report.bytes_received += rec.bytes,
             }
             on_event(Event::Transfer(&rec));
-        }
-        if err.is_some() || phase == Phase::Done {
-            self.end(slot);
         }
     }
 
