@@ -50,6 +50,9 @@
 #        [--conc-client nettool|atftp] [--conc-servers nettool,tftpd-hpa,atftpd|none]
 #        [--syscalls] [--syscalls-mib 32] [--run-timeout 300]
 #        [--max-seconds 840] [--bin PATH] [--results FILE] [--no-pin] [--tiny]
+#        [--serve-args 'ARGS']
+#   --serve-args: more arguments for nettool's server (for experiments such
+#   as '--busy-poll 0'; the results file shows its whole command line).
 #   --tiny: 8 MiB, 1 round, 10 concurrent clients of 1 MiB: checks the
 #   script in a minute. Installs atftp (and strace for --syscalls) when
 #   missing; atftpd comes from $ATFTPD, target/atftpd/ (scripts/test.sh
@@ -64,6 +67,7 @@ die() { echo "tftp_serve.sh: error: $*" >&2; exit 1; }
 log() { echo "==> [$(date +%T)] $*" >&2; }
 
 SIZE=256 RUNS=3 RUNS_512=2 PIN=1
+SERVE_ARGS=()
 BLKSIZES="512,1468,8192,65464" WINDOWS="16,64" WS_BLKSIZE=1468
 CONC=100 CONC_MIB=8 CONC_BLKSIZE=1468 CONC_CLIENT=nettool
 CONC_SERVERS="nettool,tftpd-hpa,atftpd"
@@ -85,6 +89,7 @@ while [[ $# -gt 0 ]]; do
         --conc-client) CONC_CLIENT="${2:?}"; shift 2 ;;
         --conc-servers) CONC_SERVERS="${2:?}"; shift 2 ;;
         --syscalls) SYSCALLS=1; shift ;;
+        --serve-args) read -r -a SERVE_ARGS <<< "${2?}"; shift 2 ;;
         --syscalls-mib) SYSCALLS_MIB="${2:?}"; shift 2 ;;
         --run-timeout) RUN_TIMEOUT="${2:?}"; shift 2 ;;
         --max-seconds) MAX_SECONDS="${2:?}"; shift 2 ;;
@@ -286,7 +291,7 @@ for l in open(sys.argv[1]):
     DESC[$name]="$* (127.0.0.1:$port; cgroup ${g})"
 }
 if ((HAVE_SERVE)); then
-    start_server nettool 0 "$N" tftp serve "$ROOT" --listen 127.0.0.1:0 --json --max-per-client 256
+    start_server nettool 0 "$N" tftp serve "$ROOT" --listen 127.0.0.1:0 --json --max-per-client 256 ${SERVE_ARGS[@]+"${SERVE_ARGS[@]}"}
 else
     DESC[nettool]="not measured: $("$N" --version) has no \`tftp serve\`"
 fi

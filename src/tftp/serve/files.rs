@@ -249,6 +249,9 @@ impl Drop for NewFile {
 
 /// A served file read in big pieces, exactly the size it had when opened:
 /// a file that shrinks or grows while it is sent ends the transfer.
+/// Blocks this big or bigger are read without a buffer.
+const DIRECT_BLKSIZE: u16 = 16 << 10;
+
 pub struct Served {
     r: BufReader<File>,
     size: u64,
@@ -256,11 +259,19 @@ pub struct Served {
 }
 
 impl Served {
-    pub fn new(f: File, size: u64) -> Served {
+    /// `blksize`: the transfer's block size, which decides the buffering.
+    pub fn new(f: File, size: u64, blksize: u16) -> Served {
+        // Small blocks come out of a buffer, a read per 64 KiB (hundreds
+        // of transfers may hold one). Big ones are read straight into the
+        // block: through a buffer each would be copied once more, and
+        // blocks just under its size would take two reads each.
+        let buffer = if blksize >= DIRECT_BLKSIZE {
+            0
+        } else {
+            64 << 10
+        };
         Served {
-            // Small, as hundreds may be open at once; blocks this size
-            // or larger are read straight into the block.
-            r: BufReader::with_capacity(64 << 10, f),
+            r: BufReader::with_capacity(buffer, f),
             size,
             read: 0,
         }

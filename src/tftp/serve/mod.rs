@@ -996,7 +996,7 @@ fn machine(
     };
     match (read, write) {
         (Some((f, size)), _) => {
-            let mut src = Served::new(f, size);
+            let mut src = Served::new(f, size, neg.blksize);
             let mut m = Upload::serving(cfg, from, neg, oack);
             let err = m.open(&mut src).err();
             if let Some(TftpError::Io(e)) = &err {
