@@ -1969,3 +1969,92 @@ fn sweep_retries_past_100_are_refused_not_overflowed() {
         assert!(out.stdout.is_empty(), "{out}");
     }
 }
+
+#[test]
+fn the_ndp_socket_sees_the_kernels_solicitations_and_nothing_else() {
+    // The NDP filter (ethertype, next header 58, ICMPv6 type 135/136 at
+    // fixed offsets) against the frames a real kernel sends: A resolving
+    // B for a UDP datagram sends a solicitation; B's socket must pass it,
+    // cut to 256 bytes, and pass neither the IPv6 datagram that follows
+    // nor A's ARP for B's IPv4 address; with ARP and NDP both, the ARP
+    // request too.
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair_v6();
+    let b6 = pair.b.ip6.expect("B has IPv6");
+    let (b4, a_mac) = (pair.b.ip, mac_bytes(&pair.a.mac()));
+    let mut seen = Vec::new();
+    for frames in [nettool::sys::Frames::Ndp, nettool::sys::Frames::ArpAndNdp] {
+        // Forget B, so A asks again each round.
+        pair.a.run("ip", &["neigh", "flush", "dev", &pair.a.iface]);
+        let iface = pair.b.iface.clone();
+        let (ready, is_ready) = std::sync::mpsc::channel();
+        let reader = lab::thread_in(&pair.b.ns, move || {
+            let fd = nettool::sys::packet_socket(frames).expect("packet socket");
+            let ni = pnet_datalink::interfaces()
+                .into_iter()
+                .find(|i| i.name == iface)
+                .expect("the interface");
+            let config = pnet_datalink::Config {
+                read_timeout: Some(Duration::from_millis(100)),
+                socket_fd: Some(fd),
+                ..pnet_datalink::Config::default()
+            };
+            let Ok(pnet_datalink::Channel::Ethernet(_tx, mut rx)) =
+                pnet_datalink::channel(&ni, config)
+            else {
+                panic!("no raw channel")
+            };
+            let _ = ready.send(());
+            let mut frames = Vec::new();
+            let end = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < end {
+                if let Ok(f) = rx.next() {
+                    frames.push(f.to_vec());
+                }
+            }
+            frames
+        });
+        wait_ready(&is_ready);
+        let sender = lab::thread_in(&pair.a.ns, move || {
+            let s6 = std::net::UdpSocket::bind("[::]:0").expect("udp6");
+            let s4 = std::net::UdpSocket::bind("0.0.0.0:0").expect("udp4");
+            for _ in 0..3 {
+                let _ = s6.send_to(b"x", (b6, 9));
+                let _ = s4.send_to(b"x", (b4, 9));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        sender.join().expect("sender");
+        seen.push((frames, reader.join().expect("reader")));
+    }
+    for (frames, got) in seen {
+        let kinds: Vec<(u16, u8, usize)> = got
+            .iter()
+            .map(|f| {
+                let ethertype = u16::from_be_bytes([f[12], f[13]]);
+                let icmp = if ethertype == 0x86dd { f[54] } else { 0 };
+                (ethertype, icmp, f.len())
+            })
+            .collect();
+        let from_a: Vec<&Vec<u8>> = got.iter().filter(|f| f[6..12] == a_mac).collect();
+        assert!(
+            from_a
+                .iter()
+                .any(|f| f[12..14] == [0x86, 0xdd] && f[20] == 58 && f[54] == 135),
+            "{frames:?}: A's solicitation for B passed: {kinds:?}"
+        );
+        assert!(
+            kinds.iter().all(|&(t, icmp, len)| (t == 0x86dd
+                && matches!(icmp, 135 | 136)
+                && len <= 256)
+                || (t == 0x0806 && frames == nettool::sys::Frames::ArpAndNdp && len <= 64)),
+            "{frames:?}: only NDP (and ARP with both) passed: {kinds:?}"
+        );
+        let arp = kinds.iter().any(|&(t, _, _)| t == 0x0806);
+        assert_eq!(
+            arp,
+            frames == nettool::sys::Frames::ArpAndNdp,
+            "{frames:?}: A's ARP request passed only with ARP asked for: {kinds:?}"
+        );
+    }
+}

@@ -31,7 +31,9 @@ pub use errqueue::{QueuedError, set_recv_errors, set_timestamps, take_queued_err
 pub use fs::{for_each_fd_link, open_read_nonblocking};
 pub use iface::{interface_index, interface_name};
 pub use localtime::{LocalTime, local_time};
-pub use packet::{ARP_SNAP_LEN, arp_packet_socket, packet_drops};
+pub use packet::{
+    ARP_SNAP_LEN, Frames, NDP_SNAP_LEN, arp_packet_socket, packet_drops, packet_socket,
+};
 pub use poll::poll_one;
 pub use recv::{RecvMany, recv_from_now};
 pub use resolve::reverse_lookup;

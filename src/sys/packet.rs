@@ -1,5 +1,7 @@
-//! `AF_PACKET` for ARP: the raw socket with its classic BPF filter (only
-//! ARP frames, cut to [`ARP_SNAP_LEN`] bytes) and its drop counter.
+//! `AF_PACKET` for ARP and NDP: the raw socket with its classic BPF filter
+//! (only ARP frames, cut to [`ARP_SNAP_LEN`] bytes, and/or ICMPv6 Neighbor
+//! Solicitations and Advertisements, cut to [`NDP_SNAP_LEN`]) and its drop
+//! counter.
 //!
 //! Invariant: the filter is attached before the socket is bound, so no
 //! other traffic is ever copied to us. Callers get a plain fd (pnet takes
@@ -10,18 +12,40 @@ use std::io;
 
 use super::sockaddr::socklen;
 
-/// An `AF_PACKET` raw socket that sees only ARP frames: a classic BPF
-/// filter (`ethertype == 0x0806`) is attached before the socket is bound,
-/// so no other traffic is ever copied to us, and our own outgoing frames
-/// are not looped back (`PACKET_IGNORE_OUTGOING`, Linux 4.20+; older
-/// kernels loop them back and the reply validation drops them). Returns
-/// the raw fd for pnet's `Config::socket_fd`, which takes ownership.
+/// Which frames a packet socket passes to us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frames {
+    /// ARP (ethertype 0x0806).
+    Arp,
+    /// ICMPv6 Neighbor Solicitations and Advertisements (types 135, 136)
+    /// straight after the IPv6 header, as NDP sends them.
+    Ndp,
+    /// Both: a watch of the link's neighbours.
+    ArpAndNdp,
+}
+
+/// An `AF_PACKET` raw socket that sees only ARP frames (see
+/// [`packet_socket`]).
+///
+/// # Errors
+///
+/// As [`packet_socket`].
+pub fn arp_packet_socket() -> io::Result<i32> {
+    packet_socket(Frames::Arp)
+}
+
+/// An `AF_PACKET` raw socket that sees only `frames`: a classic BPF
+/// filter is attached before the socket is bound, so no other traffic is
+/// ever copied to us, and our own outgoing frames are not looped back
+/// (`PACKET_IGNORE_OUTGOING`, Linux 4.20+; older kernels loop them back
+/// and the reply validation drops them). Returns the raw fd for pnet's
+/// `Config::socket_fd`, which takes ownership.
 ///
 /// # Errors
 ///
 /// `EPERM` without `CAP_NET_RAW`; otherwise what `socket` or attaching the
 /// filter failed with (the socket is closed then).
-pub fn arp_packet_socket() -> io::Result<i32> {
+pub fn packet_socket(frames: Frames) -> io::Result<i32> {
     // SAFETY: plain syscall with constant arguments.
     let fd = unsafe {
         libc::socket(
@@ -36,12 +60,12 @@ pub fn arp_packet_socket() -> io::Result<i32> {
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
-    // The kernel cuts what it passes to ARP_SNAP_LEN bytes: an ARP frame
-    // is 42 (60 padded), so a forged 1514-byte (or jumbo) frame costs the
-    // socket buffer and the reader's queue no more than a real one.
-    let mut code = arp_filter();
+    // The kernel cuts what it passes to the snap lengths: an ARP frame is
+    // 42 bytes (60 padded), so a forged 1514-byte (or jumbo) frame costs
+    // the socket buffer and the reader's queue no more than a real one.
+    let mut code = filter(frames);
     let prog = libc::sock_fprog {
-        len: FILTER_LEN,
+        len: u16::try_from(code.len()).unwrap_or(u16::MAX),
         filter: code.as_mut_ptr(),
     };
     // SAFETY: `prog` points at `code`, both alive for the call; the kernel
@@ -75,37 +99,92 @@ pub fn arp_packet_socket() -> io::Result<i32> {
     Ok(fd)
 }
 
-/// The bytes of each frame [`arp_packet_socket`] passes: the Ethernet
+/// The bytes of an ARP frame [`packet_socket`] passes: the Ethernet
 /// header and the ARP packet (42) with room to spare.
-pub const ARP_SNAP_LEN: usize = SNAP_LEN as usize;
-const SNAP_LEN: u32 = 64;
+pub const ARP_SNAP_LEN: usize = ARP_SNAP as usize;
+const ARP_SNAP: u32 = 64;
 
-/// Classic BPF opcodes (`linux/filter.h`) of [`arp_filter`].
+/// The bytes of an NDP frame [`packet_socket`] passes: the Ethernet and
+/// IPv6 headers (54), the solicitation or advertisement (24) and room for
+/// its options (a link-layer address option is 8, a nonce 8).
+pub const NDP_SNAP_LEN: usize = NDP_SNAP as usize;
+const NDP_SNAP: u32 = 256;
+
+/// Classic BPF opcodes (`linux/filter.h`) of [`filter`].
 mod bpf {
     /// `BPF_LD | BPF_H | BPF_ABS`: load the 16-bit word at offset k.
     pub const LDH_ABS: u16 = 0x28;
+    /// `BPF_LD | BPF_B | BPF_ABS`: load the byte at offset k.
+    pub const LDB_ABS: u16 = 0x30;
     /// `BPF_JMP | BPF_JEQ | BPF_K`: if it equals k, skip jt, else skip jf.
     pub const JEQ_K: u16 = 0x15;
     /// `BPF_RET | BPF_K`: pass k bytes of the frame (0: drop it).
     pub const RET_K: u16 = 0x06;
 }
 
-/// Where the Ethernet header holds the ethertype, and ARP's.
+/// Where the Ethernet header holds the ethertype, and the values.
 const ETHERTYPE_OFFSET: u32 = 12;
 const ETH_P_ARP: u32 = 0x0806;
+const ETH_P_IPV6: u32 = 0x86dd;
+/// The IPv6 header's next header (14 + 6), ICMPv6's number, and where the
+/// ICMPv6 type is when no extension header comes between (14 + 40): NDP
+/// messages never carry one.
+const IPV6_NEXT_HEADER_OFFSET: u32 = 20;
+const IPPROTO_ICMPV6: u32 = 58;
+const ICMPV6_TYPE_OFFSET: u32 = 54;
+const NEIGHBOR_SOLICIT: u32 = 135;
+const NEIGHBOR_ADVERT: u32 = 136;
 
-/// The instructions of [`arp_filter`].
-const FILTER_LEN: u16 = 4;
-
-/// `ldh [12]; jeq #0x806, keep, drop; keep: ret #64; drop: ret #0`
-fn arp_filter() -> [libc::sock_filter; FILTER_LEN as usize] {
+/// The program for `frames`:
+///
+/// ```text
+///     ldh [12]
+///     jeq #0x806, arp, next          (Arp, ArpAndNdp)
+///     jeq #0x86dd, next, drop        (Ndp, ArpAndNdp)
+///     ldb [20]
+///     jeq #58, next, drop
+///     ldb [54]
+///     jeq #135, ndp, next
+///     jeq #136, ndp, drop
+/// ndp: ret #256
+/// arp: ret #64
+/// drop: ret #0
+/// ```
+fn filter(frames: Frames) -> Vec<libc::sock_filter> {
     let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
-    [
-        op(bpf::LDH_ABS, 0, 0, ETHERTYPE_OFFSET),
-        op(bpf::JEQ_K, 0, 1, ETH_P_ARP),
-        op(bpf::RET_K, 0, 0, SNAP_LEN),
-        op(bpf::RET_K, 0, 0, 0),
-    ]
+    let (arp, ndp) = match frames {
+        Frames::Arp => (true, false),
+        Frames::Ndp => (false, true),
+        Frames::ArpAndNdp => (true, true),
+    };
+    let mut p = vec![op(bpf::LDH_ABS, 0, 0, ETHERTYPE_OFFSET)];
+    if arp && !ndp {
+        p.push(op(bpf::JEQ_K, 0, 1, ETH_P_ARP));
+        p.push(op(bpf::RET_K, 0, 0, ARP_SNAP));
+        p.push(op(bpf::RET_K, 0, 0, 0));
+        return p;
+    }
+    // From the IPv6 test on, with `arp` the ARP return sits one after the
+    // NDP return; the jumps below count the instructions they skip.
+    let extra = u8::from(arp);
+    if arp {
+        // To `arp:`, 8 instructions on.
+        p.push(op(bpf::JEQ_K, 7, 0, ETH_P_ARP));
+    }
+    p.extend([
+        op(bpf::JEQ_K, 0, 6 + extra, ETH_P_IPV6),
+        op(bpf::LDB_ABS, 0, 0, IPV6_NEXT_HEADER_OFFSET),
+        op(bpf::JEQ_K, 0, 4 + extra, IPPROTO_ICMPV6),
+        op(bpf::LDB_ABS, 0, 0, ICMPV6_TYPE_OFFSET),
+        op(bpf::JEQ_K, 1, 0, NEIGHBOR_SOLICIT),
+        op(bpf::JEQ_K, 0, 1 + extra, NEIGHBOR_ADVERT),
+        op(bpf::RET_K, 0, 0, NDP_SNAP),
+    ]);
+    if arp {
+        p.push(op(bpf::RET_K, 0, 0, ARP_SNAP));
+    }
+    p.push(op(bpf::RET_K, 0, 0, 0));
+    p
 }
 
 /// Frames the kernel dropped on packet socket `fd` because its receive
@@ -144,7 +223,7 @@ mod tests {
 
     #[test]
     fn the_filter_is_the_classic_arp_program() {
-        let raw: Vec<_> = arp_filter()
+        let raw: Vec<_> = filter(Frames::Arp)
             .iter()
             .map(|f| (f.code, f.jt, f.jf, f.k))
             .collect();
@@ -158,5 +237,67 @@ mod tests {
             ]
         );
         assert_eq!(ARP_SNAP_LEN, 64);
+    }
+
+    /// Run a classic BPF program of [`filter`]'s opcodes on `frame` as
+    /// the kernel does: the bytes passed, 0 for a drop (a load beyond the
+    /// frame drops it too).
+    fn run(prog: &[libc::sock_filter], frame: &[u8]) -> u32 {
+        let (mut pc, mut a) = (0usize, 0u32);
+        loop {
+            let Some(i) = prog.get(pc) else {
+                panic!("the program ran off its end at {pc}")
+            };
+            let k = i.k as usize;
+            pc += 1;
+            match i.code {
+                bpf::LDH_ABS => match frame.get(k..k + 2) {
+                    Some(b) => a = u32::from(u16::from_be_bytes([b[0], b[1]])),
+                    None => return 0,
+                },
+                bpf::LDB_ABS => match frame.get(k) {
+                    Some(&b) => a = u32::from(b),
+                    None => return 0,
+                },
+                bpf::JEQ_K => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
+                bpf::RET_K => return i.k.min(u32::try_from(frame.len()).unwrap()),
+                c => panic!("opcode {c:#x} not expected"),
+            }
+        }
+    }
+
+    /// An Ethernet frame of `ethertype`, then `next_header` and the ICMPv6
+    /// type where an IPv6 frame holds them, padded to `len`.
+    fn frame(ethertype: u16, next_header: u8, icmp_type: u8, len: usize) -> Vec<u8> {
+        let mut f = vec![0u8; len];
+        f[12..14].copy_from_slice(&ethertype.to_be_bytes());
+        f[20] = next_header;
+        f[54] = icmp_type;
+        f
+    }
+
+    #[test]
+    fn each_filter_passes_its_frames_cut_and_drops_the_rest() {
+        let arp = frame(0x0806, 0, 0, 1514);
+        let ns = frame(0x86dd, 58, 135, 86);
+        let na = frame(0x86dd, 58, 136, 1514);
+        let echo = frame(0x86dd, 58, 128, 200);
+        let rs = frame(0x86dd, 58, 133, 200);
+        let udp6 = frame(0x86dd, 17, 135, 200);
+        let ipv4 = frame(0x0800, 58, 135, 200);
+        let runt = frame(0x86dd, 58, 135, 60)[..40].to_vec();
+        let cases: [(Frames, [u32; 8]); 3] = [
+            (Frames::Arp, [64, 0, 0, 0, 0, 0, 0, 0]),
+            (Frames::Ndp, [0, 86, 256, 0, 0, 0, 0, 0]),
+            (Frames::ArpAndNdp, [64, 86, 256, 0, 0, 0, 0, 0]),
+        ];
+        for (frames, want) in cases {
+            let prog = filter(frames);
+            let got: Vec<u32> = [&arp, &ns, &na, &echo, &rs, &udp6, &ipv4, &runt]
+                .iter()
+                .map(|f| run(&prog, f))
+                .collect();
+            assert_eq!(got, want, "{frames:?}");
+        }
     }
 }
