@@ -2058,3 +2058,65 @@ fn the_ndp_socket_sees_the_kernels_solicitations_and_nothing_else() {
         );
     }
 }
+
+#[test]
+fn ipv6_targets_find_their_interface_source_and_refusals() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair_v6();
+    pair.a.run(
+        "ip",
+        &[
+            "-6",
+            "route",
+            "add",
+            "2001:db8:5::/64",
+            "via",
+            "2001:db8::2",
+        ],
+    );
+    let iface = pair.a.iface.clone();
+    let got = lab::thread_in(&pair.a.ns, move || {
+        let ip = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap();
+        let on_link = nettool::arp::interface_for6(ip("2001:db8::2"), None).map(|(i, pref)| {
+            (
+                i.name().to_string(),
+                pref,
+                i.source6_for(ip("2001:db8::2"), pref),
+            )
+        });
+        let pinned = nettool::arp::interface_for6(ip("2001:db8::2"), Some(&iface))
+            .map(|(i, _)| i.name().to_string());
+        // One interface with a link-local address: no zone needed.
+        let link_local =
+            nettool::arp::interface_for6(ip("fe80::2"), None).map(|(i, _)| i.name().to_string());
+        let gateway = nettool::arp::interface_for6(ip("2001:db8:5::1"), None)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        let nowhere = nettool::arp::interface_for6(ip("2001:db8:99::1"), None)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        let no_iface = nettool::arp::interface_for6(ip("2001:db8::2"), Some("nt-nope0"))
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        (on_link, pinned, link_local, gateway, nowhere, no_iface)
+    })
+    .join()
+    .expect("lookups");
+    let (on_link, pinned, link_local, gateway, nowhere, no_iface) = got;
+    let want_src: std::net::Ipv6Addr = "2001:db8::1".parse().unwrap();
+    assert_eq!(
+        on_link.expect("on-link target"),
+        (pair.a.iface.clone(), Some(want_src), Some(want_src))
+    );
+    assert_eq!(pinned.expect("pinned"), pair.a.iface);
+    assert_eq!(link_local.expect("link-local"), pair.a.iface);
+    let g = gateway.expect_err("behind a gateway");
+    assert!(
+        g.contains("via 2001:db8::2") && g.contains("do not cross routers"),
+        "{g}"
+    );
+    let n = nowhere.expect_err("no route");
+    assert!(n.starts_with("no route to 2001:db8:99::1"), "{n}");
+    let i = no_iface.expect_err("no such interface");
+    assert!(i.contains("no interface named nt-nope0"), "{i}");
+}

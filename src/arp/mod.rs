@@ -25,7 +25,7 @@ pub use settings::{
 };
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use pnet_datalink::NetworkInterface;
@@ -50,23 +50,31 @@ pub enum ArpError {
     #[error("interface {0} is down: bring it up with `ip link set {0} up`")]
     Down(String),
     #[error("no route to {0}: add one, or name the interface with -I")]
-    NoRoute(Ipv4Addr),
+    NoRoute(IpAddr),
     #[error(
-        "{target} is not on a directly connected network (the route goes via {gateway} on {iface}); ARP does not cross routers: probe the gateway {gateway} instead"
+        "{target} is not on a directly connected network (the route goes via {gateway} on {iface}); ARP and neighbour discovery do not cross routers: probe the gateway {gateway} instead"
     )]
     BehindGateway {
-        target: Ipv4Addr,
-        gateway: Ipv4Addr,
+        target: IpAddr,
+        gateway: IpAddr,
         iface: String,
     },
     #[error("interface {0} has no IPv4 address: give a source address with -s")]
     NoSource(String),
+    #[error(
+        "interface {0} has no IPv6 address: enable IPv6 on it (sysctl net.ipv6.conf.{0}.disable_ipv6=0) or pick another with -I"
+    )]
+    NoSource6(String),
     #[error("{addr} is not an address of {iface} (it has: {have}); use one of those with -s")]
     ForeignSource {
-        addr: Ipv4Addr,
+        addr: IpAddr,
         iface: String,
         have: String,
     },
+    #[error(
+        "{0} is a link-local address and more than one interface could reach it: add the zone, as in {0}%IFACE, or name the interface with -I"
+    )]
+    NeedsZone(Ipv6Addr),
     #[error("cannot open a raw channel on {iface}: {source}")]
     Channel {
         iface: String,
@@ -98,12 +106,14 @@ pub enum Error {
     Cache(std::io::Error),
 }
 
-/// An interface that can do ARP, with its MAC and IPv4 networks.
+/// An interface that can do ARP and NDP, with its MAC and its IPv4 and
+/// IPv6 networks.
 #[derive(Debug, Clone)]
 pub struct Iface {
     pub raw: NetworkInterface,
     pub mac: MacAddr,
     pub v4: Vec<(Ipv4Addr, u8)>,
+    pub v6: Vec<(Ipv6Addr, u8)>,
 }
 
 impl Iface {
@@ -132,15 +142,58 @@ impl Iface {
             return Ok(ip);
         }
         Err(ArpError::ForeignSource {
-            addr: ip,
+            addr: IpAddr::V4(ip),
             iface: self.name().to_string(),
-            have: self.have(),
+            have: self.have(false),
         })
     }
 
-    /// Our networks, "a/len, b/len", or "none".
-    fn have(&self) -> String {
-        let v: Vec<String> = self.v4.iter().map(|(a, l)| format!("{a}/{l}")).collect();
+    /// The source of a solicitation for `target`: `preferred` (the
+    /// kernel's choice from the route) when it is ours; else a link-local
+    /// address of ours for a link-local target; else one on the target's
+    /// network; else any, link-local last (RFC 4861 7.2.2: any address of
+    /// the interface will do).
+    pub fn source6_for(&self, target: Ipv6Addr, preferred: Option<Ipv6Addr>) -> Option<Ipv6Addr> {
+        if let Some(p) = preferred.filter(|p| self.v6.iter().any(|(a, _)| a == p)) {
+            return Some(p);
+        }
+        let on_net = |(a, len): &&(Ipv6Addr, u8)| {
+            Cidr::new(IpAddr::V6(*a), *len).is_ok_and(|n| n.contains(IpAddr::V6(target)))
+        };
+        let pick = if target.is_unicast_link_local() {
+            self.v6.iter().find(|(a, _)| a.is_unicast_link_local())
+        } else {
+            self.v6
+                .iter()
+                .filter(|(a, _)| !a.is_unicast_link_local())
+                .find(on_net)
+                .or_else(|| self.v6.iter().find(|(a, _)| !a.is_unicast_link_local()))
+        };
+        pick.or(self.v6.first()).map(|(a, _)| *a)
+    }
+
+    /// `ip` if it is one of our IPv6 addresses.
+    ///
+    /// # Errors
+    /// [`ArpError::ForeignSource`], naming the addresses we have.
+    pub fn ours6(&self, ip: Ipv6Addr) -> Result<Ipv6Addr, ArpError> {
+        if self.v6.iter().any(|(a, _)| *a == ip) {
+            return Ok(ip);
+        }
+        Err(ArpError::ForeignSource {
+            addr: IpAddr::V6(ip),
+            iface: self.name().to_string(),
+            have: self.have(true),
+        })
+    }
+
+    /// Our networks of one family, "a/len, b/len", or "none".
+    fn have(&self, v6: bool) -> String {
+        let v: Vec<String> = if v6 {
+            self.v6.iter().map(|(a, l)| format!("{a}/{l}")).collect()
+        } else {
+            self.v4.iter().map(|(a, l)| format!("{a}/{l}")).collect()
+        };
         if v.is_empty() {
             "none".into()
         } else {
@@ -151,6 +204,11 @@ impl Iface {
     /// The error for an interface without an IPv4 address.
     pub fn no_source(&self) -> ArpError {
         ArpError::NoSource(self.name().to_string())
+    }
+
+    /// The error for an interface without an IPv6 address.
+    pub fn no_source6(&self) -> ArpError {
+        ArpError::NoSource6(self.name().to_string())
     }
 }
 
@@ -225,7 +283,15 @@ pub fn interface(name: &str) -> Result<Iface, ArpError> {
             IpAddr::V6(_) => None,
         })
         .collect();
-    Ok(Iface { raw, mac, v4 })
+    let v6 = raw
+        .ips
+        .iter()
+        .filter_map(|n| match n.ip() {
+            IpAddr::V6(a) => Some((a, n.prefix())),
+            IpAddr::V4(_) => None,
+        })
+        .collect();
+    Ok(Iface { raw, mac, v4, v6 })
 }
 
 /// The interface the kernel routes `target` through, refusing targets that
@@ -240,17 +306,76 @@ pub fn interface_for(target: Ipv4Addr, only: Option<&str>) -> Result<Iface, ArpE
         // them (arping does too); without -I we cannot guess.
         return match only {
             Some(name) => interface(name),
-            None => Err(ArpError::NoRoute(target)),
+            None => Err(ArpError::NoRoute(IpAddr::V4(target))),
         };
     };
     if let Some(gateway) = r.gateway {
         return Err(ArpError::BehindGateway {
-            target,
-            gateway,
+            target: IpAddr::V4(target),
+            gateway: IpAddr::V4(gateway),
             iface: r.iface.clone(),
         });
     }
     interface(&r.iface)
+}
+
+/// The interface the kernel routes IPv6 `target` through (`only`, the
+/// zone or -I, pins it), and the source the kernel would pick for it.
+/// A link-local target needs an interface: the zone, -I, or the only
+/// interface that can do NDP.
+///
+/// # Errors
+/// No route, a route via a gateway, a link-local target without a zone
+/// where several interfaces could reach it, or an interface that cannot
+/// do NDP.
+pub fn interface_for6(
+    target: Ipv6Addr,
+    only: Option<&str>,
+) -> Result<(Iface, Option<Ipv6Addr>), ArpError> {
+    let oif = match only {
+        Some(name) => Some(
+            crate::sys::interface_index(name)
+                .ok_or_else(|| no_such_interface(name, &pnet_datalink::interfaces()))?,
+        ),
+        None => None,
+    };
+    if target.is_unicast_link_local() && oif.is_none() {
+        // Every link has fe80::/64: the route says nothing. One candidate
+        // is unambiguous; more are the user's to choose.
+        let candidates: Vec<Iface> = pnet_datalink::interfaces()
+            .iter()
+            .filter_map(|i| interface(&i.name).ok())
+            .filter(|i| i.v6.iter().any(|(a, _)| a.is_unicast_link_local()))
+            .collect();
+        return match <[Iface; 1]>::try_from(candidates) {
+            Ok([one]) => Ok((one, None)),
+            Err(_) => Err(ArpError::NeedsZone(target)),
+        };
+    }
+    let Ok(route) = crate::neigh::route_to(IpAddr::V6(target), oif) else {
+        // With -I and no route the user knows the segment, as for IPv4.
+        return match only {
+            Some(name) => Ok((interface(name)?, None)),
+            None => Err(ArpError::NoRoute(IpAddr::V6(target))),
+        };
+    };
+    let name = match (route.oif.and_then(crate::sys::interface_name), only) {
+        (Some(n), _) => n,
+        (None, Some(name)) => name.to_string(),
+        (None, None) => return Err(ArpError::NoRoute(IpAddr::V6(target))),
+    };
+    if let Some(gateway) = route.gateway {
+        return Err(ArpError::BehindGateway {
+            target: IpAddr::V6(target),
+            gateway,
+            iface: name,
+        });
+    }
+    let preferred = match route.prefsrc {
+        Some(IpAddr::V6(a)) => Some(a),
+        _ => None,
+    };
+    Ok((interface(&name)?, preferred))
 }
 
 /// The interface of the default route, else the first that can do ARP.
@@ -406,6 +531,62 @@ pub fn run_probe(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn iface_with(v6: &[(&str, u8)]) -> Iface {
+        Iface {
+            raw: NetworkInterface {
+                name: "lab0".into(),
+                description: String::new(),
+                index: 7,
+                mac: None,
+                ips: Vec::new(),
+                flags: 0,
+            },
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            v4: Vec::new(),
+            v6: v6.iter().map(|(a, l)| (a.parse().unwrap(), *l)).collect(),
+        }
+    }
+
+    #[test]
+    fn the_solicitation_source_matches_the_targets_scope_and_network() {
+        let ip = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let i = iface_with(&[
+            ("fe80::1", 64),
+            ("2001:db8:1::1", 64),
+            ("2001:db8:2::1", 64),
+        ]);
+        // The kernel's choice wins when it is ours; a foreign one is not.
+        assert_eq!(
+            i.source6_for(ip("2001:db8:1::9"), Some(ip("2001:db8:2::1"))),
+            Some(ip("2001:db8:2::1"))
+        );
+        assert_eq!(
+            i.source6_for(ip("2001:db8:1::9"), Some(ip("2001:db8:9::1"))),
+            Some(ip("2001:db8:1::1"))
+        );
+        // Same network, else any global, link-local for link-local.
+        assert_eq!(
+            i.source6_for(ip("2001:db8:2::9"), None),
+            Some(ip("2001:db8:2::1"))
+        );
+        assert_eq!(
+            i.source6_for(ip("2001:db8:7::9"), None),
+            Some(ip("2001:db8:1::1"))
+        );
+        assert_eq!(i.source6_for(ip("fe80::9"), None), Some(ip("fe80::1")));
+        // Only a link-local address: it serves every target.
+        let ll = iface_with(&[("fe80::1", 64)]);
+        assert_eq!(ll.source6_for(ip("2001:db8::9"), None), Some(ip("fe80::1")));
+        assert_eq!(iface_with(&[]).source6_for(ip("fe80::9"), None), None);
+        // Ours or a one-line refusal naming what we have.
+        assert_eq!(i.ours6(ip("2001:db8:2::1")).unwrap(), ip("2001:db8:2::1"));
+        let e = i.ours6(ip("2001:db8:2::2")).unwrap_err().to_string();
+        assert!(
+            e.contains("fe80::1/64, 2001:db8:1::1/64, 2001:db8:2::1/64"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn the_unknown_interface_error_names_at_most_16() {
