@@ -1,7 +1,7 @@
-//! The datalink channel: send Ethernet frames, receive ARP frames with the
-//! time they were read. `PnetLink` is the real one (pnet's datalink channel
-//! over an `AF_PACKET` socket that sees only ARP); tests can drive the probe
-//! logic without it.
+//! The datalink channel: send Ethernet frames, receive ARP (or NDP) frames
+//! with the time they were read. `PnetLink` is the real one (pnet's
+//! datalink channel over an `AF_PACKET` socket that sees only those); tests
+//! can drive the probe logic without it.
 
 use std::io;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use pnet_datalink::{Channel, Config, DataLinkSender, NetworkInterface};
 
 use super::ArpError;
+use crate::sys::Frames;
 use crate::sys::errno::{EACCES, ENOBUFS, EPERM};
 
 pub trait Link {
@@ -53,9 +54,10 @@ impl Drops {
 /// Frames the reader thread holds for the prober at most. ARP answers come
 /// at the rate we ask (2000/s in a default sweep, a few in a probe), so a
 /// full queue means a flood: what does not fit is dropped and counted. The
-/// kernel passes at most [`crate::sys::ARP_SNAP_LEN`] bytes of a frame, so
-/// memory stays at this many 64-byte frames (about 0.5 MiB with the
-/// allocator's overhead) whatever a peer sends.
+/// kernel passes at most [`crate::sys::ARP_SNAP_LEN`] bytes of an ARP
+/// frame and [`crate::sys::NDP_SNAP_LEN`] of an NDP one, so memory stays
+/// at this many small frames (about 0.5 MiB for ARP, 1.3 MiB for NDP,
+/// with the allocator's overhead) whatever a peer sends.
 pub const QUEUE_FRAMES: usize = 4096;
 
 type Received = io::Result<(Vec<u8>, Instant)>;
@@ -84,14 +86,27 @@ impl PnetLink {
     /// [`ArpError::NoPrivilege`] without `CAP_NET_RAW`, else
     /// [`ArpError::Channel`].
     pub fn open(iface: &NetworkInterface) -> Result<PnetLink, ArpError> {
-        let fd = crate::sys::arp_packet_socket().map_err(|e| open_error(iface, e))?;
+        Self::open_for(iface, Frames::Arp)
+    }
+
+    /// [`open`](Self::open) for `frames`: ARP, NDP (IPv6 neighbours) or
+    /// both (a watch).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_for(iface: &NetworkInterface, frames: Frames) -> Result<PnetLink, ArpError> {
+        let fd = crate::sys::packet_socket(frames).map_err(|e| open_error(iface, e))?;
+        let snap = match frames {
+            Frames::Arp => crate::sys::ARP_SNAP_LEN,
+            Frames::Ndp | Frames::ArpAndNdp => crate::sys::NDP_SNAP_LEN,
+        };
         let config = Config {
             read_timeout: Some(Duration::from_millis(50)),
             write_timeout: Some(Duration::from_secs(1)),
             promiscuous: false,
             socket_fd: Some(fd),
             // The kernel passes no more than this (the BPF filter cuts).
-            read_buffer_size: crate::sys::ARP_SNAP_LEN,
+            read_buffer_size: snap,
             ..Config::default()
         };
         let (tx, mut rx) = match pnet_datalink::channel(iface, config) {
@@ -118,7 +133,7 @@ impl PnetLink {
         std::thread::spawn(move || {
             while !stopped.load(Ordering::Relaxed) {
                 let item = match rx.next() {
-                    // At most ARP_SNAP_LEN bytes: the kernel cut the rest.
+                    // At most the snap length: the kernel cut the rest.
                     Ok(frame) => Ok((frame.to_vec(), Instant::now())),
                     Err(e)
                         if matches!(
