@@ -19,6 +19,7 @@ pub mod packet;
 pub mod poll;
 pub mod recv;
 pub mod resolve;
+pub mod ring;
 pub mod sched;
 pub mod send;
 pub mod signal;
