@@ -102,6 +102,8 @@ def main():
     for i, frame in enumerate([vector("arp-request.hex"), vector("arp-reply.hex")]):
         put("arp_frame", "vector-%d" % i, b"".join(frame))
         put("arp_frame", "arp-only-%d" % i, frame[-1])
+    for name in ("ndp-ns-resolve", "ndp-ns-dad", "ndp-na-solicited", "ndp-na-unsolicited", "ndp-na-router"):
+        put("ndp", name, b"".join(vector(name + ".hex")))
 
     tcp = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
            "   uid  timeout inode\n"

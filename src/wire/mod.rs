@@ -67,6 +67,8 @@ pub(crate) use enum_with_unknown;
 
 pub mod arp;
 pub mod ethernet;
+pub mod icmpv6;
+pub mod ipv6;
 pub mod rtnetlink;
 pub mod sock_diag;
 pub mod tcp_info;
