@@ -564,11 +564,13 @@ impl Watch {
         };
         let start = out.len();
         let name = Arc::clone(&self.ifaces[usize::from(ix)].name);
-        let event = |what| Event {
-            at: o.at,
-            interface: Arc::clone(&name),
-            frame: o.kind,
-            what,
+        let mut emit = |what| {
+            out.push(Event {
+                at: o.at,
+                interface: Arc::clone(&name),
+                frame: o.kind,
+                what,
+            });
         };
         if o.eth_src != o.sender_mac
             && self.first_report(ReportKey::Mismatch(
@@ -578,26 +580,24 @@ impl Watch {
                 o.eth_src,
             ))
         {
-            out.push(event(What::EtherMismatch {
+            emit(What::EtherMismatch {
                 ip: o.sender_ip,
                 mac: o.sender_mac,
                 eth_src: o.eth_src,
-            }));
+            });
         }
         if o.is_dad_probe() {
             self.summary.dad_probes += 1;
         } else if let Some(reason) = self.bogon(ix, o) {
             if self.first_report(ReportKey::Bogon(ix, o.sender_ip, o.sender_mac, reason)) {
-                out.push(event(What::Bogon {
+                emit(What::Bogon {
                     ip: o.sender_ip,
                     mac: o.sender_mac,
                     reason,
-                }));
+                });
             }
         } else {
-            for what in self.learn(ix, o) {
-                out.push(event(what));
-            }
+            self.learn(ix, o, &mut emit);
         }
         for ev in &out[start..] {
             self.summary.events.add(ev.kind());
@@ -664,13 +664,13 @@ impl Watch {
     }
 
     /// A claim by a station's sender: update or make the station.
-    fn learn(&mut self, ix: u16, o: &Observation) -> Vec<What> {
+    fn learn(&mut self, ix: u16, o: &Observation, emit: &mut impl FnMut(What)) {
         let (ip, mac, at) = (o.sender_ip, o.sender_mac, o.at);
         let key = (ix, ip);
         self.seq += 1;
         let seq = self.seq;
-        let mut whats = Vec::new();
         let mut moved_from = None;
+        let mut new = false;
         if let Some(e) = self.stations.get_mut(&key) {
             if e.one_frame {
                 self.fresh.remove(&e.seq);
@@ -686,14 +686,14 @@ impl Watch {
                 let old_mac = e.mac;
                 let old_last_seen = e.last_seen;
                 match rebind(e, mac, at, self.limits.history, &mut self.summary) {
-                    Rebound::Changed => whats.push(What::Changed {
+                    Rebound::Changed => emit(What::Changed {
                         ip,
                         mac,
                         vendor: oui::label(mac, &self.vendors),
                         old_mac,
                         old_last_seen,
                     }),
-                    Rebound::FlipFlop { mac_last_seen } => whats.push(What::FlipFlop {
+                    Rebound::FlipFlop { mac_last_seen } => emit(What::FlipFlop {
                         ip,
                         mac,
                         mac_last_seen,
@@ -723,19 +723,19 @@ impl Watch {
                 },
             );
             self.fresh.insert(seq, key);
-            whats.push(What::NewStation {
+            emit(What::NewStation {
                 ip,
                 mac,
                 vendor: oui::label(mac, &self.vendors),
             });
+            new = true;
         }
-        let new_claim =
-            moved_from.is_some() || matches!(whats.first(), Some(What::NewStation { .. }));
+        let new_claim = new || moved_from.is_some();
         if let Some(old) = moved_from {
             self.unclaim(ix, old);
         }
         if new_claim && let Some(ips) = self.claim(ix, mac) {
-            whats.push(What::ManyIps {
+            emit(What::ManyIps {
                 mac,
                 vendor: oui::label(mac, &self.vendors),
                 ips,
@@ -746,9 +746,8 @@ impl Watch {
             && !e.announced.contains(&mac)
         {
             e.announced.push(mac);
-            whats.push(What::Announcement { ip, mac });
+            emit(What::Announcement { ip, mac });
         }
-        whats
     }
 
     /// One more station bound to `mac`: the count, when it has just
