@@ -574,6 +574,51 @@ mod tests {
         assert!(matches!(e, DbError::Read { .. }), "{e:?}");
     }
 
+    /// What a run learned is what the next run starts from: no new
+    /// stations, and a MAC from the history is a flip-flop, not a change.
+    #[test]
+    fn a_watchs_stations_survive_a_save_and_a_load() {
+        use crate::addr::Cidr;
+        use crate::arp::watch::{
+            Event, EventKind, FrameKind, Limits, Observation, Watch, WatchIface,
+        };
+        let iface = || WatchIface {
+            ifindex: 3,
+            name: "veth0".into(),
+            nets: vec![Cidr::parse("198.51.100.0/24").unwrap()],
+        };
+        let frame = |s: u64, host: u8, m: u8| Observation {
+            at: at(1_800_000_000_000 + s * 1000),
+            iface: 3,
+            eth_src: MacAddr([2, 0, 0, 0, 0, m]),
+            kind: FrameKind::ArpReply,
+            sender_ip: IpAddr::from([198, 51, 100, host]),
+            sender_mac: MacAddr([2, 0, 0, 0, 0, m]),
+            target_ip: IpAddr::from([198, 51, 100, 1]),
+        };
+        let run = |w: &mut Watch, frames: &[Observation]| {
+            let mut out = Vec::new();
+            for f in frames {
+                w.observe(f, &mut out);
+            }
+            out.iter().map(Event::kind).collect::<Vec<_>>()
+        };
+        let mut first = Watch::new(vec![iface()], Limits::default());
+        run(
+            &mut first,
+            &[frame(0, 2, 2), frame(1, 3, 3), frame(2, 2, 9)],
+        );
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("stations.db");
+        save(&path, &first.stations()).unwrap();
+
+        let mut second = Watch::new(vec![iface()], Limits::default());
+        second.restore(load(&path, SystemTime::now()).unwrap());
+        assert_eq!(second.stations(), first.stations());
+        let k = run(&mut second, &[frame(3, 3, 3), frame(4, 2, 2)]);
+        assert_eq!(k, [EventKind::FlipFlop]);
+    }
+
     #[test]
     fn utc_stamps() {
         assert_eq!(utc_stamp(UNIX_EPOCH), "19700101T000000Z");

@@ -15,7 +15,10 @@
 //! spa); an NS's IPv6 source and source link-layer option; an NA's target
 //! and target link-layer option. Only claims by a unicast MAC for an
 //! address that belongs on the interface make stations; the rest are bogons
-//! or DAD probes.
+//! ([`BogonReason`]) or DAD probes (counted, no event). Frames from an
+//! interface not given to [`Watch::new`] are counted and otherwise ignored.
+//! The Ethernet source is checked against the sender MAC on every frame,
+//! station or not (for NDP only when the link-layer option is present).
 //!
 //! When each event is reported, "once" made precise:
 //! - `new_station`: the first claim for (interface, IP) while no station for
@@ -47,7 +50,10 @@
 //! evicts itself, not the stations that talk. Each station remembers at
 //! most `history` earlier MACs (the least recently seen is dropped). Every
 //! eviction is counted in the [`Summary`]. Flip-flop pairs, announcement
-//! and `many_ips` flags are per run, not stored in the database.
+//! and `many_ips` flags are per run, not stored in the database; a MAC
+//! that holds `many_ips` stations as the database is loaded is not
+//! reported. A flood still makes an event per distinct station or key
+//! (each is news once): rate-limiting their display is the front end's.
 
 pub mod db;
 mod machine;
