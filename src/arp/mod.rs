@@ -19,6 +19,7 @@ pub mod settings;
 #[cfg(test)]
 mod sim;
 pub mod sweep;
+pub mod watch;
 
 pub use settings::{
     AnnounceSettings, CacheSettings, Job, Networks, OurAddr, ProbeSettings, Settings, SweepSettings,
