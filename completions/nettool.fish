@@ -27,7 +27,7 @@ end
 complete -c nettool -n "__fish_nettool_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_needs_command" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "sockstat" -d 'List sockets and their TCP states (like netstat and ss)'
-complete -c nettool -n "__fish_nettool_needs_command" -f -a "arp" -d 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache'
+complete -c nettool -n "__fish_nettool_needs_command" -f -a "arp" -d 'Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the neighbour table (like ip neigh)'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "tftp" -d 'TFTP client and server: get, put and serve files (RFC 1350 with blksize, tsize, timeout and windowsize)'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "probe" -d 'Probe how peers answer TCP: open, RST, ICMP, silence; port scans, watching until stopped, where the SYN dies (--trace); keepalive, half and abortive close'
 complete -c nettool -n "__fish_nettool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and the repo)'
@@ -67,10 +67,10 @@ complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l watch -d 'R
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l lines -d 'With --watch on a terminal: print one line per event, as when piped, instead of the live view (a table redrawn in place; q or Ctrl-C quits)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s V -l version -d 'Print version'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s I -l interface -d 'Interface to use (default: the one the route to TARGET uses)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s I -l interface -d 'Interface to use (default: the one the route to TARGET uses); neighbour table: only this interface\'s entries' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s c -l count -d 'Stop after sending COUNT requests' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s w -l deadline -d 'Stop after SECS seconds, whatever the count' -r
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s i -l interval -d 'Seconds between requests (fractions allowed, default 1); in the cache view: the interface to show, as arp -i' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s i -l interval -d 'Seconds between requests (fractions allowed, default 1); the interface is -I' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s s -l source -d 'Source IPv4 address (must be on the interface, except with -D)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l rate -d 'Sweep: requests per second' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l retries -d 'Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan\'s --retry, which counts all)' -r
@@ -80,10 +80,12 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -s q -l quiet -d 'Q
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s D -l dad -d 'Duplicate address detection: ask with sender 0.0.0.0; exit 0 if TARGET is free, 1 if in use'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s U -l unsolicited -d 'Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s A -l answer -d 'Like -U, but the announcement is an ARP reply (oper 2) instead of a request'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s a -l cache -d 'Show the ARP cache (the default with no TARGET)'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s n -l numeric -d 'Cache view: numeric addresses, no names from /etc/hosts'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s a -l cache -d 'Show the kernel\'s neighbour table, IPv4 and IPv6 (the default with no TARGET)'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s n -l numeric -d 'Neighbour table: numeric addresses, no names from /etc/hosts'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s 4 -l ipv4 -d 'Neighbour table: IPv4 (ARP) entries only'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s 6 -l ipv6 -d 'Neighbour table: IPv6 (NDP) entries only'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l localnet -d 'Sweep every IPv4 network on the interface'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -l json -d 'JSON output'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l json -d 'JSON output (neighbour table: an array of entries, see --help)'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put serve" -s h -l help -d 'Print help (see more with \'--help\')'

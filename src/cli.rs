@@ -240,10 +240,12 @@ pub fn command() -> clap::Command {
 
 #[derive(Debug, Args)]
 #[command(
-    about = "Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the ARP cache",
+    about = "Send ARP requests and show replies (like arping), sweep a subnet (like arp-scan), or show the neighbour table (like ip neigh)",
     long_about = "Send real ARP requests as raw Ethernet frames and report every reply, \
         like arping; sweep a subnet like arp-scan; or, with no target, show the \
-        kernel's neighbour cache like arp -a.\n\n\
+        kernel's neighbour table like arp -a and ip neigh: IPv4 (ARP) and IPv6 \
+        (NDP) entries, read over rtnetlink, each with its NUD state, the router \
+        flag and its interface.\n\n\
         An ARP request is a broadcast Ethernet frame (ethertype 0x0806) asking \
         \"who has TARGET? tell SOURCE\": htype 1 (Ethernet), ptype 0x0800 (IPv4), \
         hlen 6, plen 4, oper 1, then sender MAC/IP and target MAC (zero)/IP. The \
@@ -251,7 +253,15 @@ pub fn command() -> clap::Command {
         crosses a router: a target that is not on a directly connected network \
         is refused, naming the gateway to probe instead.\n\n\
         Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep on the binary); the \
-        raw channel is opened first and every capability dropped right after.",
+        raw channel is opened first and every capability dropped right after. \
+        The neighbour table needs no privilege.\n\n\
+        The neighbour table lists every entry (as ip neigh show nud all), sorted \
+        by family, interface and address. STATE is the kernel's NUD state: \
+        REACHABLE (confirmed lately), STALE (known, not confirmed lately), DELAY \
+        and PROBE (being confirmed again), INCOMPLETE (asking), FAILED (nobody \
+        answered), PERMANENT (set by hand), NOARP (needs no resolution, e.g. \
+        multicast), NONE. The last column is how many seconds ago the entry was \
+        used, confirmed and updated (ip -s neigh).",
     after_long_help = "EXAMPLES:\n  \
         nettool arp 198.51.100.2                  probe until Ctrl-C, one line per reply\n  \
         nettool arp -c 3 -I eth1 198.51.100.2     three probes out of eth1\n  \
@@ -260,9 +270,16 @@ pub fn command() -> clap::Command {
         nettool arp 198.51.100.0/24               sweep: every host that answers, with vendor\n  \
         nettool arp --rate 20000 --retries 1 --timeout 0.05 198.51.100.0/24\n                                                  the fastest documented sweep setting\n  \
         nettool arp --localnet -I eth1            sweep every IPv4 network on eth1\n  \
-        nettool arp                               the ARP cache (like arp -an with -n)\n\n\
-        EXIT STATUS:\n  0  at least one valid reply (-D: the address is free; cache: entries shown)\n  \
-        1  no reply (-D: the address is in use; sweep: no host answered)\n  \
+        nettool arp                               the neighbour table, IPv4 and IPv6\n  \
+        nettool arp -n -6 -I eth1                 eth1's IPv6 neighbours, no names from /etc/hosts\n\n\
+        NEIGHBOUR TABLE JSON (--json, no TARGET):\n  \
+        an array, one object per entry:\n  \
+        {\"family\": \"ipv4\"|\"ipv6\", \"address\": \"198.51.100.2\", \"mac\": \"02:11:22:33:44:55\"|null (none yet),\n   \
+        \"state\": \"REACHABLE\"|\"STALE\"|\"DELAY\"|\"PROBE\"|\"FAILED\"|\"INCOMPLETE\"|\"PERMANENT\"|\"NOARP\"|\"NONE\",\n   \
+        \"router\": true|false, \"iface\": \"eth1\", \"name\": from /etc/hosts|null (always null with -n),\n   \
+        \"used_s\", \"confirmed_s\", \"updated_s\": seconds ago|null, \"probes\": probes sent in this state|null}\n\n\
+        EXIT STATUS:\n  0  at least one valid reply (-D: the address is free; neighbour table: entries shown)\n  \
+        1  no reply (-D: the address is in use; sweep: no host answered; neighbour table: no entry)\n  \
         2  usage or setup error: no CAP_NET_RAW, unknown interface, interface down or without ARP, no route, target behind a gateway"
 )]
 #[allow(
@@ -270,10 +287,10 @@ pub fn command() -> clap::Command {
     reason = "clap flags: each bool is one independent switch"
 )]
 pub struct ArpArgs {
-    /// IPv4 address to probe, or a CIDR (up to /16) to sweep; none: show the ARP cache
+    /// IPv4 address to probe, or a CIDR (up to /16) to sweep; none: show the neighbour table
     #[arg(value_name = "TARGET")]
     pub target: Option<String>,
-    /// Interface to use (default: the one the route to TARGET uses)
+    /// Interface to use (default: the one the route to TARGET uses); neighbour table: only this interface's entries
     #[arg(short = 'I', long = "interface", value_name = "IFACE")]
     pub interface: Option<String>,
     /// Stop after sending COUNT requests
@@ -287,11 +304,11 @@ pub struct ArpArgs {
         allow_negative_numbers = true
     )]
     pub deadline: Option<f64>,
-    /// Seconds between requests (fractions allowed, default 1); in the cache view: the interface to show, as arp -i
+    /// Seconds between requests (fractions allowed, default 1); the interface is -I
     #[arg(
         short = 'i',
         long = "interval",
-        value_name = "SECS|IFACE",
+        value_name = "SECS",
         allow_negative_numbers = true
     )]
     pub interval: Option<String>,
@@ -313,12 +330,18 @@ pub struct ArpArgs {
     /// Like -U, but the announcement is an ARP reply (oper 2) instead of a request
     #[arg(short = 'A', long = "answer")]
     pub answer: bool,
-    /// Show the ARP cache (the default with no TARGET)
+    /// Show the kernel's neighbour table, IPv4 and IPv6 (the default with no TARGET)
     #[arg(short = 'a', long = "cache")]
     pub cache: bool,
-    /// Cache view: numeric addresses, no names from /etc/hosts
+    /// Neighbour table: numeric addresses, no names from /etc/hosts
     #[arg(short = 'n', long = "numeric")]
     pub numeric: bool,
+    /// Neighbour table: IPv4 (ARP) entries only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Neighbour table: IPv6 (NDP) entries only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
     /// Sweep every IPv4 network on the interface
     #[arg(long = "localnet", conflicts_with = "target")]
     pub localnet: bool,
@@ -336,7 +359,7 @@ pub struct ArpArgs {
         allow_negative_numbers = true
     )]
     pub timeout: f64,
-    /// JSON output
+    /// JSON output (neighbour table: an array of entries, see --help)
     #[arg(long = "json")]
     pub json: bool,
 }

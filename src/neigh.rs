@@ -21,13 +21,32 @@ use crate::wire::rtnetlink::{
 };
 use crate::wire::sock_diag::{AF_INET, AF_INET6, Messages};
 
-/// An address family, for a neighbour dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An address family, for a neighbour dump. IPv4 sorts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Family {
     /// ARP entries.
     V4,
     /// NDP entries.
     V6,
+}
+
+impl Family {
+    /// The family of `addr`.
+    pub fn of(addr: IpAddr) -> Family {
+        if addr.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        }
+    }
+
+    /// `ipv4` or `ipv6`, as the JSON says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
 }
 
 /// Route replies quote no more than a few hundred bytes, neighbour dump
@@ -107,13 +126,8 @@ pub fn neighbours(family: Option<Family>, ifindex: Option<u32>) -> io::Result<Ve
 /// # Errors
 /// As [`neighbours`].
 pub fn lookup(addr: IpAddr, ifindex: u32) -> io::Result<Option<Neighbour>> {
-    let family = if addr.is_ipv4() {
-        Family::V4
-    } else {
-        Family::V6
-    };
     let mut found = None;
-    dump(Some(family), Some(ifindex), &mut |n| {
+    dump(Some(Family::of(addr)), Some(ifindex), &mut |n| {
         if n.addr == addr && n.ifindex == ifindex {
             found = Some(n);
         }

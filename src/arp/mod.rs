@@ -1,5 +1,5 @@
 //! `nettool arp`: ARP requests over a raw datalink channel (like arping),
-//! subnet sweeps (like arp-scan) and the kernel's ARP cache.
+//! subnet sweeps (like arp-scan) and the kernel's neighbour table.
 //!
 //! Flow: [`Settings`] (plain data from the flags) -> a call in [`run`]
 //! resolves the interface and source (route lookup, no privilege) ->
@@ -103,7 +103,7 @@ pub enum Error {
     /// The link failed while sending or receiving.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    #[error("cannot read /proc/net/arp: {0}")]
+    #[error("cannot read the neighbour table (rtnetlink RTM_GETNEIGH): {0}")]
     Cache(std::io::Error),
 }
 

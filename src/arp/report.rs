@@ -169,20 +169,14 @@ impl SweepReport {
     }
 }
 
-/// The kernel's ARP cache, sorted by address.
-#[derive(Debug, Serialize)]
+/// The kernel's neighbour table (IPv4 and IPv6), sorted by family,
+/// interface and address; `cmd::arp` renders it (the JSON there is its
+/// schema).
+#[derive(Debug)]
 pub struct CacheReport {
-    pub entries: Vec<CacheRow>,
+    pub entries: Vec<Entry>,
     /// `-n`: no names were looked up.
     pub numeric: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CacheRow {
-    #[serde(flatten)]
-    pub entry: Entry,
-    /// The address's name in /etc/hosts (never without `numeric` off).
-    pub name: Option<String>,
 }
 
 #[cfg(test)]

@@ -9,14 +9,13 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::link::PnetLink;
 use super::probe::Me;
-use super::report::{AnnounceReport, CacheReport, CacheRow, Listed, ProbeReport, SweepReport};
+use super::report::{AnnounceReport, CacheReport, Listed, ProbeReport, SweepReport};
 use super::settings::{
     AnnounceSettings, CacheSettings, Networks, OurAddr, ProbeSettings, SweepSettings,
 };
 use super::sweep::{self, MAX_SWEEP_PREFIX, Plan};
 use super::{ArpError, Error, Event, Mode, ProbeConfig, cache, run_probe};
 use crate::addr::Cidr;
-use crate::sockstat::names::Names;
 
 /// Probe `s.target` (arping), or check it is free (`-D`). Events:
 /// [`Event::Ready`], then every reply and every invalid reply for the
@@ -239,31 +238,10 @@ fn first_ipv4(nets: &[Cidr]) -> Result<Ipv4Addr, ArpError> {
         .ok_or(ArpError::NoNetwork)
 }
 
-/// The kernel's ARP cache, sorted by address, only `s.interface`'s entries
-/// if given (its existence is checked by the settings). Lines of
-/// /proc/net/arp that do not parse are skipped and told to `warn`.
+/// The kernel's neighbour table, IPv4 and IPv6: [`cache::view`].
 ///
 /// # Errors
-/// [`Error::Cache`] when /proc/net/arp cannot be read.
-pub fn cache_view(s: &CacheSettings, warn: &mut dyn FnMut(String)) -> Result<CacheReport, Error> {
-    let mut entries = cache::read(warn).map_err(Error::Cache)?;
-    if let Some(name) = &s.interface {
-        entries.retain(|e| e.iface == *name);
-    }
-    entries.sort_by_key(|e| e.ip);
-    let names = (!s.numeric).then(|| Names::load(std::path::Path::new("/etc")));
-    let entries = entries
-        .into_iter()
-        .map(|entry| CacheRow {
-            name: names
-                .as_ref()
-                .and_then(|n| n.host(entry.ip.into()))
-                .map(str::to_string),
-            entry,
-        })
-        .collect();
-    Ok(CacheReport {
-        entries,
-        numeric: s.numeric,
-    })
+/// [`Error::Cache`] when the table cannot be read.
+pub fn cache_view(s: &CacheSettings) -> Result<CacheReport, Error> {
+    cache::view(s).map_err(Error::Cache)
 }

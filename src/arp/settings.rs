@@ -29,7 +29,7 @@ pub enum Job {
     Announce(AnnounceSettings),
     /// Ask every address of networks (a CIDR, or `--localnet`).
     Sweep(SweepSettings),
-    /// Show the kernel's ARP cache (`-a`, or no target).
+    /// Show the kernel's neighbour table (`-a`, or no target).
     Cache(CacheSettings),
 }
 
@@ -98,8 +98,10 @@ pub enum Networks {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CacheSettings {
-    /// Only this interface's entries (`-i` or `-I`); checked to exist.
+    /// Only this interface's entries (`-I`); checked to exist.
     pub interface: Option<String>,
+    /// Only this family's entries (`-4`, `-6`); `None`: both.
+    pub family: Option<crate::neigh::Family>,
     /// `-n`: no names from /etc/hosts.
     pub numeric: bool,
 }

@@ -25,6 +25,7 @@ use crate::arp::{
     SweepSettings,
 };
 use crate::cli::ArpArgs;
+use crate::neigh::Family;
 use crate::output::table::{Align, Table};
 use crate::output::{self, Out};
 use crate::wire::MacAddr;
@@ -159,6 +160,12 @@ pub fn settings(a: &ArpArgs) -> Result<Settings> {
             }
         }
     };
+    if (a.ipv4 || a.ipv6) && !matches!(job, Job::Cache(_)) {
+        let flag = if a.ipv4 { "-4" } else { "-6" };
+        return Err(usage(format!(
+            "{flag} picks the family of the neighbour table (no TARGET); ARP requests are IPv4"
+        )));
+    }
     Ok(Settings {
         job,
         json: a.json,
@@ -205,23 +212,31 @@ fn sweep_settings(a: &ArpArgs, networks: Networks) -> Result<Job> {
     }))
 }
 
-/// Without a target `-i` names the interface, as `arp -i` does.
+/// The neighbour table's interface is `-I`. `-i` is the interval
+/// everywhere: `arp -i IFACE` (net-tools' habit) is refused saying so,
+/// rather than taken for one meaning or the other by the look of its value.
 fn cache_settings(a: &ArpArgs) -> Result<CacheSettings> {
-    let interface = a.interval.clone().or_else(|| a.interface.clone());
-    if let Some(name) = &interface {
-        arp::check_interface_exists(name).map_err(|e| {
-            let mut msg = e.to_string();
-            if a.interval.as_deref() == Some(name.as_str()) && name.parse::<f64>().is_ok() {
-                msg.push_str(
-                    " (-i is the seconds between requests only when probing a TARGET; \
-                     without one it names the interface whose cache entries to show)",
-                );
-            }
-            usage(msg)
-        })?;
+    if let Some(v) = &a.interval {
+        return Err(usage(if v.parse::<f64>().is_ok() {
+            format!(
+                "-i {v}: -i is the seconds between requests to a TARGET; the neighbour table takes none"
+            )
+        } else {
+            format!(
+                "-i {v}: -i is the seconds between requests; to show one interface's neighbours give -I {v}"
+            )
+        }));
+    }
+    if let Some(name) = &a.interface {
+        arp::check_interface_exists(name).map_err(|e| usage(e.to_string()))?;
     }
     Ok(CacheSettings {
-        interface,
+        interface: a.interface.clone(),
+        family: match (a.ipv4, a.ipv6) {
+            (true, _) => Some(Family::V4),
+            (_, true) => Some(Family::V6),
+            _ => None,
+        },
         numeric: a.numeric,
     })
 }
@@ -234,7 +249,13 @@ fn interval(a: &ArpArgs) -> Result<Duration> {
     a.interval
         .as_deref()
         .map_or(Ok(Duration::from_secs(1)), |v| {
-            seconds("-i", v.parse().ok(), v)
+            seconds("-i", v.parse().ok(), v).map_err(|e| {
+                if v.parse::<f64>().is_ok() {
+                    e
+                } else {
+                    usage(format!("{e}; the interface is -I {v}"))
+                }
+            })
         })
 }
 
@@ -737,8 +758,7 @@ fn write_sweep_summary(out: &mut dyn Write, r: &SweepReport) -> std::io::Result<
 }
 
 fn show_cache(s: &Settings, c: &CacheSettings) -> Result<Status> {
-    let mut warn = |w: String| crate::say!("nettool: {w}");
-    let report = run::cache_view(c, &mut warn).map_err(fail)?;
+    let report = run::cache_view(c).map_err(fail)?;
     let mut out = Out::stdout();
     if s.json {
         output::json(&mut out, &cache_json(&report))?;
@@ -754,22 +774,27 @@ fn show_cache(s: &Settings, c: &CacheSettings) -> Result<Status> {
     })
 }
 
+/// The neighbour table's JSON: an array of entries, their fields named
+/// as `--help` says (`ip -j neigh`'s content, in plainer words).
 fn cache_json(r: &CacheReport) -> serde_json::Value {
-    let v: Vec<_> = r
-        .entries
+    r.entries
         .iter()
-        .map(|row| {
-            let e = &row.entry;
+        .map(|e| {
             json!({
-                "ip": e.ip,
+                "family": e.family.name(),
+                "address": e.address,
                 "mac": e.mac.map(|m| m.to_string()),
-                "hw_type": e.hw_type,
-                "flags": e.flag_names(),
-                "interface": e.iface,
+                "state": e.state.ip_name(),
+                "router": e.router,
+                "iface": e.iface,
+                "name": e.name,
+                "used_s": e.ages.map(|a| a.used),
+                "confirmed_s": e.ages.map(|a| a.confirmed),
+                "updated_s": e.ages.map(|a| a.updated),
+                "probes": e.probes,
             })
         })
-        .collect();
-    json!({"schema": "nettool.arp.cache/1", "entries": v})
+        .collect()
 }
 
 fn cache_table(r: &CacheReport) -> Table {
@@ -778,18 +803,19 @@ fn cache_table(r: &CacheReport) -> Table {
         cols.push(("Name", Align::Left));
     }
     cols.extend([
-        ("HWaddress", Align::Left),
+        ("MAC", Align::Left),
+        ("State", Align::Left),
         ("Flags", Align::Left),
         ("Iface", Align::Left),
+        ("Used/Confirmed/Updated", Align::Right),
     ]);
     let mut t = Table::new(&cols);
-    for row in &r.entries {
-        let e = &row.entry;
+    for e in &r.entries {
         t.cell(|b| {
-            let _ = write!(b, "{}", e.ip);
+            let _ = write!(b, "{}", e.address);
         });
         if !r.numeric {
-            t.cell_str(row.name.as_deref().unwrap_or("-"));
+            t.cell_str(e.name.as_deref().unwrap_or("-"));
         }
         t.cell(|b| match e.mac {
             Some(m) => {
@@ -797,8 +823,22 @@ fn cache_table(r: &CacheReport) -> Table {
             }
             None => b.push_str("(incomplete)"),
         });
-        t.cell_str(&e.flag_names().join(","));
+        t.cell_str(&e.state.ip_name());
+        t.cell_str(if e.router { "router" } else { "-" });
         t.cell_str(&e.iface);
+        t.cell(|b| match e.ages {
+            // Whole seconds, as `ip -s neigh` shows them.
+            Some(a) => {
+                let _ = write!(
+                    b,
+                    "{}/{}/{} s ago",
+                    a.used.trunc(),
+                    a.confirmed.trunc(),
+                    a.updated.trunc()
+                );
+            }
+            None => b.push('-'),
+        });
     }
     t
 }
@@ -979,25 +1019,35 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_view_with_and_without_an_interface() {
-        assert_eq!(
-            ok(&["-a"]),
+    fn the_neighbour_table_with_a_family_and_an_interface() {
+        let cache = |interface: Option<&str>, family, numeric| {
             lines(Job::Cache(CacheSettings {
-                interface: None,
-                numeric: false,
+                interface: interface.map(str::to_string),
+                family,
+                numeric,
             }))
+        };
+        assert_eq!(ok(&[]), cache(None, None, false));
+        assert_eq!(ok(&["-a"]), cache(None, None, false));
+        assert_eq!(ok(&["-a", "-4"]), cache(None, Some(Family::V4), false));
+        assert_eq!(
+            ok(&["-n", "--ipv6", "-I", "lo"]),
+            cache(Some("lo"), Some(Family::V6), true)
         );
-        // Without a target -i names the interface, as `arp -i` does.
-        for argv in [&["-a", "-n", "-i", "lo"][..], &["-n", "-I", "lo"]] {
-            assert_eq!(
-                ok(argv),
-                lines(Job::Cache(CacheSettings {
-                    interface: Some("lo".into()),
-                    numeric: true,
-                })),
-                "{argv:?}"
-            );
-        }
+        assert_eq!(
+            ok(&["-an", "--interface", "lo"]),
+            cache(Some("lo"), None, true)
+        );
+        let s = ok(&["-6", "--json"]);
+        assert!(s.json);
+        assert_eq!(s.job, cache(None, Some(Family::V6), false).job);
+    }
+
+    /// `-4 -6` together is clap's refusal (exit 2), not one of them silently.
+    #[test]
+    fn dash_4_and_dash_6_exclude_each_other() {
+        let e = Cli::try_parse_from(["nettool", "arp", "-4", "-6"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
     #[test]
@@ -1060,10 +1110,44 @@ mod tests {
                 &["-U", "-i", "x"],
                 "-U/-A announce an address of ours: give it with -s ADDR (and -I IFACE)",
             ),
+            // -i is the interval everywhere; the neighbour table's
+            // interface is -I, and arp(8)'s `-i IFACE` habit is told so.
+            (
+                &["-i", "eth0"],
+                "-i eth0: -i is the seconds between requests; to show one interface's neighbours give -I eth0",
+            ),
+            (
+                &["-a", "-n", "-i", "lo"],
+                "-i lo: -i is the seconds between requests; to show one interface's neighbours give -I lo",
+            ),
+            (
+                &["--json", "-i", "0.5"],
+                "-i 0.5: -i is the seconds between requests to a TARGET; the neighbour table takes none",
+            ),
+            (
+                &["-c", "1", "-i", "eth0", "198.51.100.2"],
+                "-i eth0: give 0.001 to 86400 seconds, fractions allowed (e.g. 0.2); the interface is -I eth0",
+            ),
+            (
+                &["-6", "198.51.100.2"],
+                "-6 picks the family of the neighbour table (no TARGET); ARP requests are IPv4",
+            ),
+            (
+                &["-4", "198.51.100.0/30"],
+                "-4 picks the family of the neighbour table (no TARGET); ARP requests are IPv4",
+            ),
         ] {
             let e = settings_of(argv).expect_err(&format!("{argv:?}"));
             assert!(e.downcast_ref::<UsageError>().is_some(), "{argv:?}: exit 2");
             assert_eq!(e.to_string(), want, "{argv:?}");
         }
+        // The neighbour table's interface is checked before the dump.
+        let e = settings_of(&["-a", "-I", "nt-no-such-if"]).unwrap_err();
+        assert!(e.downcast_ref::<UsageError>().is_some(), "exit 2");
+        assert!(
+            e.to_string()
+                .starts_with("no interface named nt-no-such-if: the interfaces here are "),
+            "{e}"
+        );
     }
 }

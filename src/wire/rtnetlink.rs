@@ -173,6 +173,17 @@ impl NudState {
     }
 }
 
+impl NudState {
+    /// The name as `ip neigh` prints it, upper case (`REACHABLE`, `STALE`,
+    /// ...); a state no name fits is its bits, `0x..`.
+    pub fn ip_name(self) -> String {
+        match self {
+            NudState::Unknown(n) => format!("0x{n:02x}"),
+            known => known.name().to_ascii_uppercase(),
+        }
+    }
+}
+
 impl serde::Serialize for NudState {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.name())
@@ -762,6 +773,22 @@ mod tests {
         ];
         assert_numeric_enum(&nud, 0..=0x1ff, N::Unknown);
         assert_eq!(N::from(0x21).name(), "0x21");
+        assert_eq!(N::from(0x21).ip_name(), "0x21");
+        let upper: Vec<String> = nud.iter().map(|(n, _)| n.ip_name()).collect();
+        assert_eq!(
+            upper,
+            [
+                "NONE",
+                "INCOMPLETE",
+                "REACHABLE",
+                "STALE",
+                "DELAY",
+                "PROBE",
+                "FAILED",
+                "NOARP",
+                "PERMANENT"
+            ]
+        );
         assert_eq!(serde_json::to_string(&N::Failed).unwrap(), "\"failed\"");
         let rt = [
             (R::Unspec, 0),
