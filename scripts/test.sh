@@ -13,10 +13,11 @@ cd "$(dirname "$0")/.."
 # traceroute: oracles for probe's port states and its --trace hops; tmux:
 # a terminal for sockstat --watch's live view; tftp-hpa (client `tftp`),
 # atftp (client `atftp`), busybox (`busybox tftp`) and curl (`tftp://`):
-# the real clients `nettool tftp serve` must interoperate with.
+# the real clients `nettool tftp serve` must interoperate with; ndisc6 and
+# arpwatch: oracles for IPv6 neighbour solicitation and for arp --watch.
 packages=(iproute2 util-linux nftables net-tools procps arping arp-scan ieee-data
     tftpd-hpa libwrap0 libpcre2-8-0 prometheus nmap netcat-openbsd traceroute tmux
-    tftp-hpa atftp busybox curl)
+    tftp-hpa atftp busybox curl ndisc6 arpwatch)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
