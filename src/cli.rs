@@ -290,16 +290,17 @@ pub struct ArpArgs {
     /// IPv4 address to probe, or a CIDR (up to /16) to sweep; none: show the neighbour table
     #[arg(value_name = "TARGET")]
     pub target: Option<String>,
-    /// Interface to use (default: the one the route to TARGET uses); neighbour table: only this interface's entries
+    /// Interface to use (default: the one the route to TARGET uses); neighbour table: only this interface's entries; --watch: repeat to watch several (default: the default route's)
     #[arg(short = 'I', long = "interface", value_name = "IFACE")]
-    pub interface: Option<String>,
-    /// Stop after sending COUNT requests
+    pub interface: Vec<String>,
+    /// Stop after sending COUNT requests (--watch: after COUNT events)
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
     pub count: Option<u64>,
     /// Stop after SECS seconds, whatever the count
     #[arg(
         short = 'w',
         long = "deadline",
+        visible_alias = "duration",
         value_name = "SECS",
         allow_negative_numbers = true
     )]
@@ -359,9 +360,18 @@ pub struct ArpArgs {
         allow_negative_numbers = true
     )]
     pub timeout: f64,
-    /// JSON output (neighbour table: an array of entries, see --help)
+    /// JSON output (neighbour table: an array of entries; --watch: a line per event; see --help)
     #[arg(long = "json")]
     pub json: bool,
+    /// Watch the link passively (arpwatch's job, ARP and NDP): report new stations, changed MACs, flip-flops, spoofing, bogons, until Ctrl-C, -c or --duration
+    #[arg(
+        long = "watch",
+        conflicts_with_all = ["target", "dad", "unsolicited", "answer", "cache", "localnet", "first", "interval", "source", "numeric", "ipv4", "ipv6"]
+    )]
+    pub watch: bool,
+    /// --watch: the station database, read at start and written (atomically) at exit, so known stations are not new next time
+    #[arg(long = "db", value_name = "FILE", requires = "watch")]
+    pub db: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -33,27 +33,49 @@ pub fn lookup<R: BufRead, S: BuildHasher>(
         return out;
     }
     for line in r.lines().map_while(Result::ok) {
-        let Some((prefix, name)) = line.split_once("(hex)") else {
-            continue;
-        };
-        let prefix = prefix.trim();
-        let mut b = [0u8; 3];
-        let mut parts = prefix.split('-');
-        let ok = b.iter_mut().all(|x| {
-            parts
-                .next()
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .map(|v| *x = v)
-                .is_some()
-        });
-        if ok && parts.next().is_none() && wanted.contains(&b) {
-            out.insert(b, name.trim().to_string());
+        if let Some((b, name)) = parse_line(&line)
+            && wanted.contains(&b)
+        {
+            out.insert(b, name.to_string());
             if out.len() == wanted.len() {
                 break;
             }
         }
     }
     out
+}
+
+/// Every vendor in an oui.txt-format reader (a watch meets MACs it cannot
+/// know in advance).
+pub fn lookup_all<R: BufRead>(r: R) -> HashMap<[u8; 3], String> {
+    r.lines()
+        .map_while(Result::ok)
+        .filter_map(|line| parse_line(&line).map(|(b, name)| (b, name.to_string())))
+        .collect()
+}
+
+/// A registry line `00-05-5D   (hex)\t\tD-LINK SYSTEMS, INC.`: prefix, name.
+fn parse_line(line: &str) -> Option<([u8; 3], &str)> {
+    let (prefix, name) = line.split_once("(hex)")?;
+    let mut b = [0u8; 3];
+    let mut parts = prefix.trim().split('-');
+    let ok = b.iter_mut().all(|x| {
+        parts
+            .next()
+            .and_then(|p| u8::from_str_radix(p, 16).ok())
+            .map(|v| *x = v)
+            .is_some()
+    });
+    (ok && parts.next().is_none()).then(|| (b, name.trim()))
+}
+
+/// Every vendor of the installed registry; empty when `ieee-data` is not
+/// installed (every vendor then says unknown).
+pub fn all_vendors() -> HashMap<[u8; 3], String> {
+    match std::fs::File::open(Path::new(OUI_TXT)) {
+        Ok(f) => lookup_all(std::io::BufReader::new(f)),
+        Err(_) => HashMap::new(),
+    }
 }
 
 /// Vendors for `macs` from the installed registry; empty when
@@ -87,5 +109,8 @@ mod tests {
             "(locally administered)"
         );
         assert_eq!(label("00:22:72:00:00:01".parse().unwrap(), &v), "(unknown)");
+        let all = lookup_all(text.as_bytes());
+        assert_eq!(all.len(), 2, "the (base 16) lines are not read twice");
+        assert_eq!(all[&[0x00, 0x22, 0x72]], "American Micro-Fuel Device Corp.");
     }
 }

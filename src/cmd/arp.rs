@@ -103,6 +103,11 @@ fn parse_ipv4_net(s: &str) -> Result<Cidr> {
 /// # Errors
 /// A [`UsageError`](crate::UsageError) saying which flag is wrong and what to give.
 pub fn settings(a: &ArpArgs) -> Result<Settings> {
+    if a.interface.len() > 1 {
+        return Err(usage(
+            "-I given more than once: only --watch watches several interfaces",
+        ));
+    }
     if a.count == Some(0) {
         return Err(usage("-c 0: give a count of at least 1"));
     }
@@ -149,7 +154,7 @@ pub fn settings(a: &ArpArgs) -> Result<Settings> {
                 Job::Probe(ProbeSettings {
                     target,
                     dad: a.dad,
-                    interface: a.interface.clone(),
+                    interface: a.interface.first().cloned(),
                     // Duplicate address detection asks from 0.0.0.0.
                     source: if a.dad { None } else { source(a)? },
                     count: a.count,
@@ -178,10 +183,10 @@ fn announce_settings(a: &ArpArgs) -> Result<Job> {
         (Some(s), _) | (None, Some(s)) => Some(parse_ipv4(s)?),
         (None, None) => None,
     };
-    let addr = match (addr, &a.interface) {
+    let addr = match (addr, a.interface.first()) {
         (Some(addr), interface) => OurAddr::Given {
             addr,
-            interface: interface.clone(),
+            interface: interface.cloned(),
         },
         (None, Some(name)) => OurAddr::FirstOf(name.clone()),
         (None, None) => {
@@ -202,7 +207,7 @@ fn announce_settings(a: &ArpArgs) -> Result<Job> {
 fn sweep_settings(a: &ArpArgs, networks: Networks) -> Result<Job> {
     Ok(Job::Sweep(SweepSettings {
         networks,
-        interface: a.interface.clone(),
+        interface: a.interface.first().cloned(),
         source: source(a)?,
         plan: Plan {
             rate: a.rate,
@@ -227,11 +232,11 @@ fn cache_settings(a: &ArpArgs) -> Result<CacheSettings> {
             )
         }));
     }
-    if let Some(name) = &a.interface {
+    if let Some(name) = a.interface.first() {
         arp::check_interface_exists(name).map_err(|e| usage(e.to_string()))?;
     }
     Ok(CacheSettings {
-        interface: a.interface.clone(),
+        interface: a.interface.first().cloned(),
         family: match (a.ipv4, a.ipv6) {
             (true, _) => Some(Family::V4),
             (_, true) => Some(Family::V6),
@@ -271,6 +276,9 @@ fn deadline(a: &ArpArgs) -> Result<Option<Duration>> {
 /// Bad flags and setup problems are [`UsageError`](crate::UsageError)s (exit 2); a link or
 /// stdout failing mid-run is exit 1 (a closed pipe is exit 0 in `main`).
 pub fn run(a: &ArpArgs) -> Result<Status> {
+    if a.watch {
+        return super::arp_watch::run(a);
+    }
     let s = settings(a)?;
     match &s.job {
         Job::Probe(p) => probe(&s, p),

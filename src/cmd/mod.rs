@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 pub mod arp;
+pub mod arp_watch;
 pub mod generate;
 pub mod probe;
 pub mod sockstat;

@@ -12,7 +12,7 @@
 //! frame of it (the borrow of [`PacketRing::next`] ends first).
 
 use std::io;
-use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd as _, BorrowedFd, FromRawFd as _, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
@@ -318,6 +318,14 @@ impl PacketRing {
             };
         }
         Ok(rc > 0)
+    }
+}
+
+/// The socket, for waiting on several rings at once (`poll`: readable when
+/// a block is ours). Only for waiting: reading is [`PacketRing::next`]'s.
+impl AsFd for PacketRing {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 

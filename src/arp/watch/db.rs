@@ -335,6 +335,31 @@ fn write_stations(w: &mut dyn Write, stations: &[Station]) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether [`save`] could write `path`: a temporary file is made in its
+/// directory and removed, and `path` must not be a directory. Called at
+/// start, so that a watch that could never save says so before it runs.
+///
+/// # Errors
+/// [`DbError::Save`] with what failed.
+pub fn check_writable(path: &Path) -> Result<(), DbError> {
+    let err = |source| DbError::Save {
+        path: path.to_owned(),
+        source,
+    };
+    if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(err(io::Error::from(io::ErrorKind::IsADirectory)));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".nettool-check.")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(err)
+}
+
 /// The atomic save around any writer of the content.
 fn save_with(
     path: &Path,

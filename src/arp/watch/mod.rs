@@ -2,7 +2,7 @@
 //! say ([`Observation`]), the machine that turns them into events
 //! ([`Watch`]), and the station database (`--db FILE`, [`db`]).
 //!
-//! Flow: the capture loop (not here) reads a frame, stamps it with the wall
+//! Flow: the capture loop ([`run`]) reads a frame, stamps it with the wall
 //! clock and its interface index and maps it to an [`Observation`]
 //! ([`from_arp_frame`]; NDP through [`Observation::ndp_solicit`] and
 //! [`Observation::ndp_advert`]) -> [`Watch::observe`] appends the events it
@@ -57,6 +57,7 @@
 
 pub mod db;
 mod machine;
+pub mod run;
 
 pub use machine::{
     BogonReason, Counts, Event, EventKind, Limits, PastMac, Station, Summary, Watch, WatchIface,

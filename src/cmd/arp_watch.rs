@@ -1,0 +1,311 @@
+//! `nettool arp --watch`: flags -> [`Settings`] -> [`watch::run::run`] ->
+//! a line per event (or a `nettool.arp.event/1` JSON line), and a closing
+//! summary: events per kind, frames, kernel drops.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::ops::ControlFlow;
+use anyhow::Result;
+
+use super::usage;
+use crate::Status;
+use crate::arp::watch::run::{self, Error, Report, Settings};
+use crate::arp::watch::{Event, EventKind, Limits, What};
+use crate::cli::ArpArgs;
+use crate::output::time::clock;
+use crate::output::{Out, escape_control};
+
+/// What the front end adds to the library's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub run: Settings,
+    pub json: bool,
+    /// No event lines: the summary only.
+    pub quiet: bool,
+}
+
+/// The validated settings of a watch, from the flags (clap has already
+/// refused the flags of other modes).
+///
+/// # Errors
+/// A [`UsageError`](crate::UsageError) naming the flag.
+pub fn settings(a: &ArpArgs) -> Result<Options> {
+    if a.count == Some(0) {
+        return Err(usage("-c 0: give a count of at least 1 event"));
+    }
+    let duration = a
+        .deadline
+        .map(|d| super::seconds("--duration", d, 0.001..=31_536_000.0, false))
+        .transpose()?;
+    let mut interfaces: Vec<String> = Vec::new();
+    for i in &a.interface {
+        if !interfaces.contains(i) {
+            interfaces.push(i.clone());
+        }
+    }
+    Ok(Options {
+        run: Settings {
+            interfaces,
+            db: a.db.clone(),
+            count: a.count,
+            duration,
+            limits: Limits::default(),
+        },
+        json: a.json,
+        quiet: a.quiet,
+    })
+}
+
+/// Parse, watch, render.
+///
+/// # Errors
+/// Setup problems are usage errors (exit 2); a ring failing mid-run, or
+/// the database failing to save at the end, exit 1.
+pub fn run(a: &ArpArgs) -> Result<Status> {
+    let o = settings(a)?;
+    let mut out = Out::stdout();
+    let mut failed: Option<std::io::Error> = None;
+    let mut on_event = |e: &Event| {
+        if o.quiet {
+            return ControlFlow::Continue(());
+        }
+        let r = if o.json {
+            serde_json::to_writer(&mut out, e)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+        } else {
+            out.write_all(line(e).as_bytes())
+        };
+        // Each event is news: it goes out as it happens, not when a
+        // buffer fills.
+        match r.and_then(|()| out.flush()) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    };
+    let report = run::run(&o.run, &mut on_event, &mut |w| crate::say!("{w}"));
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let report = match report {
+        Ok(r) => r,
+        Err(e @ (Error::Setup(_) | Error::Db(_))) => return Err(usage(e.to_string())),
+        Err(e @ Error::Capture { .. }) => return Err(e.into()),
+    };
+    if o.json {
+        serde_json::to_writer(&mut out, &summary_json(&report))?;
+        out.write_all(b"\n")?;
+    } else {
+        out.write_all(summary_text(&report).as_bytes())?;
+    }
+    out.flush()?;
+    match &report.saved {
+        Some(Err(e)) => Err(anyhow::anyhow!("{e}")),
+        _ => Ok(Status::Success),
+    }
+}
+
+/// One event as a line: time, interface, what, then its addresses.
+pub fn line(e: &Event) -> String {
+    let mut l = format!("{} {} ", clock(e.at), e.interface);
+    let _ = match &e.what {
+        What::NewStation { ip, mac, vendor } => {
+            write!(l, "new station {ip} {mac} {}", escape_control(vendor))
+        }
+        What::Changed {
+            ip,
+            mac,
+            vendor,
+            old_mac,
+            old_last_seen,
+        } => write!(
+            l,
+            "changed MAC {ip} {mac} {} (was {old_mac}, last seen {})",
+            escape_control(vendor),
+            clock(*old_last_seen)
+        ),
+        What::FlipFlop {
+            ip,
+            mac,
+            mac_last_seen,
+            old_mac,
+            old_last_seen,
+        } => write!(
+            l,
+            "flip-flop {ip} {mac} (back from {old_mac}, last seen {}; {mac} last seen {})",
+            clock(*old_last_seen),
+            clock(*mac_last_seen)
+        ),
+        What::ManyIps { mac, vendor, ips } => write!(
+            l,
+            "many IPs {mac} {} claims {ips} addresses",
+            escape_control(vendor)
+        ),
+        What::Announcement { ip, mac } => {
+            let how = if ip.is_ipv4() {
+                "gratuitous ARP"
+            } else {
+                "unsolicited NA"
+            };
+            write!(l, "announcement {ip} {mac} ({how})")
+        }
+        What::Bogon { ip, mac, reason } => {
+            write!(l, "bogon {ip} {mac} ({})", reason.as_str().replace('_', " "))
+        }
+        What::EtherMismatch { ip, mac, eth_src } => {
+            write!(l, "ether mismatch {ip} {mac} (sent from {eth_src})")
+        }
+    };
+    l.push('\n');
+    l
+}
+
+/// The closing lines: per-kind counts, frames, drops, the database.
+pub fn summary_text(r: &Report) -> String {
+    let s = &r.summary;
+    let mut t = format!(
+        "--- watch on {}: {} frames ({} ignored), {} dropped by the kernel; stopped by {}\n",
+        r.interfaces.join(", "),
+        r.frames,
+        r.ignored,
+        r.drops,
+        r.stopped_by.as_str()
+    );
+    let counts: Vec<String> = EventKind::ALL
+        .iter()
+        .map(|&k| format!("{} {}", s.events.get(k), k.as_str()))
+        .collect();
+    let _ = writeln!(t, "events: {}", counts.join(", "));
+    let _ = write!(
+        t,
+        "stations: {} held, {} from the database",
+        s.stations, r.loaded
+    );
+    if s.evicted_stations > 0 {
+        let _ = write!(t, ", {} evicted (cap reached)", s.evicted_stations);
+    }
+    match &r.saved {
+        Some(Ok(n)) => {
+            let _ = write!(t, "; {n} saved");
+        }
+        Some(Err(_)) => t.push_str("; NOT saved"),
+        None => {}
+    }
+    t.push('\n');
+    t
+}
+
+/// The last JSON line: the machine's summary (schema and `"event":
+/// "summary"` first) plus what the loop saw.
+#[derive(serde::Serialize)]
+pub struct SummaryLine<'a> {
+    #[serde(flatten)]
+    summary: crate::arp::watch::Summary,
+    interfaces: &'a [String],
+    frames: u64,
+    ignored_frames: u64,
+    kernel_drops: u64,
+    stopped_by: &'static str,
+    loaded_stations: usize,
+    saved_stations: Option<usize>,
+}
+
+pub fn summary_json(r: &Report) -> SummaryLine<'_> {
+    SummaryLine {
+        summary: r.summary,
+        interfaces: &r.interfaces,
+        frames: r.frames,
+        ignored_frames: r.ignored,
+        kernel_drops: r.drops,
+        stopped_by: r.stopped_by.as_str(),
+        loaded_stations: r.loaded,
+        saved_stations: match &r.saved {
+            Some(Ok(n)) => Some(*n),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arp::watch::FrameKind;
+    use clap::Parser as _;
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    fn secs(s: f64) -> Option<Duration> {
+        Some(Duration::from_secs_f64(s))
+    }
+
+    fn options(argv: &[&str]) -> Result<Options> {
+        let cli = crate::cli::Cli::try_parse_from(argv).map_err(|e| usage(e.to_string()))?;
+        let crate::cli::Command::Arp(a) = cli.command else {
+            panic!("not arp: {argv:?}")
+        };
+        settings(&a)
+    }
+
+    #[test]
+    fn watch_flags_become_settings() {
+        let o = options(&[
+            "nettool", "arp", "--watch", "-I", "a0", "-I", "b0", "-I", "a0", "--db", "s.db", "-c",
+            "5", "--duration", "2.5", "--json",
+        ])
+        .unwrap();
+        assert_eq!(o.run.interfaces, ["a0", "b0"]);
+        assert_eq!(o.run.db.as_deref(), Some(std::path::Path::new("s.db")));
+        assert_eq!((o.run.count, o.run.duration), (Some(5), secs(2.5)));
+        assert!(o.json && !o.quiet);
+        let o = options(&["nettool", "arp", "--watch", "-w", "1", "-q"]).unwrap();
+        assert!(o.run.interfaces.is_empty() && o.run.db.is_none());
+        assert_eq!(o.run.duration, secs(1.0));
+        assert!(o.quiet);
+    }
+
+    #[test]
+    fn bad_watch_flags_are_refused() {
+        assert!(options(&["nettool", "arp", "--watch", "-c", "0"]).is_err());
+        assert!(options(&["nettool", "arp", "--watch", "--duration", "-1"]).is_err());
+        assert!(options(&["nettool", "arp", "--watch", "198.51.100.2"]).is_err());
+        assert!(options(&["nettool", "arp", "--watch", "-D"]).is_err());
+        assert!(options(&["nettool", "arp", "--db", "x"]).is_err());
+    }
+
+    #[test]
+    fn events_read_as_lines() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let e = |what| Event {
+            at,
+            interface: Arc::from("veth0"),
+            frame: FrameKind::ArpReply,
+            what,
+        };
+        let ip = "198.51.100.7".parse().unwrap();
+        let mac = "02:00:00:00:00:07".parse().unwrap();
+        let old = "02:00:00:00:00:08".parse().unwrap();
+        let l = line(&e(What::Changed {
+            ip,
+            mac,
+            vendor: "(locally administered)".into(),
+            old_mac: old,
+            old_last_seen: at,
+        }));
+        let t = clock(at);
+        assert_eq!(
+            l,
+            format!(
+                "{t} veth0 changed MAC 198.51.100.7 02:00:00:00:00:07 (locally administered) (was 02:00:00:00:00:08, last seen {t})\n"
+            )
+        );
+        let l = line(&e(What::NewStation {
+            ip,
+            mac,
+            vendor: "EVIL\x1b[2J".into(),
+        }));
+        assert!(l.ends_with("new station 198.51.100.7 02:00:00:00:00:07 EVIL\\x1b[2J\n"));
+    }
+}
