@@ -2,14 +2,14 @@
 //! a line per event (or a `nettool.arp.event/1` JSON line), and a closing
 //! summary: events per kind, frames, kernel drops.
 
+use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::ops::ControlFlow;
-use anyhow::Result;
 
 use super::usage;
 use crate::Status;
-use crate::arp::watch::run::{self, Error, Report, Settings};
+use crate::arp::watch::run::{self, Error, Report, Settings, Sink};
 use crate::arp::watch::{Event, EventKind, Limits, What};
 use crate::cli::ArpArgs;
 use crate::output::time::clock;
@@ -63,33 +63,17 @@ pub fn settings(a: &ArpArgs) -> Result<Options> {
 /// the database failing to save at the end, exit 1.
 pub fn run(a: &ArpArgs) -> Result<Status> {
     let o = settings(a)?;
-    let mut out = Out::stdout();
-    let mut failed: Option<std::io::Error> = None;
-    let mut on_event = |e: &Event| {
-        if o.quiet {
-            return ControlFlow::Continue(());
-        }
-        let r = if o.json {
-            serde_json::to_writer(&mut out, e)
-                .map_err(std::io::Error::from)
-                .and_then(|()| out.write_all(b"\n"))
-        } else {
-            out.write_all(line(e).as_bytes())
-        };
-        // Each event is news: it goes out as it happens, not when a
-        // buffer fills.
-        match r.and_then(|()| out.flush()) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                failed = Some(e);
-                ControlFlow::Break(())
-            }
-        }
+    let mut sink = Lines {
+        out: Out::stdout(),
+        json: o.json,
+        quiet: o.quiet,
+        failed: None,
     };
-    let report = run::run(&o.run, &mut on_event, &mut |w| crate::say!("{w}"));
-    if let Some(e) = failed {
+    let report = run::run(&o.run, &mut sink, &mut |w| crate::say!("{w}"));
+    if let Some(e) = sink.failed {
         return Err(e.into());
     }
+    let mut out = sink.out;
     let report = match report {
         Ok(r) => r,
         Err(e @ (Error::Setup(_) | Error::Db(_))) => return Err(usage(e.to_string())),
@@ -105,6 +89,49 @@ pub fn run(a: &ArpArgs) -> Result<Status> {
     match &report.saved {
         Some(Err(e)) => Err(anyhow::anyhow!("{e}")),
         _ => Ok(Status::Success),
+    }
+}
+
+/// Events to stdout, as lines or JSON lines. Written through a buffer and
+/// flushed whenever the rings are empty: at once on a quiet link, in big
+/// writes under a flood (a write per event cost frames).
+struct Lines {
+    out: Out,
+    json: bool,
+    quiet: bool,
+    failed: Option<std::io::Error>,
+}
+
+impl Lines {
+    fn fail(&mut self, r: std::io::Result<()>) -> ControlFlow<()> {
+        match r {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+impl Sink for Lines {
+    fn event(&mut self, e: &Event) -> ControlFlow<()> {
+        if self.quiet {
+            return ControlFlow::Continue(());
+        }
+        let r = if self.json {
+            serde_json::to_writer(&mut self.out, e)
+                .map_err(std::io::Error::from)
+                .and_then(|()| self.out.write_all(b"\n"))
+        } else {
+            self.out.write_all(line(e).as_bytes())
+        };
+        self.fail(r)
+    }
+
+    fn idle(&mut self) -> ControlFlow<()> {
+        let r = self.out.flush();
+        self.fail(r)
     }
 }
 
@@ -153,7 +180,11 @@ pub fn line(e: &Event) -> String {
             write!(l, "announcement {ip} {mac} ({how})")
         }
         What::Bogon { ip, mac, reason } => {
-            write!(l, "bogon {ip} {mac} ({})", reason.as_str().replace('_', " "))
+            write!(
+                l,
+                "bogon {ip} {mac} ({})",
+                reason.as_str().replace('_', " ")
+            )
         }
         What::EtherMismatch { ip, mac, eth_src } => {
             write!(l, "ether mismatch {ip} {mac} (sent from {eth_src})")
@@ -252,8 +283,22 @@ mod tests {
     #[test]
     fn watch_flags_become_settings() {
         let o = options(&[
-            "nettool", "arp", "--watch", "-I", "a0", "-I", "b0", "-I", "a0", "--db", "s.db", "-c",
-            "5", "--duration", "2.5", "--json",
+            "nettool",
+            "arp",
+            "--watch",
+            "-I",
+            "a0",
+            "-I",
+            "b0",
+            "-I",
+            "a0",
+            "--db",
+            "s.db",
+            "-c",
+            "5",
+            "--duration",
+            "2.5",
+            "--json",
         ])
         .unwrap();
         assert_eq!(o.run.interfaces, ["a0", "b0"]);

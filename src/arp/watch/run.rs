@@ -88,6 +88,18 @@ impl Stop {
     }
 }
 
+/// Where events go as they happen.
+pub trait Sink {
+    /// One event; `Break` stops the watch (say, stdout closed).
+    fn event(&mut self, e: &Event) -> ControlFlow<()>;
+    /// No frame is waiting on any interface: a moment to flush what was
+    /// buffered, so a lone event on a quiet link is not held back while a
+    /// flood's are written in big writes. `Break` stops the watch.
+    fn idle(&mut self) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
 /// What a run saw.
 #[derive(Debug)]
 pub struct Report {
@@ -132,14 +144,9 @@ fn ndp_observation(at: SystemTime, iface: u32, bytes: &[u8]) -> Result<Observati
     }
     let nd = NdpFrame::parse(bytes).map_err(|_| "not NS/NA")?;
     Ok(match nd.message {
-        NdRepr::Solicit(ns) => Observation::ndp_solicit(
-            at,
-            iface,
-            nd.eth_src,
-            nd.ip_src,
-            ns.target,
-            ns.source_mac,
-        ),
+        NdRepr::Solicit(ns) => {
+            Observation::ndp_solicit(at, iface, nd.eth_src, nd.ip_src, ns.target, ns.source_mac)
+        }
         NdRepr::Advert(na) => {
             if na.target.is_multicast() {
                 return Err("multicast target");
@@ -256,8 +263,9 @@ fn setup(
     Ok((watched, watch, loaded, moved_aside))
 }
 
-/// Watch until a stop condition; `on_event` gets each event as it
-/// happens, `warn` one-line warnings (a corrupt database moved aside).
+/// Watch until a stop condition; `sink` gets each event as it happens
+/// (and word when the rings are empty), `warn` one-line warnings (a
+/// corrupt database moved aside).
 ///
 /// # Errors
 /// Setup: [`Error::Setup`] (interface, privilege), [`Error::Db`] (a
@@ -265,7 +273,7 @@ fn setup(
 /// While running: [`Error::Capture`] when `poll` on a ring fails.
 pub fn run(
     s: &Settings,
-    on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+    sink: &mut dyn Sink,
     warn: &mut dyn FnMut(String),
 ) -> Result<Report, Error> {
     let (mut watched, mut watch, loaded, moved_aside) = setup(s, warn)?;
@@ -303,7 +311,7 @@ pub fn run(
                 }
                 for e in events.drain(..) {
                     seen += 1;
-                    if on_event(&e).is_break() {
+                    if sink.event(&e).is_break() {
                         break 'watch Stop::Caller;
                     }
                     if s.count.is_some_and(|n| seen >= n) {
@@ -313,6 +321,9 @@ pub fn run(
             }
         }
         if got == 0 {
+            if sink.idle().is_break() {
+                break Stop::Caller;
+            }
             let nap = stop_at.map_or(NAP, |t| t.saturating_duration_since(now).min(NAP));
             let mut fds: Vec<PollFd<'_>> = watched
                 .iter()
@@ -375,7 +386,10 @@ mod tests {
         assert!(matches!(o.kind, FrameKind::NdpAdvert(f) if !f.solicited));
         assert!(o.is_announcement());
         let arp = vector("arp-reply.hex").concat();
-        assert_eq!(observation(t0(), 3, &arp).unwrap().kind, FrameKind::ArpReply);
+        assert_eq!(
+            observation(t0(), 3, &arp).unwrap().kind,
+            FrameKind::ArpReply
+        );
     }
 
     #[test]
