@@ -67,16 +67,17 @@ complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l watch -d 'R
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l lines -d 'With --watch on a terminal: print one line per event, as when piped, instead of the live view (a table redrawn in place; q or Ctrl-C quits)'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s V -l version -d 'Print version'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s I -l interface -d 'Interface to use (default: the one the route to TARGET uses); neighbour table: only this interface\'s entries' -r
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s c -l count -d 'Stop after sending COUNT requests' -r
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s w -l deadline -d 'Stop after SECS seconds, whatever the count' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s I -l interface -d 'Interface to use (default: the one the route to TARGET uses); neighbour table: only this interface\'s entries; --watch: repeat to watch several (default: the default route\'s)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s c -l count -d 'Stop after sending COUNT requests (--watch: after COUNT events)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s w -l deadline -l duration -d 'Stop after SECS seconds, whatever the count' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s i -l interval -d 'Seconds between requests (fractions allowed, default 1); the interface is -I' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s s -l source -d 'Source IPv4 address (must be on the interface, except with -D)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l rate -d 'Sweep: requests per second' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l retries -d 'Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan\'s --retry, which counts all)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l timeout -d 'Sweep: seconds to wait for replies after each round' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l db -d '--watch: the station database, read at start and written (atomically) at exit, so known stations are not new next time' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s f -l first -d 'Stop at the first reply'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s q -l quiet -d 'Quiet: no per-reply lines, only the summary (and the exit status)'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s q -l quiet -d 'Quiet: no per-reply lines (--watch: no event lines), only the summary (and the exit status)'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s D -l dad -d 'Duplicate address detection: ask with sender 0.0.0.0; exit 0 if TARGET is free, 1 if in use'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s U -l unsolicited -d 'Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s A -l answer -d 'Like -U, but the announcement is an ARP reply (oper 2) instead of a request'
@@ -85,7 +86,8 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -s n -l numeric -d 
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s 4 -l ipv4 -d 'Neighbour table: IPv4 (ARP) entries only'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s 6 -l ipv6 -d 'Neighbour table: IPv6 (NDP) entries only'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l localnet -d 'Sweep every IPv4 network on the interface'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -l json -d 'JSON output (neighbour table: an array of entries, see --help)'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l json -d 'JSON output (neighbour table: an array of entries; --watch: a line per event; see --help)'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l watch -d 'Watch the link passively (arpwatch\'s job, ARP and NDP): report new stations, changed MACs, flip-flops, spoofing, bogons, until Ctrl-C, -c or --duration'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s V -l version -d 'Print version'
 complete -c nettool -n "__fish_nettool_using_subcommand tftp; and not __fish_seen_subcommand_from get put serve" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -271,16 +271,30 @@ pub fn command() -> clap::Command {
         nettool arp --rate 20000 --retries 1 --timeout 0.05 198.51.100.0/24\n                                                  the fastest documented sweep setting\n  \
         nettool arp --localnet -I eth1            sweep every IPv4 network on eth1\n  \
         nettool arp                               the neighbour table, IPv4 and IPv6\n  \
-        nettool arp -n -6 -I eth1                 eth1's IPv6 neighbours, no names from /etc/hosts\n\n\
+        nettool arp -n -6 -I eth1                 eth1's IPv6 neighbours, no names from /etc/hosts\n  \
+        nettool arp --watch -I eth1 --db /var/lib/nettool/eth1.db\n                                                  watch eth1 (ARP and NDP) until Ctrl-C; stations kept across runs\n  \
+        nettool arp --watch --duration 60 --json  a minute of the default interface, JSON lines\n\n\
+        WATCH (--watch):\n  \
+        passive: reads every ARP and Neighbor Solicitation/Advertisement frame on the interfaces (a \
+        kernel BPF filter, promiscuous mode off, a TPACKET_V3 ring) and reports, once each: new_station \
+        (IP, MAC, vendor), changed (a MAC the IP never had, with the old MAC and when it was last \
+        seen), flip_flop (back to an earlier MAC), many_ips (a MAC claiming many addresses), \
+        announcement (gratuitous ARP, unsolicited NA), bogon (a sender outside the interface's \
+        networks, 0.0.0.0 other than DAD probes, a non-unicast MAC), ether_mismatch (the Ethernet \
+        source is not the ARP/NDP sender MAC). --json: one object per line, schema \
+        nettool.arp.event/1, {\"event\": KIND, \"time\", \"interface\", \"frame\", \"ip\", \"mac\", ...}; \
+        the last line is {\"event\": \"summary\"} with the count per kind, frames, kernel_drops \
+        (PACKET_STATISTICS). --db FILE: JSON lines, written atomically at exit; a corrupt file is \
+        moved aside to FILE.corrupt-TIME with a warning; -q: the summary only.\n\n\
         NEIGHBOUR TABLE JSON (--json, no TARGET):\n  \
         an array, one object per entry:\n  \
         {\"family\": \"ipv4\"|\"ipv6\", \"address\": \"198.51.100.2\", \"mac\": \"02:11:22:33:44:55\"|null (none yet),\n   \
         \"state\": \"REACHABLE\"|\"STALE\"|\"DELAY\"|\"PROBE\"|\"FAILED\"|\"INCOMPLETE\"|\"PERMANENT\"|\"NOARP\"|\"NONE\",\n   \
         \"router\": true|false, \"iface\": \"eth1\", \"name\": from /etc/hosts|null (always null with -n),\n   \
         \"used_s\", \"confirmed_s\", \"updated_s\": seconds ago|null, \"probes\": probes sent in this state|null}\n\n\
-        EXIT STATUS:\n  0  at least one valid reply (-D: the address is free; neighbour table: entries shown)\n  \
+        EXIT STATUS:\n  0  at least one valid reply (-D: the address is free; neighbour table: entries shown; --watch: stopped by -c, --duration, Ctrl-C or SIGTERM)\n  \
         1  no reply (-D: the address is in use; sweep: no host answered; neighbour table: no entry)\n  \
-        2  usage or setup error: no CAP_NET_RAW, unknown interface, interface down or without ARP, no route, target behind a gateway"
+        2  usage or setup error: no CAP_NET_RAW, unknown interface, interface down or without ARP, no route, target behind a gateway; --watch: a --db that is not a station database, unreadable or unwritable"
 )]
 #[allow(
     clippy::struct_excessive_bools,
@@ -319,7 +333,7 @@ pub struct ArpArgs {
     /// Source IPv4 address (must be on the interface, except with -D)
     #[arg(short = 's', long = "source", value_name = "ADDR")]
     pub source: Option<String>,
-    /// Quiet: no per-reply lines, only the summary (and the exit status)
+    /// Quiet: no per-reply lines (--watch: no event lines), only the summary (and the exit status)
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
     /// Duplicate address detection: ask with sender 0.0.0.0; exit 0 if TARGET is free, 1 if in use

@@ -188,7 +188,7 @@ fn new_changed_flip_flop_and_spoofed_stations_match_arpwatch() {
     let lines = watch(client, &["--duration", "14"]);
     // Both watchers open their rings within this (the vendor registry
     // is read first).
-    std::thread::sleep(Duration::from_millis(3000));
+    std::thread::sleep(Duration::from_secs(3));
     let pause = || std::thread::sleep(Duration::from_millis(400));
     announce(h0, h0.ip);
     pause();

@@ -268,8 +268,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, SystemTime};
 
-    fn secs(s: f64) -> Option<Duration> {
-        Some(Duration::from_secs_f64(s))
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
     }
 
     fn options(argv: &[&str]) -> Result<Options> {
@@ -303,11 +303,11 @@ mod tests {
         .unwrap();
         assert_eq!(o.run.interfaces, ["a0", "b0"]);
         assert_eq!(o.run.db.as_deref(), Some(std::path::Path::new("s.db")));
-        assert_eq!((o.run.count, o.run.duration), (Some(5), secs(2.5)));
+        assert_eq!((o.run.count, o.run.duration), (Some(5), Some(secs(2.5))));
         assert!(o.json && !o.quiet);
         let o = options(&["nettool", "arp", "--watch", "-w", "1", "-q"]).unwrap();
         assert!(o.run.interfaces.is_empty() && o.run.db.is_none());
-        assert_eq!(o.run.duration, secs(1.0));
+        assert_eq!(o.run.duration, Some(secs(1.0)));
         assert!(o.quiet);
     }
 

@@ -652,4 +652,21 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_796_410_200);
         assert_eq!(utc_stamp(t), "20261204T185000Z");
     }
+
+    #[test]
+    fn writability_is_checked_without_leaving_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        check_writable(&db).unwrap();
+        assert!(dir_names(dir.path()).is_empty(), "the check leaves nothing");
+        let missing = dir.path().join("no-dir").join("s.db");
+        assert!(matches!(
+            check_writable(&missing),
+            Err(DbError::Save { .. })
+        ));
+        assert!(matches!(
+            check_writable(dir.path()),
+            Err(DbError::Save { .. })
+        ));
+    }
 }
