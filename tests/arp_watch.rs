@@ -545,3 +545,79 @@ fn a_flood_of_100k_frames_per_second_is_read_whole_in_bounded_memory() {
         "histories capped"
     );
 }
+
+#[test]
+fn two_interfaces_are_watched_and_count_and_sigterm_stop_with_the_summary() {
+    // Guards: a second -I ignored (or taken for the first), events from one
+    // interface named after the other, -c not stopping at N events, and
+    // SIGTERM killing the watch before the summary and the database save.
+    let Some(lab) = lab::require_with(&["arping"]) else {
+        return;
+    };
+    let mut net = lab.net();
+    let ns = net.add_namespaces(3);
+    let (w1, p1) = net.veth(&ns[0], &ns[1]);
+    let (w2, p2) = net.veth(&ns[0], &ns[2]);
+    lab::ip(&ns[0], &["addr", "add", "198.51.100.1/24", "dev", &w1]);
+    lab::ip(&ns[0], &["addr", "add", "203.0.113.1/24", "dev", &w2]);
+    lab::ip(&ns[1], &["addr", "add", "198.51.100.2/24", "dev", &p1]);
+    lab::ip(&ns[2], &["addr", "add", "203.0.113.2/24", "dev", &p2]);
+    let host = |ns: &str, iface: &str, ip: [u8; 4]| Host {
+        ns: ns.to_string(),
+        iface: iface.to_string(),
+        ip: Ipv4Addr::from(ip),
+        ip6: None,
+    };
+    let watcher = host(&ns[0], &w1, [198, 51, 100, 1]);
+    let (h1, h2) = (
+        host(&ns[1], &p1, [198, 51, 100, 2]),
+        host(&ns[2], &p2, [203, 0, 113, 2]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let args = ["-I", w2.as_str(), "--json", "--db", db.to_str().unwrap()];
+    let bg = watch(&watcher, &args);
+    std::thread::sleep(Duration::from_millis(2500));
+    announce(&h1, h1.ip);
+    announce(&h2, h2.ip);
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = bg.pid().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let out = finish(bg, Duration::from_secs(10));
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "SIGTERM ends the watch normally\n{out}"
+    );
+    let (events, summary) = json_lines(&out);
+    let news: BTreeSet<(String, String)> = events
+        .iter()
+        .filter(|e| e["event"] == "new_station" && text(&e["ip"]).contains('.'))
+        .map(|e| (text(&e["interface"]), text(&e["ip"])))
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        (w1.clone(), "198.51.100.2".to_string()),
+        (w2.clone(), "203.0.113.2".to_string()),
+    ]
+    .into();
+    assert_eq!(news, want, "each station on its own interface\n{out}");
+    assert_eq!(summary["stopped_by"], "signal", "{out}");
+    assert_eq!(summary["interfaces"], serde_json::json!([w1, w2]), "{out}");
+    assert!(
+        summary["saved_stations"].as_u64().unwrap() >= 2,
+        "saved at SIGTERM\n{out}"
+    );
+
+    // -c 1: one event, then the summary.
+    let bg = watch(&watcher, &["--json", "-c", "1", "--duration", "20"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    announce(&h1, h1.ip);
+    let out = finish(bg, Duration::from_secs(25));
+    assert_eq!(out.code(), Some(0), "{out}");
+    let (events, summary) = json_lines(&out);
+    assert_eq!(events.len(), 1, "{out}");
+    assert_eq!(summary["stopped_by"], "count", "{out}");
+}

@@ -318,6 +318,22 @@ mod tests {
         assert!(options(&["nettool", "arp", "--watch", "198.51.100.2"]).is_err());
         assert!(options(&["nettool", "arp", "--watch", "-D"]).is_err());
         assert!(options(&["nettool", "arp", "--db", "x"]).is_err());
+        // Several -I are for --watch only.
+        let cli = crate::cli::Cli::try_parse_from([
+            "nettool",
+            "arp",
+            "-I",
+            "a0",
+            "-I",
+            "b0",
+            "198.51.100.2",
+        ])
+        .unwrap();
+        let crate::cli::Command::Arp(a) = cli.command else {
+            panic!("not arp")
+        };
+        let e = crate::cmd::arp::settings(&a).unwrap_err().to_string();
+        assert!(e.contains("only --watch"), "{e}");
     }
 
     #[test]
