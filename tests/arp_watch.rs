@@ -405,6 +405,20 @@ fn a_corrupt_database_is_moved_aside_with_a_warning_and_bad_ones_refused() {
 
     let out = a.nettool(&["arp", "--watch", "-I", "nt-no-such0", "-w", "0.5"]);
     out.expect_error_line(2, &["no interface named nt-no-such0"]);
+
+    // Root with every capability but CAP_NET_RAW: the ring cannot open.
+    if util::which("setpriv").is_some() {
+        let out = a
+            .nettool_cmd(&["arp", "--watch", "-I", iface, "-w", "0.5"])
+            .wrapped(&[
+                "setpriv",
+                "--bounding-set=-net_raw",
+                "--inh-caps=-net_raw",
+                "--",
+            ])
+            .run();
+        out.expect_error_line(2, &["CAP_NET_RAW"]);
+    }
 }
 
 /// xorshift64: random-looking MACs and addresses that replay the same.
