@@ -5,9 +5,10 @@
 # What it measures
 #   A veth pair between two private namespaces: the watcher (198.51.100.1/24)
 #   and a sender. For each rate (default 100k, 150k, 200k, 300k, 400k frames
-#   per second) the sender floods SECS seconds (default 5) of ARP replies from
-#   random MACs for random addresses of 198.51.100.0/24 (so every frame is
-#   news to a watcher: a MAC its address never had), and
+#   per second) the sender floods SECS seconds (default 5) of ARP replies, each
+#   from a MAC not sent before in the run, for random addresses of
+#   198.51.100.0/24 (so every frame is news to a watcher: a MAC its address
+#   never had), and
 #     * nettool: `nettool arp --watch -I IF -q --json --duration ...`: its
 #       summary's frames read and kernel_drops (PACKET_STATISTICS of its
 #       TPACKET_V3 ring). -q: no line per event (the capture and the
@@ -72,7 +73,9 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$W"
 ip netns add "$S"
-ip link add "$WIF" netns "$W" addrgenmode none type veth peer name "$SIF" netns "$S" addrgenmode none
+ip link add "$WIF" netns "$W" type veth peer name "$SIF" netns "$S"
+ip -n "$W" link set dev "$WIF" addrgenmode none
+ip -n "$S" link set dev "$SIF" addrgenmode none
 ip -n "$W" addr add 198.51.100.1/24 dev "$WIF"
 ip -n "$S" addr add 198.51.100.2/24 dev "$SIF"
 ip -n "$W" link set "$WIF" up
@@ -89,13 +92,13 @@ iface, rate, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((iface, 0))
 rnd = random.Random(7)
-frames = []
-for _ in range(65536):
-    mac = bytes([(rnd.randrange(256) & 0xfc) | 0x02] + [rnd.randrange(256) for _ in range(5)])
-    host = 2 + rnd.randrange(250)
-    f = (b"\xff" * 6 + mac + b"\x08\x06" + bytes([0, 1, 8, 0, 6, 4, 0, 2]) + mac
-         + bytes([198, 51, 100, host]) + b"\x00" * 6 + bytes([198, 51, 100, 1]))
-    frames.append(f + b"\x00" * (60 - len(f)))
+hosts = [bytes([198, 51, 100, 2 + rnd.randrange(250)]) for _ in range(65536)]
+head, arp = b"\xff" * 6, b"\x08\x06" + bytes([0, 1, 8, 0, 6, 4, 0, 2])
+tail = b"\x00" * 6 + bytes([198, 51, 100, 1]) + b"\x00" * 18
+def frame(i):
+    # A MAC never sent before in this run (the counter), a random address.
+    mac = b"\x02\x5e" + i.to_bytes(4, "big")
+    return head + mac + arp + mac + hosts[i & 0xffff] + tail
 limit = int(rate * secs)
 sent = 0
 start = time.monotonic()
@@ -107,7 +110,7 @@ while sent < limit:
         continue
     while sent < due:
         try:
-            send(frames[sent & 0xffff])
+            send(frame(sent))
             sent += 1
         except OSError:
             time.sleep(0.0002)
@@ -155,7 +158,7 @@ COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo
     echo "Written by \`bash benches/arp_watch.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT"
     echo "($BIN), $(nproc) CPUs, kernel $(uname -r). A veth pair between two"
-    echo "namespaces; ${SECS} s of ARP replies from random MACs for random addresses of"
+    echo "namespaces; ${SECS} s of ARP replies, each from a new MAC, for random addresses of"
     echo "198.51.100.0/24 (every frame news to a watcher), sent by a python3 raw-socket loop."
     echo
     echo "| rate asked (/s) | sent | rate achieved (/s) | nettool frames read | nettool kernel drops | arpwatch reports | arpwatch kept up |"
