@@ -31,7 +31,9 @@
 # Usage: needs root, python3, arpwatch, iproute2.
 #   bash benches/arp_watch.sh [--rates "100000 150000 200000"] [--secs 5]
 #        [--bin target/release/nettool] [--results benches/RESULTS-arp-watch.md]
-#        [--no-arpwatch]
+#        [--no-arpwatch] [--with-lines]
+#   --with-lines: nettool also writes every event as a JSON line (to a file)
+#   instead of -q: the renderer's cost on top of the capture.
 #   target/release/nettool is built with `cargo build --release` if missing.
 
 set -euo pipefail
@@ -42,6 +44,7 @@ SECS=5
 BIN=target/release/nettool
 RESULTS=benches/RESULTS-arp-watch.md
 ARPWATCH=1
+NT_OUT=-q
 while [ $# -gt 0 ]; do
     case "$1" in
         --rates) RATES="$2"; shift 2 ;;
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
         --bin) BIN="$2"; shift 2 ;;
         --results) RESULTS="$2"; shift 2 ;;
         --no-arpwatch) ARPWATCH=0; shift ;;
+        --with-lines) NT_OUT=; shift ;;
         -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -123,7 +127,7 @@ run_nettool() {
     local rate=$1
     # Stopped by SIGTERM a second after the flood, however long the sender
     # took (a rate it cannot reach takes it longer than SECS).
-    ip netns exec "$W" "$BIN" arp --watch -I "$WIF" -q --json \
+    ip netns exec "$W" "$BIN" arp --watch -I "$WIF" $NT_OUT --json \
         > "$TMP/nt.json" 2> "$TMP/nt.err" &
     local pid=$!
     sleep 2
@@ -134,7 +138,10 @@ run_nettool() {
     wait "$pid"
     python3 - "$TMP/nt.json" "$flood" <<'PY'
 import json, sys
-s = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+with open(sys.argv[1], "rb") as f:
+    f.seek(0, 2)
+    f.seek(max(0, f.tell() - 4096))
+    s = json.loads(f.read().decode().strip().splitlines()[-1])
 sent, achieved = sys.argv[2].split()
 print(sent, achieved, s["frames"], s["kernel_drops"])
 PY
