@@ -12,6 +12,7 @@ pub mod cache;
 pub mod link;
 pub mod oui;
 pub mod probe;
+pub mod probe6;
 pub mod report;
 pub mod route;
 pub mod run;
@@ -35,7 +36,8 @@ use crate::addr::Cidr;
 use crate::sys::iface::{IFF_LOOPBACK, IFF_NOARP, IFF_UP};
 use crate::wire::MacAddr;
 use link::Link;
-use probe::{BadMac, Me, Reject, Reply, Tracker};
+use probe::{BadMac, Heard, Me, Reply, Source, Tracker};
+use probe6::Ask6;
 
 /// Setup problems, each with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,8 @@ pub enum ArpError {
     NotIpv4(Cidr),
     #[error("no network to sweep: give one as ADDR/LEN")]
     NoNetwork,
+    #[error("{0} is not an address of any interface here: -U announces an address of ours")]
+    NotOurs(IpAddr),
 }
 
 /// Why a call in [`run`] failed.
@@ -406,15 +410,66 @@ pub enum Mode {
     Announce { as_reply: bool },
 }
 
+/// Who asks what, in either family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// ARP: `me.ip` is 0.0.0.0 in DAD, the announced address in an
+    /// announcement (`target` too).
+    V4 { me: Me, target: Ipv4Addr },
+    /// NDP.
+    V6(Ask6),
+}
+
+impl Ask {
+    /// Our side, as reports show it.
+    pub fn source(&self) -> Source {
+        match self {
+            Ask::V4 { me, .. } => (*me).into(),
+            Ask::V6(a) => Source {
+                mac: a.mac,
+                ip: IpAddr::V6(a.ip),
+            },
+        }
+    }
+
+    /// The frame to send next in `mode`; `unicast_to` is the MAC that
+    /// answered first when follow-ups go unicast.
+    fn frame(&self, mode: Mode, unicast_to: Option<MacAddr>) -> Vec<u8> {
+        match (self, mode) {
+            (Ask::V4 { me, .. }, Mode::Announce { as_reply }) => {
+                probe::announcement(*me, as_reply).to_vec()
+            }
+            (Ask::V4 { me, target }, _) => match unicast_to {
+                Some(mac) => probe::request_unicast(*me, *target, mac).to_vec(),
+                None => probe::request(*me, *target).to_vec(),
+            },
+            (Ask::V6(a), Mode::Announce { .. }) => probe6::announcement(a),
+            (Ask::V6(a), Mode::Dad) => probe6::dad_probe(a),
+            (Ask::V6(a), Mode::Probe) => probe6::solicitation(a, unicast_to),
+        }
+    }
+
+    /// What a received frame means in `mode`.
+    fn hear(&self, mode: Mode, bytes: &[u8], unicast_to: Option<MacAddr>) -> Heard {
+        match (self, mode) {
+            (_, Mode::Announce { .. }) => Heard::Nothing,
+            (Ask::V4 { me, target }, _) => probe::hear(bytes, *me, *target),
+            (Ask::V6(a), Mode::Dad) => probe6::hear_dad(a, bytes),
+            (Ask::V6(a), Mode::Probe) => probe6::hear_probe(a, bytes, unicast_to),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
     pub mode: Mode,
-    pub me: Me,
-    pub target: Ipv4Addr,
+    pub ask: Ask,
     pub count: Option<u64>,
     pub interval: Duration,
     pub deadline: Option<Duration>,
     pub first: bool,
+    /// After the first reply, ask its MAC directly (`--unicast`).
+    pub unicast: bool,
 }
 
 /// Something a probe or an announcement reports as it happens.
@@ -423,20 +478,20 @@ pub enum Event {
     /// The channel is open on `interface` and nothing is sent yet.
     Ready {
         interface: String,
-        me: Me,
+        me: Source,
     },
     /// A request (or announcement) went out: the `sent`th.
     Sent {
         sent: u64,
     },
     Reply {
-        from: Ipv4Addr,
+        from: IpAddr,
         reply: Reply,
     },
     /// A reply for the target with a sender MAC no host has; `listed` for
     /// the first few, to be shown.
     Invalid {
-        from: Ipv4Addr,
+        from: IpAddr,
         mac: MacAddr,
         why: BadMac,
         listed: bool,
@@ -446,7 +501,8 @@ pub enum Event {
 /// Run requests and collect replies until the count, the deadline, the
 /// first reply (`-f`, `-D`) or `stop()` (Ctrl-C). After the last request
 /// the loop waits one more interval for its answer, unless it has already
-/// come.
+/// come. ARP and NDP share it: only the frames and their meaning differ
+/// ([`Ask`]).
 ///
 /// # Errors
 /// The link failing to send or receive.
@@ -462,9 +518,12 @@ pub fn run_probe(
     let mut next_send = start;
     let mut wait_until = start;
     let stop_at_first = cfg.first || cfg.mode == Mode::Dad;
-    let frame = match cfg.mode {
-        Mode::Announce { as_reply } => probe::announcement(cfg.me, as_reply),
-        Mode::Probe | Mode::Dad => probe::request(cfg.me, cfg.target),
+    let announce = matches!(cfg.mode, Mode::Announce { .. });
+    // Unicast follow-ups go to the first MAC that answered, once one did.
+    let unicast_to = |t: &Tracker| {
+        (cfg.unicast && cfg.mode == Mode::Probe)
+            .then(|| t.macs.first().map(|(m, _)| *m))
+            .flatten()
     };
     loop {
         let now = Instant::now();
@@ -472,12 +531,11 @@ pub fn run_probe(
             break;
         }
         let all_sent = cfg.count.is_some_and(|c| t.sent >= c);
-        if all_sent
-            && (now >= wait_until || !t.waiting() || matches!(cfg.mode, Mode::Announce { .. }))
-        {
+        if all_sent && (now >= wait_until || !t.waiting() || announce) {
             break;
         }
         if !all_sent && now >= next_send {
+            let frame = cfg.ask.frame(cfg.mode, unicast_to(&t));
             let at = link.send(&frame)?;
             t.on_send(at);
             on_event(&Event::Sent { sent: t.sent });
@@ -495,34 +553,25 @@ pub fn run_probe(
         let Some((bytes, at)) = link.recv(until)? else {
             continue;
         };
-        if matches!(cfg.mode, Mode::Announce { .. }) {
-            continue;
-        }
-        let r = match probe::validate(&bytes, cfg.me) {
-            Ok(r) => r,
-            Err(Reject::InvalidSender(r, why)) if r.sender_ip == cfg.target => {
-                let listed = t.on_invalid(r.sender_mac, why);
+        match cfg.ask.hear(cfg.mode, &bytes, unicast_to(&t)) {
+            Heard::Nothing => {}
+            Heard::Invalid { from, mac, why } => {
+                let listed = t.on_invalid(mac, why);
                 on_event(&Event::Invalid {
-                    from: r.sender_ip,
-                    mac: r.sender_mac,
+                    from,
+                    mac,
                     why,
                     listed,
                 });
-                continue;
             }
-            Err(_) => continue,
-        };
-        if r.sender_ip != cfg.target {
-            continue;
-        }
-        let reply = t.on_reply(r.sender_mac, at);
-        let counted = !reply.unsolicited;
-        on_event(&Event::Reply {
-            from: r.sender_ip,
-            reply,
-        });
-        if stop_at_first && counted {
-            break;
+            Heard::Reply { from, mac } => {
+                let reply = t.on_reply(mac, at);
+                let counted = !reply.unsolicited;
+                on_event(&Event::Reply { from, reply });
+                if stop_at_first && counted {
+                    break;
+                }
+            }
         }
     }
     t.dropped = link.drops();
@@ -621,12 +670,12 @@ mod tests {
         };
         let cfg = ProbeConfig {
             mode: Mode::Probe,
-            me,
-            target,
+            ask: Ask::V4 { me, target },
             count: Some(2),
             interval: Duration::from_millis(5),
             deadline: Some(Duration::from_secs(5)),
             first: false,
+            unicast: false,
         };
         let mut seen = Vec::new();
         let mut sent_at = Vec::new();
@@ -646,9 +695,9 @@ mod tests {
         assert_eq!(
             seen,
             [
-                (target, b, false, false),
-                (target, c, true, false),
-                (target, b, true, false),
+                (IpAddr::V4(target), b, false, false),
+                (IpAddr::V4(target), c, true, false),
+                (IpAddr::V4(target), b, true, false),
             ]
         );
         // Each request is told before its answers.

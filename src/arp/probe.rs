@@ -2,7 +2,7 @@
 //! them to requests, flag duplicates and unsolicited replies, and keep the
 //! statistics. The loop in `arp::run_probe` feeds it frames and times.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -18,6 +18,54 @@ pub struct Me {
     pub mac: MacAddr,
     /// 0.0.0.0 in duplicate address detection.
     pub ip: Ipv4Addr,
+}
+
+/// Our side of an exchange of either family, as reports show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub mac: MacAddr,
+    /// Unspecified (0.0.0.0, `::`) in duplicate address detection.
+    pub ip: IpAddr,
+}
+
+impl From<Me> for Source {
+    fn from(me: Me) -> Source {
+        Source {
+            mac: me.mac,
+            ip: IpAddr::V4(me.ip),
+        }
+    }
+}
+
+/// What a received frame means to a probe of one target, either family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// Not an answer about the target (other traffic, malformed, ours).
+    Nothing,
+    /// A valid answer: `from` is at `mac`.
+    Reply { from: IpAddr, mac: MacAddr },
+    /// An answer for the target with a MAC no host has.
+    Invalid {
+        from: IpAddr,
+        mac: MacAddr,
+        why: BadMac,
+    },
+}
+
+/// What an ARP frame means to a probe of `target` by `me`.
+pub fn hear(bytes: &[u8], me: Me, target: Ipv4Addr) -> Heard {
+    match validate(bytes, me) {
+        Ok(r) if r.sender_ip == target => Heard::Reply {
+            from: IpAddr::V4(r.sender_ip),
+            mac: r.sender_mac,
+        },
+        Err(Reject::InvalidSender(r, why)) if r.sender_ip == target => Heard::Invalid {
+            from: IpAddr::V4(r.sender_ip),
+            mac: r.sender_mac,
+            why,
+        },
+        _ => Heard::Nothing,
+    }
 }
 
 /// Build a 60-byte ARP frame (42 meaningful bytes, zero padding to the
@@ -58,6 +106,12 @@ pub fn request(me: Me, target: Ipv4Addr) -> [u8; MIN_FRAME_LEN] {
         MacAddr::ZERO,
         target,
     )
+}
+
+/// A request for `target` straight to `mac`, which answered before
+/// (`--unicast`, iputils arping's follow-ups).
+pub fn request_unicast(me: Me, target: Ipv4Addr, mac: MacAddr) -> [u8; MIN_FRAME_LEN] {
+    frame(mac, me, Operation::Request, mac, target)
 }
 
 /// A gratuitous announcement of `me.ip`: sender and target IP are both
