@@ -69,10 +69,20 @@ fn num(v: &Value, key: &str) -> u64 {
 /// Reads NDP frames (NS and NA only, as nettool's own filter passes them)
 /// on `iface` of `ns` for `secs`, starting before this returns.
 fn capture_ndp(ns: &str, iface: &str, secs: f64) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
+    capture(ns, iface, nettool::sys::Frames::Ndp, secs)
+}
+
+/// [`capture_ndp`] for any frames nettool's filters pass.
+fn capture(
+    ns: &str,
+    iface: &str,
+    frames: nettool::sys::Frames,
+    secs: f64,
+) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
     let iface = iface.to_string();
     let (ready, is_ready) = std::sync::mpsc::channel();
     let reader = lab::thread_in(ns, move || {
-        let fd = nettool::sys::packet_socket(nettool::sys::Frames::Ndp).expect("packet socket");
+        let fd = nettool::sys::packet_socket(frames).expect("packet socket");
         let ni = pnet_datalink::interfaces()
             .into_iter()
             .find(|i| i.name == iface)
@@ -500,6 +510,61 @@ fn unicast_follow_ups_go_to_the_mac_that_answered() {
         assert!(out.stdout.contains("3 sent, 3 received"), "{out}");
         assert_eq!(asked(&frames), want, "unicast {unicast}\n{out}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// -d and --unicast for IPv4 too
+
+#[test]
+fn ipv4_unicast_follow_ups_and_dash_d_on_a_duplicated_address() {
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair();
+    let (a_mac, b_mac) = (mac_of(&pair.a.mac()), mac_of(&pair.b.mac()));
+    let capture = capture(&pair.b.ns, &pair.b.iface, nettool::sys::Frames::Arp, 1.5);
+    let out = arp(
+        &pair.a,
+        &["--unicast", "-c", "3", "-i", "0.3", "198.51.100.2"],
+    );
+    let frames = capture.join().expect("capture");
+    assert_exit(&out, 0, "B answers");
+    assert!(out.stdout.contains("3 sent, 3 received"), "{out}");
+    // A's requests for B, by Ethernet destination and target MAC: the
+    // first broadcast, the rest to B (iputils arping's follow-ups).
+    let asked: Vec<(MacAddr, MacAddr)> = frames
+        .iter()
+        .filter(|f| {
+            f.len() >= 42
+                && f[6..12] == a_mac.0
+                && f[20..22] == [0, 1]
+                && f[38..42] == [198, 51, 100, 2]
+        })
+        .filter_map(|f| {
+            Some((
+                MacAddr::from_slice(&f[..6])?,
+                MacAddr::from_slice(&f[32..38])?,
+            ))
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            (MacAddr::BROADCAST, MacAddr::ZERO),
+            (b_mac, b_mac),
+            (b_mac, b_mac)
+        ],
+        "{out}"
+    );
+    drop(pair);
+
+    let star = lab.star_with(&[v4(2), v4(2)]);
+    let loose = arp(&star.client, &["-c", "2", "-i", "0.2", "198.51.100.2"]);
+    assert_exit(&loose, 0, "two MACs answer: found");
+    let strict = arp(
+        &star.client,
+        &["-d", "-c", "2", "-i", "0.2", "198.51.100.2"],
+    );
+    assert_exit(&strict, 1, "-d: a duplicate fails the run");
+    assert!(strict.stdout.contains("WARNING: duplicate"), "{strict}");
 }
 
 // ---------------------------------------------------------------------------

@@ -652,6 +652,58 @@ mod tests {
         assert!(!names_capped(sixteen.iter().map(String::as_str)).contains("more"));
     }
 
+    /// A segment that also records the Ethernet destination of each frame
+    /// sent.
+    struct Recording(sim::Segment, Vec<MacAddr>);
+
+    impl Link for Recording {
+        fn send(&mut self, frame: &[u8]) -> std::io::Result<Instant> {
+            self.1.extend(MacAddr::from_slice(&frame[..6]));
+            self.0.send(frame)
+        }
+        fn recv(&mut self, until: Instant) -> std::io::Result<Option<(Vec<u8>, Instant)>> {
+            self.0.recv(until)
+        }
+    }
+
+    #[test]
+    fn unicast_follow_ups_go_to_the_first_mac_that_answered() {
+        let target = Ipv4Addr::new(198, 51, 100, 2);
+        let (b, c) = (MacAddr([2, 0, 0, 0, 0, 2]), MacAddr([2, 0, 0, 0, 0, 3]));
+        let me = Me {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            ip: Ipv4Addr::new(198, 51, 100, 1),
+        };
+        let run = |unicast: bool, hosts: Vec<(Ipv4Addr, MacAddr)>| {
+            let mut link = Recording(
+                sim::Segment {
+                    me,
+                    hosts,
+                    drop_first: std::collections::HashSet::new(),
+                    queue: std::collections::VecDeque::new(),
+                    asked: Vec::new(),
+                },
+                Vec::new(),
+            );
+            let cfg = ProbeConfig {
+                mode: Mode::Probe,
+                ask: Ask::V4 { me, target },
+                count: Some(3),
+                interval: Duration::from_millis(2),
+                deadline: Some(Duration::from_secs(5)),
+                first: false,
+                unicast,
+            };
+            run_probe(&mut link, &cfg, &mut |_| {}, &|| false).unwrap();
+            link.1
+        };
+        let all = MacAddr::BROADCAST;
+        assert_eq!(run(true, vec![(target, b), (target, c)]), [all, b, b]);
+        assert_eq!(run(false, vec![(target, b)]), [all, all, all]);
+        // Nobody answered yet: still broadcast.
+        assert_eq!(run(true, vec![]), [all, all, all]);
+    }
+
     #[test]
     fn a_probe_tells_each_reply_as_it_comes_and_counts_them() {
         let target = Ipv4Addr::new(198, 51, 100, 2);
