@@ -1,11 +1,13 @@
-//! `nettool arp`: ARP requests over a raw datalink channel (like arping),
-//! subnet sweeps (like arp-scan) and the kernel's neighbour table.
+//! `nettool arp`: ARP requests and IPv6 neighbour solicitations over a raw
+//! datalink channel (like arping and ndisc6), subnet sweeps (like
+//! arp-scan) and the kernel's neighbour table.
 //!
 //! Flow: [`Settings`] (plain data from the flags) -> a call in [`run`]
 //! resolves the interface and source (route lookup, no privilege) ->
 //! `PnetLink::open` (the one privileged step; capabilities are dropped
-//! right after) -> [`run_probe`] or [`sweep::run`] drive the pure logic in
-//! [`probe`] with frames and timestamps from the link, telling the caller
+//! right after) -> [`run_probe`] (both families: [`Ask`]) or [`sweep::run`]
+//! drive the pure logic in [`probe`] and [`probe6`] with frames and
+//! timestamps from the link, telling the caller
 //! what happens through events -> a typed report ([`report`]).
 
 pub mod cache;
