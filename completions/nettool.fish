@@ -80,7 +80,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -s q -l quiet -d 'Q
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s D -l dad -d 'Duplicate address detection: ask from 0.0.0.0 (IPv6: from ::, as RFC 4862); exit 0 if TARGET is free, 1 if in use, naming the holder'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s U -l unsolicited -d 'Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches; for an IPv6 address, an unsolicited neighbour advertisement to ff02::1 with the override flag'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s A -l answer -d 'Like -U, but the announcement is an ARP reply (oper 2) instead of a request (IPv4 only)'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s d -l strict -d 'Strict: exit 1 when a duplicate reply (a second MAC for TARGET) or an invalid one was seen, even if TARGET answered'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s d -l strict -d 'Strict: exit 1 when a duplicate reply (a second MAC for TARGET), an invalid one or a rejected IPv6 advertisement was seen, even if TARGET answered'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l unicast -d 'After the first reply, send the follow-up requests unicast to the MAC that answered (iputils arping\'s way), not broadcast (IPv6: to the address itself, not its solicited-node group)'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s a -l cache -d 'Show the kernel\'s neighbour table, IPv4 and IPv6 (the default with no TARGET)'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s n -l numeric -d 'Neighbour table: numeric addresses, no names from /etc/hosts'

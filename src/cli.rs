@@ -256,8 +256,9 @@ pub fn command() -> clap::Command {
         to its solicited-node group, hop limit 255, with our source link-layer \
         address. A reply is a Neighbor Advertisement that has hop limit 255, a \
         good checksum, code 0, TARGET as its target, the solicited flag, and a \
-        target link-layer address equal to its Ethernet source; anything else is \
-        not taken. A second MAC answering for the same address is flagged as \
+        target link-layer address equal to its Ethernet source; one for TARGET \
+        that fails these checks is shown as rejected, with why, and not taken. \
+        A second MAC answering for the same address is flagged as \
         DUPLICATE, as for ARP.\n\n\
         Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep on the binary); the \
         raw channel is opened first and every capability dropped right after. \
@@ -346,7 +347,7 @@ pub struct ArpArgs {
     /// Like -U, but the announcement is an ARP reply (oper 2) instead of a request (IPv4 only)
     #[arg(short = 'A', long = "answer")]
     pub answer: bool,
-    /// Strict: exit 1 when a duplicate reply (a second MAC for TARGET) or an invalid one was seen, even if TARGET answered
+    /// Strict: exit 1 when a duplicate reply (a second MAC for TARGET), an invalid one or a rejected IPv6 advertisement was seen, even if TARGET answered
     #[arg(short = 'd', long = "strict")]
     pub strict: bool,
     /// After the first reply, send the follow-up requests unicast to the MAC that answered (iputils arping's way), not broadcast (IPv6: to the address itself, not its solicited-node group)

@@ -351,9 +351,15 @@ fn an_unsolicited_advertisement_corrects_the_peers_neighbour_entry() {
 // A spoofer answering for B's address, and unicast follow-ups
 
 /// Answers every solicitation for `target` on `iface` with a forged
-/// advertisement "target is at `spoof`" (S and O set, sent from `spoof`),
+/// advertisement "target is at `claim`" (S and O set, sent from `spoof`),
 /// until `stop`; returns how many it answered.
-fn spoofer(iface: &str, target: Ipv6Addr, spoof: MacAddr, stop: &AtomicBool) -> u64 {
+fn spoofer(
+    iface: &str,
+    target: Ipv6Addr,
+    spoof: MacAddr,
+    claim: MacAddr,
+    stop: &AtomicBool,
+) -> u64 {
     let ni = pnet_datalink::interfaces()
         .into_iter()
         .find(|i| i.name == iface)
@@ -389,7 +395,7 @@ fn spoofer(iface: &str, target: Ipv6Addr, spoof: MacAddr, stop: &AtomicBool) -> 
                     override_: true,
                 },
                 target,
-                target_mac: Some(spoof),
+                target_mac: Some(claim),
             }),
         };
         if let Some(Ok(())) = tx.send_to(&na.to_bytes(), None) {
@@ -426,7 +432,7 @@ fn a_spoofer_answering_for_bs_address_is_flagged_and_fails_dash_d() {
         let (iface, stop) = (c.iface.clone(), stop.clone());
         let spoof = mac_of(&c_mac);
         lab::thread_in(&c.ns, move || {
-            spoofer(&iface, ip6("2001:db8::2"), spoof, &stop)
+            spoofer(&iface, ip6("2001:db8::2"), spoof, spoof, &stop)
         })
     };
     std::thread::sleep(Duration::from_millis(200));
@@ -472,6 +478,65 @@ fn a_spoofer_answering_for_bs_address_is_flagged_and_fails_dash_d() {
             .is_some_and(|r| r.iter().any(|r| r["duplicate"] == true)),
         "{doc}"
     );
+}
+
+#[test]
+fn a_forged_advertisement_is_rejected_shown_and_fails_dash_d() {
+    // A forger on B's link answers for B with an advertisement whose
+    // link-layer option is not its Ethernet source: never an answer,
+    // shown with why, and what -d fails on; B's own answers still count.
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair_v6();
+    let b_mac = pair.b.mac();
+    let claim = mac_of("02:00:00:00:00:66");
+    let stop = Arc::new(AtomicBool::new(false));
+    let forger = {
+        let (iface, stop) = (pair.b.iface.clone(), stop.clone());
+        let from = mac_of(&b_mac);
+        lab::thread_in(&pair.b.ns, move || {
+            spoofer(&iface, ip6("2001:db8::2"), from, claim, &stop)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let out = arp(&pair.a, &["-c", "2", "-i", "0.2", "2001:db8::2"]);
+    let strict = arp(
+        &pair.a,
+        &["-d", "-q", "-c", "2", "-i", "0.2", "2001:db8::2"],
+    );
+    let json = arp(&pair.a, &["--json", "-c", "2", "-i", "0.2", "2001:db8::2"]);
+    stop.store(true, Ordering::Relaxed);
+    assert!(forger.join().expect("forger") >= 6, "the forger answered");
+
+    assert_exit(&out, 0, "B's own answers count");
+    assert_eq!(
+        reply_macs(&out, "2001:db8::2"),
+        vec![b_mac.clone(); 2],
+        "{out}"
+    );
+    let why = format!("sent from {b_mac} but advertises 02:00:00:00:00:66");
+    assert!(
+        out.stdout.lines().any(
+            |l| l.starts_with("rejected advertisement for 2001:db8::2 from [")
+                && l.contains(&why)
+                && l.ends_with("(not taken as an answer)")
+        ),
+        "{out}"
+    );
+    // The run ends at the last request's first answer, often B's: the
+    // forgery for it may come after.
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains(" advertisements for 2001:db8::2 rejected, not taken as answers")),
+        "{out}"
+    );
+    assert!(!out.stdout.contains("DUPLICATE"), "one MAC answered\n{out}");
+    assert_exit(&strict, 1, "-d: a forged advertisement fails the run");
+    let doc = json.json();
+    assert_eq!(num(&doc, "distinct_macs"), 1, "{doc}");
+    assert!(num(&doc["rejected"], "count") >= 1, "{doc}");
+    assert_eq!(doc["rejected"]["first"][0]["mac"], b_mac.as_str(), "{doc}");
+    assert_eq!(doc["rejected"]["first"][0]["reason"], why.as_str(), "{doc}");
 }
 
 #[test]

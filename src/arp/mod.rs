@@ -24,6 +24,7 @@ mod sim;
 pub mod sweep;
 pub mod watch;
 
+pub use crate::wire::icmpv6::AdvertReject;
 pub use settings::{
     AnnounceSettings, CacheSettings, Job, Networks, OurAddr, ProbeSettings, Settings, SweepSettings,
 };
@@ -498,6 +499,14 @@ pub enum Event {
         why: BadMac,
         listed: bool,
     },
+    /// An advertisement for the target (IPv6) that fails NDP's checks,
+    /// sent from `mac`; `listed` for the first few.
+    Rejected {
+        from: IpAddr,
+        mac: MacAddr,
+        why: AdvertReject,
+        listed: bool,
+    },
 }
 
 /// Run requests and collect replies until the count, the deadline, the
@@ -560,6 +569,15 @@ pub fn run_probe(
             Heard::Invalid { from, mac, why } => {
                 let listed = t.on_invalid(mac, why);
                 on_event(&Event::Invalid {
+                    from,
+                    mac,
+                    why,
+                    listed,
+                });
+            }
+            Heard::Rejected { from, mac, why } => {
+                let listed = t.on_rejected(mac, why);
+                on_event(&Event::Rejected {
                     from,
                     mac,
                     why,

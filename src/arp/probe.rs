@@ -11,6 +11,7 @@ use crate::output::stats::Spread;
 use crate::wire::MacAddr;
 use crate::wire::arp::{self, Operation, Packet};
 use crate::wire::ethernet::{self, ETHERTYPE_ARP, Frame, MIN_FRAME_LEN};
+use crate::wire::icmpv6::AdvertReject;
 
 /// Our side of the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,6 +50,13 @@ pub enum Heard {
         from: IpAddr,
         mac: MacAddr,
         why: BadMac,
+    },
+    /// An advertisement for the target, to us, that fails NDP's checks
+    /// (forged, forwarded, corrupted): sent from `mac`, never an answer.
+    Rejected {
+        from: IpAddr,
+        mac: MacAddr,
+        why: AdvertReject,
     },
 }
 
@@ -312,6 +320,8 @@ pub struct Tracker {
     pub unlisted: u64,
     /// Replies for the target with a sender MAC no host has.
     pub invalid: Sample<(MacAddr, BadMac)>,
+    /// Advertisements for the target that fail NDP's checks (IPv6 only).
+    pub rejected: Sample<(MacAddr, AdvertReject)>,
     /// Frames dropped unread (a flood), set at the end.
     pub dropped: super::link::Drops,
     pub rtts: Vec<Duration>,
@@ -388,6 +398,13 @@ impl Tracker {
     pub fn on_invalid(&mut self, mac: MacAddr, why: BadMac) -> bool {
         self.invalid.add((mac, why));
         self.invalid.count <= NAMED as u64
+    }
+
+    /// An advertisement for the target that fails NDP's checks: counted,
+    /// never an answer. True if it is one of the first [`NAMED`].
+    pub fn on_rejected(&mut self, mac: MacAddr, why: AdvertReject) -> bool {
+        self.rejected.add((mac, why));
+        self.rejected.count <= NAMED as u64
     }
 
     /// True while the latest request has no answer.

@@ -80,7 +80,7 @@ pub fn hear_probe(a: &Ask6, bytes: &[u8], unicast_to: Option<MacAddr>) -> Heard 
                 return Heard::Nothing;
             };
             if unicast_to != Some(f.eth_src) {
-                return Heard::Nothing;
+                return rejected(a, bytes, AdvertReject::NoTargetLinkLayer);
             }
             (
                 f.eth_src,
@@ -90,12 +90,36 @@ pub fn hear_probe(a: &Ask6, bytes: &[u8], unicast_to: Option<MacAddr>) -> Heard 
                 f.eth_src,
             )
         }
-        Err(_) => return Heard::Nothing,
+        Err(why) => return rejected(a, bytes, why),
     };
     if target != a.target || !solicited || ip_dst != a.ip || eth_src == a.mac {
         return Heard::Nothing;
     }
     heard(target, mac)
+}
+
+/// An advertisement that failed [`validate_advert`] for `why`: rejected
+/// when it is one for our target, to us (or to a group), not from us;
+/// else other traffic.
+fn rejected(a: &Ask6, bytes: &[u8], why: AdvertReject) -> Heard {
+    if matches!(why, AdvertReject::NotAdvert | AdvertReject::Malformed(_)) {
+        return Heard::Nothing;
+    }
+    let Ok(f) = NdpFrame::parse(bytes) else {
+        return Heard::Nothing;
+    };
+    let NdRepr::Advert(na) = f.message else {
+        return Heard::Nothing;
+    };
+    let to_us = f.ip_dst == a.ip || f.ip_dst.is_multicast();
+    if na.target != a.target || !to_us || f.eth_src == a.mac {
+        return Heard::Nothing;
+    }
+    Heard::Rejected {
+        from: IpAddr::V6(na.target),
+        mac: f.eth_src,
+        why,
+    }
 }
 
 /// What a frame means to duplicate address detection of `a.target` (RFC
@@ -104,11 +128,13 @@ pub fn hear_probe(a: &Ask6, bytes: &[u8], unicast_to: Option<MacAddr>) -> Heard 
 /// it (from `::`, hop limit 255, a good checksum, and not our nonce),
 /// says the address is taken, by that MAC.
 pub fn hear_dad(a: &Ask6, bytes: &[u8]) -> Heard {
-    if let Ok(ad) = validate_advert(bytes) {
-        if ad.target == a.target && ad.eth_src != a.mac {
+    match validate_advert(bytes) {
+        Ok(ad) if ad.target == a.target && ad.eth_src != a.mac => {
             return heard(ad.target, ad.target_mac);
         }
-        return Heard::Nothing;
+        Ok(_) => return Heard::Nothing,
+        Err(AdvertReject::NotAdvert) => {}
+        Err(why) => return rejected(a, bytes, why),
     }
     let Ok(f) = NdpFrame::parse(bytes) else {
         return Heard::Nothing;
@@ -233,11 +259,20 @@ mod tests {
             ..asker()
         };
         assert_eq!(hear_probe(&three, &unsolicited, None), Heard::Nothing);
-        // A broken checksum is no answer.
+        // A broken checksum is no answer: rejected, saying why.
         let mut bad = bytes.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
-        assert_eq!(hear_probe(&asker(), &bad, None), Heard::Nothing);
+        assert_eq!(
+            hear_probe(&asker(), &bad, None),
+            Heard::Rejected {
+                from,
+                mac: B,
+                why: AdvertReject::Checksum
+            }
+        );
+        // The same for another target is other traffic.
+        assert_eq!(hear_probe(&other, &bad, None), Heard::Nothing);
     }
 
     #[test]
@@ -268,11 +303,40 @@ mod tests {
                 why: BadMac::Zero
             }
         );
+        // A forger that advertises another MAC than its own, or sends
+        // from off-link (hop limit below 255): rejected, never an answer.
+        let forged = na(C, me.ip, SO, "2001:db8::2", Some(B)).to_bytes();
+        assert_eq!(
+            hear_probe(&me, &forged, None),
+            Heard::Rejected {
+                from,
+                mac: C,
+                why: AdvertReject::SourceMismatch {
+                    ethernet: C,
+                    option: B
+                }
+            }
+        );
+        let mut far = na(C, me.ip, SO, "2001:db8::2", Some(C));
+        far.hop_limit = 64;
+        assert_eq!(
+            hear_probe(&me, &far.to_bytes(), None),
+            Heard::Rejected {
+                from,
+                mac: C,
+                why: AdvertReject::HopLimit(64)
+            }
+        );
         // Without the link-layer option: only from the MAC we asked
-        // unicast.
+        // unicast; otherwise rejected.
         let bare = na(B, me.ip, SO, "2001:db8::2", None).to_bytes();
-        assert_eq!(hear_probe(&me, &bare, None), Heard::Nothing);
-        assert_eq!(hear_probe(&me, &bare, Some(C)), Heard::Nothing);
+        let no_option = Heard::Rejected {
+            from,
+            mac: B,
+            why: AdvertReject::NoTargetLinkLayer,
+        };
+        assert_eq!(hear_probe(&me, &bare, None), no_option);
+        assert_eq!(hear_probe(&me, &bare, Some(C)), no_option);
         assert_eq!(
             hear_probe(&me, &bare, Some(B)),
             Heard::Reply { from, mac: B }

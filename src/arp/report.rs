@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::AdvertReject;
 use super::cache::Entry;
 use super::link::Drops;
 use super::probe::{BadMac, Me, Reply, RttStats, Sample, Source, Tracker};
@@ -20,6 +21,19 @@ use crate::wire::MacAddr;
 /// `wire/`, which another change owns; it belongs beside `MacAddr`.)
 fn as_text<S: serde::Serializer>(nets: &[Cidr], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(nets.iter().map(ToString::to_string))
+}
+
+/// Rejected advertisements as `{count, first: [[mac, reason]]}`.
+fn rejects_as_text<S: serde::Serializer>(
+    r: &Sample<(MacAddr, AdvertReject)>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let first: Vec<(MacAddr, String)> = r.first.iter().map(|(m, w)| (*m, w.to_string())).collect();
+    Sample {
+        count: r.count,
+        first,
+    }
+    .serialize(s)
 }
 
 /// A probe (`Probe`) or duplicate address detection (`-D`).
@@ -44,6 +58,10 @@ pub struct ProbeReport {
     pub unlisted: u64,
     /// Replies for the target with a sender MAC no host has.
     pub invalid: Sample<(MacAddr, BadMac)>,
+    /// Advertisements for the target that failed NDP's checks (IPv6), with
+    /// why, in words.
+    #[serde(serialize_with = "rejects_as_text")]
+    pub rejected: Sample<(MacAddr, AdvertReject)>,
     /// Frames dropped unread (a flood).
     pub dropped: Drops,
     /// `None` when nothing answered.
@@ -80,6 +98,7 @@ impl ProbeReport {
             dropped: t.dropped,
             macs: t.macs,
             invalid: t.invalid,
+            rejected: t.rejected,
         }
     }
 
@@ -92,9 +111,13 @@ impl ProbeReport {
         self.received > 0
     }
 
-    /// More than one MAC answered, or one no host has: what `-d` fails on.
+    /// More than one MAC answered, one no host has, or an advertisement
+    /// failed NDP's checks: what `-d` fails on.
     pub fn suspicious(&self) -> bool {
-        self.macs.len() > 1 || self.not_kept > 0 || self.invalid.count > 0
+        self.macs.len() > 1
+            || self.not_kept > 0
+            || self.invalid.count > 0
+            || self.rejected.count > 0
     }
 }
 

@@ -487,7 +487,9 @@ fn event_line(target: IpAddr, iface: &str, ev: &Event) -> Option<String> {
             let verb = if target.is_ipv4() { "ARPING" } else { "NDPING" };
             format!("{verb} {target} from {} [{}] on {iface}", me.ip, me.mac)
         }
-        Event::Sent { .. } | Event::Invalid { listed: false, .. } => return None,
+        Event::Sent { .. }
+        | Event::Invalid { listed: false, .. }
+        | Event::Rejected { listed: false, .. } => return None,
         Event::Reply { reply, .. } if !reply.listed => return None,
         Event::Reply { from, reply } => {
             let mut line = format!("reply from {from} [{}] on {iface}", reply.mac);
@@ -510,6 +512,9 @@ fn event_line(target: IpAddr, iface: &str, ev: &Event) -> Option<String> {
         Event::Invalid { from, mac, why, .. } => format!(
             "invalid reply from {from} [{mac}] on {iface}: a {} sender MAC is no host's (not taken as an answer)",
             why.as_str()
+        ),
+        Event::Rejected { from, mac, why, .. } => format!(
+            "rejected advertisement for {from} from [{mac}] on {iface}: {why} (not taken as an answer)"
         ),
     })
 }
@@ -576,7 +581,7 @@ fn probe_json(r: &ProbeReport) -> serde_json::Value {
             also_answered_by_at_least: l.reply.others_at_least,
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "schema": "nettool.arp/1",
         "mode": if r.dad { "dad" } else { "probe" },
         "interface": r.interface,
@@ -601,7 +606,16 @@ fn probe_json(r: &ProbeReport) -> serde_json::Value {
         "rtt": r.rtt,
         "clock": CLOCK,
         "in_use": if r.dad { Some(r.in_use()) } else { None },
-    })
+    });
+    // Only NDP has advertisements to reject: IPv4 documents stay as they
+    // were.
+    if r.target.is_ipv6() {
+        doc["rejected"] = json!({
+            "count": r.rejected.count,
+            "first": r.rejected.first.iter().map(|(m, why)| json!({"mac": m.to_string(), "reason": why.to_string()})).collect::<Vec<_>>(),
+        });
+    }
+    doc
 }
 
 fn write_summary(out: &mut dyn Write, r: &ProbeReport, lines: bool) -> std::io::Result<()> {
@@ -660,6 +674,14 @@ fn write_summary(out: &mut dyn Write, r: &ProbeReport, lines: bool) -> std::io::
             out,
             "{} invalid replies for {target}, not taken as answers ({INVALID_WHY})",
             r.invalid.count
+        )?;
+    }
+    if r.rejected.count > 0 {
+        writeln!(
+            out,
+            "{} advertisements for {target} rejected, not taken as answers: they fail NDP's checks (forged, forwarded or corrupted) ({})",
+            r.rejected.count,
+            sample_examples(&r.rejected, |(m, why)| format!("[{m}] {why}"))
         )?;
     }
     if let Some(line) = drop_line(r.dropped) {
