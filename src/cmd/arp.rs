@@ -58,31 +58,6 @@ fn seconds(flag: &str, v: Option<f64>, text: &str) -> Result<Duration> {
         })
 }
 
-/// An IPv4 address, read by the address module. An address with a port,
-/// IPv6 and names are refused, each in its own words.
-fn parse_ipv4(s: &str) -> Result<Ipv4Addr> {
-    if let Ok(addr::Split {
-        host,
-        port: Some(_),
-        bracketed: false,
-    }) = addr::split_host_port(s)
-        && let Ok(Host::Ip(IpAddr::V4(ip))) = Host::parse(host)
-    {
-        return Err(usage(format!(
-            "'{s}': ARP takes an address, not address:port: give {ip}"
-        )));
-    }
-    match Host::parse(s) {
-        Ok(Host::Ip(IpAddr::V4(ip))) => Ok(ip),
-        _ if s.contains(':') => Err(usage(format!(
-            "{s} is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)"
-        ))),
-        _ => Err(usage(format!(
-            "'{s}' is not an IPv4 address or network: write e.g. 198.51.100.2 or 198.51.100.0/24 (names are not resolved)"
-        ))),
-    }
-}
-
 /// A probe's or an announcement's address: IPv4 (ARP) or IPv6 (NDP),
 /// with its zone (`fe80::2%eth0`: the interface, by name or index) if
 /// written. Multicast and unspecified IPv6 addresses have no one link-layer
@@ -345,8 +320,17 @@ fn cache_settings(a: &ArpArgs) -> Result<CacheSettings> {
     })
 }
 
+/// `-s` for a sweep: an IPv4 address (sweeps are ARP).
 fn source(a: &ArpArgs) -> Result<Option<Ipv4Addr>> {
-    a.source.as_deref().map(parse_ipv4).transpose()
+    a.source
+        .as_deref()
+        .map(|s| match Host::parse(s) {
+            Ok(Host::Ip(IpAddr::V4(ip))) => Ok(ip),
+            _ => Err(usage(format!(
+                "-s {s}: a sweep asks from an IPv4 address of ours, e.g. 198.51.100.1"
+            ))),
+        })
+        .transpose()
 }
 
 /// `-s` for a probe of `target`: an address of the same family.
@@ -1312,6 +1296,10 @@ mod tests {
             (
                 &["-A", "-s", "2001:db8::1"],
                 "-A sends an ARP reply (IPv4 only): announce an IPv6 address with -U (an unsolicited neighbour advertisement)",
+            ),
+            (
+                &["-s", "2001:db8::1", "198.51.100.0/30"],
+                "-s 2001:db8::1: a sweep asks from an IPv4 address of ours, e.g. 198.51.100.1",
             ),
             (
                 &["-d", "198.51.100.0/30"],
