@@ -19,9 +19,10 @@ use super::{ArpError, Ask, Error, Event, Iface, Mode, ProbeConfig, cache, run_pr
 use crate::addr::Cidr;
 use crate::sys::Frames;
 
-/// Probe `s.target` (arping), or check it is free (`-D`). Events:
-/// [`Event::Ready`], then every reply and every invalid reply for the
-/// target (their `listed` says whether to show them one by one; the
+/// Probe `s.target` (arping over ARP for IPv4, neighbour solicitation
+/// for IPv6), or check it is free (`-D`). Events: [`Event::Ready`], then
+/// every reply, every invalid reply and every rejected advertisement for
+/// the target (their `listed` says whether to show them one by one; the
 /// report keeps the listed replies).
 ///
 /// # Errors
