@@ -64,7 +64,7 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__arp)
-            opts="-I -c -w -i -f -s -q -D -U -A -a -n -4 -6 -h -V --interface --count --duration --deadline --interval --first --source --quiet --dad --unsolicited --answer --cache --numeric --ipv4 --ipv6 --localnet --rate --retries --timeout --json --watch --db --help --version"
+            opts="-I -c -w -i -f -s -q -D -U -A -d -a -n -4 -6 -h -V --interface --count --duration --deadline --interval --first --source --quiet --dad --unsolicited --answer --strict --unicast --cache --numeric --ipv4 --ipv6 --localnet --rate --retries --timeout --json --watch --db --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

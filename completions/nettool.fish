@@ -71,16 +71,18 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -s I -l interface -
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s c -l count -d 'Stop after sending COUNT requests (--watch: after COUNT events)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s w -l deadline -l duration -d 'Stop after SECS seconds, whatever the count' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s i -l interval -d 'Seconds between requests (fractions allowed, default 1); the interface is -I' -r
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s s -l source -d 'Source IPv4 address (must be on the interface, except with -D)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s s -l source -d 'Source address, of TARGET\'s family (must be on the interface; ignored with -D, which asks from 0.0.0.0 or ::)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l rate -d 'Sweep: requests per second' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l retries -d 'Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan\'s --retry, which counts all)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l timeout -d 'Sweep: seconds to wait for replies after each round' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l db -d '--watch: the station database, read at start and written (atomically) at exit, so known stations are not new next time' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s f -l first -d 'Stop at the first reply'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s q -l quiet -d 'Quiet: no per-reply lines (--watch: no event lines), only the summary (and the exit status)'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s D -l dad -d 'Duplicate address detection: ask with sender 0.0.0.0; exit 0 if TARGET is free, 1 if in use'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s U -l unsolicited -d 'Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s A -l answer -d 'Like -U, but the announcement is an ARP reply (oper 2) instead of a request'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s D -l dad -d 'Duplicate address detection: ask from 0.0.0.0 (IPv6: from ::, as RFC 4862); exit 0 if TARGET is free, 1 if in use, naming the holder'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s U -l unsolicited -d 'Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches; for an IPv6 address, an unsolicited neighbour advertisement to ff02::1 with the override flag'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s A -l answer -d 'Like -U, but the announcement is an ARP reply (oper 2) instead of a request (IPv4 only)'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s d -l strict -d 'Strict: exit 1 when a duplicate reply (a second MAC for TARGET), an invalid one or a rejected IPv6 advertisement was seen, even if TARGET answered'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l unicast -d 'After the first reply, send the follow-up requests unicast to the MAC that answered (iputils arping\'s way), not broadcast (IPv6: to the address itself, not its solicited-node group)'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s a -l cache -d 'Show the kernel\'s neighbour table, IPv4 and IPv6 (the default with no TARGET)'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s n -l numeric -d 'Neighbour table: numeric addresses, no names from /etc/hosts'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s 4 -l ipv4 -d 'Neighbour table: IPv4 (ARP) entries only'

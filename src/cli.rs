@@ -252,6 +252,14 @@ pub fn command() -> clap::Command {
         owner of TARGET answers with oper 2 and its MAC, unicast to us. ARP never \
         crosses a router: a target that is not on a directly connected network \
         is refused, naming the gateway to probe instead.\n\n\
+        An IPv6 TARGET is asked with ICMPv6 Neighbor Solicitations (RFC 4861): \
+        to its solicited-node group, hop limit 255, with our source link-layer \
+        address. A reply is a Neighbor Advertisement that has hop limit 255, a \
+        good checksum, code 0, TARGET as its target, the solicited flag, and a \
+        target link-layer address equal to its Ethernet source; one for TARGET \
+        that fails these checks is shown as rejected, with why, and not taken. \
+        A second MAC answering for the same address is flagged as \
+        DUPLICATE, as for ARP.\n\n\
         Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep on the binary); the \
         raw channel is opened first and every capability dropped right after. \
         The neighbour table needs no privilege.\n\n\
@@ -267,6 +275,11 @@ pub fn command() -> clap::Command {
         nettool arp -c 3 -I eth1 198.51.100.2     three probes out of eth1\n  \
         nettool arp -D -c 2 198.51.100.9          is the address free? (exit 0 free, 1 in use)\n  \
         nettool arp -U -c 1 -s 198.51.100.1       announce our address (gratuitous ARP)\n  \
+        nettool arp -c 3 2001:db8::2              IPv6: neighbour solicitations, one line per advertisement\n  \
+        nettool arp -c 2 fe80::2%eth1             a link-local neighbour on eth1\n  \
+        nettool arp -D -c 2 2001:db8::9           IPv6 duplicate address detection (from ::)\n  \
+        nettool arp -U -c 1 -s 2001:db8::1        unsolicited neighbour advertisement of our address\n  \
+        nettool arp -d -c 3 198.51.100.2          exit 1 if a second MAC answers (spoofing)\n  \
         nettool arp 198.51.100.0/24               sweep: every host that answers, with vendor\n  \
         nettool arp --rate 20000 --retries 1 --timeout 0.05 198.51.100.0/24\n                                                  the fastest documented sweep setting\n  \
         nettool arp --localnet -I eth1            sweep every IPv4 network on eth1\n  \
@@ -293,15 +306,19 @@ pub fn command() -> clap::Command {
         \"router\": true|false, \"iface\": \"eth1\", \"name\": from /etc/hosts|null (always null with -n),\n   \
         \"used_s\", \"confirmed_s\", \"updated_s\": seconds ago|null, \"probes\": probes sent in this state|null}\n\n\
         EXIT STATUS:\n  0  at least one valid reply (-D: the address is free; neighbour table: entries shown; --watch: stopped by -c, --duration, Ctrl-C or SIGTERM)\n  \
-        1  no reply (-D: the address is in use; sweep: no host answered; neighbour table: no entry)\n  \
-        2  usage or setup error: no CAP_NET_RAW, unknown interface, interface down or without ARP, no route, target behind a gateway; --watch: a --db that is not a station database, unreadable or unwritable"
+        1  no reply (-D: the address is in use; -d: also a duplicate or invalid reply; sweep: no host answered; neighbour table: no entry)\n  \
+        2  usage or setup error: no CAP_NET_RAW, unknown interface, interface down or without ARP (or without IPv6), no route, target behind a gateway, a multicast or unspecified IPv6 target, a link-local target without its %IFACE where several interfaces could reach it; --watch: a --db that is not a station database, unreadable or unwritable"
 )]
 #[allow(
     clippy::struct_excessive_bools,
     reason = "clap flags: each bool is one independent switch"
 )]
+#[allow(
+    clippy::doc_markdown,
+    reason = "the fields' docs are --help text, where backticks would show"
+)]
 pub struct ArpArgs {
-    /// IPv4 address to probe, or a CIDR (up to /16) to sweep; none: show the neighbour table
+    /// IPv4 address to probe (ARP), IPv6 address to solicit (NDP; a link-local one as fe80::1%IFACE), or an IPv4 CIDR (up to /16) to sweep; none: show the neighbour table
     #[arg(value_name = "TARGET")]
     pub target: Option<String>,
     /// Interface to use (default: the one the route to TARGET uses); neighbour table: only this interface's entries; --watch: repeat to watch several (default: the default route's)
@@ -330,21 +347,27 @@ pub struct ArpArgs {
     /// Stop at the first reply
     #[arg(short = 'f', long = "first")]
     pub first: bool,
-    /// Source IPv4 address (must be on the interface, except with -D)
+    /// Source address, of TARGET's family (must be on the interface; ignored with -D, which asks from 0.0.0.0 or ::)
     #[arg(short = 's', long = "source", value_name = "ADDR")]
     pub source: Option<String>,
     /// Quiet: no per-reply lines (--watch: no event lines), only the summary (and the exit status)
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
-    /// Duplicate address detection: ask with sender 0.0.0.0; exit 0 if TARGET is free, 1 if in use
+    /// Duplicate address detection: ask from 0.0.0.0 (IPv6: from ::, as RFC 4862); exit 0 if TARGET is free, 1 if in use, naming the holder
     #[arg(short = 'D', long = "dad", conflicts_with_all = ["unsolicited", "answer"])]
     pub dad: bool,
-    /// Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches
+    /// Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches; for an IPv6 address, an unsolicited neighbour advertisement to ff02::1 with the override flag
     #[arg(short = 'U', long = "unsolicited")]
     pub unsolicited: bool,
-    /// Like -U, but the announcement is an ARP reply (oper 2) instead of a request
+    /// Like -U, but the announcement is an ARP reply (oper 2) instead of a request (IPv4 only)
     #[arg(short = 'A', long = "answer")]
     pub answer: bool,
+    /// Strict: exit 1 when a duplicate reply (a second MAC for TARGET), an invalid one or a rejected IPv6 advertisement was seen, even if TARGET answered
+    #[arg(short = 'd', long = "strict")]
+    pub strict: bool,
+    /// After the first reply, send the follow-up requests unicast to the MAC that answered (iputils arping's way), not broadcast (IPv6: to the address itself, not its solicited-node group)
+    #[arg(long = "unicast", conflicts_with_all = ["dad", "unsolicited", "answer"])]
+    pub unicast: bool,
     /// Show the kernel's neighbour table, IPv4 and IPv6 (the default with no TARGET)
     #[arg(short = 'a', long = "cache")]
     pub cache: bool,
@@ -380,7 +403,7 @@ pub struct ArpArgs {
     /// Watch the link passively (arpwatch's job, ARP and NDP): report new stations, changed MACs, flip-flops, spoofing, bogons, until Ctrl-C, -c or --duration
     #[arg(
         long = "watch",
-        conflicts_with_all = ["target", "dad", "unsolicited", "answer", "cache", "localnet", "first", "interval", "source", "numeric", "ipv4", "ipv6"]
+        conflicts_with_all = ["target", "dad", "unsolicited", "answer", "strict", "unicast", "cache", "localnet", "first", "interval", "source", "numeric", "ipv4", "ipv6"]
     )]
     pub watch: bool,
     /// --watch: the station database, read at start and written (atomically) at exit, so known stations are not new next time

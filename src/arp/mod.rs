@@ -1,17 +1,20 @@
-//! `nettool arp`: ARP requests over a raw datalink channel (like arping),
-//! subnet sweeps (like arp-scan) and the kernel's neighbour table.
+//! `nettool arp`: ARP requests and IPv6 neighbour solicitations over a raw
+//! datalink channel (like arping and ndisc6), subnet sweeps (like
+//! arp-scan) and the kernel's neighbour table.
 //!
 //! Flow: [`Settings`] (plain data from the flags) -> a call in [`run`]
 //! resolves the interface and source (route lookup, no privilege) ->
 //! `PnetLink::open` (the one privileged step; capabilities are dropped
-//! right after) -> [`run_probe`] or [`sweep::run`] drive the pure logic in
-//! [`probe`] with frames and timestamps from the link, telling the caller
+//! right after) -> [`run_probe`] (both families: [`Ask`]) or [`sweep::run`]
+//! drive the pure logic in [`probe`] and [`probe6`] with frames and
+//! timestamps from the link, telling the caller
 //! what happens through events -> a typed report ([`report`]).
 
 pub mod cache;
 pub mod link;
 pub mod oui;
 pub mod probe;
+pub mod probe6;
 pub mod report;
 pub mod route;
 pub mod run;
@@ -21,6 +24,7 @@ mod sim;
 pub mod sweep;
 pub mod watch;
 
+pub use crate::wire::icmpv6::AdvertReject;
 pub use settings::{
     AnnounceSettings, CacheSettings, Job, Networks, OurAddr, ProbeSettings, Settings, SweepSettings,
 };
@@ -35,7 +39,8 @@ use crate::addr::Cidr;
 use crate::sys::iface::{IFF_LOOPBACK, IFF_NOARP, IFF_UP};
 use crate::wire::MacAddr;
 use link::Link;
-use probe::{BadMac, Me, Reject, Reply, Tracker};
+use probe::{BadMac, Heard, Me, Reply, Source, Tracker};
+use probe6::Ask6;
 
 /// Setup problems, each with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +97,8 @@ pub enum ArpError {
     NotIpv4(Cidr),
     #[error("no network to sweep: give one as ADDR/LEN")]
     NoNetwork,
+    #[error("{0} is not an address of any interface here: -U announces an address of ours")]
+    NotOurs(IpAddr),
 }
 
 /// Why a call in [`run`] failed.
@@ -406,15 +413,66 @@ pub enum Mode {
     Announce { as_reply: bool },
 }
 
+/// Who asks what, in either family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// ARP: `me.ip` is 0.0.0.0 in DAD, the announced address in an
+    /// announcement (`target` too).
+    V4 { me: Me, target: Ipv4Addr },
+    /// NDP.
+    V6(Ask6),
+}
+
+impl Ask {
+    /// Our side, as reports show it.
+    pub fn source(&self) -> Source {
+        match self {
+            Ask::V4 { me, .. } => (*me).into(),
+            Ask::V6(a) => Source {
+                mac: a.mac,
+                ip: IpAddr::V6(a.ip),
+            },
+        }
+    }
+
+    /// The frame to send next in `mode`; `unicast_to` is the MAC that
+    /// answered first when follow-ups go unicast.
+    fn frame(&self, mode: Mode, unicast_to: Option<MacAddr>) -> Vec<u8> {
+        match (self, mode) {
+            (Ask::V4 { me, .. }, Mode::Announce { as_reply }) => {
+                probe::announcement(*me, as_reply).to_vec()
+            }
+            (Ask::V4 { me, target }, _) => match unicast_to {
+                Some(mac) => probe::request_unicast(*me, *target, mac).to_vec(),
+                None => probe::request(*me, *target).to_vec(),
+            },
+            (Ask::V6(a), Mode::Announce { .. }) => probe6::announcement(a),
+            (Ask::V6(a), Mode::Dad) => probe6::dad_probe(a),
+            (Ask::V6(a), Mode::Probe) => probe6::solicitation(a, unicast_to),
+        }
+    }
+
+    /// What a received frame means in `mode`.
+    fn hear(&self, mode: Mode, bytes: &[u8], unicast_to: Option<MacAddr>) -> Heard {
+        match (self, mode) {
+            (_, Mode::Announce { .. }) => Heard::Nothing,
+            (Ask::V4 { me, target }, _) => probe::hear(bytes, *me, *target),
+            (Ask::V6(a), Mode::Dad) => probe6::hear_dad(a, bytes),
+            (Ask::V6(a), Mode::Probe) => probe6::hear_probe(a, bytes, unicast_to),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
     pub mode: Mode,
-    pub me: Me,
-    pub target: Ipv4Addr,
+    pub ask: Ask,
     pub count: Option<u64>,
     pub interval: Duration,
     pub deadline: Option<Duration>,
     pub first: bool,
+    /// After the first reply, ask its MAC directly (`--unicast`).
+    pub unicast: bool,
 }
 
 /// Something a probe or an announcement reports as it happens.
@@ -423,22 +481,30 @@ pub enum Event {
     /// The channel is open on `interface` and nothing is sent yet.
     Ready {
         interface: String,
-        me: Me,
+        me: Source,
     },
     /// A request (or announcement) went out: the `sent`th.
     Sent {
         sent: u64,
     },
     Reply {
-        from: Ipv4Addr,
+        from: IpAddr,
         reply: Reply,
     },
     /// A reply for the target with a sender MAC no host has; `listed` for
     /// the first few, to be shown.
     Invalid {
-        from: Ipv4Addr,
+        from: IpAddr,
         mac: MacAddr,
         why: BadMac,
+        listed: bool,
+    },
+    /// An advertisement for the target (IPv6) that fails NDP's checks,
+    /// sent from `mac`; `listed` for the first few.
+    Rejected {
+        from: IpAddr,
+        mac: MacAddr,
+        why: AdvertReject,
         listed: bool,
     },
 }
@@ -446,7 +512,8 @@ pub enum Event {
 /// Run requests and collect replies until the count, the deadline, the
 /// first reply (`-f`, `-D`) or `stop()` (Ctrl-C). After the last request
 /// the loop waits one more interval for its answer, unless it has already
-/// come.
+/// come. ARP and NDP share it: only the frames and their meaning differ
+/// ([`Ask`]).
 ///
 /// # Errors
 /// The link failing to send or receive.
@@ -462,9 +529,12 @@ pub fn run_probe(
     let mut next_send = start;
     let mut wait_until = start;
     let stop_at_first = cfg.first || cfg.mode == Mode::Dad;
-    let frame = match cfg.mode {
-        Mode::Announce { as_reply } => probe::announcement(cfg.me, as_reply),
-        Mode::Probe | Mode::Dad => probe::request(cfg.me, cfg.target),
+    let announce = matches!(cfg.mode, Mode::Announce { .. });
+    // Unicast follow-ups go to the first MAC that answered, once one did.
+    let unicast_to = |t: &Tracker| {
+        (cfg.unicast && cfg.mode == Mode::Probe)
+            .then(|| t.macs.first().map(|(m, _)| *m))
+            .flatten()
     };
     loop {
         let now = Instant::now();
@@ -472,12 +542,11 @@ pub fn run_probe(
             break;
         }
         let all_sent = cfg.count.is_some_and(|c| t.sent >= c);
-        if all_sent
-            && (now >= wait_until || !t.waiting() || matches!(cfg.mode, Mode::Announce { .. }))
-        {
+        if all_sent && (now >= wait_until || !t.waiting() || announce) {
             break;
         }
         if !all_sent && now >= next_send {
+            let frame = cfg.ask.frame(cfg.mode, unicast_to(&t));
             let at = link.send(&frame)?;
             t.on_send(at);
             on_event(&Event::Sent { sent: t.sent });
@@ -495,34 +564,34 @@ pub fn run_probe(
         let Some((bytes, at)) = link.recv(until)? else {
             continue;
         };
-        if matches!(cfg.mode, Mode::Announce { .. }) {
-            continue;
-        }
-        let r = match probe::validate(&bytes, cfg.me) {
-            Ok(r) => r,
-            Err(Reject::InvalidSender(r, why)) if r.sender_ip == cfg.target => {
-                let listed = t.on_invalid(r.sender_mac, why);
+        match cfg.ask.hear(cfg.mode, &bytes, unicast_to(&t)) {
+            Heard::Nothing => {}
+            Heard::Invalid { from, mac, why } => {
+                let listed = t.on_invalid(mac, why);
                 on_event(&Event::Invalid {
-                    from: r.sender_ip,
-                    mac: r.sender_mac,
+                    from,
+                    mac,
                     why,
                     listed,
                 });
-                continue;
             }
-            Err(_) => continue,
-        };
-        if r.sender_ip != cfg.target {
-            continue;
-        }
-        let reply = t.on_reply(r.sender_mac, at);
-        let counted = !reply.unsolicited;
-        on_event(&Event::Reply {
-            from: r.sender_ip,
-            reply,
-        });
-        if stop_at_first && counted {
-            break;
+            Heard::Rejected { from, mac, why } => {
+                let listed = t.on_rejected(mac, why);
+                on_event(&Event::Rejected {
+                    from,
+                    mac,
+                    why,
+                    listed,
+                });
+            }
+            Heard::Reply { from, mac } => {
+                let reply = t.on_reply(mac, at);
+                let counted = !reply.unsolicited;
+                on_event(&Event::Reply { from, reply });
+                if stop_at_first && counted {
+                    break;
+                }
+            }
         }
     }
     t.dropped = link.drops();
@@ -603,6 +672,58 @@ mod tests {
         assert!(!names_capped(sixteen.iter().map(String::as_str)).contains("more"));
     }
 
+    /// A segment that also records the Ethernet destination of each frame
+    /// sent.
+    struct Recording(sim::Segment, Vec<MacAddr>);
+
+    impl Link for Recording {
+        fn send(&mut self, frame: &[u8]) -> std::io::Result<Instant> {
+            self.1.extend(MacAddr::from_slice(&frame[..6]));
+            self.0.send(frame)
+        }
+        fn recv(&mut self, until: Instant) -> std::io::Result<Option<(Vec<u8>, Instant)>> {
+            self.0.recv(until)
+        }
+    }
+
+    #[test]
+    fn unicast_follow_ups_go_to_the_first_mac_that_answered() {
+        let target = Ipv4Addr::new(198, 51, 100, 2);
+        let (b, c) = (MacAddr([2, 0, 0, 0, 0, 2]), MacAddr([2, 0, 0, 0, 0, 3]));
+        let me = Me {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            ip: Ipv4Addr::new(198, 51, 100, 1),
+        };
+        let run = |unicast: bool, hosts: Vec<(Ipv4Addr, MacAddr)>| {
+            let mut link = Recording(
+                sim::Segment {
+                    me,
+                    hosts,
+                    drop_first: std::collections::HashSet::new(),
+                    queue: std::collections::VecDeque::new(),
+                    asked: Vec::new(),
+                },
+                Vec::new(),
+            );
+            let cfg = ProbeConfig {
+                mode: Mode::Probe,
+                ask: Ask::V4 { me, target },
+                count: Some(3),
+                interval: Duration::from_millis(2),
+                deadline: Some(Duration::from_secs(5)),
+                first: false,
+                unicast,
+            };
+            run_probe(&mut link, &cfg, &mut |_| {}, &|| false).unwrap();
+            link.1
+        };
+        let all = MacAddr::BROADCAST;
+        assert_eq!(run(true, vec![(target, b), (target, c)]), [all, b, b]);
+        assert_eq!(run(false, vec![(target, b)]), [all, all, all]);
+        // Nobody answered yet: still broadcast.
+        assert_eq!(run(true, vec![]), [all, all, all]);
+    }
+
     #[test]
     fn a_probe_tells_each_reply_as_it_comes_and_counts_them() {
         let target = Ipv4Addr::new(198, 51, 100, 2);
@@ -621,12 +742,12 @@ mod tests {
         };
         let cfg = ProbeConfig {
             mode: Mode::Probe,
-            me,
-            target,
+            ask: Ask::V4 { me, target },
             count: Some(2),
             interval: Duration::from_millis(5),
             deadline: Some(Duration::from_secs(5)),
             first: false,
+            unicast: false,
         };
         let mut seen = Vec::new();
         let mut sent_at = Vec::new();
@@ -646,9 +767,9 @@ mod tests {
         assert_eq!(
             seen,
             [
-                (target, b, false, false),
-                (target, c, true, false),
-                (target, b, true, false),
+                (IpAddr::V4(target), b, false, false),
+                (IpAddr::V4(target), c, true, false),
+                (IpAddr::V4(target), b, true, false),
             ]
         );
         // Each request is told before its answers.

@@ -2,7 +2,7 @@
 //! them to requests, flag duplicates and unsolicited replies, and keep the
 //! statistics. The loop in `arp::run_probe` feeds it frames and times.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -11,6 +11,7 @@ use crate::output::stats::Spread;
 use crate::wire::MacAddr;
 use crate::wire::arp::{self, Operation, Packet};
 use crate::wire::ethernet::{self, ETHERTYPE_ARP, Frame, MIN_FRAME_LEN};
+use crate::wire::icmpv6::AdvertReject;
 
 /// Our side of the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,6 +19,61 @@ pub struct Me {
     pub mac: MacAddr,
     /// 0.0.0.0 in duplicate address detection.
     pub ip: Ipv4Addr,
+}
+
+/// Our side of an exchange of either family, as reports show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub mac: MacAddr,
+    /// Unspecified (0.0.0.0, `::`) in duplicate address detection.
+    pub ip: IpAddr,
+}
+
+impl From<Me> for Source {
+    fn from(me: Me) -> Source {
+        Source {
+            mac: me.mac,
+            ip: IpAddr::V4(me.ip),
+        }
+    }
+}
+
+/// What a received frame means to a probe of one target, either family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// Not an answer about the target (other traffic, malformed, ours).
+    Nothing,
+    /// A valid answer: `from` is at `mac`.
+    Reply { from: IpAddr, mac: MacAddr },
+    /// An answer for the target with a MAC no host has.
+    Invalid {
+        from: IpAddr,
+        mac: MacAddr,
+        why: BadMac,
+    },
+    /// An advertisement for the target, to us, that fails NDP's checks
+    /// (forged, forwarded, corrupted): sent from `mac`, never an answer.
+    Rejected {
+        from: IpAddr,
+        mac: MacAddr,
+        why: AdvertReject,
+    },
+}
+
+/// What an ARP frame means to a probe of `target` by `me`.
+pub fn hear(bytes: &[u8], me: Me, target: Ipv4Addr) -> Heard {
+    match validate(bytes, me) {
+        Ok(r) if r.sender_ip == target => Heard::Reply {
+            from: IpAddr::V4(r.sender_ip),
+            mac: r.sender_mac,
+        },
+        Err(Reject::InvalidSender(r, why)) if r.sender_ip == target => Heard::Invalid {
+            from: IpAddr::V4(r.sender_ip),
+            mac: r.sender_mac,
+            why,
+        },
+        _ => Heard::Nothing,
+    }
 }
 
 /// Build a 60-byte ARP frame (42 meaningful bytes, zero padding to the
@@ -58,6 +114,12 @@ pub fn request(me: Me, target: Ipv4Addr) -> [u8; MIN_FRAME_LEN] {
         MacAddr::ZERO,
         target,
     )
+}
+
+/// A request for `target` straight to `mac`, which answered before
+/// (`--unicast`, iputils arping's follow-ups).
+pub fn request_unicast(me: Me, target: Ipv4Addr, mac: MacAddr) -> [u8; MIN_FRAME_LEN] {
+    frame(mac, me, Operation::Request, mac, target)
 }
 
 /// A gratuitous announcement of `me.ip`: sender and target IP are both
@@ -258,6 +320,8 @@ pub struct Tracker {
     pub unlisted: u64,
     /// Replies for the target with a sender MAC no host has.
     pub invalid: Sample<(MacAddr, BadMac)>,
+    /// Advertisements for the target that fail NDP's checks (IPv6 only).
+    pub rejected: Sample<(MacAddr, AdvertReject)>,
     /// Frames dropped unread (a flood), set at the end.
     pub dropped: super::link::Drops,
     pub rtts: Vec<Duration>,
@@ -334,6 +398,13 @@ impl Tracker {
     pub fn on_invalid(&mut self, mac: MacAddr, why: BadMac) -> bool {
         self.invalid.add((mac, why));
         self.invalid.count <= NAMED as u64
+    }
+
+    /// An advertisement for the target that fails NDP's checks: counted,
+    /// never an answer. True if it is one of the first [`NAMED`].
+    pub fn on_rejected(&mut self, mac: MacAddr, why: AdvertReject) -> bool {
+        self.rejected.add((mac, why));
+        self.rejected.count <= NAMED as u64
     }
 
     /// True while the latest request has no answer.

@@ -4,14 +4,15 @@
 //! it (at most `MAX_MACS` MACs, `NAMED` examples, listed replies per
 //! request).
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::AdvertReject;
 use super::cache::Entry;
 use super::link::Drops;
-use super::probe::{BadMac, Me, Reply, RttStats, Sample, Tracker};
+use super::probe::{BadMac, Me, Reply, RttStats, Sample, Source, Tracker};
 use super::sweep::{Host, Outcome};
 use crate::addr::Cidr;
 use crate::wire::MacAddr;
@@ -22,13 +23,26 @@ fn as_text<S: serde::Serializer>(nets: &[Cidr], s: S) -> Result<S::Ok, S::Error>
     s.collect_seq(nets.iter().map(ToString::to_string))
 }
 
+/// Rejected advertisements as `{count, first: [[mac, reason]]}`.
+fn rejects_as_text<S: serde::Serializer>(
+    r: &Sample<(MacAddr, AdvertReject)>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let first: Vec<(MacAddr, String)> = r.first.iter().map(|(m, w)| (*m, w.to_string())).collect();
+    Sample {
+        count: r.count,
+        first,
+    }
+    .serialize(s)
+}
+
 /// A probe (`Probe`) or duplicate address detection (`-D`).
 #[derive(Debug, Serialize)]
 pub struct ProbeReport {
     pub dad: bool,
     pub interface: String,
-    pub source: Me,
-    pub target: Ipv4Addr,
+    pub source: Source,
+    pub target: IpAddr,
     /// The replies shown one by one as they came (the first `NAMED` per
     /// request); the rest are counted in `unlisted`.
     pub replies: Vec<Listed>,
@@ -44,6 +58,10 @@ pub struct ProbeReport {
     pub unlisted: u64,
     /// Replies for the target with a sender MAC no host has.
     pub invalid: Sample<(MacAddr, BadMac)>,
+    /// Advertisements for the target that failed NDP's checks (IPv6), with
+    /// why, in words.
+    #[serde(serialize_with = "rejects_as_text")]
+    pub rejected: Sample<(MacAddr, AdvertReject)>,
     /// Frames dropped unread (a flood).
     pub dropped: Drops,
     /// `None` when nothing answered.
@@ -53,7 +71,7 @@ pub struct ProbeReport {
 /// One listed reply and who sent it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Listed {
-    pub from: Ipv4Addr,
+    pub from: IpAddr,
     pub reply: Reply,
 }
 
@@ -61,8 +79,8 @@ impl ProbeReport {
     pub(super) fn new(
         dad: bool,
         interface: String,
-        source: Me,
-        target: Ipv4Addr,
+        source: Source,
+        target: IpAddr,
         replies: Vec<Listed>,
         t: Tracker,
     ) -> ProbeReport {
@@ -80,6 +98,7 @@ impl ProbeReport {
             dropped: t.dropped,
             macs: t.macs,
             invalid: t.invalid,
+            rejected: t.rejected,
         }
     }
 
@@ -91,13 +110,22 @@ impl ProbeReport {
     pub fn in_use(&self) -> bool {
         self.received > 0
     }
+
+    /// More than one MAC answered, one no host has, or an advertisement
+    /// failed NDP's checks: what `-d` fails on.
+    pub fn suspicious(&self) -> bool {
+        self.macs.len() > 1
+            || self.not_kept > 0
+            || self.invalid.count > 0
+            || self.rejected.count > 0
+    }
 }
 
 /// Gratuitous ARP sent (`-U`, `-A`).
 #[derive(Debug, Serialize)]
 pub struct AnnounceReport {
     pub interface: String,
-    pub source: Me,
+    pub source: Source,
     /// A reply (`-A`), else a request.
     pub as_reply: bool,
     pub sent: u64,
@@ -196,16 +224,17 @@ mod tests {
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
             ip: Ipv4Addr::new(198, 51, 100, 1),
         };
-        let from = Ipv4Addr::new(198, 51, 100, 2);
+        let from = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 2));
         let r = ProbeReport::new(
             false,
             "veth0".into(),
-            me,
+            me.into(),
             from,
             vec![Listed { from, reply }],
             t,
         );
-        assert!(r.in_use());
+        // An invalid reply is what -d fails on.
+        assert!(r.in_use() && r.suspicious());
         assert!(r.loss_pct().abs() < 1e-9);
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["source"]["mac"], "02:00:00:00:00:01");

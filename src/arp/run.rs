@@ -5,21 +5,24 @@
 //! typed report. None of them prints or installs a signal handler: `stop`
 //! is polled, and the caller decides what stops the run.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::link::PnetLink;
 use super::probe::Me;
+use super::probe6::{self, Ask6};
 use super::report::{AnnounceReport, CacheReport, Listed, ProbeReport, SweepReport};
 use super::settings::{
     AnnounceSettings, CacheSettings, Networks, OurAddr, ProbeSettings, SweepSettings,
 };
 use super::sweep::{self, MAX_SWEEP_PREFIX, Plan};
-use super::{ArpError, Error, Event, Mode, ProbeConfig, cache, run_probe};
+use super::{ArpError, Ask, Error, Event, Iface, Mode, ProbeConfig, cache, run_probe};
 use crate::addr::Cidr;
+use crate::sys::Frames;
 
-/// Probe `s.target` (arping), or check it is free (`-D`). Events:
-/// [`Event::Ready`], then every reply and every invalid reply for the
-/// target (their `listed` says whether to show them one by one; the
+/// Probe `s.target` (arping over ARP for IPv4, neighbour solicitation
+/// for IPv6), or check it is free (`-D`). Events: [`Event::Ready`], then
+/// every reply, every invalid reply and every rejected advertisement for
+/// the target (their `listed` says whether to show them one by one; the
 /// report keeps the listed replies).
 ///
 /// # Errors
@@ -31,29 +34,62 @@ pub fn probe(
     on_event: &mut dyn FnMut(&Event),
     stop: &dyn Fn() -> bool,
 ) -> Result<ProbeReport, Error> {
-    let iface = super::interface_for(s.target, s.interface.as_deref())?;
-    let ip = if s.dad {
-        Ipv4Addr::UNSPECIFIED
-    } else {
-        match s.source {
-            Some(ip) => iface.ours(ip)?,
-            None => iface
-                .source_for(s.target)
-                .ok_or_else(|| iface.no_source())?,
+    let (iface, ask) = match s.target {
+        IpAddr::V4(target) => {
+            let iface = super::interface_for(target, s.interface.as_deref())?;
+            let ip = if s.dad {
+                Ipv4Addr::UNSPECIFIED
+            } else {
+                match s.source {
+                    Some(IpAddr::V4(ip)) => iface.ours(ip)?,
+                    Some(ip @ IpAddr::V6(_)) => {
+                        return Err(foreign(ip, &iface).into());
+                    }
+                    None => iface.source_for(target).ok_or_else(|| iface.no_source())?,
+                }
+            };
+            let me = Me { mac: iface.mac, ip };
+            (iface, Ask::V4 { me, target })
+        }
+        IpAddr::V6(target) => {
+            let (iface, preferred) = super::interface_for6(target, s.interface.as_deref())?;
+            if iface.v6.is_empty() {
+                return Err(iface.no_source6().into());
+            }
+            let ip = if s.dad {
+                Ipv6Addr::UNSPECIFIED
+            } else {
+                match s.source {
+                    Some(IpAddr::V6(ip)) => iface.ours6(ip)?,
+                    Some(ip @ IpAddr::V4(_)) => {
+                        return Err(foreign(ip, &iface).into());
+                    }
+                    None => iface
+                        .source6_for(target, preferred)
+                        .ok_or_else(|| iface.no_source6())?,
+                }
+            };
+            let ask = Ask6 {
+                mac: iface.mac,
+                ip,
+                target,
+                nonce: probe6::nonce(),
+            };
+            (iface, Ask::V6(ask))
         }
     };
-    let me = Me { mac: iface.mac, ip };
     let cfg = ProbeConfig {
         mode: if s.dad { Mode::Dad } else { Mode::Probe },
-        me,
-        target: s.target,
+        ask,
         count: s.count,
         interval: s.interval,
         deadline: s.deadline,
         first: s.first,
+        unicast: s.unicast,
     };
-    let mut link = PnetLink::open(&iface.raw)?;
+    let mut link = open(&iface, s.target)?;
     let interface = iface.name().to_string();
+    let me = ask.source();
     on_event(&Event::Ready {
         interface: interface.clone(),
         me,
@@ -82,7 +118,42 @@ pub fn probe(
     ))
 }
 
-/// Announce an address of ours (`-U`, `-A`). The one event is
+/// The raw channel for `target`'s family: ARP or NDP frames.
+fn open(iface: &Iface, target: IpAddr) -> Result<PnetLink, ArpError> {
+    let frames = if target.is_ipv4() {
+        Frames::Arp
+    } else {
+        Frames::Ndp
+    };
+    PnetLink::open_for(&iface.raw, frames)
+}
+
+/// A source of the other family than the target's: not one of the
+/// interface's addresses for this exchange.
+fn foreign(ip: IpAddr, iface: &Iface) -> ArpError {
+    let r = match ip {
+        IpAddr::V4(a) => iface.ours(a).map(|_| ()),
+        IpAddr::V6(a) => iface.ours6(a).map(|_| ()),
+    };
+    r.err().unwrap_or(ArpError::ForeignSource {
+        addr: ip,
+        iface: iface.name().to_string(),
+        have: "addresses of the target's family only".into(),
+    })
+}
+
+/// The interface that holds IPv6 `addr` (an announcement of ours needs no
+/// route, and the route to a local address is the loopback's).
+fn interface_holding6(addr: Ipv6Addr) -> Result<Iface, ArpError> {
+    pnet_datalink::interfaces()
+        .iter()
+        .filter_map(|i| super::interface(&i.name).ok())
+        .find(|i| i.v6.iter().any(|(a, _)| *a == addr))
+        .ok_or(ArpError::NotOurs(IpAddr::V6(addr)))
+}
+
+/// Announce an address of ours (`-U`, `-A`; for IPv6, `-U`: an
+/// unsolicited neighbour advertisement). The one event is
 /// [`Event::Ready`]: no replies are expected.
 ///
 /// # Errors
@@ -99,31 +170,62 @@ pub fn announce(
         }
         | OurAddr::FirstOf(name) => super::interface(name)?,
         OurAddr::Given {
-            addr,
+            addr: IpAddr::V4(addr),
             interface: None,
         } => super::interface_for(*addr, None)?,
+        OurAddr::Given {
+            addr: IpAddr::V6(addr),
+            interface: None,
+        } => interface_holding6(*addr)?,
     };
-    let ip = match s.addr {
-        OurAddr::Given { addr, .. } => iface.ours(addr)?,
-        OurAddr::FirstOf(_) => *iface
-            .v4
-            .first()
-            .map(|(a, _)| a)
-            .ok_or_else(|| iface.no_source())?,
+    let ask = match s.addr {
+        OurAddr::Given {
+            addr: IpAddr::V4(addr),
+            ..
+        } => {
+            let ip = iface.ours(addr)?;
+            Ask::V4 {
+                me: Me { mac: iface.mac, ip },
+                target: ip,
+            }
+        }
+        OurAddr::Given {
+            addr: IpAddr::V6(addr),
+            ..
+        } => {
+            let ip = iface.ours6(addr)?;
+            Ask::V6(Ask6 {
+                mac: iface.mac,
+                ip,
+                target: ip,
+                nonce: [0; 6],
+            })
+        }
+        OurAddr::FirstOf(_) => {
+            let ip = *iface
+                .v4
+                .first()
+                .map(|(a, _)| a)
+                .ok_or_else(|| iface.no_source())?;
+            Ask::V4 {
+                me: Me { mac: iface.mac, ip },
+                target: ip,
+            }
+        }
     };
-    let me = Me { mac: iface.mac, ip };
     let cfg = ProbeConfig {
         mode: Mode::Announce {
             as_reply: s.as_reply,
         },
-        me,
-        target: ip,
+        ask,
         count: s.count,
         interval: s.interval,
         deadline: s.deadline,
         first: false,
+        unicast: false,
     };
-    let mut link = PnetLink::open(&iface.raw)?;
+    let me = ask.source();
+    let mut link = open(&iface, me.ip)?;
     let interface = iface.name().to_string();
     on_event(&Event::Ready {
         interface: interface.clone(),

@@ -4,7 +4,7 @@
 //! except the cache view's interface name: which interface and source
 //! address a probe uses is resolved by the call itself.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use super::sweep::Plan;
@@ -34,21 +34,31 @@ pub enum Job {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "flags: each bool is one independent switch"
+)]
 pub struct ProbeSettings {
-    pub target: Ipv4Addr,
-    /// Duplicate address detection: sender 0.0.0.0, stop at the first
-    /// reply.
+    /// IPv4 (ARP) or IPv6 (NDP): neither multicast nor unspecified.
+    pub target: IpAddr,
+    /// Duplicate address detection: sender 0.0.0.0 (`::`), stop at the
+    /// first reply.
     pub dad: bool,
-    /// `-I`; else the interface of the route to `target`.
+    /// `-I` or the target's zone; else the interface of the route to
+    /// `target`.
     pub interface: Option<String>,
-    /// `-s`, to be one of the interface's addresses; always `None` with
-    /// `dad` (it asks from 0.0.0.0).
-    pub source: Option<Ipv4Addr>,
+    /// `-s`, to be one of the interface's addresses, of the target's
+    /// family; always `None` with `dad` (it asks from 0.0.0.0 or `::`).
+    pub source: Option<IpAddr>,
     pub count: Option<u64>,
     pub interval: Duration,
     pub deadline: Option<Duration>,
     /// `-f`: stop at the first reply.
     pub first: bool,
+    /// `-d`: a duplicate or invalid reply makes the run fail.
+    pub strict: bool,
+    /// `--unicast`: after the first reply, ask its MAC directly.
+    pub unicast: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,9 +76,10 @@ pub struct AnnounceSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub enum OurAddr {
     /// `-s ADDR`, else TARGET, on `-I` or else the interface of the route
-    /// to it.
+    /// to it (IPv4) or that holds it (IPv6): an unsolicited neighbour
+    /// advertisement for IPv6.
     Given {
-        addr: Ipv4Addr,
+        addr: IpAddr,
         interface: Option<String>,
     },
     /// `-I IFACE` alone: its first IPv4 address.

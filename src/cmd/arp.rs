@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -58,29 +58,77 @@ fn seconds(flag: &str, v: Option<f64>, text: &str) -> Result<Duration> {
         })
 }
 
-/// An IPv4 address, read by the address module. An address with a port,
-/// IPv6 and names are refused, each in its own words.
-fn parse_ipv4(s: &str) -> Result<Ipv4Addr> {
+/// A probe's or an announcement's address: IPv4 (ARP) or IPv6 (NDP),
+/// with its zone (`fe80::2%eth0`: the interface, by name or index) if
+/// written. Multicast and unspecified IPv6 addresses have no one link-layer
+/// owner to ask about and are refused, as are ports and names.
+fn parse_target(s: &str) -> Result<(IpAddr, Option<String>)> {
     if let Ok(addr::Split {
         host,
         port: Some(_),
-        bracketed: false,
+        ..
     }) = addr::split_host_port(s)
-        && let Ok(Host::Ip(IpAddr::V4(ip))) = Host::parse(host)
+        && let Ok(Host::Ip(ip)) = Host::parse(host)
     {
         return Err(usage(format!(
-            "'{s}': ARP takes an address, not address:port: give {ip}"
+            "'{s}': {} takes an address, not address:port: give {ip}",
+            proto(ip)
         )));
     }
-    match Host::parse(s) {
-        Ok(Host::Ip(IpAddr::V4(ip))) => Ok(ip),
-        _ if s.contains(':') => Err(usage(format!(
-            "{s} is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)"
-        ))),
-        _ => Err(usage(format!(
-            "'{s}' is not an IPv4 address or network: write e.g. 198.51.100.2 or 198.51.100.0/24 (names are not resolved)"
-        ))),
+    let (ip, zone) = match Host::parse(s) {
+        Ok(Host::Ip(IpAddr::V4(ip))) => return Ok((IpAddr::V4(ip), None)),
+        Ok(Host::Ip(IpAddr::V6(ip))) => (ip, None),
+        Ok(Host::Zoned { ip, zone }) => (ip, Some(zone_name(s, zone)?)),
+        _ if s.contains(':') => {
+            return Err(usage(format!(
+                "'{s}' is not an IP address: write e.g. 198.51.100.2, 2001:db8::2, or fe80::2%eth0 for a link-local neighbour"
+            )));
+        }
+        _ => {
+            return Err(usage(format!(
+                "'{s}' is not an IPv4 address or network: write e.g. 198.51.100.2 or 198.51.100.0/24 (names are not resolved)"
+            )));
+        }
+    };
+    check_v6_target(ip)?;
+    Ok((IpAddr::V6(ip), zone))
+}
+
+/// Refuse IPv6 addresses no single neighbour holds.
+fn check_v6_target(ip: Ipv6Addr) -> Result<()> {
+    if ip.is_multicast() {
+        return Err(usage(format!(
+            "{ip} is a multicast group, not a neighbour: give a unicast IPv6 address"
+        )));
     }
+    if ip.is_unspecified() {
+        return Err(usage(
+            ":: is the unspecified address, not a neighbour: give a unicast IPv6 address",
+        ));
+    }
+    Ok(())
+}
+
+/// A zone as an interface name: a name as written, an index looked up.
+fn zone_name(s: &str, zone: &str) -> Result<String> {
+    if zone.is_empty() {
+        return Err(usage(format!(
+            "'{s}': the zone after % is empty: give an interface, e.g. fe80::2%eth0"
+        )));
+    }
+    match zone.parse::<u32>() {
+        Ok(n) => crate::sys::interface_name(n).ok_or_else(|| {
+            usage(format!(
+                "'{s}': no interface with index {n} here (see `ip link`)"
+            ))
+        }),
+        Err(_) => Ok(zone.to_string()),
+    }
+}
+
+/// The protocol that asks for `ip`.
+fn proto(ip: IpAddr) -> &'static str {
+    if ip.is_ipv4() { "ARP" } else { "NDP" }
 }
 
 /// An IPv4 network, `ADDR/LEN`.
@@ -150,25 +198,51 @@ pub fn settings(a: &ArpArgs) -> Result<Settings> {
                 if a.cache {
                     return Err(usage("-a shows the cache: give no TARGET with it"));
                 }
-                let target = parse_ipv4(t)?;
+                let (target, zone) = parse_target(t)?;
                 Job::Probe(ProbeSettings {
                     target,
                     dad: a.dad,
-                    interface: a.interface.first().cloned(),
-                    // Duplicate address detection asks from 0.0.0.0.
-                    source: if a.dad { None } else { source(a)? },
+                    interface: interface(a, zone)?,
+                    // Duplicate address detection asks from 0.0.0.0 (::).
+                    source: if a.dad {
+                        None
+                    } else {
+                        probe_source(a, target)?
+                    },
                     count: a.count,
                     interval: interval(a)?,
                     deadline: deadline(a)?,
                     first: a.first,
+                    strict: a.strict,
+                    unicast: a.unicast,
                 })
             }
         }
     };
     if (a.ipv4 || a.ipv6) && !matches!(job, Job::Cache(_)) {
         let flag = if a.ipv4 { "-4" } else { "-6" };
+        let v6 = match &job {
+            Job::Probe(p) => p.target.is_ipv6(),
+            Job::Announce(AnnounceSettings {
+                addr: OurAddr::Given { addr, .. },
+                ..
+            }) => addr.is_ipv6(),
+            _ => false,
+        };
+        return Err(usage(if v6 {
+            format!(
+                "{flag} picks the family of the neighbour table (no TARGET); a TARGET's family is its address's"
+            )
+        } else {
+            format!(
+                "{flag} picks the family of the neighbour table (no TARGET); ARP requests are IPv4"
+            )
+        }));
+    }
+    if (a.strict || a.unicast) && !matches!(job, Job::Probe(_)) {
+        let flag = if a.strict { "-d" } else { "--unicast" };
         return Err(usage(format!(
-            "{flag} picks the family of the neighbour table (no TARGET); ARP requests are IPv4"
+            "{flag} is about the replies to a probe of one TARGET: give an address to probe"
         )));
     }
     Ok(Settings {
@@ -180,13 +254,18 @@ pub fn settings(a: &ArpArgs) -> Result<Settings> {
 
 fn announce_settings(a: &ArpArgs) -> Result<Job> {
     let addr = match (&a.source, &a.target) {
-        (Some(s), _) | (None, Some(s)) => Some(parse_ipv4(s)?),
+        (Some(s), _) | (None, Some(s)) => Some(parse_target(s)?),
         (None, None) => None,
     };
+    if a.answer && addr.as_ref().is_some_and(|(ip, _)| ip.is_ipv6()) {
+        return Err(usage(
+            "-A sends an ARP reply (IPv4 only): announce an IPv6 address with -U (an unsolicited neighbour advertisement)",
+        ));
+    }
     let addr = match (addr, a.interface.first()) {
-        (Some(addr), interface) => OurAddr::Given {
+        (Some((addr, zone)), _) => OurAddr::Given {
             addr,
-            interface: interface.cloned(),
+            interface: interface(a, zone)?,
         },
         (None, Some(name)) => OurAddr::FirstOf(name.clone()),
         (None, None) => {
@@ -246,8 +325,45 @@ fn cache_settings(a: &ArpArgs) -> Result<CacheSettings> {
     })
 }
 
+/// `-s` for a sweep: an IPv4 address (sweeps are ARP).
 fn source(a: &ArpArgs) -> Result<Option<Ipv4Addr>> {
-    a.source.as_deref().map(parse_ipv4).transpose()
+    a.source
+        .as_deref()
+        .map(|s| match Host::parse(s) {
+            Ok(Host::Ip(IpAddr::V4(ip))) => Ok(ip),
+            _ => Err(usage(format!(
+                "-s {s}: a sweep asks from an IPv4 address of ours, e.g. 198.51.100.1"
+            ))),
+        })
+        .transpose()
+}
+
+/// `-s` for a probe of `target`: an address of the same family.
+fn probe_source(a: &ArpArgs, target: IpAddr) -> Result<Option<IpAddr>> {
+    let Some(text) = a.source.as_deref() else {
+        return Ok(None);
+    };
+    let Ok(Host::Ip(ip)) = Host::parse(text) else {
+        return Err(usage(format!(
+            "-s {text}: give an address of ours, e.g. 198.51.100.1 or 2001:db8::1"
+        )));
+    };
+    if ip.is_ipv4() != target.is_ipv4() {
+        return Err(usage(format!(
+            "-s {ip} and TARGET {target} are of different families: give a source of the target's family"
+        )));
+    }
+    Ok(Some(ip))
+}
+
+/// `-I`, or the target's zone; both must name the same interface.
+fn interface(a: &ArpArgs, zone: Option<String>) -> Result<Option<String>> {
+    match (a.interface.first(), zone) {
+        (Some(i), Some(z)) if *i != z => Err(usage(format!(
+            "-I {i} and the zone %{z} name different interfaces: give one"
+        ))),
+        (i, z) => Ok(z.or_else(|| i.cloned())),
+    }
 }
 
 fn interval(a: &ArpArgs) -> Result<Duration> {
@@ -294,7 +410,7 @@ fn ms(d: Duration) -> f64 {
 
 #[derive(Serialize)]
 struct JsonReply {
-    ip: Ipv4Addr,
+    ip: IpAddr,
     mac: String,
     rtt_ms: Option<f64>,
     unsolicited: bool,
@@ -357,12 +473,15 @@ const INVALID_WHY: &str = "a sender MAC that is zero, broadcast or multicast is 
 
 /// The line for one event of a probe on `iface`: the header, and the
 /// first few replies of each request (the rest are counted).
-fn event_line(target: Ipv4Addr, iface: &str, ev: &Event) -> Option<String> {
+fn event_line(target: IpAddr, iface: &str, ev: &Event) -> Option<String> {
     Some(match ev {
         Event::Ready { me, .. } => {
-            format!("ARPING {target} from {} [{}] on {iface}", me.ip, me.mac)
+            let verb = if target.is_ipv4() { "ARPING" } else { "NDPING" };
+            format!("{verb} {target} from {} [{}] on {iface}", me.ip, me.mac)
         }
-        Event::Sent { .. } | Event::Invalid { listed: false, .. } => return None,
+        Event::Sent { .. }
+        | Event::Invalid { listed: false, .. }
+        | Event::Rejected { listed: false, .. } => return None,
         Event::Reply { reply, .. } if !reply.listed => return None,
         Event::Reply { from, reply } => {
             let mut line = format!("reply from {from} [{}] on {iface}", reply.mac);
@@ -375,8 +494,9 @@ fn event_line(target: Ipv4Addr, iface: &str, ev: &Event) -> Option<String> {
             if reply.duplicate() {
                 let _ = write!(
                     line,
-                    "  DUPLICATE: {from} is also answered by {} (address conflict or ARP spoofing)",
-                    named_macs(&reply.others, reply.others_count, reply.others_at_least)
+                    "  DUPLICATE: {from} is also answered by {} (address conflict or {} spoofing)",
+                    named_macs(&reply.others, reply.others_count, reply.others_at_least),
+                    proto(target)
                 );
             }
             line
@@ -384,6 +504,9 @@ fn event_line(target: Ipv4Addr, iface: &str, ev: &Event) -> Option<String> {
         Event::Invalid { from, mac, why, .. } => format!(
             "invalid reply from {from} [{mac}] on {iface}: a {} sender MAC is no host's (not taken as an answer)",
             why.as_str()
+        ),
+        Event::Rejected { from, mac, why, .. } => format!(
+            "rejected advertisement for {from} from [{mac}] on {iface}: {why} (not taken as an answer)"
         ),
     })
 }
@@ -426,6 +549,9 @@ fn probe(s: &Settings, p: &ProbeSettings) -> Result<Status> {
         write_summary(&mut out, &report, lines)?;
     }
     out.flush()?;
+    if p.strict && report.suspicious() {
+        return Ok(Status::NotFound);
+    }
     Ok(match (report.dad, report.in_use()) {
         (true, false) | (false, true) => Status::Success,
         _ => Status::NotFound,
@@ -447,7 +573,7 @@ fn probe_json(r: &ProbeReport) -> serde_json::Value {
             also_answered_by_at_least: l.reply.others_at_least,
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "schema": "nettool.arp/1",
         "mode": if r.dad { "dad" } else { "probe" },
         "interface": r.interface,
@@ -472,12 +598,22 @@ fn probe_json(r: &ProbeReport) -> serde_json::Value {
         "rtt": r.rtt,
         "clock": CLOCK,
         "in_use": if r.dad { Some(r.in_use()) } else { None },
-    })
+    });
+    // Only NDP has advertisements to reject: IPv4 documents stay as they
+    // were.
+    if r.target.is_ipv6() {
+        doc["rejected"] = json!({
+            "count": r.rejected.count,
+            "first": r.rejected.first.iter().map(|(m, why)| json!({"mac": m.to_string(), "reason": why.to_string()})).collect::<Vec<_>>(),
+        });
+    }
+    doc
 }
 
 fn write_summary(out: &mut dyn Write, r: &ProbeReport, lines: bool) -> std::io::Result<()> {
     let target = r.target;
-    writeln!(out, "--- {target} ARP statistics ---")?;
+    let proto = proto(target);
+    writeln!(out, "--- {target} {proto} statistics ---")?;
     writeln!(
         out,
         "{} sent, {} received, {:.0}% loss",
@@ -506,7 +642,7 @@ fn write_summary(out: &mut dyn Write, r: &ProbeReport, lines: bool) -> std::io::
         };
         write!(
             out,
-            "WARNING: duplicate: {count} distinct MACs answered for {target} ({}): two hosts claim the address, or one is spoofing ARP",
+            "WARNING: duplicate: {count} distinct MACs answered for {target} ({}): two hosts claim the address, or one is spoofing {proto}",
             examples(&named, r.not_kept == 0 && r.macs.len() <= NAMED)
         )?;
         if r.not_kept > 0 {
@@ -530,6 +666,14 @@ fn write_summary(out: &mut dyn Write, r: &ProbeReport, lines: bool) -> std::io::
             out,
             "{} invalid replies for {target}, not taken as answers ({INVALID_WHY})",
             r.invalid.count
+        )?;
+    }
+    if r.rejected.count > 0 {
+        writeln!(
+            out,
+            "{} advertisements for {target} rejected, not taken as answers: they fail NDP's checks (forged, forwarded or corrupted) ({})",
+            r.rejected.count,
+            sample_examples(&r.rejected, |(m, why)| format!("[{m}] {why}"))
         )?;
     }
     if let Some(line) = drop_line(r.dropped) {
@@ -562,7 +706,13 @@ fn announce(s: &Settings, p: &AnnounceSettings) -> Result<Status> {
 }
 
 fn write_announce(out: &mut dyn Write, r: &AnnounceReport, s: &Settings) -> Result<()> {
-    let kind = if r.as_reply { "reply" } else { "request" };
+    let kind = if r.source.ip.is_ipv6() {
+        "advertisement"
+    } else if r.as_reply {
+        "reply"
+    } else {
+        "request"
+    };
     if s.json {
         let v = json!({
             "schema": "nettool.arp/1",
@@ -574,9 +724,14 @@ fn write_announce(out: &mut dyn Write, r: &AnnounceReport, s: &Settings) -> Resu
         });
         output::json(out, &v)?;
     } else if !s.quiet {
+        let what = if r.source.ip.is_ipv6() {
+            "unsolicited neighbour"
+        } else {
+            "gratuitous ARP"
+        };
         writeln!(
             out,
-            "sent {} gratuitous ARP {kind}(s) announcing {} is at {} on {}",
+            "sent {} {what} {kind}(s) announcing {} is at {} on {}",
             r.sent, r.source.ip, r.source.mac, r.interface
         )?;
     }
@@ -900,7 +1055,7 @@ mod tests {
                 "198.51.100.2"
             ]),
             lines(Job::Probe(ProbeSettings {
-                target: ip(2),
+                target: ip(2).into(),
                 dad: false,
                 interface: Some("veth0".into()),
                 source: None,
@@ -908,6 +1063,8 @@ mod tests {
                 interval: Duration::from_millis(200),
                 deadline: Some(Duration::from_secs(5)),
                 first: false,
+                strict: false,
+                unicast: false,
             }))
         );
         let s = ok(&["-q", "-f", "-s", "198.51.100.1", "198.51.100.2"]);
@@ -915,8 +1072,57 @@ mod tests {
         let Job::Probe(p) = s.job else {
             panic!("{s:?}")
         };
-        assert_eq!((p.source, p.first, p.count), (Some(ip(1)), true, None));
+        assert_eq!(
+            (p.source, p.first, p.count),
+            (Some(ip(1).into()), true, None)
+        );
         assert_eq!((p.interval, p.deadline), (Duration::from_secs(1), None));
+    }
+
+    #[test]
+    fn ipv6_targets_with_zones_sources_and_the_new_flags() {
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        let Job::Probe(p) = ok(&["-d", "--unicast", "-s", "2001:db8::1", "2001:db8::2"]).job else {
+            panic!()
+        };
+        assert_eq!(
+            (p.target, p.source, p.strict, p.unicast, p.interface),
+            (v6("2001:db8::2"), Some(v6("2001:db8::1")), true, true, None)
+        );
+        // The zone is the interface; an index is looked up (1 is lo in
+        // every namespace), and -I naming the same one agrees.
+        for argv in [
+            &["fe80::2%lo"][..],
+            &["fe80::2%1"],
+            &["-I", "lo", "fe80::2%lo"],
+        ] {
+            let Job::Probe(p) = ok(argv).job else {
+                panic!("{argv:?}")
+            };
+            assert_eq!(
+                (p.target, p.interface.as_deref()),
+                (v6("fe80::2"), Some("lo"))
+            );
+        }
+        // DAD of an IPv6 address asks from :: whatever -s says.
+        let Job::Probe(p) = ok(&["-D", "-s", "2001:db8::1", "2001:db8::9"]).job else {
+            panic!()
+        };
+        assert_eq!((p.dad, p.source), (true, None));
+        // -U with an IPv6 address of ours.
+        assert_eq!(
+            ok(&["-U", "-c", "1", "-s", "2001:db8::1"]).job,
+            Job::Announce(AnnounceSettings {
+                addr: OurAddr::Given {
+                    addr: v6("2001:db8::1"),
+                    interface: None
+                },
+                as_reply: false,
+                count: Some(1),
+                interval: Duration::from_secs(1),
+                deadline: None,
+            })
+        );
     }
 
     #[test]
@@ -924,7 +1130,7 @@ mod tests {
         assert_eq!(
             ok(&["-D", "-c", "2", "-s", "198.51.100.9", "198.51.100.7"]),
             lines(Job::Probe(ProbeSettings {
-                target: ip(7),
+                target: ip(7).into(),
                 dad: true,
                 interface: None,
                 source: None,
@@ -932,6 +1138,8 @@ mod tests {
                 interval: Duration::from_secs(1),
                 deadline: None,
                 first: false,
+                strict: false,
+                unicast: false,
             }))
         );
     }
@@ -951,7 +1159,7 @@ mod tests {
             ok(&["-U", "-c", "1", "-s", "198.51.100.1", "-I", "veth0"]),
             announce(
                 OurAddr::Given {
-                    addr: ip(1),
+                    addr: ip(1).into(),
                     interface: Some("veth0".into())
                 },
                 false
@@ -962,7 +1170,7 @@ mod tests {
             ok(&["-U", "-c", "1", "-s", "198.51.100.1", "198.51.100.2"]),
             announce(
                 OurAddr::Given {
-                    addr: ip(1),
+                    addr: ip(1).into(),
                     interface: None
                 },
                 false
@@ -1059,6 +1267,60 @@ mod tests {
     }
 
     #[test]
+    fn bad_ipv6_targets_and_mixed_families_are_one_line() {
+        for (argv, want) in [
+            (
+                &["ff02::1"][..],
+                "ff02::1 is a multicast group, not a neighbour: give a unicast IPv6 address",
+            ),
+            (
+                &["-D", "::"],
+                ":: is the unspecified address, not a neighbour: give a unicast IPv6 address",
+            ),
+            (
+                &["fe80::2%"],
+                "'fe80::2%': the zone after % is empty: give an interface, e.g. fe80::2%eth0",
+            ),
+            (
+                &["-I", "veth0", "fe80::2%veth1"],
+                "-I veth0 and the zone %veth1 name different interfaces: give one",
+            ),
+            (
+                &["-s", "2001:db8::1", "198.51.100.2"],
+                "-s 2001:db8::1 and TARGET 198.51.100.2 are of different families: give a source of the target's family",
+            ),
+            (
+                &["[2001:db8::2]:80"],
+                "'[2001:db8::2]:80': NDP takes an address, not address:port: give 2001:db8::2",
+            ),
+            (
+                &["2001:db8::zz"],
+                "'2001:db8::zz' is not an IP address: write e.g. 198.51.100.2, 2001:db8::2, or fe80::2%eth0 for a link-local neighbour",
+            ),
+            (
+                &["-6", "2001:db8::2"],
+                "-6 picks the family of the neighbour table (no TARGET); a TARGET's family is its address's",
+            ),
+            (
+                &["-A", "-s", "2001:db8::1"],
+                "-A sends an ARP reply (IPv4 only): announce an IPv6 address with -U (an unsolicited neighbour advertisement)",
+            ),
+            (
+                &["-s", "2001:db8::1", "198.51.100.0/30"],
+                "-s 2001:db8::1: a sweep asks from an IPv4 address of ours, e.g. 198.51.100.1",
+            ),
+            (
+                &["-d", "198.51.100.0/30"],
+                "-d is about the replies to a probe of one TARGET: give an address to probe",
+            ),
+        ] {
+            let e = settings_of(argv).expect_err(&format!("{argv:?}"));
+            assert!(e.downcast_ref::<UsageError>().is_some(), "{argv:?}: exit 2");
+            assert_eq!(e.to_string(), want, "{argv:?}");
+        }
+    }
+
+    #[test]
     fn bad_flags_are_one_line_saying_what_to_give() {
         for (argv, want) in [
             (
@@ -1094,16 +1356,12 @@ mod tests {
                 "-a shows the cache: give no TARGET with it",
             ),
             (
-                &["2001:db8::1"],
-                "2001:db8::1 is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)",
-            ),
-            (
                 &["2001:db8::/64"],
                 "'2001:db8::/64' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24",
             ),
             (
                 &["[198.51.100.2]:80"],
-                "[198.51.100.2]:80 is IPv6: ARP is IPv4 only (IPv6 neighbours are found with NDP: `ip -6 neigh`)",
+                "'[198.51.100.2]:80': ARP takes an address, not address:port: give 198.51.100.2",
             ),
             (
                 &["198.51.100.2%lo"],
