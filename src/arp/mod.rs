@@ -46,7 +46,7 @@ use probe6::Ask6;
 #[derive(Debug, thiserror::Error)]
 pub enum ArpError {
     #[error(
-        "sending raw ARP frames needs CAP_NET_RAW: run as root or `setcap cap_net_raw+ep $(which nettool)`"
+        "raw ARP and NDP frames (sent, or captured by --watch) need CAP_NET_RAW: run as root or `setcap cap_net_raw+ep $(which nettool)`"
     )]
     NoPrivilege,
     #[error("no interface named {name}: the interfaces here are {have}")]
