@@ -104,6 +104,17 @@ def main():
         put("arp_frame", "arp-only-%d" % i, frame[-1])
     for name in ("ndp-ns-resolve", "ndp-ns-dad", "ndp-na-solicited", "ndp-na-unsolicited", "ndp-na-router"):
         put("ndp", name, b"".join(vector(name + ".hex")))
+    # arp_watch: a split byte (the length of the database text), the text,
+    # then frames, each a length byte and that many bytes.
+    db = (b'{"schema":"nettool.arp.db/1"}\n'
+          b'{"interface":"lab0","ip":"198.51.100.2","mac":"02:00:00:00:00:02",'
+          b'"first_seen_ms":1,"mac_since_ms":1,"last_seen_ms":2,"past":[]}\n')
+    frames = b""
+    for name in ("arp-request", "arp-reply", "ndp-na-solicited", "ndp-na-unsolicited", "ndp-ns-dad"):
+        f = b"".join(vector(name + ".hex"))[:255]
+        frames += bytes([len(f)]) + f
+    put("arp_watch", "db-and-frames", bytes([len(db)]) + db + frames)
+    put("arp_watch", "frames", b"\x00" + frames)
 
     tcp = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
            "   uid  timeout inode\n"

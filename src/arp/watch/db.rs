@@ -221,6 +221,20 @@ pub fn load(path: &Path, now: SystemTime) -> Result<Vec<Station>, DbError> {
     }
 }
 
+/// Parse database text (what [`load`] reads from the file): the stations,
+/// or why the text is not a database or not a sound one. For tools and
+/// the fuzzer; [`load`] adds moving a corrupt file aside.
+///
+/// # Errors
+/// The text's first fault, in words.
+pub fn parse(r: impl BufRead) -> Result<Vec<Station>, String> {
+    read(r).map_err(|e| match e {
+        Ok(Bad::Foreign(first)) => format!("not a nettool station database (it begins {first:?})"),
+        Ok(Bad::Corrupt(line, why)) => format!("line {line}: {why}"),
+        Err(e) => e.to_string(),
+    })
+}
+
 /// Parse a whole database; `Err(Ok(_))` for bad content, `Err(Err(_))`
 /// when reading failed.
 fn read(r: impl BufRead) -> Result<Vec<Station>, Result<Bad, io::Error>> {
@@ -317,10 +331,14 @@ fn utc_stamp(t: SystemTime) -> String {
 /// # Errors
 /// [`DbError::Save`] with the step's error; `path` is then unchanged.
 pub fn save(path: &Path, stations: &[Station]) -> Result<(), DbError> {
-    save_with(path, |w| write_stations(w, stations))
+    save_with(path, |w| write_to(w, stations))
 }
 
-fn write_stations(w: &mut dyn Write, stations: &[Station]) -> io::Result<()> {
+/// The database text of `stations` (what [`save`] writes), to `w`.
+///
+/// # Errors
+/// What writing to `w` failed with.
+pub fn write_to(w: &mut dyn Write, stations: &[Station]) -> io::Result<()> {
     serde_json::to_writer(
         &mut *w,
         &Header {
@@ -436,6 +454,20 @@ mod tests {
                 past: Vec::new(),
             },
         ]
+    }
+
+    #[test]
+    fn text_parses_or_says_its_first_fault() {
+        let mut text = Vec::new();
+        write_to(&mut text, &sample()).unwrap();
+        assert_eq!(parse(&text[..]), Ok(sample()));
+        assert_eq!(parse(&b""[..]), Ok(Vec::new()));
+        let e = parse(&b"127.0.0.1 localhost\n"[..]).unwrap_err();
+        assert!(e.starts_with("not a nettool station database"), "{e}");
+        let mut bad = text.clone();
+        bad.extend_from_slice(b"{\"interface\":\"veth0\"}\n");
+        let e = parse(&bad[..]).unwrap_err();
+        assert!(e.starts_with("line 4: "), "{e}");
     }
 
     fn dir_names(dir: &Path) -> Vec<String> {
