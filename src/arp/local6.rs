@@ -373,7 +373,7 @@ mod tests {
         let t0 = Instant::now();
         let mut seen = Seen::default();
         seen.sent_at.insert((0, 0), t0);
-        for i in 0..(MAX_STATIONS as u32 + 10) {
+        for i in 0..u32::try_from(MAX_STATIONS + 10).unwrap() {
             let b = i.to_be_bytes();
             let f = EchoFrame {
                 eth_dst: me.mac,

@@ -1392,6 +1392,36 @@ mod tests {
     }
 
     #[test]
+    fn localnet_dash_6_asks_all_nodes_and_localnet_alone_stays_ipv4() {
+        assert_eq!(
+            ok(&[
+                "--localnet",
+                "-6",
+                "-I",
+                "veth0",
+                "--retries",
+                "2",
+                "--timeout",
+                "0.1"
+            ]),
+            lines(Job::Local6(Local6Settings {
+                interface: Some("veth0".into()),
+                plan: Plan6 {
+                    retries: 2,
+                    timeout: Duration::from_millis(100),
+                },
+            }))
+        );
+        assert!(matches!(ok(&["--localnet"]).job, Job::Sweep(_)));
+        let e = settings_of(&["--localnet", "-6", "-s", "2001:db8::1"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("every IPv6 address of the interface"), "{e}");
+        let e = settings_of(&["--localnet", "-4"]).unwrap_err().to_string();
+        assert!(e.contains("-4 picks the family"), "{e}");
+    }
+
+    #[test]
     fn the_neighbour_table_with_a_family_and_an_interface() {
         let cache = |interface: Option<&str>, family, numeric| {
             lines(Job::Cache(CacheSettings {
