@@ -286,8 +286,9 @@ fn announce_settings(a: &ArpArgs) -> Result<Job> {
     }))
 }
 
-/// `--localnet -6`: no address list to pace or source to pick, so
-/// `--rate` keeps its default and `-s` is refused.
+/// `--localnet -6`: no address list to pace (one request per round and
+/// source, so `--rate` has nothing to do) and every address of ours asks,
+/// so `-s` is refused rather than ignored.
 fn local6_settings(a: &ArpArgs) -> Result<Job> {
     if a.source.is_some() {
         return Err(usage(
