@@ -235,3 +235,35 @@ fn an_interface_without_ipv6_is_refused() {
     assert!(out.stdout.is_empty(), "{out}");
     assert_eq!(out.stderr_nonblank_lines().len(), 1, "{out}");
 }
+
+#[test]
+fn an_address_answering_from_two_macs_is_flagged_on_both() {
+    let Some(lab) = lab::require() else {
+        return;
+    };
+    let star = star6(lab, 2, |_| false);
+    // The same global address on both hosts, duplicate address detection
+    // off: both answer from it.
+    for h in &star.hosts {
+        lab::ip(
+            &h.ns,
+            &["addr", "add", "2001:db8::20/64", "dev", &h.iface, "nodad"],
+        );
+    }
+    let out = arp(&star, &["--localnet", "-6", "--timeout", "0.3", "--json"]);
+    assert_eq!(out.code(), Some(0), "{out}");
+    let doc = out.json();
+    let hosts = doc["hosts"].as_array().expect("hosts");
+    assert_eq!(hosts.len(), 2, "{out}");
+    for h in hosts {
+        assert_eq!(h["duplicate"], true, "{h}");
+        assert_eq!(h["shared_ips"], serde_json::json!(["2001:db8::20"]), "{h}");
+    }
+    let out = arp(&star, &["--localnet", "-6", "--timeout", "0.3"]);
+    let flagged = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("DUPLICATE: 2001:db8::20 also from another MAC"))
+        .count();
+    assert_eq!(flagged, 2, "{out}");
+}
