@@ -73,7 +73,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -s w -l deadline -l
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s i -l interval -d 'Seconds between requests (fractions allowed, default 1); the interface is -I' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s s -l source -d 'Source address, of TARGET\'s family (must be on the interface; ignored with -D, which asks from 0.0.0.0 or ::)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l rate -d 'Sweep: requests per second' -r
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -l retries -d 'Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan\'s --retry, which counts all)' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l retries -d 'Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan\'s --retry, which counts all; --localnet -6: further echo requests to all nodes)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l timeout -d 'Sweep: seconds to wait for replies after each round' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l db -d '--watch: the station database, read at start and written (atomically) at exit, so known stations are not new next time' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s f -l first -d 'Stop at the first reply'
@@ -86,8 +86,8 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -l unicast -d 'Afte
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s a -l cache -d 'Show the kernel\'s neighbour table, IPv4 and IPv6 (the default with no TARGET)'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s n -l numeric -d 'Neighbour table: numeric addresses, no names from /etc/hosts'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s 4 -l ipv4 -d 'Neighbour table: IPv4 (ARP) entries only'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -s 6 -l ipv6 -d 'Neighbour table: IPv6 (NDP) entries only'
-complete -c nettool -n "__fish_nettool_using_subcommand arp" -l localnet -d 'Sweep every IPv4 network on the interface'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -s 6 -l ipv6 -d 'Neighbour table: IPv6 (NDP) entries only; with --localnet: find the link\'s IPv6 neighbours'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l localnet -d 'Sweep every IPv4 network on the interface; with -6, ask every IPv6 node on the link at once (an ICMPv6 echo request to ff02::1 from each of our addresses: hosts that ignore multicast echoes are not found)'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l json -d 'JSON output (neighbour table: an array of entries; --watch: a line per event; see --help)'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l watch -d 'Watch the link passively (arpwatch\'s job, ARP and NDP): report new stations, changed MACs, flip-flops, spoofing, bogons, until Ctrl-C, -c or --duration'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s h -l help -d 'Print help (see more with \'--help\')'

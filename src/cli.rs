@@ -283,6 +283,7 @@ pub fn command() -> clap::Command {
         nettool arp 198.51.100.0/24               sweep: every host that answers, with vendor\n  \
         nettool arp --rate 20000 --retries 1 --timeout 0.05 198.51.100.0/24\n                                                  the fastest documented sweep setting\n  \
         nettool arp --localnet -I eth1            sweep every IPv4 network on eth1\n  \
+        nettool arp --localnet -6 -I eth1         IPv6 neighbours on eth1: who answers an echo to ff02::1\n  \
         nettool arp                               the neighbour table, IPv4 and IPv6\n  \
         nettool arp -n -6 -I eth1                 eth1's IPv6 neighbours, no names from /etc/hosts\n  \
         nettool arp --watch -I eth1 --db /var/lib/nettool/eth1.db\n                                                  watch eth1 (ARP and NDP) until Ctrl-C; stations kept across runs\n  \
@@ -377,16 +378,16 @@ pub struct ArpArgs {
     /// Neighbour table: IPv4 (ARP) entries only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
-    /// Neighbour table: IPv6 (NDP) entries only
+    /// Neighbour table: IPv6 (NDP) entries only; with --localnet: find the link's IPv6 neighbours
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
-    /// Sweep every IPv4 network on the interface
+    /// Sweep every IPv4 network on the interface; with -6, ask every IPv6 node on the link at once (an ICMPv6 echo request to ff02::1 from each of our addresses: hosts that ignore multicast echoes are not found)
     #[arg(long = "localnet", conflicts_with = "target")]
     pub localnet: bool,
     /// Sweep: requests per second
     #[arg(long = "rate", value_name = "PPS", default_value_t = 2000)]
     pub rate: u32,
-    /// Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan's --retry, which counts all)
+    /// Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan's --retry, which counts all; --localnet -6: further echo requests to all nodes)
     #[arg(long = "retries", value_name = "N", default_value_t = 1)]
     pub retries: u32,
     /// Sweep: seconds to wait for replies after each round

@@ -3,12 +3,13 @@
 //! and its options) and are parsed or refused without panicking; a frame
 //! that parses emits back to bytes that parse to the same value, with a
 //! right checksum; the advertisement check never panics and what it passes
-//! keeps its promises.
+//! keeps its promises. Echo requests and replies (`--localnet -6`) too:
+//! one that parses emits back to the same bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use nettool::wire::ethernet::{self, Frame};
-use nettool::wire::icmpv6::{self, NdMessage, NdRepr, NdpFrame, validate_advert};
+use nettool::wire::icmpv6::{self, EchoFrame, NdMessage, NdRepr, NdpFrame, validate_advert};
 use nettool::wire::ipv6;
 
 fuzz_target!(|data: &[u8]| {
@@ -24,6 +25,14 @@ fuzz_target!(|data: &[u8]| {
         assert!(icmpv6::checksum_ok(frame.ip_src, frame.ip_dst, icmp));
         // The message is never longer than the one it came from.
         assert!(bytes.len() <= data.len());
+    }
+    if let Ok(echo) = EchoFrame::parse(data) {
+        let bytes = echo.to_bytes();
+        assert_eq!(bytes.len(), echo.frame_len());
+        // Every field is kept: the frame emits back as it came, less any
+        // Ethernet padding after the IPv6 payload.
+        assert_eq!(&bytes[..], &data[..bytes.len()]);
+        assert_eq!(EchoFrame::parse(&bytes), Ok(echo));
     }
     if let Ok(a) = validate_advert(data) {
         assert_eq!(a.eth_src, a.target_mac);

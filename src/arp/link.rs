@@ -98,7 +98,7 @@ impl PnetLink {
         let fd = crate::sys::packet_socket(frames).map_err(|e| open_error(iface, e))?;
         let snap = match frames {
             Frames::Arp => crate::sys::ARP_SNAP_LEN,
-            Frames::Ndp | Frames::ArpAndNdp => crate::sys::NDP_SNAP_LEN,
+            Frames::Ndp | Frames::ArpAndNdp | Frames::EchoReply6 => crate::sys::NDP_SNAP_LEN,
         };
         let config = Config {
             read_timeout: Some(Duration::from_millis(50)),

@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod link;
+pub mod local6;
 pub mod oui;
 pub mod probe;
 pub mod probe6;
@@ -26,7 +27,8 @@ pub mod watch;
 
 pub use crate::wire::icmpv6::AdvertReject;
 pub use settings::{
-    AnnounceSettings, CacheSettings, Job, Networks, OurAddr, ProbeSettings, Settings, SweepSettings,
+    AnnounceSettings, CacheSettings, Job, Local6Settings, Networks, OurAddr, ProbeSettings,
+    Settings, SweepSettings,
 };
 
 use std::fmt::Write as _;

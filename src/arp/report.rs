@@ -4,7 +4,8 @@
 //! it (at most `MAX_MACS` MACs, `NAMED` examples, listed replies per
 //! request).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -12,6 +13,7 @@ use serde::Serialize;
 use super::AdvertReject;
 use super::cache::Entry;
 use super::link::Drops;
+use super::local6::{Asker, Outcome6, Station};
 use super::probe::{BadMac, Me, Reply, RttStats, Sample, Source, Tracker};
 use super::sweep::{Host, Outcome};
 use crate::addr::Cidr;
@@ -191,6 +193,70 @@ impl SweepReport {
             sent: o.sent,
             elapsed: o.elapsed,
             unsolicited: o.unsolicited,
+            invalid: o.invalid,
+            dropped: o.dropped,
+        }
+    }
+}
+
+/// `--localnet -6`: who answered an echo request to all nodes.
+#[derive(Debug, Serialize)]
+pub struct Local6Report {
+    pub interface: String,
+    pub mac: MacAddr,
+    /// The addresses we asked from.
+    pub sources: Vec<Ipv6Addr>,
+    /// Sorted by MAC.
+    pub stations: Vec<Station6>,
+    /// Stations past [`super::local6::MAX_STATIONS`]: counted, not kept.
+    pub not_kept: u64,
+    pub sent: u64,
+    pub elapsed: Duration,
+    /// Replies with a source MAC no host has.
+    pub invalid: Sample<(Ipv6Addr, MacAddr, BadMac)>,
+    pub dropped: Drops,
+}
+
+/// A station that answered, with its vendor, and whether one of its
+/// addresses also answered from another MAC.
+#[derive(Debug, Clone, Serialize)]
+pub struct Station6 {
+    #[serde(flatten)]
+    pub station: Station,
+    pub vendor: String,
+    /// Its addresses that another MAC answered from too.
+    pub shared: Vec<Ipv6Addr>,
+}
+
+impl Local6Report {
+    pub(super) fn new(interface: String, me: &Asker, o: Outcome6) -> Local6Report {
+        let vendors = super::oui::vendors(o.stations.iter().map(|s| s.mac));
+        let mut owners: HashMap<Ipv6Addr, usize> = HashMap::new();
+        for a in o.stations.iter().flat_map(|s| &s.addrs) {
+            *owners.entry(*a).or_default() += 1;
+        }
+        let stations = o
+            .stations
+            .into_iter()
+            .map(|station| Station6 {
+                vendor: super::oui::label(station.mac, &vendors),
+                shared: station
+                    .addrs
+                    .iter()
+                    .copied()
+                    .filter(|a| owners.get(a).is_some_and(|n| *n > 1))
+                    .collect(),
+                station,
+            })
+            .collect();
+        Local6Report {
+            interface,
+            mac: me.mac,
+            sources: me.sources.clone(),
+            stations,
+            not_kept: o.not_kept,
+            sent: o.sent,
+            elapsed: o.elapsed,
             invalid: o.invalid,
             dropped: o.dropped,
         }

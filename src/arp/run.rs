@@ -8,11 +8,13 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::link::PnetLink;
+use super::local6::{self, Asker};
 use super::probe::Me;
 use super::probe6::{self, Ask6};
-use super::report::{AnnounceReport, CacheReport, Listed, ProbeReport, SweepReport};
+use super::report::{AnnounceReport, CacheReport, Listed, Local6Report, ProbeReport, SweepReport};
 use super::settings::{
-    AnnounceSettings, CacheSettings, Networks, OurAddr, ProbeSettings, SweepSettings,
+    AnnounceSettings, CacheSettings, Local6Settings, Networks, OurAddr, ProbeSettings,
+    SweepSettings,
 };
 use super::sweep::{self, MAX_SWEEP_PREFIX, Plan};
 use super::{ArpError, Ask, Error, Event, Iface, Mode, ProbeConfig, cache, run_probe};
@@ -248,6 +250,48 @@ pub enum SweepEvent {
     Ready { targets: usize, plan: Plan },
     /// A request went out: `sent` of at most `total`.
     Sent { sent: u64, total: u64 },
+}
+
+/// Ask every IPv6 node on the link who is there (`--localnet -6`, see
+/// [`local6`]): `on_ready` is called once the channel is open, before
+/// anything is sent.
+///
+/// # Errors
+/// As [`probe`]; also an interface without IPv6 addresses.
+pub fn local6(
+    s: &Local6Settings,
+    on_ready: &mut dyn FnMut(),
+    stop: &dyn Fn() -> bool,
+) -> Result<Local6Report, Error> {
+    let iface = match &s.interface {
+        Some(name) => super::interface(name)?,
+        None => super::default_interface()?,
+    };
+    // Link-local first: every host that speaks IPv6 has one, so that round
+    // finds everyone who answers; a global source adds hosts' global
+    // addresses. Tentative and deprecated addresses are the kernel's to
+    // weigh: each one of ours gets its own request.
+    let mut sources: Vec<Ipv6Addr> = iface
+        .v6
+        .iter()
+        .map(|(a, _)| *a)
+        .filter(|a| !a.is_multicast() && !a.is_loopback() && !a.is_unspecified())
+        .collect();
+    sources.sort_by_key(|a| (!a.is_unicast_link_local(), a.octets()));
+    sources.dedup();
+    if sources.is_empty() {
+        return Err(iface.no_source6().into());
+    }
+    let nonce = probe6::nonce();
+    let me = Asker {
+        mac: iface.mac,
+        sources,
+        ident: u16::from_be_bytes([nonce[0], nonce[1]]),
+    };
+    let mut link = PnetLink::open_for(&iface.raw, Frames::EchoReply6)?;
+    on_ready();
+    let outcome = local6::run(&mut link, &me, s.plan, stop)?;
+    Ok(Local6Report::new(iface.name().to_string(), &me, outcome))
 }
 
 /// Sweep the networks of `s` (arp-scan). Our own addresses are not asked.

@@ -29,6 +29,8 @@ pub enum Job {
     Announce(AnnounceSettings),
     /// Ask every address of networks (a CIDR, or `--localnet`).
     Sweep(SweepSettings),
+    /// Ask every IPv6 node on the link at once (`--localnet -6`).
+    Local6(Local6Settings),
     /// Show the kernel's neighbour table (`-a`, or no target).
     Cache(CacheSettings),
 }
@@ -95,6 +97,15 @@ pub struct SweepSettings {
     /// `-s`, to be one of the interface's addresses.
     pub source: Option<Ipv4Addr>,
     pub plan: Plan,
+}
+
+/// `--localnet -6`: an echo request to all nodes, from each of our
+/// IPv6 addresses on the interface.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Local6Settings {
+    /// `-I`; else the interface of the default route.
+    pub interface: Option<String>,
+    pub plan: super::local6::Plan6,
 }
 
 /// Which networks a sweep asks.

@@ -16,13 +16,14 @@ use super::usage;
 use crate::Status;
 use crate::addr::{self, Cidr, Host};
 use crate::arp::link::Drops;
+use crate::arp::local6::Plan6;
 use crate::arp::probe::{MAX_MACS, NAMED, Sample};
-use crate::arp::report::{AnnounceReport, CacheReport, ProbeReport, SweepReport};
+use crate::arp::report::{AnnounceReport, CacheReport, Local6Report, ProbeReport, SweepReport};
 use crate::arp::run::{self, SweepEvent};
 use crate::arp::sweep::{MAX_RETRIES, MAX_SWEEP_PREFIX, Plan};
 use crate::arp::{
-    self, AnnounceSettings, CacheSettings, Event, Job, Networks, OurAddr, ProbeSettings, Settings,
-    SweepSettings,
+    self, AnnounceSettings, CacheSettings, Event, Job, Local6Settings, Networks, OurAddr,
+    ProbeSettings, Settings, SweepSettings,
 };
 use crate::cli::ArpArgs;
 use crate::neigh::Family;
@@ -177,7 +178,9 @@ pub fn settings(a: &ArpArgs) -> Result<Settings> {
             a.retries
         )));
     }
-    let job = if a.localnet {
+    let job = if a.localnet && a.ipv6 {
+        local6_settings(a)?
+    } else if a.localnet {
         sweep_settings(a, Networks::Local)?
     } else if a.unsolicited || a.answer {
         announce_settings(a)?
@@ -219,7 +222,7 @@ pub fn settings(a: &ArpArgs) -> Result<Settings> {
             }
         }
     };
-    if (a.ipv4 || a.ipv6) && !matches!(job, Job::Cache(_)) {
+    if (a.ipv4 || a.ipv6) && !matches!(job, Job::Cache(_) | Job::Local6(_)) {
         let flag = if a.ipv4 { "-4" } else { "-6" };
         let v6 = match &job {
             Job::Probe(p) => p.target.is_ipv6(),
@@ -280,6 +283,24 @@ fn announce_settings(a: &ArpArgs) -> Result<Job> {
         count: a.count,
         interval: interval(a)?,
         deadline: deadline(a)?,
+    }))
+}
+
+/// `--localnet -6`: no address list to pace (one request per round and
+/// source, so `--rate` has nothing to do) and every address of ours asks,
+/// so `-s` is refused rather than ignored.
+fn local6_settings(a: &ArpArgs) -> Result<Job> {
+    if a.source.is_some() {
+        return Err(usage(
+            "-s: --localnet -6 asks from every IPv6 address of the interface; choose the interface with -I",
+        ));
+    }
+    Ok(Job::Local6(Local6Settings {
+        interface: a.interface.first().cloned(),
+        plan: Plan6 {
+            retries: a.retries,
+            timeout: Duration::from_secs_f64(a.timeout),
+        },
     }))
 }
 
@@ -400,6 +421,7 @@ pub fn run(a: &ArpArgs) -> Result<Status> {
         Job::Probe(p) => probe(&s, p),
         Job::Announce(p) => announce(&s, p),
         Job::Sweep(p) => sweep(&s, p),
+        Job::Local6(p) => local6(&s, p),
         Job::Cache(c) => show_cache(&s, c),
     }
 }
@@ -920,6 +942,142 @@ fn write_sweep_summary(out: &mut dyn Write, r: &SweepReport) -> std::io::Result<
     Ok(())
 }
 
+fn local6(s: &Settings, p: &Local6Settings) -> Result<Status> {
+    let report = run::local6(
+        p,
+        &mut crate::sys::catch_interrupt,
+        &crate::sys::interrupted,
+    )
+    .map_err(fail)?;
+    let mut out = Out::stdout();
+    if s.json {
+        output::json(&mut out, &local6_json(&report))?;
+    } else {
+        if !s.quiet {
+            let tty = out.tty;
+            local6_table(&report).write(&mut out, tty)?;
+        }
+        write_local6_summary(&mut out, &report)?;
+    }
+    out.flush()?;
+    Ok(if report.stations.is_empty() {
+        Status::NotFound
+    } else {
+        Status::Success
+    })
+}
+
+/// What `--localnet -6` asks, said in the summary and the JSON.
+const LOCAL6_METHOD: &str = "an ICMPv6 echo request to all nodes (ff02::1)";
+
+fn local6_json(r: &Local6Report) -> serde_json::Value {
+    let hosts: Vec<_> = r
+        .stations
+        .iter()
+        .map(|f| {
+            let h = &f.station;
+            json!({
+                "ip": h.addrs.first(),
+                "ips": h.addrs,
+                "mac": h.mac.to_string(),
+                "vendor": f.vendor,
+                "rtt_ms": ms(h.rtt),
+                "duplicate": !f.shared.is_empty(),
+                "shared_ips": f.shared,
+            })
+        })
+        .collect();
+    let invalid: Vec<_> = r
+        .invalid
+        .first
+        .iter()
+        .map(|(ip, m, why)| json!({"ip": ip, "mac": m.to_string(), "reason": why.as_str()}))
+        .collect();
+    json!({
+        "schema": "nettool.arp.sweep6/1",
+        "interface": r.interface,
+        "source": { "ips": r.sources, "mac": r.mac.to_string() },
+        "method": LOCAL6_METHOD,
+        "hosts": hosts,
+        "responded": r.stations.len(),
+        "hosts_not_kept": r.not_kept,
+        "sent": r.sent,
+        "elapsed_ms": ms(r.elapsed),
+        "invalid": { "count": r.invalid.count, "first": invalid },
+        "dropped_frames": r.dropped.total(),
+        "dropped_by_kernel": r.dropped.kernel,
+        "clock": CLOCK,
+    })
+}
+
+fn local6_table(r: &Local6Report) -> Table {
+    let mut t = Table::new(&[
+        ("IP", Align::Left),
+        ("MAC", Align::Left),
+        ("Vendor", Align::Left),
+        ("RTT", Align::Right),
+        ("Dup", Align::Left),
+    ]);
+    for f in &r.stations {
+        let h = &f.station;
+        t.cell(|b| {
+            let addrs: Vec<String> = h.addrs.iter().map(ToString::to_string).collect();
+            b.push_str(&addrs.join(", "));
+        });
+        t.cell(|b| {
+            let _ = write!(b, "{}", h.mac);
+        });
+        t.cell_str(&f.vendor);
+        t.cell(|b| {
+            let _ = write!(b, "{:.3} ms", ms(h.rtt));
+        });
+        t.cell(|b| {
+            if f.shared.is_empty() {
+                b.push('-');
+            } else {
+                let addrs: Vec<String> = f.shared.iter().map(ToString::to_string).collect();
+                let _ = write!(b, "DUPLICATE: {} also from another MAC", addrs.join(", "));
+            }
+        });
+    }
+    t
+}
+
+fn write_local6_summary(out: &mut dyn Write, r: &Local6Report) -> std::io::Result<()> {
+    let from: Vec<String> = r.sources.iter().map(ToString::to_string).collect();
+    writeln!(
+        out,
+        "{} hosts answered {LOCAL6_METHOD} from {} on {} in {:.2} s, {} requests sent",
+        r.stations.len(),
+        from.join(", "),
+        r.interface,
+        r.elapsed.as_secs_f64(),
+        r.sent
+    )?;
+    if r.stations.is_empty() {
+        writeln!(
+            out,
+            "hosts that ignore multicast echoes (net.ipv6.icmp.echo_ignore_multicast=1, a firewall) are not found this way; try `nettool arp -6` for the neighbour table"
+        )?;
+    }
+    if r.not_kept > 0 {
+        writeln!(out, "{} more MACs answered, not kept", r.not_kept)?;
+    }
+    let inv = &r.invalid;
+    if inv.count > 0 {
+        writeln!(
+            out,
+            "{} invalid replies, not hosts: {INVALID_WHY} ({})",
+            inv.count,
+            sample_examples(inv, |(ip, m, why)| format!("{ip} [{m}] {}", why.as_str()))
+        )?;
+    }
+    if let Some(line) = drop_line(r.dropped) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
 fn show_cache(s: &Settings, c: &CacheSettings) -> Result<Status> {
     let report = run::cache_view(c).map_err(fail)?;
     let mut out = Out::stdout();
@@ -1232,6 +1390,36 @@ mod tests {
                 quiet: false,
             }
         );
+    }
+
+    #[test]
+    fn localnet_dash_6_asks_all_nodes_and_localnet_alone_stays_ipv4() {
+        assert_eq!(
+            ok(&[
+                "--localnet",
+                "-6",
+                "-I",
+                "veth0",
+                "--retries",
+                "2",
+                "--timeout",
+                "0.1"
+            ]),
+            lines(Job::Local6(Local6Settings {
+                interface: Some("veth0".into()),
+                plan: Plan6 {
+                    retries: 2,
+                    timeout: Duration::from_millis(100),
+                },
+            }))
+        );
+        assert!(matches!(ok(&["--localnet"]).job, Job::Sweep(_)));
+        let e = settings_of(&["--localnet", "-6", "-s", "2001:db8::1"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("every IPv6 address of the interface"), "{e}");
+        let e = settings_of(&["--localnet", "-4"]).unwrap_err().to_string();
+        assert!(e.contains("-4 picks the family"), "{e}");
     }
 
     #[test]

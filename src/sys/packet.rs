@@ -22,6 +22,9 @@ pub enum Frames {
     Ndp,
     /// Both: a watch of the link's neighbours.
     ArpAndNdp,
+    /// ICMPv6 echo replies (type 129) straight after the IPv6 header: the
+    /// answers to `--localnet -6`'s echo request to all nodes.
+    EchoReply6,
 }
 
 /// An `AF_PACKET` raw socket that sees only ARP frames (see
@@ -134,6 +137,7 @@ const IPPROTO_ICMPV6: u32 = 58;
 const ICMPV6_TYPE_OFFSET: u32 = 54;
 const NEIGHBOR_SOLICIT: u32 = 135;
 const NEIGHBOR_ADVERT: u32 = 136;
+const ECHO_REPLY: u32 = 129;
 
 /// The program for `frames`:
 ///
@@ -150,12 +154,37 @@ const NEIGHBOR_ADVERT: u32 = 136;
 /// arp: ret #64
 /// drop: ret #0
 /// ```
+///
+/// and for echo replies:
+///
+/// ```text
+///     ldh [12]
+///     jeq #0x86dd, next, drop
+///     ldb [20]
+///     jeq #58, next, drop
+///     ldb [54]
+///     jeq #129, next, drop
+///     ret #256
+/// drop: ret #0
+/// ```
 fn filter(frames: Frames) -> Vec<libc::sock_filter> {
     let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
     let (arp, ndp) = match frames {
         Frames::Arp => (true, false),
         Frames::Ndp => (false, true),
         Frames::ArpAndNdp => (true, true),
+        Frames::EchoReply6 => {
+            return vec![
+                op(bpf::LDH_ABS, 0, 0, ETHERTYPE_OFFSET),
+                op(bpf::JEQ_K, 0, 5, ETH_P_IPV6),
+                op(bpf::LDB_ABS, 0, 0, IPV6_NEXT_HEADER_OFFSET),
+                op(bpf::JEQ_K, 0, 3, IPPROTO_ICMPV6),
+                op(bpf::LDB_ABS, 0, 0, ICMPV6_TYPE_OFFSET),
+                op(bpf::JEQ_K, 0, 1, ECHO_REPLY),
+                op(bpf::RET_K, 0, 0, NDP_SNAP),
+                op(bpf::RET_K, 0, 0, 0),
+            ];
+        }
     };
     let mut p = vec![op(bpf::LDH_ABS, 0, 0, ETHERTYPE_OFFSET)];
     if arp && !ndp {
@@ -286,17 +315,35 @@ mod tests {
         let udp6 = frame(0x86dd, 17, 135, 200);
         let ipv4 = frame(0x0800, 58, 135, 200);
         let runt = frame(0x86dd, 58, 135, 60)[..40].to_vec();
-        let cases: [(Frames, [u32; 8]); 3] = [
-            (Frames::Arp, [64, 0, 0, 0, 0, 0, 0, 0]),
-            (Frames::Ndp, [0, 86, 256, 0, 0, 0, 0, 0]),
-            (Frames::ArpAndNdp, [64, 86, 256, 0, 0, 0, 0, 0]),
+        let reply = frame(0x86dd, 58, 129, 118);
+        let big_reply = frame(0x86dd, 58, 129, 1514);
+        let udp_reply = frame(0x86dd, 17, 129, 118);
+        let ipv4_reply = frame(0x0800, 58, 129, 118);
+        let cases: [(Frames, [u32; 12]); 4] = [
+            (Frames::Arp, [64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            (Frames::Ndp, [0, 86, 256, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            (Frames::ArpAndNdp, [64, 86, 256, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            (Frames::EchoReply6, [0, 0, 0, 0, 0, 0, 0, 0, 118, 256, 0, 0]),
         ];
         for (frames, want) in cases {
             let prog = filter(frames);
-            let got: Vec<u32> = [&arp, &ns, &na, &echo, &rs, &udp6, &ipv4, &runt]
-                .iter()
-                .map(|f| run(&prog, f))
-                .collect();
+            let got: Vec<u32> = [
+                &arp,
+                &ns,
+                &na,
+                &echo,
+                &rs,
+                &udp6,
+                &ipv4,
+                &runt,
+                &reply,
+                &big_reply,
+                &udp_reply,
+                &ipv4_reply,
+            ]
+            .iter()
+            .map(|f| run(&prog, f))
+            .collect();
             assert_eq!(got, want, "{frames:?}");
         }
     }

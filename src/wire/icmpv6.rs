@@ -2,7 +2,8 @@
 //! header and its checksum over the IPv6 pseudo-header, Neighbor
 //! Solicitations and Advertisements with their options, whole Ethernet
 //! frames for them, and the checks RFC 4861 7.1.2 asks of a received
-//! advertisement.
+//! advertisement; and echo requests and replies as whole frames
+//! ([`EchoFrame`]), for asking every node on a link at once.
 //!
 //! ```text
 //!  0      1      2             4                   8                  24
@@ -830,6 +831,165 @@ pub fn validate_advert(frame: &[u8]) -> Result<Advert, AdvertReject> {
     })
 }
 
+/// An echo request or reply's fixed part: the `ICMPv6` header, then the
+/// identifier and sequence number (RFC 4443 4.1, 4.2).
+pub const ECHO_HEADER_LEN: usize = 8;
+
+/// An `ICMPv6` echo request (128) or reply (129) in a whole Ethernet frame,
+/// as values: what `nettool arp --localnet -6` sends to all nodes and reads
+/// back. The traffic class and flow label are kept so a received frame
+/// emits back byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EchoFrame {
+    pub eth_dst: MacAddr,
+    pub eth_src: MacAddr,
+    pub traffic_class: u8,
+    /// 20 bits.
+    pub flow_label: u32,
+    pub hop_limit: u8,
+    pub ip_src: Ipv6Addr,
+    pub ip_dst: Ipv6Addr,
+    /// A reply (129), else a request (128).
+    pub reply: bool,
+    pub ident: u16,
+    pub seq: u16,
+    pub data: Vec<u8>,
+}
+
+impl EchoFrame {
+    /// Parse an Ethernet frame carrying an echo request or reply straight
+    /// after the IPv6 header. The checksum and the code (0) are checked:
+    /// a frame that fails them is not an answer from anyone.
+    ///
+    /// # Errors
+    /// `Truncated`/`Malformed` from each layer; `Malformed` for another
+    /// ethertype, next header or `ICMPv6` type, a code other than 0, or a
+    /// wrong checksum.
+    pub fn parse(frame: &[u8]) -> Result<EchoFrame, WireError> {
+        let f = Frame::new_checked(frame)?;
+        if f.ethertype() != ETHERTYPE_IPV6 {
+            return Err(WireError::Malformed("ethertype is not IPv6"));
+        }
+        let ip = ipv6::Packet::new_checked(f.payload())?;
+        if ip.next_header() != NEXT_HEADER_ICMPV6 {
+            return Err(WireError::Malformed("IPv6 next header is not ICMPv6"));
+        }
+        let p = Packet::new_checked(ip.payload())?;
+        let reply = match p.msg_type() {
+            Message::EchoRequest => false,
+            Message::EchoReply => true,
+            _ => return Err(WireError::Malformed("ICMPv6 type is not an echo")),
+        };
+        let b = p.as_bytes();
+        if b.len() < ECHO_HEADER_LEN {
+            return Err(WireError::Truncated("ICMPv6 echo header is 8 bytes"));
+        }
+        if p.code() != 0 {
+            return Err(WireError::Malformed("ICMPv6 echo code is not 0"));
+        }
+        if !p.verify_checksum(ip.src(), ip.dst()) {
+            return Err(WireError::Malformed("ICMPv6 checksum is wrong"));
+        }
+        Ok(EchoFrame {
+            eth_dst: f.dst(),
+            eth_src: f.src(),
+            traffic_class: ip.traffic_class(),
+            flow_label: ip.flow_label(),
+            hop_limit: ip.hop_limit(),
+            ip_src: ip.src(),
+            ip_dst: ip.dst(),
+            reply,
+            ident: u16::from_be_bytes([b[4], b[5]]),
+            seq: u16::from_be_bytes([b[6], b[7]]),
+            data: b[ECHO_HEADER_LEN..].to_vec(),
+        })
+    }
+
+    /// The frame's length: 14 + 40 + 8 + the data.
+    pub fn frame_len(&self) -> usize {
+        ethernet::HEADER_LEN + ipv6::HEADER_LEN + ECHO_HEADER_LEN + self.data.len()
+    }
+
+    /// Write the frame at the start of `buf`, checksum computed; returns
+    /// its length.
+    ///
+    /// # Errors
+    /// `Truncated` when `buf` is shorter than [`EchoFrame::frame_len`],
+    /// `Malformed` for a flow label over 20 bits or data over 65527 bytes.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, WireError> {
+        let len = self.frame_len();
+        let b = buf
+            .get_mut(..len)
+            .ok_or(WireError::Truncated("buffer too short for the echo frame"))?;
+        let (eth, rest) = b.split_at_mut(ethernet::HEADER_LEN);
+        let (ip, icmp) = rest.split_at_mut(ipv6::HEADER_LEN);
+        ethernet::Repr {
+            dst: self.eth_dst,
+            src: self.eth_src,
+            ethertype: ETHERTYPE_IPV6,
+        }
+        .emit(&mut Frame::new_checked(eth)?);
+        ipv6::Repr {
+            traffic_class: self.traffic_class,
+            flow_label: self.flow_label,
+            payload_len: u16::try_from(icmp.len())
+                .map_err(|_| WireError::Malformed("echo message over 65535 bytes"))?,
+            next_header: NEXT_HEADER_ICMPV6,
+            hop_limit: self.hop_limit,
+            src: self.ip_src,
+            dst: self.ip_dst,
+        }
+        .emit(ip)?;
+        icmp[field::TYPE] = u8::from(if self.reply {
+            Message::EchoReply
+        } else {
+            Message::EchoRequest
+        });
+        icmp[field::CODE] = 0;
+        icmp[field::CHECKSUM].fill(0);
+        icmp[4..6].copy_from_slice(&self.ident.to_be_bytes());
+        icmp[6..8].copy_from_slice(&self.seq.to_be_bytes());
+        icmp[ECHO_HEADER_LEN..].copy_from_slice(&self.data);
+        let sum = checksum(self.ip_src, self.ip_dst, icmp);
+        icmp[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
+        Ok(len)
+    }
+
+    /// The frame as a new `Vec`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = vec![0; self.frame_len()];
+        // The buffer is exactly frame_len() long, which is all emit needs.
+        let n = self.emit(&mut v).unwrap_or(0);
+        v.truncate(n);
+        v
+    }
+
+    /// An echo request from `our_ip` to every node on the link
+    /// ([`ALL_NODES`]), hop limit 1 as for any link-local multicast: it
+    /// must not be forwarded.
+    pub fn request_to_all_nodes(
+        our_mac: MacAddr,
+        our_ip: Ipv6Addr,
+        ident: u16,
+        seq: u16,
+        data: &[u8],
+    ) -> EchoFrame {
+        EchoFrame {
+            eth_dst: multicast_mac(ALL_NODES).unwrap_or(MacAddr::BROADCAST),
+            eth_src: our_mac,
+            traffic_class: 0,
+            flow_label: 0,
+            hop_limit: 1,
+            ip_src: our_ip,
+            ip_dst: ALL_NODES,
+            reply: false,
+            ident,
+            seq,
+            data: data.to_vec(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1494,5 +1654,100 @@ mod tests {
                 }
             }
         }
+    }
+    #[test]
+    fn echo_reply_from_the_kernel_every_field_and_emitted_byte_for_byte() {
+        let bytes = whole("icmpv6-echo-reply.hex");
+        let p = Packet::new_checked(message(&bytes)).unwrap();
+        assert_eq!(p.msg_type(), Message::EchoReply);
+        assert_eq!((p.code(), p.checksum()), (0, 0xe31b));
+        assert!(p.verify_checksum(ip("2001:db8::2"), ip("2001:db8::1")));
+        assert_eq!(
+            checksum(ip("2001:db8::2"), ip("2001:db8::1"), message(&bytes)),
+            0xe31b
+        );
+        let f = EchoFrame::parse(&bytes).unwrap();
+        assert_eq!(
+            f,
+            EchoFrame {
+                eth_dst: mac("02:00:00:00:00:01"),
+                eth_src: mac("02:00:00:00:00:02"),
+                traffic_class: 0,
+                flow_label: 0xa0510,
+                hop_limit: 64,
+                ip_src: ip("2001:db8::2"),
+                ip_dst: ip("2001:db8::1"),
+                reply: true,
+                ident: 0x82e9,
+                seq: 0,
+                data: b"nettool arp -6\0\0".to_vec(),
+            }
+        );
+        let mut buf = vec![0xa5u8; bytes.len() + 3];
+        assert_eq!(f.emit(&mut buf).unwrap(), bytes.len());
+        assert_eq!(&buf[..bytes.len()], &bytes[..]);
+        assert_eq!(buf[bytes.len()..], [0xa5; 3]);
+        assert_eq!(f.to_bytes(), bytes);
+        assert_eq!(
+            f.emit(&mut vec![0u8; bytes.len() - 1]),
+            Err(WireError::Truncated("buffer too short for the echo frame"))
+        );
+    }
+
+    #[test]
+    fn echo_request_to_all_nodes_is_a_link_local_multicast() {
+        let f = EchoFrame::request_to_all_nodes(mac_a(), ip("fe80::1"), 7, 9, b"abc");
+        let bytes = f.to_bytes();
+        assert_eq!(&bytes[..6], &[0x33, 0x33, 0, 0, 0, 1]);
+        assert_eq!(bytes[ethernet::HEADER_LEN + 7], 1, "hop limit 1");
+        assert_eq!(bytes[ETH_IP], 128);
+        assert!(checksum_ok(ip("fe80::1"), ALL_NODES, message(&bytes)));
+        assert_eq!(EchoFrame::parse(&bytes).unwrap(), f);
+        // The request the kernel answered, by the values in the reply.
+        let reply = EchoFrame::parse(&whole("icmpv6-echo-reply.hex")).unwrap();
+        let asked = EchoFrame::request_to_all_nodes(
+            reply.eth_dst,
+            reply.ip_dst,
+            reply.ident,
+            reply.seq,
+            &reply.data,
+        );
+        assert_eq!(EchoFrame::parse(&asked.to_bytes()).unwrap(), asked);
+    }
+
+    #[test]
+    fn bad_echo_frames_are_errors() {
+        let good = whole("icmpv6-echo-reply.hex");
+        let mut bad_sum = good.clone();
+        bad_sum[ETH_IP + 2] ^= 0xff;
+        assert_eq!(
+            EchoFrame::parse(&bad_sum),
+            Err(WireError::Malformed("ICMPv6 checksum is wrong"))
+        );
+        let mut code = good.clone();
+        code[ETH_IP + 1] = 1;
+        refix(&mut code);
+        assert_eq!(
+            EchoFrame::parse(&code),
+            Err(WireError::Malformed("ICMPv6 echo code is not 0"))
+        );
+        let mut na = good.clone();
+        na[ETH_IP] = 136;
+        refix(&mut na);
+        assert_eq!(
+            EchoFrame::parse(&na),
+            Err(WireError::Malformed("ICMPv6 type is not an echo"))
+        );
+        // An echo of 6 bytes: the IPv6 payload length says so.
+        let mut short = good[..ETH_IP + 6].to_vec();
+        short[ethernet::HEADER_LEN + 5] = 6;
+        assert_eq!(
+            EchoFrame::parse(&short),
+            Err(WireError::Truncated("ICMPv6 echo header is 8 bytes"))
+        );
+        for n in 0..good.len() {
+            assert!(EchoFrame::parse(&good[..n]).is_err(), "cut at {n}");
+        }
+        assert!(EchoFrame::parse(&whole("ndp-na-solicited.hex")).is_err());
     }
 }
