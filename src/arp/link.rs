@@ -181,7 +181,8 @@ fn offer(send: &mpsc::SyncSender<Received>, item: Received, drops: &AtomicU64) -
     }
 }
 
-fn open_error(iface: &NetworkInterface, e: io::Error) -> ArpError {
+/// The setup error for a packet socket on `iface` that failed with `e`.
+pub(crate) fn open_error(iface: &NetworkInterface, e: io::Error) -> ArpError {
     match e.raw_os_error() {
         Some(EPERM | EACCES) => ArpError::NoPrivilege,
         _ => ArpError::Channel {

@@ -210,15 +210,8 @@ fn setup(
     }
     let mut watched = Vec::new();
     for i in &ifaces {
-        let ring = PacketRing::open(Frames::ArpAndNdp, i.raw.index).map_err(|e| {
-            match e.raw_os_error() {
-                Some(libc::EPERM | libc::EACCES) => ArpError::NoPrivilege,
-                _ => ArpError::Channel {
-                    iface: i.name().to_string(),
-                    source: e,
-                },
-            }
-        })?;
+        let ring = PacketRing::open(Frames::ArpAndNdp, i.raw.index)
+            .map_err(|e| arp::link::open_error(&i.raw, e))?;
         watched.push(Watched {
             name: i.name().to_string(),
             ifindex: i.raw.index,
