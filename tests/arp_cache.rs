@@ -27,16 +27,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use lab::Host;
+use lab::{Host, arp};
 use util::Output;
-
-/// `nettool arp ARGS...` inside `host`.
-#[track_caller]
-fn arp(host: &Host, args: &[&str]) -> Output {
-    let mut all = vec!["arp"];
-    all.extend_from_slice(args);
-    host.nettool(&all)
-}
 
 /// One entry as both tools can say it: family, address, MAC, state,
 /// router flag, interface.

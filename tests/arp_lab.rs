@@ -22,28 +22,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use lab::{Host, Star, macs_in, v4};
-use util::Output;
+use lab::{Host, Star, arp, macs_in, v4};
+use util::{Output, assert_exit, peak_rss_kib};
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/// `nettool arp ARGS...` inside `host`.
-#[track_caller]
-fn arp(host: &Host, args: &[&str]) -> Output {
-    let mut all = vec!["arp"];
-    all.extend_from_slice(args);
-    host.nettool(&all)
-}
-
-#[track_caller]
-fn assert_exit(out: &Output, code: i32, guards: &str) {
-    assert_eq!(
-        out.code(),
-        Some(code),
-        "{guards}: expected exit {code}\n{out}"
-    );
-}
 
 /// Asserts stderr is exactly one non-empty line and returns it.
 #[track_caller]
@@ -1299,15 +1282,6 @@ fn flood(
         }
     }
     sent
-}
-
-/// `VmHWM` (peak resident memory) of `pid` in KiB, if it is still there.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Runs `nettool ARGS...` in `host` and samples its peak RSS while it runs.

@@ -19,25 +19,8 @@ use nettool::wire::MacAddr;
 use nettool::wire::icmpv6::{NaFlags, NdRepr, NdpFrame, NeighborAdvert};
 use serde_json::Value;
 
-use lab::{Host, macs_in, v4};
-use util::Output;
-
-/// `nettool arp ARGS...` inside `host`.
-#[track_caller]
-fn arp(host: &Host, args: &[&str]) -> Output {
-    let mut all = vec!["arp"];
-    all.extend_from_slice(args);
-    host.nettool(&all)
-}
-
-#[track_caller]
-fn assert_exit(out: &Output, code: i32, guards: &str) {
-    assert_eq!(
-        out.code(),
-        Some(code),
-        "{guards}: expected exit {code}\n{out}"
-    );
-}
+use lab::{arp, macs_in, v4};
+use util::{Output, assert_exit};
 
 /// Asserts exit 2, nothing on stdout and exactly one line on stderr, and
 /// returns that line.

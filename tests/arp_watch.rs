@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use lab::Host;
-use util::{Bg, Output};
+use util::{Bg, Output, peak_rss_kib};
 
 /// A station event as both tools can say it: (kind, IP, MAC, old MAC).
 type Seen = (String, String, String, String);
@@ -484,15 +484,6 @@ fn flood(iface: &str, rate: u64, secs: u64, stop: &AtomicBool) -> u64 {
         }
     }
     sent
-}
-
-/// `VmHWM` (peak resident memory) of `pid` in KiB, if it is still there.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 #[test]

@@ -464,6 +464,14 @@ impl Host {
     }
 }
 
+/// `nettool arp ARGS...` inside `host`.
+#[track_caller]
+pub fn arp(host: &Host, args: &[&str]) -> Output {
+    let mut all = vec!["arp"];
+    all.extend_from_slice(args);
+    host.nettool(&all)
+}
+
 /// The commands that build a topology: lines for one `ip -batch` in the root
 /// namespace (namespaces, and links created straight into them), then lines
 /// for one `ip -n NS -batch` per namespace (addresses, masters, links up).

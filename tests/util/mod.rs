@@ -1186,3 +1186,22 @@ pub fn ss_row(line: &str) -> Option<(String, SocketAddr, SocketAddr, String)> {
     };
     Some((netid.to_string(), addr(local)?, addr(peer)?, state))
 }
+
+/// Panic unless `out` exited with `code`, saying what was checked (`guards`).
+#[track_caller]
+pub fn assert_exit(out: &Output, code: i32, guards: &str) {
+    assert_eq!(
+        out.code(),
+        Some(code),
+        "{guards}: expected exit {code}\n{out}"
+    );
+}
+
+/// `VmHWM` (peak resident memory) of `pid` in KiB, if it is still there.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
