@@ -215,7 +215,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
 /// checked as they are read ([`NdMessage::options`]).
 #[derive(Debug, Clone)]
 pub struct NdMessage<T: AsRef<[u8]>> {
-    buffer: T,
+    /// The ICMPv6 view it refines: the header accessors are its.
+    packet: Packet<T>,
 }
 
 impl<T: AsRef<[u8]>> NdMessage<T> {
@@ -237,29 +238,30 @@ impl<T: AsRef<[u8]>> NdMessage<T> {
                 "neighbor solicitation/advertisement is 24 bytes",
             ));
         }
-        Ok(NdMessage { buffer })
+        Ok(NdMessage {
+            packet: Packet { buffer },
+        })
     }
 
     fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
+        self.packet.as_bytes()
     }
 
     /// `NeighborSolicit` or `NeighborAdvert`.
     pub fn msg_type(&self) -> Message {
-        Message::from(self.b()[field::TYPE])
+        self.packet.msg_type()
     }
 
     pub fn code(&self) -> u8 {
-        self.b()[field::CODE]
+        self.packet.code()
     }
 
     pub fn checksum(&self) -> u16 {
-        let b = &self.b()[field::CHECKSUM];
-        u16::from_be_bytes([b[0], b[1]])
+        self.packet.checksum()
     }
 
     pub fn verify_checksum(&self, src: Ipv6Addr, dst: Ipv6Addr) -> bool {
-        checksum_ok(src, dst, self.b())
+        self.packet.verify_checksum(src, dst)
     }
 
     /// The R, S and O flags (an NA's; an NS's reserved bits read the same
