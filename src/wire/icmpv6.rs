@@ -840,7 +840,8 @@ pub const ECHO_HEADER_LEN: usize = 8;
 /// An `ICMPv6` echo request (128) or reply (129) in a whole Ethernet frame,
 /// as values: what `nettool arp --localnet -6` sends to all nodes and reads
 /// back. The traffic class and flow label are kept so a received frame
-/// emits back byte for byte.
+/// emits back byte for byte, except a checksum sent as 0xffff: one's
+/// complement has two zeros, both verify, and emit writes 0x0000.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EchoFrame {
     pub eth_dst: MacAddr,
@@ -1694,6 +1695,28 @@ mod tests {
             f.emit(&mut vec![0u8; bytes.len() - 1]),
             Err(WireError::Truncated("buffer too short for the echo frame"))
         );
+    }
+
+    #[test]
+    fn an_echo_checksum_sent_as_the_other_zero_verifies_and_emits_as_0000() {
+        // Found by the `ndp` fuzz target: a request whose checksum field
+        // holds 0xffff where the sum gives 0x0000 (both are zero in one's
+        // complement; receivers, the kernel too, accept either).
+        let hex = "02000000000a02000000000b86dd6000000000203aff002001b80d000000000000\
+                   000004000220010db80001000001000000000000018000fffffffffffffffffb000000\
+                   41000000000001ff0200000102000000000b";
+        let data: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let echo = EchoFrame::parse(&data).expect("a 0xffff checksum verifies");
+        let bytes = echo.to_bytes();
+        let at = ethernet::HEADER_LEN + ipv6::HEADER_LEN + 2;
+        assert_eq!(&data[at..at + 2], [0xff, 0xff]);
+        assert_eq!(&bytes[at..at + 2], [0, 0]);
+        assert_eq!(&bytes[..at], &data[..at]);
+        assert_eq!(&bytes[at + 2..], &data[at + 2..bytes.len()]);
+        assert_eq!(EchoFrame::parse(&bytes), Ok(echo));
     }
 
     #[test]
