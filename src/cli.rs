@@ -41,6 +41,18 @@ pub enum Command {
     Generate(GenerateArgs),
 }
 
+impl Command {
+    /// The subcommand's name and its metrics flags, for those that have them.
+    pub fn metrics(&self) -> Option<(&'static str, &MetricsArgs)> {
+        match self {
+            Command::Sockstat(a) => Some(("sockstat", &a.metrics)),
+            Command::Arp(a) => Some(("arp", &a.metrics)),
+            Command::Probe(a) => Some(("probe", &a.metrics)),
+            Command::Tftp(_) | Command::Generate(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(
     about = "List sockets and their TCP states (like netstat and ss)",
@@ -181,6 +193,8 @@ pub struct SockstatArgs {
     /// JSON output (schema nettool.sockstat/1, see README)
     #[arg(long = "json")]
     pub json: bool,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     /// Where rows come from
     #[arg(long = "source", value_enum, default_value_t = SourceKind::Auto)]
     pub source: SourceKind,
@@ -224,6 +238,40 @@ pub struct SockstatArgs {
     /// Ctrl-C quits)
     #[arg(long = "lines")]
     pub lines: bool,
+}
+
+/// `--prometheus` and `--textfile`: the subcommands that measure something
+/// (sockstat, probe, arp) take both, as metrics for Prometheus.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MetricsArgs {
+    /// Print the results as Prometheus metrics (text exposition format)
+    /// instead of the usual output; see README "Fleets"
+    #[arg(long = "prometheus", conflicts_with = "json")]
+    pub prometheus: bool,
+    /// Write the metrics to DIR/NAME.prom for node_exporter's textfile
+    /// collector, atomically (temp file, fsync, rename), with
+    /// nettool_run_success and nettool_last_run_timestamp_seconds; nothing
+    /// else goes to stdout unless --prometheus is given too
+    #[arg(
+        long = "textfile",
+        value_name = "DIR/NAME.prom",
+        value_parser = textfile_path,
+        conflicts_with = "json"
+    )]
+    pub textfile: Option<PathBuf>,
+}
+
+impl MetricsArgs {
+    /// Metrics asked for, on stdout or in a file.
+    pub fn wanted(&self) -> bool {
+        self.prometheus || self.textfile.is_some()
+    }
+}
+
+fn textfile_path(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    crate::output::prometheus::check_textfile(&p)?;
+    Ok(p)
 }
 
 #[derive(Debug, Args)]
@@ -401,6 +449,8 @@ pub struct ArpArgs {
     /// JSON output (neighbour table: an array of entries; --watch: a line per event; see --help)
     #[arg(long = "json")]
     pub json: bool,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     /// Watch the link passively (arpwatch's job, ARP and NDP): report new stations, changed MACs, flip-flops, spoofing, bogons, until Ctrl-C, -c or --duration
     #[arg(
         long = "watch",
@@ -809,6 +859,8 @@ pub struct ProbeArgs {
     /// JSON lines: one record per attempt, then the summary
     #[arg(long = "json")]
     pub json: bool,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     /// Keepalive test: IDLE,INTVL,CNT in seconds/seconds/probes
     #[arg(long = "keepalive", value_name = "IDLE,INTVL,CNT")]
     pub keepalive: Option<String>,

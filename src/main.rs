@@ -7,6 +7,7 @@ use nettool::cli::{Cli, Command};
 use nettool::{UsageError, cmd};
 
 fn main() -> ExitCode {
+    cmd::metrics::start();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -31,12 +32,24 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command {
-        Command::Sockstat(args) => cmd::sockstat::run(&args),
-        Command::Arp(args) => cmd::arp::run(&args),
-        Command::Tftp(args) => cmd::tftp::run(&args),
-        Command::Probe(args) => cmd::probe::run(&args),
+    let result = match &cli.command {
+        Command::Sockstat(args) => cmd::sockstat::run(args),
+        Command::Arp(args) => cmd::arp::run(args),
+        Command::Tftp(args) => cmd::tftp::run(args),
+        Command::Probe(args) => cmd::probe::run(args),
         Command::Generate(args) => cmd::generate::run(&args.out),
+    };
+    // A failed run leaves a textfile that says so (nettool_run_success 0),
+    // not the last good numbers.
+    let result = match (result, cli.command.metrics()) {
+        (Err(e), Some((command, m))) if !is_broken_pipe(&e) => {
+            if let Err(also) = cmd::metrics::failed(m, command) {
+                let line = chain(&also);
+                nettool::say!("nettool: {}", nettool::output::escape_control(&line));
+            }
+            Err(e)
+        }
+        (result, _) => result,
     };
     match result {
         Ok(status) => ExitCode::from(status.code()),

@@ -8,6 +8,7 @@ use std::time::Duration;
 pub mod arp;
 pub mod arp_watch;
 pub mod generate;
+pub mod metrics;
 pub mod probe;
 pub mod sockstat;
 pub mod tftp;

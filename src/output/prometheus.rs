@@ -9,6 +9,9 @@
 //! them.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 /// A family's type, as the `# TYPE` line names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +122,111 @@ impl Family<'_> {
         self.text.push('\n');
         Ok(())
     }
+}
+
+/// Which run wrote a set of metrics: the families every `--prometheus` and
+/// `--textfile` output ends with, so that a failed run (success 0) and a
+/// stale file (an old timestamp) show in Prometheus.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// The subcommand: `sockstat`, `probe`, `arp`.
+    pub command: &'static str,
+    /// The textfile's name, when writing one: two files of one command
+    /// (two probe jobs) then give two series, where the same labels in two
+    /// files would make `node_exporter` fail the whole textfile scrape.
+    pub textfile: Option<&'a str>,
+    /// The run did its job, whatever it found (a closed port is a success
+    /// here: `probe_success` says what was found).
+    pub success: bool,
+    pub elapsed: Duration,
+    pub ended: SystemTime,
+}
+
+impl Run<'_> {
+    /// Append `nettool_run_success`, `nettool_run_duration_seconds` and
+    /// `nettool_last_run_timestamp_seconds` to `e`.
+    pub fn append_to(&self, e: &mut Exposition) -> Result<(), ExpositionError> {
+        let mut labels = vec![("command", self.command)];
+        if let Some(t) = self.textfile {
+            labels.push(("textfile", t));
+        }
+        e.family(
+            "nettool_run_success",
+            "1 when the nettool run did its job (whatever it found), 0 when it failed; the error is on its stderr.",
+            Kind::Gauge,
+        )?
+        .sample(&labels, if self.success { 1.0 } else { 0.0 })?;
+        e.family(
+            "nettool_run_duration_seconds",
+            "How long the nettool run took.",
+            Kind::Gauge,
+        )?
+        .sample(&labels, self.elapsed.as_secs_f64())?;
+        let ended = self
+            .ended
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        e.family(
+            "nettool_last_run_timestamp_seconds",
+            "When the nettool run ended, in seconds since the Unix epoch.",
+            Kind::Gauge,
+        )?
+        .sample(&labels, ended.as_secs_f64())?;
+        Ok(())
+    }
+}
+
+/// Whether `path` names a file the textfile collector reads: `NAME.prom`
+/// in an existing directory. The error says what to give instead.
+pub fn check_textfile(path: &Path) -> Result<(), String> {
+    let named = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.len() > ".prom".len() && n.ends_with(".prom") && !n.starts_with('.'));
+    if !named {
+        return Err(
+            "give DIR/NAME.prom (node_exporter's textfile collector reads only *.prom files)"
+                .into(),
+        );
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(format!(
+            "no directory {} (create it, or give node_exporter's --collector.textfile.directory)",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Replace `path` with `text` so that no reader ever sees part of it: a
+/// temporary file in the same directory (a hidden name without `.prom`,
+/// which the textfile collector skips), written, mode 0644 (the collector
+/// usually runs as another user), fsynced, renamed over `path`, and the
+/// directory fsynced so the rename survives a crash. On any error the
+/// temporary file is removed and `path` is as it was.
+pub fn write_textfile(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
@@ -283,6 +391,68 @@ mod tests {
         );
         // Nothing of a refused sample was written.
         assert_eq!(e.finish(), "# HELP nettool_ok h\n# TYPE nettool_ok gauge\n");
+    }
+
+    #[test]
+    fn a_run_ends_with_success_duration_and_timestamp() {
+        let mut e = Exposition::new();
+        Run {
+            command: "probe",
+            textfile: Some("web.prom"),
+            success: false,
+            elapsed: Duration::from_millis(1500),
+            ended: SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000),
+        }
+        .append_to(&mut e)
+        .unwrap();
+        let text = e.finish();
+        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            samples,
+            [
+                "nettool_run_success{command=\"probe\",textfile=\"web.prom\"} 0",
+                "nettool_run_duration_seconds{command=\"probe\",textfile=\"web.prom\"} 1.5",
+                "nettool_last_run_timestamp_seconds{command=\"probe\",textfile=\"web.prom\"} 1764000000",
+            ]
+        );
+    }
+
+    #[test]
+    fn textfile_names_the_collector_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("sockstat.prom");
+        assert_eq!(check_textfile(&ok), Ok(()));
+        assert_eq!(check_textfile(Path::new("x.prom")), Ok(()));
+        for bad in ["x.txt", ".prom", ".hidden.prom", "x.prom.tmp"] {
+            let e = check_textfile(&dir.path().join(bad)).unwrap_err();
+            assert!(e.contains("give DIR/NAME.prom"), "{bad}: {e}");
+        }
+        let e = check_textfile(&dir.path().join("no/such/x.prom")).unwrap_err();
+        assert!(e.contains("no directory"), "{e}");
+    }
+
+    #[test]
+    fn a_textfile_is_replaced_whole_readable_and_nothing_is_left_beside_it() {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.prom");
+        write_textfile(&path, "a 1\n").unwrap();
+        write_textfile(&path, "b 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "b 2\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["m.prom"]);
+        // A directory in the way: an error, and no temporary file stays.
+        let blocked = dir.path().join("d.prom");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("x"), "").unwrap();
+        assert!(write_textfile(&blocked, "c 3\n").is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     /// promtool, when installed, agrees that the text is valid.
