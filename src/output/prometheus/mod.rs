@@ -8,6 +8,10 @@
 //! and help text are escaped. No timestamps: the textfile collector refuses
 //! them.
 
+pub mod arp;
+pub mod probe;
+pub mod sockstat;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;

@@ -1,0 +1,1 @@
+//! `probe --prometheus`: blackbox_exporter's tcp prober families and nettool's own.

@@ -1,0 +1,1 @@
+//! `sockstat --prometheus`: the families a sockstat report becomes.
