@@ -14,10 +14,14 @@ cd "$(dirname "$0")/.."
 # a terminal for sockstat --watch's live view; tftp-hpa (client `tftp`),
 # atftp (client `atftp`), busybox (`busybox tftp`) and curl (`tftp://`):
 # the real clients `nettool tftp serve` must interoperate with; ndisc6 and
-# arpwatch: oracles for IPv6 neighbour solicitation and for arp --watch.
+# arpwatch: oracles for IPv6 neighbour solicitation and for arp --watch;
+# prometheus-node-exporter: the real textfile collector the metrics feed;
+# inotify-tools: inotifywait watches the textfile directory; libcap2-bin,
+# man-db, systemd: the .deb's setcap, man pages and example units.
 packages=(iproute2 util-linux nftables net-tools procps arping arp-scan ieee-data
     tftpd-hpa libwrap0 libpcre2-8-0 prometheus nmap netcat-openbsd traceroute tmux
-    tftp-hpa atftp busybox curl ndisc6 arpwatch)
+    tftp-hpa atftp busybox curl ndisc6 arpwatch prometheus-node-exporter
+    inotify-tools libcap2-bin man-db systemd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -52,5 +56,14 @@ if [ -z "${ATFTPD:-}" ] && [ ! -x target/atftpd/usr/sbin/atftpd ]; then
     dpkg -x "$dl"/atftpd_*.deb target/atftpd
     rm -rf "$dl"
 fi
+
+# The Debian package, for tests/deb.rs (a release build, then dpkg-deb).
+cargo_deb_version=3.8.0
+if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $cargo_deb_version"; then
+    echo "installing cargo-deb $cargo_deb_version"
+    cargo install --quiet --locked cargo-deb --version "$cargo_deb_version"
+fi
+rm -f target/debian/nettool_*.deb
+cargo deb --locked --quiet --output target/debian/
 
 cargo test --locked --all-targets
