@@ -243,6 +243,10 @@ pub struct SockstatArgs {
 /// `--prometheus` and `--textfile`: the subcommands that measure something
 /// (sockstat, probe, arp) take both, as metrics for Prometheus.
 #[derive(Debug, Clone, Default, Args)]
+#[allow(
+    clippy::doc_markdown,
+    reason = "the fields' docs are --help text, where backticks would show"
+)]
 pub struct MetricsArgs {
     /// Print the results as Prometheus metrics (text exposition format)
     /// instead of the usual output; see README "Fleets"
