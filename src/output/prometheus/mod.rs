@@ -183,10 +183,13 @@ impl Run<'_> {
 /// Whether `path` names a file the textfile collector reads: `NAME.prom`
 /// in an existing directory. The error says what to give instead.
 pub fn check_textfile(path: &Path) -> Result<(), String> {
-    let named = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.len() > ".prom".len() && n.ends_with(".prom") && !n.starts_with('.'));
+    // The collector's glob is `*.prom`, case and all; a hidden name is
+    // what our own temporary files look like.
+    let named = path.extension().is_some_and(|e| e == "prom")
+        && path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| !n.starts_with('.'));
     if !named {
         return Err(
             "give DIR/NAME.prom (node_exporter's textfile collector reads only *.prom files)"
