@@ -265,8 +265,17 @@ pub(super) fn scan_error(e: ScanError, s: &Settings) -> anyhow::Error {
 pub fn run(a: &ProbeArgs) -> Result<Status> {
     let s = match super::rounds::plan(a)? {
         super::rounds::Plan::Once(s) => s,
+        super::rounds::Plan::Rounds(_) if a.metrics.wanted() => {
+            return Err(usage(format!(
+                "{}: a scan in rounds (-c N, -w, -i) has no one answer per port: scan once per interval from a timer (contrib/systemd) instead",
+                super::metrics_flag(a)
+            )));
+        }
         super::rounds::Plan::Rounds(r) => return super::rounds::run(a, &r),
     };
+    if a.metrics.wanted() {
+        return run_metrics(a, &s);
+    }
     let json = a.json;
     let mut out = Out::stdout();
     let report = scan::run(&s, &mut |e| match e {
@@ -294,6 +303,34 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         write_text(&mut out, &report, a.open)?;
     }
     out.flush()?;
+    Ok(if report.passed(a.open) {
+        Status::Success
+    } else {
+        Status::NotFound
+    })
+}
+
+/// The scan with metrics instead of lines: a series per (host, port)
+/// ([`crate::output::prometheus::probe::scan`]), the exit status as
+/// without them.
+fn run_metrics(a: &ProbeArgs, s: &Settings) -> Result<Status> {
+    let report = scan::run(s, &mut |e| {
+        if let Event::ParallelLowered {
+            asked,
+            allowed,
+            limit,
+        } = e
+        {
+            crate::say!(
+                "nettool: --parallel {asked} lowered to {allowed}: the open-files limit (RLIMIT_NOFILE) is {limit}, even raised to its hard limit (raise it with `ulimit -Hn` as root, or in limits.conf)"
+            );
+        }
+        Ok(())
+    })
+    .map_err(|e| scan_error(e, s))?;
+    let e = crate::output::prometheus::probe::scan(&report, a.open)?;
+    // An interrupted scan did not do its job: its file says so.
+    crate::cmd::metrics::emit(&a.metrics, "probe", e, !report.interrupted)?;
     Ok(if report.passed(a.open) {
         Status::Success
     } else {
