@@ -81,7 +81,10 @@ fn each_answer_of_a_lab_host_is_probe_success_with_its_result() {
     ];
     for (port, success, result, code) in cases {
         let target = b(port);
-        let out = probe(&pair.a, &["-c", "2", "-i", "0.1", "-W", "1", "--prometheus", &target]);
+        let out = probe(
+            &pair.a,
+            &["-c", "2", "-i", "0.1", "-W", "1", "--prometheus", &target],
+        );
         assert_eq!(out.code(), Some(code), "{target}\n{out}");
         assert!(out.stderr.is_empty(), "{out}");
         promtool_accepts(&out.stdout);
@@ -155,7 +158,11 @@ fn a_scan_has_one_series_per_port_and_counts_per_result() {
     assert_eq!(find(&all, "nettool_probe_scan_ports", &[]).len(), 10);
     let open = p.open.to_string();
     assert_eq!(
-        value(&all, "probe_success", &[("port", &open), ("result", "open")]),
+        value(
+            &all,
+            "probe_success",
+            &[("port", &open), ("result", "open")]
+        ),
         1.0
     );
     assert_eq!(find(&all, "nettool_probe_rtt_seconds", &[]).len(), 1);
@@ -167,7 +174,11 @@ fn a_scan_has_one_series_per_port_and_counts_per_result() {
     let all = samples(&out.stdout);
     assert_eq!(find(&all, "probe_success", &[]).len(), 1, "{out}");
     assert_eq!(
-        value(&all, "nettool_probe_scan_ports", &[("result", "refused_rst")]),
+        value(
+            &all,
+            "nettool_probe_scan_ports",
+            &[("result", "refused_rst")]
+        ),
         11.0
     );
 }
@@ -204,7 +215,8 @@ fn a_textfile_is_written_whole_and_stdout_stays_empty() {
         ),
         0.0
     );
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o644, "node_exporter's user reads it");
 
     // Both: the same text on stdout and in the file, the file replaced.
@@ -251,7 +263,11 @@ fn modes_without_one_answer_per_port_are_refused_in_one_line() {
         let text = std::fs::read_to_string(&file).unwrap();
         promtool_accepts(&text);
         assert_eq!(
-            value(&samples(&text), "nettool_run_success", &[("command", "probe")]),
+            value(
+                &samples(&text),
+                "nettool_run_success",
+                &[("command", "probe")]
+            ),
             0.0,
             "{text}"
         );
@@ -259,5 +275,8 @@ fn modes_without_one_answer_per_port_are_refused_in_one_line() {
     }
     let out = util::nettool(&["probe", "--prometheus", "-t", "127.0.0.1:9"]).run();
     assert_eq!(out.code(), Some(2), "{out}");
-    assert!(out.stderr.starts_with("nettool: --prometheus: -t "), "{out}");
+    assert!(
+        out.stderr.starts_with("nettool: --prometheus: -t "),
+        "{out}"
+    );
 }

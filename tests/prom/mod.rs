@@ -86,7 +86,10 @@ pub fn find<'a>(all: &'a [Sample], name: &str, with: &[(&str, &str)]) -> Vec<&'a
 pub fn value(all: &[Sample], name: &str, with: &[(&str, &str)]) -> f64 {
     match find(all, name, with).as_slice() {
         [one] => one.value,
-        other => panic!("{name} {with:?}: {} samples, want 1: {other:?}", other.len()),
+        other => panic!(
+            "{name} {with:?}: {} samples, want 1: {other:?}",
+            other.len()
+        ),
     }
 }
 
