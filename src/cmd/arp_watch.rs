@@ -3,7 +3,7 @@
 //! summary: events per kind, frames, kernel drops. With `--prometheus`
 //! the summary is metrics instead, at exit; with `--textfile` the file is
 //! rewritten while the watch runs (at most once a second, when something
-//! changed) and at exit, SIGTERM included, so node_exporter sees the
+//! changed) and at exit, SIGTERM included, so `node_exporter` sees the
 //! watch live.
 
 use anyhow::Result;
@@ -133,7 +133,7 @@ struct Live {
     written: Option<((u64, u64, u64), Summary)>,
 }
 
-/// How often a live textfile may be rewritten: node_exporter reads it at
+/// How often a live textfile may be rewritten: `node_exporter` reads it at
 /// each scrape, seconds apart, and a rename per frame would cost a flood.
 const LIVE_EVERY: Duration = Duration::from_secs(1);
 

@@ -1,13 +1,13 @@
-//! `nettool probe --prometheus` / `--textfile`: blackbox_exporter's TCP
+//! `nettool probe --prometheus` / `--textfile`: `blackbox_exporter`'s TCP
 //! prober metrics, per probed (host, port), from the attempt loop's
 //! [`Report`] (one target) or a scan's [`scan::Report`].
 //!
-//! `probe_success` and `probe_duration_seconds` keep blackbox_exporter's
+//! `probe_success` and `probe_duration_seconds` keep `blackbox_exporter`'s
 //! names, without the `nettool_` prefix every other family has: they mean
 //! what they mean there (1 when the TCP handshake completed; how long the
 //! probe took), so the dashboards and alert rules written for
-//! blackbox_exporter (`probe_success == 0`) work on nettool's files as
-//! they are. What blackbox_exporter does not have is prefixed.
+//! `blackbox_exporter` (`probe_success == 0`) work on nettool's files as
+//! they are. What `blackbox_exporter` does not have is prefixed.
 //!
 //! Labels, and why their number is bounded:
 //! - `host`, `port`: the address probed (numeric: a name is resolved,
@@ -26,7 +26,7 @@
 //!
 //! Modes:
 //! - one target (`-c N`, default 4): the per-target families describe the
-//!   last attempt, as blackbox_exporter's describe its one probe (what the
+//!   last attempt, as `blackbox_exporter`'s describe its one probe (what the
 //!   port does now); the run's attempts are counted in
 //!   `nettool_probe_attempts` and `nettool_probe_open_attempts` (gauges:
 //!   per run, not ever-growing).
