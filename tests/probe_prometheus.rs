@@ -285,3 +285,36 @@ fn modes_without_one_answer_per_port_are_refused_in_one_line() {
         "{out}"
     );
 }
+
+#[test]
+fn a_target_given_as_a_name_keeps_it_as_a_label() {
+    // Guards: the name lost (a target whose address moves would be lost
+    // with it), or written where the address belongs. `localhost` comes
+    // from /etc/hosts, never DNS, and the traffic stays on loopback.
+    if util::which("promtool").is_none() {
+        nettool::skip_or_fail("promtool is not installed (apt install prometheus)");
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let target = format!("localhost:{port}");
+    let out = util::nettool(&["probe", "-4", "-c", "1", "--prometheus", &target]).run();
+    assert_eq!(out.code(), Some(0), "{out}");
+    promtool_accepts(&out.stdout);
+    let all = samples(&out.stdout);
+    let l = [
+        ("host", "127.0.0.1"),
+        ("port", port.as_str()),
+        ("name", "localhost"),
+    ];
+    assert_eq!(
+        value(
+            &all,
+            "probe_success",
+            &[l[0], l[1], l[2], ("result", "open")]
+        ),
+        1.0,
+        "{out}"
+    );
+    assert_eq!(value(&all, "nettool_probe_attempts", &l), 1.0, "{out}");
+}

@@ -273,10 +273,9 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         }
         super::rounds::Plan::Rounds(r) => return super::rounds::run(a, &r),
     };
-    if a.metrics.wanted() {
-        return run_metrics(a, &s);
-    }
     let json = a.json;
+    // Metrics instead of the header, the lines and the counts.
+    let metrics = a.metrics.wanted();
     let mut out = Out::stdout();
     let report = scan::run(&s, &mut |e| match e {
         Event::ParallelLowered {
@@ -289,7 +288,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
             );
             Ok(())
         }
-        Event::Started { .. } if json => Ok(()),
+        Event::Started { .. } if json || metrics => Ok(()),
         Event::Started { probes, parallel } => {
             header(&mut out, &s, probes, parallel)?;
             out.flush()
@@ -297,40 +296,16 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         Event::Probed(_) => Ok(()),
     })
     .map_err(|e| scan_error(e, &s))?;
-    if json {
+    if metrics {
+        let e = crate::output::prometheus::probe::scan(&report, a.open)?;
+        // An interrupted scan did not do its job: its file says so.
+        crate::cmd::metrics::emit(&a.metrics, "probe", e, !report.interrupted)?;
+    } else if json {
         write_json(&mut out, &report, &s, a.open)?;
     } else {
         write_text(&mut out, &report, a.open)?;
     }
     out.flush()?;
-    Ok(if report.passed(a.open) {
-        Status::Success
-    } else {
-        Status::NotFound
-    })
-}
-
-/// The scan with metrics instead of lines: a series per (host, port)
-/// ([`crate::output::prometheus::probe::scan`]), the exit status as
-/// without them.
-fn run_metrics(a: &ProbeArgs, s: &Settings) -> Result<Status> {
-    let report = scan::run(s, &mut |e| {
-        if let Event::ParallelLowered {
-            asked,
-            allowed,
-            limit,
-        } = e
-        {
-            crate::say!(
-                "nettool: --parallel {asked} lowered to {allowed}: the open-files limit (RLIMIT_NOFILE) is {limit}, even raised to its hard limit (raise it with `ulimit -Hn` as root, or in limits.conf)"
-            );
-        }
-        Ok(())
-    })
-    .map_err(|e| scan_error(e, s))?;
-    let e = crate::output::prometheus::probe::scan(&report, a.open)?;
-    // An interrupted scan did not do its job: its file says so.
-    crate::cmd::metrics::emit(&a.metrics, "probe", e, !report.interrupted)?;
     Ok(if report.passed(a.open) {
         Status::Success
     } else {
