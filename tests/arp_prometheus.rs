@@ -89,11 +89,17 @@ fn a_neighbour_that_answers_is_up_with_its_mac_and_an_absent_one_is_not() {
         assert!(find(&all, "nettool_arp_up", &[]).is_empty(), "{out}");
     }
 
-    // -U sends and measures nothing.
+    // -U sends and measures nothing; a probe without -c or -w would run
+    // until Ctrl-C, its metrics never written.
     let out = arp(&pair.a, &["-U", "-s", "198.51.100.1", "--prometheus"]);
     assert_eq!(out.code(), Some(2), "{out}");
     assert_eq!(out.stdout, "", "{out}");
     assert!(out.stderr.contains("--prometheus: -U/-A"), "{out}");
+    let out = arp(&pair.a, &["--prometheus", "198.51.100.2"]);
+    assert_eq!(out.code(), Some(2), "{out}");
+    assert!(out.stderr.contains("-c N or -w SECS"), "{out}");
+    let out = arp(&pair.a, &["-w", "0.5", "--prometheus", "198.51.100.2"]);
+    assert_eq!(out.code(), Some(0), "-w alone ends the probe\n{out}");
 }
 
 #[test]

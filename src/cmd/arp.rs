@@ -419,15 +419,25 @@ pub fn run(a: &ArpArgs) -> Result<Status> {
     let mut s = settings(a)?;
     let m = a.metrics.wanted().then_some(&a.metrics);
     if m.is_some() {
-        if let Job::Announce(_) = s.job {
-            return Err(usage(format!(
-                "{}: -U/-A send announcements and measure nothing",
-                if a.metrics.prometheus {
-                    "--prometheus"
-                } else {
-                    "--textfile"
-                }
-            )));
+        let flag = if a.metrics.prometheus {
+            "--prometheus"
+        } else {
+            "--textfile"
+        };
+        match &s.job {
+            Job::Announce(_) => {
+                return Err(usage(format!(
+                    "{flag}: -U/-A send announcements and measure nothing"
+                )));
+            }
+            // Metrics are written at the end: a probe that only Ctrl-C
+            // ends would hang the timer that runs it.
+            Job::Probe(p) if p.count.is_none() && p.deadline.is_none() => {
+                return Err(usage(format!(
+                    "{flag}: without -c N or -w SECS the probe runs until Ctrl-C: give one"
+                )));
+            }
+            _ => {}
         }
         // Metrics instead of lines, tables and progress bars.
         s.quiet = true;
@@ -444,7 +454,7 @@ pub fn run(a: &ArpArgs) -> Result<Status> {
 /// Metrics from a renderer, written where `m` says; the run did its job.
 fn emit(
     m: &MetricsArgs,
-    e: Result<crate::output::prometheus::Exposition, crate::output::prometheus::ExpositionError>,
+    e: Result<prometheus::Exposition, prometheus::ExpositionError>,
 ) -> Result<()> {
     super::metrics::emit(m, "arp", e?, true)
 }
