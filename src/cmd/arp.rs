@@ -25,10 +25,10 @@ use crate::arp::{
     self, AnnounceSettings, CacheSettings, Event, Job, Local6Settings, Networks, OurAddr,
     ProbeSettings, Settings, SweepSettings,
 };
-use crate::cli::ArpArgs;
+use crate::cli::{ArpArgs, MetricsArgs};
 use crate::neigh::Family;
 use crate::output::table::{Align, Table};
-use crate::output::{self, Out};
+use crate::output::{self, Out, prometheus};
 use crate::wire::MacAddr;
 
 /// The clock every RTT comes from, said in the summary and the JSON.
@@ -416,14 +416,47 @@ pub fn run(a: &ArpArgs) -> Result<Status> {
     if a.watch {
         return super::arp_watch::run(a);
     }
-    let s = settings(a)?;
-    match &s.job {
-        Job::Probe(p) => probe(&s, p),
-        Job::Announce(p) => announce(&s, p),
-        Job::Sweep(p) => sweep(&s, p),
-        Job::Local6(p) => local6(&s, p),
-        Job::Cache(c) => show_cache(&s, c),
+    let mut s = settings(a)?;
+    let m = a.metrics.wanted().then_some(&a.metrics);
+    if m.is_some() {
+        let flag = if a.metrics.prometheus {
+            "--prometheus"
+        } else {
+            "--textfile"
+        };
+        match &s.job {
+            Job::Announce(_) => {
+                return Err(usage(format!(
+                    "{flag}: -U/-A send announcements and measure nothing"
+                )));
+            }
+            // Metrics are written at the end: a probe that only Ctrl-C
+            // ends would hang the timer that runs it.
+            Job::Probe(p) if p.count.is_none() && p.deadline.is_none() => {
+                return Err(usage(format!(
+                    "{flag}: without -c N or -w SECS the probe runs until Ctrl-C: give one"
+                )));
+            }
+            _ => {}
+        }
+        // Metrics instead of lines, tables and progress bars.
+        s.quiet = true;
     }
+    match &s.job {
+        Job::Probe(p) => probe(&s, p, m),
+        Job::Announce(p) => announce(&s, p),
+        Job::Sweep(p) => sweep(&s, p, m),
+        Job::Local6(p) => local6(&s, p, m),
+        Job::Cache(c) => show_cache(&s, c, m),
+    }
+}
+
+/// Metrics from a renderer, written where `m` says; the run did its job.
+fn emit(
+    m: &MetricsArgs,
+    e: Result<prometheus::Exposition, prometheus::ExpositionError>,
+) -> Result<()> {
+    super::metrics::emit(m, "arp", e?, true)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -533,7 +566,7 @@ fn event_line(target: IpAddr, iface: &str, ev: &Event) -> Option<String> {
     })
 }
 
-fn probe(s: &Settings, p: &ProbeSettings) -> Result<Status> {
+fn probe(s: &Settings, p: &ProbeSettings, m: Option<&MetricsArgs>) -> Result<Status> {
     let mut out = Out::stdout();
     let lines = !s.json && !s.quiet;
     let mut name = String::new();
@@ -565,7 +598,9 @@ fn probe(s: &Settings, p: &ProbeSettings) -> Result<Status> {
     if let Some(e) = write_err {
         return Err(e.into());
     }
-    if s.json {
+    if let Some(m) = m {
+        emit(m, prometheus::arp::probe(&report))?;
+    } else if s.json {
         output::json(&mut out, &probe_json(&report))?;
     } else {
         write_summary(&mut out, &report, lines)?;
@@ -782,7 +817,7 @@ fn progress_bar(s: &Settings, targets: usize, plan: Plan) -> Option<indicatif::P
     })
 }
 
-fn sweep(s: &Settings, p: &SweepSettings) -> Result<Status> {
+fn sweep(s: &Settings, p: &SweepSettings, m: Option<&MetricsArgs>) -> Result<Status> {
     let mut bar = None;
     let report = run::sweep(
         p,
@@ -804,7 +839,9 @@ fn sweep(s: &Settings, p: &SweepSettings) -> Result<Status> {
         b.finish_and_clear();
     }
     let mut out = Out::stdout();
-    if s.json {
+    if let Some(m) = m {
+        emit(m, prometheus::arp::sweep(&report))?;
+    } else if s.json {
         output::json(&mut out, &sweep_json(&report))?;
     } else {
         if !s.quiet {
@@ -942,7 +979,7 @@ fn write_sweep_summary(out: &mut dyn Write, r: &SweepReport) -> std::io::Result<
     Ok(())
 }
 
-fn local6(s: &Settings, p: &Local6Settings) -> Result<Status> {
+fn local6(s: &Settings, p: &Local6Settings, m: Option<&MetricsArgs>) -> Result<Status> {
     let report = run::local6(
         p,
         &mut crate::sys::catch_interrupt,
@@ -950,7 +987,9 @@ fn local6(s: &Settings, p: &Local6Settings) -> Result<Status> {
     )
     .map_err(fail)?;
     let mut out = Out::stdout();
-    if s.json {
+    if let Some(m) = m {
+        emit(m, prometheus::arp::local6(&report))?;
+    } else if s.json {
         output::json(&mut out, &local6_json(&report))?;
     } else {
         if !s.quiet {
@@ -1078,10 +1117,12 @@ fn write_local6_summary(out: &mut dyn Write, r: &Local6Report) -> std::io::Resul
     Ok(())
 }
 
-fn show_cache(s: &Settings, c: &CacheSettings) -> Result<Status> {
+fn show_cache(s: &Settings, c: &CacheSettings, m: Option<&MetricsArgs>) -> Result<Status> {
     let report = run::cache_view(c).map_err(fail)?;
     let mut out = Out::stdout();
-    if s.json {
+    if let Some(m) = m {
+        emit(m, prometheus::arp::cache(&report))?;
+    } else if s.json {
         output::json(&mut out, &cache_json(&report))?;
     } else {
         let tty = out.tty;

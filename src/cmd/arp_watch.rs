@@ -1,17 +1,23 @@
 //! `nettool arp --watch`: flags -> [`Settings`] -> [`watch::run::run`] ->
 //! a line per event (or a `nettool.arp.event/1` JSON line), and a closing
-//! summary: events per kind, frames, kernel drops.
+//! summary: events per kind, frames, kernel drops. With `--prometheus`
+//! the summary is metrics instead, at exit; with `--textfile` the file is
+//! rewritten while the watch runs (at most once a second, when something
+//! changed) and at exit, SIGTERM included, so `node_exporter` sees the
+//! watch live.
 
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::ops::ControlFlow;
+use std::time::Duration;
 
 use super::usage;
 use crate::Status;
-use crate::arp::watch::run::{self, Error, Report, Settings, Sink};
-use crate::arp::watch::{Event, EventKind, Limits, What};
-use crate::cli::ArpArgs;
+use crate::arp::watch::run::{self, Error, Progress, Report, Settings, Sink};
+use crate::arp::watch::{Event, EventKind, Limits, Summary, What};
+use crate::cli::{ArpArgs, MetricsArgs};
+use crate::output::prometheus::arp::{WatchView, watch};
 use crate::output::time::clock;
 use crate::output::{Out, escape_control};
 
@@ -63,15 +69,24 @@ pub fn settings(a: &ArpArgs) -> Result<Options> {
 /// the database failing to save at the end, exit 1.
 pub fn run(a: &ArpArgs) -> Result<Status> {
     let o = settings(a)?;
+    let metrics = a.metrics.wanted();
     let mut sink = Lines {
         out: Out::stdout(),
         json: o.json,
-        quiet: o.quiet,
+        quiet: o.quiet || metrics,
         failed: None,
+        live: a.metrics.textfile.as_ref().map(|t| Live {
+            // The live file only; stdout gets the metrics once, at exit.
+            to: MetricsArgs {
+                prometheus: false,
+                textfile: Some(t.clone()),
+            },
+            written: None,
+        }),
     };
     let report = run::run(&o.run, &mut sink, &mut |w| crate::say!("{w}"));
     if let Some(e) = sink.failed {
-        return Err(e.into());
+        return Err(e);
     }
     let mut out = sink.out;
     let report = match report {
@@ -79,7 +94,14 @@ pub fn run(a: &ArpArgs) -> Result<Status> {
         Err(e @ (Error::Setup(_) | Error::Db(_))) => return Err(usage(e.to_string())),
         Err(e @ Error::Capture { .. }) => return Err(e.into()),
     };
-    if o.json {
+    if metrics {
+        let view = WatchView::new(
+            &report.interfaces,
+            (report.frames, report.ignored, report.drops),
+            &report.summary,
+        );
+        super::metrics::emit(&a.metrics, "arp", watch(&view)?, true)?;
+    } else if o.json {
         serde_json::to_writer(&mut out, &summary_json(&report))?;
         out.write_all(b"\n")?;
     } else {
@@ -99,11 +121,24 @@ struct Lines {
     out: Out,
     json: bool,
     quiet: bool,
-    failed: Option<std::io::Error>,
+    failed: Option<anyhow::Error>,
+    /// `--textfile`: rewritten as the watch goes.
+    live: Option<Live>,
 }
 
+/// The textfile a watch keeps rewriting, and what it last said.
+struct Live {
+    to: MetricsArgs,
+    /// Frames, ignored, drops and the summary last written.
+    written: Option<((u64, u64, u64), Summary)>,
+}
+
+/// How often a live textfile may be rewritten: `node_exporter` reads it at
+/// each scrape, seconds apart, and a rename per frame would cost a flood.
+const LIVE_EVERY: Duration = Duration::from_secs(1);
+
 impl Lines {
-    fn fail(&mut self, r: std::io::Result<()>) -> ControlFlow<()> {
+    fn fail(&mut self, r: anyhow::Result<()>) -> ControlFlow<()> {
         match r {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
@@ -126,11 +161,33 @@ impl Sink for Lines {
         } else {
             self.out.write_all(line(e).as_bytes())
         };
-        self.fail(r)
+        self.fail(r.map_err(Into::into))
     }
 
     fn idle(&mut self) -> ControlFlow<()> {
         let r = self.out.flush();
+        self.fail(r.map_err(Into::into))
+    }
+
+    fn progress_every(&self) -> Option<Duration> {
+        self.live.as_ref().map(|_| LIVE_EVERY)
+    }
+
+    /// The live textfile, when something changed since it was written
+    /// (the first time: at once, so the watch shows from its start).
+    fn progress(&mut self, p: &Progress<'_>) -> ControlFlow<()> {
+        let Some(live) = &mut self.live else {
+            return ControlFlow::Continue(());
+        };
+        let now = ((p.frames, p.ignored, p.drops), p.summary);
+        if live.written == Some(now) {
+            return ControlFlow::Continue(());
+        }
+        live.written = Some(now);
+        let view = WatchView::new(p.interfaces, now.0, &p.summary);
+        let r = watch(&view)
+            .map_err(anyhow::Error::from)
+            .and_then(|e| super::metrics::emit(&live.to, "arp", e, true));
         self.fail(r)
     }
 }

@@ -98,6 +98,27 @@ pub trait Sink {
     fn idle(&mut self) -> ControlFlow<()> {
         ControlFlow::Continue(())
     }
+    /// How often the sink wants [`Sink::progress`] while the watch runs;
+    /// `None` (the default): never, and the loop counts nothing extra.
+    fn progress_every(&self) -> Option<Duration> {
+        None
+    }
+    /// What the watch has seen so far, at most every `progress_every`
+    /// (and not at the end: the [`Report`] says that). `Break` stops the
+    /// watch.
+    fn progress(&mut self, _p: &Progress<'_>) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+/// What a watch has seen so far, as the [`Report`] will say it.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    pub interfaces: &'a [String],
+    pub frames: u64,
+    pub ignored: u64,
+    pub drops: u64,
+    pub summary: Summary,
 }
 
 /// What a run saw.
@@ -278,6 +299,9 @@ pub fn run(
     let stop_at = s.duration.map(|d| start + d);
     let (mut frames, mut ignored, mut seen) = (0u64, 0u64, 0u64);
     let mut events = Vec::new();
+    let every = sink.progress_every();
+    let names: Vec<String> = watched.iter().map(|w| w.name.clone()).collect();
+    let mut progressed: Option<Instant> = None;
     let stop = 'watch: loop {
         if let Some(sig) = crate::sys::termination() {
             break Stop::Signal(sig);
@@ -285,6 +309,21 @@ pub fn run(
         let now = Instant::now();
         if stop_at.is_some_and(|t| now >= t) {
             break Stop::Duration;
+        }
+        if let Some(every) = every
+            && progressed.is_none_or(|t| now.duration_since(t) >= every)
+        {
+            progressed = Some(now);
+            let p = Progress {
+                interfaces: &names,
+                frames,
+                ignored,
+                drops: drops(&mut watched)?,
+                summary: watch.summary(),
+            };
+            if sink.progress(&p).is_break() {
+                break Stop::Caller;
+            }
         }
         let mut got = 0;
         for w in &mut watched {
@@ -332,13 +371,7 @@ pub fn run(
             }
         }
     };
-    let mut drops = 0;
-    for w in &mut watched {
-        drops += w.ring.drops().map_err(|source| Error::Capture {
-            iface: w.name.clone(),
-            source,
-        })?;
-    }
+    let drops = drops(&mut watched)?;
     let saved = s.db.as_ref().map(|path| {
         let stations = watch.stations();
         db::save(path, &stations).map(|()| stations.len())
@@ -354,6 +387,18 @@ pub fn run(
         stopped_by: stop,
         summary: watch.summary(),
     })
+}
+
+/// Frames the kernel dropped so far, every ring.
+fn drops(watched: &mut [Watched]) -> Result<u64, Error> {
+    let mut drops = 0;
+    for w in watched {
+        drops += w.ring.drops().map_err(|source| Error::Capture {
+            iface: w.name.clone(),
+            source,
+        })?;
+    }
+    Ok(drops)
 }
 
 #[cfg(test)]

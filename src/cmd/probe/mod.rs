@@ -431,6 +431,7 @@ fn probe_error(e: ProbeError, s: &Settings) -> anyhow::Error {
 /// Usage and setup errors (exit 2), a failure on our side, or a closed
 /// stdout (which `main` keeps quiet).
 pub fn run(a: &ProbeArgs) -> Result<Status> {
+    metrics_make_sense(a)?;
     if let Some(ProbeCommand::Serve(s)) = &a.serve {
         return run_serve(s);
     }
@@ -441,6 +442,9 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         return scan::run(a);
     }
     let s = settings(a)?;
+    if a.metrics.wanted() {
+        return run_metrics(a, &s);
+    }
     let view = View {
         format: if a.json {
             Format::Json
@@ -461,6 +465,94 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
     .map_err(|e| probe_error(e, &s))?;
     render_report(&mut out, &report, view.format == Format::Json)?;
     out.flush()?;
+    Ok(if report.passed() {
+        Status::Success
+    } else {
+        Status::NotFound
+    })
+}
+
+/// The flag that asked for metrics, as an error names it.
+pub(super) fn metrics_flag(a: &ProbeArgs) -> &'static str {
+    if a.metrics.prometheus {
+        "--prometheus"
+    } else {
+        "--textfile"
+    }
+}
+
+/// Metrics are one answer per (host, port): the modes that wait, trace or
+/// test a connection's behaviour have none, and the flags that only shape
+/// the lines have nothing to shape. Refused in one line (exit 2) rather
+/// than written as something they are not.
+fn metrics_make_sense(a: &ProbeArgs) -> Result<()> {
+    if !a.metrics.wanted() {
+        return Ok(());
+    }
+    let flag = metrics_flag(a);
+    let why = if a.serve.is_some() {
+        Some("probe serve answers probes and measures nothing".to_string())
+    } else if a.trace {
+        Some("--trace finds a path hop by hop, not one answer per port".to_string())
+    } else if a.until_stopped || a.count == Some(0) {
+        let given = if a.until_stopped { "-t" } else { "-c 0" };
+        Some(format!(
+            "{given} watches until stopped and a file is written at the end: run one probe per interval from a timer (contrib/systemd) instead"
+        ))
+    } else {
+        [
+            (a.keepalive.is_some(), "--keepalive"),
+            (a.user_timeout.is_some(), "--user-timeout"),
+            (a.hold.is_some(), "--hold"),
+            (a.send.is_some(), "--send"),
+            (a.half_close, "--half-close"),
+            (a.expect_close, "--expect-close"),
+        ]
+        .into_iter()
+        .find_map(|(given, f)| given.then_some(f))
+        .map(|f| format!("{f} tests a connection's behaviour, which has no metric here"))
+        .or_else(|| {
+            [
+                (a.quiet_ok, "--quiet-ok"),
+                (a.verbose, "-v"),
+                (a.timestamp, "-D"),
+            ]
+            .into_iter()
+            .find_map(|(given, f)| given.then_some(f))
+            .map(|f| format!("{f} shapes the lines, and metrics print none"))
+        })
+    };
+    match why {
+        Some(why) => Err(usage(format!("{flag}: {why}"))),
+        None => Ok(()),
+    }
+}
+
+/// The attempt loop with metrics instead of lines: the last attempt and
+/// the counts ([`crate::output::prometheus::probe::single`]), the exit
+/// status as without them.
+fn run_metrics(a: &ProbeArgs, s: &Settings) -> Result<Status> {
+    let mut last: Option<(SocketAddr, Outcome)> = None;
+    let report = probe::run(s, &mut |e| {
+        if let Event::Attempt(at) = e {
+            last = Some((at.target.unwrap_or(s.target), at.outcome.clone()));
+        }
+        Ok(())
+    })
+    .map_err(|e| probe_error(e, s))?;
+    let name = match a.targets.first().map(|t| split_target(t)) {
+        Some(Ok((Host::Name(n), _))) => Some(n),
+        _ => None,
+    };
+    let e = crate::output::prometheus::probe::single(
+        &report,
+        last.as_ref().map(|(t, o)| (*t, o)),
+        name,
+    )
+    .map_err(anyhow::Error::from)?;
+    // Ctrl-C before the count: the run did not do its job.
+    let done = report.stopped_by != probe::Stop::Interrupt;
+    crate::cmd::metrics::emit(&a.metrics, "probe", e, done)?;
     Ok(if report.passed() {
         Status::Success
     } else {

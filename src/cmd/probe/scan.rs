@@ -265,9 +265,17 @@ pub(super) fn scan_error(e: ScanError, s: &Settings) -> anyhow::Error {
 pub fn run(a: &ProbeArgs) -> Result<Status> {
     let s = match super::rounds::plan(a)? {
         super::rounds::Plan::Once(s) => s,
+        super::rounds::Plan::Rounds(_) if a.metrics.wanted() => {
+            return Err(usage(format!(
+                "{}: a scan in rounds (-c N, -w, -i) has no one answer per port: scan once per interval from a timer (contrib/systemd) instead",
+                super::metrics_flag(a)
+            )));
+        }
         super::rounds::Plan::Rounds(r) => return super::rounds::run(a, &r),
     };
     let json = a.json;
+    // Metrics instead of the header, the lines and the counts.
+    let metrics = a.metrics.wanted();
     let mut out = Out::stdout();
     let report = scan::run(&s, &mut |e| match e {
         Event::ParallelLowered {
@@ -280,7 +288,7 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
             );
             Ok(())
         }
-        Event::Started { .. } if json => Ok(()),
+        Event::Started { .. } if json || metrics => Ok(()),
         Event::Started { probes, parallel } => {
             header(&mut out, &s, probes, parallel)?;
             out.flush()
@@ -288,7 +296,11 @@ pub fn run(a: &ProbeArgs) -> Result<Status> {
         Event::Probed(_) => Ok(()),
     })
     .map_err(|e| scan_error(e, &s))?;
-    if json {
+    if metrics {
+        let e = crate::output::prometheus::probe::scan(&report, a.open)?;
+        // An interrupted scan did not do its job: its file says so.
+        crate::cmd::metrics::emit(&a.metrics, "probe", e, !report.interrupted)?;
+    } else if json {
         write_json(&mut out, &report, &s, a.open)?;
     } else {
         write_text(&mut out, &report, a.open)?;
