@@ -4,7 +4,7 @@
 //! (`dpkg --root --force-script-chrootless`, so the postinst runs with
 //! `DPKG_ROOT` set, outside a chroot the scratch root could not serve),
 //! and then: the binary runs, the man pages render with `man -l`, the
-//! postinst gave the binary cap_net_raw (and says what to do when setcap
+//! postinst gave the binary `cap_net_raw` (and says what to do when setcap
 //! is missing), an unprivileged user can `nettool arp` a lab host thanks
 //! to it, and systemd accepts the example units against the installed
 //! tree (`systemd-analyze verify --root`).
@@ -30,7 +30,7 @@ fn deb() -> Option<PathBuf> {
         .flatten()
         .filter(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            name.starts_with(&prefix) && name.ends_with(".deb")
+            name.starts_with(&prefix) && e.path().extension().is_some_and(|x| x == "deb")
         })
         .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
         .map(|e| e.path());
@@ -170,7 +170,7 @@ fn the_package_holds_the_binary_man_pages_completions_and_examples() {
     );
 }
 
-/// Installed by dpkg: the postinst ran (cap_net_raw on the binary), the
+/// Installed by dpkg: the postinst ran (`cap_net_raw` on the binary), the
 /// binary reports the crate's version, and every man page renders.
 #[test]
 fn installed_it_runs_has_cap_net_raw_and_its_man_pages_render() {

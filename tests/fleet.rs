@@ -6,10 +6,15 @@
 //! the textfile collector; curl scrapes it there. nettool runs in B
 //! (sockstat) and in A (a probe of B); nothing leaves the lab pair.
 
+#![allow(
+    clippy::float_cmp,
+    reason = "exact values read back from the text: counts, 0 and 1"
+)]
+
 mod lab;
+mod prom;
 mod util;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -17,40 +22,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use prom::{Sample, samples, value};
 use util::{nettool, skip_or_fail, which};
-
-/// The samples of an exposition: `name{labels}` -> value, comments left out.
-fn samples(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            Some((series.to_string(), value.parse().ok()?))
-        })
-        .collect()
-}
-
-/// The value of the one series of `name` whose labels include every pair
-/// of `labels`.
-#[track_caller]
-fn value(all: &BTreeMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let hits: Vec<(&String, &f64)> = all
-        .iter()
-        .filter(|(series, _)| {
-            let (n, rest) = series.split_once('{').unwrap_or((series, ""));
-            n == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
-        })
-        .collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "one series {name} with {labels:?}, got {hits:?}"
-    );
-    *hits[0].1
-}
 
 /// A port nobody in `ns` listens on yet.
 fn free_port(ns: &str) -> u16 {
@@ -62,6 +35,40 @@ fn free_port(ns: &str) -> u16 {
     })
     .join()
     .expect("port thread")
+}
+
+/// Starts `node_exporter` in `host` with only the textfile collector
+/// reading `dir`, scrapes it once with curl, stops it: the samples.
+fn scrape(host: &lab::Host, dir: &Path) -> Vec<Sample> {
+    let port = free_port(&host.ns);
+    let listen = format!("--web.listen-address=127.0.0.1:{port}");
+    let textdir = format!("--collector.textfile.directory={}", dir.display());
+    let exporter = lab::spawn_in(
+        &host.ns,
+        "prometheus-node-exporter",
+        &[
+            "--collector.disable-defaults",
+            "--collector.textfile",
+            &textdir,
+            &listen,
+        ],
+    );
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let scrape = loop {
+        let out = host.run("curl", &["-sf", "--max-time", "2", &url]);
+        if out.code() == Some(0) {
+            break out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node_exporter did not answer{out}\n{}",
+            exporter.stop()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(exporter);
+    samples(&scrape.stdout)
 }
 
 /// The real textfile collector: `node_exporter` with every other
@@ -88,7 +95,10 @@ fn node_exporter_serves_the_textfiles_with_the_right_values() {
         .b
         .nettool(&["sockstat", "-s", "--textfile", &sock.to_string_lossy()]);
     out.expect_code(0);
-    assert!(out.stdout.is_empty(), "--textfile alone prints nothing{out}");
+    assert!(
+        out.stdout.is_empty(),
+        "--textfile alone prints nothing{out}"
+    );
     let listing = dir.path().join("listeners.prom");
     pair.b
         .nettool(&["sockstat", "-tl", "--textfile", &listing.to_string_lossy()])
@@ -107,41 +117,8 @@ fn node_exporter_serves_the_textfiles_with_the_right_values() {
     out.expect_code(1);
     drop(listeners);
 
-    let port = free_port(&pair.a.ns);
-    let listen = format!("--web.listen-address=127.0.0.1:{port}");
-    let textdir = format!("--collector.textfile.directory={}", dir.path().display());
-    let exporter = lab::spawn_in(
-        &pair.a.ns,
-        "prometheus-node-exporter",
-        &[
-            "--collector.disable-defaults",
-            "--collector.textfile",
-            &textdir,
-            &listen,
-        ],
-    );
-    let url = format!("http://127.0.0.1:{port}/metrics");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let scrape = loop {
-        let out = pair.a.run("curl", &["-sf", "--max-time", "2", &url]);
-        if out.code() == Some(0) {
-            break out;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "node_exporter did not answer{out}\n{}",
-            exporter.stop()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    drop(exporter);
-    let m = samples(&scrape.stdout);
-    assert_eq!(
-        value(&m, "node_textfile_scrape_error", &[]),
-        0.0,
-        "{}",
-        scrape.stdout
-    );
+    let m = scrape(&pair.a, dir.path());
+    assert_eq!(value(&m, "node_textfile_scrape_error", &[]), 0.0);
     for (file, command) in [
         ("sockstat.prom", "sockstat"),
         ("listeners.prom", "sockstat"),
@@ -170,17 +147,23 @@ fn node_exporter_serves_the_textfiles_with_the_right_values() {
         );
     }
     assert_eq!(
-        value(&m, "nettool_sockstat_tcp_state_sockets", &[("state", "LISTEN")]),
-        ports.len() as f64,
-        "B's LISTEN sockets: the test's three{}",
-        scrape.stdout
+        value(
+            &m,
+            "nettool_sockstat_tcp_state_sockets",
+            &[("state", "LISTEN")]
+        ),
+        3.0,
+        "B's LISTEN sockets: the test's three"
     );
     // The listing's file: each listener's backlog is what std's listen()
     // asked for (128), its accept queue empty.
     for p in ports {
         let l = [("address", b_ip.to_string()), ("port", p.to_string())];
         let l: Vec<(&str, &str)> = l.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        assert_eq!(value(&m, "nettool_sockstat_accept_queue_backlog", &l), 128.0);
+        assert_eq!(
+            value(&m, "nettool_sockstat_accept_queue_backlog", &l),
+            128.0
+        );
         assert_eq!(value(&m, "nettool_sockstat_accept_queue_length", &l), 0.0);
     }
     let target = [("host", b_ip.to_string()), ("port", "7409".to_string())];
@@ -194,7 +177,7 @@ fn node_exporter_serves_the_textfiles_with_the_right_values() {
 /// `--textfile` replaces the file whole: 1,000 runs rewrite one textfile
 /// while inotifywait watches the directory and a reader reads the file
 /// as fast as it can. The file itself is never opened for writing (only
-/// renamed onto: one MOVED_TO per run), the temporary files are names
+/// renamed onto: one `MOVED_TO` per run), the temporary files are names
 /// the collector skips, and every read is a whole exposition.
 #[test]
 fn a_thousand_rewrites_are_never_seen_half_written() {
@@ -204,37 +187,7 @@ fn a_thousand_rewrites_are_never_seen_half_written() {
     };
     let dir = tempfile::tempdir().expect("textfile dir");
     let file = dir.path().join("atomic.prom");
-    let mut watch = Command::new(inotifywait)
-        .args(["-m", "-q", "--format", "%e %f", &dir.path().to_string_lossy()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start inotifywait");
-    let events = BufReader::new(watch.stdout.take().expect("inotifywait stdout"));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let collector = std::thread::spawn(move || {
-        for line in events.lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    // inotifywait prints nothing when its watch is set up; a first file
-    // written and seen says it is.
-    let probe_name = dir.path().join(".ready");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        std::fs::write(&probe_name, "").expect("ready file");
-        if rx
-            .recv_timeout(Duration::from_millis(100))
-            .is_ok_and(|l| l.contains(".ready"))
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "inotifywait never saw a file");
-    }
-    while rx.recv_timeout(Duration::from_millis(200)).is_ok() {}
+    let watch = Inotify::start(&inotifywait, dir.path());
 
     let done = Arc::new(AtomicBool::new(false));
     let reader = {
@@ -250,12 +203,7 @@ fn a_thousand_rewrites_are_never_seen_half_written() {
     }
     done.store(true, Ordering::Relaxed);
     let (reads, distinct) = reader.join().expect("reader");
-    // The last rename's events, then stop the watch.
-    std::thread::sleep(Duration::from_millis(300));
-    let _ = watch.kill();
-    let _ = watch.wait();
-    let _ = collector.join();
-    let lines: Vec<String> = rx.try_iter().collect();
+    let lines = watch.stop();
     let on_file: Vec<&String> = lines
         .iter()
         .filter(|l| l.ends_with(" atomic.prom"))
@@ -287,7 +235,8 @@ fn a_thousand_rewrites_are_never_seen_half_written() {
         assert!(
             name == "atomic.prom"
                 || name == ".ready"
-                || (name.starts_with(".atomic.prom.") && Path::new(name).extension().is_some_and(|e| e == "tmp")),
+                || (name.starts_with(".atomic.prom.")
+                    && Path::new(name).extension().is_some_and(|e| e == "tmp")),
             "only the file and hidden *.tmp files: {l}"
         );
     }
@@ -300,6 +249,67 @@ fn a_thousand_rewrites_are_never_seen_half_written() {
         2,
         "only atomic.prom and .ready left"
     );
+}
+
+/// `inotifywait -m` on a directory, its event lines (`EVENTS NAME`)
+/// collected by a thread.
+struct Inotify {
+    child: std::process::Child,
+    rx: std::sync::mpsc::Receiver<String>,
+    collector: std::thread::JoinHandle<()>,
+}
+
+impl Inotify {
+    /// Watching `dir` once this returns: inotifywait says nothing when its
+    /// watch is set up, so a file written and seen says it is (`.ready`,
+    /// left in `dir`).
+    #[track_caller]
+    fn start(inotifywait: &Path, dir: &Path) -> Inotify {
+        let mut child = Command::new(inotifywait)
+            .args(["-m", "-q", "--format", "%e %f", &dir.to_string_lossy()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start inotifywait");
+        let events = BufReader::new(child.stdout.take().expect("inotifywait stdout"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let collector = std::thread::spawn(move || {
+            for line in events.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let ready = dir.join(".ready");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            std::fs::write(&ready, "").expect("ready file");
+            if rx
+                .recv_timeout(Duration::from_millis(100))
+                .is_ok_and(|l| l.contains(".ready"))
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "inotifywait never saw a file");
+        }
+        while rx.recv_timeout(Duration::from_millis(200)).is_ok() {}
+        Inotify {
+            child,
+            rx,
+            collector,
+        }
+    }
+
+    /// Every event line since [`start`](Self::start), after a moment for
+    /// the last ones to arrive.
+    fn stop(mut self) -> Vec<String> {
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = self.collector.join();
+        self.rx.try_iter().collect()
+    }
 }
 
 /// Reads `file` in a loop until `done`: each read that finds it must be a

@@ -2,7 +2,7 @@
 //! network lab (tests/lab): B (198.51.100.2) has an open port, a closed
 //! one (the kernel's RST), one its firewall rejects with ICMP port
 //! unreachable and one it drops; nettool runs inside A, and each answer
-//! must come out as blackbox_exporter's `probe_success` with nettool's
+//! must come out as `blackbox_exporter`'s `probe_success` with nettool's
 //! `result`, in text promtool accepts. Nothing leaves the lab's
 //! namespaces (shared/LAB.md); the refusals run against loopback.
 

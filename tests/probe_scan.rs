@@ -306,6 +306,17 @@ fn nmap_ports(xml: &str) -> BTreeMap<u16, (String, String)> {
 /// machine, which changes the other's timing.
 static ONE_NMAP_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// nmap's timing for a second look: every wait past the kernel's first
+/// SYN retransmit (its initial RTO, 1 s).
+const PATIENT: [&str; 6] = [
+    "--initial-rtt-timeout",
+    "1500ms",
+    "--min-rtt-timeout",
+    "1500ms",
+    "--max-rtt-timeout",
+    "3s",
+];
+
 /// nettool (`--json -W 0.5`) and then nmap (`-sT --reason -Pn -T4`) over
 /// the same ports of B, from A: every port as planned in nettool's terms,
 /// the same state and reason in nmap's, and nettool done first.
@@ -356,15 +367,7 @@ fn agree_with_nmap(pair: &Pair, ports: &Ports, v6: bool) {
         .collect();
     if !again.is_empty() {
         eprintln!("nmap said no-response for {again:?}: asking it again");
-        let patient = [
-            "--initial-rtt-timeout",
-            "1500ms",
-            "--min-rtt-timeout",
-            "1500ms",
-            "--max-rtt-timeout",
-            "3s",
-        ];
-        theirs.extend(nmap_ports(&run_nmap(&again.join(","), &patient).stdout));
+        theirs.extend(nmap_ports(&run_nmap(&again.join(","), &PATIENT).stdout));
     }
     assert_eq!(
         attempts.len(),
