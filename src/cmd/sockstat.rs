@@ -10,12 +10,13 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::Status;
-use crate::cli::SockstatArgs;
+use crate::cli::{MetricsArgs, SockstatArgs};
 use crate::output::{self, Out};
 use crate::sockstat::display::Display;
 use crate::sockstat::filter::{self, RowFilter, StateSel};
 use crate::sockstat::names::{Names, Users};
 use crate::sockstat::netns::{Scope, Target};
+use crate::sockstat::owner::OwnerMap;
 use crate::sockstat::{self as ss, Event, Query, Report, Tables};
 
 use super::{seconds, usage};
@@ -63,6 +64,7 @@ pub fn settings(
     services: &dyn Fn(&str) -> Option<u16>,
     proc_root: PathBuf,
 ) -> Result<Settings> {
+    metrics_checks(a)?;
     let any_kind = a.tcp || a.udp || a.raw || a.unix;
     let tables = Tables {
         tcp: a.tcp || !any_kind,
@@ -149,6 +151,34 @@ pub fn settings(
     })
 }
 
+/// What `--prometheus`/`--textfile` cannot go with: the modes that do
+/// not end in one report to count (`--watch`, `-K`), and the flags that
+/// only change how rows are shown, which metrics never show.
+fn metrics_checks(a: &SockstatArgs) -> Result<()> {
+    if !a.metrics.wanted() {
+        return Ok(());
+    }
+    let flag = if a.metrics.prometheus {
+        "--prometheus"
+    } else {
+        "--textfile"
+    };
+    let refuse = if a.watch {
+        "takes one reading and --watch follows changes until stopped: drop --watch (run nettool from a timer instead)"
+    } else if a.kill {
+        "counts sockets and -K closes them: give one or the other"
+    } else if a.info || a.memory {
+        "counts sockets, not their internals: drop -i/-m"
+    } else if a.dns {
+        "labels addresses as numbers: drop --dns"
+    } else if a.extended {
+        "shows no columns: drop -e"
+    } else {
+        return Ok(());
+    };
+    Err(usage(format!("{flag} {refuse}")))
+}
+
 /// What `--diagnose` cannot go with: it reads TCP and UDP sockets with
 /// their `tcp_info` from netlink, and the live kernel's counters.
 fn diagnose_checks(a: &SockstatArgs, proc_root: &Path) -> Result<()> {
@@ -219,6 +249,9 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
         Err(ss::Error::Interrupted { signal }) => std::process::exit(128 + signal),
         r => r.map_err(setup_error)?,
     };
+    if a.metrics.wanted() {
+        return metrics(&s, &a.metrics, report);
+    }
     let mut out = Out::stdout();
     let listing = match &report {
         Report::Summary(summary) => {
@@ -292,6 +325,59 @@ pub fn run(a: &SockstatArgs) -> Result<Status> {
     } else {
         Status::Success
     })
+}
+
+/// `--prometheus`/`--textfile`: the report as metrics
+/// (`output::prometheus::sockstat`), the exit status as without them.
+fn metrics(s: &Settings, m: &MetricsArgs, report: Report) -> Result<Status> {
+    use crate::output::prometheus::sockstat as prom;
+    let (e, status) = match report {
+        Report::Sockets(mut listing) => {
+            if listing.owners.is_none() {
+                listing.owners = Some(close_wait_owners(
+                    &s.sockstat.query.proc_root,
+                    &listing.sockets,
+                )?);
+            }
+            let sel = prom::Selection {
+                tables: s.sockstat.query.tables,
+                states: s.sockstat.query.states,
+            };
+            let status = if listing.sockets.is_empty() {
+                Status::NotFound
+            } else {
+                Status::Success
+            };
+            (prom::listing(&listing, &sel)?, status)
+        }
+        Report::Summary(summary) => (
+            prom::summary(&summary, s.sockstat.query.tables)?,
+            Status::Success,
+        ),
+        Report::Diagnosis(d) => {
+            let status = if d.findings.is_empty() {
+                Status::Success
+            } else {
+                Status::NotFound
+            };
+            (prom::diagnosis(&d)?, status)
+        }
+    };
+    super::metrics::emit(m, "sockstat", e, true)?;
+    Ok(status)
+}
+
+/// The holders of the TCP sockets in CLOSE_WAIT among `sockets`, for
+/// `nettool_sockstat_close_wait_sockets` without `-p`: the fd scan looks
+/// for those inodes only, and is skipped when there are none.
+fn close_wait_owners(root: &Path, sockets: &[ss::Socket]) -> Result<OwnerMap> {
+    let wanted: HashSet<u64> = sockets
+        .iter()
+        .filter(|s| s.proto == ss::Proto::Tcp && s.state == ss::TcpState::CloseWait)
+        .map(|s| s.inode)
+        .filter(|&i| i != 0)
+        .collect();
+    ss::owner::scan(root, &wanted).map_err(|e| setup_error(ss::Error::Owners(e)))
 }
 
 /// A proc root that will be read must be a directory: a missing one would

@@ -1,1 +1,562 @@
-//! `sockstat --prometheus`: the families a sockstat report becomes.
+//! `sockstat --prometheus` / `--textfile`: the families a sockstat report
+//! becomes. Three pure functions, one per report: [`listing`] (the rows),
+//! [`summary`] (`-s`) and [`diagnosis`] (`--diagnose`).
+//!
+//! The modes write disjoint families, so that one textfile directory can
+//! hold a listing's file, a `-s` file and a `--diagnose` file at once
+//! without two of them giving the same series (which `node_exporter`
+//! refuses):
+//!
+//! - listing (`-ta` is the recommended form): `nettool_sockstat_sockets`
+//!   {proto, family, state}; `nettool_sockstat_port_connections` {port,
+//!   state}, the TCP connections whose local port is one a TCP listener
+//!   of the same namespace has (how users see "how many ESTABLISHED on
+//!   :443"); `nettool_sockstat_accept_queue_length` and
+//!   `nettool_sockstat_accept_queue_backlog` {address, port}, a TCP
+//!   listener's Recv-Q and Send-Q (listeners sharing an address and port
+//!   through `SO_REUSEPORT` add up); `nettool_sockstat_close_wait_sockets`
+//!   {comm}; `nettool_sockstat_time_wait_sockets` {remote_address}.
+//!   They count what the same flags would list, filters included, so the
+//!   per-port and queue families need listeners in the selection (`-a` or
+//!   `-l`) and the per-port one connections too (`-a`).
+//! - `-s`: `nettool_sockstat_protocol_sockets` {proto, family} and
+//!   `nettool_sockstat_tcp_state_sockets` {state}, the counts `-s`
+//!   prints; `nettool_sockstat_netstat_total` {section, counter}.
+//! - `--diagnose`: `nettool_sockstat_findings` {kind, severity}, and with
+//!   `-N`/`--all-netns` `nettool_sockstat_namespace_findings` {netns,
+//!   kind, severity}.
+//!
+//! Zeros: every TCP state the selection covers is written, 0 when no
+//! socket is in it (per family of the tables read); a listening port has
+//! its ESTABLISHED series at 0 when nothing is connected (when ESTABLISHED
+//! is selected); every finding kind and severity is written, 0 when not
+//! found. So a series that is missing means the run did not look, never
+//! that it found nothing. Other series appear only when non-zero.
+//!
+//! Label cardinality is bounded by the host's configuration, never by its
+//! traffic: states, protocols and families are fixed sets; listening ports
+//! and listeners are what the host serves, at most [`LISTENING_PORTS`] and
+//! [`LISTENERS`] per namespace (the busiest, by connections and by queue
+//! length; the rest add up in one series labelled `other`); commands
+//! holding CLOSE_WAIT sockets at most [`CLOSE_WAIT_COMMANDS`], and TIME_WAIT
+//! peers at most [`TIME_WAIT_DESTINATIONS`] per namespace, the rest in
+//! `other` likewise. No label holds an ephemeral port, a pid or a socket.
+//! With `-N`/`--all-netns` every listing and `-s` series has a `netns`
+//! label first (the namespace's label as the table shows it), so the
+//! bounds are per namespace.
+//!
+//! The kernel counters are one family labelled with the kernel's section
+//! and key (`{section="TcpExt",counter="ListenOverflows"}`), not one family
+//! per key as `node_exporter`'s netstat collector does: its names keep the
+//! kernel's camelCase (`promtool` flags it), a snake_case rewrite of
+//! hundreds of keys is lossy and sometimes trips `promtool`'s unit checks
+//! (`TCPMinTTLDrop` would hold `min`), and the labels keep the exact names
+//! `nstat` and `netstat -s` print, every key a newer kernel adds included.
+//! The values and settings among them (`Tcp CurrEstab`, `MaxConn`,
+//! `RtoMin`, `Ip Forwarding`, ...) are not counters and are left out.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::{Exposition, ExpositionError, Kind};
+use crate::sockstat::diagnose::{self, Severity};
+use crate::sockstat::filter::StateSel;
+use crate::sockstat::model::Endpoint;
+use crate::sockstat::report::{Diagnosis, Listing};
+use crate::sockstat::summary::Summary;
+use crate::sockstat::{Proto, Socket, Tables, TcpState, counters};
+
+/// Listening ports per namespace with their own `port_connections`
+/// series; the others add up under `port="other"`.
+pub const LISTENING_PORTS: usize = 100;
+/// Listeners (address and port) per namespace with their own accept
+/// queue series; the others add up under `address="other",port="other"`.
+pub const LISTENERS: usize = 100;
+/// Command names per namespace with their own CLOSE_WAIT series.
+pub const CLOSE_WAIT_COMMANDS: usize = 20;
+/// Remote addresses per namespace with their own TIME_WAIT series.
+pub const TIME_WAIT_DESTINATIONS: usize = 20;
+
+/// The label of what the caps leave out.
+const OTHER: &str = "other";
+
+/// The `comm` of a CLOSE_WAIT socket whose holder was not found (another
+/// user's process without root, or gone since the dump).
+const NO_OWNER: &str = "-";
+
+/// What the listing asked for: which tables and states it read, so that
+/// a state it covered is written as 0 rather than left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    pub tables: Tables,
+    pub states: StateSel,
+}
+
+type Labels = Vec<(&'static str, String)>;
+
+/// One family's samples, written only when there is one.
+struct Samples {
+    name: &'static str,
+    help: &'static str,
+    kind: Kind,
+    rows: Vec<(Labels, f64)>,
+}
+
+impl Samples {
+    fn gauge(name: &'static str, help: &'static str) -> Samples {
+        Samples {
+            name,
+            help,
+            kind: Kind::Gauge,
+            rows: Vec::new(),
+        }
+    }
+
+    fn counter(name: &'static str, help: &'static str) -> Samples {
+        Samples {
+            kind: Kind::Counter,
+            ..Samples::gauge(name, help)
+        }
+    }
+
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "socket counts and kernel counters stay below 2^53"
+    )]
+    fn push(&mut self, labels: Labels, value: u64) {
+        self.rows.push((labels, value as f64));
+    }
+
+    fn write(self, e: &mut Exposition) -> Result<(), ExpositionError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let mut f = e.family(self.name, self.help, self.kind)?;
+        for (labels, value) in &self.rows {
+            let l: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            f.sample(&l, *value)?;
+        }
+        Ok(())
+    }
+}
+
+/// `netns` first when there is one, then `rest`.
+fn labels(netns: Option<&str>, rest: &[(&'static str, &str)]) -> Labels {
+    netns
+        .map(|n| ("netns", n.to_string()))
+        .into_iter()
+        .chain(rest.iter().map(|&(k, v)| (k, v.to_string())))
+        .collect()
+}
+
+/// The `cap` biggest of `counts` (ties: the smaller key) in key order,
+/// and what the others add up to (`None` when none was left out).
+fn top<K: Ord + Clone>(counts: BTreeMap<K, u64>, cap: usize) -> (Vec<(K, u64)>, Option<u64>) {
+    if counts.len() <= cap {
+        return (counts.into_iter().collect(), None);
+    }
+    let mut ranked: Vec<(K, u64)> = counts.into_iter().collect();
+    ranked.sort_by(|(ka, a), (kb, b)| b.cmp(a).then_with(|| ka.cmp(kb)));
+    let rest = ranked.split_off(cap);
+    ranked.sort_by(|(a, _), (b, _)| a.cmp(b));
+    (ranked, Some(rest.iter().map(|(_, n)| n).sum()))
+}
+
+/// `SYN_RECV` as one state: the kernel reports half-open connections as
+/// request sockets (`NEW_SYN_RECV`), which show as `SYN_RECV` too.
+fn state_key(s: TcpState) -> TcpState {
+    if s == TcpState::NewSynRecv {
+        TcpState::SynRecv
+    } else {
+        s
+    }
+}
+
+/// `inet`, `inet6` or `unix`, as the JSON's `family`.
+fn family(proto: Proto, v6: bool) -> &'static str {
+    match (proto, v6) {
+        (Proto::Unix, _) => "unix",
+        (_, true) => "inet6",
+        (_, false) => "inet",
+    }
+}
+
+/// One namespace's share of a listing.
+#[derive(Default)]
+struct Tally {
+    /// (proto, family, state) -> (State column, sockets).
+    sockets: BTreeMap<(Proto, &'static str, TcpState), (&'static str, u64)>,
+    /// Ports TCP listeners have.
+    listening: BTreeMap<u16, ()>,
+    /// (address, port) -> (accept queue, backlog; `None` when unknown).
+    queues: BTreeMap<(IpAddr, u16), (u64, Option<u64>)>,
+    /// TCP sockets other than listeners: (local port, state) -> count.
+    by_port: BTreeMap<(u16, TcpState), u64>,
+    close_wait: BTreeMap<String, u64>,
+    time_wait: BTreeMap<IpAddr, u64>,
+}
+
+impl Tally {
+    fn add(&mut self, s: &Socket, l: &Listing) {
+        let state = state_key(s.state);
+        let e = self
+            .sockets
+            .entry((s.proto, family(s.proto, s.v6), state))
+            .or_insert((s.state_label(), 0));
+        e.1 += 1;
+        if s.proto != Proto::Tcp {
+            return;
+        }
+        let Endpoint::Inet(local) = s.local else {
+            return;
+        };
+        match state {
+            TcpState::Listen => {
+                self.listening.insert(local.port(), ());
+                let q = self
+                    .queues
+                    .entry((local.ip(), local.port()))
+                    .or_insert((0, Some(0)));
+                q.0 += u64::from(s.recv_q.unwrap_or(0));
+                q.1 = q.1.zip(s.send_q).map(|(a, b)| a + u64::from(b));
+            }
+            _ => {
+                *self.by_port.entry((local.port(), state)).or_default() += 1;
+            }
+        }
+        match state {
+            TcpState::CloseWait => {
+                *self.close_wait.entry(comm(s, l)).or_default() += 1;
+            }
+            TcpState::TimeWait => {
+                if let Some(ip) = s.remote.ip() {
+                    *self.time_wait.entry(ip).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The command names of `s`'s holders, each once, sorted, joined by
+/// commas (a socket counts once, under all its holders' names); `-` when
+/// none was found.
+fn comm(s: &Socket, l: &Listing) -> String {
+    let mut names: Vec<&str> = l
+        .owners
+        .iter()
+        .flat_map(|m| m.get(s.inode))
+        .filter(|_| s.inode != 0)
+        .map(|o| o.command)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        NO_OWNER.into()
+    } else {
+        names.join(",")
+    }
+}
+
+/// The listing's families (see the module doc). `l.owners` names the
+/// CLOSE_WAIT sockets' commands: the caller fills it for them at least.
+///
+/// # Errors
+/// Only a renderer bug (a name the format refuses).
+pub fn listing(l: &Listing, sel: &Selection) -> Result<Exposition, ExpositionError> {
+    // Namespaces in the listing's order, each with its rows' tally.
+    let mut spaces: Vec<(Option<String>, Tally)> = if l.namespaces.is_empty() {
+        vec![(None, Tally::default())]
+    } else {
+        l.namespaces
+            .iter()
+            .map(|sp| (Some(sp.netns.label()), Tally::default()))
+            .collect()
+    };
+    let mut spans = l.namespaces.iter().map(|sp| sp.rows);
+    let (mut i, mut left) = (0, spans.next().unwrap_or(usize::MAX));
+    for s in &l.sockets {
+        while left == 0 {
+            i += 1;
+            left = spans.next().unwrap_or(usize::MAX);
+        }
+        left -= 1;
+        if let Some((_, t)) = spaces.get_mut(i) {
+            t.add(s, l);
+        }
+    }
+
+    let tcp_states = sel.states.for_proto(Proto::Tcp);
+    let mut sockets = Samples::gauge(
+        "nettool_sockstat_sockets",
+        "Sockets the listing selected, by protocol, address family and state (UDP, raw and UNIX sockets as the State column shows them).",
+    );
+    let mut ports = Samples::gauge(
+        "nettool_sockstat_port_connections",
+        "TCP connections whose local port is a port a TCP listener has, by that port and state.",
+    );
+    let mut queue = Samples::gauge(
+        "nettool_sockstat_accept_queue_length",
+        "Connections a TCP listener has ready that its program has not accepted yet (its Recv-Q).",
+    );
+    let mut backlog = Samples::gauge(
+        "nettool_sockstat_accept_queue_backlog",
+        "The most connections a TCP listener's accept queue holds, the backlog given to listen() capped by net.core.somaxconn (its Send-Q).",
+    );
+    let mut close_wait = Samples::gauge(
+        "nettool_sockstat_close_wait_sockets",
+        "TCP sockets in CLOSE_WAIT (the peer closed, the program has not), by the command names of the processes that hold them.",
+    );
+    let mut time_wait = Samples::gauge(
+        "nettool_sockstat_time_wait_sockets",
+        "TCP sockets in TIME_WAIT, by remote address.",
+    );
+    for (ns, mut t) in spaces {
+        let ns = ns.as_deref();
+        if sel.tables.tcp {
+            let families = [("inet", sel.tables.v4), ("inet6", sel.tables.v6)];
+            for (fam, on) in families {
+                for st in TcpState::ALL.into_iter().filter(|&st| on && tcp_states.contains(st)) {
+                    t.sockets
+                        .entry((Proto::Tcp, fam, st))
+                        .or_insert((st.netstat_name(), 0));
+                }
+            }
+        }
+        for ((proto, fam, _), (state, n)) in &t.sockets {
+            let l = labels(ns, &[("proto", proto.name()), ("family", fam), ("state", state)]);
+            sockets.push(l, *n);
+        }
+
+        // Connections per listening port: the busiest ports have their own.
+        let mut per_port: BTreeMap<u16, u64> = t.listening.keys().map(|&p| (p, 0)).collect();
+        for (&(port, _), n) in &t.by_port {
+            if let Some(total) = per_port.get_mut(&port) {
+                *total += n;
+            }
+        }
+        let (kept, other) = top(per_port, LISTENING_PORTS);
+        let kept: BTreeMap<u16, u64> = kept.into_iter().collect();
+        let mut by_label: BTreeMap<(String, TcpState), u64> = BTreeMap::new();
+        let zero = tcp_states.contains(TcpState::Established);
+        for &port in kept.keys() {
+            if zero {
+                by_label.insert((port.to_string(), TcpState::Established), 0);
+            }
+        }
+        if other.is_some() && zero {
+            by_label.insert((OTHER.into(), TcpState::Established), 0);
+        }
+        for (&(port, st), &n) in &t.by_port {
+            if !t.listening.contains_key(&port) {
+                continue;
+            }
+            let label = if kept.contains_key(&port) {
+                port.to_string()
+            } else {
+                OTHER.into()
+            };
+            *by_label.entry((label, st)).or_default() += n;
+        }
+        // Ports in number order, `other` last.
+        let mut rows: Vec<_> = by_label.into_iter().collect();
+        rows.sort_by_key(|((p, st), _)| (p.parse::<u32>().unwrap_or(u32::MAX), *st));
+        for ((port, st), n) in rows {
+            ports.push(
+                labels(ns, &[("port", &port), ("state", st.netstat_name())]),
+                n,
+            );
+        }
+
+        // Accept queues: the fullest listeners have their own.
+        let lengths: BTreeMap<(IpAddr, u16), u64> =
+            t.queues.iter().map(|(&k, &(q, _))| (k, q)).collect();
+        let (kept, other) = top(lengths, LISTENERS);
+        let mut rest_backlog = Some(0u64);
+        for (k, (_, b)) in &t.queues {
+            if !kept.iter().any(|(kk, _)| kk == k) {
+                rest_backlog = rest_backlog.zip(*b).map(|(a, b)| a + b);
+            }
+        }
+        for (listener, q) in kept {
+            let (addr, port) = (listener.0.to_string(), listener.1.to_string());
+            let l = labels(ns, &[("address", &addr), ("port", &port)]);
+            if let Some(b) = t.queues.get(&listener).and_then(|&(_, b)| b) {
+                backlog.push(l.clone(), b);
+            }
+            queue.push(l, q);
+        }
+        if let Some(q) = other {
+            let l = labels(ns, &[("address", OTHER), ("port", OTHER)]);
+            if let Some(b) = rest_backlog {
+                backlog.push(l.clone(), b);
+            }
+            queue.push(l, q);
+        }
+
+        let (kept, other) = top(std::mem::take(&mut t.close_wait), CLOSE_WAIT_COMMANDS);
+        for (c, n) in kept {
+            close_wait.push(labels(ns, &[("comm", &c)]), n);
+        }
+        if let Some(n) = other {
+            close_wait.push(labels(ns, &[("comm", OTHER)]), n);
+        }
+
+        let (kept, other) = top(std::mem::take(&mut t.time_wait), TIME_WAIT_DESTINATIONS);
+        for (ip, n) in kept {
+            time_wait.push(labels(ns, &[("remote_address", &ip.to_string())]), n);
+        }
+        if let Some(n) = other {
+            time_wait.push(labels(ns, &[("remote_address", OTHER)]), n);
+        }
+    }
+    let mut e = Exposition::new();
+    for f in [sockets, ports, queue, backlog, close_wait, time_wait] {
+        f.write(&mut e)?;
+    }
+    Ok(e)
+}
+
+/// `-s`'s families (see the module doc). `tables`: what `-s` read, so
+/// that a state or protocol it covered is written as 0.
+///
+/// # Errors
+/// Only a renderer bug (a name the format refuses).
+pub fn summary(s: &Summary, tables: Tables) -> Result<Exposition, ExpositionError> {
+    let mut sockets = Samples::gauge(
+        "nettool_sockstat_protocol_sockets",
+        "Sockets of every state, by protocol and address family, as nettool sockstat -s counts them.",
+    );
+    let mut tcp = Samples::gauge(
+        "nettool_sockstat_tcp_state_sockets",
+        "TCP sockets of both address families, by state, as nettool sockstat -s counts them.",
+    );
+    let mut counters = Samples::counter(
+        "nettool_sockstat_netstat_total",
+        "The kernel's protocol counters (/proc/net/snmp, netstat and snmp6, as nstat reads them), by section and name.",
+    );
+    let per_ns: Vec<(Option<String>, &Summary)> = if s.namespaces.is_empty() {
+        vec![(None, s)]
+    } else {
+        s.namespaces
+            .iter()
+            .map(|n| (Some(n.netns.label()), &n.summary))
+            .collect()
+    };
+    for (ns, s) in per_ns {
+        let ns = ns.as_deref();
+        let mut protocols: BTreeMap<(Proto, &str), u64> = BTreeMap::new();
+        for (proto, v6) in tables.inet() {
+            protocols.insert((proto, family(proto, v6)), 0);
+        }
+        if tables.unix {
+            protocols.insert((Proto::Unix, "unix"), 0);
+        }
+        for (&table, &n) in &s.protocols {
+            let Some((proto, fam)) = table_of(table) else {
+                continue;
+            };
+            *protocols.entry((proto, fam)).or_default() += n;
+        }
+        for ((proto, fam), n) in protocols {
+            sockets.push(labels(ns, &[("proto", proto.name()), ("family", fam)]), n);
+        }
+        let states = TcpState::ALL
+            .into_iter()
+            .filter(|_| tables.tcp)
+            .map(TcpState::netstat_name)
+            .chain(s.tcp_states.keys().copied());
+        let mut seen: Vec<&str> = Vec::new();
+        for st in states {
+            if seen.contains(&st) {
+                continue;
+            }
+            seen.push(st);
+            let n = s.tcp_states.get(st).copied().unwrap_or(0);
+            tcp.push(labels(ns, &[("state", st)]), n);
+        }
+        for (section, key, v) in s.counters.iter() {
+            if counters::is_gauge(section, key) {
+                continue;
+            }
+            let Ok(v) = u64::try_from(v) else { continue };
+            counters.push(labels(ns, &[("section", section), ("counter", key)]), v);
+        }
+    }
+    let mut e = Exposition::new();
+    for f in [sockets, tcp, counters] {
+        f.write(&mut e)?;
+    }
+    Ok(e)
+}
+
+/// A table's name (`tcp6`) as protocol and family.
+fn table_of(table: &str) -> Option<(Proto, &'static str)> {
+    Some(match table {
+        "tcp" => (Proto::Tcp, "inet"),
+        "tcp6" => (Proto::Tcp, "inet6"),
+        "udp" => (Proto::Udp, "inet"),
+        "udp6" => (Proto::Udp, "inet6"),
+        "raw" => (Proto::Raw, "inet"),
+        "raw6" => (Proto::Raw, "inet6"),
+        "unix" => (Proto::Unix, "unix"),
+        _ => return None,
+    })
+}
+
+/// A finding kind's name, as the JSON spells it (`close_wait_leak`).
+fn kind_name(k: diagnose::Kind) -> String {
+    match serde_json::to_value(k) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{k:?}"),
+    }
+}
+
+const SEVERITIES: [Severity; 3] = [Severity::Critical, Severity::Warning, Severity::Notice];
+
+/// `--diagnose`'s families (see the module doc): every kind and severity,
+/// 0 when not found; with `-N`/`--all-netns` also the findings of each
+/// namespace (those that have any; the host-wide ones, TCP memory and
+/// orphans, are in the total only).
+///
+/// # Errors
+/// Only a renderer bug (a name the format refuses).
+pub fn diagnosis(d: &Diagnosis) -> Result<Exposition, ExpositionError> {
+    let mut total = Samples::gauge(
+        "nettool_sockstat_findings",
+        "What nettool sockstat --diagnose found, by kind and severity: the number of findings (0 when none).",
+    );
+    let mut per_ns = Samples::gauge(
+        "nettool_sockstat_namespace_findings",
+        "What nettool sockstat --diagnose found in each network namespace, by kind and severity (only what was found).",
+    );
+    let mut counts: BTreeMap<(diagnose::Kind, Severity), u64> = BTreeMap::new();
+    let mut in_ns: BTreeMap<(&str, diagnose::Kind, Severity), u64> = BTreeMap::new();
+    for f in &d.findings {
+        *counts.entry((f.kind, f.severity)).or_default() += 1;
+        if let Some(ns) = f.netns.as_deref().filter(|_| d.namespaces > 0) {
+            *in_ns.entry((ns, f.kind, f.severity)).or_default() += 1;
+        }
+    }
+    for k in diagnose::Kind::ALL {
+        let kind = kind_name(k);
+        for sev in SEVERITIES {
+            let n = counts.get(&(k, sev)).copied().unwrap_or(0);
+            total.push(
+                labels(None, &[("kind", &kind), ("severity", sev.name())]),
+                n,
+            );
+        }
+    }
+    for ((ns, k, sev), n) in in_ns {
+        let kind = kind_name(k);
+        per_ns.push(
+            labels(Some(ns), &[("kind", &kind), ("severity", sev.name())]),
+            n,
+        );
+    }
+    let mut e = Exposition::new();
+    total.write(&mut e)?;
+    per_ns.write(&mut e)?;
+    Ok(e)
+}

@@ -68,6 +68,21 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order above (metrics list each, found or not).
+    pub const ALL: [Kind; 11] = [
+        Kind::AcceptQueueOverflow,
+        Kind::SynFlood,
+        Kind::TcpMemoryPressure,
+        Kind::OrphansNearLimit,
+        Kind::TimeWaitPressure,
+        Kind::CloseWaitLeak,
+        Kind::UdpDrops,
+        Kind::Retransmitting,
+        Kind::PeerNotReading,
+        Kind::LocalNotReading,
+        Kind::FinWait2Held,
+    ];
+
     /// The words a line starts with.
     pub fn title(self) -> &'static str {
         match self {
