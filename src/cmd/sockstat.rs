@@ -1441,6 +1441,61 @@ mod tests {
     }
 
     #[test]
+    fn metrics_go_with_the_listing_summary_and_diagnosis() {
+        for argv in [
+            &["-ta", "--prometheus"][..],
+            &["-tlp4", "--sport", "443", "--prometheus"],
+            &["-s", "--prometheus", "--interval", "1"],
+            &["--diagnose", "--prometheus", "--all-netns"],
+            &["-tan", "-N", "blue", "--prometheus"],
+        ] {
+            assert!(parse(argv).is_ok(), "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn metrics_refusals_are_one_line_each() {
+        for (argv, error) in [
+            (
+                &["--watch", "--prometheus"][..],
+                "--prometheus takes one reading and --watch follows changes until stopped: drop --watch (run nettool from a timer instead)",
+            ),
+            (
+                &["-K", "--state", "close-wait", "--prometheus"],
+                "--prometheus counts sockets and -K closes them: give one or the other",
+            ),
+            (
+                // -K's own refusals come after: metrics are the first word.
+                &["-K", "--textfile", "x.prom"],
+                "--textfile counts sockets and -K closes them: give one or the other",
+            ),
+            (
+                &["-ti", "--prometheus"],
+                "--prometheus counts sockets, not their internals: drop -i/-m",
+            ),
+            (
+                &["-tm", "--prometheus"],
+                "--prometheus counts sockets, not their internals: drop -i/-m",
+            ),
+            (
+                &["-t", "--dns", "--prometheus"],
+                "--prometheus labels addresses as numbers: drop --dns",
+            ),
+            (
+                &["-te", "--prometheus"],
+                "--prometheus shows no columns: drop -e",
+            ),
+        ] {
+            let e = parse(argv).unwrap_err();
+            assert!(e.downcast_ref::<crate::UsageError>().is_some(), "{argv:?}");
+            assert_eq!(e.to_string(), error, "{argv:?}");
+        }
+        // --json is clap's refusal (exit 2).
+        let e = Cli::try_parse_from(["nettool", "sockstat", "--json", "--prometheus"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
     fn lines_flag_from_argv() {
         let s = parse(&["--watch", "--lines", "-t"]).unwrap();
         assert!(s.lines && s.watch.is_some());

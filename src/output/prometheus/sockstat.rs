@@ -316,7 +316,10 @@ pub fn listing(l: &Listing, sel: &Selection) -> Result<Exposition, ExpositionErr
         if sel.tables.tcp {
             let families = [("inet", sel.tables.v4), ("inet6", sel.tables.v6)];
             for (fam, on) in families {
-                for st in TcpState::ALL.into_iter().filter(|&st| on && tcp_states.contains(st)) {
+                for st in TcpState::ALL
+                    .into_iter()
+                    .filter(|&st| on && tcp_states.contains(st))
+                {
                     t.sockets
                         .entry((Proto::Tcp, fam, st))
                         .or_insert((st.netstat_name(), 0));
@@ -324,7 +327,10 @@ pub fn listing(l: &Listing, sel: &Selection) -> Result<Exposition, ExpositionErr
             }
         }
         for ((proto, fam, _), (state, n)) in &t.sockets {
-            let l = labels(ns, &[("proto", proto.name()), ("family", fam), ("state", state)]);
+            let l = labels(
+                ns,
+                &[("proto", proto.name()), ("family", fam), ("state", state)],
+            );
             sockets.push(l, *n);
         }
 
@@ -559,4 +565,584 @@ pub fn diagnosis(d: &Diagnosis) -> Result<Exposition, ExpositionError> {
     total.write(&mut e)?;
     per_ns.write(&mut e)?;
     Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::sockstat::StateSet;
+    use crate::sockstat::diagnose::{Evidence, Finding};
+    use crate::sockstat::netns::Netns;
+    use crate::sockstat::owner;
+    use crate::sockstat::report::Span;
+
+    fn sock(proto: Proto, state: TcpState, local: &str, remote: &str, inode: u64) -> Socket {
+        Socket {
+            proto,
+            v6: local.starts_with('['),
+            local: Endpoint::Inet(local.parse().unwrap()),
+            remote: Endpoint::Inet(remote.parse().unwrap()),
+            state,
+            recv_q: Some(0),
+            send_q: Some(0),
+            uid: Some(0),
+            inode,
+            timer: None,
+            unix_kind: None,
+            peer_inode: None,
+            internals: None,
+        }
+    }
+
+    fn tcp(state: TcpState, local: &str, remote: &str) -> Socket {
+        sock(Proto::Tcp, state, local, remote, 0)
+    }
+
+    fn listener(local: &str, queue: u32, backlog: Option<u32>) -> Socket {
+        Socket {
+            recv_q: Some(queue),
+            send_q: backlog,
+            ..tcp(TcpState::Listen, local, "0.0.0.0:0")
+        }
+    }
+
+    fn listing(sockets: Vec<Socket>) -> Listing {
+        Listing {
+            sockets,
+            owners: None,
+            uninspected: 0,
+            namespaces: Vec::new(),
+            extensions: crate::sockstat::Extensions::NONE,
+        }
+    }
+
+    /// An owner map from a fixture /proc: `(pid, comm, inodes)`.
+    fn owners(procs: &[(u32, &str, &[u64])]) -> owner::OwnerMap {
+        let root = tempfile::tempdir().unwrap();
+        let mut wanted = std::collections::HashSet::new();
+        for &(pid, comm, inodes) in procs {
+            let fd = root.path().join(format!("{pid}/fd"));
+            fs::create_dir_all(&fd).unwrap();
+            fs::write(root.path().join(format!("{pid}/comm")), format!("{comm}\n")).unwrap();
+            for (n, inode) in inodes.iter().enumerate() {
+                std::os::unix::fs::symlink(format!("socket:[{inode}]"), fd.join(n.to_string()))
+                    .unwrap();
+                wanted.insert(*inode);
+            }
+        }
+        owner::scan(root.path(), &wanted).unwrap()
+    }
+
+    const V4_TCP_UDP: Tables = Tables {
+        tcp: true,
+        udp: true,
+        raw: false,
+        unix: false,
+        v4: true,
+        v6: false,
+    };
+
+    fn samples(text: &str) -> Vec<&str> {
+        text.lines().filter(|l| !l.starts_with('#')).collect()
+    }
+
+    #[test]
+    fn a_small_listing_exactly() {
+        let mut l = listing(vec![
+            listener("0.0.0.0:443", 2, Some(128)),
+            tcp(
+                TcpState::Established,
+                "198.51.100.1:443",
+                "203.0.113.5:50000",
+            ),
+            tcp(
+                TcpState::Established,
+                "198.51.100.1:443",
+                "203.0.113.6:50001",
+            ),
+            sock(
+                Proto::Tcp,
+                TcpState::CloseWait,
+                "198.51.100.1:443",
+                "203.0.113.7:50002",
+                777,
+            ),
+            // A connection out: its local port is no listener's.
+            tcp(TcpState::TimeWait, "198.51.100.1:40000", "203.0.113.9:80"),
+            sock(Proto::Udp, TcpState::Close, "0.0.0.0:53", "0.0.0.0:0", 0),
+        ]);
+        l.owners = Some(owners(&[(4242, "nginx", &[777]), (4243, "nginx", &[777])]));
+        let sel = Selection {
+            tables: V4_TCP_UDP,
+            states: StateSel::Set(StateSet::of(&[
+                TcpState::Established,
+                TcpState::TimeWait,
+                TcpState::CloseWait,
+                TcpState::Listen,
+            ])),
+        };
+        let text = listing_text(&l, &sel);
+        assert_eq!(
+            text,
+            "# HELP nettool_sockstat_sockets Sockets the listing selected, by protocol, address family and state (UDP, raw and UNIX sockets as the State column shows them).\n\
+             # TYPE nettool_sockstat_sockets gauge\n\
+             nettool_sockstat_sockets{proto=\"tcp\",family=\"inet\",state=\"ESTABLISHED\"} 2\n\
+             nettool_sockstat_sockets{proto=\"tcp\",family=\"inet\",state=\"TIME_WAIT\"} 1\n\
+             nettool_sockstat_sockets{proto=\"tcp\",family=\"inet\",state=\"CLOSE_WAIT\"} 1\n\
+             nettool_sockstat_sockets{proto=\"tcp\",family=\"inet\",state=\"LISTEN\"} 1\n\
+             nettool_sockstat_sockets{proto=\"udp\",family=\"inet\",state=\"UNCONN\"} 1\n\
+             # HELP nettool_sockstat_port_connections TCP connections whose local port is a port a TCP listener has, by that port and state.\n\
+             # TYPE nettool_sockstat_port_connections gauge\n\
+             nettool_sockstat_port_connections{port=\"443\",state=\"ESTABLISHED\"} 2\n\
+             nettool_sockstat_port_connections{port=\"443\",state=\"CLOSE_WAIT\"} 1\n\
+             # HELP nettool_sockstat_accept_queue_length Connections a TCP listener has ready that its program has not accepted yet (its Recv-Q).\n\
+             # TYPE nettool_sockstat_accept_queue_length gauge\n\
+             nettool_sockstat_accept_queue_length{address=\"0.0.0.0\",port=\"443\"} 2\n\
+             # HELP nettool_sockstat_accept_queue_backlog The most connections a TCP listener's accept queue holds, the backlog given to listen() capped by net.core.somaxconn (its Send-Q).\n\
+             # TYPE nettool_sockstat_accept_queue_backlog gauge\n\
+             nettool_sockstat_accept_queue_backlog{address=\"0.0.0.0\",port=\"443\"} 128\n\
+             # HELP nettool_sockstat_close_wait_sockets TCP sockets in CLOSE_WAIT (the peer closed, the program has not), by the command names of the processes that hold them.\n\
+             # TYPE nettool_sockstat_close_wait_sockets gauge\n\
+             nettool_sockstat_close_wait_sockets{comm=\"nginx\"} 1\n\
+             # HELP nettool_sockstat_time_wait_sockets TCP sockets in TIME_WAIT, by remote address.\n\
+             # TYPE nettool_sockstat_time_wait_sockets gauge\n\
+             nettool_sockstat_time_wait_sockets{remote_address=\"203.0.113.9\"} 1\n"
+        );
+    }
+
+    fn listing_text(l: &Listing, sel: &Selection) -> String {
+        super::listing(l, sel).unwrap().finish()
+    }
+
+    fn all_v4_tcp() -> Selection {
+        Selection {
+            tables: Tables {
+                udp: false,
+                ..V4_TCP_UDP
+            },
+            states: StateSel::All,
+        }
+    }
+
+    #[test]
+    fn states_the_listing_covered_are_zero_not_missing() {
+        // -t4 (non-listening): every TCP state but LISTEN, v4 only.
+        let sel = Selection {
+            states: StateSel::NonListening,
+            ..all_v4_tcp()
+        };
+        let text = listing_text(&listing(Vec::new()), &sel);
+        let s = samples(&text);
+        assert_eq!(s.len(), 10, "{text}");
+        assert!(s.iter().all(|l| l.ends_with(" 0")), "{text}");
+        assert!(!text.contains("LISTEN"), "{text}");
+        assert!(!text.contains("inet6"), "{text}");
+        assert!(s.contains(
+            &"nettool_sockstat_sockets{proto=\"tcp\",family=\"inet\",state=\"CLOSE_WAIT\"} 0"
+        ));
+        // A listening port with nothing connected: ESTABLISHED 0.
+        let l = listing(vec![listener("[::]:22", 0, Some(4096))]);
+        let mut sel = all_v4_tcp();
+        sel.tables.v6 = true;
+        let text = listing_text(&l, &sel);
+        assert!(
+            text.contains(
+                "\nnettool_sockstat_port_connections{port=\"22\",state=\"ESTABLISHED\"} 0\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nnettool_sockstat_accept_queue_length{address=\"::\",port=\"22\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\nnettool_sockstat_sockets{proto=\"tcp\",family=\"inet6\",state=\"LISTEN\"} 1\n"
+            ),
+            "{text}"
+        );
+        // -l: no connection was looked at, so no connection counts.
+        let sel = Selection {
+            states: StateSel::Listening,
+            ..sel
+        };
+        let text = listing_text(&l, &sel);
+        assert!(
+            !text.contains("nettool_sockstat_port_connections"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn syn_recv_request_sockets_are_one_series() {
+        let l = listing(vec![
+            listener("0.0.0.0:80", 0, Some(10)),
+            tcp(TcpState::SynRecv, "198.51.100.1:80", "203.0.113.1:1"),
+            tcp(TcpState::NewSynRecv, "198.51.100.1:80", "203.0.113.2:2"),
+        ]);
+        let text = listing_text(&l, &all_v4_tcp());
+        assert_eq!(text.matches("state=\"SYN_RECV\"} 2\n").count(), 2, "{text}");
+    }
+
+    #[test]
+    fn reuseport_listeners_add_up_and_an_unknown_backlog_is_left_out() {
+        let l = listing(vec![
+            listener("0.0.0.0:8080", 3, Some(100)),
+            listener("0.0.0.0:8080", 4, Some(100)),
+            // /proc/net/tcp gives no backlog.
+            listener("127.0.0.1:9000", 1, None),
+        ]);
+        let text = listing_text(&l, &all_v4_tcp());
+        let s = samples(&text);
+        let queues: Vec<&&str> = s.iter().filter(|l| l.contains("accept_queue")).collect();
+        assert_eq!(
+            queues,
+            [
+                &"nettool_sockstat_accept_queue_length{address=\"0.0.0.0\",port=\"8080\"} 7",
+                &"nettool_sockstat_accept_queue_length{address=\"127.0.0.1\",port=\"9000\"} 1",
+                &"nettool_sockstat_accept_queue_backlog{address=\"0.0.0.0\",port=\"8080\"} 200",
+            ]
+        );
+    }
+
+    #[test]
+    fn time_wait_keeps_the_busiest_peers_and_adds_up_the_rest() {
+        let n = TIME_WAIT_DESTINATIONS + 5;
+        let mut sockets = Vec::new();
+        // Peer i has i + 1 sockets.
+        for i in 0..n {
+            for j in 0..=i {
+                sockets.push(tcp(
+                    TcpState::TimeWait,
+                    &format!("198.51.100.1:{}", 40000 + j),
+                    &format!("203.0.113.{}:80", i + 1),
+                ));
+            }
+        }
+        let text = listing_text(&listing(sockets), &all_v4_tcp());
+        let tw: Vec<&str> = samples(&text)
+            .into_iter()
+            .filter(|l| l.starts_with("nettool_sockstat_time_wait_sockets"))
+            .collect();
+        assert_eq!(tw.len(), TIME_WAIT_DESTINATIONS + 1, "{text}");
+        // The 5 smallest (1..=5 sockets) are `other`: 15 sockets.
+        assert_eq!(
+            tw.last().unwrap(),
+            &"nettool_sockstat_time_wait_sockets{remote_address=\"other\"} 15"
+        );
+        assert!(
+            tw.contains(&"nettool_sockstat_time_wait_sockets{remote_address=\"203.0.113.25\"} 25")
+        );
+        assert!(!text.contains("remote_address=\"203.0.113.5\""), "{text}");
+        let total: u64 = tw
+            .iter()
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(total, (1..=n as u64).sum::<u64>());
+    }
+
+    #[test]
+    fn listening_ports_listeners_and_commands_are_capped() {
+        let mut sockets = Vec::new();
+        let ports = LISTENING_PORTS + 3;
+        for p in 0..ports {
+            let port = 1000 + p;
+            sockets.push(listener(
+                &format!("0.0.0.0:{port}"),
+                u32::try_from(p).unwrap(),
+                Some(128),
+            ));
+            // Port 1000+p has p connections: the three quietest go to `other`.
+            for c in 0..p {
+                sockets.push(tcp(
+                    TcpState::Established,
+                    &format!("198.51.100.1:{port}"),
+                    &format!("203.0.113.1:{}", 30000 + c),
+                ));
+            }
+        }
+        let mut cw_owners = Vec::new();
+        for c in 0..CLOSE_WAIT_COMMANDS + 2 {
+            let inode = 10_000 + c as u64;
+            sockets.push(sock(
+                Proto::Tcp,
+                TcpState::CloseWait,
+                "198.51.100.1:5",
+                "203.0.113.1:5",
+                inode,
+            ));
+            cw_owners.push((
+                u32::try_from(100 + c).unwrap(),
+                format!("prog{c:02}"),
+                vec![inode],
+            ));
+        }
+        // And one whose holder was not found.
+        sockets.push(sock(
+            Proto::Tcp,
+            TcpState::CloseWait,
+            "198.51.100.1:6",
+            "203.0.113.1:6",
+            99,
+        ));
+        let mut l = listing(sockets);
+        let procs: Vec<(u32, &str, &[u64])> = cw_owners
+            .iter()
+            .map(|(p, c, i)| (*p, c.as_str(), i.as_slice()))
+            .collect();
+        l.owners = Some(owners(&procs));
+        let text = listing_text(&l, &all_v4_tcp());
+        let count = |prefix: &str| {
+            samples(&text)
+                .iter()
+                .filter(|l| l.starts_with(prefix))
+                .count()
+        };
+        assert_eq!(
+            count("nettool_sockstat_port_connections{"),
+            LISTENING_PORTS + 1,
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\nnettool_sockstat_port_connections{port=\"other\",state=\"ESTABLISHED\"} 3\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("port=\"1002\",state"), "{text}");
+        assert!(
+            text.contains("port=\"1003\",state=\"ESTABLISHED\"} 3\n"),
+            "{text}"
+        );
+        assert_eq!(
+            count("nettool_sockstat_accept_queue_length{"),
+            LISTENERS + 1,
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\nnettool_sockstat_accept_queue_length{address=\"other\",port=\"other\"} 3\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\nnettool_sockstat_accept_queue_backlog{address=\"other\",port=\"other\"} 384\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            count("nettool_sockstat_close_wait_sockets{"),
+            CLOSE_WAIT_COMMANDS + 1,
+            "{text}"
+        );
+        // Ties: the first names are kept, `-` among them; the last three add up.
+        assert!(
+            text.contains("\nnettool_sockstat_close_wait_sockets{comm=\"-\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nnettool_sockstat_close_wait_sockets{comm=\"other\"} 3\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn namespaces_label_every_series_first() {
+        let ns = |name: &str| Netns {
+            inode: 1,
+            name: Some(name.into()),
+            host: false,
+            pid: None,
+            command: None,
+            container: None,
+        };
+        let mut l = listing(vec![
+            listener("0.0.0.0:80", 0, Some(5)),
+            tcp(TcpState::Established, "198.51.100.1:80", "203.0.113.1:1"),
+            listener("0.0.0.0:81", 0, Some(5)),
+        ]);
+        l.namespaces = vec![
+            Span {
+                netns: ns("blue"),
+                rows: 2,
+            },
+            Span {
+                netns: ns("empty"),
+                rows: 0,
+            },
+            Span {
+                netns: ns("red"),
+                rows: 1,
+            },
+        ];
+        let sel = Selection {
+            states: StateSel::Set(StateSet::of(&[TcpState::Established, TcpState::Listen])),
+            ..all_v4_tcp()
+        };
+        let text = listing_text(&l, &sel);
+        assert_eq!(
+            samples(&text),
+            [
+                "nettool_sockstat_sockets{netns=\"blue\",proto=\"tcp\",family=\"inet\",state=\"ESTABLISHED\"} 1",
+                "nettool_sockstat_sockets{netns=\"blue\",proto=\"tcp\",family=\"inet\",state=\"LISTEN\"} 1",
+                "nettool_sockstat_sockets{netns=\"empty\",proto=\"tcp\",family=\"inet\",state=\"ESTABLISHED\"} 0",
+                "nettool_sockstat_sockets{netns=\"empty\",proto=\"tcp\",family=\"inet\",state=\"LISTEN\"} 0",
+                "nettool_sockstat_sockets{netns=\"red\",proto=\"tcp\",family=\"inet\",state=\"ESTABLISHED\"} 0",
+                "nettool_sockstat_sockets{netns=\"red\",proto=\"tcp\",family=\"inet\",state=\"LISTEN\"} 1",
+                "nettool_sockstat_port_connections{netns=\"blue\",port=\"80\",state=\"ESTABLISHED\"} 1",
+                "nettool_sockstat_port_connections{netns=\"red\",port=\"81\",state=\"ESTABLISHED\"} 0",
+                "nettool_sockstat_accept_queue_length{netns=\"blue\",address=\"0.0.0.0\",port=\"80\"} 0",
+                "nettool_sockstat_accept_queue_length{netns=\"red\",address=\"0.0.0.0\",port=\"81\"} 0",
+                "nettool_sockstat_accept_queue_backlog{netns=\"blue\",address=\"0.0.0.0\",port=\"80\"} 5",
+                "nettool_sockstat_accept_queue_backlog{netns=\"red\",address=\"0.0.0.0\",port=\"81\"} 5",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_small_summary_exactly() {
+        let mut s = Summary::default();
+        s.protocols.insert("tcp", 3);
+        s.protocols.insert("unix", 1);
+        s.tcp_states.insert("LISTEN", 1);
+        s.tcp_states.insert("ESTABLISHED", 2);
+        for (section, key, v) in [
+            ("Tcp", "RtoMin", 200),
+            ("Tcp", "MaxConn", -1),
+            ("Tcp", "ActiveOpens", 5),
+            ("Tcp", "CurrEstab", 2),
+            ("TcpExt", "ListenOverflows", 7),
+        ] {
+            s.counters.insert(section, key, v);
+        }
+        let tables = Tables {
+            tcp: true,
+            udp: false,
+            raw: false,
+            unix: true,
+            v4: true,
+            v6: false,
+        };
+        assert_eq!(
+            summary(&s, tables).unwrap().finish(),
+            "# HELP nettool_sockstat_protocol_sockets Sockets of every state, by protocol and address family, as nettool sockstat -s counts them.\n\
+             # TYPE nettool_sockstat_protocol_sockets gauge\n\
+             nettool_sockstat_protocol_sockets{proto=\"tcp\",family=\"inet\"} 3\n\
+             nettool_sockstat_protocol_sockets{proto=\"unix\",family=\"unix\"} 1\n\
+             # HELP nettool_sockstat_tcp_state_sockets TCP sockets of both address families, by state, as nettool sockstat -s counts them.\n\
+             # TYPE nettool_sockstat_tcp_state_sockets gauge\n\
+             nettool_sockstat_tcp_state_sockets{state=\"ESTABLISHED\"} 2\n\
+             nettool_sockstat_tcp_state_sockets{state=\"SYN_SENT\"} 0\n\
+             nettool_sockstat_tcp_state_sockets{state=\"SYN_RECV\"} 0\n\
+             nettool_sockstat_tcp_state_sockets{state=\"FIN_WAIT1\"} 0\n\
+             nettool_sockstat_tcp_state_sockets{state=\"FIN_WAIT2\"} 0\n\
+             nettool_sockstat_tcp_state_sockets{state=\"TIME_WAIT\"} 0\n\
+             nettool_sockstat_tcp_state_sockets{state=\"CLOSE\"} 0\n\
+             nettool_sockstat_tcp_state_sockets{state=\"CLOSE_WAIT\"} 0\n\
+             nettool_sockstat_tcp_state_sockets{state=\"LAST_ACK\"} 0\n\
+             nettool_sockstat_tcp_state_sockets{state=\"LISTEN\"} 1\n\
+             nettool_sockstat_tcp_state_sockets{state=\"CLOSING\"} 0\n\
+             # HELP nettool_sockstat_netstat_total The kernel's protocol counters (/proc/net/snmp, netstat and snmp6, as nstat reads them), by section and name.\n\
+             # TYPE nettool_sockstat_netstat_total counter\n\
+             nettool_sockstat_netstat_total{section=\"Tcp\",counter=\"ActiveOpens\"} 5\n\
+             nettool_sockstat_netstat_total{section=\"TcpExt\",counter=\"ListenOverflows\"} 7\n"
+        );
+    }
+
+    fn finding(kind: diagnose::Kind, severity: Severity, netns: Option<&str>) -> Finding {
+        Finding {
+            kind,
+            severity,
+            summary: "s".into(),
+            netns: netns.map(String::from),
+            subjects: Vec::new(),
+            evidence: Evidence::default(),
+            meaning: String::new(),
+            advice: String::new(),
+            host_wide: netns.is_none(),
+        }
+    }
+
+    #[test]
+    fn every_finding_kind_and_severity_is_written() {
+        let d = Diagnosis {
+            findings: vec![
+                finding(diagnose::Kind::CloseWaitLeak, Severity::Warning, None),
+                finding(diagnose::Kind::FinWait2Held, Severity::Notice, None),
+                finding(diagnose::Kind::FinWait2Held, Severity::Notice, None),
+            ],
+            interval_s: 1.0,
+            sockets: 3,
+            namespaces: 0,
+        };
+        let text = diagnosis(&d).unwrap().finish();
+        let s = samples(&text);
+        assert_eq!(s.len(), diagnose::Kind::ALL.len() * 3, "{text}");
+        assert_eq!(
+            s[0],
+            "nettool_sockstat_findings{kind=\"accept_queue_overflow\",severity=\"critical\"} 0"
+        );
+        let found: Vec<&&str> = s.iter().filter(|l| !l.ends_with(" 0")).collect();
+        assert_eq!(
+            found,
+            [
+                &"nettool_sockstat_findings{kind=\"close_wait_leak\",severity=\"warning\"} 1",
+                &"nettool_sockstat_findings{kind=\"fin_wait2_held\",severity=\"notice\"} 2",
+            ]
+        );
+        assert!(!text.contains("namespace_findings"), "{text}");
+    }
+
+    #[test]
+    fn namespaces_findings_are_named_and_host_wide_ones_counted_once() {
+        let d = Diagnosis {
+            findings: vec![
+                finding(diagnose::Kind::TcpMemoryPressure, Severity::Critical, None),
+                finding(
+                    diagnose::Kind::CloseWaitLeak,
+                    Severity::Warning,
+                    Some("blue"),
+                ),
+                finding(
+                    diagnose::Kind::CloseWaitLeak,
+                    Severity::Warning,
+                    Some("red"),
+                ),
+            ],
+            interval_s: 1.0,
+            sockets: 3,
+            namespaces: 2,
+        };
+        let text = diagnosis(&d).unwrap().finish();
+        assert!(
+            text.contains(
+                "\nnettool_sockstat_findings{kind=\"close_wait_leak\",severity=\"warning\"} 2\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\nnettool_sockstat_findings{kind=\"tcp_memory_pressure\",severity=\"critical\"} 1\n"), "{text}");
+        let per_ns: Vec<&str> = samples(&text)
+            .into_iter()
+            .filter(|l| l.starts_with("nettool_sockstat_namespace_findings"))
+            .collect();
+        assert_eq!(
+            per_ns,
+            [
+                "nettool_sockstat_namespace_findings{netns=\"blue\",kind=\"close_wait_leak\",severity=\"warning\"} 1",
+                "nettool_sockstat_namespace_findings{netns=\"red\",kind=\"close_wait_leak\",severity=\"warning\"} 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn kind_names_are_the_json_ones() {
+        assert_eq!(kind_name(diagnose::Kind::CloseWaitLeak), "close_wait_leak");
+        assert_eq!(kind_name(diagnose::Kind::FinWait2Held), "fin_wait2_held");
+        let names: std::collections::HashSet<String> =
+            diagnose::Kind::ALL.into_iter().map(kind_name).collect();
+        assert_eq!(names.len(), diagnose::Kind::ALL.len());
+    }
 }
