@@ -1,0 +1,700 @@
+//! `nettool sockstat --prometheus` / `--textfile`: the metrics of real
+//! sockets, made in the network lab (tests/lab, shared/LAB.md), checked
+//! against what the test made and against `ss` and the kernel's own
+//! counter files in the same namespace; every mode's output through
+//! `promtool check metrics`; the textfile; the refusals.
+//!
+//! The lab is a pair of namespaces (A 198.51.100.1, B 198.51.100.2 on a
+//! veth). The sockets are this test process's own, opened by threads that
+//! joined A or B (`lab::thread_in`), so the command that holds A's
+//! CLOSE_WAIT sockets is this process's (`util::own_comm`). nettool runs
+//! inside A; its `--all-netns` and `-N` runs only read.
+
+mod lab;
+mod util;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use socket2::{Domain, Socket, Type};
+
+use lab::{Host, Pair};
+use util::{Output, nettool, own_comm, wait_until};
+
+/// How long a condition may take to set in on a loaded machine.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// One sample: the family's name and the labels, in order.
+type Key = (String, Vec<(String, String)>);
+
+/// The samples of an exposition text, by name and labels. Panics on a
+/// line that is not a comment or a sample, and on a series written twice.
+fn parse(text: &str) -> BTreeMap<Key, f64> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').expect(line);
+        let value: f64 = value.parse().expect(line);
+        let (name, labels) = match series.split_once('{') {
+            None => (series.to_string(), Vec::new()),
+            Some((name, rest)) => {
+                let mut labels = Vec::new();
+                let mut chars = rest.strip_suffix('}').expect(line).chars();
+                loop {
+                    let key: String = chars.by_ref().take_while(|&c| c != '=').collect();
+                    if key.is_empty() {
+                        break;
+                    }
+                    assert_eq!(chars.next(), Some('"'), "{line}");
+                    let mut v = String::new();
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '\\' => match chars.next() {
+                                Some('n') => v.push('\n'),
+                                Some(c) => v.push(c),
+                                None => panic!("{line}"),
+                            },
+                            '"' => break,
+                            c => v.push(c),
+                        }
+                    }
+                    labels.push((key, v));
+                    // The comma between two labels, or nothing at the end.
+                    let _ = chars.next();
+                }
+                (name.to_string(), labels)
+            }
+        };
+        assert!(
+            out.insert((name, labels), value).is_none(),
+            "a series written twice: {line}"
+        );
+    }
+    out
+}
+
+/// The value of `name{labels}`; panics when it is not there.
+#[track_caller]
+fn get(m: &BTreeMap<Key, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let key = (
+        name.to_string(),
+        labels
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+    );
+    *m.get(&key)
+        .unwrap_or_else(|| panic!("no {name}{labels:?} in {:#?}", m.keys()))
+}
+
+/// The sum of `name`'s samples whose labels include every one of `want`.
+fn sum(m: &BTreeMap<Key, f64>, name: &str, want: &[(&str, &str)]) -> f64 {
+    m.iter()
+        .filter(|((n, labels), _)| {
+            n == name
+                && want
+                    .iter()
+                    .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// The families (`# TYPE` lines) of an exposition text, in order.
+fn families(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .collect()
+}
+
+/// `promtool check metrics` on `text`: exit 0 and not a word (it warns
+/// about convention problems on stdout and stderr).
+#[track_caller]
+fn promtool_clean(what: &str, text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.is_empty(),
+        "promtool on {what}: {said}\n{text}"
+    );
+}
+
+/// `nettool sockstat ARGS... --prometheus` inside `host`: its text after
+/// promtool found nothing to say, and the run's success gauge 1.
+#[track_caller]
+fn metrics(host: &Host, args: &[&str]) -> (Output, BTreeMap<Key, f64>) {
+    let mut all = vec!["sockstat"];
+    all.extend_from_slice(args);
+    all.push("--prometheus");
+    let out = host.nettool(&all);
+    assert!(
+        matches!(out.code(), Some(0 | 1)),
+        "exit status as without metrics{out:?}"
+    );
+    promtool_clean(&all.join(" "), &out.stdout);
+    let m = parse(&out.stdout);
+    assert_eq!(
+        get(&m, "nettool_run_success", &[("command", "sockstat")]),
+        1.0,
+        "{out:?}"
+    );
+    (out, m)
+}
+
+/// A TCP listener on `addr` inside `ns`, `listen(fd, backlog)`.
+fn listener_in(ns: &str, addr: SocketAddr, backlog: i32) -> TcpListener {
+    lab::thread_in(ns, move || {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        s.set_reuse_address(true).unwrap();
+        s.bind(&addr.into()).unwrap();
+        s.listen(backlog).unwrap();
+        TcpListener::from(s)
+    })
+    .join()
+    .unwrap()
+}
+
+/// `n` connections from inside `ns` to `to` (completed handshakes, not
+/// necessarily accepted).
+fn connect(ns: &str, to: SocketAddr, n: usize) -> Vec<TcpStream> {
+    lab::thread_in(ns, move || {
+        (0..n)
+            .map(|_| TcpStream::connect_timeout(&to, SETTLE).unwrap())
+            .collect()
+    })
+    .join()
+    .unwrap()
+}
+
+/// `n` connections from `ns` to `listener`, each with its accepted end:
+/// (client, server).
+fn connected(ns: &str, listener: &TcpListener, n: usize) -> Vec<(TcpStream, TcpStream)> {
+    connect(ns, listener.local_addr().unwrap(), n)
+        .into_iter()
+        .map(|c| (c, listener.accept().unwrap().0))
+        .collect()
+}
+
+/// `first` closes, `second` reads the end of the stream and closes:
+/// `first`'s side ends in TIME_WAIT.
+fn close_politely(first: TcpStream, mut second: TcpStream) {
+    drop(first);
+    second.set_read_timeout(Some(SETTLE)).unwrap();
+    assert_eq!(second.read(&mut [0u8; 16]).unwrap(), 0, "end of stream");
+}
+
+/// `ss -tanH` inside `host`: sockets per state, in nettool's spelling.
+#[track_caller]
+fn ss_states(host: &Host) -> BTreeMap<String, f64> {
+    let out = host.run("ss", &["-tanH"]);
+    out.ok();
+    let mut states = BTreeMap::new();
+    for line in out.stdout.lines() {
+        let state = line.split_whitespace().next().expect("a state");
+        let ours = match state {
+            "ESTAB" => "ESTABLISHED",
+            "SYN-SENT" => "SYN_SENT",
+            "SYN-RECV" => "SYN_RECV",
+            "FIN-WAIT-1" => "FIN_WAIT1",
+            "FIN-WAIT-2" => "FIN_WAIT2",
+            "TIME-WAIT" => "TIME_WAIT",
+            "UNCONN" | "CLOSE" => "CLOSE",
+            "CLOSE-WAIT" => "CLOSE_WAIT",
+            "LAST-ACK" => "LAST_ACK",
+            "LISTEN" => "LISTEN",
+            "CLOSING" => "CLOSING",
+            other => panic!("ss state {other:?}"),
+        };
+        *states.entry(ours.to_string()).or_default() += 1.0;
+    }
+    states
+}
+
+/// A counter of `/proc/net/snmp` (or netstat) read inside `host`.
+#[track_caller]
+fn kernel_counter(host: &Host, file: &str, section: &str, key: &str) -> f64 {
+    let out = host.run("cat", &[file]);
+    out.ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    for pair in lines.chunks(2) {
+        let (names, values) = (pair[0], pair[1]);
+        let prefix = format!("{section}:");
+        if !names.starts_with(&prefix) || !values.starts_with(&prefix) {
+            continue;
+        }
+        let names: Vec<&str> = names.split_whitespace().skip(1).collect();
+        let values: Vec<&str> = values.split_whitespace().skip(1).collect();
+        if let Some(i) = names.iter().position(|n| *n == key) {
+            return values[i].parse().unwrap();
+        }
+    }
+    panic!("no {section} {key} in {file}");
+}
+
+const TCP_STATES: [&str; 11] = [
+    "ESTABLISHED",
+    "SYN_SENT",
+    "SYN_RECV",
+    "FIN_WAIT1",
+    "FIN_WAIT2",
+    "TIME_WAIT",
+    "CLOSE",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "LISTEN",
+    "CLOSING",
+];
+
+/// In A: listeners on 7001-7003, four connections from B held on 7001,
+/// three CLOSE_WAIT on 7002 (B closed, this process never does), a
+/// listener on 7004 with backlog 2 and three connections nobody accepts
+/// (its queue full: one past the backlog), and two TIME_WAIT to B:9000
+/// (A closed first). The metrics say each, and agree with `ss` and the
+/// kernel's counters.
+#[test]
+fn the_lab_as_metrics_agrees_with_what_was_made_with_ss_and_with_the_kernel() {
+    let Some(lab) = lab::require_with(&["ss", "promtool"]) else {
+        return;
+    };
+    let Pair { net: _net, a, b } = lab.pair();
+    let on_a = |port: u16, backlog| listener_in(&a.ns, SocketAddr::from((a.ip, port)), backlog);
+    let web = on_a(7001, 64);
+    let leaky = on_a(7002, 64);
+    let _idle = on_a(7003, 64);
+    let stuck = on_a(7004, 2);
+    let on_b = listener_in(&b.ns, SocketAddr::from((b.ip, 9000)), 64);
+
+    let held = connected(&b.ns, &web, 4);
+    let mut close_wait = Vec::new();
+    for (client, server) in connected(&b.ns, &leaky, 3) {
+        drop(client);
+        close_wait.push(server);
+    }
+    let queued = connect(&b.ns, stuck.local_addr().unwrap(), 3);
+    for (client, served) in connected(&a.ns, &on_b, 2) {
+        close_politely(client, served);
+    }
+    let settled = wait_until(SETTLE, || {
+        let s = ss_states(&a);
+        s.get("CLOSE_WAIT") == Some(&3.0) && s.get("TIME_WAIT") == Some(&2.0)
+    });
+    assert!(settled, "{:?}", a.run("ss", &["-tanoH"]));
+    let queue = a.run("ss", &["-ltnH", "sport = :7004"]);
+    assert_eq!(
+        queue.stdout.split_whitespace().nth(1),
+        Some("3"),
+        "the accept queue of 7004 did not fill{queue:?}"
+    );
+
+    let (out, m) = metrics(&a, &["-ta"]);
+    out.ok();
+    let sockets = |state| {
+        get(
+            &m,
+            "nettool_sockstat_sockets",
+            &[("proto", "tcp"), ("family", "inet"), ("state", state)],
+        )
+    };
+    assert_eq!(sockets("LISTEN"), 4.0, "{}", out.stdout);
+    // 4 held on 7001 and 3 waiting in 7004's queue.
+    assert_eq!(sockets("ESTABLISHED"), 7.0, "{}", out.stdout);
+    assert_eq!(sockets("CLOSE_WAIT"), 3.0, "{}", out.stdout);
+    assert_eq!(sockets("TIME_WAIT"), 2.0, "{}", out.stdout);
+    // The oracle: ss's count of every state, and nettool's zeros.
+    let ss = ss_states(&a);
+    for state in TCP_STATES {
+        assert_eq!(
+            sum(&m, "nettool_sockstat_sockets", &[("state", state)]),
+            ss.get(state).copied().unwrap_or(0.0),
+            "{state}: ss {ss:?}\n{}",
+            out.stdout
+        );
+    }
+
+    let port = |port, state| {
+        get(
+            &m,
+            "nettool_sockstat_port_connections",
+            &[("port", port), ("state", state)],
+        )
+    };
+    assert_eq!(port("7001", "ESTABLISHED"), 4.0);
+    assert_eq!(port("7002", "CLOSE_WAIT"), 3.0);
+    assert_eq!(port("7002", "ESTABLISHED"), 0.0);
+    assert_eq!(port("7003", "ESTABLISHED"), 0.0);
+    assert_eq!(port("7004", "ESTABLISHED"), 3.0);
+    // A's own connections out (TIME_WAIT from ephemeral ports) are on no
+    // listening port.
+    assert_eq!(
+        sum(
+            &m,
+            "nettool_sockstat_port_connections",
+            &[("state", "TIME_WAIT")]
+        ),
+        0.0
+    );
+
+    let listener = [("address", "198.51.100.1"), ("port", "7004")];
+    assert_eq!(
+        get(&m, "nettool_sockstat_accept_queue_length", &listener),
+        3.0
+    );
+    assert_eq!(
+        get(&m, "nettool_sockstat_accept_queue_backlog", &listener),
+        2.0
+    );
+    let web_listener = [("address", "198.51.100.1"), ("port", "7001")];
+    assert_eq!(
+        get(&m, "nettool_sockstat_accept_queue_length", &web_listener),
+        0.0
+    );
+    assert_eq!(
+        get(&m, "nettool_sockstat_accept_queue_backlog", &web_listener),
+        64.0
+    );
+
+    // CLOSE_WAIT by command: ours. (Another test's child, between its fork
+    // and its exec, may hold copies of our sockets for a moment: its name
+    // then joins ours in the label.)
+    let me = own_comm();
+    let mine: f64 = m
+        .iter()
+        .filter(|((n, l), _)| {
+            n == "nettool_sockstat_close_wait_sockets"
+                && l.iter()
+                    .any(|(k, v)| k == "comm" && v.split(',').any(|c| c == me))
+        })
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(mine, 3.0, "{}", out.stdout);
+    assert_eq!(
+        sum(&m, "nettool_sockstat_close_wait_sockets", &[]),
+        3.0,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        get(
+            &m,
+            "nettool_sockstat_time_wait_sockets",
+            &[("remote_address", "198.51.100.2")]
+        ),
+        2.0
+    );
+
+    // The user's filters: what -t4 --sport 7001 lists, and nothing else.
+    let (out, m) = metrics(&a, &["-ta4", "--sport", "7001"]);
+    out.ok();
+    assert_eq!(sockets_of(&m, "LISTEN"), 1.0, "{}", out.stdout);
+    assert_eq!(sockets_of(&m, "ESTABLISHED"), 4.0, "{}", out.stdout);
+    assert_eq!(sockets_of(&m, "TIME_WAIT"), 0.0, "{}", out.stdout);
+    assert!(!out.stdout.contains("inet6"), "{}", out.stdout);
+    assert!(!out.stdout.contains("port=\"7004\""), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("nettool_sockstat_close_wait_sockets"),
+        "{}",
+        out.stdout
+    );
+
+    // -s: the counts, and the kernel's counters of this namespace (which
+    // started at 0 when the lab made it): 2 connections out, 10 taken in.
+    let (out, m) = metrics(&a, &["-s"]);
+    out.ok();
+    let tcp_state = |state| {
+        get(
+            &m,
+            "nettool_sockstat_tcp_state_sockets",
+            &[("state", state)],
+        )
+    };
+    for state in TCP_STATES {
+        assert_eq!(
+            tcp_state(state),
+            ss.get(state).copied().unwrap_or(0.0),
+            "{state}{out:?}"
+        );
+    }
+    let counter = |section, key| {
+        get(
+            &m,
+            "nettool_sockstat_netstat_total",
+            &[("section", section), ("counter", key)],
+        )
+    };
+    assert_eq!(counter("Tcp", "ActiveOpens"), 2.0, "{}", out.stdout);
+    assert_eq!(counter("Tcp", "PassiveOpens"), 10.0, "{}", out.stdout);
+    assert_eq!(
+        counter("Tcp", "ActiveOpens"),
+        kernel_counter(&a, "/proc/net/snmp", "Tcp", "ActiveOpens")
+    );
+    // Counters only rise: what nettool read lies between two readings.
+    let before = kernel_counter(&a, "/proc/net/netstat", "TcpExt", "TCPOrigDataSent");
+    let (_, m) = metrics(&a, &["-s"]);
+    let after = kernel_counter(&a, "/proc/net/netstat", "TcpExt", "TCPOrigDataSent");
+    let read = get(
+        &m,
+        "nettool_sockstat_netstat_total",
+        &[("section", "TcpExt"), ("counter", "TCPOrigDataSent")],
+    );
+    assert!((before..=after).contains(&read), "{before} {read} {after}");
+    // Values and settings are not counters.
+    for key in ["CurrEstab", "MaxConn", "RtoMin"] {
+        assert_eq!(
+            sum(&m, "nettool_sockstat_netstat_total", &[("counter", key)]),
+            0.0
+        );
+        assert!(
+            !m.keys().any(|(_, l)| l.iter().any(|(_, v)| v == key)),
+            "{key} as a counter"
+        );
+    }
+
+    // --diagnose: every kind, and the leak this process holds.
+    std::thread::sleep(Duration::from_millis(500));
+    let (out, m) = metrics(&a, &["--diagnose", "--interval", "0.3"]);
+    assert_eq!(
+        m.keys()
+            .filter(|(n, _)| n == "nettool_sockstat_findings")
+            .count(),
+        11 * 3,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        sum(
+            &m,
+            "nettool_sockstat_findings",
+            &[("kind", "close_wait_leak")]
+        ) >= 1.0,
+        "{}",
+        out.stdout
+    );
+    // The exit status is --diagnose's: 1, something was found.
+    out.expect_code(1);
+
+    // --all-netns: both lab namespaces by name (and whatever else the
+    // host holds), every mode.
+    for mode in [&["-ta"][..], &["-s"], &["--diagnose", "--interval", "0.3"]] {
+        let mut args = vec!["--all-netns"];
+        args.extend_from_slice(mode);
+        let (out, m) = metrics(&a, &args);
+        if mode == ["-ta"] {
+            let listen = |ns: &str| {
+                sum(
+                    &m,
+                    "nettool_sockstat_sockets",
+                    &[("netns", ns), ("proto", "tcp"), ("state", "LISTEN")],
+                )
+            };
+            assert_eq!(listen(&a.ns), 4.0, "{}", out.stdout);
+            assert_eq!(listen(&b.ns), 1.0, "{}", out.stdout);
+            assert_eq!(
+                get(
+                    &m,
+                    "nettool_sockstat_accept_queue_length",
+                    &[
+                        ("netns", &a.ns),
+                        ("address", "198.51.100.1"),
+                        ("port", "7004")
+                    ]
+                ),
+                3.0
+            );
+        }
+        if mode == ["-s"] {
+            assert_eq!(
+                get(
+                    &m,
+                    "nettool_sockstat_tcp_state_sockets",
+                    &[("netns", &b.ns), ("state", "ESTABLISHED")]
+                ),
+                ss_states(&b).get("ESTABLISHED").copied().unwrap_or(0.0),
+                "{}",
+                out.stdout
+            );
+        }
+        if mode[0] == "--diagnose" {
+            assert!(
+                sum(
+                    &m,
+                    "nettool_sockstat_namespace_findings",
+                    &[("netns", &a.ns), ("kind", "close_wait_leak")]
+                ) >= 1.0,
+                "{}",
+                out.stdout
+            );
+        }
+    }
+    // -N: B, read from inside A.
+    let (out, m) = metrics(&a, &["-ta", "-N", &b.ns]);
+    out.ok();
+    assert_eq!(
+        get(
+            &m,
+            "nettool_sockstat_accept_queue_backlog",
+            &[
+                ("netns", &b.ns),
+                ("address", "198.51.100.2"),
+                ("port", "9000")
+            ]
+        ),
+        64.0
+    );
+    drop((held, close_wait, queued, web, leaky, stuck, on_b));
+}
+
+/// The TCP sockets of `m` in `state`, both families.
+fn sockets_of(m: &BTreeMap<Key, f64>, state: &str) -> f64 {
+    sum(
+        m,
+        "nettool_sockstat_sockets",
+        &[("proto", "tcp"), ("state", state)],
+    )
+}
+
+/// `--textfile`: the same families as `--prometheus`, the run's own with
+/// the file's name, nothing on stdout; both flags: both. A listing that
+/// finds nothing still writes its zeros, and exits 1 as without metrics.
+#[test]
+fn textfile_holds_the_same_families_and_stdout_stays_empty() {
+    let Some(lab) = lab::require_with(&["promtool"]) else {
+        return;
+    };
+    let Pair { net: _net, a, b: _ } = lab.pair();
+    let _listener = listener_in(&a.ns, SocketAddr::from((a.ip, 7001)), 16);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sockstat.prom");
+    let file_arg = file.to_str().unwrap();
+
+    for mode in [&["-ta"][..], &["-s"], &["--diagnose", "--interval", "0.1"]] {
+        let mut args = vec!["sockstat"];
+        args.extend_from_slice(mode);
+        let printed = a.nettool(&[args.clone(), vec!["--prometheus"]].concat());
+        let written = a.nettool(&[args.clone(), vec!["--textfile", file_arg]].concat());
+        written.ok();
+        assert_eq!(written.stdout, "", "{written:?}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        promtool_clean(&format!("{args:?} --textfile"), &text);
+        assert_eq!(families(&text), families(&printed.stdout), "{args:?}");
+        let m = parse(&text);
+        let run = [("command", "sockstat"), ("textfile", "sockstat.prom")];
+        assert_eq!(get(&m, "nettool_run_success", &run), 1.0, "{text}");
+        assert!(get(&m, "nettool_last_run_timestamp_seconds", &run) > 1.7e9);
+
+        let both =
+            a.nettool(&[args.clone(), vec!["--prometheus", "--textfile", file_arg]].concat());
+        both.ok();
+        assert_eq!(both.stdout, std::fs::read_to_string(&file).unwrap());
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["sockstat.prom"], "no temporary file left");
+
+    // Nothing matched: exit 1 as without metrics, and the zeros written.
+    let out = a.nettool(&["sockstat", "-t", "--sport", "9", "--textfile", file_arg]);
+    out.expect_code(1);
+    assert_eq!(out.stdout, "");
+    let text = std::fs::read_to_string(&file).unwrap();
+    promtool_clean("an empty listing", &text);
+    let m = parse(&text);
+    assert_eq!(sockets_of(&m, "ESTABLISHED"), 0.0, "{text}");
+    assert_eq!(
+        get(
+            &m,
+            "nettool_run_success",
+            &[("command", "sockstat"), ("textfile", "sockstat.prom")]
+        ),
+        1.0
+    );
+}
+
+/// The modes that do not end in one report, and the flags that only
+/// change how rows look: one line, exit 2, and with `--textfile` a file
+/// that says the run failed. (Inside an
+/// empty lab namespace all the same: were the refusal missing, `-K` would
+/// close sockets, and only there it closes none of anyone's.)
+#[test]
+fn metrics_with_watch_kill_and_display_flags_are_refused() {
+    let Some(lab) = lab::require() else {
+        return;
+    };
+    let mut net = lab.net();
+    let ns = net.add_namespaces(1).remove(0);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.prom");
+    let file = file.to_str().unwrap();
+    for (args, words) in [
+        (
+            &["--watch", "--prometheus"][..],
+            "--prometheus takes one reading and --watch follows changes",
+        ),
+        (
+            &["--watch", "-t", "--textfile", file],
+            "--textfile takes one reading and --watch follows changes",
+        ),
+        (
+            &["-K", "--state", "close-wait", "--prometheus"],
+            "--prometheus counts sockets and -K closes them",
+        ),
+        (
+            &["-K", "--sport", "1", "--textfile", file],
+            "--textfile counts sockets and -K closes them",
+        ),
+        (&["-ti", "--prometheus"], "drop -i/-m"),
+        (&["-t", "--dns", "--prometheus"], "drop --dns"),
+    ] {
+        let mut all = vec!["sockstat"];
+        all.extend_from_slice(args);
+        let out = nettool(&all).in_netns(&ns).run();
+        out.expect_code(2);
+        assert_eq!(out.stdout, "", "{out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        assert!(out.stderr.contains(words), "{words}{out:?}");
+        // With --textfile the file says the run failed, and no more.
+        let written = std::fs::read_to_string(file);
+        if args.contains(&"--textfile") {
+            let text = written.unwrap();
+            promtool_clean("a refused run's textfile", &text);
+            assert_eq!(
+                families(&text),
+                [
+                    "nettool_run_success gauge",
+                    "nettool_run_duration_seconds gauge",
+                    "nettool_last_run_timestamp_seconds gauge"
+                ]
+            );
+            assert_eq!(
+                get(
+                    &parse(&text),
+                    "nettool_run_success",
+                    &[("command", "sockstat"), ("textfile", "x.prom")]
+                ),
+                0.0
+            );
+            std::fs::remove_file(file).unwrap();
+        } else {
+            assert!(written.is_err(), "{args:?} wrote a textfile");
+        }
+    }
+}
