@@ -367,7 +367,7 @@ fn metrics(s: &Settings, m: &MetricsArgs, report: Report) -> Result<Status> {
     Ok(status)
 }
 
-/// The holders of the TCP sockets in CLOSE_WAIT among `sockets`, for
+/// The holders of the TCP sockets in `CLOSE_WAIT` among `sockets`, for
 /// `nettool_sockstat_close_wait_sockets` without `-p`: the fd scan looks
 /// for those inodes only, and is skipped when there are none.
 fn close_wait_owners(root: &Path, sockets: &[ss::Socket]) -> Result<OwnerMap> {

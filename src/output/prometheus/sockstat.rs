@@ -8,23 +8,23 @@
 //! refuses):
 //!
 //! - listing (`-ta` is the recommended form): `nettool_sockstat_sockets`
-//!   {proto, family, state}; `nettool_sockstat_port_connections` {port,
-//!   state}, the TCP connections whose local port is one a TCP listener
+//!   `{proto, family, state}`; `nettool_sockstat_port_connections`
+//!   `{port, state}`, the TCP connections whose local port is one a TCP listener
 //!   of the same namespace has (how users see "how many ESTABLISHED on
 //!   :443"); `nettool_sockstat_accept_queue_length` and
-//!   `nettool_sockstat_accept_queue_backlog` {address, port}, a TCP
+//!   `nettool_sockstat_accept_queue_backlog` `{address, port}`, a TCP
 //!   listener's Recv-Q and Send-Q (listeners sharing an address and port
 //!   through `SO_REUSEPORT` add up); `nettool_sockstat_close_wait_sockets`
-//!   {comm}; `nettool_sockstat_time_wait_sockets` {remote_address}.
+//!   `{comm}`; `nettool_sockstat_time_wait_sockets` `{remote_address}`.
 //!   They count what the same flags would list, filters included, so the
 //!   per-port and queue families need listeners in the selection (`-a` or
 //!   `-l`) and the per-port one connections too (`-a`).
-//! - `-s`: `nettool_sockstat_protocol_sockets` {proto, family} and
-//!   `nettool_sockstat_tcp_state_sockets` {state}, the counts `-s`
-//!   prints; `nettool_sockstat_netstat_total` {section, counter}.
-//! - `--diagnose`: `nettool_sockstat_findings` {kind, severity}, and with
-//!   `-N`/`--all-netns` `nettool_sockstat_namespace_findings` {netns,
-//!   kind, severity}.
+//! - `-s`: `nettool_sockstat_protocol_sockets` `{proto, family}` and
+//!   `nettool_sockstat_tcp_state_sockets` `{state}`, the counts `-s`
+//!   prints; `nettool_sockstat_netstat_total` `{section, counter}`.
+//! - `--diagnose`: `nettool_sockstat_findings` `{kind, severity}`, and
+//!   with `-N`/`--all-netns` `nettool_sockstat_namespace_findings`
+//!   `{netns, kind, severity}`.
 //!
 //! Zeros: every TCP state the selection covers is written, 0 when no
 //! socket is in it (per family of the tables read); a listening port has
@@ -38,8 +38,8 @@
 //! and listeners are what the host serves, at most [`LISTENING_PORTS`] and
 //! [`LISTENERS`] per namespace (the busiest, by connections and by queue
 //! length; the rest add up in one series labelled `other`); commands
-//! holding CLOSE_WAIT sockets at most [`CLOSE_WAIT_COMMANDS`], and TIME_WAIT
-//! peers at most [`TIME_WAIT_DESTINATIONS`] per namespace, the rest in
+//! holding `CLOSE_WAIT` sockets at most [`CLOSE_WAIT_COMMANDS`], and
+//! `TIME_WAIT` peers at most [`TIME_WAIT_DESTINATIONS`] per namespace, the rest in
 //! `other` likewise. No label holds an ephemeral port, a pid or a socket.
 //! With `-N`/`--all-netns` every listing and `-s` series has a `netns`
 //! label first (the namespace's label as the table shows it), so the
@@ -48,14 +48,14 @@
 //! The kernel counters are one family labelled with the kernel's section
 //! and key (`{section="TcpExt",counter="ListenOverflows"}`), not one family
 //! per key as `node_exporter`'s netstat collector does: its names keep the
-//! kernel's camelCase (`promtool` flags it), a snake_case rewrite of
+//! kernel's camelCase (`promtool` flags it), a `snake_case` rewrite of
 //! hundreds of keys is lossy and sometimes trips `promtool`'s unit checks
 //! (`TCPMinTTLDrop` would hold `min`), and the labels keep the exact names
 //! `nstat` and `netstat -s` print, every key a newer kernel adds included.
 //! The values and settings among them (`Tcp CurrEstab`, `MaxConn`,
 //! `RtoMin`, `Ip Forwarding`, ...) are not counters and are left out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use super::{Exposition, ExpositionError, Kind};
@@ -72,15 +72,15 @@ pub const LISTENING_PORTS: usize = 100;
 /// Listeners (address and port) per namespace with their own accept
 /// queue series; the others add up under `address="other",port="other"`.
 pub const LISTENERS: usize = 100;
-/// Command names per namespace with their own CLOSE_WAIT series.
+/// Command names per namespace with their own `CLOSE_WAIT` series.
 pub const CLOSE_WAIT_COMMANDS: usize = 20;
-/// Remote addresses per namespace with their own TIME_WAIT series.
+/// Remote addresses per namespace with their own `TIME_WAIT` series.
 pub const TIME_WAIT_DESTINATIONS: usize = 20;
 
 /// The label of what the caps leave out.
 const OTHER: &str = "other";
 
-/// The `comm` of a CLOSE_WAIT socket whose holder was not found (another
+/// The `comm` of a `CLOSE_WAIT` socket whose holder was not found (another
 /// user's process without root, or gone since the dump).
 const NO_OWNER: &str = "-";
 
@@ -187,7 +187,7 @@ struct Tally {
     /// (proto, family, state) -> (State column, sockets).
     sockets: BTreeMap<(Proto, &'static str, TcpState), (&'static str, u64)>,
     /// Ports TCP listeners have.
-    listening: BTreeMap<u16, ()>,
+    listening: BTreeSet<u16>,
     /// (address, port) -> (accept queue, backlog; `None` when unknown).
     queues: BTreeMap<(IpAddr, u16), (u64, Option<u64>)>,
     /// TCP sockets other than listeners: (local port, state) -> count.
@@ -212,7 +212,7 @@ impl Tally {
         };
         match state {
             TcpState::Listen => {
-                self.listening.insert(local.port(), ());
+                self.listening.insert(local.port());
                 let q = self
                     .queues
                     .entry((local.ip(), local.port()))
@@ -259,7 +259,7 @@ fn comm(s: &Socket, l: &Listing) -> String {
 }
 
 /// The listing's families (see the module doc). `l.owners` names the
-/// CLOSE_WAIT sockets' commands: the caller fills it for them at least.
+/// `CLOSE_WAIT` sockets' commands: the caller fills it for them at least.
 ///
 /// # Errors
 /// Only a renderer bug (a name the format refuses).
@@ -286,33 +286,67 @@ pub fn listing(l: &Listing, sel: &Selection) -> Result<Exposition, ExpositionErr
         }
     }
 
-    let tcp_states = sel.states.for_proto(Proto::Tcp);
-    let mut sockets = Samples::gauge(
-        "nettool_sockstat_sockets",
-        "Sockets the listing selected, by protocol, address family and state (UDP, raw and UNIX sockets as the State column shows them).",
-    );
-    let mut ports = Samples::gauge(
-        "nettool_sockstat_port_connections",
-        "TCP connections whose local port is a port a TCP listener has, by that port and state.",
-    );
-    let mut queue = Samples::gauge(
-        "nettool_sockstat_accept_queue_length",
-        "Connections a TCP listener has ready that its program has not accepted yet (its Recv-Q).",
-    );
-    let mut backlog = Samples::gauge(
-        "nettool_sockstat_accept_queue_backlog",
-        "The most connections a TCP listener's accept queue holds, the backlog given to listen() capped by net.core.somaxconn (its Send-Q).",
-    );
-    let mut close_wait = Samples::gauge(
-        "nettool_sockstat_close_wait_sockets",
-        "TCP sockets in CLOSE_WAIT (the peer closed, the program has not), by the command names of the processes that hold them.",
-    );
-    let mut time_wait = Samples::gauge(
-        "nettool_sockstat_time_wait_sockets",
-        "TCP sockets in TIME_WAIT, by remote address.",
-    );
-    for (ns, mut t) in spaces {
-        let ns = ns.as_deref();
+    let mut f = ListingFamilies::new();
+    for (ns, t) in spaces {
+        f.add(ns.as_deref(), t, sel);
+    }
+    let mut e = Exposition::new();
+    for s in [
+        f.sockets,
+        f.ports,
+        f.queue,
+        f.backlog,
+        f.close_wait,
+        f.time_wait,
+    ] {
+        s.write(&mut e)?;
+    }
+    Ok(e)
+}
+
+/// The listing's families, filled namespace by namespace.
+struct ListingFamilies {
+    sockets: Samples,
+    ports: Samples,
+    queue: Samples,
+    backlog: Samples,
+    close_wait: Samples,
+    time_wait: Samples,
+}
+
+impl ListingFamilies {
+    fn new() -> ListingFamilies {
+        ListingFamilies {
+            sockets: Samples::gauge(
+                "nettool_sockstat_sockets",
+                "Sockets the listing selected, by protocol, address family and state (UDP, raw and UNIX sockets as the State column shows them).",
+            ),
+            ports: Samples::gauge(
+                "nettool_sockstat_port_connections",
+                "TCP connections whose local port is a port a TCP listener has, by that port and state.",
+            ),
+            queue: Samples::gauge(
+                "nettool_sockstat_accept_queue_length",
+                "Connections a TCP listener has ready that its program has not accepted yet (its Recv-Q).",
+            ),
+            backlog: Samples::gauge(
+                "nettool_sockstat_accept_queue_backlog",
+                "The most connections a TCP listener's accept queue holds, the backlog given to listen() capped by net.core.somaxconn (its Send-Q).",
+            ),
+            close_wait: Samples::gauge(
+                "nettool_sockstat_close_wait_sockets",
+                "TCP sockets in CLOSE_WAIT (the peer closed, the program has not), by the command names of the processes that hold them.",
+            ),
+            time_wait: Samples::gauge(
+                "nettool_sockstat_time_wait_sockets",
+                "TCP sockets in TIME_WAIT, by remote address.",
+            ),
+        }
+    }
+
+    /// One namespace's samples.
+    fn add(&mut self, ns: Option<&str>, mut t: Tally, sel: &Selection) {
+        let tcp_states = sel.states.for_proto(Proto::Tcp);
         if sel.tables.tcp {
             let families = [("inet", sel.tables.v4), ("inet6", sel.tables.v6)];
             for (fam, on) in families {
@@ -331,11 +365,36 @@ pub fn listing(l: &Listing, sel: &Selection) -> Result<Exposition, ExpositionErr
                 ns,
                 &[("proto", proto.name()), ("family", fam), ("state", state)],
             );
-            sockets.push(l, *n);
+            self.sockets.push(l, *n);
         }
+        self.add_ports(ns, &t, tcp_states.contains(TcpState::Established));
+        self.add_queues(ns, &t);
+        add_top(
+            &mut self.close_wait,
+            ns,
+            "comm",
+            t.close_wait,
+            CLOSE_WAIT_COMMANDS,
+        );
+        let time_wait = t
+            .time_wait
+            .into_iter()
+            .map(|(ip, n)| (ip.to_string(), n))
+            .collect();
+        // (Ranked by count; ties, rarely met, by the address's text.)
+        add_top(
+            &mut self.time_wait,
+            ns,
+            "remote_address",
+            time_wait,
+            TIME_WAIT_DESTINATIONS,
+        );
+    }
 
-        // Connections per listening port: the busiest ports have their own.
-        let mut per_port: BTreeMap<u16, u64> = t.listening.keys().map(|&p| (p, 0)).collect();
+    /// Connections per listening port: the busiest ports have their own
+    /// series, with ESTABLISHED at 0 when `zero` (it was selected).
+    fn add_ports(&mut self, ns: Option<&str>, t: &Tally, zero: bool) {
+        let mut per_port: BTreeMap<u16, u64> = t.listening.iter().map(|&p| (p, 0)).collect();
         for (&(port, _), n) in &t.by_port {
             if let Some(total) = per_port.get_mut(&port) {
                 *total += n;
@@ -344,17 +403,16 @@ pub fn listing(l: &Listing, sel: &Selection) -> Result<Exposition, ExpositionErr
         let (kept, other) = top(per_port, LISTENING_PORTS);
         let kept: BTreeMap<u16, u64> = kept.into_iter().collect();
         let mut by_label: BTreeMap<(String, TcpState), u64> = BTreeMap::new();
-        let zero = tcp_states.contains(TcpState::Established);
-        for &port in kept.keys() {
-            if zero {
+        if zero {
+            for &port in kept.keys() {
                 by_label.insert((port.to_string(), TcpState::Established), 0);
             }
-        }
-        if other.is_some() && zero {
-            by_label.insert((OTHER.into(), TcpState::Established), 0);
+            if other.is_some() {
+                by_label.insert((OTHER.into(), TcpState::Established), 0);
+            }
         }
         for (&(port, st), &n) in &t.by_port {
-            if !t.listening.contains_key(&port) {
+            if !t.listening.contains(&port) {
                 continue;
             }
             let label = if kept.contains_key(&port) {
@@ -368,13 +426,15 @@ pub fn listing(l: &Listing, sel: &Selection) -> Result<Exposition, ExpositionErr
         let mut rows: Vec<_> = by_label.into_iter().collect();
         rows.sort_by_key(|((p, st), _)| (p.parse::<u32>().unwrap_or(u32::MAX), *st));
         for ((port, st), n) in rows {
-            ports.push(
+            self.ports.push(
                 labels(ns, &[("port", &port), ("state", st.netstat_name())]),
                 n,
             );
         }
+    }
 
-        // Accept queues: the fullest listeners have their own.
+    /// Accept queues: the fullest listeners have their own series.
+    fn add_queues(&mut self, ns: Option<&str>, t: &Tally) {
         let lengths: BTreeMap<(IpAddr, u16), u64> =
             t.queues.iter().map(|(&k, &(q, _))| (k, q)).collect();
         let (kept, other) = top(lengths, LISTENERS);
@@ -388,39 +448,36 @@ pub fn listing(l: &Listing, sel: &Selection) -> Result<Exposition, ExpositionErr
             let (addr, port) = (listener.0.to_string(), listener.1.to_string());
             let l = labels(ns, &[("address", &addr), ("port", &port)]);
             if let Some(b) = t.queues.get(&listener).and_then(|&(_, b)| b) {
-                backlog.push(l.clone(), b);
+                self.backlog.push(l.clone(), b);
             }
-            queue.push(l, q);
+            self.queue.push(l, q);
         }
         if let Some(q) = other {
             let l = labels(ns, &[("address", OTHER), ("port", OTHER)]);
             if let Some(b) = rest_backlog {
-                backlog.push(l.clone(), b);
+                self.backlog.push(l.clone(), b);
             }
-            queue.push(l, q);
-        }
-
-        let (kept, other) = top(std::mem::take(&mut t.close_wait), CLOSE_WAIT_COMMANDS);
-        for (c, n) in kept {
-            close_wait.push(labels(ns, &[("comm", &c)]), n);
-        }
-        if let Some(n) = other {
-            close_wait.push(labels(ns, &[("comm", OTHER)]), n);
-        }
-
-        let (kept, other) = top(std::mem::take(&mut t.time_wait), TIME_WAIT_DESTINATIONS);
-        for (ip, n) in kept {
-            time_wait.push(labels(ns, &[("remote_address", &ip.to_string())]), n);
-        }
-        if let Some(n) = other {
-            time_wait.push(labels(ns, &[("remote_address", OTHER)]), n);
+            self.queue.push(l, q);
         }
     }
-    let mut e = Exposition::new();
-    for f in [sockets, ports, queue, backlog, close_wait, time_wait] {
-        f.write(&mut e)?;
+}
+
+/// The `cap` biggest of `counts` as series labelled `label`, and the rest
+/// as one labelled `other`.
+fn add_top(
+    to: &mut Samples,
+    ns: Option<&str>,
+    label: &'static str,
+    counts: BTreeMap<String, u64>,
+    cap: usize,
+) {
+    let (kept, other) = top(counts, cap);
+    for (value, n) in kept {
+        to.push(labels(ns, &[(label, &value)]), n);
     }
-    Ok(e)
+    if let Some(n) = other {
+        to.push(labels(ns, &[(label, OTHER)]), n);
+    }
 }
 
 /// `-s`'s families (see the module doc). `tables`: what `-s` read, so
