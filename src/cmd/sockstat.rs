@@ -1,5 +1,6 @@
 //! `nettool sockstat`: flags -> [`Settings`] -> [`crate::sockstat::run`] ->
-//! the table, JSON or the summary (`output::sockstat`).
+//! the table, JSON or the summary (`output::sockstat`), or with
+//! `--prometheus`/`--textfile` metrics (`output::prometheus::sockstat`).
 
 use std::collections::HashSet;
 use std::io::{IsTerminal as _, Write};
