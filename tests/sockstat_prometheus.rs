@@ -11,68 +11,36 @@
 //! inside A; its `--all-netns` and `-N` runs only read.
 
 mod lab;
+mod prom;
 mod util;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
 
 use lab::{Host, Pair};
+use prom::Sample;
 use util::{Output, nettool, own_comm, wait_until};
 
 /// How long a condition may take to set in on a loaded machine.
 const SETTLE: Duration = Duration::from_secs(10);
 
-/// One sample: the family's name and the labels, in order.
-type Key = (String, Vec<(String, String)>);
-
-/// The samples of an exposition text, by name and labels. Panics on a
-/// line that is not a comment or a sample, and on a series written twice.
-fn parse(text: &str) -> BTreeMap<Key, f64> {
-    let mut out = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let (series, value) = line.rsplit_once(' ').expect(line);
-        let value: f64 = value.parse().expect(line);
-        let (name, labels) = match series.split_once('{') {
-            None => (series.to_string(), Vec::new()),
-            Some((name, rest)) => {
-                let mut labels = Vec::new();
-                let mut chars = rest.strip_suffix('}').expect(line).chars();
-                loop {
-                    let key: String = chars.by_ref().take_while(|&c| c != '=').collect();
-                    if key.is_empty() {
-                        break;
-                    }
-                    assert_eq!(chars.next(), Some('"'), "{line}");
-                    let mut v = String::new();
-                    while let Some(c) = chars.next() {
-                        match c {
-                            '\\' => match chars.next() {
-                                Some('n') => v.push('\n'),
-                                Some(c) => v.push(c),
-                                None => panic!("{line}"),
-                            },
-                            '"' => break,
-                            c => v.push(c),
-                        }
-                    }
-                    labels.push((key, v));
-                    // The comma between two labels, or nothing at the end.
-                    let _ = chars.next();
-                }
-                (name.to_string(), labels)
-            }
-        };
+/// The samples of an exposition text (`tests/prom`). Panics on a series
+/// written twice, which `node_exporter` would refuse.
+#[track_caller]
+fn parse(text: &str) -> Vec<Sample> {
+    let all = prom::samples(text);
+    let mut seen = std::collections::HashSet::new();
+    for s in &all {
         assert!(
-            out.insert((name, labels), value).is_none(),
-            "a series written twice: {line}"
+            seen.insert((&s.name, &s.labels)),
+            "a series written twice: {s:?}\n{text}"
         );
     }
-    out
+    all
 }
 
 /// `v` as the whole number it must be (a count).
@@ -91,37 +59,18 @@ fn whole(v: f64) -> u64 {
     n
 }
 
-/// The value of `name{labels}`, a count; panics when it is not there.
+/// The one sample of `name` whose labels include `labels`: a count.
 #[track_caller]
-fn get(m: &BTreeMap<Key, f64>, name: &str, labels: &[(&str, &str)]) -> u64 {
-    whole(value(m, name, labels))
-}
-
-/// The value of `name{labels}`; panics when it is not there.
-#[track_caller]
-fn value(m: &BTreeMap<Key, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let key = (
-        name.to_string(),
-        labels
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect(),
-    );
-    *m.get(&key)
-        .unwrap_or_else(|| panic!("no {name}{labels:?} in {:#?}", m.keys()))
+fn get(m: &[Sample], name: &str, labels: &[(&str, &str)]) -> u64 {
+    whole(prom::value(m, name, labels))
 }
 
 /// The sum of `name`'s samples whose labels include every one of `want`.
 #[track_caller]
-fn sum(m: &BTreeMap<Key, f64>, name: &str, want: &[(&str, &str)]) -> u64 {
-    m.iter()
-        .filter(|((n, labels), _)| {
-            n == name
-                && want
-                    .iter()
-                    .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
-        })
-        .map(|(_, v)| whole(*v))
+fn sum(m: &[Sample], name: &str, want: &[(&str, &str)]) -> u64 {
+    prom::find(m, name, want)
+        .into_iter()
+        .map(|s| whole(s.value))
         .sum()
 }
 
@@ -132,39 +81,10 @@ fn families(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// `promtool check metrics` on `text`: exit 0 and not a word (it warns
-/// about convention problems on stdout and stderr).
-#[track_caller]
-fn promtool_clean(what: &str, text: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && said.is_empty(),
-        "promtool on {what}: {said}\n{text}"
-    );
-}
-
 /// `nettool sockstat ARGS... --prometheus` inside `host`: its text after
 /// promtool found nothing to say, and the run's success gauge 1.
 #[track_caller]
-fn metrics(host: &Host, args: &[&str]) -> (Output, BTreeMap<Key, f64>) {
+fn metrics(host: &Host, args: &[&str]) -> (Output, Vec<Sample>) {
     let mut all = vec!["sockstat"];
     all.extend_from_slice(args);
     all.push("--prometheus");
@@ -173,7 +93,7 @@ fn metrics(host: &Host, args: &[&str]) -> (Output, BTreeMap<Key, f64>) {
         matches!(out.code(), Some(0 | 1)),
         "exit status as without metrics{out:?}"
     );
-    promtool_clean(&all.join(" "), &out.stdout);
+    prom::promtool_accepts(&out.stdout);
     let m = parse(&out.stdout);
     assert_eq!(
         get(&m, "nettool_run_success", &[("command", "sockstat")]),
@@ -351,10 +271,7 @@ fn the_lab_as_metrics_agrees_with_what_was_made_with_ss_and_with_the_kernel() {
     // Held half a second: a leak to --diagnose.
     std::thread::sleep(Duration::from_millis(500));
     let (out, m) = metrics(&a, &["--diagnose", "--interval", "0.3"]);
-    let findings = m
-        .keys()
-        .filter(|(n, _)| n == "nettool_sockstat_findings")
-        .count();
+    let findings = prom::find(&m, "nettool_sockstat_findings", &[]).len();
     assert_eq!(findings, 11 * 3, "{}", out.stdout);
     let leak = [("kind", "close_wait_leak")];
     assert!(
@@ -422,14 +339,10 @@ fn listing_says_what_was_made(a: &Host) {
     // and its exec, may hold copies of our sockets for a moment: its name
     // then joins ours in the label.)
     let me = own_comm();
-    let mine: u64 = m
-        .iter()
-        .filter(|((n, l), _)| {
-            n == "nettool_sockstat_close_wait_sockets"
-                && l.iter()
-                    .any(|(k, v)| k == "comm" && v.split(',').any(|c| c == me))
-        })
-        .map(|(_, v)| whole(*v))
+    let mine: u64 = prom::find(&m, "nettool_sockstat_close_wait_sockets", &[])
+        .into_iter()
+        .filter(|s| s.labels["comm"].split(',').any(|c| c == me))
+        .map(|s| whole(s.value))
         .sum();
     assert_eq!(mine, 3, "{}", out.stdout);
     assert_eq!(
@@ -476,7 +389,7 @@ fn summary_counts_and_counters(a: &Host) {
             "{state}{out:?}"
         );
     }
-    let counter = |m: &BTreeMap<Key, f64>, section, key| {
+    let counter = |m: &[Sample], section, key| {
         get(
             m,
             "nettool_sockstat_netstat_total",
@@ -498,7 +411,7 @@ fn summary_counts_and_counters(a: &Host) {
     // Values and settings are not counters.
     for key in ["CurrEstab", "MaxConn", "RtoMin"] {
         assert!(
-            !m.keys().any(|(_, l)| l.iter().any(|(_, v)| v == key)),
+            !m.iter().any(|s| s.labels.values().any(|v| v == key)),
             "{key} as a counter"
         );
     }
@@ -553,7 +466,7 @@ fn namespaces_are_labelled(a: &Host, b: &Host) {
 }
 
 /// The TCP sockets of `m` in `state`, both families.
-fn sockets_of(m: &BTreeMap<Key, f64>, state: &str) -> u64 {
+fn sockets_of(m: &[Sample], state: &str) -> u64 {
     sum(
         m,
         "nettool_sockstat_sockets",
@@ -583,30 +496,30 @@ fn textfile_holds_the_same_families_and_stdout_stays_empty() {
         written.ok();
         assert_eq!(written.stdout, "", "{written:?}");
         let text = std::fs::read_to_string(&file).unwrap();
-        promtool_clean(&format!("{args:?} --textfile"), &text);
+        prom::promtool_accepts(&text);
         assert_eq!(families(&text), families(&printed.stdout), "{args:?}");
         let m = parse(&text);
         let run = [("command", "sockstat"), ("textfile", "sockstat.prom")];
         assert_eq!(get(&m, "nettool_run_success", &run), 1, "{text}");
-        assert!(value(&m, "nettool_last_run_timestamp_seconds", &run) > 1.7e9);
+        assert!(prom::value(&m, "nettool_last_run_timestamp_seconds", &run) > 1.7e9);
 
         let both =
             a.nettool(&[args.clone(), vec!["--prometheus", "--textfile", file_arg]].concat());
         both.ok();
         assert_eq!(both.stdout, std::fs::read_to_string(&file).unwrap());
     }
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, ["sockstat.prom"], "no temporary file left");
+    assert_eq!(
+        prom::names_in(dir.path()),
+        ["sockstat.prom"],
+        "no temporary file left"
+    );
 
     // Nothing matched: exit 1 as without metrics, and the zeros written.
     let out = a.nettool(&["sockstat", "-t", "--sport", "9", "--textfile", file_arg]);
     out.expect_code(1);
     assert_eq!(out.stdout, "");
     let text = std::fs::read_to_string(&file).unwrap();
-    promtool_clean("an empty listing", &text);
+    prom::promtool_accepts(&text);
     let m = parse(&text);
     assert_eq!(sockets_of(&m, "ESTABLISHED"), 0, "{text}");
     assert_eq!(
@@ -665,7 +578,7 @@ fn metrics_with_watch_kill_and_display_flags_are_refused() {
         let written = std::fs::read_to_string(file);
         if args.contains(&"--textfile") {
             let text = written.unwrap();
-            promtool_clean("a refused run's textfile", &text);
+            prom::promtool_accepts(&text);
             assert_eq!(
                 families(&text),
                 [
