@@ -64,7 +64,7 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__arp)
-            opts="-I -c -w -i -f -s -q -D -U -A -d -a -n -4 -6 -h -V --interface --count --duration --deadline --interval --first --source --quiet --dad --unsolicited --answer --strict --unicast --cache --numeric --ipv4 --ipv6 --localnet --rate --retries --timeout --json --watch --db --help --version"
+            opts="-I -c -w -i -f -s -q -D -U -A -d -a -n -4 -6 -h -V --interface --count --duration --deadline --interval --first --source --quiet --dad --unsolicited --answer --strict --unicast --cache --numeric --ipv4 --ipv6 --localnet --rate --retries --timeout --json --prometheus --textfile --watch --db --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,6 +126,10 @@ _nettool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -156,7 +160,7 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__probe)
-            opts="-4 -6 -c -t -w -r -q -i -W -I -s -D -v -h -V --count --until-stopped --deadline --quiet-ok --re-resolve --parallel --rate --max-probes --open --trace --max-hops --queries --max-silent --interval --timeout --interface --source --timestamp --verbose --json --keepalive --user-timeout --hold --send --expect-close --half-close --rst --graceful --help --version serve"
+            opts="-4 -6 -c -t -w -r -q -i -W -I -s -D -v -h -V --count --until-stopped --deadline --quiet-ok --re-resolve --parallel --rate --max-probes --open --trace --max-hops --queries --max-silent --interval --timeout --interface --source --timestamp --verbose --json --prometheus --textfile --keepalive --user-timeout --hold --send --expect-close --half-close --rst --graceful --help --version serve"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,6 +242,10 @@ _nettool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keepalive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -284,7 +292,7 @@ _nettool() {
             return 0
             ;;
         nettool__subcmd__sockstat)
-            opts="-t -u -w -x -4 -6 -l -a -n -p -e -i -m -K -N -s -h -V --tcp --udp --raw --unix --ipv4 --ipv6 --listening --all --numeric --processes --extended --info --memory --kill --netns --all-netns --summary --diagnose --interval --state --sport --dport --src --dst --json --source --dns --dns-timeout --watch --count --duration --lines --help --version"
+            opts="-t -u -w -x -4 -6 -l -a -n -p -e -i -m -K -N -s -h -V --tcp --udp --raw --unix --ipv4 --ipv6 --listening --all --numeric --processes --extended --info --memory --kill --netns --all-netns --summary --diagnose --interval --state --sport --dport --src --dst --json --prometheus --textfile --source --dns --dns-timeout --watch --count --duration --lines --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,6 +327,10 @@ _nettool() {
                     return 0
                     ;;
                 --dst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -38,6 +38,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l sport -d 'L
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dport -d 'Remote port: PORT, LO-HI or a service name' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l src -d 'Local address: ADDR, CIDR, ADDR:PORT, [IPV6]:PORT or :PORT' -r
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dst -d 'Remote address: ADDR, CIDR, ADDR:PORT, [IPV6]:PORT or :PORT' -r
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l textfile -d 'Write the metrics to DIR/NAME.prom for node_exporter\'s textfile collector, atomically (temp file, fsync, rename), with nettool_run_success and nettool_last_run_timestamp_seconds; nothing else goes to stdout unless --prometheus is given too' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l source -d 'Where rows come from' -r -f -a "auto\t'netlink sock_diag, falling back to /proc per table when the kernel lacks a handler (raw sockets on most kernels) or when PROC_ROOT points elsewhere than /proc'
 netlink\t'netlink sock_diag only (raw sockets still come from /proc when the kernel has no raw_diag; a note says so)'
 proc\t'The /proc/net text tables only'"
@@ -62,6 +63,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l all-netns -
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -s s -l summary -d 'Summary: counts per protocol and TCP state, the kernel\'s protocol counters, kernel figures, diagnosis'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l diagnose -d 'Say what is wrong, most severe first: CLOSE_WAIT leaks, accept queue overflows, SYN floods, TIME_WAIT pressure, retransmissions, peers or programs not reading, UDP drops, orphans, TCP memory; who (process, port, peer), the numbers and what to do. Reads twice, --interval apart (default 1 s). Exit 1 when something was found'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l json -d 'JSON output (schema nettool.sockstat/1, see README)'
+complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l prometheus -d 'Print the results as Prometheus metrics (text exposition format) instead of the usual output; see README "Fleets"'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l dns -d 'Resolve remote addresses through DNS (never done otherwise); bounded by --dns-timeout. Not with --json, whose addresses are always numeric'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l watch -d 'Report sockets that appear, change TCP state or go away (TCP and UDP), as it happens, until Ctrl-C, --count or --duration: on a terminal a live table redrawn in place (q quits), piped (or with --lines, --json) one line per event'
 complete -c nettool -n "__fish_nettool_using_subcommand sockstat" -l lines -d 'With --watch on a terminal: print one line per event, as when piped, instead of the live view (a table redrawn in place; q or Ctrl-C quits)'
@@ -75,6 +77,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -s s -l source -d '
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l rate -d 'Sweep: requests per second' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l retries -d 'Sweep: further rounds for hosts that did not answer, 0-100 (extra rounds, unlike arp-scan\'s --retry, which counts all; --localnet -6: further echo requests to all nodes)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l timeout -d 'Sweep: seconds to wait for replies after each round' -r
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l textfile -d 'Write the metrics to DIR/NAME.prom for node_exporter\'s textfile collector, atomically (temp file, fsync, rename), with nettool_run_success and nettool_last_run_timestamp_seconds; nothing else goes to stdout unless --prometheus is given too' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l db -d '--watch: the station database, read at start and written (atomically) at exit, so known stations are not new next time' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s f -l first -d 'Stop at the first reply'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s q -l quiet -d 'Quiet: no per-reply lines (--watch: no event lines), only the summary (and the exit status)'
@@ -89,6 +92,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand arp" -s 4 -l ipv4 -d 'Ne
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s 6 -l ipv6 -d 'Neighbour table: IPv6 (NDP) entries only; with --localnet: find the link\'s IPv6 neighbours'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l localnet -d 'Sweep every IPv4 network on the interface; with -6, ask every IPv6 node on the link at once (an ICMPv6 echo request to ff02::1 from each of our addresses: hosts that ignore multicast echoes are not found)'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l json -d 'JSON output (neighbour table: an array of entries; --watch: a line per event; see --help)'
+complete -c nettool -n "__fish_nettool_using_subcommand arp" -l prometheus -d 'Print the results as Prometheus metrics (text exposition format) instead of the usual output; see README "Fleets"'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -l watch -d 'Watch the link passively (arpwatch\'s job, ARP and NDP): report new stations, changed MACs, flip-flops, spoofing, bogons, until Ctrl-C, -c or --duration'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nettool -n "__fish_nettool_using_subcommand arp" -s V -l version -d 'Print version'
@@ -165,6 +169,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_se
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s W -l timeout -d 'Seconds to wait for a handshake before calling it filtered (--trace: for each probe\'s answer, default 1)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s I -l interface -d 'Send from this interface (SO_BINDTODEVICE)' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s s -l source -d 'Send from this local address' -r
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l textfile -d 'Write the metrics to DIR/NAME.prom for node_exporter\'s textfile collector, atomically (temp file, fsync, rename), with nettool_run_success and nettool_last_run_timestamp_seconds; nothing else goes to stdout unless --prometheus is given too' -r -F
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l keepalive -d 'Keepalive test: IDLE,INTVL,CNT in seconds/seconds/probes' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l user-timeout -d 'TCP_USER_TIMEOUT in milliseconds: abort when sent data stays unacknowledged that long' -r
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l hold -d 'Seconds to hold an open connection for --keepalive/--user-timeout (default: long enough to see death)' -r
@@ -179,6 +184,7 @@ complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_se
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s D -l timestamp -d 'Prefix each line with a Unix timestamp'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -s v -l verbose -d 'TCP_INFO after the handshake and at close'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l json -d 'JSON lines: one record per attempt, then the summary'
+complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l prometheus -d 'Print the results as Prometheus metrics (text exposition format) instead of the usual output; see README "Fleets"'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l expect-close -d 'After --send, wait (up to -W) for the peer to close: FIN, RST or nothing'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l half-close -d 'Send, then shut down our side (FIN) and watch the peer finish the four-way close'
 complete -c nettool -n "__fish_nettool_using_subcommand probe; and not __fish_seen_subcommand_from serve" -l rst -d 'Close abortively: SO_LINGER 0 sends a RST and leaves no TIME_WAIT'

@@ -230,7 +230,9 @@ fn a_thousand_rewrites_are_never_seen_half_written() {
         !lines.iter().any(|l| l.contains("Q_OVERFLOW")),
         "no inotify event lost"
     );
-    for l in &lines {
+    // The directory's own events (the fsync after the rename opens it)
+    // have no name.
+    for l in lines.iter().filter(|l| !l.contains("ISDIR")) {
         let name = l.rsplit_once(' ').map_or("", |(_, n)| n);
         assert!(
             name == "atomic.prom"

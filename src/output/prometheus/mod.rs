@@ -232,7 +232,9 @@ pub fn write_textfile(path: &Path, text: &str) -> std::io::Result<()> {
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    // Closed before the rename: a watcher of the directory then sees the
+    // file appear whole (MOVED_TO) and nothing written under its name.
+    tmp.into_temp_path().persist(path).map_err(|e| e.error)?;
     std::fs::File::open(dir)?.sync_all()
 }
 
