@@ -76,7 +76,8 @@ impl Command {
         nettool sockstat -s                    counts per state, with a diagnosis\n  \
         nettool sockstat --diagnose            what is wrong, who does it, what to do (exit 1 if anything)\n  \
         nettool sockstat -K --state close-wait --sport 8080   close the CLOSE_WAITs of port 8080\n  \
-        nettool sockstat -tan --json | jq '.sockets[] | select(.state==\"ESTABLISHED\")'\n\n\
+        nettool sockstat -tan --json | jq '.sockets[] | select(.state==\"ESTABLISHED\")'\n  \
+        nettool sockstat -ta --textfile /var/lib/prometheus/node-exporter/sockstat.prom\n                                               metrics for node_exporter's textfile collector (README \"Fleets\")\n\n\
         ENVIRONMENT:\n  \
         PROC_ROOT  read /proc tables and fd links from this directory instead of /proc \
         (implies --source proc under the default --source auto)\n\n\
@@ -339,7 +340,8 @@ pub fn command() -> clap::Command {
         nettool arp                               the neighbour table, IPv4 and IPv6\n  \
         nettool arp -n -6 -I eth1                 eth1's IPv6 neighbours, no names from /etc/hosts\n  \
         nettool arp --watch -I eth1 --db /var/lib/nettool/eth1.db\n                                                  watch eth1 (ARP and NDP) until Ctrl-C; stations kept across runs\n  \
-        nettool arp --watch --duration 60 --json  a minute of the default interface, JSON lines\n\n\
+        nettool arp --watch --duration 60 --json  a minute of the default interface, JSON lines\n  \
+        nettool arp -c 3 --prometheus 198.51.100.2  up, replies per MAC, duplicates as Prometheus metrics\n\n\
         WATCH (--watch):\n  \
         passive: reads every ARP and Neighbor Solicitation/Advertisement frame on the interfaces (a \
         kernel BPF filter, promiscuous mode off, a TPACKET_V3 ring) and reports, once each: new_station \
@@ -760,7 +762,8 @@ pub enum TftpMode {
         nettool probe -c 1 --keepalive 1,1,3 --hold 10 198.51.100.2:7000\n  \
         nettool probe -c 1 --half-close --send hello 198.51.100.2:7000\n  \
         nettool probe --trace 198.51.100.2:443        which hop drops the SYN? (no root needed)\n  \
-        nettool probe serve 7000 --behavior half-close\n\n\
+        nettool probe serve 7000 --behavior half-close\n  \
+        nettool probe --textfile /var/lib/prometheus/node-exporter/probe-web.prom 198.51.100.2:22,443\n                                               probe_success per port for node_exporter (README \"Fleets\")\n\n\
         EXIT STATUS:\n  0  every attempt connected (and no behaviour test found the peer dead);\n     \
         with --open, at least one port was open\n  \
         1  an attempt failed, or the peer was found dead / did not close\n     \
