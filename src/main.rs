@@ -32,6 +32,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The Debian package gives the binary cap_net_raw for `nettool arp`
+    // (which drops it once its raw socket is open); nothing else a user
+    // runs keeps it. Root keeps root's capabilities: sockstat -p needs them.
+    if !matches!(cli.command, Command::Arp(_)) && !nettool::sys::is_root() {
+        if let Err(e) = nettool::sys::drop_capabilities() {
+            nettool::say!("nettool: cannot drop the file capabilities: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match &cli.command {
         Command::Sockstat(args) => cmd::sockstat::run(args),
         Command::Arp(args) => cmd::arp::run(args),
@@ -43,7 +52,7 @@ fn main() -> ExitCode {
     // not the last good numbers.
     let result = match (result, cli.command.metrics()) {
         (Err(e), Some((command, m))) if !is_broken_pipe(&e) => {
-            if let Err(also) = cmd::metrics::failed(m, command) {
+            if let Err(also) = cmd::metrics::failed(m, command, &e) {
                 let line = chain(&also);
                 nettool::say!("nettool: {}", nettool::output::escape_control(&line));
             }

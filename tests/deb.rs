@@ -345,3 +345,54 @@ fn systemd_accepts_the_example_units() {
         assert!(out.stderr.trim().is_empty(), "{unit} verifies cleanly{out}");
     }
 }
+
+/// Only `nettool arp` keeps the file capability: a user's `nettool probe
+/// serve` (a long-lived process to look at) runs with none, permitted
+/// or effective.
+#[test]
+fn other_subcommands_drop_the_file_capability() {
+    let Some(deb) = deb() else { return };
+    let Some(lab) = lab::require_with(&["setpriv", "getcap"]) else {
+        return;
+    };
+    let inst = install(&deb);
+    let mut net = lab.net();
+    let ns = net.add_namespaces(1).remove(0);
+    let bin = inst.path("/usr/bin/nettool");
+    let mut serve = lab::spawn_in(
+        &ns,
+        "setpriv",
+        &[
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            &bin.to_string_lossy(),
+            "probe",
+            "serve",
+            "7000",
+        ],
+    );
+    let status = format!("/proc/{}/status", serve.pid());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let caps = loop {
+        let text = std::fs::read_to_string(&status).unwrap_or_default();
+        let listening = lab::run_in(&ns, "ss", &["-Htln", "sport", "7000"]);
+        if text.contains("Name:\tnettool") && !listening.stdout.trim().is_empty() {
+            break text;
+        }
+        assert!(
+            serve.running() && std::time::Instant::now() < deadline,
+            "probe serve did not start{}",
+            serve.stop()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(serve);
+    for set in ["CapPrm", "CapEff"] {
+        assert!(
+            caps.contains(&format!("{set}:\t0000000000000000")),
+            "{set} empty in a user's probe serve:\n{caps}"
+        );
+    }
+}

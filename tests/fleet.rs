@@ -25,6 +25,13 @@ use std::time::{Duration, Instant};
 use prom::{Sample, samples, value};
 use util::{nettool, skip_or_fail, which};
 
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs_f64()
+}
+
 /// A port nobody in `ns` listens on yet.
 fn free_port(ns: &str) -> u16 {
     lab::thread_in(ns, || {
@@ -104,17 +111,23 @@ fn node_exporter_serves_the_textfiles_with_the_right_values() {
         .nettool(&["sockstat", "-tl", "--textfile", &listing.to_string_lossy()])
         .expect_code(0);
     // A probes a closed port of B: RST, so probe_success 0.
-    let probe = dir.path().join("probe-b.prom");
-    let closed = format!("{b_ip}:7409");
-    let out = pair.a.nettool(&[
-        "probe",
-        "-W",
-        "1",
-        "--textfile",
-        &probe.to_string_lossy(),
-        &closed,
-    ]);
-    out.expect_code(1);
+    let probe = |file: &str, target: &str| {
+        let path = dir.path().join(file);
+        let out = pair.a.nettool(&[
+            "probe",
+            "-W",
+            "1",
+            "--textfile",
+            &path.to_string_lossy(),
+            target,
+        ]);
+        out.expect_code(1);
+    };
+    probe("probe-b.prom", &format!("{b_ip}:7409"));
+    // Two probe jobs scanning the same ports into two files: the same
+    // families, told apart by the file's name on every sample.
+    probe("scan-1.prom", &format!("{b_ip}:7409,7410"));
+    probe("scan-2.prom", &format!("{b_ip}:7409,7410"));
     drop(listeners);
 
     let m = scrape(&pair.a, dir.path());
@@ -123,6 +136,8 @@ fn node_exporter_serves_the_textfiles_with_the_right_values() {
         ("sockstat.prom", "sockstat"),
         ("listeners.prom", "sockstat"),
         ("probe-b.prom", "probe"),
+        ("scan-1.prom", "probe"),
+        ("scan-2.prom", "probe"),
     ] {
         assert_eq!(
             value(
@@ -137,10 +152,7 @@ fn node_exporter_serves_the_textfiles_with_the_right_values() {
             "nettool_last_run_timestamp_seconds",
             &[("command", command), ("textfile", file)],
         );
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
+        let now = unix_now();
         assert!(
             (now - 120.0..=now).contains(&stamp),
             "{command}'s run time {stamp} is recent ({now})"
@@ -166,12 +178,17 @@ fn node_exporter_serves_the_textfiles_with_the_right_values() {
         );
         assert_eq!(value(&m, "nettool_sockstat_accept_queue_length", &l), 0.0);
     }
-    let target = [("host", b_ip.to_string()), ("port", "7409".to_string())];
-    let target: Vec<(&str, &str)> = target.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut refused = target.clone();
-    refused.push(("result", "refused_rst"));
-    assert_eq!(value(&m, "probe_success", &refused), 0.0);
-    assert!(value(&m, "probe_duration_seconds", &target) > 0.0);
+    let b = b_ip.to_string();
+    for file in ["probe-b.prom", "scan-1.prom", "scan-2.prom"] {
+        let target = [("textfile", file), ("host", &b), ("port", "7409")];
+        let refused = [target.as_slice(), &[("result", "refused_rst")]].concat();
+        assert_eq!(value(&m, "probe_success", &refused), 0.0, "{file}");
+        assert!(value(&m, "probe_duration_seconds", &target) > 0.0);
+    }
+    for file in ["scan-1.prom", "scan-2.prom"] {
+        let labels = [("textfile", file), ("result", "refused_rst")];
+        assert_eq!(value(&m, "nettool_probe_scan_ports", &labels), 2.0);
+    }
 }
 
 /// `--textfile` replaces the file whole: 1,000 runs rewrite one textfile

@@ -3,14 +3,14 @@
 //! summary: events per kind, frames, kernel drops. With `--prometheus`
 //! the summary is metrics instead, at exit; with `--textfile` the file is
 //! rewritten while the watch runs (at most once a second, when something
-//! changed) and at exit, SIGTERM included, so `node_exporter` sees the
-//! watch live.
+//! changed, and once a minute on a quiet link) and at exit, SIGTERM
+//! included, so `node_exporter` sees the watch live.
 
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::ops::ControlFlow;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::usage;
 use crate::Status;
@@ -129,13 +129,19 @@ struct Lines {
 /// The textfile a watch keeps rewriting, and what it last said.
 struct Live {
     to: MetricsArgs,
-    /// Frames, ignored, drops and the summary last written.
-    written: Option<((u64, u64, u64), Summary)>,
+    /// Frames, ignored, drops and the summary last written, and when.
+    written: Option<((u64, u64, u64), Summary, Instant)>,
 }
 
 /// How often a live textfile may be rewritten: `node_exporter` reads it at
 /// each scrape, seconds apart, and a rename per frame would cost a flood.
 const LIVE_EVERY: Duration = Duration::from_secs(1);
+
+/// How often a live textfile is rewritten on a quiet link all the same:
+/// its `nettool_last_run_timestamp_seconds` then keeps moving, so a stale
+/// check (`time() - timestamp > 300` in the example rules) tells a dead
+/// watch from a quiet one.
+const LIVE_HEARTBEAT: Duration = Duration::from_secs(60);
 
 impl Lines {
     fn fail(&mut self, r: anyhow::Result<()>) -> ControlFlow<()> {
@@ -174,16 +180,20 @@ impl Sink for Lines {
     }
 
     /// The live textfile, when something changed since it was written
-    /// (the first time: at once, so the watch shows from its start).
+    /// (the first time: at once, so the watch shows from its start), or a
+    /// heartbeat ([`LIVE_HEARTBEAT`]) has passed.
     fn progress(&mut self, p: &Progress<'_>) -> ControlFlow<()> {
         let Some(live) = &mut self.live else {
             return ControlFlow::Continue(());
         };
         let now = ((p.frames, p.ignored, p.drops), p.summary);
-        if live.written == Some(now) {
+        let same = live.written.as_ref().is_some_and(|(counts, summary, at)| {
+            (*counts, *summary) == now && at.elapsed() < LIVE_HEARTBEAT
+        });
+        if same {
             return ControlFlow::Continue(());
         }
-        live.written = Some(now);
+        live.written = Some((now.0, now.1, Instant::now()));
         let view = WatchView::new(p.interfaces, now.0, &p.summary);
         let r = watch(&view)
             .map_err(anyhow::Error::from)

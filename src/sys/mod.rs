@@ -27,7 +27,7 @@ mod sockaddr;
 pub mod tcp_info;
 pub mod user;
 
-pub use caps::drop_capabilities;
+pub use caps::{drop_capabilities, is_root};
 pub use errqueue::{QueuedError, set_recv_errors, set_timestamps, take_queued_error};
 pub use fs::{for_each_fd_link, open_read_nonblocking};
 pub use iface::{interface_index, interface_name};

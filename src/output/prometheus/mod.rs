@@ -95,6 +95,47 @@ impl Exposition {
         })
     }
 
+    /// Give every sample written so far `label="value"` as its first
+    /// label: what tells apart the series of two textfiles in one
+    /// directory (two probe jobs scanning, two sockstat listings). Of the
+    /// same series in two files `node_exporter` serves one and drops the
+    /// other with only a log line.
+    pub fn label_every_sample(&mut self, label: &str, value: &str) -> Result<(), ExpositionError> {
+        if !valid_label(label) {
+            return Err(ExpositionError::BadLabel(label.to_string()));
+        }
+        let mut pair = String::with_capacity(label.len() + value.len() + 3);
+        pair.push_str(label);
+        pair.push_str("=\"");
+        escape_into(&mut pair, value, true);
+        pair.push('"');
+        let mut text =
+            String::with_capacity(self.text.len() + self.text.lines().count() * (pair.len() + 2));
+        for line in self.text.lines() {
+            if line.starts_with('#') {
+                text.push_str(line);
+            } else {
+                // A sample line as `Family::sample` writes it: the name,
+                // then `{` and labels, or a space and the value.
+                let end = line.find(['{', ' ']).unwrap_or(line.len());
+                let (name, rest) = line.split_at(end);
+                text.push_str(name);
+                text.push('{');
+                text.push_str(&pair);
+                if let Some(labels) = rest.strip_prefix('{') {
+                    text.push(',');
+                    text.push_str(labels);
+                } else {
+                    text.push('}');
+                    text.push_str(rest);
+                }
+            }
+            text.push('\n');
+        }
+        self.text = text;
+        Ok(())
+    }
+
     /// The text, ending in a newline after the last sample (or empty).
     pub fn finish(self) -> String {
         self.text
@@ -132,13 +173,9 @@ impl Family<'_> {
 /// `--textfile` output ends with, so that a failed run (success 0) and a
 /// stale file (an old timestamp) show in Prometheus.
 #[derive(Debug, Clone, Copy)]
-pub struct Run<'a> {
+pub struct Run {
     /// The subcommand: `sockstat`, `probe`, `arp`.
     pub command: &'static str,
-    /// The textfile's name, when writing one: two files of one command
-    /// (two probe jobs) then give two series, where the same labels in two
-    /// files would make `node_exporter` fail the whole textfile scrape.
-    pub textfile: Option<&'a str>,
     /// The run did its job, whatever it found (a closed port is a success
     /// here: `probe_success` says what was found).
     pub success: bool,
@@ -146,14 +183,11 @@ pub struct Run<'a> {
     pub ended: SystemTime,
 }
 
-impl Run<'_> {
+impl Run {
     /// Append `nettool_run_success`, `nettool_run_duration_seconds` and
     /// `nettool_last_run_timestamp_seconds` to `e`.
     pub fn append_to(&self, e: &mut Exposition) -> Result<(), ExpositionError> {
-        let mut labels = vec![("command", self.command)];
-        if let Some(t) = self.textfile {
-            labels.push(("textfile", t));
-        }
+        let labels = [("command", self.command)];
         e.family(
             "nettool_run_success",
             "1 when the nettool run did its job (whatever it found), 0 when it failed; the error is on its stderr.",
@@ -405,24 +439,35 @@ mod tests {
     #[test]
     fn a_run_ends_with_success_duration_and_timestamp() {
         let mut e = Exposition::new();
+        e.family("nettool_x", "x", Kind::Gauge)
+            .unwrap()
+            .sample(&[], 2.0)
+            .unwrap();
         Run {
             command: "probe",
-            textfile: Some("web.prom"),
             success: false,
             elapsed: Duration::from_millis(1500),
             ended: SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000),
         }
         .append_to(&mut e)
         .unwrap();
+        e.label_every_sample("textfile", "web \"1\".prom").unwrap();
         let text = e.finish();
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
             samples,
             [
-                "nettool_run_success{command=\"probe\",textfile=\"web.prom\"} 0",
-                "nettool_run_duration_seconds{command=\"probe\",textfile=\"web.prom\"} 1.5",
-                "nettool_last_run_timestamp_seconds{command=\"probe\",textfile=\"web.prom\"} 1764000000",
+                "nettool_x{textfile=\"web \\\"1\\\".prom\"} 2",
+                "nettool_run_success{textfile=\"web \\\"1\\\".prom\",command=\"probe\"} 0",
+                "nettool_run_duration_seconds{textfile=\"web \\\"1\\\".prom\",command=\"probe\"} 1.5",
+                "nettool_last_run_timestamp_seconds{textfile=\"web \\\"1\\\".prom\",command=\"probe\"} 1764000000",
             ]
+        );
+        assert!(text.starts_with("# HELP nettool_x x\n# TYPE nettool_x gauge\n"));
+        let mut e = Exposition::new();
+        assert_eq!(
+            e.label_every_sample("bad-label", "v"),
+            Err(ExpositionError::BadLabel("bad-label".into()))
         );
     }
 
