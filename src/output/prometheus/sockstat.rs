@@ -51,6 +51,13 @@
 //! `pod:<uid>`), else `net:[INODE]`; a label two namespaces would share
 //! gets ` net:[INODE]` on each ([`metric_labels`]).
 //!
+//! With `--all-netns`, `-s` writes per namespace only the kernel counters
+//! [`counters::MEANINGS`] explains (the ones `-s` shows and the diagnosis
+//! reads: `ListenOverflows`, `RetransSegs`, `TCPAbortOnTimeout`,
+//! `RcvbufErrors`, ...), not the hundreds of keys a kernel has: times
+//! every container of a host, that would be too many series. Without
+//! `-N`, or with one `-N`, every key is written.
+//!
 //! The kernel counters are one family labelled with the kernel's section
 //! and key (`{section="TcpExt",counter="ListenOverflows"}`), not one family
 //! per key as `node_exporter`'s netstat collector does: its names keep the
@@ -68,7 +75,7 @@ use super::{Exposition, ExpositionError, Kind};
 use crate::sockstat::diagnose::{self, Severity};
 use crate::sockstat::filter::StateSel;
 use crate::sockstat::model::Endpoint;
-use crate::sockstat::netns::metric_labels;
+use crate::sockstat::netns::{Scope, metric_labels};
 use crate::sockstat::report::{Diagnosis, Listing};
 use crate::sockstat::summary::Summary;
 use crate::sockstat::{Proto, Socket, Tables, TcpState, counters};
@@ -488,11 +495,12 @@ fn add_top(
 }
 
 /// `-s`'s families (see the module doc). `tables`: what `-s` read, so
-/// that a state or protocol it covered is written as 0.
+/// that a state or protocol it covered is written as 0; `scope`: with
+/// [`Scope::All`] only the counters [`counters::MEANINGS`] explains.
 ///
 /// # Errors
 /// Only a renderer bug (a name the format refuses).
-pub fn summary(s: &Summary, tables: Tables) -> Result<Exposition, ExpositionError> {
+pub fn summary(s: &Summary, tables: Tables, scope: &Scope) -> Result<Exposition, ExpositionError> {
     let mut sockets = Samples::gauge(
         "nettool_sockstat_protocol_sockets",
         "Sockets of every state, by protocol and address family, as nettool sockstat -s counts them.",
@@ -515,6 +523,7 @@ pub fn summary(s: &Summary, tables: Tables) -> Result<Exposition, ExpositionErro
             .zip(s.namespaces.iter().map(|n| &n.summary))
             .collect()
     };
+    let every_counter = *scope != Scope::All;
     for (ns, s) in per_ns {
         let ns = ns.as_deref();
         let mut protocols: BTreeMap<(Proto, &str), u64> = BTreeMap::new();
@@ -548,7 +557,9 @@ pub fn summary(s: &Summary, tables: Tables) -> Result<Exposition, ExpositionErro
             tcp.push(labels(ns, &[("state", st)]), n);
         }
         for (section, key, v) in s.counters.iter() {
-            if counters::is_gauge(section, key) {
+            if counters::is_gauge(section, key)
+                || !(every_counter || counters::meaning(section, key).is_some())
+            {
                 continue;
             }
             let Ok(v) = u64::try_from(v) else { continue };
@@ -641,7 +652,7 @@ mod tests {
     use crate::sockstat::StateSet;
     use crate::sockstat::container;
     use crate::sockstat::diagnose::{Evidence, Finding};
-    use crate::sockstat::netns::Netns;
+    use crate::sockstat::netns::{Netns, Target};
     use crate::sockstat::owner;
     use crate::sockstat::report::Span;
 
@@ -1094,7 +1105,7 @@ mod tests {
             v6: false,
         };
         assert_eq!(
-            summary(&s, tables).unwrap().finish(),
+            summary(&s, tables, &Scope::Own).unwrap().finish(),
             "# HELP nettool_sockstat_protocol_sockets Sockets of every state, by protocol and address family, as nettool sockstat -s counts them.\n\
              # TYPE nettool_sockstat_protocol_sockets gauge\n\
              nettool_sockstat_protocol_sockets{proto=\"tcp\",family=\"inet\"} 3\n\
@@ -1302,6 +1313,83 @@ mod tests {
         )
     }
 
+    /// `section.counter` of each `nettool_sockstat_netstat_total` series of
+    /// `netns`.
+    fn counters_of(text: &str, netns: &str) -> Vec<String> {
+        let prefix = format!("nettool_sockstat_netstat_total{{netns=\"{netns}\",section=\"");
+        samples(text)
+            .into_iter()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .map(|l| {
+                let (section, rest) = l.split_once('"').unwrap();
+                let key = rest.split('"').nth(1).unwrap();
+                format!("{section}.{key}")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn all_netns_writes_only_the_explained_counters_of_each_namespace() {
+        let tables = Tables {
+            udp: false,
+            ..V4_TCP_UDP
+        };
+        let spaces = [in_container(11, 100, "ab"), in_container(12, 200, "cd")];
+        let all = summary_of(&spaces, true);
+        let text = summary(&all, tables, &Scope::All).unwrap().finish();
+        let explained = [
+            "Tcp.ActiveOpens",
+            "TcpExt.ListenOverflows",
+            "TcpExt.TCPFastOpenActive",
+            "Udp6.RcvbufErrors",
+        ];
+        for ns in ["docker:abababababab", "docker:cdcdcdcdcdcd"] {
+            assert_eq!(counters_of(&text, ns), explained, "{text}");
+        }
+        // Every series of the family is one of those, per namespace.
+        let family = samples(&text)
+            .into_iter()
+            .filter(|l| l.starts_with("nettool_sockstat_netstat_total"))
+            .count();
+        assert_eq!(family, 2 * explained.len(), "{text}");
+        for key in explained {
+            let (section, key) = key.split_once('.').unwrap();
+            assert!(counters::meaning(section, key).is_some(), "{key}");
+        }
+
+        // -N: one namespace, every key (but the values, as always).
+        let every = [
+            "Tcp.ActiveOpens",
+            "Tcp.InSegs",
+            "TcpExt.ListenOverflows",
+            "TcpExt.TCPOrigDataSent",
+            "TcpExt.TCPFastOpenActive",
+            "Udp6.RcvbufErrors",
+            "Udp6.InDatagrams",
+            "IpExt.InOctets",
+        ];
+        let one = summary_of(&spaces[..1], false);
+        let scope = Scope::One(Target::Pid(100));
+        let text = summary(&one, tables, &scope).unwrap().finish();
+        assert_eq!(counters_of(&text, "docker:abababababab"), every, "{text}");
+        // --all-netns that found one namespace: the same few as with many.
+        let alone = summary_of(&spaces[..1], true);
+        let text = summary(&alone, tables, &Scope::All).unwrap().finish();
+        assert_eq!(
+            counters_of(&text, "docker:abababababab"),
+            explained,
+            "{text}"
+        );
+        // No -N: every key, without a netns label.
+        let own = &summary_of(&spaces[..1], false).namespaces[0].summary;
+        let text = summary(own, tables, &Scope::Own).unwrap().finish();
+        let keys = samples(&text)
+            .into_iter()
+            .filter(|l| l.starts_with("nettool_sockstat_netstat_total{section="))
+            .count();
+        assert_eq!(keys, every.len(), "{text}");
+    }
+
     #[test]
     fn summary_namespaces_are_labelled_without_pids() {
         let tables = Tables {
@@ -1312,7 +1400,7 @@ mod tests {
             &[in_container(11, 100, "ab"), in_container(12, 200, "ab")],
             true,
         );
-        let text = summary(&s, tables).unwrap().finish();
+        let text = summary(&s, tables, &Scope::All).unwrap().finish();
         for ns in [
             "docker:abababababab net:[11]",
             "docker:abababababab net:[12]",
