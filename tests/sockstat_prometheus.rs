@@ -65,6 +65,26 @@ fn get(m: &[Sample], name: &str, labels: &[(&str, &str)]) -> u64 {
     whole(prom::value(m, name, labels))
 }
 
+/// The value of the one sample of `name` whose labels are `labels`, no
+/// more and no fewer: a zero nettool must write fails here when it is
+/// missing, where a sum would give 0.
+#[track_caller]
+fn exactly(m: &[Sample], name: &str, labels: &[(&str, &str)]) -> u64 {
+    let want: BTreeMap<String, String> = labels
+        .iter()
+        .map(|&(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    match m
+        .iter()
+        .filter(|s| s.name == name && s.labels == want)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [one] => whole(one.value),
+        other => panic!("{name}{want:?}: {} samples, want 1", other.len()),
+    }
+}
+
 /// The sum of `name`'s samples whose labels include every one of `want`.
 #[track_caller]
 fn sum(m: &[Sample], name: &str, want: &[(&str, &str)]) -> u64 {
@@ -300,15 +320,24 @@ fn listing_says_what_was_made(a: &Host) {
     assert_eq!(sockets("ESTABLISHED"), 7, "{}", out.stdout);
     assert_eq!(sockets("CLOSE_WAIT"), 3, "{}", out.stdout);
     assert_eq!(sockets("TIME_WAIT"), 2, "{}", out.stdout);
-    // The oracle: ss's count of every state, and nettool's zeros.
+    // The oracle: ss's count of every state (-ta reads both families);
+    // and nettool's zeros: every state of both families has its series,
+    // 0 when nothing is in it.
     let ss = ss_states(a);
     for state in TCP_STATES {
         assert_eq!(
-            sum(&m, "nettool_sockstat_sockets", &[("state", state)]),
+            tcp_sockets(&m, "inet", state) + tcp_sockets(&m, "inet6", state),
             ss.get(state).copied().unwrap_or(0),
             "{state}: ss {ss:?}\n{}",
             out.stdout
         );
+    }
+    for (family, state) in [
+        ("inet", "SYN_SENT"),
+        ("inet", "CLOSING"),
+        ("inet6", "LISTEN"),
+    ] {
+        assert_eq!(tcp_sockets(&m, family, state), 0, "{}", out.stdout);
     }
 
     let port = |port, state| {
@@ -359,9 +388,12 @@ fn listing_says_what_was_made(a: &Host) {
 fn filters_narrow_what_is_counted(a: &Host) {
     let (out, m) = metrics(a, &["-ta4", "--sport", "7001"]);
     out.ok();
-    assert_eq!(sockets_of(&m, "LISTEN"), 1, "{}", out.stdout);
-    assert_eq!(sockets_of(&m, "ESTABLISHED"), 4, "{}", out.stdout);
-    assert_eq!(sockets_of(&m, "TIME_WAIT"), 0, "{}", out.stdout);
+    assert_eq!(tcp_sockets(&m, "inet", "LISTEN"), 1, "{}", out.stdout);
+    assert_eq!(tcp_sockets(&m, "inet", "ESTABLISHED"), 4, "{}", out.stdout);
+    // A's TIME_WAIT and CLOSE_WAIT sockets are on other ports: filtered
+    // out, their states written as 0.
+    assert_eq!(tcp_sockets(&m, "inet", "TIME_WAIT"), 0, "{}", out.stdout);
+    assert_eq!(tcp_sockets(&m, "inet", "CLOSE_WAIT"), 0, "{}", out.stdout);
     for absent in [
         "inet6",
         "port=\"7004\"",
@@ -417,10 +449,22 @@ fn summary_counts_and_counters(a: &Host) {
     }
 }
 
+/// No `netns` label of `m` has the table's `PID/command` (a name under
+/// /run/netns cannot hold a `/`, nor can the other labels).
+#[track_caller]
+fn no_pids_in_netns_labels(m: &[Sample], text: &str) {
+    for s in m {
+        if let Some(ns) = s.labels.get("netns") {
+            assert!(!ns.contains('/'), "{ns:?}: {text}");
+        }
+    }
+}
+
 /// `--all-netns` (every mode) and `-N`, from inside A: A and B by name,
-/// whatever else the host holds.
+/// whatever else the host holds (whose labels have no pid either).
 fn namespaces_are_labelled(a: &Host, b: &Host) {
     let (out, m) = metrics(a, &["--all-netns", "-ta"]);
+    no_pids_in_netns_labels(&m, &out.stdout);
     let listen = |ns: &str| {
         sum(
             &m,
@@ -438,6 +482,7 @@ fn namespaces_are_labelled(a: &Host, b: &Host) {
     assert_eq!(get(&m, "nettool_sockstat_accept_queue_length", &stuck), 3);
 
     let (out, m) = metrics(a, &["--all-netns", "-s"]);
+    no_pids_in_netns_labels(&m, &out.stdout);
     let b_established = [("netns", b.ns.as_str()), ("state", "ESTABLISHED")];
     assert_eq!(
         get(&m, "nettool_sockstat_tcp_state_sockets", &b_established),
@@ -445,8 +490,42 @@ fn namespaces_are_labelled(a: &Host, b: &Host) {
         "{}",
         out.stdout
     );
+    // Per namespace, only the counters nettool explains: A's connections
+    // out are there, its segments sent are not.
+    let in_a = |key| {
+        prom::find(
+            &m,
+            "nettool_sockstat_netstat_total",
+            &[("netns", a.ns.as_str()), ("counter", key)],
+        )
+        .len()
+    };
+    assert_eq!(in_a("ActiveOpens"), 1, "{}", out.stdout);
+    assert_eq!(in_a("TCPOrigDataSent"), 0, "{}", out.stdout);
+    for s in prom::find(&m, "nettool_sockstat_netstat_total", &[]) {
+        let (section, key) = (&s.labels["section"], &s.labels["counter"]);
+        assert!(
+            nettool::sockstat::counters::meaning(section, key).is_some(),
+            "{section} {key}: {}",
+            out.stdout
+        );
+    }
+    // With one -N, every key, as without -N.
+    let (out, m) = metrics(a, &["-s", "-N", &b.ns]);
+    let sent = [
+        ("netns", b.ns.as_str()),
+        ("section", "TcpExt"),
+        ("counter", "TCPOrigDataSent"),
+    ];
+    assert_eq!(
+        prom::find(&m, "nettool_sockstat_netstat_total", &sent).len(),
+        1,
+        "{}",
+        out.stdout
+    );
 
     let (out, m) = metrics(a, &["--all-netns", "--diagnose", "--interval", "0.3"]);
+    no_pids_in_netns_labels(&m, &out.stdout);
     let leak_in_a = [("netns", a.ns.as_str()), ("kind", "close_wait_leak")];
     assert!(
         sum(&m, "nettool_sockstat_namespace_findings", &leak_in_a) >= 1,
@@ -465,12 +544,14 @@ fn namespaces_are_labelled(a: &Host, b: &Host) {
     assert_eq!(get(&m, "nettool_sockstat_accept_queue_backlog", &on_b), 64);
 }
 
-/// The TCP sockets of `m` in `state`, both families.
-fn sockets_of(m: &[Sample], state: &str) -> u64 {
-    sum(
+/// The TCP sockets of `family` in `state`: the one series of a listing
+/// without `-N` (it must be there, 0 included).
+#[track_caller]
+fn tcp_sockets(m: &[Sample], family: &str, state: &str) -> u64 {
+    exactly(
         m,
         "nettool_sockstat_sockets",
-        &[("proto", "tcp"), ("state", state)],
+        &[("proto", "tcp"), ("family", family), ("state", state)],
     )
 }
 
@@ -521,7 +602,16 @@ fn textfile_holds_the_same_families_and_stdout_stays_empty() {
     let text = std::fs::read_to_string(&file).unwrap();
     prom::promtool_accepts(&text);
     let m = parse(&text);
-    assert_eq!(sockets_of(&m, "ESTABLISHED"), 0, "{text}");
+    // -t: every state but LISTEN, of both families, each 0.
+    for family in ["inet", "inet6"] {
+        for state in TCP_STATES.into_iter().filter(|&s| s != "LISTEN") {
+            assert_eq!(tcp_sockets(&m, family, state), 0, "{text}");
+        }
+    }
+    assert!(
+        prom::find(&m, "nettool_sockstat_sockets", &[("state", "LISTEN")]).is_empty(),
+        "{text}"
+    );
     assert_eq!(
         get(
             &m,

@@ -352,7 +352,7 @@ fn metrics(s: &Settings, m: &MetricsArgs, report: Report) -> Result<Status> {
             (prom::listing(&listing, &sel)?, status)
         }
         Report::Summary(summary) => (
-            prom::summary(&summary, s.sockstat.query.tables)?,
+            prom::summary(&summary, s.sockstat.query.tables, &s.sockstat.netns)?,
             Status::Success,
         ),
         Report::Diagnosis(d) => {

@@ -85,6 +85,7 @@ mod tests {
             severity: Severity::Warning,
             summary: "812/ngi\x1bnx holds 2 sockets in CLOSE_WAIT".into(),
             netns: netns.map(Into::into),
+            metric_netns: None,
             subjects: vec![],
             evidence: Evidence::default().count("sockets", 2u64),
             meaning: "the peers closed".into(),

@@ -387,7 +387,11 @@ fn looks(
     let inode = |ns: &Option<netns::Netns>| ns.as_ref().map(|n| n.inode);
     let mut first = first;
     let mut out = Vec::new();
+    // Made unique among all the namespaces, in the order of the scan.
+    let mut metric_labels =
+        netns::metric_labels(per_ns.iter().filter_map(|(ns, _)| ns.as_ref())).into_iter();
     for (ns, g) in per_ns.iter_mut() {
+        let metric_netns = ns.as_ref().and_then(|_| metric_labels.next());
         let Some((at, last)) = g.last.take() else {
             continue;
         };
@@ -413,6 +417,7 @@ fn looks(
             sysctls: g.sysctls.take().unwrap_or_default(),
             owners: owners.clone(),
             netns: ns.as_ref().map(netns::Netns::label),
+            metric_netns,
         });
     }
     Ok(out)

@@ -157,6 +157,26 @@ impl Netns {
         s
     }
 
+    /// The `netns` label of a metric series: `host`; else the name under
+    /// /run/netns; else the container's label (`docker:<12 hex>`,
+    /// `pod:<uid>`, as [`Container::label`]); else `net:[INODE]`. Never a
+    /// pid or a command, as [`Netns::label`] has: the lowest pid of a
+    /// namespace changes from run to run, and a series whose labels change
+    /// is a new series. Two namespaces may share one (two namespaces of
+    /// one container): [`metric_labels`] makes them unique.
+    pub fn metric_label(&self) -> String {
+        if self.host {
+            return "host".into();
+        }
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        match self.container.as_ref().map(Container::label) {
+            Some(label) if !label.is_empty() => label,
+            _ => format!("net:[{}]", self.inode),
+        }
+    }
+
     fn new(
         inode: u64,
         name: Option<String>,
@@ -175,6 +195,38 @@ impl Netns {
             pid,
             command,
             container,
+        }
+    }
+}
+
+/// The [`Netns::metric_label`] of each of `spaces`, in order, made unique:
+/// a label that namespaces of different inodes share gets ` net:[INODE]`
+/// on each of them (on all of them, so that which one keeps the bare label
+/// does not depend on the order of the scan). The same namespace listed
+/// twice keeps one label.
+pub fn metric_labels<'a>(spaces: impl IntoIterator<Item = &'a Netns>) -> Vec<String> {
+    let spaces: Vec<&Netns> = spaces.into_iter().collect();
+    let mut labels: Vec<String> = spaces.iter().map(|n| n.metric_label()).collect();
+    // A suffixed label could meet a namespace named exactly like it (a
+    // name may hold anything): then both are suffixed again. A label once
+    // suffixed ends in its own inode, so it can only meet one never
+    // suffixed: each round suffixes one more of those, so this ends.
+    loop {
+        let mut inodes: BTreeMap<&str, std::collections::BTreeSet<u64>> = BTreeMap::new();
+        for (label, ns) in labels.iter().zip(&spaces) {
+            inodes.entry(label).or_default().insert(ns.inode);
+        }
+        let shared: Vec<usize> = labels
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| inodes[l.as_str()].len() > 1)
+            .map(|(i, _)| i)
+            .collect();
+        if shared.is_empty() {
+            return labels;
+        }
+        for i in shared {
+            let _ = write!(labels[i], " net:[{}]", spaces[i].inode);
         }
     }
 }
@@ -862,6 +914,86 @@ mod tests {
             ns(false, None, Some(7), c).label(),
             "7/pause docker:abababababab"
         );
+    }
+
+    #[test]
+    fn metric_labels_have_no_pid_nor_command() {
+        assert_eq!(ns(true, Some("x"), Some(1), None).metric_label(), "host");
+        assert_eq!(
+            ns(false, Some("blue"), Some(7), None).metric_label(),
+            "blue"
+        );
+        // The table's `7/pause`: the pid changes between runs.
+        assert_eq!(
+            ns(false, None, Some(7), None).metric_label(),
+            "net:[4026532000]"
+        );
+        assert_eq!(
+            ns(false, None, None, None).metric_label(),
+            "net:[4026532000]"
+        );
+        let docker = container::from_path(&format!("/docker/{}", "ab".repeat(32)));
+        assert_eq!(
+            ns(false, None, Some(7), docker.clone()).metric_label(),
+            "docker:abababababab"
+        );
+        // The same namespace whichever process is its lowest pid now.
+        let mut later = ns(false, None, Some(9000), docker);
+        later.command = Some("nginx".into());
+        assert_eq!(later.metric_label(), "docker:abababababab");
+        let pod = container::from_path(&format!(
+            "/kubepods/besteffort/pod{}",
+            "0123abcd-0000-1111-2222-333344445555"
+        ));
+        assert_eq!(
+            ns(false, None, Some(7), pod).metric_label(),
+            "pod:0123abcd-0000-1111-2222-333344445555"
+        );
+    }
+
+    #[test]
+    fn metric_labels_shared_by_two_namespaces_are_told_apart() {
+        let docker = container::from_path(&format!("/docker/{}", "ab".repeat(32)));
+        let with = |inode, name: Option<&str>, c: Option<Container>| Netns {
+            inode,
+            ..ns(false, name, Some(7), c)
+        };
+        // Two namespaces of one container (one made inside it by
+        // `unshare -n`), the same namespace twice, and one named like a
+        // suffixed label.
+        let spaces = [
+            with(11, None, docker.clone()),
+            ns(true, None, Some(1), None),
+            with(12, None, docker.clone()),
+            with(13, Some("red"), None),
+            with(11, None, docker.clone()),
+            with(14, Some("docker:abababababab net:[12]"), None),
+        ];
+        let got = metric_labels(&spaces);
+        assert_eq!(
+            got,
+            [
+                "docker:abababababab net:[11]",
+                "host",
+                "docker:abababababab net:[12] net:[12]",
+                "red",
+                "docker:abababababab net:[11]",
+                "docker:abababababab net:[12] net:[14]",
+            ]
+        );
+        // Whatever the order of the scan, each namespace gets the same.
+        let mut reversed: Vec<Netns> = spaces.to_vec();
+        reversed.reverse();
+        let mut back = metric_labels(&reversed);
+        back.reverse();
+        assert_eq!(back, got);
+        // Distinct namespaces, distinct labels.
+        let distinct: std::collections::BTreeSet<(u64, &String)> =
+            spaces.iter().map(|n| n.inode).zip(&got).collect();
+        let labels: std::collections::BTreeSet<&String> = got.iter().collect();
+        assert_eq!(distinct.len(), labels.len());
+        // Alone, a container's namespace keeps the bare label.
+        assert_eq!(metric_labels(&spaces[..2]), ["docker:abababababab", "host"]);
     }
 
     #[test]

@@ -41,9 +41,22 @@
 //! holding `CLOSE_WAIT` sockets at most [`CLOSE_WAIT_COMMANDS`], and
 //! `TIME_WAIT` peers at most [`TIME_WAIT_DESTINATIONS`] per namespace, the rest in
 //! `other` likewise. No label holds an ephemeral port, a pid or a socket.
-//! With `-N`/`--all-netns` every listing and `-s` series has a `netns`
-//! label first (the namespace's label as the table shows it), so the
-//! bounds are per namespace.
+//! With `-N`/`--all-netns` every listing and `-s` series, and
+//! `nettool_sockstat_namespace_findings`, has a `netns` label first, so the
+//! bounds are per namespace. It is not the table's `Netns` cell, which
+//! names the namespace's lowest pid and its command (they change from run
+//! to run, and a series whose labels change is a new series), but
+//! [`Netns::metric_label`](crate::sockstat::netns::Netns::metric_label):
+//! `host`, the name under /run/netns, the container (`docker:<12 hex>`,
+//! `pod:<uid>`), else `net:[INODE]`; a label two namespaces would share
+//! gets ` net:[INODE]` on each ([`metric_labels`]).
+//!
+//! With `--all-netns`, `-s` writes per namespace only the kernel counters
+//! [`counters::MEANINGS`] explains (the ones `-s` shows and the diagnosis
+//! reads: `ListenOverflows`, `RetransSegs`, `TCPAbortOnTimeout`,
+//! `RcvbufErrors`, ...), not the hundreds of keys a kernel has: times
+//! every container of a host, that would be too many series. Without
+//! `-N`, or with one `-N`, every key is written.
 //!
 //! The kernel counters are one family labelled with the kernel's section
 //! and key (`{section="TcpExt",counter="ListenOverflows"}`), not one family
@@ -62,6 +75,7 @@ use super::{Exposition, ExpositionError, Kind};
 use crate::sockstat::diagnose::{self, Severity};
 use crate::sockstat::filter::StateSel;
 use crate::sockstat::model::Endpoint;
+use crate::sockstat::netns::{Scope, metric_labels};
 use crate::sockstat::report::{Diagnosis, Listing};
 use crate::sockstat::summary::Summary;
 use crate::sockstat::{Proto, Socket, Tables, TcpState, counters};
@@ -268,9 +282,9 @@ pub fn listing(l: &Listing, sel: &Selection) -> Result<Exposition, ExpositionErr
     let mut spaces: Vec<(Option<String>, Tally)> = if l.namespaces.is_empty() {
         vec![(None, Tally::default())]
     } else {
-        l.namespaces
-            .iter()
-            .map(|sp| (Some(sp.netns.label()), Tally::default()))
+        metric_labels(l.namespaces.iter().map(|sp| &sp.netns))
+            .into_iter()
+            .map(|label| (Some(label), Tally::default()))
             .collect()
     };
     let mut spans = l.namespaces.iter().map(|sp| sp.rows);
@@ -481,11 +495,12 @@ fn add_top(
 }
 
 /// `-s`'s families (see the module doc). `tables`: what `-s` read, so
-/// that a state or protocol it covered is written as 0.
+/// that a state or protocol it covered is written as 0; `scope`: with
+/// [`Scope::All`] only the counters [`counters::MEANINGS`] explains.
 ///
 /// # Errors
 /// Only a renderer bug (a name the format refuses).
-pub fn summary(s: &Summary, tables: Tables) -> Result<Exposition, ExpositionError> {
+pub fn summary(s: &Summary, tables: Tables, scope: &Scope) -> Result<Exposition, ExpositionError> {
     let mut sockets = Samples::gauge(
         "nettool_sockstat_protocol_sockets",
         "Sockets of every state, by protocol and address family, as nettool sockstat -s counts them.",
@@ -501,11 +516,14 @@ pub fn summary(s: &Summary, tables: Tables) -> Result<Exposition, ExpositionErro
     let per_ns: Vec<(Option<String>, &Summary)> = if s.namespaces.is_empty() {
         vec![(None, s)]
     } else {
-        s.namespaces
-            .iter()
-            .map(|n| (Some(n.netns.label()), &n.summary))
+        let labels = metric_labels(s.namespaces.iter().map(|n| &n.netns));
+        labels
+            .into_iter()
+            .map(Some)
+            .zip(s.namespaces.iter().map(|n| &n.summary))
             .collect()
     };
+    let every_counter = *scope != Scope::All;
     for (ns, s) in per_ns {
         let ns = ns.as_deref();
         let mut protocols: BTreeMap<(Proto, &str), u64> = BTreeMap::new();
@@ -539,7 +557,9 @@ pub fn summary(s: &Summary, tables: Tables) -> Result<Exposition, ExpositionErro
             tcp.push(labels(ns, &[("state", st)]), n);
         }
         for (section, key, v) in s.counters.iter() {
-            if counters::is_gauge(section, key) {
+            if counters::is_gauge(section, key)
+                || !(every_counter || counters::meaning(section, key).is_some())
+            {
                 continue;
             }
             let Ok(v) = u64::try_from(v) else { continue };
@@ -597,7 +617,7 @@ pub fn diagnosis(d: &Diagnosis) -> Result<Exposition, ExpositionError> {
     let mut in_ns: BTreeMap<(&str, diagnose::Kind, Severity), u64> = BTreeMap::new();
     for f in &d.findings {
         *counts.entry((f.kind, f.severity)).or_default() += 1;
-        if let Some(ns) = f.netns.as_deref().filter(|_| d.namespaces > 0) {
+        if let Some(ns) = f.metric_netns.as_deref().filter(|_| d.namespaces > 0) {
             *in_ns.entry((ns, f.kind, f.severity)).or_default() += 1;
         }
     }
@@ -630,8 +650,9 @@ mod tests {
 
     use super::*;
     use crate::sockstat::StateSet;
+    use crate::sockstat::container;
     use crate::sockstat::diagnose::{Evidence, Finding};
-    use crate::sockstat::netns::Netns;
+    use crate::sockstat::netns::{Netns, Target};
     use crate::sockstat::owner;
     use crate::sockstat::report::Span;
 
@@ -1084,7 +1105,7 @@ mod tests {
             v6: false,
         };
         assert_eq!(
-            summary(&s, tables).unwrap().finish(),
+            summary(&s, tables, &Scope::Own).unwrap().finish(),
             "# HELP nettool_sockstat_protocol_sockets Sockets of every state, by protocol and address family, as nettool sockstat -s counts them.\n\
              # TYPE nettool_sockstat_protocol_sockets gauge\n\
              nettool_sockstat_protocol_sockets{proto=\"tcp\",family=\"inet\"} 3\n\
@@ -1109,12 +1130,15 @@ mod tests {
         );
     }
 
+    /// A finding of `netns` (its metric label; the table's label has a
+    /// pid, which no series may have).
     fn finding(kind: diagnose::Kind, severity: Severity, netns: Option<&str>) -> Finding {
         Finding {
             kind,
             severity,
             summary: "s".into(),
-            netns: netns.map(String::from),
+            netns: netns.map(|n| format!("7/pause {n}")),
+            metric_netns: netns.map(String::from),
             subjects: Vec::new(),
             evidence: Evidence::default(),
             meaning: String::new(),
@@ -1191,6 +1215,216 @@ mod tests {
                 "nettool_sockstat_namespace_findings{netns=\"blue\",kind=\"close_wait_leak\",severity=\"warning\"} 1",
                 "nettool_sockstat_namespace_findings{netns=\"red\",kind=\"close_wait_leak\",severity=\"warning\"} 1",
             ]
+        );
+        assert!(!text.contains("pause"), "the table's label: {text}");
+    }
+
+    /// A namespace the table calls `PID/command docker:<id>`.
+    fn in_container(inode: u64, pid: u32, id: &str) -> Netns {
+        Netns {
+            inode,
+            name: None,
+            host: false,
+            pid: Some(pid),
+            command: Some("pause".into()),
+            container: container::from_path(&format!("/docker/{}", id.repeat(64 / id.len()))),
+        }
+    }
+
+    #[test]
+    fn namespaces_are_labelled_without_pids_and_never_share_a_series() {
+        // Two namespaces of one container, one of another, one of no
+        // container (known by its inode only).
+        let plain = Netns {
+            container: None,
+            ..in_container(13, 400, "cd")
+        };
+        let mut l = listing(vec![
+            listener("0.0.0.0:80", 0, Some(5)),
+            listener("0.0.0.0:80", 0, Some(5)),
+            listener("0.0.0.0:80", 0, Some(5)),
+            listener("0.0.0.0:80", 0, Some(5)),
+        ]);
+        l.namespaces = [
+            in_container(11, 100, "ab"),
+            in_container(12, 200, "ab"),
+            in_container(14, 300, "cd"),
+            plain,
+        ]
+        .into_iter()
+        .map(|netns| Span { netns, rows: 1 })
+        .collect();
+        let sel = Selection {
+            states: StateSel::Listening,
+            ..all_v4_tcp()
+        };
+        let text = listing_text(&l, &sel);
+        let sockets: Vec<&str> = samples(&text)
+            .into_iter()
+            .filter(|l| l.starts_with("nettool_sockstat_sockets"))
+            .collect();
+        assert_eq!(
+            sockets,
+            [
+                "nettool_sockstat_sockets{netns=\"docker:abababababab net:[11]\",proto=\"tcp\",family=\"inet\",state=\"LISTEN\"} 1",
+                "nettool_sockstat_sockets{netns=\"docker:abababababab net:[12]\",proto=\"tcp\",family=\"inet\",state=\"LISTEN\"} 1",
+                "nettool_sockstat_sockets{netns=\"docker:cdcdcdcdcdcd\",proto=\"tcp\",family=\"inet\",state=\"LISTEN\"} 1",
+                "nettool_sockstat_sockets{netns=\"net:[13]\",proto=\"tcp\",family=\"inet\",state=\"LISTEN\"} 1",
+            ]
+        );
+        // The same series in every family: one per namespace.
+        let queues = samples(&text)
+            .into_iter()
+            .filter(|l| l.starts_with("nettool_sockstat_accept_queue_length"))
+            .count();
+        assert_eq!(queues, 4, "{text}");
+        for pid in ["100", "200", "300", "400", "pause"] {
+            assert!(!text.contains(pid), "{pid}: {text}");
+        }
+        // And the next run, whose namespaces' lowest pids have changed,
+        // writes the same series.
+        for (i, span) in l.namespaces.iter_mut().enumerate() {
+            span.netns.pid = Some(9000 + u32::try_from(i).unwrap());
+            span.netns.command = Some("nginx".into());
+        }
+        assert_eq!(listing_text(&l, &sel), text);
+    }
+
+    /// A `-s` summary of namespaces `ns`, each with the same counters.
+    fn summary_of(ns: &[Netns], all: bool) -> Summary {
+        let mut one = Summary::default();
+        one.protocols.insert("tcp", 1);
+        for (section, key, v) in [
+            ("Tcp", "ActiveOpens", 5),
+            ("Tcp", "CurrEstab", 1),
+            ("Tcp", "InSegs", 40),
+            ("TcpExt", "ListenOverflows", 7),
+            ("TcpExt", "TCPOrigDataSent", 30),
+            ("TcpExt", "TCPFastOpenActive", 2),
+            ("Udp6", "RcvbufErrors", 3),
+            ("Udp6", "InDatagrams", 9),
+            ("IpExt", "InOctets", 1000),
+        ] {
+            one.counters.insert(section, key, v);
+        }
+        Summary::of_namespaces(
+            ns.iter().map(|n| (Some(n.clone()), one.clone())).collect(),
+            all,
+        )
+    }
+
+    /// `section.counter` of each `nettool_sockstat_netstat_total` series of
+    /// `netns`.
+    fn counters_of(text: &str, netns: &str) -> Vec<String> {
+        let prefix = format!("nettool_sockstat_netstat_total{{netns=\"{netns}\",section=\"");
+        samples(text)
+            .into_iter()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .map(|l| {
+                let (section, rest) = l.split_once('"').unwrap();
+                let key = rest.split('"').nth(1).unwrap();
+                format!("{section}.{key}")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn all_netns_writes_only_the_explained_counters_of_each_namespace() {
+        let tables = Tables {
+            udp: false,
+            ..V4_TCP_UDP
+        };
+        let spaces = [in_container(11, 100, "ab"), in_container(12, 200, "cd")];
+        let all = summary_of(&spaces, true);
+        let text = summary(&all, tables, &Scope::All).unwrap().finish();
+        let explained = [
+            "Tcp.ActiveOpens",
+            "TcpExt.ListenOverflows",
+            "TcpExt.TCPFastOpenActive",
+            "Udp6.RcvbufErrors",
+        ];
+        for ns in ["docker:abababababab", "docker:cdcdcdcdcdcd"] {
+            assert_eq!(counters_of(&text, ns), explained, "{text}");
+        }
+        // Every series of the family is one of those, per namespace.
+        let family = samples(&text)
+            .into_iter()
+            .filter(|l| l.starts_with("nettool_sockstat_netstat_total"))
+            .count();
+        assert_eq!(family, 2 * explained.len(), "{text}");
+        for key in explained {
+            let (section, key) = key.split_once('.').unwrap();
+            assert!(counters::meaning(section, key).is_some(), "{key}");
+        }
+
+        // -N: one namespace, every key (but the values, as always).
+        let every = [
+            "Tcp.ActiveOpens",
+            "Tcp.InSegs",
+            "TcpExt.ListenOverflows",
+            "TcpExt.TCPOrigDataSent",
+            "TcpExt.TCPFastOpenActive",
+            "Udp6.RcvbufErrors",
+            "Udp6.InDatagrams",
+            "IpExt.InOctets",
+        ];
+        let one = summary_of(&spaces[..1], false);
+        let scope = Scope::One(Target::Pid(100));
+        let text = summary(&one, tables, &scope).unwrap().finish();
+        assert_eq!(counters_of(&text, "docker:abababababab"), every, "{text}");
+        // --all-netns that found one namespace: the same few as with many.
+        let alone = summary_of(&spaces[..1], true);
+        let text = summary(&alone, tables, &Scope::All).unwrap().finish();
+        assert_eq!(
+            counters_of(&text, "docker:abababababab"),
+            explained,
+            "{text}"
+        );
+        // No -N: every key, without a netns label.
+        let own = &summary_of(&spaces[..1], false).namespaces[0].summary;
+        let text = summary(own, tables, &Scope::Own).unwrap().finish();
+        let keys = samples(&text)
+            .into_iter()
+            .filter(|l| l.starts_with("nettool_sockstat_netstat_total{section="))
+            .count();
+        assert_eq!(keys, every.len(), "{text}");
+    }
+
+    #[test]
+    fn summary_namespaces_are_labelled_without_pids() {
+        let tables = Tables {
+            udp: false,
+            ..V4_TCP_UDP
+        };
+        let s = summary_of(
+            &[in_container(11, 100, "ab"), in_container(12, 200, "ab")],
+            true,
+        );
+        let text = summary(&s, tables, &Scope::All).unwrap().finish();
+        for ns in [
+            "docker:abababababab net:[11]",
+            "docker:abababababab net:[12]",
+        ] {
+            assert!(
+                text.contains(&format!(
+                    "\nnettool_sockstat_protocol_sockets{{netns=\"{ns}\",proto=\"tcp\",family=\"inet\"}} 1\n"
+                )),
+                "{ns}: {text}"
+            );
+        }
+        // Every series has one of those two, none the table's `100/pause`.
+        let netns: BTreeSet<&str> = text
+            .split("netns=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert_eq!(
+            netns,
+            BTreeSet::from([
+                "docker:abababababab net:[11]",
+                "docker:abababababab net:[12]"
+            ]),
+            "{text}"
         );
     }
 

@@ -184,6 +184,10 @@ pub struct Finding {
     /// The namespace's label, with `-N`/`--all-netns`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netns: Option<String>,
+    /// The namespace's `netns` label in metrics, set with `netns` (see
+    /// [`Look::metric_netns`]); text and JSON show `netns`.
+    #[serde(skip)]
+    pub metric_netns: Option<String>,
     pub subjects: Vec<Subject>,
     pub evidence: Evidence,
     /// The TCP (or UDP) behaviour behind it.
@@ -228,6 +232,10 @@ pub struct Look {
     pub owners: BTreeMap<u64, String>,
     /// The namespace's label, with `-N`/`--all-netns`.
     pub netns: Option<String>,
+    /// Its label in metrics, with `-N`/`--all-netns`: no pid, the same
+    /// from run to run, unique among the namespaces looked at
+    /// ([`crate::sockstat::netns::metric_labels`]).
+    pub metric_netns: Option<String>,
 }
 
 /// A [`Look`] made ready to judge: the first reading by cookie and the
@@ -321,6 +329,7 @@ impl<'a> Cx<'a> {
             severity,
             summary,
             netns: self.look.netns.clone(),
+            metric_netns: self.look.metric_netns.clone(),
             subjects: Vec::new(),
             evidence: Evidence::default(),
             meaning: String::new(),
@@ -396,11 +405,19 @@ pub fn merge(per_ns: Vec<Vec<Finding>>) -> Vec<Finding> {
         if f.host_wide {
             if let Some(o) = out.iter_mut().find(|o| o.host_wide && o.kind == f.kind) {
                 if held(&f) > held(o) {
-                    *o = Finding { netns: None, ..f };
+                    *o = Finding {
+                        netns: None,
+                        metric_netns: None,
+                        ..f
+                    };
                 }
                 continue;
             }
-            out.push(Finding { netns: None, ..f });
+            out.push(Finding {
+                netns: None,
+                metric_netns: None,
+                ..f
+            });
         } else {
             out.push(f);
         }

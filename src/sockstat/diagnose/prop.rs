@@ -131,6 +131,7 @@ proptest! {
             sysctls,
             owners: owners.into_iter().map(|(k, v)| (k * 100, v)).collect(),
             netns: Some("ns".into()),
+            metric_netns: Some("net:[1]".into()),
         };
         let f = findings(&look);
         for w in f.windows(2) {
@@ -142,6 +143,7 @@ proptest! {
             let line = crate::output::diagnose::line(x);
             prop_assert!(!line.contains('\n'), "{line}");
             prop_assert!(serde_json::to_string(x).is_ok());
+            prop_assert_eq!(x.metric_netns.as_deref(), Some("net:[1]"));
         }
         let merged = merge(vec![f.clone(), f.clone()]);
         prop_assert!(merged.len() <= 2 * f.len());

@@ -601,18 +601,32 @@ fn orphans_and_tcp_memory_are_host_wide_and_reported_once() {
     )]
     .into();
     lk.netns = Some("a".into());
+    lk.metric_netns = Some("net:[11]".into());
     let f = findings(&lk);
     assert_eq!(
         kinds(&f),
         vec![Kind::OrphansNearLimit, Kind::TcpMemoryPressure]
     );
+    // The metrics' label goes with the text's, and the JSON has only that.
+    assert!(
+        f.iter()
+            .all(|f| f.metric_netns.as_deref() == Some("net:[11]"))
+    );
+    let json = serde_json::to_value(&f[0]).unwrap();
+    assert_eq!(json["netns"], "a");
+    assert!(json.get("metric_netns").is_none(), "{json}");
     assert_eq!(f[0].severity, Severity::Critical);
     assert_eq!(f[1].severity, Severity::Warning);
     let mut other = lk.clone();
     other.netns = Some("b".into());
+    other.metric_netns = Some("net:[12]".into());
     let merged = merge(vec![f, findings(&other)]);
     assert_eq!(merged.len(), 2);
-    assert!(merged.iter().all(|f| f.netns.is_none()));
+    assert!(
+        merged
+            .iter()
+            .all(|f| f.netns.is_none() && f.metric_netns.is_none())
+    );
     // What this namespace holds of them: the orphans by peer, the
     // biggest holder of memory.
     let mut orphan = sock(
