@@ -253,7 +253,7 @@ pub enum SweepEvent {
 }
 
 /// Ask every IPv6 node on the link who is there (`--localnet -6`, see
-/// [`local6`]): `on_ready` is called once the channel is open, before
+/// [`local6()`]): `on_ready` is called once the channel is open, before
 /// anything is sent.
 ///
 /// # Errors

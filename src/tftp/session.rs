@@ -1201,9 +1201,8 @@ impl Upload {
         Ok(true)
     }
 
-    /// Serving: queue the window's next block (see
-    /// [`send_window`](Self::send_window)); call until it returns false,
-    /// sending the outbox after each.
+    /// Serving: queue the window's next block (see `send_window`); call
+    /// until it returns false, sending the outbox after each.
     ///
     /// # Errors
     /// `src` failed (the transfer is over: see `local_failure`).
