@@ -1,10 +1,11 @@
 //! `nettool arp --watch`: flags -> [`Settings`] ->
 //! [`crate::arp::watch::run::run`] -> a line per event (or a
-//! `nettool.arp.event/1` JSON line), and a closing summary: events per kind, frames, kernel drops. With `--prometheus`
-//! the summary is metrics instead, at exit; with `--textfile` the file is
-//! rewritten while the watch runs (at most once a second, when something
-//! changed, and once a minute on a quiet link) and at exit, SIGTERM
-//! included, so `node_exporter` sees the watch live.
+//! `nettool.arp.event/1` JSON line), and a closing summary: events per
+//! kind, frames, kernel drops. With `--prometheus` the summary is metrics
+//! instead, at exit; with `--textfile` the file is rewritten while the
+//! watch runs (at most once a second, when something changed, and once a
+//! minute on a quiet link) and at exit, SIGTERM included, so
+//! `node_exporter` sees the watch live.
 
 use anyhow::Result;
 use std::fmt::Write as _;
