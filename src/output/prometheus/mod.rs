@@ -109,9 +109,12 @@ impl Exposition {
         pair.push_str("=\"");
         escape_into(&mut pair, value, true);
         pair.push('"');
-        let mut text =
-            String::with_capacity(self.text.len() + self.text.lines().count() * (pair.len() + 2));
-        for line in self.text.lines() {
+        let mut text = String::with_capacity(
+            self.text.len() + self.text.matches('\n').count() * (pair.len() + 2),
+        );
+        // Lines end at LF alone (`lines()` would also eat a CR that help
+        // text or a label value ends with).
+        for line in self.text.split_terminator('\n') {
             if line.starts_with('#') {
                 text.push_str(line);
             } else {
@@ -464,6 +467,19 @@ mod tests {
             ]
         );
         assert!(text.starts_with("# HELP nettool_x x\n# TYPE nettool_x gauge\n"));
+        // A carriage return is text (the format ends lines at LF alone):
+        // kept where it was, in help and in values.
+        let mut e = Exposition::new();
+        e.family("nettool_y", "ends in CR\r", Kind::Gauge)
+            .unwrap()
+            .sample(&[("comm", "a\r")], 1.0)
+            .unwrap();
+        e.label_every_sample("textfile", "t").unwrap();
+        assert_eq!(
+            e.finish(),
+            "# HELP nettool_y ends in CR\r\n# TYPE nettool_y gauge\n\
+             nettool_y{textfile=\"t\",comm=\"a\r\"} 1\n"
+        );
         let mut e = Exposition::new();
         assert_eq!(
             e.label_every_sample("bad-label", "v"),
