@@ -66,6 +66,19 @@ impl Installed {
     }
 }
 
+/// setpriv's arguments to run `bin ARGS` as nobody, no groups.
+fn as_nobody<'a>(bin: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec![
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+        bin,
+    ];
+    all.extend_from_slice(args);
+    all
+}
+
 #[track_caller]
 fn install(deb: &Path) -> Installed {
     let root = tempfile::tempdir().expect("scratch root");
@@ -271,22 +284,11 @@ fn an_unprivileged_user_can_arp_with_the_installed_binary() {
     let pair = lab.pair();
     let bin = inst.path("/usr/bin/nettool");
     let b = pair.b.ip.to_string();
+    let bin = bin.to_string_lossy();
     let out = lab::run_in(
         &pair.a.ns,
         "setpriv",
-        &[
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--",
-            &bin.to_string_lossy(),
-            "arp",
-            "-c",
-            "1",
-            "-w",
-            "2",
-            &b,
-        ],
+        &as_nobody(&bin, &["arp", "-c", "1", "-w", "2", &b]),
     );
     out.ok();
     let mac = lab::mac(&pair.b.ns, &pair.b.iface);
@@ -359,19 +361,11 @@ fn other_subcommands_drop_the_file_capability() {
     let mut net = lab.net();
     let ns = net.add_namespaces(1).remove(0);
     let bin = inst.path("/usr/bin/nettool");
+    let bin = bin.to_string_lossy();
     let mut serve = lab::spawn_in(
         &ns,
         "setpriv",
-        &[
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--",
-            &bin.to_string_lossy(),
-            "probe",
-            "serve",
-            "7000",
-        ],
+        &as_nobody(&bin, &["probe", "serve", "7000"]),
     );
     let status = format!("/proc/{}/status", serve.pid());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
