@@ -72,19 +72,6 @@ fn as_mine(text: &str) -> String {
     out
 }
 
-/// A TCP listener bound to `addr` in `ns` with `listen(fd, backlog)`.
-fn listener_in(ns: &str, addr: SocketAddr, backlog: i32) -> TcpListener {
-    lab::thread_in(ns, move || {
-        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-        s.set_reuse_address(true).unwrap();
-        s.bind(&addr.into()).unwrap();
-        s.listen(backlog).unwrap();
-        TcpListener::from(s)
-    })
-    .join()
-    .unwrap()
-}
-
 /// A thread in a namespace that does `step` every `every` until stopped
 /// (or dropped), keeping what `each` makes (open sockets) until then.
 struct Hammer {
@@ -215,7 +202,7 @@ fn a_listener_whose_accept_queue_overflows_is_named_with_its_process() {
     let Pair { net: _net, a, b } = lab.pair();
     let addr = SocketAddr::from((a.ip, 8080));
     // Never accept()ed: 4 + 1 connections fill the queue.
-    let _listener = listener_in(&a.ns, addr, 4);
+    let _listener = lab::listener_in(&a.ns, addr, 4);
     let hammer = Hammer::start(&b.ns, Duration::from_millis(10), move || syn(addr));
     assert!(
         wait_until(BUILD_UP, || ss(&a.ns, &["-ltnH", "sport = :8080"])
@@ -264,7 +251,7 @@ fn half_open_connections_and_syncookies_are_a_syn_recv_pile_up() {
     };
     let Pair { net: _net, a, b } = lab.pair();
     let addr = SocketAddr::from((a.ip, 8081));
-    let _listener = listener_in(&a.ns, addr, 8);
+    let _listener = lab::listener_in(&a.ns, addr, 8);
     lab::nft(
         &a.ns,
         "table inet lab {\n chain input {\n  type filter hook input priority 0;\n  \
@@ -498,7 +485,7 @@ fn all_netns_names_the_namespace_and_n_sees_only_its_own() {
     let Some(lab) = lab::require() else { return };
     let Pair { net: _net, a, b } = lab.pair();
     let addr = SocketAddr::from((a.ip, 8082));
-    let _listener = listener_in(&a.ns, addr, 2);
+    let _listener = lab::listener_in(&a.ns, addr, 2);
     // Three handshakes fill a backlog of 2; nothing more arrives.
     let clients: Vec<TcpStream> = lab::thread_in(&b.ns, move || {
         (0..3)
@@ -931,7 +918,7 @@ fn summary_of_proc_tables_has_no_findings_from_the_live_sockets() {
     let Some(lab) = lab::require() else { return };
     let Pair { net: _net, a, b } = lab.pair();
     let addr = SocketAddr::from((a.ip, 8088));
-    let _listener = listener_in(&a.ns, addr, 2);
+    let _listener = lab::listener_in(&a.ns, addr, 2);
     let clients: Vec<TcpStream> = lab::thread_in(&b.ns, move || {
         (0..3)
             .map(|_| {

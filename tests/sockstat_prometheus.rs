@@ -19,7 +19,6 @@ use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use socket2::{Domain, Socket, Type};
 
 use lab::{Host, Pair};
 use prom::Sample;
@@ -121,19 +120,6 @@ fn metrics(host: &Host, args: &[&str]) -> (Output, Vec<Sample>) {
         "{out:?}"
     );
     (out, m)
-}
-
-/// A TCP listener on `addr` inside `ns`, `listen(fd, backlog)`.
-fn listener_in(ns: &str, addr: SocketAddr, backlog: i32) -> TcpListener {
-    lab::thread_in(ns, move || {
-        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-        s.set_reuse_address(true).unwrap();
-        s.bind(&addr.into()).unwrap();
-        s.listen(backlog).unwrap();
-        TcpListener::from(s)
-    })
-    .join()
-    .unwrap()
 }
 
 /// `n` connections from inside `ns` to `to` (completed handshakes, not
@@ -239,14 +225,15 @@ struct Made {
 /// (its queue full: one past the backlog), and two `TIME_WAIT` to B:9000
 /// (A closed first). Returns once `ss` in A shows them.
 fn make_the_lab(a: &Host, b: &Host) -> Made {
-    let on_a = |port: u16, backlog| listener_in(&a.ns, SocketAddr::from((a.ip, port)), backlog);
+    let on_a =
+        |port: u16, backlog| lab::listener_in(&a.ns, SocketAddr::from((a.ip, port)), backlog);
     let (web, leaky, idle, stuck) = (
         on_a(7001, 64),
         on_a(7002, 64),
         on_a(7003, 64),
         on_a(7004, 2),
     );
-    let on_b = listener_in(&b.ns, SocketAddr::from((b.ip, 9000)), 64);
+    let on_b = lab::listener_in(&b.ns, SocketAddr::from((b.ip, 9000)), 64);
     let mut streams = Vec::new();
     for (client, server) in connected(&b.ns, &web, 4) {
         streams.extend([client, server]);
@@ -564,7 +551,7 @@ fn textfile_holds_the_same_families_and_stdout_stays_empty() {
         return;
     };
     let Pair { net: _net, a, b: _ } = lab.pair();
-    let _listener = listener_in(&a.ns, SocketAddr::from((a.ip, 7001)), 16);
+    let _listener = lab::listener_in(&a.ns, SocketAddr::from((a.ip, 7001)), 16);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sockstat.prom");
     let file_arg = file.to_str().unwrap();

@@ -416,6 +416,22 @@ where
     })
 }
 
+/// A TCP listener on the IPv4 `addr` inside `ns`, `listen(fd, backlog)`:
+/// a backlog std's `TcpListener::bind` does not let one choose.
+#[track_caller]
+pub fn listener_in(ns: &str, addr: std::net::SocketAddr, backlog: i32) -> std::net::TcpListener {
+    use socket2::{Domain, Socket, Type};
+    thread_in(ns, move || {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        s.set_reuse_address(true).expect("SO_REUSEADDR");
+        s.bind(&addr.into()).expect("bind");
+        s.listen(backlog).expect("listen");
+        std::net::TcpListener::from(s)
+    })
+    .join()
+    .expect("listener thread")
+}
+
 // ---------------------------------------------------------------------------
 // Networks: namespaces owned together, built in batches
 
