@@ -19,7 +19,6 @@ use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-
 use lab::{Host, Pair};
 use prom::Sample;
 use util::{Output, nettool, own_comm, wait_until};
