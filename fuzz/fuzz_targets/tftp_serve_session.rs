@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use nettool::tftp::serve::request::{self, Direction, Incoming, Limits};
-use nettool::tftp::session::{Config, Download, Phase, Requested, Source, Upload};
+use nettool::tftp::session::{Config, Download, Outbox, Phase, Requested, Source, Upload};
 use nettool::wire::tftp::{MAX_PACKET, Packet};
 use nettool_fuzz::{Bytes, STRANGERS};
 
@@ -29,7 +29,6 @@ struct File {
 
 impl Source for File {
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<()> {
-        buf.clear();
         let n = (self.len - self.pos).min(max as u64);
         buf.extend((self.pos..self.pos + n).map(|i| if i % 5 == 1 { b'\r' } else { b'\n' }));
         self.pos += n;
@@ -132,7 +131,7 @@ fuzz_target!(|data: &[u8]| {
 
 /// Everything queued is well formed and goes to the client, but for
 /// ERROR 5 to a stranger; DATA within blksize.
-fn check(out: &mut Vec<(SocketAddr, Vec<u8>)>, blksize: usize) {
+fn check(out: &mut Outbox, blksize: usize) {
     for (to, bytes) in out.drain(..) {
         assert!(bytes.len() <= MAX_PACKET);
         let p = Packet::parse(&bytes).expect("we send well-formed packets");

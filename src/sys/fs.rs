@@ -104,6 +104,39 @@ pub fn open_read_nonblocking(path: &std::path::Path) -> io::Result<std::fs::File
         .open(path)
 }
 
+/// Append up to `n` bytes read from `fd` to `buf` in one `read(2)`
+/// straight into its spare room: no zeroing first and no probing reads
+/// (`Read::read_to_end` through `take` reads a 64 KiB block as 8, 16, 32
+/// and 8 KiB). Returns how many came (0 at end of file).
+///
+/// # Errors
+/// What `read` failed with (`EINTR` is retried).
+pub fn read_append(
+    fd: std::os::fd::BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    n: usize,
+) -> io::Result<usize> {
+    use std::os::fd::AsRawFd as _;
+    buf.reserve(n);
+    loop {
+        let spare = buf.spare_capacity_mut();
+        let want = n.min(spare.len());
+        // SAFETY: `spare` is `want` or more writable bytes owned by `buf`;
+        // read(2) writes at most `want` of them.
+        let got = unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), want) };
+        if let Ok(got) = usize::try_from(got) {
+            // SAFETY: read(2) initialised `got` <= `want` bytes right after
+            // the vector's length.
+            unsafe { buf.set_len(buf.len() + got) };
+            return Ok(got);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// Open `path` as a directory handle for [`open_beneath`].
 ///
 /// # Errors
@@ -260,6 +293,28 @@ pub fn unlink_in(dir: std::os::fd::BorrowedFd<'_>, name: &std::ffi::OsStr) -> io
 mod tests {
     use super::*;
     use std::os::fd::AsRawFd as _;
+
+    #[test]
+    fn read_append_adds_after_what_is_there_in_one_read() {
+        use std::io::Write as _;
+        use std::os::fd::AsFd as _;
+        let mut f = tempfile::tempfile().unwrap();
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        f.write_all(&data).unwrap();
+        let f = std::fs::File::open(format!("/proc/self/fd/{}", f.as_raw_fd())).unwrap();
+        let mut buf = b"head".to_vec();
+        assert_eq!(read_append(f.as_fd(), &mut buf, 65_464).unwrap(), 65_464);
+        assert_eq!(&buf[..4], b"head");
+        assert_eq!(&buf[4..], &data[..65_464]);
+        // The rest, then the end of the file.
+        assert_eq!(
+            read_append(f.as_fd(), &mut buf, 65_464).unwrap(),
+            100_000 - 65_464
+        );
+        assert_eq!(&buf[4..], &data[..]);
+        assert_eq!(read_append(f.as_fd(), &mut buf, 10).unwrap(), 0);
+        assert_eq!(buf.len(), 4 + 100_000);
+    }
 
     #[test]
     fn lists_our_own_descriptors_with_their_targets() {

@@ -17,9 +17,9 @@ const MAX_BATCH: usize = 1024;
 ///
 /// # Errors
 /// What `sendmmsg` failed with before sending anything.
-pub fn send_many(
+pub fn send_many<B: AsRef<[u8]>>(
     fd: std::os::fd::BorrowedFd<'_>,
-    packets: &[(SocketAddr, Vec<u8>)],
+    packets: &[(SocketAddr, B)],
 ) -> io::Result<usize> {
     use std::os::fd::AsRawFd as _;
     let mut sent = 0;
@@ -28,8 +28,8 @@ pub fn send_many(
         let mut iovs: Vec<libc::iovec> = chunk
             .iter()
             .map(|(_, bytes)| libc::iovec {
-                iov_base: bytes.as_ptr().cast_mut().cast(),
-                iov_len: bytes.len(),
+                iov_base: bytes.as_ref().as_ptr().cast_mut().cast(),
+                iov_len: bytes.as_ref().len(),
             })
             .collect();
         let mut msgs: Vec<libc::mmsghdr> = addrs
@@ -109,6 +109,6 @@ mod tests {
         assert_eq!(&buf[..n], &[7u8; 1468][..]);
         let (n, _) = b.recv_from(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"two");
-        assert_eq!(send_many(tx.as_fd(), &[]).unwrap(), 0);
+        assert_eq!(send_many::<Vec<u8>>(tx.as_fd(), &[]).unwrap(), 0);
     }
 }

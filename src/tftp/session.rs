@@ -181,7 +181,7 @@ impl Sink for Vec<u8> {
 /// Where uploaded bytes come from. A failed read stops the transfer, and
 /// the server is told.
 pub trait Source {
-    /// Fill `buf` with up to `max` bytes; fewer only at end of file.
+    /// Append up to `max` bytes to `buf`; fewer only at end of file.
     ///
     /// # Errors
     /// The local read failed, or the file changed size ([`SizeChanged`]).
@@ -221,7 +221,42 @@ pub enum Phase {
 
 /// Datagrams the driver must send, drained after every call (also after
 /// an error: a machine that gives up queues its ERROR first).
-pub type Outbox = Vec<(SocketAddr, Vec<u8>)>;
+pub type Outbox = Vec<(SocketAddr, Datagram)>;
+
+/// Opcode and block number before a DATA packet's payload.
+const DATA_HEADER: usize = 4;
+
+/// A datagram to send. An upload's DATA packets are kept for a resend
+/// and go out from the same bytes: the outbox shares them with the
+/// window instead of copying each block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram(std::rc::Rc<Vec<u8>>);
+
+impl From<Vec<u8>> for Datagram {
+    fn from(bytes: Vec<u8>) -> Self {
+        Datagram(std::rc::Rc::new(bytes))
+    }
+}
+
+impl std::ops::Deref for Datagram {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Datagram {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Datagram {
+    /// The bytes back, once nothing else holds them (for reuse).
+    fn reclaim(self) -> Option<Vec<u8>> {
+        std::rc::Rc::try_unwrap(self.0).ok()
+    }
+}
 
 /// The RRQ (or with `write`, WRQ) for `cfg`, with its options when
 /// `options_on`.
@@ -352,18 +387,18 @@ impl Common {
             Some(oack) => oack.clone(),
             None => request_packet(&self.cfg, self.options_on, write),
         };
-        self.outbox.push((self.server, bytes));
+        self.outbox.push((self.server, bytes.into()));
     }
 
-    fn send(&mut self, bytes: Vec<u8>) {
+    fn send(&mut self, bytes: impl Into<Datagram>) {
         let to = self.tid.unwrap_or(self.server);
-        self.outbox.push((to, bytes));
+        self.outbox.push((to, bytes.into()));
     }
 
     fn error_to(&mut self, to: SocketAddr, code: ErrorCode, message: &str) {
         let message = cut_to(message, MAX_ERROR_TEXT);
         self.outbox
-            .push((to, Packet::Error { code, message }.to_vec()));
+            .push((to, Packet::Error { code, message }.to_vec().into()));
     }
 
     /// Give up: tell the server why, and return the error.
@@ -1033,15 +1068,19 @@ pub struct Upload {
     phase: Phase,
     /// Highest block the server acknowledged.
     acked: u64,
-    /// Blocks sent or ready to send, from `acked + 1` on.
-    window: std::collections::VecDeque<Vec<u8>>,
+    /// The DATA packets sent, from block `acked + 1` on.
+    window: std::collections::VecDeque<Datagram>,
     /// Internal number of the final (short) block once read.
     last_block: Option<u64>,
     eof: bool,
     encoder_buf: Vec<u8>,
     pending_wire: Vec<u8>,
-    /// The block after the window, read ahead (`read_ahead`).
+    /// The block after the window, read ahead (`read_ahead`): a DATA
+    /// packet but for its block number.
     ahead: Option<Vec<u8>>,
+    /// A packet the window is done with, to read the next block into: no
+    /// allocation per block.
+    spare: Option<Vec<u8>>,
 }
 
 impl Upload {
@@ -1056,6 +1095,7 @@ impl Upload {
             encoder_buf: Vec::new(),
             pending_wire: Vec::new(),
             ahead: None,
+            spare: None,
         }
     }
 
@@ -1126,14 +1166,18 @@ impl Upload {
         self.phase = Phase::Done;
     }
 
-    /// Read the next block's payload (netascii-encoded if asked).
+    /// Read the next block into a DATA packet whose block number is
+    /// still to be set (netascii-encoded if asked).
     fn read_block(&mut self, src: &mut dyn Source) -> std::io::Result<Vec<u8>> {
         let blksize = usize::from(self.c.neg.blksize);
+        let mut pkt = self.spare.take().unwrap_or_default();
+        pkt.clear();
+        pkt.reserve(DATA_HEADER + blksize);
+        pkt.extend_from_slice(&[0; DATA_HEADER]);
         if self.c.cfg.mode == Mode::Octet {
             // Counted when it joins the window (it may be read ahead).
-            let mut buf = Vec::with_capacity(blksize);
-            src.read_block(&mut buf, blksize)?;
-            return Ok(buf);
+            src.read_block(&mut pkt, blksize)?;
+            return Ok(pkt);
         }
         while self.pending_wire.len() < blksize && !self.eof {
             self.encoder_buf.clear();
@@ -1143,7 +1187,8 @@ impl Upload {
             netascii::encode(&self.encoder_buf, &mut self.pending_wire);
         }
         let n = self.pending_wire.len().min(blksize);
-        Ok(self.pending_wire.drain(..n).collect())
+        pkt.extend(self.pending_wire.drain(..n));
+        Ok(pkt)
     }
 
     /// Send blocks `acked+1 ..= acked+windowsize`: those read already,
@@ -1153,7 +1198,7 @@ impl Upload {
     /// on the first block while the server reads the next).
     fn send_window(&mut self, src: &mut dyn Source) -> Result<(), TftpError> {
         for i in 0..self.window.len() {
-            let pkt = self.packet(i);
+            let pkt = self.window[i].clone();
             self.c.send(pkt);
         }
         if !self.c.serving {
@@ -1162,15 +1207,6 @@ impl Upload {
             self.push_block(src)?;
         }
         Ok(())
-    }
-
-    /// The DATA packet of the window's `i`-th block.
-    fn packet(&self, i: usize) -> Vec<u8> {
-        let data = &self.window[i];
-        let b = self.acked + i as u64 + 1;
-        let mut pkt = Vec::with_capacity(4 + data.len());
-        tftp::data_into(&mut pkt, Common::wire(b, false), data);
-        pkt
     }
 
     /// Read the next block into the window and queue it, if the window
@@ -1183,20 +1219,22 @@ impl Upload {
         if self.window.len() >= w || read_all {
             return Ok(false);
         }
-        let data = match self.ahead.take() {
-            Some(d) => d,
+        let mut pkt = match self.ahead.take() {
+            Some(p) => p,
             None => self.read_block(src)?,
         };
+        let len = pkt.len() - DATA_HEADER;
         if self.c.cfg.mode == Mode::Octet {
-            self.c.stats.bytes += data.len() as u64;
+            self.c.stats.bytes += len as u64;
         }
         let n = self.acked + self.window.len() as u64 + 1;
-        if data.len() < usize::from(self.c.neg.blksize) {
+        if len < usize::from(self.c.neg.blksize) {
             self.last_block = Some(n);
         }
-        self.c.stats.wire_bytes += data.len() as u64;
-        self.window.push_back(data);
-        let pkt = self.packet(self.window.len() - 1);
+        self.c.stats.wire_bytes += len as u64;
+        tftp::data_header(&mut pkt, Common::wire(n, false));
+        let pkt = Datagram::from(pkt);
+        self.window.push_back(pkt.clone());
         self.c.send(pkt);
         Ok(true)
     }
@@ -1288,7 +1326,13 @@ impl Upload {
                     clippy::cast_possible_truncation,
                     reason = "advanced <= sent, the window's length (per block: no check)"
                 )]
-                self.window.drain(..advanced as usize);
+                for done in self.window.drain(..advanced as usize) {
+                    // Sent by now (the driver empties the outbox before
+                    // it reads again): reuse it for the next block.
+                    if let Some(p) = done.reclaim() {
+                        self.spare = Some(p);
+                    }
+                }
                 self.acked = b;
                 self.c.stats.blocks += advanced;
                 self.c.tries = 0;

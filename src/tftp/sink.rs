@@ -261,13 +261,14 @@ impl Sink for StdoutSink {
     }
 }
 
-/// Fill `buf` with up to `max` bytes from `r`; fewer only at end of file.
-fn fill(r: &mut impl Read, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
-    buf.clear();
-    buf.resize(max, 0);
+/// Append up to `max` bytes from `r` to `buf`; fewer only at end of
+/// file. Returns how many.
+fn fill(r: &mut impl Read, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    let start = buf.len();
+    buf.resize(start + max, 0);
     let mut got = 0;
     while got < max {
-        match r.read(&mut buf[got..]) {
+        match r.read(&mut buf[start + got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             // A read blocked on a pipe gives way to SIGINT/SIGTERM.
@@ -277,15 +278,15 @@ fn fill(r: &mut impl Read, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(got);
-    Ok(())
+    buf.truncate(start + got);
+    Ok(got)
 }
 
 pub struct ReadSource<R: Read>(pub R);
 
 impl<R: Read> Source for ReadSource<R> {
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
-        fill(&mut self.0, buf, max)
+        fill(&mut self.0, buf, max).map(drop)
     }
 }
 
@@ -316,9 +317,9 @@ impl<R: Read> SizedSource<R> {
 impl<R: Read> Source for SizedSource<R> {
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
         let want = usize::try_from(self.size - self.read).map_or(max, |left| left.min(max));
-        fill(&mut self.inner, buf, want)?;
-        self.read += buf.len() as u64;
-        if buf.len() < want {
+        let got = fill(&mut self.inner, buf, want)?;
+        self.read += got as u64;
+        if got < want {
             return Err(io::Error::other(SizeChanged(format!(
                 "{} shrank to {} bytes during the upload (--tsize announced {}): send it again once it stops changing",
                 self.path, self.read, self.size
@@ -326,9 +327,7 @@ impl<R: Read> Source for SizedSource<R> {
         }
         if self.read == self.size && !self.ended {
             self.ended = true;
-            let mut more = Vec::new();
-            fill(&mut self.inner, &mut more, 1)?;
-            if !more.is_empty() {
+            if fill(&mut self.inner, &mut Vec::new(), 1)? > 0 {
                 return Err(io::Error::other(SizeChanged(format!(
                     "{} grew during the upload (--tsize announced {} bytes): send it again once it stops changing",
                     self.path, self.size

@@ -182,7 +182,6 @@ impl Bytes {
 
 impl Source for Bytes {
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<()> {
-        buf.clear();
         let n = max.min(self.data.len() - self.pos);
         buf.extend_from_slice(&self.data[self.pos..self.pos + n]);
         self.pos += n;
@@ -626,7 +625,7 @@ fn simulate(
             }
             let fate = schedule(&s, true);
             log.client_sent.push((to, s));
-            link.push(true, bytes, fate);
+            link.push(true, bytes.to_vec(), fate);
         }
         if log.result.is_err() {
             return log;

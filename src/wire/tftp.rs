@@ -280,6 +280,16 @@ pub fn data_into(out: &mut Vec<u8>, block: u16, data: &[u8]) {
     out.extend_from_slice(data);
 }
 
+/// Write the DATA header for `block` over the first 4 bytes of `pkt`,
+/// whose payload follows them already.
+pub fn data_header(pkt: &mut [u8], block: u16) {
+    let [op0, op1] = u16::from(Opcode::Data).to_be_bytes();
+    let [b0, b1] = block.to_be_bytes();
+    if let Some(head) = pkt.get_mut(..4) {
+        head.copy_from_slice(&[op0, op1, b0, b1]);
+    }
+}
+
 /// The 4-byte ACK for `block`.
 pub fn ack(block: u16) -> [u8; 4] {
     let [op0, op1] = u16::from(Opcode::Ack).to_be_bytes();

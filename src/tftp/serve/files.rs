@@ -6,13 +6,15 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead as _, BufReader};
 use std::os::fd::{AsFd as _, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::sys::errno;
-use crate::sys::fs::{Access, Links, open_beneath, open_directory, rename_in, unlink_in};
+use crate::sys::fs::{
+    Access, Links, open_beneath, open_directory, read_append, rename_in, unlink_in,
+};
 use crate::wire::tftp::ErrorCode;
 
 use super::super::session::{Sink, SizeChanged, Source};
@@ -253,37 +255,58 @@ impl Drop for NewFile {
 const DIRECT_BLKSIZE: u16 = 16 << 10;
 
 pub struct Served {
-    r: BufReader<File>,
+    r: Reader,
     size: u64,
     read: u64,
+}
+
+/// Small blocks come out of a buffer, a read per 64 KiB (hundreds of
+/// transfers may hold one). Big ones are read straight into the block,
+/// in one read each: through a buffer each would be copied once more, and
+/// blocks just under its size would take two reads each.
+enum Reader {
+    Buffered(BufReader<File>),
+    Direct(File),
 }
 
 impl Served {
     /// `blksize`: the transfer's block size, which decides the buffering.
     pub fn new(f: File, size: u64, blksize: u16) -> Served {
-        // Small blocks come out of a buffer, a read per 64 KiB (hundreds
-        // of transfers may hold one). Big ones are read straight into the
-        // block: through a buffer each would be copied once more, and
-        // blocks just under its size would take two reads each.
-        let buffer = if blksize >= DIRECT_BLKSIZE {
-            0
+        let r = if blksize >= DIRECT_BLKSIZE {
+            Reader::Direct(f)
         } else {
-            64 << 10
+            Reader::Buffered(BufReader::with_capacity(64 << 10, f))
         };
-        Served {
-            r: BufReader::with_capacity(buffer, f),
-            size,
-            read: 0,
+        Served { r, size, read: 0 }
+    }
+
+    /// Append up to `n` bytes to `buf`; fewer only at the end of the file.
+    fn fill(&mut self, buf: &mut Vec<u8>, n: usize) -> io::Result<usize> {
+        let mut got = 0;
+        while got < n {
+            let k = match &mut self.r {
+                Reader::Direct(f) => read_append(f.as_fd(), buf, n - got)?,
+                Reader::Buffered(r) => {
+                    let avail = r.fill_buf()?;
+                    let k = avail.len().min(n - got);
+                    buf.extend_from_slice(&avail[..k]);
+                    r.consume(k);
+                    k
+                }
+            };
+            if k == 0 {
+                break;
+            }
+            got += k;
         }
+        Ok(got)
     }
 }
 
 impl Source for Served {
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<()> {
         let want = usize::try_from(self.size - self.read).map_or(max, |left| left.min(max));
-        buf.clear();
-        // Into the vector's spare room: no zeroing first.
-        let got = (&mut self.r).take(want as u64).read_to_end(buf)?;
+        let got = self.fill(buf, want)?;
         self.read += got as u64;
         if got < want {
             return Err(io::Error::other(SizeChanged(format!(
@@ -293,8 +316,8 @@ impl Source for Served {
         }
         if self.read == self.size && want < max {
             // The last block: make sure nothing was appended meanwhile.
-            let mut one = [0u8; 1];
-            if matches!(self.r.read(&mut one), Ok(1)) {
+            let mut one = Vec::with_capacity(1);
+            if matches!(self.fill(&mut one, 1), Ok(1)) {
                 return Err(io::Error::other(SizeChanged(format!(
                     "the file grew while it was sent (it had {} bytes)",
                     self.size

@@ -1073,7 +1073,7 @@ fn receive(
         .to_vec();
         let to = m.peer();
         m.outbox().clear();
-        m.outbox().push((to, pkt));
+        m.outbox().push((to, pkt.into()));
         flush(sock, m.outbox(), trace, on_event);
         return r;
     }

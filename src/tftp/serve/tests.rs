@@ -33,7 +33,6 @@ struct Bytes(Vec<u8>, usize);
 
 impl Source for Bytes {
     fn read_block(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<()> {
-        buf.clear();
         let n = max.min(self.0.len() - self.1);
         buf.extend_from_slice(&self.0[self.1..self.1 + n]);
         self.1 += n;
@@ -84,10 +83,11 @@ impl End {
         m.read_ahead(src)
     }
     fn outbox(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
-        match self {
+        let out = match self {
             End::Get(m, _) => std::mem::take(m.outbox()),
             End::Put(m, _) => std::mem::take(m.outbox()),
-        }
+        };
+        out.into_iter().map(|(to, d)| (to, d.to_vec())).collect()
     }
     fn phase(&self) -> Phase {
         match self {
@@ -467,10 +467,13 @@ fn a_repeated_oack_is_sent_on_timeout_and_ack_0_starts_the_data() {
     m.open(&mut src).unwrap();
     assert_eq!(
         std::mem::take(m.outbox()),
-        vec![(client(), oack.clone().unwrap())]
+        vec![(client(), oack.clone().unwrap().into())]
     );
     m.on_timeout(&mut src).unwrap();
-    assert_eq!(std::mem::take(m.outbox()), vec![(client(), oack.unwrap())]);
+    assert_eq!(
+        std::mem::take(m.outbox()),
+        vec![(client(), oack.unwrap().into())]
+    );
     // A stranger is told off and changes nothing.
     let stranger: SocketAddr = "127.0.0.1:50001".parse().unwrap();
     m.on_datagram(stranger, &crate::wire::tftp::ack(0), &mut src)
