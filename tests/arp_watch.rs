@@ -77,9 +77,14 @@ fn text(v: &Value) -> String {
 /// The IPv4 station events of a JSON watch (hosts' IPv6 link-local
 /// chatter is not the scenario's).
 fn station_events(events: &[Value]) -> Vec<Seen> {
+    station_events_where(events, |ip| ip.contains('.'))
+}
+
+/// The station events of a JSON watch for the addresses `keep` takes.
+fn station_events_where(events: &[Value], keep: impl Fn(&str) -> bool) -> Vec<Seen> {
     events
         .iter()
-        .filter(|e| text(&e["ip"]).contains('.'))
+        .filter(|e| keep(&text(&e["ip"])))
         .filter(|e| ["new_station", "changed", "flip_flop"].contains(&e["event"].as_str().unwrap()))
         .map(|e| {
             (
@@ -258,6 +263,184 @@ fn new_changed_flip_flop_and_spoofed_stations_match_arpwatch() {
         sorted(&want),
         "arpwatch saw other stations or changes\n{arpwatch}"
     );
+}
+
+/// Whether `h` has `addr` and it is past duplicate address detection.
+fn settled(h: &Host, addr: &str) -> bool {
+    let out = h.run("ip", &["-6", "addr", "show", "dev", &h.iface]);
+    out.stdout.lines().any(|l| {
+        l.split_whitespace()
+            .nth(1)
+            .and_then(|a| a.split('/').next())
+            == Some(addr)
+            && !l.contains("tentative")
+    })
+}
+
+/// A star of two hosts whose kernels advertise their IPv6 addresses to
+/// all nodes (`ndisc_notify`) once DAD is done and whenever the MAC changes;
+/// the client (the watcher) holds `2001:db8::1/64`, the bridge no IPv6.
+fn star_advertising(lab: lab::Lab) -> lab::Star {
+    let star = lab.star(2);
+    lab::sysctl(
+        &star.hub,
+        &format!("net.ipv6.conf.{}.disable_ipv6", star.bridge),
+        "1",
+    );
+    // The watcher's network: an address outside it would be a bogon.
+    lab::ip(
+        &star.client.ns,
+        &[
+            "addr",
+            "add",
+            "2001:db8::1/64",
+            "dev",
+            &star.client.iface,
+            "nodad",
+        ],
+    );
+    let (h0, h1) = (&star.hosts[0], &star.hosts[1]);
+    // Link-local addresses settled first, so that they are advertised
+    // only when the MACs change.
+    let end = Instant::now() + Duration::from_secs(10);
+    while [h0, h1].iter().any(|h| {
+        let out = h.run("ip", &["-6", "addr", "show", "dev", &h.iface]);
+        !out.stdout.contains("fe80:") || out.stdout.contains("tentative")
+    }) {
+        assert!(
+            Instant::now() < end,
+            "lab: link-local addresses stay tentative"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for h in [h0, h1] {
+        lab::sysctl(
+            &h.ns,
+            &format!("net.ipv6.conf.{}.ndisc_notify", h.iface),
+            "1",
+        );
+        // DAD's one probe and its wait take 0.1 s instead of 1 s.
+        lab::sysctl(
+            &h.ns,
+            &format!("net.ipv6.neigh.{}.retrans_time_ms", h.iface),
+            "100",
+        );
+    }
+    star
+}
+
+#[test]
+fn ipv6_stations_from_the_kernels_own_advertisements() {
+    // Guards the NDP half of the watch on a real link: the filter and the
+    // ring passing the kernel's neighbour advertisements, an advertisement
+    // mapped to its target and link-layer address, a DAD probe from :: taken
+    // for a station, and a MAC change under an IPv6 address missed, taken
+    // for a new station, or reported twice. Every sender is a host's own
+    // kernel: with ndisc_notify on, Linux advertises an address to all
+    // nodes once its DAD is done and every address again when the link's
+    // MAC changes. `ip link` is the oracle for the MACs.
+    let Some(lab) = lab::require() else {
+        return;
+    };
+    let star = star_advertising(lab);
+    let (h0, h1) = (&star.hosts[0], &star.hosts[1]);
+    let (mac0, mac1) = (h0.mac(), h1.mac());
+    let (moved, spoof) = ("02:00:00:00:01:99", "02:00:00:00:02:99");
+    let target = "2001:db8::10";
+    let json = watch(&star.client, &["--duration", "9", "--json"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let pause = || std::thread::sleep(Duration::from_millis(400));
+    // h0 takes the address with DAD: a probe from ::, then, the address
+    // settled, its unsolicited advertisement.
+    lab::ip(
+        &h0.ns,
+        &["addr", "add", &format!("{target}/64"), "dev", &h0.iface],
+    );
+    let end = Instant::now() + Duration::from_secs(5);
+    while !settled(h0, target) {
+        assert!(Instant::now() < end, "lab: {target} stays tentative on h0");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    pause();
+    set_mac(h0, moved);
+    pause();
+    set_mac(h0, &mac0);
+    pause();
+    // h1 claims h0's address: taken without DAD (which h0 would answer),
+    // so nothing is sent until h1's MAC changes and it advertises all its
+    // addresses.
+    lab::ip(
+        &h1.ns,
+        &[
+            "addr",
+            "add",
+            &format!("{target}/128"),
+            "dev",
+            &h1.iface,
+            "nodad",
+        ],
+    );
+    pause();
+    set_mac(h1, spoof);
+    pause();
+    let json = finish(json, Duration::from_secs(25));
+    assert_eq!(json.code(), Some(0), "{json}");
+    assert_eq!(h0.mac(), mac0, "lab: h0's MAC restored");
+    assert_ne!(mac1, spoof);
+
+    let (events, summary) = json_lines(&json);
+    let s = |k: &str, mac: &str, old: &str| -> Seen {
+        (k.into(), target.into(), mac.into(), old.into())
+    };
+    let want = vec![
+        s("new_station", &mac0, ""),
+        s("changed", moved, &mac0),
+        s("flip_flop", &mac0, moved),
+        s("changed", spoof, &mac0),
+    ];
+    let got = station_events_where(&events, |ip| ip == target);
+    assert_eq!(got, want, "station events for {target}, in order\n{json}");
+    // The advertisements are announcements too (no solicited flag), each
+    // reported once per station and announcing MAC: h0's return to its
+    // own MAC is not a second one.
+    let announced: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "announcement" && e["ip"] == target)
+        .map(|e| text(&e["mac"]))
+        .collect();
+    assert_eq!(announced, [mac0.as_str(), moved, spoof], "{json}");
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["ip"] == target)
+            .all(|e| e["frame"] == "na"),
+        "{json}"
+    );
+    // h0's link-local address was advertised from the moved MAC first:
+    // new there, then changed back, never a flip-flop.
+    let lla: Vec<(String, String, String)> =
+        station_events_where(&events, |ip| ip.starts_with("fe80:"))
+            .into_iter()
+            .filter(|(_, _, mac, old)| mac == moved || old == moved)
+            .map(|(k, _, mac, old)| (k, mac, old))
+            .collect();
+    let l = |k: &str, mac: &str, old: &str| (k.to_string(), mac.to_string(), old.to_string());
+    assert_eq!(
+        lla,
+        [l("new_station", moved, ""), l("changed", &mac0, moved)],
+        "{json}"
+    );
+    let distinct: BTreeSet<String> = events.iter().map(ToString::to_string).collect();
+    assert_eq!(distinct.len(), events.len(), "an event twice\n{json}");
+    assert!(
+        summary["dad_probes"].as_u64().unwrap() >= 1,
+        "h0's DAD probe counted as one, not a station\n{json}"
+    );
+    assert!(
+        events.iter().all(|e| e["ip"] != "::"),
+        "the unspecified address is never a station\n{json}"
+    );
+    assert_eq!(summary["kernel_drops"], 0, "{json}");
 }
 
 #[test]
