@@ -130,7 +130,9 @@ impl PnetLink {
         let stopped = stop.clone();
         let dropped = Arc::new(AtomicU64::new(0));
         let drops = dropped.clone();
+        let (ready, running) = mpsc::sync_channel::<()>(1);
         std::thread::spawn(move || {
+            let _ = ready.send(());
             while !stopped.load(Ordering::Relaxed) {
                 let item = match rx.next() {
                     // At most the snap length: the kernel cut the rest.
@@ -152,6 +154,10 @@ impl PnetLink {
                 }
             }
         });
+        // The first request waits for the reader: a reply that came before
+        // the thread ran would be stamped when the thread got to it, and a
+        // one-shot probe's RTT would be the thread's start-up.
+        let _ = running.recv();
         Ok(PnetLink {
             tx,
             rx: recv,
