@@ -17,6 +17,17 @@
 #     INTERVAL (default 0.01 s): `nettool arp -c COUNT -i INTERVAL --json
 #     2001:db8::2` (CLOCK_MONOTONIC from the request handed to the kernel to
 #     the advertisement read): min/avg/max/mdev and loss.
+#   * the round trip itself, the same way for both tools (when `perf` is
+#     installed; Debian package linux-perf): each tool resolves B once
+#     under `perf trace` (kernel tracepoints, no ptrace), TRACE_RUNS times
+#     (default 30), alternating; the round trip is from the entry of the
+#     syscall that sends the solicitation to the return of the one that
+#     reads the advertisement. nettool sends and reads whole frames on its
+#     packet socket (the NS frame is 86 bytes: Ethernet 14, IPv6 40,
+#     NS 24 and the source link-layer option 8; the NA frame the same),
+#     ndisc6 the ICMPv6 messages on a raw socket (32 bytes each way).
+#     perf trace slows every traced syscall alike; compare the two
+#     columns, not their absolute values.
 #   * agreement: the MAC each tool reports equals B's (`ip link`).
 #   Results go to benches/RESULTS-ndp.md and stdout; raw hyperfine JSON and
 #   nettool's JSON are kept in benches/out/ndp-<timestamp>/ (git-ignored).
@@ -33,9 +44,10 @@
 # Usage (from anywhere; it cd's to the repo root). Needs root, hyperfine,
 # ndisc6 (Debian package ndisc6), iproute2 and python3:
 #   bash benches/ndp.sh [--runs 50] [--count 200] [--interval 0.01]
-#        [--bin target/release/nettool] [--results benches/RESULTS-ndp.md]
+#        [--trace-runs 30] [--bin target/release/nettool]
+#        [--results benches/RESULTS-ndp.md]
 #   target/release/nettool must exist (cargo build --release); it is not
-#   rebuilt here. A default run takes about 15 s.
+#   rebuilt here. A default run takes about 25 s.
 
 set -euo pipefail
 
@@ -48,6 +60,7 @@ log() { echo "==> $*" >&2; }
 RUNS=50
 COUNT=200
 INTERVAL=0.01
+TRACE_RUNS=30
 BIN=""
 RESULTS=""
 while [[ $# -gt 0 ]]; do
@@ -55,6 +68,7 @@ while [[ $# -gt 0 ]]; do
         --runs) RUNS="${2:?}"; shift 2 ;;
         --count) COUNT="${2:?}"; shift 2 ;;
         --interval) INTERVAL="${2:?}"; shift 2 ;;
+        --trace-runs) TRACE_RUNS="${2:?}"; shift 2 ;;
         --bin) BIN="${2:?}"; shift 2 ;;
         --results) RESULTS="${2:?}"; shift 2 ;;
         -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
@@ -64,6 +78,7 @@ done
 [[ "$RUNS" =~ ^[0-9]+$ ]] && ((RUNS >= 2 && RUNS <= 1000)) || die "--runs: 2 to 1000"
 [[ "$COUNT" =~ ^[0-9]+$ ]] && ((COUNT >= 1 && COUNT <= 10000)) || die "--count: 1 to 10000"
 [[ "$INTERVAL" =~ ^[0-9.]+$ ]] || die "--interval: seconds, e.g. 0.01"
+[[ "$TRACE_RUNS" =~ ^[0-9]+$ ]] && ((TRACE_RUNS <= 1000)) || die "--trace-runs: 0 to 1000"
 
 if [[ -n "$BIN" && "$BIN" != /* ]]; then BIN="$PWD/$BIN"; fi
 if [[ -n "$RESULTS" && "$RESULTS" != /* ]]; then RESULTS="$PWD/$RESULTS"; fi
@@ -130,6 +145,21 @@ in_a "$HYPERFINE" -N --warmup 3 --runs "$RUNS" --export-json "$OUT/hyperfine.jso
     -n nettool "$BIN arp -c 1 -f -w 1 2001:db8::2" \
     -n ndisc6 "$NDISC6 -1 -n -r 1 -w 1000 2001:db8::2 $A" >"$OUT/hyperfine.txt"
 
+PERF=""
+if ((TRACE_RUNS > 0)); then
+    PERF="$(command -v perf || true)"
+    [[ -n "$PERF" ]] || log "perf not found (apt-get install -y linux-perf): no traced round trips"
+fi
+if [[ -n "$PERF" ]]; then
+    log "each tool's own round trip under perf trace, $TRACE_RUNS runs each, alternating"
+    for ((i = 1; i <= TRACE_RUNS; i++)); do
+        in_a "$PERF" trace -o "$OUT/trace-nettool-$i.txt" -e sendto,recvfrom,recvmsg -- \
+            "$BIN" arp -c 1 -f -w 1 -q 2001:db8::2 >/dev/null
+        in_a "$PERF" trace -o "$OUT/trace-ndisc6-$i.txt" -e sendto,recvfrom,recvmsg -- \
+            "$NDISC6" -1 -n -q -r 1 -w 1000 2001:db8::2 "$A" >/dev/null
+    done
+fi
+
 log "nettool's RTT over $COUNT probes at -i $INTERVAL"
 in_a "$BIN" arp -c "$COUNT" -i "$INTERVAL" --json 2001:db8::2 >"$OUT/nettool-rtt.json"
 
@@ -137,10 +167,44 @@ NETTOOL_VERSION="$("$BIN" --version)"
 NDISC6_VERSION="$("$NDISC6" -V 2>&1 | head -1)"
 HF_VERSION="$("$HYPERFINE" --version)"
 COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet -- src Cargo.toml Cargo.lock || echo ' (uncommitted changes in src/)')"
+PERF_VERSION="$([[ -n "$PERF" ]] && "$PERF" --version || true)"
 python3 - "$OUT" "$RESULTS" "$B_MAC" "$RUNS" "$COUNT" "$INTERVAL" \
-    "$NETTOOL_VERSION" "$NDISC6_VERSION" "$HF_VERSION" "$COMMIT" <<'PY'
-import json, os, platform, sys, time
-out, results, b_mac, runs, count, interval, ntv, ndv, hfv, commit = sys.argv[1:]
+    "$NETTOOL_VERSION" "$NDISC6_VERSION" "$HF_VERSION" "$COMMIT" "$TRACE_RUNS" "$PERF_VERSION" <<'PY'
+import glob, json, os, platform, re, statistics, sys, time
+from decimal import Decimal
+out, results, b_mac, runs, count, interval, ntv, ndv, hfv, commit, trace_runs, perfv = sys.argv[1:]
+
+# perf trace lines: "  1.273 ( 0.067 ms): comm/tid sendto(fd: 4, ..., len: 86, ...) = 86"
+TRACE = re.compile(r"^\s*([0-9.]+) \(\s*([0-9.]+) ms\): \S+ (\w+)\((.*)\)\s+= (-?\d+)")
+
+# perf trace prints times relative to the first event it handled; an event
+# of another CPU handled late comes out before it, as a negative time
+# printed unsigned (2**64 ns less a little).
+WRAP_MS = Decimal(2**64) / Decimal(10**6)
+
+def traced_rtt(path, send_len, reply_len):
+    """ms from the entry of the send of the solicitation (send_len bytes)
+    to the return of the first read of reply_len bytes after it."""
+    events = []
+    for line in open(path):
+        m = TRACE.match(line)
+        if m:
+            t = Decimal(m[1])
+            t = float(t - WRAP_MS if t > WRAP_MS / 2 else t)
+            events.append((t, float(m[2]), m[3], m[4], int(m[5])))
+    sent = None
+    for t, dur, call, args, ret in sorted(events):
+        if call == "sendto" and sent is None and f"len: {send_len}," in args and ret == send_len:
+            sent = t
+        elif call in ("recvfrom", "recvmsg") and sent is not None and ret == reply_len:
+            return t + dur - sent
+    raise SystemExit(f"ndp.sh: no solicitation and advertisement in {path}")
+
+traced = {}
+for tool, send_len, reply_len in (("nettool", 86, 86), ("ndisc6", 32, 32)):
+    files = sorted(glob.glob(f"{out}/trace-{tool}-*.txt"))
+    if files:
+        traced[tool] = [traced_rtt(f, send_len, reply_len) for f in files]
 once = json.load(open(f"{out}/nettool-once.json"))
 nettool_mac = once["macs"][0]["mac"] if once.get("macs") else None
 ndisc6_mac = open(f"{out}/ndisc6-once.txt").read().strip().lower()
@@ -185,6 +249,35 @@ lines += [
     f" ({'nettool faster' if ratio > 1 else 'ndisc6 faster'}). ndisc6 prints no RTT:"
     " this is a whole resolution, process start to exit.",
     "",
+    "## The round trip, the same way for both (perf trace)",
+    "",
+]
+if traced:
+    tn, td = traced["nettool"], traced["ndisc6"]
+    rt = statistics.median(td) / statistics.median(tn)
+    lines += [
+        f"{len(tn)} resolutions each, alternating, each under `perf trace -e sendto,recvfrom,recvmsg`"
+        f" ({perfv}): from the entry of the syscall that sends the solicitation to the return of"
+        " the one that reads the advertisement (nettool: the 86-byte frames on its packet socket,"
+        " read by its receive thread; ndisc6: the 32-byte ICMPv6 messages on its raw socket)."
+        " Tracing slows both alike; the ratio is the figure.",
+        "",
+        "| tool | median ms | mean ms | min ms | max ms |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, v in (("nettool", tn), ("ndisc6", td)):
+        lines.append(f"| {name} | {statistics.median(v):.3f} | {statistics.mean(v):.3f} |"
+                     f" {min(v):.3f} | {max(v):.3f} |")
+    lines += [
+        "",
+        f"ndisc6 median / nettool median: {rt:.2f}x"
+        f" ({'level' if abs(rt - 1) < 0.02 else 'nettool faster' if rt > 1 else 'ndisc6 faster'}"
+        " per round trip).",
+        "",
+    ]
+else:
+    lines += ["Not measured: perf was not installed or --trace-runs was 0.", ""]
+lines += [
     f"## nettool's own round trip: `nettool arp -c {count} -i {interval} 2001:db8::2`",
     "",
     f"{rtt['sent']} sent, {rtt['received']} received, {rtt['loss_pct']}% loss;"
