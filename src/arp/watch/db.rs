@@ -75,7 +75,10 @@ pub enum DbError {
         why: String,
         source: io::Error,
     },
-    #[error("cannot save the station database {}: {source}", path.display())]
+    #[error(
+        "cannot save the station database {}: {source}; name a file in a directory this user can write",
+        path.display()
+    )]
     Save { path: PathBuf, source: io::Error },
 }
 
@@ -371,11 +374,22 @@ pub fn check_writable(path: &Path) -> Result<(), DbError> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    fs::read_dir(dir).map_err(err)?;
     tempfile::Builder::new()
         .prefix(".nettool-check.")
         .tempfile_in(dir)
         .map(drop)
-        .map_err(err)
+        .map_err(|e| err(without_temp_path(e)))
+}
+
+/// The OS error alone: tempfile's errors name the temporary file, which is
+/// ours, not a path the user gave or can act on.
+fn without_temp_path(e: io::Error) -> io::Error {
+    match e.kind() {
+        _ if e.raw_os_error().is_some() => e,
+        io::ErrorKind::Other => e,
+        kind => io::Error::from(kind),
+    }
 }
 
 /// The atomic save around any writer of the content.
@@ -398,7 +412,7 @@ fn save_with(
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(err)?;
+        .map_err(|e| err(without_temp_path(e)))?;
     if let Ok(old) = fs::metadata(path) {
         fs::set_permissions(tmp.path(), old.permissions()).map_err(err)?;
     }
@@ -692,10 +706,13 @@ mod tests {
         check_writable(&db).unwrap();
         assert!(dir_names(dir.path()).is_empty(), "the check leaves nothing");
         let missing = dir.path().join("no-dir").join("s.db");
-        assert!(matches!(
-            check_writable(&missing),
-            Err(DbError::Save { .. })
-        ));
+        let e = check_writable(&missing).unwrap_err();
+        assert!(matches!(e, DbError::Save { .. }));
+        // The user's path and the OS's reason, not our temporary name.
+        let line = e.to_string();
+        assert!(line.contains(&missing.display().to_string()), "{line}");
+        assert!(line.contains("No such file or directory"), "{line}");
+        assert!(!line.contains(".nettool-check."), "{line}");
         assert!(matches!(
             check_writable(dir.path()),
             Err(DbError::Save { .. })
