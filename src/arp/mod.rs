@@ -53,7 +53,7 @@ pub enum ArpError {
     NoPrivilege,
     #[error("no interface named {name}: the interfaces here are {have}")]
     NoSuchInterface { name: String, have: String },
-    #[error("interface {0} does not do ARP ({1})")]
+    #[error("interface {0} does not do ARP or NDP ({1}): name an Ethernet interface with -I")]
     NoArp(String, &'static str),
     #[error("interface {0} is down: bring it up with `ip link set {0} up`")]
     Down(String),
