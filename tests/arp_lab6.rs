@@ -560,6 +560,102 @@ fn unicast_follow_ups_go_to_the_mac_that_answered() {
     }
 }
 
+#[test]
+fn dash_d_is_not_failed_by_answers_to_the_hosts_own_reachability_checks() {
+    // Guards a false alarm: while A's kernel confirms B by unicast
+    // solicitations from the address nettool asks from, B's kernel
+    // answers them without a link-layer option (RFC 4861 7.2.4). Those
+    // answers claim no MAC; taken as forged, they failed -d on a
+    // healthy link.
+    let Some(lab) = lab::require() else { return };
+    let pair = lab.pair_v6();
+    lab::ip(
+        &pair.b.ns,
+        &["addr", "add", "fe80::b/64", "dev", &pair.b.iface, "nodad"],
+    );
+    // A confirms a stale neighbour at once (no 5 s in DELAY).
+    lab::sysctl(
+        &pair.a.ns,
+        &format!("net.ipv6.neigh.{}.delay_first_probe_time", pair.a.iface),
+        "0",
+    );
+    // nettool asks from A's link-local address, as the kernel's checks do,
+    // once it is past duplicate address detection.
+    let settled = util::wait_until(Duration::from_secs(10), || {
+        let out = pair.a.run(
+            "ip",
+            &["-6", "addr", "show", "dev", &pair.a.iface, "scope", "link"],
+        );
+        out.stdout.contains("fe80:") && !out.stdout.contains("tentative")
+    });
+    assert!(settled, "lab: A's link-local address stays tentative");
+    let b_mac = pair.b.mac();
+    let ifindex = lab::ip_json(&pair.a.ns, &["link", "show", "dev", &pair.a.iface])[0]["ifindex"]
+        .as_u64()
+        .and_then(|i| u32::try_from(i).ok())
+        .expect("ifindex");
+    let capture = capture_ndp(&pair.a.ns, &pair.a.iface, 3.0);
+    let zoned = format!("fe80::b%{}", pair.a.iface);
+    let bg = pair
+        .a
+        .nettool_cmd(&["arp", "-d", "-c", "4", "-i", "0.5", &zoned])
+        .spawn();
+    for _ in 0..6 {
+        lab::ip(
+            &pair.a.ns,
+            &[
+                "neigh",
+                "replace",
+                "fe80::b",
+                "dev",
+                &pair.a.iface,
+                "lladdr",
+                &b_mac,
+                "nud",
+                "stale",
+            ],
+        );
+        // Traffic to a stale neighbour: the kernel asks B, unicast.
+        lab::thread_in(&pair.a.ns, move || {
+            let s = std::net::UdpSocket::bind("[::]:0").expect("udp socket");
+            let to = std::net::SocketAddrV6::new(ip6("fe80::b"), 9, 0, ifindex);
+            s.send_to(b"x", to).expect("send to B");
+        })
+        .join()
+        .expect("sender");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let mut bg = bg;
+    let end = Instant::now() + Duration::from_secs(10);
+    while bg.running() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = bg.stop();
+    let frames = capture.join().expect("capture");
+    // The lab did what it is for: B answered A's own checks without the
+    // option.
+    let bare = frames
+        .iter()
+        .filter_map(|f| NdpFrame::parse(f).ok())
+        .filter(|f| {
+            matches!(f.message, NdRepr::Advert(NeighborAdvert { target_mac: None, target, .. })
+                if target == ip6("fe80::b"))
+        })
+        .filter(|f| !f.ip_dst.is_multicast())
+        .count();
+    assert!(
+        bare >= 1,
+        "no bare advertisement from B: the lab did not probe\n{out}"
+    );
+    assert_exit(&out, 0, "-d on a healthy link-local target");
+    assert!(out.stdout.contains("4 sent, 4 received"), "{out}");
+    assert_eq!(reply_macs(&out, "fe80::b"), vec![b_mac; 4], "{out}");
+    assert!(
+        !out.stdout.contains("rejected"),
+        "bare answers are other traffic\n{out}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // -d and --unicast for IPv4 too
 

@@ -62,7 +62,10 @@ pub fn announcement(a: &Ask6) -> Vec<u8> {
 /// MAC no host has is invalid. An answer to a unicast solicitation may
 /// leave the link-layer option out (RFC 4861 7.2.4, and Linux does):
 /// it is taken from the Ethernet source when that is the MAC asked
-/// (`unicast_to`).
+/// (`unicast_to`). Any other one sent to our address answers a unicast
+/// solicitation we did not send: this host's own reachability checks
+/// ask from the same address. It claims no MAC, so it is other traffic,
+/// not a forgery.
 pub fn hear_probe(a: &Ask6, bytes: &[u8], unicast_to: Option<MacAddr>) -> Heard {
     let (eth_src, ip_dst, solicited, target, mac) = match validate_advert(bytes) {
         Ok(ad) => (
@@ -80,7 +83,10 @@ pub fn hear_probe(a: &Ask6, bytes: &[u8], unicast_to: Option<MacAddr>) -> Heard 
                 return Heard::Nothing;
             };
             if unicast_to != Some(f.eth_src) {
-                return rejected(a, bytes, AdvertReject::NoTargetLinkLayer);
+                if f.ip_dst.is_multicast() {
+                    return rejected(a, bytes, AdvertReject::NoTargetLinkLayer);
+                }
+                return Heard::Nothing;
             }
             (
                 f.eth_src,
@@ -327,19 +333,29 @@ mod tests {
                 why: AdvertReject::HopLimit(64)
             }
         );
-        // Without the link-layer option: only from the MAC we asked
-        // unicast; otherwise rejected.
+        // Without the link-layer option: an answer from the MAC we asked
+        // unicast; to our address otherwise, the answer to the kernel's
+        // own unicast check of B (from the same address): other traffic,
+        // not a forgery (-d must not fail on it); to a group, rejected.
         let bare = na(B, me.ip, SO, "2001:db8::2", None).to_bytes();
-        let no_option = Heard::Rejected {
-            from,
-            mac: B,
-            why: AdvertReject::NoTargetLinkLayer,
-        };
-        assert_eq!(hear_probe(&me, &bare, None), no_option);
-        assert_eq!(hear_probe(&me, &bare, Some(C)), no_option);
+        assert_eq!(hear_probe(&me, &bare, None), Heard::Nothing);
+        assert_eq!(hear_probe(&me, &bare, Some(C)), Heard::Nothing);
         assert_eq!(
             hear_probe(&me, &bare, Some(B)),
             Heard::Reply { from, mac: B }
+        );
+        let o = NaFlags {
+            solicited: false,
+            ..SO
+        };
+        let all_nodes = na(B, ip("ff02::1"), o, "2001:db8::2", None).to_bytes();
+        assert_eq!(
+            hear_probe(&me, &all_nodes, None),
+            Heard::Rejected {
+                from,
+                mac: B,
+                why: AdvertReject::NoTargetLinkLayer,
+            }
         );
     }
 
