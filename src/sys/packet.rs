@@ -108,10 +108,15 @@ pub const ARP_SNAP_LEN: usize = ARP_SNAP as usize;
 const ARP_SNAP: u32 = 64;
 
 /// The bytes of an NDP frame [`packet_socket`] passes: the Ethernet and
-/// IPv6 headers (54), the solicitation or advertisement (24) and room for
-/// its options (a link-layer address option is 8, a nonce 8).
+/// IPv6 headers (54), the solicitation or advertisement (24) and its
+/// options (a link-layer address option is 8, a nonce 8), whole on any
+/// link with the usual 1500-byte MTU. Not less: the kernel takes an
+/// advertisement whose link-layer option comes after kilobytes of options
+/// it does not know, and a forger's padded one cut short could not be
+/// checked or seen for what it claims. Only a jumbo-frame link can carry
+/// one longer than this; it is cut and dropped as malformed.
 pub const NDP_SNAP_LEN: usize = NDP_SNAP as usize;
-const NDP_SNAP: u32 = 256;
+const NDP_SNAP: u32 = 2048;
 
 /// Classic BPF opcodes (`linux/filter.h`) of [`filter`].
 mod bpf {
@@ -150,7 +155,7 @@ const ECHO_REPLY: u32 = 129;
 ///     ldb [54]
 ///     jeq #135, ndp, next
 ///     jeq #136, ndp, drop
-/// ndp: ret #256
+/// ndp: ret #2048
 /// arp: ret #64
 /// drop: ret #0
 /// ```
@@ -164,7 +169,7 @@ const ECHO_REPLY: u32 = 129;
 ///     jeq #58, next, drop
 ///     ldb [54]
 ///     jeq #129, next, drop
-///     ret #256
+///     ret #2048
 /// drop: ret #0
 /// ```
 fn filter(frames: Frames) -> Vec<libc::sock_filter> {
@@ -310,6 +315,7 @@ mod tests {
         let arp = frame(0x0806, 0, 0, 1514);
         let ns = frame(0x86dd, 58, 135, 86);
         let na = frame(0x86dd, 58, 136, 1514);
+        let jumbo_na = frame(0x86dd, 58, 136, 9014);
         let echo = frame(0x86dd, 58, 128, 200);
         let rs = frame(0x86dd, 58, 133, 200);
         let udp6 = frame(0x86dd, 17, 135, 200);
@@ -319,11 +325,17 @@ mod tests {
         let big_reply = frame(0x86dd, 58, 129, 1514);
         let udp_reply = frame(0x86dd, 17, 129, 118);
         let ipv4_reply = frame(0x0800, 58, 129, 118);
-        let cases: [(Frames, [u32; 12]); 4] = [
-            (Frames::Arp, [64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-            (Frames::Ndp, [0, 86, 256, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-            (Frames::ArpAndNdp, [64, 86, 256, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-            (Frames::EchoReply6, [0, 0, 0, 0, 0, 0, 0, 0, 118, 256, 0, 0]),
+        let cases: [(Frames, [u32; 13]); 4] = [
+            (Frames::Arp, [64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            (Frames::Ndp, [0, 86, 1514, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2048]),
+            (
+                Frames::ArpAndNdp,
+                [64, 86, 1514, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2048],
+            ),
+            (
+                Frames::EchoReply6,
+                [0, 0, 0, 0, 0, 0, 0, 0, 118, 1514, 0, 0, 0],
+            ),
         ];
         for (frames, want) in cases {
             let prog = filter(frames);
@@ -340,6 +352,7 @@ mod tests {
                 &big_reply,
                 &udp_reply,
                 &ipv4_reply,
+                &jumbo_na,
             ]
             .iter()
             .map(|f| run(&prog, f))

@@ -21,7 +21,8 @@ use super::packet::Frames;
 use super::sockaddr::socklen;
 
 /// Bytes per block: many frames each (a cut ARP frame takes about 150
-/// bytes of ring, an NDP one about 340).
+/// bytes of ring, an NDP one its length and about 90 more, at most about
+/// 2.1 KiB).
 const BLOCK_SIZE: usize = 1 << 20;
 /// Blocks in the ring: frames the kernel may hold before it drops, a
 /// fraction of a second of a flood.

@@ -335,6 +335,32 @@ pub fn mac(ns: &str, iface: &str) -> String {
     mac.to_ascii_lowercase()
 }
 
+/// `frame` (an Ethernet frame holding an NS or NA as
+/// `NdpFrame::to_bytes` makes it) with an option of an unassigned type
+/// and `pad` bytes (a multiple of 8, at most 2040) put before its own
+/// options: the kernel skips it and takes the options after it, so a
+/// forger may hide what it claims behind one. The IPv6 payload length and
+/// the ICMPv6 checksum are made right again.
+pub fn pad_ndp(frame: &[u8], pad: usize) -> Vec<u8> {
+    assert!(pad >= 8 && pad % 8 == 0 && pad <= 2040, "pad_ndp: {pad}");
+    let options = 14 + 40 + 24;
+    let mut out = frame[..options].to_vec();
+    let mut unknown = vec![0u8; pad];
+    unknown[0] = 253; // RFC 4727's experimental type: nobody's option
+    unknown[1] = u8::try_from(pad / 8).expect("pad fits");
+    out.extend(unknown);
+    out.extend_from_slice(&frame[options..]);
+    let payload = u16::try_from(out.len() - 54).expect("one frame");
+    out[18..20].copy_from_slice(&payload.to_be_bytes());
+    let addr = |at: usize| {
+        let b: [u8; 16] = out[at..at + 16].try_into().expect("16 bytes");
+        Ipv6Addr::from(b)
+    };
+    let sum = nettool::wire::icmpv6::checksum(addr(22), addr(38), &out[54..]);
+    out[56..58].copy_from_slice(&sum.to_be_bytes());
+    out
+}
+
 /// Whether `s` is a MAC address written `xx:xx:xx:xx:xx:xx` (either case).
 pub fn is_mac(s: &str) -> bool {
     s.len() == 17
