@@ -411,7 +411,7 @@ pub struct ArpArgs {
     /// Duplicate address detection: ask from 0.0.0.0 (IPv6: from ::, as RFC 4862); exit 0 if TARGET is free, 1 if in use, naming the holder
     #[arg(short = 'D', long = "dad", conflicts_with_all = ["unsolicited", "answer"])]
     pub dad: bool,
-    /// Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches; for an IPv6 address, an unsolicited neighbour advertisement to ff02::1 with the override flag
+    /// Unsolicited ARP: announce an address of ours (-s, else TARGET) so neighbours update their caches; for an IPv6 address, an unsolicited neighbour advertisement to ff02::1 with the override flag (and the router flag where this host forwards IPv6)
     #[arg(short = 'U', long = "unsolicited")]
     pub unsolicited: bool,
     /// Like -U, but the announcement is an ARP reply (oper 2) instead of a request (IPv4 only)

@@ -318,6 +318,27 @@ fn an_unsolicited_advertisement_corrects_the_peers_neighbour_entry() {
     );
     let fixed = lab::neigh_mac(&pair.b.ns, "2001:db8::1");
     assert_eq!(fixed.as_deref(), Some(a_mac.as_str()), "B took the advert");
+    let is_router = || {
+        lab::ip_json(&pair.b.ns, &["-6", "neigh", "show", "2001:db8::1"])[0]
+            .as_object()
+            .is_some_and(|e| e.contains_key("router"))
+    };
+    assert!(!is_router(), "a host's advert has the router flag clear");
+    // A router says so (as the kernel does): a router flag clear would
+    // make B drop it from its default routers (RFC 4861 7.2.5).
+    lab::sysctl(
+        &pair.a.ns,
+        &format!("net.ipv6.conf.{}.forwarding", pair.a.iface),
+        "1",
+    );
+    let out = arp(&pair.a, &["-U", "-c", "1", "-s", "2001:db8::1"]);
+    assert_exit(&out, 0, "-U from a router");
+    assert!(
+        out.stdout
+            .contains("(router flag set: this host forwards IPv6 there)"),
+        "{out}"
+    );
+    assert!(is_router(), "B's entry for A says router");
     // Not ours: refused before anything is sent.
     let line = refused(
         &arp(&pair.a, &["-U", "-c", "1", "-s", "2001:db8::2"]),

@@ -411,8 +411,10 @@ pub enum Mode {
     /// Duplicate address detection: sender 0.0.0.0, stop at the first
     /// reply.
     Dad,
-    /// Gratuitous ARP for our own address; no replies expected.
-    Announce { as_reply: bool },
+    /// Gratuitous ARP for our own address (`as_reply`: as an ARP reply),
+    /// or an unsolicited advertisement (`router`: this host forwards IPv6
+    /// on the interface); no replies expected.
+    Announce { as_reply: bool, router: bool },
 }
 
 /// Who asks what, in either family.
@@ -441,14 +443,14 @@ impl Ask {
     /// answered first when follow-ups go unicast.
     fn frame(&self, mode: Mode, unicast_to: Option<MacAddr>) -> Vec<u8> {
         match (self, mode) {
-            (Ask::V4 { me, .. }, Mode::Announce { as_reply }) => {
+            (Ask::V4 { me, .. }, Mode::Announce { as_reply, .. }) => {
                 probe::announcement(*me, as_reply).to_vec()
             }
             (Ask::V4 { me, target }, _) => match unicast_to {
                 Some(mac) => probe::request_unicast(*me, *target, mac).to_vec(),
                 None => probe::request(*me, *target).to_vec(),
             },
-            (Ask::V6(a), Mode::Announce { .. }) => probe6::announcement(a),
+            (Ask::V6(a), Mode::Announce { router, .. }) => probe6::announcement(a, router),
             (Ask::V6(a), Mode::Dad) => probe6::dad_probe(a),
             (Ask::V6(a), Mode::Probe) => probe6::solicitation(a, unicast_to),
         }

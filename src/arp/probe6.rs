@@ -51,9 +51,12 @@ pub fn dad_probe(a: &Ask6) -> Vec<u8> {
     NdpFrame::dad_solicit(a.mac, a.target, Some(a.nonce)).to_bytes()
 }
 
-/// An unsolicited advertisement of `a.ip` to all nodes, override set.
-pub fn announcement(a: &Ask6) -> Vec<u8> {
-    NdpFrame::unsolicited_advert(a.mac, a.ip, false).to_bytes()
+/// An unsolicited advertisement of `a.ip` to all nodes, override set;
+/// `router` when this host forwards IPv6 on the interface (RFC 4861
+/// 7.2.5: a neighbour that hears a router's address advertised with the
+/// flag clear drops it from its default routers).
+pub fn announcement(a: &Ask6, router: bool) -> Vec<u8> {
+    NdpFrame::unsolicited_advert(a.mac, a.ip, router).to_bytes()
 }
 
 /// What a frame means to a probe of `a.target`: a valid advertisement
@@ -410,13 +413,16 @@ mod tests {
     #[test]
     fn announcements_and_dad_probes_are_the_rfc_frames() {
         let me = asker();
-        let f = NdpFrame::parse(&announcement(&me)).unwrap();
-        assert_eq!((f.ip_src, f.ip_dst), (me.ip, icmpv6::ALL_NODES));
-        let NdRepr::Advert(na) = f.message else {
-            panic!("{f:?}")
-        };
-        assert!(na.flags.override_ && !na.flags.solicited);
-        assert_eq!((na.target, na.target_mac), (me.ip, Some(A)));
+        for router in [false, true] {
+            let f = NdpFrame::parse(&announcement(&me, router)).unwrap();
+            assert_eq!((f.ip_src, f.ip_dst), (me.ip, icmpv6::ALL_NODES));
+            let NdRepr::Advert(na) = f.message else {
+                panic!("{f:?}")
+            };
+            assert!(na.flags.override_ && !na.flags.solicited);
+            assert_eq!(na.flags.router, router);
+            assert_eq!((na.target, na.target_mac), (me.ip, Some(A)));
+        }
         let f = NdpFrame::parse(&dad_probe(&me)).unwrap();
         assert!(f.ip_src.is_unspecified());
         assert_eq!(f.ip_dst, icmpv6::solicited_node(me.target));

@@ -130,6 +130,8 @@ pub struct AnnounceReport {
     pub source: Source,
     /// A reply (`-A`), else a request.
     pub as_reply: bool,
+    /// IPv6: the router flag was set (this host forwards IPv6 there).
+    pub router: bool,
     pub sent: u64,
 }
 

@@ -154,6 +154,14 @@ fn interface_holding6(addr: Ipv6Addr) -> Result<Iface, ArpError> {
         .ok_or(ArpError::NotOurs(IpAddr::V6(addr)))
 }
 
+/// Whether this host forwards IPv6 on `iface` (its namespace's
+/// `net.ipv6.conf.IFACE.forwarding`): then it is a router there, and says
+/// so in what it advertises, as the kernel does. Unreadable: no.
+fn forwards_ipv6(iface: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{iface}/forwarding"))
+        .is_ok_and(|v| v.trim() == "1")
+}
+
 /// Announce an address of ours (`-U`, `-A`; for IPv6, `-U`: an
 /// unsolicited neighbour advertisement). The one event is
 /// [`Event::Ready`]: no replies are expected.
@@ -215,9 +223,14 @@ pub fn announce(
             }
         }
     };
+    let router = match ask {
+        Ask::V6(_) => forwards_ipv6(iface.name()),
+        Ask::V4 { .. } => false,
+    };
     let cfg = ProbeConfig {
         mode: Mode::Announce {
             as_reply: s.as_reply,
+            router,
         },
         ask,
         count: s.count,
@@ -238,6 +251,7 @@ pub fn announce(
         interface,
         source: me,
         as_reply: s.as_reply,
+        router,
         sent: t.sent,
     })
 }

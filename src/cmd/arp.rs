@@ -777,6 +777,7 @@ fn write_announce(out: &mut dyn Write, r: &AnnounceReport, s: &Settings) -> Resu
             "interface": r.interface,
             "source": { "ip": r.source.ip, "mac": r.source.mac.to_string() },
             "operation": kind,
+            "router": r.router,
             "sent": r.sent,
         });
         output::json(out, &v)?;
@@ -786,9 +787,14 @@ fn write_announce(out: &mut dyn Write, r: &AnnounceReport, s: &Settings) -> Resu
         } else {
             "gratuitous ARP"
         };
+        let router = if r.router {
+            " (router flag set: this host forwards IPv6 there)"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "sent {} {what} {kind}(s) announcing {} is at {} on {}",
+            "sent {} {what} {kind}(s) announcing {} is at {} on {}{router}",
             r.sent, r.source.ip, r.source.mac, r.interface
         )?;
     }
