@@ -132,16 +132,18 @@ fn proto(ip: IpAddr) -> &'static str {
     if ip.is_ipv4() { "ARP" } else { "NDP" }
 }
 
-/// An IPv4 network, `ADDR/LEN`.
+/// An IPv4 network, `ADDR/LEN`. An IPv6 one is refused with the way to
+/// find a link's IPv6 neighbours: a /64 cannot be swept.
 fn parse_ipv4_net(s: &str) -> Result<Cidr> {
-    Cidr::parse(s)
-        .ok()
-        .filter(|n| n.addr().is_ipv4())
-        .ok_or_else(|| {
-            usage(format!(
-                "'{s}' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24"
-            ))
-        })
+    match Cidr::parse(s) {
+        Ok(n) if n.addr().is_ipv4() => Ok(n),
+        Ok(_) => Err(usage(format!(
+            "'{s}' is an IPv6 network, which cannot be swept address by address: to find the link's IPv6 neighbours give --localnet -6 [-I IFACE]"
+        ))),
+        Err(_) => Err(usage(format!(
+            "'{s}' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24"
+        ))),
+    }
 }
 
 /// The validated settings of one run, from the flags. Everything that
@@ -1592,7 +1594,7 @@ mod tests {
             ),
             (
                 &["2001:db8::/64"],
-                "'2001:db8::/64' is not an IPv4 network: write ADDR/LEN, e.g. 198.51.100.0/24",
+                "'2001:db8::/64' is an IPv6 network, which cannot be swept address by address: to find the link's IPv6 neighbours give --localnet -6 [-I IFACE]",
             ),
             (
                 &["[198.51.100.2]:80"],
