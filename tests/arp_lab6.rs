@@ -838,4 +838,18 @@ fn bad_ipv6_targets_and_interfaces_are_refused_with_one_line() {
         line.contains("CAP_NET_RAW") && line.contains("setcap cap_net_raw+ep"),
         "{line}"
     );
+    // No interface with IPv6 at all: a link-local target has nowhere to
+    // go, which is not the "several interfaces" of a missing zone.
+    for dev in [&y, &pair.a.iface] {
+        lab::sysctl(
+            &pair.a.ns,
+            &format!("net.ipv6.conf.{dev}.disable_ipv6"),
+            "1",
+        );
+    }
+    let line = refused(&arp(&pair.a, &["-c", "1", "fe80::b"]), "no IPv6 anywhere").to_string();
+    assert!(
+        line.contains("fe80::b is a link-local address, and no interface here has IPv6 on it"),
+        "{line}"
+    );
 }

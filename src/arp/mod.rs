@@ -83,6 +83,10 @@ pub enum ArpError {
         "{0} is a link-local address and more than one interface could reach it: add the zone, as in {0}%IFACE, or name the interface with -I"
     )]
     NeedsZone(Ipv6Addr),
+    #[error(
+        "{0} is a link-local address, and no interface here has IPv6 on it (a link-local address of its own): name one with -I or as {0}%IFACE"
+    )]
+    NoLinkLocal(Ipv6Addr),
     #[error("cannot open a raw channel on {iface}: {source}")]
     Channel {
         iface: String,
@@ -359,6 +363,7 @@ pub fn interface_for6(
             .collect();
         return match <[Iface; 1]>::try_from(candidates) {
             Ok([one]) => Ok((one, None)),
+            Err(none) if none.is_empty() => Err(ArpError::NoLinkLocal(target)),
             Err(_) => Err(ArpError::NeedsZone(target)),
         };
     }
