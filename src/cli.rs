@@ -460,7 +460,7 @@ pub struct ArpArgs {
     /// Watch the link passively (arpwatch's job, ARP and NDP): report new stations, changed MACs, flip-flops, spoofing, bogons, until Ctrl-C, -c or --duration
     #[arg(
         long = "watch",
-        conflicts_with_all = ["target", "dad", "unsolicited", "answer", "strict", "unicast", "cache", "localnet", "first", "interval", "source", "numeric", "ipv4", "ipv6"]
+        conflicts_with_all = ["target", "dad", "unsolicited", "answer", "strict", "unicast", "cache", "localnet", "first", "interval", "source", "numeric", "ipv4", "ipv6", "rate", "retries", "timeout"]
     )]
     pub watch: bool,
     /// --watch: the station database, read at start and written (atomically) at exit, so known stations are not new next time

@@ -1503,6 +1503,22 @@ mod tests {
         assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
+    /// A sweep's settings given to a watch are refused, not ignored; their
+    /// defaults do not count.
+    #[test]
+    fn sweep_settings_are_refused_with_watch() {
+        for flag in [["--rate", "5"], ["--retries", "2"], ["--timeout", "1"]] {
+            let argv = ["nettool", "arp", "--watch", flag[0], flag[1]];
+            let e = Cli::try_parse_from(argv).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{flag:?}"
+            );
+        }
+        assert!(settings_of(&["--watch", "-c", "1"]).is_ok());
+    }
+
     #[test]
     fn bad_ipv6_targets_and_mixed_families_are_one_line() {
         for (argv, want) in [
