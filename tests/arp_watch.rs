@@ -858,4 +858,13 @@ fn two_interfaces_are_watched_and_count_and_sigterm_stop_with_the_summary() {
     let (events, summary) = json_lines(&out);
     assert_eq!(events.len(), 1, "{out}");
     assert_eq!(summary["stopped_by"], "count", "{out}");
+    // The announcement made two events (new station, announcement): the
+    // summary counts the one delivered.
+    let counted: u64 = summary["events"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 1, "{out}");
 }

@@ -275,6 +275,12 @@ impl Counts {
     fn add(&mut self, k: EventKind) {
         self.0[k as usize] += 1;
     }
+
+    /// Takes back one of kind `k`: an event made but never delivered (the
+    /// run stopped before it), which the exit summary must not count.
+    pub fn take_back(&mut self, k: EventKind) {
+        self.0[k as usize] = self.0[k as usize].saturating_sub(1);
+    }
 }
 
 /// `{"new_station": 3, "changed": 0, ...}`, every kind.

@@ -299,6 +299,7 @@ pub fn run(
     let stop_at = s.duration.map(|d| start + d);
     let (mut frames, mut ignored, mut seen) = (0u64, 0u64, 0u64);
     let mut events = Vec::new();
+    let mut undelivered = Vec::new();
     let every = sink.progress_every();
     let names: Vec<String> = watched.iter().map(|w| w.name.clone()).collect();
     let mut progressed: Option<Instant> = None;
@@ -341,14 +342,10 @@ pub fn run(
                     Some(o) => watch.observe(&o, &mut events),
                     None => ignored += 1,
                 }
-                for e in events.drain(..) {
-                    seen += 1;
-                    if sink.event(&e).is_break() {
-                        break 'watch Stop::Caller;
-                    }
-                    if s.count.is_some_and(|n| seen >= n) {
-                        break 'watch Stop::Count;
-                    }
+                let stop = deliver(&events, sink, s.count, &mut seen, &mut undelivered);
+                events.clear();
+                if let Some(stop) = stop {
+                    break 'watch stop;
                 }
             }
         }
@@ -385,8 +382,40 @@ pub fn run(
         moved_aside,
         saved,
         stopped_by: stop,
-        summary: watch.summary(),
+        summary: {
+            let mut summary = watch.summary();
+            for k in undelivered {
+                summary.events.take_back(k);
+            }
+            summary
+        },
     })
+}
+
+/// Hands one frame's events to `sink`, counting them in `seen`, until
+/// the sink or `count` says stop. One frame can make several events: the
+/// kinds of those after the last one delivered go to `undelivered`, which
+/// the exit summary takes back.
+fn deliver(
+    events: &[Event],
+    sink: &mut dyn Sink,
+    count: Option<u64>,
+    seen: &mut u64,
+    undelivered: &mut Vec<super::EventKind>,
+) -> Option<Stop> {
+    for (i, e) in events.iter().enumerate() {
+        *seen += 1;
+        let stop = if sink.event(e).is_break() {
+            Stop::Caller
+        } else if count.is_some_and(|n| *seen >= n) {
+            Stop::Count
+        } else {
+            continue;
+        };
+        undelivered.extend(events[i + 1..].iter().map(Event::kind));
+        return Some(stop);
+    }
+    None
 }
 
 /// Frames the kernel dropped so far, every ring.
