@@ -151,7 +151,7 @@ pub fn require_with(programs: &[&str]) -> Option<Lab> {
         return Some(lab);
     }
     skip_or_fail(format!(
-        "missing program(s) {}: apt-get install -y iproute2 nftables arping arp-scan",
+        "missing program(s) {}: `bash scripts/test.sh` installs every package the tests use",
         missing.join(", ")
     ));
     None
