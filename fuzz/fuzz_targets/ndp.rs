@@ -60,6 +60,11 @@ fn views(b: &[u8]) {
     assert_eq!(&out[..], &b[..ipv6::HEADER_LEN]);
     let payload = ip.payload();
     assert_eq!(payload.len(), usize::from(r.payload_len));
+    if let Ok((_, upper)) = ip.upper_layer() {
+        // What is behind the options headers lies inside the payload.
+        assert!(upper.len() <= payload.len());
+        assert!(payload.ends_with(upper));
+    }
     if let Ok(p) = icmpv6::Packet::new_checked(payload) {
         let _ = (p.msg_type(), p.code(), p.checksum());
         let _ = p.verify_checksum(ip.src(), ip.dst());

@@ -18,7 +18,10 @@ pub enum Frames {
     /// ARP (ethertype 0x0806).
     Arp,
     /// ICMPv6 Neighbor Solicitations and Advertisements (types 135, 136)
-    /// straight after the IPv6 header, as NDP sends them.
+    /// straight after the IPv6 header, as NDP sends them, and every IPv6
+    /// frame whose first header is an options header (hop-by-hop or
+    /// destination), for user space to look behind: the kernel takes an
+    /// NS or NA there too.
     Ndp,
     /// Both: a watch of the link's neighbours.
     ArpAndNdp,
@@ -139,6 +142,9 @@ const ETH_P_IPV6: u32 = 0x86dd;
 /// messages never carry one.
 const IPV6_NEXT_HEADER_OFFSET: u32 = 20;
 const IPPROTO_ICMPV6: u32 = 58;
+/// IPv6's options headers: hop-by-hop and destination options.
+const NEXT_HEADER_HOP_BY_HOP: u32 = 0;
+const NEXT_HEADER_DEST_OPTS: u32 = 60;
 const ICMPV6_TYPE_OFFSET: u32 = 54;
 const NEIGHBOR_SOLICIT: u32 = 135;
 const NEIGHBOR_ADVERT: u32 = 136;
@@ -151,6 +157,8 @@ const ECHO_REPLY: u32 = 129;
 ///     jeq #0x806, arp, next          (Arp, ArpAndNdp)
 ///     jeq #0x86dd, next, drop        (Ndp, ArpAndNdp)
 ///     ldb [20]
+///     jeq #0, ndp, next              (hop-by-hop options first)
+///     jeq #60, ndp, next             (destination options first)
 ///     jeq #58, next, drop
 ///     ldb [54]
 ///     jeq #135, ndp, next
@@ -202,12 +210,17 @@ fn filter(frames: Frames) -> Vec<libc::sock_filter> {
     // NDP return; the jumps below count the instructions they skip.
     let extra = u8::from(arp);
     if arp {
-        // To `arp:`, 8 instructions on.
-        p.push(op(bpf::JEQ_K, 7, 0, ETH_P_ARP));
+        // To `arp:`, 10 instructions on.
+        p.push(op(bpf::JEQ_K, 9, 0, ETH_P_ARP));
     }
     p.extend([
-        op(bpf::JEQ_K, 0, 6 + extra, ETH_P_IPV6),
+        op(bpf::JEQ_K, 0, 8 + extra, ETH_P_IPV6),
         op(bpf::LDB_ABS, 0, 0, IPV6_NEXT_HEADER_OFFSET),
+        // Behind options headers the ICMPv6 type is at an offset classic
+        // BPF cannot follow well: such frames (rare: MLD's reports) go to
+        // user space, which walks the headers.
+        op(bpf::JEQ_K, 5, 0, NEXT_HEADER_HOP_BY_HOP),
+        op(bpf::JEQ_K, 4, 0, NEXT_HEADER_DEST_OPTS),
         op(bpf::JEQ_K, 0, 4 + extra, IPPROTO_ICMPV6),
         op(bpf::LDB_ABS, 0, 0, ICMPV6_TYPE_OFFSET),
         op(bpf::JEQ_K, 1, 0, NEIGHBOR_SOLICIT),
@@ -321,20 +334,29 @@ mod tests {
         let udp6 = frame(0x86dd, 17, 135, 200);
         let ipv4 = frame(0x0800, 58, 135, 200);
         let runt = frame(0x86dd, 58, 135, 60)[..40].to_vec();
+        let hop_by_hop = frame(0x86dd, 0, 0, 94);
+        let dest_opts = frame(0x86dd, 60, 0, 3000);
+        let routing = frame(0x86dd, 43, 136, 94);
         let reply = frame(0x86dd, 58, 129, 118);
         let big_reply = frame(0x86dd, 58, 129, 1514);
         let udp_reply = frame(0x86dd, 17, 129, 118);
         let ipv4_reply = frame(0x0800, 58, 129, 118);
-        let cases: [(Frames, [u32; 13]); 4] = [
-            (Frames::Arp, [64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-            (Frames::Ndp, [0, 86, 1514, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2048]),
+        let cases: [(Frames, [u32; 16]); 4] = [
+            (
+                Frames::Arp,
+                [64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ),
+            (
+                Frames::Ndp,
+                [0, 86, 1514, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2048, 94, 2048, 0],
+            ),
             (
                 Frames::ArpAndNdp,
-                [64, 86, 1514, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2048],
+                [64, 86, 1514, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2048, 94, 2048, 0],
             ),
             (
                 Frames::EchoReply6,
-                [0, 0, 0, 0, 0, 0, 0, 0, 118, 1514, 0, 0, 0],
+                [0, 0, 0, 0, 0, 0, 0, 0, 118, 1514, 0, 0, 0, 0, 0, 0],
             ),
         ];
         for (frames, want) in cases {
@@ -353,6 +375,9 @@ mod tests {
                 &udp_reply,
                 &ipv4_reply,
                 &jumbo_na,
+                &hop_by_hop,
+                &dest_opts,
+                &routing,
             ]
             .iter()
             .map(|f| run(&prog, f))

@@ -550,8 +550,10 @@ pub struct NdpFrame {
 }
 
 impl NdpFrame {
-    /// Parse an Ethernet frame carrying an NS or NA directly after the
-    /// IPv6 header (no extension headers, as every ND sender does).
+    /// Parse an Ethernet frame carrying an NS or NA after the IPv6 header
+    /// and any options headers ([`ipv6::Packet::upper_layer`]: the kernel
+    /// takes one behind them, though ND senders put none there; they are
+    /// not kept, and `emit` writes none).
     ///
     /// # Errors
     /// `Truncated`/`Malformed` from each layer; `Malformed` for another
@@ -562,10 +564,11 @@ impl NdpFrame {
             return Err(WireError::Malformed("ethertype is not IPv6"));
         }
         let ip = ipv6::Packet::new_checked(f.payload())?;
-        if ip.next_header() != NEXT_HEADER_ICMPV6 {
+        let (next, icmp) = ip.upper_layer()?;
+        if next != NEXT_HEADER_ICMPV6 {
             return Err(WireError::Malformed("IPv6 next header is not ICMPv6"));
         }
-        let message = NdRepr::parse(&NdMessage::new_checked(ip.payload())?)?;
+        let message = NdRepr::parse(&NdMessage::new_checked(icmp)?)?;
         Ok(NdpFrame {
             eth_dst: f.dst(),
             eth_src: f.src(),
@@ -787,10 +790,10 @@ pub fn validate_advert(frame: &[u8]) -> Result<Advert, AdvertReject> {
         return Err(AdvertReject::NotAdvert);
     }
     let ip = ipv6::Packet::new_checked(f.payload()).map_err(AdvertReject::Malformed)?;
-    if ip.next_header() != NEXT_HEADER_ICMPV6 {
+    let (next, icmp) = ip.upper_layer().map_err(AdvertReject::Malformed)?;
+    if next != NEXT_HEADER_ICMPV6 {
         return Err(AdvertReject::NotAdvert);
     }
-    let icmp = ip.payload();
     if icmp.first().map(|&t| Message::from(t)) != Some(Message::NeighborAdvert) {
         return Err(AdvertReject::NotAdvert);
     }
@@ -1438,6 +1441,17 @@ mod tests {
                 },
                 "{name}"
             );
+            // The same behind a hop-by-hop options header (8 bytes of
+            // PadN), which a receiver steps over: the same advertisement.
+            let mut hbh = bytes[..ETH_IP].to_vec();
+            hbh.extend([NEXT_HEADER_ICMPV6, 0, 1, 4, 0, 0, 0, 0]);
+            hbh.extend_from_slice(&bytes[ETH_IP..]);
+            hbh[ethernet::HEADER_LEN + 6] = ipv6::NEXT_HEADER_HOP_BY_HOP;
+            let len = u16::try_from(hbh.len() - ETH_IP).unwrap();
+            hbh[ethernet::HEADER_LEN + 4..ethernet::HEADER_LEN + 6]
+                .copy_from_slice(&len.to_be_bytes());
+            assert_eq!(validate_advert(&hbh), Ok(a), "{name}");
+            assert_eq!(NdpFrame::parse(&hbh), Ok(f), "{name}");
         }
     }
 

@@ -14,8 +14,10 @@
 //! ```
 //! The view checks the header, the version and that the payload length
 //! fits the buffer; its payload is exactly those bytes, so Ethernet padding
-//! after them is never read as payload. Extension headers are not followed:
-//! they are the payload of a `next_header` this module does not name.
+//! after them is never read as payload. [`Packet::upper_layer`] steps over
+//! the options headers (hop-by-hop, destination) to the protocol after
+//! them: a receiver takes a Neighbor Discovery message behind them, so a
+//! watcher must too.
 
 use std::net::Ipv6Addr;
 
@@ -26,6 +28,13 @@ pub const HEADER_LEN: usize = 40;
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 /// `next_header` of an `ICMPv6` message.
 pub const NEXT_HEADER_ICMPV6: u8 = 58;
+/// `next_header` of the hop-by-hop options header (RFC 8200 4.3).
+pub const NEXT_HEADER_HOP_BY_HOP: u8 = 0;
+/// `next_header` of the destination options header (RFC 8200 4.6).
+pub const NEXT_HEADER_DEST_OPTS: u8 = 60;
+/// Options headers [`Packet::upper_layer`] steps over at most: a chain
+/// longer than any sender needs is refused, not walked.
+pub const MAX_OPTION_HEADERS: usize = 8;
 
 /// Where the header's fields lie. Version, traffic class and flow label
 /// share the first four bytes: 4, 8 and 20 bits.
@@ -128,6 +137,40 @@ impl<T: AsRef<[u8]>> Packet<T> {
         &self.b()[HEADER_LEN..HEADER_LEN + usize::from(self.payload_len())]
     }
 
+    /// The protocol after any hop-by-hop and destination options headers,
+    /// and its bytes (the payload without those headers). Each options
+    /// header is its next header (1 byte), its length in 8-byte units not
+    /// counting the first (1 byte), then options. As a receiver does
+    /// (RFC 8200 4.1), hop-by-hop is taken first only.
+    ///
+    /// # Errors
+    /// `Truncated` for an options header running past the payload,
+    /// `Malformed` for a hop-by-hop header that is not the first or more
+    /// than [`MAX_OPTION_HEADERS`] of them.
+    pub fn upper_layer(&self) -> Result<(u8, &[u8]), WireError> {
+        let (mut next, mut rest) = (self.next_header(), self.payload());
+        for i in 0..MAX_OPTION_HEADERS {
+            if next == NEXT_HEADER_HOP_BY_HOP && i > 0 {
+                return Err(WireError::Malformed("IPv6 hop-by-hop header not first"));
+            }
+            if next != NEXT_HEADER_HOP_BY_HOP && next != NEXT_HEADER_DEST_OPTS {
+                return Ok((next, rest));
+            }
+            let (&header_next, &units) = rest.first().zip(rest.get(1)).ok_or(
+                WireError::Truncated("IPv6 options header is 2 bytes at least"),
+            )?;
+            let len = (usize::from(units) + 1) * 8;
+            rest = rest.get(len..).ok_or(WireError::Truncated(
+                "IPv6 options header runs past the payload",
+            ))?;
+            next = header_next;
+        }
+        if next == NEXT_HEADER_HOP_BY_HOP || next == NEXT_HEADER_DEST_OPTS {
+            return Err(WireError::Malformed("too many IPv6 options headers"));
+        }
+        Ok((next, rest))
+    }
+
     pub fn into_inner(self) -> T {
         self.buffer
     }
@@ -192,6 +235,84 @@ mod tests {
     /// The IPv6 header line of a vector and the `ICMPv6` lines after it.
     fn packet(name: &str) -> Vec<u8> {
         vector(name)[1..].concat()
+    }
+
+    /// `packet` with the options headers `headers` (each: next header,
+    /// length in 8-byte units less one, options) put before its payload.
+    fn with_headers(packet: &[u8], headers: &[(u8, u8)]) -> Vec<u8> {
+        let mut out = packet[..HEADER_LEN].to_vec();
+        let mut first = packet[field::NEXT_HEADER];
+        let mut chain = Vec::new();
+        for &(kind, units) in headers.iter().rev() {
+            let mut h = vec![0u8; (usize::from(units) + 1) * 8];
+            h[0] = first;
+            h[1] = units;
+            // PadN over the rest: what a kernel puts there.
+            h[2] = 1;
+            h[3] = u8::try_from(h.len() - 4).unwrap();
+            h.extend(chain);
+            chain = h;
+            first = kind;
+        }
+        out[field::NEXT_HEADER] = first;
+        out.extend(chain);
+        out.extend_from_slice(&packet[HEADER_LEN..]);
+        let len = u16::try_from(out.len() - HEADER_LEN).unwrap();
+        out[field::PAYLOAD_LEN].copy_from_slice(&len.to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn the_upper_layer_is_found_behind_options_headers() {
+        let plain = packet("ndp-na-solicited.hex");
+        let p = Packet::new_checked(&plain[..]).unwrap();
+        let want = p.payload().to_vec();
+        assert_eq!(p.upper_layer().unwrap(), (NEXT_HEADER_ICMPV6, &want[..]));
+        for headers in [
+            &[(NEXT_HEADER_HOP_BY_HOP, 0)][..],
+            &[(NEXT_HEADER_DEST_OPTS, 2)],
+            &[(NEXT_HEADER_HOP_BY_HOP, 0), (NEXT_HEADER_DEST_OPTS, 1)],
+        ] {
+            let b = with_headers(&plain, headers);
+            let p = Packet::new_checked(&b[..]).unwrap();
+            assert_eq!(
+                p.upper_layer().unwrap(),
+                (NEXT_HEADER_ICMPV6, &want[..]),
+                "{headers:?}"
+            );
+        }
+        // Hop-by-hop after another header: a receiver drops it.
+        let late = with_headers(
+            &plain,
+            &[(NEXT_HEADER_DEST_OPTS, 0), (NEXT_HEADER_HOP_BY_HOP, 0)],
+        );
+        assert!(
+            Packet::new_checked(&late[..])
+                .unwrap()
+                .upper_layer()
+                .is_err()
+        );
+        // A chain past the limit, and a header past the payload.
+        let long = with_headers(
+            &plain,
+            &[(NEXT_HEADER_DEST_OPTS, 0); MAX_OPTION_HEADERS + 1],
+        );
+        assert!(
+            Packet::new_checked(&long[..])
+                .unwrap()
+                .upper_layer()
+                .is_err()
+        );
+        let mut cut = with_headers(&plain, &[(NEXT_HEADER_DEST_OPTS, 0)]);
+        cut.truncate(HEADER_LEN + 8);
+        cut[field::PAYLOAD_LEN].copy_from_slice(&8u16.to_be_bytes());
+        cut[HEADER_LEN + 1] = 1;
+        assert!(
+            Packet::new_checked(&cut[..])
+                .unwrap()
+                .upper_layer()
+                .is_err()
+        );
     }
 
     #[test]

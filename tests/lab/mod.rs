@@ -335,6 +335,25 @@ pub fn mac(ns: &str, iface: &str) -> String {
     mac.to_ascii_lowercase()
 }
 
+/// A change to a frame a forger may make to hide an NS or NA from a
+/// capture filter while the kernel still takes it ([`hop_by_hop`],
+/// [`pad_ndp`]).
+pub type Disguise = fn(&[u8]) -> Vec<u8>;
+
+/// `frame` (an Ethernet frame holding an IPv6 packet) with a hop-by-hop
+/// options header of 8 bytes (a `PadN` option) before its payload: the
+/// kernel steps over it to the NS or NA behind. The ICMPv6 checksum does
+/// not change (its pseudo-header counts the message only).
+pub fn hop_by_hop(frame: &[u8]) -> Vec<u8> {
+    let mut out = frame[..54].to_vec();
+    out.extend([frame[20], 0, 1, 4, 0, 0, 0, 0]);
+    out.extend_from_slice(&frame[54..]);
+    out[20] = 0;
+    let payload = u16::try_from(out.len() - 54).expect("one frame");
+    out[18..20].copy_from_slice(&payload.to_be_bytes());
+    out
+}
+
 /// `frame` (an Ethernet frame holding an NS or NA as
 /// `NdpFrame::to_bytes` makes it) with an option of an unassigned type
 /// and `pad` bytes (a multiple of 8, at most 2040) put before its own

@@ -156,7 +156,11 @@ fn ndp_observation(at: SystemTime, iface: u32, bytes: &[u8]) -> Result<Observati
     if ip.hop_limit() != 255 {
         return Err("hop limit not 255");
     }
-    let icmp = icmpv6::Packet::new_checked(ip.payload()).map_err(|_| "truncated ICMPv6")?;
+    let (next, icmp) = ip.upper_layer().map_err(|_| "bad IPv6 options headers")?;
+    if next != ipv6::NEXT_HEADER_ICMPV6 {
+        return Err("not ICMPv6");
+    }
+    let icmp = icmpv6::Packet::new_checked(icmp).map_err(|_| "truncated ICMPv6")?;
     if icmp.code() != 0 {
         return Err("code not 0");
     }
