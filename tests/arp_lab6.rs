@@ -365,6 +365,7 @@ fn spoofer(
     claim: MacAddr,
     disguise: lab::Disguise,
     stop: &AtomicBool,
+    ready: &std::sync::mpsc::Sender<()>,
 ) -> u64 {
     let ni = pnet_datalink::interfaces()
         .into_iter()
@@ -378,6 +379,7 @@ fn spoofer(
     else {
         panic!("spoofer: raw channel")
     };
+    let _ = ready.send(());
     let mut answered = 0;
     while !stop.load(Ordering::Relaxed) {
         let Ok(f) = rx.next() else { continue };
@@ -409,6 +411,38 @@ fn spoofer(
         }
     }
     answered
+}
+
+/// [`spoofer`] in `ns`, on `iface`, for `2001:db8::2`, started and
+/// listening when this returns; set the flag to stop it, join for its
+/// count.
+fn start_spoofer(
+    ns: &str,
+    iface: &str,
+    spoof: MacAddr,
+    claim: MacAddr,
+    disguise: lab::Disguise,
+) -> (Arc<AtomicBool>, std::thread::JoinHandle<u64>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ready, is_ready) = std::sync::mpsc::channel();
+    let forger = {
+        let (iface, stop) = (iface.to_string(), stop.clone());
+        lab::thread_in(ns, move || {
+            spoofer(
+                &iface,
+                ip6("2001:db8::2"),
+                spoof,
+                claim,
+                disguise,
+                &stop,
+                &ready,
+            )
+        })
+    };
+    is_ready
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the spoofer started");
+    (stop, forger)
 }
 
 /// A frame as it is.
@@ -445,15 +479,8 @@ fn a_spoofer_answering_for_bs_address_is_flagged_and_fails_dash_d() {
     let star = spoof_lab(lab);
     let (a, b, c) = (&star.client, &star.hosts[0], &star.hosts[1]);
     let (b_mac, c_mac) = (b.mac(), c.mac());
-    let stop = Arc::new(AtomicBool::new(false));
-    let forger = {
-        let (iface, stop) = (c.iface.clone(), stop.clone());
-        let spoof = mac_of(&c_mac);
-        lab::thread_in(&c.ns, move || {
-            spoofer(&iface, ip6("2001:db8::2"), spoof, spoof, plain, &stop)
-        })
-    };
-    std::thread::sleep(Duration::from_millis(200));
+    let spoof = mac_of(&c_mac);
+    let (stop, forger) = start_spoofer(&c.ns, &c.iface, spoof, spoof, plain);
     let out = arp(a, &["-c", "3", "-i", "0.2", "2001:db8::2"]);
     let strict = arp(a, &["-d", "-c", "2", "-i", "0.2", "2001:db8::2"]);
     let json = arp(a, &["--json", "-c", "2", "-i", "0.2", "2001:db8::2"]);
@@ -503,28 +530,22 @@ fn a_spoofer_hiding_its_claim_is_flagged_too() {
     // Guards two blind spots, ways the kernel takes an advertisement that
     // nettool's filter used to miss: options it does not know before the
     // link-layer option (padding the claim past the 256 bytes the filter
-    // passed: the cut frame was dropped as malformed), and a hop-by-hop
-    // options header before the ICMPv6 message (the filter wanted ICMPv6
-    // right after the IPv6 header).
+    // passed: the cut frame was dropped as malformed), and an extension
+    // header the kernel steps over before the ICMPv6 message (the filter
+    // wanted ICMPv6 right after the IPv6 header).
     let Some(lab) = lab::require() else { return };
     let star = spoof_lab(lab);
     let (a, b, c) = (&star.client, &star.hosts[0], &star.hosts[1]);
     let (b_mac, c_mac) = (b.mac(), c.mac());
-    let disguises: [(&str, lab::Disguise); 3] = [
+    let disguises: [(&str, lab::Disguise); 4] = [
         ("256 bytes of unknown option", |f| lab::pad_ndp(f, 256)),
         ("1400 bytes of unknown option", |f| lab::pad_ndp(f, 1400)),
         ("a hop-by-hop header", lab::hop_by_hop),
+        ("a routing header with no segments left", lab::routed),
     ];
     for (how, disguise) in disguises {
-        let stop = Arc::new(AtomicBool::new(false));
-        let forger = {
-            let (iface, stop) = (c.iface.clone(), stop.clone());
-            let spoof = mac_of(&c_mac);
-            lab::thread_in(&c.ns, move || {
-                spoofer(&iface, ip6("2001:db8::2"), spoof, spoof, disguise, &stop)
-            })
-        };
-        std::thread::sleep(Duration::from_millis(200));
+        let spoof = mac_of(&c_mac);
+        let (stop, forger) = start_spoofer(&c.ns, &c.iface, spoof, spoof, disguise);
         let strict = arp(a, &["-d", "-c", "2", "-i", "0.2", "2001:db8::2"]);
         stop.store(true, Ordering::Relaxed);
         let answered = forger.join().expect("spoofer");
@@ -548,15 +569,8 @@ fn a_forged_advertisement_is_rejected_shown_and_fails_dash_d() {
     let pair = lab.pair_v6();
     let b_mac = pair.b.mac();
     let claim = mac_of("02:00:00:00:00:66");
-    let stop = Arc::new(AtomicBool::new(false));
-    let forger = {
-        let (iface, stop) = (pair.b.iface.clone(), stop.clone());
-        let from = mac_of(&b_mac);
-        lab::thread_in(&pair.b.ns, move || {
-            spoofer(&iface, ip6("2001:db8::2"), from, claim, plain, &stop)
-        })
-    };
-    std::thread::sleep(Duration::from_millis(200));
+    let from = mac_of(&b_mac);
+    let (stop, forger) = start_spoofer(&pair.b.ns, &pair.b.iface, from, claim, plain);
     let out = arp(&pair.a, &["-c", "2", "-i", "0.2", "2001:db8::2"]);
     let strict = arp(
         &pair.a,
@@ -670,13 +684,16 @@ fn dash_d_is_not_failed_by_answers_to_the_hosts_own_reachability_checks() {
         .as_u64()
         .and_then(|i| u32::try_from(i).ok())
         .expect("ifindex");
-    let capture = capture_ndp(&pair.a.ns, &pair.a.iface, 3.0);
+    let capture = capture_ndp(&pair.a.ns, &pair.a.iface, 4.0);
     let zoned = format!("fe80::b%{}", pair.a.iface);
-    let bg = pair
+    let mut bg = pair
         .a
         .nettool_cmd(&["arp", "-d", "-c", "4", "-i", "0.5", &zoned])
         .spawn();
-    for _ in 0..6 {
+    // A check of B every 0.3 s for as long as nettool runs, so that its
+    // answers come while nettool listens however late it starts.
+    let end = Instant::now() + Duration::from_secs(10);
+    while bg.running() && Instant::now() < end {
         lab::ip(
             &pair.a.ns,
             &[
@@ -700,11 +717,6 @@ fn dash_d_is_not_failed_by_answers_to_the_hosts_own_reachability_checks() {
         .join()
         .expect("sender");
         std::thread::sleep(Duration::from_millis(300));
-    }
-    let mut bg = bg;
-    let end = Instant::now() + Duration::from_secs(10);
-    while bg.running() && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(20));
     }
     let out = bg.stop();
     let frames = capture.join().expect("capture");

@@ -56,8 +56,7 @@ impl Drops {
 /// full queue means a flood: what does not fit is dropped and counted. The
 /// kernel passes at most [`crate::sys::ARP_SNAP_LEN`] bytes of an ARP
 /// frame and [`crate::sys::NDP_SNAP_LEN`] of an NDP one, so memory stays
-/// at this many frames (about 0.5 MiB for ARP, at most about 9 MiB for
-/// NDP, with the allocator's overhead) whatever a peer sends.
+/// at this many frames of those sizes whatever a peer sends.
 pub const QUEUE_FRAMES: usize = 4096;
 
 type Received = io::Result<(Vec<u8>, Instant)>;

@@ -164,12 +164,16 @@ pub fn hear_dad(a: &Ask6, bytes: &[u8]) -> Heard {
     heard(ns.target, f.eth_src)
 }
 
-/// The `ICMPv6` checksum of a parsed frame's message.
+/// The `ICMPv6` checksum of a parsed frame's message (behind any options
+/// headers, as the frame was parsed).
 fn checksum_ok(bytes: &[u8], src: Ipv6Addr, dst: Ipv6Addr) -> bool {
     bytes
         .get(ethernet::HEADER_LEN..)
         .and_then(|ip| ipv6::Packet::new_checked(ip).ok())
-        .is_some_and(|p| icmpv6::checksum_ok(src, dst, p.payload()))
+        .is_some_and(|p| {
+            p.upper_layer()
+                .is_ok_and(|(_, icmp)| icmpv6::checksum_ok(src, dst, icmp))
+        })
 }
 
 fn heard(target: Ipv6Addr, mac: MacAddr) -> Heard {
@@ -376,6 +380,19 @@ mod tests {
         // B's own DAD probe for ::3, with its nonce: another claimant.
         let probe = vector("ndp-ns-dad.hex").concat();
         assert_eq!(hear_dad(&me, &probe), Heard::Reply { from, mac: B });
+        // Either behind a hop-by-hop header (8 bytes of PadN), which the
+        // kernel steps over: the same.
+        for frame in [&holder, &probe] {
+            let at = ethernet::HEADER_LEN + ipv6::HEADER_LEN;
+            let mut hbh = frame[..at].to_vec();
+            hbh.extend([ipv6::NEXT_HEADER_ICMPV6, 0, 1, 4, 0, 0, 0, 0]);
+            hbh.extend_from_slice(&frame[at..]);
+            hbh[ethernet::HEADER_LEN + 6] = ipv6::NEXT_HEADER_HOP_BY_HOP;
+            let len = u16::try_from(hbh.len() - at).unwrap();
+            hbh[ethernet::HEADER_LEN + 4..ethernet::HEADER_LEN + 6]
+                .copy_from_slice(&len.to_be_bytes());
+            assert_eq!(hear_dad(&me, &hbh), Heard::Reply { from, mac: B });
+        }
         // The same probe with our nonce is ours, looped back.
         let f = NdpFrame::parse(&probe).unwrap();
         let NdRepr::Solicit(ns) = f.message else {

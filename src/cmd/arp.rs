@@ -773,15 +773,18 @@ fn write_announce(out: &mut dyn Write, r: &AnnounceReport, s: &Settings) -> Resu
         "request"
     };
     if s.json {
-        let v = json!({
+        let mut v = json!({
             "schema": "nettool.arp/1",
             "mode": "announce",
             "interface": r.interface,
             "source": { "ip": r.source.ip, "mac": r.source.mac.to_string() },
             "operation": kind,
-            "router": r.router,
             "sent": r.sent,
         });
+        if r.source.ip.is_ipv6() {
+            // An advertisement's router flag; ARP has none.
+            v["router"] = json!(r.router);
+        }
         output::json(out, &v)?;
     } else if !s.quiet {
         let what = if r.source.ip.is_ipv6() {

@@ -1,12 +1,13 @@
 //! `AF_PACKET` for ARP and NDP: the raw socket with its classic BPF filter
 //! (only ARP frames, cut to [`ARP_SNAP_LEN`] bytes, and/or ICMPv6 Neighbor
-//! Solicitations and Advertisements, cut to [`NDP_SNAP_LEN`]) and its drop
-//! counter.
+//! Solicitations and Advertisements, with the IPv6 frames that start with
+//! an extension header for the caller to look behind, cut to
+//! [`NDP_SNAP_LEN`]) and its drop counter.
 //!
 //! Invariant: the filter is attached before the socket is bound, so no
-//! other traffic is ever copied to us. Callers get a plain fd (pnet takes
-//! ownership) and plain numbers; the BPF program and `tpacket_stats` stay
-//! here.
+//! traffic but what [`Frames`] names is ever copied to us. Callers get a
+//! plain fd (pnet takes ownership) and plain numbers; the BPF program and
+//! `tpacket_stats` stay here.
 
 use std::io;
 
@@ -42,7 +43,8 @@ pub fn arp_packet_socket() -> io::Result<i32> {
 
 /// An `AF_PACKET` raw socket that sees only `frames`: a classic BPF
 /// filter is attached before the socket is bound, so no other traffic is
-/// ever copied to us, and our own outgoing frames are not looped back
+/// ever copied to us (what a [`Frames`] variant passes is in its doc),
+/// and our own outgoing frames are not looped back
 /// (`PACKET_IGNORE_OUTGOING`, Linux 4.20+; older kernels loop them back
 /// and the reply validation drops them). Returns the raw fd for pnet's
 /// `Config::socket_fd`, which takes ownership.
@@ -110,10 +112,8 @@ pub fn packet_socket(frames: Frames) -> io::Result<i32> {
 pub const ARP_SNAP_LEN: usize = ARP_SNAP as usize;
 const ARP_SNAP: u32 = 64;
 
-/// The bytes of an NDP frame [`packet_socket`] passes: the Ethernet and
-/// IPv6 headers (54), the solicitation or advertisement (24) and its
-/// options (a link-layer address option is 8, a nonce 8), whole on any
-/// link with the usual 1500-byte MTU. Not less: the kernel takes an
+/// The bytes of an NDP frame [`packet_socket`] passes: a whole frame on
+/// any link with the usual MTU. Not less: the kernel takes an
 /// advertisement whose link-layer option comes after kilobytes of options
 /// it does not know, and a forger's padded one cut short could not be
 /// checked or seen for what it claims. Only a jumbo-frame link can carry
@@ -138,13 +138,16 @@ const ETHERTYPE_OFFSET: u32 = 12;
 const ETH_P_ARP: u32 = 0x0806;
 const ETH_P_IPV6: u32 = 0x86dd;
 /// The IPv6 header's next header (14 + 6), ICMPv6's number, and where the
-/// ICMPv6 type is when no extension header comes between (14 + 40): NDP
-/// messages never carry one.
+/// ICMPv6 type is when no extension header comes between (14 + 40), as
+/// every ND sender sends them; frames with one are passed whole to the
+/// caller, which walks them.
 const IPV6_NEXT_HEADER_OFFSET: u32 = 20;
 const IPPROTO_ICMPV6: u32 = 58;
-/// IPv6's options headers: hop-by-hop and destination options.
+/// The IPv6 extension headers a receiver steps over to an ND message:
+/// hop-by-hop, destination options, routing (with no segments left).
 const NEXT_HEADER_HOP_BY_HOP: u32 = 0;
 const NEXT_HEADER_DEST_OPTS: u32 = 60;
+const NEXT_HEADER_ROUTING: u32 = 43;
 const ICMPV6_TYPE_OFFSET: u32 = 54;
 const NEIGHBOR_SOLICIT: u32 = 135;
 const NEIGHBOR_ADVERT: u32 = 136;
@@ -159,6 +162,7 @@ const ECHO_REPLY: u32 = 129;
 ///     ldb [20]
 ///     jeq #0, ndp, next              (hop-by-hop options first)
 ///     jeq #60, ndp, next             (destination options first)
+///     jeq #43, ndp, next             (routing header first)
 ///     jeq #58, next, drop
 ///     ldb [54]
 ///     jeq #135, ndp, next
@@ -210,17 +214,18 @@ fn filter(frames: Frames) -> Vec<libc::sock_filter> {
     // NDP return; the jumps below count the instructions they skip.
     let extra = u8::from(arp);
     if arp {
-        // To `arp:`, 10 instructions on.
-        p.push(op(bpf::JEQ_K, 9, 0, ETH_P_ARP));
+        // To `arp:`, 11 instructions on.
+        p.push(op(bpf::JEQ_K, 10, 0, ETH_P_ARP));
     }
     p.extend([
-        op(bpf::JEQ_K, 0, 8 + extra, ETH_P_IPV6),
+        op(bpf::JEQ_K, 0, 9 + extra, ETH_P_IPV6),
         op(bpf::LDB_ABS, 0, 0, IPV6_NEXT_HEADER_OFFSET),
-        // Behind options headers the ICMPv6 type is at an offset classic
-        // BPF cannot follow well: such frames (rare: MLD's reports) go to
-        // user space, which walks the headers.
-        op(bpf::JEQ_K, 5, 0, NEXT_HEADER_HOP_BY_HOP),
-        op(bpf::JEQ_K, 4, 0, NEXT_HEADER_DEST_OPTS),
+        // Behind extension headers the ICMPv6 type is at an offset classic
+        // BPF cannot follow well: such frames (MLD's reports and queries
+        // among them) go to user space, which walks the headers.
+        op(bpf::JEQ_K, 6, 0, NEXT_HEADER_HOP_BY_HOP),
+        op(bpf::JEQ_K, 5, 0, NEXT_HEADER_DEST_OPTS),
+        op(bpf::JEQ_K, 4, 0, NEXT_HEADER_ROUTING),
         op(bpf::JEQ_K, 0, 4 + extra, IPPROTO_ICMPV6),
         op(bpf::LDB_ABS, 0, 0, ICMPV6_TYPE_OFFSET),
         op(bpf::JEQ_K, 1, 0, NEIGHBOR_SOLICIT),
@@ -348,11 +353,11 @@ mod tests {
             ),
             (
                 Frames::Ndp,
-                [0, 86, 1514, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2048, 94, 2048, 0],
+                [0, 86, 1514, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2048, 94, 2048, 94],
             ),
             (
                 Frames::ArpAndNdp,
-                [64, 86, 1514, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2048, 94, 2048, 0],
+                [64, 86, 1514, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2048, 94, 2048, 94],
             ),
             (
                 Frames::EchoReply6,

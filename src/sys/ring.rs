@@ -20,9 +20,8 @@ use std::time::{Duration, SystemTime};
 use super::packet::Frames;
 use super::sockaddr::socklen;
 
-/// Bytes per block: many frames each (a cut ARP frame takes about 150
-/// bytes of ring, an NDP one its length and about 90 more, at most about
-/// 2.1 KiB).
+/// Bytes per block: many frames each (a frame takes its captured length,
+/// at most the filter's snap length, and its header).
 const BLOCK_SIZE: usize = 1 << 20;
 /// Blocks in the ring: frames the kernel may hold before it drops, a
 /// fraction of a second of a flood.

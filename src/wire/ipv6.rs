@@ -15,7 +15,8 @@
 //! The view checks the header, the version and that the payload length
 //! fits the buffer; its payload is exactly those bytes, so Ethernet padding
 //! after them is never read as payload. [`Packet::upper_layer`] steps over
-//! the options headers (hop-by-hop, destination) to the protocol after
+//! the extension headers a receiver steps over (hop-by-hop, destination
+//! options, a routing header with no segments left) to the protocol after
 //! them: a receiver takes a Neighbor Discovery message behind them, so a
 //! watcher must too.
 
@@ -32,9 +33,11 @@ pub const NEXT_HEADER_ICMPV6: u8 = 58;
 pub const NEXT_HEADER_HOP_BY_HOP: u8 = 0;
 /// `next_header` of the destination options header (RFC 8200 4.6).
 pub const NEXT_HEADER_DEST_OPTS: u8 = 60;
-/// Options headers [`Packet::upper_layer`] steps over at most: a chain
+/// `next_header` of the routing header (RFC 8200 4.4).
+pub const NEXT_HEADER_ROUTING: u8 = 43;
+/// Extension headers [`Packet::upper_layer`] steps over at most: a chain
 /// longer than any sender needs is refused, not walked.
-pub const MAX_OPTION_HEADERS: usize = 8;
+pub const MAX_EXTENSION_HEADERS: usize = 8;
 
 /// Where the header's fields lie. Version, traffic class and flow label
 /// share the first four bytes: 4, 8 and 20 bits.
@@ -137,23 +140,30 @@ impl<T: AsRef<[u8]>> Packet<T> {
         &self.b()[HEADER_LEN..HEADER_LEN + usize::from(self.payload_len())]
     }
 
-    /// The protocol after any hop-by-hop and destination options headers,
-    /// and its bytes (the payload without those headers). Each options
-    /// header is its next header (1 byte), its length in 8-byte units not
-    /// counting the first (1 byte), then options. As a receiver does
-    /// (RFC 8200 4.1), hop-by-hop is taken first only.
+    /// The protocol after the extension headers a receiver steps over, and
+    /// its bytes (the payload without those headers): hop-by-hop (first
+    /// only, RFC 8200 4.1), destination options, and a routing header with
+    /// no segments left sent to a unicast address (4.4: the receiver goes
+    /// on to the next header). Each is its next header (1 byte), its
+    /// length in 8-byte units not counting the first (1 byte), then the
+    /// rest (a routing header's fourth byte is its segments left).
     ///
     /// # Errors
-    /// `Truncated` for an options header running past the payload,
-    /// `Malformed` for a hop-by-hop header that is not the first or more
-    /// than [`MAX_OPTION_HEADERS`] of them.
+    /// `Truncated` for a header running past the payload, `Malformed` for
+    /// a hop-by-hop header that is not the first or more than
+    /// [`MAX_EXTENSION_HEADERS`] headers.
     pub fn upper_layer(&self) -> Result<(u8, &[u8]), WireError> {
         let (mut next, mut rest) = (self.next_header(), self.payload());
-        for i in 0..MAX_OPTION_HEADERS {
+        for i in 0..MAX_EXTENSION_HEADERS {
             if next == NEXT_HEADER_HOP_BY_HOP && i > 0 {
                 return Err(WireError::Malformed("IPv6 hop-by-hop header not first"));
             }
-            if next != NEXT_HEADER_HOP_BY_HOP && next != NEXT_HEADER_DEST_OPTS {
+            let steps_over = match next {
+                NEXT_HEADER_HOP_BY_HOP | NEXT_HEADER_DEST_OPTS => true,
+                NEXT_HEADER_ROUTING => !self.dst().is_multicast() && rest.get(3) == Some(&0),
+                _ => false,
+            };
+            if !steps_over {
                 return Ok((next, rest));
             }
             let (&header_next, &units) = rest.first().zip(rest.get(1)).ok_or(
@@ -165,8 +175,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
             ))?;
             next = header_next;
         }
-        if next == NEXT_HEADER_HOP_BY_HOP || next == NEXT_HEADER_DEST_OPTS {
-            return Err(WireError::Malformed("too many IPv6 options headers"));
+        if matches!(
+            next,
+            NEXT_HEADER_HOP_BY_HOP | NEXT_HEADER_DEST_OPTS | NEXT_HEADER_ROUTING
+        ) {
+            return Err(WireError::Malformed("too many IPv6 extension headers"));
         }
         Ok((next, rest))
     }
@@ -281,6 +294,25 @@ mod tests {
                 "{headers:?}"
             );
         }
+        // A routing header with no segments left is stepped over (RFC 8200
+        // 4.4) for a unicast destination; with segments left, or to a
+        // group, the routing header is what follows (a receiver does not
+        // take the message as its own).
+        let routed = |segments_left: u8, name: &str| {
+            let mut b = with_headers(&packet(name), &[(NEXT_HEADER_ROUTING, 0)]);
+            b[HEADER_LEN + 3] = segments_left;
+            b
+        };
+        let done = routed(0, "ndp-na-solicited.hex");
+        let p = Packet::new_checked(&done[..]).unwrap();
+        assert_eq!(p.upper_layer().unwrap(), (NEXT_HEADER_ICMPV6, &want[..]));
+        let more = routed(1, "ndp-na-solicited.hex");
+        let p = Packet::new_checked(&more[..]).unwrap();
+        assert_eq!(p.upper_layer().unwrap().0, NEXT_HEADER_ROUTING);
+        let group = routed(0, "ndp-na-unsolicited.hex");
+        let p = Packet::new_checked(&group[..]).unwrap();
+        assert!(p.dst().is_multicast());
+        assert_eq!(p.upper_layer().unwrap().0, NEXT_HEADER_ROUTING);
         // Hop-by-hop after another header: a receiver drops it.
         let late = with_headers(
             &plain,
@@ -295,7 +327,7 @@ mod tests {
         // A chain past the limit, and a header past the payload.
         let long = with_headers(
             &plain,
-            &[(NEXT_HEADER_DEST_OPTS, 0); MAX_OPTION_HEADERS + 1],
+            &[(NEXT_HEADER_DEST_OPTS, 0); MAX_EXTENSION_HEADERS + 1],
         );
         assert!(
             Packet::new_checked(&long[..])

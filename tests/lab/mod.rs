@@ -337,21 +337,39 @@ pub fn mac(ns: &str, iface: &str) -> String {
 
 /// A change to a frame a forger may make to hide an NS or NA from a
 /// capture filter while the kernel still takes it ([`hop_by_hop`],
-/// [`pad_ndp`]).
+/// [`routed`], [`pad_ndp`]).
 pub type Disguise = fn(&[u8]) -> Vec<u8>;
+
+/// `frame` (an Ethernet frame holding an IPv6 packet to a unicast
+/// address) with a routing header of 8 bytes and no segments left before
+/// its payload (an experimental routing type, RFC 4727): the kernel steps
+/// over it (RFC 8200 4.4) to the NS or NA behind.
+pub fn routed(frame: &[u8]) -> Vec<u8> {
+    with_extension_header(frame, 43, [253, 0, 0, 0, 0, 0])
+}
+
+/// `frame` with the extension header `kind` (its next header and length
+/// 0 written here, then `rest`) before its payload; the payload length
+/// made right. The ICMPv6 checksum does not change: its pseudo-header
+/// counts the message only.
+fn with_extension_header(frame: &[u8], kind: u8, rest: [u8; 6]) -> Vec<u8> {
+    let (eth, fixed) = (14, 40);
+    let mut out = frame[..eth + fixed].to_vec();
+    out.push(frame[eth + 6]);
+    out.push(0);
+    out.extend(rest);
+    out.extend_from_slice(&frame[eth + fixed..]);
+    out[eth + 6] = kind;
+    let payload = u16::try_from(out.len() - eth - fixed).expect("one frame");
+    out[eth + 4..eth + 6].copy_from_slice(&payload.to_be_bytes());
+    out
+}
 
 /// `frame` (an Ethernet frame holding an IPv6 packet) with a hop-by-hop
 /// options header of 8 bytes (a `PadN` option) before its payload: the
-/// kernel steps over it to the NS or NA behind. The ICMPv6 checksum does
-/// not change (its pseudo-header counts the message only).
+/// kernel steps over it to the NS or NA behind.
 pub fn hop_by_hop(frame: &[u8]) -> Vec<u8> {
-    let mut out = frame[..54].to_vec();
-    out.extend([frame[20], 0, 1, 4, 0, 0, 0, 0]);
-    out.extend_from_slice(&frame[54..]);
-    out[20] = 0;
-    let payload = u16::try_from(out.len() - 54).expect("one frame");
-    out[18..20].copy_from_slice(&payload.to_be_bytes());
-    out
+    with_extension_header(frame, 0, [1, 4, 0, 0, 0, 0])
 }
 
 /// `frame` (an Ethernet frame holding an NS or NA as

@@ -374,7 +374,17 @@ pub fn check_writable(path: &Path) -> Result<(), DbError> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    fs::read_dir(dir).map_err(err)?;
+    // Saving needs the directory to exist and be one (write and search
+    // permission are the temporary file's to find out), not to be listable.
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(err(io::Error::from_raw_os_error(
+                crate::sys::errno::ENOTDIR,
+            )));
+        }
+        Err(e) => return Err(err(e)),
+    }
     tempfile::Builder::new()
         .prefix(".nettool-check.")
         .tempfile_in(dir)

@@ -193,6 +193,31 @@ fn ndp_observation(at: SystemTime, iface: u32, bytes: &[u8]) -> Result<Observati
     })
 }
 
+/// Whether a captured frame is an IPv6 packet with no NS or NA behind its
+/// extension headers. The filter passes every frame that starts with one
+/// for us to look behind (MLD's reports and queries among them): those
+/// are not the link's neighbour traffic, counted neither as read nor as
+/// ignored. Headers that cannot be walked are the watch's to ignore.
+fn not_neighbour_traffic(bytes: &[u8]) -> bool {
+    let Ok(f) = Frame::new_checked(bytes) else {
+        return false;
+    };
+    if f.ethertype() != ipv6::ETHERTYPE_IPV6 {
+        return false;
+    }
+    let Ok(ip) = ipv6::Packet::new_checked(f.payload()) else {
+        return false;
+    };
+    match ip.upper_layer() {
+        Ok((ipv6::NEXT_HEADER_ICMPV6, icmp)) => !matches!(
+            icmp.first().map(|&t| icmpv6::Message::from(t)),
+            Some(icmpv6::Message::NeighborSolicit | icmpv6::Message::NeighborAdvert)
+        ),
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
 /// What a captured frame says, if anything.
 pub fn observation(at: SystemTime, iface: u32, bytes: &[u8]) -> Option<Observation> {
     let f = Frame::new_checked(bytes).ok()?;
@@ -341,6 +366,9 @@ pub fn run(
                     break;
                 };
                 got += 1;
+                if not_neighbour_traffic(bytes) {
+                    continue;
+                }
                 frames += 1;
                 match observation(at, w.ifindex, bytes) {
                     Some(o) => watch.observe(&o, &mut events),
@@ -386,13 +414,7 @@ pub fn run(
         moved_aside,
         saved,
         stopped_by: stop,
-        summary: {
-            let mut summary = watch.summary();
-            for k in undelivered {
-                summary.events.take_back(k);
-            }
-            summary
-        },
+        summary: delivered(watch.summary(), &undelivered),
     })
 }
 
@@ -420,6 +442,14 @@ fn deliver(
         return Some(stop);
     }
     None
+}
+
+/// `summary` less the events made but never delivered.
+fn delivered(mut summary: Summary, undelivered: &[super::EventKind]) -> Summary {
+    for &k in undelivered {
+        summary.events.take_back(k);
+    }
+    summary
 }
 
 /// Frames the kernel dropped so far, every ring.
@@ -479,5 +509,30 @@ mod tests {
         assert!(observation(t0(), 1, &sum).is_none());
         assert!(observation(t0(), 1, &na[..40]).is_none());
         assert!(observation(t0(), 1, &na).is_some());
+        // Behind a hop-by-hop header: still neighbour traffic; another
+        // ICMPv6 message there (an MLD report, type 143) or UDP is not,
+        // and neither is counted; ARP and a plain NA are.
+        let behind = |frame: &[u8], icmp_type: Option<u8>| {
+            let at = crate::wire::ethernet::HEADER_LEN + ipv6::HEADER_LEN;
+            let mut b = frame[..at].to_vec();
+            b.extend([ipv6::NEXT_HEADER_ICMPV6, 0, 1, 4, 0, 0, 0, 0]);
+            b.extend_from_slice(&frame[at..]);
+            b[crate::wire::ethernet::HEADER_LEN + 6] = ipv6::NEXT_HEADER_HOP_BY_HOP;
+            if let Some(t) = icmp_type {
+                b[at + 8] = t;
+            }
+            let len = u16::try_from(b.len() - at).unwrap();
+            b[crate::wire::ethernet::HEADER_LEN + 4..crate::wire::ethernet::HEADER_LEN + 6]
+                .copy_from_slice(&len.to_be_bytes());
+            b
+        };
+        assert!(!not_neighbour_traffic(&behind(&na, None)));
+        assert!(observation(t0(), 3, &behind(&na, None)).is_some());
+        assert!(not_neighbour_traffic(&behind(&na, Some(143))));
+        let mut udp = behind(&na, None);
+        udp[crate::wire::ethernet::HEADER_LEN + ipv6::HEADER_LEN] = 17;
+        assert!(not_neighbour_traffic(&udp));
+        assert!(!not_neighbour_traffic(&na));
+        assert!(!not_neighbour_traffic(&vector("arp-reply.hex").concat()));
     }
 }
