@@ -174,8 +174,12 @@ import glob, json, os, platform, re, statistics, sys, time
 from decimal import Decimal
 out, results, b_mac, runs, count, interval, ntv, ndv, hfv, commit, trace_runs, perfv = sys.argv[1:]
 
-# perf trace lines: "  1.273 ( 0.067 ms): comm/tid sendto(fd: 4, ..., len: 86, ...) = 86"
+# perf trace lines: "  1.273 ( 0.067 ms): comm/tid sendto(fd: 4, ..., len: 86, ...) = 86",
+# or, for a call another thread's event interrupted, its end:
+# "  2.417 ( 0.027 ms): comm/tid  ... [continued]: recvfrom()) = 86"
 TRACE = re.compile(r"^\s*([0-9.]+) \(\s*([0-9.]+) ms\): \S+ (\w+)\((.*)\)\s+= (-?\d+)")
+CONTINUED = re.compile(
+    r"^\s*([0-9.]+) \(\s*([0-9.]+) ms\): \S+\s+\.\.\. \[continued\]: (\w+)\(()\)\)\s+= (-?\d+)")
 
 # perf trace prints times relative to the first event it handled; an event
 # of another CPU handled late comes out before it, as a negative time
@@ -187,7 +191,7 @@ def traced_rtt(path, send_len, reply_len):
     to the return of the first read of reply_len bytes after it."""
     events = []
     for line in open(path):
-        m = TRACE.match(line)
+        m = TRACE.match(line) or CONTINUED.match(line)
         if m:
             t = Decimal(m[1])
             t = float(t - WRAP_MS if t > WRAP_MS / 2 else t)
