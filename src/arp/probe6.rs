@@ -188,7 +188,7 @@ fn heard(target: Ipv6Addr, mac: MacAddr) -> Heard {
 mod tests {
     use super::*;
     use crate::wire::icmpv6::{NaFlags, NeighborAdvert, NeighborSolicit};
-    use crate::wire::tests::vector;
+    use crate::wire::tests::{behind_hop_by_hop, vector};
 
     fn ip(s: &str) -> Ipv6Addr {
         s.parse().unwrap()
@@ -383,14 +383,7 @@ mod tests {
         // Either behind a hop-by-hop header (8 bytes of PadN), which the
         // kernel steps over: the same.
         for frame in [&holder, &probe] {
-            let at = ethernet::HEADER_LEN + ipv6::HEADER_LEN;
-            let mut hbh = frame[..at].to_vec();
-            hbh.extend([ipv6::NEXT_HEADER_ICMPV6, 0, 1, 4, 0, 0, 0, 0]);
-            hbh.extend_from_slice(&frame[at..]);
-            hbh[ethernet::HEADER_LEN + 6] = ipv6::NEXT_HEADER_HOP_BY_HOP;
-            let len = u16::try_from(hbh.len() - at).unwrap();
-            hbh[ethernet::HEADER_LEN + 4..ethernet::HEADER_LEN + 6]
-                .copy_from_slice(&len.to_be_bytes());
+            let hbh = behind_hop_by_hop(frame);
             assert_eq!(hear_dad(&me, &hbh), Heard::Reply { from, mac: B });
         }
         // The same probe with our nonce is ours, looped back.

@@ -999,7 +999,7 @@ impl EchoFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::tests::vector;
+    use crate::wire::tests::{behind_hop_by_hop, vector};
 
     const VECTORS: [&str; 5] = [
         "ndp-ns-resolve.hex",
@@ -1443,13 +1443,7 @@ mod tests {
             );
             // The same behind a hop-by-hop options header (8 bytes of
             // PadN), which a receiver steps over: the same advertisement.
-            let mut hbh = bytes[..ETH_IP].to_vec();
-            hbh.extend([NEXT_HEADER_ICMPV6, 0, 1, 4, 0, 0, 0, 0]);
-            hbh.extend_from_slice(&bytes[ETH_IP..]);
-            hbh[ethernet::HEADER_LEN + 6] = ipv6::NEXT_HEADER_HOP_BY_HOP;
-            let len = u16::try_from(hbh.len() - ETH_IP).unwrap();
-            hbh[ethernet::HEADER_LEN + 4..ethernet::HEADER_LEN + 6]
-                .copy_from_slice(&len.to_be_bytes());
+            let hbh = behind_hop_by_hop(&bytes);
             assert_eq!(validate_advert(&hbh), Ok(a), "{name}");
             assert_eq!(NdpFrame::parse(&hbh), Ok(f), "{name}");
         }

@@ -223,6 +223,22 @@ pub(crate) mod tests {
     }
 
     /// A vector from tests/vectors, one `Vec<u8>` per protocol layer.
+    /// `frame` (Ethernet, IPv6) with a hop-by-hop options header of 8
+    /// bytes (`PadN`) before its IPv6 payload, the payload length made
+    /// right: what a receiver steps over. An ICMPv6 checksum does not
+    /// change (its pseudo-header counts the message only).
+    pub fn behind_hop_by_hop(frame: &[u8]) -> Vec<u8> {
+        let at = ethernet::HEADER_LEN + ipv6::HEADER_LEN;
+        let next = ethernet::HEADER_LEN + 6;
+        let mut out = frame[..at].to_vec();
+        out.extend([frame[next], 0, 1, 4, 0, 0, 0, 0]);
+        out.extend_from_slice(&frame[at..]);
+        out[next] = ipv6::NEXT_HEADER_HOP_BY_HOP;
+        let len = u16::try_from(out.len() - at).unwrap();
+        out[next - 2..next].copy_from_slice(&len.to_be_bytes());
+        out
+    }
+
     pub fn vector(name: &str) -> Vec<Vec<u8>> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/vectors")

@@ -468,7 +468,7 @@ fn drops(watched: &mut [Watched]) -> Result<u64, Error> {
 mod tests {
     use super::*;
     use crate::arp::watch::FrameKind;
-    use crate::wire::tests::vector;
+    use crate::wire::tests::{behind_hop_by_hop, vector};
 
     fn t0() -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
@@ -512,25 +512,19 @@ mod tests {
         // Behind a hop-by-hop header: still neighbour traffic; another
         // ICMPv6 message there (an MLD report, type 143) or UDP is not,
         // and neither is counted; ARP and a plain NA are.
+        let at = crate::wire::ethernet::HEADER_LEN + ipv6::HEADER_LEN;
         let behind = |frame: &[u8], icmp_type: Option<u8>| {
-            let at = crate::wire::ethernet::HEADER_LEN + ipv6::HEADER_LEN;
-            let mut b = frame[..at].to_vec();
-            b.extend([ipv6::NEXT_HEADER_ICMPV6, 0, 1, 4, 0, 0, 0, 0]);
-            b.extend_from_slice(&frame[at..]);
-            b[crate::wire::ethernet::HEADER_LEN + 6] = ipv6::NEXT_HEADER_HOP_BY_HOP;
+            let mut b = behind_hop_by_hop(frame);
             if let Some(t) = icmp_type {
                 b[at + 8] = t;
             }
-            let len = u16::try_from(b.len() - at).unwrap();
-            b[crate::wire::ethernet::HEADER_LEN + 4..crate::wire::ethernet::HEADER_LEN + 6]
-                .copy_from_slice(&len.to_be_bytes());
             b
         };
         assert!(!not_neighbour_traffic(&behind(&na, None)));
         assert!(observation(t0(), 3, &behind(&na, None)).is_some());
         assert!(not_neighbour_traffic(&behind(&na, Some(143))));
         let mut udp = behind(&na, None);
-        udp[crate::wire::ethernet::HEADER_LEN + ipv6::HEADER_LEN] = 17;
+        udp[at] = 17;
         assert!(not_neighbour_traffic(&udp));
         assert!(!not_neighbour_traffic(&na));
         assert!(!not_neighbour_traffic(&vector("arp-reply.hex").concat()));
